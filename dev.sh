@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# One entry point for newcomers and CI.
+#
+#   ./dev.sh up     install what is missing, build, run the local cluster
+#   ./dev.sh test   install what is missing, build, run every test suite
+#   ./dev.sh build  install what is missing and build
+#
+# Idempotent: apt-get runs only when a package is missing, meson setup only
+# when there is no build directory yet. Needs root (or sudo) only to install.
+set -euo pipefail
+
+cd "$(dirname "$0")"
+BUILD_DIR=${BUILD_DIR:-build}
+
+PACKAGES=(
+  # toolchain
+  g++ meson ninja-build pkg-config ccache python3
+  # libraries
+  libcaf-dev libprotobuf-dev protobuf-compiler libboost-dev libfmt-dev
+  libspdlog-dev libyaml-cpp-dev libseccomp-dev doctest-dev
+  # used by tests and tools
+  curl procps
+)
+
+install_missing() {
+  local missing=()
+  for pkg in "${PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null \
+        | grep -q 'install ok installed'; then
+      missing+=("$pkg")
+    fi
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "dev.sh: installing ${missing[*]}"
+  local sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || {
+      echo "dev.sh: need root (or sudo) to install: ${missing[*]}" >&2
+      exit 1
+    }
+    sudo=(sudo)
+  fi
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+build() {
+  install_missing
+  if [ ! -f "$BUILD_DIR/build.ninja" ]; then
+    meson setup "$BUILD_DIR"
+  fi
+  meson compile -C "$BUILD_DIR"
+}
+
+run_tests() {
+  build
+  local status=0
+  meson test -C "$BUILD_DIR" --print-errorlogs "$@" || status=$?
+  # The last line of the output: "N passed, N failed".
+  python3 scripts/test_summary.py "$BUILD_DIR/meson-logs/testlog.json" \
+    || status=1
+  return $status
+}
+
+case "${1:-}" in
+  up)
+    build
+    shift
+    exec "$BUILD_DIR/examples/hello_libdcos" "$@"
+    ;;
+  test)
+    shift
+    run_tests "$@"
+    ;;
+  build)
+    build
+    ;;
+  *)
+    sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
+    exit 2
+    ;;
+esac

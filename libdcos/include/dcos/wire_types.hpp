@@ -1,0 +1,51 @@
+// The list of protobuf messages that cross actor boundaries, registered with
+// CAF by dcos::register_types(). A unit test checks that every top-level
+// message of the dcos.v1 schema is on this list, so a new message cannot be
+// forgotten. Nested messages travel inside their parents.
+#pragma once
+
+#include <caf/detail/type_list.hpp>
+
+#include <dcos/v1/agent.pb.h>
+#include <dcos/v1/command.pb.h>
+#include <dcos/v1/common.pb.h>
+#include <dcos/v1/container.pb.h>
+#include <dcos/v1/discovery.pb.h>
+#include <dcos/v1/framework.pb.h>
+#include <dcos/v1/health.pb.h>
+#include <dcos/v1/ids.pb.h>
+#include <dcos/v1/network.pb.h>
+#include <dcos/v1/offer.pb.h>
+#include <dcos/v1/resources.pb.h>
+#include <dcos/v1/task.pb.h>
+
+namespace dcos {
+
+using wire_types = caf::detail::type_list<
+  // ids.proto
+  v1::FrameworkID, v1::OfferID, v1::AgentID, v1::TaskID, v1::ExecutorID,
+  v1::OperationID, v1::ResourceProviderID, v1::ContainerID,
+  // common.proto
+  v1::TimeInfo, v1::DurationInfo, v1::Label, v1::Labels, v1::Parameter,
+  v1::Parameters, v1::Address, v1::URL, v1::Secret, v1::Environment,
+  // resources.proto
+  v1::Value, v1::Attribute, v1::Volume, v1::Image, v1::Resource,
+  v1::ResourceList,
+  // agent.proto
+  v1::DomainInfo, v1::AgentInfo, v1::MasterInfo,
+  // framework.proto
+  v1::FrameworkInfo, v1::Filters,
+  // command.proto, network.proto, health.proto
+  v1::CommandInfo, v1::NetworkInfo, v1::HealthCheck, v1::KillPolicy,
+  // container.proto
+  v1::CapabilityInfo, v1::SeccompInfo, v1::LinuxInfo, v1::RLimitInfo,
+  v1::ContainerInfo, v1::ContainerStatus,
+  // discovery.proto
+  v1::DiscoveryInfo, v1::Ports, v1::Port,
+  // task.proto
+  v1::ExecutorInfo, v1::TaskInfo, v1::TaskGroupInfo,
+  v1::TaskResourceLimitation, v1::TaskStatus, v1::Task,
+  // offer.proto
+  v1::Offer>;
+
+} // namespace dcos
