@@ -1,6 +1,7 @@
 // The CAF type bridge: how protobuf messages travel inside CAF messages.
 //
-// One generic inspect() covers every generated message type in dcos::v1:
+// One generic inspect() covers every generated message type of the schema
+// (packages dcos.v1, dcos.v1.scheduler, dcos.v1.internal, dcos.v1.master):
 //  - serializing writes the message's protobuf encoding as one byte string;
 //  - deserializing parses it back and fails with errc::corrupt_payload,
 //    naming the type, when the bytes are not a valid encoding;
@@ -42,13 +43,10 @@ template <class T>
 constexpr bool is_protobuf_message
   = std::is_base_of_v<google::protobuf::Message, T>;
 
-} // namespace detail
-
-namespace v1 {
-
-// Found by argument-dependent lookup for every message in dcos::v1.
+// The generic inspector; made visible to argument-dependent lookup in every
+// package of the schema below.
 template <class Inspector, class T>
-  requires dcos::detail::is_protobuf_message<T>
+  requires is_protobuf_message<T>
 typename Inspector::result_type inspect(Inspector& f, T& x) {
   if constexpr (std::is_same_v<Inspector,
                                caf::detail::stringification_inspector>) {
@@ -63,12 +61,24 @@ typename Inspector::result_type inspect(Inspector& f, T& x) {
     if (auto err = f(bytes))
       return err;
     if (!x.ParseFromString(bytes))
-      return dcos::detail::corrupt_payload(T::descriptor()->full_name(),
-                                           bytes.size());
+      return corrupt_payload(T::descriptor()->full_name(), bytes.size());
     return {};
   }
 }
 
-} // namespace v1
+} // namespace detail
+
+namespace v1 {
+using dcos::detail::inspect;
+}
+namespace v1::scheduler {
+using dcos::detail::inspect;
+}
+namespace v1::internal {
+using dcos::detail::inspect;
+}
+namespace v1::master {
+using dcos::detail::inspect;
+}
 
 } // namespace dcos

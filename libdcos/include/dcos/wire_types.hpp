@@ -14,9 +14,12 @@
 #include <dcos/v1/framework.pb.h>
 #include <dcos/v1/health.pb.h>
 #include <dcos/v1/ids.pb.h>
+#include <dcos/v1/internal.pb.h>
+#include <dcos/v1/master.pb.h>
 #include <dcos/v1/network.pb.h>
 #include <dcos/v1/offer.pb.h>
 #include <dcos/v1/resources.pb.h>
+#include <dcos/v1/scheduler.pb.h>
 #include <dcos/v1/task.pb.h>
 
 namespace dcos {
@@ -46,6 +49,31 @@ using wire_types = caf::detail::type_list<
   v1::ExecutorInfo, v1::TaskInfo, v1::TaskGroupInfo,
   v1::TaskResourceLimitation, v1::TaskStatus, v1::Task,
   // offer.proto
-  v1::Offer>;
+  v1::Offer,
+  // scheduler.proto: each call and event travels as its own message
+  v1::scheduler::Call, v1::scheduler::Event,
+  v1::scheduler::Call::Subscribe, v1::scheduler::Call::Accept,
+  v1::scheduler::Call::Decline, v1::scheduler::Call::Revive,
+  v1::scheduler::Call::Suppress, v1::scheduler::Call::Kill,
+  v1::scheduler::Call::Shutdown, v1::scheduler::Call::Acknowledge,
+  v1::scheduler::Call::Reconcile, v1::scheduler::Call::Message,
+  v1::scheduler::Call::Teardown, v1::scheduler::Event::Subscribed,
+  v1::scheduler::Event::Offers, v1::scheduler::Event::Rescind,
+  v1::scheduler::Event::Update, v1::scheduler::Event::Message,
+  v1::scheduler::Event::Failure, v1::scheduler::Event::Error,
+  v1::scheduler::Event::Heartbeat,
+  // internal.proto
+  v1::internal::RegisterAgent, v1::internal::ReregisterAgent,
+  v1::internal::AgentRegistered, v1::internal::RunTask,
+  v1::internal::RunTaskGroup, v1::internal::KillTask,
+  v1::internal::ShutdownExecutor, v1::internal::ShutdownFramework,
+  v1::internal::StatusUpdate, v1::internal::StatusUpdateAcknowledgement,
+  v1::internal::FrameworkToExecutor, v1::internal::ExecutorToFramework,
+  v1::internal::CheckpointResources, v1::internal::ExitedExecutor,
+  v1::internal::Registry,
+  // master.proto (operator API)
+  v1::master::VersionInfo, v1::master::Metric, v1::master::WeightInfo,
+  v1::master::Role, v1::master::QuotaConfig, v1::master::Call,
+  v1::master::Response>;
 
 } // namespace dcos
