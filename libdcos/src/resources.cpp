@@ -584,6 +584,16 @@ bool resources::contains(const resource& that) const {
 }
 
 bool resources::contains(const resources& that) const {
+  // Entries of a bag have distinct identities, except for atomic volumes
+  // that may repeat; only then must each match consume what it matched.
+  bool repeats = std::any_of(that.entries_.begin(), that.entries_.end(),
+                             [](const resource& r) {
+                               return r.is_persistent_volume() && !r.shared;
+                             });
+  if (!repeats) {
+    return std::all_of(that.entries_.begin(), that.entries_.end(),
+                       [this](const resource& r) { return contains(r); });
+  }
   resources remaining = *this;
   for (const auto& r : that.entries_) {
     if (!remaining.contains(r))
@@ -633,22 +643,35 @@ resources resources::flatten() const {
   return result;
 }
 
-resources resources::allocate(std::string_view role) const {
-  resources result;
-  for (auto r : entries_) {
-    r.allocation_role.assign(role);
-    result += r;
-  }
-  return result;
+resources resources::allocate(std::string_view role) const& {
+  return resources{*this}.allocate(role);
 }
 
-resources resources::unallocate() const {
-  resources result;
-  for (auto r : entries_) {
-    r.allocation_role.clear();
-    result += r;
+resources resources::allocate(std::string_view role) && {
+  // Entries that differed only in their allocation role become one.
+  std::vector<resource> entries = std::move(entries_);
+  entries_.clear();
+  entries_.reserve(entries.size());
+  for (auto& r : entries) {
+    r.allocation_role.assign(role);
+    *this += std::move(r);
   }
-  return result;
+  return std::move(*this);
+}
+
+resources resources::unallocate() const& {
+  return resources{*this}.unallocate();
+}
+
+resources resources::unallocate() && {
+  std::vector<resource> entries = std::move(entries_);
+  entries_.clear();
+  entries_.reserve(entries.size());
+  for (auto& r : entries) {
+    r.allocation_role.clear();
+    *this += std::move(r);
+  }
+  return std::move(*this);
 }
 
 resources resources::push_reservation(const reservation& level) const {
@@ -670,18 +693,32 @@ resources resources::pop_reservation() const {
   return result;
 }
 
+resource* resources::mergeable_entry(const resource& x) {
+  if (x.is_persistent_volume() && !x.shared)
+    return nullptr; // atomic: never merged
+  for (auto& r : entries_)
+    if (r.same_identity(x))
+      return &r;
+  return nullptr;
+}
+
 resources& resources::operator+=(const resource& x) {
   if (x.is_empty())
     return *this;
-  if (!x.is_persistent_volume() || x.shared) {
-    for (auto& r : entries_) {
-      if (r.same_identity(x)) {
-        add_amount(r, x);
-        return *this;
-      }
-    }
-  }
-  entries_.push_back(x);
+  if (auto* r = mergeable_entry(x))
+    add_amount(*r, x);
+  else
+    entries_.push_back(x);
+  return *this;
+}
+
+resources& resources::operator+=(resource&& x) {
+  if (x.is_empty())
+    return *this;
+  if (auto* r = mergeable_entry(x))
+    add_amount(*r, x);
+  else
+    entries_.push_back(std::move(x));
   return *this;
 }
 

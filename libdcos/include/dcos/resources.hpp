@@ -112,8 +112,11 @@ public:
   resources flatten() const;
 
   /// Every entry marked as allocated to `role` (as offers carry them).
-  resources allocate(std::string_view role) const;
-  resources unallocate() const;
+  resources allocate(std::string_view role) const&;
+  /// The same, reusing this object's storage.
+  resources allocate(std::string_view role) &&;
+  resources unallocate() const&;
+  resources unallocate() &&;
 
   /// Every entry with one more reservation level pushed (RESERVE).
   resources push_reservation(const reservation& level) const;
@@ -123,6 +126,7 @@ public:
   // -- arithmetic -----------------------------------------------------------
 
   resources& operator+=(const resource& x);
+  resources& operator+=(resource&& x);
   resources& operator+=(const resources& x);
   resources& operator-=(const resource& x);
   resources& operator-=(const resources& x);
@@ -136,6 +140,9 @@ public:
   }
 
 private:
+  // The entry `x` would merge into, or null.
+  resource* mergeable_entry(const resource& x);
+
   std::vector<resource> entries_;
 };
 

@@ -1,0 +1,31 @@
+// Every atom of libdcos' actor interfaces, in one place so that no two
+// interfaces give one name two meanings. CAF 0.17 atoms hold at most ten
+// characters.
+#pragma once
+
+#include <caf/atom.hpp>
+
+namespace dcos {
+
+// -- scheduler API -------------------------------------------------------------
+using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
+
+// -- master/agent protocol -----------------------------------------------------
+using ping_atom = caf::atom_constant<caf::atom("ping")>;
+using pong_atom = caf::atom_constant<caf::atom("pong")>;
+using unregister_atom = caf::atom_constant<caf::atom("unregister")>;
+using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
+
+// -- leader detection ----------------------------------------------------------
+using detect_atom = caf::atom_constant<caf::atom("detect")>;
+
+// -- observation (HTTP edges, tests, simulation) -------------------------------
+using state_atom = caf::atom_constant<caf::atom("state")>;
+using metrics_atom = caf::atom_constant<caf::atom("metrics")>;
+
+// -- timers and internal triggers ----------------------------------------------
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
+using allocate_atom = caf::atom_constant<caf::atom("allocate")>;
+
+} // namespace dcos
