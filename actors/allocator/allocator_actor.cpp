@@ -130,6 +130,13 @@ allocator_impl::behavior_type allocator(self_ptr self, allocator_client client,
       event();
       self->state.logic.convert(x);
     },
+    [=](const alloc::convert_free& x) {
+      event();
+      bool applied = self->state.logic.convert_free(x);
+      if (applied)
+        request_pass(self, x.agent_id);
+      return applied;
+    },
     [=](const alloc::suppress& x) {
       event();
       self->state.logic.suppress(x);

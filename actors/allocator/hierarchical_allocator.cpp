@@ -495,6 +495,26 @@ void hierarchical_allocator::convert(const struct convert& x) {
   account(a, fw, x.to, 1);
 }
 
+bool hierarchical_allocator::convert_free(const struct convert_free& x) {
+  auto i = agent_by_id_.find(x.agent_id);
+  if (i == agent_by_id_.end())
+    return false;
+  auto& a = agents_[i->second];
+  if (!a.available.contains(x.from))
+    return false;
+  account_reservations(a, -1);
+  add_into(totals_, kinds_of(a.total), -1);
+  a.total -= x.from;
+  a.total += x.to;
+  a.available -= x.from;
+  a.available += x.to;
+  account_reservations(a, 1);
+  add_into(totals_, kinds_of(a.total));
+  totals_dirty_ = true;
+  refresh_reservation_roles(a);
+  return true;
+}
+
 void hierarchical_allocator::suppress(const struct suppress& x) {
   auto i = framework_by_id_.find(x.framework_id);
   if (i == framework_by_id_.end())

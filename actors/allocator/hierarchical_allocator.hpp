@@ -69,6 +69,7 @@ public:
   /// Returns the expiry of the filter it installed, if any.
   std::optional<time_point> recover(const recover& x, time_point now);
   void convert(const convert& x);
+  bool convert_free(const convert_free& x);
   void suppress(const suppress& x);
   void revive(const revive& x);
 

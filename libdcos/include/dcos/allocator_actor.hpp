@@ -101,6 +101,16 @@ struct convert {
   resources to;
 };
 
+/// An operator changes free resources of an agent (RESERVE_RESOURCES,
+/// UNRESERVE_RESOURCES): `from` (unallocated form) becomes `to`, in the
+/// agent's total and free resources at once. Answers false, changing
+/// nothing, if `from` is not free right now.
+struct convert_free {
+  std::string agent_id;
+  resources from;
+  resources to;
+};
+
 /// No offers for `roles` (all of the framework's roles if empty).
 struct suppress {
   std::string framework_id;
@@ -164,6 +174,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dcos::alloc::activate_framework)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dcos::alloc::update_framework)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dcos::alloc::recover)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dcos::alloc::convert)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dcos::alloc::convert_free)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dcos::alloc::suppress)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dcos::alloc::revive)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dcos::alloc::set_weights)
@@ -184,7 +195,9 @@ using allocator_actor = caf::typed_actor<
   caf::reacts_to<alloc::remove_framework>,
   caf::reacts_to<alloc::activate_framework>,
   caf::reacts_to<alloc::update_framework>, caf::reacts_to<alloc::recover>,
-  caf::reacts_to<alloc::convert>, caf::reacts_to<alloc::suppress>,
+  caf::reacts_to<alloc::convert>,
+  caf::replies_to<alloc::convert_free>::with<bool>,
+  caf::reacts_to<alloc::suppress>,
   caf::reacts_to<alloc::revive>, caf::reacts_to<alloc::set_weights>,
   caf::reacts_to<alloc::set_quota>,
   caf::replies_to<alloc::allocate_now>::with<alloc::allocator_stats>,

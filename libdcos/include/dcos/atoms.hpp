@@ -19,6 +19,13 @@ using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
 // -- leader detection ----------------------------------------------------------
 using detect_atom = caf::atom_constant<caf::atom("detect")>;
 
+// -- persistence ---------------------------------------------------------------
+using get_atom = caf::atom_constant<caf::atom("get")>;
+using put_atom = caf::atom_constant<caf::atom("put")>;
+using erase_atom = caf::atom_constant<caf::atom("erase")>;
+using keys_atom = caf::atom_constant<caf::atom("keys")>;
+using ok_atom = caf::atom_constant<caf::atom("ok")>;
+
 // -- observation (HTTP edges, tests, simulation) -------------------------------
 using state_atom = caf::atom_constant<caf::atom("state")>;
 using metrics_atom = caf::atom_constant<caf::atom("metrics")>;

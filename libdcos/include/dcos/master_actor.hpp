@@ -10,11 +10,19 @@
 // unavailable) and whose text names the offending field.
 #pragma once
 
+#include <chrono>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <caf/fwd.hpp>
+#include <caf/timestamp.hpp>
 #include <caf/typed_actor.hpp>
 
 #include <dcos/agent_actor.hpp>
 #include <dcos/atoms.hpp>
 #include <dcos/scheduler_actor.hpp>
+#include <dcos/store_actor.hpp>
 #include <dcos/type_bridge.hpp>
 #include <dcos/v1/internal.pb.h>
 #include <dcos/v1/master.pb.h>
@@ -54,5 +62,50 @@ using master_actor = caf::typed_actor<
 
   // -- operator API (POST /api/v1) --------------------------------------------
   caf::replies_to<v1::master::Call>::with<v1::master::Response>>;
+
+struct master_config {
+  // -- identity, reported in MasterInfo and the state endpoints --------------
+  std::string hostname = "localhost";
+  std::string ip = "127.0.0.1";
+  uint16_t port = 5050;      // HTTP
+  uint16_t actor_port = 0;   // CAF network port, if published
+  std::string version;       // defaults to the library version
+
+  // -- agents ------------------------------------------------------------------
+  /// An agent that misses this many pings in a row, one per timeout, is
+  /// unreachable: its tasks become TASK_UNREACHABLE (partition-aware
+  /// frameworks) or TASK_LOST.
+  caf::timespan agent_ping_timeout = std::chrono::seconds(15);
+  uint32_t max_agent_ping_timeouts = 5;
+  /// After a master restart, agents in the registry that do not re-register
+  /// within this time are marked unreachable.
+  caf::timespan agent_reregister_timeout = std::chrono::minutes(10);
+
+  // -- frameworks and allocation -----------------------------------------------
+  caf::timespan allocation_interval = std::chrono::seconds(1);
+  caf::timespan framework_heartbeat_interval = std::chrono::seconds(15);
+  std::vector<std::pair<std::string, double>> weights;
+  /// If not empty, frameworks may only use these roles (and "*").
+  std::vector<std::string> roles;
+  size_t max_completed_frameworks = 50;
+  size_t max_completed_tasks_per_framework = 1000;
+
+  // -- determinism and durability ------------------------------------------------
+  /// Seeds ids and the allocator's agent shuffle.
+  uint64_t seed = 0;
+  /// Wall-clock seconds since the epoch at spawn; timestamps in statuses are
+  /// this plus elapsed actor-clock time, so the simulation stays replayable.
+  double start_time = 0;
+  /// Where the registry (admitted agents, unreachable agents, weights,
+  /// quota) is kept. A default handle keeps it in memory only.
+  store_actor store;
+  /// Reported by GET_FLAGS.
+  std::vector<std::pair<std::string, std::string>> flags;
+};
+
+/// Spawns a master with its allocator. With a store holding a registry from
+/// an earlier run, the master recovers it first: admitted agents may
+/// re-register with their tasks, and frameworks re-subscribe.
+master_actor spawn_master(caf::actor_system& sys, master_config cfg);
 
 } // namespace dcos

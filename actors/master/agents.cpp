@@ -1,0 +1,388 @@
+// Agents: registration, re-registration (after an agent restart, a master
+// restart, or a partition), health pings, unreachability and removal.
+#include <fmt/format.h>
+
+#include "dcos/error.hpp"
+#include "master_state.hpp"
+
+namespace dcos::kernel {
+
+namespace {
+
+caf::error recovering_error() {
+  return make_error(errc::unavailable,
+                    "the master is recovering its registry; retry");
+}
+
+} // namespace
+
+v1::internal::AgentRegistered
+master_state::registered_reply(const std::string& agent_id) {
+  v1::internal::AgentRegistered reply;
+  reply.mutable_agent_id()->set_value(agent_id);
+  *reply.mutable_master_info() = master_info();
+  reply.set_ping_interval_seconds(
+    std::chrono::duration<double>(cfg.agent_ping_timeout).count());
+  return reply;
+}
+
+void master_state::start_pinging(agent_record& agent) {
+  agent.missed_pings = 0;
+  agent.last_ping = self->clock().now();
+  self->delayed_send(self, cfg.agent_ping_timeout, ping_atom::value,
+                     agent.info.id().value(), ++agent.ping_generation);
+}
+
+caf::result<v1::internal::AgentRegistered>
+master_state::register_agent(const agent_actor& handle,
+                             const v1::internal::RegisterAgent& msg) {
+  if (!recovered)
+    return recovering_error();
+  if (!handle)
+    return make_error(errc::invalid_argument, "register: no agent handle");
+  // A retried registration from the same agent process.
+  if (auto known = agent_by_addr.find(handle.address());
+      known != agent_by_addr.end())
+    return registered_reply(known->second);
+  auto info = msg.agent_info();
+  if (info.hostname().empty())
+    return make_error(errc::invalid_argument, "agent_info.hostname: empty");
+  auto total = resources::from_proto(info.resources());
+  if (!total)
+    return make_error(errc::invalid_argument,
+                      fmt::format("agent_info.{}",
+                                  describe_reason(total.error())));
+  auto id = new_id("S", next_agent);
+  info.mutable_id()->set_value(id);
+  auto& agent = agents[id];
+  agent.info = info;
+  agent.handle = handle;
+  agent.version = msg.version();
+  agent.total = *total;
+  agent.registered_time = now();
+  self->monitor(handle);
+  agent_by_addr[handle.address()] = id;
+  ++metrics.agents_registered;
+  log->info("agent registered agent_id={} hostname={} resources={}", id,
+            info.hostname(), total->to_string());
+  self->send(allocator, alloc::add_agent{id, *total, {}});
+  start_pinging(agent);
+  // Answer once the agent's admission is durable, as Mesos does.
+  auto rp = self->make_response_promise<v1::internal::AgentRegistered>();
+  persist([this, rp, id]() mutable { rp.deliver(registered_reply(id)); });
+  return rp;
+}
+
+framework_record&
+master_state::framework_placeholder(const std::string& id,
+                                    const v1::FrameworkInfo* info) {
+  auto i = frameworks.find(id);
+  if (i != frameworks.end())
+    return i->second;
+  auto& fw = frameworks[id];
+  if (info != nullptr)
+    fw.info = *info;
+  fw.info.mutable_id()->set_value(id);
+  if (fw.info.roles_size() == 0)
+    fw.info.mutable_roles()->Add(std::string(1, '*'));
+  fw.roles.assign(fw.info.roles().begin(), fw.info.roles().end());
+  fw.recovered = true;
+  fw.partition_aware
+    = fw.has_capability(v1::FrameworkInfo::Capability::PARTITION_AWARE);
+  fw.killing_state
+    = fw.has_capability(v1::FrameworkInfo::Capability::TASK_KILLING_STATE);
+  fw.registered_time = now();
+  // Inactive until it re-subscribes; its tasks still count for its share.
+  self->send(allocator, alloc::add_framework{id, fw.roles, {}, false, {}});
+  // If it never comes back, remove it after its failover timeout.
+  self->delayed_send(self,
+                     std::chrono::duration_cast<caf::timespan>(
+                       std::chrono::duration<double>(
+                         fw.info.has_failover_timeout()
+                           ? fw.info.failover_timeout()
+                           : 0.0)
+                       + cfg.agent_reregister_timeout),
+                     timeout_atom::value, id, fw.failover_generation);
+  log->info("framework recovered from an agent framework_id={}", id);
+  return fw;
+}
+
+void master_state::adopt_tasks(agent_record& agent,
+                               const v1::internal::ReregisterAgent& msg,
+                               bool kill_lost_tasks) {
+  const auto& agent_id = agent.info.id().value();
+  auto info_of = [&](const std::string& fw_id) -> const v1::FrameworkInfo* {
+    for (const auto& f : msg.frameworks())
+      if (f.id().value() == fw_id)
+        return &f;
+    return nullptr;
+  };
+  for (const auto& e : msg.executors()) {
+    const auto& fw_id = e.framework_id().value();
+    if (kill_lost_tasks && frameworks.count(fw_id) > 0
+        && !frameworks[fw_id].partition_aware)
+      continue;
+    agent.executors[{fw_id, e.executor_id().value()}] = e;
+    if (auto used = resources::from_proto(e.resources()); used)
+      agent.used[fw_id] += *used;
+  }
+  for (const auto& reported : msg.tasks()) {
+    const auto& fw_id = reported.framework_id().value();
+    auto existing = frameworks.find(fw_id);
+    if (kill_lost_tasks && existing != frameworks.end()
+        && !existing->second.partition_aware) {
+      // It was reported LOST, which is final for this framework.
+      v1::internal::KillTask kill;
+      *kill.mutable_framework_id() = reported.framework_id();
+      *kill.mutable_task_id() = reported.task_id();
+      self->send(agent.handle, std::move(kill));
+      continue;
+    }
+    auto& fw = framework_placeholder(fw_id, info_of(fw_id));
+    auto& task = fw.tasks[reported.task_id().value()];
+    bool was_unreachable = task.state == v1::TASK_UNREACHABLE;
+    task.id = reported.task_id().value();
+    task.name = reported.name();
+    task.framework_id = fw_id;
+    task.agent_id = agent_id;
+    task.executor_id = reported.executor_id().value();
+    task.state = reported.state();
+    if (auto used = resources::from_proto(reported.resources()); used)
+      task.used = std::move(*used);
+    if (reported.statuses_size() > 0)
+      task.last_status = reported.statuses(reported.statuses_size() - 1);
+    if (reported.has_labels() || reported.has_discovery()
+        || reported.has_container() || reported.has_health_check()) {
+      auto details = std::make_shared<v1::TaskInfo>();
+      *details->mutable_labels() = reported.labels();
+      *details->mutable_discovery() = reported.discovery();
+      *details->mutable_container() = reported.container();
+      *details->mutable_health_check() = reported.health_check();
+      task.details = std::move(details);
+    }
+    agent.tasks.insert(&task);
+    if (!is_terminal(task.state))
+      agent.used[fw_id] += task.used;
+    if (was_unreachable) {
+      // Back from a partition: tell the framework at once.
+      auto status = master_status(task, task.state,
+                                  v1::TaskStatus::REASON_AGENT_REREGISTERED,
+                                  "agent re-registered");
+      task.last_status = status;
+      send_update(fw, std::move(status));
+    }
+  }
+}
+
+caf::result<v1::internal::AgentRegistered>
+master_state::reregister_agent(const agent_actor& handle,
+                               const v1::internal::ReregisterAgent& msg) {
+  if (!recovered)
+    return recovering_error();
+  const auto& id = msg.agent_info().id().value();
+  if (id.empty())
+    return make_error(errc::invalid_argument, "agent_info.id: empty");
+  if (gone_agents.count(id) > 0)
+    return make_error(errc::conflict,
+                      fmt::format("agent {} was removed for good", id));
+  auto total = resources::from_proto(msg.checkpointed_resources_size() > 0
+                                       ? msg.checkpointed_resources()
+                                       : msg.agent_info().resources());
+  if (!total)
+    return make_error(errc::invalid_argument,
+                      fmt::format("checkpointed_resources: {}",
+                                  describe_reason(total.error())));
+  auto known = agents.find(id);
+  if (known != agents.end()) {
+    // The same agent reconnects (it restarted, or its link broke).
+    auto& agent = known->second;
+    if (agent.handle != handle) {
+      self->demonitor(agent.handle.address());
+      agent_by_addr.erase(agent.handle.address());
+      agent.handle = handle;
+      self->monitor(handle);
+      agent_by_addr[handle.address()] = id;
+    }
+    agent.connected = true;
+    agent.active = true;
+    agent.version = msg.version();
+    agent.reregistered_time = now();
+    // Tasks we know that the agent no longer has ended while we were apart.
+    std::set<std::pair<std::string, std::string>> reported;
+    for (const auto& t : msg.tasks())
+      reported.emplace(t.framework_id().value(), t.task_id().value());
+    for (auto* task : std::vector<task_record*>(agent.tasks.begin(),
+                                                agent.tasks.end())) {
+      if (reported.count({task->framework_id, task->id}) > 0
+          || is_terminal(task->state))
+        continue;
+      auto& fw = frameworks[task->framework_id];
+      auto state = !fw.partition_aware ? v1::TASK_LOST
+                   : task->state == v1::TASK_STAGING ? v1::TASK_DROPPED
+                                                     : v1::TASK_GONE;
+      auto status = master_status(*task, state,
+                                  v1::TaskStatus::REASON_AGENT_REREGISTERED,
+                                  "the agent re-registered without this task");
+      task->state = state;
+      task->last_status = status;
+      task_terminated(*task);
+      count_terminal(state);
+      auto task_id = task->id;
+      send_update(fw, std::move(status));
+      complete_task(fw, task_id);
+    }
+    ++metrics.agents_reregistered;
+    log->info("agent re-registered agent_id={}", id);
+    self->send(allocator, alloc::activate_agent{id, true});
+    start_pinging(agent);
+    return registered_reply(id);
+  }
+  // Back from unreachable, or admitted by an earlier master, or unknown
+  // (admitted: the registry is not strict, as Mesos' default).
+  bool was_unreachable = unreachable.erase(id) > 0;
+  recovering_agents.erase(id);
+  auto& agent = agents[id];
+  agent.info = msg.agent_info();
+  agent.handle = handle;
+  agent.version = msg.version();
+  agent.total = *total;
+  agent.registered_time = now();
+  agent.reregistered_time = agent.registered_time;
+  self->monitor(handle);
+  agent_by_addr[handle.address()] = id;
+  adopt_tasks(agent, msg, was_unreachable);
+  ++metrics.agents_reregistered;
+  log->info("agent re-registered agent_id={} hostname={} tasks={}{}", id,
+            agent.info.hostname(), msg.tasks_size(),
+            was_unreachable ? " (was unreachable)" : "");
+  std::vector<std::pair<std::string, resources>> used(agent.used.begin(),
+                                                      agent.used.end());
+  self->send(allocator, alloc::add_agent{id, agent.total, std::move(used)});
+  start_pinging(agent);
+  auto rp = self->make_response_promise<v1::internal::AgentRegistered>();
+  persist([this, rp, id]() mutable { rp.deliver(registered_reply(id)); });
+  return rp;
+}
+
+void master_state::ping_agent(const std::string& agent_id,
+                              uint64_t generation) {
+  auto a = agents.find(agent_id);
+  if (a == agents.end() || a->second.ping_generation != generation)
+    return;
+  auto& agent = a->second;
+  agent.last_ping = self->clock().now();
+  auto next = [this, agent_id, generation](bool answered) {
+    auto a = agents.find(agent_id);
+    if (a == agents.end() || a->second.ping_generation != generation)
+      return;
+    auto& agent = a->second;
+    if (answered) {
+      agent.missed_pings = 0;
+    } else if (++agent.missed_pings >= cfg.max_agent_ping_timeouts) {
+      mark_unreachable(agent_id,
+                       fmt::format("missed {} pings", agent.missed_pings));
+      return;
+    }
+    // One ping per timeout period, however fast a failure came back.
+    auto due = agent.last_ping + cfg.agent_ping_timeout;
+    auto now = self->clock().now();
+    self->delayed_send(self, due > now ? due - now : caf::timespan{0},
+                       ping_atom::value, agent_id, generation);
+  };
+  self->request(agent.handle, cfg.agent_ping_timeout, ping_atom::value)
+    .then([next](pong_atom) { next(true); },
+          [next](caf::error&) { next(false); });
+}
+
+void master_state::agent_disconnected(const std::string& agent_id) {
+  auto a = agents.find(agent_id);
+  if (a == agents.end() || !a->second.connected)
+    return;
+  auto& agent = a->second;
+  log->warn("agent disconnected agent_id={}", agent_id);
+  agent.connected = false;
+  agent.active = false;
+  self->send(allocator, alloc::activate_agent{agent_id, false});
+  rescind_agent_offers(agent);
+  // Pings go on failing; enough misses make it unreachable.
+}
+
+void master_state::remove_agent(const std::string& agent_id,
+                                v1::TaskState aware_state,
+                                const std::string& why) {
+  auto a = agents.find(agent_id);
+  if (a == agents.end())
+    return;
+  auto& agent = a->second;
+  for (const auto& offer : std::vector<std::string>(agent.offers.begin(),
+                                                    agent.offers.end()))
+    rescind(offer, false); // the allocator forgets the agent as a whole
+  for (auto* task : std::vector<task_record*>(agent.tasks.begin(),
+                                              agent.tasks.end())) {
+    auto& fw = frameworks[task->framework_id];
+    if (is_terminal(task->state)) {
+      complete_task(fw, task->id);
+      continue;
+    }
+    auto state = fw.partition_aware ? aware_state : v1::TASK_LOST;
+    auto status = master_status(*task, state,
+                                v1::TaskStatus::REASON_AGENT_REMOVED, why);
+    if (state == v1::TASK_UNREACHABLE)
+      status.mutable_unreachable_time()->set_nanoseconds(
+        static_cast<int64_t>(now() * 1e9));
+    task->state = state;
+    task->last_status = status;
+    auto task_id = task->id;
+    send_update(fw, std::move(status));
+    if (is_terminal(state)) {
+      count_terminal(state);
+      complete_task(fw, task_id);
+    }
+    // Unreachable tasks stay with their framework, off any agent.
+  }
+  self->send(allocator, alloc::remove_agent{agent_id});
+  if (agent.handle) {
+    self->demonitor(agent.handle.address());
+    agent_by_addr.erase(agent.handle.address());
+  }
+  agents.erase(a);
+}
+
+void master_state::mark_unreachable(const std::string& agent_id,
+                                    const std::string& why) {
+  auto a = agents.find(agent_id);
+  if (a == agents.end())
+    return;
+  log->warn("agent unreachable agent_id={} reason=\"{}\"", agent_id, why);
+  unreachable[agent_id] = unreachable_agent{a->second.info, now()};
+  ++metrics.agents_unreachable;
+  remove_agent(agent_id, v1::TASK_UNREACHABLE,
+               fmt::format("agent {} is unreachable: {}", agent_id, why));
+  persist();
+}
+
+void master_state::unregister_agent(const std::string& agent_id) {
+  if (agents.count(agent_id) == 0)
+    return;
+  log->info("agent unregistered agent_id={}", agent_id);
+  ++metrics.agents_removed;
+  remove_agent(agent_id, v1::TASK_GONE,
+               fmt::format("agent {} shut down", agent_id));
+  persist();
+}
+
+void master_state::reregister_timeout() {
+  for (auto& [id, info] : recovering_agents) {
+    log->warn("agent did not re-register after master failover "
+              "agent_id={}",
+              id);
+    unreachable[id] = unreachable_agent{info, now()};
+    ++metrics.agents_unreachable;
+  }
+  if (!recovering_agents.empty()) {
+    recovering_agents.clear();
+    persist();
+  }
+}
+
+} // namespace dcos::kernel

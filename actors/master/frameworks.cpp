@@ -1,0 +1,280 @@
+// Framework lifecycle: SUBSCRIBE and re-subscription, disconnection and
+// failover, teardown and removal, SUPPRESS and REVIVE, heartbeats.
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "dcos/error.hpp"
+#include "dcos/mesos_defaults.hpp"
+#include "dcos/role.hpp"
+#include "master_state.hpp"
+
+namespace dcos::kernel {
+
+namespace {
+
+caf::error invalid(std::string message) {
+  return make_error(errc::invalid_argument, std::move(message));
+}
+
+// Checks a FrameworkInfo and fills in the roles it effectively asks for.
+caf::error validate(v1::FrameworkInfo& info,
+                    const std::vector<std::string>& allowed_roles,
+                    const call::Call::Subscribe& call) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  if (info.has_role()) {
+    if (info.roles_size() > 0)
+      return invalid("framework_info: 'role' and 'roles' are both set");
+    info.add_roles(info.role());
+    info.clear_role();
+  }
+#pragma GCC diagnostic pop
+  if (info.roles_size() == 0)
+    info.mutable_roles()->Add(std::string(1, '*'));
+  bool multi_role = false;
+  for (const auto& cap : info.capabilities())
+    multi_role = multi_role
+                 || cap.type() == v1::FrameworkInfo::Capability::MULTI_ROLE;
+  if (info.roles_size() > 1 && !multi_role)
+    return invalid("framework_info.roles: more than one role needs the "
+                   "MULTI_ROLE capability");
+  std::set<std::string> seen;
+  for (const auto& role : info.roles()) {
+    if (auto err = validate_role(role))
+      return invalid(fmt::format("framework_info.roles: {}",
+                                 describe_reason(err)));
+    if (!seen.insert(role).second)
+      return invalid(fmt::format("framework_info.roles: '{}' appears twice",
+                                 role));
+    if (!allowed_roles.empty() && role != "*"
+        && std::find(allowed_roles.begin(), allowed_roles.end(), role)
+             == allowed_roles.end())
+      return invalid(fmt::format("framework_info.roles: role '{}' is not "
+                                 "allowed by this master (--roles)",
+                                 role));
+  }
+  for (const auto& role : call.suppressed_roles())
+    if (seen.count(role) == 0)
+      return invalid(fmt::format("suppressed_roles: '{}' is not one of the "
+                                 "framework's roles",
+                                 role));
+  auto timeout = failover_timeout_seconds(info);
+  if (!std::isfinite(timeout) || timeout < 0)
+    return invalid("framework_info.failover_timeout: must be a non-negative "
+                   "number of seconds");
+  return {};
+}
+
+} // namespace
+
+bool framework_record::has_capability(
+  v1::FrameworkInfo::Capability::Type type) const {
+  for (const auto& cap : info.capabilities())
+    if (cap.type() == type)
+      return true;
+  return false;
+}
+
+framework_record* master_state::find_framework(const std::string& id,
+                                               std::string_view call_name) {
+  auto i = frameworks.find(id);
+  if (i == frameworks.end() || !i->second.connected) {
+    log->warn("dropping {} from framework {}: not subscribed", call_name, id);
+    return nullptr;
+  }
+  return &i->second;
+}
+
+caf::result<call::Event::Subscribed>
+master_state::subscribe(const scheduler_actor& handle,
+                        const call::Call::Subscribe& call) {
+  if (!recovered)
+    return make_error(errc::unavailable,
+                      "the master is recovering its registry; retry");
+  if (!handle)
+    return invalid("subscribe: no scheduler handle");
+  auto info = call.framework_info();
+  if (auto err = validate(info, cfg.roles, call))
+    return err;
+  std::string id = info.id().value();
+  for (const auto& done : completed_frameworks)
+    if (!id.empty() && done.info.id().value() == id)
+      return make_error(errc::conflict,
+                        fmt::format("framework {} has been removed", id));
+  if (id.empty())
+    id = new_id("", next_framework);
+  info.mutable_id()->set_value(id);
+
+  std::vector<std::string> roles(info.roles().begin(), info.roles().end());
+  std::vector<std::string> suppressed(call.suppressed_roles().begin(),
+                                      call.suppressed_roles().end());
+  auto existing = frameworks.find(id);
+  bool known = existing != frameworks.end();
+  auto& fw = frameworks[id];
+  if (known) {
+    // Failover: a new scheduler instance (or the same one reconnecting).
+    if (fw.connected && fw.handle && fw.handle != handle) {
+      call::Event::Error error;
+      error.set_message("framework failed over to another scheduler");
+      self->send(fw.handle, std::move(error));
+    }
+    if (fw.handle) {
+      self->demonitor(fw.handle.address());
+      framework_by_addr.erase(fw.handle.address());
+    }
+    rescind_framework_offers(fw);
+    fw.reregistered_time = now();
+    log->info("framework re-subscribed framework_id={} name=\"{}\"", id,
+              info.name());
+  } else {
+    fw.registered_time = now();
+    log->info("framework subscribed framework_id={} name=\"{}\" roles={}", id,
+              info.name(), fmt::join(roles, ","));
+  }
+  bool was_in_allocator = known; // recovered placeholders are there too
+  fw.info = info;
+  fw.handle = handle;
+  fw.connected = true;
+  fw.active = true;
+  fw.recovered = false;
+  ++fw.failover_generation; // a pending failover timeout no longer applies
+  fw.roles = roles;
+  fw.suppressed_roles = {suppressed.begin(), suppressed.end()};
+  fw.partition_aware
+    = fw.has_capability(v1::FrameworkInfo::Capability::PARTITION_AWARE);
+  fw.killing_state
+    = fw.has_capability(v1::FrameworkInfo::Capability::TASK_KILLING_STATE);
+  self->monitor(handle);
+  framework_by_addr[handle.address()] = id;
+
+  if (was_in_allocator) {
+    self->send(allocator, alloc::update_framework{id, roles, suppressed});
+    self->send(allocator, alloc::activate_framework{id, true});
+  } else {
+    alloc::add_framework add{id, roles, suppressed, true, {}};
+    self->send(allocator, std::move(add));
+  }
+
+  call::Event::Subscribed reply;
+  reply.mutable_framework_id()->set_value(id);
+  reply.set_heartbeat_interval_seconds(
+    std::chrono::duration<double>(cfg.framework_heartbeat_interval).count());
+  *reply.mutable_master_info() = master_info();
+  return reply;
+}
+
+void master_state::disconnect_framework(const std::string& id) {
+  auto i = frameworks.find(id);
+  if (i == frameworks.end() || !i->second.connected)
+    return;
+  auto& fw = i->second;
+  fw.connected = false;
+  fw.active = false;
+  fw.unregistered_time = now();
+  self->send(allocator, alloc::activate_framework{id, false});
+  rescind_framework_offers(fw);
+  auto timeout = failover_timeout_seconds(fw.info);
+  log->info("framework disconnected framework_id={} failover_timeout={}s", id,
+            timeout);
+  self->delayed_send(self,
+                     std::chrono::duration_cast<caf::timespan>(
+                       std::chrono::duration<double>(timeout)),
+                     timeout_atom::value, id, ++fw.failover_generation);
+}
+
+void master_state::failover_expired(const std::string& id,
+                                    uint64_t generation) {
+  auto i = frameworks.find(id);
+  if (i == frameworks.end() || i->second.connected
+      || i->second.failover_generation != generation)
+    return;
+  remove_framework(id, "failover timeout expired");
+}
+
+void master_state::remove_framework(const std::string& id,
+                                    const std::string& why) {
+  auto i = frameworks.find(id);
+  if (i == frameworks.end())
+    return;
+  auto& fw = i->second;
+  log->info("removing framework framework_id={} reason=\"{}\"", id, why);
+  // Its offers vanish with it: the allocator gets everything back at once.
+  for (const auto& offer_id : std::vector<std::string>(fw.offers.begin(),
+                                                       fw.offers.end()))
+    rescind(offer_id, false);
+  std::set<std::string> agents_to_tell;
+  for (auto& [task_id, task] : fw.tasks) {
+    agents_to_tell.insert(task.agent_id);
+    if (auto a = agents.find(task.agent_id); a != agents.end())
+      a->second.tasks.erase(&task);
+    if (!is_terminal(task.state)) {
+      task.state = v1::TASK_KILLED;
+      task.last_status = master_status(task, v1::TASK_KILLED,
+                                       v1::TaskStatus::REASON_FRAMEWORK_REMOVED,
+                                       "framework removed: " + why);
+      count_terminal(v1::TASK_KILLED);
+    }
+  }
+  for (auto& [agent_id, agent] : agents) {
+    agent.used.erase(id);
+    for (auto e = agent.executors.begin(); e != agent.executors.end();)
+      e = e->first.framework_id == id ? agent.executors.erase(e) : std::next(e);
+    if (agents_to_tell.count(agent_id) > 0 && agent.connected) {
+      v1::internal::ShutdownFramework shutdown;
+      shutdown.mutable_framework_id()->set_value(id);
+      self->send(agent.handle, std::move(shutdown));
+    }
+  }
+  for (auto& [task_id, task] : fw.tasks) {
+    fw.completed_tasks.push_back(std::move(task));
+    if (fw.completed_tasks.size() > cfg.max_completed_tasks_per_framework)
+      fw.completed_tasks.pop_front();
+  }
+  fw.tasks.clear();
+  self->send(allocator, alloc::remove_framework{id});
+  if (fw.handle) {
+    self->demonitor(fw.handle.address());
+    framework_by_addr.erase(fw.handle.address());
+  }
+  fw.connected = false;
+  fw.active = false;
+  fw.unregistered_time = now();
+  ++metrics.frameworks_removed;
+  completed_frameworks.push_back(std::move(fw));
+  if (completed_frameworks.size() > cfg.max_completed_frameworks)
+    completed_frameworks.pop_front();
+  frameworks.erase(i);
+}
+
+void master_state::suppress(const std::string& id,
+                            const call::Call::Suppress& call) {
+  auto* fw = find_framework(id, "SUPPRESS");
+  if (fw == nullptr)
+    return;
+  std::vector<std::string> roles(call.roles().begin(), call.roles().end());
+  for (const auto& role : roles.empty() ? fw->roles : roles)
+    fw->suppressed_roles.insert(role);
+  self->send(allocator, alloc::suppress{id, std::move(roles)});
+}
+
+void master_state::revive(const std::string& id,
+                          const call::Call::Revive& call) {
+  auto* fw = find_framework(id, "REVIVE");
+  if (fw == nullptr)
+    return;
+  std::vector<std::string> roles(call.roles().begin(), call.roles().end());
+  if (roles.empty())
+    fw->suppressed_roles.clear();
+  for (const auto& role : roles)
+    fw->suppressed_roles.erase(role);
+  self->send(allocator, alloc::revive{id, std::move(roles)});
+}
+
+void master_state::heartbeat_frameworks() {
+  for (auto& [id, fw] : frameworks)
+    if (fw.connected)
+      self->send(fw.handle, call::Event::Heartbeat{});
+}
+
+} // namespace dcos::kernel

@@ -1,0 +1,297 @@
+// The master's in-memory model of the cluster and the operations on it.
+//
+// The behavior (master.cpp) decodes messages and calls member functions
+// here; each file of this directory implements one area: frameworks.cpp,
+// offers.cpp, tasks.cpp, agents.cpp, operator_api.cpp, registrar.cpp.
+//
+// Records are compact C++ structs (converted to protobuf only at the edges):
+// the master tracks every task of the cluster, so a task costs what it must
+// and no more (see bench/master_memory_bench.cpp).
+//
+// Thread-safety: owned by the master actor; no locks.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "dcos/allocator_actor.hpp"
+#include "dcos/logging.hpp"
+#include "dcos/master_actor.hpp"
+#include "dcos/resources.hpp"
+#include "dcos/wire_types.hpp"
+
+namespace dcos::kernel {
+
+// -- the master's full interface: public calls plus internal triggers -----------
+
+using master_impl = master_actor::extend<
+  caf::reacts_to<alloc::offer_batch>,
+  // Ping an agent (agent id, generation of its ping loop).
+  caf::reacts_to<ping_atom, std::string, uint64_t>,
+  // A framework's failover timeout (framework id, generation).
+  caf::reacts_to<timeout_atom, std::string, uint64_t>,
+  // Heartbeats to frameworks.
+  caf::reacts_to<tick_atom>,
+  // Agents that did not re-register after a master restart.
+  caf::reacts_to<timeout_atom>>;
+
+struct master_state;
+using master_self = master_impl::stateful_pointer<master_state>;
+
+// -- records ------------------------------------------------------------------------
+
+struct task_record {
+  std::string id;
+  std::string name;
+  std::string framework_id;
+  std::string agent_id;
+  std::string executor_id; // empty: the command executor
+  v1::TaskState state = v1::TASK_STAGING;
+  resources used;                // allocated form
+  v1::TaskStatus last_status;    // latest status seen (data stripped)
+  // The update forwarded to the framework and not yet acknowledged.
+  std::string unacked_uuid;
+  v1::TaskState unacked_state = v1::TASK_STAGING;
+  // Labels, discovery, container, health check, kill policy: only kept when
+  // the task has any (state endpoints and service discovery read them).
+  std::shared_ptr<const v1::TaskInfo> details;
+
+  /// The protobuf form for the operator API.
+  v1::Task to_proto() const;
+};
+
+struct offer_record {
+  std::string framework_id;
+  std::string agent_id;
+  resources amount; // allocated form
+};
+
+struct framework_record {
+  v1::FrameworkInfo info; // id set
+  scheduler_actor handle;
+  bool connected = false;
+  bool active = false;  // connected and not being torn down
+  bool recovered = false; // known from agents only, not yet re-subscribed
+  double registered_time = 0;
+  double reregistered_time = 0;
+  double unregistered_time = 0;
+  uint64_t failover_generation = 0;
+  std::vector<std::string> roles;
+  std::set<std::string> suppressed_roles;
+  bool partition_aware = false;
+  bool killing_state = false;
+  std::unordered_map<std::string, task_record> tasks; // includes unreachable
+  std::deque<task_record> completed_tasks;
+  std::unordered_set<std::string> offers;
+
+  bool has_capability(v1::FrameworkInfo::Capability::Type type) const;
+};
+
+struct executor_key {
+  std::string framework_id;
+  std::string executor_id;
+  friend bool operator<(const executor_key& a, const executor_key& b) {
+    return std::tie(a.framework_id, a.executor_id)
+           < std::tie(b.framework_id, b.executor_id);
+  }
+};
+
+struct agent_record {
+  v1::AgentInfo info; // id set
+  agent_actor handle;
+  std::string version;
+  resources total; // with reservations and volumes
+  std::unordered_map<std::string, resources> used; // by framework
+  std::unordered_set<std::string> offers;
+  std::unordered_set<task_record*> tasks;
+  std::map<executor_key, v1::ExecutorInfo> executors;
+  bool connected = true;
+  bool active = true;
+  uint32_t missed_pings = 0;
+  uint64_t ping_generation = 0;
+  caf::actor_clock::time_point last_ping{};
+  double registered_time = 0;
+  double reregistered_time = 0;
+
+  resources offered(const std::unordered_map<std::string, offer_record>&
+                      offers) const;
+  resources used_total() const;
+};
+
+struct unreachable_agent {
+  v1::AgentInfo info;
+  double since = 0;
+};
+
+struct master_metrics {
+  // Terminal task counts since start, by state.
+  std::map<v1::TaskState, uint64_t> tasks_terminal;
+  uint64_t valid_status_updates = 0;
+  uint64_t invalid_status_updates = 0;
+  uint64_t frameworks_removed = 0;
+  uint64_t agents_registered = 0;
+  uint64_t agents_reregistered = 0;
+  uint64_t agents_unreachable = 0;
+  uint64_t agents_removed = 0;
+  uint64_t offers_sent = 0;
+  uint64_t offers_declined = 0;
+  uint64_t offers_accepted = 0;
+  uint64_t offers_rescinded = 0;
+  uint64_t tasks_launched = 0;
+  uint64_t invalid_launches = 0;
+};
+
+// -- the state --------------------------------------------------------------------------
+
+struct master_state {
+  static inline const char* name = "dcos.master";
+
+  master_self self = nullptr;
+  master_config cfg;
+  allocator_actor allocator;
+  std::shared_ptr<spdlog::logger> log;
+  std::mt19937_64 rng;
+  std::string master_id;
+  caf::actor_clock::time_point started_at;
+  bool recovered = false; // registry read back (or none to read)
+  uint64_t next_framework = 0;
+  uint64_t next_agent = 0;
+  uint64_t next_offer = 0;
+
+  std::unordered_map<std::string, framework_record> frameworks;
+  std::deque<framework_record> completed_frameworks;
+  std::unordered_map<std::string, agent_record> agents;
+  std::unordered_map<std::string, unreachable_agent> unreachable;
+  std::unordered_set<std::string> gone_agents; // removed for good
+  // Admitted in the registry of an earlier run and not yet re-registered.
+  std::unordered_map<std::string, v1::AgentInfo> recovering_agents;
+  std::unordered_map<std::string, offer_record> offers;
+  // Who is who among monitored peers (schedulers and agents).
+  std::unordered_map<caf::actor_addr, std::string> framework_by_addr;
+  std::unordered_map<caf::actor_addr, std::string> agent_by_addr;
+  std::map<std::string, double> weights;
+  std::map<std::string, v1::master::QuotaConfig> quotas;
+  master_metrics metrics;
+
+  // Registry writes are batched: one in flight, the rest coalesced, and the
+  // callbacks of a batch run once it is durable.
+  bool registry_write_in_flight = false;
+  std::vector<std::function<void()>> registry_waiting;  // next batch
+  std::vector<std::function<void()>> registry_writing;  // in flight
+
+  // -- master.cpp: identity, time, ids, events --------------------------------------
+  void init(master_self s, master_config config);
+  double now() const; // wall-clock seconds (derived from the actor clock)
+  v1::MasterInfo master_info() const;
+  std::string new_id(std::string_view prefix, uint64_t& counter);
+  void send_update(framework_record& fw, v1::TaskStatus status);
+  void send_error(const std::string& framework_id, const std::string& message);
+  void on_down(const caf::down_msg& msg);
+
+  // -- frameworks.cpp ----------------------------------------------------------------
+  caf::result<call::Event::Subscribed>
+  subscribe(const scheduler_actor& handle, const call::Call::Subscribe& call);
+  void disconnect_framework(const std::string& id);
+  void failover_expired(const std::string& id, uint64_t generation);
+  void remove_framework(const std::string& id, const std::string& why);
+  void suppress(const std::string& id, const call::Call::Suppress& call);
+  void revive(const std::string& id, const call::Call::Revive& call);
+  void heartbeat_frameworks();
+  framework_record* find_framework(const std::string& id,
+                                   std::string_view call_name);
+
+  // -- offers.cpp ---------------------------------------------------------------------
+  void make_offers(alloc::offer_batch batch);
+  void accept(const std::string& framework_id, const call::Call::Accept& call);
+  void decline(const std::string& framework_id, const call::Call::Decline& call);
+  void rescind(const std::string& offer_id, bool recover_resources);
+  void rescind_agent_offers(agent_record& agent);
+  void rescind_framework_offers(framework_record& fw);
+  void checkpoint_resources(agent_record& agent);
+
+  // -- tasks.cpp ------------------------------------------------------------------------
+  void launch_task(framework_record& fw, agent_record& agent,
+                   const v1::TaskInfo& task);
+  void status_update(const v1::internal::StatusUpdate& update);
+  void kill(const std::string& framework_id, const call::Call::Kill& call);
+  void acknowledge(const std::string& framework_id,
+                   const call::Call::Acknowledge& call);
+  void reconcile(const std::string& framework_id,
+                 const call::Call::Reconcile& call);
+  void shutdown_executor(const std::string& framework_id,
+                         const call::Call::Shutdown& call);
+  void framework_message(const std::string& framework_id,
+                         const call::Call::Message& call);
+  void executor_message(const v1::internal::ExecutorToFramework& msg);
+  void executor_exited(const v1::internal::ExitedExecutor& msg);
+  v1::TaskStatus master_status(const task_record& task, v1::TaskState state,
+                               v1::TaskStatus::Reason reason,
+                               const std::string& message) const;
+  void task_terminated(task_record& task); // recover its resources
+  void complete_task(framework_record& fw, const std::string& task_id);
+  void count_terminal(v1::TaskState state);
+
+  // -- agents.cpp -----------------------------------------------------------------------
+  caf::result<v1::internal::AgentRegistered>
+  register_agent(const agent_actor& handle,
+                 const v1::internal::RegisterAgent& msg);
+  caf::result<v1::internal::AgentRegistered>
+  reregister_agent(const agent_actor& handle,
+                   const v1::internal::ReregisterAgent& msg);
+  void ping_agent(const std::string& agent_id, uint64_t generation);
+  void agent_disconnected(const std::string& agent_id);
+  void mark_unreachable(const std::string& agent_id, const std::string& why);
+  void unregister_agent(const std::string& agent_id);
+  void reregister_timeout();
+  v1::internal::AgentRegistered registered_reply(const std::string& agent_id);
+  void start_pinging(agent_record& agent);
+  void remove_agent(const std::string& agent_id, v1::TaskState aware_state,
+                    const std::string& why);
+  // Adopts what a re-registering agent reports it runs.
+  void adopt_tasks(agent_record& agent,
+                   const v1::internal::ReregisterAgent& msg,
+                   bool kill_lost_tasks);
+  framework_record& framework_placeholder(const std::string& id,
+                                          const v1::FrameworkInfo* info);
+
+  // -- operator_api.cpp -----------------------------------------------------------------
+  caf::result<v1::master::Response> operator_call(const v1::master::Call& call);
+  v1::master::Response::GetState get_state() const;
+  v1::master::Response::GetAgents get_agents() const;
+  v1::master::Response::GetFrameworks get_frameworks() const;
+  v1::master::Response::GetTasks get_tasks() const;
+  v1::master::Response::GetRoles get_roles() const;
+  std::vector<std::pair<std::string, double>> metric_values() const;
+  caf::result<v1::master::Response>
+  operator_reserve(const std::string& agent_id,
+                   caf::expected<struct conversion> conv);
+  caf::result<v1::master::Response>
+  update_quota(const v1::master::Call::UpdateQuota& call);
+  caf::result<v1::master::Response>
+  update_weights(const v1::master::Call::UpdateWeights& call);
+
+  // -- registrar.cpp --------------------------------------------------------------------
+  void load_registry();
+  void registry_loaded(const std::string& bytes);
+  void write_registry();
+  /// Persists the registry; `done` runs once the change is durable.
+  void persist(std::function<void()> done = {});
+  v1::internal::Registry registry() const;
+};
+
+/// Terminal states (FINISHED, FAILED, KILLED, ERROR, DROPPED, GONE, LOST for
+/// frameworks that are not partition-aware).
+bool is_terminal(v1::TaskState state);
+
+} // namespace dcos::kernel

@@ -1,0 +1,347 @@
+// Offers: made from the allocator's batches, accepted (with operations) or
+// declined by frameworks, rescinded when their agent or framework goes.
+#include <fmt/format.h>
+
+#include "dcos/error.hpp"
+#include "dcos/mesos_defaults.hpp"
+#include "master_state.hpp"
+#include "validation.hpp"
+
+namespace dcos::kernel {
+
+namespace {
+
+std::optional<caf::timespan> refuse_for(const v1::Filters& filters) {
+  auto seconds = refuse_seconds(filters);
+  if (!(seconds > 0))
+    return std::nullopt;
+  // Mesos caps filters at a year; so do we (and keep the duration finite).
+  seconds = std::min(seconds, 365.0 * 24 * 3600);
+  return std::chrono::duration_cast<caf::timespan>(
+    std::chrono::duration<double>(seconds));
+}
+
+std::string role_of(const resources& rs) {
+  return rs.empty() ? std::string{"*"} : rs.begin()->allocation_role;
+}
+
+} // namespace
+
+resources agent_record::offered(
+  const std::unordered_map<std::string, offer_record>& all) const {
+  resources result;
+  for (const auto& id : offers)
+    if (auto i = all.find(id); i != all.end())
+      result += i->second.amount;
+  return result;
+}
+
+resources agent_record::used_total() const {
+  resources result;
+  for (const auto& [fw, amount] : used)
+    result += amount;
+  return result;
+}
+
+void master_state::make_offers(alloc::offer_batch batch) {
+  auto fw_it = frameworks.find(batch.framework_id);
+  call::Event::Offers event;
+  for (auto& [agent_id, amount] : batch.agents) {
+    auto agent_it = agents.find(agent_id);
+    bool usable = fw_it != frameworks.end() && fw_it->second.active
+                  && agent_it != agents.end() && agent_it->second.active;
+    if (!usable) {
+      // Things changed while the allocator worked: give it back.
+      self->send(allocator, alloc::recover{batch.framework_id, agent_id,
+                                           std::move(amount), std::nullopt});
+      continue;
+    }
+    auto& fw = fw_it->second;
+    auto& agent = agent_it->second;
+    auto id = new_id("O", next_offer);
+    auto& offer = *event.add_offers();
+    offer.mutable_id()->set_value(id);
+    *offer.mutable_framework_id() = fw.info.id();
+    *offer.mutable_agent_id() = agent.info.id();
+    offer.set_hostname(agent.info.hostname());
+    if (agent.info.has_domain())
+      *offer.mutable_domain() = agent.info.domain();
+    *offer.mutable_attributes() = agent.info.attributes();
+    amount.to_proto(offer.mutable_resources());
+    offer.mutable_allocation_info()->set_role(role_of(amount));
+    auto* url = offer.mutable_url();
+    url->set_scheme("http");
+    url->mutable_address()->set_hostname(agent.info.hostname());
+    url->mutable_address()->set_port(agent.info.has_port() ? agent.info.port()
+                                                           : 5051);
+    for (const auto& [key, executor] : agent.executors)
+      if (key.framework_id == batch.framework_id)
+        *offer.add_executor_ids() = executor.executor_id();
+    fw.offers.insert(id);
+    agent.offers.insert(id);
+    offers.emplace(id, offer_record{batch.framework_id, agent_id,
+                                    std::move(amount)});
+  }
+  if (event.offers_size() > 0) {
+    metrics.offers_sent += static_cast<uint64_t>(event.offers_size());
+    self->send(fw_it->second.handle, std::move(event));
+  }
+}
+
+void master_state::rescind(const std::string& offer_id,
+                           bool recover_resources) {
+  auto i = offers.find(offer_id);
+  if (i == offers.end())
+    return;
+  auto offer = std::move(i->second);
+  offers.erase(i);
+  ++metrics.offers_rescinded;
+  if (auto a = agents.find(offer.agent_id); a != agents.end())
+    a->second.offers.erase(offer_id);
+  if (auto f = frameworks.find(offer.framework_id); f != frameworks.end()) {
+    f->second.offers.erase(offer_id);
+    if (f->second.connected) {
+      call::Event::Rescind event;
+      event.mutable_offer_id()->set_value(offer_id);
+      self->send(f->second.handle, std::move(event));
+    }
+  }
+  if (recover_resources)
+    self->send(allocator, alloc::recover{offer.framework_id, offer.agent_id,
+                                         std::move(offer.amount),
+                                         std::nullopt});
+}
+
+void master_state::rescind_agent_offers(agent_record& agent) {
+  for (const auto& id : std::vector<std::string>(agent.offers.begin(),
+                                                 agent.offers.end()))
+    rescind(id, true);
+}
+
+void master_state::rescind_framework_offers(framework_record& fw) {
+  for (const auto& id : std::vector<std::string>(fw.offers.begin(),
+                                                 fw.offers.end()))
+    rescind(id, true);
+}
+
+void master_state::checkpoint_resources(agent_record& agent) {
+  if (!agent.connected)
+    return;
+  v1::internal::CheckpointResources msg;
+  agent.total.to_proto(msg.mutable_resources());
+  self->send(agent.handle, std::move(msg));
+}
+
+void master_state::decline(const std::string& framework_id,
+                           const call::Call::Decline& call) {
+  auto* fw = find_framework(framework_id, "DECLINE");
+  if (fw == nullptr)
+    return;
+  auto refuse = refuse_for(call.filters());
+  for (const auto& offer_id : call.offer_ids()) {
+    auto i = offers.find(offer_id.value());
+    if (i == offers.end() || i->second.framework_id != framework_id)
+      continue; // already rescinded, or not this framework's
+    auto offer = std::move(i->second);
+    offers.erase(i);
+    fw->offers.erase(offer_id.value());
+    if (auto a = agents.find(offer.agent_id); a != agents.end())
+      a->second.offers.erase(offer_id.value());
+    ++metrics.offers_declined;
+    self->send(allocator, alloc::recover{framework_id, offer.agent_id,
+                                         std::move(offer.amount), refuse});
+  }
+}
+
+void master_state::accept(const std::string& framework_id,
+                          const call::Call::Accept& call) {
+  auto* fw = find_framework(framework_id, "ACCEPT");
+  if (fw == nullptr)
+    return;
+  // Take the offers out, whatever happens next.
+  std::string error;
+  std::string agent_id;
+  resources remaining;
+  if (call.offer_ids_size() == 0)
+    error = "accept: no offer ids";
+  for (const auto& offer_id : call.offer_ids()) {
+    auto i = offers.find(offer_id.value());
+    if (i == offers.end()) {
+      error = fmt::format("offer {} is no longer valid", offer_id.value());
+      continue;
+    }
+    if (i->second.framework_id != framework_id) {
+      error = fmt::format("offer {} belongs to another framework",
+                          offer_id.value());
+      continue;
+    }
+    auto offer = std::move(i->second);
+    offers.erase(i);
+    fw->offers.erase(offer_id.value());
+    if (auto a = agents.find(offer.agent_id); a != agents.end())
+      a->second.offers.erase(offer_id.value());
+    if (!agent_id.empty() && agent_id != offer.agent_id)
+      error = fmt::format("offers span agents {} and {}", agent_id,
+                          offer.agent_id);
+    if (agent_id.empty())
+      agent_id = offer.agent_id;
+    if (offer.agent_id == agent_id)
+      remaining += offer.amount;
+    else // never used: straight back
+      self->send(allocator, alloc::recover{framework_id, offer.agent_id,
+                                           std::move(offer.amount),
+                                           std::nullopt});
+  }
+  auto agent_it = agents.find(agent_id);
+  if (error.empty() && (agent_it == agents.end() || !agent_it->second.active))
+    error = fmt::format("agent {} is not available", agent_id);
+  auto refuse = refuse_for(call.filters());
+  if (!error.empty()) {
+    log->warn("invalid ACCEPT framework_id={} error=\"{}\"", framework_id,
+              error);
+    if (!agent_id.empty() && !remaining.empty())
+      self->send(allocator, alloc::recover{framework_id, agent_id,
+                                           std::move(remaining), refuse});
+    // Every task it tried to launch is dropped (or lost).
+    auto state = fw->partition_aware ? v1::TASK_DROPPED : v1::TASK_LOST;
+    for (const auto& op : call.operations()) {
+      std::vector<const v1::TaskInfo*> tasks;
+      for (const auto& t : op.launch().task_infos())
+        tasks.push_back(&t);
+      for (const auto& t : op.launch_group().task_group().tasks())
+        tasks.push_back(&t);
+      for (const auto* t : tasks) {
+        task_record shadow;
+        shadow.id = t->task_id().value();
+        shadow.framework_id = framework_id;
+        shadow.agent_id = agent_id;
+        ++metrics.invalid_launches;
+        count_terminal(state);
+        send_update(*fw, master_status(shadow, state,
+                                       v1::TaskStatus::REASON_INVALID_OFFERS,
+                                       error));
+      }
+    }
+    return;
+  }
+  ++metrics.offers_accepted;
+  auto& agent = agent_it->second;
+  auto role = role_of(remaining);
+  auto apply = [&](caf::expected<conversion> conv, std::string_view what) {
+    if (!conv) {
+      log->warn("dropping {} framework_id={} error=\"{}\"", what,
+                framework_id, describe_reason(conv.error()));
+      return;
+    }
+    if (!remaining.contains(conv->from)) {
+      log->warn("dropping {} framework_id={}: {} not in the offers ({})",
+                what, framework_id, conv->from.to_string(),
+                remaining.to_string());
+      return;
+    }
+    remaining -= conv->from;
+    remaining += conv->to;
+    agent.total -= conv->from.unallocate();
+    agent.total += conv->to.unallocate();
+    self->send(allocator, alloc::convert{framework_id, agent_id, conv->from,
+                                         conv->to});
+    checkpoint_resources(agent);
+  };
+  for (auto op : call.operations()) {
+    switch (op.type()) {
+      case v1::Offer::Operation::RESERVE:
+        apply(validate_reserve(op.reserve().resources(), fw, role), "RESERVE");
+        break;
+      case v1::Offer::Operation::UNRESERVE:
+        apply(validate_unreserve(op.unreserve().resources(), fw, role),
+              "UNRESERVE");
+        break;
+      case v1::Offer::Operation::CREATE:
+        apply(validate_create(op.create().volumes(), agent, role), "CREATE");
+        break;
+      case v1::Offer::Operation::DESTROY:
+        apply(validate_destroy(op.destroy().volumes(), role), "DESTROY");
+        break;
+      case v1::Offer::Operation::LAUNCH:
+        for (auto& task : *op.mutable_launch()->mutable_task_infos()) {
+          auto plan = validate_task(task, *fw, agent, remaining, role);
+          if (!plan) {
+            ++metrics.invalid_launches;
+            task_record shadow;
+            shadow.id = task.task_id().value();
+            shadow.framework_id = framework_id;
+            shadow.agent_id = agent_id;
+            count_terminal(v1::TASK_ERROR);
+            send_update(*fw, master_status(shadow, v1::TASK_ERROR,
+                                           v1::TaskStatus::REASON_TASK_INVALID,
+                                           describe_reason(plan.error())));
+            continue;
+          }
+          remaining -= plan->task_resources + plan->executor_resources;
+          if (plan->new_executor) {
+            agent.executors[{framework_id,
+                             task.executor().executor_id().value()}]
+              = task.executor();
+            agent.used[framework_id] += plan->executor_resources;
+          }
+          launch_task(*fw, agent, task);
+          v1::internal::RunTask run;
+          *run.mutable_framework() = fw->info;
+          *run.mutable_task() = task;
+          self->send(agent.handle, std::move(run));
+        }
+        break;
+      case v1::Offer::Operation::LAUNCH_GROUP: {
+        auto& group = *op.mutable_launch_group();
+        auto plans = validate_task_group(*group.mutable_executor(),
+                                         *group.mutable_task_group(), *fw,
+                                         agent, remaining, role);
+        if (!plans) {
+          // All or nothing: every task of the group fails.
+          for (const auto& task : group.task_group().tasks()) {
+            ++metrics.invalid_launches;
+            task_record shadow;
+            shadow.id = task.task_id().value();
+            shadow.framework_id = framework_id;
+            shadow.agent_id = agent_id;
+            count_terminal(v1::TASK_ERROR);
+            send_update(*fw,
+                        master_status(shadow, v1::TASK_ERROR,
+                                      v1::TaskStatus::REASON_TASK_GROUP_INVALID,
+                                      describe_reason(plans.error())));
+          }
+          break;
+        }
+        const auto& executor = group.executor();
+        for (size_t i = 0; i < plans->size(); ++i) {
+          auto& plan = (*plans)[i];
+          remaining -= plan.task_resources + plan.executor_resources;
+          if (plan.new_executor) {
+            agent.executors[{framework_id, executor.executor_id().value()}]
+              = executor;
+            agent.used[framework_id] += plan.executor_resources;
+          }
+          auto& task = *group.mutable_task_group()->mutable_tasks(
+            static_cast<int>(i));
+          *task.mutable_executor() = executor; // recorded with its executor
+          launch_task(*fw, agent, task);
+          task.clear_executor();
+        }
+        v1::internal::RunTaskGroup run;
+        *run.mutable_framework() = fw->info;
+        *run.mutable_executor() = executor;
+        *run.mutable_task_group() = group.task_group();
+        self->send(agent.handle, std::move(run));
+        break;
+      }
+      default:
+        log->warn("dropping operation of unknown type {} framework_id={}",
+                  static_cast<int>(op.type()), framework_id);
+    }
+  }
+  if (!remaining.empty())
+    self->send(allocator, alloc::recover{framework_id, agent_id,
+                                         std::move(remaining), refuse});
+}
+
+} // namespace dcos::kernel

@@ -1,0 +1,494 @@
+// The operator API (POST /api/v1 on the HTTP edge): state queries, metrics,
+// weights, quota, and operator reservations.
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "dcos/error.hpp"
+#include "dcos/role.hpp"
+#include "master_state.hpp"
+#include "validation.hpp"
+
+namespace dcos::kernel {
+
+namespace {
+
+using v1::master::Call;
+using v1::master::Response;
+
+caf::error invalid(std::string message) {
+  return make_error(errc::invalid_argument, std::move(message));
+}
+
+v1::TimeInfo time_info(double seconds) {
+  v1::TimeInfo t;
+  t.set_nanoseconds(static_cast<int64_t>(seconds * 1e9));
+  return t;
+}
+
+std::string agent_pid(const v1::AgentInfo& info) {
+  return fmt::format("slave(1)@{}:{}", info.hostname(),
+                     info.has_port() ? info.port() : 5051);
+}
+
+} // namespace
+
+Response::GetAgents master_state::get_agents() const {
+  Response::GetAgents out;
+  for (const auto& [id, agent] : agents) {
+    auto* a = out.add_agents();
+    *a->mutable_agent_info() = agent.info;
+    a->mutable_agent_info()->clear_resources();
+    agent.total.to_proto(a->mutable_agent_info()->mutable_resources());
+    a->set_active(agent.active);
+    a->set_version(agent.version);
+    a->set_pid(agent_pid(agent.info));
+    *a->mutable_registered_time() = time_info(agent.registered_time);
+    if (agent.reregistered_time > 0)
+      *a->mutable_reregistered_time() = time_info(agent.reregistered_time);
+    agent.total.to_proto(a->mutable_total_resources());
+    agent.used_total().to_proto(a->mutable_allocated_resources());
+    agent.offered(offers).to_proto(a->mutable_offered_resources());
+  }
+  for (const auto& [id, info] : recovering_agents)
+    *out.add_recovered_agents() = info;
+  return out;
+}
+
+Response::GetFrameworks master_state::get_frameworks() const {
+  Response::GetFrameworks out;
+  auto fill = [&](const framework_record& fw, Response::GetFrameworks::
+                                                Framework* f) {
+    *f->mutable_framework_info() = fw.info;
+    f->set_active(fw.active);
+    f->set_connected(fw.connected);
+    f->set_recovered(fw.recovered);
+    *f->mutable_registered_time() = time_info(fw.registered_time);
+    if (fw.reregistered_time > 0)
+      *f->mutable_reregistered_time() = time_info(fw.reregistered_time);
+    if (fw.unregistered_time > 0)
+      *f->mutable_unregistered_time() = time_info(fw.unregistered_time);
+    resources used;
+    for (const auto& [agent_id, agent] : agents)
+      if (auto u = agent.used.find(fw.info.id().value()); u != agent.used.end())
+        used += u->second;
+    used.to_proto(f->mutable_allocated_resources());
+    resources offered;
+    for (const auto& offer_id : fw.offers) {
+      auto o = offers.find(offer_id);
+      if (o == offers.end())
+        continue;
+      offered += o->second.amount;
+      auto* offer = f->add_offers();
+      offer->mutable_id()->set_value(offer_id);
+      *offer->mutable_framework_id() = fw.info.id();
+      offer->mutable_agent_id()->set_value(o->second.agent_id);
+      if (auto a = agents.find(o->second.agent_id); a != agents.end())
+        offer->set_hostname(a->second.info.hostname());
+      o->second.amount.to_proto(offer->mutable_resources());
+    }
+    offered.to_proto(f->mutable_offered_resources());
+  };
+  for (const auto& [id, fw] : frameworks)
+    fill(fw, out.add_frameworks());
+  for (const auto& fw : completed_frameworks)
+    fill(fw, out.add_completed_frameworks());
+  return out;
+}
+
+Response::GetTasks master_state::get_tasks() const {
+  Response::GetTasks out;
+  auto add_all = [&](const framework_record& fw) {
+    for (const auto& [id, task] : fw.tasks)
+      *(task.state == v1::TASK_UNREACHABLE ? out.add_unreachable_tasks()
+                                           : out.add_tasks())
+        = task.to_proto();
+    for (const auto& task : fw.completed_tasks)
+      *out.add_completed_tasks() = task.to_proto();
+  };
+  for (const auto& [id, fw] : frameworks)
+    add_all(fw);
+  for (const auto& fw : completed_frameworks)
+    add_all(fw);
+  return out;
+}
+
+Response::GetRoles master_state::get_roles() const {
+  std::map<std::string, v1::master::Role> roles;
+  auto role = [&](const std::string& name) -> v1::master::Role& {
+    auto& r = roles[name];
+    if (r.name().empty()) {
+      r.set_name(name);
+      auto w = weights.find(name);
+      r.set_weight(w == weights.end() ? 1.0 : w->second);
+    }
+    return r;
+  };
+  std::map<std::string, resources> allocated;
+  for (const auto& [id, fw] : frameworks)
+    for (const auto& name : fw.roles)
+      *role(name).add_frameworks() = fw.info.id();
+  for (const auto& [id, agent] : agents) {
+    for (const auto& [fw, used] : agent.used)
+      for (const auto& r : used)
+        allocated[r.allocation_role.empty() ? r.role() : r.allocation_role]
+          += r;
+    for (const auto& r : agent.total)
+      if (r.is_reserved())
+        role(r.role());
+  }
+  for (const auto& [name, weight] : weights)
+    role(name);
+  for (const auto& [name, config] : quotas)
+    *role(name).mutable_quota() = config;
+  for (auto& [name, amount] : allocated) {
+    amount.to_proto(role(name).mutable_allocated());
+    amount.unallocate().to_proto(role(name).mutable_resources());
+  }
+  Response::GetRoles out;
+  for (auto& [name, r] : roles)
+    *out.add_roles() = std::move(r);
+  return out;
+}
+
+Response::GetState master_state::get_state() const {
+  Response::GetState out;
+  *out.mutable_get_tasks() = get_tasks();
+  *out.mutable_get_frameworks() = get_frameworks();
+  *out.mutable_get_agents() = get_agents();
+  for (const auto& [id, agent] : agents) {
+    for (const auto& [key, info] : agent.executors) {
+      auto* e = out.mutable_get_executors()->add_executors();
+      *e->mutable_executor_info() = info;
+      *e->mutable_agent_id() = agent.info.id();
+    }
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, double>>
+master_state::metric_values() const {
+  std::vector<std::pair<std::string, double>> m;
+  auto add = [&](std::string name, double value) {
+    m.emplace_back(std::move(name), value);
+  };
+  add("master/uptime_secs",
+      std::chrono::duration<double>(self->clock().now() - started_at).count());
+  add("master/elected", 1);
+  size_t active = 0;
+  size_t connected = 0;
+  for (const auto& [id, agent] : agents) {
+    active += agent.active ? 1 : 0;
+    connected += agent.connected ? 1 : 0;
+  }
+  add("master/slaves_active", static_cast<double>(active));
+  add("master/slaves_inactive", static_cast<double>(agents.size() - active));
+  add("master/slaves_connected", static_cast<double>(connected));
+  add("master/slaves_disconnected",
+      static_cast<double>(agents.size() - connected));
+  add("master/slaves_unreachable", static_cast<double>(unreachable.size()));
+  add("master/slave_registrations",
+      static_cast<double>(metrics.agents_registered));
+  add("master/slave_reregistrations",
+      static_cast<double>(metrics.agents_reregistered));
+  add("master/slave_removals", static_cast<double>(metrics.agents_removed));
+  add("master/slave_unreachable_completed",
+      static_cast<double>(metrics.agents_unreachable));
+  size_t fw_active = 0;
+  size_t fw_connected = 0;
+  std::map<v1::TaskState, size_t> current;
+  for (const auto& [id, fw] : frameworks) {
+    fw_active += fw.active ? 1 : 0;
+    fw_connected += fw.connected ? 1 : 0;
+    for (const auto& [task_id, task] : fw.tasks)
+      if (!is_terminal(task.state))
+        ++current[task.state];
+  }
+  add("master/frameworks_active", static_cast<double>(fw_active));
+  add("master/frameworks_inactive",
+      static_cast<double>(frameworks.size() - fw_active));
+  add("master/frameworks_connected", static_cast<double>(fw_connected));
+  add("master/frameworks_disconnected",
+      static_cast<double>(frameworks.size() - fw_connected));
+  add("master/frameworks_removed",
+      static_cast<double>(metrics.frameworks_removed));
+  for (auto state : {v1::TASK_STAGING, v1::TASK_STARTING, v1::TASK_RUNNING,
+                     v1::TASK_KILLING, v1::TASK_UNREACHABLE}) {
+    auto name = v1::TaskState_Name(state).substr(5); // drop "TASK_"
+    std::transform(name.begin(), name.end(), name.begin(), ::tolower);
+    add("master/tasks_" + name, static_cast<double>(current[state]));
+  }
+  for (auto state : {v1::TASK_FINISHED, v1::TASK_FAILED, v1::TASK_KILLED,
+                     v1::TASK_LOST, v1::TASK_ERROR, v1::TASK_DROPPED,
+                     v1::TASK_GONE, v1::TASK_GONE_BY_OPERATOR}) {
+    auto name = v1::TaskState_Name(state).substr(5);
+    std::transform(name.begin(), name.end(), name.begin(), ::tolower);
+    auto i = metrics.tasks_terminal.find(state);
+    add("master/tasks_" + name,
+        i == metrics.tasks_terminal.end() ? 0.0
+                                          : static_cast<double>(i->second));
+  }
+  resources total;
+  resources used;
+  for (const auto& [id, agent] : agents) {
+    total += agent.total;
+    used += agent.used_total();
+  }
+  auto flat_total = total.flatten();
+  auto flat_used = used.flatten();
+  for (const char* kind : {"cpus", "mem", "disk", "gpus"}) {
+    double t = flat_total.scalar(kind).value_or(0);
+    double u = flat_used.scalar(kind).value_or(0);
+    add(fmt::format("master/{}_total", kind), t);
+    add(fmt::format("master/{}_used", kind), u);
+    add(fmt::format("master/{}_percent", kind), t > 0 ? u / t : 0.0);
+  }
+  add("master/outstanding_offers", static_cast<double>(offers.size()));
+  add("master/valid_status_updates",
+      static_cast<double>(metrics.valid_status_updates));
+  add("master/invalid_status_updates",
+      static_cast<double>(metrics.invalid_status_updates));
+  add("master/messages_launch_tasks",
+      static_cast<double>(metrics.tasks_launched));
+  add("master/invalid_launches", static_cast<double>(metrics.invalid_launches));
+  add("master/offers_sent", static_cast<double>(metrics.offers_sent));
+  add("master/offers_declined", static_cast<double>(metrics.offers_declined));
+  add("master/offers_accepted", static_cast<double>(metrics.offers_accepted));
+  add("master/offers_rescinded", static_cast<double>(metrics.offers_rescinded));
+  return m;
+}
+
+caf::result<Response>
+master_state::operator_reserve(const std::string& agent_id,
+                               caf::expected<conversion> conv) {
+  if (!conv)
+    return conv.error();
+  auto a = agents.find(agent_id);
+  if (a == agents.end())
+    return make_error(errc::not_found,
+                      fmt::format("agent_id: agent '{}' is not registered",
+                                  agent_id));
+  // Offered resources may be needed: take the agent's offers back first.
+  rescind_agent_offers(a->second);
+  auto rp = self->make_response_promise<Response>();
+  auto from = conv->from.unallocate();
+  auto to = conv->to.unallocate();
+  self->request(allocator, caf::infinite, alloc::convert_free{agent_id, from, to})
+    .then(
+      [this, rp, agent_id, from, to](bool applied) mutable {
+        auto a = agents.find(agent_id);
+        if (!applied || a == agents.end()) {
+          rp.deliver(make_error(errc::conflict,
+                                fmt::format("resources: {} are not free on "
+                                            "agent {}",
+                                            from.to_string(), agent_id)));
+          return;
+        }
+        a->second.total -= from;
+        a->second.total += to;
+        checkpoint_resources(a->second);
+        rp.deliver(Response{});
+      },
+      [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+  return rp;
+}
+
+caf::result<Response>
+master_state::update_weights(const Call::UpdateWeights& call) {
+  alloc::set_weights set;
+  for (int i = 0; i < call.weight_infos_size(); ++i) {
+    const auto& w = call.weight_infos(i);
+    if (!w.has_role())
+      return invalid(fmt::format("update_weights.weight_infos[{}].role: "
+                                 "missing",
+                                 i));
+    if (auto err = validate_role(w.role()); err || w.role() == "*")
+      return invalid(fmt::format("update_weights.weight_infos[{}].role: '{}' "
+                                 "cannot have a weight",
+                                 i, w.role()));
+    if (!std::isfinite(w.weight()) || w.weight() <= 0)
+      return invalid(fmt::format("update_weights.weight_infos[{}].weight: "
+                                 "must be a positive number",
+                                 i));
+    set.weights.emplace_back(w.role(), w.weight());
+  }
+  for (auto& [role, weight] : set.weights)
+    weights[role] = weight;
+  self->send(allocator, std::move(set));
+  auto rp = self->make_response_promise<Response>();
+  persist([rp]() mutable { rp.deliver(Response{}); });
+  return rp;
+}
+
+caf::result<Response>
+master_state::update_quota(const Call::UpdateQuota& call) {
+  std::map<std::string, v1::master::QuotaConfig> next = quotas;
+  for (int i = 0; i < call.quota_configs_size(); ++i) {
+    const auto& config = call.quota_configs(i);
+    auto field = fmt::format("update_quota.quota_configs[{}]", i);
+    if (auto err = validate_role(config.role());
+        err || config.role() == "*")
+      return invalid(fmt::format("{}.role: '{}' cannot have quota", field,
+                                 config.role()));
+    for (const auto* map : {&config.guarantees(), &config.limits()})
+      for (const auto& [name, scalar] : *map)
+        if (name.empty() || !std::isfinite(scalar.value())
+            || scalar.value() < 0)
+          return invalid(fmt::format("{}: '{}' needs a non-negative amount",
+                                     field, name));
+    for (const auto& [name, guarantee] : config.guarantees()) {
+      auto limit = config.limits().find(name);
+      if (limit != config.limits().end()
+          && guarantee.value() > limit->second.value())
+        return invalid(fmt::format("{}: guarantee of {} ({}) exceeds its "
+                                   "limit ({})",
+                                   field, name, guarantee.value(),
+                                   limit->second.value()));
+    }
+    if (config.guarantees().empty() && config.limits().empty())
+      next.erase(config.role());
+    else
+      next[config.role()] = config;
+  }
+  if (!call.force()) {
+    // Guarantees that the cluster cannot hold are refused unless forced.
+    resources total;
+    for (const auto& [id, agent] : agents)
+      total += agent.total;
+    auto flat = total.flatten();
+    std::map<std::string, double> sum;
+    for (const auto& [role, config] : next)
+      for (const auto& [name, scalar] : config.guarantees())
+        sum[name] += scalar.value();
+    for (const auto& [name, value] : sum)
+      if (value > flat.scalar(name).value_or(0) + 1e-9)
+        return make_error(errc::conflict,
+                          fmt::format("update_quota: total guarantees of {} "
+                                      "({}) exceed the cluster's {} (set "
+                                      "'force' to allow)",
+                                      name, value,
+                                      flat.scalar(name).value_or(0)));
+  }
+  for (int i = 0; i < call.quota_configs_size(); ++i) {
+    const auto& config = call.quota_configs(i);
+    alloc::set_quota set{config.role(), {}, {}};
+    for (const auto& [name, scalar] : config.guarantees())
+      set.guarantees[name] = to_milli(scalar.value());
+    for (const auto& [name, scalar] : config.limits())
+      set.limits[name] = to_milli(scalar.value());
+    self->send(allocator, std::move(set));
+  }
+  quotas = std::move(next);
+  auto rp = self->make_response_promise<Response>();
+  persist([rp]() mutable { rp.deliver(Response{}); });
+  return rp;
+}
+
+caf::result<Response> master_state::operator_call(const Call& call) {
+  Response out;
+  switch (call.type()) {
+    case Call::GET_HEALTH:
+      out.set_type(Response::GET_HEALTH);
+      out.mutable_get_health()->set_healthy(true);
+      return out;
+    case Call::GET_VERSION:
+      out.set_type(Response::GET_VERSION);
+      out.mutable_get_version()->mutable_version_info()->set_version(
+        cfg.version);
+      return out;
+    case Call::GET_FLAGS:
+      return invalid("GET_FLAGS is not supported; see GET /flags");
+    case Call::GET_METRICS: {
+      auto rp = self->make_response_promise<Response>();
+      auto values = metric_values();
+      self->request(allocator, caf::infinite, metrics_atom::value)
+        .then(
+          [rp, values](const alloc::allocator_stats& stats) mutable {
+            Response out;
+            out.set_type(Response::GET_METRICS);
+            auto add = [&](const std::string& name, double value) {
+              auto* m = out.mutable_get_metrics()->add_metrics();
+              m->set_name(name);
+              m->set_value(value);
+            };
+            for (auto& [name, value] : values)
+              add(name, value);
+            add("allocator/allocation_runs",
+                static_cast<double>(stats.allocation_runs));
+            add("allocator/allocation_run_ms", stats.last_run_ms);
+            add("allocator/allocation_run_ms_total", stats.total_run_ms);
+            add("allocator/offers_made", static_cast<double>(stats.offers_made));
+            add("allocator/event_queue_dispatches",
+                static_cast<double>(stats.events));
+            add("allocator/offer_filters/active",
+                static_cast<double>(stats.filters_active));
+            rp.deliver(std::move(out));
+          },
+          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      return rp;
+    }
+    case Call::GET_STATE:
+      out.set_type(Response::GET_STATE);
+      *out.mutable_get_state() = get_state();
+      return out;
+    case Call::GET_AGENTS:
+      out.set_type(Response::GET_AGENTS);
+      *out.mutable_get_agents() = get_agents();
+      return out;
+    case Call::GET_FRAMEWORKS:
+      out.set_type(Response::GET_FRAMEWORKS);
+      *out.mutable_get_frameworks() = get_frameworks();
+      return out;
+    case Call::GET_EXECUTORS:
+      out.set_type(Response::GET_EXECUTORS);
+      *out.mutable_get_executors() = get_state().get_executors();
+      return out;
+    case Call::GET_TASKS:
+      out.set_type(Response::GET_TASKS);
+      *out.mutable_get_tasks() = get_tasks();
+      return out;
+    case Call::GET_ROLES:
+      out.set_type(Response::GET_ROLES);
+      *out.mutable_get_roles() = get_roles();
+      return out;
+    case Call::GET_WEIGHTS:
+      out.set_type(Response::GET_WEIGHTS);
+      for (const auto& [role, weight] : weights) {
+        auto* w = out.mutable_get_weights()->add_weight_infos();
+        w->set_role(role);
+        w->set_weight(weight);
+      }
+      return out;
+    case Call::GET_MASTER:
+      out.set_type(Response::GET_MASTER);
+      *out.mutable_get_master()->mutable_master_info() = master_info();
+      out.mutable_get_master()->set_start_time(cfg.start_time);
+      out.mutable_get_master()->set_elected_time(cfg.start_time);
+      return out;
+    case Call::GET_QUOTA:
+      out.set_type(Response::GET_QUOTA);
+      for (const auto& [role, config] : quotas)
+        *out.mutable_get_quota()->mutable_status()->add_configs() = config;
+      return out;
+    case Call::UPDATE_WEIGHTS:
+      return update_weights(call.update_weights());
+    case Call::UPDATE_QUOTA:
+      return update_quota(call.update_quota());
+    case Call::RESERVE_RESOURCES:
+      return operator_reserve(
+        call.reserve_resources().agent_id().value(),
+        validate_reserve(call.reserve_resources().resources(), nullptr, ""));
+    case Call::UNRESERVE_RESOURCES:
+      return operator_reserve(
+        call.unreserve_resources().agent_id().value(),
+        validate_unreserve(call.unreserve_resources().resources(), nullptr,
+                           ""));
+    default:
+      return invalid(fmt::format("type: {} is not a supported call",
+                                 Call::Type_Name(call.type()).empty()
+                                   ? std::to_string(call.type())
+                                   : Call::Type_Name(call.type())));
+  }
+}
+
+} // namespace dcos::kernel

@@ -1,0 +1,348 @@
+// Tasks: launch bookkeeping, status updates and acknowledgements, kill,
+// reconciliation, and the messages between frameworks and executors.
+#include <fmt/format.h>
+
+#include "dcos/error.hpp"
+#include "master_state.hpp"
+
+namespace dcos::kernel {
+
+namespace {
+
+// Strips what the master never needs to keep: the command and resources
+// live elsewhere or not at all.
+std::shared_ptr<const v1::TaskInfo> details_of(const v1::TaskInfo& task) {
+  if (!task.has_labels() && !task.has_discovery() && !task.has_container()
+      && !task.has_health_check() && !task.has_kill_policy())
+    return nullptr;
+  auto details = std::make_shared<v1::TaskInfo>();
+  if (task.has_labels())
+    *details->mutable_labels() = task.labels();
+  if (task.has_discovery())
+    *details->mutable_discovery() = task.discovery();
+  if (task.has_container())
+    *details->mutable_container() = task.container();
+  if (task.has_health_check())
+    *details->mutable_health_check() = task.health_check();
+  if (task.has_kill_policy())
+    *details->mutable_kill_policy() = task.kill_policy();
+  return details;
+}
+
+} // namespace
+
+v1::Task task_record::to_proto() const {
+  v1::Task out;
+  out.set_name(name);
+  out.mutable_task_id()->set_value(id);
+  out.mutable_framework_id()->set_value(framework_id);
+  if (!executor_id.empty())
+    out.mutable_executor_id()->set_value(executor_id);
+  out.mutable_agent_id()->set_value(agent_id);
+  out.set_state(state);
+  used.to_proto(out.mutable_resources());
+  if (last_status.has_task_id())
+    *out.add_statuses() = last_status;
+  if (!unacked_uuid.empty()) {
+    out.set_status_update_state(unacked_state);
+    out.set_status_update_uuid(unacked_uuid);
+  }
+  if (details) {
+    if (details->has_labels())
+      *out.mutable_labels() = details->labels();
+    if (details->has_discovery())
+      *out.mutable_discovery() = details->discovery();
+    if (details->has_container())
+      *out.mutable_container() = details->container();
+    if (details->has_health_check())
+      *out.mutable_health_check() = details->health_check();
+    if (details->has_kill_policy())
+      *out.mutable_kill_policy() = details->kill_policy();
+  }
+  return out;
+}
+
+v1::TaskStatus master_state::master_status(const task_record& task,
+                                           v1::TaskState state,
+                                           v1::TaskStatus::Reason reason,
+                                           const std::string& message) const {
+  v1::TaskStatus status;
+  status.mutable_task_id()->set_value(task.id);
+  status.set_state(state);
+  status.set_source(v1::TaskStatus::SOURCE_MASTER);
+  status.set_reason(reason);
+  if (!message.empty())
+    status.set_message(message);
+  if (!task.agent_id.empty())
+    status.mutable_agent_id()->set_value(task.agent_id);
+  if (!task.executor_id.empty())
+    status.mutable_executor_id()->set_value(task.executor_id);
+  status.set_timestamp(now());
+  const auto& last = task.last_status;
+  if (last.has_healthy())
+    status.set_healthy(last.healthy());
+  if (last.has_container_status())
+    *status.mutable_container_status() = last.container_status();
+  if (last.has_labels())
+    *status.mutable_labels() = last.labels();
+  return status;
+}
+
+void master_state::count_terminal(v1::TaskState state) {
+  ++metrics.tasks_terminal[state];
+}
+
+void master_state::launch_task(framework_record& fw, agent_record& agent,
+                               const v1::TaskInfo& task) {
+  task_record rec;
+  rec.id = task.task_id().value();
+  rec.name = task.name();
+  rec.framework_id = fw.info.id().value();
+  rec.agent_id = agent.info.id().value();
+  if (task.has_executor())
+    rec.executor_id = task.executor().executor_id().value();
+  rec.state = v1::TASK_STAGING;
+  rec.used = *resources::from_proto(task.resources()); // validated
+  rec.details = details_of(task);
+  agent.used[rec.framework_id] += rec.used;
+  auto [it, added] = fw.tasks.emplace(rec.id, std::move(rec));
+  agent.tasks.insert(&it->second);
+  ++metrics.tasks_launched;
+}
+
+void master_state::task_terminated(task_record& task) {
+  if (auto a = agents.find(task.agent_id); a != agents.end()) {
+    auto& used = a->second.used[task.framework_id];
+    used -= task.used;
+    if (used.empty())
+      a->second.used.erase(task.framework_id);
+    self->send(allocator, alloc::recover{task.framework_id, task.agent_id,
+                                         task.used, std::nullopt});
+  }
+}
+
+void master_state::complete_task(framework_record& fw,
+                                 const std::string& task_id) {
+  auto t = fw.tasks.find(task_id);
+  if (t == fw.tasks.end())
+    return;
+  if (auto a = agents.find(t->second.agent_id); a != agents.end())
+    a->second.tasks.erase(&t->second);
+  fw.completed_tasks.push_back(std::move(t->second));
+  if (fw.completed_tasks.size() > cfg.max_completed_tasks_per_framework)
+    fw.completed_tasks.pop_front();
+  fw.tasks.erase(t);
+}
+
+void master_state::status_update(const v1::internal::StatusUpdate& update) {
+  const auto& fw_id = update.framework_id().value();
+  auto fw_it = frameworks.find(fw_id);
+  if (fw_it == frameworks.end()) {
+    ++metrics.invalid_status_updates;
+    log->warn("dropping status update for unknown framework {} task_id={}",
+              fw_id, update.status().task_id().value());
+    return;
+  }
+  auto& fw = fw_it->second;
+  ++metrics.valid_status_updates;
+  v1::TaskStatus status = update.status();
+  status.clear_data(); // kept only in the update sent on
+  auto t = fw.tasks.find(status.task_id().value());
+  if (t != fw.tasks.end()) {
+    auto& task = t->second;
+    bool was_terminal = is_terminal(task.state);
+    task.state = update.has_latest_state() ? update.latest_state()
+                                           : status.state();
+    task.last_status = status;
+    if (!status.uuid().empty()) {
+      task.unacked_uuid = status.uuid();
+      task.unacked_state = status.state();
+    }
+    if (!was_terminal && is_terminal(task.state)) {
+      task_terminated(task);
+      count_terminal(task.state);
+    }
+    if (status.uuid().empty() && is_terminal(status.state()))
+      complete_task(fw, status.task_id().value()); // nothing to acknowledge
+  }
+  send_update(fw, update.status());
+}
+
+void master_state::acknowledge(const std::string& framework_id,
+                               const call::Call::Acknowledge& call) {
+  auto* fw = find_framework(framework_id, "ACKNOWLEDGE");
+  if (fw == nullptr)
+    return;
+  auto agent = agents.find(call.agent_id().value());
+  if (agent != agents.end() && agent->second.connected) {
+    v1::internal::StatusUpdateAcknowledgement ack;
+    *ack.mutable_agent_id() = call.agent_id();
+    ack.mutable_framework_id()->set_value(framework_id);
+    *ack.mutable_task_id() = call.task_id();
+    ack.set_uuid(call.uuid());
+    self->send(agent->second.handle, std::move(ack));
+  }
+  auto t = fw->tasks.find(call.task_id().value());
+  if (t == fw->tasks.end() || t->second.unacked_uuid != call.uuid())
+    return;
+  t->second.unacked_uuid.clear();
+  if (is_terminal(t->second.unacked_state))
+    complete_task(*fw, call.task_id().value());
+}
+
+void master_state::kill(const std::string& framework_id,
+                        const call::Call::Kill& call) {
+  auto* fw = find_framework(framework_id, "KILL");
+  if (fw == nullptr)
+    return;
+  const auto& task_id = call.task_id().value();
+  auto t = fw->tasks.find(task_id);
+  std::string agent_id = t != fw->tasks.end() ? t->second.agent_id
+                                              : call.agent_id().value();
+  auto agent = agents.find(agent_id);
+  if (t == fw->tasks.end()
+      && (agent == agents.end() || !agent->second.connected)) {
+    // Unknown here and nowhere to ask: tell the framework what we know.
+    call::Call::Reconcile reconcile_call;
+    auto* entry = reconcile_call.add_tasks();
+    *entry->mutable_task_id() = call.task_id();
+    *entry->mutable_agent_id() = call.agent_id();
+    reconcile(framework_id, reconcile_call);
+    return;
+  }
+  if (agent == agents.end() || !agent->second.connected) {
+    log->warn("cannot kill task {} of framework {}: agent {} is not "
+              "connected",
+              task_id, framework_id, agent_id);
+    return;
+  }
+  v1::internal::KillTask msg;
+  msg.mutable_framework_id()->set_value(framework_id);
+  *msg.mutable_task_id() = call.task_id();
+  if (call.has_kill_policy())
+    *msg.mutable_kill_policy() = call.kill_policy();
+  else if (t != fw->tasks.end() && t->second.details
+           && t->second.details->has_kill_policy())
+    *msg.mutable_kill_policy() = t->second.details->kill_policy();
+  self->send(agent->second.handle, std::move(msg));
+}
+
+void master_state::reconcile(const std::string& framework_id,
+                             const call::Call::Reconcile& call) {
+  auto* fw = find_framework(framework_id, "RECONCILE");
+  if (fw == nullptr)
+    return;
+  auto answer = [&](const task_record& task) {
+    auto status = master_status(task, task.state,
+                                v1::TaskStatus::REASON_RECONCILIATION,
+                                "Reconciliation: latest task state");
+    if (task.state == v1::TASK_UNREACHABLE) {
+      if (auto u = unreachable.find(task.agent_id); u != unreachable.end())
+        status.mutable_unreachable_time()->set_nanoseconds(
+          static_cast<int64_t>(u->second.since * 1e9));
+    }
+    send_update(*fw, std::move(status));
+  };
+  if (call.tasks_size() == 0) { // implicit: everything not terminal
+    for (const auto& [id, task] : fw->tasks)
+      if (!is_terminal(task.state))
+        answer(task);
+    return;
+  }
+  for (const auto& entry : call.tasks()) {
+    auto t = fw->tasks.find(entry.task_id().value());
+    if (t != fw->tasks.end()) {
+      answer(t->second);
+      continue;
+    }
+    task_record unknown;
+    unknown.id = entry.task_id().value();
+    unknown.agent_id = entry.agent_id().value();
+    const auto& agent_id = unknown.agent_id;
+    v1::TaskState state;
+    if (!agent_id.empty() && unreachable.count(agent_id) > 0)
+      state = fw->partition_aware ? v1::TASK_UNREACHABLE : v1::TASK_LOST;
+    else if (!agent_id.empty()
+             && (agents.count(agent_id) > 0 || gone_agents.count(agent_id) > 0))
+      state = fw->partition_aware ? v1::TASK_GONE : v1::TASK_LOST;
+    else
+      state = fw->partition_aware ? v1::TASK_UNKNOWN : v1::TASK_LOST;
+    send_update(*fw, master_status(unknown, state,
+                                   v1::TaskStatus::REASON_RECONCILIATION,
+                                   "Reconciliation: task is unknown"));
+  }
+}
+
+void master_state::shutdown_executor(const std::string& framework_id,
+                                     const call::Call::Shutdown& call) {
+  if (find_framework(framework_id, "SHUTDOWN") == nullptr)
+    return;
+  auto agent = agents.find(call.agent_id().value());
+  if (agent == agents.end() || !agent->second.connected)
+    return;
+  v1::internal::ShutdownExecutor msg;
+  msg.mutable_framework_id()->set_value(framework_id);
+  *msg.mutable_executor_id() = call.executor_id();
+  self->send(agent->second.handle, std::move(msg));
+}
+
+void master_state::framework_message(const std::string& framework_id,
+                                     const call::Call::Message& call) {
+  if (find_framework(framework_id, "MESSAGE") == nullptr)
+    return;
+  auto agent = agents.find(call.agent_id().value());
+  if (agent == agents.end() || !agent->second.connected) {
+    log->warn("dropping MESSAGE from framework {}: agent {} not connected",
+              framework_id, call.agent_id().value());
+    return;
+  }
+  v1::internal::FrameworkToExecutor msg;
+  *msg.mutable_agent_id() = call.agent_id();
+  msg.mutable_framework_id()->set_value(framework_id);
+  *msg.mutable_executor_id() = call.executor_id();
+  msg.set_data(call.data());
+  self->send(agent->second.handle, std::move(msg));
+}
+
+void master_state::executor_message(
+  const v1::internal::ExecutorToFramework& msg) {
+  auto fw = frameworks.find(msg.framework_id().value());
+  if (fw == frameworks.end() || !fw->second.connected)
+    return;
+  call::Event::Message event;
+  *event.mutable_agent_id() = msg.agent_id();
+  *event.mutable_executor_id() = msg.executor_id();
+  event.set_data(msg.data());
+  self->send(fw->second.handle, std::move(event));
+}
+
+void master_state::executor_exited(const v1::internal::ExitedExecutor& msg) {
+  auto agent = agents.find(msg.agent_id().value());
+  if (agent == agents.end())
+    return;
+  auto key = executor_key{msg.framework_id().value(),
+                          msg.executor_id().value()};
+  auto e = agent->second.executors.find(key);
+  if (e != agent->second.executors.end()) {
+    if (auto used = resources::from_proto(e->second.resources());
+        used && !used->empty()) {
+      auto& fw_used = agent->second.used[key.framework_id];
+      fw_used -= *used;
+      if (fw_used.empty())
+        agent->second.used.erase(key.framework_id);
+      self->send(allocator, alloc::recover{key.framework_id, msg.agent_id().value(),
+                                           std::move(*used), std::nullopt});
+    }
+    agent->second.executors.erase(e);
+  }
+  auto fw = frameworks.find(key.framework_id);
+  if (fw != frameworks.end() && fw->second.connected) {
+    call::Event::Failure event;
+    *event.mutable_agent_id() = msg.agent_id();
+    *event.mutable_executor_id() = msg.executor_id();
+    event.set_status(msg.status());
+    self->send(fw->second.handle, std::move(event));
+  }
+}
+
+} // namespace dcos::kernel

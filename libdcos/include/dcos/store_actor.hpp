@@ -1,0 +1,40 @@
+// Durable key-value storage, the only way kernel actors touch a disk.
+//
+// put() answers ok only once the value is durable (the file store has
+// fsync'd it); get() of a missing key answers errc::not_found. Keys are
+// short names ("registry", "checkpoint/executors/..."); values are bytes,
+// usually a serialized protobuf message.
+//
+// Implementations:
+//  - spawn_file_store: one file per key under a directory; writes go to a
+//    temporary file, are fsync'd and renamed over the old one, so a crash
+//    leaves either the old or the new value. Runs on its own thread (a
+//    detached actor) because file I/O blocks.
+//  - spawn_memory_store: a map in memory, for tests and the simulation
+//    (where a crash may be modelled to lose un-synced writes).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <caf/fwd.hpp>
+#include <caf/typed_actor.hpp>
+
+#include <dcos/atoms.hpp>
+
+namespace dcos {
+
+using store_actor = caf::typed_actor<
+  caf::replies_to<get_atom, std::string>::with<std::string>,
+  caf::replies_to<put_atom, std::string, std::string>::with<ok_atom>,
+  caf::replies_to<erase_atom, std::string>::with<ok_atom>,
+  // All keys starting with the prefix, sorted.
+  caf::replies_to<keys_atom, std::string>::with<std::vector<std::string>>>;
+
+/// REQUIRES: `dir` is writable (created if missing); errors surface as
+/// errc::io_error answers, never as a crash.
+store_actor spawn_file_store(caf::actor_system& sys, std::string dir);
+
+store_actor spawn_memory_store(caf::actor_system& sys);
+
+} // namespace dcos
