@@ -1,0 +1,77 @@
+// An HTTP/1.1 client: one connection per call, closed after the reply.
+//
+// Errors name the call and what failed, e.g.
+//   unavailable: GET 127.0.0.1:5050/health: connection refused
+//   unavailable: POST master:5050/api/v1: timed out after 10000ms
+// A reply with any status, 404 or 500 included, is a success: the status is
+// the caller's to judge.
+//
+// Thread-safety: http_fetch() and parse_host_port() are safe from any thread;
+// http_client::fetch() may be called from any thread, including its own
+// callbacks.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <caf/expected.hpp>
+
+namespace dcos {
+
+struct http_reply {
+  unsigned status = 0;
+  std::string content_type;
+  std::string body;
+};
+
+struct http_call {
+  std::string method = "GET";
+  std::string host;                 // name or IP address, no brackets
+  uint16_t port = 0;
+  std::string target = "/";         // path plus query
+  std::string body;
+  std::string content_type;         // empty: no Content-Type
+  std::vector<std::pair<std::string, std::string>> headers; // extra headers
+  std::chrono::milliseconds timeout{10000}; // for the whole call, DNS included
+};
+
+/// Performs `call` and waits for the reply. Replies over 256 MiB fail.
+/// For command-line tools and tests only: never inside an actor.
+caf::expected<http_reply> http_fetch(const http_call& call);
+
+class http_client {
+public:
+  /// Starts the client's I/O thread.
+  http_client();
+
+  http_client(const http_client&) = delete;
+  http_client& operator=(const http_client&) = delete;
+
+  /// Calls back every outstanding call with an error, then joins the thread.
+  /// REQUIRES: not called from a callback; no fetch() runs concurrently.
+  ~http_client();
+
+  /// Performs `call` as http_fetch() does, without blocking. `done` runs
+  /// exactly once, on the client's I/O thread; it must not block. (Should
+  /// the constructor have failed to start that thread, `done` gets the error
+  /// at once, on the calling thread.)
+  void fetch(http_call call, std::function<void(caf::expected<http_reply>)> done);
+
+private:
+  struct impl;
+
+  std::unique_ptr<impl> impl_;
+};
+
+/// Parses "host:port", "host", "[::1]:5050" or "[::1]" into host (without
+/// brackets) and port; `default_port` applies when no port is given.
+caf::expected<std::pair<std::string, uint16_t>>
+parse_host_port(std::string_view text, uint16_t default_port);
+
+} // namespace dcos

@@ -1,0 +1,105 @@
+// An HTTP/1.1 server for the operator and scheduler APIs.
+//
+// Each request is handed to one handler together with a responder. The
+// handler does not answer by returning: it passes the responder on (usually
+// into an actor request) and whoever holds it answers later, from any thread.
+// This keeps the I/O threads free while actors work.
+//
+// Guarantees:
+//  - keep-alive; pipelined requests are answered in order, because a
+//    connection reads its next request only after answering the current one;
+//  - a request body over 16 MiB gets 413, a malformed request gets 400, both
+//    with a JSON body {"error":"..."}, and the connection is closed;
+//  - a handler that throws gets 500; a responder that is destroyed without
+//    being called answers 500, so a client never waits for a lost request;
+//  - a connection idle for 60 s (reading a request or writing a response) is
+//    closed; the time a handler takes is not limited;
+//  - every response carries Content-Length (except 204 and 304, which have
+//    no body) and "Server: libdcos".
+//
+// Thread-safety: start(), port() and stop() may be called from any thread
+// but the I/O threads (stop() joins them).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <caf/expected.hpp>
+
+namespace dcos {
+
+struct http_request {
+  std::string method; // "GET", "POST", ...
+  std::string target; // path plus query, as sent
+  std::string path;   // target without the query, percent-decoded
+  // Decoded query parameters ('+' is a space); a repeated key keeps its last
+  // value.
+  std::map<std::string, std::string> query;
+  // Lower-case names; a repeated header's values are joined by ", ".
+  std::map<std::string, std::string> headers;
+  std::string body;
+
+  /// The value of header `name` (any case), or "" if absent.
+  std::string header(std::string_view name) const;
+};
+
+struct http_response {
+  unsigned status = 200;                         // 200..599, else 500 is sent
+  std::string content_type = "application/json"; // empty: no Content-Type
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers; // extra headers
+};
+
+/// Answers one request. The first call wins; later calls are ignored. Safe to
+/// call from any thread, and harmless after the connection or the server has
+/// gone away.
+using http_responder = std::function<void(http_response)>;
+
+/// Called once per request on an I/O thread; concurrently with itself when
+/// the server has more than one thread. It must not block, and must arrange
+/// for `respond` to be called exactly once, now or later.
+using http_handler = std::function<void(http_request, http_responder)>;
+
+/// Builds a response with body {"error":"<message>"}.
+http_response json_error(unsigned status, std::string_view message);
+
+class http_server {
+public:
+  /// Binds `ip`:`port` (port 0 picks a free port) and serves with `threads`
+  /// I/O threads. Fails if `ip` is not an IP address, `threads` is 0 or the
+  /// address cannot be bound.
+  static caf::expected<std::unique_ptr<http_server>>
+  start(const std::string& ip, uint16_t port, http_handler handler,
+        size_t threads = 1);
+
+  http_server(const http_server&) = delete;
+  http_server& operator=(const http_server&) = delete;
+
+  /// Calls stop().
+  ~http_server();
+
+  /// The bound port.
+  uint16_t port() const noexcept;
+
+  /// Closes the listening socket and every connection, and joins the I/O
+  /// threads: afterwards no handler runs and responders do nothing. Requests
+  /// not yet answered are dropped. Idempotent.
+  /// REQUIRES: not called from a handler.
+  void stop();
+
+private:
+  struct impl;
+
+  explicit http_server(std::unique_ptr<impl> state);
+
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace dcos

@@ -1,0 +1,349 @@
+#include "dcos/http_client.hpp"
+
+#include <cctype>
+#include <charconv>
+#include <exception>
+#include <optional>
+#include <thread>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <fmt/format.h>
+
+#include "dcos/error.hpp"
+#include "dcos/logging.hpp"
+
+namespace dcos {
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+constexpr uint64_t reply_limit = uint64_t{256} << 20;
+
+using callback = std::function<void(caf::expected<http_reply>)>;
+
+const std::shared_ptr<spdlog::logger>& log() {
+  static const auto logger = logging::get("http");
+  return logger;
+}
+
+// The operating system capitalises its messages ("Connection refused"); ours
+// continue a sentence.
+std::string reason(const error_code& ec) {
+  auto text = ec.message();
+  if (!text.empty())
+    text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
+  return text;
+}
+
+std::string authority(const std::string& host, uint16_t port) {
+  if (host.find(':') != host.npos)
+    return fmt::format("[{}]:{}", host, port);
+  return fmt::format("{}:{}", host, port);
+}
+
+// Method, target and header text go to the wire verbatim: control
+// characters would let a caller smuggle a second request.
+bool is_token(std::string_view text) {
+  if (text.empty())
+    return false;
+  for (unsigned char c : text)
+    if (c <= ' ' || c == 0x7f)
+      return false;
+  return true;
+}
+
+bool is_field_value(std::string_view text) {
+  return text.find_first_of(std::string_view{"\r\n\0", 3}) == text.npos;
+}
+
+std::string validate(const http_call& call) {
+  if (call.host.empty())
+    return "no host";
+  if (call.port == 0)
+    return "port 0";
+  if (!is_token(call.method))
+    return "invalid method";
+  if (!is_token(call.target))
+    return "invalid target";
+  if (!is_field_value(call.content_type))
+    return "invalid content type";
+  for (const auto& [name, value] : call.headers)
+    if (!is_token(name) || name.find(':') != name.npos || !is_field_value(value))
+      return fmt::format("invalid header '{}'", name);
+  if (call.timeout.count() <= 0)
+    return "timeout must be positive";
+  return {};
+}
+
+// One call; lives while any of its handlers is pending. Runs on one thread
+// (the io_context's), so it needs no strand.
+class fetch_op : public std::enable_shared_from_this<fetch_op> {
+public:
+  fetch_op(asio::io_context& ioc, http_call call, callback done)
+    : call_(std::move(call)),
+      done_(std::move(done)),
+      resolver_(ioc),
+      socket_(ioc),
+      deadline_(ioc) {}
+
+  void start() {
+    if (auto problem = validate(call_); !problem.empty())
+      return fail(errc::invalid_argument, problem);
+    try {
+      build_request();
+    } catch (const std::exception& e) {
+      // Beast rejects, e.g., a TRACE with a body or an over-long header.
+      return fail(errc::invalid_argument, e.what());
+    }
+    parser_.body_limit(reply_limit);
+    // A reply to HEAD announces a length but carries no body.
+    parser_.skip(call_.method == "HEAD");
+    deadline_.expires_after(call_.timeout);
+    deadline_.async_wait([self = shared_from_this()](error_code ec) {
+      if (!ec)
+        self->fail(errc::unavailable,
+                   fmt::format("timed out after {}ms", self->call_.timeout.count()));
+    });
+    resolver_.async_resolve(
+      call_.host, std::to_string(call_.port), tcp::resolver::numeric_service,
+      [self = shared_from_this()](error_code ec, tcp::resolver::results_type hosts) {
+        self->on_resolve(ec, hosts);
+      });
+  }
+
+  void cancel() { fail(errc::unavailable, "cancelled: the client shut down"); }
+
+private:
+  void build_request() {
+    request_.method_string(call_.method);
+    request_.target(call_.target);
+    request_.version(11);
+    request_.set(http::field::host, authority(call_.host, call_.port));
+    request_.set(http::field::user_agent, "libdcos");
+    if (!call_.content_type.empty())
+      request_.set(http::field::content_type, call_.content_type);
+    for (const auto& [name, value] : call_.headers)
+      request_.insert(name, value);
+    request_.keep_alive(false);
+    request_.body() = std::move(call_.body);
+    request_.prepare_payload();
+  }
+
+  void on_resolve(error_code ec, const tcp::resolver::results_type& hosts) {
+    if (finished_)
+      return;
+    if (ec)
+      return fail(errc::unavailable,
+                  fmt::format("cannot resolve '{}': {}", call_.host, reason(ec)));
+    asio::async_connect(socket_, hosts,
+                        [self = shared_from_this()](error_code ec, const tcp::endpoint&) {
+                          self->on_connect(ec);
+                        });
+  }
+
+  void on_connect(error_code ec) {
+    if (finished_)
+      return;
+    if (ec)
+      return fail(errc::unavailable, reason(ec));
+    http::async_write(socket_, request_,
+                      [self = shared_from_this()](error_code ec, size_t) {
+                        self->on_write(ec);
+                      });
+  }
+
+  void on_write(error_code ec) {
+    if (finished_)
+      return;
+    if (ec)
+      return fail(errc::unavailable, reason(ec));
+    http::async_read(socket_, buffer_, parser_,
+                     [self = shared_from_this()](error_code ec, size_t) {
+                       self->on_read(ec);
+                     });
+  }
+
+  void on_read(error_code ec) {
+    if (finished_)
+      return;
+    if (ec == http::error::body_limit)
+      return fail(errc::corrupt_payload, "reply body exceeds 256 MiB");
+    if (ec == http::error::end_of_stream)
+      return fail(errc::unavailable, "connection closed without a reply");
+    if (ec == http::error::partial_message)
+      return fail(errc::unavailable, "connection closed during the reply");
+    if (ec.category() == http::make_error_code(http::error::bad_version).category())
+      return fail(errc::corrupt_payload, "malformed reply: " + reason(ec));
+    if (ec)
+      return fail(errc::unavailable, reason(ec));
+    auto& res = parser_.get();
+    finish(http_reply{res.result_int(),
+                      std::string{res[http::field::content_type]},
+                      std::move(res.body())});
+  }
+
+  void fail(errc code, std::string_view what) {
+    finish(make_error(code, fmt::format("{} {}{}: {}", call_.method,
+                                        authority(call_.host, call_.port),
+                                        call_.target, what)));
+  }
+
+  void finish(caf::expected<http_reply> result) {
+    if (finished_)
+      return;
+    finished_ = true;
+    error_code ignored;
+    deadline_.cancel();
+    resolver_.cancel();
+    socket_.close(ignored);
+    auto done = std::move(done_);
+    try {
+      done(std::move(result));
+    } catch (const std::exception& e) {
+      log()->warn("HTTP callback threw: {}", e.what());
+    } catch (...) {
+      log()->warn("HTTP callback threw a non-standard exception");
+    }
+  }
+
+  http_call call_;
+  callback done_;
+  tcp::resolver resolver_;
+  tcp::socket socket_;
+  asio::steady_timer deadline_;
+  beast::flat_buffer buffer_;
+  http::request<http::string_body> request_;
+  http::response_parser<http::string_body> parser_;
+  bool finished_ = false;
+};
+
+} // namespace
+
+caf::expected<http_reply> http_fetch(const http_call& call) {
+  try {
+    asio::io_context ioc{1};
+    std::optional<caf::expected<http_reply>> result;
+    std::make_shared<fetch_op>(ioc, call, [&result](caf::expected<http_reply> r) {
+      result = std::move(r);
+    })->start();
+    ioc.run();
+    return std::move(*result);
+  } catch (const std::exception& e) {
+    return make_error(errc::io_error, fmt::format("http_fetch: {}", e.what()));
+  }
+}
+
+struct http_client::impl {
+  void run() noexcept {
+    for (;;) {
+      try {
+        ioc.run();
+        return;
+      } catch (const std::exception& e) {
+        log()->error("HTTP client thread caught: {}", e.what());
+      } catch (...) {
+        log()->error("HTTP client thread caught a non-standard exception");
+      }
+    }
+  }
+
+  asio::io_context ioc{1};
+  asio::executor_work_guard<asio::io_context::executor_type> work{ioc.get_executor()};
+  std::vector<std::weak_ptr<fetch_op>> ops; // only touched on the I/O thread
+  std::thread thread;
+  caf::error broken; // set if the thread could not be started
+};
+
+http_client::http_client() : impl_(std::make_unique<impl>()) {
+  try {
+    impl_->thread = std::thread([st = impl_.get()] { st->run(); });
+  } catch (const std::exception& e) {
+    impl_->broken = make_error(errc::io_error,
+                               fmt::format("http_client: {}", e.what()));
+  }
+}
+
+http_client::~http_client() {
+  if (!impl_->thread.joinable())
+    return;
+  // Cancelling calls their callbacks at once; what remains queued afterwards
+  // is only aborted I/O, which need not run.
+  asio::post(impl_->ioc, [st = impl_.get()] {
+    for (const auto& weak : st->ops)
+      if (auto op = weak.lock())
+        op->cancel();
+    st->ioc.stop();
+  });
+  impl_->thread.join();
+}
+
+void http_client::fetch(http_call call, callback done) {
+  if (impl_->broken)
+    return done(impl_->broken);
+  asio::post(impl_->ioc, [st = impl_.get(), call = std::move(call),
+                          done = std::move(done)]() mutable {
+    auto op = std::make_shared<fetch_op>(st->ioc, std::move(call), std::move(done));
+    std::erase_if(st->ops, [](const auto& weak) { return weak.expired(); });
+    st->ops.push_back(op);
+    op->start();
+  });
+}
+
+caf::expected<std::pair<std::string, uint16_t>>
+parse_host_port(std::string_view text, uint16_t default_port) {
+  auto invalid = [text](std::string_view why) {
+    return make_error(errc::invalid_argument,
+                      fmt::format("'{}' is not host:port: {}", text, why));
+  };
+  std::string_view host = text;
+  std::optional<std::string_view> port_text;
+  if (text.starts_with('[')) {
+    auto close = text.find(']');
+    if (close == text.npos)
+      return invalid("missing ']'");
+    host = text.substr(1, close - 1);
+    auto rest = text.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':')
+        return invalid("expected ':' after ']'");
+      port_text = rest.substr(1);
+    }
+  } else if (auto colon = text.find(':');
+             colon != text.npos && text.rfind(':') == colon) {
+    // More than one colon, without brackets, is a bare IPv6 address.
+    host = text.substr(0, colon);
+    port_text = text.substr(colon + 1);
+  }
+  if (host.empty())
+    return invalid("no host");
+  uint16_t port = default_port;
+  if (port_text) {
+    const char* first = port_text->data();
+    const char* last = first + port_text->size();
+    unsigned value = 0;
+    auto [end, ec] = std::from_chars(first, last, value);
+    if (first == last || ec != std::errc{} || end != last || value > 65535)
+      return make_error(errc::invalid_argument,
+                        fmt::format("'{}': '{}' is not a port number", text,
+                                    *port_text));
+    port = static_cast<uint16_t>(value);
+  }
+  return std::pair{std::string{host}, port};
+}
+
+} // namespace dcos

@@ -1,0 +1,534 @@
+#include "dcos/http_server.hpp"
+
+#include <atomic>
+#include <cctype>
+#include <chrono>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <fmt/format.h>
+
+#include "dcos/error.hpp"
+#include "dcos/json.hpp"
+#include "dcos/logging.hpp"
+
+namespace dcos {
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+constexpr size_t body_limit = 16 * 1024 * 1024;
+constexpr auto idle_timeout = std::chrono::seconds(60);
+// After answering a request that ends the connection, the rest of what the
+// client sends is read and dropped for this long: closing a socket with
+// unread data makes the kernel send a reset, which can destroy our answer
+// (a 413, say) before the client has read it.
+constexpr auto linger_timeout = std::chrono::seconds(5);
+constexpr auto accept_retry_delay = std::chrono::milliseconds(100);
+constexpr std::string_view continue_response = "HTTP/1.1 100 Continue\r\n\r\n";
+
+const std::shared_ptr<spdlog::logger>& log() {
+  static const auto logger = logging::get("http");
+  return logger;
+}
+
+class connection;
+
+// Shared by the server, its connections and every responder, so that a
+// responder outliving the server finds `open` false instead of freed memory.
+struct server_state {
+  explicit server_state(http_handler h) : handler(std::move(h)) {}
+
+  const http_handler handler;
+  std::mutex mutex;
+  bool open = true;
+  // Every open connection: for stop() to close, and to keep it alive while
+  // a handler has its request and no I/O is pending on it (responders hold
+  // only weak references).
+  std::unordered_map<const connection*, std::shared_ptr<connection>> connections;
+};
+
+// Serves one socket; every member function runs on the socket's strand.
+class connection : public std::enable_shared_from_this<connection> {
+public:
+  connection(tcp::socket socket, std::shared_ptr<server_state> state)
+    : stream_(std::move(socket)), state_(std::move(state)) {}
+
+  void start() {
+    asio::dispatch(stream_.get_executor(),
+                   [self = shared_from_this()] { self->read_header(); });
+  }
+
+  /// Any thread.
+  void post_response(http_response response) {
+    asio::post(stream_.get_executor(),
+               [self = shared_from_this(), r = std::move(response)]() mutable {
+                 self->write(std::move(r));
+               });
+  }
+
+  /// REQUIRES: no I/O thread is running.
+  void abort() noexcept { stream_.close(); }
+
+private:
+  void read_header();
+  void read_body();
+  void on_read_error(error_code ec);
+  void dispatch();
+  void reject(unsigned status, std::string_view message);
+  void write(http_response response);
+  void linger();
+  void close();
+
+  beast::tcp_stream stream_;
+  std::shared_ptr<server_state> state_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::response<http::string_body> response_;
+  unsigned version_ = 11;
+  bool keep_alive_ = false;
+  bool head_ = false;
+};
+
+// The state behind all copies of one request's responder.
+class reply_slot {
+public:
+  reply_slot(std::weak_ptr<connection> conn, std::shared_ptr<server_state> state)
+    : conn_(std::move(conn)), state_(std::move(state)) {}
+  reply_slot(const reply_slot&) = delete;
+  reply_slot& operator=(const reply_slot&) = delete;
+
+  ~reply_slot() {
+    if (!used_)
+      deliver(json_error(500, "the handler dropped the request"));
+  }
+
+  void deliver(http_response response) noexcept {
+    if (used_.exchange(true))
+      return;
+    try {
+      // Holding the mutex keeps stop() from tearing down the I/O context
+      // between lock() and post().
+      std::lock_guard guard{state_->mutex};
+      if (!state_->open)
+        return;
+      if (auto conn = conn_.lock())
+        conn->post_response(std::move(response));
+    } catch (...) {
+      // Only allocation can fail here; the request stays unanswered.
+    }
+  }
+
+private:
+  std::weak_ptr<connection> conn_;
+  std::shared_ptr<server_state> state_;
+  std::atomic<bool> used_{false};
+};
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+std::optional<std::string> percent_decode(std::string_view text,
+                                          bool plus_is_space) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%') {
+      int hi = i + 2 < text.size() ? hex_digit(text[i + 1]) : -1;
+      int lo = hi < 0 ? -1 : hex_digit(text[i + 2]);
+      if (lo < 0)
+        return std::nullopt;
+      out += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    } else if (text[i] == '+' && plus_is_space) {
+      out += ' ';
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+// Beast 1.74 speaks boost::string_view.
+std::string_view view(beast::string_view text) {
+  return {text.data(), text.size()};
+}
+
+std::string lower(std::string_view text) {
+  std::string out{text};
+  for (auto& c : out)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+caf::error bad_encoding(std::string_view target) {
+  return make_error(errc::parse_error,
+                    fmt::format("malformed percent-encoding in '{}'", target));
+}
+
+caf::expected<http_request> to_request(http::request<http::string_body>&& req) {
+  http_request out;
+  out.method = view(req.method_string());
+  out.target = view(req.target());
+  std::string_view target = out.target;
+  auto question = target.find('?');
+  auto path = percent_decode(target.substr(0, question), false);
+  if (!path)
+    return bad_encoding(target);
+  out.path = std::move(*path);
+  auto query = question == target.npos ? std::string_view{}
+                                       : target.substr(question + 1);
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    auto pair = query.substr(0, amp);
+    query = amp == query.npos ? std::string_view{} : query.substr(amp + 1);
+    if (pair.empty())
+      continue;
+    auto eq = pair.find('=');
+    auto key = percent_decode(pair.substr(0, eq), true);
+    auto value = percent_decode(
+      eq == pair.npos ? std::string_view{} : pair.substr(eq + 1), true);
+    if (!key || !value)
+      return bad_encoding(target);
+    out.query[std::move(*key)] = std::move(*value);
+  }
+  for (const auto& field : req) {
+    auto [it, added] = out.headers.try_emplace(lower(view(field.name_string())),
+                                               view(field.value()));
+    if (!added) {
+      it->second += ", ";
+      it->second += view(field.value());
+    }
+  }
+  out.body = std::move(req.body());
+  return out;
+}
+
+// Header text goes to the wire verbatim: CR or LF in it would let a handler
+// forge headers, or a whole second response.
+std::string check(const http_response& r) {
+  constexpr std::string_view forbidden{"\r\n\0", 3};
+  auto bad = [&](std::string_view s) { return s.find_first_of(forbidden) != s.npos; };
+  if (r.status < 200 || r.status > 599)
+    return fmt::format("the handler returned status {}", r.status);
+  if (bad(r.content_type))
+    return "the handler returned an invalid content type";
+  for (const auto& [name, value] : r.headers)
+    if (name.empty() || bad(name) || name.find(':') != name.npos || bad(value))
+      return fmt::format("the handler returned an invalid header '{}'", name);
+  return {};
+}
+
+http::response<http::string_body> to_beast(http_response r, unsigned version,
+                                           bool keep_alive, bool head) {
+  if (auto problem = check(r); !problem.empty())
+    r = json_error(500, problem);
+  http::response<http::string_body> res{static_cast<http::status>(r.status),
+                                        version};
+  res.set(http::field::server, "libdcos");
+  if (!r.content_type.empty())
+    res.set(http::field::content_type, r.content_type);
+  for (const auto& [name, value] : r.headers)
+    res.insert(name, value);
+  res.keep_alive(keep_alive);
+  // RFC 7230 3.3.2: these carry neither a body nor Content-Length.
+  if (r.status == 204 || r.status == 304)
+    return res;
+  res.content_length(r.body.size());
+  if (!head)
+    res.body() = std::move(r.body);
+  return res;
+}
+
+void connection::read_header() {
+  parser_.emplace();
+  parser_->body_limit(body_limit);
+  stream_.expires_after(idle_timeout);
+  http::async_read_header(stream_, buffer_, *parser_,
+                          [self = shared_from_this()](error_code ec, size_t) {
+                            if (ec)
+                              return self->on_read_error(ec);
+                            self->read_body();
+                          });
+}
+
+void connection::read_body() {
+  auto on_body = [self = shared_from_this()](error_code ec, size_t) {
+    if (ec)
+      return self->on_read_error(ec);
+    self->dispatch();
+  };
+  const auto& req = parser_->get();
+  // Clients that ask (curl does for large bodies) wait for this before they
+  // send the body.
+  if (!parser_->is_done() && req.version() == 11
+      && beast::iequals(req[http::field::expect], "100-continue")) {
+    asio::async_write(stream_, asio::buffer(continue_response),
+                      [self = shared_from_this(), on_body](error_code ec, size_t) {
+                        if (ec)
+                          return self->close();
+                        http::async_read(self->stream_, self->buffer_,
+                                         *self->parser_, on_body);
+                      });
+    return;
+  }
+  http::async_read(stream_, buffer_, *parser_, on_body);
+}
+
+void connection::on_read_error(error_code ec) {
+  if (ec == http::error::body_limit)
+    return reject(413, "request body exceeds 16 MiB");
+  bool protocol_error =
+    ec.category() == http::make_error_code(http::error::bad_target).category();
+  // end_of_stream and partial_message: the client hung up, nobody to answer.
+  if (protocol_error && ec != http::error::end_of_stream
+      && ec != http::error::partial_message)
+    return reject(400, fmt::format("malformed request: {}", ec.message()));
+  close();
+}
+
+void connection::dispatch() {
+  auto req = parser_->release();
+  version_ = req.version();
+  keep_alive_ = req.keep_alive();
+  head_ = req.method() == http::verb::head;
+  auto request = to_request(std::move(req));
+  if (!request)
+    return reject(400, describe_reason(request.error()));
+  auto slot = std::make_shared<reply_slot>(weak_from_this(), state_);
+  http_responder respond = [slot](http_response r) { slot->deliver(std::move(r)); };
+  try {
+    state_->handler(std::move(*request), respond);
+  } catch (const std::exception& e) {
+    log()->warn("handler failed: {}", e.what());
+    respond(json_error(500, fmt::format("internal error: {}", e.what())));
+  } catch (...) {
+    log()->warn("handler failed with a non-standard exception");
+    respond(json_error(500, "internal error"));
+  }
+}
+
+void connection::reject(unsigned status, std::string_view message) {
+  keep_alive_ = false;
+  head_ = false;
+  write(json_error(status, message));
+}
+
+void connection::write(http_response response) {
+  try {
+    response_ = to_beast(std::move(response), version_, keep_alive_, head_);
+  } catch (const std::exception& e) {
+    response_ = to_beast(json_error(500, e.what()), version_, keep_alive_, head_);
+  }
+  stream_.expires_after(idle_timeout);
+  http::async_write(stream_, response_,
+                    [self = shared_from_this()](error_code ec, size_t) {
+                      if (ec)
+                        return self->close();
+                      if (!self->keep_alive_)
+                        return self->linger();
+                      self->read_header();
+                    });
+}
+
+void connection::linger() {
+  error_code ignored;
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  stream_.expires_after(linger_timeout);
+  // Recursion through the completion handler, one read at a time.
+  struct drain {
+    std::shared_ptr<connection> self;
+    void operator()(error_code ec, size_t) {
+      if (ec)
+        return self->close();
+      auto& conn = *self;
+      conn.buffer_.clear();
+      conn.stream_.async_read_some(conn.buffer_.prepare(65536), std::move(*this));
+    }
+  };
+  drain{shared_from_this()}({}, 0);
+}
+
+void connection::close() {
+  stream_.close();
+  std::lock_guard guard{state_->mutex};
+  state_->connections.erase(this);
+}
+
+} // namespace
+
+std::string http_request::header(std::string_view name) const {
+  auto it = headers.find(lower(name));
+  return it == headers.end() ? std::string{} : it->second;
+}
+
+http_response json_error(unsigned status, std::string_view message) {
+  http_response response;
+  response.status = status;
+  response.body = "{\"error\":";
+  append_json_string(response.body, message);
+  response.body += '}';
+  return response;
+}
+
+struct http_server::impl {
+  impl(size_t threads, http_handler handler)
+    : ioc(static_cast<int>(threads)),
+      acceptor(ioc),
+      retry(ioc),
+      state(std::make_shared<server_state>(std::move(handler))) {}
+
+  void accept() {
+    acceptor.async_accept(asio::make_strand(ioc),
+                          [this](error_code ec, tcp::socket socket) {
+                            on_accept(ec, std::move(socket));
+                          });
+  }
+
+  void on_accept(error_code ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted)
+      return;
+    if (ec) {
+      // Typically EMFILE: retrying at once would spin on the listening socket.
+      log()->warn("accept failed: {}", ec.message());
+      retry.expires_after(accept_retry_delay);
+      retry.async_wait([this](error_code wait_ec) {
+        if (!wait_ec)
+          accept();
+      });
+      return;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    auto conn = std::make_shared<connection>(std::move(socket), state);
+    {
+      std::lock_guard guard{state->mutex};
+      state->connections.emplace(conn.get(), conn);
+    }
+    conn->start();
+    accept();
+  }
+
+  void run() noexcept {
+    for (;;) {
+      try {
+        ioc.run();
+        return;
+      } catch (const std::exception& e) {
+        log()->error("I/O thread caught: {}", e.what());
+      } catch (...) {
+        log()->error("I/O thread caught a non-standard exception");
+      }
+    }
+  }
+
+  asio::io_context ioc;
+  tcp::acceptor acceptor;
+  asio::steady_timer retry;
+  std::shared_ptr<server_state> state;
+  std::vector<std::thread> threads;
+  std::mutex stop_mutex;
+  uint16_t port = 0;
+};
+
+http_server::http_server(std::unique_ptr<impl> state) : impl_(std::move(state)) {}
+
+http_server::~http_server() {
+  stop();
+}
+
+caf::expected<std::unique_ptr<http_server>>
+http_server::start(const std::string& ip, uint16_t port, http_handler handler,
+                   size_t threads) {
+  if (threads == 0)
+    return make_error(errc::invalid_argument, "http_server: threads is 0");
+  if (!handler)
+    return make_error(errc::invalid_argument, "http_server: no handler");
+  error_code ec;
+  auto address = asio::ip::make_address(ip, ec);
+  if (ec)
+    return make_error(errc::invalid_argument,
+                      fmt::format("http_server: '{}' is not an IP address", ip));
+  try {
+    std::unique_ptr<http_server> server{
+      new http_server(std::make_unique<impl>(threads, std::move(handler)))};
+    auto& st = *server->impl_;
+    tcp::endpoint endpoint{address, port};
+    st.acceptor.open(endpoint.protocol(), ec);
+    if (!ec)
+      st.acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec)
+      st.acceptor.bind(endpoint, ec);
+    if (!ec)
+      st.acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (!ec)
+      st.port = st.acceptor.local_endpoint(ec).port();
+    if (ec)
+      return make_error(errc::io_error,
+                        fmt::format("http_server: cannot listen on {} port {}: {}",
+                                    ip, port, ec.message()));
+    st.accept();
+    for (size_t i = 0; i < threads; ++i)
+      st.threads.emplace_back([&st] { st.run(); });
+    return server;
+  } catch (const std::exception& e) {
+    // Thread creation, or allocation, failed; `server` has stopped whatever
+    // had begun.
+    return make_error(errc::io_error, fmt::format("http_server: {}", e.what()));
+  }
+}
+
+uint16_t http_server::port() const noexcept {
+  return impl_->port;
+}
+
+void http_server::stop() {
+  std::lock_guard stopping{impl_->stop_mutex};
+  {
+    std::lock_guard guard{impl_->state->mutex};
+    impl_->state->open = false;
+  }
+  impl_->ioc.stop();
+  for (auto& thread : impl_->threads)
+    thread.join();
+  impl_->threads.clear();
+  error_code ignored;
+  impl_->acceptor.close(ignored);
+  std::unordered_map<const connection*, std::shared_ptr<connection>> connections;
+  {
+    std::lock_guard guard{impl_->state->mutex};
+    connections.swap(impl_->state->connections);
+  }
+  for (auto& entry : connections)
+    entry.second->abort();
+}
+
+} // namespace dcos
