@@ -1,5 +1,6 @@
 #include "dcos/logging.hpp"
 
+#include <cstdlib>
 #include <mutex>
 
 #include <fmt/format.h>
@@ -15,6 +16,10 @@ namespace {
 constexpr const char* pattern = "%Y-%m-%dT%H:%M:%S.%fZ %L %n] %v";
 
 struct state {
+  state() {
+    if (const char* env = std::getenv("DCOS_LOG_LEVEL"))
+      parse_level(env, level); // an unknown name leaves info
+  }
   std::mutex mtx;
   spdlog::sink_ptr sink;
   spdlog::level::level_enum level = spdlog::level::info;

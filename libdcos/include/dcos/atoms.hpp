@@ -9,6 +9,7 @@ namespace dcos {
 
 // -- scheduler API -------------------------------------------------------------
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
+using disconnected_atom = caf::atom_constant<caf::atom("disconnect")>;
 
 // -- master/agent protocol -----------------------------------------------------
 using ping_atom = caf::atom_constant<caf::atom("ping")>;

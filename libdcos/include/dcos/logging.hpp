@@ -21,7 +21,7 @@ namespace dcos::logging {
 caf::error parse_level(std::string_view text, spdlog::level::level_enum& out);
 
 /// Sends all logging to stderr at `min_level` and above. Optional: without it
-/// loggers still work at level info.
+/// loggers log at the level named by DCOS_LOG_LEVEL, or info.
 void init(spdlog::level::level_enum min_level);
 
 /// Returns the logger named `component`, creating it on first use.

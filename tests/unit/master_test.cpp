@@ -1,0 +1,649 @@
+// The master's state machine: every scheduler call and agent event, on the
+// deterministic scheduler with the real master, allocator and scheduler SDK.
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+
+#include "support/cluster_fixture.hpp"
+
+using namespace dcos;
+using namespace dcos::test;
+
+namespace {
+
+bool has_update(const framework_log& log, const std::string& task,
+                v1::TaskState state) {
+  for (const auto& u : log.updates_of(task))
+    if (u.state() == state)
+      return true;
+  return false;
+}
+
+} // namespace
+
+TEST_CASE("a registered agent's resources are offered to a framework") {
+  cluster c;
+  auto a = c.add_agent("cpus:4;mem:4096");
+  auto f = c.add_framework();
+  REQUIRE(f.log->subscribed.size() == 1);
+  CHECK(f.log->subscribed[0].framework_id().value().empty() == false);
+  auto offers = f.log->take_offers();
+  REQUIRE(offers.size() == 1);
+  CHECK(offers[0].agent_id().value() == a.id());
+  CHECK(offers[0].hostname() == "node");
+  auto offered = resources::from_proto(offers[0].resources());
+  REQUIRE(offered);
+  CHECK(offered->scalar("cpus") == 4.0);
+  CHECK(offered->begin()->allocation_role == "*");
+}
+
+TEST_CASE("launch, run, finish: updates are relayed and acknowledged") {
+  cluster c;
+  auto a = c.add_agent("cpus:4;mem:4096");
+  auto f = c.add_framework();
+  auto offer = f.log->take_offers().at(0);
+  c.launch(f, offer, {make_task("t1", offer)});
+  REQUIRE(a.log->runs.size() == 1);
+  CHECK(a.log->runs[0].task().task_id().value() == "t1");
+  CHECK(a.log->runs[0].framework().id().value() == f.id());
+  // The unused part of the offer comes back at once (refused for 5 s).
+  c.update(a, f, "t1", v1::TASK_RUNNING, "u1");
+  REQUIRE(f.log->updates_of("t1").size() == 1);
+  REQUIRE(a.log->acks.size() == 1); // the SDK acknowledged it
+  CHECK(a.log->acks[0].uuid() == "u1");
+  CHECK(c.tasks().tasks(0).state() == v1::TASK_RUNNING);
+  CHECK(c.metric("master/tasks_running") == 1);
+  c.update(a, f, "t1", v1::TASK_FINISHED, "u2");
+  REQUIRE(a.log->acks.size() == 2);
+  auto tasks = c.tasks();
+  CHECK(tasks.tasks_size() == 0);
+  REQUIRE(tasks.completed_tasks_size() == 1);
+  CHECK(tasks.completed_tasks(0).state() == v1::TASK_FINISHED);
+  CHECK(c.metric("master/tasks_finished") == 1);
+  // Everything is offered again once the filter lapses.
+  c.ds.advance(6s);
+  auto again = f.log->take_offers();
+  REQUIRE(!again.empty());
+  CHECK(resources::from_proto(again.back().resources())->scalar("cpus") == 4);
+}
+
+TEST_CASE("invalid launches end in TASK_ERROR with a reason") {
+  cluster c;
+  c.add_agent("cpus:2;mem:1024");
+  auto f = c.add_framework();
+  auto offer = f.log->take_offers().at(0);
+  auto too_big = make_task("big", offer, "cpus:3;mem:128");
+  auto both = make_task("both", offer);
+  both.mutable_executor()->mutable_executor_id()->set_value("e");
+  both.mutable_executor()->mutable_command()->set_value("exec");
+  auto no_id = make_task("", offer);
+  auto ok = make_task("ok", offer, "cpus:1;mem:128");
+  auto duplicate = make_task("ok", offer, "cpus:0.5;mem:32");
+  auto bad_check = make_task("check", offer, "cpus:0.1;mem:32");
+  bad_check.mutable_health_check()->set_type(v1::HealthCheck::HTTP);
+  c.launch(f, offer, {too_big, both, no_id, ok, duplicate, bad_check});
+  for (auto id : {"big", "both", "ok", "check"}) {
+    CAPTURE(id);
+  }
+  auto error_of = [&](const std::string& id) {
+    auto updates = f.log->updates_of(id);
+    REQUIRE(updates.size() == 1);
+    CHECK(updates[0].state() == v1::TASK_ERROR);
+    CHECK(updates[0].reason() == v1::TaskStatus::REASON_TASK_INVALID);
+    CHECK(updates[0].source() == v1::TaskStatus::SOURCE_MASTER);
+    return updates[0].message();
+  };
+  CHECK(error_of("big").find("exceed what the offers still hold")
+        != std::string::npos);
+  CHECK(error_of("both").find("exactly one of") != std::string::npos);
+  CHECK(error_of("check").find("health_check.http.port")
+        != std::string::npos);
+  // "ok" launched; its duplicate failed (two updates for "ok": none is the
+  // launch, so look at the one with TASK_ERROR).
+  auto ok_updates = f.log->updates_of("ok");
+  REQUIRE(ok_updates.size() == 1);
+  CHECK(ok_updates[0].message().find("already exists") != std::string::npos);
+  CHECK(f.log->updates_of("").size() == 1);
+  CHECK(c.metric("master/invalid_launches") == 5);
+}
+
+TEST_CASE("an invalid offer drops (partition-aware) or loses the tasks") {
+  cluster c;
+  c.add_agent();
+  auto aware = c.add_framework(framework_info("aware", true));
+  auto old = c.add_framework(framework_info("old", false));
+  auto offers = aware.log->take_offers();
+  REQUIRE(offers.size() == 1);
+  auto stale = offers[0];
+  stale.mutable_id()->set_value("no-such-offer");
+  c.launch(aware, stale, {make_task("a1", stale)});
+  c.launch(old, stale, {make_task("o1", stale)});
+  REQUIRE(aware.log->updates_of("a1").size() == 1);
+  CHECK(aware.log->updates_of("a1")[0].state() == v1::TASK_DROPPED);
+  CHECK(aware.log->updates_of("a1")[0].reason()
+        == v1::TaskStatus::REASON_INVALID_OFFERS);
+  REQUIRE(old.log->updates_of("o1").size() == 1);
+  CHECK(old.log->updates_of("o1")[0].state() == v1::TASK_LOST);
+}
+
+TEST_CASE("LAUNCH_GROUP is all or nothing") {
+  cluster c;
+  auto a = c.add_agent("cpus:4;mem:4096");
+  auto f = c.add_framework();
+  auto offer = f.log->take_offers().at(0);
+  auto group_accept = [&](std::vector<v1::TaskInfo> tasks) {
+    call::Call::Accept accept;
+    *accept.add_offer_ids() = offer.id();
+    auto* op = accept.add_operations();
+    op->set_type(v1::Offer::Operation::LAUNCH_GROUP);
+    auto* group = op->mutable_launch_group();
+    group->mutable_executor()->mutable_executor_id()->set_value("default");
+    group->mutable_executor()->set_type(v1::ExecutorInfo::DEFAULT);
+    resources::parse("cpus:0.1;mem:32")->to_proto(
+      group->mutable_executor()->mutable_resources());
+    for (auto& t : tasks)
+      *group->mutable_task_group()->add_tasks() = std::move(t);
+    caf::anon_send(f.driver, std::move(accept));
+    c.ds.run();
+  };
+  group_accept({make_task("g1", offer), make_task("g2", offer, "cpus:99")});
+  CHECK(a.log->groups.empty());
+  for (auto id : {"g1", "g2"}) {
+    auto updates = f.log->updates_of(id);
+    REQUIRE(updates.size() == 1);
+    CHECK(updates[0].state() == v1::TASK_ERROR);
+    CHECK(updates[0].reason() == v1::TaskStatus::REASON_TASK_GROUP_INVALID);
+  }
+  c.ds.advance(6s);
+  offer = f.log->take_offers().back();
+  group_accept({make_task("g3", offer), make_task("g4", offer)});
+  REQUIRE(a.log->groups.size() == 1);
+  CHECK(a.log->groups[0].task_group().tasks_size() == 2);
+  CHECK(a.log->groups[0].executor().executor_id().value() == "default");
+  CHECK(c.tasks().tasks_size() == 2);
+}
+
+TEST_CASE("DECLINE with a filter keeps the resources away until it lapses") {
+  cluster c;
+  c.add_agent();
+  auto f = c.add_framework();
+  auto offer = f.log->take_offers().at(0);
+  call::Call::Decline decline;
+  *decline.add_offer_ids() = offer.id();
+  decline.mutable_filters()->set_refuse_seconds(10);
+  caf::anon_send(f.driver, decline);
+  c.ds.advance(9s);
+  CHECK(f.log->take_offers().empty());
+  c.ds.advance(2s);
+  CHECK(f.log->take_offers().size() == 1);
+}
+
+TEST_CASE("SUPPRESS stops offers; REVIVE restores them and clears filters") {
+  cluster c;
+  c.add_agent();
+  auto f = c.add_framework();
+  auto offer = f.log->take_offers().at(0);
+  caf::anon_send(f.driver, call::Call::Suppress{});
+  call::Call::Decline decline;
+  *decline.add_offer_ids() = offer.id();
+  decline.mutable_filters()->set_refuse_seconds(3600);
+  caf::anon_send(f.driver, decline);
+  c.ds.advance(5s);
+  CHECK(f.log->take_offers().empty());
+  caf::anon_send(f.driver, call::Call::Revive{});
+  c.ds.run();
+  CHECK(f.log->take_offers().size() == 1); // the hour-long filter is gone
+}
+
+TEST_CASE("KILL goes to the agent; an unknown task is reconciled") {
+  cluster c;
+  auto a = c.add_agent();
+  auto f = c.add_framework();
+  auto offer = f.log->take_offers().at(0);
+  c.launch(f, offer, {make_task("t1", offer)});
+  call::Call::Kill kill;
+  kill.mutable_task_id()->set_value("t1");
+  caf::anon_send(f.driver, kill);
+  c.ds.run();
+  REQUIRE(a.log->kills.size() == 1);
+  CHECK(a.log->kills[0].task_id().value() == "t1");
+  kill.mutable_task_id()->set_value("ghost");
+  caf::anon_send(f.driver, kill);
+  c.ds.run();
+  auto ghost = f.log->updates_of("ghost");
+  REQUIRE(ghost.size() == 1);
+  CHECK(ghost[0].state() == v1::TASK_UNKNOWN);
+  CHECK(ghost[0].reason() == v1::TaskStatus::REASON_RECONCILIATION);
+}
+
+TEST_CASE("reconciliation: implicit and explicit") {
+  cluster c;
+  auto a = c.add_agent();
+  auto f = c.add_framework();
+  auto old = c.add_framework(framework_info("old", false));
+  auto offer = f.log->take_offers().at(0);
+  c.launch(f, offer, {make_task("t1", offer), make_task("t2", offer)});
+  c.update(a, f, "t1", v1::TASK_RUNNING, "u1");
+  f.log->updates.clear();
+  caf::anon_send(f.driver, call::Call::Reconcile{});
+  c.ds.run();
+  REQUIRE(f.log->updates.size() == 2);
+  for (const auto& u : f.log->updates) {
+    CHECK(u.reason() == v1::TaskStatus::REASON_RECONCILIATION);
+    CHECK(u.uuid().empty()); // nothing to acknowledge
+  }
+  CHECK(f.log->updates_of("t1")[0].state() == v1::TASK_RUNNING);
+  CHECK(f.log->updates_of("t2")[0].state() == v1::TASK_STAGING);
+  f.log->updates.clear();
+  call::Call::Reconcile explicit_call;
+  for (auto id : {"t1", "nope"}) {
+    auto* entry = explicit_call.add_tasks();
+    entry->mutable_task_id()->set_value(id);
+  }
+  caf::anon_send(f.driver, explicit_call);
+  auto* entry = explicit_call.add_tasks();
+  entry->mutable_task_id()->set_value("gone");
+  entry->mutable_agent_id()->set_value(a.id());
+  caf::anon_send(f.driver, explicit_call);
+  caf::anon_send(old.driver, explicit_call);
+  c.ds.run();
+  CHECK(f.log->updates_of("nope").at(0).state() == v1::TASK_UNKNOWN);
+  CHECK(f.log->updates_of("gone").at(0).state() == v1::TASK_GONE);
+  CHECK(old.log->updates_of("nope").at(0).state() == v1::TASK_LOST);
+  CHECK(old.log->updates_of("gone").at(0).state() == v1::TASK_LOST);
+}
+
+TEST_CASE("failover within failover_timeout keeps the tasks running") {
+  cluster c;
+  auto a = c.add_agent();
+  auto info = framework_info("fo");
+  info.set_failover_timeout(30);
+  auto f = c.add_framework(info);
+  auto offer = f.log->take_offers().at(0);
+  c.launch(f, offer, {make_task("t1", offer)});
+  c.update(a, f, "t1", v1::TASK_RUNNING, "u1");
+  auto id = f.id();
+  caf::anon_send_exit(f.driver, caf::exit_reason::user_shutdown);
+  c.ds.advance(10s);
+  CHECK(c.metric("master/frameworks_disconnected") == 1);
+  *info.mutable_id() = f.log->subscribed[0].framework_id();
+  auto again = c.add_framework(info);
+  REQUIRE(again.log->subscribed.size() == 1);
+  CHECK(again.id() == id);
+  c.ds.advance(60s);
+  CHECK(a.log->framework_shutdowns.empty());
+  CHECK(a.log->kills.empty());
+  CHECK(c.tasks().tasks(0).state() == v1::TASK_RUNNING);
+  CHECK(c.metric("master/frameworks_connected") == 1);
+}
+
+TEST_CASE("beyond failover_timeout the framework is removed, tasks killed") {
+  cluster c;
+  auto a = c.add_agent();
+  auto info = framework_info("short");
+  info.set_failover_timeout(5);
+  auto f = c.add_framework(info);
+  auto offer = f.log->take_offers().at(0);
+  c.launch(f, offer, {make_task("t1", offer)});
+  caf::anon_send_exit(f.driver, caf::exit_reason::user_shutdown);
+  c.ds.advance(6s);
+  REQUIRE(a.log->framework_shutdowns.size() == 1);
+  CHECK(a.log->framework_shutdowns[0].framework_id().value() == f.id());
+  auto tasks = c.tasks();
+  REQUIRE(tasks.completed_tasks_size() == 1);
+  CHECK(tasks.completed_tasks(0).state() == v1::TASK_KILLED);
+  // A removed framework cannot come back.
+  *info.mutable_id() = f.log->subscribed[0].framework_id();
+  auto again = c.add_framework(info);
+  CHECK(again.log->subscribed.empty());
+  REQUIRE(again.log->errors.size() == 1);
+  CHECK(again.log->errors[0].find("has been removed") != std::string::npos);
+}
+
+TEST_CASE("TEARDOWN removes the framework at once") {
+  cluster c;
+  auto a = c.add_agent();
+  auto f = c.add_framework();
+  auto offer = f.log->take_offers().at(0);
+  c.launch(f, offer, {make_task("t1", offer)});
+  caf::anon_send(f.driver, call::Call::Teardown{});
+  c.ds.run();
+  CHECK(a.log->framework_shutdowns.size() == 1);
+  CHECK(c.metric("master/frameworks_removed") == 1);
+}
+
+TEST_CASE("an agent that stops answering pings becomes unreachable") {
+  cluster c;
+  auto a = c.add_agent();
+  auto aware = c.add_framework(framework_info("aware", true));
+  auto old = c.add_framework(framework_info("old", false));
+  // Both get half the agent.
+  auto offer = aware.log->take_offers().at(0);
+  c.launch(aware, offer, {make_task("pa", offer)});
+  c.ds.advance(6s);
+  auto old_offer = old.log->take_offers().at(0);
+  c.launch(old, old_offer, {make_task("np", old_offer)});
+  c.update(a, aware, "pa", v1::TASK_RUNNING, "u1");
+  c.update(a, old, "np", v1::TASK_RUNNING, "u2");
+  a.log->responsive = false;
+  c.ds.advance(2500ms);
+  CHECK_FALSE(has_update(*aware.log, "pa", v1::TASK_UNREACHABLE));
+  c.ds.advance(2s); // three missed pings
+  CHECK(has_update(*aware.log, "pa", v1::TASK_UNREACHABLE));
+  CHECK(has_update(*old.log, "np", v1::TASK_LOST));
+  CHECK(aware.log->updates_of("pa").back().has_unreachable_time());
+  CHECK(c.metric("master/slaves_unreachable") == 1);
+  auto tasks = c.tasks();
+  CHECK(tasks.unreachable_tasks_size() == 1);
+  // The agent comes back with both tasks still running.
+  v1::internal::ReregisterAgent report;
+  report.mutable_agent_info()->set_hostname("node");
+  report.mutable_agent_info()->mutable_id()->set_value(a.id());
+  resources::parse("cpus:4;mem:4096;disk:10000;ports:[31000-31100]")
+    ->to_proto(report.mutable_agent_info()->mutable_resources());
+  for (auto [fw, id] : {std::pair{aware.id(), "pa"}, std::pair{old.id(), "np"}}) {
+    auto* t = report.add_tasks();
+    t->mutable_task_id()->set_value(id);
+    t->mutable_framework_id()->set_value(fw);
+    t->mutable_agent_id()->set_value(a.id());
+    t->set_state(v1::TASK_RUNNING);
+    resources::parse("cpus:1;mem:128")->allocate("*").to_proto(
+      t->mutable_resources());
+  }
+  auto log = std::make_shared<agent_log>();
+  c.ds.track(spawn_reregistering_agent(c.ds.sys(), c.master, report, log));
+  c.ds.run();
+  CHECK(log->agent_id == a.id());
+  auto back = aware.log->updates_of("pa").back();
+  CHECK(back.state() == v1::TASK_RUNNING);
+  CHECK(back.reason() == v1::TaskStatus::REASON_AGENT_REREGISTERED);
+  // The old framework was told LOST, which is final: the agent must kill it.
+  REQUIRE(log->kills.size() == 1);
+  CHECK(log->kills[0].task_id().value() == "np");
+  CHECK(c.metric("master/slaves_unreachable") == 0);
+}
+
+TEST_CASE("an agent whose link drops has its offers rescinded") {
+  cluster c;
+  auto a = c.add_agent();
+  auto f = c.add_framework();
+  auto offer = f.log->take_offers().at(0);
+  caf::anon_send_exit(a.actor, caf::exit_reason::kill);
+  c.ds.run();
+  REQUIRE(f.log->rescinds.size() == 1);
+  CHECK(f.log->rescinds[0].value() == offer.id().value());
+  CHECK(c.metric("master/slaves_disconnected") == 1);
+}
+
+TEST_CASE("RESERVE, CREATE, DESTROY, UNRESERVE through ACCEPT") {
+  cluster c;
+  auto a = c.add_agent("cpus:4;mem:4096;disk:1000");
+  auto info = framework_info("db");
+  info.add_roles("db");
+  info.set_principal("ops");
+  auto f = c.add_framework(info);
+  auto offer = f.log->take_offers().at(0);
+  CHECK(offer.allocation_info().role() == "db");
+  auto accept_op = [&](v1::Offer::Operation op) {
+    call::Call::Accept accept;
+    *accept.add_offer_ids() = offer.id();
+    *accept.add_operations() = std::move(op);
+    accept.mutable_filters()->set_refuse_seconds(0);
+    caf::anon_send(f.driver, std::move(accept));
+    c.ds.run();
+    auto fresh = f.log->take_offers();
+    REQUIRE(!fresh.empty());
+    offer = fresh.back();
+  };
+  auto level = R"("reservations":[{"type":"DYNAMIC","role":"db","principal":"ops"}])";
+  v1::Offer::Operation reserve;
+  reserve.set_type(v1::Offer::Operation::RESERVE);
+  resources::parse(fmt::format(R"([{{"name":"disk","type":"SCALAR",
+    "scalar":{{"value":500}},{}}}])", level))
+    ->to_proto(reserve.mutable_reserve()->mutable_resources());
+  accept_op(reserve);
+  REQUIRE(!a.log->checkpoints.empty());
+  auto offered = *resources::from_proto(offer.resources());
+  CHECK(offered.reserved("db").scalar("disk") == 500.0);
+  CHECK(offered.unreserved().scalar("disk") == 500.0);
+
+  v1::Offer::Operation create;
+  create.set_type(v1::Offer::Operation::CREATE);
+  resources::parse(fmt::format(R"([{{"name":"disk","type":"SCALAR",
+    "scalar":{{"value":500}},{},"disk":{{"persistence":{{"id":"vol1"}},
+    "volume":{{"container_path":"data","mode":"RW"}}}}}}])", level))
+    ->to_proto(create.mutable_create()->mutable_volumes());
+  accept_op(create);
+  offered = *resources::from_proto(offer.resources());
+  REQUIRE(offered.persistent_volumes().size() == 1);
+
+  v1::Offer::Operation destroy;
+  destroy.set_type(v1::Offer::Operation::DESTROY);
+  *destroy.mutable_destroy()->mutable_volumes() = create.create().volumes();
+  accept_op(destroy);
+  offered = *resources::from_proto(offer.resources());
+  CHECK(offered.persistent_volumes().empty());
+  CHECK(offered.reserved("db").scalar("disk") == 500.0);
+
+  v1::Offer::Operation unreserve;
+  unreserve.set_type(v1::Offer::Operation::UNRESERVE);
+  *unreserve.mutable_unreserve()->mutable_resources()
+    = reserve.reserve().resources();
+  accept_op(unreserve);
+  offered = *resources::from_proto(offer.resources());
+  CHECK(offered.reserved().empty());
+  CHECK(offered.scalar("disk") == 1000.0);
+  CHECK(a.log->checkpoints.size() == 4);
+}
+
+TEST_CASE("MESSAGE in both directions, and executor failures") {
+  cluster c;
+  auto a = c.add_agent();
+  auto f = c.add_framework();
+  call::Call::Message msg;
+  msg.mutable_agent_id()->set_value(a.id());
+  msg.mutable_executor_id()->set_value("e1");
+  msg.set_data("hello executor");
+  caf::anon_send(f.driver, msg);
+  c.ds.run();
+  REQUIRE(a.log->messages.size() == 1);
+  CHECK(a.log->messages[0].data() == "hello executor");
+  v1::internal::ExecutorToFramework back;
+  back.mutable_agent_id()->set_value(a.id());
+  back.mutable_framework_id()->set_value(f.id());
+  back.mutable_executor_id()->set_value("e1");
+  back.set_data("hello framework");
+  caf::anon_send(a.actor, back);
+  c.ds.run();
+  REQUIRE(f.log->messages.size() == 1);
+  CHECK(f.log->messages[0].data() == "hello framework");
+  v1::internal::ExitedExecutor exited;
+  exited.mutable_agent_id()->set_value(a.id());
+  exited.mutable_framework_id()->set_value(f.id());
+  exited.mutable_executor_id()->set_value("e1");
+  exited.set_status(137);
+  caf::anon_send(a.actor, exited);
+  c.ds.run();
+  REQUIRE(f.log->failures.size() == 1);
+  CHECK(f.log->failures[0].status() == 137);
+}
+
+TEST_CASE("invalid subscriptions are rejected with the field named") {
+  cluster c;
+  auto info = framework_info("bad");
+  info.add_roles("a");
+  info.add_roles("b"); // no MULTI_ROLE
+  auto f = c.add_framework(info);
+  REQUIRE(f.log->errors.size() == 1);
+  CHECK(f.log->errors[0].find("framework_info.roles") != std::string::npos);
+  info.clear_roles();
+  info.add_roles("..");
+  auto g = c.add_framework(info);
+  REQUIRE(g.log->errors.size() == 1);
+  CHECK(g.log->errors[0].find("not a valid role") != std::string::npos);
+}
+
+TEST_CASE("completed task history is bounded") {
+  auto cfg = test_master_config();
+  cfg.max_completed_tasks_per_framework = 3;
+  cluster c{cfg};
+  auto a = c.add_agent("cpus:8;mem:8192");
+  auto f = c.add_framework();
+  auto offer = f.log->take_offers().at(0);
+  std::vector<v1::TaskInfo> tasks;
+  for (int i = 0; i < 5; ++i)
+    tasks.push_back(make_task("t" + std::to_string(i), offer, "cpus:1;mem:32"));
+  c.launch(f, offer, tasks);
+  for (int i = 0; i < 5; ++i)
+    c.update(a, f, "t" + std::to_string(i), v1::TASK_FINISHED,
+             "u" + std::to_string(i));
+  auto done = c.tasks();
+  CHECK(done.completed_tasks_size() == 3);
+  CHECK(done.completed_tasks(2).task_id().value() == "t4");
+}
+
+TEST_CASE("operator API: weights, quota, reservations, state") {
+  cluster c;
+  auto a = c.add_agent("cpus:8;mem:8192");
+  v1::master::Call call;
+  call.set_type(v1::master::Call::UPDATE_WEIGHTS);
+  auto* w = call.mutable_update_weights()->add_weight_infos();
+  w->set_role("gold");
+  w->set_weight(-1);
+  auto bad = c.call(call);
+  REQUIRE_FALSE(bad);
+  CHECK(describe(bad.error()).find("weight_infos[0].weight")
+        != std::string::npos);
+  w->set_weight(3);
+  REQUIRE(c.call(call));
+  v1::master::Call get;
+  get.set_type(v1::master::Call::GET_WEIGHTS);
+  CHECK(c.call(get)->get_weights().weight_infos(0).weight() == 3);
+
+  v1::master::Call quota;
+  quota.set_type(v1::master::Call::UPDATE_QUOTA);
+  auto* config = quota.mutable_update_quota()->add_quota_configs();
+  config->set_role("gold");
+  (*config->mutable_guarantees())["cpus"].set_value(100);
+  auto over = c.call(quota);
+  REQUIRE_FALSE(over);
+  CHECK(code_of(over.error()) == errc::conflict);
+  quota.mutable_update_quota()->set_force(true);
+  REQUIRE(c.call(quota));
+  (*config->mutable_limits())["cpus"].set_value(10);
+  auto inverted = c.call(quota);
+  REQUIRE_FALSE(inverted);
+  CHECK(describe(inverted.error()).find("exceeds its limit")
+        != std::string::npos);
+
+  v1::master::Call reserve;
+  reserve.set_type(v1::master::Call::RESERVE_RESOURCES);
+  reserve.mutable_reserve_resources()->mutable_agent_id()->set_value(a.id());
+  resources::parse(R"([{"name":"cpus","type":"SCALAR","scalar":{"value":2},
+    "reservations":[{"type":"DYNAMIC","role":"gold","principal":"op"}]}])")
+    ->to_proto(reserve.mutable_reserve_resources()->mutable_resources());
+  REQUIRE(c.call(reserve));
+  CHECK(a.log->checkpoints.size() == 1);
+  v1::master::Call agents;
+  agents.set_type(v1::master::Call::GET_AGENTS);
+  auto total = resources::from_proto(
+    c.call(agents)->get_agents().agents(0).total_resources());
+  CHECK(total->reserved("gold").scalar("cpus") == 2.0);
+  reserve.mutable_reserve_resources()->mutable_agent_id()->set_value("nope");
+  auto missing = c.call(reserve);
+  REQUIRE_FALSE(missing);
+  CHECK(code_of(missing.error()) == errc::not_found);
+
+  v1::master::Call state;
+  state.set_type(v1::master::Call::GET_STATE);
+  auto s = c.call(state);
+  REQUIRE(s);
+  CHECK(s->get_state().get_agents().agents_size() == 1);
+  v1::master::Call roles;
+  roles.set_type(v1::master::Call::GET_ROLES);
+  bool found = false;
+  auto all_roles = c.call(roles);
+  REQUIRE(all_roles);
+  for (const auto& r : all_roles->get_roles().roles())
+    if (r.name() == "gold") {
+      found = true;
+      CHECK(r.weight() == 3);
+      CHECK(r.quota().guarantees().at("cpus").value() == 100);
+    }
+  CHECK(found);
+}
+
+TEST_CASE("a restarted master recovers its registry; agents and "
+          "frameworks come back") {
+  cluster c;
+  // A durable store shared by both master incarnations.
+  auto store = c.ds.track(spawn_memory_store(c.ds.sys()));
+  caf::anon_send_exit(c.master, caf::exit_reason::user_shutdown);
+  c.cfg.store = store;
+  c.start_master();
+  auto a = c.add_agent();
+  auto f = c.add_framework();
+  auto offer = f.log->take_offers().at(0);
+  c.launch(f, offer, {make_task("t1", offer)});
+  c.update(a, f, "t1", v1::TASK_RUNNING, "u1");
+  auto framework_id = f.log->subscribed[0].framework_id();
+  // The master dies; a new one starts from the same store.
+  caf::anon_send_exit(c.master, caf::exit_reason::kill);
+  c.ds.run();
+  c.start_master();
+  v1::internal::ReregisterAgent report;
+  report.mutable_agent_info()->set_hostname("node");
+  report.mutable_agent_info()->mutable_id()->set_value(a.id());
+  resources::parse("cpus:4;mem:4096;disk:10000;ports:[31000-31100]")
+    ->to_proto(report.mutable_agent_info()->mutable_resources());
+  auto* t = report.add_tasks();
+  t->mutable_task_id()->set_value("t1");
+  *t->mutable_framework_id() = framework_id;
+  t->mutable_agent_id()->set_value(a.id());
+  t->set_state(v1::TASK_RUNNING);
+  t->set_name("t1");
+  resources::parse("cpus:1;mem:128")->allocate("*").to_proto(
+    t->mutable_resources());
+  *report.add_frameworks() = framework_info("test");
+  report.mutable_frameworks(0)->mutable_id()->CopyFrom(framework_id);
+  auto log = std::make_shared<agent_log>();
+  c.ds.track(spawn_reregistering_agent(c.ds.sys(), c.master, report, log));
+  c.ds.run();
+  CHECK(log->agent_id == a.id());
+  // The framework re-subscribes with its id and reconciles.
+  auto info = framework_info("test");
+  *info.mutable_id() = framework_id;
+  auto again = c.add_framework(info);
+  REQUIRE(again.log->subscribed.size() == 1);
+  CHECK(again.id() == framework_id.value());
+  caf::anon_send(again.driver, call::Call::Reconcile{});
+  c.ds.run();
+  auto t1 = again.log->updates_of("t1");
+  REQUIRE(t1.size() == 1);
+  CHECK(t1[0].state() == v1::TASK_RUNNING);
+  // Its share counts: only the rest of the agent is offered.
+  auto offers = again.log->take_offers();
+  REQUIRE(!offers.empty());
+  CHECK(resources::from_proto(offers.back().resources())->scalar("cpus")
+        == 3.0);
+}
+
+TEST_CASE("after a master restart, agents that never return are marked "
+          "unreachable") {
+  auto cfg = test_master_config();
+  cfg.agent_reregister_timeout = 30s;
+  cluster c{cfg};
+  auto store = c.ds.track(spawn_memory_store(c.ds.sys()));
+  caf::anon_send_exit(c.master, caf::exit_reason::user_shutdown);
+  c.cfg.store = store;
+  c.start_master();
+  c.add_agent();
+  caf::anon_send_exit(c.master, caf::exit_reason::kill);
+  c.ds.run();
+  c.start_master();
+  v1::master::Call agents;
+  agents.set_type(v1::master::Call::GET_AGENTS);
+  CHECK(c.call(agents)->get_agents().recovered_agents_size() == 1);
+  c.ds.advance(31s);
+  CHECK(c.call(agents)->get_agents().recovered_agents_size() == 0);
+  CHECK(c.metric("master/slaves_unreachable") == 1);
+}
