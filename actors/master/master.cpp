@@ -49,7 +49,7 @@ v1::MasterInfo master_state::master_info() const {
   info.set_port(cfg.port);
   info.set_hostname(cfg.hostname);
   info.set_version(cfg.version);
-  info.set_pid(fmt::format("master@{}:{}", cfg.ip, cfg.actor_port));
+  info.set_pid(fmt::format("master@{}:{}", cfg.ip, cfg.port));
   auto* address = info.mutable_address();
   address->set_hostname(cfg.hostname);
   address->set_ip(cfg.ip);

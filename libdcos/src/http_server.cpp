@@ -25,6 +25,8 @@
 #include <boost/beast/http/write.hpp>
 #include <fmt/format.h>
 
+#include <caf/sec.hpp>
+
 #include "dcos/error.hpp"
 #include "dcos/json.hpp"
 #include "dcos/logging.hpp"
@@ -529,6 +531,31 @@ void http_server::stop() {
   }
   for (auto& entry : connections)
     entry.second->abort();
+}
+
+http_response error_response(const caf::error& err) {
+  unsigned status = 500;
+  switch (code_of(err)) {
+    case errc::invalid_argument:
+    case errc::parse_error:
+      status = 400;
+      break;
+    case errc::not_found:
+      status = 404;
+      break;
+    case errc::conflict:
+      status = 409;
+      break;
+    case errc::unavailable:
+      status = 503;
+      break;
+    default:
+      if (err == caf::sec::request_timeout)
+        status = 503;
+  }
+  return json_error(status, code_of(err) != static_cast<errc>(0)
+                              ? describe_reason(err)
+                              : caf::to_string(err));
 }
 
 } // namespace dcos

@@ -176,6 +176,37 @@ subprocess::read_line(std::chrono::milliseconds timeout) {
   }
 }
 
+caf::expected<std::string>
+subprocess::read_all(std::chrono::milliseconds timeout) {
+  if (stdout_fd_ < 0)
+    return make_error(errc::invalid_argument, "subprocess: stdout not "
+                                              "captured");
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string out = std::move(pending_);
+  pending_.clear();
+  while (true) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0)
+      return make_error(errc::unavailable, "subprocess: stdout still open "
+                                           "at the timeout");
+    pollfd pfd{stdout_fd_, POLLIN, 0};
+    int n = ::poll(&pfd, 1, static_cast<int>(left.count()));
+    if (n < 0 && errno != EINTR)
+      return os_error("subprocess: poll", errno);
+    if (n <= 0)
+      continue;
+    char buf[4096];
+    auto got = ::read(stdout_fd_, buf, sizeof(buf));
+    if (got == 0)
+      return out;
+    if (got < 0 && errno != EINTR)
+      return os_error("subprocess: read", errno);
+    if (got > 0)
+      out.append(buf, static_cast<size_t>(got));
+  }
+}
+
 std::optional<int> subprocess::poll() {
   if (status_ || pid_ <= 0)
     return status_;

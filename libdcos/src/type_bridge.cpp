@@ -3,7 +3,10 @@
 #include <caf/actor_system_config.hpp>
 #include <fmt/format.h>
 
+#include "dcos/agent_actor.hpp"
 #include "dcos/error.hpp"
+#include "dcos/master_actor.hpp"
+#include "dcos/scheduler_actor.hpp"
 #include "dcos/wire_types.hpp"
 
 namespace dcos {
@@ -26,6 +29,10 @@ void add_message_types(caf::actor_system_config& cfg,
 
 void register_types(caf::actor_system_config& cfg) {
   detail::add_message_types(cfg, wire_types{});
+  // Actor handles that travel inside messages between nodes.
+  cfg.add_message_type<agent_actor>("dcos.agent_actor");
+  cfg.add_message_type<scheduler_actor>("dcos.scheduler_actor");
+  cfg.add_message_type<master_actor>("dcos.master_actor");
   cfg.add_error_category(
     error_category, [](uint8_t code, caf::atom_value, const caf::message& ctx) {
       auto err = ctx.match_elements<std::string>()

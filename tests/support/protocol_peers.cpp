@@ -48,7 +48,23 @@ agent_behavior(agent_self self, master_actor master,
       self->state.unanswered.push_back(rp); // never answered
       return rp;
     },
-    [&L](const v1::internal::RunTask& x) { L.runs.push_back(x); },
+    [self, &L](const v1::internal::RunTask& x) {
+      L.runs.push_back(x);
+      if (!L.auto_complete)
+        return;
+      int n = 0;
+      for (auto state : {v1::TASK_RUNNING, v1::TASK_FINISHED}) {
+        v1::internal::StatusUpdate update;
+        *update.mutable_framework_id() = x.framework().id();
+        auto* status = update.mutable_status();
+        *status->mutable_task_id() = x.task().task_id();
+        status->mutable_agent_id()->set_value(L.agent_id);
+        status->set_state(state);
+        status->set_source(v1::TaskStatus::SOURCE_EXECUTOR);
+        status->set_uuid(x.task().task_id().value() + "/" + std::to_string(n++));
+        self->send(self->state.master, std::move(update));
+      }
+    },
     [&L](const v1::internal::RunTaskGroup& x) { L.groups.push_back(x); },
     [&L](const v1::internal::KillTask& x) { L.kills.push_back(x); },
     [&L](const v1::internal::ShutdownExecutor& x) {

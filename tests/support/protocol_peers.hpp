@@ -31,6 +31,8 @@ struct agent_log {
   std::vector<v1::internal::CheckpointResources> checkpoints;
   std::vector<std::string> shutdowns;
   bool responsive = true; // answers pings
+  // Every task runs and finishes at once (RUNNING then FINISHED).
+  bool auto_complete = false;
   int pings = 0;
 };
 

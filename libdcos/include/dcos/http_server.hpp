@@ -70,6 +70,11 @@ using http_handler = std::function<void(http_request, http_responder)>;
 /// Builds a response with body {"error":"<message>"}.
 http_response json_error(unsigned status, std::string_view message);
 
+/// The HTTP answer for a failed request: 400 for invalid_argument and
+/// parse_error, 404 not_found, 409 conflict, 503 unavailable or a timeout,
+/// 500 otherwise; the body is {"error": "<describe(err)>"}.
+http_response error_response(const caf::error& err);
+
 class http_server {
 public:
   /// Binds `ip`:`port` (port 0 picks a free port) and serves with `threads`

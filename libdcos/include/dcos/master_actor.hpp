@@ -67,8 +67,7 @@ struct master_config {
   // -- identity, reported in MasterInfo and the state endpoints --------------
   std::string hostname = "localhost";
   std::string ip = "127.0.0.1";
-  uint16_t port = 5050;      // HTTP
-  uint16_t actor_port = 0;   // CAF network port, if published
+  uint16_t port = 5050;      // HTTP (the pid reads master@IP:PORT, as Mesos)
   std::string version;       // defaults to the library version
 
   // -- agents ------------------------------------------------------------------

@@ -49,6 +49,10 @@ public:
   /// `timeout`. REQUIRES: capture_stdout was set.
   caf::expected<std::string> read_line(std::chrono::milliseconds timeout);
 
+  /// Reads captured stdout until the child closes it (or `timeout`).
+  /// REQUIRES: capture_stdout was set.
+  caf::expected<std::string> read_all(std::chrono::milliseconds timeout);
+
   /// The exit status if the child has ended (non-blocking): the exit code, or
   /// 128 + signal number if a signal killed it.
   std::optional<int> poll();

@@ -29,8 +29,9 @@ class actor_system_config;
 
 namespace dcos {
 
-/// Registers every wire type (wire_types.hpp) and the dcos error category
-/// with `cfg`. Call once per actor system, before it starts.
+/// Registers every wire type (wire_types.hpp), the actor handles that
+/// travel inside messages (agent, scheduler and master handles) and the dcos
+/// error category with `cfg`. Call once per actor system, before it starts.
 void register_types(caf::actor_system_config& cfg);
 
 namespace detail {

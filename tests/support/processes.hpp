@@ -1,0 +1,103 @@
+// Real processes for integration tests: daemons started from the build tree
+// and always ended (subprocess ends its child in its destructor), and curl.
+#pragma once
+
+#include <chrono>
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <doctest/doctest.h>
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+
+#include "dcos/error.hpp"
+#include "dcos/subprocess.hpp"
+
+namespace dcos::test {
+
+using namespace std::chrono_literals;
+
+/// The path of a binary of the build, passed by meson in `variable`.
+inline std::string binary(const char* variable) {
+  const char* path = std::getenv(variable);
+  REQUIRE_MESSAGE(path != nullptr, variable << " is not set");
+  return path;
+}
+
+/// A running dcos-master on loopback with free ports.
+struct master_process {
+  subprocess process;
+  uint16_t port = 0;
+
+  explicit master_process(std::vector<std::string> extra = {})
+    : process(start(std::move(extra))) {
+    auto line = process.read_line(30s);
+    REQUIRE_MESSAGE(line, describe(line.error()));
+    auto at = line->find("127.0.0.1:");
+    REQUIRE_MESSAGE(at != std::string::npos, *line);
+    port = static_cast<uint16_t>(std::stoi(line->substr(at + 10)));
+  }
+
+  std::string address() const { return "127.0.0.1:" + std::to_string(port); }
+
+private:
+  static subprocess start(std::vector<std::string> extra) {
+    subprocess_options opts;
+    opts.argv = {binary("DCOS_MASTER_BIN"), "--ip=127.0.0.1", "--port=0",
+                 "--log_level=warning"};
+    opts.argv.insert(opts.argv.end(), extra.begin(), extra.end());
+    opts.capture_stdout = true;
+    auto p = subprocess::spawn(opts);
+    REQUIRE_MESSAGE(p, describe(p.error()));
+    return std::move(*p);
+  }
+};
+
+struct http_result {
+  int status = 0;
+  std::string body;
+};
+
+/// Runs curl (a real HTTP client) and returns status and body.
+inline http_result curl(std::vector<std::string> args) {
+  subprocess_options opts;
+  opts.argv = {"curl", "-s", "-o", "-", "-w", "\n%{http_code}"};
+  opts.argv.insert(opts.argv.end(), args.begin(), args.end());
+  opts.capture_stdout = true;
+  auto p = subprocess::spawn(opts);
+  REQUIRE_MESSAGE(p, describe(p.error()));
+  auto out = p->read_all(30s);
+  REQUIRE_MESSAGE(out, describe(out.error()));
+  p->wait();
+  while (!out->empty() && out->back() == '\n')
+    out->pop_back();
+  auto nl = out->rfind('\n');
+  http_result result;
+  result.status = std::stoi(out->substr(nl == std::string::npos ? 0 : nl + 1));
+  result.body = nl == std::string::npos ? "" : out->substr(0, nl);
+  return result;
+}
+
+/// Parses `body` as JSON; fails the test if it is not well-formed.
+inline google::protobuf::Struct parse_json_object(const std::string& body) {
+  google::protobuf::Struct doc;
+  auto status = google::protobuf::util::JsonStringToMessage(body, &doc);
+  REQUIRE_MESSAGE(status.ok(), "not well-formed JSON: " << body);
+  return doc;
+}
+
+/// Polls `pred` every 50 ms until it holds or `timeout` passes.
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds timeout = 20s) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred())
+      return true;
+    std::this_thread::sleep_for(50ms);
+  }
+  return pred();
+}
+
+} // namespace dcos::test
