@@ -270,3 +270,73 @@ TEST_CASE("RESERVE on allocated resources converts them in place") {
   CHECK(a.available("a1")->reserved("db").scalar("cpus") == 4.0);
   CHECK(a.allocated_to("f1").empty());
 }
+
+// -- the actor: coalescing and timers in virtual time ---------------------------------
+
+#include "dcos/allocator_actor.hpp"
+#include "support/deterministic.hpp"
+
+namespace {
+
+struct offer_sink {
+  std::vector<offer_batch> batches;
+};
+
+allocator_client::behavior_type collect(allocator_client::pointer,
+                                        std::shared_ptr<offer_sink> sink) {
+  return {[sink](offer_batch& b) { sink->batches.push_back(std::move(b)); }};
+}
+
+alloc::allocator_stats stats_of(test::deterministic_system& ds,
+                                const allocator_actor& a) {
+  auto out = std::make_shared<alloc::allocator_stats>();
+  ds.sys().spawn([=](caf::event_based_actor* self) {
+    self->request(a, caf::infinite, metrics_atom::value)
+      .then([out](const alloc::allocator_stats& s) { *out = s; });
+  });
+  ds.run();
+  return *out;
+}
+
+} // namespace
+
+TEST_CASE("allocator actor: a burst of events costs one pass") {
+  test::deterministic_system ds;
+  auto sink = std::make_shared<offer_sink>();
+  auto client = ds.track(ds.sys().spawn(collect, sink));
+  auto a = ds.track(spawn_allocator(ds.sys(), client, allocator_config{1s, 1}));
+  caf::anon_send(a, add_framework{"f1", {"*"}, {}, true, {}});
+  for (int i = 0; i < 100; ++i)
+    caf::anon_send(a, add_agent{"a" + std::to_string(i), rs("cpus:1;mem:64"),
+                                {}});
+  ds.run();
+  auto stats = stats_of(ds, a);
+  CHECK(stats.allocation_runs == 1);
+  CHECK(stats.events == 101);
+  REQUIRE(sink->batches.size() == 1);
+  CHECK(sink->batches[0].agents.size() == 100);
+  // The periodic pass runs on the actor clock.
+  ds.advance(3s);
+  CHECK(stats_of(ds, a).allocation_runs == 4);
+}
+
+TEST_CASE("allocator actor: declined resources return when the filter "
+          "lapses in virtual time") {
+  test::deterministic_system ds;
+  auto sink = std::make_shared<offer_sink>();
+  auto client = ds.track(ds.sys().spawn(collect, sink));
+  // A long period, so that only the filter's own timer can bring the offer.
+  auto a = ds.track(
+    spawn_allocator(ds.sys(), client, allocator_config{std::chrono::hours(1), 1}));
+  caf::anon_send(a, add_framework{"f1", {"*"}, {}, true, {}});
+  caf::anon_send(a, add_agent{"a1", rs("cpus:2;mem:64"), {}});
+  ds.run();
+  REQUIRE(sink->batches.size() == 1);
+  auto offered = sink->batches[0].agents[0].second;
+  caf::anon_send(a, recover{"f1", "a1", offered, caf::timespan{5s}});
+  ds.advance(4900ms);
+  CHECK(sink->batches.size() == 1);
+  ds.advance(200ms);
+  REQUIRE(sink->batches.size() == 2);
+  CHECK(sink->batches[1].agents[0].second == offered);
+}

@@ -647,3 +647,71 @@ TEST_CASE("after a master restart, agents that never return are marked "
   CHECK(c.call(agents)->get_agents().recovered_agents_size() == 0);
   CHECK(c.metric("master/slaves_unreachable") == 1);
 }
+
+// -- the SDK follows the master it is told about ------------------------------------
+
+namespace {
+
+using point_atom = caf::atom_constant<caf::atom("point")>;
+
+// A detector the test can point at another master, as a ZooKeeper detector
+// would after an election.
+using test_detector
+  = detector_actor::extend<caf::reacts_to<point_atom, master_actor>>;
+
+struct pointing_state {
+  pointing_state() = default; // not an aggregate (see CAF state rule)
+  master_actor current;
+  std::vector<std::pair<master_actor, caf::typed_response_promise<master_actor>>>
+    waiting;
+};
+
+test_detector::behavior_type
+pointing_detector(test_detector::stateful_pointer<pointing_state> self,
+                  master_actor first) {
+  self->state.current = first;
+  return {
+    [self](detect_atom, const master_actor& previous)
+      -> caf::result<master_actor> {
+      if (self->state.current != previous)
+        return self->state.current;
+      auto rp = self->make_response_promise<master_actor>();
+      self->state.waiting.emplace_back(previous, rp);
+      return rp;
+    },
+    [self](point_atom, const master_actor& next) {
+      self->state.current = next;
+      for (auto& [previous, rp] : self->state.waiting)
+        rp.deliver(next);
+      self->state.waiting.clear();
+    },
+  };
+}
+
+} // namespace
+
+TEST_CASE("the SDK reports a lost master and re-subscribes to the next one") {
+  cluster c;
+  auto detector = c.ds.track(c.ds.sys().spawn(pointing_detector, c.master));
+  auto log = std::make_shared<framework_log>();
+  auto actor = c.ds.track(spawn_recording_framework(c.ds.sys(), log));
+  auto driver = c.ds.track(spawn_scheduler_driver(
+    c.ds.sys(), actor, framework_info("follow"),
+    caf::actor_cast<detector_actor>(detector)));
+  c.ds.run();
+  REQUIRE(log->subscribed.size() == 1);
+  auto id = log->subscribed[0].framework_id().value();
+  caf::anon_send_exit(c.master, caf::exit_reason::kill);
+  c.ds.run();
+  CHECK(log->disconnected == 1);
+  auto next_cfg = c.cfg;
+  next_cfg.seed += 1; // another incarnation, another id
+  auto next = c.ds.track(spawn_master(c.ds.sys(), next_cfg));
+  caf::anon_send(detector, point_atom::value, next);
+  c.ds.run();
+  REQUIRE(log->subscribed.size() == 2);
+  CHECK(log->subscribed[1].framework_id().value() == id); // same framework
+  CHECK(log->subscribed[1].master_info().id()
+        != log->subscribed[0].master_info().id());
+  (void) driver;
+}
