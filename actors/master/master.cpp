@@ -31,10 +31,14 @@ void master_state::init(master_self s, master_config config) {
   log = logging::get("master");
   rng.seed(cfg.seed);
   started_at = self->clock().now();
-  master_id = fmt::format("{:08x}-{:04x}-{:04x}", rng() & 0xffffffffu,
-                          rng() & 0xffffu, rng() & 0xffffu);
+  master_id = random_master_id();
   for (auto& [role, weight] : cfg.weights)
     weights[role] = weight;
+}
+
+std::string master_state::random_master_id() {
+  return fmt::format("{:08x}-{:04x}-{:04x}", rng() & 0xffffffffu,
+                     rng() & 0xffffu, rng() & 0xffffu);
 }
 
 double master_state::now() const {

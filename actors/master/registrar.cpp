@@ -45,8 +45,7 @@ void master_state::registry_loaded(const std::string& bytes) {
   // Ids are "<master id>-<counter>": a new incarnation must not reuse the
   // last one's id (a fixed seed would), or new ids could collide.
   while (reg.master().id() == master_id)
-    master_id = fmt::format("{:08x}-{:04x}-{:04x}", rng() & 0xffffffffu,
-                            rng() & 0xffffu, rng() & 0xffffu);
+    master_id = random_master_id();
   for (const auto& agent : reg.agents())
     recovering_agents[agent.info().id().value()] = agent.info();
   for (const auto& u : reg.unreachable()) {
