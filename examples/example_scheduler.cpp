@@ -55,6 +55,7 @@ struct launcher : scheduler {
 };
 
 int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0); // a line per update, even piped
   launcher sched;
   std::string master = "127.0.0.1:5050";
   std::string amount = sched.per_task.to_string();

@@ -174,5 +174,7 @@ int main(int argc, char** argv) {
   caf::anon_send_exit(master, caf::exit_reason::user_shutdown);
   if (cfg.store)
     caf::anon_send_exit(cfg.store, caf::exit_reason::user_shutdown);
+  // The actor system waits for the detached store to be destroyed.
+  cfg.store = store_actor{};
   return 0;
 }

@@ -29,6 +29,7 @@
 #include "dcos/logging.hpp"
 #include "dcos/master_actor.hpp"
 #include "dcos/resources.hpp"
+#include "dcos/task_state.hpp"
 #include "dcos/wire_types.hpp"
 
 namespace dcos::kernel {
@@ -290,9 +291,5 @@ struct master_state {
   void persist(std::function<void()> done = {});
   v1::internal::Registry registry() const;
 };
-
-/// Terminal states (FINISHED, FAILED, KILLED, ERROR, DROPPED, GONE, LOST for
-/// frameworks that are not partition-aware).
-bool is_terminal(v1::TaskState state);
 
 } // namespace dcos::kernel

@@ -72,6 +72,37 @@ caf::error write_durably(const fs::path& path, const std::string& value) {
   return {};
 }
 
+caf::error append_durably(const fs::path& path, const std::string& bytes) {
+  std::error_code ec;
+  fs::create_directories(path.parent_path(), ec);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+                  0600);
+  if (fd < 0)
+    return io_failure("cannot open", path.string());
+  const char* data = bytes.data();
+  size_t left = bytes.size();
+  while (left > 0) {
+    auto n = ::write(fd, data, left);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      auto err = io_failure("cannot append to", path.string());
+      ::close(fd);
+      return err;
+    }
+    data += n;
+    left -= static_cast<size_t>(n);
+  }
+  // fdatasync: the size (metadata) matters, and fdatasync covers it.
+  if (::fdatasync(fd) != 0) {
+    auto err = io_failure("cannot sync", path.string());
+    ::close(fd);
+    return err;
+  }
+  ::close(fd);
+  return {};
+}
+
 store_actor::behavior_type file_store(store_actor::pointer self,
                                       fs::path root) {
   (void) self;
@@ -94,6 +125,15 @@ store_actor::behavior_type file_store(store_actor::pointer self,
       if (!path)
         return path.error();
       if (auto err = write_durably(*path, value))
+        return err;
+      return ok_atom::value;
+    },
+    [root](append_atom, const std::string& key,
+           const std::string& bytes) -> caf::result<ok_atom> {
+      auto path = key_path(root, key);
+      if (!path)
+        return path.error();
+      if (auto err = append_durably(*path, bytes))
         return err;
       return ok_atom::value;
     },
@@ -140,6 +180,10 @@ memory_store(store_actor::stateful_pointer<memory_state> self) {
     },
     [self](put_atom, const std::string& key, const std::string& value) {
       self->state.values[key] = value;
+      return ok_atom::value;
+    },
+    [self](append_atom, const std::string& key, const std::string& bytes) {
+      self->state.values[key] += bytes;
       return ok_atom::value;
     },
     [self](erase_atom, const std::string& key) {

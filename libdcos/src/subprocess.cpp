@@ -95,6 +95,9 @@ caf::expected<subprocess> subprocess::spawn(const subprocess_options& opts) {
                                      O_RDONLY, 0);
   if (!opts.working_dir.empty())
     posix_spawn_file_actions_addchdir_np(&actions, opts.working_dir.c_str());
+  // Nothing but stdin, stdout and stderr is inherited (after the dup2s
+  // above, which the file actions run first).
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
 
   pid_t pid = -1;
   int rc = ::posix_spawnp(&pid, argv[0], &actions, &attr, argv.data(),

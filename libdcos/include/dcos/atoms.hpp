@@ -20,11 +20,19 @@ using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
 // -- leader detection ----------------------------------------------------------
 using detect_atom = caf::atom_constant<caf::atom("detect")>;
 
+// -- containers ------------------------------------------------------------------
+using launch_atom = caf::atom_constant<caf::atom("launch")>;
+using wait_atom = caf::atom_constant<caf::atom("wait")>;
+using destroy_atom = caf::atom_constant<caf::atom("destroy")>;
+using recover_atom = caf::atom_constant<caf::atom("recover")>;
+using exited_atom = caf::atom_constant<caf::atom("exited")>;
+
 // -- persistence ---------------------------------------------------------------
 using get_atom = caf::atom_constant<caf::atom("get")>;
 using put_atom = caf::atom_constant<caf::atom("put")>;
 using erase_atom = caf::atom_constant<caf::atom("erase")>;
 using keys_atom = caf::atom_constant<caf::atom("keys")>;
+using append_atom = caf::atom_constant<caf::atom("append")>;
 using ok_atom = caf::atom_constant<caf::atom("ok")>;
 
 // -- observation (HTTP edges, tests, simulation) -------------------------------

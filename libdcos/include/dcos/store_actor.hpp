@@ -1,7 +1,10 @@
 // Durable key-value storage, the only way kernel actors touch a disk.
 //
 // put() answers ok only once the value is durable (the file store has
-// fsync'd it); get() of a missing key answers errc::not_found. Keys are
+// fsync'd it), and replaces it atomically; append() adds to a value (logs)
+// and answers once the new bytes are durable; a crash during an append may
+// leave a torn tail, which readers of logs must tolerate. get() of a missing
+// key answers errc::not_found. Keys are
 // short names ("registry", "checkpoint/executors/..."); values are bytes,
 // usually a serialized protobuf message.
 //
@@ -27,6 +30,8 @@ namespace dcos {
 using store_actor = caf::typed_actor<
   caf::replies_to<get_atom, std::string>::with<std::string>,
   caf::replies_to<put_atom, std::string, std::string>::with<ok_atom>,
+  // Appends bytes to the value (a log); ok once durable.
+  caf::replies_to<append_atom, std::string, std::string>::with<ok_atom>,
   caf::replies_to<erase_atom, std::string>::with<ok_atom>,
   // All keys starting with the prefix, sorted.
   caf::replies_to<keys_atom, std::string>::with<std::vector<std::string>>>;

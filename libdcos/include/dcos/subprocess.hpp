@@ -6,7 +6,7 @@
 // running: a subprocess never outlives its owner by accident.
 //
 // Created with posix_spawn (vfork + exec), never a bare fork() of a
-// multi-threaded program.
+// multi-threaded program. The child inherits no file descriptor beyond 0-2.
 //
 // Thread-safety: one subprocess object must be used from one thread at a time.
 #pragma once

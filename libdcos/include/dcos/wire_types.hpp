@@ -70,7 +70,10 @@ using wire_types = caf::detail::type_list<
   v1::internal::StatusUpdate, v1::internal::StatusUpdateAcknowledgement,
   v1::internal::FrameworkToExecutor, v1::internal::ExecutorToFramework,
   v1::internal::CheckpointResources, v1::internal::ExitedExecutor,
-  v1::internal::Registry,
+  v1::internal::Registry, v1::internal::RegisterExecutor,
+  v1::internal::ReregisterExecutor, v1::internal::ExecutorRegistered,
+  v1::internal::ExecutorCheckpoint, v1::internal::TaskCheckpoint,
+  v1::internal::ExecutorGone, v1::internal::JournalRecord,
   // master.proto (operator API)
   v1::master::VersionInfo, v1::master::Metric, v1::master::WeightInfo,
   v1::master::Role, v1::master::QuotaConfig, v1::master::Call,

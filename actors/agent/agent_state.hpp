@@ -1,0 +1,238 @@
+// The agent's model: frameworks, executors, tasks, the status update
+// manager's streams and the journal that makes them durable.
+//
+// Files: agent.cpp (behavior, identity), journal.cpp (durability and
+// recovery), master_link.cpp (finding, registering with and answering the
+// master), executors.cpp (launching, registering and ending executors),
+// status_updates.cpp (the status update manager), agent_state_json.cpp.
+//
+// Thread-safety: owned by the agent actor.
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "dcos/agent.hpp"
+#include "dcos/executor_actor.hpp"
+#include "dcos/logging.hpp"
+#include "dcos/master_actor.hpp"
+#include "dcos/task_state.hpp"
+
+namespace dcos::kernel {
+
+// -- the agent's full interface ------------------------------------------------
+
+using retry_atom = caf::atom_constant<caf::atom("retry")>;
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
+using register_atom = caf::atom_constant<caf::atom("register")>;
+
+using agent_impl = agent_actor::extend<
+  // From executors (agent_executor_actor).
+  caf::replies_to<executor_actor, v1::internal::RegisterExecutor>::with<
+    v1::internal::ExecutorRegistered>,
+  caf::replies_to<executor_actor, v1::internal::ReregisterExecutor>::with<
+    v1::internal::ExecutorRegistered>,
+  caf::reacts_to<v1::internal::StatusUpdate>,
+  caf::reacts_to<v1::internal::ExecutorToFramework>,
+  // For the HTTP edge.
+  caf::replies_to<state_atom>::with<std::string>,
+  caf::replies_to<metrics_atom>::with<v1::master::Response>,
+  // Internal: journal group commit, update retries, (re)registration,
+  // master ping watchdog, executor registration timeouts.
+  caf::reacts_to<flush_atom>,
+  caf::reacts_to<retry_atom, std::string, std::string, uint64_t>,
+  caf::reacts_to<register_atom>,
+  caf::reacts_to<tick_atom>,
+  caf::reacts_to<timeout_atom, std::string, std::string, std::string>>;
+
+struct agent_state;
+using agent_self = agent_impl::stateful_pointer<agent_state>;
+
+// -- records -----------------------------------------------------------------------
+
+struct task_record {
+  v1::TaskInfo info;
+  v1::TaskState state = v1::TASK_STAGING; // latest known
+  v1::TaskStatus last_status;
+  std::string sandbox;
+};
+
+struct executor_record {
+  enum class phase { launching, registering, running, terminating, ended };
+
+  v1::ExecutorInfo info;
+  std::string framework_id;
+  std::string container_id;
+  std::string sandbox;
+  uint32_t pid = 0;
+  bool command_executor = false;
+  phase state = phase::launching;
+  executor_actor handle;
+  // Sent to the executor once it registers.
+  std::vector<v1::internal::RunTask> queued_tasks;
+  std::vector<v1::internal::RunTaskGroup> queued_groups;
+  std::map<std::string, task_record> tasks;
+  std::optional<container_termination> termination;
+  std::string end_reason; // why we ended it, if we did
+};
+
+struct framework_record {
+  v1::FrameworkInfo info;
+  bool removed = false; // the master removed it: its updates have no taker
+  std::map<std::string, executor_record> executors;
+  std::deque<executor_record> completed_executors;
+};
+
+// One task's ordered stream of status updates (the status update manager).
+struct update_stream {
+  std::string framework_id;
+  std::string task_id;
+  std::deque<v1::internal::StatusUpdate> pending; // durable, not acknowledged
+  std::set<std::string> uuids; // seen: drops executor retransmissions
+  bool in_flight = false;
+  caf::timespan backoff{};
+  uint64_t generation = 0;
+};
+
+struct agent_metrics {
+  uint64_t executors_launched = 0;
+  uint64_t executors_terminated = 0;
+  uint64_t tasks_launched = 0;
+  std::map<v1::TaskState, uint64_t> tasks_terminal;
+  uint64_t status_updates_sent = 0;
+  uint64_t status_updates_retried = 0;
+  uint64_t journal_flushes = 0;
+  uint64_t journal_records = 0;
+};
+
+// -- the state ---------------------------------------------------------------------------
+
+struct agent_state {
+  static inline const char* name = "dcos.agent";
+  agent_state() = default;
+
+  agent_self self = nullptr;
+  agent_config cfg;
+  std::shared_ptr<spdlog::logger> log;
+  std::mt19937_64 rng;
+  caf::actor_clock::time_point started_at;
+  v1::AgentInfo info; // id set once registered
+  resources total;    // with reservations and volumes (checkpointed)
+
+  // -- master --
+  master_actor master;
+  bool registered = false;
+  bool registering = false;
+  caf::timespan registration_backoff{};
+  caf::actor_clock::time_point last_ping{};
+
+  // -- what runs here --
+  std::map<std::string, framework_record> frameworks;
+  std::map<std::pair<std::string, std::string>, update_stream> streams;
+  std::map<caf::actor_addr, std::pair<std::string, std::string>> executor_by_addr;
+  agent_metrics metrics;
+
+  // -- journal (group commit) --
+  bool recovered = false;
+  std::string journal_pending;  // encoded records not yet written
+  std::vector<std::function<void()>> after_flush;
+  std::vector<std::function<void()>> in_flush;
+  bool flush_queued = false;
+  bool flushing = false;
+  uint64_t journal_live_bytes = 0;
+
+  // -- agent.cpp --
+  void init(agent_self s, agent_config config);
+  double now() const;
+  std::string new_uuid();
+  std::string new_container_id();
+  framework_record* find_framework(const std::string& id);
+  executor_record* find_executor(const std::string& framework_id,
+                                 const std::string& executor_id);
+  task_record* find_task(const std::string& framework_id,
+                         const std::string& task_id,
+                         executor_record** executor = nullptr);
+  std::string sandbox_of(const std::string& framework_id,
+                         const std::string& executor_id,
+                         const std::string& container_id) const;
+  /// Kills every executor and ends the agent; `leave` tells the master the
+  /// agent is gone (an operator's shutdown, not a refusal).
+  void shutdown(const std::string& why, bool leave = false);
+
+  // -- journal.cpp --
+  void record(const v1::internal::JournalRecord& rec,
+              std::function<void()> then = {});
+  void flush();
+  void recover();
+  void recovered_from(const std::string& bytes);
+  void replay(const v1::internal::JournalRecord& rec);
+  void compact();
+  std::string snapshot() const;
+
+  // -- master_link.cpp --
+  void detect_master();
+  void try_register();
+  void registered_with(const v1::internal::AgentRegistered& reply);
+  void master_lost(const std::string& why);
+  void check_master_pings();
+  v1::internal::ReregisterAgent reregistration() const;
+  void run_task(const v1::internal::RunTask& msg);
+  void run_task_group(const v1::internal::RunTaskGroup& msg);
+  void kill_task(const v1::internal::KillTask& msg);
+  void shutdown_framework(const std::string& framework_id);
+  void checkpoint_resources(const v1::internal::CheckpointResources& msg);
+
+  // -- executors.cpp --
+  executor_record& ensure_executor(const v1::FrameworkInfo& framework,
+                                   const v1::ExecutorInfo& info,
+                                   bool command_executor);
+  void launch_executor(executor_record& e);
+  caf::result<v1::internal::ExecutorRegistered>
+  register_executor(const executor_actor& handle,
+                    const v1::internal::RegisterExecutor& msg);
+  caf::result<v1::internal::ExecutorRegistered>
+  reregister_executor(const executor_actor& handle,
+                      const v1::internal::ReregisterExecutor& msg);
+  void deliver_queued(executor_record& e);
+  void shutdown_executor(executor_record& e, const std::string& why);
+  void executor_timeout(const std::string& framework_id,
+                        const std::string& executor_id,
+                        const std::string& container_id);
+  void executor_terminated(const std::string& framework_id,
+                           const std::string& executor_id,
+                           const std::string& container_id,
+                           container_termination t);
+  void watch_container(executor_record& e);
+  void maybe_retire_executor(const std::string& framework_id,
+                             const std::string& executor_id);
+  void executor_down(const caf::down_msg& msg);
+
+  // -- status_updates.cpp --
+  void status_update(v1::internal::StatusUpdate update, bool from_executor);
+  v1::internal::StatusUpdate agent_update(const std::string& framework_id,
+                                          const executor_record& e,
+                                          const std::string& task_id,
+                                          v1::TaskState state,
+                                          v1::TaskStatus::Reason reason,
+                                          const std::string& message);
+  void forward_head(update_stream& s);
+  void retry(const std::string& framework_id, const std::string& task_id,
+             uint64_t generation);
+  void acknowledge(const v1::internal::StatusUpdateAcknowledgement& ack);
+  void resend_all();
+
+  // -- agent_state_json.cpp --
+  std::string state_json() const;
+  v1::master::Response metrics_response() const;
+};
+
+} // namespace dcos::kernel

@@ -1,0 +1,165 @@
+// The agent's /state (Mesos' agent shape) and its metrics.
+#include <fmt/format.h>
+
+#include "agent_state.hpp"
+#include "dcos/json.hpp"
+#include "dcos/json_writer.hpp"
+#include "master/state_json.hpp"
+
+namespace dcos::kernel {
+
+namespace {
+
+void write_task(json_writer& w, const std::string& fw_id,
+                const std::string& exec_id, const std::string& agent_id,
+                const task_record& t) {
+  w.begin_object();
+  w.field("id", t.info.task_id().value());
+  w.field("name", t.info.name());
+  w.field("framework_id", fw_id);
+  w.field("executor_id", exec_id);
+  w.field("slave_id", agent_id);
+  w.field("state", v1::TaskState_Name(t.state));
+  w.field("sandbox", t.sandbox);
+  w.key("resources");
+  write_resources_object(w, t.info.resources());
+  w.key("statuses").begin_array();
+  if (t.last_status.has_task_id()) {
+    w.begin_object();
+    w.field("state", v1::TaskState_Name(t.last_status.state()));
+    w.field("timestamp", t.last_status.timestamp());
+    if (t.last_status.has_healthy())
+      w.field("healthy", t.last_status.healthy());
+    if (t.last_status.has_container_status())
+      w.key("container_status").raw(to_json(t.last_status.container_status()));
+    w.end_object();
+  }
+  w.end_array();
+  w.end_object();
+}
+
+void write_executor(json_writer& w, const std::string& fw_id,
+                    const std::string& agent_id, const executor_record& e) {
+  w.begin_object();
+  w.field("id", e.info.executor_id().value());
+  w.field("name", e.info.name());
+  w.field("container", e.container_id);
+  w.field("directory", e.sandbox);
+  w.key("resources");
+  write_resources_object(w, e.info.resources());
+  std::vector<const task_record*> active;
+  std::vector<const task_record*> done;
+  for (const auto& [id, t] : e.tasks)
+    (is_terminal(t.state) ? done : active).push_back(&t);
+  w.key("tasks").begin_array();
+  for (const auto* t : active)
+    write_task(w, fw_id, e.info.executor_id().value(), agent_id, *t);
+  w.end_array();
+  w.key("queued_tasks").begin_array();
+  for (const auto& run : e.queued_tasks)
+    w.begin_object().field("id", run.task().task_id().value()).end_object();
+  w.end_array();
+  w.key("completed_tasks").begin_array();
+  for (const auto* t : done)
+    write_task(w, fw_id, e.info.executor_id().value(), agent_id, *t);
+  w.end_array();
+  w.end_object();
+}
+
+} // namespace
+
+std::string agent_state::state_json() const {
+  json_writer w;
+  const auto& agent_id = info.id().value();
+  w.begin_object();
+  w.field("version", cfg.version);
+  w.field("id", agent_id);
+  w.field("pid", fmt::format("slave(1)@{}:{}", cfg.ip, cfg.port));
+  w.field("hostname", info.hostname());
+  w.field("start_time", cfg.start_time);
+  w.field("registered", registered);
+  w.key("resources");
+  google::protobuf::RepeatedPtrField<v1::Resource> wire;
+  total.to_proto(&wire);
+  write_resources_object(w, wire);
+  w.key("frameworks").begin_array();
+  for (const auto& [fw_id, fw] : frameworks) {
+    w.begin_object();
+    w.field("id", fw_id);
+    w.field("name", fw.info.name());
+    w.field("user", fw.info.user());
+    w.key("executors").begin_array();
+    for (const auto& [exec_id, e] : fw.executors)
+      write_executor(w, fw_id, agent_id, e);
+    w.end_array();
+    w.key("completed_executors").begin_array();
+    for (const auto& e : fw.completed_executors)
+      write_executor(w, fw_id, agent_id, e);
+    w.end_array();
+    w.end_object();
+  }
+  w.end_array();
+  w.key("completed_frameworks").begin_array().end_array();
+  w.end_object();
+  return w.take();
+}
+
+v1::master::Response agent_state::metrics_response() const {
+  v1::master::Response out;
+  out.set_type(v1::master::Response::GET_METRICS);
+  auto add = [&](const std::string& name, double value) {
+    auto* m = out.mutable_get_metrics()->add_metrics();
+    m->set_name(name);
+    m->set_value(value);
+  };
+  add("slave/uptime_secs",
+      std::chrono::duration<double>(self->clock().now() - started_at).count());
+  add("slave/registered", registered ? 1 : 0);
+  size_t executors = 0;
+  std::map<v1::TaskState, size_t> current;
+  for (const auto& [fw_id, fw] : frameworks) {
+    for (const auto& [exec_id, e] : fw.executors) {
+      executors += e.state != executor_record::phase::ended ? 1 : 0;
+      for (const auto& [task_id, t] : e.tasks)
+        if (!is_terminal(t.state))
+          ++current[t.state];
+    }
+  }
+  add("slave/frameworks_active", static_cast<double>(frameworks.size()));
+  add("slave/executors_running", static_cast<double>(executors));
+  add("slave/executors_launched",
+      static_cast<double>(metrics.executors_launched));
+  add("slave/executors_terminated",
+      static_cast<double>(metrics.executors_terminated));
+  for (auto state : {v1::TASK_STAGING, v1::TASK_STARTING, v1::TASK_RUNNING,
+                     v1::TASK_KILLING}) {
+    auto name = v1::TaskState_Name(state).substr(5);
+    std::transform(name.begin(), name.end(), name.begin(), ::tolower);
+    add("slave/tasks_" + name, static_cast<double>(current[state]));
+  }
+  for (auto state : {v1::TASK_FINISHED, v1::TASK_FAILED, v1::TASK_KILLED,
+                     v1::TASK_LOST, v1::TASK_DROPPED}) {
+    auto name = v1::TaskState_Name(state).substr(5);
+    std::transform(name.begin(), name.end(), name.begin(), ::tolower);
+    auto i = metrics.tasks_terminal.find(state);
+    add("slave/tasks_" + name,
+        i == metrics.tasks_terminal.end() ? 0.0
+                                          : static_cast<double>(i->second));
+  }
+  auto flat = total.flatten();
+  for (const char* kind : {"cpus", "mem", "disk", "gpus"})
+    add(fmt::format("slave/{}_total", kind), flat.scalar(kind).value_or(0));
+  size_t pending = 0;
+  for (const auto& [key, s] : streams)
+    pending += s.pending.size();
+  add("slave/status_updates_pending", static_cast<double>(pending));
+  add("slave/status_updates_sent",
+      static_cast<double>(metrics.status_updates_sent));
+  add("slave/status_updates_retried",
+      static_cast<double>(metrics.status_updates_retried));
+  add("slave/journal_records", static_cast<double>(metrics.journal_records));
+  add("slave/journal_flushes", static_cast<double>(metrics.journal_flushes));
+  return out;
+}
+
+} // namespace dcos::kernel

@@ -1,0 +1,396 @@
+// Executors: launched in containers, registered over the actor protocol,
+// ended by request or on their own; their tasks' fates follow.
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+#include "agent_state.hpp"
+#include "dcos/error.hpp"
+#include "dcos/mesos_defaults.hpp"
+
+extern char** environ;
+
+namespace dcos::kernel {
+
+namespace {
+
+constexpr size_t max_completed_executors = 50;
+
+std::string env_or(const char* name, const char* fallback) {
+  const char* value = std::getenv(name);
+  return value != nullptr ? value : fallback;
+}
+
+} // namespace
+
+executor_record& agent_state::ensure_executor(const v1::FrameworkInfo& framework,
+                                              const v1::ExecutorInfo& info,
+                                              bool command_executor) {
+  const auto& fw_id = framework.id().value();
+  auto& fw = frameworks[fw_id];
+  if (fw.info.SerializeAsString() != framework.SerializeAsString()) {
+    fw.info = framework;
+    v1::internal::JournalRecord rec;
+    *rec.mutable_framework() = framework;
+    record(rec);
+  }
+  const auto& exec_id = info.executor_id().value();
+  auto existing = fw.executors.find(exec_id);
+  if (existing != fw.executors.end()) {
+    if (existing->second.state != executor_record::phase::ended)
+      return existing->second;
+    // A new run of an executor that ended: keep the old run for the record.
+    fw.completed_executors.push_back(std::move(existing->second));
+    if (fw.completed_executors.size() > max_completed_executors)
+      fw.completed_executors.pop_front();
+    fw.executors.erase(existing);
+  }
+  auto& e = fw.executors[exec_id];
+  e.info = info;
+  *e.info.mutable_framework_id() = framework.id();
+  e.framework_id = fw_id;
+  e.container_id = new_container_id();
+  e.sandbox = sandbox_of(fw_id, exec_id, e.container_id);
+  e.command_executor = command_executor;
+  e.state = executor_record::phase::launching;
+  launch_executor(e);
+  return e;
+}
+
+void agent_state::launch_executor(executor_record& e) {
+  container_launch req;
+  req.container_id = e.container_id;
+  req.sandbox = e.sandbox;
+  const auto& fw_id = e.framework_id;
+  const auto& exec_id = e.info.executor_id().value();
+  auto endpoint = fmt::format("{}:{}", cfg.ip, cfg.actor_port);
+  req.env = {
+    "PATH=" + env_or("PATH", "/usr/local/bin:/usr/bin:/bin"),
+    "HOME=" + env_or("HOME", "/root"),
+    "DCOS_AGENT_ENDPOINT=" + endpoint,
+    "DCOS_AGENT_ID=" + info.id().value(),
+    "DCOS_FRAMEWORK_ID=" + fw_id,
+    "DCOS_EXECUTOR_ID=" + exec_id,
+    "DCOS_CONTAINER_ID=" + e.container_id,
+    "DCOS_SANDBOX=" + e.sandbox,
+    "DCOS_CONTAINERIZER=" + cfg.containerizer_helper,
+    "DCOS_FETCHER=" + cfg.fetcher,
+    "DCOS_FETCH_CACHE=" + cfg.work_dir + "/fetch_cache",
+    "DCOS_LOG_LEVEL=" + env_or("DCOS_LOG_LEVEL", "info"),
+    "MESOS_SANDBOX=" + e.sandbox,
+    "MESOS_FRAMEWORK_ID=" + fw_id,
+    "MESOS_EXECUTOR_ID=" + exec_id,
+    "MESOS_AGENT_ID=" + info.id().value(),
+  };
+  bool ours = e.command_executor
+              || e.info.type() == v1::ExecutorInfo::DEFAULT
+              || !e.info.has_command();
+  if (ours) {
+    req.argv = {cfg.executor};
+    req.env.push_back(std::string{"DCOS_EXECUTOR_MODE="}
+                      + (e.command_executor ? "command" : "default"));
+  } else {
+    const auto& cmd = e.info.command();
+    if (uses_shell(cmd))
+      req.argv = {"/bin/sh", "-c", cmd.value()};
+    else {
+      req.argv = {cmd.value()};
+      req.argv.insert(req.argv.end(), cmd.arguments().begin(),
+                      cmd.arguments().end());
+    }
+    for (const auto& var : cmd.environment().variables())
+      req.env.push_back(var.name() + "=" + var.value());
+    req.fetch = cmd;
+  }
+  if (auto r = resources::from_proto(e.info.resources()))
+    req.limits = *r;
+  ++metrics.executors_launched;
+  log->info("launching executor framework_id={} executor_id={} "
+            "container_id={}",
+            fw_id, exec_id, e.container_id);
+  // Durable before it runs: a restart then knows there may be a container.
+  v1::internal::JournalRecord rec;
+  auto* x = rec.mutable_executor();
+  x->mutable_framework_id()->set_value(fw_id);
+  *x->mutable_info() = e.info;
+  x->mutable_container_id()->set_value(e.container_id);
+  x->set_sandbox(e.sandbox);
+  x->set_command_executor(e.command_executor);
+  auto container_id = e.container_id;
+  record(rec, [this, fw_id, exec_id, container_id, req] {
+    self->request(cfg.containerizer, caf::infinite, launch_atom::value, req)
+      .then(
+        [this, fw_id, exec_id, container_id](uint32_t pid) {
+          auto* e = find_executor(fw_id, exec_id);
+          if (e == nullptr || e->container_id != container_id)
+            return;
+          e->pid = pid;
+          if (e->state == executor_record::phase::launching)
+            e->state = executor_record::phase::registering;
+          v1::internal::JournalRecord rec;
+          auto* x = rec.mutable_executor();
+          x->mutable_framework_id()->set_value(fw_id);
+          *x->mutable_info() = e->info;
+          x->mutable_container_id()->set_value(container_id);
+          x->set_sandbox(e->sandbox);
+          x->set_pid(pid);
+          x->set_command_executor(e->command_executor);
+          record(rec);
+          watch_container(*e);
+          self->delayed_send(self, cfg.executor_registration_timeout,
+                             timeout_atom::value, fw_id, exec_id,
+                             container_id);
+        },
+        [this, fw_id, exec_id, container_id](caf::error& err) {
+          container_termination t;
+          t.status = -1;
+          t.reason = v1::TaskStatus::REASON_CONTAINER_LAUNCH_FAILED;
+          t.message = describe_reason(err);
+          executor_terminated(fw_id, exec_id, container_id, std::move(t));
+        });
+  });
+}
+
+void agent_state::watch_container(executor_record& e) {
+  auto fw_id = e.framework_id;
+  auto exec_id = e.info.executor_id().value();
+  auto container_id = e.container_id;
+  self->request(cfg.containerizer, caf::infinite, wait_atom::value,
+                container_id)
+    .then(
+      [this, fw_id, exec_id, container_id](container_termination& t) {
+        executor_terminated(fw_id, exec_id, container_id, std::move(t));
+      },
+      [this, fw_id, exec_id, container_id](caf::error& err) {
+        container_termination t;
+        t.status = -1;
+        t.message = describe_reason(err);
+        executor_terminated(fw_id, exec_id, container_id, std::move(t));
+      });
+}
+
+void agent_state::deliver_queued(executor_record& e) {
+  for (auto& run : e.queued_tasks)
+    self->send(e.handle, std::move(run));
+  for (auto& group : e.queued_groups)
+    self->send(e.handle, std::move(group));
+  e.queued_tasks.clear();
+  e.queued_groups.clear();
+}
+
+caf::result<v1::internal::ExecutorRegistered>
+agent_state::register_executor(const executor_actor& handle,
+                               const v1::internal::RegisterExecutor& msg) {
+  auto* e = find_executor(msg.framework_id().value(),
+                          msg.executor_id().value());
+  if (e == nullptr || e->container_id != msg.container_id().value()
+      || e->state == executor_record::phase::ended
+      || e->state == executor_record::phase::terminating)
+    return make_error(errc::not_found,
+                      fmt::format("unknown executor '{}' of framework {}",
+                                  msg.executor_id().value(),
+                                  msg.framework_id().value()));
+  e->handle = handle;
+  e->state = executor_record::phase::running;
+  self->monitor(handle);
+  executor_by_addr[handle.address()] = {e->framework_id,
+                                        e->info.executor_id().value()};
+  v1::internal::ExecutorRegistered reply;
+  *reply.mutable_executor_info() = e->info;
+  *reply.mutable_framework_info() = frameworks[e->framework_id].info;
+  *reply.mutable_agent_id() = info.id();
+  *reply.mutable_agent_info() = info;
+  // The reply goes out before the tasks it is to run.
+  auto rp = self->make_response_promise<v1::internal::ExecutorRegistered>();
+  rp.deliver(std::move(reply));
+  deliver_queued(*e);
+  log->info("executor registered framework_id={} executor_id={}",
+            e->framework_id, e->info.executor_id().value());
+  return rp;
+}
+
+caf::result<v1::internal::ExecutorRegistered>
+agent_state::reregister_executor(const executor_actor& handle,
+                                 const v1::internal::ReregisterExecutor& msg) {
+  auto* e = find_executor(msg.framework_id().value(),
+                          msg.executor_id().value());
+  if (e == nullptr || e->container_id != msg.container_id().value()
+      || e->state == executor_record::phase::ended)
+    return make_error(errc::not_found,
+                      fmt::format("unknown executor '{}' of framework {}",
+                                  msg.executor_id().value(),
+                                  msg.framework_id().value()));
+  e->handle = handle;
+  e->state = executor_record::phase::running;
+  self->monitor(handle);
+  executor_by_addr[handle.address()] = {e->framework_id,
+                                        e->info.executor_id().value()};
+  v1::internal::ExecutorRegistered reply;
+  *reply.mutable_executor_info() = e->info;
+  *reply.mutable_framework_info() = frameworks[e->framework_id].info;
+  *reply.mutable_agent_id() = info.id();
+  *reply.mutable_agent_info() = info;
+  auto rp = self->make_response_promise<v1::internal::ExecutorRegistered>();
+  rp.deliver(std::move(reply));
+  // Updates it made while we were away.
+  for (const auto& update : msg.updates())
+    status_update(update, true);
+  // Tasks we recorded but it never got (we died before sending them).
+  std::set<std::string> running;
+  for (const auto& t : msg.tasks())
+    running.insert(t.task_id().value());
+  for (auto& [task_id, t] : e->tasks) {
+    if (running.count(task_id) > 0 || is_terminal(t.state)
+        || t.state != v1::TASK_STAGING)
+      continue;
+    v1::internal::RunTask run;
+    *run.mutable_framework() = frameworks[e->framework_id].info;
+    *run.mutable_task() = t.info;
+    self->send(handle, std::move(run));
+  }
+  deliver_queued(*e);
+  log->info("executor re-registered framework_id={} executor_id={}",
+            e->framework_id, e->info.executor_id().value());
+  return rp;
+}
+
+void agent_state::shutdown_executor(executor_record& e,
+                                    const std::string& why) {
+  if (e.state == executor_record::phase::ended
+      || e.state == executor_record::phase::terminating)
+    return;
+  log->info("shutting down executor framework_id={} executor_id={}: {}",
+            e.framework_id, e.info.executor_id().value(), why);
+  e.state = executor_record::phase::terminating;
+  e.end_reason = why;
+  if (e.handle)
+    self->send(e.handle, shutdown_atom::value, why);
+  auto grace = cfg.executor_shutdown_grace_period;
+  if (e.info.has_shutdown_grace_period())
+    grace = caf::timespan{e.info.shutdown_grace_period().nanoseconds()};
+  self->request(cfg.containerizer, caf::infinite, destroy_atom::value,
+                e.container_id, grace)
+    .then([](ok_atom) {}, [](caf::error&) {});
+}
+
+void agent_state::executor_timeout(const std::string& framework_id,
+                                   const std::string& executor_id,
+                                   const std::string& container_id) {
+  auto* e = find_executor(framework_id, executor_id);
+  if (e == nullptr || e->container_id != container_id
+      || e->state != executor_record::phase::registering)
+    return;
+  shutdown_executor(*e, "did not register in time");
+}
+
+void agent_state::executor_down(const caf::down_msg& msg) {
+  auto i = executor_by_addr.find(msg.source);
+  if (i == executor_by_addr.end())
+    return;
+  auto [fw_id, exec_id] = i->second;
+  executor_by_addr.erase(i);
+  auto* e = find_executor(fw_id, exec_id);
+  if (e == nullptr || e->state != executor_record::phase::running)
+    return;
+  // The process may still be there (a broken link): give it the time an
+  // executor gets to re-register; its container's end otherwise says it.
+  e->handle = executor_actor{};
+  e->state = executor_record::phase::registering;
+  self->delayed_send(self, cfg.executor_reregistration_timeout,
+                     timeout_atom::value, fw_id, exec_id, e->container_id);
+}
+
+void agent_state::executor_terminated(const std::string& framework_id,
+                                      const std::string& executor_id,
+                                      const std::string& container_id,
+                                      container_termination t) {
+  auto* e = find_executor(framework_id, executor_id);
+  if (e == nullptr || e->container_id != container_id
+      || e->state == executor_record::phase::ended)
+    return;
+  bool asked = !e->end_reason.empty();
+  log->info("executor ended framework_id={} executor_id={} status={}{}",
+            framework_id, executor_id, t.status,
+            asked ? " (" + e->end_reason + ")" : "");
+  e->state = executor_record::phase::ended;
+  if (e->handle) {
+    executor_by_addr.erase(e->handle.address());
+    e->handle = executor_actor{};
+  }
+  ++metrics.executors_terminated;
+  // Its tasks that did not end on their own end now.
+  auto state = asked ? v1::TASK_KILLED : v1::TASK_FAILED;
+  auto reason = v1::TaskStatus::REASON_EXECUTOR_TERMINATED;
+  std::string message = asked ? e->end_reason
+                              : fmt::format("the executor exited with status {}",
+                                            t.status);
+  if (t.reason) {
+    state = v1::TASK_FAILED;
+    reason = *t.reason;
+    message = t.message;
+  } else if (asked && e->end_reason == "did not register in time") {
+    state = v1::TASK_FAILED;
+    reason = recovered ? v1::TaskStatus::REASON_EXECUTOR_REREGISTRATION_TIMEOUT
+                       : v1::TaskStatus::REASON_EXECUTOR_REGISTRATION_TIMEOUT;
+  }
+  std::vector<std::string> open;
+  for (auto& [task_id, task] : e->tasks)
+    if (!is_terminal(task.state))
+      open.push_back(task_id);
+  e->termination = std::move(t);
+  for (const auto& task_id : open) {
+    e = find_executor(framework_id, executor_id);
+    status_update(agent_update(framework_id, *e, task_id, state, reason,
+                               message),
+                  false);
+  }
+  if (registered) {
+    v1::internal::ExitedExecutor exited;
+    *exited.mutable_agent_id() = info.id();
+    exited.mutable_framework_id()->set_value(framework_id);
+    exited.mutable_executor_id()->set_value(executor_id);
+    exited.set_status(find_executor(framework_id, executor_id)
+                        ->termination->status);
+    self->send(master, std::move(exited));
+  }
+  maybe_retire_executor(framework_id, executor_id);
+}
+
+void agent_state::maybe_retire_executor(const std::string& framework_id,
+                                        const std::string& executor_id) {
+  auto* fw = find_framework(framework_id);
+  if (fw == nullptr)
+    return;
+  auto i = fw->executors.find(executor_id);
+  if (i == fw->executors.end()
+      || i->second.state != executor_record::phase::ended)
+    return;
+  // Updates still on their way to the framework keep the executor, unless
+  // the framework is gone and nobody will acknowledge them.
+  if (!fw->removed) {
+    for (const auto& [task_id, t] : i->second.tasks) {
+      auto s = streams.find({framework_id, task_id});
+      if (s != streams.end() && !s->second.pending.empty())
+        return;
+    }
+  }
+  for (const auto& [task_id, t] : i->second.tasks)
+    streams.erase({framework_id, task_id});
+  v1::internal::JournalRecord rec;
+  auto* gone = rec.mutable_executor_gone();
+  gone->mutable_framework_id()->set_value(framework_id);
+  gone->mutable_executor_id()->set_value(executor_id);
+  record(rec);
+  fw->completed_executors.push_back(std::move(i->second));
+  if (fw->completed_executors.size() > max_completed_executors)
+    fw->completed_executors.pop_front();
+  fw->executors.erase(i);
+  if (fw->removed && fw->executors.empty()) {
+    v1::internal::JournalRecord gone;
+    gone.mutable_framework_gone()->set_value(framework_id);
+    record(gone);
+    frameworks.erase(framework_id);
+  }
+}
+
+} // namespace dcos::kernel

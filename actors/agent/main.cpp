@@ -1,0 +1,250 @@
+// dcos-agent: the agent daemon.
+//
+//   dcos-agent --master=HOST:5050 --work_dir=DIR [--port=5051] ...
+//
+// SIGTERM or SIGINT stop the agent and leave its executors running (a new
+// agent with the same --work_dir recovers them); SIGUSR1 shuts it down for
+// good: executors are killed and the agent leaves the cluster.
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <fmt/format.h>
+
+#include "agent/agent_http.hpp"
+#include "agent/detection.hpp"
+#include "dcos/agent.hpp"
+#include "dcos/error.hpp"
+#include "dcos/executor_actor.hpp"
+#include "dcos/flags.hpp"
+#include "dcos/http_client.hpp"
+#include "dcos/logging.hpp"
+#include "dcos/signals.hpp"
+#include "dcos/type_bridge.hpp"
+
+namespace fs = std::filesystem;
+using namespace dcos;
+
+namespace {
+
+std::string local_hostname() {
+  char buf[256] = {};
+  return ::gethostname(buf, sizeof(buf) - 1) == 0 ? buf : "localhost";
+}
+
+// Helper programs live next to this one (installed), or where the build
+// tree puts them; else they are looked up on PATH.
+std::string sibling(const std::string& name) {
+  std::error_code ec;
+  auto self = fs::read_symlink("/proc/self/exe", ec).parent_path();
+  for (auto dir : {self, self / "containers"})
+    if (fs::exists(dir / name, ec))
+      return (dir / name).string();
+  return name;
+}
+
+// A free port for the actor protocol, kept across restarts (executors of
+// the previous run find the agent there again).
+uint16_t stable_actor_port(const std::string& work_dir, uint16_t wanted) {
+  auto file = fs::path(work_dir) / "meta" / "actor_port";
+  if (wanted == 0) {
+    std::ifstream in{file};
+    int port = 0;
+    if (in >> port && port > 0 && port < 65536)
+      return static_cast<uint16_t>(port);
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) == 0
+        && ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
+      wanted = ntohs(addr.sin_port);
+    if (fd >= 0)
+      ::close(fd);
+  }
+  std::error_code ec;
+  fs::create_directories(file.parent_path(), ec);
+  std::ofstream{file} << wanted;
+  return wanted;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  block_termination_signals();
+  sigset_t usr1;
+  sigemptyset(&usr1);
+  sigaddset(&usr1, SIGUSR1);
+  pthread_sigmask(SIG_BLOCK, &usr1, nullptr);
+
+  agent_config cfg;
+  cfg.hostname = local_hostname();
+  std::string master = "127.0.0.1:5050";
+  std::string resources_text;
+  std::string attributes_text;
+  std::string region;
+  std::string zone;
+  std::string recover = "reconnect";
+  std::string log_level = "info";
+  uint16_t actor_port = 0;
+  cfg.work_dir = "/var/lib/dcos-agent";
+  flags f{"dcos-agent --master=HOST:PORT [flags]", "The libdcos agent daemon."};
+  f.add(&master, "master", "HOST:PORT of the master's HTTP endpoint");
+  f.add(&cfg.ip, "ip", "IP address to listen on");
+  f.add(&cfg.port, "port", "HTTP port");
+  f.add(&actor_port, "actor_port",
+        "port executors connect to; 0 picks one and keeps it in work_dir");
+  f.add(&cfg.hostname, "hostname", "hostname to advertise");
+  f.add(&cfg.work_dir, "work_dir", "sandboxes and the checkpoint live here");
+  f.add(&resources_text, "resources",
+        "resources to offer (Mesos text or JSON); unnamed kinds are "
+        "detected");
+  f.add(&attributes_text, "attributes", "attributes, as rack:r1;zone:a");
+  f.add(&region, "fault_domain_region", "fault domain region");
+  f.add(&zone, "fault_domain_zone", "fault domain zone");
+  f.add(&recover, "recover",
+        "reconnect (to live executors) or cleanup (kill them and exit)");
+  f.add(&cfg.registration_backoff, "registration_backoff",
+        "first wait before retrying registration");
+  f.add(&cfg.status_update_retry_min, "status_update_retry_min",
+        "first wait before resending an unacknowledged status update");
+  f.add(&cfg.status_update_retry_max, "status_update_retry_max",
+        "longest wait between resends");
+  f.add(&cfg.executor_registration_timeout, "executor_registration_timeout",
+        "time an executor has to register");
+  f.add(&cfg.executor_reregistration_timeout,
+        "executor_reregistration_timeout",
+        "time executors have to re-register after an agent restart");
+  f.add(&cfg.executor_shutdown_grace_period, "executor_shutdown_grace_period",
+        "time an executor has to end its tasks when shut down");
+  f.add(&cfg.master_ping_timeout, "master_ping_timeout",
+        "without a ping from the master for this long, look for it again");
+  f.add(&log_level, "log_level", "trace, debug, info, warning or error");
+  f.add_custom("executor", "the dcos-executor program", "next to dcos-agent",
+               [&cfg](std::string_view p) {
+                 cfg.executor.assign(p);
+                 return caf::error{};
+               });
+  parse_or_exit(f, argc, argv);
+  auto fail = [](const std::string& message) {
+    std::fprintf(stderr, "dcos-agent: %s\n", message.c_str());
+    return 2;
+  };
+  spdlog::level::level_enum level{};
+  if (auto err = logging::parse_level(log_level, level))
+    return fail("--log_level: " + describe_reason(err));
+  if (recover != "reconnect" && recover != "cleanup")
+    return fail("--recover: must be reconnect or cleanup");
+  cfg.reconnect = recover == "reconnect";
+  auto master_address = parse_host_port(master, 5050);
+  if (!master_address)
+    return fail("--master: " + describe_reason(master_address.error()));
+  auto given = resources::parse(resources_text);
+  if (!given)
+    return fail("--resources: " + describe_reason(given.error()));
+  auto attributes = kernel::parse_attributes(attributes_text);
+  if (!attributes)
+    return fail("--attributes: " + describe_reason(attributes.error()));
+  cfg.attributes = std::move(*attributes);
+  if (!region.empty() || !zone.empty()) {
+    auto* fd = cfg.domain.mutable_fault_domain();
+    fd->mutable_region()->set_name(region);
+    fd->mutable_zone()->set_name(zone);
+  }
+  std::error_code ec;
+  fs::create_directories(cfg.work_dir, ec);
+  if (ec)
+    return fail("--work_dir: " + ec.message());
+  cfg.work_dir = fs::canonical(cfg.work_dir).string();
+  cfg.total = kernel::detect_resources(*given, cfg.work_dir);
+  if (cfg.executor == "dcos-executor")
+    cfg.executor = sibling("dcos-executor");
+  cfg.containerizer_helper = sibling("dcos-containerizer");
+  cfg.fetcher = sibling("dcos-fetcher");
+  cfg.seed = std::random_device{}();
+  cfg.start_time = std::chrono::duration<double>(
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count();
+  logging::init(level);
+  auto log = logging::get("dcos-agent");
+
+  caf::actor_system_config sys_cfg;
+  register_types(sys_cfg);
+  sys_cfg.load<caf::io::middleman>();
+  sys_cfg.set("logger.verbosity", caf::atom("quiet"));
+  caf::actor_system sys{sys_cfg};
+  cfg.store = spawn_file_store(sys, cfg.work_dir + "/meta");
+  cfg.detector = spawn_remote_detector(sys, master_address->first,
+                                       master_address->second);
+  posix_containerizer_config ccfg{cfg.containerizer_helper, cfg.fetcher,
+                                  cfg.work_dir + "/fetch_cache"};
+  cfg.containerizer = spawn_posix_containerizer(sys, ccfg);
+  cfg.actor_port = stable_actor_port(cfg.work_dir, actor_port);
+  auto agent = spawn_agent(sys, cfg);
+  // The actor system waits for detached actors (store, containerizer) to be
+  // destroyed, so no handle to them may outlive it.
+  auto cleanup = [&] {
+    for (auto a : {caf::actor_cast<caf::actor>(cfg.store),
+                   caf::actor_cast<caf::actor>(cfg.detector),
+                   caf::actor_cast<caf::actor>(cfg.containerizer),
+                   caf::actor_cast<caf::actor>(agent)})
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    cfg = agent_config{};
+    agent = agent_actor{};
+  };
+  auto published = sys.middleman().publish(
+    caf::actor_cast<agent_executor_actor>(agent), cfg.actor_port,
+    cfg.ip.c_str(), true);
+  if (!published) {
+    log->critical("cannot open the actor port {}: {}", cfg.actor_port,
+                  sys.render(published.error()));
+    cleanup();
+    return 1;
+  }
+  auto http = kernel::start_agent_http(
+    sys, caf::actor_cast<kernel::agent_edge_actor>(agent), cfg.ip, cfg.port,
+    cfg.work_dir);
+  if (!http) {
+    log->critical("cannot serve HTTP on {}:{}: {}", cfg.ip, cfg.port,
+                  describe(http.error()));
+    cleanup();
+    return 1;
+  }
+  std::printf("dcos-agent listening on http://%s:%u (executors on port %u)\n",
+              cfg.ip.c_str(), (*http)->port(), cfg.actor_port);
+  std::fflush(stdout);
+
+  // Wait for a signal, or for the agent to end (refused, cleanup done).
+  auto ended = std::make_shared<std::atomic<bool>>(false);
+  caf::actor_cast<caf::abstract_actor*>(agent)->attach_functor(
+    [ended](const caf::error&) { *ended = true; });
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : {SIGTERM, SIGINT, SIGHUP, SIGUSR1})
+    sigaddset(&set, s);
+  timespec tick{0, 100'000'000};
+  while (!*ended) {
+    int sig = sigtimedwait(&set, nullptr, &tick);
+    if (sig == SIGUSR1) {
+      log->info("shutting down for good: killing executors");
+      caf::anon_send(agent, shutdown_atom::value,
+                     std::string{"the operator shut the agent down"});
+    } else if (sig > 0) {
+      log->info("stopping on signal {}; executors keep running", sig);
+      break;
+    }
+  }
+  (*http)->stop();
+  cleanup();
+  return 0;
+}

@@ -1,0 +1,311 @@
+// The agent's side of the master protocol: finding the master, registering
+// and re-registering, noticing a lost master, and what the master asks.
+#include <fmt/format.h>
+
+#include "agent_state.hpp"
+#include "dcos/error.hpp"
+
+namespace dcos::kernel {
+
+void agent_state::detect_master() {
+  self->request(cfg.detector, caf::infinite, detect_atom::value, master)
+    .then(
+      [this](master_actor& found) {
+        if (master && master != found)
+          self->demonitor(master.address());
+        master = std::move(found);
+        self->monitor(master);
+        try_register();
+      },
+      [this](caf::error& err) {
+        log->warn("detector failed: {}", self->system().render(err));
+        self->delayed_send(self, registration_backoff, register_atom::value);
+      });
+}
+
+v1::internal::ReregisterAgent agent_state::reregistration() const {
+  v1::internal::ReregisterAgent msg;
+  *msg.mutable_agent_info() = info;
+  msg.set_version(cfg.version);
+  total.to_proto(msg.mutable_checkpointed_resources());
+  for (const auto& [fw_id, fw] : frameworks) {
+    *msg.add_frameworks() = fw.info;
+    for (const auto& [exec_id, e] : fw.executors) {
+      if (e.state == executor_record::phase::ended)
+        continue;
+      if (!e.command_executor)
+        *msg.add_executors() = e.info;
+      for (const auto& [task_id, t] : e.tasks) {
+        auto* task = msg.add_tasks();
+        task->set_name(t.info.name());
+        *task->mutable_task_id() = t.info.task_id();
+        task->mutable_framework_id()->set_value(fw_id);
+        if (!e.command_executor)
+          *task->mutable_executor_id() = e.info.executor_id();
+        *task->mutable_agent_id() = info.id();
+        task->set_state(t.state);
+        *task->mutable_resources() = t.info.resources();
+        if (t.last_status.has_task_id())
+          *task->add_statuses() = t.last_status;
+        if (t.info.has_labels())
+          *task->mutable_labels() = t.info.labels();
+        if (t.info.has_discovery())
+          *task->mutable_discovery() = t.info.discovery();
+        if (t.info.has_container())
+          *task->mutable_container() = t.info.container();
+        if (t.info.has_health_check())
+          *task->mutable_health_check() = t.info.health_check();
+      }
+    }
+  }
+  return msg;
+}
+
+void agent_state::try_register() {
+  if (registered || registering || !master || !recovered)
+    return;
+  registering = true;
+  auto on_error = [this](caf::error& err) {
+    registering = false;
+    if (code_of(err) == errc::conflict || code_of(err) == errc::invalid_argument) {
+      log->critical("the master refused this agent: {}", describe(err));
+      shutdown("refused by the master: " + describe_reason(err));
+      return;
+    }
+    log->warn("registration failed: {} (retrying in {}ms)",
+              code_of(err) != static_cast<errc>(0)
+                ? describe(err)
+                : self->system().render(err),
+              std::chrono::duration_cast<std::chrono::milliseconds>(
+                registration_backoff)
+                .count());
+    self->delayed_send(self, registration_backoff, register_atom::value);
+    registration_backoff = std::min(registration_backoff * 2,
+                                    caf::timespan{std::chrono::minutes(1)});
+  };
+  auto me = caf::actor_cast<agent_actor>(self);
+  if (info.id().value().empty()) {
+    v1::internal::RegisterAgent msg;
+    *msg.mutable_agent_info() = info;
+    msg.set_version(cfg.version);
+    self->request(master, std::chrono::seconds(30), me, std::move(msg))
+      .then([this](v1::internal::AgentRegistered& r) { registered_with(r); },
+            on_error);
+  } else {
+    self->request(master, std::chrono::seconds(30), me, reregistration())
+      .then([this](v1::internal::AgentRegistered& r) { registered_with(r); },
+            on_error);
+  }
+}
+
+void agent_state::registered_with(const v1::internal::AgentRegistered& reply) {
+  registering = false;
+  registration_backoff = cfg.registration_backoff;
+  auto done = [this] {
+    registered = true;
+    last_ping = self->clock().now();
+    self->delayed_send(self, cfg.master_ping_timeout / 4, tick_atom::value);
+    log->info("registered with the master agent_id={}", info.id().value());
+    resend_all();
+  };
+  if (info.id().value() == reply.agent_id().value()) {
+    done();
+    return;
+  }
+  // The id must be durable before the agent acts as that agent.
+  *info.mutable_id() = reply.agent_id();
+  v1::internal::JournalRecord rec;
+  *rec.mutable_agent() = info;
+  record(rec, done);
+}
+
+void agent_state::master_lost(const std::string& why) {
+  if (!registered && !registering)
+    return;
+  log->warn("lost the master: {}", why);
+  registered = false;
+  registering = false;
+  for (auto& [key, s] : streams)
+    s.in_flight = false; // resent after re-registration
+  detect_master();
+}
+
+void agent_state::check_master_pings() {
+  if (!registered)
+    return;
+  if (self->clock().now() - last_ping > cfg.master_ping_timeout) {
+    master_lost("no ping from the master");
+    return;
+  }
+  self->delayed_send(self, cfg.master_ping_timeout / 4, tick_atom::value);
+}
+
+void agent_state::checkpoint_resources(
+  const v1::internal::CheckpointResources& msg) {
+  auto parsed = resources::from_proto(msg.resources());
+  if (!parsed) {
+    log->error("ignoring invalid checkpointed resources: {}",
+               describe(parsed.error()));
+    return;
+  }
+  total = std::move(*parsed);
+  v1::internal::JournalRecord rec;
+  *rec.mutable_resources() = msg;
+  record(rec);
+}
+
+void agent_state::run_task(const v1::internal::RunTask& msg) {
+  const auto& fw_info = msg.framework();
+  const auto& fw_id = fw_info.id().value();
+  bool command = !msg.task().has_executor();
+  v1::ExecutorInfo exec_info;
+  if (command) {
+    // The command executor: one per task, named after it, as in Mesos.
+    exec_info.mutable_executor_id()->set_value(msg.task().task_id().value());
+    exec_info.set_name("Command Executor (Task: " + msg.task().task_id().value()
+                       + ")");
+    *exec_info.mutable_framework_id() = fw_info.id();
+  } else {
+    exec_info = msg.task().executor();
+  }
+  auto& e = ensure_executor(fw_info, exec_info, command);
+  const auto& task_id = msg.task().task_id().value();
+  if (e.state == executor_record::phase::terminating
+      || e.state == executor_record::phase::ended) {
+    status_update(agent_update(fw_id, e, task_id, v1::TASK_LOST,
+                               v1::TaskStatus::REASON_EXECUTOR_TERMINATED,
+                               "its executor is shutting down"),
+                  false);
+    return;
+  }
+  auto& t = e.tasks[task_id];
+  t.info = msg.task();
+  t.state = v1::TASK_STAGING;
+  t.sandbox = command ? e.sandbox : e.sandbox + "/tasks/" + task_id;
+  ++metrics.tasks_launched;
+  v1::internal::JournalRecord rec;
+  auto* x = rec.mutable_task();
+  x->mutable_framework_id()->set_value(fw_id);
+  *x->mutable_executor_id() = e.info.executor_id();
+  *x->mutable_task() = msg.task();
+  auto exec_id = e.info.executor_id().value();
+  record(rec, [this, fw_id, exec_id, msg] {
+    auto* e = find_executor(fw_id, exec_id);
+    if (e == nullptr)
+      return;
+    if (e->state == executor_record::phase::running && e->handle)
+      self->send(e->handle, msg);
+    else
+      e->queued_tasks.push_back(msg);
+  });
+}
+
+void agent_state::run_task_group(const v1::internal::RunTaskGroup& msg) {
+  const auto& fw_info = msg.framework();
+  const auto& fw_id = fw_info.id().value();
+  auto exec_info = msg.executor();
+  if (exec_info.type() == v1::ExecutorInfo::UNKNOWN)
+    exec_info.set_type(v1::ExecutorInfo::DEFAULT);
+  auto& e = ensure_executor(fw_info, exec_info, false);
+  if (e.state == executor_record::phase::terminating
+      || e.state == executor_record::phase::ended) {
+    for (const auto& task : msg.task_group().tasks())
+      status_update(agent_update(fw_id, e, task.task_id().value(),
+                                 v1::TASK_LOST,
+                                 v1::TaskStatus::REASON_EXECUTOR_TERMINATED,
+                                 "its executor is shutting down"),
+                    false);
+    return;
+  }
+  auto exec_id = e.info.executor_id().value();
+  // Sent (or queued) once every task of the group is durable.
+  auto deliver = [this, fw_id, exec_id, msg] {
+    auto* e = find_executor(fw_id, exec_id);
+    if (e == nullptr)
+      return;
+    if (e->state == executor_record::phase::running && e->handle)
+      self->send(e->handle, msg);
+    else
+      e->queued_groups.push_back(msg);
+  };
+  const auto& tasks = msg.task_group().tasks();
+  for (int i = 0; i < tasks.size(); ++i) {
+    const auto& task = tasks[i];
+    auto& t = e.tasks[task.task_id().value()];
+    t.info = task;
+    t.state = v1::TASK_STAGING;
+    t.sandbox = e.sandbox + "/tasks/" + task.task_id().value();
+    ++metrics.tasks_launched;
+    v1::internal::JournalRecord rec;
+    auto* x = rec.mutable_task();
+    x->mutable_framework_id()->set_value(fw_id);
+    *x->mutable_executor_id() = e.info.executor_id();
+    *x->mutable_task() = task;
+    record(rec, i + 1 == tasks.size() ? std::function<void()>{deliver}
+                                      : std::function<void()>{});
+  }
+}
+
+void agent_state::kill_task(const v1::internal::KillTask& msg) {
+  const auto& fw_id = msg.framework_id().value();
+  const auto& task_id = msg.task_id().value();
+  executor_record* e = nullptr;
+  auto* t = find_task(fw_id, task_id, &e);
+  if (t == nullptr || e == nullptr) {
+    // Unknown here: say so, through the status update manager.
+    executor_record none;
+    none.framework_id = fw_id;
+    auto* fw = find_framework(fw_id);
+    bool aware = false;
+    if (fw != nullptr)
+      for (const auto& cap : fw->info.capabilities())
+        aware = aware
+                || cap.type() == v1::FrameworkInfo::Capability::PARTITION_AWARE;
+    status_update(agent_update(fw_id, none, task_id,
+                               aware ? v1::TASK_DROPPED : v1::TASK_LOST,
+                               v1::TaskStatus::REASON_TASK_UNKNOWN,
+                               "the agent does not know this task"),
+                  false);
+    return;
+  }
+  if (is_terminal(t->state))
+    return;
+  bool queued = e->state != executor_record::phase::running || !e->handle;
+  if (queued) {
+    // Never reached the executor: it ends here.
+    auto& q = e->queued_tasks;
+    q.erase(std::remove_if(q.begin(), q.end(),
+                           [&](auto& run) {
+                             return run.task().task_id().value() == task_id;
+                           }),
+            q.end());
+    status_update(agent_update(fw_id, *e, task_id, v1::TASK_KILLED,
+                               v1::TaskStatus::REASON_TASK_KILLED_DURING_LAUNCH,
+                               "killed before it was launched"),
+                  false);
+    bool others = std::any_of(e->tasks.begin(), e->tasks.end(), [](auto& x) {
+      return !is_terminal(x.second.state);
+    });
+    if (!others)
+      shutdown_executor(*e, "its last task was killed before launch");
+    return;
+  }
+  self->send(e->handle, msg);
+}
+
+void agent_state::shutdown_framework(const std::string& framework_id) {
+  auto* fw = find_framework(framework_id);
+  if (fw == nullptr)
+    return;
+  log->info("shutting down framework framework_id={}", framework_id);
+  fw->removed = true;
+  std::vector<std::string> ids;
+  for (auto& [exec_id, e] : fw->executors) {
+    shutdown_executor(e, "the framework was removed");
+    ids.push_back(exec_id);
+  }
+  for (const auto& id : ids)
+    maybe_retire_executor(framework_id, id); // those that ended already
+}
+
+} // namespace dcos::kernel

@@ -1,0 +1,159 @@
+// The status update manager: one ordered stream per task; every update is
+// made durable before anything acts on it, only the head of a stream is in
+// flight to the master, and it is resent with exponential backoff until
+// the framework's acknowledgement comes back through the master.
+#include <fmt/format.h>
+
+#include "agent_state.hpp"
+
+namespace dcos::kernel {
+
+v1::internal::StatusUpdate
+agent_state::agent_update(const std::string& framework_id,
+                          const executor_record& e, const std::string& task_id,
+                          v1::TaskState state, v1::TaskStatus::Reason reason,
+                          const std::string& message) {
+  v1::internal::StatusUpdate update;
+  update.mutable_framework_id()->set_value(framework_id);
+  if (!e.command_executor && !e.info.executor_id().value().empty())
+    *update.mutable_executor_id() = e.info.executor_id();
+  auto* status = update.mutable_status();
+  status->mutable_task_id()->set_value(task_id);
+  status->set_state(state);
+  status->set_source(v1::TaskStatus::SOURCE_AGENT);
+  status->set_reason(reason);
+  status->set_message(message);
+  status->set_uuid(new_uuid());
+  if (e.pid != 0)
+    status->mutable_container_status()->set_executor_pid(e.pid);
+  return update;
+}
+
+void agent_state::status_update(v1::internal::StatusUpdate update,
+                                bool from_executor) {
+  const auto fw_id = update.framework_id().value();
+  const auto task_id = update.status().task_id().value();
+  const auto uuid = update.status().uuid();
+  auto ack_executor = [this, fw_id, task_id, uuid, from_executor](
+                        const std::string& exec_id) {
+    if (!from_executor)
+      return;
+    auto* e = find_executor(fw_id, exec_id);
+    if (e == nullptr || !e->handle)
+      return;
+    v1::internal::StatusUpdateAcknowledgement ack;
+    *ack.mutable_agent_id() = info.id();
+    ack.mutable_framework_id()->set_value(fw_id);
+    ack.mutable_task_id()->set_value(task_id);
+    ack.set_uuid(uuid);
+    self->send(e->handle, std::move(ack));
+  };
+  if (uuid.empty()) {
+    log->warn("dropping a status update without uuid task_id={}", task_id);
+    return;
+  }
+  executor_record* e = nullptr;
+  auto* task = find_task(fw_id, task_id, &e);
+  std::string exec_id = e != nullptr ? e->info.executor_id().value()
+                                     : update.executor_id().value();
+  auto& s = streams[{fw_id, task_id}];
+  if (s.task_id.empty()) {
+    s.framework_id = fw_id;
+    s.task_id = task_id;
+    s.backoff = cfg.status_update_retry_min;
+  }
+  if (!s.uuids.insert(uuid).second) {
+    ack_executor(exec_id); // a retransmission: it is safe with us already
+    return;
+  }
+  auto* status = update.mutable_status();
+  *status->mutable_agent_id() = info.id();
+  if (!status->has_timestamp())
+    status->set_timestamp(now());
+  if (task != nullptr) {
+    bool was_terminal = is_terminal(task->state);
+    task->state = status->state();
+    task->last_status = *status;
+    task->last_status.clear_data();
+    if (!was_terminal && is_terminal(task->state))
+      ++metrics.tasks_terminal[task->state];
+  }
+  v1::internal::JournalRecord rec;
+  *rec.mutable_update() = update;
+  record(rec, [this, fw_id, task_id, update = std::move(update),
+               ack_executor, exec_id]() mutable {
+    auto i = streams.find({fw_id, task_id});
+    if (i == streams.end())
+      return;
+    i->second.pending.push_back(std::move(update));
+    ack_executor(exec_id);
+    if (!i->second.in_flight)
+      forward_head(i->second);
+  });
+}
+
+void agent_state::forward_head(update_stream& s) {
+  if (s.pending.empty() || !registered)
+    return;
+  auto head = s.pending.front();
+  // The framework learns the task's newest state with the oldest update.
+  if (auto* task = find_task(s.framework_id, s.task_id))
+    head.set_latest_state(task->state);
+  self->send(master, std::move(head));
+  ++metrics.status_updates_sent;
+  s.in_flight = true;
+  self->delayed_send(self, s.backoff, retry_atom::value, s.framework_id,
+                     s.task_id, ++s.generation);
+}
+
+void agent_state::retry(const std::string& framework_id,
+                        const std::string& task_id, uint64_t generation) {
+  auto i = streams.find({framework_id, task_id});
+  if (i == streams.end() || i->second.generation != generation
+      || !i->second.in_flight)
+    return;
+  auto& s = i->second;
+  s.backoff = std::min(s.backoff * 2, cfg.status_update_retry_max);
+  ++metrics.status_updates_retried;
+  forward_head(s);
+}
+
+void agent_state::acknowledge(
+  const v1::internal::StatusUpdateAcknowledgement& ack) {
+  const auto& fw_id = ack.framework_id().value();
+  const auto& task_id = ack.task_id().value();
+  auto i = streams.find({fw_id, task_id});
+  if (i == streams.end() || i->second.pending.empty()
+      || i->second.pending.front().status().uuid() != ack.uuid())
+    return; // a duplicate, or for an update we already moved past
+  v1::internal::JournalRecord rec;
+  *rec.mutable_ack() = ack;
+  record(rec, [this, fw_id, task_id, uuid = ack.uuid()] {
+    auto i = streams.find({fw_id, task_id});
+    if (i == streams.end() || i->second.pending.empty()
+        || i->second.pending.front().status().uuid() != uuid)
+      return;
+    auto& s = i->second;
+    s.pending.pop_front();
+    ++s.generation; // the retry timer of the acknowledged update is void
+    s.in_flight = false;
+    s.backoff = cfg.status_update_retry_min;
+    if (!s.pending.empty()) {
+      forward_head(s);
+      return;
+    }
+    executor_record* e = nullptr;
+    if (find_task(fw_id, task_id, &e) != nullptr && e != nullptr)
+      maybe_retire_executor(fw_id, e->info.executor_id().value());
+  });
+}
+
+void agent_state::resend_all() {
+  for (auto& [key, s] : streams) {
+    s.in_flight = false;
+    s.backoff = cfg.status_update_retry_min;
+    forward_head(s);
+  }
+}
+
+} // namespace dcos::kernel

@@ -1,0 +1,39 @@
+// Shared pieces of the dcos command-line tool: talking to the master's
+// operator API, finding sibling programs, printing tables.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <caf/expected.hpp>
+
+#include "dcos/wire_types.hpp"
+
+namespace dcos::cli {
+
+/// Posts an operator call to HOST:PORT's /api/v1 (blocking; a tool, not an
+/// actor). Errors say what failed and where.
+caf::expected<v1::master::Response> operator_call(const std::string& master,
+                                                  v1::master::Call::Type type);
+
+/// GET http://HOST:PORT/TARGET; the body on 200, else an error.
+caf::expected<std::string> get(const std::string& address,
+                               const std::string& target);
+
+/// The path of a program shipped with dcos: next to this binary, in the
+/// build tree's containers/, or on PATH.
+std::string sibling(const std::string& name);
+
+/// Prints rows as aligned columns; the first row is the header.
+void print_table(const std::vector<std::vector<std::string>>& rows);
+
+/// Exit codes: 0 success, 1 failure, 2 bad usage (as for every dcos tool).
+int usage_error(const std::string& message);
+
+// Sub-commands.
+int up(int argc, char** argv);
+int execute(int argc, char** argv);
+int list(const std::string& what, int argc, char** argv);
+int task_log(int argc, char** argv);
+
+} // namespace dcos::cli

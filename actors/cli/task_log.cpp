@@ -1,0 +1,132 @@
+// dcos task log TASK_ID: a task's stdout (or stderr) through its agent's
+// /files/read, optionally following it as it grows.
+#include <cstdio>
+#include <thread>
+
+#include <fmt/format.h>
+#include <google/protobuf/struct.pb.h>
+
+#include "cli.hpp"
+#include "dcos/error.hpp"
+#include "dcos/flags.hpp"
+#include "dcos/json.hpp"
+#include "dcos/task_state.hpp"
+
+namespace dcos::cli {
+
+namespace {
+
+std::string url_encode(const std::string& text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~'
+        || c == '/')
+      out += static_cast<char>(c);
+    else
+      out += fmt::format("%{:02X}", c);
+  }
+  return out;
+}
+
+// The task's sandbox, from its agent's /state.
+caf::expected<std::string> sandbox_of(const std::string& agent,
+                                      const std::string& framework_id,
+                                      const std::string& task_id) {
+  auto body = get(agent, "/state");
+  if (!body)
+    return body.error();
+  google::protobuf::Struct state;
+  if (auto err = from_json(*body, &state, "agent state"))
+    return err;
+  for (const auto& fw : state.fields().at("frameworks").list_value().values()) {
+    const auto& f = fw.struct_value().fields();
+    if (f.at("id").string_value() != framework_id)
+      continue;
+    for (const char* kind : {"executors", "completed_executors"})
+      for (const auto& e : f.at(kind).list_value().values())
+        for (const char* list : {"tasks", "completed_tasks"})
+          for (const auto& t :
+               e.struct_value().fields().at(list).list_value().values()) {
+            const auto& tf = t.struct_value().fields();
+            if (tf.at("id").string_value() == task_id)
+              return tf.at("sandbox").string_value();
+          }
+  }
+  return make_error(errc::not_found,
+                    fmt::format("agent {} no longer has task '{}' (its "
+                                "sandbox may have been removed)",
+                                agent, task_id));
+}
+
+} // namespace
+
+int task_log(int argc, char** argv) {
+  std::string master = "127.0.0.1:5050";
+  bool follow = false;
+  bool stderr_file = false;
+  flags f{"dcos task log TASK_ID [--follow] [--stderr] [--master=HOST:PORT]",
+          "Prints a task's output."};
+  f.add(&master, "master", "HOST:PORT of the master");
+  f.add(&follow, "follow", "keep printing what the task writes");
+  f.add(&stderr_file, "stderr", "print stderr instead of stdout");
+  parse_or_exit(f, argc, argv);
+  if (f.positional().size() != 1)
+    return usage_error("task log: give exactly one TASK_ID");
+  const auto& task_id = f.positional()[0];
+  auto fail = [](const caf::error& err) {
+    std::fprintf(stderr, "dcos task log: %s\n", describe_reason(err).c_str());
+    return 1;
+  };
+  auto tasks = operator_call(master, v1::master::Call::GET_TASKS);
+  if (!tasks)
+    return fail(tasks.error());
+  const v1::Task* task = nullptr;
+  const auto& all = tasks->get_tasks();
+  for (const auto* list : {&all.tasks(), &all.unreachable_tasks(),
+                           &all.completed_tasks()})
+    for (const auto& t : *list)
+      if (t.task_id().value() == task_id)
+        task = &t;
+  if (task == nullptr)
+    return fail(make_error(errc::not_found,
+                           fmt::format("no task '{}' (see `dcos tasks`)",
+                                       task_id)));
+  auto agents = operator_call(master, v1::master::Call::GET_AGENTS);
+  if (!agents)
+    return fail(agents.error());
+  std::string agent;
+  for (const auto& a : agents->get_agents().agents())
+    if (a.agent_info().id().value() == task->agent_id().value())
+      agent = fmt::format("{}:{}", a.agent_info().hostname(),
+                          a.agent_info().has_port() ? a.agent_info().port()
+                                                    : 5051);
+  if (agent.empty())
+    return fail(make_error(errc::unavailable,
+                           fmt::format("the agent of task '{}' is not "
+                                       "registered",
+                                       task_id)));
+  auto sandbox = sandbox_of(agent, task->framework_id().value(), task_id);
+  if (!sandbox)
+    return fail(sandbox.error());
+  auto path = *sandbox + (stderr_file ? "/stderr" : "/stdout");
+  int64_t offset = 0;
+  while (true) {
+    auto body = get(agent, fmt::format("/files/read?path={}&offset={}",
+                                       url_encode(path), offset));
+    if (!body)
+      return fail(body.error());
+    google::protobuf::Struct chunk;
+    if (auto err = from_json(*body, &chunk, "file chunk"))
+      return fail(err);
+    const auto& data = chunk.fields().at("data").string_value();
+    std::fwrite(data.data(), 1, data.size(), stdout);
+    std::fflush(stdout);
+    offset += static_cast<int64_t>(data.size());
+    if (!follow)
+      return 0;
+    if (data.empty())
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+}
+
+} // namespace dcos::cli

@@ -1,0 +1,175 @@
+// dcos up: a local cluster of separate processes (one master, N agents with
+// their own work directories and port ranges) until Ctrl-C or SIGTERM, then
+// everything is stopped (agents kill their tasks first) and nothing is left.
+#include <signal.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "cli.hpp"
+#include "dcos/error.hpp"
+#include "dcos/flags.hpp"
+#include "dcos/signals.hpp"
+#include "dcos/subprocess.hpp"
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace dcos::cli {
+
+namespace {
+
+// Reads the "listening on http://IP:PORT" line a daemon prints when ready.
+caf::expected<std::string> ready_line(subprocess& p, const std::string& what) {
+  auto line = p.read_line(60s);
+  if (!line)
+    return make_error(errc::unavailable,
+                      fmt::format("{} did not start: {}", what,
+                                  describe_reason(line.error())));
+  auto at = line->find("http://");
+  if (at == std::string::npos)
+    return make_error(errc::unavailable,
+                      fmt::format("{} said: {}", what, *line));
+  return line->substr(at, line->find(' ', at) - at);
+}
+
+std::string agent_share(int index, int agents) {
+  auto cpus = std::max<long>(1, ::sysconf(_SC_NPROCESSORS_ONLN) / agents);
+  double mem_mb = static_cast<double>(::sysconf(_SC_PHYS_PAGES))
+                  * static_cast<double>(::sysconf(_SC_PAGESIZE)) / 1048576.0;
+  auto mem = std::max<long>(256, static_cast<long>((mem_mb - 1024) / agents));
+  auto first = 31000 + 1000 * index;
+  return fmt::format("cpus:{};mem:{};disk:{};ports:[{}-{}]", cpus, mem, 10240,
+                     first, first + 999);
+}
+
+} // namespace
+
+int up(int argc, char** argv) {
+  block_termination_signals();
+  int agents = 2;
+  std::string work_dir = "/tmp/dcos-up";
+  std::string ip = "127.0.0.1";
+  uint16_t port = 5050;
+  std::string log_level = "info";
+  flags f{"dcos up [flags]",
+          "Starts a local cluster: a master and agents, each its own process, "
+          "until Ctrl-C."};
+  f.add(&agents, "agents", "number of agents");
+  f.add(&work_dir, "work_dir", "where daemons keep state and logs");
+  f.add(&ip, "ip", "address to listen on");
+  f.add(&port, "port", "the master's HTTP port; agents use the next ones");
+  f.add(&log_level, "log_level", "log level of the daemons");
+  parse_or_exit(f, argc, argv);
+  if (agents < 1 || agents > 64)
+    return usage_error("--agents: must be between 1 and 64");
+  std::error_code ec;
+  fs::create_directories(work_dir, ec);
+  if (ec)
+    return usage_error("--work_dir: " + ec.message());
+
+  subprocess_options mopts;
+  mopts.argv = {sibling("dcos-master"), "--ip=" + ip,
+                fmt::format("--port={}", port), "--work_dir=" + work_dir
+                                                  + "/master",
+                "--log_level=" + log_level};
+  mopts.capture_stdout = true;
+  mopts.stderr_path = work_dir + "/master.log";
+  auto master = subprocess::spawn(mopts);
+  if (!master) {
+    std::fprintf(stderr, "dcos up: %s\n", describe(master.error()).c_str());
+    return 1;
+  }
+  auto master_url = ready_line(*master, "the master");
+  if (!master_url) {
+    std::fprintf(stderr, "dcos up: %s (see %s/master.log)\n",
+                 describe_reason(master_url.error()).c_str(), work_dir.c_str());
+    return 1;
+  }
+  auto master_address = fmt::format("{}:{}", ip, port);
+  std::vector<subprocess> agent_processes;
+  std::vector<std::string> agent_urls;
+  for (int i = 0; i < agents; ++i) {
+    subprocess_options aopts;
+    aopts.argv = {sibling("dcos-agent"), "--master=" + master_address,
+                  "--ip=" + ip, fmt::format("--port={}", port + 1 + i),
+                  fmt::format("--work_dir={}/agent-{}", work_dir, i),
+                  "--resources=" + agent_share(i, agents),
+                  "--log_level=" + log_level};
+    aopts.capture_stdout = true;
+    aopts.stderr_path = fmt::format("{}/agent-{}.log", work_dir, i);
+    auto agent = subprocess::spawn(aopts);
+    if (!agent) {
+      std::fprintf(stderr, "dcos up: %s\n", describe(agent.error()).c_str());
+      return 1;
+    }
+    auto url = ready_line(*agent, fmt::format("agent {}", i));
+    if (!url) {
+      std::fprintf(stderr, "dcos up: %s (see %s/agent-%d.log)\n",
+                   describe_reason(url.error()).c_str(), work_dir.c_str(), i);
+      return 1;
+    }
+    agent_urls.push_back(*url);
+    agent_processes.push_back(std::move(*agent));
+  }
+  // Ready when the master knows every agent.
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (true) {
+    auto r = operator_call(master_address, v1::master::Call::GET_AGENTS);
+    if (r && r->get_agents().agents_size() == agents)
+      break;
+    if (std::chrono::steady_clock::now() > deadline) {
+      std::fprintf(stderr, "dcos up: agents did not register within 60s (see "
+                           "%s/*.log)\n",
+                   work_dir.c_str());
+      return 1;
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+  std::printf("master   %s\n", master_url->c_str());
+  for (int i = 0; i < agents; ++i)
+    std::printf("agent-%d  %s\n", i, agent_urls[static_cast<size_t>(i)].c_str());
+  std::printf("logs     %s/*.log\n", work_dir.c_str());
+  std::printf("cluster ready; Ctrl-C stops it\n");
+  std::fflush(stdout);
+
+  int status = 0;
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : {SIGTERM, SIGINT, SIGHUP})
+    sigaddset(&set, s);
+  timespec tick{0, 200'000'000};
+  while (sigtimedwait(&set, nullptr, &tick) <= 0) {
+    bool died = master->poll().has_value();
+    for (auto& a : agent_processes)
+      died = died || a.poll().has_value();
+    if (died) {
+      std::fprintf(stderr, "dcos up: a daemon exited unexpectedly (see "
+                           "%s/*.log); stopping\n",
+                   work_dir.c_str());
+      status = 1;
+      break;
+    }
+  }
+  std::printf("stopping\n");
+  std::fflush(stdout);
+  // Agents first, for good (SIGUSR1: they kill their tasks), then the master.
+  for (auto& a : agent_processes)
+    a.kill(SIGUSR1);
+  auto stop_by = std::chrono::steady_clock::now() + 30s;
+  for (auto& a : agent_processes) {
+    while (!a.poll() && std::chrono::steady_clock::now() < stop_by)
+      std::this_thread::sleep_for(50ms);
+    a.terminate(2s);
+  }
+  master->terminate(5s);
+  return status;
+}
+
+} // namespace dcos::cli

@@ -1,0 +1,415 @@
+// The executor actor (see dcos/executor.hpp).
+#include <cstring>
+#include <map>
+#include <random>
+
+#include <caf/all.hpp>
+#include <fmt/format.h>
+
+#include "dcos/error.hpp"
+#include "dcos/executor.hpp"
+#include "dcos/logging.hpp"
+#include "dcos/mesos_defaults.hpp"
+#include "dcos/task_state.hpp"
+#include "task_env.hpp"
+
+namespace dcos {
+
+namespace {
+
+using started_atom = caf::atom_constant<caf::atom("started")>;
+using ended_atom = caf::atom_constant<caf::atom("ended")>;
+using idle_atom = caf::atom_constant<caf::atom("idle")>;
+using locate_atom = caf::atom_constant<caf::atom("locate")>;
+
+using executor_impl = executor_actor::extend<
+  caf::reacts_to<locate_atom>,
+  caf::reacts_to<idle_atom, uint64_t>>;
+
+struct task_run {
+  v1::TaskInfo info;
+  std::string container_id;
+  std::string sandbox;
+  v1::TaskState state = v1::TASK_STAGING;
+  bool launched = false;
+  bool killing = false;
+  uint64_t group = 0; // 0: not part of a group
+};
+
+struct executor_state {
+  static inline const char* name = "dcos.executor";
+  executor_state() = default;
+  executor_config cfg;
+  agent_executor_actor agent;
+  bool registered = false;
+  v1::FrameworkInfo framework;
+  v1::ExecutorInfo info;
+  v1::AgentInfo agent_info;
+  std::map<std::string, task_run> tasks;
+  // Updates the agent has not acknowledged, in the order they were made.
+  std::vector<v1::internal::StatusUpdate> unacked;
+  std::mt19937_64 rng;
+  caf::actor_clock::time_point started_at;
+  caf::actor_clock::time_point lost_at{};
+  uint64_t next_group = 1;
+  uint64_t idle_generation = 0;
+  bool shutting_down = false;
+  bool ever_had_tasks = false;
+  std::shared_ptr<spdlog::logger> log = logging::get("executor");
+};
+
+using executor_self = executor_impl::stateful_pointer<executor_state>;
+
+double now(executor_self self) {
+  auto& st = self->state;
+  return st.cfg.start_time
+         + std::chrono::duration<double>(self->clock().now() - st.started_at)
+             .count();
+}
+
+std::string new_uuid(executor_self self) {
+  std::string bytes(16, '\0');
+  for (size_t i = 0; i < 16; i += 8) {
+    auto x = self->state.rng();
+    std::memcpy(bytes.data() + i, &x, 8);
+  }
+  bytes[6] = static_cast<char>((bytes[6] & 0x0f) | 0x40);
+  bytes[8] = static_cast<char>((bytes[8] & 0x3f) | 0x80);
+  return bytes;
+}
+
+void maybe_finish(executor_self self);
+
+void send_update(executor_self self, const std::string& task_id,
+                 v1::TaskState state, std::optional<v1::TaskStatus::Reason>
+                                        reason = std::nullopt,
+                 const std::string& message = {}) {
+  auto& st = self->state;
+  v1::internal::StatusUpdate update;
+  update.mutable_framework_id()->set_value(st.cfg.framework_id);
+  if (!st.cfg.command_mode)
+    update.mutable_executor_id()->set_value(st.cfg.executor_id);
+  auto* status = update.mutable_status();
+  status->mutable_task_id()->set_value(task_id);
+  status->set_state(state);
+  status->set_source(v1::TaskStatus::SOURCE_EXECUTOR);
+  if (reason)
+    status->set_reason(*reason);
+  if (!message.empty())
+    status->set_message(message);
+  status->set_uuid(new_uuid(self));
+  status->set_timestamp(now(self));
+  if (!st.cfg.command_mode)
+    status->mutable_executor_id()->set_value(st.cfg.executor_id);
+  if (auto t = st.tasks.find(task_id); t != st.tasks.end())
+    t->second.state = state;
+  st.unacked.push_back(update);
+  if (st.registered)
+    self->send(st.agent, std::move(update));
+}
+
+bool kill_state_supported(const v1::FrameworkInfo& fw) {
+  for (const auto& cap : fw.capabilities())
+    if (cap.type() == v1::FrameworkInfo::Capability::TASK_KILLING_STATE)
+      return true;
+  return false;
+}
+
+void kill_task(executor_self self, const std::string& task_id,
+               std::optional<caf::timespan> grace) {
+  auto& st = self->state;
+  auto i = st.tasks.find(task_id);
+  if (i == st.tasks.end() || is_terminal(i->second.state)
+      || i->second.killing)
+    return;
+  auto& t = i->second;
+  t.killing = true;
+  if (!t.launched) {
+    send_update(self, task_id, v1::TASK_KILLED,
+                v1::TaskStatus::REASON_TASK_KILLED_DURING_LAUNCH,
+                "killed before it started");
+    return;
+  }
+  if (kill_state_supported(st.framework))
+    send_update(self, task_id, v1::TASK_KILLING);
+  if (!grace)
+    grace = t.info.has_kill_policy()
+              ? caf::timespan{t.info.kill_policy().grace_period().nanoseconds()}
+              : st.cfg.default_kill_grace;
+  self->request(st.cfg.containerizer, caf::infinite, destroy_atom::value,
+                t.container_id, *grace)
+    .then([](ok_atom) {}, [](caf::error&) {});
+}
+
+void task_ended(executor_self self, const std::string& task_id,
+                const container_termination& t) {
+  auto& st = self->state;
+  auto i = st.tasks.find(task_id);
+  if (i == st.tasks.end() || is_terminal(i->second.state))
+    return;
+  auto& run = i->second;
+  if (t.reason) {
+    send_update(self, task_id, v1::TASK_FAILED, *t.reason, t.message);
+  } else if (run.killing || t.destroyed) {
+    send_update(self, task_id, v1::TASK_KILLED, std::nullopt,
+                "Command terminated with signal "
+                  + std::to_string(t.signal.value_or(0)));
+  } else if (t.status == 0) {
+    send_update(self, task_id, v1::TASK_FINISHED, std::nullopt,
+                "Command exited with status 0");
+  } else {
+    send_update(self, task_id, v1::TASK_FAILED,
+                std::nullopt,
+                t.signal ? fmt::format("Command terminated with signal {}",
+                                       *t.signal)
+                         : fmt::format("Command exited with status {}",
+                                       t.status));
+  }
+  // A group ends together: one task failing or killed takes the rest.
+  auto final_state = st.tasks[task_id].state;
+  if (run.group != 0 && final_state != v1::TASK_FINISHED)
+    for (auto& [other_id, other] : st.tasks)
+      if (other.group == run.group && !is_terminal(other.state))
+        kill_task(self, other_id, std::nullopt);
+  maybe_finish(self);
+}
+
+void launch_task(executor_self self, const v1::TaskInfo& task,
+                 uint64_t group) {
+  auto& st = self->state;
+  const auto& id = task.task_id().value();
+  if (st.shutting_down || st.tasks.count(id) > 0) {
+    if (st.tasks.count(id) == 0)
+      send_update(self, id, v1::TASK_KILLED, std::nullopt,
+                  "the executor is shutting down");
+    return;
+  }
+  st.ever_had_tasks = true;
+  ++st.idle_generation; // not idle any more
+  auto& run = st.tasks[id];
+  run.info = task;
+  run.group = group;
+  run.container_id = st.cfg.container_id + "." + id;
+  run.sandbox = st.cfg.command_mode ? st.cfg.sandbox
+                                    : st.cfg.sandbox + "/tasks/" + id;
+  container_launch req;
+  req.container_id = run.container_id;
+  req.sandbox = run.sandbox;
+  const auto& cmd = task.command();
+  if (uses_shell(cmd)) {
+    req.argv = {"/bin/sh", "-c", cmd.value()};
+  } else {
+    req.argv = {cmd.value()};
+    if (cmd.arguments_size() > 1) // Mesos: arguments hold argv[0] too
+      req.argv.insert(req.argv.end(), cmd.arguments().begin() + 1,
+                      cmd.arguments().end());
+  }
+  req.env = kernel::task_environment(task, run.sandbox, st.cfg.framework_id,
+                                     st.cfg.executor_id, st.agent_info);
+  if (cmd.uris_size() > 0)
+    req.fetch = cmd;
+  if (auto rs = resources::from_proto(task.resources()))
+    req.limits = *rs;
+  self->request(st.cfg.containerizer, caf::infinite, launch_atom::value, req)
+    .then(
+      [self, id](uint32_t) {
+        auto& st = self->state;
+        auto i = st.tasks.find(id);
+        if (i == st.tasks.end())
+          return;
+        i->second.launched = true;
+        if (!i->second.killing)
+          send_update(self, id, v1::TASK_RUNNING);
+        self->request(st.cfg.containerizer, caf::infinite, wait_atom::value,
+                      i->second.container_id)
+          .then([self, id](const container_termination& t) {
+                  task_ended(self, id, t);
+                },
+                [self, id](caf::error& err) {
+                  container_termination t;
+                  t.status = -1;
+                  t.message = describe_reason(err);
+                  task_ended(self, id, t);
+                });
+      },
+      [self, id](caf::error& err) {
+        container_termination t;
+        t.status = -1;
+        t.reason = v1::TaskStatus::REASON_CONTAINER_LAUNCH_FAILED;
+        t.message = describe_reason(err);
+        task_ended(self, id, t);
+      });
+}
+
+// Ends the executor once nothing is left to do: every task ended and its
+// updates are safe with the agent.
+void maybe_finish(executor_self self) {
+  auto& st = self->state;
+  bool active = std::any_of(st.tasks.begin(), st.tasks.end(), [](auto& t) {
+    return !is_terminal(t.second.state);
+  });
+  if (active || !st.unacked.empty())
+    return;
+  if (st.shutting_down || (st.cfg.command_mode && st.ever_had_tasks)) {
+    self->quit();
+    return;
+  }
+  if (st.ever_had_tasks)
+    self->delayed_send(self, st.cfg.idle_timeout, idle_atom::value,
+                       ++st.idle_generation);
+}
+
+void locate(executor_self self);
+
+void registered(executor_self self,
+                const v1::internal::ExecutorRegistered& reply) {
+  auto& st = self->state;
+  st.registered = true;
+  st.framework = reply.framework_info();
+  st.info = reply.executor_info();
+  st.agent_info = reply.agent_info();
+  // Everything the agent has not confirmed goes again (it drops repeats).
+  for (const auto& update : st.unacked)
+    self->send(st.agent, update);
+  st.log->info("registered with the agent executor_id={}",
+               st.cfg.executor_id);
+}
+
+void attach(executor_self self, agent_executor_actor agent) {
+  auto& st = self->state;
+  st.agent = std::move(agent);
+  self->monitor(st.agent);
+  auto me = caf::actor_cast<executor_actor>(self);
+  auto on_error = [self](caf::error& err) {
+    self->state.log->error("the agent refused this executor: {}",
+                           describe(err));
+    self->quit(err);
+  };
+  if (!st.cfg.reregister) {
+    v1::internal::RegisterExecutor msg;
+    msg.mutable_framework_id()->set_value(st.cfg.framework_id);
+    msg.mutable_executor_id()->set_value(st.cfg.executor_id);
+    msg.mutable_container_id()->set_value(st.cfg.container_id);
+    self->request(st.agent, std::chrono::seconds(30), me, std::move(msg))
+      .then([self](v1::internal::ExecutorRegistered& r) { registered(self, r); },
+            on_error);
+    return;
+  }
+  v1::internal::ReregisterExecutor msg;
+  msg.mutable_framework_id()->set_value(st.cfg.framework_id);
+  msg.mutable_executor_id()->set_value(st.cfg.executor_id);
+  msg.mutable_container_id()->set_value(st.cfg.container_id);
+  for (const auto& [id, t] : st.tasks)
+    if (!is_terminal(t.state))
+      *msg.add_tasks() = t.info;
+  for (const auto& u : st.unacked)
+    *msg.add_updates() = u;
+  self->request(st.agent, std::chrono::seconds(30), me, std::move(msg))
+    .then(
+      [self](v1::internal::ExecutorRegistered& r) {
+        self->state.registered = true;
+        self->state.framework = r.framework_info();
+        self->state.info = r.executor_info();
+        self->state.agent_info = r.agent_info();
+        self->state.log->info("re-registered with the restarted agent");
+      },
+      on_error);
+}
+
+void locate(executor_self self) {
+  auto& st = self->state;
+  self->request(st.cfg.locator, std::chrono::seconds(5), detect_atom::value)
+    .then([self](agent_executor_actor& agent) { attach(self, agent); },
+          [self](caf::error&) {
+            auto& st = self->state;
+            if (self->clock().now() - st.lost_at > st.cfg.recovery_timeout) {
+              st.log->error("the agent did not come back within the "
+                            "recovery timeout: ending all tasks");
+              st.shutting_down = true;
+              for (auto& [id, t] : st.tasks)
+                kill_task(self, id, std::chrono::seconds(0));
+              self->quit();
+              return;
+            }
+            self->delayed_send(self, std::chrono::seconds(1),
+                               locate_atom::value);
+          });
+}
+
+executor_impl::behavior_type executor(executor_self self,
+                                      executor_config cfg) {
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  st.rng.seed(st.cfg.seed);
+  st.started_at = self->clock().now();
+  st.lost_at = st.started_at;
+  self->set_down_handler([self](caf::down_msg& msg) {
+    auto& st = self->state;
+    if (msg.source != st.agent.address())
+      return;
+    // The agent is gone (restarting, we hope): keep the tasks, look for it.
+    st.log->warn("lost the agent; tasks keep running");
+    st.registered = false;
+    st.agent = agent_executor_actor{};
+    st.cfg.reregister = true;
+    st.lost_at = self->clock().now();
+    locate(self);
+  });
+  locate(self);
+  return {
+    [self](const v1::internal::RunTask& msg) {
+      if (self->state.framework.id().value().empty())
+        self->state.framework = msg.framework();
+      launch_task(self, msg.task(), 0);
+    },
+    [self](const v1::internal::RunTaskGroup& msg) {
+      if (self->state.framework.id().value().empty())
+        self->state.framework = msg.framework();
+      auto group = self->state.next_group++;
+      for (const auto& task : msg.task_group().tasks())
+        launch_task(self, task, group);
+    },
+    [self](const v1::internal::KillTask& msg) {
+      std::optional<caf::timespan> grace;
+      if (msg.has_kill_policy())
+        grace = caf::timespan{msg.kill_policy().grace_period().nanoseconds()};
+      kill_task(self, msg.task_id().value(), grace);
+    },
+    [self](const v1::internal::StatusUpdateAcknowledgement& ack) {
+      auto& unacked = self->state.unacked;
+      unacked.erase(std::remove_if(unacked.begin(), unacked.end(),
+                                   [&](auto& u) {
+                                     return u.status().uuid() == ack.uuid();
+                                   }),
+                    unacked.end());
+      maybe_finish(self);
+    },
+    [self](const v1::internal::FrameworkToExecutor&) {
+      self->state.log->debug("ignoring a framework message: this executor "
+                             "runs commands");
+    },
+    [self](shutdown_atom, const std::string& why) {
+      auto& st = self->state;
+      st.log->info("shutting down: {}", why);
+      st.shutting_down = true;
+      for (auto& [id, t] : st.tasks)
+        kill_task(self, id, std::nullopt);
+      maybe_finish(self);
+    },
+    [self](locate_atom) { locate(self); },
+    [self](idle_atom, uint64_t generation) {
+      if (generation == self->state.idle_generation) {
+        self->state.shutting_down = true;
+        maybe_finish(self);
+      }
+    },
+  };
+}
+
+} // namespace
+
+executor_actor spawn_executor(caf::actor_system& sys, executor_config cfg) {
+  return caf::actor_cast<executor_actor>(sys.spawn(executor, std::move(cfg)));
+}
+
+} // namespace dcos

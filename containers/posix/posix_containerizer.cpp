@@ -1,0 +1,318 @@
+// The POSIX containerizer: containers are process trees rooted at the
+// dcos-containerizer helper, in their own session. No isolation beyond
+// that (the Linux containerizer adds namespaces and cgroups).
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <memory>
+
+#include <caf/all.hpp>
+#include <fmt/format.h>
+#include <google/protobuf/struct.pb.h>
+
+#include "dcos/containerizer_actor.hpp"
+#include "dcos/error.hpp"
+#include "dcos/json.hpp"
+#include "dcos/logging.hpp"
+#include "process_watcher.hpp"
+
+extern char** environ;
+
+namespace fs = std::filesystem;
+
+namespace dcos {
+
+namespace {
+
+using escalate_atom = caf::atom_constant<caf::atom("escalate")>;
+
+using posix_impl = containerizer_actor::extend<
+  caf::reacts_to<exited_atom, uint32_t, int>, // pid, wait status or -1
+  caf::reacts_to<escalate_atom, std::string, int>>;
+
+struct container_record {
+  uint32_t pid = 0;
+  std::string sandbox;
+  std::string status_file;
+  bool destroying = false;
+  std::optional<container_termination> ended;
+  std::vector<caf::typed_response_promise<container_termination>> waiters;
+  std::vector<caf::typed_response_promise<ok_atom>> destroyers;
+};
+
+struct posix_state {
+  posix_state() = default;
+  posix_containerizer_config cfg;
+  std::map<std::string, container_record> containers;
+  std::map<uint32_t, std::string> by_pid;
+  std::unique_ptr<posix::process_watcher> watcher;
+  std::shared_ptr<spdlog::logger> log = logging::get("containerizer");
+};
+
+using posix_self = posix_impl::stateful_pointer<posix_state>;
+
+// A container's own records (status, environment, fetch request). Per
+// container, because a command executor and its task share one sandbox.
+std::string meta_dir(const std::string& sandbox,
+                     const std::string& container_id) {
+  return sandbox + "/.dcos/containers/" + container_id;
+}
+
+caf::error write_file(const std::string& path, const std::string& bytes) {
+  std::ofstream out{path, std::ios::binary | std::ios::trunc};
+  out << bytes;
+  out.close();
+  if (!out)
+    return make_error(errc::io_error,
+                      fmt::format("cannot write '{}': {}", path,
+                                  std::strerror(errno)));
+  return {};
+}
+
+// What the helper recorded, or what waitpid saw when it left no record.
+container_termination read_termination(const container_record& c,
+                                        std::optional<int> wait_status) {
+  container_termination t;
+  t.destroyed = c.destroying;
+  std::ifstream in{c.status_file};
+  std::string text{std::istreambuf_iterator<char>(in), {}};
+  google::protobuf::Struct doc;
+  if (!text.empty() && !from_json(text, &doc, "status file")) {
+    const auto& f = doc.fields();
+    if (auto i = f.find("status"); i != f.end())
+      t.status = static_cast<int>(i->second.number_value());
+    if (auto i = f.find("signal"); i != f.end())
+      t.signal = static_cast<int>(i->second.number_value());
+    if (auto i = f.find("message"); i != f.end())
+      t.message = i->second.string_value();
+    if (auto i = f.find("reason"); i != f.end()) {
+      const auto& reason = i->second.string_value();
+      if (reason == "fetch_failed" || reason == "exec_failed")
+        t.reason = v1::TaskStatus::REASON_CONTAINER_LAUNCH_FAILED;
+    }
+    return t;
+  }
+  if (wait_status) {
+    if (WIFEXITED(*wait_status)) {
+      t.status = WEXITSTATUS(*wait_status);
+    } else if (WIFSIGNALED(*wait_status)) {
+      t.signal = WTERMSIG(*wait_status);
+      t.status = 128 + *t.signal;
+    }
+  } else {
+    t.status = 137; // adopted and gone without a record: it was killed
+    t.signal = 9;
+  }
+  t.message = "the container ended without an exit record";
+  return t;
+}
+
+void finish(posix_self self, const std::string& id,
+            container_termination termination) {
+  auto i = self->state.containers.find(id);
+  if (i == self->state.containers.end())
+    return;
+  auto& c = i->second;
+  self->state.by_pid.erase(c.pid);
+  c.ended = termination;
+  for (auto& rp : c.waiters)
+    rp.deliver(termination);
+  for (auto& rp : c.destroyers)
+    rp.deliver(ok_atom::value);
+  c.waiters.clear();
+  c.destroyers.clear();
+}
+
+caf::expected<uint32_t> launch(posix_self self, const container_launch& req) {
+  auto& st = self->state;
+  if (req.argv.empty())
+    return make_error(errc::invalid_argument, "launch: empty command");
+  if (st.containers.count(req.container_id) > 0)
+    return make_error(errc::conflict, fmt::format("container '{}' exists",
+                                                  req.container_id));
+  std::error_code ec;
+  auto meta = meta_dir(req.sandbox, req.container_id);
+  fs::create_directories(meta, ec);
+  if (ec)
+    return make_error(errc::io_error,
+                      fmt::format("cannot create sandbox '{}': {}",
+                                  req.sandbox, ec.message()));
+  std::string env;
+  for (const auto& kv : req.env) {
+    env += kv;
+    env += '\0';
+  }
+  auto env_file = meta + "/env";
+  auto status_file = meta + "/status";
+  fs::remove(status_file, ec);
+  if (auto err = write_file(env_file, env))
+    return err;
+  std::vector<std::string> argv{st.cfg.helper, "launch",
+                                "--sandbox=" + req.sandbox,
+                                "--status_file=" + status_file,
+                                "--env_file=" + env_file};
+  if (req.fetch.uris_size() > 0) {
+    auto fetch_file = meta + "/fetch.json";
+    if (auto err = write_file(fetch_file, to_json(req.fetch)))
+      return err;
+    argv.push_back("--fetch=" + fetch_file);
+    argv.push_back("--fetcher=" + st.cfg.fetcher);
+    argv.push_back("--cache_dir=" + st.cfg.fetch_cache_dir);
+  }
+  argv.push_back("--");
+  argv.insert(argv.end(), req.argv.begin(), req.argv.end());
+  std::vector<char*> cargv;
+  for (auto& a : argv)
+    cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  sigset_t defaults;
+  sigfillset(&defaults);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK
+                                    | POSIX_SPAWN_SETSIGDEF);
+  // Only stdin, stdout and stderr cross over: inherited sockets would keep
+  // the agent's ports busy after it died.
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+  pid_t pid = -1;
+  int rc = ::posix_spawnp(&pid, cargv[0], &actions, &attr, cargv.data(),
+                          environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0)
+    return make_error(errc::io_error,
+                      fmt::format("cannot run the container helper '{}': {}",
+                                  st.cfg.helper, std::strerror(rc)));
+  auto& c = st.containers[req.container_id];
+  c.pid = static_cast<uint32_t>(pid);
+  c.sandbox = req.sandbox;
+  c.status_file = status_file;
+  st.by_pid[c.pid] = req.container_id;
+  if (auto err = st.watcher->watch(pid)) // it may be gone already
+    self->send(self, exited_atom::value, c.pid, -1);
+  return c.pid;
+}
+
+posix_impl::behavior_type posix_behavior(posix_self self,
+                                posix_containerizer_config cfg) {
+  self->state.cfg = std::move(cfg);
+  // A weak address: a strong handle held by our own state would keep us
+  // alive forever (and CAF waits for a detached actor's destruction).
+  caf::actor_addr me = self->address();
+  self->state.watcher = std::make_unique<posix::process_watcher>(
+    [me](pid_t pid, std::optional<int> status) {
+      if (auto hdl = caf::actor_cast<caf::actor>(me))
+        caf::anon_send(hdl, exited_atom::value, static_cast<uint32_t>(pid),
+                       status.value_or(-1));
+    });
+  return {
+    [self](launch_atom, const container_launch& req)
+      -> caf::result<uint32_t> {
+      auto pid = launch(self, req);
+      if (!pid)
+        return pid.error();
+      self->state.log->debug("launched container_id={} pid={}",
+                             req.container_id, *pid);
+      return *pid;
+    },
+    [self](wait_atom, const std::string& id)
+      -> caf::result<container_termination> {
+      auto i = self->state.containers.find(id);
+      if (i == self->state.containers.end())
+        return make_error(errc::not_found,
+                          fmt::format("no container '{}'", id));
+      if (i->second.ended)
+        return *i->second.ended;
+      auto rp = self->make_response_promise<container_termination>();
+      i->second.waiters.push_back(rp);
+      return rp;
+    },
+    [self](destroy_atom, const std::string& id,
+           caf::timespan grace) -> caf::result<ok_atom> {
+      auto i = self->state.containers.find(id);
+      if (i == self->state.containers.end() || i->second.ended)
+        return ok_atom::value;
+      auto& c = i->second;
+      auto rp = self->make_response_promise<ok_atom>();
+      c.destroyers.push_back(rp);
+      if (!c.destroying) {
+        c.destroying = true;
+        ::kill(static_cast<pid_t>(c.pid), SIGTERM); // the helper forwards it
+        self->delayed_send(self, grace, escalate_atom::value, id, 1);
+      }
+      return rp;
+    },
+    [self](escalate_atom, const std::string& id, int stage) {
+      auto i = self->state.containers.find(id);
+      if (i == self->state.containers.end() || i->second.ended)
+        return;
+      auto pid = static_cast<pid_t>(i->second.pid);
+      if (stage == 1) {
+        ::kill(pid, SIGUSR1); // the helper kills its whole tree
+        self->delayed_send(self, std::chrono::seconds(2),
+                           escalate_atom::value, id, 2);
+      } else {
+        ::kill(-pid, SIGKILL); // the helper itself is stuck
+        ::kill(pid, SIGKILL);
+      }
+    },
+    [self](exited_atom, uint32_t pid, int wait_status) {
+      auto i = self->state.by_pid.find(pid);
+      if (i == self->state.by_pid.end())
+        return;
+      auto id = i->second;
+      auto& c = self->state.containers[id];
+      auto t = read_termination(c, wait_status >= 0
+                                     ? std::optional<int>{wait_status}
+                                     : std::nullopt);
+      self->state.log->debug("container ended container_id={} status={}", id,
+                             t.status);
+      finish(self, id, std::move(t));
+    },
+    [self](recover_atom, const std::vector<known_container>& known) {
+      std::vector<std::string> alive;
+      auto& st = self->state;
+      for (const auto& k : known) {
+        auto& c = st.containers[k.container_id];
+        c.pid = k.pid;
+        c.sandbox = k.sandbox;
+        c.status_file = meta_dir(k.sandbox, k.container_id) + "/status";
+        bool ours = k.pid > 0
+                    && posix::runs_program(static_cast<pid_t>(k.pid),
+                                           st.cfg.helper);
+        if (ours && !st.watcher->watch(static_cast<pid_t>(k.pid))) {
+          st.by_pid[k.pid] = k.container_id;
+          alive.push_back(k.container_id);
+        } else {
+          c.ended = read_termination(c, std::nullopt);
+        }
+      }
+      return alive;
+    },
+  };
+}
+
+} // namespace
+
+containerizer_actor spawn_posix_containerizer(caf::actor_system& sys,
+                                              posix_containerizer_config cfg) {
+  // Detached: it spawns processes and writes small files, which may block.
+  return caf::actor_cast<containerizer_actor>(
+    sys.spawn<caf::detached>(posix_behavior, std::move(cfg)));
+}
+
+} // namespace dcos

@@ -1,0 +1,93 @@
+// The containerizer: the only way kernel actors start processes.
+//
+// A container is a process tree rooted at one launched command (an
+// executor, or a task inside an executor) with its own sandbox directory
+// holding its stdout and stderr. Implementations:
+//  - the POSIX containerizer (containers/posix): each container is rooted at
+//    the dcos-containerizer helper, which fetches URIs, runs the command in
+//    its own session, reaps its tree, and records the exit status in a file
+//    so that it survives a restart of the agent;
+//  - the Linux containerizer (namespaces, cgroups, images) plugs in here;
+//  - the simulation's containerizer models processes without any.
+//
+// Messages stay within one process: they carry C++ types.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/fwd.hpp>
+#include <caf/timestamp.hpp>
+#include <caf/typed_actor.hpp>
+
+#include <dcos/atoms.hpp>
+#include <dcos/resources.hpp>
+#include <dcos/wire_types.hpp>
+
+namespace dcos {
+
+struct container_launch {
+  std::string container_id;
+  std::string sandbox;           // created if missing
+  std::vector<std::string> argv; // argv[0] is looked up on PATH
+  std::vector<std::string> env;  // the complete environment, KEY=VALUE
+  v1::CommandInfo fetch;         // its uris are fetched into the sandbox
+  resources limits;              // what isolation enforces (if any)
+  v1::ContainerInfo container;   // images, volumes, networks (if supported)
+};
+
+struct container_termination {
+  int status = 0;                // exit code, or 128 + signal
+  std::optional<int> signal;
+  bool destroyed = false;        // ended by a destroy request
+  // Why it ended, when the containerizer knows better than the exit status
+  // (REASON_CONTAINER_LAUNCH_FAILED, REASON_CONTAINER_LIMITATION_MEMORY).
+  std::optional<v1::TaskStatus::Reason> reason;
+  std::string message;
+};
+
+/// A container the agent had before it restarted (from its checkpoint).
+struct known_container {
+  std::string container_id;
+  std::string sandbox;
+  uint32_t pid = 0;
+};
+
+} // namespace dcos
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dcos::container_launch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dcos::container_termination)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dcos::known_container)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<dcos::known_container>)
+
+namespace dcos {
+
+using containerizer_actor = caf::typed_actor<
+  // Starts a container; answers with its root pid once it runs, or an error
+  // (nothing is left behind on error).
+  caf::replies_to<launch_atom, container_launch>::with<uint32_t>,
+  // Answers when the container has ended (at once if it already has).
+  caf::replies_to<wait_atom, std::string>::with<container_termination>,
+  // Asks everything in the container to stop (SIGTERM), and kills what is
+  // left after `grace`; answers once the container has ended.
+  caf::replies_to<destroy_atom, std::string, caf::timespan>::with<ok_atom>,
+  // Adopts containers launched before a restart; answers with the ids of
+  // those still running. wait() answers for the others with what their
+  // exit record says.
+  caf::replies_to<recover_atom, std::vector<known_container>>::with<
+    std::vector<std::string>>>;
+
+struct posix_containerizer_config {
+  std::string helper = "dcos-containerizer"; // path or name on PATH
+  std::string fetcher = "dcos-fetcher";
+  std::string fetch_cache_dir;               // empty: no caching
+};
+
+/// REQUIRES: the helper and fetcher exist.
+containerizer_actor spawn_posix_containerizer(caf::actor_system& sys,
+                                              posix_containerizer_config cfg);
+
+} // namespace dcos
