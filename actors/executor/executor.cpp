@@ -8,9 +8,12 @@
 
 #include "dcos/error.hpp"
 #include "dcos/executor.hpp"
+#include "dcos/http_client.hpp"
 #include "dcos/logging.hpp"
 #include "dcos/mesos_defaults.hpp"
 #include "dcos/task_state.hpp"
+#include "dcos/tcp_probe.hpp"
+#include "health_policy.hpp"
 #include "task_env.hpp"
 
 namespace dcos {
@@ -21,10 +24,16 @@ using started_atom = caf::atom_constant<caf::atom("started")>;
 using ended_atom = caf::atom_constant<caf::atom("ended")>;
 using idle_atom = caf::atom_constant<caf::atom("idle")>;
 using locate_atom = caf::atom_constant<caf::atom("locate")>;
+using check_atom = caf::atom_constant<caf::atom("check")>;
+using checked_atom = caf::atom_constant<caf::atom("checked")>;
 
 using executor_impl = executor_actor::extend<
   caf::reacts_to<locate_atom>,
-  caf::reacts_to<idle_atom, uint64_t>>;
+  caf::reacts_to<idle_atom, uint64_t>,
+  // Time for task's health check number N.
+  caf::reacts_to<check_atom, std::string, uint64_t>,
+  // Its result (also sent, failed, when it times out).
+  caf::reacts_to<checked_atom, std::string, uint64_t, bool, std::string>>;
 
 struct task_run {
   v1::TaskInfo info;
@@ -34,6 +43,12 @@ struct task_run {
   bool launched = false;
   bool killing = false;
   uint64_t group = 0; // 0: not part of a group
+  // Health checking (when the task has a health check).
+  std::optional<kernel::health_policy> health;
+  caf::actor_clock::time_point started{};
+  uint64_t checks = 0;          // checks started so far
+  bool check_running = false;
+  std::string unhealthy_reason; // why it was killed, if it was
 };
 
 struct executor_state {
@@ -55,6 +70,9 @@ struct executor_state {
   uint64_t idle_generation = 0;
   bool shutting_down = false;
   bool ever_had_tasks = false;
+  // I/O for HTTP and TCP health checks, made when first needed.
+  std::unique_ptr<http_client> http;
+  std::unique_ptr<tcp_prober> tcp;
   std::shared_ptr<spdlog::logger> log = logging::get("executor");
 };
 
@@ -101,8 +119,11 @@ void send_update(executor_self self, const std::string& task_id,
   status->set_timestamp(now(self));
   if (!st.cfg.command_mode)
     status->mutable_executor_id()->set_value(st.cfg.executor_id);
-  if (auto t = st.tasks.find(task_id); t != st.tasks.end())
+  if (auto t = st.tasks.find(task_id); t != st.tasks.end()) {
     t->second.state = state;
+    if (t->second.health && t->second.health->healthy())
+      status->set_healthy(*t->second.health->healthy());
+  }
   st.unacked.push_back(update);
   if (st.registered)
     self->send(st.agent, std::move(update));
@@ -151,9 +172,15 @@ void task_ended(executor_self self, const std::string& task_id,
   if (t.reason) {
     send_update(self, task_id, v1::TASK_FAILED, *t.reason, t.message);
   } else if (run.killing || t.destroyed) {
-    send_update(self, task_id, v1::TASK_KILLED, std::nullopt,
-                "Command terminated with signal "
-                  + std::to_string(t.signal.value_or(0)));
+    send_update(self, task_id, v1::TASK_KILLED,
+                run.unhealthy_reason.empty()
+                  ? std::nullopt
+                  : std::optional{
+                    v1::TaskStatus::REASON_TASK_HEALTH_CHECK_STATUS_UPDATED},
+                run.unhealthy_reason.empty()
+                  ? "Command terminated with signal "
+                      + std::to_string(t.signal.value_or(0))
+                  : run.unhealthy_reason);
   } else if (t.status == 0) {
     send_update(self, task_id, v1::TASK_FINISHED, std::nullopt,
                 "Command exited with status 0");
@@ -172,6 +199,150 @@ void task_ended(executor_self self, const std::string& task_id,
       if (other.group == run.group && !is_terminal(other.state))
         kill_task(self, other_id, std::nullopt);
   maybe_finish(self);
+}
+
+// -- health checks -------------------------------------------------------------------
+
+// Results from other threads come back as messages, through a weak address
+// (the I/O objects belong to this actor's state).
+void report_check(caf::actor_addr me, std::string task_id, uint64_t n,
+                  bool passed, std::string why) {
+  if (auto hdl = caf::actor_cast<caf::actor>(me))
+    caf::anon_send(hdl, checked_atom::value, std::move(task_id), n, passed,
+                   std::move(why));
+}
+
+void run_check(executor_self self, const std::string& task_id, uint64_t n) {
+  auto& st = self->state;
+  auto i = st.tasks.find(task_id);
+  if (i == st.tasks.end() || !i->second.health || i->second.killing
+      || is_terminal(i->second.state))
+    return;
+  auto& t = i->second;
+  const auto& hc = t.info.health_check();
+  auto interval = t.health->interval();
+  if (t.check_running) { // the last one is still out: try again later
+    self->delayed_send(self, interval, check_atom::value, task_id, n);
+    return;
+  }
+  t.checks = n;
+  t.check_running = true;
+  auto timeout = t.health->timeout();
+  self->delayed_send(self, timeout, checked_atom::value, task_id, n, false,
+                     fmt::format("timed out after {}s",
+                                 std::chrono::duration<double>(timeout)
+                                   .count()));
+  auto me = self->address();
+  auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
+  switch (hc.type()) {
+    case v1::HealthCheck::COMMAND: {
+      container_launch req;
+      req.container_id = fmt::format("{}.check-{}", t.container_id, n);
+      req.sandbox = t.sandbox;
+      const auto& cmd = hc.command();
+      if (uses_shell(cmd))
+        req.argv = {"/bin/sh", "-c", cmd.value()};
+      else
+        req.argv = {cmd.value()};
+      req.env = kernel::task_environment(t.info, t.sandbox,
+                                         st.cfg.framework_id,
+                                         st.cfg.executor_id, st.agent_info);
+      auto check_id = req.container_id;
+      self->request(st.cfg.containerizer, caf::infinite, launch_atom::value,
+                    req)
+        .then(
+          [self, task_id, n, check_id](uint32_t) {
+            self
+              ->request(self->state.cfg.containerizer, caf::infinite,
+                        wait_atom::value, check_id)
+              .then(
+                [self, task_id, n](const container_termination& end) {
+                  self->send(self, checked_atom::value, task_id, n,
+                             end.status == 0,
+                             fmt::format("the check command exited with "
+                                         "status {}",
+                                         end.status));
+                },
+                [self, task_id, n](caf::error& err) {
+                  self->send(self, checked_atom::value, task_id, n, false,
+                             describe_reason(err));
+                });
+          },
+          [self, task_id, n](caf::error& err) {
+            self->send(self, checked_atom::value, task_id, n, false,
+                       describe_reason(err));
+          });
+      break;
+    }
+    case v1::HealthCheck::HTTP: {
+      if (!st.http)
+        st.http = std::make_unique<http_client>();
+      http_call call;
+      call.host = "127.0.0.1";
+      call.port = static_cast<uint16_t>(hc.http().port());
+      call.target = hc.http().path().empty() ? "/" : hc.http().path();
+      call.timeout = millis;
+      std::vector<uint32_t> ok(hc.http().statuses().begin(),
+                               hc.http().statuses().end());
+      st.http->fetch(call, [me, task_id, n, ok](caf::expected<http_reply> r) {
+        if (!r) {
+          report_check(me, task_id, n, false, describe_reason(r.error()));
+          return;
+        }
+        bool passed = ok.empty()
+                        ? r->status >= 200 && r->status < 400
+                        : std::find(ok.begin(), ok.end(), r->status)
+                            != ok.end();
+        report_check(me, task_id, n, passed,
+                     fmt::format("HTTP status {}", r->status));
+      });
+      break;
+    }
+    case v1::HealthCheck::TCP: {
+      if (!st.tcp)
+        st.tcp = std::make_unique<tcp_prober>();
+      st.tcp->probe("127.0.0.1", static_cast<uint16_t>(hc.tcp().port()),
+                    millis, [me, task_id, n](bool passed, std::string why) {
+                      report_check(me, task_id, n, passed, std::move(why));
+                    });
+      break;
+    }
+    default:
+      t.check_running = false;
+  }
+}
+
+void check_result(executor_self self, const std::string& task_id, uint64_t n,
+                  bool passed, const std::string& why) {
+  auto& st = self->state;
+  auto i = st.tasks.find(task_id);
+  if (i == st.tasks.end() || !i->second.health || n != i->second.checks
+      || !i->second.check_running)
+    return; // late (it timed out already) or for an old check
+  auto& t = i->second;
+  t.check_running = false;
+  if (t.killing || is_terminal(t.state))
+    return;
+  using action = kernel::health_policy::action;
+  switch (t.health->record(passed, self->clock().now() - t.started)) {
+    case action::report_healthy:
+    case action::report_unhealthy:
+      send_update(self, task_id, v1::TASK_RUNNING,
+                  v1::TaskStatus::REASON_TASK_HEALTH_CHECK_STATUS_UPDATED,
+                  passed ? "" : "health check failed: " + why);
+      break;
+    case action::kill:
+      t.unhealthy_reason = fmt::format(
+        "killed after {} consecutive failed health checks (last: {})",
+        t.health->consecutive_failures(), why);
+      st.log->warn("task {} is unhealthy: {}", task_id, t.unhealthy_reason);
+      kill_task(self, task_id, std::nullopt);
+      return;
+    case action::none:
+      break;
+  }
+  self->delayed_send(self, t.health->interval(), check_atom::value, task_id,
+                     n + 1);
 }
 
 void launch_task(executor_self self, const v1::TaskInfo& task,
@@ -220,6 +391,12 @@ void launch_task(executor_self self, const v1::TaskInfo& task,
         i->second.launched = true;
         if (!i->second.killing)
           send_update(self, id, v1::TASK_RUNNING);
+        if (i->second.info.has_health_check()) {
+          i->second.health.emplace(i->second.info.health_check());
+          i->second.started = self->clock().now();
+          self->delayed_send(self, i->second.health->delay(),
+                             check_atom::value, id, uint64_t{1});
+        }
         self->request(st.cfg.containerizer, caf::infinite, wait_atom::value,
                       i->second.container_id)
           .then([self, id](const container_termination& t) {
@@ -397,6 +574,13 @@ executor_impl::behavior_type executor(executor_self self,
       maybe_finish(self);
     },
     [self](locate_atom) { locate(self); },
+    [self](check_atom, const std::string& task_id, uint64_t n) {
+      run_check(self, task_id, n);
+    },
+    [self](checked_atom, const std::string& task_id, uint64_t n, bool passed,
+           const std::string& why) {
+      check_result(self, task_id, n, passed, why);
+    },
     [self](idle_atom, uint64_t generation) {
       if (generation == self->state.idle_generation) {
         self->state.shutting_down = true;

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <thread>
 #include <vector>
@@ -11,6 +12,7 @@
 #include <doctest/doctest.h>
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
+#include <stdlib.h>
 
 #include "dcos/error.hpp"
 #include "dcos/subprocess.hpp"
@@ -54,6 +56,73 @@ private:
     return std::move(*p);
   }
 };
+
+/// A running dcos-agent for `master`, with its own work directory.
+struct agent_process {
+  subprocess process;
+  uint16_t port = 0;
+  std::string work_dir;
+
+  agent_process(const std::string& master, std::string dir,
+                std::vector<std::string> extra = {})
+    : process(start(master, dir, std::move(extra))), work_dir(std::move(dir)) {
+    auto line = process.read_line(30s);
+    REQUIRE_MESSAGE(line, describe(line.error()));
+    auto at = line->find("127.0.0.1:");
+    REQUIRE_MESSAGE(at != std::string::npos, *line);
+    port = static_cast<uint16_t>(std::stoi(line->substr(at + 10)));
+  }
+
+  std::string address() const { return "127.0.0.1:" + std::to_string(port); }
+
+private:
+  static subprocess start(const std::string& master, const std::string& dir,
+                          std::vector<std::string> extra) {
+    subprocess_options opts;
+    opts.argv = {binary("DCOS_AGENT_BIN"), "--master=" + master,
+                 "--ip=127.0.0.1", "--port=0", "--work_dir=" + dir,
+                 "--log_level=warning", "--status_update_retry_min=500ms",
+                 "--registration_backoff=200ms"};
+    opts.argv.insert(opts.argv.end(), extra.begin(), extra.end());
+    opts.capture_stdout = true;
+    opts.stderr_path = dir + ".log";
+    auto p = subprocess::spawn(opts);
+    REQUIRE_MESSAGE(p, describe(p.error()));
+    return std::move(*p);
+  }
+};
+
+/// A scratch directory removed (with everything below) at scope end.
+struct scratch_dir {
+  std::string path;
+  scratch_dir() {
+    char tmpl[] = "/tmp/dcos-test-XXXXXX";
+    path = ::mkdtemp(tmpl);
+  }
+  ~scratch_dir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+
+/// Ends every container an agent left in `work_dir` (after kill -9): runs
+/// `dcos-agent --recover=cleanup` on it, which kills them and exits.
+inline void cleanup_agent_dir(const std::string& master,
+                              const std::string& work_dir) {
+  subprocess_options opts;
+  opts.argv = {binary("DCOS_AGENT_BIN"), "--master=" + master,
+               "--ip=127.0.0.1", "--port=0", "--work_dir=" + work_dir,
+               "--recover=cleanup", "--log_level=error",
+               "--executor_shutdown_grace_period=1secs"};
+  opts.stdout_path = "/dev/null";
+  opts.stderr_path = "/dev/null";
+  auto p = subprocess::spawn(opts);
+  if (p) {
+    auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (!p->poll() && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(50ms);
+  }
+}
 
 struct http_result {
   int status = 0;

@@ -1,0 +1,373 @@
+// Whole clusters of real processes on loopback: dcos-master, dcos-agent,
+// executors and their containers, the example scheduler, the dcos tool.
+// Every test ends every process it started (and every container an agent
+// left behind).
+#include <signal.h>
+
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+
+#include "dcos/json.hpp"
+#include "support/network_node.hpp"
+#include "support/processes.hpp"
+
+using namespace dcos;
+using namespace dcos::test;
+
+namespace {
+
+std::string example_scheduler(const master_process& m, int tasks,
+                              const std::string& command, int* status) {
+  subprocess_options opts;
+  opts.argv = {binary("DCOS_EXAMPLE_SCHEDULER"), "--master=" + m.address(),
+               fmt::format("--tasks={}", tasks), "--command=" + command,
+               "--resources=cpus:0.01;mem:16"};
+  opts.capture_stdout = true;
+  opts.stderr_path = "/dev/null";
+  auto p = subprocess::spawn(opts);
+  REQUIRE(p);
+  auto out = p->read_all(180s);
+  REQUIRE_MESSAGE(out, describe(out.error()));
+  *status = p->wait();
+  return *out;
+}
+
+int count(const std::string& text, const std::string& needle) {
+  int n = 0;
+  for (auto at = text.find(needle); at != std::string::npos;
+       at = text.find(needle, at + 1))
+    ++n;
+  return n;
+}
+
+double metric(const std::string& address, const std::string& name) {
+  auto r = curl({"http://" + address + "/metrics/snapshot"});
+  auto doc = parse_json_object(r.body);
+  auto i = doc.fields().find(name);
+  return i == doc.fields().end() ? -1 : i->second.number_value();
+}
+
+struct cluster_guard {
+  scratch_dir dir;
+  std::unique_ptr<master_process> master;
+  std::vector<std::unique_ptr<agent_process>> agents;
+  std::vector<std::string> agent_dirs;
+
+  explicit cluster_guard(int n, std::vector<std::string> master_flags = {}) {
+    master = std::make_unique<master_process>(master_flags);
+    for (int i = 0; i < n; ++i)
+      add_agent();
+    REQUIRE(eventually([&] {
+      return metric(master->address(), "master/slaves_active")
+             == static_cast<double>(agents.size());
+    }));
+  }
+
+  agent_process& add_agent(std::vector<std::string> extra = {}) {
+    auto work = fmt::format("{}/agent-{}", dir.path, agent_dirs.size());
+    extra.push_back("--resources=cpus:4;mem:4096;disk:1024");
+    agent_dirs.push_back(work);
+    agents.push_back(std::make_unique<agent_process>(master->address(), work,
+                                                     extra));
+    return *agents.back();
+  }
+
+  ~cluster_guard() {
+    for (auto& a : agents)
+      if (a)
+        a->process.kill(SIGUSR1); // for good: they kill their containers
+    for (auto& a : agents)
+      if (a)
+        a->process.terminate(15s);
+    for (const auto& d : agent_dirs)
+      cleanup_agent_dir(master->address(), d);
+  }
+};
+
+} // namespace
+
+TEST_CASE("a 3-agent cluster runs 200 short tasks of the example scheduler") {
+  cluster_guard c{3};
+  int status = -1;
+  auto out = example_scheduler(*c.master, 200, "true", &status);
+  CHECK(status == 0);
+  CHECK(out.find("200 finished, 0 failed") != std::string::npos);
+  // The scheduler saw each task finish exactly once.
+  int exact = 0;
+  for (int i = 0; i < 200; ++i)
+    exact += count(out, fmt::format("task-{} TASK_FINISHED", i)) == 1 ? 1 : 0;
+  CHECK(exact == 200);
+  // Every update was acknowledged: nothing is pending on any agent.
+  for (auto& a : c.agents)
+    CHECK(eventually([&] {
+      return metric(a->address(), "slave/status_updates_pending") == 0;
+    }));
+  CHECK(metric(c.master->address(), "master/tasks_finished") == 200);
+  // Tasks spread over the agents.
+  int used = 0;
+  for (auto& a : c.agents)
+    used += metric(a->address(), "slave/executors_launched") > 0 ? 1 : 0;
+  CHECK(used == 3);
+}
+
+TEST_CASE("kill -9 of an agent mid-run: tasks survive, no update is lost") {
+  cluster_guard c{1};
+  subprocess_options opts;
+  opts.argv = {binary("DCOS_EXAMPLE_SCHEDULER"),
+               "--master=" + c.master->address(), "--tasks=5",
+               "--command=sleep 4; echo done", "--resources=cpus:0.1;mem:16"};
+  opts.capture_stdout = true;
+  opts.stderr_path = "/dev/null";
+  auto scheduler = subprocess::spawn(opts);
+  REQUIRE(scheduler);
+  int running = 0;
+  std::string seen;
+  while (running < 5) {
+    auto line = scheduler->read_line(30s);
+    REQUIRE_MESSAGE(line, describe(line.error()));
+    seen += *line + "\n";
+    running += line->find("TASK_RUNNING") != std::string::npos ? 1 : 0;
+  }
+  // The agent dies; its executors and tasks do not.
+  c.agents[0]->process.kill(SIGKILL);
+  c.agents[0]->process.wait();
+  std::this_thread::sleep_for(1s);
+  // A new agent process on the same work directory, within the timeout.
+  auto dir = c.agent_dirs[0];
+  c.agents[0] = std::make_unique<agent_process>(
+    c.master->address(), dir,
+    std::vector<std::string>{"--resources=cpus:4;mem:4096;disk:1024"});
+  auto rest = scheduler->read_all(60s);
+  REQUIRE_MESSAGE(rest, describe(rest.error()));
+  seen += *rest;
+  CHECK(scheduler->wait() == 0);
+  CHECK(seen.find("5 finished, 0 failed") != std::string::npos);
+  for (int i = 0; i < 5; ++i)
+    CHECK(count(seen, fmt::format("task-{} TASK_FINISHED", i)) == 1);
+  // Same agent id: it re-registered, it did not come back as a stranger.
+  CHECK(metric(c.master->address(), "master/slave_registrations") == 1);
+  CHECK(metric(c.master->address(), "master/slave_reregistrations") >= 1);
+}
+
+TEST_CASE("an agent that does not come back: its tasks become unreachable "
+          "and its resources leave the pool") {
+  cluster_guard c{1, {"--agent_ping_timeout=300ms",
+                      "--max_agent_ping_timeouts=3"}};
+  network_node node;
+  auto detector = node.keep(
+    spawn_remote_detector(*node.sys, "127.0.0.1", c.master->port));
+  recording_scheduler sched;
+  sched.to_launch = {command_task("long-1", "sleep 600"),
+                     command_task("long-2", "sleep 600")};
+  v1::FrameworkInfo info;
+  info.set_user("root");
+  info.set_name("partition-aware");
+  info.add_capabilities()->set_type(
+    v1::FrameworkInfo::Capability::PARTITION_AWARE);
+  scheduler_driver driver{*node.sys, sched, info, detector};
+  REQUIRE(eventually([&] { return sched.reached("long-2", v1::TASK_RUNNING); }));
+  CHECK(metric(c.master->address(), "master/cpus_total") == 4);
+  c.agents[0]->process.kill(SIGKILL);
+  c.agents[0]->process.wait();
+  c.agents[0].reset();
+  REQUIRE(eventually([&] {
+    return sched.reached("long-1", v1::TASK_UNREACHABLE)
+           && sched.reached("long-2", v1::TASK_UNREACHABLE);
+  }));
+  CHECK(metric(c.master->address(), "master/slaves_unreachable") == 1);
+  CHECK(metric(c.master->address(), "master/cpus_total") == 0);
+  driver.teardown();
+  driver.join();
+}
+
+TEST_CASE("a task group where one task fails: the whole group is killed") {
+  cluster_guard c{1};
+  auto group = c.dir.path + "/group.json";
+  std::ofstream{group} << R"({"tasks":[
+    {"name":"steady","resources":[{"name":"cpus","type":"SCALAR","scalar":{"value":0.1}},
+                                  {"name":"mem","type":"SCALAR","scalar":{"value":16}}],
+     "command":{"value":"sleep 600"}},
+    {"name":"broken","resources":[{"name":"cpus","type":"SCALAR","scalar":{"value":0.1}},
+                                  {"name":"mem","type":"SCALAR","scalar":{"value":16}}],
+     "command":{"value":"sleep 1; exit 7"}}]})";
+  subprocess_options opts;
+  opts.argv = {binary("DCOS_CLI"), "execute", "--master=" + c.master->address(),
+               "--name=group", "--task_group=" + group};
+  opts.capture_stdout = true;
+  opts.stderr_path = "/dev/null";
+  auto p = subprocess::spawn(opts);
+  REQUIRE(p);
+  auto out = p->read_all(60s);
+  REQUIRE(out);
+  CHECK(p->wait() == 1);
+  CHECK(out->find("TASK_FAILED for task 'broken': Command exited with status "
+                  "7")
+        != std::string::npos);
+  CHECK(out->find("TASK_KILLED for task 'steady'") != std::string::npos);
+}
+
+TEST_CASE("health checks flip healthy; a failing command check kills") {
+  cluster_guard c{1};
+  network_node node;
+  auto detector = node.keep(
+    spawn_remote_detector(*node.sys, "127.0.0.1", c.master->port));
+  recording_scheduler sched;
+  auto web = command_task("web",
+                          "exec python3 -m http.server $PORT0 --bind "
+                          "127.0.0.1 2>/dev/null",
+                          "cpus:0.1;mem:64;ports:[31180-31180]");
+  auto* hc = web.mutable_health_check();
+  hc->set_type(v1::HealthCheck::HTTP);
+  hc->mutable_http()->set_port(31180);
+  hc->set_delay_seconds(0.2);
+  hc->set_interval_seconds(0.3);
+  hc->set_grace_period_seconds(10);
+  auto tcp = command_task("tcp",
+                          "exec python3 -m http.server 31181 --bind "
+                          "127.0.0.1 2>/dev/null",
+                          "cpus:0.1;mem:64;ports:[31181-31181]");
+  auto* tc = tcp.mutable_health_check();
+  tc->set_type(v1::HealthCheck::TCP);
+  tc->mutable_tcp()->set_port(31181);
+  tc->set_delay_seconds(0.2);
+  tc->set_interval_seconds(0.3);
+  auto sick = command_task("sick", "sleep 600");
+  auto* sc = sick.mutable_health_check();
+  sc->set_type(v1::HealthCheck::COMMAND);
+  sc->mutable_command()->set_value("test -e /nonexistent");
+  sc->set_delay_seconds(0.2);
+  sc->set_interval_seconds(0.2);
+  sc->set_grace_period_seconds(0);
+  sc->set_consecutive_failures(2);
+  sched.to_launch = {web, tcp, sick};
+  v1::FrameworkInfo info;
+  info.set_user("root");
+  info.set_name("health");
+  scheduler_driver driver{*node.sys, sched, info, detector};
+  REQUIRE(eventually([&] {
+    auto s = sched.last_of("web");
+    return s && s->has_healthy() && s->healthy();
+  }));
+  REQUIRE(eventually([&] {
+    auto s = sched.last_of("tcp");
+    return s && s->has_healthy() && s->healthy();
+  }));
+  REQUIRE(eventually([&] { return sched.reached("sick", v1::TASK_KILLED); }));
+  auto last = sched.last_of("sick");
+  CHECK(last->has_healthy());
+  CHECK_FALSE(last->healthy());
+  CHECK(last->message().find("consecutive failed health checks")
+        != std::string::npos);
+  // The healthy ones were not touched.
+  CHECK(sched.last_of("web")->state() == v1::TASK_RUNNING);
+  driver.teardown();
+  driver.join();
+}
+
+TEST_CASE("bad input: flags, oversized launches, unknown tasks") {
+  cluster_guard c{1};
+  // A malformed --resources exits 2 and names the bad token.
+  subprocess_options opts;
+  opts.argv = {binary("DCOS_AGENT_BIN"), "--master=" + c.master->address(),
+               "--resources=cpus:4;mem:lots", "--work_dir=" + c.dir.path + "/x"};
+  opts.stderr_path = c.dir.path + "/bad.err";
+  auto bad = subprocess::spawn(opts);
+  REQUIRE(bad);
+  CHECK(bad->wait() == 2);
+  std::ifstream err{c.dir.path + "/bad.err"};
+  std::string line;
+  std::getline(err, line);
+  CHECK(line.find("--resources") != std::string::npos);
+  CHECK(line.find("'mem:lots'") != std::string::npos);
+  // A launch bigger than its offer: TASK_ERROR.
+  network_node node;
+  auto detector = node.keep(
+    spawn_remote_detector(*node.sys, "127.0.0.1", c.master->port));
+  recording_scheduler sched;
+  sched.to_launch = {command_task("greedy", "true", "cpus:64;mem:32")};
+  v1::FrameworkInfo info;
+  info.set_user("root");
+  info.set_name("greedy");
+  {
+    scheduler_driver driver{*node.sys, sched, info, detector};
+    REQUIRE(eventually([&] { return sched.reached("greedy", v1::TASK_ERROR); }));
+    CHECK(sched.last_of("greedy")->reason()
+          == v1::TaskStatus::REASON_TASK_INVALID);
+    driver.teardown();
+    driver.join();
+  }
+  // An unknown task id to `dcos task log`: exit 1 and a clear line.
+  opts.argv = {binary("DCOS_CLI"), "task", "log", "no-such-task",
+               "--master=" + c.master->address()};
+  opts.stderr_path = c.dir.path + "/log.err";
+  auto log = subprocess::spawn(opts);
+  REQUIRE(log);
+  CHECK(log->wait() == 1);
+  std::ifstream log_err{c.dir.path + "/log.err"};
+  std::getline(log_err, line);
+  CHECK(line == "dcos task log: no task 'no-such-task' (see `dcos tasks`)");
+}
+
+TEST_CASE("dcos up runs a cluster that dcos execute uses; SIGTERM stops it "
+          "all") {
+  scratch_dir dir;
+  subprocess_options opts;
+  opts.argv = {binary("DCOS_CLI"), "up", "--agents=2", "--port=25050",
+               "--work_dir=" + dir.path, "--log_level=warning"};
+  opts.capture_stdout = true;
+  auto up = subprocess::spawn(opts);
+  REQUIRE(up);
+  std::string banner;
+  while (banner.find("cluster ready") == std::string::npos) {
+    auto line = up->read_line(60s);
+    REQUIRE_MESSAGE(line, describe(line.error()));
+    banner += *line + "\n";
+  }
+  CHECK(banner.find("master   http://127.0.0.1:25050") != std::string::npos);
+  CHECK(banner.find("agent-1  http://127.0.0.1:25052") != std::string::npos);
+  subprocess_options exec;
+  exec.argv = {binary("DCOS_CLI"), "execute", "--master=127.0.0.1:25050",
+               "--name=hello", "--command=echo hello from $MESOS_TASK_ID"};
+  exec.capture_stdout = true;
+  exec.stderr_path = "/dev/null";
+  auto run = subprocess::spawn(exec);
+  REQUIRE(run);
+  auto out = run->read_all(60s);
+  CHECK(run->wait() == 0);
+  CHECK(out->find("TASK_FINISHED for task 'hello'") != std::string::npos);
+  auto log = curl({"http://127.0.0.1:25050/health"});
+  CHECK(log.status == 200);
+  subprocess_options tasklog;
+  tasklog.argv = {binary("DCOS_CLI"), "task", "log", "hello",
+                  "--master=127.0.0.1:25050"};
+  tasklog.capture_stdout = true;
+  auto logp = subprocess::spawn(tasklog);
+  REQUIRE(logp);
+  auto text = logp->read_all(30s);
+  CHECK(logp->wait() == 0);
+  CHECK(*text == "hello from hello\n");
+  // A long task, then SIGTERM: everything ends, nothing is left.
+  exec.argv = {binary("DCOS_CLI"), "execute", "--master=127.0.0.1:25050",
+               "--name=long", "--command=sleep 600"};
+  exec.capture_stdout = false;
+  exec.stdout_path = "/dev/null";
+  auto long_run = subprocess::spawn(exec);
+  REQUIRE(long_run);
+  REQUIRE(eventually([&] {
+    auto r = curl({"-X", "POST", "-H", "Content-Type: application/json", "-d",
+                   R"({"type":"GET_TASKS"})",
+                   "http://127.0.0.1:25050/api/v1"});
+    return r.body.find("TASK_RUNNING") != std::string::npos;
+  }));
+  up->kill(SIGTERM);
+  CHECK(up->wait() == 0);
+  long_run->terminate(5s);
+  // No daemon, executor or container of this cluster survives.
+  CHECK(eventually([&] {
+    auto ps = subprocess::spawn({.argv = {"pgrep", "-f", dir.path},
+                                 .capture_stdout = true});
+    auto pids = ps->read_all(5s);
+    ps->wait();
+    return pids && pids->empty();
+  }, 10s));
+}
