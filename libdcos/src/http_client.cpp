@@ -50,6 +50,17 @@ std::string reason(const error_code& ec) {
   return text;
 }
 
+std::string_view view(beast::string_view text) {
+  return {text.data(), text.size()};
+}
+
+std::string lower(std::string_view text) {
+  std::string out{text};
+  for (auto& c : out)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
 std::string authority(const std::string& host, uint16_t port) {
   if (host.find(':') != host.npos)
     return fmt::format("[{}]:{}", host, port);
@@ -192,9 +203,16 @@ private:
     if (ec)
       return fail(errc::unavailable, reason(ec));
     auto& res = parser_.get();
-    finish(http_reply{res.result_int(),
-                      std::string{res[http::field::content_type]},
-                      std::move(res.body())});
+    http_reply reply{res.result_int(),
+                     std::string{res[http::field::content_type]},
+                     std::move(res.body())};
+    for (const auto& field : res) {
+      auto [it, added] = reply.headers.try_emplace(
+        lower(view(field.name_string())), view(field.value()));
+      if (!added)
+        it->second.append(", ").append(view(field.value()));
+    }
+    finish(std::move(reply));
   }
 
   void fail(errc code, std::string_view what) {
@@ -233,6 +251,11 @@ private:
 };
 
 } // namespace
+
+std::string http_reply::header(std::string_view name) const {
+  auto it = headers.find(lower(name));
+  return it == headers.end() ? std::string{} : it->second;
+}
 
 caf::expected<http_reply> http_fetch(const http_call& call) {
   try {

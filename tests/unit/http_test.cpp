@@ -72,6 +72,10 @@ struct fixture {
       kept.push_back(respond);
       return;
     }
+    if (req.path == "/moved")
+      return respond({.status = 302, .content_type = "",
+                      .headers = {{"Location", "/hello"}, {"X-Two", "a"},
+                                  {"X-Two", "b"}}});
     if (req.path == "/throw")
       throw std::runtime_error("boom");
     if (req.path == "/drop")
@@ -127,6 +131,16 @@ TEST_CASE_FIXTURE(fixture, "GET answers with the handler's response") {
   CHECK(reply.status == 200);
   CHECK(reply.content_type == "application/json");
   CHECK(reply.body == R"({"hello":"world"})");
+}
+
+TEST_CASE_FIXTURE(fixture, "the reply carries the response headers") {
+  auto reply = fetch(call("/moved"));
+  CHECK(reply.status == 302);
+  CHECK(reply.header("location") == "/hello");
+  CHECK(reply.header("LOCATION") == "/hello");
+  CHECK(reply.header("x-two") == "a, b");
+  CHECK(reply.header("server") == "libdcos");
+  CHECK(reply.header("x-absent") == "");
 }
 
 TEST_CASE_FIXTURE(fixture, "POST delivers body and headers") {

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -28,6 +29,12 @@ struct http_reply {
   unsigned status = 0;
   std::string content_type;
   std::string body;
+  // Lower-case names; a repeated header's values are joined by ", ". Kept so
+  // that callers can follow redirects (Location) themselves.
+  std::map<std::string, std::string> headers;
+
+  /// The value of header `name` (any case), or "" if absent.
+  std::string header(std::string_view name) const;
 };
 
 struct http_call {

@@ -1,0 +1,121 @@
+#include "args.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <string_view>
+
+namespace dcos::helper {
+
+const char* const usage_text
+  = "usage: dcos-containerizer launch --sandbox=DIR --status_file=FILE\n"
+    "           [--fetch=FILE --fetcher=PATH --cache_dir=DIR] "
+    "[--env_file=FILE]\n"
+    "           -- PROGRAM [ARGS...]\n"
+    "Runs PROGRAM as the root of a container in DIR and writes its exit\n"
+    "record to FILE as one line of JSON.\n";
+
+namespace {
+
+std::string absolute(const std::string& path) {
+  if (path.empty() || path[0] == '/')
+    return path;
+  char cwd[PATH_MAX];
+  if (::getcwd(cwd, sizeof(cwd)) == nullptr)
+    return path; // the open() that follows reports the problem
+  return std::string{cwd} + "/" + path;
+}
+
+} // namespace
+
+bool parse_launch_args(int argc, char** argv, launch_args* out,
+                       std::string* error) {
+  error->clear();
+  struct flag {
+    const char* name;
+    std::string launch_args::*field;
+    bool seen;
+  };
+  flag flags[] = {
+    {"sandbox", &launch_args::sandbox, false},
+    {"status_file", &launch_args::status_file, false},
+    {"fetch", &launch_args::fetch, false},
+    {"fetcher", &launch_args::fetcher, false},
+    {"cache_dir", &launch_args::cache_dir, false},
+    {"env_file", &launch_args::env_file, false},
+  };
+  if (argc < 2 || std::string_view{argv[1]} != "launch") {
+    *error = argc < 2 ? "missing command 'launch'"
+                      : "unknown command '" + std::string{argv[1]}
+                          + "' (only 'launch' exists)";
+    return false;
+  }
+  int i = 2;
+  std::string first_error;
+  for (; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--") {
+      ++i;
+      break;
+    }
+    auto eq = arg.find('=');
+    if (arg.substr(0, 2) != "--" || eq == std::string_view::npos) {
+      if (first_error.empty())
+        first_error = "'" + std::string{arg}
+                      + "': expected --name=value or '--' before PROGRAM";
+      continue;
+    }
+    auto name = arg.substr(2, eq - 2);
+    auto value = arg.substr(eq + 1);
+    flag* match = nullptr;
+    for (auto& f : flags)
+      if (name == f.name)
+        match = &f;
+    if (match == nullptr) {
+      if (first_error.empty())
+        first_error = "unknown flag '--" + std::string{name} + "'";
+      continue;
+    }
+    if (match->seen && first_error.empty())
+      first_error = "--" + std::string{name} + ": given twice";
+    if (value.empty() && first_error.empty())
+      first_error = "--" + std::string{name} + ": empty value";
+    match->seen = true;
+    out->*(match->field) = std::string{value};
+  }
+  // Every other flag is checked after the loop so that --status_file is known
+  // whatever order the flags came in.
+  out->status_file = absolute(out->status_file);
+  if (!first_error.empty()) {
+    *error = first_error;
+    return false;
+  }
+  for (; i < argc; ++i)
+    out->program.emplace_back(argv[i]);
+  if (out->sandbox.empty())
+    *error = "--sandbox is required";
+  else if (out->status_file.empty())
+    *error = "--status_file is required";
+  else if (out->program.empty())
+    *error = "no PROGRAM after '--'";
+  else if (!out->fetch.empty()
+           && (out->fetcher.empty() || out->cache_dir.empty()))
+    *error = "--fetch needs --fetcher and --cache_dir";
+  else if (out->fetch.empty()
+           && (!out->fetcher.empty() || !out->cache_dir.empty()))
+    *error = "--fetcher and --cache_dir are only valid with --fetch";
+  if (!error->empty())
+    return false;
+  out->sandbox = absolute(out->sandbox);
+  out->fetch = absolute(out->fetch);
+  out->cache_dir = absolute(out->cache_dir);
+  out->env_file = absolute(out->env_file);
+  // A bare name is left for the PATH lookup of execvp.
+  if (out->fetcher.find('/') != std::string::npos)
+    out->fetcher = absolute(out->fetcher);
+  return true;
+}
+
+} // namespace dcos::helper

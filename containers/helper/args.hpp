@@ -1,0 +1,40 @@
+// The command line of dcos-containerizer:
+//
+//   dcos-containerizer launch --sandbox=DIR --status_file=FILE
+//       [--fetch=FILE --fetcher=PATH --cache_dir=DIR] [--env_file=FILE]
+//       -- PROGRAM [ARGS...]
+//
+// Parsed by hand rather than with dcos::flags: the helper is exec'd for every
+// task and links libc and libstdc++ only, so that it starts fast.
+//
+// Thread-safety: none needed; the helper is single-threaded.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace dcos::helper {
+
+struct launch_args {
+  std::string sandbox;     // absolute
+  std::string status_file; // absolute
+  std::string fetch;       // absolute request file; empty: nothing to fetch
+  std::string fetcher;     // absolute, or a bare name looked up on PATH
+  std::string cache_dir;   // absolute
+  std::string env_file;    // absolute; empty: PROGRAM inherits our environment
+  std::vector<std::string> program; // PROGRAM ARGS...; never empty on success
+};
+
+/// The text printed for `--help` and after a usage error.
+extern const char* const usage_text;
+
+/// Parses argv (argv[0] is the helper itself). Relative paths are made
+/// absolute against the current directory, because the helper changes into
+/// the sandbox before it uses them.
+/// On failure returns false and sets `*error` to one line naming the argument;
+/// `out->status_file` is still set if that flag was parsed, so that the caller
+/// can leave an exit record.
+bool parse_launch_args(int argc, char** argv, launch_args* out,
+                       std::string* error);
+
+} // namespace dcos::helper
