@@ -3,6 +3,7 @@
 //
 //   example_scheduler --master=127.0.0.1:5050 --tasks=10 --command='sleep 1'
 #include <cstdio>
+#include <map>
 
 #include <caf/io/all.hpp>
 #include <dcos/detector_actor.hpp>
@@ -10,12 +11,15 @@
 #include <dcos/flags.hpp>
 #include <dcos/resources.hpp>
 #include <dcos/scheduler.hpp>
+#include <dcos/task_state.hpp>
 
 using namespace dcos;
 
 struct launcher : scheduler {
   int wanted = 10, launched = 0, finished = 0, failed = 0;
   std::string command = "true";
+  // Updates arrive at least once: a retried one repeats a state we saw.
+  std::map<std::string, v1::TaskState> last_state;
   resources per_task = *resources::parse("cpus:0.1;mem:32");
 
   void offers(scheduler_driver& d, const std::vector<v1::Offer>& offers) override {
@@ -38,6 +42,10 @@ struct launcher : scheduler {
   }
 
   void update(scheduler_driver& d, const v1::TaskStatus& s) override {
+    auto [it, first] = last_state.try_emplace(s.task_id().value(), s.state());
+    if (!first && (it->second == s.state() || is_terminal(it->second)))
+      return;
+    it->second = s.state();
     std::printf("%s %s %s\n", s.task_id().value().c_str(),
                 v1::TaskState_Name(s.state()).c_str(), s.message().c_str());
     if (s.state() == v1::TASK_FINISHED)

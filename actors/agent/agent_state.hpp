@@ -59,6 +59,11 @@ using agent_self = agent_impl::stateful_pointer<agent_state>;
 
 // -- records -----------------------------------------------------------------------
 
+// The master and the agent both have task and framework records, and both
+// live in libdcos.so: an inline namespace gives each its own mangled names
+// (one definition rule) without changing how the code names them.
+inline namespace agent_records {
+
 struct task_record {
   v1::TaskInfo info;
   v1::TaskState state = v1::TASK_STAGING; // latest known
@@ -97,6 +102,7 @@ struct update_stream {
   std::string framework_id;
   std::string task_id;
   std::deque<v1::internal::StatusUpdate> pending; // durable, not acknowledged
+  uint32_t recording = 0; // updates accepted, still on their way to disk
   std::set<std::string> uuids; // seen: drops executor retransmissions
   bool in_flight = false;
   caf::timespan backoff{};
@@ -113,6 +119,8 @@ struct agent_metrics {
   uint64_t journal_flushes = 0;
   uint64_t journal_records = 0;
 };
+
+} // namespace agent_records
 
 // -- the state ---------------------------------------------------------------------------
 
@@ -137,6 +145,7 @@ struct agent_state {
 
   // -- what runs here --
   std::map<std::string, framework_record> frameworks;
+  std::deque<framework_record> completed_frameworks; // for /state and logs
   std::map<std::pair<std::string, std::string>, update_stream> streams;
   std::map<caf::actor_addr, std::pair<std::string, std::string>> executor_by_addr;
   agent_metrics metrics;

@@ -82,8 +82,8 @@ std::string agent_state::state_json() const {
   google::protobuf::RepeatedPtrField<v1::Resource> wire;
   total.to_proto(&wire);
   write_resources_object(w, wire);
-  w.key("frameworks").begin_array();
-  for (const auto& [fw_id, fw] : frameworks) {
+  auto write_framework = [&](const std::string& fw_id,
+                             const framework_record& fw) {
     w.begin_object();
     w.field("id", fw_id);
     w.field("name", fw.info.name());
@@ -97,9 +97,15 @@ std::string agent_state::state_json() const {
       write_executor(w, fw_id, agent_id, e);
     w.end_array();
     w.end_object();
-  }
+  };
+  w.key("frameworks").begin_array();
+  for (const auto& [fw_id, fw] : frameworks)
+    write_framework(fw_id, fw);
   w.end_array();
-  w.key("completed_frameworks").begin_array().end_array();
+  w.key("completed_frameworks").begin_array();
+  for (const auto& fw : completed_frameworks)
+    write_framework(fw.info.id().value(), fw);
+  w.end_array();
   w.end_object();
   return w.take();
 }
@@ -151,7 +157,7 @@ v1::master::Response agent_state::metrics_response() const {
     add(fmt::format("slave/{}_total", kind), flat.scalar(kind).value_or(0));
   size_t pending = 0;
   for (const auto& [key, s] : streams)
-    pending += s.pending.size();
+    pending += s.pending.size() + s.recording;
   add("slave/status_updates_pending", static_cast<double>(pending));
   add("slave/status_updates_sent",
       static_cast<double>(metrics.status_updates_sent));

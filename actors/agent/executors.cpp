@@ -15,6 +15,7 @@ namespace dcos::kernel {
 namespace {
 
 constexpr size_t max_completed_executors = 50;
+constexpr size_t max_completed_frameworks = 50;
 
 std::string env_or(const char* name, const char* fallback) {
   const char* value = std::getenv(name);
@@ -370,7 +371,8 @@ void agent_state::maybe_retire_executor(const std::string& framework_id,
   if (!fw->removed) {
     for (const auto& [task_id, t] : i->second.tasks) {
       auto s = streams.find({framework_id, task_id});
-      if (s != streams.end() && !s->second.pending.empty())
+      if (s != streams.end()
+          && (!s->second.pending.empty() || s->second.recording > 0))
         return;
     }
   }
@@ -389,6 +391,10 @@ void agent_state::maybe_retire_executor(const std::string& framework_id,
     v1::internal::JournalRecord gone;
     gone.mutable_framework_gone()->set_value(framework_id);
     record(gone);
+    // Kept a while (in memory) so that its tasks' logs can still be found.
+    completed_frameworks.push_back(std::move(*fw));
+    if (completed_frameworks.size() > max_completed_frameworks)
+      completed_frameworks.pop_front();
     frameworks.erase(framework_id);
   }
 }

@@ -22,6 +22,7 @@
 
 #include "agent/agent_http.hpp"
 #include "agent/detection.hpp"
+#include "daemon/accept_spread.hpp"
 #include "dcos/agent.hpp"
 #include "dcos/error.hpp"
 #include "dcos/executor_actor.hpp"
@@ -182,6 +183,7 @@ int main(int argc, char** argv) {
   register_types(sys_cfg);
   sys_cfg.load<caf::io::middleman>();
   sys_cfg.set("logger.verbosity", caf::atom("quiet"));
+  log->debug("{}", daemon::enable_accept_spread());
   caf::actor_system sys{sys_cfg};
   cfg.store = spawn_file_store(sys, cfg.work_dir + "/meta");
   cfg.detector = spawn_remote_detector(sys, master_address->first,

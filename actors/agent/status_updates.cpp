@@ -80,11 +80,13 @@ void agent_state::status_update(v1::internal::StatusUpdate update,
   }
   v1::internal::JournalRecord rec;
   *rec.mutable_update() = update;
+  ++s.recording;
   record(rec, [this, fw_id, task_id, update = std::move(update),
                ack_executor, exec_id]() mutable {
     auto i = streams.find({fw_id, task_id});
     if (i == streams.end())
       return;
+    --i->second.recording;
     i->second.pending.push_back(std::move(update));
     ack_executor(exec_id);
     if (!i->second.in_flight)

@@ -38,7 +38,8 @@ caf::expected<std::string> sandbox_of(const std::string& agent,
   google::protobuf::Struct state;
   if (auto err = from_json(*body, &state, "agent state"))
     return err;
-  for (const auto& fw : state.fields().at("frameworks").list_value().values()) {
+  for (const char* group : {"frameworks", "completed_frameworks"})
+  for (const auto& fw : state.fields().at(group).list_value().values()) {
     const auto& f = fw.struct_value().fields();
     if (f.at("id").string_value() != framework_id)
       continue;

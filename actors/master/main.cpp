@@ -16,6 +16,7 @@
 #include <caf/io/all.hpp>
 #include <fmt/format.h>
 
+#include "daemon/accept_spread.hpp"
 #include "dcos/error.hpp"
 #include "dcos/flags.hpp"
 #include "dcos/logging.hpp"
@@ -139,6 +140,7 @@ int main(int argc, char** argv) {
   register_types(sys_cfg);
   sys_cfg.load<caf::io::middleman>();
   sys_cfg.set("logger.verbosity", caf::atom("quiet"));
+  log->debug("{}", daemon::enable_accept_spread());
   caf::actor_system sys{sys_cfg};
   kernel::master_http_config http_cfg;
   http_cfg.ip = cfg.ip;

@@ -52,6 +52,11 @@ using master_self = master_impl::stateful_pointer<master_state>;
 
 // -- records ------------------------------------------------------------------------
 
+// The master and the agent both have task and framework records, and both
+// live in libdcos.so: an inline namespace gives each its own mangled names
+// (one definition rule) without changing how the code names them.
+inline namespace master_records {
+
 struct task_record {
   std::string id;
   std::string name;
@@ -152,6 +157,8 @@ struct master_metrics {
   uint64_t tasks_launched = 0;
   uint64_t invalid_launches = 0;
 };
+
+} // namespace master_records
 
 // -- the state --------------------------------------------------------------------------
 

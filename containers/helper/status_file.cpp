@@ -115,7 +115,10 @@ int write_status_file(const std::string& path, const exit_record& record) {
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0)
     return errno;
-  bool ok = write_all(fd, to_json_line(record)) && ::fsync(fd) == 0;
+  // No fsync: the record must outlive the agent process, not the machine
+  // (after a reboot no container is left to ask about), and the page cache
+  // survives any process. The rename still makes the update atomic.
+  bool ok = write_all(fd, to_json_line(record));
   int err = errno;
   ::close(fd);
   if (!ok) {
@@ -126,16 +129,6 @@ int write_status_file(const std::string& path, const exit_record& record) {
     err = errno;
     ::unlink(tmp.c_str());
     return err;
-  }
-  // The rename itself is durable only once the directory is synced.
-  auto slash = path.rfind('/');
-  std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
-  if (dir.empty())
-    dir = "/";
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
   }
   return 0;
 }

@@ -27,8 +27,8 @@ exit_record record_of(int wait_status, const std::string& program);
 /// so that strict JSON parsers accept any message.
 std::string to_json_line(const exit_record& record);
 
-/// Writes `path`.tmp, fsyncs it, renames it to `path` and fsyncs the
-/// directory. Returns 0 or the errno of the step that failed.
+/// Writes `path`.tmp and renames it to `path` (atomic for readers; not
+/// synced, see status_file.cpp). Returns 0 or the errno of the failed step.
 int write_status_file(const std::string& path, const exit_record& record);
 
 } // namespace dcos::helper

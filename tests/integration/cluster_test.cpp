@@ -5,6 +5,8 @@
 #include <signal.h>
 
 #include <doctest/doctest.h>
+
+#include "support/checks.hpp"
 #include <fmt/format.h>
 
 #include "dcos/json.hpp"
@@ -21,13 +23,14 @@ std::string example_scheduler(const master_process& m, int tasks,
   subprocess_options opts;
   opts.argv = {binary("DCOS_EXAMPLE_SCHEDULER"), "--master=" + m.address(),
                fmt::format("--tasks={}", tasks), "--command=" + command,
-               "--resources=cpus:0.01;mem:16"};
+               // At most 40 per agent (cpus:4), so 200 tasks must spread.
+               "--resources=cpus:0.1;mem:16"};
   opts.capture_stdout = true;
   opts.stderr_path = "/dev/null";
   auto p = subprocess::spawn(opts);
   REQUIRE(p);
   auto out = p->read_all(180s);
-  REQUIRE_MESSAGE(out, describe(out.error()));
+  DCOS_REQUIRE_OK(out);
   *status = p->wait();
   return *out;
 }
@@ -124,7 +127,7 @@ TEST_CASE("kill -9 of an agent mid-run: tasks survive, no update is lost") {
   std::string seen;
   while (running < 5) {
     auto line = scheduler->read_line(30s);
-    REQUIRE_MESSAGE(line, describe(line.error()));
+    DCOS_REQUIRE_OK(line);
     seen += *line + "\n";
     running += line->find("TASK_RUNNING") != std::string::npos ? 1 : 0;
   }
@@ -138,7 +141,7 @@ TEST_CASE("kill -9 of an agent mid-run: tasks survive, no update is lost") {
     c.master->address(), dir,
     std::vector<std::string>{"--resources=cpus:4;mem:4096;disk:1024"});
   auto rest = scheduler->read_all(60s);
-  REQUIRE_MESSAGE(rest, describe(rest.error()));
+  DCOS_REQUIRE_OK(rest);
   seen += *rest;
   CHECK(scheduler->wait() == 0);
   CHECK(seen.find("5 finished, 0 failed") != std::string::npos);
@@ -320,7 +323,7 @@ TEST_CASE("dcos up runs a cluster that dcos execute uses; SIGTERM stops it "
   std::string banner;
   while (banner.find("cluster ready") == std::string::npos) {
     auto line = up->read_line(60s);
-    REQUIRE_MESSAGE(line, describe(line.error()));
+    DCOS_REQUIRE_OK(line);
     banner += *line + "\n";
   }
   CHECK(banner.find("master   http://127.0.0.1:25050") != std::string::npos);

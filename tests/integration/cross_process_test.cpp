@@ -6,6 +6,8 @@
 #include <caf/io/all.hpp>
 #include <doctest/doctest.h>
 
+#include "support/checks.hpp"
+
 #include "dcos/error.hpp"
 #include "dcos/json.hpp"
 #include "dcos/subprocess.hpp"
@@ -26,9 +28,9 @@ std::pair<subprocess, uint16_t> start_peer() {
   opts.argv = {path};
   opts.capture_stdout = true;
   auto peer = subprocess::spawn(opts);
-  REQUIRE_MESSAGE(peer, describe(peer.error()));
+  DCOS_REQUIRE_OK(peer);
   auto line = peer->read_line(20s);
-  REQUIRE_MESSAGE(line, describe(line.error()));
+  DCOS_REQUIRE_OK(line);
   REQUIRE(line->rfind("PORT ", 0) == 0);
   auto port = static_cast<uint16_t>(std::stoi(line->substr(5)));
   return {std::move(*peer), port};
@@ -94,7 +96,8 @@ TEST_CASE("wire messages cross process boundaries intact") {
   client c;
   auto peer = c.sys->middleman().remote_actor<wire_echo_actor>("127.0.0.1",
                                                                port);
-  REQUIRE_MESSAGE(peer, c.sys->render(peer.error()));
+  if (!peer)
+    FAIL(c.sys->render(peer.error()));
   caf::scoped_actor self{*c.sys};
 
   for (int i = 0; i < 50; ++i)
@@ -182,7 +185,8 @@ TEST_CASE("a corrupt payload is rejected; the receiver keeps serving") {
   caf::actor_system forger{forger_cfg};
   auto target = forger.middleman().remote_actor<forged_echo_actor>("127.0.0.1",
                                                                    port);
-  REQUIRE_MESSAGE(target, forger.render(target.error()));
+  if (!target)
+    FAIL(forger.render(target.error()));
   caf::scoped_actor forger_self{forger};
   DCOS_TEST_SEED_INFO();
   std::mt19937_64 rng{test_seed()};

@@ -4,6 +4,8 @@
 #include <caf/io/all.hpp>
 #include <doctest/doctest.h>
 
+#include "support/checks.hpp"
+
 #include "dcos/detector_actor.hpp"
 #include "dcos/resources.hpp"
 #include "support/processes.hpp"
@@ -89,7 +91,7 @@ TEST_CASE("a remote master runs a scheduler's tasks; curl reads the state") {
   auto scheduler = subprocess::spawn(opts);
   REQUIRE(scheduler);
   auto out = scheduler->read_all(60s);
-  REQUIRE_MESSAGE(out, describe(out.error()));
+  DCOS_REQUIRE_OK(out);
   CHECK(scheduler->wait() == 0);
   CHECK(out->find("12 finished, 0 failed") != std::string::npos);
   CHECK(out->find("task-11 TASK_FINISHED") != std::string::npos);

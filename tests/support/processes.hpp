@@ -10,12 +10,15 @@
 #include <vector>
 
 #include <doctest/doctest.h>
+
+#include "support/checks.hpp"
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 #include <stdlib.h>
 
 #include "dcos/error.hpp"
 #include "dcos/subprocess.hpp"
+#include "support/checks.hpp"
 
 namespace dcos::test {
 
@@ -36,7 +39,7 @@ struct master_process {
   explicit master_process(std::vector<std::string> extra = {})
     : process(start(std::move(extra))) {
     auto line = process.read_line(30s);
-    REQUIRE_MESSAGE(line, describe(line.error()));
+    DCOS_REQUIRE_OK(line);
     auto at = line->find("127.0.0.1:");
     REQUIRE_MESSAGE(at != std::string::npos, *line);
     port = static_cast<uint16_t>(std::stoi(line->substr(at + 10)));
@@ -52,7 +55,7 @@ private:
     opts.argv.insert(opts.argv.end(), extra.begin(), extra.end());
     opts.capture_stdout = true;
     auto p = subprocess::spawn(opts);
-    REQUIRE_MESSAGE(p, describe(p.error()));
+    DCOS_REQUIRE_OK(p);
     return std::move(*p);
   }
 };
@@ -67,7 +70,7 @@ struct agent_process {
                 std::vector<std::string> extra = {})
     : process(start(master, dir, std::move(extra))), work_dir(std::move(dir)) {
     auto line = process.read_line(30s);
-    REQUIRE_MESSAGE(line, describe(line.error()));
+    DCOS_REQUIRE_OK(line);
     auto at = line->find("127.0.0.1:");
     REQUIRE_MESSAGE(at != std::string::npos, *line);
     port = static_cast<uint16_t>(std::stoi(line->substr(at + 10)));
@@ -87,7 +90,7 @@ private:
     opts.capture_stdout = true;
     opts.stderr_path = dir + ".log";
     auto p = subprocess::spawn(opts);
-    REQUIRE_MESSAGE(p, describe(p.error()));
+    DCOS_REQUIRE_OK(p);
     return std::move(*p);
   }
 };
@@ -136,9 +139,9 @@ inline http_result curl(std::vector<std::string> args) {
   opts.argv.insert(opts.argv.end(), args.begin(), args.end());
   opts.capture_stdout = true;
   auto p = subprocess::spawn(opts);
-  REQUIRE_MESSAGE(p, describe(p.error()));
+  DCOS_REQUIRE_OK(p);
   auto out = p->read_all(30s);
-  REQUIRE_MESSAGE(out, describe(out.error()));
+  DCOS_REQUIRE_OK(out);
   p->wait();
   while (!out->empty() && out->back() == '\n')
     out->pop_back();

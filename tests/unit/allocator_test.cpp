@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include "support/checks.hpp"
+
 #include "allocator/hierarchical_allocator.hpp"
 #include "dcos/error.hpp"
 
@@ -15,7 +17,7 @@ namespace {
 
 resources rs(std::string_view text, std::string_view role = "*") {
   auto parsed = resources::parse(text, role);
-  REQUIRE_MESSAGE(parsed, describe(parsed.error()));
+  DCOS_REQUIRE_OK(parsed);
   return *parsed;
 }
 

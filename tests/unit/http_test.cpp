@@ -17,6 +17,8 @@
 #include <boost/beast/http/string_body.hpp>
 #include <doctest/doctest.h>
 
+#include "support/checks.hpp"
+
 #include "dcos/error.hpp"
 #include "dcos/http_client.hpp"
 #include "dcos/http_server.hpp"
@@ -44,7 +46,7 @@ struct fixture {
       "127.0.0.1", 0, [this](dcos::http_request req, dcos::http_responder respond) {
         route(std::move(req), std::move(respond));
       });
-    REQUIRE_MESSAGE(started, dcos::describe(started.error()));
+    DCOS_REQUIRE_OK(started);
     server = std::move(*started);
   }
 
@@ -105,7 +107,7 @@ struct fixture {
 
   dcos::http_reply fetch(const dcos::http_call& c) {
     auto reply = dcos::http_fetch(c);
-    REQUIRE_MESSAGE(reply, dcos::describe(reply.error()));
+    DCOS_REQUIRE_OK(reply);
     return *reply;
   }
 };
@@ -423,11 +425,11 @@ TEST_CASE_FIXTURE(fixture, "curl talks to the server") {
   auto curl = [](std::vector<std::string> args) {
     args.insert(args.begin(), {"curl", "-sS", "-w", "\n%{http_code}\n"});
     auto child = dcos::subprocess::spawn({.argv = args, .capture_stdout = true});
-    REQUIRE_MESSAGE(child, dcos::describe(child.error()));
+    DCOS_REQUIRE_OK(child);
     std::vector<std::string> lines;
     for (int i = 0; i < 2; ++i) {
       auto line = child->read_line(10s);
-      REQUIRE_MESSAGE(line, dcos::describe(line.error()));
+      DCOS_REQUIRE_OK(line);
       lines.push_back(*line);
     }
     CHECK(child->wait() == 0);

@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include "support/checks.hpp"
+
 #include "dcos/error.hpp"
 #include "dcos/resources.hpp"
 #include "support/seed.hpp"
@@ -14,7 +16,7 @@ namespace {
 
 resources parse(std::string_view text, std::string_view role = "*") {
   auto result = resources::parse(text, role);
-  REQUIRE_MESSAGE(result, dcos::describe(result.error()));
+  DCOS_REQUIRE_OK(result);
   return *result;
 }
 
@@ -330,7 +332,7 @@ TEST_CASE("property: text, JSON and protobuf round trips") {
     auto any = gen.pool(false);
     CAPTURE(any.to_json());
     auto from_json = resources::parse(any.to_json());
-    REQUIRE_MESSAGE(from_json, dcos::describe(from_json.error()));
+    DCOS_REQUIRE_OK(from_json);
     CHECK(*from_json == any);
 
     google::protobuf::RepeatedPtrField<dcos::v1::Resource> wire;
