@@ -67,7 +67,9 @@ case "${1:-}" in
   up)
     build
     shift
-    exec "$BUILD_DIR/examples/hello_libdcos" "$@"
+    # A local cluster (one master, agents as separate processes) in the
+    # foreground; Ctrl-C stops all of it. Extra flags go to `dcos up`.
+    exec "$BUILD_DIR/dcos" up "$@"
     ;;
   test)
     shift

@@ -235,12 +235,17 @@ int main(int argc, char** argv) {
   for (int s : {SIGTERM, SIGINT, SIGHUP, SIGUSR1})
     sigaddset(&set, s);
   timespec tick{0, 100'000'000};
+  bool shutting_down = false;
   while (!*ended) {
     int sig = sigtimedwait(&set, nullptr, &tick);
-    if (sig == SIGUSR1) {
+    if (sig == SIGUSR1 && !shutting_down) {
       log->info("shutting down for good: killing executors");
+      shutting_down = true;
       caf::anon_send(agent, shutdown_atom::value,
                      std::string{"the operator shut the agent down"});
+    } else if (sig > 0 && shutting_down) {
+      // Leaving now would orphan the executors still being killed.
+      log->info("signal {} ignored: still killing executors", sig);
     } else if (sig > 0) {
       log->info("stopping on signal {}; executors keep running", sig);
       break;

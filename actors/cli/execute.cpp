@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iterator>
+#include <map>
 
 #include <caf/io/all.hpp>
 #include <fmt/format.h>
@@ -30,6 +31,7 @@ struct executor_scheduler : scheduler {
   bool launched = false;
   size_t ended = 0;
   size_t finished = 0;
+  std::map<std::string, v1::TaskState> states; // last state seen per task
 
   void offers(scheduler_driver& d, const std::vector<v1::Offer>& offers) override {
     for (const auto& offer : offers) {
@@ -61,6 +63,11 @@ struct executor_scheduler : scheduler {
   }
 
   void update(scheduler_driver& d, const v1::TaskStatus& s) override {
+    // Updates arrive at least once: skip a repeat of what we already saw.
+    auto [it, first] = states.try_emplace(s.task_id().value(), s.state());
+    if (!first && (it->second == s.state() || is_terminal(it->second)))
+      return;
+    it->second = s.state();
     std::printf("Received status update %s for task '%s'%s%s\n",
                 v1::TaskState_Name(s.state()).c_str(),
                 s.task_id().value().c_str(), s.message().empty() ? "" : ": ",

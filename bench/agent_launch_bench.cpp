@@ -1,0 +1,360 @@
+// One agent launching many short real processes, and the agent's footprint
+// with many live ones. Real dcos-master and dcos-agent processes on loopback;
+// the framework is this process, written with the scheduler SDK.
+//
+// Figures (one JSON line each):
+//  - "launch": from the first ACCEPT to the last TASK_FINISHED handled (and
+//    thereby acknowledged) by the framework, then until the agent has no
+//    unacknowledged update left. Two paths: the default executor (one task
+//    group of N tasks) and the command executor (one executor process per
+//    task).
+//  - "live": with N tasks RUNNING (`sleep`) under the default executor, the
+//    agent's and the executor's resident memory and threads.
+//
+//   agent_launch_bench [--tasks=1000] [--command_tasks=1000] [--live_tasks=1000]
+//
+// The daemons are found through DCOS_MASTER_BIN / DCOS_AGENT_BIN or next to
+// this binary's directory (build/bench/../).
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <map>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include <caf/io/all.hpp>
+#include <fmt/format.h>
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+
+#include "dcos/detector_actor.hpp"
+#include "dcos/flags.hpp"
+#include "dcos/http_client.hpp"
+#include "dcos/resources.hpp"
+#include "dcos/scheduler.hpp"
+#include "dcos/subprocess.hpp"
+#include "dcos/task_state.hpp"
+#include "dcos/type_bridge.hpp"
+
+using namespace dcos;
+using namespace std::chrono_literals;
+using clock_type = std::chrono::steady_clock;
+namespace fs = std::filesystem;
+
+namespace {
+
+[[noreturn]] void die(const std::string& why) {
+  std::fprintf(stderr, "agent_launch_bench: %s\n", why.c_str());
+  std::exit(1);
+}
+
+std::string daemon_path(const char* variable, const char* name) {
+  if (const char* path = std::getenv(variable))
+    return path;
+  return (fs::read_symlink("/proc/self/exe").parent_path().parent_path() / name)
+    .string();
+}
+
+// Starts a daemon that prints "... 127.0.0.1:PORT" as its first line.
+std::pair<subprocess, uint16_t> start_daemon(std::vector<std::string> argv,
+                                             const std::string& log) {
+  subprocess_options opts;
+  opts.argv = std::move(argv);
+  opts.capture_stdout = true;
+  opts.stderr_path = log;
+  auto p = subprocess::spawn(opts);
+  if (!p)
+    die("cannot start " + opts.argv[0]);
+  auto line = p->read_line(30s);
+  auto at = line ? line->find("127.0.0.1:") : std::string::npos;
+  if (at == std::string::npos)
+    die(opts.argv[0] + " did not start; see " + log);
+  auto port = static_cast<uint16_t>(std::stoi(line->substr(at + 10)));
+  return {std::move(*p), port};
+}
+
+double metric(uint16_t port, const std::string& name) {
+  http_call call;
+  call.host = "127.0.0.1";
+  call.port = port;
+  call.target = "/metrics/snapshot";
+  auto reply = http_fetch(call);
+  if (!reply)
+    return -1;
+  google::protobuf::Struct doc;
+  if (!google::protobuf::util::JsonStringToMessage(reply->body, &doc).ok())
+    return -1;
+  auto i = doc.fields().find(name);
+  return i == doc.fields().end() ? -1 : i->second.number_value();
+}
+
+struct footprint {
+  long rss_kib = 0;
+  long pss_kib = 0; // shared pages split among their users: sums honestly
+  long threads = 0;
+  int processes = 0;
+};
+
+// Sums VmRSS and Threads over the processes whose command name is `comm`
+// (truncated to 15 characters by the kernel), or of process `pid`.
+footprint measure(const std::string& comm, pid_t pid = 0) {
+  footprint f;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    auto name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos)
+      continue;
+    if (pid != 0 && name != std::to_string(pid))
+      continue;
+    std::ifstream status{entry.path() / "status"};
+    std::string line;
+    bool match = pid != 0;
+    long rss = 0, threads = 0;
+    while (std::getline(status, line)) {
+      if (line.rfind("Name:\t", 0) == 0)
+        match = match || line.substr(6) == comm.substr(0, 15);
+      else if (line.rfind("VmRSS:", 0) == 0)
+        rss = std::stol(line.substr(6));
+      else if (line.rfind("Threads:", 0) == 0)
+        threads = std::stol(line.substr(8));
+    }
+    if (match) {
+      std::ifstream rollup{entry.path() / "smaps_rollup"};
+      while (std::getline(rollup, line))
+        if (line.rfind("Pss:", 0) == 0)
+          f.pss_kib += std::stol(line.substr(4));
+      f.rss_kib += rss;
+      f.threads += threads;
+      ++f.processes;
+    }
+  }
+  return f;
+}
+
+enum class path { task_group, command };
+
+// Launches `n` tasks on the first offer that holds them all and reports when
+// all of them reached `goal` (RUNNING or FINISHED).
+struct bench_scheduler : scheduler {
+  path how = path::task_group;
+  size_t n = 0;
+  std::string command;
+  v1::TaskState goal = v1::TASK_FINISHED;
+  resources per_task = *resources::parse("cpus:0.01;mem:4");
+  resources per_executor = *resources::parse("cpus:0.1;mem:32");
+  bool launched = false;
+  clock_type::time_point accepted;
+  std::map<std::string, v1::TaskState> states;
+  size_t reached = 0;
+  size_t failed = 0;
+  std::promise<clock_type::time_point> done;
+
+  void offers(scheduler_driver& d, const std::vector<v1::Offer>& offers) override {
+    for (const auto& offer : offers) {
+      auto role = offer.allocation_info().role();
+      auto have = resources::from_proto(offer.resources());
+      auto need = per_executor;
+      for (size_t i = 0; i < n; ++i)
+        need += per_task;
+      if (how == path::command)
+        for (size_t i = 1; i < n; ++i)
+          need += per_executor;
+      if (launched || !have || !have->contains(need.allocate(role))) {
+        d.decline({offer.id()});
+        continue;
+      }
+      std::vector<v1::TaskInfo> tasks;
+      for (size_t i = 0; i < n; ++i) {
+        auto& t = tasks.emplace_back();
+        t.set_name(fmt::format("t{}", i));
+        t.mutable_task_id()->set_value(t.name());
+        *t.mutable_agent_id() = offer.agent_id();
+        t.mutable_command()->set_value(command);
+        per_task.allocate(role).to_proto(t.mutable_resources());
+      }
+      launched = true;
+      accepted = clock_type::now();
+      if (how == path::task_group) {
+        v1::ExecutorInfo executor;
+        executor.set_type(v1::ExecutorInfo::DEFAULT);
+        executor.mutable_executor_id()->set_value("bench");
+        per_executor.allocate(role).to_proto(executor.mutable_resources());
+        v1::TaskGroupInfo group;
+        for (auto& t : tasks)
+          *group.add_tasks() = std::move(t);
+        d.launch_group(offer.id(), executor, group);
+      } else {
+        d.launch(offer.id(), std::move(tasks));
+      }
+      d.suppress();
+    }
+  }
+
+  void update(scheduler_driver&, const v1::TaskStatus& s) override {
+    auto [it, first] = states.try_emplace(s.task_id().value(),
+                                          v1::TASK_STAGING);
+    if (is_terminal(it->second) || (!first && it->second == s.state()))
+      return; // a repeat: updates arrive at least once
+    auto before = it->second;
+    it->second = s.state();
+    if (s.state() == goal && before != goal)
+      ++reached;
+    else if (is_terminal(s.state()))
+      ++failed;
+    if (reached + failed == n)
+      done.set_value(clock_type::now());
+  }
+
+  void error(scheduler_driver&, const std::string& message) override {
+    std::fprintf(stderr, "agent_launch_bench: framework error: %s\n",
+                 message.c_str());
+  }
+};
+
+double seconds(clock_type::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
+
+struct cluster {
+  std::string dir;
+  std::optional<subprocess> master;
+  std::optional<subprocess> agent;
+  uint16_t master_port = 0;
+  uint16_t agent_port = 0;
+
+  cluster() {
+    char tmpl[] = "/tmp/dcos-bench-XXXXXX";
+    if (::mkdtemp(tmpl) == nullptr)
+      die("mkdtemp failed");
+    dir = tmpl;
+    auto [m, mp] = start_daemon({daemon_path("DCOS_MASTER_BIN", "dcos-master"),
+                                 "--ip=127.0.0.1", "--port=0",
+                                 "--log_level=warning"},
+                                dir + "/master.log");
+    master.emplace(std::move(m));
+    master_port = mp;
+    auto [a, ap] = start_daemon(
+      {daemon_path("DCOS_AGENT_BIN", "dcos-agent"),
+       fmt::format("--master=127.0.0.1:{}", master_port), "--ip=127.0.0.1",
+       "--port=0", "--work_dir=" + dir + "/agent", "--log_level=warning",
+       "--resources=cpus:512;mem:1048576;disk:1024"},
+      dir + "/agent.log");
+    agent.emplace(std::move(a));
+    agent_port = ap;
+    auto deadline = clock_type::now() + 30s;
+    while (metric(master_port, "master/slaves_active") != 1) {
+      if (clock_type::now() > deadline)
+        die("the agent did not register; see " + dir);
+      std::this_thread::sleep_for(20ms);
+    }
+  }
+
+  ~cluster() {
+    // SIGUSR1 makes the agent kill its containers before it goes.
+    if (agent) {
+      agent->kill(SIGUSR1);
+      agent->terminate(30s);
+    }
+    if (master)
+      master->terminate(10s);
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+};
+
+// Runs one framework against `c` until its tasks reach `sched.goal`; calls
+// `at_goal` then (tasks still live), then tears the framework down.
+template <class F>
+void run(caf::actor_system& sys, cluster& c, bench_scheduler& sched,
+         F at_goal) {
+  v1::FrameworkInfo info;
+  info.set_user("root");
+  info.set_name("agent_launch_bench");
+  auto detector = spawn_remote_detector(sys, "127.0.0.1", c.master_port);
+  auto reached = sched.done.get_future();
+  {
+    scheduler_driver driver{sys, sched, info, detector};
+    if (reached.wait_for(300s) != std::future_status::ready)
+      die(fmt::format("only {} of {} tasks got there in 300 s", sched.reached,
+                      sched.n));
+    at_goal(reached.get());
+    driver.teardown();
+    driver.join();
+  }
+  caf::anon_send_exit(detector, caf::exit_reason::user_shutdown);
+}
+
+void launch_figure(caf::actor_system& sys, path how, size_t n) {
+  cluster c;
+  bench_scheduler sched;
+  sched.how = how;
+  sched.n = n;
+  sched.command = "true";
+  run(sys, c, sched, [&](clock_type::time_point last) {
+    // Every update checkpointed and acknowledged on the agent.
+    while (metric(c.agent_port, "slave/status_updates_pending") != 0)
+      std::this_thread::sleep_for(1ms);
+    auto acked = clock_type::now();
+    std::printf(
+      "{\"bench\":\"agent_launch\",\"executor\":\"%s\",\"tasks\":%zu,"
+      "\"finished\":%zu,\"failed\":%zu,\"accept_to_last_finished_s\":%.3f,"
+      "\"accept_to_agent_drained_s\":%.3f}\n",
+      how == path::task_group ? "default" : "command", n, sched.reached,
+      sched.failed, seconds(last - sched.accepted),
+      seconds(acked - sched.accepted));
+  });
+}
+
+void live_figure(caf::actor_system& sys, size_t n) {
+  cluster c;
+  bench_scheduler sched;
+  sched.how = path::task_group;
+  sched.n = n;
+  sched.command = "sleep 600";
+  sched.goal = v1::TASK_RUNNING;
+  run(sys, c, sched, [&](clock_type::time_point) {
+    auto agent = measure("", c.agent->pid());
+    auto executor = measure("dcos-executor");
+    auto helpers = measure("dcos-containerizer");
+    std::printf(
+      "{\"bench\":\"agent_live_tasks\",\"executor\":\"default\",\"running\":%zu,"
+      "\"agent_rss_kib\":%ld,\"agent_pss_kib\":%ld,\"agent_threads\":%ld,"
+      "\"executor_rss_kib\":%ld,\"executor_threads\":%ld,"
+      "\"container_helpers\":%d,\"container_helpers_pss_kib\":%ld}\n",
+      sched.reached, agent.rss_kib, agent.pss_kib, agent.threads,
+      executor.rss_kib, executor.threads, helpers.processes, helpers.pss_kib);
+  });
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  size_t tasks = 1000;
+  size_t command_tasks = 1000;
+  size_t live_tasks = 1000;
+  flags f{"agent_launch_bench [flags]",
+          "Launch time and footprint of one agent running many processes."};
+  f.add(&tasks, "tasks", "short tasks in one task group (0: skip)");
+  f.add(&command_tasks, "command_tasks",
+        "short tasks with a command executor each (0: skip)");
+  f.add(&live_tasks, "live_tasks", "sleeping tasks to measure (0: skip)");
+  parse_or_exit(f, argc, argv);
+  caf::actor_system_config cfg;
+  register_types(cfg);
+  cfg.load<caf::io::middleman>();
+  cfg.set("logger.verbosity", caf::atom("quiet"));
+  caf::actor_system sys{cfg};
+  if (tasks > 0)
+    launch_figure(sys, path::task_group, tasks);
+  if (command_tasks > 0)
+    launch_figure(sys, path::command, command_tasks);
+  if (live_tasks > 0)
+    live_figure(sys, live_tasks);
+  return 0;
+}
