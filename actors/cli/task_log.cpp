@@ -38,20 +38,30 @@ caf::expected<std::string> sandbox_of(const std::string& agent,
   google::protobuf::Struct state;
   if (auto err = from_json(*body, &state, "agent state"))
     return err;
-  for (const char* group : {"frameworks", "completed_frameworks"})
-  for (const auto& fw : state.fields().at(group).list_value().values()) {
-    const auto& f = fw.struct_value().fields();
-    if (f.at("id").string_value() != framework_id)
-      continue;
-    for (const char* kind : {"executors", "completed_executors"})
-      for (const auto& e : f.at(kind).list_value().values())
-        for (const char* list : {"tasks", "completed_tasks"})
-          for (const auto& t :
-               e.struct_value().fields().at(list).list_value().values()) {
-            const auto& tf = t.struct_value().fields();
-            if (tf.at("id").string_value() == task_id)
-              return tf.at("sandbox").string_value();
-          }
+  // A missing list reads as empty: an older or newer agent may lack some.
+  auto list = [](const google::protobuf::Struct& object, const char* name)
+    -> const google::protobuf::RepeatedPtrField<google::protobuf::Value>& {
+    static const google::protobuf::RepeatedPtrField<google::protobuf::Value>
+      none;
+    auto i = object.fields().find(name);
+    return i == object.fields().end() ? none : i->second.list_value().values();
+  };
+  auto text = [](const google::protobuf::Struct& object, const char* name) {
+    auto i = object.fields().find(name);
+    return i == object.fields().end() ? std::string{}
+                                      : i->second.string_value();
+  };
+  for (const char* group : {"frameworks", "completed_frameworks"}) {
+    for (const auto& fw : list(state, group)) {
+      if (text(fw.struct_value(), "id") != framework_id)
+        continue;
+      for (const char* kind : {"executors", "completed_executors"})
+        for (const auto& e : list(fw.struct_value(), kind))
+          for (const char* tasks : {"tasks", "completed_tasks"})
+            for (const auto& t : list(e.struct_value(), tasks))
+              if (text(t.struct_value(), "id") == task_id)
+                return text(t.struct_value(), "sandbox");
+    }
   }
   return make_error(errc::not_found,
                     fmt::format("agent {} no longer has task '{}' (its "
@@ -119,11 +129,17 @@ int task_log(int argc, char** argv) {
     google::protobuf::Struct chunk;
     if (auto err = from_json(*body, &chunk, "file chunk"))
       return fail(err);
-    const auto& data = chunk.fields().at("data").string_value();
+    auto field = chunk.fields().find("data");
+    if (field == chunk.fields().end())
+      return fail(make_error(errc::parse_error,
+                             "the agent's file chunk has no 'data'"));
+    const auto& data = field->second.string_value();
     std::fwrite(data.data(), 1, data.size(), stdout);
     std::fflush(stdout);
     offset += static_cast<int64_t>(data.size());
-    if (!follow)
+    // The agent answers in chunks: read on to the end, then stop (or wait
+    // for more when following).
+    if (data.empty() && !follow)
       return 0;
     if (data.empty())
       std::this_thread::sleep_for(std::chrono::milliseconds(500));
