@@ -12,6 +12,7 @@
 //    agent's and the executor's resident memory and threads.
 //
 //   agent_launch_bench [--tasks=1000] [--command_tasks=1000] [--live_tasks=1000]
+//                      [--dir=/tmp]
 //
 // The daemons are found through DCOS_MASTER_BIN / DCOS_AGENT_BIN or next to
 // this binary's directory (build/bench/../).
@@ -227,10 +228,10 @@ struct cluster {
   uint16_t master_port = 0;
   uint16_t agent_port = 0;
 
-  cluster() {
-    char tmpl[] = "/tmp/dcos-bench-XXXXXX";
-    if (::mkdtemp(tmpl) == nullptr)
-      die("mkdtemp failed");
+  explicit cluster(const std::string& parent) {
+    auto tmpl = parent + "/dcos-bench-XXXXXX";
+    if (::mkdtemp(tmpl.data()) == nullptr)
+      die("cannot create a directory in " + parent);
     dir = tmpl;
     auto [m, mp] = start_daemon({daemon_path("DCOS_MASTER_BIN", "dcos-master"),
                                  "--ip=127.0.0.1", "--port=0",
@@ -289,8 +290,9 @@ void run(caf::actor_system& sys, cluster& c, bench_scheduler& sched,
   caf::anon_send_exit(detector, caf::exit_reason::user_shutdown);
 }
 
-void launch_figure(caf::actor_system& sys, path how, size_t n) {
-  cluster c;
+void launch_figure(caf::actor_system& sys, const std::string& parent,
+                   path how, size_t n) {
+  cluster c{parent};
   bench_scheduler sched;
   sched.how = how;
   sched.n = n;
@@ -310,8 +312,9 @@ void launch_figure(caf::actor_system& sys, path how, size_t n) {
   });
 }
 
-void live_figure(caf::actor_system& sys, size_t n) {
-  cluster c;
+void live_figure(caf::actor_system& sys, const std::string& parent,
+                 size_t n) {
+  cluster c{parent};
   bench_scheduler sched;
   sched.how = path::task_group;
   sched.n = n;
@@ -338,12 +341,14 @@ int main(int argc, char** argv) {
   size_t tasks = 1000;
   size_t command_tasks = 1000;
   size_t live_tasks = 1000;
+  std::string dir = "/tmp";
   flags f{"agent_launch_bench [flags]",
           "Launch time and footprint of one agent running many processes."};
   f.add(&tasks, "tasks", "short tasks in one task group (0: skip)");
   f.add(&command_tasks, "command_tasks",
         "short tasks with a command executor each (0: skip)");
   f.add(&live_tasks, "live_tasks", "sleeping tasks to measure (0: skip)");
+  f.add(&dir, "dir", "where the agent's work dir (sandboxes) goes");
   parse_or_exit(f, argc, argv);
   caf::actor_system_config cfg;
   register_types(cfg);
@@ -351,10 +356,10 @@ int main(int argc, char** argv) {
   cfg.set("logger.verbosity", caf::atom("quiet"));
   caf::actor_system sys{cfg};
   if (tasks > 0)
-    launch_figure(sys, path::task_group, tasks);
+    launch_figure(sys, dir, path::task_group, tasks);
   if (command_tasks > 0)
-    launch_figure(sys, path::command, command_tasks);
+    launch_figure(sys, dir, path::command, command_tasks);
   if (live_tasks > 0)
-    live_figure(sys, live_tasks);
+    live_figure(sys, dir, live_tasks);
   return 0;
 }
