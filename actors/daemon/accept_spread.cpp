@@ -17,6 +17,7 @@ namespace {
 // The window is [floor, ceiling); zero ceiling means "off".
 constexpr int window_floor = 1024;
 constexpr int min_window = 1024;
+constexpr int max_window = 64 * 1024;
 std::atomic<int> ceiling{0};
 std::atomic<int> next_fd{window_floor};
 
@@ -76,13 +77,16 @@ std::string enable_accept_spread() {
     if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
       lim = raised;
   }
-  // Keep a quarter of what is above the floor for everything else.
+  // Keep a quarter of the limit for everything else, and the window no
+  // larger than needed: the kernel's descriptor table grows to the highest
+  // descriptor in use, 64 Ki connections apart is plenty.
   auto limit = lim.rlim_cur == RLIM_INFINITY ? rlim_t{1} << 20 : lim.rlim_cur;
   auto top = static_cast<long long>(limit) - static_cast<long long>(limit) / 4;
+  top = std::min<long long>(top, window_floor + max_window);
   if (top - window_floor < min_window)
     return fmt::format("accept spread off: descriptor limit {} is too low",
                        limit);
-  ceiling.store(static_cast<int>(std::min<long long>(top, 1 << 30)));
+  ceiling.store(static_cast<int>(top));
   return fmt::format("accepted connections get descriptors {}..{}",
                      window_floor, ceiling.load() - 1);
 }
