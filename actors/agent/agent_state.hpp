@@ -212,6 +212,10 @@ struct agent_state {
   reregister_executor(const executor_actor& handle,
                       const v1::internal::ReregisterExecutor& msg);
   void deliver_queued(executor_record& e);
+  // Makes `handle` the executor of `e`, watches it, and answers its
+  // (re-)registration request; returns the answered promise.
+  caf::typed_response_promise<v1::internal::ExecutorRegistered>
+  attach_executor(executor_record& e, const executor_actor& handle);
   void shutdown_executor(executor_record& e, const std::string& why);
   void executor_timeout(const std::string& framework_id,
                         const std::string& executor_id,

@@ -179,6 +179,24 @@ void agent_state::deliver_queued(executor_record& e) {
   e.queued_groups.clear();
 }
 
+caf::typed_response_promise<v1::internal::ExecutorRegistered>
+agent_state::attach_executor(executor_record& e,
+                             const executor_actor& handle) {
+  e.handle = handle;
+  e.state = executor_record::phase::running;
+  self->monitor(handle);
+  executor_by_addr[handle.address()] = {e.framework_id,
+                                        e.info.executor_id().value()};
+  v1::internal::ExecutorRegistered reply;
+  *reply.mutable_executor_info() = e.info;
+  *reply.mutable_framework_info() = frameworks[e.framework_id].info;
+  *reply.mutable_agent_id() = info.id();
+  *reply.mutable_agent_info() = info;
+  auto rp = self->make_response_promise<v1::internal::ExecutorRegistered>();
+  rp.deliver(std::move(reply));
+  return rp;
+}
+
 caf::result<v1::internal::ExecutorRegistered>
 agent_state::register_executor(const executor_actor& handle,
                                const v1::internal::RegisterExecutor& msg) {
@@ -191,19 +209,8 @@ agent_state::register_executor(const executor_actor& handle,
                       fmt::format("unknown executor '{}' of framework {}",
                                   msg.executor_id().value(),
                                   msg.framework_id().value()));
-  e->handle = handle;
-  e->state = executor_record::phase::running;
-  self->monitor(handle);
-  executor_by_addr[handle.address()] = {e->framework_id,
-                                        e->info.executor_id().value()};
-  v1::internal::ExecutorRegistered reply;
-  *reply.mutable_executor_info() = e->info;
-  *reply.mutable_framework_info() = frameworks[e->framework_id].info;
-  *reply.mutable_agent_id() = info.id();
-  *reply.mutable_agent_info() = info;
   // The reply goes out before the tasks it is to run.
-  auto rp = self->make_response_promise<v1::internal::ExecutorRegistered>();
-  rp.deliver(std::move(reply));
+  auto rp = attach_executor(*e, handle);
   deliver_queued(*e);
   log->info("executor registered framework_id={} executor_id={}",
             e->framework_id, e->info.executor_id().value());
@@ -221,18 +228,7 @@ agent_state::reregister_executor(const executor_actor& handle,
                       fmt::format("unknown executor '{}' of framework {}",
                                   msg.executor_id().value(),
                                   msg.framework_id().value()));
-  e->handle = handle;
-  e->state = executor_record::phase::running;
-  self->monitor(handle);
-  executor_by_addr[handle.address()] = {e->framework_id,
-                                        e->info.executor_id().value()};
-  v1::internal::ExecutorRegistered reply;
-  *reply.mutable_executor_info() = e->info;
-  *reply.mutable_framework_info() = frameworks[e->framework_id].info;
-  *reply.mutable_agent_id() = info.id();
-  *reply.mutable_agent_info() = info;
-  auto rp = self->make_response_promise<v1::internal::ExecutorRegistered>();
-  rp.deliver(std::move(reply));
+  auto rp = attach_executor(*e, handle);
   // Updates it made while we were away.
   for (const auto& update : msg.updates())
     status_update(update, true);

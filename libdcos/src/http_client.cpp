@@ -21,6 +21,7 @@
 
 #include "dcos/error.hpp"
 #include "dcos/logging.hpp"
+#include "http_text.hpp"
 
 namespace dcos {
 
@@ -50,16 +51,8 @@ std::string reason(const error_code& ec) {
   return text;
 }
 
-std::string_view view(beast::string_view text) {
-  return {text.data(), text.size()};
-}
-
-std::string lower(std::string_view text) {
-  std::string out{text};
-  for (auto& c : out)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
+using http_text::lower;
+using http_text::view;
 
 std::string authority(const std::string& host, uint16_t port) {
   if (host.find(':') != host.npos)

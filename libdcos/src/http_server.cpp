@@ -30,6 +30,7 @@
 #include "dcos/error.hpp"
 #include "dcos/json.hpp"
 #include "dcos/logging.hpp"
+#include "http_text.hpp"
 
 namespace dcos {
 
@@ -180,17 +181,8 @@ std::optional<std::string> percent_decode(std::string_view text,
   return out;
 }
 
-// Beast 1.74 speaks boost::string_view.
-std::string_view view(beast::string_view text) {
-  return {text.data(), text.size()};
-}
-
-std::string lower(std::string_view text) {
-  std::string out{text};
-  for (auto& c : out)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
+using http_text::lower;
+using http_text::view;
 
 caf::error bad_encoding(std::string_view target) {
   return make_error(errc::parse_error,

@@ -145,6 +145,34 @@ subprocess::~subprocess() {
     ::close(stdout_fd_);
 }
 
+caf::expected<bool>
+subprocess::read_some(std::chrono::steady_clock::time_point deadline,
+                      const char* what) {
+  while (true) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0)
+      return make_error(errc::unavailable,
+                        fmt::format("subprocess: {} at the timeout", what));
+    pollfd pfd{stdout_fd_, POLLIN, 0};
+    int n = ::poll(&pfd, 1, static_cast<int>(left.count()));
+    if (n < 0 && errno != EINTR)
+      return os_error("subprocess: poll", errno);
+    if (n <= 0)
+      continue;
+    char buf[4096];
+    auto got = ::read(stdout_fd_, buf, sizeof(buf));
+    if (got == 0)
+      return false;
+    if (got < 0 && errno != EINTR)
+      return os_error("subprocess: read", errno);
+    if (got > 0) {
+      pending_.append(buf, static_cast<size_t>(got));
+      return true;
+    }
+  }
+}
+
 caf::expected<std::string>
 subprocess::read_line(std::chrono::milliseconds timeout) {
   if (stdout_fd_ < 0)
@@ -157,25 +185,11 @@ subprocess::read_line(std::chrono::milliseconds timeout) {
       pending_.erase(0, nl + 1);
       return line;
     }
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-      deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0)
-      return make_error(errc::unavailable, "subprocess: no line on stdout "
-                                           "before the timeout");
-    pollfd pfd{stdout_fd_, POLLIN, 0};
-    int n = ::poll(&pfd, 1, static_cast<int>(left.count()));
-    if (n < 0 && errno != EINTR)
-      return os_error("subprocess: poll", errno);
-    if (n <= 0)
-      continue;
-    char buf[4096];
-    auto got = ::read(stdout_fd_, buf, sizeof(buf));
-    if (got == 0)
+    auto more = read_some(deadline, "no line on stdout");
+    if (!more)
+      return more.error();
+    if (!*more)
       return make_error(errc::unavailable, "subprocess: stdout closed");
-    if (got < 0 && errno != EINTR)
-      return os_error("subprocess: read", errno);
-    if (got > 0)
-      pending_.append(buf, static_cast<size_t>(got));
   }
 }
 
@@ -185,28 +199,12 @@ subprocess::read_all(std::chrono::milliseconds timeout) {
     return make_error(errc::invalid_argument, "subprocess: stdout not "
                                               "captured");
   auto deadline = std::chrono::steady_clock::now() + timeout;
-  std::string out = std::move(pending_);
-  pending_.clear();
   while (true) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-      deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0)
-      return make_error(errc::unavailable, "subprocess: stdout still open "
-                                           "at the timeout");
-    pollfd pfd{stdout_fd_, POLLIN, 0};
-    int n = ::poll(&pfd, 1, static_cast<int>(left.count()));
-    if (n < 0 && errno != EINTR)
-      return os_error("subprocess: poll", errno);
-    if (n <= 0)
-      continue;
-    char buf[4096];
-    auto got = ::read(stdout_fd_, buf, sizeof(buf));
-    if (got == 0)
-      return out;
-    if (got < 0 && errno != EINTR)
-      return os_error("subprocess: read", errno);
-    if (got > 0)
-      out.append(buf, static_cast<size_t>(got));
+    auto more = read_some(deadline, "stdout still open");
+    if (!more)
+      return more.error();
+    if (!*more)
+      return std::exchange(pending_, std::string{});
   }
 }
 

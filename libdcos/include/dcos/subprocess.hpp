@@ -70,6 +70,12 @@ public:
 private:
   subprocess() = default;
 
+  // Waits until `deadline` for stdout and appends what it reads to
+  // pending_. True: read something; false: end of file. The timeout error
+  // says "subprocess: <what> at the timeout".
+  caf::expected<bool> read_some(std::chrono::steady_clock::time_point deadline,
+                                const char* what);
+
   pid_t pid_ = -1;
   int stdout_fd_ = -1;
   std::optional<int> status_;
