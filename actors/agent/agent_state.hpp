@@ -105,6 +105,9 @@ struct update_stream {
   uint32_t recording = 0; // updates accepted, still on their way to disk
   std::set<std::string> uuids; // seen: drops executor retransmissions
   bool in_flight = false;
+  // The head's acknowledgement is on its way to disk: the head is settled
+  // and must not be sent again (unless a crash loses the acknowledgement).
+  bool acking = false;
   caf::timespan backoff{};
   uint64_t generation = 0;
 };
@@ -140,6 +143,10 @@ struct agent_state {
   master_actor master;
   bool registered = false;
   bool registering = false;
+  bool detecting = false;     // a detect request is out
+  // Counts links to a master; a reply or a journaled id that belongs to an
+  // earlier link must not make the agent believe it is registered.
+  uint64_t master_epoch = 0;
   caf::timespan registration_backoff{};
   caf::actor_clock::time_point last_ping{};
 

@@ -167,6 +167,10 @@ void agent_state::replay(const v1::internal::JournalRecord& rec) {
                   .executors[x.executor_id().value()];
       auto& t = e.tasks[x.task().task_id().value()];
       t.info = x.task();
+      if (x.has_last_status()) {
+        t.state = x.last_status().state();
+        t.last_status = x.last_status();
+      }
       t.sandbox = e.command_executor
                     ? e.sandbox
                     : e.sandbox + "/tasks/" + x.task().task_id().value();
@@ -323,6 +327,11 @@ std::string agent_state::snapshot() const {
         x->mutable_framework_id()->set_value(fw_id);
         *x->mutable_executor_id() = e.info.executor_id();
         *x->mutable_task() = t.info;
+        // Without it a task whose last update was acknowledged would come
+        // back as staging after a restart, and be reported failed when its
+        // executor ends (found by the simulation).
+        if (t.last_status.has_task_id())
+          *x->mutable_last_status() = t.last_status;
         encode_record(rec, out);
       }
     }

@@ -8,16 +8,22 @@
 namespace dcos::kernel {
 
 void agent_state::detect_master() {
+  if (detecting)
+    return;
+  detecting = true;
   self->request(cfg.detector, caf::infinite, detect_atom::value, master)
     .then(
       [this](master_actor& found) {
+        detecting = false;
         if (master && master != found)
           self->demonitor(master.address());
         master = std::move(found);
+        ++master_epoch;
         self->monitor(master);
         try_register();
       },
       [this](caf::error& err) {
+        detecting = false;
         log->warn("detector failed: {}", self->system().render(err));
         self->delayed_send(self, registration_backoff, register_atom::value);
       });
@@ -31,11 +37,15 @@ v1::internal::ReregisterAgent agent_state::reregistration() const {
   for (const auto& [fw_id, fw] : frameworks) {
     *msg.add_frameworks() = fw.info;
     for (const auto& [exec_id, e] : fw.executors) {
-      if (e.state == executor_record::phase::ended)
-        continue;
-      if (!e.command_executor)
+      bool ended = e.state == executor_record::phase::ended;
+      if (!e.command_executor && !ended)
         *msg.add_executors() = e.info;
       for (const auto& [task_id, t] : e.tasks) {
+        // An ended executor's tasks still count while the framework has
+        // not acknowledged their last update: otherwise the master would
+        // take them for gone (found by the simulation).
+        if (ended && streams.count({fw_id, task_id}) == 0)
+          continue;
         auto* task = msg.add_tasks();
         task->set_name(t.info.name());
         *task->mutable_task_id() = t.info.task_id();
@@ -65,7 +75,10 @@ void agent_state::try_register() {
   if (registered || registering || !master || !recovered)
     return;
   registering = true;
-  auto on_error = [this](caf::error& err) {
+  auto epoch = master_epoch;
+  auto on_error = [this, epoch](caf::error& err) {
+    if (epoch != master_epoch)
+      return; // the link it went out on is gone; a new one took over
     registering = false;
     if (code_of(err) == errc::conflict || code_of(err) == errc::invalid_argument) {
       log->critical("the master refused this agent: {}", describe(err));
@@ -89,19 +102,29 @@ void agent_state::try_register() {
     *msg.mutable_agent_info() = info;
     msg.set_version(cfg.version);
     self->request(master, std::chrono::seconds(30), me, std::move(msg))
-      .then([this](v1::internal::AgentRegistered& r) { registered_with(r); },
-            on_error);
+      .then(
+        [this, epoch](v1::internal::AgentRegistered& r) {
+          if (epoch == master_epoch)
+            registered_with(r);
+        },
+        on_error);
   } else {
     self->request(master, std::chrono::seconds(30), me, reregistration())
-      .then([this](v1::internal::AgentRegistered& r) { registered_with(r); },
-            on_error);
+      .then(
+        [this, epoch](v1::internal::AgentRegistered& r) {
+          if (epoch == master_epoch)
+            registered_with(r);
+        },
+        on_error);
   }
 }
 
 void agent_state::registered_with(const v1::internal::AgentRegistered& reply) {
   registering = false;
   registration_backoff = cfg.registration_backoff;
-  auto done = [this] {
+  auto done = [this, epoch = master_epoch] {
+    if (epoch != master_epoch)
+      return; // the link broke while the id was being journaled
     registered = true;
     last_ping = self->clock().now();
     self->delayed_send(self, cfg.master_ping_timeout / 4, tick_atom::value);
@@ -120,11 +143,15 @@ void agent_state::registered_with(const v1::internal::AgentRegistered& reply) {
 }
 
 void agent_state::master_lost(const std::string& why) {
-  if (!registered && !registering)
-    return;
+  if (detecting)
+    return; // already looking for it
+  // Even while its registration is still being journaled (found by the
+  // simulation: the agent used to ignore the link going down then, and
+  // believed itself registered over a dead link until pings timed out).
   log->warn("lost the master: {}", why);
   registered = false;
   registering = false;
+  ++master_epoch;
   for (auto& [key, s] : streams)
     s.in_flight = false; // resent after re-registration
   detect_master();

@@ -95,7 +95,7 @@ void agent_state::status_update(v1::internal::StatusUpdate update,
 }
 
 void agent_state::forward_head(update_stream& s) {
-  if (s.pending.empty() || !registered)
+  if (s.pending.empty() || !registered || s.acking)
     return;
   auto head = s.pending.front();
   // The framework learns the task's newest state with the oldest update.
@@ -128,6 +128,9 @@ void agent_state::acknowledge(
   if (i == streams.end() || i->second.pending.empty()
       || i->second.pending.front().status().uuid() != ack.uuid())
     return; // a duplicate, or for an update we already moved past
+  if (i->second.acking)
+    return; // a duplicate of the acknowledgement being recorded
+  i->second.acking = true;
   v1::internal::JournalRecord rec;
   *rec.mutable_ack() = ack;
   record(rec, [this, fw_id, task_id, uuid = ack.uuid()] {
@@ -136,6 +139,7 @@ void agent_state::acknowledge(
         || i->second.pending.front().status().uuid() != uuid)
       return;
     auto& s = i->second;
+    s.acking = false;
     s.pending.pop_front();
     ++s.generation; // the retry timer of the acknowledged update is void
     s.in_flight = false;

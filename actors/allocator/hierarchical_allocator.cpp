@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "dcos/buggify.hpp"
 #include "dcos/role.hpp"
 
 namespace dcos::alloc {
@@ -661,7 +662,11 @@ void hierarchical_allocator::give(agent_entry& a, uint32_t fw, uint32_t role,
                                   resources& offerable,
                                   std::vector<offer_batch>& out) {
   resources offer;
-  if (&offerable == &a.available) {
+  if (mutant("allocator_double_offer")) {
+    // A known bug for the simulation to catch: what is offered stays
+    // available, so the next pass offers it again.
+    offer = offerable;
+  } else if (&offerable == &a.available) {
     offer = std::exchange(a.available, resources{}); // everything: no copy
   } else {
     a.available -= offerable;

@@ -26,6 +26,28 @@ master_state::registered_reply(const std::string& agent_id) {
   return reply;
 }
 
+void master_state::admit(
+  agent_record& agent, std::vector<std::pair<std::string, resources>> used) {
+  // Known to the allocator (its used resources count for the frameworks'
+  // shares) but not offered until admitted(): a task must never reach an
+  // agent before the reply that tells it its id, or it would report the
+  // task's updates under no agent id (found by the simulation).
+  const auto& id = agent.info.id().value();
+  self->send(allocator, alloc::add_agent{id, agent.total, std::move(used)});
+  self->send(allocator, alloc::activate_agent{id, false});
+}
+
+void master_state::admitted(
+  const std::string& agent_id,
+  caf::typed_response_promise<v1::internal::AgentRegistered>& rp) {
+  // Answer once the agent's admission is durable, as Mesos does; only then
+  // offer it.
+  rp.deliver(registered_reply(agent_id));
+  auto a = agents.find(agent_id);
+  if (a != agents.end() && a->second.connected && a->second.active)
+    self->send(allocator, alloc::activate_agent{agent_id, true});
+}
+
 void master_state::start_pinging(agent_record& agent) {
   agent.missed_pings = 0;
   agent.last_ping = self->clock().now();
@@ -52,6 +74,25 @@ master_state::register_agent(const agent_actor& handle,
     return make_error(errc::invalid_argument,
                       fmt::format("agent_info.{}",
                                   describe_reason(total.error())));
+  // As in Mesos: an agent registering anew at the address of a disconnected
+  // one is its successor (that process died, or lost its link, before it
+  // learned its id), so the old one and its tasks are gone. Otherwise the
+  // old one would turn unreachable and its tasks stay so for good (found
+  // by the simulation).
+  for (const auto& [old_id, old] : agents)
+    if (!old.connected && old.info.hostname() == info.hostname()
+        && old.info.port() == info.port()) {
+      auto stale = old_id;
+      log->warn("agent replaced by a new registration at its address "
+                "agent_id={}",
+                stale);
+      ++metrics.agents_removed;
+      remove_agent(stale, v1::TASK_GONE,
+                   fmt::format("agent {} was replaced by a new agent at its "
+                               "address",
+                               stale));
+      break;
+    }
   auto id = new_id("S", next_agent);
   info.mutable_id()->set_value(id);
   auto& agent = agents[id];
@@ -65,11 +106,10 @@ master_state::register_agent(const agent_actor& handle,
   ++metrics.agents_registered;
   log->info("agent registered agent_id={} hostname={} resources={}", id,
             info.hostname(), total->to_string());
-  self->send(allocator, alloc::add_agent{id, *total, {}});
+  admit(agent, {});
   start_pinging(agent);
-  // Answer once the agent's admission is durable, as Mesos does.
   auto rp = self->make_response_promise<v1::internal::AgentRegistered>();
-  persist([this, rp, id]() mutable { rp.deliver(registered_reply(id)); });
+  persist([this, rp, id]() mutable { admitted(id, rp); });
   return rp;
 }
 
@@ -257,10 +297,10 @@ master_state::reregister_agent(const agent_actor& handle,
             was_unreachable ? " (was unreachable)" : "");
   std::vector<std::pair<std::string, resources>> used(agent.used.begin(),
                                                       agent.used.end());
-  self->send(allocator, alloc::add_agent{id, agent.total, std::move(used)});
+  admit(agent, std::move(used));
   start_pinging(agent);
   auto rp = self->make_response_promise<v1::internal::AgentRegistered>();
-  persist([this, rp, id]() mutable { rp.deliver(registered_reply(id)); });
+  persist([this, rp, id]() mutable { admitted(id, rp); });
   return rp;
 }
 

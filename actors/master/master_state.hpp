@@ -265,6 +265,13 @@ struct master_state {
   void reregister_timeout();
   v1::internal::AgentRegistered registered_reply(const std::string& agent_id);
   void start_pinging(agent_record& agent);
+  /// Tells the allocator about a (re-)registering agent, inactive.
+  void admit(agent_record& agent,
+             std::vector<std::pair<std::string, resources>> used);
+  /// The admission is durable: answers the agent, then lets its resources
+  /// be offered.
+  void admitted(const std::string& agent_id,
+                caf::typed_response_promise<v1::internal::AgentRegistered>& rp);
   void remove_agent(const std::string& agent_id, v1::TaskState aware_state,
                     const std::string& why);
   // Adopts what a re-registering agent reports it runs.

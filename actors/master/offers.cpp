@@ -211,6 +211,10 @@ void master_state::accept(const std::string& framework_id,
       for (const auto& t : op.launch_group().task_group().tasks())
         tasks.push_back(&t);
       for (const auto* t : tasks) {
+        // A repeated ACCEPT (a retry) must not end what the first one
+        // launched (found by the simulation's duplicated messages).
+        if (fw->tasks.count(t->task_id().value()) > 0)
+          continue;
         task_record shadow;
         shadow.id = t->task_id().value();
         shadow.framework_id = framework_id;

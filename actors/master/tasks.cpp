@@ -259,6 +259,11 @@ void master_state::reconcile(const std::string& framework_id,
     unknown.id = entry.task_id().value();
     unknown.agent_id = entry.agent_id().value();
     const auto& agent_id = unknown.agent_id;
+    // An agent of the registry that has not re-registered since a master
+    // failover may still bring the task: no answer yet, as in Mesos (the
+    // simulation found frameworks told TASK_UNKNOWN about running tasks).
+    if (!agent_id.empty() && recovering_agents.count(agent_id) > 0)
+      continue;
     v1::TaskState state;
     if (!agent_id.empty() && unreachable.count(agent_id) > 0)
       state = fw->partition_aware ? v1::TASK_UNREACHABLE : v1::TASK_LOST;

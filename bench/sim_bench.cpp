@@ -1,0 +1,92 @@
+// The simulation at scale: 10,000 simulated agents and 100,000 tasks
+// launched, run and finished (the real master, agents and default
+// executors; tasks in groups of --group_size), then a master failover with
+// every task running. Prints one JSON line per phase.
+//
+//   build/bench/sim_bench [--agents=10000] [--tasks=100000] [--seed=1]
+#include <chrono>
+#include <cstdio>
+
+#include "dcos/flags.hpp"
+#include "dcos/logging.hpp"
+#include "dcos/sim.hpp"
+
+using namespace dcos;
+
+namespace {
+
+sim::scenario shape(uint64_t agents, uint64_t tasks, uint64_t group,
+                    bool finish) {
+  sim::scenario sc;
+  sc.name = finish ? "launch_run_finish" : "master_failover";
+  sim::agent_group g;
+  g.count = agents;
+  g.total = *resources::parse("cpus:16;mem:65536;disk:100000");
+  sc.agents.push_back(g);
+  sim::framework_spec f;
+  f.name = "bench";
+  f.tasks = tasks;
+  f.group_size = group;
+  f.task_resources = *resources::parse("cpus:0.1;mem:64");
+  if (finish)
+    f.task_duration = {std::chrono::seconds(10), std::chrono::seconds(60)};
+  else
+    f.kill_at = std::chrono::minutes(10);
+  sc.frameworks.push_back(f);
+  sc.faults_from = std::chrono::seconds(0);
+  sc.faults_until = std::chrono::seconds(0);
+  if (!finish) {
+    // Crash the master once every task runs; bring it back a second later.
+    sim::fault_event crash;
+    crash.what = sim::fault_event::kind::crash_master;
+    crash.at = std::chrono::minutes(5);
+    crash.targets = {"master"};
+    crash.duration = std::chrono::seconds(1);
+    sc.faults.push_back(crash);
+    sc.faults_until = std::chrono::minutes(5);
+  }
+  sc.time_limit = std::chrono::hours(2);
+  return sc;
+}
+
+double secs(caf::timespan t) {
+  return std::chrono::duration<double>(t).count();
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  uint64_t agents = 10000, tasks = 100000, group = 10, seed = 1;
+  flags f{"sim_bench [flags]", "Simulation at scale."};
+  f.add(&agents, "agents", "simulated agents");
+  f.add(&tasks, "tasks", "tasks in all");
+  f.add(&group, "group_size", "tasks per default-executor task group");
+  f.add(&seed, "seed", "the seed");
+  parse_or_exit(f, argc, argv);
+  logging::init(spdlog::level::err);
+  for (bool finish : {true, false}) {
+    sim::simulation s{shape(agents, tasks, group, finish), seed};
+    auto r = s.run();
+    const auto& st = r.stats;
+    std::printf(
+      "{\"bench\":\"sim_%s\",\"agents\":%llu,\"tasks\":%llu,\"passed\":%s,"
+      "\"wall_s\":%.2f,\"virtual_s\":%.1f,\"steps\":%llu,"
+      "\"launch_phase_virtual_s\":%.3f,\"launch_phase_wall_s\":%.2f,"
+      "\"placed_per_wall_s\":%.0f,\"failover_reregistration_virtual_s\":%.3f,"
+      "\"failover_wall_s\":%.2f}\n",
+      finish ? "launch_run_finish" : "master_failover",
+      static_cast<unsigned long long>(agents),
+      static_cast<unsigned long long>(st.tasks_launched),
+      r.passed ? "true" : "false", st.wall_seconds, secs(st.virtual_time),
+      static_cast<unsigned long long>(st.steps), secs(st.launch_phase),
+      st.launch_wall_seconds,
+      st.launch_wall_seconds > 0 ? st.tasks_launched / st.launch_wall_seconds
+                                 : 0.0,
+      secs(st.failover_reregistration), st.failover_wall_seconds);
+    if (!r.passed)
+      std::printf("violation: %s\nreplay: seed %llu\n", r.violation.c_str(),
+                  static_cast<unsigned long long>(seed));
+    std::fflush(stdout);
+  }
+  return 0;
+}

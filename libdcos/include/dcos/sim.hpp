@@ -1,0 +1,216 @@
+// Deterministic cluster simulation: the real master, agents and executors
+// (and your own schedulers) in one process, on CAF's deterministic
+// scheduler, with a virtual clock and seeded faults.
+//
+//   auto sc = dcos::sim::load_scenario("launch_storm.yaml");
+//   dcos::sim::simulation sim{*sc, /*seed=*/42};
+//   sim.add_framework([](caf::actor_system& sys, dcos::detector_actor d) {
+//     return my_scheduler::spawn(sys, d);  // uses spawn_scheduler_driver
+//   });
+//   auto r = sim.run();
+//   if (!r.passed) std::puts(r.violation.c_str());   // and r.replay
+//
+// A run is a function of (scenario, seed): which runnable actor goes next,
+// every timer, every fault decision and every id the kernel makes come from
+// the seed, and the run ends with the same trace hash every time.
+//
+// The seams (nothing else of the kernel is replaced):
+//  - the containerizer: executors are the real executor actors; the processes
+//    they run are modelled from their command line (see below);
+//  - the disk: each node's store is an in-memory disk with write latency,
+//    failed writes and, on a crash, loss of writes not yet durable;
+//  - the links: every handle one node holds to another goes through a link
+//    actor that drops, delays, duplicates and reorders messages, and
+//    partitions sets of nodes;
+//  - the clock: CAF's test clock; each node's wall clock may be skewed.
+//
+// Modelled commands (a task's shell command, whitespace-separated words):
+//   sleep <seconds>   run that long, then exit (default: run until killed)
+//   exit <code>       the exit code (default 0)
+//   oom               exceed the memory limit once started
+//   hang              ignore SIGTERM (killed after the grace period)
+//
+// Thread-safety: a simulation runs on the thread that calls run(); one
+// simulation per thread at a time.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/expected.hpp>
+#include <caf/fwd.hpp>
+#include <caf/timestamp.hpp>
+
+#include <dcos/detector_actor.hpp>
+#include <dcos/resources.hpp>
+
+namespace dcos::sim {
+
+/// A uniformly drawn duration in [min, max].
+struct span {
+  caf::timespan min{0};
+  caf::timespan max{0};
+};
+
+struct agent_group {
+  size_t count = 1;
+  resources total;          // cpus, mem, disk, ports of each agent
+  std::string zone;         // fault domain (region "sim", this zone)
+};
+
+/// A built-in framework that runs a workload (a scenario can also rely on
+/// frameworks added with simulation::add_framework).
+struct framework_spec {
+  std::string name = "workload";
+  std::string role = "*";
+  double weight = 1;
+  size_t tasks = 0;               // launched in total
+  resources task_resources;       // each
+  span task_duration;             // zero: runs until killed
+  double task_failure = 0;        // chance a task exits 1
+  double task_oom = 0;            // chance a task exceeds its memory
+  /// Tasks per default-executor task group; 0 runs each task under its
+  /// own command executor.
+  size_t group_size = 0;
+  caf::timespan start_at{0};
+  /// Launch a replacement when a task fails or is lost (as Marathon does).
+  bool relaunch = false;
+  /// Kill every task still running at this time (0: never).
+  caf::timespan kill_at{0};
+};
+
+struct link_faults {
+  /// Chance one message is lost. As over TCP, the connection it travels on
+  /// breaks with it: both ends see the other go down and reconnect.
+  double drop = 0;
+  double duplicate = 0;     // chance one message arrives twice
+  span delay;               // latency added to every message
+  bool reorder = false;     // FIFO per link unless set
+};
+
+/// A fault at a chosen time. `targets` name nodes: "master",
+/// "agent-<i>", "framework-<i>", or "agents:<from>-<to>".
+struct fault_event {
+  enum class kind {
+    crash_agent,      // the agent actor dies; restarted after `duration`
+    crash_executors,  // every executor on the targets dies
+    crash_master,     // restarted (from its registry) after `duration`
+    crash_framework,  // its driver dies; a new one fails over after `duration`
+    partition,        // targets are cut off from everyone else for `duration`
+  };
+  kind what = kind::crash_agent;
+  caf::timespan at{0};
+  std::vector<std::string> targets;
+  caf::timespan duration{0};
+};
+
+/// Faults drawn from the seed within [faults_from, faults_until].
+struct random_faults {
+  size_t agent_crashes = 0;
+  size_t executor_crashes = 0;
+  size_t partitions = 0;          // each cuts off a few agents
+  size_t master_crashes = 0;
+  size_t framework_crashes = 0;
+  span down_time{std::chrono::seconds(5), std::chrono::seconds(30)};
+  span partition_time{std::chrono::seconds(10), std::chrono::seconds(120)};
+};
+
+struct disk_model {
+  span write_latency{std::chrono::microseconds(200),
+                     std::chrono::milliseconds(5)};
+  double write_failure = 0;       // chance a write fails (the agent aborts)
+  /// On a crash, writes not yet durable are lost (true) or kept.
+  bool lose_unsynced = true;
+};
+
+struct scenario {
+  std::string name = "unnamed";
+  std::string description;
+  std::vector<agent_group> agents;
+  std::vector<framework_spec> frameworks;
+  link_faults links;
+  std::vector<fault_event> faults;
+  random_faults random;
+  disk_model disk;
+  caf::timespan clock_skew{0};    // each node's wall clock off by up to this
+  double buggify = 0;             // chance an enabled fault point fires
+  caf::timespan faults_from{std::chrono::seconds(5)};
+  caf::timespan faults_until{std::chrono::minutes(5)};
+  /// The run ends once every framework is done and faults are over, or at
+  /// this virtual time (a violation if frameworks are not done).
+  caf::timespan time_limit{std::chrono::hours(1)};
+  /// Master timing (smaller than Mesos' defaults keeps runs short).
+  caf::timespan agent_ping_timeout{std::chrono::seconds(15)};
+  uint32_t max_agent_ping_timeouts = 5;
+  caf::timespan allocation_interval{std::chrono::seconds(1)};
+  /// A known kernel fault to switch on (see dcos/buggify.hpp): proves the
+  /// invariants catch it.
+  std::string mutation;
+  /// Checks that walk whole models (master vs agents) run every this many
+  /// steps; the cheap ones run after every step.
+  uint64_t deep_check_every = 10000;
+};
+
+/// Parses a scenario from YAML (fields as in `scenario`, durations as
+/// "250ms", "30s", "5m"); errors name the offending field.
+caf::expected<scenario> parse_scenario(const std::string& yaml);
+caf::expected<scenario> load_scenario(const std::string& path);
+
+struct stats {
+  uint64_t steps = 0;             // messages processed
+  uint64_t link_messages = 0;     // messages between nodes
+  uint64_t dropped = 0;
+  uint64_t faults = 0;            // crashes, partitions
+  uint64_t tasks_launched = 0;    // as seen at the master (ACCEPTs)
+  uint64_t tasks_finished = 0;    // terminal states seen by frameworks
+  uint64_t agents_registered = 0; // registrations and re-registrations
+  caf::timespan virtual_time{0};
+  caf::timespan launch_phase{0};  // virtual: first ACCEPT to last task running
+  double launch_wall_seconds = 0; // the same in wall-clock time
+  /// After the last master restart: until every agent re-registered.
+  caf::timespan failover_reregistration{0};
+  double failover_wall_seconds = 0;
+  double wall_seconds = 0;
+};
+
+struct report {
+  uint64_t seed = 0;
+  uint64_t trace_hash = 0;
+  bool passed = false;
+  std::string violation;          // the first one, empty if passed
+  std::vector<std::string> trace; // the last events before it
+  std::string replay;             // the command that replays this run
+  struct stats stats;
+};
+
+/// Starts your framework: spawn a framework actor and its driver with
+/// spawn_scheduler_driver(sys, ..., detector) and answer the driver.
+using framework_factory =
+  std::function<caf::actor(caf::actor_system&, detector_actor)>;
+
+class simulation {
+public:
+  /// REQUIRES: no other simulation runs on this thread.
+  simulation(scenario sc, uint64_t seed);
+  ~simulation();
+  simulation(const simulation&) = delete;
+  simulation& operator=(const simulation&) = delete;
+
+  /// Adds a framework that runs in the simulation (before run()).
+  void add_framework(framework_factory factory);
+
+  /// The command line that replays this run (printed on failure).
+  void set_replay_hint(std::string scenario_path);
+
+  /// Runs to the end; at most once.
+  report run();
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace dcos::sim

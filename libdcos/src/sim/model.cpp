@@ -1,0 +1,242 @@
+// The invariants, checked as messages are sent and containers start:
+//  - no agent's live containers use more than the agent has;
+//  - no offer is outstanding twice, and the offers outstanding for an agent
+//    never add up to more than the agent has (offers to two frameworks at
+//    once for the same resources);
+//  - a task reaches at most one terminal state as its framework sees it
+//    (TASK_UNKNOWN from reconciliation counts as one: the task is no more);
+//  - no agent sends an update again after it processed its
+//    acknowledgement (within one run of the agent: a crash may lose the
+//    acknowledgement's checkpoint);
+// and at the end of the run: every launched task of a framework that
+// expects its tasks to end reached a terminal state that the framework saw.
+#include "world.hpp"
+
+#include "dcos/task_state.hpp"
+
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+namespace dcos::sim::detail {
+
+namespace {
+
+constexpr double slack = 1e-6;
+
+double scalar(const google::protobuf::RepeatedPtrField<v1::Resource>& rs,
+              std::string_view name) {
+  double sum = 0;
+  for (const auto& r : rs)
+    if (r.name() == name && r.has_scalar())
+      sum += r.scalar().value();
+  return sum;
+}
+
+} // namespace
+
+// DCOS_SIM_WATCH=<task id> prints what the model sees of that task.
+const std::string& watched() {
+  static const std::string task = [] {
+    const char* text = std::getenv("DCOS_SIM_WATCH");
+    return std::string{text != nullptr ? text : ""};
+  }();
+  return task;
+}
+
+model::agent_rec& model::agent(int node) {
+  return agents_[node];
+}
+
+void model::offers(int framework, const v1::scheduler::Event::Offers& ev) {
+  for (const auto& offer : ev.offers()) {
+    int node = w_.node_of_host(offer.hostname());
+    if (node < 0) {
+      w_.fail(fmt::format("offer {} names an unknown agent host '{}'",
+                          offer.id().value(), offer.hostname()));
+      return;
+    }
+    auto [it, fresh] = offers_.emplace(
+      offer.id().value(),
+      offer_rec{framework, node, scalar(offer.resources(), "cpus"),
+                scalar(offer.resources(), "mem")});
+    if (!fresh) {
+      w_.fail(fmt::format("offer {} was sent twice", offer.id().value()));
+      return;
+    }
+    auto& a = agent(node);
+    a.offered_cpus += it->second.cpus;
+    a.offered_mem += it->second.mem;
+    auto cpus = w_.agent_total(node, "cpus");
+    auto mem = w_.agent_total(node, "mem");
+    if (a.offered_cpus > cpus + slack || a.offered_mem > mem + slack)
+      w_.fail(fmt::format(
+        "{} has offers outstanding for cpus:{} mem:{} but only cpus:{} "
+        "mem:{} (the latest, {}, went to {})",
+        w_.name(node), a.offered_cpus, a.offered_mem, cpus, mem,
+        offer.id().value(), w_.name(framework)));
+  }
+}
+
+void model::drop_offer(const std::string& id) {
+  auto i = offers_.find(id);
+  if (i == offers_.end())
+    return;
+  auto& a = agent(i->second.agent);
+  a.offered_cpus -= i->second.cpus;
+  a.offered_mem -= i->second.mem;
+  offers_.erase(i);
+}
+
+void model::rescind(const v1::OfferID& id) {
+  drop_offer(id.value());
+}
+
+void model::accept_sent(const v1::scheduler::Call::Accept& call) {
+  for (const auto& id : call.offer_ids())
+    drop_offer(id.value());
+}
+
+void model::accept_delivered(int framework,
+                             const v1::scheduler::Call::Accept& call) {
+  auto launched = [&](const v1::TaskInfo& t) {
+    auto key = fmt::format("{}/{}", framework, t.task_id().value());
+    auto [it, fresh] = tasks_.emplace(key, task_rec{framework});
+    if (fresh)
+      ++launched_;
+    if (first_accept.count() < 0) {
+      first_accept = w_.elapsed();
+      first_accept_wall = std::chrono::steady_clock::now();
+    }
+  };
+  for (const auto& op : call.operations()) {
+    for (const auto& t : op.launch().task_infos())
+      launched(t);
+    for (const auto& t : op.launch_group().task_group().tasks())
+      launched(t);
+  }
+}
+
+void model::decline(const v1::scheduler::Call::Decline& call) {
+  for (const auto& id : call.offer_ids())
+    drop_offer(id.value());
+}
+
+void model::watch(int node, const char* what, const std::string& task) {
+  if (task == watched())
+    fmt::print(stderr, "{:.6f}s {}: {}\n",
+               std::chrono::duration<double>(w_.elapsed()).count(),
+               w_.name(node), what);
+}
+
+void model::framework_seen(int framework, const v1::TaskStatus& status) {
+  if (status.task_id().value() == watched())
+    fmt::print(stderr, "{:.6f}s {} sees {} ({})\n",
+               std::chrono::duration<double>(w_.elapsed()).count(),
+               w_.name(framework), v1::TaskState_Name(status.state()),
+               status.message());
+  // TASK_UNKNOWN, the answer to reconciliation about a task the master has
+  // no record of, ends a task as surely as a terminal state.
+  if (!is_terminal(status.state()) && status.state() != v1::TASK_UNKNOWN)
+    return;
+  auto key = fmt::format("{}/{}", framework, status.task_id().value());
+  auto i = tasks_.find(key);
+  if (i == tasks_.end())
+    return; // reconciliation of a task this run never launched
+  auto& t = i->second;
+  if (t.terminal < 0) {
+    t.terminal = status.state();
+    ++terminal_;
+    return;
+  }
+  if (t.terminal != status.state())
+    w_.fail(fmt::format("task {} of {} reached two terminal states: {} and "
+                        "then {}",
+                        status.task_id().value(), w_.name(framework),
+                        v1::TaskState_Name(
+                          static_cast<v1::TaskState>(t.terminal)),
+                        v1::TaskState_Name(status.state())));
+}
+
+void model::agent_sent(int node, const v1::internal::StatusUpdate& update) {
+  auto& a = agent(node);
+  const auto& task = update.status().task_id().value();
+  if (task == watched())
+    fmt::print(stderr, "{:.6f}s {} sends {}\n",
+               std::chrono::duration<double>(w_.elapsed()).count(),
+               w_.name(node), v1::TaskState_Name(update.status().state()) + " agent_id=" + update.status().agent_id().value());
+  auto i = a.acked.find(task);
+  if (i != a.acked.end() && i->second == update.status().uuid())
+    w_.fail(fmt::format("{} sent the update {} of task {} again after it "
+                        "processed its acknowledgement",
+                        w_.name(node),
+                        v1::TaskState_Name(update.status().state()), task));
+}
+
+void model::agent_processed(
+  int node, const v1::internal::StatusUpdateAcknowledgement& ack) {
+  if (ack.task_id().value() == watched())
+    fmt::print(stderr, "{:.6f}s {} processes an acknowledgement\n",
+               std::chrono::duration<double>(w_.elapsed()).count(),
+               w_.name(node));
+  agent(node).acked[ack.task_id().value()] = ack.uuid();
+}
+
+void model::container_started(int node, const resources& limits) {
+  auto& a = agent(node);
+  a.used_cpus += limits.scalar("cpus").value_or(0);
+  a.used_mem += limits.scalar("mem").value_or(0);
+  auto cpus = w_.agent_total(node, "cpus");
+  auto mem = w_.agent_total(node, "mem");
+  if (a.used_cpus > cpus + slack || a.used_mem > mem + slack)
+    w_.fail(fmt::format("{} is over-committed: its containers use cpus:{} "
+                        "mem:{} of cpus:{} mem:{}",
+                        w_.name(node), a.used_cpus, a.used_mem, cpus, mem));
+}
+
+void model::container_ended(int node, const resources& limits) {
+  auto& a = agent(node);
+  a.used_cpus -= limits.scalar("cpus").value_or(0);
+  a.used_mem -= limits.scalar("mem").value_or(0);
+}
+
+void model::framework_lost(int framework) {
+  std::vector<std::string> ids;
+  for (const auto& [id, offer] : offers_)
+    if (offer.framework == framework)
+      ids.push_back(id);
+  for (const auto& id : ids)
+    drop_offer(id);
+}
+
+void model::master_lost() {
+  std::vector<std::string> ids;
+  for (const auto& [id, offer] : offers_)
+    ids.push_back(id);
+  for (const auto& id : ids)
+    drop_offer(id);
+}
+
+void model::agent_crashed(int node) {
+  agent(node).acked.clear();
+}
+
+void model::final_checks() {
+  std::vector<std::string> missing;
+  for (const auto& [key, t] : tasks_)
+    if (t.terminal < 0 && w_.framework_expects_end(t.framework))
+      missing.push_back(key);
+  if (!missing.empty()) {
+    std::sort(missing.begin(), missing.end());
+    auto shown = std::min<size_t>(missing.size(), 5);
+    std::string list;
+    for (size_t i = 0; i < shown; ++i)
+      list += (i > 0 ? ", " : "") + missing[i];
+    w_.fail(fmt::format("{} launched task(s) never reached a terminal state "
+                        "that their framework saw: {}{}",
+                        missing.size(), list,
+                        missing.size() > shown ? ", ..." : ""));
+  }
+}
+
+} // namespace dcos::sim::detail

@@ -1,0 +1,324 @@
+// Scenarios from YAML. Every field is optional; unknown fields are errors
+// (a typo must not silently run a different scenario). Durations are
+// "250ms", "30s", "5m", "1h" or "100us"; a span is one duration or a pair
+// [min, max].
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include "dcos/error.hpp"
+#include "dcos/sim.hpp"
+
+namespace dcos::sim {
+
+namespace {
+
+// Parse failures carry the path of the field ("frameworks[0].tasks").
+struct bad_field {
+  std::string path;
+  std::string why;
+};
+
+caf::timespan duration_of(const YAML::Node& n, const std::string& path) {
+  auto text = n.as<std::string>();
+  size_t used = 0;
+  double value = 0;
+  try {
+    value = std::stod(text, &used);
+  } catch (...) {
+    throw bad_field{path, fmt::format("'{}' is not a duration", text)};
+  }
+  auto unit = text.substr(used);
+  double ns = 0;
+  if (unit == "ns")
+    ns = value;
+  else if (unit == "us")
+    ns = value * 1e3;
+  else if (unit == "ms")
+    ns = value * 1e6;
+  else if (unit == "s")
+    ns = value * 1e9;
+  else if (unit == "m")
+    ns = value * 60e9;
+  else if (unit == "h")
+    ns = value * 3600e9;
+  else
+    throw bad_field{path, fmt::format("'{}' needs a unit (ns, us, ms, s, m, "
+                                      "h)",
+                                      text)};
+  if (ns < 0)
+    throw bad_field{path, "must not be negative"};
+  return caf::timespan{static_cast<int64_t>(ns)};
+}
+
+span span_of(const YAML::Node& n, const std::string& path) {
+  if (n.IsSequence()) {
+    if (n.size() != 2)
+      throw bad_field{path, "a span is [min, max]"};
+    span s{duration_of(n[0], path + "[0]"), duration_of(n[1], path + "[1]")};
+    if (s.max < s.min)
+      throw bad_field{path, "max is below min"};
+    return s;
+  }
+  auto d = duration_of(n, path);
+  return span{d, d};
+}
+
+template <class T>
+T scalar_of(const YAML::Node& n, const std::string& path) {
+  try {
+    return n.as<T>();
+  } catch (const YAML::Exception&) {
+    throw bad_field{path, "has the wrong type"};
+  }
+}
+
+double probability_of(const YAML::Node& n, const std::string& path) {
+  auto p = scalar_of<double>(n, path);
+  if (p < 0 || p > 1)
+    throw bad_field{path, "a probability is between 0 and 1"};
+  return p;
+}
+
+resources resources_of(const YAML::Node& n, const std::string& path) {
+  auto r = resources::parse(scalar_of<std::string>(n, path));
+  if (!r)
+    throw bad_field{path, describe_reason(r.error())};
+  return *r;
+}
+
+// Walks a map, rejecting keys it does not know.
+template <class F>
+void fields(const YAML::Node& n, const std::string& path,
+            std::initializer_list<const char*> known, F each) {
+  if (!n.IsMap())
+    throw bad_field{path.empty() ? "scenario" : path, "must be a map"};
+  std::set<std::string> names(known.begin(), known.end());
+  for (const auto& kv : n) {
+    auto key = kv.first.as<std::string>();
+    auto where = path.empty() ? key : path + "." + key;
+    if (names.count(key) == 0)
+      throw bad_field{where, "is not a known field"};
+    each(key, kv.second, where);
+  }
+}
+
+fault_event::kind kind_of(const YAML::Node& n, const std::string& path) {
+  auto text = scalar_of<std::string>(n, path);
+  if (text == "crash_agent")
+    return fault_event::kind::crash_agent;
+  if (text == "crash_executors")
+    return fault_event::kind::crash_executors;
+  if (text == "crash_master")
+    return fault_event::kind::crash_master;
+  if (text == "crash_framework")
+    return fault_event::kind::crash_framework;
+  if (text == "partition")
+    return fault_event::kind::partition;
+  throw bad_field{path, fmt::format("'{}' is not a fault (crash_agent, "
+                                    "crash_executors, crash_master, "
+                                    "crash_framework, partition)",
+                                    text)};
+}
+
+scenario read(const YAML::Node& root) {
+  scenario sc;
+  fields(root, "",
+         {"name", "description", "agents", "frameworks", "links", "faults",
+          "random_faults", "disk", "clock_skew", "buggify", "faults_from",
+          "faults_until", "time_limit", "agent_ping_timeout",
+          "max_agent_ping_timeouts", "allocation_interval", "mutation",
+          "deep_check_every"},
+         [&](const std::string& key, const YAML::Node& v,
+             const std::string& at) {
+           if (key == "name")
+             sc.name = scalar_of<std::string>(v, at);
+           else if (key == "description")
+             sc.description = scalar_of<std::string>(v, at);
+           else if (key == "agents") {
+             for (size_t i = 0; i < v.size(); ++i) {
+               agent_group g;
+               fields(v[i], fmt::format("{}[{}]", at, i),
+                      {"count", "resources", "zone"},
+                      [&](const std::string& k, const YAML::Node& x,
+                          const std::string& p) {
+                        if (k == "count")
+                          g.count = scalar_of<size_t>(x, p);
+                        else if (k == "resources")
+                          g.total = resources_of(x, p);
+                        else
+                          g.zone = scalar_of<std::string>(x, p);
+                      });
+               sc.agents.push_back(std::move(g));
+             }
+           } else if (key == "frameworks") {
+             for (size_t i = 0; i < v.size(); ++i) {
+               framework_spec f;
+               f.name = fmt::format("framework-{}", i);
+               fields(v[i], fmt::format("{}[{}]", at, i),
+                      {"name", "role", "weight", "tasks", "task_resources",
+                       "task_duration", "task_failure", "task_oom",
+                       "group_size", "start_at", "relaunch", "kill_at"},
+                      [&](const std::string& k, const YAML::Node& x,
+                          const std::string& p) {
+                        if (k == "name")
+                          f.name = scalar_of<std::string>(x, p);
+                        else if (k == "role")
+                          f.role = scalar_of<std::string>(x, p);
+                        else if (k == "weight")
+                          f.weight = scalar_of<double>(x, p);
+                        else if (k == "tasks")
+                          f.tasks = scalar_of<size_t>(x, p);
+                        else if (k == "task_resources")
+                          f.task_resources = resources_of(x, p);
+                        else if (k == "task_duration")
+                          f.task_duration = span_of(x, p);
+                        else if (k == "task_failure")
+                          f.task_failure = probability_of(x, p);
+                        else if (k == "task_oom")
+                          f.task_oom = probability_of(x, p);
+                        else if (k == "group_size")
+                          f.group_size = scalar_of<size_t>(x, p);
+                        else if (k == "start_at")
+                          f.start_at = duration_of(x, p);
+                        else if (k == "relaunch")
+                          f.relaunch = scalar_of<bool>(x, p);
+                        else
+                          f.kill_at = duration_of(x, p);
+                      });
+               if (f.weight <= 0)
+                 throw bad_field{fmt::format("{}[{}].weight", at, i),
+                                 "must be positive"};
+               sc.frameworks.push_back(std::move(f));
+             }
+           } else if (key == "links") {
+             fields(v, at, {"drop", "duplicate", "delay", "reorder"},
+                    [&](const std::string& k, const YAML::Node& x,
+                        const std::string& p) {
+                      if (k == "drop")
+                        sc.links.drop = probability_of(x, p);
+                      else if (k == "duplicate")
+                        sc.links.duplicate = probability_of(x, p);
+                      else if (k == "delay")
+                        sc.links.delay = span_of(x, p);
+                      else
+                        sc.links.reorder = scalar_of<bool>(x, p);
+                    });
+           } else if (key == "faults") {
+             for (size_t i = 0; i < v.size(); ++i) {
+               fault_event f;
+               fields(v[i], fmt::format("{}[{}]", at, i),
+                      {"kind", "at", "targets", "duration"},
+                      [&](const std::string& k, const YAML::Node& x,
+                          const std::string& p) {
+                        if (k == "kind")
+                          f.what = kind_of(x, p);
+                        else if (k == "at")
+                          f.at = duration_of(x, p);
+                        else if (k == "duration")
+                          f.duration = duration_of(x, p);
+                        else
+                          for (size_t j = 0; j < x.size(); ++j)
+                            f.targets.push_back(scalar_of<std::string>(
+                              x[j], fmt::format("{}[{}]", p, j)));
+                      });
+               sc.faults.push_back(std::move(f));
+             }
+           } else if (key == "random_faults") {
+             auto& r = sc.random;
+             fields(v, at,
+                    {"agent_crashes", "executor_crashes", "partitions",
+                     "master_crashes", "framework_crashes", "down_time",
+                     "partition_time"},
+                    [&](const std::string& k, const YAML::Node& x,
+                        const std::string& p) {
+                      if (k == "agent_crashes")
+                        r.agent_crashes = scalar_of<size_t>(x, p);
+                      else if (k == "executor_crashes")
+                        r.executor_crashes = scalar_of<size_t>(x, p);
+                      else if (k == "partitions")
+                        r.partitions = scalar_of<size_t>(x, p);
+                      else if (k == "master_crashes")
+                        r.master_crashes = scalar_of<size_t>(x, p);
+                      else if (k == "framework_crashes")
+                        r.framework_crashes = scalar_of<size_t>(x, p);
+                      else if (k == "down_time")
+                        r.down_time = span_of(x, p);
+                      else
+                        r.partition_time = span_of(x, p);
+                    });
+           } else if (key == "disk") {
+             fields(v, at, {"write_latency", "write_failure", "lose_unsynced"},
+                    [&](const std::string& k, const YAML::Node& x,
+                        const std::string& p) {
+                      if (k == "write_latency")
+                        sc.disk.write_latency = span_of(x, p);
+                      else if (k == "write_failure")
+                        sc.disk.write_failure = probability_of(x, p);
+                      else
+                        sc.disk.lose_unsynced = scalar_of<bool>(x, p);
+                    });
+           } else if (key == "clock_skew")
+             sc.clock_skew = duration_of(v, at);
+           else if (key == "buggify")
+             sc.buggify = probability_of(v, at);
+           else if (key == "faults_from")
+             sc.faults_from = duration_of(v, at);
+           else if (key == "faults_until")
+             sc.faults_until = duration_of(v, at);
+           else if (key == "time_limit")
+             sc.time_limit = duration_of(v, at);
+           else if (key == "agent_ping_timeout")
+             sc.agent_ping_timeout = duration_of(v, at);
+           else if (key == "max_agent_ping_timeouts")
+             sc.max_agent_ping_timeouts = scalar_of<uint32_t>(v, at);
+           else if (key == "allocation_interval")
+             sc.allocation_interval = duration_of(v, at);
+           else if (key == "mutation")
+             sc.mutation = scalar_of<std::string>(v, at);
+           else
+             sc.deep_check_every = scalar_of<uint64_t>(v, at);
+         });
+  if (sc.agents.empty())
+    throw bad_field{"agents", "a scenario needs at least one agent"};
+  for (size_t i = 0; i < sc.agents.size(); ++i)
+    if (sc.agents[i].total.empty())
+      throw bad_field{fmt::format("agents[{}].resources", i),
+                      "an agent needs resources"};
+  for (size_t i = 0; i < sc.frameworks.size(); ++i)
+    if (sc.frameworks[i].tasks > 0 && sc.frameworks[i].task_resources.empty())
+      throw bad_field{fmt::format("frameworks[{}].task_resources", i),
+                      "tasks need resources"};
+  if (sc.faults_until < sc.faults_from)
+    throw bad_field{"faults_until", "is before faults_from"};
+  return sc;
+}
+
+} // namespace
+
+caf::expected<scenario> parse_scenario(const std::string& yaml) {
+  try {
+    return read(YAML::Load(yaml));
+  } catch (const bad_field& e) {
+    return make_error(errc::invalid_argument,
+                      fmt::format("scenario: {}: {}", e.path, e.why));
+  } catch (const YAML::Exception& e) {
+    return make_error(errc::invalid_argument,
+                      fmt::format("scenario: not valid YAML: {}", e.what()));
+  }
+}
+
+caf::expected<scenario> load_scenario(const std::string& path) {
+  std::ifstream in{path};
+  if (!in)
+    return make_error(errc::not_found,
+                      fmt::format("scenario: cannot read {}", path));
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_scenario(text.str());
+}
+
+} // namespace dcos::sim

@@ -1,0 +1,718 @@
+// The world: builds the cluster, runs it step by step on the deterministic
+// scheduler (a seeded choice among runnable actors at every step; the clock
+// jumps to the next timer when nothing can run), applies faults, and ends
+// with the final checks and a report.
+#include "world.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+#include <fmt/format.h>
+
+#include "dcos/agent.hpp"
+#include "dcos/type_bridge.hpp"
+
+namespace dcos::sim::detail {
+
+namespace {
+
+thread_local world* current_world = nullptr;
+
+using restart_agent_atom = caf::atom_constant<caf::atom("rs_agent")>;
+using restart_master_atom = caf::atom_constant<caf::atom("rs_master")>;
+using restart_fw_atom = caf::atom_constant<caf::atom("rs_fw")>;
+using heal_atom = caf::atom_constant<caf::atom("heal")>;
+using start_fw_atom = caf::atom_constant<caf::atom("start_fw")>;
+
+// Mixes one value into the trace hash (FNV-1a over the 8 bytes).
+void mix(uint64_t& h, uint64_t x) {
+  for (int i = 0; i < 8; ++i) {
+    h ^= (x >> (i * 8)) & 0xff;
+    h *= 1099511628211ull;
+  }
+}
+
+const char* kind_name(fault_event::kind k) {
+  switch (k) {
+    case fault_event::kind::crash_agent: return "crash_agent";
+    case fault_event::kind::crash_executors: return "crash_executors";
+    case fault_event::kind::crash_master: return "crash_master";
+    case fault_event::kind::crash_framework: return "crash_framework";
+    case fault_event::kind::partition: return "partition";
+  }
+  return "?";
+}
+
+// The director runs the fault schedule and restarts what died, on timers.
+caf::behavior director(caf::event_based_actor* self, world* w) {
+  self->set_down_handler([w](caf::down_msg&) { (void) w; });
+  return {
+    [w](fault_atom, uint64_t index) { w->apply(index); },
+    [w](restart_agent_atom, uint64_t i) { w->restart_agent(i); },
+    [w](restart_master_atom) { w->restart_master(); },
+    [w](restart_fw_atom, uint64_t i) { w->restart_framework(i); },
+    [w](heal_atom, std::vector<int> nodes) { w->heal(std::move(nodes)); },
+    [w](start_fw_atom, uint64_t i) { w->restart_framework(i); },
+  };
+}
+
+detector_actor::behavior_type node_detector(detector_actor::pointer self,
+                                            world* w, int node) {
+  return {
+    [self, w, node](detect_atom, const master_actor& previous) {
+      auto rp = self->make_response_promise<master_actor>();
+      w->detect(node, previous, rp);
+      return rp;
+    },
+  };
+}
+
+agent_locator::behavior_type node_locator(agent_locator::pointer self,
+                                          world* w, int agent) {
+  return {
+    [self, w, agent](detect_atom) {
+      auto rp = self->make_response_promise<agent_executor_actor>();
+      w->locate(agent, rp);
+      return rp;
+    },
+  };
+}
+
+} // namespace
+
+world* current() {
+  return current_world;
+}
+
+world::world(scenario sc, uint64_t seed)
+  : sc_(std::move(sc)), seed_(seed), rng_(seed) {
+  cfg_.set("scheduler.policy", caf::atom("testing"));
+  cfg_.set("logger.verbosity", caf::atom("quiet"));
+  register_types(cfg_);
+  sys_ = std::make_unique<caf::actor_system>(cfg_);
+  sched_ = &dynamic_cast<caf::scheduler::test_coordinator&>(sys_->scheduler());
+  start_ = sched_->clock().now();
+  previous_source_ = install_fault_source(this);
+  current_world = this;
+}
+
+world::~world() {
+  // End every actor still alive, so that the actor system can go.
+  for (auto& addr : spawned_)
+    if (auto a = caf::actor_cast<caf::actor>(addr))
+      caf::anon_send_exit(a, caf::exit_reason::kill);
+  for (auto& a : agents_) {
+    a.actor = nullptr;
+    a.disk = nullptr;
+    a.containerizer = nullptr;
+    a.waiting.clear();
+  }
+  master_ = {};
+  detecting_.clear();
+  detectors_.clear();
+  locators_.clear();
+  framework_actors_.clear();
+  director_ = nullptr;
+  while (sched_->has_job())
+    sched_->run();
+  install_fault_source(previous_source_);
+  current_world = nullptr;
+}
+
+// -- seeded decisions ---------------------------------------------------------------
+
+caf::timespan world::pick(const span& s) {
+  if (s.max <= s.min)
+    return s.min;
+  auto width = static_cast<uint64_t>((s.max - s.min).count());
+  return s.min + caf::timespan{static_cast<int64_t>(draw() % (width + 1))};
+}
+
+caf::timespan world::elapsed() const {
+  return std::chrono::duration_cast<caf::timespan>(sched_->clock().now()
+                                                   - start_);
+}
+
+bool world::fire(std::string_view) {
+  return sc_.buggify > 0 && chance() < sc_.buggify;
+}
+
+bool world::mutant(std::string_view name) {
+  return !sc_.mutation.empty() && name == sc_.mutation;
+}
+
+// -- nodes ----------------------------------------------------------------------------
+
+std::string world::name(int node) const {
+  if (node == master_node)
+    return "master";
+  if (is_agent(node))
+    return fmt::format("agent-{}", agent_index(node));
+  auto i = static_cast<size_t>(node - 1);
+  if (i < workloads_.size())
+    return fmt::format("framework-{} ({})", i, workloads_[i]->spec.name);
+  return fmt::format("framework-{}", i);
+}
+
+int world::node_of_host(const std::string& hostname) const {
+  if (hostname.rfind("agent-", 0) != 0)
+    return -1;
+  auto i = std::strtoull(hostname.c_str() + 6, nullptr, 10);
+  if (i >= agents_.size())
+    return -1;
+  return agent_node(i);
+}
+
+double world::wall_clock(int node) const {
+  return 1.7e9 + skew_[static_cast<size_t>(node)];
+}
+
+double world::agent_total(int node, std::string_view name) const {
+  return agents_[agent_index(node)].cfg.total.scalar(name).value_or(0);
+}
+
+bool world::framework_expects_end(int node) const {
+  auto i = static_cast<size_t>(node - 1);
+  return i < workloads_.size();
+}
+
+// -- links ------------------------------------------------------------------------------
+
+bool world::reachable(int from, int to) const {
+  return island_[static_cast<size_t>(from)] == island_[static_cast<size_t>(to)];
+}
+
+route world::decide(int from, int to) {
+  route r;
+  if (!reachable(from, to)) {
+    r.drop = true;
+    return r;
+  }
+  const auto& lf = sc_.links;
+  if (lf.drop > 0 && chance() < lf.drop) {
+    r.drop = true;
+    r.breaks = true;
+    return r;
+  }
+  if (lf.duplicate > 0 && chance() < lf.duplicate)
+    r.copies = 2;
+  r.delay = pick(lf.delay);
+  return r;
+}
+
+void world::link_event(int from, int to, const char* what, bool dropped) {
+  ++stats_.link_messages;
+  if (dropped)
+    ++stats_.dropped;
+  mix(hash_, static_cast<uint64_t>(from) << 32 | static_cast<uint32_t>(to));
+  mix(hash_, dropped ? 1 : 0);
+  trace_.push_back(trace_rec{elapsed(), from, to, what, dropped});
+  if (trace_.size() > 40)
+    trace_.pop_front();
+}
+
+void world::link_down(int node) {
+  // A framework's connection went down: the master drops its offers.
+  if (node != master_node && !is_agent(node))
+    model_.framework_lost(node);
+}
+
+void world::agent_reregistered(int node) {
+  if (master_restarted_at_.count() < 0 || !reregistered_.insert(node).second)
+    return;
+  if (reregistered_.size() == agents_.size()) {
+    stats_.failover_reregistration = elapsed() - master_restarted_at_;
+    stats_.failover_wall_seconds = std::chrono::duration<double>(
+                                     std::chrono::steady_clock::now()
+                                     - master_restarted_wall_)
+                                     .count();
+  }
+}
+
+master_actor world::connect(int node) {
+  return track(spawn_connection(*this, node, master_.actor));
+}
+
+detector_actor world::detector_for(int node) {
+  auto& d = detectors_[static_cast<size_t>(node)];
+  if (!d)
+    d = track(sys_->spawn(node_detector, this, node));
+  return d;
+}
+
+void world::detect(int node, master_actor previous,
+                   caf::typed_response_promise<master_actor> rp) {
+  detecting_.push_back(pending_detect{node, std::move(previous), rp});
+  answer_detectors();
+}
+
+void world::answer_detectors() {
+  std::vector<pending_detect> still;
+  for (auto& p : detecting_) {
+    if (!master_.up || !reachable(p.node, master_node)) {
+      still.push_back(std::move(p));
+      continue;
+    }
+    auto& link = current_links_[p.node];
+    // The caller lost the link it had: a new connection to the same master.
+    if (!link || link == p.previous)
+      link = connect(p.node);
+    p.rp.deliver(link);
+  }
+  detecting_ = std::move(still);
+}
+
+void world::locate(int agent,
+                   caf::typed_response_promise<agent_executor_actor> rp) {
+  auto& a = agents_[agent_index(agent)];
+  if (a.up)
+    rp.deliver(caf::actor_cast<agent_executor_actor>(a.actor));
+  else
+    a.waiting.push_back(rp);
+}
+
+executor_actor world::spawn_executor(int agent, executor_config cfg) {
+  auto& loc = locators_[agent_index(agent)];
+  if (!loc)
+    loc = track(sys_->spawn(node_locator, this, agent));
+  cfg.locator = loc;
+  cfg.seed = draw();
+  cfg.start_time = wall_clock(agent);
+  return track(dcos::spawn_executor(*sys_, std::move(cfg)));
+}
+
+containerizer_actor world::containerizer_of(int agent) {
+  return caf::actor_cast<containerizer_actor>(
+    agents_[agent_index(agent)].containerizer);
+}
+
+// -- starting and restarting nodes ---------------------------------------------------
+
+void world::start_master() {
+  master_config cfg;
+  cfg.hostname = "master";
+  cfg.ip = "10.0.0.1";
+  cfg.seed = draw();
+  cfg.start_time = wall_clock(master_node);
+  cfg.store = caf::actor_cast<store_actor>(master_.disk);
+  cfg.allocation_interval = sc_.allocation_interval;
+  cfg.agent_ping_timeout = sc_.agent_ping_timeout;
+  cfg.max_agent_ping_timeouts = sc_.max_agent_ping_timeouts;
+  cfg.agent_reregister_timeout = std::chrono::minutes(2);
+  for (const auto& w : workloads_)
+    if (w->spec.weight != 1)
+      cfg.weights.emplace_back(w->spec.role, w->spec.weight);
+  master_.actor = track(spawn_master(*sys_, std::move(cfg)));
+  master_.up = true;
+  if (++master_.incarnation > 1) {
+    master_restarted_at_ = elapsed();
+    master_restarted_wall_ = std::chrono::steady_clock::now();
+    reregistered_.clear();
+  }
+  monitor_node(caf::actor_cast<caf::actor>(master_.actor), master_node);
+  current_links_.clear();
+  answer_detectors();
+}
+
+void world::start_agent(size_t i) {
+  auto& a = agents_[i];
+  int node = agent_node(i);
+  auto cfg = a.cfg;
+  cfg.seed = draw();
+  cfg.start_time = wall_clock(node);
+  a.actor = track(spawn_agent(*sys_, std::move(cfg)));
+  a.up = true;
+  ++a.incarnation;
+  ++stats_.agents_registered;
+  agent_of_actor_[a.actor->id()] = node;
+  monitor_node(caf::actor_cast<caf::actor>(a.actor), node);
+  for (auto& rp : a.waiting)
+    rp.deliver(caf::actor_cast<agent_executor_actor>(a.actor));
+  a.waiting.clear();
+}
+
+void world::start_framework(size_t i) {
+  if (i < workloads_.size())
+    framework_actors_[i] = spawn_workload_framework(*this, *workloads_[i]);
+  else
+    framework_actors_[i] = user_frameworks_[i - workloads_.size()](
+      *sys_, detector_for(framework_node(i)));
+  track(framework_actors_[i]);
+}
+
+void world::monitor_node(const caf::actor& a, int node) {
+  watched_[a.id()] = node;
+  caf::anon_send(watcher_, caf::monitor_atom::value, a);
+}
+
+void world::node_died(caf::actor_id id) {
+  auto i = watched_.find(id);
+  if (i == watched_.end())
+    return;
+  int node = i->second;
+  watched_.erase(i);
+  if (node == master_node) {
+    if (!master_.up || master_.actor->id() != id)
+      return;
+    // Died on its own (an abort): restart it, as a supervisor would.
+    master_.up = false;
+    model_.master_lost();
+    caf::anon_send(master_.disk, crash_atom::value);
+    caf::delayed_anon_send(director_, std::chrono::seconds(1),
+                           restart_master_atom::value);
+  } else if (is_agent(node)) {
+    auto idx = agent_index(node);
+    auto& a = agents_[idx];
+    if (!a.up || a.actor->id() != id)
+      return;
+    a.up = false;
+    model_.agent_crashed(node);
+    caf::anon_send(a.disk, crash_atom::value);
+    caf::delayed_anon_send(director_, std::chrono::seconds(1),
+                           restart_agent_atom::value, uint64_t{idx});
+  }
+}
+
+void world::restart_agent(size_t i) {
+  if (!agents_[i].up)
+    start_agent(i);
+}
+
+void world::restart_master() {
+  if (!master_.up)
+    start_master();
+}
+
+void world::restart_framework(size_t i) {
+  if (!framework_actors_[i])
+    start_framework(i);
+}
+
+void world::heal(std::vector<int> nodes) {
+  for (int n : nodes)
+    island_[static_cast<size_t>(n)] = 0;
+  answer_detectors();
+}
+
+// -- faults ---------------------------------------------------------------------------
+
+std::vector<int> world::resolve(const std::vector<std::string>& targets) {
+  std::vector<int> nodes;
+  for (const auto& t : targets) {
+    if (t == "master") {
+      nodes.push_back(master_node);
+    } else if (t.rfind("agents:", 0) == 0) {
+      auto dash = t.find('-', 7);
+      auto from = std::strtoull(t.c_str() + 7, nullptr, 10);
+      auto to = dash == std::string::npos
+                  ? from
+                  : std::strtoull(t.c_str() + dash + 1, nullptr, 10);
+      for (auto i = from; i <= to && i < agents_.size(); ++i)
+        nodes.push_back(agent_node(i));
+    } else if (t.rfind("agent-", 0) == 0) {
+      if (int n = node_of_host(t); n >= 0)
+        nodes.push_back(n);
+    } else if (t.rfind("framework-", 0) == 0) {
+      auto i = std::strtoull(t.c_str() + 10, nullptr, 10);
+      if (i < frameworks_)
+        nodes.push_back(framework_node(i));
+    }
+  }
+  return nodes;
+}
+
+void world::apply(size_t index) {
+  const auto& f = schedule_[index];
+  auto nodes = resolve(f.targets);
+  ++stats_.faults;
+  mix(hash_, 0xfa17 + index);
+  trace_.push_back(trace_rec{elapsed(), -1, -1, kind_name(f.what), false});
+  auto down = f.duration.count() > 0 ? f.duration : pick(sc_.random.down_time);
+  switch (f.what) {
+    case fault_event::kind::crash_agent:
+      for (int n : nodes) {
+        if (!is_agent(n))
+          continue;
+        auto idx = agent_index(n);
+        auto& a = agents_[idx];
+        if (!a.up)
+          continue;
+        a.up = false;
+        watched_.erase(a.actor->id());
+        caf::anon_send_exit(a.actor, caf::exit_reason::kill);
+        model_.agent_crashed(n);
+        caf::anon_send(a.disk, crash_atom::value);
+        caf::delayed_anon_send(director_, down, restart_agent_atom::value,
+                               uint64_t{idx});
+      }
+      break;
+    case fault_event::kind::crash_executors:
+      for (int n : nodes)
+        if (is_agent(n))
+          caf::anon_send(agents_[agent_index(n)].containerizer,
+                         crash_atom::value);
+      break;
+    case fault_event::kind::crash_master:
+      if (!master_.up)
+        break;
+      master_.up = false;
+      watched_.erase(master_.actor->id());
+      caf::anon_send_exit(master_.actor, caf::exit_reason::kill);
+      model_.master_lost();
+      caf::anon_send(master_.disk, crash_atom::value);
+      caf::delayed_anon_send(director_, down, restart_master_atom::value);
+      break;
+    case fault_event::kind::crash_framework:
+      for (int n : nodes) {
+        auto i = static_cast<size_t>(n - 1);
+        if (n == master_node || is_agent(n) || i >= workloads_.size())
+          continue;
+        if (auto& fw = framework_actors_[i]) {
+          caf::anon_send_exit(fw, caf::exit_reason::kill);
+          fw = nullptr;
+          model_.framework_lost(n);
+          caf::delayed_anon_send(director_, down, restart_fw_atom::value,
+                                 uint64_t{i});
+        }
+      }
+      break;
+    case fault_event::kind::partition: {
+      auto island = next_island_++;
+      for (int n : nodes)
+        island_[static_cast<size_t>(n)] = island;
+      auto heal_after = f.duration.count() > 0
+                          ? f.duration
+                          : pick(sc_.random.partition_time);
+      caf::delayed_anon_send(director_, heal_after, heal_atom::value, nodes);
+      break;
+    }
+  }
+}
+
+void world::schedule_faults() {
+  schedule_ = sc_.faults;
+  auto window = sc_.faults_until - sc_.faults_from;
+  auto at = [&] {
+    return sc_.faults_from + (window.count() > 0
+                                ? caf::timespan{static_cast<int64_t>(
+                                    draw() % static_cast<uint64_t>(
+                                      window.count()))}
+                                : caf::timespan{0});
+  };
+  auto some_agent = [&] {
+    return fmt::format("agent-{}", draw() % agents_.size());
+  };
+  const auto& r = sc_.random;
+  for (size_t i = 0; i < r.agent_crashes; ++i)
+    schedule_.push_back({fault_event::kind::crash_agent, at(), {some_agent()},
+                         {}});
+  for (size_t i = 0; i < r.executor_crashes; ++i)
+    schedule_.push_back({fault_event::kind::crash_executors, at(),
+                         {some_agent()}, {}});
+  for (size_t i = 0; i < r.partitions; ++i) {
+    auto first = draw() % agents_.size();
+    auto width = 1 + draw() % std::max<size_t>(1, agents_.size() / 4);
+    schedule_.push_back({fault_event::kind::partition, at(),
+                         {fmt::format("agents:{}-{}", first,
+                                      std::min(agents_.size() - 1,
+                                               first + width - 1))},
+                         {}});
+  }
+  for (size_t i = 0; i < r.master_crashes; ++i)
+    schedule_.push_back({fault_event::kind::crash_master, at(), {"master"},
+                         {}});
+  for (size_t i = 0; i < r.framework_crashes && !workloads_.empty(); ++i)
+    schedule_.push_back({fault_event::kind::crash_framework, at(),
+                         {fmt::format("framework-{}",
+                                      draw() % workloads_.size())},
+                         {}});
+  faults_end_ = sc_.faults_until;
+  for (size_t i = 0; i < schedule_.size(); ++i) {
+    const auto& f = schedule_[i];
+    auto longest = std::max({f.duration, sc_.random.down_time.max,
+                             sc_.random.partition_time.max});
+    faults_end_ = std::max(faults_end_, f.at + longest);
+    caf::delayed_anon_send(director_, f.at, fault_atom::value, uint64_t{i});
+  }
+}
+
+bool world::all_done() const {
+  if (workloads_.empty())
+    return false;
+  return std::all_of(workloads_.begin(), workloads_.end(),
+                     [](const auto& w) { return w->done; });
+}
+
+std::string world::progress() const {
+  std::string out;
+  for (const auto& w : workloads_) {
+    if (w->done)
+      continue;
+    out += fmt::format(" {} has {} task(s) to launch and {} live", w->spec.name,
+                       w->to_launch, w->live.size());
+    size_t shown = 0;
+    for (const auto& [task, state] : w->live) {
+      if (shown++ == 3)
+        break;
+      out += fmt::format("{} {} ({})", shown == 1 ? ":" : ",", task,
+                         v1::TaskState_Name(static_cast<v1::TaskState>(state)));
+    }
+    out += ";";
+  }
+  return out;
+}
+
+void world::fail(std::string violation) {
+  if (violation_.empty())
+    violation_ = std::move(violation);
+}
+
+// -- the run ----------------------------------------------------------------------------
+
+report world::run(std::vector<framework_factory> user_frameworks,
+                  std::string replay) {
+  auto wall_start = std::chrono::steady_clock::now();
+  user_frameworks_ = std::move(user_frameworks);
+  frameworks_ = sc_.frameworks.size() + user_frameworks_.size();
+  size_t agent_count = 0;
+  for (const auto& g : sc_.agents)
+    agent_count += g.count;
+  size_t nodes = 1 + frameworks_ + agent_count;
+  island_.assign(nodes, 0);
+  detectors_.resize(nodes);
+  skew_.resize(nodes);
+  for (auto& s : skew_) {
+    auto max = std::chrono::duration<double>(sc_.clock_skew).count();
+    s = max > 0 ? (chance() * 2 - 1) * max : 0;
+  }
+  watcher_ = track(sys_->spawn([this](caf::event_based_actor* self) {
+    self->set_down_handler(
+      [this](caf::down_msg& msg) { node_died(msg.source.id()); });
+    return caf::behavior{
+      [self](caf::monitor_atom, const caf::actor& a) { self->monitor(a); },
+    };
+  }));
+  director_ = track(sys_->spawn(director, this));
+  // Nodes.
+  master_.disk = track(spawn_disk(*this, master_node));
+  for (size_t i = 0; i < sc_.frameworks.size(); ++i) {
+    auto st = std::make_unique<workload_state>();
+    st->spec = sc_.frameworks[i];
+    st->node = framework_node(i);
+    st->to_launch = st->spec.tasks;
+    workloads_.push_back(std::move(st));
+  }
+  framework_actors_.resize(frameworks_);
+  start_master();
+  agents_.resize(agent_count);
+  locators_.resize(agent_count);
+  size_t next = 0;
+  for (const auto& g : sc_.agents)
+    for (size_t k = 0; k < g.count; ++k, ++next) {
+      auto& a = agents_[next];
+      int node = agent_node(next);
+      a.cfg.hostname = fmt::format("agent-{}", next);
+      a.cfg.ip = fmt::format("10.{}.{}.{}", 1 + next / 65536,
+                             next / 256 % 256, next % 256);
+      a.cfg.total = g.total;
+      a.cfg.domain.mutable_fault_domain()->mutable_region()->set_name("sim");
+      a.cfg.domain.mutable_fault_domain()->mutable_zone()->set_name(
+        g.zone.empty() ? "zone-1" : g.zone);
+      a.cfg.work_dir = "/sim/" + a.cfg.hostname;
+      a.cfg.executor = "dcos-executor";
+      a.cfg.detector = detector_for(node);
+      a.disk = track(spawn_disk(*this, node));
+      a.containerizer = track(spawn_containerizer(*this, node));
+      a.cfg.containerizer = caf::actor_cast<containerizer_actor>(
+        a.containerizer);
+      a.cfg.store = caf::actor_cast<store_actor>(a.disk);
+      start_agent(next);
+    }
+  for (size_t i = 0; i < frameworks_; ++i) {
+    auto at = i < workloads_.size() ? workloads_[i]->spec.start_at
+                                    : caf::timespan{0};
+    if (at.count() == 0)
+      start_framework(i);
+    else
+      caf::delayed_anon_send(director_, at, start_fw_atom::value,
+                             uint64_t{i});
+  }
+  schedule_faults();
+  // Step by step.
+  for (;;) {
+    if (failed())
+      break;
+    auto& jobs = sched_->jobs;
+    if (!jobs.empty()) {
+      if (jobs.size() > 1)
+        std::swap(jobs.front(), jobs[draw() % jobs.size()]);
+      auto* actor = dynamic_cast<caf::scheduled_actor*>(jobs.front());
+      if (actor != nullptr) {
+        auto id = actor->id();
+        mix(hash_, id);
+        if (auto i = agent_of_actor_.find(id); i != agent_of_actor_.end()) {
+          auto* next_msg = actor->mailbox().peek();
+          if (next_msg != nullptr
+              && next_msg->content()
+                   .match_elements<v1::internal::StatusUpdateAcknowledgement>())
+            model_.agent_processed(
+              i->second,
+              next_msg->content()
+                .get_as<v1::internal::StatusUpdateAcknowledgement>(0));
+        }
+      }
+      sched_->run_once();
+      ++stats_.steps;
+      continue;
+    }
+    if (all_done() && elapsed() >= faults_end_)
+      break;
+    if (elapsed() >= sc_.time_limit) {
+      if (!workloads_.empty())
+        fail(fmt::format("the frameworks were not done after {}s of "
+                         "virtual time:{}",
+                         std::chrono::duration_cast<std::chrono::seconds>(
+                           sc_.time_limit)
+                           .count(),
+                         progress()));
+      break;
+    }
+    if (!sched_->trigger_timeout())
+      break;
+    mix(hash_, static_cast<uint64_t>(elapsed().count()));
+  }
+  if (!failed())
+    model_.final_checks();
+  report r;
+  r.seed = seed_;
+  r.trace_hash = hash_;
+  r.passed = !failed();
+  r.violation = violation_;
+  for (const auto& t : trace_)
+    r.trace.push_back(
+      t.from < 0 ? fmt::format("{:>12.6f}s  fault: {}",
+                               std::chrono::duration<double>(t.at).count(),
+                               t.what)
+                 : fmt::format("{:>12.6f}s  {} -> {}: {}{}",
+                               std::chrono::duration<double>(t.at).count(),
+                               name(t.from), name(t.to), t.what,
+                               t.dropped ? " (dropped)" : ""));
+  r.replay = std::move(replay);
+  stats_.virtual_time = elapsed();
+  stats_.tasks_launched = model_.tasks_launched();
+  stats_.tasks_finished = model_.tasks_terminal();
+  if (model_.first_accept.count() >= 0) {
+    stats_.launch_phase = model_.last_running - model_.first_accept;
+    stats_.launch_wall_seconds = std::chrono::duration<double>(
+                                   model_.last_running_wall
+                                   - model_.first_accept_wall)
+                                   .count();
+  }
+  stats_.wall_seconds = std::chrono::duration<double>(
+                          std::chrono::steady_clock::now() - wall_start)
+                          .count();
+  r.stats = stats_;
+  return r;
+}
+
+} // namespace dcos::sim::detail

@@ -1,0 +1,316 @@
+// The simulation's world: the nodes, the seeded source of every decision,
+// the links between nodes, the fault schedule, the invariant model and the
+// trace. Private to libdcos/src/sim.
+//
+// Files: world.cpp (nodes, run loop, faults), links.cpp (link actors),
+// containerizer.cpp (modelled processes), disk.cpp (stores), workload.cpp
+// (built-in frameworks), model.cpp (invariants), scenario.cpp (YAML).
+//
+// Thread-safety: everything runs on the thread that runs the simulation.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "dcos/agent.hpp"
+#include "dcos/buggify.hpp"
+#include "dcos/containerizer_actor.hpp"
+#include "dcos/detector_actor.hpp"
+#include "dcos/executor.hpp"
+#include "dcos/master_actor.hpp"
+#include "dcos/scheduler_driver_actor.hpp"
+#include "dcos/sim.hpp"
+#include "dcos/store_actor.hpp"
+
+namespace dcos::sim::detail {
+
+using release_atom = caf::atom_constant<caf::atom("release")>;
+using durable_atom = caf::atom_constant<caf::atom("durable")>;
+using crash_atom = caf::atom_constant<caf::atom("crash")>;
+using end_atom = caf::atom_constant<caf::atom("end")>;
+using fault_atom = caf::atom_constant<caf::atom("fault")>;
+using retry_atom = caf::atom_constant<caf::atom("retry")>;
+
+/// A simulated disk: the store interface plus what the world does to it.
+using sim_store = store_actor::extend<caf::reacts_to<durable_atom, uint64_t>,
+                                      caf::reacts_to<crash_atom>>;
+
+/// A modelled node-local process table: the containerizer interface plus
+/// its timers and the world's executor crashes.
+using sim_containerizer = containerizer_actor::extend<
+  caf::reacts_to<end_atom, std::string, uint64_t>,
+  caf::reacts_to<crash_atom>>;
+
+class world;
+
+/// What one message crossing a link suffers.
+struct route {
+  bool drop = false;
+  bool breaks = false; // the connection breaks (lost on a live link)
+  int copies = 1;
+  caf::timespan delay{0};
+};
+
+/// The invariant model: what nodes sent and saw, checked as it happens.
+class model {
+public:
+  explicit model(world& w) : w_(w) {}
+
+  // -- observations (at the moment a message is sent) -------------------------
+  void offers(int framework, const v1::scheduler::Event::Offers& ev);
+  void rescind(const v1::OfferID& id);
+  void accept_sent(const v1::scheduler::Call::Accept& call);
+  void accept_delivered(int framework, const v1::scheduler::Call::Accept& call);
+  void decline(const v1::scheduler::Call::Decline& call);
+  void framework_seen(int framework, const v1::TaskStatus& status);
+  void agent_sent(int agent, const v1::internal::StatusUpdate& update);
+  void agent_processed(int agent,
+                       const v1::internal::StatusUpdateAcknowledgement& ack);
+  void container_started(int agent, const resources& limits);
+  /// Prints the message if it concerns the task DCOS_SIM_WATCH names.
+  void watch(int node, const char* what, const std::string& task);
+  void container_ended(int agent, const resources& limits);
+
+  // -- what the world tells it ------------------------------------------------
+  void framework_lost(int framework);
+  void master_lost();
+  void agent_crashed(int agent);
+
+  /// The end-of-run checks: every launched task reached one terminal state
+  /// its framework saw; nothing was left running for a finished task.
+  void final_checks();
+
+  uint64_t tasks_launched() const { return launched_; }
+  uint64_t tasks_terminal() const { return terminal_; }
+  caf::timespan first_accept{-1};
+  caf::timespan last_running{0};
+  std::chrono::steady_clock::time_point first_accept_wall, last_running_wall;
+
+private:
+  struct offer_rec {
+    int framework;
+    int agent;
+    double cpus, mem;
+  };
+  struct agent_rec {
+    double offered_cpus = 0, offered_mem = 0;
+    double used_cpus = 0, used_mem = 0;
+    std::unordered_map<std::string, std::string> acked; // task -> uuid
+  };
+  struct task_rec {
+    int framework = 0;
+    int terminal = -1; // a v1::TaskState once terminal
+    bool running = false;
+  };
+  void drop_offer(const std::string& id);
+  agent_rec& agent(int node);
+
+  world& w_;
+  std::unordered_map<std::string, offer_rec> offers_;
+  std::unordered_map<int, agent_rec> agents_;
+  std::unordered_map<std::string, task_rec> tasks_; // "framework/task"
+  uint64_t launched_ = 0, terminal_ = 0;
+};
+
+/// A built-in framework's durable memory (what a real one keeps in ZooKeeper):
+/// survives failovers of its driver.
+struct workload_state {
+  framework_spec spec;
+  int node = 0;
+  std::string framework_id;
+  uint64_t next_task = 0;
+  size_t to_launch = 0;
+  std::map<std::string, int> live;            // task id -> last state
+  std::map<std::string, std::string> agent_of; // task id -> agent id
+  std::unordered_set<std::string> finished;   // saw a terminal state
+  bool suppressed = false;
+  bool done = false;
+  std::mt19937_64 rng;
+};
+
+class world : public fault_source {
+public:
+  world(scenario sc, uint64_t seed);
+  ~world() override;
+
+  caf::actor_system& sys() { return *sys_; }
+  const scenario& sc() const { return sc_; }
+  uint64_t seed() const { return seed_; }
+
+  // -- seeded decisions -----------------------------------------------------------
+  uint64_t draw() { return rng_(); }
+  double chance() { return std::uniform_real_distribution<double>{}(rng_); }
+  caf::timespan pick(const span& s);
+  /// Virtual time since the run started.
+  caf::timespan elapsed() const;
+  bool fire(std::string_view site) override;
+  bool mutant(std::string_view name) override;
+
+  // -- nodes ------------------------------------------------------------------------
+  static constexpr int master_node = 0;
+  int framework_node(size_t i) const { return 1 + static_cast<int>(i); }
+  int agent_node(size_t i) const {
+    return 1 + static_cast<int>(frameworks_) + static_cast<int>(i);
+  }
+  bool is_agent(int node) const { return node > static_cast<int>(frameworks_); }
+  size_t agent_index(int node) const {
+    return static_cast<size_t>(node) - 1 - frameworks_;
+  }
+  std::string name(int node) const;
+  /// The node an agent hostname ("agent-7") names, or -1.
+  int node_of_host(const std::string& hostname) const;
+  double wall_clock(int node) const; // skewed start time of a node
+  double agent_total(int node, std::string_view name) const;
+  /// Built-in frameworks end every task they launch (user ones may not).
+  bool framework_expects_end(int node) const;
+
+  // -- links --------------------------------------------------------------------------
+  route decide(int from, int to);
+  bool reachable(int from, int to) const;
+  /// A new connection from `node` to the current master.
+  master_actor connect(int node);
+  /// Asks a node's detector to answer once the master is reachable.
+  detector_actor detector_for(int node);
+  void link_event(int from, int to, const char* what, bool dropped);
+  void link_down(int node);
+  /// An agent got the master's answer to its re-registration.
+  void agent_reregistered(int node);
+
+  // -- what link actors report -------------------------------------------------------
+  model& invariants() { return model_; }
+  void fail(std::string violation);
+  bool failed() const { return !violation_.empty(); }
+
+  // -- detectors and locators (pending until their peer is back) ----------------------
+  void detect(int node, master_actor previous,
+              caf::typed_response_promise<master_actor> rp);
+  void locate(int agent, caf::typed_response_promise<agent_executor_actor> rp);
+
+  // -- the executors a node's containerizer runs --------------------------------------
+  executor_actor spawn_executor(int agent, executor_config cfg);
+  containerizer_actor containerizer_of(int agent);
+
+  // -- faults -------------------------------------------------------------------------
+  void apply(size_t fault_index);
+  void restart_agent(size_t i);
+  void restart_master();
+  void restart_framework(size_t i);
+  void heal(std::vector<int> nodes);
+
+  /// Keeps a weak reference, to end the actor when the world goes.
+  template <class Handle>
+  Handle track(Handle h) {
+    spawned_.push_back(caf::actor_cast<caf::actor_addr>(h));
+    return h;
+  }
+
+  /// Runs the whole scenario.
+  report run(std::vector<framework_factory> user_frameworks,
+             std::string replay);
+
+private:
+  struct agent_slot {
+    agent_config cfg;
+    caf::typed_actor<caf::reacts_to<crash_atom>> disk_ctl;
+    sim_store disk;
+    sim_containerizer containerizer;
+    agent_actor actor;
+    bool up = false;
+    uint32_t incarnation = 0;
+    std::vector<caf::typed_response_promise<agent_executor_actor>> waiting;
+  };
+  struct master_node_state {
+    sim_store disk;
+    master_actor actor;
+    bool up = false;
+    uint32_t incarnation = 0;
+  };
+  struct pending_detect {
+    int node;
+    master_actor previous;
+    caf::typed_response_promise<master_actor> rp;
+  };
+
+  void start_master();
+  void start_agent(size_t i);
+  void start_framework(size_t i);
+  void answer_detectors();
+  void schedule_faults();
+  bool all_done() const;
+  std::string progress() const; // of unfinished frameworks, for reports
+  /// Restarts a node whose actor dies on its own (an abort), as a
+  /// supervisor would.
+  void monitor_node(const caf::actor& a, int node);
+  void node_died(caf::actor_id id);
+  std::vector<int> resolve(const std::vector<std::string>& targets);
+
+  scenario sc_;
+  uint64_t seed_;
+  std::mt19937_64 rng_;
+  size_t frameworks_ = 0;
+  caf::actor_system_config cfg_;
+  std::unique_ptr<caf::actor_system> sys_;
+  caf::scheduler::test_coordinator* sched_ = nullptr;
+  caf::actor_clock::time_point start_;
+  std::vector<caf::actor_addr> spawned_;
+  fault_source* previous_source_ = nullptr;
+
+  master_node_state master_;
+  std::vector<agent_slot> agents_;
+  std::vector<std::unique_ptr<workload_state>> workloads_;
+  std::vector<caf::actor> framework_actors_; // drivers, by framework index
+  std::vector<framework_factory> user_frameworks_;
+  std::vector<pending_detect> detecting_;
+  std::vector<detector_actor> detectors_;    // by node
+  std::vector<agent_locator> locators_;      // by agent index
+  std::unordered_map<int, master_actor> current_links_; // by node
+  caf::actor watcher_;
+  std::unordered_map<caf::actor_id, int> watched_;
+  caf::timespan faults_end_{0};
+  caf::timespan master_restarted_at_{-1};
+  std::chrono::steady_clock::time_point master_restarted_wall_;
+  std::unordered_set<int> reregistered_;
+  std::unordered_map<caf::actor_id, int> agent_of_actor_;
+  std::vector<uint32_t> island_;              // partitions: by node
+  uint32_t next_island_ = 1;
+  std::vector<fault_event> schedule_;
+  std::vector<double> skew_;                  // seconds, by node
+  caf::actor director_;
+
+  model model_{*this};
+  std::string violation_;
+  struct trace_rec {
+    caf::timespan at;
+    int from, to;
+    const char* what;
+    bool dropped;
+  };
+  std::deque<trace_rec> trace_;
+  uint64_t hash_ = 1469598103934665603ull;
+  stats stats_;
+  bool done_ = false;
+};
+
+/// The one simulation running on this thread (links and the kernel's fault
+/// points reach it through here).
+world* current();
+
+// -- spawn functions of the parts -------------------------------------------------------
+sim_store spawn_disk(world& w, int node);
+sim_containerizer spawn_containerizer(world& w, int agent);
+caf::actor spawn_workload_framework(world& w, workload_state& st);
+
+/// A connection between `node` and `master` (see links.cpp).
+master_actor spawn_connection(world& w, int node, master_actor master);
+
+} // namespace dcos::sim::detail

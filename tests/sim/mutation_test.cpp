@@ -1,0 +1,76 @@
+// Proof that the simulation catches bugs: the kernel with a known fault
+// switched on (dcos/buggify.hpp) must fail the sweep, with a report that
+// names the broken invariant and the command that replays it.
+#include <string>
+
+#include <doctest/doctest.h>
+
+#include "dcos/error.hpp"
+#include "dcos/sim.hpp"
+
+using namespace dcos;
+
+namespace {
+
+sim::scenario contention() {
+  auto sc = sim::parse_scenario(R"(
+name: mutation
+agents:
+  - count: 5
+    resources: "cpus:4;mem:8192"
+frameworks:
+  - name: a
+    tasks: 40
+    task_resources: "cpus:1;mem:512"
+    task_duration: [1s, 5s]
+  - name: b
+    tasks: 40
+    task_resources: "cpus:1;mem:512"
+    task_duration: [1s, 5s]
+faults_from: 0s
+faults_until: 1s
+time_limit: 10m
+)");
+  REQUIRE(sc);
+  return *sc;
+}
+
+} // namespace
+
+TEST_CASE("the unmodified kernel passes the mutation scenario") {
+  for (uint64_t seed = 1; seed <= 5; ++seed) {
+    sim::simulation s{contention(), seed};
+    auto r = s.run();
+    CHECK_MESSAGE(r.passed, "seed " << seed << ": " << r.violation);
+  }
+}
+
+TEST_CASE("an allocator that offers resources twice is caught") {
+  auto sc = contention();
+  sc.mutation = "allocator_double_offer";
+  for (uint64_t seed = 1; seed <= 5; ++seed) {
+    sim::simulation s{sc, seed};
+    auto r = s.run();
+    CHECK_FALSE(r.passed);
+    CHECK_MESSAGE(r.violation.find("offers outstanding") != std::string::npos,
+                  r.violation);
+    CHECK(r.replay.find("--mutation=allocator_double_offer")
+          != std::string::npos);
+  }
+}
+
+TEST_CASE("a bad scenario names the field at fault") {
+  auto bad = sim::parse_scenario("agents: [{count: 2, resources: 'cpus:1'}]\n"
+                                 "frameworks: [{tasks: 3, task_failure: 2}]\n");
+  REQUIRE_FALSE(bad);
+  CHECK(describe(bad.error()).find("frameworks[0].task_failure")
+        != std::string::npos);
+  auto typo = sim::parse_scenario("agents: [{count: 2, resources: 'cpus:1'}]\n"
+                                  "linkz: {drop: 0.1}\n");
+  REQUIRE_FALSE(typo);
+  CHECK(describe(typo.error()).find("linkz") != std::string::npos);
+  auto unit = sim::parse_scenario("agents: [{count: 2, resources: 'cpus:1'}]\n"
+                                  "time_limit: 30\n");
+  REQUIRE_FALSE(unit);
+  CHECK(describe(unit.error()).find("time_limit") != std::string::npos);
+}
