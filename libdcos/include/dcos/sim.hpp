@@ -149,9 +149,6 @@ struct scenario {
   /// A known kernel fault to switch on (see dcos/buggify.hpp): proves the
   /// invariants catch it.
   std::string mutation;
-  /// Checks that walk whole models (master vs agents) run every this many
-  /// steps; the cheap ones run after every step.
-  uint64_t deep_check_every = 10000;
 };
 
 /// Parses a scenario from YAML (fields as in `scenario`, durations as

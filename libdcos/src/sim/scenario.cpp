@@ -130,8 +130,7 @@ scenario read(const YAML::Node& root) {
          {"name", "description", "agents", "frameworks", "links", "faults",
           "random_faults", "disk", "clock_skew", "buggify", "faults_from",
           "faults_until", "time_limit", "agent_ping_timeout",
-          "max_agent_ping_timeouts", "allocation_interval", "mutation",
-          "deep_check_every"},
+          "max_agent_ping_timeouts", "allocation_interval", "mutation"},
          [&](const std::string& key, const YAML::Node& v,
              const std::string& at) {
            if (key == "name")
@@ -277,10 +276,8 @@ scenario read(const YAML::Node& root) {
              sc.max_agent_ping_timeouts = scalar_of<uint32_t>(v, at);
            else if (key == "allocation_interval")
              sc.allocation_interval = duration_of(v, at);
-           else if (key == "mutation")
-             sc.mutation = scalar_of<std::string>(v, at);
            else
-             sc.deep_check_every = scalar_of<uint64_t>(v, at);
+             sc.mutation = scalar_of<std::string>(v, at);
          });
   if (sc.agents.empty())
     throw bad_field{"agents", "a scenario needs at least one agent"};

@@ -44,8 +44,7 @@ const char* kind_name(fault_event::kind k) {
 }
 
 // The director runs the fault schedule and restarts what died, on timers.
-caf::behavior director(caf::event_based_actor* self, world* w) {
-  self->set_down_handler([w](caf::down_msg&) { (void) w; });
+caf::behavior director(caf::event_based_actor*, world* w) {
   return {
     [w](fault_atom, uint64_t index) { w->apply(index); },
     [w](restart_agent_atom, uint64_t i) { w->restart_agent(i); },
