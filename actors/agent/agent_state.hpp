@@ -219,6 +219,9 @@ struct agent_state {
   reregister_executor(const executor_actor& handle,
                       const v1::internal::ReregisterExecutor& msg);
   void deliver_queued(executor_record& e);
+  /// Sends the executor the staging tasks of its record that are not in
+  /// `has` (it never got them: the agent restarted in between).
+  void send_unsent_tasks(executor_record& e, const std::set<std::string>& has);
   // Makes `handle` the executor of `e`, watches it, and answers its
   // (re-)registration request; returns the answered promise.
   caf::typed_response_promise<v1::internal::ExecutorRegistered>

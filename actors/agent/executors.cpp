@@ -179,6 +179,19 @@ void agent_state::deliver_queued(executor_record& e) {
   e.queued_groups.clear();
 }
 
+void agent_state::send_unsent_tasks(executor_record& e,
+                                    const std::set<std::string>& has) {
+  // Tasks we recorded but it never got (we died before sending them).
+  for (auto& [task_id, t] : e.tasks) {
+    if (has.count(task_id) > 0 || t.state != v1::TASK_STAGING)
+      continue;
+    v1::internal::RunTask run;
+    *run.mutable_framework() = frameworks[e.framework_id].info;
+    *run.mutable_task() = t.info;
+    self->send(e.handle, std::move(run));
+  }
+}
+
 caf::typed_response_promise<v1::internal::ExecutorRegistered>
 agent_state::attach_executor(executor_record& e,
                              const executor_actor& handle) {
@@ -211,6 +224,16 @@ agent_state::register_executor(const executor_actor& handle,
                                   msg.framework_id().value()));
   // The reply goes out before the tasks it is to run.
   auto rp = attach_executor(*e, handle);
+  std::set<std::string> queued;
+  for (const auto& run : e->queued_tasks)
+    queued.insert(run.task().task_id().value());
+  for (const auto& group : e->queued_groups)
+    for (const auto& t : group.task_group().tasks())
+      queued.insert(t.task_id().value());
+  // An executor launched before the agent restarted registers only now:
+  // the tasks it was to run are in the journal, not in the queue (found by
+  // the simulation: such tasks stayed staging for good).
+  send_unsent_tasks(*e, queued);
   deliver_queued(*e);
   log->info("executor registered framework_id={} executor_id={}",
             e->framework_id, e->info.executor_id().value());
@@ -232,19 +255,10 @@ agent_state::reregister_executor(const executor_actor& handle,
   // Updates it made while we were away.
   for (const auto& update : msg.updates())
     status_update(update, true);
-  // Tasks we recorded but it never got (we died before sending them).
   std::set<std::string> running;
   for (const auto& t : msg.tasks())
     running.insert(t.task_id().value());
-  for (auto& [task_id, t] : e->tasks) {
-    if (running.count(task_id) > 0 || is_terminal(t.state)
-        || t.state != v1::TASK_STAGING)
-      continue;
-    v1::internal::RunTask run;
-    *run.mutable_framework() = frameworks[e->framework_id].info;
-    *run.mutable_task() = t.info;
-    self->send(handle, std::move(run));
-  }
+  send_unsent_tasks(*e, running);
   deliver_queued(*e);
   log->info("executor re-registered framework_id={} executor_id={}",
             e->framework_id, e->info.executor_id().value());
