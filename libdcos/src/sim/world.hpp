@@ -39,7 +39,6 @@ using durable_atom = caf::atom_constant<caf::atom("durable")>;
 using crash_atom = caf::atom_constant<caf::atom("crash")>;
 using end_atom = caf::atom_constant<caf::atom("end")>;
 using fault_atom = caf::atom_constant<caf::atom("fault")>;
-using retry_atom = caf::atom_constant<caf::atom("retry")>;
 
 /// A simulated disk: the store interface plus what the world does to it.
 using sim_store = store_actor::extend<caf::reacts_to<durable_atom, uint64_t>,
@@ -221,7 +220,6 @@ public:
 private:
   struct agent_slot {
     agent_config cfg;
-    caf::typed_actor<caf::reacts_to<crash_atom>> disk_ctl;
     sim_store disk;
     sim_containerizer containerizer;
     agent_actor actor;
