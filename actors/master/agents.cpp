@@ -48,6 +48,10 @@ void master_state::admitted(
     self->send(allocator, alloc::activate_agent{agent_id, true});
 }
 
+std::string master_state::endpoint_of(const v1::AgentInfo& info) {
+  return fmt::format("{}:{}", info.hostname(), info.port());
+}
+
 void master_state::start_pinging(agent_record& agent) {
   agent.missed_pings = 0;
   agent.last_ping = self->clock().now();
@@ -79,10 +83,10 @@ master_state::register_agent(const agent_actor& handle,
   // learned its id), so the old one and its tasks are gone. Otherwise the
   // old one would turn unreachable and its tasks stay so for good (found
   // by the simulation).
-  for (const auto& [old_id, old] : agents)
-    if (!old.connected && old.info.hostname() == info.hostname()
-        && old.info.port() == info.port()) {
-      auto stale = old_id;
+  if (auto old = agent_by_endpoint.find(endpoint_of(info));
+      old != agent_by_endpoint.end()) {
+    auto stale = old->second;
+    if (auto a = agents.find(stale); a != agents.end() && !a->second.connected) {
       log->warn("agent replaced by a new registration at its address "
                 "agent_id={}",
                 stale);
@@ -91,12 +95,13 @@ master_state::register_agent(const agent_actor& handle,
                    fmt::format("agent {} was replaced by a new agent at its "
                                "address",
                                stale));
-      break;
     }
+  }
   auto id = new_id("S", next_agent);
   info.mutable_id()->set_value(id);
   auto& agent = agents[id];
   agent.info = info;
+  agent_by_endpoint[endpoint_of(info)] = id;
   agent.handle = handle;
   agent.version = msg.version();
   agent.total = *total;
@@ -283,6 +288,7 @@ master_state::reregister_agent(const agent_actor& handle,
   recovering_agents.erase(id);
   auto& agent = agents[id];
   agent.info = msg.agent_info();
+  agent_by_endpoint[endpoint_of(agent.info)] = id;
   agent.handle = handle;
   agent.version = msg.version();
   agent.total = *total;
@@ -385,6 +391,9 @@ void master_state::remove_agent(const std::string& agent_id,
     self->demonitor(agent.handle.address());
     agent_by_addr.erase(agent.handle.address());
   }
+  if (auto e = agent_by_endpoint.find(endpoint_of(agent.info));
+      e != agent_by_endpoint.end() && e->second == agent_id)
+    agent_by_endpoint.erase(e);
   agents.erase(a);
 }
 

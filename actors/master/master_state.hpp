@@ -188,6 +188,9 @@ struct master_state {
   // Who is who among monitored peers (schedulers and agents).
   std::unordered_map<caf::actor_addr, std::string> framework_by_addr;
   std::unordered_map<caf::actor_addr, std::string> agent_by_addr;
+  // "hostname:port" -> agent id: a new agent at a disconnected one's
+  // address replaces it.
+  std::unordered_map<std::string, std::string> agent_by_endpoint;
   std::map<std::string, double> weights;
   std::map<std::string, v1::master::QuotaConfig> quotas;
   master_metrics metrics;
@@ -265,6 +268,7 @@ struct master_state {
   void reregister_timeout();
   v1::internal::AgentRegistered registered_reply(const std::string& agent_id);
   void start_pinging(agent_record& agent);
+  static std::string endpoint_of(const v1::AgentInfo& info);
   /// Tells the allocator about a (re-)registering agent, inactive.
   void admit(agent_record& agent,
              std::vector<std::pair<std::string, resources>> used);

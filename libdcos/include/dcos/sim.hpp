@@ -163,7 +163,6 @@ struct stats {
   uint64_t faults = 0;            // crashes, partitions
   uint64_t tasks_launched = 0;    // as seen at the master (ACCEPTs)
   uint64_t tasks_finished = 0;    // terminal states seen by frameworks
-  uint64_t agents_registered = 0; // registrations and re-registrations
   caf::timespan virtual_time{0};
   caf::timespan launch_phase{0};  // virtual: first ACCEPT to last task running
   double launch_wall_seconds = 0; // the same in wall-clock time

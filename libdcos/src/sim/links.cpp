@@ -124,21 +124,9 @@ public:
       },
       [this](const agent_actor& a, const v1::internal::ReregisterAgent& msg) {
         attach(a);
-        auto rp = make_response_promise<v1::internal::AgentRegistered>();
-        auto to = master_;
-        auto me = caf::actor_cast<agent_actor>(this);
-        carry(up_, "ReregisterAgent", [this, to, me, msg, rp] {
-          request(to, caf::infinite, me, msg)
-            .then(
-              [this, rp](v1::internal::AgentRegistered& reply) mutable {
-                carry(down_, "reply", [this, rp, reply]() mutable {
-                  w_->agent_reregistered(node_);
-                  rp.deliver(reply);
-                });
-              },
-              [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
-        });
-        return rp;
+        return ask_then<v1::internal::AgentRegistered>(
+          up_, [this] { w_->agent_reregistered(node_); }, master_,
+          "ReregisterAgent", caf::actor_cast<agent_actor>(this), msg);
       },
       [this](const v1::internal::StatusUpdate& msg) {
         pass(up_, master_, "StatusUpdate", msg);
@@ -290,14 +278,24 @@ private:
   template <class R, class Target, class... Ts>
   caf::result<R> ask(direction& d, const Target& target, const char* what,
                      Ts... xs) {
+    return ask_then<R>(d, {}, target, what, xs...);
+  }
+
+  // As ask(), and runs `on_reply` (if set) when the reply arrives.
+  template <class R, class Target, class... Ts>
+  caf::result<R> ask_then(direction& d, std::function<void()> on_reply,
+                          const Target& target, const char* what, Ts... xs) {
     auto rp = make_response_promise<R>();
     direction* back = &d == &up_ ? &down_ : &up_;
-    carry(d, what, [this, back, target, rp, xs...] {
+    carry(d, what, [this, back, on_reply, target, rp, xs...] {
       request(target, caf::infinite, xs...)
         .then(
-          [this, back, rp](R& reply) mutable {
-            carry(*back, "reply",
-                  [rp, reply]() mutable { rp.deliver(reply); });
+          [this, back, on_reply, rp](R& reply) mutable {
+            carry(*back, "reply", [on_reply, rp, reply]() mutable {
+              if (on_reply)
+                on_reply();
+              rp.deliver(reply);
+            });
           },
           [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
     });

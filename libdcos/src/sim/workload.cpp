@@ -74,7 +74,8 @@ void launch_from(self_ptr self, const v1::Offer& offer) {
       *free -= need;
     }
   } else if (free) {
-    auto exec = resources::parse("cpus:0.1;mem:32")->allocate(role);
+    static const auto executor_share = *resources::parse("cpus:0.1;mem:32");
+    auto exec = executor_share.allocate(role);
     while (st.to_launch > 0) {
       auto n = std::min(st.spec.group_size, st.to_launch);
       auto group_need = exec;
@@ -183,7 +184,6 @@ workload_actor::behavior_type workload(self_ptr self, world* w,
         return;
       }
       st.live.erase(i);
-      st.finished.insert(id);
       self->state.st->agent_of.erase(id);
       bool failed = status.state() != v1::TASK_FINISHED
                     && status.state() != v1::TASK_KILLED;

@@ -322,7 +322,6 @@ void world::start_agent(size_t i) {
   a.actor = track(spawn_agent(*sys_, std::move(cfg)));
   a.up = true;
   ++a.incarnation;
-  ++stats_.agents_registered;
   agent_of_actor_[a.actor->id()] = node;
   monitor_node(caf::actor_cast<caf::actor>(a.actor), node);
   for (auto& rp : a.waiting)

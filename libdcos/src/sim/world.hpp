@@ -131,7 +131,6 @@ struct workload_state {
   size_t to_launch = 0;
   std::map<std::string, int> live;            // task id -> last state
   std::map<std::string, std::string> agent_of; // task id -> agent id
-  std::unordered_set<std::string> finished;   // saw a terminal state
   bool suppressed = false;
   bool done = false;
   std::mt19937_64 rng;
