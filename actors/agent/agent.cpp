@@ -207,6 +207,7 @@ agent_impl::behavior_type agent(agent_self self, agent_config cfg) {
     // -- for the HTTP edge ---------------------------------------------------------
     [self](state_atom) { return self->state.state_json(); },
     [self](metrics_atom) { return self->state.metrics_response(); },
+    [self](monitor_atom) { return self->state.monitor_statistics(); },
     // -- internal --------------------------------------------------------------------
     [self](flush_atom) { self->state.flush(); },
     [self](retry_atom, const std::string& framework_id,

@@ -184,6 +184,16 @@ start_agent_http(caf::actor_system& sys, agent_edge_actor agent,
           respond(std::move(r));
         },
         on_error, metrics_atom::value);
+    } else if (path == "/monitor/statistics"
+               || path == "/monitor/statistics.json") {
+      ask(
+        sys, agent, agent_timeout,
+        [respond](const std::string& json) {
+          http_response r;
+          r.body = json;
+          respond(std::move(r));
+        },
+        on_error, monitor_atom::value);
     } else if (path == "/files/browse" || path == "/files/browse.json") {
       respond(browse(work_dir, req));
     } else if (path == "/files/read" || path == "/files/read.json") {

@@ -19,7 +19,9 @@ namespace dcos::kernel {
 /// The part of the agent the edge talks to.
 using agent_edge_actor = caf::typed_actor<
   caf::replies_to<state_atom>::with<std::string>,
-  caf::replies_to<metrics_atom>::with<v1::master::Response>>;
+  caf::replies_to<metrics_atom>::with<v1::master::Response>,
+  // /monitor/statistics: the usage of every executor's container, as JSON.
+  caf::replies_to<monitor_atom>::with<std::string>>;
 
 caf::expected<std::unique_ptr<http_server>>
 start_agent_http(caf::actor_system& sys, agent_edge_actor agent,

@@ -46,6 +46,7 @@ using agent_impl = agent_actor::extend<
   // For the HTTP edge.
   caf::replies_to<state_atom>::with<std::string>,
   caf::replies_to<metrics_atom>::with<v1::master::Response>,
+  caf::replies_to<monitor_atom>::with<std::string>,
   // Internal: journal group commit, update retries, (re)registration,
   // master ping watchdog, executor registration timeouts.
   caf::reacts_to<flush_atom>,
@@ -53,6 +54,11 @@ using agent_impl = agent_actor::extend<
   caf::reacts_to<register_atom>,
   caf::reacts_to<tick_atom>,
   caf::reacts_to<timeout_atom, std::string, std::string, std::string>>;
+
+/// Where the persistent volume `id` of `role` lives on this agent.
+std::string persistent_volume_dir(const std::string& work_dir,
+                                  const std::string& role,
+                                  const std::string& id);
 
 struct agent_state;
 using agent_self = agent_impl::stateful_pointer<agent_state>;
@@ -206,6 +212,11 @@ struct agent_state {
   void kill_task(const v1::internal::KillTask& msg);
   void shutdown_framework(const std::string& framework_id);
   void checkpoint_resources(const v1::internal::CheckpointResources& msg);
+  // /monitor/statistics (Mesos' format), from the containerizer's figures.
+  caf::result<std::string> monitor_statistics();
+  // Mounts the task's persistent volumes (disk resources with persistence
+  // and volume) through its container's volumes.
+  void add_persistent_volumes(v1::TaskInfo& task) const;
 
   // -- executors.cpp --
   executor_record& ensure_executor(const v1::FrameworkInfo& framework,

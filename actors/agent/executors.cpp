@@ -90,6 +90,9 @@ void agent_state::launch_executor(executor_record& e) {
     req.argv = {cfg.executor};
     req.env.push_back(std::string{"DCOS_EXECUTOR_MODE="}
                       + (e.command_executor ? "command" : "default"));
+    req.env.insert(req.env.end(), cfg.isolation_env.begin(),
+                   cfg.isolation_env.end());
+    req.nests_containers = true;
   } else {
     const auto& cmd = e.info.command();
     if (uses_shell(cmd))
@@ -102,6 +105,7 @@ void agent_state::launch_executor(executor_record& e) {
     for (const auto& var : cmd.environment().variables())
       req.env.push_back(var.name() + "=" + var.value());
     req.fetch = cmd;
+    req.container = e.info.container();
   }
   if (auto r = resources::from_proto(e.info.resources()))
     req.limits = *r;

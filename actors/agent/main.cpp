@@ -14,7 +14,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <random>
+#include <sstream>
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -53,6 +55,22 @@ std::string sibling(const std::string& name) {
   return name;
 }
 
+// A port no one listens on now (0 if none could be found).
+uint16_t free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  uint16_t port = 0;
+  if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) == 0
+      && ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
+    port = ntohs(addr.sin_port);
+  if (fd >= 0)
+    ::close(fd);
+  return port;
+}
+
 // A free port for the actor protocol, kept across restarts (executors of
 // the previous run find the agent there again).
 uint16_t stable_actor_port(const std::string& work_dir, uint16_t wanted) {
@@ -62,21 +80,22 @@ uint16_t stable_actor_port(const std::string& work_dir, uint16_t wanted) {
     int port = 0;
     if (in >> port && port > 0 && port < 65536)
       return static_cast<uint16_t>(port);
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(addr);
-    if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) == 0
-        && ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
-      wanted = ntohs(addr.sin_port);
-    if (fd >= 0)
-      ::close(fd);
+    wanted = free_port();
   }
   std::error_code ec;
   fs::create_directories(file.parent_path(), ec);
   std::ofstream{file} << wanted;
   return wanted;
+}
+
+std::vector<std::string> split_csv(const std::string& text) {
+  std::vector<std::string> out;
+  std::string item;
+  std::istringstream in{text};
+  while (std::getline(in, item, ','))
+    if (!item.empty())
+      out.push_back(item);
+  return out;
 }
 
 } // namespace
@@ -99,6 +118,10 @@ int main(int argc, char** argv) {
   std::string log_level = "info";
   uint16_t actor_port = 0;
   cfg.work_dir = "/var/lib/dcos-agent";
+  linux_isolation_config isolation;
+  std::string isolation_text = "posix/cpu,posix/mem";
+  std::string allowed_capabilities;
+  std::string networks_file;
   flags f{"dcos-agent --master=HOST:PORT [flags]", "The libdcos agent daemon."};
   f.add(&master, "master", "HOST:PORT of the master's HTTP endpoint");
   f.add(&cfg.ip, "ip", "IP address to listen on");
@@ -131,6 +154,24 @@ int main(int argc, char** argv) {
   f.add(&cfg.master_ping_timeout, "master_ping_timeout",
         "without a ping from the master for this long, look for it again");
   f.add(&log_level, "log_level", "trace, debug, info, warning or error");
+  f.add(&isolation_text, "isolation",
+        "isolators, comma-separated: posix/cpu, posix/mem, cgroups/cpu, "
+        "cgroups/mem, cgroups/pids, namespaces/pid, filesystem/linux, "
+        "linux/seccomp, linux/capabilities, posix/rlimits, network/bridge");
+  f.add(&isolation.image_store_dir, "image_store_dir",
+        "local images: OCI layouts and docker-save tarballs");
+  f.add(&isolation.seccomp_config_dir, "seccomp_config_dir",
+        "Docker-format seccomp profiles, one NAME.json each");
+  f.add(&isolation.seccomp_profile, "seccomp_profile",
+        "the profile containers get by default; empty: the built-in one");
+  f.add(&allowed_capabilities, "allowed_capabilities",
+        "capabilities tasks may ask for beyond the default set, e.g. "
+        "NET_ADMIN,SYS_PTRACE");
+  f.add(&networks_file, "networks",
+        "a JSON file of virtual networks: [{\"name\":\"blue\","
+        "\"subnet\":\"10.210.1.0/24\"}]");
+  f.add(&isolation.pids_limit, "container_pids_limit",
+        "most processes one container may have (cgroups/pids)");
   f.add_custom("executor", "the dcos-executor program", "next to dcos-agent",
                [&cfg](std::string_view p) {
                  cfg.executor.assign(p);
@@ -172,6 +213,19 @@ int main(int argc, char** argv) {
     cfg.executor = sibling("dcos-executor");
   cfg.containerizer_helper = sibling("dcos-containerizer");
   cfg.fetcher = sibling("dcos-fetcher");
+  isolation.isolators.clear();
+  for (auto& name : split_csv(isolation_text))
+    isolation.isolators.push_back(name);
+  isolation.allowed_capabilities = split_csv(allowed_capabilities);
+  if (!networks_file.empty()) {
+    std::ifstream in{networks_file};
+    if (!in)
+      return fail("--networks: cannot read '" + networks_file + "'");
+    isolation.networks.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  isolation.runtime_dir = cfg.work_dir + "/containers";
+  isolation.image_cache_dir = cfg.work_dir + "/images";
+  isolation.network_state_dir = cfg.work_dir + "/networks";
   cfg.seed = std::random_device{}();
   cfg.start_time = std::chrono::duration<double>(
                      std::chrono::system_clock::now().time_since_epoch())
@@ -190,8 +244,29 @@ int main(int argc, char** argv) {
                                        master_address->second);
   posix_containerizer_config ccfg{cfg.containerizer_helper, cfg.fetcher,
                                   cfg.work_dir + "/fetch_cache"};
-  cfg.containerizer = spawn_posix_containerizer(sys, ccfg);
+  if (isolation.isolates()) {
+    auto containerizer = spawn_linux_containerizer(sys, ccfg, isolation);
+    if (!containerizer) {
+      // One line naming what the host lacks; nothing was started.
+      std::fprintf(stderr, "dcos-agent: %s\n",
+                   describe_reason(containerizer.error()).c_str());
+      caf::anon_send_exit(caf::actor_cast<caf::actor>(cfg.store),
+                          caf::exit_reason::user_shutdown);
+      caf::anon_send_exit(caf::actor_cast<caf::actor>(cfg.detector),
+                          caf::exit_reason::user_shutdown);
+      cfg = agent_config{};
+      return 2;
+    }
+    cfg.containerizer = *containerizer;
+    cfg.isolation_env = isolation.to_env();
+  } else {
+    cfg.containerizer = spawn_posix_containerizer(sys, ccfg);
+  }
   cfg.actor_port = stable_actor_port(cfg.work_dir, actor_port);
+  // The agent advertises its HTTP port (its sandboxes are read there), so
+  // --port=0 picks one before the agent starts, not when HTTP binds.
+  if (cfg.port == 0)
+    cfg.port = free_port();
   auto agent = spawn_agent(sys, cfg);
   // The actor system waits for detached actors (store, containerizer) to be
   // destroyed, so no handle to them may outlive it.

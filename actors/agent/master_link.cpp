@@ -167,6 +167,53 @@ void agent_state::check_master_pings() {
   self->delayed_send(self, cfg.master_ping_timeout / 4, tick_atom::value);
 }
 
+namespace {
+
+// The role a persistent volume's disk is reserved to (the last refinement).
+std::string reserved_role(const v1::Resource& r) {
+  if (r.reservations_size() > 0)
+    return r.reservations(r.reservations_size() - 1).role();
+  return r.has_role() ? r.role() : "*";
+}
+
+std::map<std::string, std::string> volume_dirs(const std::string& work_dir,
+                                               const resources& rs) {
+  std::map<std::string, std::string> out; // persistence id -> directory
+  v1::ResourceList list;
+  rs.to_proto(list.mutable_resources());
+  for (const auto& r : list.resources())
+    if (r.has_disk() && r.disk().has_persistence())
+      out[r.disk().persistence().id()] = persistent_volume_dir(
+        work_dir, reserved_role(r), r.disk().persistence().id());
+  return out;
+}
+
+} // namespace
+
+std::string persistent_volume_dir(const std::string& work_dir,
+                                  const std::string& role,
+                                  const std::string& id) {
+  return fmt::format("{}/volumes/roles/{}/{}", work_dir, role, id);
+}
+
+void agent_state::add_persistent_volumes(v1::TaskInfo& task) const {
+  for (const auto& r : task.resources()) {
+    if (!r.has_disk() || !r.disk().has_persistence()
+        || !r.disk().has_volume())
+      continue;
+    auto* container = task.mutable_container();
+    if (container->type() == v1::ContainerInfo::TYPE_UNKNOWN)
+      container->set_type(v1::ContainerInfo::MESOS);
+    auto* v = container->add_volumes();
+    v->set_container_path(r.disk().volume().container_path());
+    v->set_mode(r.disk().volume().mode() == v1::Volume::RO ? v1::Volume::RO
+                                                           : v1::Volume::RW);
+    v->mutable_source()->set_type(v1::Volume::Source::HOST_PATH);
+    v->mutable_source()->mutable_host_path()->set_path(persistent_volume_dir(
+      cfg.work_dir, reserved_role(r), r.disk().persistence().id()));
+  }
+}
+
 void agent_state::checkpoint_resources(
   const v1::internal::CheckpointResources& msg) {
   auto parsed = resources::from_proto(msg.resources());
@@ -175,13 +222,29 @@ void agent_state::checkpoint_resources(
                describe(parsed.error()));
     return;
   }
+  // CREATE makes a persistent volume's directory, DESTROY removes it; in
+  // between it outlives every task that uses it.
+  // Through the containerizer, which owns the host's filesystem (the
+  // simulation models it).
+  auto before = volume_dirs(cfg.work_dir, total);
+  auto after = volume_dirs(cfg.work_dir, *parsed);
+  for (const auto& [id, dir] : after)
+    if (before.count(id) == 0)
+      self->send(cfg.containerizer, volume_atom::value, dir, true);
+  for (const auto& [id, dir] : before)
+    if (after.count(id) == 0) {
+      log->info("destroying persistent volume {}", id);
+      self->send(cfg.containerizer, volume_atom::value, dir, false);
+    }
   total = std::move(*parsed);
   v1::internal::JournalRecord rec;
   *rec.mutable_resources() = msg;
   record(rec);
 }
 
-void agent_state::run_task(const v1::internal::RunTask& msg) {
+void agent_state::run_task(const v1::internal::RunTask& given) {
+  auto msg = given;
+  add_persistent_volumes(*msg.mutable_task());
   const auto& fw_info = msg.framework();
   const auto& fw_id = fw_info.id().value();
   bool command = !msg.task().has_executor();
@@ -227,7 +290,10 @@ void agent_state::run_task(const v1::internal::RunTask& msg) {
   });
 }
 
-void agent_state::run_task_group(const v1::internal::RunTaskGroup& msg) {
+void agent_state::run_task_group(const v1::internal::RunTaskGroup& given) {
+  auto msg = given;
+  for (auto& task : *msg.mutable_task_group()->mutable_tasks())
+    add_persistent_volumes(task);
   const auto& fw_info = msg.framework();
   const auto& fw_id = fw_info.id().value();
   auto exec_info = msg.executor();

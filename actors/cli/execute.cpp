@@ -4,6 +4,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <sstream>
 
 #include <caf/io/all.hpp>
 #include <fmt/format.h>
@@ -72,6 +73,10 @@ struct executor_scheduler : scheduler {
                 v1::TaskState_Name(s.state()).c_str(),
                 s.task_id().value().c_str(), s.message().empty() ? "" : ": ",
                 s.message().c_str());
+    for (const auto& n : s.container_status().network_infos())
+      for (const auto& ip : n.ip_addresses())
+        std::printf("  network %s: %s\n", n.name().c_str(),
+                    ip.ip_address().c_str());
     if (!is_terminal(s.state()))
       return;
     ++ended;
@@ -95,6 +100,8 @@ int execute(int argc, char** argv) {
   std::string amount = "cpus:0.1;mem:32";
   std::string task_group;
   std::string role = "*";
+  std::string docker_image;
+  std::string networks;
   flags f{"dcos execute --master=HOST:PORT --name=NAME "
           "(--command=CMD | --task_group=FILE.json) [flags]",
           "Runs a task or a task group and waits for it to end."};
@@ -105,6 +112,10 @@ int execute(int argc, char** argv) {
   f.add(&task_group, "task_group",
         "a TaskGroupInfo in JSON (Mesos format) to run instead of --command");
   f.add(&role, "role", "role to run as");
+  f.add(&docker_image, "docker_image",
+        "run --command in this image from the agent's --image_store_dir");
+  f.add(&networks, "networks",
+        "virtual networks of the agent to join, comma-separated");
   parse_or_exit(f, argc, argv);
   if (name.empty())
     return usage_error("--name: required");
@@ -146,6 +157,21 @@ int execute(int argc, char** argv) {
     t.mutable_task_id()->set_value(name);
     t.mutable_command()->set_value(command);
     r->to_proto(t.mutable_resources());
+    auto* container = t.mutable_container();
+    if (!docker_image.empty()) {
+      container->set_type(v1::ContainerInfo::MESOS);
+      auto* image = container->mutable_mesos()->mutable_image();
+      image->set_type(v1::Image::DOCKER);
+      image->mutable_docker()->set_name(docker_image);
+    }
+    std::istringstream names{networks};
+    for (std::string n; std::getline(names, n, ',');)
+      if (!n.empty())
+        container->add_network_infos()->set_name(n);
+    if (!docker_image.empty() || !networks.empty())
+      container->set_type(v1::ContainerInfo::MESOS);
+    else
+      t.clear_container();
     sched.tasks.push_back(std::move(t));
   }
   v1::FrameworkInfo info;

@@ -49,6 +49,8 @@ struct task_run {
   uint64_t checks = 0;          // checks started so far
   bool check_running = false;
   std::string unhealthy_reason; // why it was killed, if it was
+  // Its networks' real addresses, sent with every update once known.
+  std::optional<v1::ContainerStatus> container_status;
 };
 
 struct executor_state {
@@ -121,6 +123,8 @@ void send_update(executor_self self, const std::string& task_id,
     status->mutable_executor_id()->set_value(st.cfg.executor_id);
   if (auto t = st.tasks.find(task_id); t != st.tasks.end()) {
     t->second.state = state;
+    if (t->second.container_status)
+      *status->mutable_container_status() = *t->second.container_status;
     if (t->second.health && t->second.health->healthy())
       status->set_healthy(*t->second.health->healthy());
   }
@@ -345,6 +349,33 @@ void check_result(executor_self self, const std::string& task_id, uint64_t n,
                      n + 1);
 }
 
+// The task's container runs: report it, start health checks, and wait for
+// its end.
+void task_started(executor_self self, const std::string& id) {
+  auto& st = self->state;
+  auto i = st.tasks.find(id);
+  if (i == st.tasks.end())
+    return;
+  i->second.launched = true;
+  if (!i->second.killing)
+    send_update(self, id, v1::TASK_RUNNING);
+  if (i->second.info.has_health_check()) {
+    i->second.health.emplace(i->second.info.health_check());
+    i->second.started = self->clock().now();
+    self->delayed_send(self, i->second.health->delay(), check_atom::value, id,
+                       uint64_t{1});
+  }
+  self->request(st.cfg.containerizer, caf::infinite, wait_atom::value,
+                i->second.container_id)
+    .then([self, id](const container_termination& t) { task_ended(self, id, t); },
+          [self, id](caf::error& err) {
+            container_termination t;
+            t.status = -1;
+            t.message = describe_reason(err);
+            task_ended(self, id, t);
+          });
+}
+
 void launch_task(executor_self self, const v1::TaskInfo& task,
                  uint64_t group) {
   auto& st = self->state;
@@ -367,7 +398,13 @@ void launch_task(executor_self self, const v1::TaskInfo& task,
   req.container_id = run.container_id;
   req.sandbox = run.sandbox;
   const auto& cmd = task.command();
-  if (uses_shell(cmd)) {
+  req.container = task.container();
+  bool image = task.container().mesos().has_image();
+  if (image && !uses_shell(cmd) && cmd.value().empty()) {
+    // The image's entrypoint and cmd run (the containerizer fills them in),
+    // with the task's arguments, if any, in place of cmd.
+    req.argv.assign(cmd.arguments().begin(), cmd.arguments().end());
+  } else if (uses_shell(cmd)) {
     req.argv = {"/bin/sh", "-c", cmd.value()};
   } else {
     req.argv = {cmd.value()};
@@ -381,33 +418,32 @@ void launch_task(executor_self self, const v1::TaskInfo& task,
     req.fetch = cmd;
   if (auto rs = resources::from_proto(task.resources()))
     req.limits = *rs;
+  bool networked = std::any_of(
+    task.container().network_infos().begin(),
+    task.container().network_infos().end(),
+    [](const v1::NetworkInfo& n) { return !n.name().empty(); });
   self->request(st.cfg.containerizer, caf::infinite, launch_atom::value, req)
     .then(
-      [self, id](uint32_t) {
+      [self, id, networked](uint32_t) {
         auto& st = self->state;
         auto i = st.tasks.find(id);
         if (i == st.tasks.end())
           return;
-        i->second.launched = true;
-        if (!i->second.killing)
-          send_update(self, id, v1::TASK_RUNNING);
-        if (i->second.info.has_health_check()) {
-          i->second.health.emplace(i->second.info.health_check());
-          i->second.started = self->clock().now();
-          self->delayed_send(self, i->second.health->delay(),
-                             check_atom::value, id, uint64_t{1});
+        if (!networked) {
+          task_started(self, id);
+          return;
         }
-        self->request(st.cfg.containerizer, caf::infinite, wait_atom::value,
+        // TASK_RUNNING carries the addresses the agent's IPAM gave it.
+        self->request(st.cfg.containerizer, caf::infinite, state_atom::value,
                       i->second.container_id)
-          .then([self, id](const container_termination& t) {
-                  task_ended(self, id, t);
-                },
-                [self, id](caf::error& err) {
-                  container_termination t;
-                  t.status = -1;
-                  t.message = describe_reason(err);
-                  task_ended(self, id, t);
-                });
+          .then(
+            [self, id](v1::ContainerStatus& status) {
+              if (auto j = self->state.tasks.find(id);
+                  j != self->state.tasks.end())
+                j->second.container_status = std::move(status);
+              task_started(self, id);
+            },
+            [self, id](caf::error&) { task_started(self, id); });
       },
       [self, id](caf::error& err) {
         container_termination t;

@@ -113,7 +113,24 @@ int main() {
   ccfg.helper = env("DCOS_CONTAINERIZER", "dcos-containerizer");
   ccfg.fetcher = env("DCOS_FETCHER", "dcos-fetcher");
   ccfg.fetch_cache_dir = env("DCOS_FETCH_CACHE");
-  cfg.containerizer = spawn_posix_containerizer(sys, ccfg);
+  // The agent passes its isolation on: tasks are isolated as it would.
+  auto isolation = linux_isolation_config::from_env();
+  if (!isolation) {
+    std::fprintf(stderr, "dcos-executor: %s\n",
+                 describe_reason(isolation.error()).c_str());
+    return 2;
+  }
+  if (isolation->isolates()) {
+    auto containerizer = spawn_linux_containerizer(sys, ccfg, *isolation);
+    if (!containerizer) {
+      std::fprintf(stderr, "dcos-executor: %s\n",
+                   describe_reason(containerizer.error()).c_str());
+      return 2;
+    }
+    cfg.containerizer = *containerizer;
+  } else {
+    cfg.containerizer = spawn_posix_containerizer(sys, ccfg);
+  }
   cfg.locator = sys.spawn(network_locator, endpoint->first, endpoint->second);
   auto done = std::make_shared<std::atomic<bool>>(false);
   auto failed = std::make_shared<std::atomic<bool>>(false);

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <climits>
+#include <cstdlib>
 #include <cstring>
 #include <string_view>
 
@@ -13,7 +14,7 @@ const char* const usage_text
   = "usage: dcos-containerizer launch --sandbox=DIR --status_file=FILE\n"
     "           [--fetch=FILE --fetcher=PATH --cache_dir=DIR] "
     "[--env_file=FILE]\n"
-    "           -- PROGRAM [ARGS...]\n"
+    "           [--isolation=FILE [--sync_fd=N]] -- PROGRAM [ARGS...]\n"
     "Runs PROGRAM as the root of a container in DIR and writes its exit\n"
     "record to FILE as one line of JSON.\n";
 
@@ -45,6 +46,8 @@ bool parse_launch_args(int argc, char** argv, launch_args* out,
     {"fetcher", &launch_args::fetcher, false},
     {"cache_dir", &launch_args::cache_dir, false},
     {"env_file", &launch_args::env_file, false},
+    {"isolation", &launch_args::isolation, false},
+    {"sync_fd", &launch_args::sync_fd_text, false},
   };
   if (argc < 2 || std::string_view{argv[1]} != "launch") {
     *error = argc < 2 ? "missing command 'launch'"
@@ -106,12 +109,24 @@ bool parse_launch_args(int argc, char** argv, launch_args* out,
   else if (out->fetch.empty()
            && (!out->fetcher.empty() || !out->cache_dir.empty()))
     *error = "--fetcher and --cache_dir are only valid with --fetch";
+  else if (!out->sync_fd_text.empty() && out->isolation.empty())
+    *error = "--sync_fd is only valid with --isolation";
+  else if (!out->sync_fd_text.empty()) {
+    char* end = nullptr;
+    long fd = std::strtol(out->sync_fd_text.c_str(), &end, 10);
+    if (*end != '\0' || fd < 3 || fd > 1024)
+      *error = "--sync_fd: '" + out->sync_fd_text
+               + "' is not a descriptor number above 2";
+    else
+      out->sync_fd = static_cast<int>(fd);
+  }
   if (!error->empty())
     return false;
   out->sandbox = absolute(out->sandbox);
   out->fetch = absolute(out->fetch);
   out->cache_dir = absolute(out->cache_dir);
   out->env_file = absolute(out->env_file);
+  out->isolation = absolute(out->isolation);
   // A bare name is left for the PATH lookup of execvp.
   if (out->fetcher.find('/') != std::string::npos)
     out->fetcher = absolute(out->fetcher);

@@ -2,7 +2,7 @@
 //
 //   dcos-containerizer launch --sandbox=DIR --status_file=FILE
 //       [--fetch=FILE --fetcher=PATH --cache_dir=DIR] [--env_file=FILE]
-//       -- PROGRAM [ARGS...]
+//       [--isolation=FILE [--sync_fd=N]] -- PROGRAM [ARGS...]
 //
 // Parsed by hand rather than with dcos::flags: the helper is exec'd for every
 // task and links libc and libstdc++ only, so that it starts fast.
@@ -22,6 +22,10 @@ struct launch_args {
   std::string fetcher;     // absolute, or a bare name looked up on PATH
   std::string cache_dir;   // absolute
   std::string env_file;    // absolute; empty: PROGRAM inherits our environment
+  std::string isolation;   // absolute spec file (isolation_spec.hpp); empty:
+                           // PROGRAM runs in our namespaces
+  int sync_fd = -1;        // the agent's end of the sync protocol
+  std::string sync_fd_text; // --sync_fd as given
   std::vector<std::string> program; // PROGRAM ARGS...; never empty on success
 };
 

@@ -2,7 +2,7 @@
 //
 //   dcos-containerizer launch --sandbox=DIR --status_file=FILE
 //       [--fetch=FILE --fetcher=PATH --cache_dir=DIR] [--env_file=FILE]
-//       -- PROGRAM [ARGS...]
+//       [--isolation=FILE [--sync_fd=N]] -- PROGRAM [ARGS...]
 //
 // In order: leads its own session (or at least its own process group, see
 // below) as a child subreaper; sends its stdout/stderr to DIR/stdout and
@@ -10,7 +10,9 @@
 // passes termination requests on to every descendant (supervisor.hpp); when
 // PROGRAM ends, kills whatever PROGRAM left behind, writes the exit record
 // (status_file.hpp) and exits with PROGRAM's status: its exit code, or 128 +
-// the signal that killed it. A failure before PROGRAM runs exits 127 with
+// the signal that killed it. With --isolation, PROGRAM runs inside new
+// namespaces under a small init (linux_launch.hpp); the fetcher still runs
+// here, on the host, once the agent has isolated the container. A failure before PROGRAM runs exits 127 with
 // reason "exec_failed" or "fetch_failed"; only a command line without a usable
 // --status_file exits 2 without a record.
 //
@@ -29,6 +31,8 @@
 #include <vector>
 
 #include "args.hpp"
+#include "isolation_spec.hpp"
+#include "linux_launch.hpp"
 #include "status_file.hpp"
 #include "supervisor.hpp"
 
@@ -188,6 +192,51 @@ bool run_fetcher(const launch_args& args, char* const* envp,
   return false;
 }
 
+// A termination request that came before PROGRAM started: the record says
+// so, and PROGRAM never runs.
+bool stopped_before_start(const launch_args& args, int* status) {
+  sup.serve_pending();
+  int sig = sup.termination_signal();
+  if (sig == 0)
+    return false;
+  std::string message = "'" + args.program[0]
+                        + "' was not started: termination was requested";
+  std::fprintf(stderr, "dcos-containerizer: %s\n", message.c_str());
+  *status = finish(args, {128 + sig, "signaled", sig, message});
+  return true;
+}
+
+// PROGRAM in new namespaces: clone the init, let the agent isolate it, fetch,
+// then let the init start PROGRAM.
+int run_isolated(const launch_args& args, char* const* envp) {
+  isolation_spec spec;
+  std::string error;
+  if (!read_isolation_spec(args.isolation, &spec, &error))
+    return fail(args, "exec_failed", error);
+  isolated_child child;
+  bool cloned = clone_init(spec, args.sync_fd, args.program, envp, &child,
+                           &error);
+  if (args.sync_fd >= 0)
+    ::close(args.sync_fd);
+  if (!cloned)
+    return fail(args, "exec_failed", error);
+  if (!args.fetch.empty() && !run_fetcher(args, envp, &error))
+    return fail(args, "fetch_failed", error); // fail() kills the init
+  int status = 0;
+  if (stopped_before_start(args, &status)) {
+    sup.clean_up(cleanup_limit_ms);
+    return status;
+  }
+  if (!release_init(child, &error))
+    return fail(args, "exec_failed", error);
+  int init_status = sup.wait_for(child.init, -1, {});
+  exit_record record = record_of(program_status(child, init_status),
+                                 args.program[0]);
+  if (!sup.clean_up(cleanup_limit_ms))
+    record.message += "; some descendants survived SIGKILL for 10s";
+  return finish(args, record);
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -237,17 +286,15 @@ int main(int argc, char** argv) {
     envp = env.data();
   }
 
+  if (!args.isolation.empty())
+    return run_isolated(args, envp);
+
   if (!args.fetch.empty() && !run_fetcher(args, envp, &error))
     return fail(args, "fetch_failed", error);
 
   const std::string& program = args.program[0];
-  sup.serve_pending();
-  if (int sig = sup.termination_signal(); sig != 0) {
-    std::string message = "'" + program
-                          + "' was not started: termination was requested";
-    std::fprintf(stderr, "dcos-containerizer: %s\n", message.c_str());
-    return finish(args, {128 + sig, "signaled", sig, message});
-  }
+  if (int status = 0; stopped_before_start(args, &status))
+    return status;
   int exec_error = 0;
   pid_t child = sup.spawn(args.program, envp, -1, &exec_error);
   if (child < 0)

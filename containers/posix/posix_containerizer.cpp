@@ -1,8 +1,13 @@
-// The POSIX containerizer: containers are process trees rooted at the
-// dcos-containerizer helper, in their own session. No isolation beyond
-// that (the Linux containerizer adds namespaces and cgroups).
+// The Mesos containerizer: containers are process trees rooted at the
+// dcos-containerizer helper, in their own session. Without an isolation
+// that is all (the POSIX containerizer); with one (containers/linux) the
+// helper starts the container in new namespaces, and the isolation adds
+// cgroups, images and networks around it (container_isolation.hpp).
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <sstream>
 #include <map>
 #include <memory>
 
@@ -22,6 +28,8 @@
 #include "dcos/error.hpp"
 #include "dcos/json.hpp"
 #include "dcos/logging.hpp"
+#include "container_isolation.hpp"
+#include "containerizer_impl.hpp"
 #include "process_watcher.hpp"
 
 extern char** environ;
@@ -33,10 +41,16 @@ namespace dcos {
 namespace {
 
 using escalate_atom = caf::atom_constant<caf::atom("escalate")>;
+using cleanup_atom = caf::atom_constant<caf::atom("cleanup")>;
 
 using posix_impl = containerizer_actor::extend<
   caf::reacts_to<exited_atom, uint32_t, int>, // pid, wait status or -1
-  caf::reacts_to<escalate_atom, std::string, int>>;
+  caf::reacts_to<escalate_atom, std::string, int>,
+  caf::reacts_to<cleanup_atom, std::string, int>>; // id, attempt
+
+// How long the helper may take to clone the container's init and report it
+// (the sync protocol); it does nothing slow before that.
+constexpr int sync_timeout_ms = 10000;
 
 struct container_record {
   uint32_t pid = 0;
@@ -54,6 +68,7 @@ struct posix_state {
   std::map<std::string, container_record> containers;
   std::map<uint32_t, std::string> by_pid;
   std::unique_ptr<posix::process_watcher> watcher;
+  std::shared_ptr<container_isolation> isolation; // null: POSIX only
   std::shared_ptr<spdlog::logger> log = logging::get("containerizer");
 };
 
@@ -122,6 +137,14 @@ void finish(posix_self self, const std::string& id,
     return;
   auto& c = i->second;
   self->state.by_pid.erase(c.pid);
+  if (auto& iso = self->state.isolation) {
+    std::string message;
+    if (auto reason = iso->limitation(id, &message)) {
+      termination.reason = reason;
+      termination.message = message;
+    }
+    self->send(self, cleanup_atom::value, id, 0);
+  }
   c.ended = termination;
   for (auto& rp : c.waiters)
     rp.deliver(termination);
@@ -131,47 +154,39 @@ void finish(posix_self self, const std::string& id,
   c.destroyers.clear();
 }
 
-caf::expected<uint32_t> launch(posix_self self, const container_launch& req) {
-  auto& st = self->state;
-  if (req.argv.empty())
-    return make_error(errc::invalid_argument, "launch: empty command");
-  if (st.containers.count(req.container_id) > 0)
-    return make_error(errc::conflict, fmt::format("container '{}' exists",
-                                                  req.container_id));
-  std::error_code ec;
-  auto meta = meta_dir(req.sandbox, req.container_id);
-  fs::create_directories(meta, ec);
-  if (ec)
-    return make_error(errc::io_error,
-                      fmt::format("cannot create sandbox '{}': {}",
-                                  req.sandbox, ec.message()));
-  std::string env;
-  for (const auto& kv : req.env) {
-    env += kv;
-    env += '\0';
+// The sync protocol of linux_launch.hpp, agent side: read the init's pid,
+// isolate it, and let it go on (or tell the helper why not).
+caf::error sync_isolation(posix_self self, const std::string& id, int fd) {
+  std::string line;
+  char ch = 0;
+  while (line.size() < 64) {
+    pollfd pfd{fd, POLLIN, 0};
+    if (::poll(&pfd, 1, sync_timeout_ms) <= 0)
+      return make_error(errc::unavailable,
+                        "the container helper did not report its init");
+    if (::read(fd, &ch, 1) != 1)
+      return make_error(errc::unavailable,
+                        "the container helper ended before its init ran");
+    if (ch == '\n')
+      break;
+    line += ch;
   }
-  auto env_file = meta + "/env";
-  auto status_file = meta + "/status";
-  fs::remove(status_file, ec);
-  if (auto err = write_file(env_file, env))
-    return err;
-  std::vector<std::string> argv{st.cfg.helper, "launch",
-                                "--sandbox=" + req.sandbox,
-                                "--status_file=" + status_file,
-                                "--env_file=" + env_file};
-  if (req.fetch.uris_size() > 0) {
-    auto fetch_file = meta + "/fetch.json";
-    if (auto err = write_file(fetch_file, to_json(req.fetch)))
-      return err;
-    argv.push_back("--fetch=" + fetch_file);
-    argv.push_back("--fetcher=" + st.cfg.fetcher);
-    argv.push_back("--cache_dir=" + st.cfg.fetch_cache_dir);
-  }
-  argv.push_back("--");
-  argv.insert(argv.end(), req.argv.begin(), req.argv.end());
+  int pid = 0;
+  if (std::sscanf(line.c_str(), "pid %d", &pid) != 1 || pid <= 0)
+    return make_error(errc::corrupt_payload,
+                      fmt::format("the container helper said '{}'", line));
+  auto err = self->state.isolation->isolate(id, static_cast<pid_t>(pid));
+  std::string answer = err ? "no: " + describe_reason(err) + "\n" : "go\n";
+  [[maybe_unused]] auto n = ::write(fd, answer.data(), answer.size());
+  return err;
+}
+
+// Starts the helper with `argv`; `sync_fd` (if >= 0) becomes its fd 3.
+caf::expected<pid_t> spawn_helper(const std::vector<std::string>& argv,
+                                  int sync_fd) {
   std::vector<char*> cargv;
   for (auto& a : argv)
-    cargv.push_back(a.data());
+    cargv.push_back(const_cast<char*>(a.c_str()));
   cargv.push_back(nullptr);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
@@ -183,11 +198,13 @@ caf::expected<uint32_t> launch(posix_self self, const container_launch& req) {
   posix_spawnattr_setsigdefault(&attr, &defaults);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK
                                     | POSIX_SPAWN_SETSIGDEF);
-  // Only stdin, stdout and stderr cross over: inherited sockets would keep
-  // the agent's ports busy after it died.
+  // Only stdin, stdout and stderr (and the sync socket) cross over:
+  // inherited sockets would keep the agent's ports busy after it died.
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+  if (sync_fd >= 0)
+    posix_spawn_file_actions_adddup2(&actions, sync_fd, 3);
+  posix_spawn_file_actions_addclosefrom_np(&actions, sync_fd >= 0 ? 4 : 3);
   pid_t pid = -1;
   int rc = ::posix_spawnp(&pid, cargv[0], &actions, &attr, cargv.data(),
                           environ);
@@ -196,20 +213,141 @@ caf::expected<uint32_t> launch(posix_self self, const container_launch& req) {
   if (rc != 0)
     return make_error(errc::io_error,
                       fmt::format("cannot run the container helper '{}': {}",
-                                  st.cfg.helper, std::strerror(rc)));
+                                  argv[0], std::strerror(rc)));
+  return pid;
+}
+
+caf::expected<uint32_t> launch(posix_self self, container_launch req) {
+  auto& st = self->state;
+  if (st.containers.count(req.container_id) > 0)
+    return make_error(errc::conflict, fmt::format("container '{}' exists",
+                                                  req.container_id));
+  std::error_code ec;
+  auto meta = meta_dir(req.sandbox, req.container_id);
+  fs::create_directories(meta, ec);
+  if (ec)
+    return make_error(errc::io_error,
+                      fmt::format("cannot create sandbox '{}': {}",
+                                  req.sandbox, ec.message()));
+  isolated_launch plan;
+  if (st.isolation) {
+    auto prepared = st.isolation->prepare(req, meta);
+    if (!prepared)
+      return prepared.error();
+    plan = std::move(*prepared);
+  }
+  // Whatever fails from here on leaves nothing behind.
+  auto undo = [&](caf::error err) {
+    if (st.isolation)
+      self->send(self, cleanup_atom::value, req.container_id, 0);
+    return err;
+  };
+  if (req.argv.empty())
+    return undo(make_error(errc::invalid_argument, "launch: empty command"));
+  std::string env;
+  for (const auto& kv : req.env) {
+    env += kv;
+    env += '\0';
+  }
+  auto env_file = meta + "/env";
+  auto status_file = meta + "/status";
+  fs::remove(status_file, ec);
+  if (auto err = write_file(env_file, env))
+    return undo(err);
+  std::vector<std::string> argv{st.cfg.helper, "launch",
+                                "--sandbox=" + req.sandbox,
+                                "--status_file=" + status_file,
+                                "--env_file=" + env_file};
+  if (req.fetch.uris_size() > 0) {
+    auto fetch_file = meta + "/fetch.json";
+    if (auto err = write_file(fetch_file, to_json(req.fetch)))
+      return undo(err);
+    argv.push_back("--fetch=" + fetch_file);
+    argv.push_back("--fetcher=" + st.cfg.fetcher);
+    argv.push_back("--cache_dir=" + st.cfg.fetch_cache_dir);
+  }
+  argv.insert(argv.end(), plan.helper_args.begin(), plan.helper_args.end());
+  int sync[2] = {-1, -1};
+  if (plan.sync) {
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sync) != 0)
+      return undo(make_error(errc::io_error,
+                             fmt::format("socketpair: {}",
+                                         std::strerror(errno))));
+    argv.push_back("--sync_fd=3");
+  }
+  argv.push_back("--");
+  argv.insert(argv.end(), req.argv.begin(), req.argv.end());
+  auto pid = spawn_helper(argv, sync[1]);
+  if (sync[1] >= 0)
+    ::close(sync[1]);
+  if (!pid) {
+    if (sync[0] >= 0)
+      ::close(sync[0]);
+    return undo(pid.error());
+  }
+  if (plan.sync) {
+    auto err = sync_isolation(self, req.container_id, sync[0]);
+    ::close(sync[0]);
+    if (err) {
+      ::kill(*pid, SIGKILL);
+      ::waitpid(*pid, nullptr, 0); // it ends at once: it was waiting for us
+      st.isolation->kill(req.container_id);
+      return undo(err);
+    }
+  }
   auto& c = st.containers[req.container_id];
-  c.pid = static_cast<uint32_t>(pid);
+  c.pid = static_cast<uint32_t>(*pid);
   c.sandbox = req.sandbox;
   c.status_file = status_file;
   st.by_pid[c.pid] = req.container_id;
-  if (auto err = st.watcher->watch(pid)) // it may be gone already
+  if (auto err = st.watcher->watch(*pid)) // it may be gone already
     self->send(self, exited_atom::value, c.pid, -1);
   return c.pid;
 }
 
+// Usage of a POSIX container: its processes as /proc shows them (there is
+// no cgroup to ask).
+container_usage proc_usage(pid_t root) {
+  container_usage u;
+  double hz = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  auto page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  std::vector<pid_t> todo{root};
+  while (!todo.empty()) {
+    pid_t pid = todo.back();
+    todo.pop_back();
+    auto base = fmt::format("/proc/{}", pid);
+    std::ifstream stat_in{base + "/stat"};
+    std::string stat{std::istreambuf_iterator<char>(stat_in), {}};
+    auto close = stat.rfind(')');
+    if (close == std::string::npos)
+      continue;
+    // Fields after "pid (comm)": state(3) ... utime(14) stime(15) ...
+    // rss(24), counted from field 3.
+    std::istringstream fields{stat.substr(close + 2)};
+    std::vector<std::string> f{std::istream_iterator<std::string>{fields}, {}};
+    if (f.size() < 22)
+      continue;
+    ++u.processes;
+    u.cpus_user_time_secs += std::stod(f[11]) / hz;
+    u.cpus_system_time_secs += std::stod(f[12]) / hz;
+    u.mem_rss_bytes += std::stoull(f[21]) * page;
+    std::error_code ec;
+    for (fs::directory_iterator it{base + "/task", ec}, end; !ec && it != end;
+         it.increment(ec)) {
+      std::ifstream children{it->path() / "children"};
+      pid_t child;
+      while (children >> child)
+        todo.push_back(child);
+    }
+  }
+  return u;
+}
+
 posix_impl::behavior_type posix_behavior(posix_self self,
-                                posix_containerizer_config cfg) {
+                                posix_containerizer_config cfg,
+                                std::shared_ptr<container_isolation> iso) {
   self->state.cfg = std::move(cfg);
+  self->state.isolation = std::move(iso);
   // A weak address: a strong handle held by our own state would keep us
   // alive forever (and CAF waits for a detached actor's destruction).
   caf::actor_addr me = self->address();
@@ -263,12 +401,62 @@ posix_impl::behavior_type posix_behavior(posix_self self,
       auto pid = static_cast<pid_t>(i->second.pid);
       if (stage == 1) {
         ::kill(pid, SIGUSR1); // the helper kills its whole tree
+        if (self->state.isolation) // and the cgroups catch what escaped it
+          self->state.isolation->kill(id);
         self->delayed_send(self, std::chrono::seconds(2),
                            escalate_atom::value, id, 2);
       } else {
         ::kill(-pid, SIGKILL); // the helper itself is stuck
         ::kill(pid, SIGKILL);
       }
+    },
+    [self](cleanup_atom, const std::string& id, int attempt) {
+      auto& iso = self->state.isolation;
+      if (!iso || iso->cleanup(id))
+        return;
+      iso->kill(id);
+      if (attempt < 500) // 10 s for the kernel to finish killing
+        self->delayed_send(self, std::chrono::milliseconds(20),
+                           cleanup_atom::value, id, attempt + 1);
+      else
+        self->state.log->warn("container_id={} still has processes after "
+                              "10 s of SIGKILL; giving up on its cleanup",
+                              id);
+    },
+    [self](state_atom, const std::string& id) -> v1::ContainerStatus {
+      auto& st = self->state;
+      v1::ContainerStatus status;
+      if (st.isolation)
+        status = st.isolation->status(id);
+      status.mutable_container_id()->set_value(id);
+      if (auto i = st.containers.find(id); i != st.containers.end())
+        status.set_executor_pid(i->second.pid);
+      return status;
+    },
+    [self](metrics_atom,
+           const std::string& id) -> caf::result<container_usage> {
+      auto& st = self->state;
+      auto i = st.containers.find(id);
+      if (i == st.containers.end() || i->second.ended)
+        return make_error(errc::not_found,
+                          fmt::format("no running container '{}'", id));
+      if (st.isolation) {
+        auto u = st.isolation->usage(id);
+        if (!u)
+          return u.error();
+        return *u;
+      }
+      return proc_usage(static_cast<pid_t>(i->second.pid));
+    },
+    [self](volume_atom, const std::string& dir, bool exists) {
+      std::error_code ec;
+      if (exists)
+        fs::create_directories(dir, ec);
+      else
+        fs::remove_all(dir, ec);
+      if (ec)
+        self->state.log->error("persistent volume '{}': {}", dir,
+                               ec.message());
     },
     [self](exited_atom, uint32_t pid, int wait_status) {
       auto i = self->state.by_pid.find(pid);
@@ -301,6 +489,12 @@ posix_impl::behavior_type posix_behavior(posix_self self,
           c.ended = read_termination(c, std::nullopt);
         }
       }
+      if (st.isolation)
+        for (const auto& orphan : st.isolation->recover(alive)) {
+          st.log->info("destroying orphan container_id={}", orphan);
+          st.isolation->kill(orphan);
+          self->send(self, cleanup_atom::value, orphan, 0);
+        }
       return alive;
     },
   };
@@ -310,9 +504,16 @@ posix_impl::behavior_type posix_behavior(posix_self self,
 
 containerizer_actor spawn_posix_containerizer(caf::actor_system& sys,
                                               posix_containerizer_config cfg) {
+  return spawn_containerizer(sys, std::move(cfg), nullptr);
+}
+
+containerizer_actor
+spawn_containerizer(caf::actor_system& sys, posix_containerizer_config cfg,
+                    std::shared_ptr<container_isolation> isolation) {
   // Detached: it spawns processes and writes small files, which may block.
   return caf::actor_cast<containerizer_actor>(
-    sys.spawn<caf::detached>(posix_behavior, std::move(cfg)));
+    sys.spawn<caf::detached>(posix_behavior, std::move(cfg),
+                             std::move(isolation)));
 }
 
 } // namespace dcos

@@ -34,6 +34,9 @@ struct agent_config {
   std::string executor = "dcos-executor";
   std::string containerizer_helper = "dcos-containerizer";
   std::string fetcher = "dcos-fetcher";
+  /// Passed to our executors, which isolate their tasks the same way
+  /// (linux_isolation_config::to_env()); empty: no isolation.
+  std::vector<std::string> isolation_env;
 
   // -- timing ------------------------------------------------------------------
   caf::timespan registration_backoff = std::chrono::seconds(1);

@@ -26,6 +26,7 @@ using wait_atom = caf::atom_constant<caf::atom("wait")>;
 using destroy_atom = caf::atom_constant<caf::atom("destroy")>;
 using recover_atom = caf::atom_constant<caf::atom("recover")>;
 using exited_atom = caf::atom_constant<caf::atom("exited")>;
+using volume_atom = caf::atom_constant<caf::atom("volume")>;
 
 // -- persistence ---------------------------------------------------------------
 using get_atom = caf::atom_constant<caf::atom("get")>;
@@ -38,6 +39,7 @@ using ok_atom = caf::atom_constant<caf::atom("ok")>;
 // -- observation (HTTP edges, tests, simulation) -------------------------------
 using state_atom = caf::atom_constant<caf::atom("state")>;
 using metrics_atom = caf::atom_constant<caf::atom("metrics")>;
+using monitor_atom = caf::atom_constant<caf::atom("monitor")>;
 
 // -- timers and internal triggers ----------------------------------------------
 using tick_atom = caf::atom_constant<caf::atom("tick")>;

@@ -19,12 +19,14 @@
 #include <vector>
 
 #include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/expected.hpp>
 #include <caf/fwd.hpp>
 #include <caf/timestamp.hpp>
 #include <caf/typed_actor.hpp>
 
 #include <dcos/atoms.hpp>
 #include <dcos/resources.hpp>
+#include <dcos/type_bridge.hpp>
 #include <dcos/wire_types.hpp>
 
 namespace dcos {
@@ -37,6 +39,23 @@ struct container_launch {
   v1::CommandInfo fetch;         // its uris are fetched into the sandbox
   resources limits;              // what isolation enforces (if any)
   v1::ContainerInfo container;   // images, volumes, networks (if supported)
+  // Our own executor, which launches nested containers itself: it gets
+  // cgroups only (no namespaces, seccomp or capability limits, which would
+  // stop it from isolating its tasks).
+  bool nests_containers = false;
+};
+
+/// Resource usage of a container, as the kernel accounts it (cgroups), or
+/// as /proc shows its processes (POSIX).
+struct container_usage {
+  double cpus_user_time_secs = 0;
+  double cpus_system_time_secs = 0;
+  uint64_t cpus_nr_periods = 0;
+  uint64_t cpus_nr_throttled = 0;
+  double cpus_throttled_time_secs = 0;
+  uint64_t mem_rss_bytes = 0;
+  uint64_t mem_limit_bytes = 0; // 0: none
+  uint64_t processes = 0;
 };
 
 struct container_termination {
@@ -61,6 +80,7 @@ struct known_container {
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dcos::container_launch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dcos::container_termination)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dcos::known_container)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dcos::container_usage)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<dcos::known_container>)
 
 namespace dcos {
@@ -78,7 +98,15 @@ using containerizer_actor = caf::typed_actor<
   // those still running. wait() answers for the others with what their
   // exit record says.
   caf::replies_to<recover_atom, std::vector<known_container>>::with<
-    std::vector<std::string>>>;
+    std::vector<std::string>>,
+  // The container's status (with its networks' real addresses).
+  caf::replies_to<state_atom, std::string>::with<v1::ContainerStatus>,
+  // Its resource usage (with its nested containers'); an error if the
+  // container is unknown or ended.
+  caf::replies_to<metrics_atom, std::string>::with<container_usage>,
+  // Creates (true) or removes (false) the directory of a persistent volume
+  // (CREATE and DESTROY operations).
+  caf::reacts_to<volume_atom, std::string, bool>>;
 
 struct posix_containerizer_config {
   std::string helper = "dcos-containerizer"; // path or name on PATH
@@ -89,5 +117,42 @@ struct posix_containerizer_config {
 /// REQUIRES: the helper and fetcher exist.
 containerizer_actor spawn_posix_containerizer(caf::actor_system& sys,
                                               posix_containerizer_config cfg);
+
+/// The Linux isolation of the Mesos containerizer, chosen by isolator names
+/// as Mesos' --isolation flag names them.
+struct linux_isolation_config {
+  /// Isolators: posix/cpu, posix/mem, cgroups/cpu, cgroups/mem,
+  /// cgroups/pids, namespaces/pid, filesystem/linux, linux/seccomp,
+  /// linux/capabilities, posix/rlimits, network/bridge.
+  std::vector<std::string> isolators = {"posix/cpu", "posix/mem"};
+  std::string runtime_dir;        // per-container state (root filesystems)
+  std::string image_store_dir;    // images (filesystem/linux)
+  std::string image_cache_dir;    // unpacked layers
+  std::string seccomp_config_dir; // Docker-format profiles
+  std::string seccomp_profile;    // default profile name; "" built-in
+  std::vector<std::string> allowed_capabilities; // tasks may ask for these
+  std::string networks;           // JSON, see containers/linux/network.hpp
+  std::string network_state_dir;  // IPAM, shared by the agent's executors
+  uint64_t pids_limit = 4096;     // per container (cgroups/pids)
+  bool host_setup = true;         // create bridges and rules (the agent);
+                                  // executors only use them
+
+  /// The configuration as environment variables (DCOS_ISOLATION, ...), for
+  /// executors that launch nested containers with the same isolation.
+  std::vector<std::string> to_env() const;
+  /// Reads what to_env() wrote; isolators "posix/cpu,posix/mem" if unset.
+  static caf::expected<linux_isolation_config> from_env();
+  /// True if some isolator needs more than the POSIX containerizer.
+  bool isolates() const;
+};
+
+/// Checks that this host provides every isolator asked for (root, cgroup
+/// controllers, overlayfs, the image store, the seccomp profiles, the
+/// networks) and spawns the containerizer. The error names what is
+/// missing, in one line.
+caf::expected<containerizer_actor>
+spawn_linux_containerizer(caf::actor_system& sys,
+                          posix_containerizer_config cfg,
+                          linux_isolation_config isolation);
 
 } // namespace dcos

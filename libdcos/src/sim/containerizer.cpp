@@ -234,6 +234,25 @@ sim_containerizer::behavior_type table(self_ptr self, world* w, int agent) {
       }
       return alive;
     },
+    [self](state_atom, const std::string& id) {
+      // Modelled processes have no networks of their own.
+      v1::ContainerStatus status;
+      status.mutable_container_id()->set_value(id);
+      return status;
+    },
+    [self](metrics_atom,
+           const std::string& id) -> caf::result<container_usage> {
+      auto i = self->state.containers.find(id);
+      if (i == self->state.containers.end() || !i->second.running)
+        return make_error(errc::not_found,
+                          fmt::format("no running container '{}'", id));
+      container_usage usage;
+      usage.processes = 1;
+      return usage;
+    },
+    [](volume_atom, const std::string&, bool) {
+      // Volumes are directories; modelled tasks never look into them.
+    },
     [self](crash_atom) {
       // Every executor on the node dies (and its tasks with it).
       for (auto& [id, c] : self->state.containers)
