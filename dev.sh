@@ -20,6 +20,9 @@ PACKAGES=(
   libspdlog-dev libyaml-cpp-dev libseccomp-dev doctest-dev
   # used by tests and tools
   curl procps
+  # Linux containers: test images (busybox), networks (ip, iptables,
+  # nsenter), and crun for the launch benchmark
+  busybox-static iproute2 iptables util-linux crun
 )
 
 install_missing() {

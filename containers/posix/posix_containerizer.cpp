@@ -440,12 +440,10 @@ posix_impl::behavior_type posix_behavior(posix_self self,
       if (i == st.containers.end() || i->second.ended)
         return make_error(errc::not_found,
                           fmt::format("no running container '{}'", id));
-      if (st.isolation) {
-        auto u = st.isolation->usage(id);
-        if (!u)
-          return u.error();
-        return *u;
-      }
+      if (st.isolation)
+        if (auto u = st.isolation->usage(id))
+          return *u;
+      // No cgroups to ask: what /proc shows of its processes.
       return proc_usage(static_cast<pid_t>(i->second.pid));
     },
     [self](volume_atom, const std::string& dir, bool exists) {

@@ -558,4 +558,39 @@ TEST_CASE("an agent with Linux isolation runs a task in an image on a "
   REQUIRE(text);
   CHECK(contains(*text, "busybox-test\n"));
   CHECK(contains(*text, "inet " + ip + "/24"));
+
+  // Over its memory limit: TASK_FAILED, and the framework learns why.
+  exec.argv = {binary("DCOS_CLI"), "execute", "--master=" + master.address(),
+               "--name=greedy", "--docker_image=busybox",
+               "--resources=cpus:0.1;mem:32",
+               "--command=dd if=/dev/zero of=/dev/null bs=200M count=1"};
+  auto greedy = subprocess::spawn(exec);
+  REQUIRE(greedy);
+  auto greedy_out = greedy->read_all(60s);
+  REQUIRE(greedy_out);
+  CHECK(greedy->wait() == 1);
+  CHECK(contains(*greedy_out, "TASK_FAILED for task 'greedy': Memory limit "
+                              "exceeded"));
+
+  // A running task's usage, as the kernel accounts it, at
+  // /monitor/statistics.
+  exec.argv = {binary("DCOS_CLI"), "execute", "--master=" + master.address(),
+               "--name=steady", "--resources=cpus:0.5;mem:48",
+               "--command=sleep 600"};
+  exec.capture_stdout = false;
+  exec.stdout_path = "/dev/null";
+  auto steady = subprocess::spawn(exec);
+  REQUIRE(steady);
+  std::string stats;
+  CHECK(eventually([&] {
+    stats = curl({"http://" + agent.address() + "/monitor/statistics"}).body;
+    return contains(stats, "\"executor_id\":\"steady\"")
+           && contains(stats, "\"processes\"");
+  }));
+  INFO(stats);
+  CHECK(contains(stats, "\"cpus_user_time_secs\""));
+  CHECK(contains(stats, "\"cpus_nr_throttled\""));
+  CHECK(contains(stats, "\"mem_rss_bytes\""));
+  CHECK(contains(stats, "\"cpus_limit\":0.5"));
+  steady->kill(SIGTERM);
 }
