@@ -1,4 +1,5 @@
-// IP-per-container networking with iproute2 and iptables; see network.hpp.
+// IP-per-container networking with rtnetlink, iproute2 and iptables; see
+// network.hpp.
 //
 // State under state_dir, changed only under an flock on `lock`:
 //   networks/<network>/<ip>     the address is in use; holds the container id
@@ -12,8 +13,18 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/veth.h>
+#include <net/if.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -25,6 +36,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -651,11 +663,6 @@ uint32_t fnv1a(std::string_view text) {
   return hash;
 }
 
-// The container end's name until it is in the container and renamed.
-std::string peer_name(const std::string& veth) {
-  return "vtmp" + veth.substr(4);
-}
-
 // "veth" and 8 hex digits of a hash of container and network: short enough
 // for IFNAMSIZ, and the same on every agent. A salt moves it off a name that
 // another container or an unrelated link already has.
@@ -665,7 +672,7 @@ caf::expected<std::string> pick_veth_name(const std::string& id,
   for (int salt = 0; salt < 16; ++salt) {
     auto name = fmt::format("veth{:08x}",
                             fnv1a(fmt::format("{}/{}/{}", id, network, salt)));
-    if (taken.count(name) == 0 && !is_link(name) && !is_link(peer_name(name)))
+    if (taken.count(name) == 0 && !is_link(name))
       return name;
   }
   return make_error(errc::conflict,
