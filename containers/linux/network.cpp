@@ -790,6 +790,277 @@ void forget(const std::string& state_dir, const std::string& id,
   fs::remove(dir, ec); // only once empty: other networks may remain
 }
 
+// -- rtnetlink ----------------------------------------------------------------
+
+// Links, addresses and routes are made with rtnetlink requests rather than
+// one `ip` process each: a process costs milliseconds, a request
+// microseconds. Each request is named in errors by the `ip` command that
+// does the same, for operators to retry or inspect by hand.
+
+class file_descriptor {
+public:
+  explicit file_descriptor(int fd = -1) noexcept : fd_(fd) {}
+  file_descriptor(file_descriptor&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)) {}
+  file_descriptor(const file_descriptor&) = delete;
+  file_descriptor& operator=(const file_descriptor&) = delete;
+  file_descriptor& operator=(file_descriptor&&) = delete;
+
+  ~file_descriptor() {
+    if (fd_ >= 0)
+      ::close(fd_);
+  }
+
+  int get() const noexcept { return fd_; }
+
+private:
+  int fd_;
+};
+
+// One request: a netlink header, the request's fixed part, then attributes
+// (nested ones hold more attributes, or a fixed part and attributes).
+class netlink_request {
+public:
+  template <class Fixed>
+  netlink_request(uint16_t type, uint16_t flags, const Fixed& fixed) {
+    nlmsghdr header{};
+    header.nlmsg_type = type;
+    header.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+    append(&header, sizeof(header));
+    put_fixed(fixed);
+  }
+
+  template <class Fixed>
+  void put_fixed(const Fixed& fixed) {
+    append(&fixed, sizeof(fixed));
+  }
+
+  void put(uint16_t type, const void* data, size_t size) {
+    rtattr attr{};
+    attr.rta_type = type;
+    attr.rta_len = static_cast<uint16_t>(RTA_LENGTH(size));
+    append(&attr, sizeof(attr));
+    append(data, size);
+  }
+
+  void put_u32(uint16_t type, uint32_t value) {
+    put(type, &value, sizeof(value));
+  }
+
+  void put_string(uint16_t type, const std::string& text) {
+    put(type, text.c_str(), text.size() + 1);
+  }
+
+  // Network byte order, as the kernel wants addresses.
+  void put_ipv4(uint16_t type, uint32_t addr) { put_u32(type, htonl(addr)); }
+
+  // What is put until end_nested(the result) goes inside an attribute of
+  // `type`.
+  size_t begin_nested(uint16_t type) {
+    auto at = bytes_.size();
+    put(type, nullptr, 0);
+    return at;
+  }
+
+  void end_nested(size_t at) {
+    auto size = static_cast<uint16_t>(bytes_.size() - at);
+    std::memcpy(bytes_.data() + at + offsetof(rtattr, rta_len), &size,
+                sizeof(size));
+  }
+
+  // The request as sent, with its length and sequence number filled in.
+  const std::string& finish(uint32_t seq) {
+    auto* header = reinterpret_cast<nlmsghdr*>(bytes_.data());
+    header->nlmsg_len = static_cast<uint32_t>(bytes_.size());
+    header->nlmsg_seq = seq;
+    return bytes_;
+  }
+
+private:
+  // Every piece starts at a 4-byte boundary (NLMSG_ALIGNTO and
+  // RTA_ALIGNTO alike).
+  void append(const void* data, size_t size) {
+    if (size > 0)
+      bytes_.append(static_cast<const char*>(data), size);
+    bytes_.resize(NLMSG_ALIGN(bytes_.size()), '\0');
+  }
+
+  std::string bytes_;
+};
+
+// The kernel's own explanation of a failure (extended ack), if it gave one.
+std::string extack_message(const nlmsghdr* header) {
+  if ((header->nlmsg_flags & NLM_F_ACK_TLVS) == 0)
+    return {};
+  const auto* err = static_cast<const nlmsgerr*>(NLMSG_DATA(header));
+  size_t payload = sizeof(nlmsgerr);
+  if ((header->nlmsg_flags & NLM_F_CAPPED) == 0)
+    payload += err->msg.nlmsg_len - NLMSG_HDRLEN;
+  size_t offset = NLMSG_HDRLEN + NLMSG_ALIGN(payload);
+  const auto* base = reinterpret_cast<const char*>(header);
+  while (offset + sizeof(rtattr) <= header->nlmsg_len) {
+    const auto* attr = reinterpret_cast<const rtattr*>(base + offset);
+    if (attr->rta_len < sizeof(rtattr)
+        || offset + attr->rta_len > header->nlmsg_len)
+      break;
+    if (attr->rta_type == NLMSGERR_ATTR_MSG) {
+      std::string text{static_cast<const char*>(RTA_DATA(attr)),
+                       attr->rta_len - RTA_LENGTH(0)};
+      return text.substr(0, text.find('\0'));
+    }
+    offset += RTA_ALIGN(attr->rta_len);
+  }
+  return {};
+}
+
+// A NETLINK_ROUTE socket in the namespace where it was created, whatever
+// namespace its user runs in.
+class rtnetlink {
+public:
+  // In our own network namespace.
+  static caf::expected<rtnetlink> open() {
+    return configure(file_descriptor{::socket(
+      AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE)});
+  }
+
+  // In the namespace `netns_fd` refers to. Only a task inside a namespace
+  // can create a socket there, and setns() would move the calling thread,
+  // which runs actors. So a child task that shares our memory and file
+  // table (a vfork, as posix_spawn makes) joins the namespace, creates the
+  // socket in our table and exits, running nothing but system calls.
+  static caf::expected<rtnetlink> open_in(int netns_fd) {
+    constexpr size_t stack_size = 64 * 1024;
+    std::unique_ptr<char[]> stack{new char[stack_size]};
+    socket_in_netns job{netns_fd, -1, 0};
+    // Signal handlers must not run in the child, on our memory.
+    sigset_t all;
+    sigset_t old;
+    ::sigfillset(&all);
+    ::pthread_sigmask(SIG_SETMASK, &all, &old);
+    // No exit signal: only a wait with __WALL reaps it, so that reapers of
+    // other children (waitpid(-1)) cannot take it from us.
+    pid_t pid = ::clone(&socket_in_netns::run, stack.get() + stack_size,
+                        CLONE_VM | CLONE_VFORK | CLONE_FILES, &job);
+    int clone_errno = errno;
+    ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    if (pid < 0)
+      return os_error("cannot start a task to join a network namespace",
+                      clone_errno);
+    while (::waitpid(pid, nullptr, __WALL) < 0 && errno == EINTR) {
+    }
+    if (job.fd < 0)
+      return os_error("cannot open a netlink socket in the container's "
+                      "network namespace",
+                      job.error);
+    return configure(file_descriptor{job.fd});
+  }
+
+  // Sends `message` and waits for the kernel's answer: 0 or an errno value,
+  // with the kernel's explanation, if any, in `why`. A get's reply goes to
+  // `reply`.
+  int request(netlink_request& message, std::string* why,
+              std::string* reply = nullptr) {
+    auto seq = ++seq_;
+    const auto& bytes = message.finish(seq);
+    sockaddr_nl kernel{};
+    kernel.nl_family = AF_NETLINK;
+    if (::sendto(fd_.get(), bytes.data(), bytes.size(), 0,
+                 reinterpret_cast<const sockaddr*>(&kernel), sizeof(kernel))
+        != static_cast<ssize_t>(bytes.size()))
+      return errno;
+    for (;;) {
+      auto n = ::recv(fd_.get(), buffer_.data(), buffer_.size(), 0);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return ETIMEDOUT; // no answer within command_timeout
+      if (n < 0)
+        return errno;
+      auto left = static_cast<int>(n);
+      for (auto* header = reinterpret_cast<nlmsghdr*>(buffer_.data());
+           NLMSG_OK(header, left); header = NLMSG_NEXT(header, left)) {
+        if (header->nlmsg_seq != seq)
+          continue;
+        if (header->nlmsg_type != NLMSG_ERROR) {
+          if (reply)
+            reply->assign(reinterpret_cast<const char*>(header),
+                          header->nlmsg_len);
+          continue;
+        }
+        *why = extack_message(header);
+        return -static_cast<const nlmsgerr*>(NLMSG_DATA(header))->error;
+      }
+    }
+  }
+
+  // request(), with an error naming `command`: the equivalent `ip` command.
+  caf::error transact(netlink_request& message, const std::string& command,
+                      std::string* reply = nullptr) {
+    std::string why;
+    if (int code = request(message, &why, reply))
+      return failed(command, code, why);
+    return {};
+  }
+
+  static caf::error failed(const std::string& command, int code,
+                           const std::string& why) {
+    return make_error(errc::io_error,
+                      fmt::format("`{}` failed: {}{}", command,
+                                  std::strerror(code),
+                                  why.empty() ? "" : " (" + why + ")"));
+  }
+
+private:
+  struct socket_in_netns {
+    int netns_fd;
+    int fd;
+    int error;
+
+    static int run(void* arg) {
+      auto* job = static_cast<socket_in_netns*>(arg);
+      if (::setns(job->netns_fd, CLONE_NEWNET) != 0) {
+        job->error = errno;
+        return 1;
+      }
+      job->fd = ::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+      if (job->fd < 0)
+        job->error = errno;
+      return 0;
+    }
+  };
+
+  explicit rtnetlink(file_descriptor fd)
+    : fd_(std::move(fd)), buffer_(64 * 1024) {}
+
+  // Asks for the kernel's explanations of failures (extended acks) without
+  // the failed request echoed back, and bounds the wait for an answer.
+  static caf::expected<rtnetlink> configure(file_descriptor fd) {
+    if (fd.get() < 0)
+      return os_error("cannot open a netlink socket", errno);
+    int on = 1;
+    ::setsockopt(fd.get(), SOL_NETLINK, NETLINK_EXT_ACK, &on, sizeof(on));
+    ::setsockopt(fd.get(), SOL_NETLINK, NETLINK_CAP_ACK, &on, sizeof(on));
+    timeval timeout{command_timeout.count(), 0};
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout,
+                 sizeof(timeout));
+    return rtnetlink{std::move(fd)};
+  }
+
+  file_descriptor fd_;
+  uint32_t seq_ = 0;
+  std::vector<char> buffer_;
+};
+
+// For a link named by an IFLA_IFNAME attribute; `up`: set IFF_UP, else
+// change no flag.
+ifinfomsg link_message(bool up = false) {
+  ifinfomsg link{};
+  link.ifi_family = AF_UNSPEC;
+  link.ifi_flags = up ? IFF_UP : 0;
+  link.ifi_change = up ? IFF_UP : 0;
+  return link;
+}
+
 // -- plumbing -------------------------------------------------------------------
 
 // A process still in the agent's namespace would have the agent's own
@@ -856,39 +1127,118 @@ std::vector<std::string> dnat_spec(const std::string& id,
           fmt::format("{}:{}", ip, p.container_port)};
 }
 
+// The host end on the bridge and up; the container end made right in the
+// container's namespace under its final name (eth0 may be taken on the
+// host). One request: the kernel makes all of it or nothing.
+caf::error add_veth(rtnetlink& host, const attachment& held,
+                    const network_config& net, pid_t pid, int netns_fd) {
+  auto command = fmt::format("ip link add {} master {} up type veth peer "
+                             "netns {} name {}",
+                             held.veth, net.bridge, pid, held.ifname);
+  auto bridge = ::if_nametoindex(net.bridge.c_str());
+  if (bridge == 0)
+    return os_error(fmt::format("`{}` failed: cannot find bridge '{}'",
+                                command, net.bridge),
+                    errno);
+  netlink_request add{RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL,
+                      link_message(true)};
+  add.put_string(IFLA_IFNAME, held.veth);
+  add.put_u32(IFLA_MASTER, bridge);
+  auto info = add.begin_nested(IFLA_LINKINFO);
+  add.put_string(IFLA_INFO_KIND, "veth");
+  auto data = add.begin_nested(IFLA_INFO_DATA);
+  // Not up yet: the kernel refuses to bring up an end before its peer is
+  // linked to it, at the end of the request (ENOTCONN).
+  auto peer = add.begin_nested(VETH_INFO_PEER);
+  add.put_fixed(link_message());
+  add.put_string(IFLA_IFNAME, held.ifname);
+  add.put_u32(IFLA_NET_NS_FD, static_cast<uint32_t>(netns_fd));
+  add.end_nested(peer);
+  add.end_nested(data);
+  add.end_nested(info);
+  return host.transact(add, command);
+}
+
+// Inside the container: its end of the veth with its address and up, lo
+// up, and on the first network (eth0), the default route via the gateway.
+caf::error configure_inside(const attachment& held, const ipv4_subnet& subnet,
+                            pid_t pid, int netns_fd) {
+  auto ip = parse_ipv4(held.ip);
+  if (!ip)
+    return invalid(fmt::format("'{}' is not an IPv4 address", held.ip));
+  auto inside = rtnetlink::open_in(netns_fd);
+  if (!inside)
+    return inside.error();
+  auto nsenter = fmt::format("nsenter --net=/proc/{}/ns/net ip", pid);
+  // Addresses name their interface by index.
+  auto show = fmt::format("{} link show {}", nsenter, held.ifname);
+  netlink_request get{RTM_GETLINK, 0, link_message()};
+  get.put_string(IFLA_IFNAME, held.ifname);
+  std::string reply;
+  if (auto err = inside->transact(get, show, &reply))
+    return err;
+  if (reply.size() < NLMSG_LENGTH(sizeof(ifinfomsg)))
+    return make_error(errc::io_error,
+                      fmt::format("`{}` failed: the kernel sent no link",
+                                  show));
+  ifinfomsg link{};
+  std::memcpy(&link, reply.data() + NLMSG_HDRLEN, sizeof(link));
+  ifaddrmsg address{};
+  address.ifa_family = AF_INET;
+  address.ifa_prefixlen = static_cast<uint8_t>(subnet.prefix);
+  address.ifa_scope = RT_SCOPE_UNIVERSE;
+  address.ifa_index = static_cast<uint32_t>(link.ifi_index);
+  netlink_request add_address{RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL,
+                              address};
+  add_address.put_ipv4(IFA_LOCAL, *ip);
+  add_address.put_ipv4(IFA_ADDRESS, *ip);
+  if (auto err = inside->transact(add_address,
+                                  fmt::format("{} addr add {}/{} dev {}",
+                                              nsenter, held.ip, subnet.prefix,
+                                              held.ifname)))
+    return err;
+  for (const char* ifname : {held.ifname.c_str(), "lo"}) {
+    netlink_request up{RTM_NEWLINK, 0, link_message(true)};
+    up.put_string(IFLA_IFNAME, ifname);
+    if (auto err = inside->transact(up, fmt::format("{} link set {} up",
+                                                    nsenter, ifname)))
+      return err;
+  }
+  // The first network is the container's way out.
+  if (held.ifname != "eth0")
+    return {};
+  rtmsg route{};
+  route.rtm_family = AF_INET;
+  route.rtm_table = RT_TABLE_MAIN;
+  route.rtm_protocol = RTPROT_BOOT; // what `ip route add` sets
+  route.rtm_scope = RT_SCOPE_UNIVERSE;
+  route.rtm_type = RTN_UNICAST;
+  netlink_request add_route{RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, route};
+  add_route.put_ipv4(RTA_GATEWAY, subnet.gateway());
+  return inside->transact(add_route,
+                          fmt::format("{} route add default via {}", nsenter,
+                                      format_ipv4(subnet.gateway())));
+}
+
 caf::error plumb(const std::string& id, const attachment& held,
                  const network_config& net, const ipv4_subnet& subnet,
                  pid_t pid) {
-  auto peer = peer_name(held.veth);
-  // The container end is made on the host under a temporary name: its final
-  // name (eth0) is taken on the host.
-  std::vector<std::vector<std::string>> steps{
-    {"ip", "link", "add", held.veth, "type", "veth", "peer", "name", peer},
-    {"ip", "link", "set", peer, "netns", std::to_string(pid)},
-    {"ip", "link", "set", held.veth, "master", net.bridge, "up"},
-  };
-  // nsenter, rather than `ip netns attach`, leaves nothing behind.
-  std::vector<std::vector<std::string>> inside{
-    {"ip", "link", "set", peer, "name", held.ifname},
-    {"ip", "addr", "add", fmt::format("{}/{}", held.ip, subnet.prefix), "dev",
-     held.ifname},
-    {"ip", "link", "set", held.ifname, "up"},
-    {"ip", "link", "set", "lo", "up"},
-  };
-  // The first network is the container's way out.
-  if (held.ifname == "eth0")
-    inside.push_back({"ip", "route", "add", "default", "via",
-                      format_ipv4(subnet.gateway())});
-  auto netns = fmt::format("--net=/proc/{}/ns/net", pid);
-  for (auto& argv : inside) {
-    argv.insert(argv.begin(), {"nsenter", netns});
-    steps.push_back(std::move(argv));
-  }
+  // One reference to the namespace for both ends: the pid could be reused
+  // between two lookups.
+  auto netns_path = fmt::format("/proc/{}/ns/net", pid);
+  file_descriptor netns{::open(netns_path.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (netns.get() < 0)
+    return os_error(fmt::format("cannot open '{}'", netns_path), errno);
+  auto host = rtnetlink::open();
+  if (!host)
+    return host.error();
+  if (auto err = add_veth(*host, held, net, pid, netns.get()))
+    return err;
+  if (auto err = configure_inside(held, subnet, pid, netns.get()))
+    return err;
   for (const auto& p : held.ports)
-    steps.push_back(iptables("nat", "-A", port_mapping_chain,
-                             dnat_spec(id, held.ip, p)));
-  for (const auto& argv : steps)
-    if (auto err = run(argv))
+    if (auto err = run(iptables("nat", "-A", port_mapping_chain,
+                                dnat_spec(id, held.ip, p))))
       return err;
   return {};
 }
@@ -905,13 +1255,22 @@ void unplumb(const std::string& id, const attachment& held) {
   }
   if (held.veth.empty())
     return;
+  auto host = rtnetlink::open();
+  if (!host) {
+    logger()->warn("cannot remove a veth: {} container_id={}",
+                   describe_reason(host.error()), id);
+    return;
+  }
   // Deleting one end deletes both. The host end also vanishes by itself
   // when the container's namespace dies, hence no error when it is gone.
-  if (auto err = run({"ip", "link", "del", held.veth});
-      err && describe_reason(err).find("Cannot find device")
-               == std::string::npos)
+  netlink_request del{RTM_DELLINK, 0, link_message()};
+  del.put_string(IFLA_IFNAME, held.veth);
+  std::string why;
+  if (int code = host->request(del, &why); code != 0 && code != ENODEV)
     logger()->warn("cannot remove a veth: {} container_id={}",
-                   describe_reason(err), id);
+                   describe_reason(rtnetlink::failed(
+                     fmt::format("ip link del {}", held.veth), code, why)),
+                   id);
 }
 
 } // namespace
