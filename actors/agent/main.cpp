@@ -160,6 +160,9 @@ int main(int argc, char** argv) {
         "linux/seccomp, linux/capabilities, posix/rlimits, network/bridge");
   f.add(&isolation.image_store_dir, "image_store_dir",
         "local images: OCI layouts and docker-save tarballs");
+  f.add(&isolation.image_backend, "image_provisioner_backend",
+        "overlay or copy: how image layers become a root filesystem; "
+        "default overlay where the kernel has overlayfs");
   f.add(&isolation.seccomp_config_dir, "seccomp_config_dir",
         "Docker-format seccomp profiles, one NAME.json each");
   f.add(&isolation.seccomp_profile, "seccomp_profile",

@@ -3,6 +3,8 @@
 // seccomp, capabilities, rlimits) and by this agent-side code (cgroups,
 // images, networks, cleanup).
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -107,6 +109,54 @@ bool has_overlayfs() {
   return false;
 }
 
+// A whiteout as the image store leaves it for overlayfs: a 0/0 character
+// device hides the path below it.
+bool is_whiteout(const fs::path& p) {
+  struct stat st{};
+  return ::lstat(p.c_str(), &st) == 0 && S_ISCHR(st.st_mode)
+         && st.st_rdev == 0;
+}
+
+bool is_opaque(const fs::path& dir) {
+  char value[2] = {};
+  return ::lgetxattr(dir.c_str(), "trusted.overlay.opaque", value,
+                     sizeof(value))
+           == 1
+         && value[0] == 'y';
+}
+
+// Copies one unpacked layer over `root` with overlayfs' meaning of its
+// whiteouts and opaque directories (the copy backend).
+caf::error copy_layer(const std::string& layer, const std::string& root) {
+  std::error_code ec;
+  fs::recursive_directory_iterator it{layer, ec}, end;
+  for (; !ec && it != end; it.increment(ec)) {
+    // lexically: a symlink is copied as itself, not as what it points to
+    auto rel = it->path().lexically_relative(layer);
+    auto target = fs::path(root) / rel;
+    if (is_whiteout(it->path())) {
+      fs::remove_all(target, ec);
+      continue;
+    }
+    if (it->is_directory(ec) && !it->is_symlink(ec)) {
+      if (is_opaque(it->path()))
+        fs::remove_all(target, ec);
+      fs::create_directories(target, ec);
+      continue;
+    }
+    fs::remove(target, ec); // a lower layer's file, or nothing
+    ec.clear();
+    fs::copy(it->path(), target, fs::copy_options::copy_symlinks, ec);
+    if (ec)
+      break;
+  }
+  if (ec)
+    return make_error(errc::io_error,
+                      fmt::format("cannot copy layer '{}' into '{}': {}",
+                                  layer, root, ec.message()));
+  return {};
+}
+
 bool nested_in(const std::string& id, const std::string& parent) {
   return id == parent
          || (id.size() > parent.size() && id.compare(0, parent.size(), parent)
@@ -204,10 +254,18 @@ linux_isolation::make(const linux_isolation_config& cfg) {
     iso->cgroups_ = std::move(*cg);
   }
   if (iso->enabled("filesystem/linux")) {
-    if (!has_overlayfs())
+    auto& backend = iso->cfg_.image_backend;
+    if (backend.empty())
+      backend = has_overlayfs() ? "overlay" : "copy";
+    if (backend != "overlay" && backend != "copy")
       return make_error(errc::invalid_argument,
-                        "--isolation: filesystem/linux needs overlayfs, "
-                        "which this kernel lacks");
+                        fmt::format("--image_provisioner_backend: '{}' is "
+                                    "neither overlay nor copy",
+                                    backend));
+    if (backend == "overlay" && !has_overlayfs())
+      return make_error(errc::invalid_argument,
+                        "--image_provisioner_backend: overlay needs "
+                        "overlayfs, which this kernel lacks (use copy)");
     std::error_code ec;
     if (!cfg.image_store_dir.empty()
         && !fs::is_directory(cfg.image_store_dir, ec))
@@ -272,9 +330,6 @@ caf::error linux_isolation::add_image(container_launch& req,
   auto image = images_->provision(name);
   if (!image)
     return image.error();
-  std::string lower;
-  for (auto i = image->layers.rbegin(); i != image->layers.rend(); ++i)
-    lower += (lower.empty() ? "" : ":") + *i;
   auto root = runtime + "/rootfs";
   std::error_code ec;
   for (const char* dir : {"rootfs", "upper", "work"})
@@ -283,8 +338,18 @@ caf::error linux_isolation::add_image(container_launch& req,
     return make_error(errc::io_error,
                       fmt::format("cannot create '{}': {}", runtime,
                                   ec.message()));
-  *spec += fmt::format("rootfs\t{}\t{}/upper\t{}/work\t{}\n", root, runtime,
-                       runtime, lower);
+  if (cfg_.image_backend == "copy") {
+    for (const auto& layer : image->layers)
+      if (auto err = copy_layer(layer, root))
+        return err;
+    *spec += fmt::format("rootfs_copy\t{}\n", root);
+  } else {
+    std::string lower;
+    for (auto i = image->layers.rbegin(); i != image->layers.rend(); ++i)
+      lower += (lower.empty() ? "" : ":") + *i;
+    *spec += fmt::format("rootfs\t{}\t{}/upper\t{}/work\t{}\n", root,
+                         runtime, runtime, lower);
+  }
   const auto& config = image->config;
   // The image's environment first; the task's own variables win, except a
   // PATH the agent inherited from the host, which means nothing inside.
@@ -667,6 +732,7 @@ std::vector<std::string> linux_isolation_config::to_env() const {
     "DCOS_ISOLATION_RUNTIME_DIR=" + runtime_dir,
     "DCOS_IMAGE_STORE_DIR=" + image_store_dir,
     "DCOS_IMAGE_CACHE_DIR=" + image_cache_dir,
+    "DCOS_IMAGE_BACKEND=" + image_backend,
     "DCOS_SECCOMP_CONFIG_DIR=" + seccomp_config_dir,
     "DCOS_SECCOMP_PROFILE=" + seccomp_profile,
     "DCOS_ALLOWED_CAPABILITIES="
@@ -688,6 +754,7 @@ caf::expected<linux_isolation_config> linux_isolation_config::from_env() {
   cfg.runtime_dir = env("DCOS_ISOLATION_RUNTIME_DIR");
   cfg.image_store_dir = env("DCOS_IMAGE_STORE_DIR");
   cfg.image_cache_dir = env("DCOS_IMAGE_CACHE_DIR");
+  cfg.image_backend = env("DCOS_IMAGE_BACKEND");
   cfg.seccomp_config_dir = env("DCOS_SECCOMP_CONFIG_DIR");
   cfg.seccomp_profile = env("DCOS_SECCOMP_PROFILE");
   cfg.allowed_capabilities = split_list(env("DCOS_ALLOWED_CAPABILITIES"));

@@ -86,7 +86,8 @@ struct fixture {
   explicit fixture(std::vector<std::string> isolators = {
                      "cgroups/cpu", "cgroups/mem", "cgroups/pids",
                      "namespaces/pid", "filesystem/linux", "linux/seccomp",
-                     "linux/capabilities", "posix/rlimits"}) {
+                     "linux/capabilities", "posix/rlimits"},
+                   std::string image_backend = "") {
     REQUIRE_MESSAGE(::geteuid() == 0, "the Linux containerizer needs root");
     register_types(sys_cfg);
     sys_cfg.set("logger.verbosity", caf::atom("quiet"));
@@ -102,6 +103,7 @@ struct fixture {
     isolation.runtime_dir = dir.path + "/runtime";
     isolation.image_store_dir = image_store();
     isolation.image_cache_dir = dir.path + "/images";
+    isolation.image_backend = std::move(image_backend);
     isolation.seccomp_config_dir = dir.path + "/seccomp";
     isolation.allowed_capabilities = {"NET_ADMIN"};
     isolation.networks = test_networks;
@@ -275,6 +277,26 @@ TEST_CASE("a container sees its own processes, hostname, root and volumes") {
   CHECK(within(5s, [&] {
     return !fs::exists(f.isolation.runtime_dir + "/" + req.container_id);
   }));
+}
+
+TEST_CASE("the copy backend builds the same root without overlayfs") {
+  fixture f{{"namespaces/pid", "filesystem/linux"}, "copy"};
+  auto req = f.request(
+    {"/bin/sh", "-c",
+     "cat /etc/image-release; test -e /etc/motd || echo motd-whited-out; "
+     "ls /var/cache; grep -c overlay /proc/mounts || true"});
+  container_termination end;
+  auto out = f.run_to_end(req, &end);
+  CHECK(end.status == 0);
+  CHECK(out == "busybox-test\nmotd-whited-out\nfresh\n0\n");
+  fixture bad_backend{{"posix/cpu"}};
+  auto iso = bad_backend.isolation;
+  iso.isolators = {"filesystem/linux"};
+  iso.image_backend = "aufs";
+  posix_containerizer_config cfg;
+  auto c = spawn_linux_containerizer(*bad_backend.sys, cfg, iso);
+  REQUIRE_FALSE(c);
+  CHECK(contains(describe(c.error()), "--image_provisioner_backend"));
 }
 
 TEST_CASE("the image's entrypoint, environment and working directory apply") {

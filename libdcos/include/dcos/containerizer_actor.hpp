@@ -128,6 +128,11 @@ struct linux_isolation_config {
   std::string runtime_dir;        // per-container state (root filesystems)
   std::string image_store_dir;    // images (filesystem/linux)
   std::string image_cache_dir;    // unpacked layers
+  /// How an image's layers become a root filesystem: "overlay" (stacked
+  /// with overlayfs, nothing copied) or "copy" (copied into the container's
+  /// own directory, for hosts without overlayfs); "" picks overlay when the
+  /// kernel has it.
+  std::string image_backend;
   std::string seccomp_config_dir; // Docker-format profiles
   std::string seccomp_profile;    // default profile name; "" built-in
   std::vector<std::string> allowed_capabilities; // tasks may ask for these
