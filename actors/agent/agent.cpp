@@ -206,7 +206,7 @@ agent_impl::behavior_type agent(agent_self self, agent_config cfg) {
     },
     // -- for the HTTP edge ---------------------------------------------------------
     [self](state_atom) { return self->state.state_json(); },
-    [self](metrics_atom) { return self->state.metrics_response(); },
+    [self](metrics_atom) { return self->state.metrics_with_usage(); },
     [self](monitor_atom) { return self->state.monitor_statistics(); },
     // -- internal --------------------------------------------------------------------
     [self](flush_atom) { self->state.flush(); },

@@ -214,6 +214,8 @@ struct agent_state {
   void checkpoint_resources(const v1::internal::CheckpointResources& msg);
   // /monitor/statistics (Mesos' format), from the containerizer's figures.
   caf::result<std::string> monitor_statistics();
+  // metrics_response() with the containers' total usage (monitor.cpp).
+  caf::result<v1::master::Response> metrics_with_usage();
   // Mounts the task's persistent volumes (disk resources with persistence
   // and volume) through its container's volumes.
   void add_persistent_volumes(v1::TaskInfo& task) const;

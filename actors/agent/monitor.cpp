@@ -1,6 +1,7 @@
-// /monitor/statistics: every live executor's container usage, as Mesos
-// reports it, gathered from the containerizer (cgroups when isolated, /proc
-// otherwise).
+// The usage of every live executor's container, gathered from the
+// containerizer (cgroups when isolated, /proc otherwise): for
+// /monitor/statistics (Mesos' format) and the agent's metrics (totals).
+#include <functional>
 #include <memory>
 
 #include "agent_state.hpp"
@@ -14,16 +15,18 @@ struct usage_entry {
   std::string framework_id;
   std::string executor_id;
   std::string executor_name;
-  std::optional<container_usage> usage;
+  double cpus_limit = 0; // the executor's and its tasks'
+  std::optional<container_usage> usage; // unset: it ended while we asked
 };
 
-std::string to_json(const std::vector<usage_entry>& entries, double now,
-                    const std::function<double(const usage_entry&)>& cpus) {
+using usage_handler = std::function<void(std::vector<usage_entry>)>;
+
+std::string to_json(const std::vector<usage_entry>& entries, double now) {
   json_writer w;
   w.begin_array();
   for (const auto& e : entries) {
     if (!e.usage)
-      continue; // it ended while we asked
+      continue;
     const auto& u = *e.usage;
     w.begin_object();
     w.key("framework_id").value(e.framework_id);
@@ -31,7 +34,7 @@ std::string to_json(const std::vector<usage_entry>& entries, double now,
     w.key("executor_name").value(e.executor_name);
     w.key("statistics").begin_object();
     w.key("timestamp").value(now);
-    w.key("cpus_limit").value(cpus(e));
+    w.key("cpus_limit").value(e.cpus_limit);
     w.key("cpus_user_time_secs").value(u.cpus_user_time_secs);
     w.key("cpus_system_time_secs").value(u.cpus_system_time_secs);
     w.key("cpus_nr_periods").value(u.cpus_nr_periods);
@@ -48,50 +51,95 @@ std::string to_json(const std::vector<usage_entry>& entries, double now,
   return w.take();
 }
 
-} // namespace
+double cpus_of(const google::protobuf::RepeatedPtrField<v1::Resource>& rs) {
+  auto r = resources::from_proto(rs);
+  return r ? r->scalar("cpus").value_or(0) : 0;
+}
 
-caf::result<std::string> agent_state::monitor_statistics() {
+// Asks the containerizer about every live executor's container and calls
+// `done` with the answers.
+void collect_usage(agent_state& st, usage_handler done) {
   struct pending {
     std::vector<usage_entry> entries;
-    std::map<std::string, double> cpus; // executor id -> cpus of it and tasks
     size_t waiting = 0;
-    caf::typed_response_promise<std::string> promise;
+    usage_handler done;
   };
   auto p = std::make_shared<pending>();
+  p->done = std::move(done);
   std::vector<std::string> containers;
-  for (const auto& [fw_id, fw] : frameworks)
+  for (const auto& [fw_id, fw] : st.frameworks)
     for (const auto& [exec_id, e] : fw.executors) {
       if (e.state == executor_record::phase::ended || e.container_id.empty())
         continue;
-      p->entries.push_back({fw_id, exec_id, e.info.name(), std::nullopt});
-      double cpus = 0;
-      if (auto r = resources::from_proto(e.info.resources()))
-        cpus += r->scalar("cpus").value_or(0);
+      usage_entry entry{fw_id, exec_id, e.info.name(),
+                        cpus_of(e.info.resources()), std::nullopt};
       for (const auto& [task_id, t] : e.tasks)
-        if (auto r = resources::from_proto(t.info.resources()))
-          cpus += r->scalar("cpus").value_or(0);
-      p->cpus[exec_id] = cpus;
+        entry.cpus_limit += cpus_of(t.info.resources());
+      p->entries.push_back(std::move(entry));
       containers.push_back(e.container_id);
     }
-  auto cpus_of = [p](const usage_entry& e) { return p->cpus[e.executor_id]; };
-  if (containers.empty())
-    return to_json({}, now(), cpus_of);
-  p->promise = self->make_response_promise<std::string>();
+  if (containers.empty()) {
+    p->done({});
+    return;
+  }
   p->waiting = containers.size();
-  auto finish_one = [this, p, cpus_of] {
+  auto finish_one = [p] {
     if (--p->waiting == 0)
-      p->promise.deliver(to_json(p->entries, now(), cpus_of));
+      p->done(std::move(p->entries));
   };
   for (size_t i = 0; i < containers.size(); ++i)
-    self->request(cfg.containerizer, std::chrono::seconds(10),
-                  metrics_atom::value, containers[i])
+    st.self
+      ->request(st.cfg.containerizer, std::chrono::seconds(10),
+                metrics_atom::value, containers[i])
       .then(
         [p, i, finish_one](const container_usage& u) {
           p->entries[i].usage = u;
           finish_one();
         },
         [finish_one](const caf::error&) { finish_one(); });
-  return p->promise;
+}
+
+} // namespace
+
+caf::result<std::string> agent_state::monitor_statistics() {
+  auto rp = self->make_response_promise<std::string>();
+  collect_usage(*this, [this, rp](std::vector<usage_entry> entries) mutable {
+    rp.deliver(to_json(entries, now()));
+  });
+  return rp;
+}
+
+caf::result<v1::master::Response> agent_state::metrics_with_usage() {
+  auto rp = self->make_response_promise<v1::master::Response>();
+  collect_usage(*this, [this, rp](std::vector<usage_entry> entries) mutable {
+    auto out = metrics_response();
+    container_usage total;
+    for (const auto& e : entries) {
+      if (!e.usage)
+        continue;
+      total.cpus_user_time_secs += e.usage->cpus_user_time_secs;
+      total.cpus_system_time_secs += e.usage->cpus_system_time_secs;
+      total.cpus_nr_throttled += e.usage->cpus_nr_throttled;
+      total.cpus_throttled_time_secs += e.usage->cpus_throttled_time_secs;
+      total.mem_rss_bytes += e.usage->mem_rss_bytes;
+      total.processes += e.usage->processes;
+    }
+    auto add = [&](const char* name, double value) {
+      auto* m = out.mutable_get_metrics()->add_metrics();
+      m->set_name(name);
+      m->set_value(value);
+    };
+    add("containers/cpus_user_time_secs", total.cpus_user_time_secs);
+    add("containers/cpus_system_time_secs", total.cpus_system_time_secs);
+    add("containers/cpus_nr_throttled",
+        static_cast<double>(total.cpus_nr_throttled));
+    add("containers/cpus_throttled_time_secs",
+        total.cpus_throttled_time_secs);
+    add("containers/mem_rss_bytes", static_cast<double>(total.mem_rss_bytes));
+    add("containers/processes", static_cast<double>(total.processes));
+    rp.deliver(std::move(out));
+  });
+  return rp;
 }
 
 } // namespace dcos::kernel

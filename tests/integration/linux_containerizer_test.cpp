@@ -614,5 +614,13 @@ TEST_CASE("an agent with Linux isolation runs a task in an image on a "
   CHECK(contains(stats, "\"cpus_nr_throttled\""));
   CHECK(contains(stats, "\"mem_rss_bytes\""));
   CHECK(contains(stats, "\"cpus_limit\":0.5"));
+  // ... and the totals in the agent's metrics.
+  auto metrics = parse_json_object(
+    curl({"http://" + agent.address() + "/metrics/snapshot"}).body);
+  const auto& fields = metrics.fields();
+  REQUIRE(fields.count("containers/mem_rss_bytes") == 1);
+  CHECK(fields.at("containers/mem_rss_bytes").number_value() > 0);
+  CHECK(fields.at("containers/processes").number_value() >= 1);
+  CHECK(fields.count("containers/cpus_throttled_time_secs") == 1);
   steady->kill(SIGTERM);
 }
