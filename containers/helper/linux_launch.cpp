@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -150,6 +152,55 @@ std::string mount_proc(const std::string& root) {
   return {};
 }
 
+// A mount point inside the container's root, made one component at a time:
+// each must resolve, symlinks followed, to a place below the root, because
+// the mounts are made before pivot_root and a symlink (from the image, or
+// from a fetched archive in the sandbox) could otherwise lead them, and the
+// directories made for them, onto the host. (An absolute symlink is
+// resolved against the host's root here, so it passes only if it happens to
+// lead into the container's root: safe, if stricter than a runtime that
+// resolves it inside.)
+std::string mount_inside(const std::string& root, const std::string& source,
+                         const std::string& target, bool read_only) {
+  char buf[PATH_MAX];
+  if (::realpath(root.c_str(), buf) == nullptr)
+    return errno_text("cannot resolve the root '" + root + "'");
+  const std::string real_root = buf;
+  struct stat st{};
+  if (::stat(source.c_str(), &st) != 0)
+    return errno_text("cannot mount '" + source + "'");
+  std::string at = real_root;
+  size_t begin = 0;
+  while (begin < target.size()) {
+    auto end = target.find('/', begin);
+    if (end == std::string::npos)
+      end = target.size();
+    auto part = target.substr(begin, end - begin);
+    begin = end + 1;
+    if (part.empty() || part == ".")
+      continue;
+    bool last = begin >= target.size();
+    auto next = at + "/" + part;
+    struct stat existing{};
+    if (::lstat(next.c_str(), &existing) != 0) {
+      bool file = last && !S_ISDIR(st.st_mode);
+      int fd = file ? ::open(next.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC,
+                             0644)
+                    : ::mkdir(next.c_str(), 0755);
+      if (fd < 0)
+        return errno_text("cannot create mount point '" + target + "'");
+      if (file)
+        ::close(fd);
+    }
+    if (::realpath(next.c_str(), buf) == nullptr)
+      return errno_text("cannot resolve '" + target + "'");
+    at = buf;
+    if (at.rfind(real_root + "/", 0) != 0)
+      return "mount point '" + target + "' leads outside the container";
+  }
+  return mount_bind(source, at, read_only);
+}
+
 // Builds the container's root at spec.rootfs and makes it "/".
 std::string enter_rootfs(const isolation_spec& spec,
                          const std::string& sandbox) {
@@ -176,10 +227,10 @@ std::string enter_rootfs(const isolation_spec& spec,
       err = errno_text("cannot mount /sys");
   }
   if (err.empty())
-    err = mount_bind(sandbox, root + sandbox_in_container, false);
+    err = mount_inside(root, sandbox, sandbox_in_container, false);
   for (const auto& b : spec.binds)
     if (err.empty())
-      err = mount_bind(b.source, root + b.target, b.read_only);
+      err = mount_inside(root, b.source, b.target, b.read_only);
   if (!err.empty())
     return err;
   // pivot_root(".", ".") stacks the old root on top of the new one, so it

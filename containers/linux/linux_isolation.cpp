@@ -390,6 +390,10 @@ caf::error linux_isolation::add_volumes(const container_launch& req,
     if (path.empty())
       return make_error(errc::invalid_argument,
                         field + ".container_path: missing");
+    for (const auto& part : fs::path{path})
+      if (part == "..")
+        return make_error(errc::invalid_argument,
+                          field + ".container_path: must not contain '..'");
     // Relative paths are in the sandbox, as in Mesos.
     std::string target = path[0] == '/' ? path
                          : rooted       ? "/mnt/mesos/sandbox/" + path
@@ -439,10 +443,13 @@ linux_isolation::seccomp_file(const std::string& profile) {
   if (seccomp_written_.insert(path).second) {
     std::error_code ec;
     fs::create_directories(cfg_.runtime_dir + "/seccomp", ec);
-    std::ofstream out{path + ".tmp", std::ios::binary | std::ios::trunc};
+    // The agent and its executors share the directory: each writes its own
+    // temporary file, and the rename makes the whole file appear at once.
+    auto tmp = fmt::format("{}.tmp.{}", path, ::getpid());
+    std::ofstream out{tmp, std::ios::binary | std::ios::trunc};
     out << *bpf;
     out.close();
-    fs::rename(path + ".tmp", path, ec);
+    fs::rename(tmp, path, ec);
     if (!out || ec) {
       seccomp_written_.erase(path);
       return make_error(errc::io_error,

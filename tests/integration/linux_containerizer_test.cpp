@@ -299,6 +299,44 @@ TEST_CASE("the copy backend builds the same root without overlayfs") {
   CHECK(contains(describe(c.error()), "--image_provisioner_backend"));
 }
 
+TEST_CASE("a volume cannot be mounted outside the container's root") {
+  fixture f{{"namespaces/pid", "filesystem/linux"}};
+  scratch_dir host;
+  auto req = f.request({"/bin/true"});
+  auto* v = req.container.add_volumes();
+  v->set_container_path("/../../etc/evil");
+  v->set_mode(v1::Volume::RW);
+  v->mutable_source()->set_type(v1::Volume::Source::HOST_PATH);
+  v->mutable_source()->mutable_host_path()->set_path(host.path);
+  auto launched = f.launch(req);
+  REQUIRE_FALSE(launched);
+  CHECK(contains(describe(launched.error()), "container_path"));
+  // A symlink in the sandbox (a fetched archive may hold one) that leads
+  // to the host does not take the mount, nor its directories, there.
+  auto escape = f.request({"/bin/true"});
+  fs::create_directory_symlink(host.path, escape.sandbox + "/link");
+  auto* out = escape.container.add_volumes();
+  out->set_container_path("/mnt/mesos/sandbox/link/evil/deeper");
+  out->set_mode(v1::Volume::RW);
+  out->mutable_source()->set_type(v1::Volume::Source::HOST_PATH);
+  out->mutable_source()->mutable_host_path()->set_path(host.path);
+  REQUIRE(f.launch(escape));
+  auto end = f.wait(escape.container_id);
+  CHECK(end.status == 127);
+  CHECK(contains(end.message, "leads outside the container"));
+  CHECK_FALSE(fs::exists(host.path + "/evil"));
+  // A relative symlink that stays inside is followed.
+  auto inside = f.request({"/bin/sh", "-c", "cat /mnt/mesos/data/hello"});
+  write_file(host.path + "/hello", "hi\n");
+  fs::create_directory_symlink("..", inside.sandbox + "/link");
+  auto* ok = inside.container.add_volumes();
+  ok->set_container_path("/mnt/mesos/sandbox/link/data");
+  ok->set_mode(v1::Volume::RO);
+  ok->mutable_source()->set_type(v1::Volume::Source::HOST_PATH);
+  ok->mutable_source()->mutable_host_path()->set_path(host.path);
+  CHECK(f.run_to_end(inside) == "hi\n");
+}
+
 TEST_CASE("the image's entrypoint, environment and working directory apply") {
   fixture f;
   auto req = f.request({});
