@@ -317,8 +317,13 @@ caf::error cgroups::kill_all(const std::string& container_id) {
   // (the caller repeats until remove() succeeds).
   if (freezer && fs::exists(state))
     write_text(state, "FROZEN");
-  auto procs = procs_of(freezer ? "freezer" : controllers_.front());
-  for (pid_t pid : read_pids(procs))
+  // Every hierarchy's list: a cgroup left behind by an agent with other
+  // controllers may exist in some of them only.
+  std::set<pid_t> pids;
+  for (const auto& c : controllers_)
+    for (pid_t pid : read_pids(procs_of(c)))
+      pids.insert(pid);
+  for (pid_t pid : pids)
     ::kill(pid, SIGKILL);
   if (freezer && fs::exists(state))
     write_text(state, "THAWED"); // SIGKILL is delivered once thawed

@@ -662,3 +662,52 @@ TEST_CASE("an agent with Linux isolation runs a task in an image on a "
   CHECK(fields.count("containers/cpus_throttled_time_secs") == 1);
   steady->kill(SIGTERM);
 }
+
+TEST_CASE("kill -9 of an isolated agent: its containers are recovered, "
+          "orphans destroyed") {
+  scratch_dir dir;
+  master_process master;
+  std::vector<std::string> flags{
+    "--isolation=cgroups/cpu,cgroups/mem,namespaces/pid,filesystem/linux",
+    "--image_store_dir=" + image_store(), "--resources=cpus:2;mem:1024"};
+  auto agent = std::make_unique<agent_process>(master.address(),
+                                               dir.path + "/agent", flags);
+  subprocess_options exec;
+  exec.argv = {binary("DCOS_CLI"), "execute", "--master=" + master.address(),
+               "--name=survivor", "--docker_image=busybox",
+               "--command=sleep 4; echo survived"};
+  exec.capture_stdout = true;
+  exec.stderr_path = "/dev/null";
+  auto run = subprocess::spawn(exec);
+  REQUIRE(run);
+  std::string seen;
+  while (seen.find("TASK_RUNNING") == std::string::npos) {
+    auto line = run->read_line(60s);
+    DCOS_REQUIRE_OK(line);
+    seen += *line + "\n";
+  }
+  // A container no agent knows of: a process in a cgroup of ours.
+  auto orphan_id = "orphan-" + std::to_string(::getpid());
+  auto orphan_cgroup = "/sys/fs/cgroup/memory/dcos/" + orphan_id;
+  fs::create_directories(orphan_cgroup);
+  subprocess_options sleeper;
+  sleeper.argv = {"sleep", "600"};
+  auto orphan = subprocess::spawn(sleeper);
+  REQUIRE(orphan);
+  write_file(orphan_cgroup + "/cgroup.procs", std::to_string(orphan->pid()));
+  // The agent dies; its containers do not, and a new agent adopts them.
+  agent->process.kill(SIGKILL);
+  agent->process.wait();
+  agent = std::make_unique<agent_process>(master.address(),
+                                          dir.path + "/agent", flags);
+  auto rest = run->read_all(60s);
+  DCOS_REQUIRE_OK(rest);
+  seen += *rest;
+  CHECK(run->wait() == 0);
+  INFO(seen);
+  CHECK(contains(seen, "TASK_FINISHED for task 'survivor'"));
+  CHECK(within(10s, [&] { return orphan->poll().has_value(); }));
+  CHECK(within(10s, [&] { return !fs::exists(orphan_cgroup); }));
+  agent->process.kill(SIGUSR1);
+  agent->process.wait();
+}

@@ -1,8 +1,11 @@
 // cgroups v1 and v2 as files: the hierarchy is a temporary directory named
 // in a fake mount table, so both layouts are checked on any host (the
 // integration tests use the real one this host has).
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -70,6 +73,7 @@ TEST_CASE("cgroups v2: limits, usage and the OOM counter in v2's files") {
   CHECK(h.read("unified/dcos/c1/cpu.max") == "50000 100000");
   CHECK(h.read("unified/dcos/c1/memory.max") == "67108864");
   CHECK(h.read("unified/dcos/c1/pids.max") == "100");
+  // (Pids that nothing here signals: v2 kills through cgroup.kill.)
   h.write("unified/dcos/c1/cgroup.procs", "41\n42\n");
   h.write("unified/dcos/c1/cpu.stat",
           "usage_usec 3000000\nuser_usec 2000000\nsystem_usec 1000000\n"
@@ -123,13 +127,26 @@ TEST_CASE("cgroups v1: one hierarchy per controller, co-mounted ones too") {
           "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n");
   CHECK(cg->oom_killed("c2"));
   h.write("memory/dcos/c2/memory.stat", "rss 4096\ntotal_rss 8192\n");
-  h.write("cpu,cpuacct/dcos/c2/cgroup.procs", "7\n");
+  // A real process of ours stands in for the container's.
+  pid_t child = ::fork();
+  if (child == 0) {
+    ::pause();
+    ::_exit(0);
+  }
+  REQUIRE(child > 0);
+  h.write("cpu,cpuacct/dcos/c2/cgroup.procs", std::to_string(child) + "\n");
   auto u = cg->usage("c2");
   REQUIRE(u);
   CHECK(u->mem_rss_bytes == 8192); // with its descendants' cgroups
-  // The freezer is frozen around the kill and thawed after it.
+  CHECK(u->processes == 1);
+  // The freezer is frozen around the kill and thawed after it; the process
+  // listed in any hierarchy is killed.
   h.write("freezer/dcos/c2/freezer.state", "THAWED\n");
   h.write("freezer/dcos/c2/cgroup.procs", "");
   CHECK_FALSE(cg->kill_all("c2"));
   CHECK(h.read("freezer/dcos/c2/freezer.state") == "THAWED");
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  CHECK(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGKILL);
 }
