@@ -563,9 +563,11 @@ linux_isolation::prepare(container_launch& req, const std::string& meta) {
     err = add_image(req, runtime, &spec);
     if (!err)
       err = add_volumes(req, &spec);
-    if (!err)
-      err = add_confinement(req, &spec);
   }
+  // seccomp, capabilities and rlimits are per process: they need no
+  // namespace (but would stop our executor from isolating its tasks).
+  if (!err && !req.nests_containers)
+    err = add_confinement(req, &spec);
   if (!err && cgroups_) {
     isolation::cgroup_limits limits;
     limits.cpus = req.limits.scalar("cpus");

@@ -407,6 +407,18 @@ TEST_CASE("capabilities are cut to Docker's set unless allowed; rlimits") {
   CHECK(f.run_to_end(limited) == "77\n99\n");
 }
 
+TEST_CASE("seccomp and rlimits apply without namespaces or an image") {
+  fixture f{{"linux/seccomp", "posix/rlimits"}};
+  auto req = f.request({}, false);
+  req.argv = {"/bin/sh", "-c",
+              "ulimit -n; " + req.sandbox + "/container_probe keyctl"};
+  auto* nofile = req.container.mutable_rlimit_info()->add_rlimits();
+  nofile->set_type(v1::RLimitInfo::RLimit::RLMT_NOFILE);
+  nofile->set_soft(55);
+  nofile->set_hard(55);
+  CHECK(f.run_to_end(req) == "55\nkeyctl: EPERM (1)\n");
+}
+
 TEST_CASE("memory over the limit ends the container with the OOM reason") {
   fixture f;
   auto req = f.request({"/mnt/mesos/sandbox/container_probe", "alloc", "512"});

@@ -7,7 +7,10 @@
 //    the dcos-containerizer helper, which fetches URIs, runs the command in
 //    its own session, reaps its tree, and records the exit status in a file
 //    so that it survives a restart of the agent;
-//  - the Linux containerizer (namespaces, cgroups, images) plugs in here;
+//  - the Linux containerizer (spawn_linux_containerizer): the same actor,
+//    with the helper cloning each container into its own namespaces and
+//    the isolators of containers/linux (cgroups, images, volumes, seccomp,
+//    capabilities, rlimits, networks) around it;
 //  - the simulation's containerizer models processes without any.
 //
 // Messages stay within one process: they carry C++ types.
