@@ -223,9 +223,8 @@ void agent_state::checkpoint_resources(
     return;
   }
   // CREATE makes a persistent volume's directory, DESTROY removes it; in
-  // between it outlives every task that uses it.
-  // Through the containerizer, which owns the host's filesystem (the
-  // simulation models it).
+  // between it outlives every task that uses it. The containerizer does
+  // it: it owns the host's filesystem (and the simulation models it).
   auto before = volume_dirs(cfg.work_dir, total);
   auto after = volume_dirs(cfg.work_dir, *parsed);
   for (const auto& [id, dir] : after)

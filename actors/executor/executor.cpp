@@ -401,9 +401,9 @@ void launch_task(executor_self self, const v1::TaskInfo& task,
   req.container = task.container();
   bool image = task.container().mesos().has_image();
   if (image && !uses_shell(cmd) && cmd.value().empty()) {
-    // The image's entrypoint and cmd run (the containerizer fills them in),
-    // with the task's arguments, if any, in place of cmd.
-    req.argv.assign(cmd.arguments().begin(), cmd.arguments().end());
+    // The image's entrypoint runs (the containerizer fills it in), with the
+    // task's arguments, if any, in place of the image's cmd.
+    req.image_args.assign(cmd.arguments().begin(), cmd.arguments().end());
   } else if (uses_shell(cmd)) {
     req.argv = {"/bin/sh", "-c", cmd.value()};
   } else {

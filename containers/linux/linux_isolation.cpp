@@ -372,8 +372,9 @@ caf::error linux_isolation::add_image(container_launch& req,
   req.env = std::move(env);
   // No command of its own: the image's entrypoint and cmd, as Docker runs it.
   if (req.argv.empty()) {
+    const auto& args = req.image_args.empty() ? config.cmd : req.image_args;
     req.argv = config.entrypoint;
-    req.argv.insert(req.argv.end(), config.cmd.begin(), config.cmd.end());
+    req.argv.insert(req.argv.end(), args.begin(), args.end());
   }
   if (!config.working_dir.empty())
     *spec += "workdir\t" + config.working_dir + "\n";

@@ -344,6 +344,11 @@ TEST_CASE("the image's entrypoint, environment and working directory apply") {
   container_termination end;
   f.run_to_end(req, &end);
   CHECK(end.status == 0);
+  // Arguments without a command replace the image's cmd (it has no
+  // entrypoint: they are the whole command, as with `docker run`).
+  auto args = f.request({});
+  args.image_args = {"/bin/sh", "-c", "echo replaced cmd"};
+  CHECK(f.run_to_end(args) == "replaced cmd\n");
   auto env = f.request({"/bin/sh", "-c", "echo PATH=$PATH; echo SB=$MESOS_SANDBOX"});
   auto out = f.run_to_end(env);
   CHECK(contains(out, "PATH=/usr/sbin:/usr/bin:/sbin:/bin\n"));

@@ -37,7 +37,11 @@ namespace dcos {
 struct container_launch {
   std::string container_id;
   std::string sandbox;           // created if missing
-  std::vector<std::string> argv; // argv[0] is looked up on PATH
+  std::vector<std::string> argv; // argv[0] is looked up on PATH; empty:
+                                 // the image's entrypoint and cmd
+  // With an image and no argv: what replaces the image's cmd, as
+  // `docker run IMAGE ARGS...` does (empty: the image's own cmd).
+  std::vector<std::string> image_args;
   std::vector<std::string> env;  // the complete environment, KEY=VALUE
   v1::CommandInfo fetch;         // its uris are fetched into the sandbox
   resources limits;              // what isolation enforces (if any)
