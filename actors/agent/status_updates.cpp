@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "agent_state.hpp"
+#include "dcos/buggify.hpp"
 
 namespace dcos::kernel {
 
@@ -81,14 +82,20 @@ void agent_state::status_update(v1::internal::StatusUpdate update,
   v1::internal::JournalRecord rec;
   *rec.mutable_update() = update;
   ++s.recording;
+  // A known bug for the simulation's mutation check: the executor is told
+  // its update is safe before the update is on disk, and drops it.
+  bool early_ack = mutant("agent_ack_before_checkpoint");
+  if (early_ack)
+    ack_executor(exec_id);
   record(rec, [this, fw_id, task_id, update = std::move(update),
-               ack_executor, exec_id]() mutable {
+               ack_executor, exec_id, early_ack]() mutable {
     auto i = streams.find({fw_id, task_id});
     if (i == streams.end())
       return;
     --i->second.recording;
     i->second.pending.push_back(std::move(update));
-    ack_executor(exec_id);
+    if (!early_ack)
+      ack_executor(exec_id);
     if (!i->second.in_flight)
       forward_head(i->second);
   });

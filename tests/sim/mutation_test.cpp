@@ -1,6 +1,7 @@
 // Proof that the simulation catches bugs: the kernel with a known fault
 // switched on (dcos/buggify.hpp) must fail the sweep, with a report that
 // names the broken invariant and the command that replays it.
+#include <cstdlib>
 #include <string>
 
 #include <doctest/doctest.h>
@@ -57,6 +58,31 @@ TEST_CASE("an allocator that offers resources twice is caught") {
     CHECK(r.replay.find("--mutation=allocator_double_offer")
           != std::string::npos);
   }
+}
+
+TEST_CASE("an agent that acknowledges updates before they are on disk is "
+          "caught") {
+  // The scenario with every kind of crash: an agent that dies between
+  // acknowledging an executor's update and writing it loses the update, and
+  // its framework learns a different end of the task.
+  const char* dir = std::getenv("DCOS_SIM_SCENARIO_DIR");
+  REQUIRE(dir != nullptr);
+  auto sc = sim::load_scenario(std::string{dir} + "/mixed_workload.yaml");
+  REQUIRE(sc);
+  sc->mutation = "agent_ack_before_checkpoint";
+  int caught = 0;
+  for (uint64_t seed = 1; seed <= 8; ++seed) {
+    sim::simulation s{*sc, seed};
+    auto r = s.run();
+    if (r.passed)
+      continue;
+    ++caught;
+    CHECK_MESSAGE(r.violation.find("took over the") != std::string::npos,
+                  r.violation);
+    CHECK(r.replay.find("--mutation=agent_ack_before_checkpoint")
+          != std::string::npos);
+  }
+  CHECK(caught >= 5);
 }
 
 TEST_CASE("a bad scenario names the field at fault") {

@@ -56,6 +56,8 @@ public:
     else if (m.match_elements<v1::FrameworkID, call::Call::Acknowledge>())
       model.watch(node_, "ACKNOWLEDGE",
                   m.get_as<call::Call::Acknowledge>(1).task_id().value());
+    else if (m.match_elements<shutdown_atom, std::string>())
+      model.agent_removed(node_);
     else if (m.match_elements<v1::internal::StatusUpdateAcknowledgement>())
       model.watch(
         node_, "StatusUpdateAcknowledgement",

@@ -130,6 +130,8 @@ void model::watch(int node, const char* what, const std::string& task) {
 }
 
 void model::framework_seen(int framework, const v1::TaskStatus& status) {
+  if (!status.uuid().empty())
+    seen_uuids_.insert(status.uuid());
   if (status.task_id().value() == watched())
     fmt::print(stderr, "{:.6f}s {} sees {} ({})\n",
                std::chrono::duration<double>(w_.elapsed()).count(),
@@ -182,6 +184,26 @@ void model::agent_processed(
   agent(node).acked[ack.task_id().value()] = ack.uuid();
 }
 
+void model::executor_sent(int node,
+                          const v1::internal::StatusUpdate& update) {
+  const auto& status = update.status();
+  sent_by_executors_.try_emplace(
+    status.uuid(),
+    executor_update{node, status.task_id().value(), status.state()});
+}
+
+void model::executor_acked(
+  int node, const v1::internal::StatusUpdateAcknowledgement& ack) {
+  auto i = sent_by_executors_.find(ack.uuid());
+  if (i != sent_by_executors_.end())
+    handed_over_.emplace(ack.uuid(), i->second);
+  (void) node;
+}
+
+void model::agent_removed(int node) {
+  removed_agents_.insert(node);
+}
+
 void model::container_started(int node, const resources& limits) {
   auto& a = agent(node);
   a.used_cpus += limits.scalar("cpus").value_or(0);
@@ -222,6 +244,34 @@ void model::agent_crashed(int node) {
 }
 
 void model::final_checks() {
+  // No update lost: what an agent took over from an executor reached the
+  // framework, or at least did not change what the framework learned: a
+  // framework that saw the task end (by reconciliation, say) may finish and
+  // leave before a retried update arrives, but it must have seen the end the
+  // executor reported. An agent removed from the cluster is exempt: its
+  // tasks end as the master says.
+  std::unordered_map<std::string, const task_rec*> task_of; // task id
+  for (const auto& [key, t] : tasks_)
+    task_of[key.substr(key.find('/') + 1)] = &t;
+  for (const auto& [uuid, u] : handed_over_) {
+    auto t = task_of.find(u.task);
+    if (seen_uuids_.count(uuid) > 0 || removed_agents_.count(u.agent) > 0
+        || t == task_of.end()
+        || !w_.framework_expects_end(t->second->framework))
+      continue;
+    auto state = static_cast<v1::TaskState>(u.state);
+    bool superseded = !is_terminal(state) && t->second->terminal >= 0;
+    if (superseded || t->second->terminal == u.state)
+      continue;
+    w_.fail(fmt::format("{} took over the {} update of task {} from its "
+                        "executor, but its framework saw {}",
+                        w_.name(u.agent), v1::TaskState_Name(state), u.task,
+                        t->second->terminal >= 0
+                          ? v1::TaskState_Name(static_cast<v1::TaskState>(
+                              t->second->terminal))
+                          : std::string{"nothing of it"}));
+    return;
+  }
   std::vector<std::string> missing;
   for (const auto& [key, t] : tasks_)
     if (t.terminal < 0 && w_.framework_expects_end(t.framework))

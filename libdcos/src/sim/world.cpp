@@ -265,7 +265,8 @@ void world::locate(int agent,
                    caf::typed_response_promise<agent_executor_actor> rp) {
   auto& a = agents_[agent_index(agent)];
   if (a.up)
-    rp.deliver(caf::actor_cast<agent_executor_actor>(a.actor));
+    rp.deliver(track(spawn_agent_tap(
+      *this, agent, caf::actor_cast<agent_executor_actor>(a.actor))));
   else
     a.waiting.push_back(rp);
 }
@@ -325,7 +326,8 @@ void world::start_agent(size_t i) {
   agent_of_actor_[a.actor->id()] = node;
   monitor_node(caf::actor_cast<caf::actor>(a.actor), node);
   for (auto& rp : a.waiting)
-    rp.deliver(caf::actor_cast<agent_executor_actor>(a.actor));
+    rp.deliver(track(spawn_agent_tap(
+      *this, node, caf::actor_cast<agent_executor_actor>(a.actor))));
   a.waiting.clear();
 }
 

@@ -76,6 +76,13 @@ public:
   void agent_processed(int agent,
                        const v1::internal::StatusUpdateAcknowledgement& ack);
   void container_started(int agent, const resources& limits);
+  /// An executor sent its agent a status update.
+  void executor_sent(int agent, const v1::internal::StatusUpdate& update);
+  /// The agent acknowledged an executor's update: it has taken it over.
+  void executor_acked(int agent,
+                      const v1::internal::StatusUpdateAcknowledgement& ack);
+  /// The master told the agent it is no longer part of the cluster.
+  void agent_removed(int agent);
   /// Prints the message if it concerns the task DCOS_SIM_WATCH names.
   void watch(int node, const char* what, const std::string& task);
   void container_ended(int agent, const resources& limits);
@@ -118,6 +125,15 @@ private:
   std::unordered_map<std::string, offer_rec> offers_;
   std::unordered_map<int, agent_rec> agents_;
   std::unordered_map<std::string, task_rec> tasks_; // "framework/task"
+  struct executor_update {
+    int agent;
+    std::string task;
+    int state; // a v1::TaskState
+  };
+  std::map<std::string, executor_update> sent_by_executors_; // by uuid
+  std::map<std::string, executor_update> handed_over_;       // by uuid
+  std::unordered_set<std::string> seen_uuids_;     // by the frameworks
+  std::unordered_set<int> removed_agents_;
   uint64_t launched_ = 0, terminal_ = 0;
 };
 
@@ -309,5 +325,10 @@ caf::actor spawn_workload_framework(world& w, workload_state& st);
 
 /// A connection between `node` and `master` (see links.cpp).
 master_actor spawn_connection(world& w, int node, master_actor master);
+
+/// What an executor on `agent` holds as its agent: a tap that shows the
+/// model the link's traffic (see executor_links.cpp).
+agent_executor_actor spawn_agent_tap(world& w, int agent,
+                                     agent_executor_actor target);
 
 } // namespace dcos::sim::detail
