@@ -93,7 +93,8 @@ public:
   void agent_crashed(int agent);
 
   /// The end-of-run checks: every launched task reached one terminal state
-  /// its framework saw; nothing was left running for a finished task.
+  /// its framework saw; no update an agent took over from an executor was
+  /// lost (or changed the end the framework saw).
   void final_checks();
 
   uint64_t tasks_launched() const { return launched_; }
