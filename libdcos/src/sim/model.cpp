@@ -193,11 +193,11 @@ void model::executor_sent(int node,
 }
 
 void model::executor_acked(
-  int node, const v1::internal::StatusUpdateAcknowledgement& ack) {
+  int, const v1::internal::StatusUpdateAcknowledgement& ack) {
+  // The update names its agent already (executor_sent).
   auto i = sent_by_executors_.find(ack.uuid());
   if (i != sent_by_executors_.end())
     handed_over_.emplace(ack.uuid(), i->second);
-  (void) node;
 }
 
 void model::agent_removed(int node) {
