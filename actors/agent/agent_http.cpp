@@ -150,20 +150,20 @@ start_agent_http(caf::actor_system& sys, agent_edge_actor agent,
     auto on_error = [respond](const caf::error& err) {
       respond(error_response(err));
     };
+    // The agent's answers that are JSON already (/state, /monitor/...).
+    auto respond_json = [respond](const std::string& json) {
+      http_response r;
+      r.body = json;
+      respond(std::move(r));
+    };
     if (path == "/health") {
       http_response r;
       r.content_type = "text/plain";
       respond(std::move(r));
     } else if (path == "/state" || path == "/state.json"
                || path == "/slave(1)/state") {
-      ask(
-        sys, agent, agent_timeout,
-        [respond](const std::string& json) {
-          http_response r;
-          r.body = json;
-          respond(std::move(r));
-        },
-        on_error, state_atom::value);
+      ask(sys, agent, agent_timeout, respond_json, on_error,
+          state_atom::value);
     } else if (path == "/metrics/snapshot" || path == "/metrics") {
       bool prometheus = path == "/metrics";
       ask(
@@ -186,14 +186,8 @@ start_agent_http(caf::actor_system& sys, agent_edge_actor agent,
         on_error, metrics_atom::value);
     } else if (path == "/monitor/statistics"
                || path == "/monitor/statistics.json") {
-      ask(
-        sys, agent, agent_timeout,
-        [respond](const std::string& json) {
-          http_response r;
-          r.body = json;
-          respond(std::move(r));
-        },
-        on_error, monitor_atom::value);
+      ask(sys, agent, agent_timeout, respond_json, on_error,
+          monitor_atom::value);
     } else if (path == "/files/browse" || path == "/files/browse.json") {
       respond(browse(work_dir, req));
     } else if (path == "/files/read" || path == "/files/read.json") {

@@ -16,7 +16,6 @@
 #include <fstream>
 #include <iterator>
 #include <random>
-#include <sstream>
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -86,16 +85,6 @@ uint16_t stable_actor_port(const std::string& work_dir, uint16_t wanted) {
   fs::create_directories(file.parent_path(), ec);
   std::ofstream{file} << wanted;
   return wanted;
-}
-
-std::vector<std::string> split_csv(const std::string& text) {
-  std::vector<std::string> out;
-  std::string item;
-  std::istringstream in{text};
-  while (std::getline(in, item, ','))
-    if (!item.empty())
-      out.push_back(item);
-  return out;
 }
 
 } // namespace
@@ -216,10 +205,8 @@ int main(int argc, char** argv) {
     cfg.executor = sibling("dcos-executor");
   cfg.containerizer_helper = sibling("dcos-containerizer");
   cfg.fetcher = sibling("dcos-fetcher");
-  isolation.isolators.clear();
-  for (auto& name : split_csv(isolation_text))
-    isolation.isolators.push_back(name);
-  isolation.allowed_capabilities = split_csv(allowed_capabilities);
+  isolation.isolators = split_list(isolation_text);
+  isolation.allowed_capabilities = split_list(allowed_capabilities);
   if (!networks_file.empty()) {
     std::ifstream in{networks_file};
     if (!in)

@@ -10,7 +10,6 @@
 #include <chrono>
 #include <cstdio>
 #include <random>
-#include <sstream>
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -29,16 +28,6 @@
 using namespace dcos;
 
 namespace {
-
-std::vector<std::string> split(std::string_view text, char sep) {
-  std::vector<std::string> out;
-  std::stringstream in{std::string{text}};
-  std::string item;
-  while (std::getline(in, item, sep))
-    if (!item.empty())
-      out.push_back(item);
-  return out;
-}
 
 std::string local_hostname() {
   char buf[256] = {};
@@ -84,7 +73,7 @@ int main(int argc, char** argv) {
         "completed tasks kept per framework");
   f.add_custom("weights", "role weights, as role1=2,role2=0.5", "",
                [&cfg](std::string_view text) -> caf::error {
-                 for (const auto& item : split(text, ',')) {
+                 for (const auto& item : split_list(text)) {
                    auto eq = item.find('=');
                    double weight = 0;
                    if (eq == std::string::npos
@@ -104,7 +93,7 @@ int main(int argc, char** argv) {
   f.add_custom("roles", "if set, the only roles frameworks may use "
                         "(comma-separated)",
                "", [&cfg](std::string_view text) -> caf::error {
-                 for (const auto& role : split(text, ',')) {
+                 for (const auto& role : split_list(text)) {
                    if (auto err = validate_role(role))
                      return err;
                    cfg.roles.push_back(role);

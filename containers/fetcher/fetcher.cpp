@@ -1,7 +1,6 @@
 #include "fetcher.hpp"
 
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,6 +17,7 @@
 #include "dcos/http_client.hpp"
 #include "dcos/mesos_defaults.hpp"
 #include "extract.hpp"
+#include "file_lock.hpp"
 
 namespace dcos::fetcher {
 
@@ -213,35 +213,6 @@ std::optional<std::string> read_text(const std::string& path) {
   ::close(fd);
   return out;
 }
-
-// Holds an exclusive flock while it lives.
-class file_lock {
-public:
-  static caf::expected<file_lock> acquire(const std::string& path) {
-    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0)
-      return os_failure(fmt::format("cannot open '{}'", path), errno);
-    while (::flock(fd, LOCK_EX) != 0) {
-      if (errno != EINTR) {
-        int code = errno;
-        ::close(fd);
-        return os_failure(fmt::format("cannot lock '{}'", path), code);
-      }
-    }
-    return file_lock{fd};
-  }
-
-  file_lock(file_lock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  file_lock& operator=(file_lock&&) = delete;
-  ~file_lock() {
-    if (fd_ >= 0)
-      ::close(fd_); // releases the lock
-  }
-
-private:
-  explicit file_lock(int fd) : fd_(fd) {}
-  int fd_;
-};
 
 // Places the URI in the sandbox through the cache; sets `*hit` if the cached
 // copy was used.

@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "dcos/error.hpp"
+#include "dcos/flags.hpp"
 
 namespace fs = std::filesystem;
 
@@ -24,15 +25,6 @@ namespace {
 
 constexpr const char* group_dir = "dcos";
 constexpr uint64_t cfs_period_us = 100000; // Mesos' default
-
-std::vector<std::string> split(const std::string& text, char sep) {
-  std::vector<std::string> out;
-  std::string field;
-  std::istringstream in{text};
-  while (std::getline(in, field, sep))
-    out.push_back(field);
-  return out;
-}
 
 std::string read_text(const std::string& path) {
   std::ifstream in{path};
@@ -94,16 +86,17 @@ caf::expected<cgroups> cgroups::detect(const std::vector<std::string>& wanted,
   std::string line;
   while (std::getline(in, line)) {
     // /proc/mounts: "SOURCE TARGET TYPE OPTIONS 0 0"
-    auto f = split(line, ' ');
+    auto f = split_list(line, ' ');
     if (f.size() < 4)
       continue;
     if (f[2] == "cgroup2") {
       cg.v2_root_ = f[1];
-      cg.v2_controllers_ = split(read_text(f[1] + "/cgroup.controllers"), ' ');
-      for (auto& c : cg.v2_controllers_)
-        c.erase(std::remove(c.begin(), c.end(), '\n'), c.end());
+      auto listed = read_text(f[1] + "/cgroup.controllers");
+      listed.erase(std::remove(listed.begin(), listed.end(), '\n'),
+                   listed.end());
+      cg.v2_controllers_ = split_list(listed, ' ');
     } else if (f[2] == "cgroup") {
-      for (const auto& opt : split(f[3], ','))
+      for (const auto& opt : split_list(f[3], ','))
         if (v1_names.count(opt) > 0)
           cg.v1_roots_[opt] = f[1];
     }

@@ -20,6 +20,7 @@
 
 #include "dcos/containerizer_actor.hpp"
 #include "dcos/error.hpp"
+#include "dcos/flags.hpp"
 #include "dcos/logging.hpp"
 #include "linux/cgroups.hpp"
 #include "linux/image_store.hpp"
@@ -82,22 +83,6 @@ std::optional<int> kernel_rlimit(v1::RLimitInfo::RLimit::Type type) {
     case t::RLMT_STACK: return RLIMIT_STACK;
     default: return std::nullopt;
   }
-}
-
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> out;
-  size_t at = 0;
-  while (at <= text.size()) {
-    auto comma = text.find(',', at);
-    auto item = text.substr(at, comma == std::string::npos ? std::string::npos
-                                                           : comma - at);
-    if (!item.empty())
-      out.push_back(item);
-    if (comma == std::string::npos)
-      break;
-    at = comma + 1;
-  }
-  return out;
 }
 
 bool has_overlayfs() {
@@ -689,15 +674,25 @@ bool linux_isolation::cleanup(const std::string& id) {
   }
   if (!done)
     return false;
-  for (const auto& c : nested(id)) {
-    // The overlay was mounted in the container's own mount namespace,
-    // which died with it: only the directories are left.
-    std::error_code ec;
-    fs::remove_all(fmt::format("{}/{}", cfg_.runtime_dir, c), ec);
-    requested_.erase(c);
-    attached_.erase(c);
-    mem_limits_.erase(c);
+  // The overlays were mounted in the containers' own mount namespaces,
+  // which died with them: only the directories are left. (By name, not by
+  // cgroup: an earlier attempt may have removed a nested one's cgroups.)
+  std::error_code ec;
+  for (fs::directory_iterator it{cfg_.runtime_dir, ec}, end; !ec && it != end;
+       it.increment(ec)) {
+    auto name = it->path().filename().string();
+    if (nested_in(name, id)) {
+      std::error_code ignored;
+      fs::remove_all(it->path(), ignored);
+    }
   }
+  auto forget = [&id](auto& by_container) {
+    for (auto i = by_container.begin(); i != by_container.end();)
+      i = nested_in(i->first, id) ? by_container.erase(i) : std::next(i);
+  };
+  forget(requested_);
+  forget(attached_);
+  forget(mem_limits_);
   return true;
 }
 

@@ -20,7 +20,6 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -49,6 +48,7 @@
 #include "dcos/json.hpp"
 #include "dcos/logging.hpp"
 #include "dcos/subprocess.hpp"
+#include "file_lock.hpp"
 
 namespace fs = std::filesystem;
 
@@ -493,48 +493,17 @@ caf::error install_rules(const std::vector<network_config>& networks,
 
 // -- state on disk ------------------------------------------------------------
 
-// An exclusive flock on <state_dir>/lock for the object's lifetime. flock
-// locks belong to the open file, so two managers in one process exclude each
-// other as well.
-class state_lock {
-public:
-  static caf::expected<state_lock> acquire(const std::string& state_dir) {
-    std::error_code ec;
-    fs::create_directories(state_dir, ec);
-    if (ec)
-      return make_error(errc::io_error,
-                        fmt::format("cannot create '{}': {}", state_dir,
-                                    ec.message()));
-    auto path = state_dir + "/lock";
-    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0)
-      return os_error(fmt::format("cannot open '{}'", path), errno);
-    while (::flock(fd, LOCK_EX) != 0) {
-      if (errno != EINTR) {
-        int code = errno;
-        ::close(fd);
-        return os_error(fmt::format("cannot lock '{}'", path), code);
-      }
-    }
-    return state_lock{fd};
-  }
-
-  state_lock(state_lock&& other) noexcept
-    : fd_(std::exchange(other.fd_, -1)) {}
-  state_lock(const state_lock&) = delete;
-  state_lock& operator=(const state_lock&) = delete;
-  state_lock& operator=(state_lock&&) = delete;
-
-  ~state_lock() {
-    if (fd_ >= 0)
-      ::close(fd_); // releases the lock
-  }
-
-private:
-  explicit state_lock(int fd) : fd_(fd) {}
-
-  int fd_;
-};
+// An exclusive lock on <state_dir>/lock while the result lives: the agent and
+// its executors, each a process, take turns on the IPAM state.
+caf::expected<file_lock> lock_state(const std::string& state_dir) {
+  std::error_code ec;
+  fs::create_directories(state_dir, ec);
+  if (ec)
+    return make_error(errc::io_error,
+                      fmt::format("cannot create '{}': {}", state_dir,
+                                  ec.message()));
+  return file_lock::acquire(state_dir + "/lock");
+}
 
 struct port_mapping {
   std::string protocol; // "tcp" or "udp"
@@ -728,7 +697,7 @@ caf::expected<attachment> reserve(const std::string& state_dir,
                                   const network_config& net,
                                   const ipv4_subnet& subnet,
                                   std::vector<port_mapping> ports) {
-  auto lock = state_lock::acquire(state_dir);
+  auto lock = lock_state(state_dir);
   if (!lock)
     return lock.error();
   std::set<std::string> veths;
@@ -775,7 +744,7 @@ caf::expected<attachment> reserve(const std::string& state_dir,
 // `id`.
 void forget(const std::string& state_dir, const std::string& id,
             const attachment& held) {
-  auto lock = state_lock::acquire(state_dir);
+  auto lock = lock_state(state_dir);
   if (!lock) {
     logger()->error("cannot release an address: {} container_id={}",
                     describe_reason(lock.error()), id);
@@ -1360,7 +1329,7 @@ void network_manager::detach(const std::string& container_id) {
     return;
   std::vector<attachment> held;
   {
-    auto lock = state_lock::acquire(state_dir_);
+    auto lock = lock_state(state_dir_);
     if (!lock) {
       logger()->error("cannot detach: {} container_id={}",
                       describe_reason(lock.error()), container_id);
@@ -1372,7 +1341,7 @@ void network_manager::detach(const std::string& container_id) {
   // still in use.
   for (const auto& a : held)
     unplumb(container_id, a);
-  auto lock = state_lock::acquire(state_dir_);
+  auto lock = lock_state(state_dir_);
   if (!lock) {
     logger()->error("cannot release addresses: {} container_id={}",
                     describe_reason(lock.error()), container_id);
@@ -1393,7 +1362,7 @@ void network_manager::detach(const std::string& container_id) {
 void network_manager::cleanup_except(const std::vector<std::string>& live) {
   std::set<std::string> holders;
   {
-    auto lock = state_lock::acquire(state_dir_);
+    auto lock = lock_state(state_dir_);
     if (!lock) {
       logger()->error("cannot clean up: {}", describe_reason(lock.error()));
       return;

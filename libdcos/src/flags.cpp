@@ -408,4 +408,18 @@ void parse_or_exit(flags& f, int argc, char** argv) {
   }
 }
 
+std::vector<std::string> split_list(std::string_view text, char sep) {
+  std::vector<std::string> out;
+  while (!text.empty()) {
+    auto at = text.find(sep);
+    auto item = text.substr(0, at);
+    if (!item.empty())
+      out.emplace_back(item);
+    if (at == std::string_view::npos)
+      break;
+    text.remove_prefix(at + 1);
+  }
+  return out;
+}
+
 } // namespace dcos

@@ -27,49 +27,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The error of `x`, or "" (doctest may render a message of a passing check).
-template <class T>
-std::string why(const caf::expected<T>& x) {
-  return x ? std::string{} : describe(x.error());
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in{path, std::ios::binary};
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // A string literal with its embedded NULs.
 template <size_t N>
 std::string bytes(const char (&literal)[N]) {
   return {literal, N - 1};
 }
-
-void write_file(const std::string& path, const std::string& data) {
-  std::ofstream out{path, std::ios::binary | std::ios::trunc};
-  out << data;
-  REQUIRE_MESSAGE(out.good(), "cannot write " << path);
-}
-
-struct temp_dir {
-  std::string path;
-
-  temp_dir() {
-    char name[] = "/tmp/dcos-helpers-XXXXXX";
-    REQUIRE(::mkdtemp(name) != nullptr);
-    path = name;
-  }
-
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-
-  std::string operator/(const std::string& name) const {
-    return path + "/" + name;
-  }
-};
 
 // Runs `argv`, waits, and returns its status.
 int run(std::vector<std::string> argv) {
@@ -82,7 +44,7 @@ int run(std::vector<std::string> argv) {
 
 // One container: a sandbox, a status file and a cache, in a temp dir.
 struct container {
-  temp_dir dir;
+  scratch_dir dir;
   std::string sandbox = dir / "sandbox";
   std::string status_file = dir / "status.json";
   std::string cache_dir = dir / "cache";
@@ -508,7 +470,7 @@ TEST_CASE("executable sets mode 0755") {
 
 TEST_CASE("a cached URI is fetched again after its source is gone") {
   container first, second;
-  temp_dir source_dir;
+  scratch_dir source_dir;
   auto source = source_dir / "cached.txt";
   write_file(source, "cache me\n");
   v1::CommandInfo command;
@@ -528,7 +490,7 @@ TEST_CASE("a cached URI is fetched again after its source is gone") {
 TEST_CASE("concurrent fetchers of one cached URI download it once") {
   file_server server;
   server.files["/slow/blob.bin"] = std::string(100000, 'b');
-  temp_dir cache;
+  scratch_dir cache;
   v1::CommandInfo command;
   auto* uri = command.add_uris();
   uri->set_value(server.url("/slow/blob.bin"));
@@ -568,7 +530,7 @@ TEST_CASE("a failed fetch is recorded as fetch_failed naming the URI") {
 }
 
 TEST_CASE("the fetcher names unsupported URIs on stderr and exits 1") {
-  temp_dir dir;
+  scratch_dir dir;
   fs::create_directories(dir / "sandbox");
   auto fetch = [&](const std::string& uri) {
     write_file(dir / "request.json", to_json(fetch_of(uri)));

@@ -29,8 +29,10 @@
 #include "dcos/subprocess.hpp"
 #include "linux/image_store.hpp"
 #include "support/checks.hpp"
+#include "support/files.hpp"
 
 using namespace dcos;
+using namespace dcos::test;
 using dcos::isolation::image_store;
 using dcos::isolation::provisioned_image;
 namespace fs = std::filesystem;
@@ -38,38 +40,6 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::string path_env = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
-
-std::string read_file(const std::string& path) {
-  std::ifstream in{path, std::ios::binary};
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-void write_file(const std::string& path, const std::string& data) {
-  std::ofstream out{path, std::ios::binary | std::ios::trunc};
-  out << data;
-  REQUIRE_MESSAGE(out.good(), "cannot write " << path);
-}
-
-struct temp_dir {
-  std::string path;
-
-  temp_dir() {
-    char name[] = "/tmp/dcos-images-XXXXXX";
-    REQUIRE(::mkdtemp(name) != nullptr);
-    path = name;
-  }
-
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-
-  std::string operator/(const std::string& name) const {
-    return path + "/" + name;
-  }
-};
 
 // Runs `argv` and returns its status (and its stdout in `out`, if given).
 int run(std::vector<std::string> argv, std::string* out = nullptr) {
@@ -129,7 +99,7 @@ std::string opaque_xattr(const std::string& dir) {
 // The image of make_busybox_image.sh, one store per form: `oci` holds the
 // layout `busybox`, `docker` the tarball `busybox.tar`.
 struct images {
-  temp_dir tmp;
+  scratch_dir tmp;
   std::string oci = tmp / "oci";
   std::string docker = tmp / "docker";
 
@@ -252,7 +222,7 @@ void corrupt_file(const std::string& path) {
 struct overlay_mount {
   std::string merged;
 
-  overlay_mount(const provisioned_image& image, const temp_dir& tmp) {
+  overlay_mount(const provisioned_image& image, const scratch_dir& tmp) {
     merged = tmp / "merged";
     auto upper = tmp / "upper";
     auto work = tmp / "work";
@@ -282,7 +252,7 @@ struct overlay_mount {
 
 TEST_CASE("an OCI layout provisions its layers, lowest first, and config") {
   images img;
-  temp_dir cache;
+  scratch_dir cache;
   image_store store{img.oci, cache.path};
   CHECK(store.store_dir() == img.oci);
 
@@ -312,7 +282,7 @@ TEST_CASE("an OCI layout provisions its layers, lowest first, and config") {
 
 TEST_CASE("a docker-save tarball provisions the same image") {
   images img;
-  temp_dir cache;
+  scratch_dir cache;
   image_store store{img.docker, cache.path};
 
   auto image = provision(store, "busybox:latest");
@@ -363,7 +333,7 @@ TEST_CASE("a newer docker-save tarball names its blobs by digest") {
   REQUIRE(run({"tar", "-C", dir, "-cf", store_dir + "/busybox.tar", "."})
           == 0);
 
-  temp_dir cache;
+  scratch_dir cache;
   image_store store{store_dir, cache.path};
   auto image = provision(store, "busybox:latest");
   check_busybox(image, cache.path);
@@ -398,7 +368,7 @@ TEST_CASE("an image index yields the manifest of this host's platform") {
                          index_hex, index.size(),
                          "org.opencontainers.image.ref.name"));
 
-  temp_dir cache;
+  scratch_dir cache;
   image_store store{store_dir, cache.path};
   auto image = provision(store, "busybox:1.0");
   check_busybox(image, cache.path);
@@ -408,7 +378,7 @@ TEST_CASE("an image index yields the manifest of this host's platform") {
 
 TEST_CASE("concurrent provisioners share one unpacked copy of each layer") {
   images img;
-  temp_dir cache;
+  scratch_dir cache;
   std::vector<caf::expected<provisioned_image>> results(
     4, make_error(errc::unavailable, "not run"));
   std::vector<std::thread> threads;
@@ -431,7 +401,7 @@ TEST_CASE("concurrent provisioners share one unpacked copy of each layer") {
 
 TEST_CASE("a corrupt image is corrupt_payload naming what is wrong") {
   images img;
-  temp_dir cache;
+  scratch_dir cache;
 
   SUBCASE("a layer blob whose content does not match its digest") {
     auto store_dir = img.copy_oci("corrupt");
@@ -489,7 +459,7 @@ TEST_CASE("a corrupt image is corrupt_payload naming what is wrong") {
 
 TEST_CASE("a missing image or tag is not_found") {
   images img;
-  temp_dir cache;
+  scratch_dir cache;
   image_store oci{img.oci, cache.path};
   image_store docker{img.docker, cache.path};
 
@@ -520,10 +490,10 @@ TEST_CASE("overlayfs assembles the layers into the image's root") {
     return;
   }
   images img;
-  temp_dir cache;
+  scratch_dir cache;
   image_store store{img.oci, cache.path};
   auto image = provision(store, "busybox:latest");
-  temp_dir mnt;
+  scratch_dir mnt;
   {
     overlay_mount root{image, mnt};
     CHECK(fs::exists(root / "bin/sh"));

@@ -30,19 +30,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string read_file(const std::string& path) {
-  std::ifstream in{path, std::ios::binary};
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-void write_file(const std::string& path, const std::string& data) {
-  std::ofstream out{path, std::ios::binary | std::ios::trunc};
-  out << data;
-  REQUIRE_MESSAGE(out.good(), "cannot write " << path);
-}
-
 int run(std::vector<std::string> argv) {
   subprocess_options opts;
   opts.argv = std::move(argv);
@@ -219,17 +206,6 @@ bool cgroup_exists(const std::string& controller, const std::string& id) {
   return fs::exists("/sys/fs/cgroup/" + controller + "/dcos/" + id);
 }
 
-template <class Pred>
-bool within(std::chrono::milliseconds limit, Pred pred) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline)
-      return false;
-    std::this_thread::sleep_for(20ms);
-  }
-  return true;
-}
-
 } // namespace
 
 TEST_CASE("a container sees its own processes, hostname, root and volumes") {
@@ -273,10 +249,11 @@ TEST_CASE("a container sees its own processes, hostname, root and volumes") {
   CHECK(contains(out, "host-root-hidden\n"));
   CHECK_FALSE(fs::exists(host.path + "/new"));
   // Nothing is left of it once it ended.
-  CHECK(within(5s, [&] { return !cgroup_exists("memory", req.container_id); }));
-  CHECK(within(5s, [&] {
+  CHECK(eventually(
+    [&] { return !cgroup_exists("memory", req.container_id); }, 5s));
+  CHECK(eventually([&] {
     return !fs::exists(f.isolation.runtime_dir + "/" + req.container_id);
-  }));
+  }, 5s));
 }
 
 TEST_CASE("the copy backend builds the same root without overlayfs") {
@@ -448,12 +425,12 @@ TEST_CASE("a fork bomb stays within the pids limit and is destroyed") {
   auto events = "/sys/fs/cgroup/pids/dcos/" + req.container_id
                 + "/pids.events";
   uint64_t seen = 0;
-  bool refused = within(15s, [&] {
+  bool refused = eventually([&] {
     if (auto u = f.usage(req.container_id))
       seen = std::max<uint64_t>(seen, u->processes);
     auto text = read_file(events);
     return text.rfind("max ", 0) == 0 && std::stoull(text.substr(4)) > 0;
-  });
+  }, 15s);
   // (The bomb may collapse once its forks fail, so its size is not
   // checked from below: the kernel's refusals show it reached the limit.)
   CHECK(refused);
@@ -467,7 +444,8 @@ TEST_CASE("a fork bomb stays within the pids limit and is destroyed") {
   auto end = f.wait(req.container_id);
   CHECK(end.destroyed);
   CHECK(::kill(static_cast<pid_t>(*pid), 0) != 0);
-  CHECK(within(10s, [&] { return !cgroup_exists("pids", req.container_id); }));
+  CHECK(eventually(
+    [&] { return !cgroup_exists("pids", req.container_id); }, 10s));
 }
 
 TEST_CASE("containers reach each other on one network, not across networks") {
@@ -489,9 +467,9 @@ TEST_CASE("containers reach each other on one network, not across networks") {
                      .ip_addresses(0).ip_address();
   CHECK(server_ip.rfind("10.232.1.", 0) == 0);
   // The address the status reports is the one inside.
-  CHECK(within(5s, [&] {
+  CHECK(eventually([&] {
     return contains(read_file(server.sandbox + "/stdout"), server_ip + "/24");
-  }));
+  }, 5s));
   auto stranger = on("ct-red", {"/bin/sh", "-c",
                                 "echo intruder | nc -w 2 " + server_ip
                                   + " 7000 && echo sent || echo refused"});
@@ -508,9 +486,9 @@ TEST_CASE("containers reach each other on one network, not across networks") {
   CHECK(contains(got, "neighbour"));
   CHECK_FALSE(contains(got, "intruder"));
   // Addresses go back to the pool when their containers end.
-  CHECK(within(5s, [&] {
+  CHECK(eventually([&] {
     return fs::is_empty(f.isolation.network_state_dir + "/containers");
-  }));
+  }, 5s));
 }
 
 TEST_CASE("after a restart, live containers are adopted and orphans destroyed") {
@@ -535,20 +513,21 @@ TEST_CASE("after a restart, live containers are adopted and orphans destroyed") 
              [&](caf::error& err) { FAIL(describe(err)); });
   CHECK(alive == std::vector<std::string>{kept.container_id});
   // The orphan (known to no one) is killed and its cgroups removed.
-  CHECK(within(10s, [&] {
+  CHECK(eventually([&] {
     return !cgroup_exists("memory", orphan.container_id);
-  }));
+  }, 10s));
   // Its helper is our child (the agent's, were this an agent), so it stays
   // a zombie until reaped here.
-  CHECK(within(5s, [&] {
+  CHECK(eventually([&] {
     return ::waitpid(static_cast<pid_t>(*orphan_pid), nullptr, WNOHANG)
            == static_cast<pid_t>(*orphan_pid);
-  }));
+  }, 5s));
   // The adopted one is still isolated and can be destroyed as before.
   CHECK(cgroup_exists("memory", kept.container_id));
   f.destroy(kept.container_id);
   CHECK(f.wait(kept.container_id).destroyed);
-  CHECK(within(10s, [&] { return !cgroup_exists("memory", kept.container_id); }));
+  CHECK(eventually(
+    [&] { return !cgroup_exists("memory", kept.container_id); }, 10s));
 }
 
 TEST_CASE("an isolator the host cannot provide is refused at start-up") {
@@ -723,8 +702,8 @@ TEST_CASE("kill -9 of an isolated agent: its containers are recovered, "
   CHECK(run->wait() == 0);
   INFO(seen);
   CHECK(contains(seen, "TASK_FINISHED for task 'survivor'"));
-  CHECK(within(10s, [&] { return orphan->poll().has_value(); }));
-  CHECK(within(10s, [&] { return !fs::exists(orphan_cgroup); }));
+  CHECK(eventually([&] { return orphan->poll().has_value(); }, 10s));
+  CHECK(eventually([&] { return !fs::exists(orphan_cgroup); }, 10s));
   agent->process.kill(SIGUSR1);
   agent->process.wait();
 }

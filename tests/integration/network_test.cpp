@@ -24,24 +24,14 @@
 #include "dcos/error.hpp"
 #include "dcos/subprocess.hpp"
 #include "linux/network.hpp"
+#include "support/files.hpp"
 
 using namespace dcos;
+using namespace dcos::test;
 using namespace dcos::isolation;
 namespace fs = std::filesystem;
 
 namespace {
-
-template <class T>
-std::string why(const caf::expected<T>& x) {
-  return x ? std::string{} : describe(x.error());
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in{path, std::ios::binary};
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 struct command_result {
   int status = -1;
@@ -60,21 +50,6 @@ command_result run(std::vector<std::string> argv) {
   REQUIRE_MESSAGE(out, why(out));
   return {p->wait(), *out};
 }
-
-struct temp_dir {
-  std::string path;
-
-  temp_dir() {
-    char name[] = "/tmp/dcos-network-XXXXXX";
-    REQUIRE(::mkdtemp(name) != nullptr);
-    path = name;
-  }
-
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 const std::vector<std::string> test_bridges{"dcostest-a", "dcostest-b",
                                             "dcostest-c"};
@@ -198,7 +173,7 @@ network_config net_c() {
 // before the host is cleaned.
 struct network_fixture {
   host_cleanup host;
-  temp_dir state;
+  scratch_dir state;
   network_manager manager;
   std::vector<subprocess> containers;
 
@@ -469,7 +444,7 @@ TEST_CASE("port mappings forward a host port and conflict when taken") {
   // An HTTP server in the container, reached through the gateway's address
   // (local to the host, hence DNAT in OUTPUT).
   if (on_path("busybox")) {
-    temp_dir site;
+    scratch_dir site;
     std::ofstream{site.path + "/hello"} << "hi\n";
     subprocess_options opts;
     opts.argv = in_netns(web, {"busybox", "httpd", "-f", "-p", "80", "-h",

@@ -30,13 +30,6 @@ namespace {
 
 constexpr const char* role = "db";
 
-std::string read_file(const std::string& path) {
-  std::ifstream in{path, std::ios::binary};
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 bool contains(const std::string& text, const std::string& needle) {
   return text.find(needle) != std::string::npos;
 }

@@ -12,6 +12,7 @@
 #include <doctest/doctest.h>
 
 #include "support/checks.hpp"
+#include "support/files.hpp"
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 #include <stdlib.h>
@@ -92,19 +93,6 @@ private:
     auto p = subprocess::spawn(opts);
     DCOS_REQUIRE_OK(p);
     return std::move(*p);
-  }
-};
-
-/// A scratch directory removed (with everything below) at scope end.
-struct scratch_dir {
-  std::string path;
-  scratch_dir() {
-    char tmpl[] = "/tmp/dcos-test-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~scratch_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
   }
 };
 

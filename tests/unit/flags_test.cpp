@@ -135,3 +135,9 @@ TEST_CASE("durations in Mesos units") {
   CHECK(dcos::flag_value_text(t) == "10secs");
   CHECK(dcos::parse_flag_value("10", t)); // a unit is required
 }
+
+TEST_CASE("split_list drops empty items") {
+  CHECK(dcos::split_list("a,b,,c,") == std::vector<std::string>{"a", "b", "c"});
+  CHECK(dcos::split_list("") == std::vector<std::string>{});
+  CHECK(dcos::split_list("x y", ' ') == std::vector<std::string>{"x", "y"});
+}

@@ -42,6 +42,10 @@ caf::error parse_flag_value(std::string_view text, uint64_t& out);
 /// (also s, m, h, d), with an optional fraction: "500ms", "1.5secs".
 caf::error parse_flag_value(std::string_view text, caf::timespan& out);
 
+/// The items of a list-valued flag ("a,b,,c" with ',' gives a, b, c):
+/// empty items are dropped.
+std::vector<std::string> split_list(std::string_view text, char sep = ',');
+
 /// Renders a value the way parse_flag_value reads it back (for --help).
 std::string flag_value_text(bool x);
 std::string flag_value_text(const std::string& x);
