@@ -222,9 +222,9 @@ caf::error cgroups::attach(const std::string& container_id, pid_t pid) {
   return {};
 }
 
-caf::expected<cgroup_usage>
+caf::expected<container_usage>
 cgroups::usage(const std::string& container_id) const {
-  cgroup_usage u;
+  container_usage u;
   auto has = [this](const char* c) {
     return std::find(controllers_.begin(), controllers_.end(), c)
            != controllers_.end();
@@ -232,21 +232,21 @@ cgroups::usage(const std::string& container_id) const {
   if (has("cpu")) {
     auto dir = path("cpu", container_id);
     auto stat = read_keyed(dir + "/cpu.stat");
-    u.cpu_nr_periods = stat["nr_periods"];
-    u.cpu_nr_throttled = stat["nr_throttled"];
+    u.cpus_nr_periods = stat["nr_periods"];
+    u.cpus_nr_throttled = stat["nr_throttled"];
     if (unified("cpu")) {
-      u.cpu_user_secs = stat["user_usec"] / 1e6;
-      u.cpu_system_secs = stat["system_usec"] / 1e6;
-      u.cpu_throttled_secs = stat["throttled_usec"] / 1e6;
+      u.cpus_user_time_secs = stat["user_usec"] / 1e6;
+      u.cpus_system_time_secs = stat["system_usec"] / 1e6;
+      u.cpus_throttled_time_secs = stat["throttled_usec"] / 1e6;
     } else {
-      u.cpu_throttled_secs = stat["throttled_time"] / 1e9;
+      u.cpus_throttled_time_secs = stat["throttled_time"] / 1e9;
       if (has("cpuacct")) {
         // cpuacct.stat is in USER_HZ ticks.
         auto ticks = read_keyed(path("cpuacct", container_id)
                                 + "/cpuacct.stat");
         double hz = static_cast<double>(::sysconf(_SC_CLK_TCK));
-        u.cpu_user_secs = ticks["user"] / hz;
-        u.cpu_system_secs = ticks["system"] / hz;
+        u.cpus_user_time_secs = ticks["user"] / hz;
+        u.cpus_system_time_secs = ticks["system"] / hz;
       }
     }
   }
@@ -255,14 +255,13 @@ cgroups::usage(const std::string& container_id) const {
     auto stat = read_keyed(dir + "/memory.stat");
     if (unified("memory")) {
       u.mem_rss_bytes = stat["anon"];
-      u.mem_total_bytes = read_number(dir + "/memory.current");
       auto max = read_text(dir + "/memory.max");
-      u.mem_limit_bytes = max.rfind("max", 0) == 0 ? 0 : read_number(
-                            dir + "/memory.max");
+      u.mem_limit_bytes = max.rfind("max", 0) == 0
+                            ? 0
+                            : std::strtoull(max.c_str(), nullptr, 10);
     } else {
       u.mem_rss_bytes = stat.count("total_rss") ? stat["total_rss"]
                                                 : stat["rss"];
-      u.mem_total_bytes = read_number(dir + "/memory.usage_in_bytes");
       u.mem_limit_bytes = read_number(dir + "/memory.limit_in_bytes");
     }
   }

@@ -32,24 +32,14 @@
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 
+#include "dcos/containerizer_actor.hpp"
+
 namespace dcos::isolation {
 
 struct cgroup_limits {
   std::optional<double> cpus;
   std::optional<uint64_t> mem_bytes;
   std::optional<uint64_t> pids;
-};
-
-struct cgroup_usage {
-  double cpu_user_secs = 0;
-  double cpu_system_secs = 0;
-  uint64_t cpu_nr_periods = 0;
-  uint64_t cpu_nr_throttled = 0;
-  double cpu_throttled_secs = 0;
-  uint64_t mem_rss_bytes = 0;
-  uint64_t mem_limit_bytes = 0;
-  uint64_t mem_total_bytes = 0; // usage as the kernel charges it
-  uint64_t processes = 0;
 };
 
 class cgroups {
@@ -78,7 +68,7 @@ public:
   caf::error attach(const std::string& container_id, pid_t pid);
 
   /// What the kernel accounts for the container now.
-  caf::expected<cgroup_usage> usage(const std::string& container_id) const;
+  caf::expected<container_usage> usage(const std::string& container_id) const;
 
   /// True if the kernel's OOM killer acted inside the container.
   bool oom_killed(const std::string& container_id) const;

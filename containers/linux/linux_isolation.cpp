@@ -611,22 +611,22 @@ linux_isolation::usage(const std::string& id) {
     return make_error(errc::not_found,
                       "no cgroups isolator: usage is not accounted");
   // An executor's usage includes its tasks', which have cgroups of their own.
-  auto own = cgroups_->usage(id);
-  if (!own)
-    return own.error();
-  container_usage out;
-  out.mem_limit_bytes = own->mem_limit_bytes;
+  auto out = cgroups_->usage(id);
+  if (!out)
+    return out.error();
   for (const auto& c : nested(id)) {
-    auto u = c == id ? own : cgroups_->usage(c);
+    if (c == id)
+      continue;
+    auto u = cgroups_->usage(c);
     if (!u)
       continue; // it ended meanwhile
-    out.cpus_user_time_secs += u->cpu_user_secs;
-    out.cpus_system_time_secs += u->cpu_system_secs;
-    out.cpus_nr_periods += u->cpu_nr_periods;
-    out.cpus_nr_throttled += u->cpu_nr_throttled;
-    out.cpus_throttled_time_secs += u->cpu_throttled_secs;
-    out.mem_rss_bytes += u->mem_rss_bytes;
-    out.processes += u->processes;
+    out->cpus_user_time_secs += u->cpus_user_time_secs;
+    out->cpus_system_time_secs += u->cpus_system_time_secs;
+    out->cpus_nr_periods += u->cpus_nr_periods;
+    out->cpus_nr_throttled += u->cpus_nr_throttled;
+    out->cpus_throttled_time_secs += u->cpus_throttled_time_secs;
+    out->mem_rss_bytes += u->mem_rss_bytes;
+    out->processes += u->processes;
   }
   return out;
 }

@@ -82,10 +82,10 @@ TEST_CASE("cgroups v2: limits, usage and the OOM counter in v2's files") {
   h.write("unified/dcos/c1/memory.current", "2097152\n");
   auto u = cg->usage("c1");
   REQUIRE(u);
-  CHECK(u->cpu_user_secs == doctest::Approx(2.0));
-  CHECK(u->cpu_system_secs == doctest::Approx(1.0));
-  CHECK(u->cpu_nr_throttled == 4);
-  CHECK(u->cpu_throttled_secs == doctest::Approx(0.5));
+  CHECK(u->cpus_user_time_secs == doctest::Approx(2.0));
+  CHECK(u->cpus_system_time_secs == doctest::Approx(1.0));
+  CHECK(u->cpus_nr_throttled == 4);
+  CHECK(u->cpus_throttled_time_secs == doctest::Approx(0.5));
   CHECK(u->mem_rss_bytes == 1048576);
   CHECK(u->mem_limit_bytes == 64ull << 20);
   CHECK(u->processes == 2);
