@@ -1,5 +1,7 @@
 #include "drf_sorter.hpp"
 
+#include "dcos/buggify.hpp"
+
 #include <algorithm>
 
 namespace dcos::alloc {
@@ -79,6 +81,9 @@ double drf_sorter::compute_share(const client& c) const {
     if (totals_[k] > 0)
       dominant = std::max(dominant, static_cast<double>(c.allocation[k])
                                       / static_cast<double>(totals_[k]));
+  // A known bug for the simulation's DRF check: weights ignored.
+  if (mutant("allocator_ignores_weights"))
+    return dominant;
   return dominant / c.weight;
 }
 

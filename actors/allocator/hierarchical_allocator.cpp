@@ -618,11 +618,15 @@ resources& hierarchical_allocator::offerable_for(agent_entry& a,
                                                  resources& scratch) {
   const auto& r = roles_[role];
   resources* base = &a.available;
-  if (!a.reservation_roles.empty()) {
+  // Known bugs for the simulation's role checks: reservations offered to
+  // any role, and quota limits not applied.
+  if (!a.reservation_roles.empty()
+      && !mutant("allocator_ignores_reservations")) {
     scratch = a.available.allocatable_to(r.name);
     base = &scratch;
   }
-  if (r.limits.empty() && caps == nullptr)
+  bool limited = !r.limits.empty() && !mutant("allocator_ignores_quota");
+  if (!limited && caps == nullptr)
     return *base;
   // Caps on unreserved scalars: the role's limit and the caller's caps.
   kind_vector all(kind_names_.size(), -1);
@@ -630,7 +634,7 @@ resources& hierarchical_allocator::offerable_for(agent_entry& a,
     cap = std::max<int64_t>(cap, 0);
     all[k] = all[k] < 0 ? cap : std::min(all[k], cap);
   };
-  for (size_t k = 0; k < r.limits.size(); ++k) {
+  for (size_t k = 0; limited && k < r.limits.size(); ++k) {
     if (r.limits[k] < 0)
       continue;
     int64_t consumed = (k < r.reserved.size() ? r.reserved[k] : 0)

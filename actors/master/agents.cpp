@@ -2,6 +2,7 @@
 // restart, or a partition), health pings, unreachability and removal.
 #include <fmt/format.h>
 
+#include "dcos/buggify.hpp"
 #include "dcos/error.hpp"
 #include "master_state.hpp"
 
@@ -208,6 +209,13 @@ void master_state::adopt_tasks(agent_record& agent,
     agent.tasks.insert(&task);
     if (!is_terminal(task.state))
       agent.used[fw_id] += task.used;
+    // A known bug for the simulation's convergence check: a task back from
+    // a partition stays unreachable in the master's view (its resources
+    // are counted again), although its agent is registered and it runs.
+    if (was_unreachable && mutant("master_keeps_tasks_unreachable")) {
+      task.state = v1::TASK_UNREACHABLE;
+      continue;
+    }
     if (was_unreachable) {
       // Back from a partition: tell the framework at once.
       auto status = master_status(task, task.state,
@@ -215,6 +223,37 @@ void master_state::adopt_tasks(agent_record& agent,
                                   "agent re-registered");
       task.last_status = status;
       send_update(fw, std::move(status));
+    }
+  }
+  if (kill_lost_tasks)
+    forget_unreported_tasks(agent_id, msg);
+}
+
+void master_state::forget_unreported_tasks(
+  const std::string& agent_id, const v1::internal::ReregisterAgent& msg) {
+  // Tasks left unreachable on an agent that came back without them (their
+  // launch was lost in the partition, say) are gone: without this they
+  // stayed unreachable for good (the simulation's convergence check found
+  // it).
+  std::set<std::pair<std::string, std::string>> reported;
+  for (const auto& t : msg.tasks())
+    reported.emplace(t.framework_id().value(), t.task_id().value());
+  for (auto& [fw_id, fw] : frameworks) {
+    std::vector<std::string> gone;
+    for (const auto& [task_id, task] : fw.tasks)
+      if (task.agent_id == agent_id && task.state == v1::TASK_UNREACHABLE
+          && reported.count({fw_id, task_id}) == 0)
+        gone.push_back(task_id);
+    for (const auto& task_id : gone) {
+      auto& task = fw.tasks[task_id];
+      auto status = master_status(task, v1::TASK_GONE,
+                                  v1::TaskStatus::REASON_AGENT_REREGISTERED,
+                                  "the agent re-registered without this task");
+      task.state = v1::TASK_GONE;
+      task.last_status = status;
+      count_terminal(v1::TASK_GONE);
+      send_update(fw, std::move(status));
+      complete_task(fw, task_id);
     }
   }
 }

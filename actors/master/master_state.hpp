@@ -282,6 +282,10 @@ struct master_state {
   void adopt_tasks(agent_record& agent,
                    const v1::internal::ReregisterAgent& msg,
                    bool kill_lost_tasks);
+  /// An agent back from unreachable: its tasks still unreachable here that
+  /// it did not report become TASK_GONE.
+  void forget_unreported_tasks(const std::string& agent_id,
+                               const v1::internal::ReregisterAgent& msg);
   framework_record& framework_placeholder(const std::string& id,
                                           const v1::FrameworkInfo* info);
 

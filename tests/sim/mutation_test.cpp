@@ -85,6 +85,73 @@ TEST_CASE("an agent that acknowledges updates before they are on disk is "
   CHECK(caught >= 5);
 }
 
+TEST_CASE("a master that keeps returned tasks unreachable is caught") {
+  // The tasks of an agent back from a partition stay TASK_UNREACHABLE in the
+  // master's view. No framework sees a wrong state, so only the audit of the
+  // master's view after the faults (or, when the master then mis-counts a
+  // second partition of the same agent, the over-commitment check) finds it.
+  const char* dir = std::getenv("DCOS_SIM_SCENARIO_DIR");
+  REQUIRE(dir != nullptr);
+  auto sc = sim::load_scenario(std::string{dir} + "/rolling_partitions.yaml");
+  REQUIRE(sc);
+  sc->mutation = "master_keeps_tasks_unreachable";
+  int caught = 0, by_audit = 0;
+  for (uint64_t seed = 1; seed <= 8; ++seed) {
+    sim::simulation s{*sc, seed};
+    auto r = s.run();
+    if (r.passed)
+      continue;
+    ++caught;
+    if (r.violation.find("did not converge") != std::string::npos) {
+      ++by_audit;
+      CHECK_MESSAGE(r.violation.find("as unreachable, but") != std::string::npos,
+                    r.violation);
+    }
+  }
+  CHECK(caught >= 6);
+  CHECK(by_audit >= 3);
+}
+
+TEST_CASE("an allocator that ignores reservations or quota is caught") {
+  const char* dir = std::getenv("DCOS_SIM_SCENARIO_DIR");
+  REQUIRE(dir != nullptr);
+  auto sc = sim::load_scenario(std::string{dir} + "/quota_reservations.yaml");
+  REQUIRE(sc);
+  struct expectation {
+    const char* mutation;
+    const char* violation;
+  };
+  for (auto [mutation, violation] :
+       {expectation{"allocator_ignores_reservations", "reserved for role 'ops'"},
+        expectation{"allocator_ignores_quota", "over its quota limit"}}) {
+    CAPTURE(mutation);
+    sc->mutation = mutation;
+    for (uint64_t seed = 1; seed <= 4; ++seed) {
+      sim::simulation s{*sc, seed};
+      auto r = s.run();
+      CHECK_FALSE(r.passed);
+      CHECK_MESSAGE(r.violation.find(violation) != std::string::npos,
+                    r.violation);
+    }
+  }
+}
+
+TEST_CASE("an allocator that ignores role weights is caught") {
+  const char* dir = std::getenv("DCOS_SIM_SCENARIO_DIR");
+  REQUIRE(dir != nullptr);
+  auto sc = sim::load_scenario(std::string{dir} + "/drf_contention.yaml");
+  REQUIRE(sc);
+  sc->mutation = "allocator_ignores_weights";
+  for (uint64_t seed = 1; seed <= 4; ++seed) {
+    sim::simulation s{*sc, seed};
+    auto r = s.run();
+    CHECK_FALSE(r.passed);
+    CHECK_MESSAGE(r.violation.find("role 'heavy' with weight 3 held")
+                    != std::string::npos,
+                  r.violation);
+  }
+}
+
 TEST_CASE("a bad scenario names the field at fault") {
   auto bad = sim::parse_scenario("agents: [{count: 2, resources: 'cpus:1'}]\n"
                                  "frameworks: [{tasks: 3, task_failure: 2}]\n");
@@ -99,4 +166,8 @@ TEST_CASE("a bad scenario names the field at fault") {
                                   "time_limit: 30\n");
   REQUIRE_FALSE(unit);
   CHECK(describe(unit.error()).find("time_limit") != std::string::npos);
+  auto quota = sim::parse_scenario("agents: [{count: 2, resources: 'cpus:1'}]\n"
+                                   "quota: {batch: 'cpus:lots'}\n");
+  REQUIRE_FALSE(quota);
+  CHECK(describe(quota.error()).find("quota.batch") != std::string::npos);
 }

@@ -36,6 +36,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -135,6 +136,14 @@ struct scenario {
   std::vector<fault_event> faults;
   random_faults random;
   disk_model disk;
+  /// The DRF check (0: off): while every built-in framework still has
+  /// tasks to launch, each role's dominant share of the tasks that run,
+  /// sampled every virtual second and averaged, must be within this of its
+  /// weight's part of all weights (identical demands contend by weight).
+  double fairness = 0;
+  /// Quota limits by role, set with the operator API (UPDATE_QUOTA) as the
+  /// run starts; the master keeps them in its registry across restarts.
+  std::map<std::string, resources> quota;
   caf::timespan clock_skew{0};    // each node's wall clock off by up to this
   double buggify = 0;             // chance an enabled fault point fires
   caf::timespan faults_from{std::chrono::seconds(5)};
@@ -142,6 +151,11 @@ struct scenario {
   /// The run ends once every framework is done and faults are over, or at
   /// this virtual time (a violation if frameworks are not done).
   caf::timespan time_limit{std::chrono::hours(1)};
+  /// Once the frameworks are done and faults are over, the master's view
+  /// must match the agents' truth within this virtual time: every agent
+  /// registered and active, and on each the tasks the master counts as live
+  /// are exactly those whose containers run there (none unreachable).
+  caf::timespan converge_within{std::chrono::minutes(3)};
   /// Master timing (smaller than Mesos' defaults keeps runs short).
   caf::timespan agent_ping_timeout{std::chrono::seconds(15)};
   uint32_t max_agent_ping_timeouts = 5;

@@ -22,7 +22,9 @@ struct container {
   bool running = true;
   bool hang = false;               // ignores SIGTERM
   uint64_t generation = 0;         // guards its end timer
-  caf::actor executor;             // for executor containers
+  bool is_executor = false;
+  std::string framework_id;        // of the executor it is or runs under
+  caf::actor executor;             // for executor containers, while alive
   container_termination end;
   std::vector<caf::typed_response_promise<container_termination>> waiters;
 };
@@ -45,6 +47,23 @@ std::string env_value(const std::vector<std::string>& env,
         && kv[name.size()] == '=')
       return kv.substr(name.size() + 1);
   return {};
+}
+
+// The task a nested container runs: executors name their tasks'
+// containers "<executor container>.<task id>"; anything nested deeper (a
+// task's health check, "<...>.<task id>.check-1") runs no task of its own.
+std::string task_of(const table_state& st, const std::string& id) {
+  auto dot = id.find('.');
+  if (dot == std::string::npos)
+    return {};
+  auto parent = st.containers.find(id.substr(0, dot));
+  if (parent == st.containers.end() || !parent->second.is_executor)
+    return {};
+  for (auto at = id.find('.', dot + 1); at != std::string::npos;
+       at = id.find('.', at + 1))
+    if (st.containers.count(id.substr(0, at)) > 0)
+      return {};
+  return id.substr(dot + 1);
 }
 
 // What a modelled process does, from its command words.
@@ -88,7 +107,8 @@ void finish(self_ptr self, container& c, container_termination end) {
     return;
   c.running = false;
   c.end = std::move(end);
-  self->state.w->invariants().container_ended(self->state.agent, c.limits);
+  self->state.w->invariants().container_ended(self->state.agent, c.id,
+                                              c.limits);
   for (auto& rp : c.waiters)
     rp.deliver(c.end);
   c.waiters.clear();
@@ -144,8 +164,16 @@ sim_containerizer::behavior_type table(self_ptr self, world* w, int agent) {
       c.id = req.container_id;
       c.limits = req.limits;
       c.generation = st.next_generation++;
-      st.w->invariants().container_started(st.agent, c.limits);
       auto mode = env_value(req.env, "DCOS_EXECUTOR_MODE");
+      c.is_executor = !mode.empty();
+      if (c.is_executor)
+        c.framework_id = env_value(req.env, "DCOS_FRAMEWORK_ID");
+      else if (auto p = st.containers.find(c.id.substr(0, c.id.find('.')));
+               p != st.containers.end())
+        c.framework_id = p->second.framework_id;
+      st.w->invariants().container_started(
+        st.agent, c.id, c.framework_id,
+        c.is_executor ? std::string{} : task_of(st, c.id), c.limits);
       if (!mode.empty()) {
         executor_config cfg;
         cfg.framework_id = env_value(req.env, "DCOS_FRAMEWORK_ID");

@@ -89,7 +89,7 @@ public:
         // Its tasks are launched once the master has the call.
         auto to = master_;
         carry(up_, "ACCEPT", [this, to, f, c] {
-          w_->invariants().accept_delivered(node_, c);
+          w_->invariants().accept_delivered(node_, f.value(), c);
           send(to, f, c);
         });
       },
@@ -120,14 +120,19 @@ public:
       // -- node -> master: the agent protocol ---------------------------------------
       [this](const agent_actor& a, const v1::internal::RegisterAgent& msg) {
         attach(a);
-        return ask<v1::internal::AgentRegistered>(
-          up_, master_, "RegisterAgent", caf::actor_cast<agent_actor>(this),
-          msg);
+        return ask_then<v1::internal::AgentRegistered>(
+          up_, [this] { w_->invariants().agent_joined(node_); }, master_,
+          "RegisterAgent", caf::actor_cast<agent_actor>(this), msg);
       },
       [this](const agent_actor& a, const v1::internal::ReregisterAgent& msg) {
         attach(a);
         return ask_then<v1::internal::AgentRegistered>(
-          up_, [this] { w_->agent_reregistered(node_); }, master_,
+          up_,
+          [this] {
+            w_->invariants().agent_joined(node_);
+            w_->agent_reregistered(node_);
+          },
+          master_,
           "ReregisterAgent", caf::actor_cast<agent_actor>(this), msg);
       },
       [this](const v1::internal::StatusUpdate& msg) {

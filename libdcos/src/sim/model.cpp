@@ -8,8 +8,13 @@
 //  - no agent sends an update again after it processed its
 //    acknowledgement (within one run of the agent: a crash may lose the
 //    acknowledgement's checkpoint);
+//  - reserved resources are offered only to their role or its sub-roles;
+//  - a role's outstanding offers and running tasks stay within its quota
+//    limits, kind by kind (tasks count on steady agents only: see
+//    consumption());
 // and at the end of the run: every launched task of a framework that
 // expects its tasks to end reached a terminal state that the framework saw.
+// (The master's view against the agents' truth: convergence.cpp.)
 #include "world.hpp"
 
 #include "dcos/task_state.hpp"
@@ -59,7 +64,8 @@ void model::offers(int framework, const v1::scheduler::Event::Offers& ev) {
     auto [it, fresh] = offers_.emplace(
       offer.id().value(),
       offer_rec{framework, node, scalar(offer.resources(), "cpus"),
-                scalar(offer.resources(), "mem")});
+                scalar(offer.resources(), "mem"),
+                offer.allocation_info().role()});
     if (!fresh) {
       w_.fail(fmt::format("offer {} was sent twice", offer.id().value()));
       return;
@@ -67,6 +73,12 @@ void model::offers(int framework, const v1::scheduler::Event::Offers& ev) {
     auto& a = agent(node);
     a.offered_cpus += it->second.cpus;
     a.offered_mem += it->second.mem;
+    auto& by_role = offered_by_role_[it->second.role];
+    by_role.cpus += it->second.cpus;
+    by_role.mem += it->second.mem;
+    check_reservations(framework, offer);
+    if (!quota_.empty())
+      check_quota(framework, offer);
     auto cpus = w_.agent_total(node, "cpus");
     auto mem = w_.agent_total(node, "mem");
     if (a.offered_cpus > cpus + slack || a.offered_mem > mem + slack)
@@ -85,6 +97,9 @@ void model::drop_offer(const std::string& id) {
   auto& a = agent(i->second.agent);
   a.offered_cpus -= i->second.cpus;
   a.offered_mem -= i->second.mem;
+  auto& by_role = offered_by_role_[i->second.role];
+  by_role.cpus -= i->second.cpus;
+  by_role.mem -= i->second.mem;
   offers_.erase(i);
 }
 
@@ -97,9 +112,15 @@ void model::accept_sent(const v1::scheduler::Call::Accept& call) {
     drop_offer(id.value());
 }
 
-void model::accept_delivered(int framework,
+void model::accept_delivered(int framework, const std::string& framework_id,
                              const v1::scheduler::Call::Accept& call) {
   auto launched = [&](const v1::TaskInfo& t) {
+    for (const auto& r : t.resources())
+      if (!r.allocation_info().role().empty()) {
+        task_role_[framework_id + "/" + t.task_id().value()] =
+          r.allocation_info().role();
+        break;
+      }
     auto key = fmt::format("{}/{}", framework, t.task_id().value());
     auto [it, fresh] = tasks_.emplace(key, task_rec{framework});
     if (fresh)
@@ -204,8 +225,20 @@ void model::agent_removed(int node) {
   removed_agents_.insert(node);
 }
 
-void model::container_started(int node, const resources& limits) {
+void model::container_started(int node, const std::string& container,
+                              const std::string& framework_id,
+                              const std::string& task,
+                              const resources& limits) {
   auto& a = agent(node);
+  if (!task.empty()) {
+    auto& c = a.task_containers[container];
+    c.task = task;
+    if (auto r = task_role_.find(framework_id + "/" + task);
+        r != task_role_.end())
+      c.role = r->second;
+    c.used = {limits.scalar("cpus").value_or(0),
+              limits.scalar("mem").value_or(0)};
+  }
   a.used_cpus += limits.scalar("cpus").value_or(0);
   a.used_mem += limits.scalar("mem").value_or(0);
   auto cpus = w_.agent_total(node, "cpus");
@@ -216,10 +249,20 @@ void model::container_started(int node, const resources& limits) {
                         w_.name(node), a.used_cpus, a.used_mem, cpus, mem));
 }
 
-void model::container_ended(int node, const resources& limits) {
+void model::container_ended(int node, const std::string& container,
+                            const resources& limits) {
   auto& a = agent(node);
+  a.task_containers.erase(container);
   a.used_cpus -= limits.scalar("cpus").value_or(0);
   a.used_mem -= limits.scalar("mem").value_or(0);
+}
+
+std::set<std::string> model::tasks_running(int node) const {
+  std::set<std::string> out;
+  if (auto i = agents_.find(node); i != agents_.end())
+    for (const auto& [container, c] : i->second.task_containers)
+      out.insert(c.task);
+  return out;
 }
 
 void model::framework_lost(int framework) {
@@ -232,6 +275,8 @@ void model::framework_lost(int framework) {
 }
 
 void model::master_lost() {
+  for (auto& [node, a] : agents_)
+    a.steady = false;
   std::vector<std::string> ids;
   for (const auto& [id, offer] : offers_)
     ids.push_back(id);
@@ -241,6 +286,108 @@ void model::master_lost() {
 
 void model::agent_crashed(int node) {
   agent(node).acked.clear();
+  agent_disturbed(node);
+}
+
+void model::agent_joined(int node) {
+  agent(node).steady = true;
+}
+
+void model::agent_disturbed(int node) {
+  agent(node).steady = false;
+}
+
+void model::quota_set(const std::string& role, const resources& limits) {
+  quota_[role] = limits;
+}
+
+// -- roles: reservations and quota ----------------------------------------------------
+
+namespace {
+
+// `role` is `ancestor` or one of its sub-roles ("a/b" within "a").
+bool within(const std::string& role, const std::string& ancestor) {
+  return role == ancestor
+         || (role.size() > ancestor.size()
+             && role.compare(0, ancestor.size(), ancestor) == 0
+             && role[ancestor.size()] == '/');
+}
+
+} // namespace
+
+void model::check_reservations(int framework, const v1::Offer& offer) {
+  for (const auto& r : offer.resources()) {
+    if (r.reservations_size() == 0)
+      continue;
+    const auto& reserved = r.reservations(r.reservations_size() - 1).role();
+    const auto& to = r.allocation_info().role();
+    if (!within(to, reserved)) {
+      w_.fail(fmt::format("offer {} gives {} reserved for role '{}' to role "
+                          "'{}' ({})",
+                          offer.id().value(), r.name(), reserved, to,
+                          w_.name(framework)));
+      return;
+    }
+  }
+}
+
+model::amounts model::consumption(const std::string& role,
+                                  bool running) const {
+  amounts sum;
+  for (const auto& [r, offered] : offered_by_role_)
+    if (within(r, role)) {
+      sum.cpus += offered.cpus;
+      sum.mem += offered.mem;
+    }
+  for (const auto& [node, a] : agents_) {
+    if (!running || !a.steady)
+      continue;
+    for (const auto& [id, c] : a.task_containers)
+      if (within(c.role, role)) {
+        sum.cpus += c.used.cpus;
+        sum.mem += c.used.mem;
+      }
+  }
+  return sum;
+}
+
+std::pair<double, double> model::running(const std::string& role) const {
+  std::pair<double, double> sum{0, 0};
+  for (const auto& [node, a] : agents_)
+    for (const auto& [id, c] : a.task_containers)
+      if (c.role == role) {
+        sum.first += c.used.cpus;
+        sum.second += c.used.mem;
+      }
+  return sum;
+}
+
+void model::check_quota(int framework, const v1::Offer& offer) {
+  const auto& role = offer.allocation_info().role();
+  for (const auto& [limited, limits] : quota_) {
+    if (!within(role, limited))
+      continue;
+    auto held = consumption(limited);
+    auto offered = consumption(limited, /*running=*/false);
+    auto cpus = limits.scalar("cpus");
+    auto mem = limits.scalar("mem");
+    // Per kind, as the allocator caps offers: a role can be over a limit
+    // without any offer at fault (tasks re-registering after a master
+    // failover count again), but then it must be offered none of that kind.
+    bool over_cpus = cpus && held.cpus > *cpus + slack
+                     && scalar(offer.resources(), "cpus") > 0;
+    bool over_mem = mem && held.mem > *mem + slack
+                    && scalar(offer.resources(), "mem") > 0;
+    if (over_cpus || over_mem) {
+      w_.fail(fmt::format("role '{}' holds cpus:{} mem:{} (offered: cpus:{} "
+                          "mem:{}; the rest in running tasks), over its quota "
+                          "limit {} (the latest offer, {}, went to {})",
+                          limited, held.cpus, held.mem, offered.cpus,
+                          offered.mem, limits.to_string(), offer.id().value(),
+                          w_.name(framework)));
+      return;
+    }
+  }
 }
 
 void model::final_checks() {

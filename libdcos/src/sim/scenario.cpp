@@ -127,9 +127,10 @@ fault_event::kind kind_of(const YAML::Node& n, const std::string& path) {
 scenario read(const YAML::Node& root) {
   scenario sc;
   fields(root, "",
-         {"name", "description", "agents", "frameworks", "links", "faults",
+         {"name", "description", "agents", "frameworks", "quota", "fairness",
+          "links", "faults",
           "random_faults", "disk", "clock_skew", "buggify", "faults_from",
-          "faults_until", "time_limit", "agent_ping_timeout",
+          "faults_until", "time_limit", "converge_within", "agent_ping_timeout",
           "max_agent_ping_timeouts", "allocation_interval", "mutation"},
          [&](const std::string& key, const YAML::Node& v,
              const std::string& at) {
@@ -192,6 +193,15 @@ scenario read(const YAML::Node& root) {
                  throw bad_field{fmt::format("{}[{}].weight", at, i),
                                  "must be positive"};
                sc.frameworks.push_back(std::move(f));
+             }
+           } else if (key == "fairness") {
+             sc.fairness = probability_of(v, at);
+           } else if (key == "quota") {
+             if (!v.IsMap())
+               throw bad_field{at, "must be a map from role to limits"};
+             for (const auto& kv : v) {
+               auto role = kv.first.as<std::string>();
+               sc.quota[role] = resources_of(kv.second, at + "." + role);
              }
            } else if (key == "links") {
              fields(v, at, {"drop", "duplicate", "delay", "reorder"},
@@ -270,6 +280,8 @@ scenario read(const YAML::Node& root) {
              sc.faults_until = duration_of(v, at);
            else if (key == "time_limit")
              sc.time_limit = duration_of(v, at);
+           else if (key == "converge_within")
+             sc.converge_within = duration_of(v, at);
            else if (key == "agent_ping_timeout")
              sc.agent_ping_timeout = duration_of(v, at);
            else if (key == "max_agent_ping_timeouts")

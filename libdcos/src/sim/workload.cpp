@@ -1,7 +1,10 @@
 // The built-in framework of a scenario: launches its tasks as offers allow
 // (each under a command executor, or in task groups under the default
 // executor), relaunches failed ones if asked, reconciles after every
-// (re-)subscription, and kills what is left at kill_at. It is written on
+// (re-)subscription and then, every 30 s, the tasks it has heard nothing of
+// since their launch (a master that has not yet heard from their agent
+// again leaves them unanswered, as Mesos does), and kills what is left at
+// kill_at. It is written on
 // the public SDK (spawn_scheduler_driver) exactly as a user's would be; its
 // memory (workload_state) survives failovers of its driver, as a real
 // framework's state in ZooKeeper would.
@@ -16,15 +19,20 @@ namespace dcos::sim::detail {
 namespace {
 
 using kill_all_atom = caf::atom_constant<caf::atom("killall")>;
+using reconcile_atom = caf::atom_constant<caf::atom("reconcile")>;
+
+constexpr auto reconcile_period = std::chrono::seconds(30);
 
 using workload_actor =
   framework_actor::extend<caf::reacts_to<kill_all_atom>,
+                          caf::reacts_to<reconcile_atom, uint64_t>,
                           caf::reacts_to<scheduler_driver_actor>>;
 
 struct workload_self_state {
   world* w = nullptr;
   workload_state* st = nullptr;
   scheduler_driver_actor driver;
+  uint64_t subscription = 0; // guards the reconciliation timer
   workload_self_state() = default;
 };
 
@@ -153,7 +161,27 @@ workload_actor::behavior_type workload(self_ptr self, world* w,
       }
       if (rec.tasks_size() > 0)
         self->send(self->state.driver, std::move(rec));
+      self->delayed_send(self, reconcile_period, reconcile_atom::value,
+                         ++self->state.subscription);
       settle(self);
+    },
+    [self](reconcile_atom, uint64_t subscription) {
+      if (subscription != self->state.subscription)
+        return;
+      auto& st = *self->state.st;
+      call::Call::Reconcile rec;
+      for (const auto& [task, state] : st.live) {
+        if (state != v1::TASK_STAGING)
+          continue;
+        auto* t = rec.add_tasks();
+        t->mutable_task_id()->set_value(task);
+        if (auto i = st.agent_of.find(task); i != st.agent_of.end())
+          t->mutable_agent_id()->set_value(i->second);
+      }
+      if (rec.tasks_size() > 0)
+        self->send(self->state.driver, std::move(rec));
+      self->delayed_send(self, reconcile_period, reconcile_atom::value,
+                         subscription);
     },
     [](disconnected_atom) {},
     [self](const call::Event::Offers& ev) {

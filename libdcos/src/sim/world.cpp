@@ -23,6 +23,8 @@ using restart_master_atom = caf::atom_constant<caf::atom("rs_master")>;
 using restart_fw_atom = caf::atom_constant<caf::atom("rs_fw")>;
 using heal_atom = caf::atom_constant<caf::atom("heal")>;
 using start_fw_atom = caf::atom_constant<caf::atom("start_fw")>;
+using retry_atom = caf::atom_constant<caf::atom("retry")>;
+using sample_atom = caf::atom_constant<caf::atom("sample")>;
 
 // Mixes one value into the trace hash (FNV-1a over the 8 bytes).
 void mix(uint64_t& h, uint64_t x) {
@@ -44,7 +46,7 @@ const char* kind_name(fault_event::kind k) {
 }
 
 // The director runs the fault schedule and restarts what died, on timers.
-caf::behavior director(caf::event_based_actor*, world* w) {
+caf::behavior director(caf::event_based_actor* self, world* w) {
   return {
     [w](fault_atom, uint64_t index) { w->apply(index); },
     [w](restart_agent_atom, uint64_t i) { w->restart_agent(i); },
@@ -52,6 +54,10 @@ caf::behavior director(caf::event_based_actor*, world* w) {
     [w](restart_fw_atom, uint64_t i) { w->restart_framework(i); },
     [w](heal_atom, std::vector<int> nodes) { w->heal(std::move(nodes)); },
     [w](start_fw_atom, uint64_t i) { w->restart_framework(i); },
+    [self, w](sample_atom) {
+      if (w->sample_shares())
+        self->delayed_send(self, std::chrono::seconds(1), sample_atom::value);
+    },
   };
 }
 
@@ -211,8 +217,11 @@ void world::link_event(int from, int to, const char* what, bool dropped) {
 }
 
 void world::link_down(int node) {
-  // A framework's connection went down: the master drops its offers.
-  if (node != master_node && !is_agent(node))
+  // A framework's connection went down: the master drops its offers. An
+  // agent's: the master may mark it unreachable before it is back.
+  if (is_agent(node))
+    model_.agent_disturbed(node);
+  else if (node != master_node)
     model_.framework_lost(node);
 }
 
@@ -312,6 +321,38 @@ void world::start_master() {
   monitor_node(caf::actor_cast<caf::actor>(master_.actor), master_node);
   current_links_.clear();
   answer_detectors();
+}
+
+void world::set_quota() {
+  // As an operator would: UPDATE_QUOTA, retried until the master (which may
+  // still be recovering its registry) takes it. The limits bind from then.
+  v1::master::Call call;
+  call.set_type(v1::master::Call::UPDATE_QUOTA);
+  for (const auto& [role, limits] : sc_.quota) {
+    auto* config = call.mutable_update_quota()->add_quota_configs();
+    config->set_role(role);
+    for (const auto& r : limits.flatten())
+      if (r.type == resource::kind::scalar)
+        (*config->mutable_limits())[r.name].set_value(r.scalar());
+  }
+  track(sys_->spawn([this, call](caf::event_based_actor* self) {
+    self->send(self, retry_atom::value);
+    return caf::behavior{
+      [this, self, call](retry_atom) {
+        self->request(master_.actor, caf::infinite, call)
+          .then(
+            [this, self](const v1::master::Response&) {
+              for (const auto& [role, limits] : sc_.quota)
+                model_.quota_set(role, limits);
+              self->quit();
+            },
+            [self](caf::error&) {
+              self->delayed_send(self, std::chrono::milliseconds(100),
+                                 retry_atom::value);
+            });
+      },
+    };
+  }));
 }
 
 void world::start_agent(size_t i) {
@@ -478,8 +519,11 @@ void world::apply(size_t index) {
       break;
     case fault_event::kind::partition: {
       auto island = next_island_++;
-      for (int n : nodes)
+      for (int n : nodes) {
         island_[static_cast<size_t>(n)] = island;
+        if (is_agent(n))
+          model_.agent_disturbed(n);
+      }
       auto heal_after = f.duration.count() > 0
                           ? f.duration
                           : pick(sc_.random.partition_time);
@@ -569,6 +613,41 @@ void world::fail(std::string violation) {
 
 // -- the run ----------------------------------------------------------------------------
 
+bool world::step() {
+  auto& jobs = sched_->jobs;
+  if (jobs.empty()) {
+    if (!sched_->trigger_timeout())
+      return false;
+    mix(hash_, static_cast<uint64_t>(elapsed().count()));
+    return true;
+  }
+  if (jobs.size() > 1)
+    std::swap(jobs.front(), jobs[draw() % jobs.size()]);
+  auto* actor = dynamic_cast<caf::scheduled_actor*>(jobs.front());
+  if (actor != nullptr) {
+    auto id = actor->id();
+    mix(hash_, id);
+    if (auto i = agent_of_actor_.find(id); i != agent_of_actor_.end()) {
+      auto* next_msg = actor->mailbox().peek();
+      if (next_msg != nullptr
+          && next_msg->content()
+               .match_elements<v1::internal::StatusUpdateAcknowledgement>())
+        model_.agent_processed(
+          i->second,
+          next_msg->content()
+            .get_as<v1::internal::StatusUpdateAcknowledgement>(0));
+    }
+  }
+  sched_->run_once();
+  ++stats_.steps;
+  return true;
+}
+
+void world::run_until(caf::timespan until) {
+  while (!failed() && elapsed() < until && step()) {
+  }
+}
+
 report world::run(std::vector<framework_factory> user_frameworks,
                   std::string replay) {
   auto wall_start = std::chrono::steady_clock::now();
@@ -604,6 +683,8 @@ report world::run(std::vector<framework_factory> user_frameworks,
   }
   framework_actors_.resize(frameworks_);
   start_master();
+  if (!sc_.quota.empty())
+    set_quota();
   agents_.resize(agent_count);
   locators_.resize(agent_count);
   size_t next = 0;
@@ -638,49 +719,39 @@ report world::run(std::vector<framework_factory> user_frameworks,
                              uint64_t{i});
   }
   schedule_faults();
+  if (sc_.fairness > 0)
+    caf::delayed_anon_send(director_, std::chrono::seconds(1),
+                           sample_atom::value);
   // Step by step.
   for (;;) {
     if (failed())
       break;
-    auto& jobs = sched_->jobs;
-    if (!jobs.empty()) {
-      if (jobs.size() > 1)
-        std::swap(jobs.front(), jobs[draw() % jobs.size()]);
-      auto* actor = dynamic_cast<caf::scheduled_actor*>(jobs.front());
-      if (actor != nullptr) {
-        auto id = actor->id();
-        mix(hash_, id);
-        if (auto i = agent_of_actor_.find(id); i != agent_of_actor_.end()) {
-          auto* next_msg = actor->mailbox().peek();
-          if (next_msg != nullptr
-              && next_msg->content()
-                   .match_elements<v1::internal::StatusUpdateAcknowledgement>())
-            model_.agent_processed(
-              i->second,
-              next_msg->content()
-                .get_as<v1::internal::StatusUpdateAcknowledgement>(0));
-        }
+    if (sched_->jobs.empty()) {
+      if (all_done() && elapsed() >= faults_end_)
+        break;
+      if (!audited_after_faults_ && elapsed() >= faults_end_) {
+        audited_after_faults_ = true;
+        converge(false);
+        continue;
       }
-      sched_->run_once();
-      ++stats_.steps;
-      continue;
+      if (elapsed() >= sc_.time_limit) {
+        if (!workloads_.empty())
+          fail(fmt::format("the frameworks were not done after {}s of "
+                           "virtual time:{}",
+                           std::chrono::duration_cast<std::chrono::seconds>(
+                             sc_.time_limit)
+                             .count(),
+                           progress()));
+        break;
+      }
     }
-    if (all_done() && elapsed() >= faults_end_)
+    if (!step())
       break;
-    if (elapsed() >= sc_.time_limit) {
-      if (!workloads_.empty())
-        fail(fmt::format("the frameworks were not done after {}s of "
-                         "virtual time:{}",
-                         std::chrono::duration_cast<std::chrono::seconds>(
-                           sc_.time_limit)
-                           .count(),
-                         progress()));
-      break;
-    }
-    if (!sched_->trigger_timeout())
-      break;
-    mix(hash_, static_cast<uint64_t>(elapsed().count()));
   }
+  if (!failed() && sc_.fairness > 0)
+    check_fairness();
+  if (!failed())
+    converge(true);
   if (!failed())
     model_.final_checks();
   report r;

@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -69,13 +70,19 @@ public:
   void offers(int framework, const v1::scheduler::Event::Offers& ev);
   void rescind(const v1::OfferID& id);
   void accept_sent(const v1::scheduler::Call::Accept& call);
-  void accept_delivered(int framework, const v1::scheduler::Call::Accept& call);
+  void accept_delivered(int framework, const std::string& framework_id,
+                        const v1::scheduler::Call::Accept& call);
   void decline(const v1::scheduler::Call::Decline& call);
   void framework_seen(int framework, const v1::TaskStatus& status);
   void agent_sent(int agent, const v1::internal::StatusUpdate& update);
   void agent_processed(int agent,
                        const v1::internal::StatusUpdateAcknowledgement& ack);
-  void container_started(int agent, const resources& limits);
+  /// A container started on `agent`; `task` names the task of framework
+  /// `framework_id` it runs (empty for executors and the helpers of tasks,
+  /// such as health checks).
+  void container_started(int agent, const std::string& container,
+                         const std::string& framework_id,
+                         const std::string& task, const resources& limits);
   /// An executor sent its agent a status update.
   void executor_sent(int agent, const v1::internal::StatusUpdate& update);
   /// The agent acknowledged an executor's update: it has taken it over.
@@ -85,12 +92,25 @@ public:
   void agent_removed(int agent);
   /// Prints the message if it concerns the task DCOS_SIM_WATCH names.
   void watch(int node, const char* what, const std::string& task);
-  void container_ended(int agent, const resources& limits);
+  void container_ended(int agent, const std::string& container,
+                       const resources& limits);
+  /// cpus and mem of the tasks of `role` running anywhere now.
+  std::pair<double, double> running(const std::string& role) const;
+  /// The tasks whose containers run on `agent` now (the agent's truth).
+  std::set<std::string> tasks_running(int agent) const;
 
   // -- what the world tells it ------------------------------------------------
   void framework_lost(int framework);
   void master_lost();
   void agent_crashed(int agent);
+  /// The master confirmed a role's quota limits.
+  void quota_set(const std::string& role, const resources& limits);
+  /// The agent (re-)registered with the current master.
+  void agent_joined(int agent);
+  /// The agent was cut off or lost its connection: until it joins again,
+  /// the master may free its tasks' resources, so they do not count toward
+  /// quota consumption.
+  void agent_disturbed(int agent);
 
   /// The end-of-run checks: every launched task reached one terminal state
   /// its framework saw; no update an agent took over from an executor was
@@ -108,11 +128,22 @@ private:
     int framework;
     int agent;
     double cpus, mem;
+    std::string role; // allocated to
+  };
+  struct amounts {
+    double cpus = 0, mem = 0;
+  };
+  struct task_container {
+    std::string task;
+    std::string role; // the role its resources were allocated to
+    amounts used;
   };
   struct agent_rec {
     double offered_cpus = 0, offered_mem = 0;
     double used_cpus = 0, used_mem = 0;
     std::unordered_map<std::string, std::string> acked; // task -> uuid
+    std::map<std::string, task_container> task_containers; // by container
+    bool steady = false; // joined the current master, not disturbed since
   };
   struct task_rec {
     int framework = 0;
@@ -120,6 +151,13 @@ private:
     bool running = false;
   };
   void drop_offer(const std::string& id);
+  /// Reserved resources go only to their role (or its sub-roles).
+  void check_reservations(int framework, const v1::Offer& offer);
+  /// A role's outstanding offers and running tasks stay within its limits.
+  void check_quota(int framework, const v1::Offer& offer);
+  /// What `role` and its sub-roles hold: offers and the tasks running on
+  /// steady agents (a lower bound of what the allocator counts).
+  amounts consumption(const std::string& role, bool running = true) const;
   agent_rec& agent(int node);
 
   world& w_;
@@ -135,6 +173,9 @@ private:
   std::map<std::string, executor_update> handed_over_;       // by uuid
   std::unordered_set<std::string> seen_uuids_;     // by the frameworks
   std::unordered_set<int> removed_agents_;
+  std::map<std::string, resources> quota_;            // limits by role
+  std::map<std::string, amounts> offered_by_role_;
+  std::unordered_map<std::string, std::string> task_role_; // "fw id/task"
   uint64_t launched_ = 0, terminal_ = 0;
 };
 
@@ -222,6 +263,12 @@ public:
   void restart_framework(size_t i);
   void heal(std::vector<int> nodes);
 
+  /// The DRF check (fairness.cpp): samples the roles' dominant shares once
+  /// a virtual second while the frameworks contend (false once they are
+  /// done), and compares their averages with the weights at the end.
+  bool sample_shares();
+  void check_fairness();
+
   /// Keeps a weak reference, to end the actor when the world goes.
   template <class Handle>
   Handle track(Handle h) {
@@ -255,7 +302,25 @@ private:
     caf::typed_response_promise<master_actor> rp;
   };
 
+  /// One step: the next job (a seeded choice among the runnable actors) or,
+  /// when nothing can run, the clock to the next timer. False if neither.
+  bool step();
+  /// Steps until the virtual clock reaches `until` (or nothing is left).
+  void run_until(caf::timespan until);
+  /// The convergence check (convergence.cpp): audits the master's view
+  /// until it matches the agents' truth, or fails the run. `settled`: the
+  /// frameworks are done, so every task the master counts must run too.
+  void converge(bool settled);
+  /// The master's answer to GET_STATE, stepping the world until it comes
+  /// (empty if it did not come before `deadline`).
+  std::optional<v1::master::Response> master_state(caf::timespan deadline);
+  /// How the master's view differs from the truth (empty: it matches).
+  std::string divergence(const v1::master::Response::GetState& st,
+                         bool settled) const;
+
   void start_master();
+  /// Sets the scenario's quota through the operator API.
+  void set_quota();
   void start_agent(size_t i);
   void start_framework(size_t i);
   void answer_detectors();
@@ -291,6 +356,9 @@ private:
   caf::actor watcher_;
   std::unordered_map<caf::actor_id, int> watched_;
   caf::timespan faults_end_{0};
+  bool audited_after_faults_ = false;
+  std::map<std::string, double> share_sums_; // by role
+  uint64_t share_samples_ = 0;
   caf::timespan master_restarted_at_{-1};
   std::chrono::steady_clock::time_point master_restarted_wall_;
   std::unordered_set<int> reregistered_;

@@ -1,0 +1,174 @@
+// The convergence check: once the frameworks are done and faults are over,
+// the master's view must come to match the agents' truth. The truth is the
+// nodes' process tables (which containers run where), not what the agents
+// believe; the master's view is its answer to GET_STATE, the same call an
+// operator makes.
+//
+// The master is audited every few seconds of virtual time while the cluster
+// keeps running (pings, retried updates, reconciliation), until the two
+// match or `scenario::converge_within` has passed. That happens twice:
+//  - once faults are over, while the frameworks still run: every agent is
+//    registered and active, and every task whose container runs is live in
+//    the master's view (a task the master counts but whose container has
+//    already ended may be an update in flight, so that waits for the end);
+//  - at the end, when the frameworks are done: the same, and the tasks the
+//    master counts as live are exactly the tasks that run.
+#include "world.hpp"
+
+#include <algorithm>
+#include <iterator>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "dcos/task_state.hpp"
+
+namespace dcos::sim::detail {
+
+namespace {
+
+constexpr auto audit_period = std::chrono::seconds(5);
+
+// Up to three items of a list, for a report.
+template <class Range>
+std::string some(const Range& items) {
+  std::string out;
+  size_t n = 0;
+  for (const auto& x : items) {
+    if (n++ == 3) {
+      out += ", ...";
+      break;
+    }
+    out += (n > 1 ? ", " : "") + x;
+  }
+  return out;
+}
+
+} // namespace
+
+std::optional<v1::master::Response>
+world::master_state(caf::timespan deadline) {
+  if (!master_.up)
+    return std::nullopt;
+  // Shared with the auditor, which may outlive this call if the master
+  // never answers.
+  auto answer = std::make_shared<std::optional<v1::master::Response>>();
+  track(sys_->spawn([m = master_.actor, answer](caf::event_based_actor* self) {
+    v1::master::Call call;
+    call.set_type(v1::master::Call::GET_STATE);
+    self->request(m, caf::infinite, std::move(call))
+      .then([answer](v1::master::Response& r) { *answer = std::move(r); },
+            [](caf::error&) {});
+  }));
+  while (!answer->has_value() && !failed() && elapsed() < deadline && step()) {
+  }
+  return *answer;
+}
+
+std::string
+world::divergence(const v1::master::Response::GetState& st,
+                  bool settled) const {
+  // The master's view: agents by hostname, live tasks by hostname.
+  std::map<std::string, std::string> host_of; // agent id -> hostname
+  std::map<std::string, int> listed;          // hostname -> times listed
+  std::vector<std::string> problems;
+  for (const auto& a : st.get_agents().agents()) {
+    const auto& host = a.agent_info().hostname();
+    host_of[a.agent_info().id().value()] = host;
+    if (++listed[host] == 2)
+      problems.push_back(fmt::format("the master lists {} twice", host));
+    if (!a.active())
+      problems.push_back(fmt::format("the master lists {} as inactive",
+                                     host));
+  }
+  std::map<std::string, std::multiset<std::string>> counted; // by host
+  auto count = [&](const v1::Task& t) {
+    if (is_terminal(t.state()))
+      return;
+    auto h = host_of.find(t.agent_id().value());
+    auto host = h != host_of.end() ? h->second
+                                   : "unknown agent " + t.agent_id().value();
+    counted[host].insert(t.task_id().value());
+  };
+  for (const auto& t : st.get_tasks().pending_tasks())
+    count(t);
+  for (const auto& t : st.get_tasks().tasks())
+    count(t);
+  for (const auto& t : st.get_tasks().unreachable_tasks()) {
+    auto h = host_of.find(t.agent_id().value());
+    if (h != host_of.end())
+      problems.push_back(fmt::format("the master counts task {} on {} as "
+                                     "unreachable, but {} is registered",
+                                     t.task_id().value(), h->second,
+                                     h->second));
+  }
+  // The truth, agent by agent.
+  for (size_t i = 0; i < agents_.size(); ++i) {
+    auto host = agents_[i].cfg.hostname;
+    if (!agents_[i].up) {
+      problems.push_back(host + " is down");
+      continue;
+    }
+    if (listed.count(host) == 0)
+      problems.push_back(fmt::format("{} is up, but the master does not list "
+                                     "it",
+                                     host));
+    auto running = model_.tasks_running(agent_node(i));
+    std::multiset<std::string> truth{running.begin(), running.end()};
+    auto& view = counted[host];
+    std::vector<std::string> unknown, phantom;
+    std::set_difference(truth.begin(), truth.end(), view.begin(), view.end(),
+                        std::back_inserter(unknown));
+    std::set_difference(view.begin(), view.end(), truth.begin(), truth.end(),
+                        std::back_inserter(phantom));
+    if (!unknown.empty())
+      problems.push_back(fmt::format("{} runs {} task(s) the master does not "
+                                     "count as live: {}",
+                                     host, unknown.size(), some(unknown)));
+    if (settled && !phantom.empty())
+      problems.push_back(fmt::format("the master counts {} task(s) as live "
+                                     "on {} that run nowhere there: {}",
+                                     phantom.size(), host, some(phantom)));
+    counted.erase(host);
+  }
+  for (const auto& [host, tasks] : counted)
+    if (settled && !tasks.empty())
+      problems.push_back(fmt::format("the master counts {} task(s) as live "
+                                     "on {}, which is not one of the agents: "
+                                     "{}",
+                                     tasks.size(), host, some(tasks)));
+  std::string out;
+  for (size_t i = 0; i < problems.size() && i < 5; ++i)
+    out += (i > 0 ? "; " : "") + problems[i];
+  if (problems.size() > 5)
+    out += fmt::format("; and {} more", problems.size() - 5);
+  return out;
+}
+
+void world::converge(bool settled) {
+  auto deadline = elapsed() + sc_.converge_within;
+  std::string last = "the master never answered GET_STATE";
+  for (;;) {
+    if (auto r = master_state(deadline)) {
+      last = divergence(r->get_state(), settled);
+      if (last.empty())
+        return;
+    }
+    if (failed())
+      return;
+    if (elapsed() >= deadline)
+      break;
+    run_until(std::min(deadline, elapsed() + audit_period));
+  }
+  fail(fmt::format("the master's view did not converge to the agents' "
+                   "truth within {}s after {}: {}",
+                   std::chrono::duration_cast<std::chrono::seconds>(
+                     sc_.converge_within)
+                     .count(),
+                   settled ? "the frameworks were done"
+                           : "faults were over",
+                   last));
+}
+
+} // namespace dcos::sim::detail
