@@ -3,6 +3,7 @@
 // names the broken invariant and the command that replays it.
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include <doctest/doctest.h>
 
@@ -36,6 +37,39 @@ time_limit: 10m
   return *sc;
 }
 
+// A shipped scenario (libdcos/scenarios) with a known fault switched on.
+sim::scenario mutant_of(const std::string& file, const char* mutation) {
+  const char* dir = std::getenv("DCOS_SIM_SCENARIO_DIR");
+  REQUIRE(dir != nullptr);
+  auto sc = sim::load_scenario(std::string{dir} + "/" + file);
+  REQUIRE(sc);
+  sc->mutation = mutation;
+  return *sc;
+}
+
+// The violations of the failing runs among seeds 1 to `seeds`.
+std::vector<std::string> violations(const sim::scenario& sc, uint64_t seeds) {
+  std::vector<std::string> out;
+  for (uint64_t seed = 1; seed <= seeds; ++seed) {
+    sim::simulation s{sc, seed};
+    auto r = s.run();
+    if (r.passed)
+      continue;
+    out.push_back(r.violation);
+    CHECK(r.replay.find("--mutation=" + sc.mutation) != std::string::npos);
+  }
+  return out;
+}
+
+// Every seed from 1 to `seeds` fails with a violation that says `what`.
+void check_every_seed_caught(const sim::scenario& sc, uint64_t seeds,
+                             const char* what) {
+  auto caught = violations(sc, seeds);
+  CHECK(caught.size() == seeds);
+  for (const auto& v : caught)
+    CHECK_MESSAGE(v.find(what) != std::string::npos, v);
+}
+
 } // namespace
 
 TEST_CASE("the unmodified kernel passes the mutation scenario") {
@@ -65,24 +99,11 @@ TEST_CASE("an agent that acknowledges updates before they are on disk is "
   // The scenario with every kind of crash: an agent that dies between
   // acknowledging an executor's update and writing it loses the update, and
   // its framework learns a different end of the task.
-  const char* dir = std::getenv("DCOS_SIM_SCENARIO_DIR");
-  REQUIRE(dir != nullptr);
-  auto sc = sim::load_scenario(std::string{dir} + "/mixed_workload.yaml");
-  REQUIRE(sc);
-  sc->mutation = "agent_ack_before_checkpoint";
-  int caught = 0;
-  for (uint64_t seed = 1; seed <= 8; ++seed) {
-    sim::simulation s{*sc, seed};
-    auto r = s.run();
-    if (r.passed)
-      continue;
-    ++caught;
-    CHECK_MESSAGE(r.violation.find("took over the") != std::string::npos,
-                  r.violation);
-    CHECK(r.replay.find("--mutation=agent_ack_before_checkpoint")
-          != std::string::npos);
-  }
-  CHECK(caught >= 5);
+  auto caught = violations(
+    mutant_of("mixed_workload.yaml", "agent_ack_before_checkpoint"), 8);
+  for (const auto& v : caught)
+    CHECK_MESSAGE(v.find("took over the") != std::string::npos, v);
+  CHECK(caught.size() >= 5);
 }
 
 TEST_CASE("a master that keeps returned tasks unreachable is caught") {
@@ -90,66 +111,34 @@ TEST_CASE("a master that keeps returned tasks unreachable is caught") {
   // master's view. No framework sees a wrong state, so only the audit of the
   // master's view after the faults (or, when the master then mis-counts a
   // second partition of the same agent, the over-commitment check) finds it.
-  const char* dir = std::getenv("DCOS_SIM_SCENARIO_DIR");
-  REQUIRE(dir != nullptr);
-  auto sc = sim::load_scenario(std::string{dir} + "/rolling_partitions.yaml");
-  REQUIRE(sc);
-  sc->mutation = "master_keeps_tasks_unreachable";
-  int caught = 0, by_audit = 0;
-  for (uint64_t seed = 1; seed <= 8; ++seed) {
-    sim::simulation s{*sc, seed};
-    auto r = s.run();
-    if (r.passed)
-      continue;
-    ++caught;
-    if (r.violation.find("did not converge") != std::string::npos) {
+  auto caught = violations(
+    mutant_of("rolling_partitions.yaml", "master_keeps_tasks_unreachable"), 8);
+  size_t by_audit = 0;
+  for (const auto& v : caught)
+    if (v.find("did not converge") != std::string::npos) {
       ++by_audit;
-      CHECK_MESSAGE(r.violation.find("as unreachable, but") != std::string::npos,
-                    r.violation);
+      CHECK_MESSAGE(v.find("as unreachable, but") != std::string::npos, v);
     }
-  }
-  CHECK(caught >= 6);
+  CHECK(caught.size() >= 6);
   CHECK(by_audit >= 3);
 }
 
-TEST_CASE("an allocator that ignores reservations or quota is caught") {
-  const char* dir = std::getenv("DCOS_SIM_SCENARIO_DIR");
-  REQUIRE(dir != nullptr);
-  auto sc = sim::load_scenario(std::string{dir} + "/quota_reservations.yaml");
-  REQUIRE(sc);
-  struct expectation {
-    const char* mutation;
-    const char* violation;
-  };
-  for (auto [mutation, violation] :
-       {expectation{"allocator_ignores_reservations", "reserved for role 'ops'"},
-        expectation{"allocator_ignores_quota", "over its quota limit"}}) {
-    CAPTURE(mutation);
-    sc->mutation = mutation;
-    for (uint64_t seed = 1; seed <= 4; ++seed) {
-      sim::simulation s{*sc, seed};
-      auto r = s.run();
-      CHECK_FALSE(r.passed);
-      CHECK_MESSAGE(r.violation.find(violation) != std::string::npos,
-                    r.violation);
-    }
-  }
+TEST_CASE("an allocator that offers reserved resources to anyone is caught") {
+  check_every_seed_caught(mutant_of("quota_reservations.yaml",
+                                    "allocator_ignores_reservations"),
+                          4, "reserved for role 'ops'");
+}
+
+TEST_CASE("an allocator that ignores quota limits is caught") {
+  check_every_seed_caught(mutant_of("quota_reservations.yaml",
+                                    "allocator_ignores_quota"),
+                          4, "over its quota limit");
 }
 
 TEST_CASE("an allocator that ignores role weights is caught") {
-  const char* dir = std::getenv("DCOS_SIM_SCENARIO_DIR");
-  REQUIRE(dir != nullptr);
-  auto sc = sim::load_scenario(std::string{dir} + "/drf_contention.yaml");
-  REQUIRE(sc);
-  sc->mutation = "allocator_ignores_weights";
-  for (uint64_t seed = 1; seed <= 4; ++seed) {
-    sim::simulation s{*sc, seed};
-    auto r = s.run();
-    CHECK_FALSE(r.passed);
-    CHECK_MESSAGE(r.violation.find("role 'heavy' with weight 3 held")
-                    != std::string::npos,
-                  r.violation);
-  }
+  check_every_seed_caught(mutant_of("drf_contention.yaml",
+                                    "allocator_ignores_weights"),
+                          4, "role 'heavy' with weight 3 held");
 }
 
 TEST_CASE("a bad scenario names the field at fault") {
