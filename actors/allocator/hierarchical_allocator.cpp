@@ -612,6 +612,25 @@ bool hierarchical_allocator::eligible(const framework_entry& f, uint32_t fw,
   return !filtered;
 }
 
+kind_vector
+hierarchical_allocator::consumed_within(const std::string& ancestor) const {
+  kind_vector sum(kind_names_.size(), 0);
+  for (const auto& role : roles_) {
+    bool within = role.name == ancestor
+                  || (role.name.size() > ancestor.size()
+                      && role.name.compare(0, ancestor.size(), ancestor) == 0
+                      && role.name[ancestor.size()] == '/');
+    if (!within)
+      continue;
+    for (size_t k = 0; k < role.reserved.size() && k < sum.size(); ++k)
+      sum[k] += role.reserved[k];
+    for (size_t k = 0; k < role.allocated_unreserved.size() && k < sum.size();
+         ++k)
+      sum[k] += role.allocated_unreserved[k];
+  }
+  return sum;
+}
+
 resources& hierarchical_allocator::offerable_for(agent_entry& a,
                                                  uint32_t role,
                                                  const kind_vector* caps,
@@ -625,23 +644,32 @@ resources& hierarchical_allocator::offerable_for(agent_entry& a,
     scratch = a.available.allocatable_to(r.name);
     base = &scratch;
   }
-  bool limited = !r.limits.empty() && !mutant("allocator_ignores_quota");
-  if (!limited && caps == nullptr)
+  // The limits that bind the role: its own and its ancestors' ("a" limits
+  // "a/b" too, as in Mesos).
+  auto& limiting = scratch_limiting_;
+  limiting.clear();
+  if (any_quota_ && !mutant("allocator_ignores_quota"))
+    for (size_t end = r.name.find('/');; end = r.name.find('/', end + 1)) {
+      auto at = role_by_name_.find(r.name.substr(0, end));
+      if (at != role_by_name_.end() && !roles_[at->second].limits.empty())
+        limiting.push_back(at->second);
+      if (end == std::string::npos)
+        break;
+    }
+  if (limiting.empty() && caps == nullptr)
     return *base;
-  // Caps on unreserved scalars: the role's limit and the caller's caps.
+  // Caps on unreserved scalars: the limits and the caller's caps.
   kind_vector all(kind_names_.size(), -1);
   auto tighten = [&](size_t k, int64_t cap) {
     cap = std::max<int64_t>(cap, 0);
     all[k] = all[k] < 0 ? cap : std::min(all[k], cap);
   };
-  for (size_t k = 0; limited && k < r.limits.size(); ++k) {
-    if (r.limits[k] < 0)
-      continue;
-    int64_t consumed = (k < r.reserved.size() ? r.reserved[k] : 0)
-                       + (k < r.allocated_unreserved.size()
-                            ? r.allocated_unreserved[k]
-                            : 0);
-    tighten(k, r.limits[k] - consumed);
+  for (auto limited : limiting) {
+    const auto& limits = roles_[limited].limits;
+    auto consumed = consumed_within(roles_[limited].name);
+    for (size_t k = 0; k < limits.size(); ++k)
+      if (limits[k] >= 0)
+        tighten(k, limits[k] - (k < consumed.size() ? consumed[k] : 0));
   }
   if (caps != nullptr)
     for (size_t k = 0; k < caps->size(); ++k)

@@ -153,6 +153,9 @@ private:
   void book(uint32_t fw, uint32_t role, const resources& amount, int64_t sign);
   resources* allocation_of(agent_entry& a, uint32_t fw);
   void account_reservations(const agent_entry& a, int64_t sign);
+  // What `ancestor` and its sub-roles hold, kind by kind: reservations and
+  // unreserved allocations (Mesos' quota consumption).
+  kind_vector consumed_within(const std::string& ancestor) const;
   void refresh_totals();
   void refresh_reservation_roles(agent_entry& a);
   void update_role_activity(uint32_t role, int delta_active, int delta_total);
@@ -192,6 +195,7 @@ private:
   std::vector<std::string> kind_names_; // few: looked up by linear scan
   kind_vector scratch_kinds_;
   kind_vector scratch_unreserved_;
+  std::vector<uint32_t> scratch_limiting_; // offerable_for(): limiting roles
   kind_vector totals_;
   bool totals_dirty_ = false;
   bool any_quota_ = false;

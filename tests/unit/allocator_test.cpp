@@ -151,6 +151,24 @@ TEST_CASE("quota: limits are never exceeded, offers are chopped to fit") {
   CHECK(c.cpus("f") == 10.0); // everything offered is kept: exactly the limit
 }
 
+TEST_CASE("quota: a parent's limit binds its sub-roles together") {
+  // As in Mesos: "batch" limits what "batch/etl" and "batch/nightly" hold
+  // between them (the simulation's quota check found this missing).
+  cluster c;
+  c.add_agents(4, "cpus:8;mem:16384");
+  c.allocator.set_quota({"batch", {}, {{"cpus", 6'000}}});
+  c.add_framework("etl", {"batch/etl"}, "cpus:0.5;mem:64");
+  c.add_framework("nightly", {"batch/nightly"}, "cpus:0.5;mem:64");
+  c.add_framework("web", {"web"}, "cpus:0.5;mem:64");
+  c.run();
+  CAPTURE(c.cpus("etl"));
+  CAPTURE(c.cpus("nightly"));
+  CHECK(c.cpus("etl") + c.cpus("nightly") == doctest::Approx(6.0));
+  CHECK(c.cpus("etl") > 0);
+  CHECK(c.cpus("nightly") > 0);
+  CHECK(c.cpus("web") > 0); // an unlimited role still gets offers
+}
+
 TEST_CASE("reserved resources reach only their role") {
   cluster c;
   c.allocator.add_agent({"a1", rs("cpus:4;mem:4096") + rs("cpus:4;mem:4096",
