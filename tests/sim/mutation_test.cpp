@@ -123,6 +123,12 @@ TEST_CASE("a master that keeps returned tasks unreachable is caught") {
   CHECK(by_audit >= 3);
 }
 
+TEST_CASE("a master that does not report unreachable tasks is caught") {
+  check_every_seed_caught(mutant_of("rolling_partitions.yaml",
+                                    "master_silent_unreachable"),
+                          4, "was never told that its task");
+}
+
 TEST_CASE("an allocator that offers reserved resources to anyone is caught") {
   check_every_seed_caught(mutant_of("quota_reservations.yaml",
                                     "allocator_ignores_reservations"),

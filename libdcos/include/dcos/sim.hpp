@@ -98,6 +98,10 @@ struct fault_event {
   enum class kind {
     crash_agent,      // the agent actor dies; restarted after `duration`
     crash_executors,  // every executor on the targets dies
+    /// The whole machine dies at once: the agent, every executor and task
+    /// on it, and its disk's writes not yet durable; it boots again after
+    /// `duration` (the agent recovers from what the disk kept).
+    crash_node,
     crash_master,     // restarted (from its registry) after `duration`
     crash_framework,  // its driver dies; a new one fails over after `duration`
     partition,        // targets are cut off from everyone else for `duration`
@@ -112,6 +116,7 @@ struct fault_event {
 struct random_faults {
   size_t agent_crashes = 0;
   size_t executor_crashes = 0;
+  size_t node_crashes = 0;
   size_t partitions = 0;          // each cuts off a few agents
   size_t master_crashes = 0;
   size_t framework_crashes = 0;

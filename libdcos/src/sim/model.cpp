@@ -8,6 +8,9 @@
 //  - no agent sends an update again after it processed its
 //    acknowledgement (within one run of the agent: a crash may lose the
 //    acknowledgement's checkpoint);
+//  - an agent cut off long enough for the master to notice had every task
+//    it ran reported unreachable or lost to its framework (checked when it
+//    is back);
 //  - reserved resources are offered only to their role or its sub-roles;
 //  - a role's outstanding offers and running tasks stay within its quota
 //    limits, kind by kind (tasks count on steady agents only: see
@@ -55,6 +58,7 @@ model::agent_rec& model::agent(int node) {
 
 void model::offers(int framework, const v1::scheduler::Event::Offers& ev) {
   for (const auto& offer : ev.offers()) {
+    framework_node_[offer.framework_id().value()] = framework;
     int node = w_.node_of_host(offer.hostname());
     if (node < 0) {
       w_.fail(fmt::format("offer {} names an unknown agent host '{}'",
@@ -158,15 +162,16 @@ void model::framework_seen(int framework, const v1::TaskStatus& status) {
                std::chrono::duration<double>(w_.elapsed()).count(),
                w_.name(framework), v1::TaskState_Name(status.state()),
                status.message());
-  // TASK_UNKNOWN, the answer to reconciliation about a task the master has
-  // no record of, ends a task as surely as a terminal state.
-  if (!is_terminal(status.state()) && status.state() != v1::TASK_UNKNOWN)
-    return;
   auto key = fmt::format("{}/{}", framework, status.task_id().value());
   auto i = tasks_.find(key);
   if (i == tasks_.end())
     return; // reconciliation of a task this run never launched
   auto& t = i->second;
+  t.last_seen = status.state();
+  // TASK_UNKNOWN, the answer to reconciliation about a task the master has
+  // no record of, ends a task as surely as a terminal state.
+  if (!is_terminal(status.state()) && status.state() != v1::TASK_UNKNOWN)
+    return;
   if (t.terminal < 0) {
     t.terminal = status.state();
     ++terminal_;
@@ -233,6 +238,9 @@ void model::container_started(int node, const std::string& container,
   if (!task.empty()) {
     auto& c = a.task_containers[container];
     c.task = task;
+    if (auto f = framework_node_.find(framework_id);
+        f != framework_node_.end())
+      c.framework = f->second;
     if (auto r = task_role_.find(framework_id + "/" + task);
         r != task_role_.end())
       c.role = r->second;
@@ -265,7 +273,63 @@ std::set<std::string> model::tasks_running(int node) const {
   return out;
 }
 
+void model::partitioned(const std::vector<int>& nodes) {
+  for (int node : nodes) {
+    auto& c = cuts_[node];
+    c.since = w_.elapsed();
+    c.joined = agent(node).joined;
+    c.tasks.clear();
+    for (const auto& [id, t] : agent(node).task_containers)
+      if (t.framework >= 0)
+        c.tasks.emplace_back(t.framework, t.task);
+  }
+}
+
+void model::healed(const std::vector<int>& nodes) {
+  const auto& sc = w_.sc();
+  // The master notices after this many missed pings; a little slack for
+  // the last ping's timeout and the update's way to the framework.
+  auto noticed = sc.agent_ping_timeout * (sc.max_agent_ping_timeouts + 1)
+                 + std::chrono::seconds(5);
+  for (int node : nodes) {
+    auto c = cuts_.find(node);
+    if (c == cuts_.end())
+      continue;
+    auto since = c->second.since;
+    auto joined = c->second.joined;
+    auto tasks = std::move(c->second.tasks);
+    cuts_.erase(c);
+    // An agent not yet back with a new master is not pinged: the master
+    // marks it unreachable only when its re-registration time runs out.
+    if (w_.elapsed() - since < noticed || master_lost_at_ >= since || !joined)
+      continue;
+    for (const auto& [framework, task] : tasks) {
+      auto lost = framework_lost_at_.find(framework);
+      if (lost != framework_lost_at_.end() && lost->second >= since)
+        continue; // an update sent while it was away is not resent
+      auto t = tasks_.find(fmt::format("{}/{}", framework, task));
+      if (t == tasks_.end() || t->second.terminal >= 0
+          || t->second.last_seen == v1::TASK_UNREACHABLE
+          || t->second.last_seen == v1::TASK_LOST)
+        continue;
+      w_.fail(fmt::format(
+        "{} was cut off from the master for {:.1f}s (it should notice within "
+        "{:.0f}s), but {} was never told that its task {} there was "
+        "unreachable or lost (it last saw {})",
+        w_.name(node),
+        std::chrono::duration<double>(w_.elapsed() - since).count(),
+        std::chrono::duration<double>(noticed).count(), w_.name(framework),
+        task,
+        t->second.last_seen >= 0
+          ? v1::TaskState_Name(static_cast<v1::TaskState>(t->second.last_seen))
+          : std::string{"nothing"}));
+      return;
+    }
+  }
+}
+
 void model::framework_lost(int framework) {
+  framework_lost_at_[framework] = w_.elapsed();
   std::vector<std::string> ids;
   for (const auto& [id, offer] : offers_)
     if (offer.framework == framework)
@@ -275,8 +339,11 @@ void model::framework_lost(int framework) {
 }
 
 void model::master_lost() {
-  for (auto& [node, a] : agents_)
+  master_lost_at_ = w_.elapsed();
+  for (auto& [node, a] : agents_) {
     a.steady = false;
+    a.joined = false;
+  }
   std::vector<std::string> ids;
   for (const auto& [id, offer] : offers_)
     ids.push_back(id);
@@ -290,7 +357,9 @@ void model::agent_crashed(int node) {
 }
 
 void model::agent_joined(int node) {
-  agent(node).steady = true;
+  auto& a = agent(node);
+  a.steady = true;
+  a.joined = true;
 }
 
 void model::agent_disturbed(int node) {

@@ -112,6 +112,8 @@ fault_event::kind kind_of(const YAML::Node& n, const std::string& path) {
     return fault_event::kind::crash_agent;
   if (text == "crash_executors")
     return fault_event::kind::crash_executors;
+  if (text == "crash_node")
+    return fault_event::kind::crash_node;
   if (text == "crash_master")
     return fault_event::kind::crash_master;
   if (text == "crash_framework")
@@ -119,7 +121,7 @@ fault_event::kind kind_of(const YAML::Node& n, const std::string& path) {
   if (text == "partition")
     return fault_event::kind::partition;
   throw bad_field{path, fmt::format("'{}' is not a fault (crash_agent, "
-                                    "crash_executors, crash_master, "
+                                    "crash_executors, crash_node, crash_master, "
                                     "crash_framework, partition)",
                                     text)};
 }
@@ -239,7 +241,8 @@ scenario read(const YAML::Node& root) {
            } else if (key == "random_faults") {
              auto& r = sc.random;
              fields(v, at,
-                    {"agent_crashes", "executor_crashes", "partitions",
+                    {"agent_crashes", "executor_crashes", "node_crashes",
+                     "partitions",
                      "master_crashes", "framework_crashes", "down_time",
                      "partition_time"},
                     [&](const std::string& k, const YAML::Node& x,
@@ -248,6 +251,8 @@ scenario read(const YAML::Node& root) {
                         r.agent_crashes = scalar_of<size_t>(x, p);
                       else if (k == "executor_crashes")
                         r.executor_crashes = scalar_of<size_t>(x, p);
+                      else if (k == "node_crashes")
+                        r.node_crashes = scalar_of<size_t>(x, p);
                       else if (k == "partitions")
                         r.partitions = scalar_of<size_t>(x, p);
                       else if (k == "master_crashes")

@@ -38,6 +38,7 @@ const char* kind_name(fault_event::kind k) {
   switch (k) {
     case fault_event::kind::crash_agent: return "crash_agent";
     case fault_event::kind::crash_executors: return "crash_executors";
+    case fault_event::kind::crash_node: return "crash_node";
     case fault_event::kind::crash_master: return "crash_master";
     case fault_event::kind::crash_framework: return "crash_framework";
     case fault_event::kind::partition: return "partition";
@@ -430,8 +431,13 @@ void world::restart_framework(size_t i) {
 }
 
 void world::heal(std::vector<int> nodes) {
-  for (int n : nodes)
+  std::vector<int> back;
+  for (int n : nodes) {
+    if (is_agent(n) && !reachable(n, master_node))
+      back.push_back(n);
     island_[static_cast<size_t>(n)] = 0;
+  }
+  model_.healed(back);
   answer_detectors();
 }
 
@@ -462,6 +468,20 @@ std::vector<int> world::resolve(const std::vector<std::string>& targets) {
   return nodes;
 }
 
+void world::crash_agent(int node, caf::timespan down) {
+  auto idx = agent_index(node);
+  auto& a = agents_[idx];
+  if (!a.up)
+    return;
+  a.up = false;
+  watched_.erase(a.actor->id());
+  caf::anon_send_exit(a.actor, caf::exit_reason::kill);
+  model_.agent_crashed(node);
+  caf::anon_send(a.disk, crash_atom::value);
+  caf::delayed_anon_send(director_, down, restart_agent_atom::value,
+                         uint64_t{idx});
+}
+
 void world::apply(size_t index) {
   const auto& f = schedule_[index];
   auto nodes = resolve(f.targets);
@@ -471,27 +491,24 @@ void world::apply(size_t index) {
   auto down = f.duration.count() > 0 ? f.duration : pick(sc_.random.down_time);
   switch (f.what) {
     case fault_event::kind::crash_agent:
-      for (int n : nodes) {
-        if (!is_agent(n))
-          continue;
-        auto idx = agent_index(n);
-        auto& a = agents_[idx];
-        if (!a.up)
-          continue;
-        a.up = false;
-        watched_.erase(a.actor->id());
-        caf::anon_send_exit(a.actor, caf::exit_reason::kill);
-        model_.agent_crashed(n);
-        caf::anon_send(a.disk, crash_atom::value);
-        caf::delayed_anon_send(director_, down, restart_agent_atom::value,
-                               uint64_t{idx});
-      }
+      for (int n : nodes)
+        if (is_agent(n))
+          crash_agent(n, down);
       break;
     case fault_event::kind::crash_executors:
       for (int n : nodes)
         if (is_agent(n))
           caf::anon_send(agents_[agent_index(n)].containerizer,
                          crash_atom::value);
+      break;
+    case fault_event::kind::crash_node:
+      // One instant: the agent and its disk, and every process on the node.
+      for (int n : nodes)
+        if (is_agent(n)) {
+          crash_agent(n, down);
+          caf::anon_send(agents_[agent_index(n)].containerizer,
+                         crash_atom::value);
+        }
       break;
     case fault_event::kind::crash_master:
       if (!master_.up)
@@ -519,11 +536,16 @@ void world::apply(size_t index) {
       break;
     case fault_event::kind::partition: {
       auto island = next_island_++;
+      std::vector<int> cut_agents;
       for (int n : nodes) {
         island_[static_cast<size_t>(n)] = island;
-        if (is_agent(n))
+        if (is_agent(n)) {
           model_.agent_disturbed(n);
+          if (!reachable(n, master_node))
+            cut_agents.push_back(n);
+        }
       }
+      model_.partitioned(cut_agents);
       auto heal_after = f.duration.count() > 0
                           ? f.duration
                           : pick(sc_.random.partition_time);
@@ -553,6 +575,9 @@ void world::schedule_faults() {
   for (size_t i = 0; i < r.executor_crashes; ++i)
     schedule_.push_back({fault_event::kind::crash_executors, at(),
                          {some_agent()}, {}});
+  for (size_t i = 0; i < r.node_crashes; ++i)
+    schedule_.push_back({fault_event::kind::crash_node, at(), {some_agent()},
+                         {}});
   for (size_t i = 0; i < r.partitions; ++i) {
     auto first = draw() % agents_.size();
     auto width = 1 + draw() % std::max<size_t>(1, agents_.size() / 4);

@@ -103,6 +103,13 @@ public:
   void framework_lost(int framework);
   void master_lost();
   void agent_crashed(int agent);
+  /// `agents` were cut off from the master.
+  void partitioned(const std::vector<int>& agents);
+  /// They are back. If the cut lasted long enough for the master to notice,
+  /// every task that ran on them must have been reported unreachable or
+  /// lost to its framework, or have ended as the framework saw (unless the
+  /// master or the framework lost its state or link meanwhile).
+  void healed(const std::vector<int>& agents);
   /// The master confirmed a role's quota limits.
   void quota_set(const std::string& role, const resources& limits);
   /// The agent (re-)registered with the current master.
@@ -134,6 +141,7 @@ private:
     double cpus = 0, mem = 0;
   };
   struct task_container {
+    int framework = -1; // node, if known
     std::string task;
     std::string role; // the role its resources were allocated to
     amounts used;
@@ -144,11 +152,18 @@ private:
     std::unordered_map<std::string, std::string> acked; // task -> uuid
     std::map<std::string, task_container> task_containers; // by container
     bool steady = false; // joined the current master, not disturbed since
+    bool joined = false; // registered with the current master
   };
   struct task_rec {
     int framework = 0;
     int terminal = -1; // a v1::TaskState once terminal
+    int last_seen = -1; // the latest v1::TaskState its framework saw
     bool running = false;
+  };
+  struct cut {
+    caf::timespan since{0};
+    bool joined = false; // the master pinged it when it was cut off
+    std::vector<std::pair<int, std::string>> tasks; // framework, task id
   };
   void drop_offer(const std::string& id);
   /// Reserved resources go only to their role (or its sub-roles).
@@ -174,6 +189,10 @@ private:
   std::unordered_set<std::string> seen_uuids_;     // by the frameworks
   std::unordered_set<int> removed_agents_;
   std::map<std::string, resources> quota_;            // limits by role
+  std::unordered_map<std::string, int> framework_node_; // by framework id
+  std::unordered_map<int, cut> cuts_;                  // by agent node
+  std::unordered_map<int, caf::timespan> framework_lost_at_;
+  caf::timespan master_lost_at_{-1};
   std::map<std::string, amounts> offered_by_role_;
   std::unordered_map<std::string, std::string> task_role_; // "fw id/task"
   uint64_t launched_ = 0, terminal_ = 0;
@@ -258,6 +277,9 @@ public:
 
   // -- faults -------------------------------------------------------------------------
   void apply(size_t fault_index);
+  /// Kills the agent actor and loses its disk's unsynced writes; it is
+  /// restarted after `down`.
+  void crash_agent(int node, caf::timespan down);
   void restart_agent(size_t i);
   void restart_master();
   void restart_framework(size_t i);
