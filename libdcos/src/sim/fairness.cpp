@@ -7,6 +7,9 @@
 // nodes' process tables, not from what the allocator believes.
 #include "world.hpp"
 
+#include <algorithm>
+#include <cmath>
+
 #include <fmt/format.h>
 
 namespace dcos::sim::detail {

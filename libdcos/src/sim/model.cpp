@@ -437,7 +437,6 @@ void model::check_quota(int framework, const v1::Offer& offer) {
     if (!within(role, limited))
       continue;
     auto held = consumption(limited);
-    auto offered = consumption(limited, /*running=*/false);
     auto cpus = limits.scalar("cpus");
     auto mem = limits.scalar("mem");
     // Per kind, as the allocator caps offers: a role can be over a limit
@@ -448,6 +447,7 @@ void model::check_quota(int framework, const v1::Offer& offer) {
     bool over_mem = mem && held.mem > *mem + slack
                     && scalar(offer.resources(), "mem") > 0;
     if (over_cpus || over_mem) {
+      auto offered = consumption(limited, /*running=*/false);
       w_.fail(fmt::format("role '{}' holds cpus:{} mem:{} (offered: cpus:{} "
                           "mem:{}; the rest in running tasks), over its quota "
                           "limit {} (the latest offer, {}, went to {})",
