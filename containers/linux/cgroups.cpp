@@ -16,6 +16,7 @@
 
 #include "dcos/error.hpp"
 #include "dcos/flags.hpp"
+#include "dirs.hpp"
 
 namespace fs = std::filesystem;
 
@@ -154,20 +155,15 @@ caf::error cgroups::create(const std::string& container_id,
     for (const auto& c : controllers_)
       if (unified(c))
         enable += "+" + c + " ";
-    std::error_code ec;
-    fs::create_directories(v2_root_ + "/" + group_dir, ec);
+    if (auto err = make_directories(v2_root_ + "/" + group_dir))
+      return err;
     for (auto dir : {v2_root_, v2_root_ + "/" + group_dir})
       if (auto err = write_text(dir + "/cgroup.subtree_control", enable))
         return err;
   }
-  for (const auto& dir : dirs) {
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec)
-      return make_error(errc::io_error,
-                        fmt::format("cannot create cgroup '{}': {}", dir,
-                                    ec.message()));
-  }
+  for (const auto& dir : dirs)
+    if (auto err = make_directories(dir))
+      return err;
   auto has = [this](const char* c) {
     return std::find(controllers_.begin(), controllers_.end(), c)
            != controllers_.end();

@@ -22,6 +22,7 @@
 #include "dcos/error.hpp"
 #include "dcos/flags.hpp"
 #include "dcos/logging.hpp"
+#include "dirs.hpp"
 #include "linux/cgroups.hpp"
 #include "linux/image_store.hpp"
 #include "linux/network.hpp"
@@ -316,13 +317,9 @@ caf::error linux_isolation::add_image(container_launch& req,
   if (!image)
     return image.error();
   auto root = runtime + "/rootfs";
-  std::error_code ec;
   for (const char* dir : {"rootfs", "upper", "work"})
-    fs::create_directories(runtime + "/" + dir, ec);
-  if (ec)
-    return make_error(errc::io_error,
-                      fmt::format("cannot create '{}': {}", runtime,
-                                  ec.message()));
+    if (auto err = make_directories(runtime + "/" + dir))
+      return err;
   if (cfg_.image_backend == "copy") {
     for (const auto& layer : image->layers)
       if (auto err = copy_layer(layer, root))

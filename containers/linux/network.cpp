@@ -48,6 +48,7 @@
 #include "dcos/json.hpp"
 #include "dcos/logging.hpp"
 #include "dcos/subprocess.hpp"
+#include "dirs.hpp"
 #include "file_lock.hpp"
 
 namespace fs = std::filesystem;
@@ -464,12 +465,8 @@ caf::error restore(const std::string& state_dir, const std::string& rules) {
 
 caf::error install_rules(const std::vector<network_config>& networks,
                          const std::string& state_dir) {
-  std::error_code ec;
-  fs::create_directories(state_dir, ec);
-  if (ec)
-    return make_error(errc::io_error,
-                      fmt::format("cannot create '{}': {}", state_dir,
-                                  ec.message()));
+  if (auto err = make_directories(state_dir))
+    return err;
   if (auto err = restore(state_dir, rebuilt_chains(networks)))
     return err;
   // Not rebuilt: it holds the port mappings of running containers.
@@ -496,12 +493,8 @@ caf::error install_rules(const std::vector<network_config>& networks,
 // An exclusive lock on <state_dir>/lock while the result lives: the agent and
 // its executors, each a process, take turns on the IPAM state.
 caf::expected<file_lock> lock_state(const std::string& state_dir) {
-  std::error_code ec;
-  fs::create_directories(state_dir, ec);
-  if (ec)
-    return make_error(errc::io_error,
-                      fmt::format("cannot create '{}': {}", state_dir,
-                                  ec.message()));
+  if (auto err = make_directories(state_dir))
+    return err;
   return file_lock::acquire(state_dir + "/lock");
 }
 
@@ -609,11 +602,8 @@ std::vector<attachment> records_of(const std::string& state_dir,
 caf::error write_record(const std::string& state_dir, const std::string& id,
                         const attachment& held) {
   auto dir = record_dir(state_dir, id);
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec)
-    return make_error(errc::io_error, fmt::format("cannot create '{}': {}",
-                                                  dir, ec.message()));
+  if (auto err = make_directories(dir))
+    return err;
   auto path = dir + "/" + held.network;
   std::ofstream out{path, std::ios::binary | std::ios::trunc};
   out << record_text(held);
@@ -654,11 +644,8 @@ caf::expected<std::string> allocate_address(const std::string& state_dir,
                                             const network_config& net,
                                             const ipv4_subnet& subnet) {
   auto dir = addresses_dir(state_dir, net.name);
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec)
-    return make_error(errc::io_error, fmt::format("cannot create '{}': {}",
-                                                  dir, ec.message()));
+  if (auto err = make_directories(dir))
+    return err;
   std::set<uint32_t> taken;
   for (const auto& name : entries(dir))
     if (auto addr = parse_ipv4(name))
