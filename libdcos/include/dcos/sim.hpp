@@ -185,6 +185,13 @@ struct stats {
   caf::timespan virtual_time{0};
   caf::timespan launch_phase{0};  // virtual: first ACCEPT to last task running
   double launch_wall_seconds = 0; // the same in wall-clock time
+  /// Placements: tasks the master sent to an agent to run (RunTask and
+  /// RunTaskGroup), and the wall-clock time from the first ACCEPT to the
+  /// last of them. This is the scheduling decision alone, as Nomad and the
+  /// Kubernetes scheduler count "placed"; the rest of the cluster keeps
+  /// running meanwhile, so the time includes its work too.
+  uint64_t tasks_placed = 0;
+  double placement_wall_seconds = 0;
   /// After the last master restart: until every agent re-registered.
   caf::timespan failover_reregistration{0};
   double failover_wall_seconds = 0;

@@ -142,6 +142,11 @@ void model::accept_delivered(int framework, const std::string& framework_id,
   }
 }
 
+void model::placed(int tasks) {
+  tasks_placed += static_cast<uint64_t>(tasks);
+  last_placed_wall = std::chrono::steady_clock::now();
+}
+
 void model::decline(const v1::scheduler::Call::Decline& call) {
   for (const auto& id : call.offer_ids())
     drop_offer(id.value());

@@ -803,6 +803,11 @@ report world::run(std::vector<framework_factory> user_frameworks,
                                    model_.last_running_wall
                                    - model_.first_accept_wall)
                                    .count();
+    stats_.tasks_placed = model_.tasks_placed;
+    stats_.placement_wall_seconds = std::chrono::duration<double>(
+                                      model_.last_placed_wall
+                                      - model_.first_accept_wall)
+                                      .count();
   }
   stats_.wall_seconds = std::chrono::duration<double>(
                           std::chrono::steady_clock::now() - wall_start)

@@ -129,6 +129,10 @@ public:
   caf::timespan first_accept{-1};
   caf::timespan last_running{0};
   std::chrono::steady_clock::time_point first_accept_wall, last_running_wall;
+  /// The master sent `tasks` tasks to an agent to run.
+  void placed(int tasks);
+  uint64_t tasks_placed = 0;
+  std::chrono::steady_clock::time_point last_placed_wall;
 
 private:
   struct offer_rec {
