@@ -108,7 +108,7 @@ struct update_stream {
   std::string framework_id;
   std::string task_id;
   std::deque<v1::internal::StatusUpdate> pending; // durable, not acknowledged
-  uint32_t recording = 0; // updates accepted, still on their way to disk
+  std::set<std::string> recording; // uuids accepted, on their way to disk
   std::set<std::string> uuids; // seen: drops executor retransmissions
   bool in_flight = false;
   // The head's acknowledgement is on its way to disk: the head is settled
@@ -183,6 +183,10 @@ struct agent_state {
   task_record* find_task(const std::string& framework_id,
                          const std::string& task_id,
                          executor_record** executor = nullptr);
+  /// The task ran under an executor that ended and was retired (among the
+  /// framework's completed executors, which are kept bounded).
+  bool retired_task(const std::string& framework_id,
+                    const std::string& task_id) const;
   std::string sandbox_of(const std::string& framework_id,
                          const std::string& executor_id,
                          const std::string& container_id) const;

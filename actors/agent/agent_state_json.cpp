@@ -157,7 +157,7 @@ v1::master::Response agent_state::metrics_response() const {
     add(fmt::format("slave/{}_total", kind), flat.scalar(kind).value_or(0));
   size_t pending = 0;
   for (const auto& [key, s] : streams)
-    pending += s.pending.size() + s.recording;
+    pending += s.pending.size() + s.recording.size();
   add("slave/status_updates_pending", static_cast<double>(pending));
   add("slave/status_updates_sent",
       static_cast<double>(metrics.status_updates_sent));

@@ -386,7 +386,7 @@ void agent_state::maybe_retire_executor(const std::string& framework_id,
     for (const auto& [task_id, t] : i->second.tasks) {
       auto s = streams.find({framework_id, task_id});
       if (s != streams.end()
-          && (!s->second.pending.empty() || s->second.recording > 0))
+          && (!s->second.pending.empty() || !s->second.recording.empty()))
         return;
     }
   }

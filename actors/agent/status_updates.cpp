@@ -55,6 +55,15 @@ void agent_state::status_update(v1::internal::StatusUpdate update,
   }
   executor_record* e = nullptr;
   auto* task = find_task(fw_id, task_id, &e);
+  if (from_executor && task == nullptr && retired_task(fw_id, task_id)) {
+    // A late repeat from an executor that has ended: it was retired only
+    // once every update of its tasks was acknowledged, so this one was
+    // too. (The simulation found such repeats sent to the framework
+    // again.)
+    log->warn("dropping a late update from an ended executor task_id={}",
+              task_id);
+    return;
+  }
   std::string exec_id = e != nullptr ? e->info.executor_id().value()
                                      : update.executor_id().value();
   auto& s = streams[{fw_id, task_id}];
@@ -64,7 +73,23 @@ void agent_state::status_update(v1::internal::StatusUpdate update,
     s.backoff = cfg.status_update_retry_min;
   }
   if (!s.uuids.insert(uuid).second) {
-    ack_executor(exec_id); // a retransmission: it is safe with us already
+    // A retransmission. It is safe with us once on disk: until then, the
+    // first copy's record acknowledges it. (The simulation found a repeat
+    // acknowledged early, and the update lost in an agent crash.)
+    if (s.recording.count(uuid) == 0)
+      ack_executor(exec_id);
+    return;
+  }
+  if (from_executor && task != nullptr && is_terminal(task->state)) {
+    // The agent has settled the task's end already (it saw the executor
+    // exit first, say): a later word from the executor would give the
+    // framework a second end. (The simulation found TASK_FAILED, for an
+    // executor killed with its TASK_FINISHED still in the socket, followed
+    // by that TASK_FINISHED.)
+    log->warn("dropping a status update for ended task {} ({} after {})",
+              task_id, v1::TaskState_Name(update.status().state()),
+              v1::TaskState_Name(task->state));
+    ack_executor(exec_id);
     return;
   }
   auto* status = update.mutable_status();
@@ -81,18 +106,18 @@ void agent_state::status_update(v1::internal::StatusUpdate update,
   }
   v1::internal::JournalRecord rec;
   *rec.mutable_update() = update;
-  ++s.recording;
+  s.recording.insert(uuid);
   // A known bug for the simulation's mutation check: the executor is told
   // its update is safe before the update is on disk, and drops it.
   bool early_ack = mutant("agent_ack_before_checkpoint");
   if (early_ack)
     ack_executor(exec_id);
-  record(rec, [this, fw_id, task_id, update = std::move(update),
+  record(rec, [this, fw_id, task_id, uuid, update = std::move(update),
                ack_executor, exec_id, early_ack]() mutable {
     auto i = streams.find({fw_id, task_id});
     if (i == streams.end())
       return;
-    --i->second.recording;
+    i->second.recording.erase(uuid);
     i->second.pending.push_back(std::move(update));
     if (!early_ack)
       ack_executor(exec_id);

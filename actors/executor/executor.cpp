@@ -474,6 +474,14 @@ void maybe_finish(executor_self self) {
 
 void locate(executor_self self);
 
+// Everything the agent has not confirmed goes again (it drops repeats):
+// updates made while the (re-)registration was on its way are in no
+// message yet.
+void resend_unacked(executor_self self) {
+  for (const auto& update : self->state.unacked)
+    self->send(self->state.agent, update);
+}
+
 void registered(executor_self self,
                 const v1::internal::ExecutorRegistered& reply) {
   auto& st = self->state;
@@ -481,9 +489,7 @@ void registered(executor_self self,
   st.framework = reply.framework_info();
   st.info = reply.executor_info();
   st.agent_info = reply.agent_info();
-  // Everything the agent has not confirmed goes again (it drops repeats).
-  for (const auto& update : st.unacked)
-    self->send(st.agent, update);
+  resend_unacked(self);
   st.log->info("registered with the agent executor_id={}",
                st.cfg.executor_id);
 }
@@ -524,6 +530,9 @@ void attach(executor_self self, agent_executor_actor agent) {
         self->state.framework = r.framework_info();
         self->state.info = r.executor_info();
         self->state.agent_info = r.agent_info();
+        // (The simulation found an update made while this re-registration
+        // was on its way that was never sent: its task never ended.)
+        resend_unacked(self);
         self->state.log->info("re-registered with the restarted agent");
       },
       on_error);

@@ -1,5 +1,7 @@
 // Tasks: launch bookkeeping, status updates and acknowledgements, kill,
 // reconciliation, and the messages between frameworks and executors.
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "dcos/error.hpp"
@@ -253,6 +255,17 @@ void master_state::reconcile(const std::string& framework_id,
     auto t = fw->tasks.find(entry.task_id().value());
     if (t != fw->tasks.end()) {
       answer(t->second);
+      continue;
+    }
+    // A task that ended here is answered with the end its framework was
+    // told, not TASK_GONE: the simulation found a framework that asked
+    // about a task while its TASK_DROPPED was on the way, and so learned
+    // two different ends. (Mesos answers from its active tasks only.)
+    auto done = std::find_if(
+      fw->completed_tasks.rbegin(), fw->completed_tasks.rend(),
+      [&](const task_record& c) { return c.id == entry.task_id().value(); });
+    if (done != fw->completed_tasks.rend()) {
+      answer(*done);
       continue;
     }
     task_record unknown;

@@ -252,6 +252,29 @@ TEST_CASE("reconciliation: implicit and explicit") {
   CHECK(old.log->updates_of("gone").at(0).state() == v1::TASK_LOST);
 }
 
+TEST_CASE("reconciliation of an ended task answers the end it had") {
+  // Not TASK_GONE: a framework asking while the end was on its way would
+  // learn two different ends.
+  cluster c;
+  auto a = c.add_agent();
+  auto f = c.add_framework();
+  auto offer = f.log->take_offers().at(0);
+  c.launch(f, offer, {make_task("t1", offer)});
+  c.update(a, f, "t1", v1::TASK_FINISHED, "u1");
+  REQUIRE(c.tasks().completed_tasks_size() == 1);
+  f.log->updates.clear();
+  call::Call::Reconcile ask;
+  auto* entry = ask.add_tasks();
+  entry->mutable_task_id()->set_value("t1");
+  entry->mutable_agent_id()->set_value(a.id());
+  caf::anon_send(f.driver, ask);
+  c.ds.run();
+  auto answers = f.log->updates_of("t1");
+  REQUIRE(answers.size() == 1);
+  CHECK(answers[0].state() == v1::TASK_FINISHED);
+  CHECK(answers[0].reason() == v1::TaskStatus::REASON_RECONCILIATION);
+}
+
 TEST_CASE("failover within failover_timeout keeps the tasks running") {
   cluster c;
   auto a = c.add_agent();

@@ -138,6 +138,10 @@ struct scenario {
   std::vector<agent_group> agents;
   std::vector<framework_spec> frameworks;
   link_faults links;
+  /// Latency of every message between an agent and its executors. Their
+  /// link is a local socket: FIFO, and never loses a message on its own
+  /// (it breaks when the agent or the executor dies).
+  span executor_link_delay;
   std::vector<fault_event> faults;
   random_faults random;
   disk_model disk;

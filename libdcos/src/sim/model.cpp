@@ -198,6 +198,9 @@ void model::agent_sent(int node, const v1::internal::StatusUpdate& update) {
     fmt::print(stderr, "{:.6f}s {} sends {}\n",
                std::chrono::duration<double>(w_.elapsed()).count(),
                w_.name(node), v1::TaskState_Name(update.status().state()) + " agent_id=" + update.status().agent_id().value());
+  if (is_terminal(update.status().state())
+      && update.status().source() == v1::TaskStatus::SOURCE_AGENT)
+    a.ended_by_agent.insert(task);
   auto i = a.acked.find(task);
   if (i != a.acked.end() && i->second == update.status().uuid())
     w_.fail(fmt::format("{} sent the update {} of task {} again after it "
@@ -218,6 +221,12 @@ void model::agent_processed(
 void model::executor_sent(int node,
                           const v1::internal::StatusUpdate& update) {
   const auto& status = update.status();
+  if (status.task_id().value() == watched())
+    watch(node,
+          fmt::format("gets {} from the executor",
+                      v1::TaskState_Name(status.state()))
+            .c_str(),
+          status.task_id().value());
   sent_by_executors_.try_emplace(
     status.uuid(),
     executor_update{node, status.task_id().value(), status.state()});
@@ -227,7 +236,18 @@ void model::executor_acked(
   int, const v1::internal::StatusUpdateAcknowledgement& ack) {
   // The update names its agent already (executor_sent).
   auto i = sent_by_executors_.find(ack.uuid());
-  if (i != sent_by_executors_.end())
+  if (ack.task_id().value() == watched() && i != sent_by_executors_.end())
+    watch(i->second.agent,
+          fmt::format("acknowledges {} to the executor",
+                      v1::TaskState_Name(
+                        static_cast<v1::TaskState>(i->second.state)))
+            .c_str(),
+          ack.task_id().value());
+  // An update that comes after the agent has sent the task's end of its
+  // own is dropped, not taken over (the agent acknowledges it all the same,
+  // so that the executor stops sending it).
+  if (i != sent_by_executors_.end()
+      && agent(i->second.agent).ended_by_agent.count(i->second.task) == 0)
     handed_over_.emplace(ack.uuid(), i->second);
 }
 

@@ -130,7 +130,7 @@ scenario read(const YAML::Node& root) {
   scenario sc;
   fields(root, "",
          {"name", "description", "agents", "frameworks", "quota", "fairness",
-          "links", "faults",
+          "links", "executor_link_delay", "faults",
           "random_faults", "disk", "clock_skew", "buggify", "faults_from",
           "faults_until", "time_limit", "converge_within", "agent_ping_timeout",
           "max_agent_ping_timeouts", "allocation_interval", "mutation"},
@@ -196,6 +196,8 @@ scenario read(const YAML::Node& root) {
                                  "must be positive"};
                sc.frameworks.push_back(std::move(f));
              }
+           } else if (key == "executor_link_delay") {
+             sc.executor_link_delay = span_of(v, at);
            } else if (key == "fairness") {
              sc.fairness = probability_of(v, at);
            } else if (key == "quota") {

@@ -103,10 +103,22 @@ world::world(scenario sc, uint64_t seed)
 }
 
 world::~world() {
-  // End every actor still alive, so that the actor system can go.
-  for (auto& addr : spawned_)
-    if (auto a = caf::actor_cast<caf::actor>(addr))
-      caf::anon_send_exit(a, caf::exit_reason::kill);
+  for (auto& a : agents_)
+    a.up = false; // an executor that asks for its agent now waits
+  // End every actor still alive, so that the actor system can go. Ending
+  // them may spawn more (a tap for an executor registering meanwhile):
+  // those end in the next round.
+  size_t ended = 0;
+  while (ended < spawned_.size()) {
+    for (; ended < spawned_.size(); ++ended)
+      if (auto a = caf::actor_cast<caf::actor>(spawned_[ended]))
+        caf::anon_send_exit(a, caf::exit_reason::kill);
+    // Messages still on their way (timers, delayed links) hold their
+    // receivers and senders: drop them first.
+    sched_->clock().cancel_all();
+    while (sched_->has_job())
+      sched_->run();
+  }
   for (auto& a : agents_) {
     a.actor = nullptr;
     a.disk = nullptr;
@@ -119,8 +131,6 @@ world::~world() {
   locators_.clear();
   framework_actors_.clear();
   director_ = nullptr;
-  while (sched_->has_job())
-    sched_->run();
   install_fault_source(previous_source_);
   current_world = nullptr;
 }

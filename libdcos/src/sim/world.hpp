@@ -154,6 +154,7 @@ private:
     double offered_cpus = 0, offered_mem = 0;
     double used_cpus = 0, used_mem = 0;
     std::unordered_map<std::string, std::string> acked; // task -> uuid
+    std::set<std::string> ended_by_agent; // tasks it sent its own end of
     std::map<std::string, task_container> task_containers; // by container
     bool steady = false; // joined the current master, not disturbed since
     bool joined = false; // registered with the current master
