@@ -47,7 +47,12 @@ void agent_state::status_update(v1::internal::StatusUpdate update,
     ack.mutable_framework_id()->set_value(fw_id);
     ack.mutable_task_id()->set_value(task_id);
     ack.set_uuid(uuid);
-    self->send(e->handle, std::move(ack));
+    // A rare path for the simulation: the executor hears late that its
+    // update is safe, and may send it again meanwhile.
+    if (buggify("agent.late_executor_ack"))
+      self->delayed_send(e->handle, std::chrono::seconds(3), std::move(ack));
+    else
+      self->send(e->handle, std::move(ack));
   };
   if (uuid.empty()) {
     log->warn("dropping a status update without uuid task_id={}", task_id);

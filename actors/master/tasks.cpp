@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "dcos/buggify.hpp"
 #include "dcos/error.hpp"
 #include "master_state.hpp"
 
@@ -182,7 +183,13 @@ void master_state::acknowledge(const std::string& framework_id,
     ack.mutable_framework_id()->set_value(framework_id);
     *ack.mutable_task_id() = call.task_id();
     ack.set_uuid(call.uuid());
-    self->send(agent->second.handle, std::move(ack));
+    // A rare path for the simulation: the acknowledgement reaches the agent
+    // late (a slow link), after the agent has sent the update again.
+    if (buggify("master.late_ack"))
+      self->delayed_send(agent->second.handle, std::chrono::seconds(3),
+                         std::move(ack));
+    else
+      self->send(agent->second.handle, std::move(ack));
   }
   auto t = fw->tasks.find(call.task_id().value());
   if (t == fw->tasks.end() || t->second.unacked_uuid != call.uuid())

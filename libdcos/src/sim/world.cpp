@@ -62,25 +62,65 @@ caf::behavior director(caf::event_based_actor* self, world* w) {
   };
 }
 
-detector_actor::behavior_type node_detector(detector_actor::pointer self,
-                                            world* w, int node) {
+// Answers a node's "who is the master?" once there is one it can reach.
+struct detector_state {
+  std::vector<std::pair<master_actor, caf::typed_response_promise<master_actor>>>
+    waiting; // (the link the asker had, its promise)
+  detector_state() = default;
+};
+
+sim_detector::behavior_type
+node_detector(sim_detector::stateful_pointer<detector_state> self, world* w,
+              int node) {
+  auto answer = [self, w, node] {
+    auto& waiting = self->state.waiting;
+    for (auto i = waiting.begin(); i != waiting.end();) {
+      if (auto link = w->master_link(node, i->first)) {
+        i->second.deliver(*link);
+        i = waiting.erase(i);
+      } else {
+        ++i;
+      }
+    }
+  };
   return {
-    [self, w, node](detect_atom, const master_actor& previous) {
+    [self, answer](detect_atom, const master_actor& previous) {
       auto rp = self->make_response_promise<master_actor>();
-      w->detect(node, previous, rp);
+      self->state.waiting.emplace_back(previous, rp);
+      answer();
       return rp;
     },
+    [answer](ready_atom) { answer(); },
   };
 }
 
-agent_locator::behavior_type node_locator(agent_locator::pointer self,
-                                          world* w, int agent) {
+// Gives an executor its link to the agent once the agent is up.
+struct locator_state {
+  std::vector<caf::typed_response_promise<agent_executor_actor>> waiting;
+  locator_state() = default;
+};
+
+sim_locator::behavior_type
+node_locator(sim_locator::stateful_pointer<locator_state> self, world* w,
+             int agent) {
+  auto answer = [self, w, agent] {
+    auto& waiting = self->state.waiting;
+    while (!waiting.empty()) {
+      auto link = w->agent_link(agent);
+      if (!link)
+        return;
+      waiting.back().deliver(*link);
+      waiting.pop_back();
+    }
+  };
   return {
-    [self, w, agent](detect_atom) {
+    [self, answer](detect_atom) {
       auto rp = self->make_response_promise<agent_executor_actor>();
-      w->locate(agent, rp);
+      self->state.waiting.push_back(rp);
+      answer();
       return rp;
     },
+    [answer](ready_atom) { answer(); },
   };
 }
 
@@ -123,7 +163,6 @@ world::~world() {
     a.actor = nullptr;
     a.disk = nullptr;
     a.containerizer = nullptr;
-    a.waiting.clear();
   }
   master_ = {};
   detecting_.clear();
@@ -256,46 +295,43 @@ detector_actor world::detector_for(int node) {
   auto& d = detectors_[static_cast<size_t>(node)];
   if (!d)
     d = track(sys_->spawn(node_detector, this, node));
-  return d;
+  return caf::actor_cast<detector_actor>(d);
 }
 
-void world::detect(int node, master_actor previous,
-                   caf::typed_response_promise<master_actor> rp) {
-  detecting_.push_back(pending_detect{node, std::move(previous), rp});
-  answer_detectors();
+std::optional<master_actor> world::master_link(int node,
+                                               const master_actor& previous) {
+  if (!master_.up || !reachable(node, master_node)) {
+    detecting_.insert(node);
+    return std::nullopt;
+  }
+  auto& link = current_links_[node];
+  // The caller lost the link it had: a new connection to the same master.
+  if (!link || link == previous)
+    link = connect(node);
+  return link;
 }
 
 void world::answer_detectors() {
-  std::vector<pending_detect> still;
-  for (auto& p : detecting_) {
-    if (!master_.up || !reachable(p.node, master_node)) {
-      still.push_back(std::move(p));
-      continue;
-    }
-    auto& link = current_links_[p.node];
-    // The caller lost the link it had: a new connection to the same master.
-    if (!link || link == p.previous)
-      link = connect(p.node);
-    p.rp.deliver(link);
-  }
-  detecting_ = std::move(still);
+  for (int node : detecting_)
+    caf::anon_send(detectors_[static_cast<size_t>(node)], ready_atom::value);
+  detecting_.clear();
 }
 
-void world::locate(int agent,
-                   caf::typed_response_promise<agent_executor_actor> rp) {
+std::optional<agent_executor_actor> world::agent_link(int agent) {
   auto& a = agents_[agent_index(agent)];
-  if (a.up)
-    rp.deliver(track(spawn_agent_tap(
-      *this, agent, caf::actor_cast<agent_executor_actor>(a.actor))));
-  else
-    a.waiting.push_back(rp);
+  if (!a.up) {
+    a.located = true;
+    return std::nullopt;
+  }
+  return track(spawn_agent_tap(
+    *this, agent, caf::actor_cast<agent_executor_actor>(a.actor)));
 }
 
 executor_actor world::spawn_executor(int agent, executor_config cfg) {
   auto& loc = locators_[agent_index(agent)];
   if (!loc)
     loc = track(sys_->spawn(node_locator, this, agent));
-  cfg.locator = loc;
+  cfg.locator = caf::actor_cast<agent_locator>(loc);
   cfg.seed = draw();
   cfg.start_time = wall_clock(agent);
   return track(dcos::spawn_executor(*sys_, std::move(cfg)));
@@ -377,10 +413,10 @@ void world::start_agent(size_t i) {
   ++a.incarnation;
   agent_of_actor_[a.actor->id()] = node;
   monitor_node(caf::actor_cast<caf::actor>(a.actor), node);
-  for (auto& rp : a.waiting)
-    rp.deliver(track(spawn_agent_tap(
-      *this, node, caf::actor_cast<agent_executor_actor>(a.actor))));
-  a.waiting.clear();
+  if (a.located) {
+    a.located = false;
+    caf::anon_send(locators_[i], ready_atom::value);
+  }
 }
 
 void world::start_framework(size_t i) {

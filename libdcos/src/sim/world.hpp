@@ -51,6 +51,12 @@ using sim_containerizer = containerizer_actor::extend<
   caf::reacts_to<end_atom, std::string, uint64_t>,
   caf::reacts_to<crash_atom>>;
 
+/// A node's master detector, and an executor's way to its agent: the
+/// kernel's interfaces plus the world's word that an answer may be ready.
+using ready_atom = caf::atom_constant<caf::atom("ready")>;
+using sim_detector = detector_actor::extend<caf::reacts_to<ready_atom>>;
+using sim_locator = agent_locator::extend<caf::reacts_to<ready_atom>>;
+
 class world;
 
 /// What one message crossing a link suffers.
@@ -272,9 +278,17 @@ public:
   bool failed() const { return !violation_.empty(); }
 
   // -- detectors and locators (pending until their peer is back) ----------------------
-  void detect(int node, master_actor previous,
-              caf::typed_response_promise<master_actor> rp);
-  void locate(int agent, caf::typed_response_promise<agent_executor_actor> rp);
+  // Each promise is delivered in its own actor's turn: CAF 0.17 delivers
+  // with the promise's actor's execution unit, which under the test
+  // coordinator lives only during that actor's step (a promise delivered
+  // from another actor's turn crashed a run).
+  /// The link `node` should now use as the master (a new connection if it
+  /// lost `previous`), or none while the master is down or cut off; the
+  /// node's detector is then sent `ready_atom` once that may change.
+  std::optional<master_actor> master_link(int node, const master_actor& previous);
+  /// A tap on the link to the agent, or none while it is down; the agent's
+  /// locator is then sent `ready_atom` once it is back.
+  std::optional<agent_executor_actor> agent_link(int agent);
 
   // -- the executors a node's containerizer runs --------------------------------------
   executor_actor spawn_executor(int agent, executor_config cfg);
@@ -315,18 +329,13 @@ private:
     agent_actor actor;
     bool up = false;
     uint32_t incarnation = 0;
-    std::vector<caf::typed_response_promise<agent_executor_actor>> waiting;
+    bool located = false; // its locator waits for it
   };
   struct master_node_state {
     sim_store disk;
     master_actor actor;
     bool up = false;
     uint32_t incarnation = 0;
-  };
-  struct pending_detect {
-    int node;
-    master_actor previous;
-    caf::typed_response_promise<master_actor> rp;
   };
 
   /// One step: the next job (a seeded choice among the runnable actors) or,
@@ -376,9 +385,9 @@ private:
   std::vector<std::unique_ptr<workload_state>> workloads_;
   std::vector<caf::actor> framework_actors_; // drivers, by framework index
   std::vector<framework_factory> user_frameworks_;
-  std::vector<pending_detect> detecting_;
-  std::vector<detector_actor> detectors_;    // by node
-  std::vector<agent_locator> locators_;      // by agent index
+  std::set<int> detecting_;                  // nodes whose detector waits
+  std::vector<sim_detector> detectors_;      // by node
+  std::vector<sim_locator> locators_;        // by agent index
   std::unordered_map<int, master_actor> current_links_; // by node
   caf::actor watcher_;
   std::unordered_map<caf::actor_id, int> watched_;
