@@ -147,6 +147,12 @@ TEST_CASE("an allocator that ignores role weights is caught") {
                           4, "role 'heavy' with weight 3 held");
 }
 
+TEST_CASE("an allocator that ignores quota guarantees is caught") {
+  check_every_seed_caught(mutant_of("quota_guarantee.yaml",
+                                    "allocator_ignores_guarantees"),
+                          4, "role 'critical' was guaranteed");
+}
+
 TEST_CASE("a bad scenario names the field at fault") {
   auto bad = sim::parse_scenario("agents: [{count: 2, resources: 'cpus:1'}]\n"
                                  "frameworks: [{tasks: 3, task_failure: 2}]\n");
@@ -165,4 +171,15 @@ TEST_CASE("a bad scenario names the field at fault") {
                                    "quota: {batch: 'cpus:lots'}\n");
   REQUIRE_FALSE(quota);
   CHECK(describe(quota.error()).find("quota.batch") != std::string::npos);
+  auto guarantee = sim::parse_scenario(
+    "agents: [{count: 2, resources: 'cpus:1'}]\n"
+    "guarantees: {critical: 'cpus:-1'}\n");
+  REQUIRE_FALSE(guarantee);
+  CHECK(describe(guarantee.error()).find("guarantees.critical")
+        != std::string::npos);
+  auto delay = sim::parse_scenario("agents: [{count: 2, resources: 'cpus:1'}]\n"
+                                   "executor_link_delay: [1s]\n");
+  REQUIRE_FALSE(delay);
+  CHECK(describe(delay.error()).find("executor_link_delay")
+        != std::string::npos);
 }

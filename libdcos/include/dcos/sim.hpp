@@ -153,6 +153,16 @@ struct scenario {
   /// Quota limits by role, set with the operator API (UPDATE_QUOTA) as the
   /// run starts; the master keeps them in its registry across restarts.
   std::map<std::string, resources> quota;
+  /// Quota guarantees by role, set with the same UPDATE_QUOTA. The check:
+  /// once a guaranteed role's built-in frameworks have wanted more than
+  /// they held for `guarantee_within` (they have tasks left to launch),
+  /// what the role holds (outstanding offers and running tasks) is sampled
+  /// every virtual second until they have launched everything; on average
+  /// it must cover at least 90% of the guarantee, kind by kind. Other roles'
+  /// running tasks are never preempted, so the time must allow theirs to
+  /// end.
+  std::map<std::string, resources> guarantees;
+  caf::timespan guarantee_within{std::chrono::minutes(1)};
   caf::timespan clock_skew{0};    // each node's wall clock off by up to this
   double buggify = 0;             // chance an enabled fault point fires
   caf::timespan faults_from{std::chrono::seconds(5)};

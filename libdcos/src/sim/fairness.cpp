@@ -14,23 +14,21 @@
 
 namespace dcos::sim::detail {
 
-bool world::sample_shares() {
-  if (all_done())
-    return false;
+void world::sample_shares() {
   bool contended = std::all_of(workloads_.begin(), workloads_.end(),
                                [](const auto& w) {
                                  return w->to_launch > 0
                                         && !w->framework_id.empty();
                                });
   if (!contended)
-    return true;
+    return;
   double cpus = 0, mem = 0;
   for (size_t i = 0; i < agents_.size(); ++i) {
     cpus += agent_total(agent_node(i), "cpus");
     mem += agent_total(agent_node(i), "mem");
   }
   if (cpus <= 0 || mem <= 0)
-    return false;
+    return;
   std::map<std::string, double> dominant;
   double sum = 0;
   for (const auto& w : workloads_) {
@@ -42,11 +40,10 @@ bool world::sample_shares() {
     sum += d;
   }
   if (sum <= 0)
-    return true; // nothing runs yet
+    return; // nothing runs yet
   for (const auto& [role, d] : dominant)
     share_sums_[role] += d / sum;
   ++share_samples_;
-  return true;
 }
 
 void world::check_fairness() {

@@ -445,6 +445,11 @@ model::amounts model::consumption(const std::string& role,
   return sum;
 }
 
+std::pair<double, double> model::held(const std::string& role) const {
+  auto sum = consumption(role);
+  return {sum.cpus, sum.mem};
+}
+
 std::pair<double, double> model::running(const std::string& role) const {
   std::pair<double, double> sum{0, 0};
   for (const auto& [node, a] : agents_)

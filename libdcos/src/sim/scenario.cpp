@@ -129,7 +129,8 @@ fault_event::kind kind_of(const YAML::Node& n, const std::string& path) {
 scenario read(const YAML::Node& root) {
   scenario sc;
   fields(root, "",
-         {"name", "description", "agents", "frameworks", "quota", "fairness",
+         {"name", "description", "agents", "frameworks", "quota",
+          "guarantees", "guarantee_within", "fairness",
           "links", "executor_link_delay", "faults",
           "random_faults", "disk", "clock_skew", "buggify", "faults_from",
           "faults_until", "time_limit", "converge_within", "agent_ping_timeout",
@@ -200,12 +201,16 @@ scenario read(const YAML::Node& root) {
              sc.executor_link_delay = span_of(v, at);
            } else if (key == "fairness") {
              sc.fairness = probability_of(v, at);
-           } else if (key == "quota") {
+           } else if (key == "quota" || key == "guarantees") {
              if (!v.IsMap())
-               throw bad_field{at, "must be a map from role to limits"};
+               throw bad_field{at, key == "quota"
+                                     ? "must be a map from role to limits"
+                                     : "must be a map from role to "
+                                       "guarantees"};
+             auto& by_role = key == "quota" ? sc.quota : sc.guarantees;
              for (const auto& kv : v) {
                auto role = kv.first.as<std::string>();
-               sc.quota[role] = resources_of(kv.second, at + "." + role);
+               by_role[role] = resources_of(kv.second, at + "." + role);
              }
            } else if (key == "links") {
              fields(v, at, {"drop", "duplicate", "delay", "reorder"},
@@ -289,6 +294,8 @@ scenario read(const YAML::Node& root) {
              sc.time_limit = duration_of(v, at);
            else if (key == "converge_within")
              sc.converge_within = duration_of(v, at);
+           else if (key == "guarantee_within")
+             sc.guarantee_within = duration_of(v, at);
            else if (key == "agent_ping_timeout")
              sc.agent_ping_timeout = duration_of(v, at);
            else if (key == "max_agent_ping_timeouts")

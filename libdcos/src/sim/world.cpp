@@ -56,7 +56,7 @@ caf::behavior director(caf::event_based_actor* self, world* w) {
     [w](heal_atom, std::vector<int> nodes) { w->heal(std::move(nodes)); },
     [w](start_fw_atom, uint64_t i) { w->restart_framework(i); },
     [self, w](sample_atom) {
-      if (w->sample_shares())
+      if (w->sample())
         self->delayed_send(self, std::chrono::seconds(1), sample_atom::value);
     },
   };
@@ -370,17 +370,34 @@ void world::start_master() {
   answer_detectors();
 }
 
+bool world::sample() {
+  if (all_done())
+    return false;
+  if (sc_.fairness > 0)
+    sample_shares();
+  if (!sc_.guarantees.empty())
+    sample_guarantees();
+  return true;
+}
+
 void world::set_quota() {
   // As an operator would: UPDATE_QUOTA, retried until the master (which may
-  // still be recovering its registry) takes it. The limits bind from then.
+  // still be recovering its registry) takes it. It binds from then.
   v1::master::Call call;
   call.set_type(v1::master::Call::UPDATE_QUOTA);
-  for (const auto& [role, limits] : sc_.quota) {
-    auto* config = call.mutable_update_quota()->add_quota_configs();
-    config->set_role(role);
-    for (const auto& r : limits.flatten())
+  std::map<std::string, v1::master::QuotaConfig> configs;
+  auto fill = [](const resources& rs, auto* scalars) {
+    for (const auto& r : rs.flatten())
       if (r.type == resource::kind::scalar)
-        (*config->mutable_limits())[r.name].set_value(r.scalar());
+        (*scalars)[r.name].set_value(r.scalar());
+  };
+  for (const auto& [role, limits] : sc_.quota)
+    fill(limits, configs[role].mutable_limits());
+  for (const auto& [role, guarantees] : sc_.guarantees)
+    fill(guarantees, configs[role].mutable_guarantees());
+  for (auto& [role, config] : configs) {
+    config.set_role(role);
+    *call.mutable_update_quota()->add_quota_configs() = std::move(config);
   }
   track(sys_->spawn([this, call](caf::event_based_actor* self) {
     self->send(self, retry_atom::value);
@@ -391,6 +408,7 @@ void world::set_quota() {
             [this, self](const v1::master::Response&) {
               for (const auto& [role, limits] : sc_.quota)
                 model_.quota_set(role, limits);
+              guarantees_set_ = true;
               self->quit();
             },
             [self](caf::error&) {
@@ -754,7 +772,7 @@ report world::run(std::vector<framework_factory> user_frameworks,
   }
   framework_actors_.resize(frameworks_);
   start_master();
-  if (!sc_.quota.empty())
+  if (!sc_.quota.empty() || !sc_.guarantees.empty())
     set_quota();
   agents_.resize(agent_count);
   locators_.resize(agent_count);
@@ -790,7 +808,7 @@ report world::run(std::vector<framework_factory> user_frameworks,
                              uint64_t{i});
   }
   schedule_faults();
-  if (sc_.fairness > 0)
+  if (sc_.fairness > 0 || !sc_.guarantees.empty())
     caf::delayed_anon_send(director_, std::chrono::seconds(1),
                            sample_atom::value);
   // Step by step.
@@ -821,6 +839,8 @@ report world::run(std::vector<framework_factory> user_frameworks,
   }
   if (!failed() && sc_.fairness > 0)
     check_fairness();
+  if (!failed() && !sc_.guarantees.empty())
+    check_guarantees();
   if (!failed())
     converge(true);
   if (!failed())

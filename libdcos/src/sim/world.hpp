@@ -102,6 +102,10 @@ public:
                        const resources& limits);
   /// cpus and mem of the tasks of `role` running anywhere now.
   std::pair<double, double> running(const std::string& role) const;
+  /// cpus and mem that `role` and its sub-roles hold: outstanding offers
+  /// and tasks running on steady agents (a lower bound of what the
+  /// allocator counts).
+  std::pair<double, double> held(const std::string& role) const;
   /// The tasks whose containers run on `agent` now (the agent's truth).
   std::set<std::string> tasks_running(int agent) const;
 
@@ -307,8 +311,13 @@ public:
   /// The DRF check (fairness.cpp): samples the roles' dominant shares once
   /// a virtual second while the frameworks contend (false once they are
   /// done), and compares their averages with the weights at the end.
-  bool sample_shares();
+  /// Every virtual second while frameworks run: the DRF and quota
+  /// guarantee samples the scenario asks for. False once all are done.
+  bool sample();
+  void sample_shares();   // fairness.cpp
   void check_fairness();
+  void sample_guarantees(); // guarantees.cpp
+  void check_guarantees();
 
   /// Keeps a weak reference, to end the actor when the world goes.
   template <class Handle>
@@ -395,6 +404,13 @@ private:
   bool audited_after_faults_ = false;
   std::map<std::string, double> share_sums_; // by role
   uint64_t share_samples_ = 0;
+  struct guarantee_sample {
+    std::optional<caf::timespan> wanting_since; // its frameworks want more
+    double cpus = 0, mem = 0; // sums of the sampled cover, each up to 1
+    uint64_t samples = 0;
+  };
+  bool guarantees_set_ = false; // the master confirmed them
+  std::map<std::string, guarantee_sample> guarantee_samples_; // by role
   caf::timespan master_restarted_at_{-1};
   std::chrono::steady_clock::time_point master_restarted_wall_;
   std::unordered_set<int> reregistered_;
