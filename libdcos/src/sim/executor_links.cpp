@@ -6,10 +6,11 @@
 // A tap forwards every message it is sent, unchanged (in enqueue, with its
 // sender and request id), to the actor behind it: at once, so it adds no
 // step to the run, or after the scenario's `executor_link_delay`, through
-// the clock, in the order sent (the link is a local socket). The agent's tap puts an executor's tap in place of
-// the executor's handle when the executor registers, so that the agent's
-// messages to the executor pass one too. Each tap ends with the actor behind
-// it, with the same reason, so that monitors see what they saw before.
+// the clock, in the order sent (the link is a local socket). The agent's
+// tap puts an executor's tap in place of the executor's handle when the
+// executor registers, so that the agent's messages to the executor pass one
+// too. Each tap ends with the actor behind it, with the same reason, so
+// that monitors see what they saw before.
 #include "world.hpp"
 
 namespace dcos::sim::detail {

@@ -3,8 +3,8 @@
 // executor), relaunches failed ones if asked, reconciles after every
 // (re-)subscription and then, every 30 s, the tasks it has heard nothing of
 // since their launch (a master that has not yet heard from their agent
-// again leaves them unanswered, as Mesos does), and kills what is left at
-// kill_at. It is written on
+// again leaves them unanswered, as Mesos does) and those last seen
+// unreachable, and kills what is left at kill_at. It is written on
 // the public SDK (spawn_scheduler_driver) exactly as a user's would be; its
 // memory (workload_state) survives failovers of its driver, as a real
 // framework's state in ZooKeeper would.
@@ -171,7 +171,10 @@ workload_actor::behavior_type workload(self_ptr self, world* w,
       auto& st = *self->state.st;
       call::Call::Reconcile rec;
       for (const auto& [task, state] : st.live) {
-        if (state != v1::TASK_STAGING)
+        // Launched and not heard of since, or cut off: a master that has
+        // never heard of the task (a new one, that recovered the agent as
+        // unreachable) tells nobody when the agent is back without it.
+        if (state != v1::TASK_STAGING && state != v1::TASK_UNREACHABLE)
           continue;
         auto* t = rec.add_tasks();
         t->mutable_task_id()->set_value(task);
