@@ -56,11 +56,16 @@ public:
     else if (m.match_elements<v1::FrameworkID, call::Call::Acknowledge>())
       model.watch(node_, "ACKNOWLEDGE",
                   m.get_as<call::Call::Acknowledge>(1).task_id().value());
-    else if (m.match_elements<v1::internal::RunTask>())
+    else if (m.match_elements<v1::internal::RunTask>()) {
       model.placed(1);
-    else if (m.match_elements<v1::internal::RunTaskGroup>())
-      model.placed(
-        m.get_as<v1::internal::RunTaskGroup>(0).task_group().tasks_size());
+      model.watch(node_, "RunTask",
+                  m.get_as<v1::internal::RunTask>(0).task().task_id().value());
+    } else if (m.match_elements<v1::internal::RunTaskGroup>()) {
+      const auto& group = m.get_as<v1::internal::RunTaskGroup>(0).task_group();
+      model.placed(group.tasks_size());
+      for (const auto& t : group.tasks())
+        model.watch(node_, "RunTaskGroup", t.task_id().value());
+    }
     else if (m.match_elements<shutdown_atom, std::string>())
       model.agent_removed(node_);
     else if (m.match_elements<v1::internal::StatusUpdateAcknowledgement>())

@@ -4,7 +4,10 @@
 // (re-)subscription and then, every 30 s, the tasks it has heard nothing of
 // since their launch (a master that has not yet heard from their agent
 // again leaves them unanswered, as Mesos does) and those last seen
-// unreachable, and kills what is left at kill_at. It is written on
+// unreachable. A task still staging after launch_timeout is killed, as
+// Marathon does (its launch may have been lost without a trace: a message
+// lost while the link stayed up, as libprocess links lose them). What is
+// left at kill_at is killed too. It is written on
 // the public SDK (spawn_scheduler_driver) exactly as a user's would be; its
 // memory (workload_state) survives failovers of its driver, as a real
 // framework's state in ZooKeeper would.
@@ -22,6 +25,8 @@ using kill_all_atom = caf::atom_constant<caf::atom("killall")>;
 using reconcile_atom = caf::atom_constant<caf::atom("reconcile")>;
 
 constexpr auto reconcile_period = std::chrono::seconds(30);
+// Marathon's default task_launch_timeout.
+constexpr auto launch_timeout = std::chrono::minutes(5);
 
 using workload_actor =
   framework_actor::extend<caf::reacts_to<kill_all_atom>,
@@ -61,6 +66,7 @@ v1::TaskInfo make_task(workload_state& st, world& w, const v1::Offer& offer,
   t.mutable_command()->set_value(command_for(st, w));
   st.live[id] = v1::TASK_STAGING;
   st.agent_of[id] = offer.agent_id().value();
+  st.launched_at[id] = w.elapsed();
   --st.to_launch;
   return t;
 }
@@ -183,6 +189,18 @@ workload_actor::behavior_type workload(self_ptr self, world* w,
       }
       if (rec.tasks_size() > 0)
         self->send(self->state.driver, std::move(rec));
+      auto now = self->state.w->elapsed();
+      for (const auto& [task, state] : st.live) {
+        auto at = st.launched_at.find(task);
+        if (state != v1::TASK_STAGING || at == st.launched_at.end()
+            || now - at->second < launch_timeout)
+          continue;
+        call::Call::Kill kill;
+        kill.mutable_task_id()->set_value(task);
+        if (auto i = st.agent_of.find(task); i != st.agent_of.end())
+          kill.mutable_agent_id()->set_value(i->second);
+        self->send(self->state.driver, std::move(kill));
+      }
       self->delayed_send(self, reconcile_period, reconcile_atom::value,
                          subscription);
     },
@@ -215,7 +233,8 @@ workload_actor::behavior_type workload(self_ptr self, world* w,
         return;
       }
       st.live.erase(i);
-      self->state.st->agent_of.erase(id);
+      st.agent_of.erase(id);
+      st.launched_at.erase(id);
       bool failed = status.state() != v1::TASK_FINISHED
                     && status.state() != v1::TASK_KILLED;
       if (failed && st.spec.relaunch && st.spec.kill_at.count() == 0)

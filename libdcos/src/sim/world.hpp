@@ -223,6 +223,7 @@ struct workload_state {
   size_t to_launch = 0;
   std::map<std::string, int> live;            // task id -> last state
   std::map<std::string, std::string> agent_of; // task id -> agent id
+  std::map<std::string, caf::timespan> launched_at; // task id -> virtual time
   bool suppressed = false;
   bool done = false;
   std::mt19937_64 rng;
