@@ -3,8 +3,11 @@
 // node and the master, so that, as over one TCP connection, everything the
 // master sends to a node (replies included) arrives in the order it was
 // sent unless the scenario reorders. Each direction applies the fault plan:
-// loss, duplication, delay and partitions. The model observes messages in
-// enqueue, i.e. at the moment they are sent.
+// loss, duplication, delay and partitions. As over TCP, a lost message
+// breaks the connection, and a partition delays messages: they are
+// retransmitted (every second) until it heals, in order, unless it outlasts
+// TCP's patience (15 minutes) and the connection breaks. The model observes
+// messages in enqueue, i.e. at the moment they are sent.
 //
 // A connection monitors both ends and ends with either, as a TCP connection
 // does when a peer process dies; the other end then sees its handle go
@@ -17,15 +20,24 @@ namespace dcos::sim::detail {
 
 namespace {
 
+using retransmit_atom = caf::atom_constant<caf::atom("retransmit")>;
+
+// How long TCP retransmits through a partition before it gives up (Linux's
+// default tcp_retries2 comes to about 15 minutes).
+constexpr auto tcp_patience = std::chrono::minutes(15);
+
 // One direction of a connection.
 struct direction {
   int from, to;
   caf::actor_clock::time_point last{};
-  std::unordered_map<uint64_t, std::function<void()>> held;
+  std::unordered_map<uint64_t, std::function<void()>> held; // delayed
+  std::deque<std::function<void()>> cut; // sent into a partition, in order
+  caf::actor_clock::time_point cut_since{};
 };
 
 using connection_iface = master_actor::extend_with<agent_actor>::extend_with<
-  scheduler_actor>::extend<caf::reacts_to<release_atom, uint64_t>>;
+  scheduler_actor>::extend<caf::reacts_to<release_atom, uint64_t>,
+                           caf::reacts_to<retransmit_atom>>;
 
 class connection final : public connection_iface::base {
 public:
@@ -218,6 +230,23 @@ public:
       [this](const call::Event::Heartbeat& e) {
         pass(down_, scheduler(), "HEARTBEAT", e);
       },
+      [this](retransmit_atom) {
+        retransmitting_ = false;
+        for (auto* d : {&up_, &down_}) {
+          if (d->cut.empty())
+            continue;
+          if (w_->reachable(d->from, d->to)) {
+            auto cut = std::move(d->cut);
+            d->cut.clear();
+            for (auto& fn : cut)
+              deliver(*d, caf::timespan{0}, std::move(fn));
+          } else if (clock().now() - d->cut_since > tcp_patience) {
+            close(caf::exit_reason::remote_link_unreachable);
+            return;
+          }
+        }
+        retransmit_later();
+      },
       [this](release_atom, uint64_t id) {
         for (auto* d : {&up_, &down_})
           if (auto i = d->held.find(id); i != d->held.end()) {
@@ -257,30 +286,52 @@ private:
   // Delivers `fn` as the fault plan says: dropped, at once, or later; FIFO
   // per direction unless the scenario reorders.
   void carry(direction& d, const char* what, std::function<void()> fn) {
+    if (!d.cut.empty()) {
+      // Behind what waits for the partition to heal.
+      w_->link_event(d.from, d.to, what, false);
+      d.cut.push_back(std::move(fn));
+      return;
+    }
     auto r = w_->decide(d.from, d.to);
     w_->link_event(d.from, d.to, what, r.drop);
+    if (r.cut) {
+      d.cut_since = clock().now();
+      d.cut.push_back(std::move(fn));
+      retransmit_later();
+      return;
+    }
     if (r.breaks) {
       // TCP delivers in order or not at all: a lost message takes the
       // connection (and whatever else is in flight on it) down with it.
       close(caf::exit_reason::remote_link_unreachable);
       return;
     }
-    if (r.drop)
-      return; // partitioned: silence until pings and heartbeats time out
-    for (int copy = 0; copy < r.copies; ++copy) {
-      auto now = clock().now();
-      auto at = now + r.delay;
-      if (!w_->sc().links.reorder && at < d.last)
-        at = d.last;
-      d.last = at;
-      if (at == now && d.held.empty()) {
-        fn();
-        continue;
-      }
-      auto id = next_id_++;
-      d.held.emplace(id, fn);
-      delayed_send(this, at - now, release_atom::value, id);
+    for (int copy = 0; copy < r.copies; ++copy)
+      deliver(d, r.delay, fn);
+  }
+
+  // Delivers `fn` after `delay`, FIFO per direction unless the scenario
+  // reorders.
+  void deliver(direction& d, caf::timespan delay, std::function<void()> fn) {
+    auto now = clock().now();
+    auto at = now + delay;
+    if (!w_->sc().links.reorder && at < d.last)
+      at = d.last;
+    d.last = at;
+    if (at == now && d.held.empty()) {
+      fn();
+      return;
     }
+    auto id = next_id_++;
+    d.held.emplace(id, std::move(fn));
+    delayed_send(this, at - now, release_atom::value, id);
+  }
+
+  void retransmit_later() {
+    if (retransmitting_ || (up_.cut.empty() && down_.cut.empty()))
+      return;
+    retransmitting_ = true;
+    delayed_send(this, std::chrono::seconds(1), retransmit_atom::value);
   }
 
   template <class Target, class... Ts>
@@ -326,6 +377,7 @@ private:
   direction up_, down_;
   uint64_t next_id_ = 0;
   bool closed_ = false;
+  bool retransmitting_ = false;
 };
 
 } // namespace

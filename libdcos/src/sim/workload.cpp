@@ -5,9 +5,8 @@
 // since their launch (a master that has not yet heard from their agent
 // again leaves them unanswered, as Mesos does) and those last seen
 // unreachable. A task still staging after launch_timeout is killed, as
-// Marathon does (its launch may have been lost without a trace: a message
-// lost while the link stayed up, as libprocess links lose them). What is
-// left at kill_at is killed too. It is written on
+// Marathon does (a launch can be lost without a word to the framework).
+// What is left at kill_at is killed too. It is written on
 // the public SDK (spawn_scheduler_driver) exactly as a user's would be; its
 // memory (workload_state) survives failovers of its driver, as a real
 // framework's state in ZooKeeper would.

@@ -240,7 +240,7 @@ bool world::reachable(int from, int to) const {
 route world::decide(int from, int to) {
   route r;
   if (!reachable(from, to)) {
-    r.drop = true;
+    r.cut = true;
     return r;
   }
   const auto& lf = sc_.links;

@@ -61,6 +61,7 @@ class world;
 
 /// What one message crossing a link suffers.
 struct route {
+  bool cut = false;    // the ends cannot reach each other (a partition)
   bool drop = false;
   bool breaks = false; // the connection breaks (lost on a live link)
   int copies = 1;
