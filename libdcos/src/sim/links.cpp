@@ -300,7 +300,7 @@ private:
       retransmit_later();
       return;
     }
-    if (r.breaks) {
+    if (r.drop) {
       // TCP delivers in order or not at all: a lost message takes the
       // connection (and whatever else is in flight on it) down with it.
       close(caf::exit_reason::remote_link_unreachable);

@@ -246,7 +246,6 @@ route world::decide(int from, int to) {
   const auto& lf = sc_.links;
   if (lf.drop > 0 && chance() < lf.drop) {
     r.drop = true;
-    r.breaks = true;
     return r;
   }
   if (lf.duplicate > 0 && chance() < lf.duplicate)

@@ -61,9 +61,8 @@ class world;
 
 /// What one message crossing a link suffers.
 struct route {
-  bool cut = false;    // the ends cannot reach each other (a partition)
-  bool drop = false;
-  bool breaks = false; // the connection breaks (lost on a live link)
+  bool cut = false;  // the ends cannot reach each other (a partition)
+  bool drop = false; // lost on a live link, which breaks the connection
   int copies = 1;
   caf::timespan delay{0};
 };
