@@ -7,6 +7,7 @@
 // last TASK_RUNNING a framework saw.
 //
 //   build/bench/sim_bench [--agents=10000] [--tasks=100000] [--seed=1]
+//                         [--failover=false]
 #include <chrono>
 #include <cstdio>
 
@@ -60,14 +61,18 @@ double secs(caf::timespan t) {
 
 int main(int argc, char** argv) {
   uint64_t agents = 10000, tasks = 100000, group = 10, seed = 1;
+  bool failover = true;
   flags f{"sim_bench [flags]", "Simulation at scale."};
   f.add(&agents, "agents", "simulated agents");
   f.add(&tasks, "tasks", "tasks in all");
   f.add(&group, "group_size", "tasks per default-executor task group");
   f.add(&seed, "seed", "the seed");
+  f.add(&failover, "failover", "also run the master failover phase");
   parse_or_exit(f, argc, argv);
   logging::init(spdlog::level::err);
   for (bool finish : {true, false}) {
+    if (!finish && !failover)
+      break;
     sim::simulation s{shape(agents, tasks, group, finish), seed};
     auto r = s.run();
     const auto& st = r.stats;

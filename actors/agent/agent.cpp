@@ -160,9 +160,11 @@ agent_impl::behavior_type agent(agent_self self, agent_config cfg) {
       self->state.last_ping = self->clock().now();
       return pong_atom::value;
     },
-    [self](const v1::internal::RunTask& msg) { self->state.run_task(msg); },
-    [self](const v1::internal::RunTaskGroup& msg) {
-      self->state.run_task_group(msg);
+    [self](v1::internal::RunTask& msg) {
+      self->state.run_task(std::move(msg));
+    },
+    [self](v1::internal::RunTaskGroup& msg) {
+      self->state.run_task_group(std::move(msg));
     },
     [self](const v1::internal::KillTask& msg) { self->state.kill_task(msg); },
     [self](const v1::internal::ShutdownExecutor& msg) {

@@ -211,8 +211,8 @@ struct agent_state {
   void master_lost(const std::string& why);
   void check_master_pings();
   v1::internal::ReregisterAgent reregistration() const;
-  void run_task(const v1::internal::RunTask& msg);
-  void run_task_group(const v1::internal::RunTaskGroup& msg);
+  void run_task(v1::internal::RunTask msg);
+  void run_task_group(v1::internal::RunTaskGroup msg);
   void kill_task(const v1::internal::KillTask& msg);
   void shutdown_framework(const std::string& framework_id);
   void checkpoint_resources(const v1::internal::CheckpointResources& msg);

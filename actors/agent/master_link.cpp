@@ -241,11 +241,10 @@ void agent_state::checkpoint_resources(
   record(rec);
 }
 
-void agent_state::run_task(const v1::internal::RunTask& given) {
-  auto msg = given;
+void agent_state::run_task(v1::internal::RunTask msg) {
   add_persistent_volumes(*msg.mutable_task());
   const auto& fw_info = msg.framework();
-  const auto& fw_id = fw_info.id().value();
+  const std::string fw_id = fw_info.id().value(); // outlives msg
   bool command = !msg.task().has_executor();
   v1::ExecutorInfo exec_info;
   if (command) {
@@ -268,7 +267,6 @@ void agent_state::run_task(const v1::internal::RunTask& given) {
     return;
   }
   auto& t = e.tasks[task_id];
-  t.info = msg.task();
   t.state = v1::TASK_STAGING;
   t.sandbox = command ? e.sandbox : e.sandbox + "/tasks/" + task_id;
   ++metrics.tasks_launched;
@@ -278,23 +276,26 @@ void agent_state::run_task(const v1::internal::RunTask& given) {
   *x->mutable_executor_id() = e.info.executor_id();
   *x->mutable_task() = msg.task();
   auto exec_id = e.info.executor_id().value();
-  record(rec, [this, fw_id, exec_id, msg] {
+  // Runs once, when the task is durable; shared so that the message is not
+  // copied along the way.
+  auto run = std::make_shared<v1::internal::RunTask>(std::move(msg));
+  record(rec, [this, fw_id, exec_id, run] {
     auto* e = find_executor(fw_id, exec_id);
     if (e == nullptr)
       return;
     if (e->state == executor_record::phase::running && e->handle)
-      self->send(e->handle, msg);
+      self->send(e->handle, std::move(*run));
     else
-      e->queued_tasks.push_back(msg);
+      e->queued_tasks.push_back(std::move(*run));
   });
+  t.info.Swap(x->mutable_task()); // recorded: the copy moves into place
 }
 
-void agent_state::run_task_group(const v1::internal::RunTaskGroup& given) {
-  auto msg = given;
+void agent_state::run_task_group(v1::internal::RunTaskGroup msg) {
   for (auto& task : *msg.mutable_task_group()->mutable_tasks())
     add_persistent_volumes(task);
   const auto& fw_info = msg.framework();
-  const auto& fw_id = fw_info.id().value();
+  const std::string fw_id = fw_info.id().value(); // outlives msg
   auto exec_info = msg.executor();
   if (exec_info.type() == v1::ExecutorInfo::UNKNOWN)
     exec_info.set_type(v1::ExecutorInfo::DEFAULT);
@@ -310,21 +311,22 @@ void agent_state::run_task_group(const v1::internal::RunTaskGroup& given) {
     return;
   }
   auto exec_id = e.info.executor_id().value();
-  // Sent (or queued) once every task of the group is durable.
-  auto deliver = [this, fw_id, exec_id, msg] {
+  // Sent (or queued) once every task of the group is durable; shared so
+  // that the group is not copied along the way.
+  auto run = std::make_shared<v1::internal::RunTaskGroup>(std::move(msg));
+  auto deliver = [this, fw_id, exec_id, run] {
     auto* e = find_executor(fw_id, exec_id);
     if (e == nullptr)
       return;
     if (e->state == executor_record::phase::running && e->handle)
-      self->send(e->handle, msg);
+      self->send(e->handle, std::move(*run));
     else
-      e->queued_groups.push_back(msg);
+      e->queued_groups.push_back(std::move(*run));
   };
-  const auto& tasks = msg.task_group().tasks();
+  const auto& tasks = run->task_group().tasks();
   for (int i = 0; i < tasks.size(); ++i) {
     const auto& task = tasks[i];
     auto& t = e.tasks[task.task_id().value()];
-    t.info = task;
     t.state = v1::TASK_STAGING;
     t.sandbox = e.sandbox + "/tasks/" + task.task_id().value();
     ++metrics.tasks_launched;
@@ -335,6 +337,7 @@ void agent_state::run_task_group(const v1::internal::RunTaskGroup& given) {
     *x->mutable_task() = task;
     record(rec, i + 1 == tasks.size() ? std::function<void()>{deliver}
                                       : std::function<void()>{});
+    t.info.Swap(x->mutable_task()); // recorded: the copy moves into place
   }
 }
 

@@ -115,8 +115,8 @@ master_impl::behavior_type master(master_self self, master_config cfg) {
       if (self->state.find_framework(id.value(), "TEARDOWN"))
         self->state.remove_framework(id.value(), "torn down by the scheduler");
     },
-    [self](const FrameworkID& id, const call::Call::Accept& call) {
-      self->state.accept(id.value(), call);
+    [self](const FrameworkID& id, call::Call::Accept& call) {
+      self->state.accept(id.value(), std::move(call));
     },
     [self](const FrameworkID& id, const call::Call::Decline& call) {
       self->state.decline(id.value(), call);

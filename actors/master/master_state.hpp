@@ -225,7 +225,8 @@ struct master_state {
 
   // -- offers.cpp ---------------------------------------------------------------------
   void make_offers(alloc::offer_batch batch);
-  void accept(const std::string& framework_id, const call::Call::Accept& call);
+  // Takes `call` apart: its task infos move on to the agent.
+  void accept(const std::string& framework_id, call::Call::Accept call);
   void decline(const std::string& framework_id, const call::Call::Decline& call);
   void rescind(const std::string& offer_id, bool recover_resources);
   void rescind_agent_offers(agent_record& agent);
@@ -233,8 +234,12 @@ struct master_state {
   void checkpoint_resources(agent_record& agent);
 
   // -- tasks.cpp ------------------------------------------------------------------------
+  // Records `task` (run by executor `executor_id`, empty for a command
+  // task) as staging on `agent`, using `used`.
+  // REQUIRES: `used` is `task`'s validated resources.
   void launch_task(framework_record& fw, agent_record& agent,
-                   const v1::TaskInfo& task);
+                   const v1::TaskInfo& task, const std::string& executor_id,
+                   resources used);
   void status_update(const v1::internal::StatusUpdate& update);
   void kill(const std::string& framework_id, const call::Call::Kill& call);
   void acknowledge(const std::string& framework_id,

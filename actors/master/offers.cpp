@@ -154,7 +154,7 @@ void master_state::decline(const std::string& framework_id,
 }
 
 void master_state::accept(const std::string& framework_id,
-                          const call::Call::Accept& call) {
+                          call::Call::Accept call) {
   auto* fw = find_framework(framework_id, "ACCEPT");
   if (fw == nullptr)
     return;
@@ -251,7 +251,7 @@ void master_state::accept(const std::string& framework_id,
                                          conv->to});
     checkpoint_resources(agent);
   };
-  for (auto op : call.operations()) {
+  for (auto& op : *call.mutable_operations()) {
     switch (op.type()) {
       case v1::Offer::Operation::RESERVE:
         apply(validate_reserve(op.reserve().resources(), fw, role), "RESERVE");
@@ -288,10 +288,14 @@ void master_state::accept(const std::string& framework_id,
               = task.executor();
             agent.used[framework_id] += plan->executor_resources;
           }
-          launch_task(*fw, agent, task);
+          launch_task(*fw, agent, task,
+                      task.has_executor()
+                        ? task.executor().executor_id().value()
+                        : std::string{},
+                      std::move(plan->task_resources));
           v1::internal::RunTask run;
           *run.mutable_framework() = fw->info;
-          *run.mutable_task() = task;
+          run.mutable_task()->Swap(&task);
           self->send(agent.handle, std::move(run));
         }
         break;
@@ -325,16 +329,15 @@ void master_state::accept(const std::string& framework_id,
               = executor;
             agent.used[framework_id] += plan.executor_resources;
           }
-          auto& task = *group.mutable_task_group()->mutable_tasks(
-            static_cast<int>(i));
-          *task.mutable_executor() = executor; // recorded with its executor
-          launch_task(*fw, agent, task);
-          task.clear_executor();
+          launch_task(*fw, agent,
+                      group.task_group().tasks(static_cast<int>(i)),
+                      executor.executor_id().value(),
+                      std::move(plan.task_resources));
         }
         v1::internal::RunTaskGroup run;
         *run.mutable_framework() = fw->info;
-        *run.mutable_executor() = executor;
-        *run.mutable_task_group() = group.task_group();
+        run.mutable_executor()->Swap(group.mutable_executor());
+        run.mutable_task_group()->Swap(group.mutable_task_group());
         self->send(agent.handle, std::move(run));
         break;
       }

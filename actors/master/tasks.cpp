@@ -96,16 +96,17 @@ void master_state::count_terminal(v1::TaskState state) {
 }
 
 void master_state::launch_task(framework_record& fw, agent_record& agent,
-                               const v1::TaskInfo& task) {
+                               const v1::TaskInfo& task,
+                               const std::string& executor_id,
+                               resources used) {
   task_record rec;
   rec.id = task.task_id().value();
   rec.name = task.name();
   rec.framework_id = fw.info.id().value();
   rec.agent_id = agent.info.id().value();
-  if (task.has_executor())
-    rec.executor_id = task.executor().executor_id().value();
+  rec.executor_id = executor_id;
   rec.state = v1::TASK_STAGING;
-  rec.used = *resources::from_proto(task.resources()); // validated
+  rec.used = std::move(used);
   rec.details = details_of(task);
   agent.used[rec.framework_id] += rec.used;
   auto [it, added] = fw.tasks.emplace(rec.id, std::move(rec));

@@ -104,40 +104,42 @@ public:
           up_, master_, "SUBSCRIBE", a,
           caf::actor_cast<scheduler_actor>(this), msg);
       },
-      [this](const v1::FrameworkID& f, const call::Call::Teardown& c) {
-        pass(up_, master_, "TEARDOWN", f, c);
+      [this](const v1::FrameworkID&, const call::Call::Teardown&) {
+        pass(up_, master_, "TEARDOWN");
       },
-      [this](const v1::FrameworkID& f, const call::Call::Accept& c) {
+      [this](const v1::FrameworkID&, const call::Call::Accept&) {
         // Its tasks are launched once the master has the call.
-        auto to = master_;
-        carry(up_, "ACCEPT", [this, to, f, c] {
-          w_->invariants().accept_delivered(node_, f.value(), c);
-          send(to, f, c);
+        auto msg = take_message();
+        carry(up_, "ACCEPT", [this, msg] {
+          w_->invariants().accept_delivered(
+            node_, msg.get_as<v1::FrameworkID>(0).value(),
+            msg.get_as<call::Call::Accept>(1));
+          forward(master_, msg);
         });
       },
-      [this](const v1::FrameworkID& f, const call::Call::Decline& c) {
-        pass(up_, master_, "DECLINE", f, c);
+      [this](const v1::FrameworkID&, const call::Call::Decline&) {
+        pass(up_, master_, "DECLINE");
       },
-      [this](const v1::FrameworkID& f, const call::Call::Revive& c) {
-        pass(up_, master_, "REVIVE", f, c);
+      [this](const v1::FrameworkID&, const call::Call::Revive&) {
+        pass(up_, master_, "REVIVE");
       },
-      [this](const v1::FrameworkID& f, const call::Call::Suppress& c) {
-        pass(up_, master_, "SUPPRESS", f, c);
+      [this](const v1::FrameworkID&, const call::Call::Suppress&) {
+        pass(up_, master_, "SUPPRESS");
       },
-      [this](const v1::FrameworkID& f, const call::Call::Kill& c) {
-        pass(up_, master_, "KILL", f, c);
+      [this](const v1::FrameworkID&, const call::Call::Kill&) {
+        pass(up_, master_, "KILL");
       },
-      [this](const v1::FrameworkID& f, const call::Call::Shutdown& c) {
-        pass(up_, master_, "SHUTDOWN", f, c);
+      [this](const v1::FrameworkID&, const call::Call::Shutdown&) {
+        pass(up_, master_, "SHUTDOWN");
       },
-      [this](const v1::FrameworkID& f, const call::Call::Acknowledge& c) {
-        pass(up_, master_, "ACKNOWLEDGE", f, c);
+      [this](const v1::FrameworkID&, const call::Call::Acknowledge&) {
+        pass(up_, master_, "ACKNOWLEDGE");
       },
-      [this](const v1::FrameworkID& f, const call::Call::Reconcile& c) {
-        pass(up_, master_, "RECONCILE", f, c);
+      [this](const v1::FrameworkID&, const call::Call::Reconcile&) {
+        pass(up_, master_, "RECONCILE");
       },
-      [this](const v1::FrameworkID& f, const call::Call::Message& c) {
-        pass(up_, master_, "MESSAGE", f, c);
+      [this](const v1::FrameworkID&, const call::Call::Message&) {
+        pass(up_, master_, "MESSAGE");
       },
       // -- node -> master: the agent protocol ---------------------------------------
       [this](const agent_actor& a, const v1::internal::RegisterAgent& msg) {
@@ -157,17 +159,17 @@ public:
           master_,
           "ReregisterAgent", caf::actor_cast<agent_actor>(this), msg);
       },
-      [this](const v1::internal::StatusUpdate& msg) {
-        pass(up_, master_, "StatusUpdate", msg);
+      [this](const v1::internal::StatusUpdate&) {
+        pass(up_, master_, "StatusUpdate");
       },
-      [this](const v1::internal::ExecutorToFramework& msg) {
-        pass(up_, master_, "ExecutorToFramework", msg);
+      [this](const v1::internal::ExecutorToFramework&) {
+        pass(up_, master_, "ExecutorToFramework");
       },
-      [this](const v1::internal::ExitedExecutor& msg) {
-        pass(up_, master_, "ExitedExecutor", msg);
+      [this](const v1::internal::ExitedExecutor&) {
+        pass(up_, master_, "ExitedExecutor");
       },
-      [this](unregister_atom a, const v1::AgentID& id) {
-        pass(up_, master_, "Unregister", a, id);
+      [this](unregister_atom, const v1::AgentID&) {
+        pass(up_, master_, "Unregister");
       },
       [this](const v1::master::Call& c) {
         return ask<v1::master::Response>(up_, master_, "operator", c);
@@ -176,59 +178,61 @@ public:
       [this](ping_atom a) {
         return ask<pong_atom>(down_, agent(), "ping", a);
       },
-      [this](const v1::internal::RunTask& m) {
-        pass(down_, agent(), "RunTask", m);
+      [this](const v1::internal::RunTask&) {
+        pass(down_, agent(), "RunTask");
       },
-      [this](const v1::internal::RunTaskGroup& m) {
-        pass(down_, agent(), "RunTaskGroup", m);
+      [this](const v1::internal::RunTaskGroup&) {
+        pass(down_, agent(), "RunTaskGroup");
       },
-      [this](const v1::internal::KillTask& m) {
-        pass(down_, agent(), "KillTask", m);
+      [this](const v1::internal::KillTask&) {
+        pass(down_, agent(), "KillTask");
       },
-      [this](const v1::internal::ShutdownExecutor& m) {
-        pass(down_, agent(), "ShutdownExecutor", m);
+      [this](const v1::internal::ShutdownExecutor&) {
+        pass(down_, agent(), "ShutdownExecutor");
       },
-      [this](const v1::internal::ShutdownFramework& m) {
-        pass(down_, agent(), "ShutdownFramework", m);
+      [this](const v1::internal::ShutdownFramework&) {
+        pass(down_, agent(), "ShutdownFramework");
       },
-      [this](const v1::internal::StatusUpdateAcknowledgement& m) {
-        pass(down_, agent(), "StatusUpdateAck", m);
+      [this](const v1::internal::StatusUpdateAcknowledgement&) {
+        pass(down_, agent(), "StatusUpdateAck");
       },
-      [this](const v1::internal::FrameworkToExecutor& m) {
-        pass(down_, agent(), "FrameworkToExecutor", m);
+      [this](const v1::internal::FrameworkToExecutor&) {
+        pass(down_, agent(), "FrameworkToExecutor");
       },
-      [this](const v1::internal::CheckpointResources& m) {
-        pass(down_, agent(), "CheckpointResources", m);
+      [this](const v1::internal::CheckpointResources&) {
+        pass(down_, agent(), "CheckpointResources");
       },
-      [this](shutdown_atom a, const std::string& why) {
-        pass(down_, agent(), "Shutdown", a, why);
+      [this](shutdown_atom, const std::string&) {
+        pass(down_, agent(), "Shutdown");
       },
       // -- master -> scheduler ------------------------------------------------------
-      [this](const call::Event::Offers& e) {
-        pass(down_, scheduler(), "OFFERS", e);
+      [this](const call::Event::Offers&) {
+        pass(down_, scheduler(), "OFFERS");
       },
-      [this](const call::Event::Rescind& e) {
-        pass(down_, scheduler(), "RESCIND", e);
+      [this](const call::Event::Rescind&) {
+        pass(down_, scheduler(), "RESCIND");
       },
-      [this](const call::Event::Update& e) {
+      [this](const call::Event::Update&) {
         // Seen by the framework when it arrives, not when it is sent.
-        auto to = scheduler();
-        carry(down_, "UPDATE", [this, to, e] {
-          w_->invariants().framework_seen(node_, e.status());
-          send(to, e);
+        auto to = peer_;
+        auto msg = take_message();
+        carry(down_, "UPDATE", [this, to, msg] {
+          w_->invariants().framework_seen(
+            node_, msg.get_as<call::Event::Update>(0).status());
+          forward(to, msg);
         });
       },
-      [this](const call::Event::Message& e) {
-        pass(down_, scheduler(), "MESSAGE", e);
+      [this](const call::Event::Message&) {
+        pass(down_, scheduler(), "MESSAGE");
       },
-      [this](const call::Event::Failure& e) {
-        pass(down_, scheduler(), "FAILURE", e);
+      [this](const call::Event::Failure&) {
+        pass(down_, scheduler(), "FAILURE");
       },
-      [this](const call::Event::Error& e) {
-        pass(down_, scheduler(), "ERROR", e);
+      [this](const call::Event::Error&) {
+        pass(down_, scheduler(), "ERROR");
       },
-      [this](const call::Event::Heartbeat& e) {
-        pass(down_, scheduler(), "HEARTBEAT", e);
+      [this](const call::Event::Heartbeat&) {
+        pass(down_, scheduler(), "HEARTBEAT");
       },
       [this](retransmit_atom) {
         retransmitting_ = false;
@@ -334,11 +338,32 @@ private:
     delayed_send(this, std::chrono::seconds(1), retransmit_atom::value);
   }
 
-  template <class Target, class... Ts>
-  void pass(direction& d, const Target& target, const char* what, Ts... xs) {
+  // Carries the message being handled on to `target` across `d`.
+  template <class Target>
+  void pass(direction& d, const Target& target, const char* what) {
     if (!target)
       return;
-    carry(d, what, [this, target, xs...] { send(target, xs...); });
+    auto to = caf::actor_cast<caf::actor>(target);
+    auto msg = take_message();
+    carry(d, what, [this, to, msg] { forward(to, msg); });
+  }
+
+  // The message being handled, moved out of its mailbox element rather than
+  // copied: a message is shared, so the copies the fault plan makes (and
+  // the messages held for later) cost a reference count, not a deep copy
+  // of a task group.
+  caf::message take_message() {
+    return current_mailbox_element()->move_content_to_message();
+  }
+
+  // Sends `msg` as this connection, unchanged. (A typed actor's send()
+  // would rebuild it from its elements.)
+  template <class Target>
+  void forward(const Target& to, const caf::message& msg) {
+    if (to)
+      to->enqueue(caf::make_mailbox_element(caf::strong_actor_ptr{ctrl()},
+                                            caf::make_message_id(), {}, msg),
+                  context());
   }
 
   // A request crosses `d`, its reply the other way; either may be lost (the

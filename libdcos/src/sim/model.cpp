@@ -142,6 +142,11 @@ void model::accept_delivered(int framework, const std::string& framework_id,
   }
 }
 
+void model::expect_tasks(size_t tasks) {
+  tasks_.reserve(tasks);
+  task_role_.reserve(tasks);
+}
+
 void model::placed(int tasks) {
   tasks_placed += static_cast<uint64_t>(tasks);
   last_placed_wall = std::chrono::steady_clock::now();

@@ -769,6 +769,10 @@ report world::run(std::vector<framework_factory> user_frameworks,
     st->to_launch = st->spec.tasks;
     workloads_.push_back(std::move(st));
   }
+  size_t planned_tasks = 0;
+  for (const auto& f : sc_.frameworks)
+    planned_tasks += f.tasks;
+  model_.expect_tasks(planned_tasks);
   framework_actors_.resize(frameworks_);
   start_master();
   if (!sc_.quota.empty() || !sc_.guarantees.empty())

@@ -134,6 +134,10 @@ public:
   /// lost (or changed the end the framework saw).
   void final_checks();
 
+  /// Sizes its tables for `tasks` launches (the scenario's own frameworks'),
+  /// so that they are not rebuilt again and again while a storm launches.
+  void expect_tasks(size_t tasks);
+
   uint64_t tasks_launched() const { return launched_; }
   uint64_t tasks_terminal() const { return terminal_; }
   caf::timespan first_accept{-1};
