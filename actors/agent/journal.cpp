@@ -25,9 +25,9 @@ uint32_t fnv1a(const char* data, size_t size) {
   return h;
 }
 
-void put_u32(std::string& out, uint32_t x) {
+void set_u32(char* p, uint32_t x) {
   for (int i = 0; i < 4; ++i)
-    out += static_cast<char>((x >> (8 * i)) & 0xff);
+    p[i] = static_cast<char>((x >> (8 * i)) & 0xff);
 }
 
 uint32_t get_u32(const char* p) {
@@ -40,10 +40,14 @@ uint32_t get_u32(const char* p) {
 } // namespace
 
 void encode_record(const v1::internal::JournalRecord& rec, std::string& out) {
-  auto payload = rec.SerializeAsString();
-  put_u32(out, static_cast<uint32_t>(payload.size()));
-  put_u32(out, fnv1a(payload.data(), payload.size()));
-  out += payload;
+  // Serialized in place, behind its header: no temporary copy.
+  auto size = rec.ByteSizeLong();
+  auto at = out.size();
+  out.resize(at + 8 + size);
+  auto* record = out.data() + at;
+  rec.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(record + 8));
+  set_u32(record, static_cast<uint32_t>(size));
+  set_u32(record + 4, fnv1a(record + 8, size));
 }
 
 std::vector<v1::internal::JournalRecord> decode_records(const std::string& bytes,

@@ -112,8 +112,7 @@ public:
         auto msg = take_message();
         carry(up_, "ACCEPT", [this, msg] {
           w_->invariants().accept_delivered(
-            node_, msg.get_as<v1::FrameworkID>(0).value(),
-            msg.get_as<call::Call::Accept>(1));
+            node_, msg.get_as<call::Call::Accept>(1));
           forward(master_, msg);
         });
       },

@@ -116,19 +116,20 @@ void model::accept_sent(const v1::scheduler::Call::Accept& call) {
     drop_offer(id.value());
 }
 
-void model::accept_delivered(int framework, const std::string& framework_id,
+void model::accept_delivered(int framework,
                              const v1::scheduler::Call::Accept& call) {
   auto launched = [&](const v1::TaskInfo& t) {
+    auto [it, fresh] = tasks_.try_emplace(
+      fmt::format("{}/{}", framework, t.task_id().value()));
+    if (fresh) {
+      ++launched_;
+      it->second.framework = framework;
+    }
     for (const auto& r : t.resources())
       if (!r.allocation_info().role().empty()) {
-        task_role_[framework_id + "/" + t.task_id().value()] =
-          r.allocation_info().role();
+        it->second.role = r.allocation_info().role();
         break;
       }
-    auto key = fmt::format("{}/{}", framework, t.task_id().value());
-    auto [it, fresh] = tasks_.emplace(key, task_rec{framework});
-    if (fresh)
-      ++launched_;
     if (first_accept.count() < 0) {
       first_accept = w_.elapsed();
       first_accept_wall = std::chrono::steady_clock::now();
@@ -144,7 +145,6 @@ void model::accept_delivered(int framework, const std::string& framework_id,
 
 void model::expect_tasks(size_t tasks) {
   tasks_.reserve(tasks);
-  task_role_.reserve(tasks);
 }
 
 void model::placed(int tasks) {
@@ -269,11 +269,12 @@ void model::container_started(int node, const std::string& container,
     auto& c = a.task_containers[container];
     c.task = task;
     if (auto f = framework_node_.find(framework_id);
-        f != framework_node_.end())
+        f != framework_node_.end()) {
       c.framework = f->second;
-    if (auto r = task_role_.find(framework_id + "/" + task);
-        r != task_role_.end())
-      c.role = r->second;
+      if (auto t = tasks_.find(fmt::format("{}/{}", f->second, task));
+          t != tasks_.end())
+        c.role = t->second.role;
+    }
     c.used = {limits.scalar("cpus").value_or(0),
               limits.scalar("mem").value_or(0)};
   }

@@ -54,18 +54,18 @@ std::string command_for(workload_state& st, world& w) {
                      std::chrono::duration<double>(d).count(), code);
 }
 
+using wire_resources = google::protobuf::RepeatedPtrField<v1::Resource>;
+
 v1::TaskInfo make_task(workload_state& st, world& w, const v1::Offer& offer,
-                       const resources& need) {
+                       const wire_resources& need) {
   v1::TaskInfo t;
   auto id = fmt::format("{}-{}", st.spec.name, st.next_task++);
   t.set_name(id);
   t.mutable_task_id()->set_value(id);
   *t.mutable_agent_id() = offer.agent_id();
-  need.to_proto(t.mutable_resources());
+  *t.mutable_resources() = need;
   t.mutable_command()->set_value(command_for(st, w));
-  st.live[id] = v1::TASK_STAGING;
-  st.agent_of[id] = offer.agent_id().value();
-  st.launched_at[id] = w.elapsed();
+  st.live[id] = {v1::TASK_STAGING, offer.agent_id().value(), w.elapsed()};
   --st.to_launch;
   return t;
 }
@@ -78,12 +78,14 @@ void launch_from(self_ptr self, const v1::Offer& offer) {
   call::Call::Accept accept;
   *accept.add_offer_ids() = offer.id();
   auto need = st.spec.task_resources.allocate(role);
+  wire_resources need_wire; // built once, copied into each task
+  need.to_proto(&need_wire);
   if (free && st.spec.group_size == 0) {
     auto* launch = accept.add_operations();
     launch->set_type(v1::Offer::Operation::LAUNCH);
     while (st.to_launch > 0 && free->contains(need)) {
       *launch->mutable_launch()->add_task_infos() = make_task(st, w, offer,
-                                                              need);
+                                                              need_wire);
       *free -= need;
     }
   } else if (free) {
@@ -108,7 +110,7 @@ void launch_from(self_ptr self, const v1::Offer& offer) {
       exec.to_proto(e->mutable_resources());
       for (size_t i = 0; i < n; ++i)
         *lg->mutable_task_group()->add_tasks() = make_task(st, w, offer,
-                                                           need);
+                                                           need_wire);
     }
   }
   bool launching = accept.operations_size() > 0
@@ -157,12 +159,10 @@ workload_actor::behavior_type workload(self_ptr self, world* w,
       st.suppressed = false;
       // Learn what became of every task we believe is live.
       call::Call::Reconcile rec;
-      for (const auto& [task, state] : st.live) {
+      for (const auto& [task, live] : st.live) {
         auto* t = rec.add_tasks();
         t->mutable_task_id()->set_value(task);
-        if (auto i = self->state.st->agent_of.find(task);
-            i != self->state.st->agent_of.end())
-          t->mutable_agent_id()->set_value(i->second);
+        t->mutable_agent_id()->set_value(live.agent);
       }
       if (rec.tasks_size() > 0)
         self->send(self->state.driver, std::move(rec));
@@ -175,29 +175,27 @@ workload_actor::behavior_type workload(self_ptr self, world* w,
         return;
       auto& st = *self->state.st;
       call::Call::Reconcile rec;
-      for (const auto& [task, state] : st.live) {
+      for (const auto& [task, live] : st.live) {
         // Launched and not heard of since, or cut off: a master that has
         // never heard of the task (a new one, that recovered the agent as
         // unreachable) tells nobody when the agent is back without it.
-        if (state != v1::TASK_STAGING && state != v1::TASK_UNREACHABLE)
+        if (live.state != v1::TASK_STAGING
+            && live.state != v1::TASK_UNREACHABLE)
           continue;
         auto* t = rec.add_tasks();
         t->mutable_task_id()->set_value(task);
-        if (auto i = st.agent_of.find(task); i != st.agent_of.end())
-          t->mutable_agent_id()->set_value(i->second);
+        t->mutable_agent_id()->set_value(live.agent);
       }
       if (rec.tasks_size() > 0)
         self->send(self->state.driver, std::move(rec));
       auto now = self->state.w->elapsed();
-      for (const auto& [task, state] : st.live) {
-        auto at = st.launched_at.find(task);
-        if (state != v1::TASK_STAGING || at == st.launched_at.end()
-            || now - at->second < launch_timeout)
+      for (const auto& [task, live] : st.live) {
+        if (live.state != v1::TASK_STAGING
+            || now - live.launched_at < launch_timeout)
           continue;
         call::Call::Kill kill;
         kill.mutable_task_id()->set_value(task);
-        if (auto i = st.agent_of.find(task); i != st.agent_of.end())
-          kill.mutable_agent_id()->set_value(i->second);
+        kill.mutable_agent_id()->set_value(live.agent);
         self->send(self->state.driver, std::move(kill));
       }
       self->delayed_send(self, reconcile_period, reconcile_atom::value,
@@ -214,15 +212,15 @@ workload_actor::behavior_type workload(self_ptr self, world* w,
       auto& st = *self->state.st;
       const auto& status = ev.status();
       const auto& id = status.task_id().value();
-      if (status.has_agent_id())
-        self->state.st->agent_of[id] = status.agent_id().value();
       auto i = st.live.find(id);
       if (i == st.live.end())
         return; // a repeat of a terminal update, or not ours
+      if (status.has_agent_id())
+        i->second.agent = status.agent_id().value();
       bool ended = is_terminal(status.state())
                    || status.state() == v1::TASK_UNKNOWN; // never launched
       if (!ended) {
-        i->second = status.state();
+        i->second.state = status.state();
         if (status.state() == v1::TASK_RUNNING)
         {
           auto& model = self->state.w->invariants();
@@ -232,8 +230,6 @@ workload_actor::behavior_type workload(self_ptr self, world* w,
         return;
       }
       st.live.erase(i);
-      st.agent_of.erase(id);
-      st.launched_at.erase(id);
       bool failed = status.state() != v1::TASK_FINISHED
                     && status.state() != v1::TASK_KILLED;
       if (failed && st.spec.relaunch && st.spec.kill_at.count() == 0)
@@ -250,12 +246,10 @@ workload_actor::behavior_type workload(self_ptr self, world* w,
     [self](kill_all_atom) {
       auto& st = *self->state.st;
       st.to_launch = 0;
-      for (const auto& [task, state] : st.live) {
+      for (const auto& [task, live] : st.live) {
         call::Call::Kill kill;
         kill.mutable_task_id()->set_value(task);
-        if (auto i = self->state.st->agent_of.find(task);
-            i != self->state.st->agent_of.end())
-          kill.mutable_agent_id()->set_value(i->second);
+        kill.mutable_agent_id()->set_value(live.agent);
         self->send(self->state.driver, std::move(kill));
       }
       // Kills sent while disconnected are lost: repeat until all ended.

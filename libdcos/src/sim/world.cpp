@@ -683,11 +683,11 @@ std::string world::progress() const {
     out += fmt::format(" {} has {} task(s) to launch and {} live", w->spec.name,
                        w->to_launch, w->live.size());
     size_t shown = 0;
-    for (const auto& [task, state] : w->live) {
+    for (const auto& [task, t] : w->live) {
       if (shown++ == 3)
         break;
       out += fmt::format("{} {} ({})", shown == 1 ? ":" : ",", task,
-                         v1::TaskState_Name(static_cast<v1::TaskState>(state)));
+                         v1::TaskState_Name(static_cast<v1::TaskState>(t.state)));
     }
     out += ";";
   }

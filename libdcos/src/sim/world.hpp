@@ -76,7 +76,7 @@ public:
   void offers(int framework, const v1::scheduler::Event::Offers& ev);
   void rescind(const v1::OfferID& id);
   void accept_sent(const v1::scheduler::Call::Accept& call);
-  void accept_delivered(int framework, const std::string& framework_id,
+  void accept_delivered(int framework,
                         const v1::scheduler::Call::Accept& call);
   void decline(const v1::scheduler::Call::Decline& call);
   void framework_seen(int framework, const v1::TaskStatus& status);
@@ -178,6 +178,7 @@ private:
     int terminal = -1; // a v1::TaskState once terminal
     int last_seen = -1; // the latest v1::TaskState its framework saw
     bool running = false;
+    std::string role; // its resources were allocated to
   };
   struct cut {
     caf::timespan since{0};
@@ -213,7 +214,6 @@ private:
   std::unordered_map<int, caf::timespan> framework_lost_at_;
   caf::timespan master_lost_at_{-1};
   std::map<std::string, amounts> offered_by_role_;
-  std::unordered_map<std::string, std::string> task_role_; // "fw id/task"
   uint64_t launched_ = 0, terminal_ = 0;
 };
 
@@ -225,9 +225,12 @@ struct workload_state {
   std::string framework_id;
   uint64_t next_task = 0;
   size_t to_launch = 0;
-  std::map<std::string, int> live;            // task id -> last state
-  std::map<std::string, std::string> agent_of; // task id -> agent id
-  std::map<std::string, caf::timespan> launched_at; // task id -> virtual time
+  struct live_task {
+    int state = 0;          // the last v1::TaskState heard
+    std::string agent;      // the agent id it runs on
+    caf::timespan launched_at{0}; // virtual time
+  };
+  std::map<std::string, live_task> live; // by task id
   bool suppressed = false;
   bool done = false;
   std::mt19937_64 rng;
