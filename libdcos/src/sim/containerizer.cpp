@@ -112,10 +112,15 @@ void finish(self_ptr self, container& c, container_termination end) {
   for (auto& rp : c.waiters)
     rp.deliver(c.end);
   c.waiters.clear();
-  // Its nested containers go with it.
+  // Its nested containers go with it. Their ids extend this one's, so
+  // they sit together in the ordered table, right after the prefix.
   auto prefix = c.id + ".";
-  for (auto& [id, child] : self->state.containers)
-    if (child.running && id.rfind(prefix, 0) == 0) {
+  auto& all = self->state.containers;
+  for (auto i = all.lower_bound(prefix);
+       i != all.end() && i->first.compare(0, prefix.size(), prefix) == 0;
+       ++i) {
+    auto& child = i->second;
+    if (child.running) {
       if (child.executor)
         self->send_exit(child.executor, caf::exit_reason::kill);
       container_termination killed;
@@ -124,6 +129,7 @@ void finish(self_ptr self, container& c, container_termination end) {
       killed.destroyed = true;
       finish(self, child, killed);
     }
+  }
   if (c.executor)
     self->send_exit(c.executor, caf::exit_reason::kill);
 }

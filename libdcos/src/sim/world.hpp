@@ -204,7 +204,7 @@ private:
     std::string task;
     int state; // a v1::TaskState
   };
-  std::map<std::string, executor_update> sent_by_executors_; // by uuid
+  std::unordered_map<std::string, executor_update> sent_by_executors_; // uuid
   std::map<std::string, executor_update> handed_over_;       // by uuid
   std::unordered_set<std::string> seen_uuids_;     // by the frameworks
   std::unordered_set<int> removed_agents_;
