@@ -351,12 +351,14 @@ private:
   // copied: a message is shared, so the copies the fault plan makes (and
   // the messages held for later) cost a reference count, not a deep copy
   // of a task group.
+  // REQUIRES: called once per handled message; the handler reads none of
+  // its arguments afterwards (they are moved from).
   caf::message take_message() {
     return current_mailbox_element()->move_content_to_message();
   }
 
-  // Sends `msg` as this connection, unchanged. (A typed actor's send()
-  // would rebuild it from its elements.)
+  // Sends `msg` as this connection, unchanged and still shared. (A typed
+  // actor may not send() to an untyped handle, so it is enqueued directly.)
   template <class Target>
   void forward(const Target& to, const caf::message& msg) {
     if (to)
