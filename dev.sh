@@ -18,6 +18,7 @@ PACKAGES=(
   # libraries
   libcaf-dev libprotobuf-dev protobuf-compiler libboost-dev libfmt-dev
   libspdlog-dev libyaml-cpp-dev libseccomp-dev doctest-dev
+  libjemalloc-dev
   # used by tests and tools
   curl procps
   # Linux containers: test images (busybox), networks (ip, iptables,

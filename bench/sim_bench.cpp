@@ -6,12 +6,15 @@
 // with 10,000 agents registering. Prints one JSON line per phase:
 // placed_per_wall_s counts tasks the master sent to agents (the scheduling
 // decision) per wall second from the first ACCEPT; running_per_wall_s counts
-// them up to the last TASK_RUNNING a framework saw.
+// them up to the last TASK_RUNNING a framework saw. "allocator" names the
+// malloc in use (jemalloc when the build found it; see meson_options.txt).
 //
 //   build/bench/sim_bench [--agents=10000] [--tasks=100000] [--seed=1]
 //                         [--join_after_s=5] [--failover=false]
 #include <chrono>
 #include <cstdio>
+
+#include <dlfcn.h>
 
 #include "dcos/flags.hpp"
 #include "dcos/logging.hpp"
@@ -56,6 +59,11 @@ sim::scenario shape(uint64_t agents, uint64_t tasks, uint64_t group,
   return sc;
 }
 
+// jemalloc exports mallctl(); glibc has no such symbol.
+const char* allocator_name() {
+  return dlsym(RTLD_DEFAULT, "mallctl") != nullptr ? "jemalloc" : "glibc";
+}
+
 double secs(caf::timespan t) {
   return std::chrono::duration<double>(t).count();
 }
@@ -91,7 +99,7 @@ int main(int argc, char** argv) {
       "\"launch_phase_virtual_s\":%.3f,\"launch_phase_wall_s\":%.2f,"
       "\"running_per_wall_s\":%.0f,\"placement_wall_s\":%.2f,"
       "\"placed_per_wall_s\":%.0f,\"failover_reregistration_virtual_s\":%.3f,"
-      "\"failover_wall_s\":%.2f}\n",
+      "\"failover_wall_s\":%.2f,\"allocator\":\"%s\"}\n",
       finish ? "launch_run_finish" : "master_failover",
       static_cast<unsigned long long>(agents),
       static_cast<unsigned long long>(st.tasks_launched),
@@ -104,7 +112,8 @@ int main(int argc, char** argv) {
       st.placement_wall_seconds > 0
         ? st.tasks_placed / st.placement_wall_seconds
         : 0.0,
-      secs(st.failover_reregistration), st.failover_wall_seconds);
+      secs(st.failover_reregistration), st.failover_wall_seconds,
+      allocator_name());
     if (!r.passed)
       std::printf("violation: %s\nreplay: seed %llu\n", r.violation.c_str(),
                   static_cast<unsigned long long>(seed));
