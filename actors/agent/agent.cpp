@@ -101,6 +101,10 @@ std::string agent_state::sandbox_of(const std::string& framework_id,
                      executor_id, container_id);
 }
 
+std::string task_sandbox(const executor_record& e, const std::string& task_id) {
+  return e.command_executor ? e.sandbox : e.sandbox + "/tasks/" + task_id;
+}
+
 void agent_state::shutdown(const std::string& why, bool leave) {
   log->warn("agent shutting down: {}", why);
   auto quit = [this, leave] {

@@ -74,7 +74,6 @@ struct task_record {
   v1::TaskInfo info;
   v1::TaskState state = v1::TASK_STAGING; // latest known
   v1::TaskStatus last_status;
-  std::string sandbox;
 };
 
 struct executor_record {
@@ -107,7 +106,10 @@ struct framework_record {
 struct update_stream {
   std::string framework_id;
   std::string task_id;
-  std::deque<v1::internal::StatusUpdate> pending; // durable, not acknowledged
+  // Durable, not acknowledged; oldest first. Rarely more than one or two:
+  // a vector, because an empty std::deque allocates half a kilobyte and a
+  // stream lives as long as its task.
+  std::vector<v1::internal::StatusUpdate> pending;
   std::set<std::string> recording; // uuids accepted, on their way to disk
   std::set<std::string> uuids; // seen: drops executor retransmissions
   bool in_flight = false;
@@ -130,6 +132,10 @@ struct agent_metrics {
 };
 
 } // namespace agent_records
+
+/// A task's sandbox: a command executor's task shares its executor's; any
+/// other task has the directory "tasks/<task id>" inside it (Mesos' layout).
+std::string task_sandbox(const executor_record& e, const std::string& task_id);
 
 // -- the state ---------------------------------------------------------------------------
 

@@ -11,8 +11,9 @@ namespace dcos::kernel {
 namespace {
 
 void write_task(json_writer& w, const std::string& fw_id,
-                const std::string& exec_id, const std::string& agent_id,
+                const executor_record& e, const std::string& agent_id,
                 const task_record& t) {
+  const auto& exec_id = e.info.executor_id().value();
   w.begin_object();
   w.field("id", t.info.task_id().value());
   w.field("name", t.info.name());
@@ -20,7 +21,7 @@ void write_task(json_writer& w, const std::string& fw_id,
   w.field("executor_id", exec_id);
   w.field("slave_id", agent_id);
   w.field("state", v1::TaskState_Name(t.state));
-  w.field("sandbox", t.sandbox);
+  w.field("sandbox", task_sandbox(e, t.info.task_id().value()));
   w.key("resources");
   write_resources_object(w, t.info.resources());
   w.key("statuses").begin_array();
@@ -53,7 +54,7 @@ void write_executor(json_writer& w, const std::string& fw_id,
     (is_terminal(t.state) ? done : active).push_back(&t);
   w.key("tasks").begin_array();
   for (const auto* t : active)
-    write_task(w, fw_id, e.info.executor_id().value(), agent_id, *t);
+    write_task(w, fw_id, e, agent_id, *t);
   w.end_array();
   w.key("queued_tasks").begin_array();
   for (const auto& run : e.queued_tasks)
@@ -61,7 +62,7 @@ void write_executor(json_writer& w, const std::string& fw_id,
   w.end_array();
   w.key("completed_tasks").begin_array();
   for (const auto* t : done)
-    write_task(w, fw_id, e.info.executor_id().value(), agent_id, *t);
+    write_task(w, fw_id, e, agent_id, *t);
   w.end_array();
   w.end_object();
 }

@@ -175,9 +175,6 @@ void agent_state::replay(const v1::internal::JournalRecord& rec) {
         t.state = x.last_status().state();
         t.last_status = x.last_status();
       }
-      t.sandbox = e.command_executor
-                    ? e.sandbox
-                    : e.sandbox + "/tasks/" + x.task().task_id().value();
       break;
     }
     case R::kUpdate: {

@@ -268,7 +268,6 @@ void agent_state::run_task(v1::internal::RunTask msg) {
   }
   auto& t = e.tasks[task_id];
   t.state = v1::TASK_STAGING;
-  t.sandbox = command ? e.sandbox : e.sandbox + "/tasks/" + task_id;
   ++metrics.tasks_launched;
   v1::internal::JournalRecord rec;
   auto* x = rec.mutable_task();
@@ -328,7 +327,6 @@ void agent_state::run_task_group(v1::internal::RunTaskGroup msg) {
     const auto& task = tasks[i];
     auto& t = e.tasks[task.task_id().value()];
     t.state = v1::TASK_STAGING;
-    t.sandbox = e.sandbox + "/tasks/" + task.task_id().value();
     ++metrics.tasks_launched;
     v1::internal::JournalRecord rec;
     auto* x = rec.mutable_task();

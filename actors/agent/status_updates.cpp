@@ -177,7 +177,7 @@ void agent_state::acknowledge(
       return;
     auto& s = i->second;
     s.acking = false;
-    s.pending.pop_front();
+    s.pending.erase(s.pending.begin());
     ++s.generation; // the retry timer of the acknowledged update is void
     s.in_flight = false;
     s.backoff = cfg.status_update_retry_min;
