@@ -155,6 +155,9 @@ struct agent_state {
   master_actor master;
   bool registered = false;
   bool registering = false;
+  // The master has answered our (re-)registration on the current link
+  // (see stale_launch).
+  bool admitted = false;
   bool detecting = false;     // a detect request is out
   // Counts links to a master; a reply or a journaled id that belongs to an
   // earlier link must not make the agent believe it is registered.
@@ -217,6 +220,9 @@ struct agent_state {
   void master_lost(const std::string& why);
   void check_master_pings();
   v1::internal::ReregisterAgent reregistration() const;
+  // True (and logged) for a launch the agent must drop: one that did not
+  // come over the current link after the master admitted this agent.
+  bool stale_launch(const std::string& task_id) const;
   void run_task(v1::internal::RunTask msg);
   void run_task_group(v1::internal::RunTaskGroup msg);
   void kill_task(const v1::internal::KillTask& msg);

@@ -121,6 +121,7 @@ void agent_state::try_register() {
 
 void agent_state::registered_with(const v1::internal::AgentRegistered& reply) {
   registering = false;
+  admitted = true;
   registration_backoff = cfg.registration_backoff;
   auto done = [this, epoch = master_epoch] {
     if (epoch != master_epoch)
@@ -151,6 +152,7 @@ void agent_state::master_lost(const std::string& why) {
   log->warn("lost the master: {}", why);
   registered = false;
   registering = false;
+  admitted = false;
   ++master_epoch;
   for (auto& [key, s] : streams)
     s.in_flight = false; // resent after re-registration
@@ -241,7 +243,27 @@ void agent_state::checkpoint_resources(
   record(rec);
 }
 
+bool agent_state::stale_launch(const std::string& task_id) const {
+  // Mesos' agent checks the same: a launch counts only from the master it
+  // is registered with, over the link it registered on, once that master
+  // has answered. Anything else was sent before the master read this
+  // agent's report, which did not name the task: the master settles such
+  // tasks as lost, so they must not run. (Found by the simulation: a
+  // launch held up in a partition on the old link arrived after the agent
+  // had re-registered over a new one; the master had reported the task
+  // gone, and the framework then saw it finish.)
+  if (admitted
+      && self->current_sender() == caf::actor_cast<caf::strong_actor_ptr>(master))
+    return false;
+  log->warn("dropping a launch that was sent before the master took this "
+            "agent's registration task_id={}",
+            task_id);
+  return true;
+}
+
 void agent_state::run_task(v1::internal::RunTask msg) {
+  if (stale_launch(msg.task().task_id().value()))
+    return;
   add_persistent_volumes(*msg.mutable_task());
   const auto& fw_info = msg.framework();
   const std::string fw_id = fw_info.id().value(); // outlives msg
@@ -291,6 +313,9 @@ void agent_state::run_task(v1::internal::RunTask msg) {
 }
 
 void agent_state::run_task_group(v1::internal::RunTaskGroup msg) {
+  if (msg.task_group().tasks_size() > 0
+      && stale_launch(msg.task_group().tasks(0).task_id().value()))
+    return;
   for (auto& task : *msg.mutable_task_group()->mutable_tasks())
     add_persistent_volumes(task);
   const auto& fw_info = msg.framework();

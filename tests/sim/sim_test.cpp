@@ -2,9 +2,13 @@
 // seeds, replay from a seed, and proof that a known kernel bug is caught.
 //
 // DCOS_SIM_SCENARIO names the scenario file, DCOS_SIM_SEEDS how many seeds
-// (from DCOS_SIM_FIRST_SEED, default 1) the sweep runs.
+// (from DCOS_SIM_FIRST_SEED, default 1) the sweep runs, and
+// DCOS_SIM_PINNED_SEEDS (comma-separated) seeds it runs as well: those that
+// once found a bug.
 #include <cstdlib>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include <doctest/doctest.h>
 
@@ -36,14 +40,25 @@ std::string describe(const sim::report& r) {
   return text;
 }
 
+std::vector<uint64_t> sweep_seeds() {
+  auto first = std::stoull(env("DCOS_SIM_FIRST_SEED", "1"));
+  auto count = std::stoull(env("DCOS_SIM_SEEDS", "20"));
+  std::vector<uint64_t> seeds;
+  for (auto seed = first; seed < first + count; ++seed)
+    seeds.push_back(seed);
+  std::stringstream pinned{env("DCOS_SIM_PINNED_SEEDS", "")};
+  for (std::string item; std::getline(pinned, item, ',');)
+    if (!item.empty())
+      seeds.push_back(std::stoull(item));
+  return seeds;
+}
+
 } // namespace
 
 TEST_CASE("every seed of the sweep passes every invariant") {
   auto sc = sim::load_scenario(scenario_path());
   REQUIRE_MESSAGE(sc, "cannot load " << scenario_path());
-  auto first = std::stoull(env("DCOS_SIM_FIRST_SEED", "1"));
-  auto seeds = std::stoull(env("DCOS_SIM_SEEDS", "20"));
-  for (auto seed = first; seed < first + seeds; ++seed) {
+  for (auto seed : sweep_seeds()) {
     auto r = run(*sc, seed);
     CHECK_MESSAGE(r.passed, sc->name << " seed " << seed << ": "
                                      << describe(r));
