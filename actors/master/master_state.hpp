@@ -99,6 +99,10 @@ struct framework_record {
   bool killing_state = false;
   std::unordered_map<std::string, task_record> tasks; // includes unreachable
   std::deque<task_record> completed_tasks;
+  // Launches refused before they reached an agent (bounded like
+  // completed_tasks): reconciliation answers with the end the framework
+  // was told.
+  std::deque<task_record> refused_launches;
   std::unordered_set<std::string> offers;
 
   bool has_capability(v1::FrameworkInfo::Capability::Type type) const;
@@ -240,6 +244,12 @@ struct master_state {
   void launch_task(framework_record& fw, agent_record& agent,
                    const v1::TaskInfo& task, const std::string& executor_id,
                    resources used);
+  // Ends a launch that fails before it reaches an agent: tells the
+  // framework `state` and remembers it for reconciliation.
+  void refuse_launch(framework_record& fw, const std::string& task_id,
+                     const std::string& agent_id, v1::TaskState state,
+                     v1::TaskStatus::Reason reason,
+                     const std::string& message);
   void status_update(const v1::internal::StatusUpdate& update);
   void kill(const std::string& framework_id, const call::Call::Kill& call);
   void acknowledge(const std::string& framework_id,

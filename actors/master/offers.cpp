@@ -153,6 +153,29 @@ void master_state::decline(const std::string& framework_id,
   }
 }
 
+void master_state::refuse_launch(framework_record& fw,
+                                 const std::string& task_id,
+                                 const std::string& agent_id,
+                                 v1::TaskState state,
+                                 v1::TaskStatus::Reason reason,
+                                 const std::string& message) {
+  task_record shadow;
+  shadow.id = task_id;
+  shadow.framework_id = fw.info.id().value();
+  shadow.agent_id = agent_id;
+  shadow.state = state;
+  shadow.last_status = master_status(shadow, state, reason, message);
+  ++metrics.invalid_launches;
+  count_terminal(state);
+  send_update(fw, shadow.last_status);
+  // Remembered so that a framework asking about the task later hears the
+  // same end, not TASK_GONE (found by the simulation: a framework that
+  // reconciled a launch it had been told was dropped learned two ends).
+  fw.refused_launches.push_back(std::move(shadow));
+  if (fw.refused_launches.size() > cfg.max_completed_tasks_per_framework)
+    fw.refused_launches.pop_front();
+}
+
 void master_state::accept(const std::string& framework_id,
                           call::Call::Accept call) {
   auto* fw = find_framework(framework_id, "ACCEPT");
@@ -215,15 +238,8 @@ void master_state::accept(const std::string& framework_id,
         // launched (found by the simulation's duplicated messages).
         if (fw->tasks.count(t->task_id().value()) > 0)
           continue;
-        task_record shadow;
-        shadow.id = t->task_id().value();
-        shadow.framework_id = framework_id;
-        shadow.agent_id = agent_id;
-        ++metrics.invalid_launches;
-        count_terminal(state);
-        send_update(*fw, master_status(shadow, state,
-                                       v1::TaskStatus::REASON_INVALID_OFFERS,
-                                       error));
+        refuse_launch(*fw, t->task_id().value(), agent_id, state,
+                      v1::TaskStatus::REASON_INVALID_OFFERS, error);
       }
     }
     return;
@@ -270,15 +286,9 @@ void master_state::accept(const std::string& framework_id,
         for (auto& task : *op.mutable_launch()->mutable_task_infos()) {
           auto plan = validate_task(task, *fw, agent, remaining, role);
           if (!plan) {
-            ++metrics.invalid_launches;
-            task_record shadow;
-            shadow.id = task.task_id().value();
-            shadow.framework_id = framework_id;
-            shadow.agent_id = agent_id;
-            count_terminal(v1::TASK_ERROR);
-            send_update(*fw, master_status(shadow, v1::TASK_ERROR,
-                                           v1::TaskStatus::REASON_TASK_INVALID,
-                                           describe_reason(plan.error())));
+            refuse_launch(*fw, task.task_id().value(), agent_id,
+                          v1::TASK_ERROR, v1::TaskStatus::REASON_TASK_INVALID,
+                          describe_reason(plan.error()));
             continue;
           }
           remaining -= plan->task_resources + plan->executor_resources;
@@ -307,16 +317,10 @@ void master_state::accept(const std::string& framework_id,
         if (!plans) {
           // All or nothing: every task of the group fails.
           for (const auto& task : group.task_group().tasks()) {
-            ++metrics.invalid_launches;
-            task_record shadow;
-            shadow.id = task.task_id().value();
-            shadow.framework_id = framework_id;
-            shadow.agent_id = agent_id;
-            count_terminal(v1::TASK_ERROR);
-            send_update(*fw,
-                        master_status(shadow, v1::TASK_ERROR,
-                                      v1::TaskStatus::REASON_TASK_GROUP_INVALID,
-                                      describe_reason(plans.error())));
+            refuse_launch(*fw, task.task_id().value(), agent_id,
+                          v1::TASK_ERROR,
+                          v1::TaskStatus::REASON_TASK_GROUP_INVALID,
+                          describe_reason(plans.error()));
           }
           break;
         }

@@ -269,11 +269,18 @@ void master_state::reconcile(const std::string& framework_id,
     // told, not TASK_GONE: the simulation found a framework that asked
     // about a task while its TASK_DROPPED was on the way, and so learned
     // two different ends. (Mesos answers from its active tasks only.)
-    auto done = std::find_if(
-      fw->completed_tasks.rbegin(), fw->completed_tasks.rend(),
-      [&](const task_record& c) { return c.id == entry.task_id().value(); });
-    if (done != fw->completed_tasks.rend()) {
+    auto ended = [&](const std::deque<task_record>& history) {
+      auto done = std::find_if(
+        history.rbegin(), history.rend(),
+        [&](const task_record& c) { return c.id == entry.task_id().value(); });
+      return done != history.rend() ? &*done : nullptr;
+    };
+    if (const auto* done = ended(fw->completed_tasks)) {
       answer(*done);
+      continue;
+    }
+    if (const auto* refused = ended(fw->refused_launches)) {
+      answer(*refused);
       continue;
     }
     task_record unknown;

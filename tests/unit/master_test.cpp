@@ -123,6 +123,18 @@ TEST_CASE("an invalid offer drops (partition-aware) or loses the tasks") {
         == v1::TaskStatus::REASON_INVALID_OFFERS);
   REQUIRE(old.log->updates_of("o1").size() == 1);
   CHECK(old.log->updates_of("o1")[0].state() == v1::TASK_LOST);
+  // Asked about later, the master answers with the same end, not with
+  // TASK_GONE for a task it does not know.
+  call::Call::Reconcile reconcile;
+  auto* entry = reconcile.add_tasks();
+  entry->mutable_task_id()->set_value("a1");
+  *entry->mutable_agent_id() = stale.agent_id();
+  caf::anon_send(aware.driver, reconcile);
+  c.ds.run();
+  auto a1 = aware.log->updates_of("a1");
+  REQUIRE(a1.size() == 2);
+  CHECK(a1[1].state() == v1::TASK_DROPPED);
+  CHECK(a1[1].reason() == v1::TaskStatus::REASON_RECONCILIATION);
 }
 
 TEST_CASE("LAUNCH_GROUP is all or nothing") {
