@@ -73,6 +73,13 @@ inline namespace agent_records {
 struct task_record {
   v1::TaskInfo info;
   v1::TaskState state = v1::TASK_STAGING; // latest known
+  // The newest state whose update is on disk: the only state the agent
+  // tells the master, since a crash loses the rest. (Found by the
+  // simulation: a TASK_FINISHED still on its way to disk reached the
+  // framework as a retried update's latest state; the agent's machine
+  // then crashed, the update was lost, and the framework also saw
+  // TASK_FAILED.)
+  v1::TaskState durable_state = v1::TASK_STAGING;
   v1::TaskStatus last_status;
 };
 

@@ -173,6 +173,7 @@ void agent_state::replay(const v1::internal::JournalRecord& rec) {
       t.info = x.task();
       if (x.has_last_status()) {
         t.state = x.last_status().state();
+        t.durable_state = t.state;
         t.last_status = x.last_status();
       }
       break;
@@ -188,6 +189,7 @@ void agent_state::replay(const v1::internal::JournalRecord& rec) {
       s.pending.push_back(u);
       if (auto* t = find_task(s.framework_id, task_id)) {
         t->state = u.status().state();
+        t->durable_state = t->state;
         t->last_status = u.status();
       }
       break;

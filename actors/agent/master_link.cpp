@@ -53,7 +53,7 @@ v1::internal::ReregisterAgent agent_state::reregistration() const {
         if (!e.command_executor)
           *task->mutable_executor_id() = e.info.executor_id();
         *task->mutable_agent_id() = info.id();
-        task->set_state(t.state);
+        task->set_state(t.durable_state);
         *task->mutable_resources() = t.info.resources();
         if (t.last_status.has_task_id())
           *task->add_statuses() = t.last_status;

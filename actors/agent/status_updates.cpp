@@ -123,6 +123,8 @@ void agent_state::status_update(v1::internal::StatusUpdate update,
     if (i == streams.end())
       return;
     i->second.recording.erase(uuid);
+    if (auto* t = find_task(fw_id, task_id))
+      t->durable_state = update.status().state();
     i->second.pending.push_back(std::move(update));
     if (!early_ack)
       ack_executor(exec_id);
@@ -135,9 +137,10 @@ void agent_state::forward_head(update_stream& s) {
   if (s.pending.empty() || !registered || s.acking)
     return;
   auto head = s.pending.front();
-  // The framework learns the task's newest state with the oldest update.
+  // The framework learns the task's newest durable state with the oldest
+  // update.
   if (auto* task = find_task(s.framework_id, s.task_id))
-    head.set_latest_state(task->state);
+    head.set_latest_state(task->durable_state);
   self->send(master, std::move(head));
   ++metrics.status_updates_sent;
   s.in_flight = true;
