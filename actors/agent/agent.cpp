@@ -81,17 +81,6 @@ task_record* agent_state::find_task(const std::string& framework_id,
   return nullptr;
 }
 
-bool agent_state::retired_task(const std::string& framework_id,
-                               const std::string& task_id) const {
-  auto fw = frameworks.find(framework_id);
-  if (fw == frameworks.end())
-    return false;
-  for (const auto& e : fw->second.completed_executors)
-    if (e.tasks.count(task_id) > 0)
-      return true;
-  return false;
-}
-
 std::string agent_state::sandbox_of(const std::string& framework_id,
                                     const std::string& executor_id,
                                     const std::string& container_id) const {

@@ -199,10 +199,6 @@ struct agent_state {
   task_record* find_task(const std::string& framework_id,
                          const std::string& task_id,
                          executor_record** executor = nullptr);
-  /// The task ran under an executor that ended and was retired (among the
-  /// framework's completed executors, which are kept bounded).
-  bool retired_task(const std::string& framework_id,
-                    const std::string& task_id) const;
   std::string sandbox_of(const std::string& framework_id,
                          const std::string& executor_id,
                          const std::string& container_id) const;

@@ -60,11 +60,13 @@ void agent_state::status_update(v1::internal::StatusUpdate update,
   }
   executor_record* e = nullptr;
   auto* task = find_task(fw_id, task_id, &e);
-  if (from_executor && task == nullptr && retired_task(fw_id, task_id)) {
-    // A late repeat from an executor that has ended: it was retired only
-    // once every update of its tasks was acknowledged, so this one was
-    // too. (The simulation found such repeats sent to the framework
-    // again.)
+  if (from_executor && task == nullptr) {
+    // An executor only ever has tasks that are durable here, so a task the
+    // agent does not know was retired with its executor: a late repeat,
+    // retired only once every update of its tasks was acknowledged, so
+    // this one was too. (The simulation found such repeats sent to the
+    // framework again; and later, that the bounded history of retired
+    // executors could forget the executor before its last repeat came.)
     log->warn("dropping a late update from an ended executor task_id={}",
               task_id);
     return;
