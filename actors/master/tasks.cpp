@@ -147,6 +147,20 @@ void master_state::status_update(const v1::internal::StatusUpdate& update) {
               fw_id, update.status().task_id().value());
     return;
   }
+  // As in Mesos, only a registered agent speaks for its tasks. One that is
+  // unreachable (or removed) retries until it has re-registered, and its
+  // report then settles what its tasks did meanwhile. (Found by the
+  // simulation: a retried TASK_RUNNING from an agent still marked
+  // unreachable reached the framework, which then never learned that the
+  // agent was cut off again.)
+  const auto& agent_id = update.status().agent_id().value();
+  if (agents.count(agent_id) == 0) {
+    ++metrics.invalid_status_updates;
+    log->warn("dropping status update from agent {}, which is not registered "
+              "task_id={}",
+              agent_id, update.status().task_id().value());
+    return;
+  }
   auto& fw = fw_it->second;
   ++metrics.valid_status_updates;
   v1::TaskStatus status = update.status();

@@ -369,6 +369,12 @@ TEST_CASE("an agent that stops answering pings becomes unreachable") {
   CHECK(c.metric("master/slaves_unreachable") == 1);
   auto tasks = c.tasks();
   CHECK(tasks.unreachable_tasks_size() == 1);
+  // Until it has re-registered, it does not speak for its tasks: a retried
+  // update is dropped, and the framework still sees the task unreachable.
+  auto invalid = c.metric("master/invalid_status_updates");
+  c.update(a, aware, "pa", v1::TASK_RUNNING, "u1");
+  CHECK(aware.log->updates_of("pa").back().state() == v1::TASK_UNREACHABLE);
+  CHECK(c.metric("master/invalid_status_updates") == invalid + 1);
   // The agent comes back with both tasks still running.
   v1::internal::ReregisterAgent report;
   report.mutable_agent_info()->set_hostname("node");
