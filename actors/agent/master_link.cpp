@@ -244,16 +244,16 @@ void agent_state::checkpoint_resources(
 }
 
 bool agent_state::stale_launch(const std::string& task_id) const {
-  // Mesos' agent checks the same: a launch counts only from the master it
-  // is registered with, over the link it registered on, once that master
-  // has answered. Anything else was sent before the master read this
-  // agent's report, which did not name the task: the master settles such
-  // tasks as lost, so they must not run. (Found by the simulation: a
-  // launch held up in a partition on the old link arrived after the agent
-  // had re-registered over a new one; the master had reported the task
-  // gone, and the framework then saw it finish.)
-  if (admitted
-      && self->current_sender() == caf::actor_cast<caf::strong_actor_ptr>(master))
+  // Mesos' agent ignores a launch from anyone but its current master. This
+  // one also wants the launch to come over the link it registered on, and
+  // only once the master has answered: anything else was sent before the
+  // master read this agent's report, which did not name the task, and the
+  // master settles such tasks as lost, so they must not run. (Found by the
+  // simulation: a launch held up in a partition on the old link arrived
+  // after the agent had re-registered over a new one; the master had
+  // reported the task gone, and the framework then saw it finish.)
+  auto current = caf::actor_cast<caf::strong_actor_ptr>(master);
+  if (admitted && self->current_sender() == current)
     return false;
   log->warn("dropping a launch that was sent before the master took this "
             "agent's registration task_id={}",
