@@ -139,7 +139,7 @@ struct ours {
     container_launch req;
     req.container_id = fmt::format("bench-{}-{}", ::getpid(), next++);
     req.sandbox = dir + "/sandboxes/" + req.container_id;
-    req.argv = {"/bin/true"};
+    req.command.argv = {"/bin/true"};
     req.env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
     req.limits = *resources::parse("cpus:0.5;mem:64");
     req.container.set_type(v1::ContainerInfo::MESOS);

@@ -50,7 +50,7 @@ std::string agent_state::new_container_id() {
   return fmt::format("{:016x}{:016x}", rng(), rng());
 }
 
-framework_record* agent_state::find_framework(const std::string& id) {
+agent_framework* agent_state::find_framework(const std::string& id) {
   auto i = frameworks.find(id);
   return i == frameworks.end() ? nullptr : &i->second;
 }
@@ -64,7 +64,7 @@ executor_record* agent_state::find_executor(const std::string& framework_id,
   return i == fw->executors.end() ? nullptr : &i->second;
 }
 
-task_record* agent_state::find_task(const std::string& framework_id,
+agent_task* agent_state::find_task(const std::string& framework_id,
                                     const std::string& task_id,
                                     executor_record** executor) {
   auto* fw = find_framework(framework_id);

@@ -11,7 +11,7 @@
 #include "dcos/ask.hpp"
 #include "dcos/error.hpp"
 #include "dcos/json_writer.hpp"
-#include "master/master_http.hpp"
+#include "dcos/metrics.hpp"
 
 namespace fs = std::filesystem;
 
@@ -134,69 +134,44 @@ http_response read(const std::string& root, const http_request& req) {
 
 } // namespace
 
-caf::expected<std::unique_ptr<http_server>>
-start_agent_http(caf::actor_system& sys, agent_edge_actor agent,
-                 const std::string& ip, uint16_t port,
-                 const std::string& work_dir) {
-  auto handler = [&sys, agent, work_dir](http_request req,
-                                         http_responder respond) {
-    if (req.method != "GET" && req.method != "HEAD") {
-      auto r = json_error(405, "use GET");
-      r.headers.emplace_back("Allow", "GET");
-      respond(std::move(r));
-      return;
-    }
-    const auto& path = req.path;
-    auto on_error = [respond](const caf::error& err) {
-      respond(error_response(err));
-    };
-    // The agent's answers that are JSON already (/state, /monitor/...).
-    auto respond_json = [respond](const std::string& json) {
-      http_response r;
-      r.body = json;
-      respond(std::move(r));
-    };
-    if (path == "/health") {
-      http_response r;
-      r.content_type = "text/plain";
-      respond(std::move(r));
-    } else if (path == "/state" || path == "/state.json"
-               || path == "/slave(1)/state") {
-      ask(sys, agent, agent_timeout, respond_json, on_error,
-          state_atom::value);
-    } else if (path == "/metrics/snapshot" || path == "/metrics") {
-      bool prometheus = path == "/metrics";
+http_router agent_routes(caf::actor_system& sys, agent_edge_actor agent,
+                         const std::string& work_dir) {
+  http_router routes;
+  // The agent's answers that are JSON already (/state, /monitor/...).
+  auto json_from_agent = [&sys, agent](auto atom) {
+    return [&sys, agent, atom](const http_request&, http_responder respond) {
       ask(
         sys, agent, agent_timeout,
-        [respond, prometheus](const v1::master::Response& m) {
+        [respond](const std::string& json) {
           http_response r;
-          if (prometheus) {
-            r.content_type = "text/plain; version=0.0.4";
-            r.body = prometheus_text(m.get_metrics().metrics());
-          } else {
-            json_writer w;
-            w.begin_object();
-            for (const auto& metric : m.get_metrics().metrics())
-              w.field(metric.name(), metric.value());
-            w.end_object();
-            r.body = w.take();
-          }
+          r.body = json;
           respond(std::move(r));
         },
-        on_error, metrics_atom::value);
-    } else if (path == "/monitor/statistics"
-               || path == "/monitor/statistics.json") {
-      ask(sys, agent, agent_timeout, respond_json, on_error,
-          monitor_atom::value);
-    } else if (path == "/files/browse" || path == "/files/browse.json") {
-      respond(browse(work_dir, req));
-    } else if (path == "/files/read" || path == "/files/read.json") {
-      respond(read(work_dir, req));
-    } else {
-      respond(json_error(404, fmt::format("no endpoint {}", path)));
-    }
+        [respond](const caf::error& err) { respond(error_response(err)); },
+        atom);
+    };
   };
-  return http_server::start(ip, port, std::move(handler), 2);
+  for (const char* path : {"/state", "/state.json", "/slave(1)/state"})
+    routes.get(path, json_from_agent(state_atom::value));
+  for (const char* path : {"/monitor/statistics", "/monitor/statistics.json"})
+    routes.get(path, json_from_agent(monitor_atom::value));
+  route_metrics(routes, [&sys, agent](auto done) {
+    ask(
+      sys, agent, agent_timeout,
+      [done](const v1::master::Response& r) { done(r.get_metrics()); },
+      [done](const caf::error& err) { done(err); }, metrics_atom::value);
+  });
+  auto files = [work_dir](http_response (*serve)(const std::string&,
+                                                 const http_request&)) {
+    return [work_dir, serve](const http_request& req, http_responder respond) {
+      respond(serve(work_dir, req));
+    };
+  };
+  for (const char* path : {"/files/browse", "/files/browse.json"})
+    routes.get(path, files(browse));
+  for (const char* path : {"/files/read", "/files/read.json"})
+    routes.get(path, files(read));
+  return routes;
 }
 
 } // namespace dcos::kernel

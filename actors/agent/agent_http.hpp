@@ -1,17 +1,17 @@
-// The agent's HTTP edge: /health, /state, /metrics/snapshot, /metrics, and
-// the sandbox files (/files/browse, /files/read) so that task logs can be
-// read remotely. File access is confined to the agent's work directory.
+// The agent's HTTP endpoints, served by daemon_runtime on dcos-agent's
+// --port: /state, /metrics/snapshot, /metrics, /monitor/statistics, and the
+// sandbox files (/files/browse, /files/read) so that task logs can be read
+// remotely. File access is confined to the agent's work directory.
+// /health, /version and /flags come from the runtime.
 #pragma once
 
-#include <memory>
 #include <string>
 
-#include <caf/expected.hpp>
 #include <caf/fwd.hpp>
 #include <caf/typed_actor.hpp>
 
 #include "dcos/atoms.hpp"
-#include "dcos/http_server.hpp"
+#include "dcos/http_router.hpp"
 #include "dcos/wire_types.hpp"
 
 namespace dcos::kernel {
@@ -23,9 +23,9 @@ using agent_edge_actor = caf::typed_actor<
   // /monitor/statistics: the usage of every executor's container, as JSON.
   caf::replies_to<monitor_atom>::with<std::string>>;
 
-caf::expected<std::unique_ptr<http_server>>
-start_agent_http(caf::actor_system& sys, agent_edge_actor agent,
-                 const std::string& ip, uint16_t port,
-                 const std::string& work_dir);
+/// The agent's routes, for daemon_runtime::serve.
+/// REQUIRES: `sys` outlives the routes' handlers.
+http_router agent_routes(caf::actor_system& sys, agent_edge_actor agent,
+                         const std::string& work_dir);
 
 } // namespace dcos::kernel

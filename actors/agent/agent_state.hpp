@@ -17,10 +17,12 @@
 #include <random>
 #include <set>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include <caf/all.hpp>
 
+#include "agent_http.hpp"
 #include "dcos/agent.hpp"
 #include "dcos/executor_actor.hpp"
 #include "dcos/logging.hpp"
@@ -35,18 +37,10 @@ using retry_atom = caf::atom_constant<caf::atom("retry")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using register_atom = caf::atom_constant<caf::atom("register")>;
 
-using agent_impl = agent_actor::extend<
-  // From executors (agent_executor_actor).
-  caf::replies_to<executor_actor, v1::internal::RegisterExecutor>::with<
-    v1::internal::ExecutorRegistered>,
-  caf::replies_to<executor_actor, v1::internal::ReregisterExecutor>::with<
-    v1::internal::ExecutorRegistered>,
-  caf::reacts_to<v1::internal::StatusUpdate>,
-  caf::reacts_to<v1::internal::ExecutorToFramework>,
-  // For the HTTP edge.
-  caf::replies_to<state_atom>::with<std::string>,
-  caf::replies_to<metrics_atom>::with<v1::master::Response>,
-  caf::replies_to<monitor_atom>::with<std::string>,
+// What the master, the executors and the HTTP edge see, plus the agent's
+// messages to itself.
+using agent_impl = agent_actor::extend_with<agent_executor_actor,
+                                            agent_edge_actor>::extend<
   // Internal: journal group commit, update retries, (re)registration,
   // master ping watchdog, executor registration timeouts.
   caf::reacts_to<flush_atom>,
@@ -65,12 +59,15 @@ using agent_self = agent_impl::stateful_pointer<agent_state>;
 
 // -- records -----------------------------------------------------------------------
 
-// The master and the agent both have task and framework records, and both
-// live in libdcos.so: an inline namespace gives each its own mangled names
-// (one definition rule) without changing how the code names them.
-inline namespace agent_records {
 
-struct task_record {
+// A launch that is durable, on its way to its executor.
+using pending_launch
+  = std::variant<v1::internal::RunTask, v1::internal::RunTaskGroup>;
+
+/// The ids of the tasks `launch` carries.
+std::vector<std::string> task_ids(const pending_launch& launch);
+
+struct agent_task {
   v1::TaskInfo info;
   v1::TaskState state = v1::TASK_STAGING; // latest known
   // The newest state whose update is on disk: the only state the agent
@@ -94,15 +91,17 @@ struct executor_record {
   bool command_executor = false;
   phase state = phase::launching;
   executor_actor handle;
-  // Sent to the executor once it registers.
-  std::vector<v1::internal::RunTask> queued_tasks;
-  std::vector<v1::internal::RunTaskGroup> queued_groups;
-  std::map<std::string, task_record> tasks;
+  // Durable launches, sent to the executor in order once it registers.
+  std::vector<pending_launch> queued;
+  std::map<std::string, agent_task> tasks;
   std::optional<container_termination> termination;
   std::string end_reason; // why we ended it, if we did
 };
 
-struct framework_record {
+/// What the journal keeps of an executor (pid 0 until it runs).
+v1::internal::ExecutorCheckpoint checkpoint_of(const executor_record& e);
+
+struct agent_framework {
   v1::FrameworkInfo info;
   bool removed = false; // the master removed it: its updates have no taker
   std::map<std::string, executor_record> executors;
@@ -138,7 +137,7 @@ struct agent_metrics {
   uint64_t journal_records = 0;
 };
 
-} // namespace agent_records
+
 
 /// A task's sandbox: a command executor's task shares its executor's; any
 /// other task has the directory "tasks/<task id>" inside it (Mesos' layout).
@@ -173,8 +172,8 @@ struct agent_state {
   caf::actor_clock::time_point last_ping{};
 
   // -- what runs here --
-  std::map<std::string, framework_record> frameworks;
-  std::deque<framework_record> completed_frameworks; // for /state and logs
+  std::map<std::string, agent_framework> frameworks;
+  std::deque<agent_framework> completed_frameworks; // for /state and logs
   std::map<std::pair<std::string, std::string>, update_stream> streams;
   std::map<caf::actor_addr, std::pair<std::string, std::string>> executor_by_addr;
   agent_metrics metrics;
@@ -193,10 +192,10 @@ struct agent_state {
   double now() const;
   std::string new_uuid();
   std::string new_container_id();
-  framework_record* find_framework(const std::string& id);
+  agent_framework* find_framework(const std::string& id);
   executor_record* find_executor(const std::string& framework_id,
                                  const std::string& executor_id);
-  task_record* find_task(const std::string& framework_id,
+  agent_task* find_task(const std::string& framework_id,
                          const std::string& task_id,
                          executor_record** executor = nullptr);
   std::string sandbox_of(const std::string& framework_id,
@@ -250,6 +249,9 @@ struct agent_state {
   caf::result<v1::internal::ExecutorRegistered>
   reregister_executor(const executor_actor& handle,
                       const v1::internal::ReregisterExecutor& msg);
+  // The one way a launch reaches an executor: sent at once if the executor
+  // is attached, else queued until it registers (deliver_queued).
+  void deliver_launch(executor_record& e, pending_launch launch);
   void deliver_queued(executor_record& e);
   /// Sends the executor the staging tasks of its record that are not in
   /// `has` (it never got them: the agent restarted in between).

@@ -4,7 +4,8 @@
 #include "agent_state.hpp"
 #include "dcos/json.hpp"
 #include "dcos/json_writer.hpp"
-#include "master/state_json.hpp"
+#include "dcos/mesos_json.hpp"
+#include "dcos/metrics.hpp"
 
 namespace dcos::kernel {
 
@@ -12,7 +13,7 @@ namespace {
 
 void write_task(json_writer& w, const std::string& fw_id,
                 const executor_record& e, const std::string& agent_id,
-                const task_record& t) {
+                const agent_task& t) {
   const auto& exec_id = e.info.executor_id().value();
   w.begin_object();
   w.field("id", t.info.task_id().value());
@@ -25,16 +26,8 @@ void write_task(json_writer& w, const std::string& fw_id,
   w.key("resources");
   write_resources_object(w, t.info.resources());
   w.key("statuses").begin_array();
-  if (t.last_status.has_task_id()) {
-    w.begin_object();
-    w.field("state", v1::TaskState_Name(t.last_status.state()));
-    w.field("timestamp", t.last_status.timestamp());
-    if (t.last_status.has_healthy())
-      w.field("healthy", t.last_status.healthy());
-    if (t.last_status.has_container_status())
-      w.key("container_status").raw(to_json(t.last_status.container_status()));
-    w.end_object();
-  }
+  if (t.last_status.has_task_id())
+    write_status_entry(w, t.last_status);
   w.end_array();
   w.end_object();
 }
@@ -48,8 +41,8 @@ void write_executor(json_writer& w, const std::string& fw_id,
   w.field("directory", e.sandbox);
   w.key("resources");
   write_resources_object(w, e.info.resources());
-  std::vector<const task_record*> active;
-  std::vector<const task_record*> done;
+  std::vector<const agent_task*> active;
+  std::vector<const agent_task*> done;
   for (const auto& [id, t] : e.tasks)
     (is_terminal(t.state) ? done : active).push_back(&t);
   w.key("tasks").begin_array();
@@ -57,8 +50,9 @@ void write_executor(json_writer& w, const std::string& fw_id,
     write_task(w, fw_id, e, agent_id, *t);
   w.end_array();
   w.key("queued_tasks").begin_array();
-  for (const auto& run : e.queued_tasks)
-    w.begin_object().field("id", run.task().task_id().value()).end_object();
+  for (const auto& launch : e.queued)
+    for (const auto& id : task_ids(launch))
+      w.begin_object().field("id", id).end_object();
   w.end_array();
   w.key("completed_tasks").begin_array();
   for (const auto* t : done)
@@ -84,7 +78,7 @@ std::string agent_state::state_json() const {
   total.to_proto(&wire);
   write_resources_object(w, wire);
   auto write_framework = [&](const std::string& fw_id,
-                             const framework_record& fw) {
+                             const agent_framework& fw) {
     w.begin_object();
     w.field("id", fw_id);
     w.field("name", fw.info.name());
@@ -114,10 +108,8 @@ std::string agent_state::state_json() const {
 v1::master::Response agent_state::metrics_response() const {
   v1::master::Response out;
   out.set_type(v1::master::Response::GET_METRICS);
-  auto add = [&](const std::string& name, double value) {
-    auto* m = out.mutable_get_metrics()->add_metrics();
-    m->set_name(name);
-    m->set_value(value);
+  auto add = [&](std::string name, double value) {
+    add_metric(*out.mutable_get_metrics(), std::move(name), value);
   };
   add("slave/uptime_secs",
       std::chrono::duration<double>(self->clock().now() - started_at).count());
@@ -139,17 +131,13 @@ v1::master::Response agent_state::metrics_response() const {
   add("slave/executors_terminated",
       static_cast<double>(metrics.executors_terminated));
   for (auto state : {v1::TASK_STAGING, v1::TASK_STARTING, v1::TASK_RUNNING,
-                     v1::TASK_KILLING}) {
-    auto name = v1::TaskState_Name(state).substr(5);
-    std::transform(name.begin(), name.end(), name.begin(), ::tolower);
-    add("slave/tasks_" + name, static_cast<double>(current[state]));
-  }
+                     v1::TASK_KILLING})
+    add(task_state_metric("slave/", state),
+        static_cast<double>(current[state]));
   for (auto state : {v1::TASK_FINISHED, v1::TASK_FAILED, v1::TASK_KILLED,
                      v1::TASK_LOST, v1::TASK_DROPPED}) {
-    auto name = v1::TaskState_Name(state).substr(5);
-    std::transform(name.begin(), name.end(), name.begin(), ::tolower);
     auto i = metrics.tasks_terminal.find(state);
-    add("slave/tasks_" + name,
+    add(task_state_metric("slave/", state),
         i == metrics.tasks_terminal.end() ? 0.0
                                           : static_cast<double>(i->second));
   }

@@ -6,9 +6,8 @@
 
 #include "agent_state.hpp"
 #include "dcos/error.hpp"
-#include "dcos/mesos_defaults.hpp"
-
-extern char** environ;
+#include "dcos/command_line.hpp"
+#include "dcos/executor_environment.hpp"
 
 namespace dcos::kernel {
 
@@ -64,44 +63,38 @@ void agent_state::launch_executor(executor_record& e) {
   req.sandbox = e.sandbox;
   const auto& fw_id = e.framework_id;
   const auto& exec_id = e.info.executor_id().value();
-  auto endpoint = fmt::format("{}:{}", cfg.ip, cfg.actor_port);
-  req.env = {
-    "PATH=" + env_or("PATH", "/usr/local/bin:/usr/bin:/bin"),
-    "HOME=" + env_or("HOME", "/root"),
-    "DCOS_AGENT_ENDPOINT=" + endpoint,
-    "DCOS_AGENT_ID=" + info.id().value(),
-    "DCOS_FRAMEWORK_ID=" + fw_id,
-    "DCOS_EXECUTOR_ID=" + exec_id,
-    "DCOS_CONTAINER_ID=" + e.container_id,
-    "DCOS_SANDBOX=" + e.sandbox,
-    "DCOS_CONTAINERIZER=" + cfg.containerizer_helper,
-    "DCOS_FETCHER=" + cfg.fetcher,
-    "DCOS_FETCH_CACHE=" + cfg.work_dir + "/fetch_cache",
-    "DCOS_LOG_LEVEL=" + env_or("DCOS_LOG_LEVEL", "info"),
-    "MESOS_SANDBOX=" + e.sandbox,
-    "MESOS_FRAMEWORK_ID=" + fw_id,
-    "MESOS_EXECUTOR_ID=" + exec_id,
-    "MESOS_AGENT_ID=" + info.id().value(),
-  };
   bool ours = e.command_executor
               || e.info.type() == v1::ExecutorInfo::DEFAULT
               || !e.info.has_command();
+  executor_environment env;
+  env.agent_endpoint = fmt::format("{}:{}", cfg.ip, cfg.actor_port);
+  env.agent_id = info.id().value();
+  env.framework_id = fw_id;
+  env.executor_id = exec_id;
+  env.container_id = e.container_id;
+  env.sandbox = e.sandbox;
+  env.program = !ours ? executor_program::custom
+                : e.command_executor ? executor_program::command_executor
+                                     : executor_program::default_executor;
+  env.containerizer = cfg.containerizer_helper;
+  env.fetcher = cfg.fetcher;
+  env.fetch_cache = cfg.work_dir + "/fetch_cache";
+  env.log_level = cfg.executor_log_level;
+  req.env = {
+    "PATH=" + env_or("PATH", "/usr/local/bin:/usr/bin:/bin"),
+    "HOME=" + env_or("HOME", "/root"),
+  };
+  auto vars = env.to_env();
+  req.env.insert(req.env.end(), vars.begin(), vars.end());
   if (ours) {
-    req.argv = {cfg.executor};
-    req.env.push_back(std::string{"DCOS_EXECUTOR_MODE="}
-                      + (e.command_executor ? "command" : "default"));
+    req.command.argv = {cfg.executor};
     req.env.insert(req.env.end(), cfg.isolation_env.begin(),
                    cfg.isolation_env.end());
     req.nests_containers = true;
   } else {
     const auto& cmd = e.info.command();
-    if (uses_shell(cmd))
-      req.argv = {"/bin/sh", "-c", cmd.value()};
-    else {
-      req.argv = {cmd.value()};
-      req.argv.insert(req.argv.end(), cmd.arguments().begin(),
-                      cmd.arguments().end());
-    }
+    req.command = to_command_line(
+      cmd, e.info.container().mesos().has_image());
     for (const auto& var : cmd.environment().variables())
       req.env.push_back(var.name() + "=" + var.value());
     req.fetch = cmd;
@@ -115,12 +108,7 @@ void agent_state::launch_executor(executor_record& e) {
             fw_id, exec_id, e.container_id);
   // Durable before it runs: a restart then knows there may be a container.
   v1::internal::JournalRecord rec;
-  auto* x = rec.mutable_executor();
-  x->mutable_framework_id()->set_value(fw_id);
-  *x->mutable_info() = e.info;
-  x->mutable_container_id()->set_value(e.container_id);
-  x->set_sandbox(e.sandbox);
-  x->set_command_executor(e.command_executor);
+  *rec.mutable_executor() = checkpoint_of(e);
   auto container_id = e.container_id;
   record(rec, [this, fw_id, exec_id, container_id, req] {
     self->request(cfg.containerizer, caf::infinite, launch_atom::value, req)
@@ -133,13 +121,7 @@ void agent_state::launch_executor(executor_record& e) {
           if (e->state == executor_record::phase::launching)
             e->state = executor_record::phase::registering;
           v1::internal::JournalRecord rec;
-          auto* x = rec.mutable_executor();
-          x->mutable_framework_id()->set_value(fw_id);
-          *x->mutable_info() = e->info;
-          x->mutable_container_id()->set_value(container_id);
-          x->set_sandbox(e->sandbox);
-          x->set_pid(pid);
-          x->set_command_executor(e->command_executor);
+          *rec.mutable_executor() = checkpoint_of(*e); // now with its pid
           record(rec);
           watch_container(*e);
           self->delayed_send(self, cfg.executor_registration_timeout,
@@ -154,6 +136,17 @@ void agent_state::launch_executor(executor_record& e) {
           executor_terminated(fw_id, exec_id, container_id, std::move(t));
         });
   });
+}
+
+v1::internal::ExecutorCheckpoint checkpoint_of(const executor_record& e) {
+  v1::internal::ExecutorCheckpoint x;
+  x.mutable_framework_id()->set_value(e.framework_id);
+  *x.mutable_info() = e.info;
+  x.mutable_container_id()->set_value(e.container_id);
+  x.set_sandbox(e.sandbox);
+  x.set_pid(e.pid);
+  x.set_command_executor(e.command_executor);
+  return x;
 }
 
 void agent_state::watch_container(executor_record& e) {
@@ -174,13 +167,31 @@ void agent_state::watch_container(executor_record& e) {
       });
 }
 
+std::vector<std::string> task_ids(const pending_launch& launch) {
+  std::vector<std::string> ids;
+  if (auto* run = std::get_if<v1::internal::RunTask>(&launch))
+    ids.push_back(run->task().task_id().value());
+  else
+    for (const auto& t :
+         std::get<v1::internal::RunTaskGroup>(launch).task_group().tasks())
+      ids.push_back(t.task_id().value());
+  return ids;
+}
+
+void agent_state::deliver_launch(executor_record& e, pending_launch launch) {
+  if (e.state != executor_record::phase::running || !e.handle) {
+    e.queued.push_back(std::move(launch));
+    return;
+  }
+  std::visit([&](auto& msg) { self->send(e.handle, std::move(msg)); },
+             launch);
+}
+
 void agent_state::deliver_queued(executor_record& e) {
-  for (auto& run : e.queued_tasks)
-    self->send(e.handle, std::move(run));
-  for (auto& group : e.queued_groups)
-    self->send(e.handle, std::move(group));
-  e.queued_tasks.clear();
-  e.queued_groups.clear();
+  auto queued = std::move(e.queued);
+  e.queued.clear();
+  for (auto& launch : queued)
+    deliver_launch(e, std::move(launch));
 }
 
 void agent_state::send_unsent_tasks(executor_record& e,
@@ -192,7 +203,7 @@ void agent_state::send_unsent_tasks(executor_record& e,
     v1::internal::RunTask run;
     *run.mutable_framework() = frameworks[e.framework_id].info;
     *run.mutable_task() = t.info;
-    self->send(e.handle, std::move(run));
+    deliver_launch(e, std::move(run));
   }
 }
 
@@ -229,11 +240,9 @@ agent_state::register_executor(const executor_actor& handle,
   // The reply goes out before the tasks it is to run.
   auto rp = attach_executor(*e, handle);
   std::set<std::string> queued;
-  for (const auto& run : e->queued_tasks)
-    queued.insert(run.task().task_id().value());
-  for (const auto& group : e->queued_groups)
-    for (const auto& t : group.task_group().tasks())
-      queued.insert(t.task_id().value());
+  for (const auto& launch : e->queued)
+    for (auto& id : task_ids(launch))
+      queued.insert(std::move(id));
   // An executor launched before the agent restarted registers only now:
   // the tasks it was to run are in the journal, not in the queue (found by
   // the simulation: such tasks stayed staging for good).

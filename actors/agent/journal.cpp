@@ -123,17 +123,13 @@ void agent_state::flush() {
 // -- recovery ----------------------------------------------------------------------
 
 void agent_state::recover() {
-  self->request(cfg.store, caf::infinite, get_atom::value,
-                std::string{journal_key})
-    .then([this](const std::string& bytes) { recovered_from(bytes); },
-          [this](caf::error& err) {
-            if (code_of(err) == errc::not_found) {
-              recovered_from("");
-              return;
-            }
-            log->critical("cannot read the journal: {}", describe(err));
-            self->quit(err);
-          });
+  load_or_empty(
+    self, cfg.store, std::string{journal_key},
+    [this](const std::string& bytes) { recovered_from(bytes); },
+    [this](const caf::error& err) {
+      log->critical("cannot read the journal: {}", describe(err));
+      self->quit(err);
+    });
 }
 
 void agent_state::replay(const v1::internal::JournalRecord& rec) {
@@ -316,13 +312,7 @@ std::string agent_state::snapshot() const {
     encode_record(rec, out);
     for (const auto& [exec_id, e] : fw.executors) {
       rec.Clear();
-      auto* x = rec.mutable_executor();
-      x->mutable_framework_id()->set_value(fw_id);
-      *x->mutable_info() = e.info;
-      x->mutable_container_id()->set_value(e.container_id);
-      x->set_sandbox(e.sandbox);
-      x->set_pid(e.pid);
-      x->set_command_executor(e.command_executor);
+      *rec.mutable_executor() = checkpoint_of(e);
       encode_record(rec, out);
       for (const auto& [task_id, t] : e.tasks) {
         rec.Clear();

@@ -23,36 +23,19 @@
 
 #include "agent/agent_http.hpp"
 #include "agent/detection.hpp"
-#include "daemon/accept_spread.hpp"
+#include "dcos/accept_spread.hpp"
 #include "dcos/agent.hpp"
+#include "dcos/daemon_runtime.hpp"
 #include "dcos/error.hpp"
 #include "dcos/executor_actor.hpp"
-#include "dcos/flags.hpp"
 #include "dcos/http_client.hpp"
 #include "dcos/logging.hpp"
 #include "dcos/signals.hpp"
-#include "dcos/type_bridge.hpp"
 
 namespace fs = std::filesystem;
 using namespace dcos;
 
 namespace {
-
-std::string local_hostname() {
-  char buf[256] = {};
-  return ::gethostname(buf, sizeof(buf) - 1) == 0 ? buf : "localhost";
-}
-
-// Helper programs live next to this one (installed), or where the build
-// tree puts them; else they are looked up on PATH.
-std::string sibling(const std::string& name) {
-  std::error_code ec;
-  auto self = fs::read_symlink("/proc/self/exe", ec).parent_path();
-  for (auto dir : {self, self / "containers"})
-    if (fs::exists(dir / name, ec))
-      return (dir / name).string();
-  return name;
-}
 
 // A port no one listens on now (0 if none could be found).
 uint16_t free_port() {
@@ -96,6 +79,8 @@ int main(int argc, char** argv) {
   sigaddset(&usr1, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &usr1, nullptr);
 
+  daemon_runtime d{"dcos-agent", "dcos-agent --master=HOST:PORT [flags]",
+                   "The libdcos agent daemon.", 5051};
   agent_config cfg;
   cfg.hostname = local_hostname();
   std::string master = "127.0.0.1:5050";
@@ -104,17 +89,14 @@ int main(int argc, char** argv) {
   std::string region;
   std::string zone;
   std::string recover = "reconnect";
-  std::string log_level = "info";
   uint16_t actor_port = 0;
   cfg.work_dir = "/var/lib/dcos-agent";
   linux_isolation_config isolation;
   std::string isolation_text = "posix/cpu,posix/mem";
   std::string allowed_capabilities;
   std::string networks_file;
-  flags f{"dcos-agent --master=HOST:PORT [flags]", "The libdcos agent daemon."};
+  auto& f = d.flags();
   f.add(&master, "master", "HOST:PORT of the master's HTTP endpoint");
-  f.add(&cfg.ip, "ip", "IP address to listen on");
-  f.add(&cfg.port, "port", "HTTP port");
   f.add(&actor_port, "actor_port",
         "port executors connect to; 0 picks one and keeps it in work_dir");
   f.add(&cfg.hostname, "hostname", "hostname to advertise");
@@ -142,7 +124,8 @@ int main(int argc, char** argv) {
         "time an executor has to end its tasks when shut down");
   f.add(&cfg.master_ping_timeout, "master_ping_timeout",
         "without a ping from the master for this long, look for it again");
-  f.add(&log_level, "log_level", "trace, debug, info, warning or error");
+  f.add(&cfg.executor_log_level, "executor_log_level",
+        "log level of the executors, in their sandbox's stderr");
   f.add(&isolation_text, "isolation",
         "isolators, comma-separated: posix/cpu, posix/mem, cgroups/cpu, "
         "cgroups/mem, cgroups/pids, namespaces/pid, filesystem/linux, "
@@ -169,14 +152,15 @@ int main(int argc, char** argv) {
                  cfg.executor.assign(p);
                  return caf::error{};
                });
-  parse_or_exit(f, argc, argv);
-  auto fail = [](const std::string& message) {
-    std::fprintf(stderr, "dcos-agent: %s\n", message.c_str());
-    return 2;
+  d.parse_or_exit(argc, argv);
+  cfg.ip = d.common().ip;
+  cfg.port = d.common().port;
+  auto fail = [&d](const std::string& message) {
+    return d.usage_error(message);
   };
-  spdlog::level::level_enum level{};
-  if (auto err = logging::parse_level(log_level, level))
-    return fail("--log_level: " + describe_reason(err));
+  if (spdlog::level::level_enum executor_level{};
+      auto err = logging::parse_level(cfg.executor_log_level, executor_level))
+    return fail("--executor_log_level: " + describe_reason(err));
   if (recover != "reconnect" && recover != "cleanup")
     return fail("--recover: must be reconnect or cleanup");
   cfg.reconnect = recover == "reconnect";
@@ -202,9 +186,9 @@ int main(int argc, char** argv) {
   cfg.work_dir = fs::canonical(cfg.work_dir).string();
   cfg.total = kernel::detect_resources(*given, cfg.work_dir);
   if (cfg.executor == "dcos-executor")
-    cfg.executor = sibling("dcos-executor");
-  cfg.containerizer_helper = sibling("dcos-containerizer");
-  cfg.fetcher = sibling("dcos-fetcher");
+    cfg.executor = sibling_program("dcos-executor");
+  cfg.containerizer_helper = sibling_program("dcos-containerizer");
+  cfg.fetcher = sibling_program("dcos-fetcher");
   isolation.isolators = split_list(isolation_text);
   isolation.allowed_capabilities = split_list(allowed_capabilities);
   if (!networks_file.empty()) {
@@ -220,14 +204,11 @@ int main(int argc, char** argv) {
   cfg.start_time = std::chrono::duration<double>(
                      std::chrono::system_clock::now().time_since_epoch())
                      .count();
-  logging::init(level);
-  auto log = logging::get("dcos-agent");
+  const auto& log = d.log();
 
   caf::actor_system_config sys_cfg;
-  register_types(sys_cfg);
-  sys_cfg.load<caf::io::middleman>();
-  sys_cfg.set("logger.verbosity", caf::atom("quiet"));
-  log->debug("{}", daemon::enable_accept_spread());
+  d.configure(sys_cfg);
+  log->debug("{}", enable_accept_spread());
   caf::actor_system sys{sys_cfg};
   cfg.store = spawn_file_store(sys, cfg.work_dir + "/meta");
   cfg.detector = spawn_remote_detector(sys, master_address->first,
@@ -238,14 +219,12 @@ int main(int argc, char** argv) {
     auto containerizer = spawn_linux_containerizer(sys, ccfg, isolation);
     if (!containerizer) {
       // One line naming what the host lacks; nothing was started.
-      std::fprintf(stderr, "dcos-agent: %s\n",
-                   describe_reason(containerizer.error()).c_str());
       caf::anon_send_exit(caf::actor_cast<caf::actor>(cfg.store),
                           caf::exit_reason::user_shutdown);
       caf::anon_send_exit(caf::actor_cast<caf::actor>(cfg.detector),
                           caf::exit_reason::user_shutdown);
       cfg = agent_config{};
-      return 2;
+      return fail(describe_reason(containerizer.error()));
     }
     cfg.containerizer = *containerizer;
     cfg.isolation_env = isolation.to_env();
@@ -273,23 +252,23 @@ int main(int argc, char** argv) {
     caf::actor_cast<agent_executor_actor>(agent), cfg.actor_port,
     cfg.ip.c_str(), true);
   if (!published) {
-    log->critical("cannot open the actor port {}: {}", cfg.actor_port,
-                  sys.render(published.error()));
     cleanup();
-    return 1;
+    return d.startup_error(fmt::format("cannot open the actor port {}",
+                                       cfg.actor_port),
+                           published.error());
   }
-  auto http = kernel::start_agent_http(
-    sys, caf::actor_cast<kernel::agent_edge_actor>(agent), cfg.ip, cfg.port,
-    cfg.work_dir);
+  auto http = d.serve(kernel::agent_routes(
+                        sys, caf::actor_cast<kernel::agent_edge_actor>(agent),
+                        cfg.work_dir),
+                      cfg.port);
   if (!http) {
-    log->critical("cannot serve HTTP on {}:{}: {}", cfg.ip, cfg.port,
-                  describe(http.error()));
     cleanup();
-    return 1;
+    return d.startup_error(fmt::format("cannot serve HTTP on {}:{}", cfg.ip,
+                                       cfg.port),
+                           http.error());
   }
-  std::printf("dcos-agent listening on http://%s:%u (executors on port %u)\n",
-              cfg.ip.c_str(), (*http)->port(), cfg.actor_port);
-  std::fflush(stdout);
+  d.announce((*http)->port(),
+             fmt::format("executors on port {}", cfg.actor_port));
 
   // Wait for a signal, or for the agent to end (refused, cleanup done).
   auto ended = std::make_shared<std::atomic<bool>>(false);

@@ -301,13 +301,8 @@ void agent_state::run_task(v1::internal::RunTask msg) {
   // copied along the way.
   auto run = std::make_shared<v1::internal::RunTask>(std::move(msg));
   record(rec, [this, fw_id, exec_id, run] {
-    auto* e = find_executor(fw_id, exec_id);
-    if (e == nullptr)
-      return;
-    if (e->state == executor_record::phase::running && e->handle)
-      self->send(e->handle, std::move(*run));
-    else
-      e->queued_tasks.push_back(std::move(*run));
+    if (auto* e = find_executor(fw_id, exec_id))
+      deliver_launch(*e, std::move(*run));
   });
   t.info.Swap(x->mutable_task()); // recorded: the copy moves into place
 }
@@ -339,13 +334,8 @@ void agent_state::run_task_group(v1::internal::RunTaskGroup msg) {
   // that the group is not copied along the way.
   auto run = std::make_shared<v1::internal::RunTaskGroup>(std::move(msg));
   auto deliver = [this, fw_id, exec_id, run] {
-    auto* e = find_executor(fw_id, exec_id);
-    if (e == nullptr)
-      return;
-    if (e->state == executor_record::phase::running && e->handle)
-      self->send(e->handle, std::move(*run));
-    else
-      e->queued_groups.push_back(std::move(*run));
+    if (auto* e = find_executor(fw_id, exec_id))
+      deliver_launch(*e, std::move(*run));
   };
   const auto& tasks = run->task_group().tasks();
   for (int i = 0; i < tasks.size(); ++i) {
@@ -390,17 +380,24 @@ void agent_state::kill_task(const v1::internal::KillTask& msg) {
     return;
   bool queued = e->state != executor_record::phase::running || !e->handle;
   if (queued) {
-    // Never reached the executor: it ends here.
-    auto& q = e->queued_tasks;
-    q.erase(std::remove_if(q.begin(), q.end(),
-                           [&](auto& run) {
-                             return run.task().task_id().value() == task_id;
-                           }),
-            q.end());
-    status_update(agent_update(fw_id, *e, task_id, v1::TASK_KILLED,
-                               v1::TaskStatus::REASON_TASK_KILLED_DURING_LAUNCH,
-                               "killed before it was launched"),
-                  false);
+    // Never reached the executor: it ends here, and with it the rest of its
+    // task group (a group runs whole or not at all, as in Mesos).
+    std::vector<std::string> killed = {task_id};
+    auto& q = e->queued;
+    for (auto i = q.begin(); i != q.end(); ++i) {
+      auto ids = task_ids(*i);
+      if (std::find(ids.begin(), ids.end(), task_id) != ids.end()) {
+        killed = std::move(ids);
+        q.erase(i);
+        break;
+      }
+    }
+    for (const auto& id : killed)
+      status_update(agent_update(fw_id, *e, id, v1::TASK_KILLED,
+                                 v1::TaskStatus::
+                                   REASON_TASK_KILLED_DURING_LAUNCH,
+                                 "killed before it was launched"),
+                    false);
     bool others = std::any_of(e->tasks.begin(), e->tasks.end(), [](auto& x) {
       return !is_terminal(x.second.state);
     });

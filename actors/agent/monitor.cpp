@@ -6,6 +6,7 @@
 
 #include "agent_state.hpp"
 #include "dcos/json_writer.hpp"
+#include "dcos/metrics.hpp"
 
 namespace dcos::kernel {
 
@@ -125,9 +126,7 @@ caf::result<v1::master::Response> agent_state::metrics_with_usage() {
       total.processes += e.usage->processes;
     }
     auto add = [&](const char* name, double value) {
-      auto* m = out.mutable_get_metrics()->add_metrics();
-      m->set_name(name);
-      m->set_value(value);
+      add_metric(*out.mutable_get_metrics(), name, value);
     };
     add("containers/cpus_user_time_secs", total.cpus_user_time_secs);
     add("containers/cpus_system_time_secs", total.cpus_system_time_secs);

@@ -239,43 +239,56 @@ void hierarchical_allocator::update_role_activity(uint32_t role,
   }
 }
 
+void hierarchical_allocator::book_total(const agent_entry& a, int64_t sign) {
+  account_reservations(a, sign);
+  add_into(totals_, kinds_of(a.total), sign);
+  totals_dirty_ = true;
+}
+
+void hierarchical_allocator::convert_total(agent_entry& a,
+                                           const resources& from,
+                                           const resources& to) {
+  book_total(a, -1);
+  a.total -= from;
+  a.total += to;
+  a.available -= from;
+  a.available += to;
+  book_total(a, 1);
+  refresh_reservation_roles(a);
+}
+
+resources hierarchical_allocator::allocated_to(const framework_entry& f,
+                                               const resources& used) const {
+  const std::string& role = f.roles.empty() ? "*" : roles_[f.roles[0]].name;
+  resources out;
+  for (auto r : used) {
+    if (r.allocation_role.empty())
+      r.allocation_role = role;
+    out += r;
+  }
+  return out;
+}
+
 // -- agents --------------------------------------------------------------------
 
 void hierarchical_allocator::add_agent(const struct add_agent& x) {
   if (agent_by_id_.count(x.agent_id) > 0)
     remove_agent(x.agent_id);
-  uint32_t index;
-  if (!free_agents_.empty()) {
-    index = free_agents_.back();
-    free_agents_.pop_back();
-  } else {
-    index = static_cast<uint32_t>(agents_.size());
-    agents_.emplace_back();
-  }
+  auto index = take_slot(agents_, free_agents_);
   auto& a = agents_[index];
-  a = agent_entry{};
   a.id = x.agent_id;
   a.index = index;
   a.total = x.total;
   a.available = x.total;
   a.in_use = true;
   agent_by_id_.emplace(x.agent_id, index);
-  account_reservations(a, 1);
+  book_total(a, 1);
   refresh_reservation_roles(a);
-  add_into(totals_, kinds_of(x.total));
-  totals_dirty_ = true;
   for (auto& [fw_id, used] : x.used) {
     auto f = framework_by_id_.find(fw_id);
     if (f == framework_by_id_.end())
       continue; // the framework has not re-subscribed yet: not tracked
-    auto& fw = frameworks_[f->second];
-    resources owned;
-    for (auto r : used) {
-      if (r.allocation_role.empty())
-        r.allocation_role = fw.roles.empty() ? "*" : roles_[fw.roles[0]].name;
-      owned += r;
-    }
-    account(a, f->second, owned, 1);
+    account(a, f->second, allocated_to(frameworks_[f->second], used), 1);
   }
 }
 
@@ -291,9 +304,7 @@ void hierarchical_allocator::remove_agent(const std::string& agent_id) {
   for (auto fw : std::vector<uint32_t>(a.filtered_by.begin(),
                                        a.filtered_by.end()))
     remove_filters(fw, a);
-  account_reservations(a, -1);
-  add_into(totals_, kinds_of(a.total), -1);
-  totals_dirty_ = true;
+  book_total(a, -1);
   a = agent_entry{};
   agent_by_id_.erase(i);
   free_agents_.push_back(index);
@@ -304,15 +315,12 @@ void hierarchical_allocator::update_agent(const struct update_agent& x) {
   if (i == agent_by_id_.end())
     return;
   auto& a = agents_[i->second];
-  account_reservations(a, -1);
-  add_into(totals_, kinds_of(a.total), -1);
+  book_total(a, -1);
   a.total = x.total;
   a.available = a.total;
   for (auto& [fw, amount] : a.by_framework)
     a.available -= amount.unallocate();
-  account_reservations(a, 1);
-  add_into(totals_, kinds_of(a.total));
-  totals_dirty_ = true;
+  book_total(a, 1);
   refresh_reservation_roles(a);
 }
 
@@ -328,16 +336,8 @@ void hierarchical_allocator::activate_agent(const std::string& agent_id,
 void hierarchical_allocator::add_framework(const struct add_framework& x) {
   if (framework_by_id_.count(x.framework_id) > 0)
     remove_framework(x.framework_id);
-  uint32_t index;
-  if (!free_frameworks_.empty()) {
-    index = free_frameworks_.back();
-    free_frameworks_.pop_back();
-  } else {
-    index = static_cast<uint32_t>(frameworks_.size());
-    frameworks_.emplace_back();
-  }
+  auto index = take_slot(frameworks_, free_frameworks_);
   auto& f = frameworks_[index];
-  f = framework_entry{};
   f.id = x.framework_id;
   f.active = x.active;
   f.in_use = true;
@@ -354,13 +354,7 @@ void hierarchical_allocator::add_framework(const struct add_framework& x) {
     auto a = agent_by_id_.find(agent_id);
     if (a == agent_by_id_.end())
       continue;
-    resources owned;
-    for (auto r : used) {
-      if (r.allocation_role.empty())
-        r.allocation_role = f.roles.empty() ? "*" : roles_[f.roles[0]].name;
-      owned += r;
-    }
-    account(agents_[a->second], index, owned, 1);
+    account(agents_[a->second], index, allocated_to(f, used), 1);
   }
 }
 
@@ -481,18 +475,7 @@ void hierarchical_allocator::convert(const struct convert& x) {
   auto& a = agents_[a_it->second];
   auto fw = f_it->second;
   account(a, fw, x.from, -1);
-  account_reservations(a, -1);
-  add_into(totals_, kinds_of(a.total), -1);
-  auto from = x.from.unallocate();
-  auto to = x.to.unallocate();
-  a.total -= from;
-  a.total += to;
-  a.available -= from;
-  a.available += to;
-  account_reservations(a, 1);
-  add_into(totals_, kinds_of(a.total));
-  totals_dirty_ = true;
-  refresh_reservation_roles(a);
+  convert_total(a, x.from.unallocate(), x.to.unallocate());
   account(a, fw, x.to, 1);
 }
 
@@ -503,16 +486,7 @@ bool hierarchical_allocator::convert_free(const struct convert_free& x) {
   auto& a = agents_[i->second];
   if (!a.available.contains(x.from))
     return false;
-  account_reservations(a, -1);
-  add_into(totals_, kinds_of(a.total), -1);
-  a.total -= x.from;
-  a.total += x.to;
-  a.available -= x.from;
-  a.available += x.to;
-  account_reservations(a, 1);
-  add_into(totals_, kinds_of(a.total));
-  totals_dirty_ = true;
-  refresh_reservation_roles(a);
+  convert_total(a, x.from, x.to);
   return true;
 }
 

@@ -153,6 +153,19 @@ private:
   void book(uint32_t fw, uint32_t role, const resources& amount, int64_t sign);
   resources* allocation_of(agent_entry& a, uint32_t fw);
   void account_reservations(const agent_entry& a, int64_t sign);
+  // Books `a`'s total into (sign 1) or out of (-1) the totals and the
+  // reservations of every role.
+  void book_total(const agent_entry& a, int64_t sign);
+  // `a`'s total and free resources: `from` becomes `to` (a reservation, a
+  // volume), with the books kept in step.
+  // REQUIRES: `a.available` contains `from`; both unallocated.
+  void convert_total(agent_entry& a, const resources& from,
+                     const resources& to);
+  // `used` (what the master reports a framework's tasks use) with the
+  // framework's first role, or "*", as the allocation role of entries that
+  // carry none.
+  resources allocated_to(const framework_entry& f,
+                         const resources& used) const;
   // What `ancestor` and its sub-roles hold, kind by kind: reservations and
   // unreserved allocations (Mesos' quota consumption).
   kind_vector consumed_within(const std::string& ancestor) const;
@@ -176,6 +189,22 @@ private:
   void give(agent_entry& a, uint32_t fw, uint32_t role, resources& offerable,
             std::vector<offer_batch>& out);
   void remove_filters(uint32_t fw, agent_entry& a);
+
+  // A free slot of `slots` (recycled from `free` if any), reset.
+  template <class Entry>
+  static uint32_t take_slot(std::vector<Entry>& slots,
+                            std::vector<uint32_t>& free) {
+    uint32_t index;
+    if (!free.empty()) {
+      index = free.back();
+      free.pop_back();
+      slots[index] = Entry{};
+    } else {
+      index = static_cast<uint32_t>(slots.size());
+      slots.emplace_back();
+    }
+    return index;
+  }
 
   allocator_options opts_;
   std::mt19937_64 rng_;

@@ -1,7 +1,6 @@
 #include "cli.hpp"
 
 #include <cstdio>
-#include <filesystem>
 
 #include <fmt/format.h>
 
@@ -9,7 +8,6 @@
 #include "dcos/http_client.hpp"
 #include "dcos/json.hpp"
 
-namespace fs = std::filesystem;
 
 namespace dcos::cli {
 
@@ -57,15 +55,6 @@ caf::expected<v1::master::Response> operator_call(const std::string& master,
   if (auto err = from_json(reply->body, &response, "the master's answer"))
     return err;
   return response;
-}
-
-std::string sibling(const std::string& name) {
-  std::error_code ec;
-  auto self = fs::read_symlink("/proc/self/exe", ec).parent_path();
-  for (auto dir : {self, self / "containers", self.parent_path()})
-    if (fs::exists(dir / name, ec))
-      return (dir / name).string();
-  return name;
 }
 
 void print_table(const std::vector<std::vector<std::string>>& rows) {

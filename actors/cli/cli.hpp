@@ -20,10 +20,6 @@ caf::expected<v1::master::Response> operator_call(const std::string& master,
 caf::expected<std::string> get(const std::string& address,
                                const std::string& target);
 
-/// The path of a program shipped with dcos: next to this binary, in the
-/// build tree's containers/, or on PATH.
-std::string sibling(const std::string& name);
-
 /// Prints rows as aligned columns; the first row is the header.
 void print_table(const std::vector<std::vector<std::string>>& rows);
 

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "cli.hpp"
+#include "dcos/daemon_runtime.hpp"
 #include "dcos/error.hpp"
 #include "dcos/flags.hpp"
 #include "dcos/signals.hpp"
@@ -75,7 +76,7 @@ int up(int argc, char** argv) {
     return usage_error("--work_dir: " + ec.message());
 
   subprocess_options mopts;
-  mopts.argv = {sibling("dcos-master"), "--ip=" + ip,
+  mopts.argv = {sibling_program("dcos-master"), "--ip=" + ip,
                 fmt::format("--port={}", port), "--work_dir=" + work_dir
                                                   + "/master",
                 "--log_level=" + log_level};
@@ -97,7 +98,7 @@ int up(int argc, char** argv) {
   std::vector<std::string> agent_urls;
   for (int i = 0; i < agents; ++i) {
     subprocess_options aopts;
-    aopts.argv = {sibling("dcos-agent"), "--master=" + master_address,
+    aopts.argv = {sibling_program("dcos-agent"), "--master=" + master_address,
                   "--ip=" + ip, fmt::format("--port={}", port + 1 + i),
                   fmt::format("--work_dir={}/agent-{}", work_dir, i),
                   "--resources=" + agent_share(i, agents),

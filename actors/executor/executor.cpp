@@ -10,7 +10,7 @@
 #include "dcos/executor.hpp"
 #include "dcos/http_client.hpp"
 #include "dcos/logging.hpp"
-#include "dcos/mesos_defaults.hpp"
+#include "dcos/command_line.hpp"
 #include "dcos/task_state.hpp"
 #include "dcos/tcp_probe.hpp"
 #include "health_policy.hpp"
@@ -243,11 +243,8 @@ void run_check(executor_self self, const std::string& task_id, uint64_t n) {
       container_launch req;
       req.container_id = fmt::format("{}.check-{}", t.container_id, n);
       req.sandbox = t.sandbox;
-      const auto& cmd = hc.command();
-      if (uses_shell(cmd))
-        req.argv = {"/bin/sh", "-c", cmd.value()};
-      else
-        req.argv = {cmd.value()};
+      // It runs beside the task, not in its image.
+      req.command = to_command_line(hc.command(), false);
       req.env = kernel::task_environment(t.info, t.sandbox,
                                          st.cfg.framework_id,
                                          st.cfg.executor_id, st.agent_info);
@@ -399,19 +396,7 @@ void launch_task(executor_self self, const v1::TaskInfo& task,
   req.sandbox = run.sandbox;
   const auto& cmd = task.command();
   req.container = task.container();
-  bool image = task.container().mesos().has_image();
-  if (image && !uses_shell(cmd) && cmd.value().empty()) {
-    // The image's entrypoint runs (the containerizer fills it in), with the
-    // task's arguments, if any, in place of the image's cmd.
-    req.image_args.assign(cmd.arguments().begin(), cmd.arguments().end());
-  } else if (uses_shell(cmd)) {
-    req.argv = {"/bin/sh", "-c", cmd.value()};
-  } else {
-    req.argv = {cmd.value()};
-    if (cmd.arguments_size() > 1) // Mesos: arguments hold argv[0] too
-      req.argv.insert(req.argv.end(), cmd.arguments().begin() + 1,
-                      cmd.arguments().end());
-  }
+  req.command = to_command_line(cmd, task.container().mesos().has_image());
   req.env = kernel::task_environment(task, run.sandbox, st.cfg.framework_id,
                                      st.cfg.executor_id, st.agent_info);
   if (cmd.uris_size() > 0)

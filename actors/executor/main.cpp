@@ -1,12 +1,9 @@
 // dcos-executor: the command executor and the default executor. Started by
-// the agent inside a container, configured through the environment:
-//   DCOS_AGENT_ENDPOINT  host:port of the agent's actor protocol
-//   DCOS_FRAMEWORK_ID, DCOS_EXECUTOR_ID, DCOS_CONTAINER_ID, DCOS_SANDBOX
-//   DCOS_EXECUTOR_MODE   command | default
-//   DCOS_CONTAINERIZER, DCOS_FETCHER, DCOS_FETCH_CACHE  to run tasks
-//   DCOS_RECOVERY_TIMEOUT  how long to wait for a restarted agent (15mins)
-// It logs to the sandbox's stderr (warnings by default; set
-// DCOS_EXECUTOR_LOG_LEVEL for more).
+// the agent inside a container, configured through the environment the agent
+// writes (dcos/executor_environment.hpp: DCOS_AGENT_ENDPOINT, DCOS_*_ID,
+// DCOS_EXECUTOR_MODE, DCOS_EXECUTOR_LOG_LEVEL, ...) and, when the agent
+// isolates containers, linux_isolation_config's variables. It logs to the
+// sandbox's stderr.
 #include <signal.h>
 
 #include <atomic>
@@ -21,6 +18,7 @@
 
 #include "dcos/error.hpp"
 #include "dcos/executor.hpp"
+#include "dcos/executor_environment.hpp"
 #include "dcos/flags.hpp"
 #include "dcos/http_client.hpp"
 #include "dcos/logging.hpp"
@@ -30,11 +28,6 @@
 using namespace dcos;
 
 namespace {
-
-std::string env(const char* name, const char* fallback = "") {
-  const char* value = std::getenv(name);
-  return value != nullptr ? value : fallback;
-}
 
 // Connects to the agent over the network, without blocking (each detect
 // answers once a connection exists, or with an error).
@@ -68,40 +61,33 @@ agent_locator::behavior_type network_locator(agent_locator::pointer self,
 
 int main() {
   block_termination_signals();
-  spdlog::level::level_enum level = spdlog::level::warn;
-  if (auto text = env("DCOS_EXECUTOR_LOG_LEVEL"); !text.empty())
-    logging::parse_level(text, level);
-  logging::init(level);
-  auto log = logging::get("executor");
-  auto endpoint = parse_host_port(env("DCOS_AGENT_ENDPOINT"), 0);
-  if (!endpoint || endpoint->second == 0) {
-    std::fprintf(stderr, "dcos-executor: DCOS_AGENT_ENDPOINT must be "
-                         "host:port\n");
+  auto fail = [](const std::string& message) {
+    std::fprintf(stderr, "dcos-executor: %s\n", message.c_str());
     return 2;
-  }
+  };
+  auto env = executor_environment::from_process_env();
+  if (!env)
+    return fail(describe_reason(env.error()));
+  spdlog::level::level_enum level{};
+  logging::parse_level(env->log_level, level); // from_env checked it
+  logging::init(level);
+  auto endpoint = parse_host_port(env->agent_endpoint, 0);
+  if (!endpoint || endpoint->second == 0)
+    return fail("DCOS_AGENT_ENDPOINT: '" + env->agent_endpoint
+                + "' is not host:port");
+  if (env->program == executor_program::custom)
+    return fail("DCOS_EXECUTOR_MODE: missing (command or default)");
   executor_config cfg;
-  cfg.framework_id = env("DCOS_FRAMEWORK_ID");
-  cfg.executor_id = env("DCOS_EXECUTOR_ID");
-  cfg.container_id = env("DCOS_CONTAINER_ID");
-  cfg.sandbox = env("DCOS_SANDBOX", ".");
-  cfg.command_mode = env("DCOS_EXECUTOR_MODE", "command") == "command";
+  cfg.framework_id = env->framework_id;
+  cfg.executor_id = env->executor_id;
+  cfg.container_id = env->container_id;
+  cfg.sandbox = env->sandbox.empty() ? "." : env->sandbox;
+  cfg.command_mode = env->program == executor_program::command_executor;
+  cfg.recovery_timeout = env->recovery_timeout;
   cfg.seed = std::random_device{}();
   cfg.start_time = std::chrono::duration<double>(
                      std::chrono::system_clock::now().time_since_epoch())
                      .count();
-  if (auto text = env("DCOS_RECOVERY_TIMEOUT"); !text.empty()) {
-    if (auto err = parse_flag_value(text, cfg.recovery_timeout)) {
-      std::fprintf(stderr, "dcos-executor: DCOS_RECOVERY_TIMEOUT: %s\n",
-                   describe_reason(err).c_str());
-      return 2;
-    }
-  }
-  if (cfg.framework_id.empty() || cfg.executor_id.empty()
-      || cfg.container_id.empty()) {
-    std::fprintf(stderr, "dcos-executor: DCOS_FRAMEWORK_ID, DCOS_EXECUTOR_ID "
-                         "and DCOS_CONTAINER_ID must be set\n");
-    return 2;
-  }
   caf::actor_system_config sys_cfg;
   register_types(sys_cfg);
   sys_cfg.load<caf::io::middleman>();
@@ -110,23 +96,18 @@ int main() {
   sys_cfg.set("scheduler.max-threads", 2);
   caf::actor_system sys{sys_cfg};
   posix_containerizer_config ccfg;
-  ccfg.helper = env("DCOS_CONTAINERIZER", "dcos-containerizer");
-  ccfg.fetcher = env("DCOS_FETCHER", "dcos-fetcher");
-  ccfg.fetch_cache_dir = env("DCOS_FETCH_CACHE");
+  ccfg.helper = env->containerizer.empty() ? "dcos-containerizer"
+                                           : env->containerizer;
+  ccfg.fetcher = env->fetcher.empty() ? "dcos-fetcher" : env->fetcher;
+  ccfg.fetch_cache_dir = env->fetch_cache;
   // The agent passes its isolation on: tasks are isolated as it would.
   auto isolation = linux_isolation_config::from_env();
-  if (!isolation) {
-    std::fprintf(stderr, "dcos-executor: %s\n",
-                 describe_reason(isolation.error()).c_str());
-    return 2;
-  }
+  if (!isolation)
+    return fail(describe_reason(isolation.error()));
   if (isolation->isolates()) {
     auto containerizer = spawn_linux_containerizer(sys, ccfg, *isolation);
-    if (!containerizer) {
-      std::fprintf(stderr, "dcos-executor: %s\n",
-                   describe_reason(containerizer.error()).c_str());
-      return 2;
-    }
+    if (!containerizer)
+      return fail(describe_reason(containerizer.error()));
     cfg.containerizer = *containerizer;
   } else {
     cfg.containerizer = spawn_posix_containerizer(sys, ccfg);

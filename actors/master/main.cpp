@@ -15,41 +15,26 @@
 #include <caf/io/all.hpp>
 #include <fmt/format.h>
 
-#include "daemon/accept_spread.hpp"
+#include "dcos/accept_spread.hpp"
+#include "dcos/daemon_runtime.hpp"
 #include "dcos/error.hpp"
-#include "dcos/flags.hpp"
-#include "dcos/logging.hpp"
 #include "dcos/master_actor.hpp"
 #include "dcos/role.hpp"
 #include "dcos/signals.hpp"
-#include "dcos/type_bridge.hpp"
 #include "master_http.hpp"
 
 using namespace dcos;
 
-namespace {
-
-std::string local_hostname() {
-  char buf[256] = {};
-  if (::gethostname(buf, sizeof(buf) - 1) != 0)
-    return "localhost";
-  return buf;
-}
-
-} // namespace
-
 int main(int argc, char** argv) {
   block_termination_signals();
+  daemon_runtime d{"dcos-master", "dcos-master [flags]",
+                   "The libdcos master daemon.", 5050};
   master_config cfg;
   cfg.hostname = local_hostname();
   uint16_t actor_port = 0;
   std::string work_dir;
-  std::string log_level = "info";
-  uint32_t http_threads = 2;
   uint64_t seed = std::random_device{}();
-  flags f{"dcos-master [flags]", "The libdcos master daemon."};
-  f.add(&cfg.ip, "ip", "IP address to listen on (HTTP and actors)");
-  f.add(&cfg.port, "port", "HTTP port; 0 picks a free one");
+  auto& f = d.flags();
   f.add(&actor_port, "actor_port",
         "port of the actor protocol; 0 picks a free one (announced at "
         "/master/actor_endpoint)");
@@ -100,48 +85,25 @@ int main(int argc, char** argv) {
                  }
                  return {};
                });
-  f.add(&log_level, "log_level", "trace, debug, info, warning or error");
-  f.add(&http_threads, "http_threads", "threads serving HTTP");
   f.add(&seed, "seed", "seed for ids and the allocator's shuffle");
-  parse_or_exit(f, argc, argv);
-  spdlog::level::level_enum level{};
-  if (auto err = logging::parse_level(log_level, level)) {
-    std::fprintf(stderr, "dcos-master: --log_level: %s\n",
-                 describe_reason(err).c_str());
-    return 2;
-  }
-  logging::init(level);
-  auto log = logging::get("dcos-master");
+  d.parse_or_exit(argc, argv);
+  cfg.ip = d.common().ip;
   cfg.seed = seed;
   cfg.start_time = std::chrono::duration<double>(
                      std::chrono::system_clock::now().time_since_epoch())
                      .count();
-  cfg.flags = {{"ip", cfg.ip},
-               {"port", std::to_string(cfg.port)},
-               {"work_dir", work_dir},
-               {"allocation_interval",
-                flag_value_text(cfg.allocation_interval)},
-               {"agent_ping_timeout", flag_value_text(cfg.agent_ping_timeout)},
-               {"max_agent_ping_timeouts",
-                std::to_string(cfg.max_agent_ping_timeouts)}};
+  cfg.flags = f.values();
 
   caf::actor_system_config sys_cfg;
-  register_types(sys_cfg);
-  sys_cfg.load<caf::io::middleman>();
-  sys_cfg.set("logger.verbosity", caf::atom("quiet"));
-  log->debug("{}", daemon::enable_accept_spread());
+  d.configure(sys_cfg);
+  d.log()->debug("{}", enable_accept_spread());
   caf::actor_system sys{sys_cfg};
-  kernel::master_http_config http_cfg;
-  http_cfg.ip = cfg.ip;
-  http_cfg.port = cfg.port;
-  http_cfg.threads = http_threads;
-  http_cfg.flags = cfg.flags;
-  auto http = kernel::master_http::start(sys, http_cfg);
-  if (!http) {
-    log->critical("cannot serve HTTP on {}:{}: {}", cfg.ip, cfg.port,
-                  describe(http.error()));
-    return 1;
-  }
+  kernel::master_http edge{sys, {cfg.ip, cfg.flags}};
+  auto http = d.serve(edge.routes());
+  if (!http)
+    return d.startup_error(fmt::format("cannot serve HTTP on {}:{}", cfg.ip,
+                                       d.common().port),
+                           http.error());
   cfg.port = (*http)->port(); // the real one, also with --port=0
   if (!work_dir.empty())
     cfg.store = spawn_file_store(sys, work_dir + "/registry");
@@ -149,18 +111,17 @@ int main(int argc, char** argv) {
   auto published = sys.middleman().publish(master, actor_port, cfg.ip.c_str(),
                                            true);
   if (!published) {
-    log->critical("cannot open the actor port {} on {}: {}", actor_port,
-                  cfg.ip, sys.render(published.error()));
     caf::anon_send_exit(master, caf::exit_reason::user_shutdown);
-    return 1;
+    if (cfg.store)
+      caf::anon_send_exit(cfg.store, caf::exit_reason::user_shutdown);
+    cfg.store = store_actor{};
+    return d.startup_error(fmt::format("cannot open the actor port {} on {}",
+                                       actor_port, cfg.ip),
+                           published.error());
   }
-  (*http)->attach(master, *published);
-  // The one line tools wait for.
-  std::printf("dcos-master listening on http://%s:%u (actors on port %u)\n",
-              cfg.ip.c_str(), (*http)->port(), *published);
-  std::fflush(stdout);
-  int sig = wait_for_termination_signal();
-  log->info("stopping on signal {}", sig);
+  edge.attach(master, *published);
+  d.announce(cfg.port, fmt::format("actors on port {}", *published));
+  d.log()->info("stopping on signal {}", wait_for_termination_signal());
   (*http)->stop();
   caf::anon_send_exit(master, caf::exit_reason::user_shutdown);
   if (cfg.store)

@@ -6,8 +6,7 @@
 #include "dcos/ask.hpp"
 #include "dcos/error.hpp"
 #include "dcos/json.hpp"
-#include "dcos/json_writer.hpp"
-#include "dcos/version.hpp"
+#include "dcos/metrics.hpp"
 #include "state_json.hpp"
 
 namespace dcos::kernel {
@@ -23,12 +22,6 @@ http_response json_ok(std::string body, unsigned status = 200) {
   http_response r;
   r.status = status;
   r.body = std::move(body);
-  return r;
-}
-
-http_response method_not_allowed(std::string_view allowed) {
-  auto r = json_error(405, fmt::format("use {}", allowed));
-  r.headers.emplace_back("Allow", std::string{allowed});
   return r;
 }
 
@@ -53,10 +46,6 @@ unsigned empty_answer_status(Call::Type type) {
 
 void operator_api(caf::actor_system& sys, const master_actor& master,
                   const http_request& req, http_responder respond) {
-  if (req.method != "POST") {
-    respond(method_not_allowed("POST"));
-    return;
-  }
   auto content_type = req.header("content-type");
   bool protobuf = media_type_is(content_type, "application/x-protobuf");
   if (!protobuf && !media_type_is(content_type, "application/json")) {
@@ -138,122 +127,69 @@ void state(caf::actor_system& sys, const master_actor& master,
     on_error, std::move(get_state));
 }
 
-void metrics(caf::actor_system& sys, const master_actor& master,
-             bool prometheus, http_responder respond) {
-  Call call;
-  call.set_type(Call::GET_METRICS);
-  ask(
-    sys, master, master_timeout,
-    [respond, prometheus](const Response& r) {
-      const auto& values = r.get_metrics().metrics();
-      if (prometheus) {
-        http_response out;
-        out.content_type = "text/plain; version=0.0.4";
-        out.body = prometheus_text(values);
-        respond(std::move(out));
-        return;
-      }
-      json_writer w;
-      w.begin_object();
-      for (const auto& m : values)
-        w.field(m.name(), m.value());
-      w.end_object();
-      respond(json_ok(w.take()));
-    },
-    [respond](const caf::error& err) { respond(error_response(err)); },
-    std::move(call));
-}
-
 } // namespace
 
-std::string prometheus_text(
-  const google::protobuf::RepeatedPtrField<v1::master::Metric>& metrics) {
-  std::string out;
-  for (const auto& m : metrics) {
-    std::string name;
-    for (char c : m.name())
-      name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
-    fmt::format_to(std::back_inserter(out), "# TYPE {} gauge\n{} {}\n", name,
-                   name, m.value());
-  }
-  return out;
+master_http::master_http(caf::actor_system& sys, master_http_config cfg)
+  : sys_(&sys), cfg_(std::move(cfg)) {
 }
 
 void master_http::attach(master_actor master, uint16_t actor_port) {
   std::lock_guard guard{target_->mtx};
-  target_->master = std::move(master);
-  target_->actor_port = actor_port;
+  target_->now = {std::move(master), actor_port};
 }
 
-caf::expected<std::unique_ptr<master_http>>
-master_http::start(caf::actor_system& sys, master_http_config cfg) {
-  auto edge = std::unique_ptr<master_http>(new master_http);
-  auto target = edge->target_;
-  auto handler = [&sys, target, cfg](http_request req,
-                                     http_responder respond) {
-    master_actor master;
-    uint16_t actor_port = 0;
-    {
-      std::lock_guard guard{target->mtx};
-      master = target->master;
-      actor_port = target->actor_port;
-    }
-    if (!master) {
-      respond(json_error(503, "the master is starting"));
-      return;
-    }
-    const auto& path = req.path;
-    bool get = req.method == "GET" || req.method == "HEAD";
-    if (path == "/api/v1") {
-      operator_api(sys, master, req, std::move(respond));
-      return;
-    }
-    static const std::vector<std::string> get_paths
-      = {"/health",        "/version",          "/flags",
-         "/master/state",  "/master/state.json", "/state",
-         "/state.json",    "/metrics/snapshot", "/metrics",
-         "/master/actor_endpoint"};
-    if (std::find(get_paths.begin(), get_paths.end(), path)
-        == get_paths.end()) {
-      respond(json_error(404, fmt::format("no endpoint {}", path)));
-      return;
-    }
-    if (!get) {
-      respond(method_not_allowed("GET"));
-      return;
-    }
-    if (path == "/health") {
-      http_response r;
-      r.content_type = "text/plain";
-      respond(std::move(r));
-    } else if (path == "/version") {
-      json_writer w;
-      w.begin_object().field("version", dcos::version).end_object();
-      respond(json_ok(w.take()));
-    } else if (path == "/flags") {
-      json_writer w;
-      w.begin_object().key("flags").begin_object();
-      for (const auto& [name, value] : cfg.flags)
-        w.field(name, value);
-      w.end_object().end_object();
-      respond(json_ok(w.take()));
-    } else if (path == "/master/actor_endpoint") {
-      v1::Address address;
-      address.set_ip(cfg.ip);
-      address.set_port(actor_port);
-      respond(json_ok(to_json(address)));
-    } else if (path == "/metrics/snapshot" || path == "/metrics") {
-      metrics(sys, master, path == "/metrics", std::move(respond));
-    } else {
-      state(sys, master, cfg.flags, std::move(respond));
-    }
+http_router master_http::routes() const {
+  // Every route needs the master: until it exists, 503.
+  using with_master = std::function<void(const http_request&, http_responder,
+                                         const target::view&)>;
+  auto guarded = [target = target_](with_master handler) {
+    return [target, handler](const http_request& req, http_responder respond) {
+      auto now = target->get();
+      if (!now.master) {
+        respond(json_error(503, "the master is starting"));
+        return;
+      }
+      handler(req, std::move(respond), now);
+    };
   };
-  auto server = http_server::start(cfg.ip, cfg.port, std::move(handler),
-                                   cfg.threads);
-  if (!server)
-    return server.error();
-  edge->server_ = std::move(*server);
-  return edge;
+  auto& sys = *sys_;
+  auto cfg = cfg_;
+  http_router routes;
+  routes.post("/api/v1",
+              guarded([&sys](const http_request& req, http_responder respond,
+                             const target::view& now) {
+                operator_api(sys, now.master, req, std::move(respond));
+              }));
+  auto state_route = guarded([&sys, cfg](const http_request&,
+                                         http_responder respond,
+                                         const target::view& now) {
+    state(sys, now.master, cfg.flags, std::move(respond));
+  });
+  for (const char* path :
+       {"/master/state", "/master/state.json", "/state", "/state.json"})
+    routes.get(path, state_route);
+  routes.get("/master/actor_endpoint",
+             guarded([cfg](const http_request&, http_responder respond,
+                           const target::view& now) {
+               v1::Address address;
+               address.set_ip(cfg.ip);
+               address.set_port(now.actor_port);
+               respond(json_ok(to_json(address)));
+             }));
+  route_metrics(routes, [&sys, target = target_](auto done) {
+    auto now = target->get();
+    if (!now.master) {
+      done(make_error(errc::unavailable, "the master is starting"));
+      return;
+    }
+    Call call;
+    call.set_type(Call::GET_METRICS);
+    ask(
+      sys, now.master, master_timeout,
+      [done](const Response& r) { done(r.get_metrics()); },
+      [done](const caf::error& err) { done(err); }, std::move(call));
+  });
+  return routes;
 }
 
 } // namespace dcos::kernel

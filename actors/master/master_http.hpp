@@ -1,9 +1,15 @@
-// The master's HTTP edge (dcos-master's --port): health, version, the actor
-// endpoint for detectors, the state and metrics endpoints, and the operator
-// API (POST /api/v1, Mesos JSON or protobuf).
+// The master's HTTP endpoints, served by daemon_runtime on dcos-master's
+// --port: the actor endpoint for detectors, the state and metrics endpoints,
+// and the operator API (POST /api/v1, Mesos JSON or protobuf). /health,
+// /version and /flags come from the runtime.
 //
 // Each request is answered by a short-lived actor that asks the master and
 // renders the answer, so neither the HTTP threads nor the master block.
+//
+// The edge exists before the master (so that the master can be told the real
+// port, with --port=0): until attach(), every endpoint answers 503.
+//
+// Thread-safety: attach() and the routes' handlers may run on any thread.
 #pragma once
 
 #include <memory>
@@ -12,49 +18,48 @@
 #include <utility>
 #include <vector>
 
-#include <caf/expected.hpp>
 #include <caf/fwd.hpp>
 
-#include "dcos/http_server.hpp"
+#include "dcos/http_router.hpp"
 #include "dcos/master_actor.hpp"
 
 namespace dcos::kernel {
 
 struct master_http_config {
-  std::string ip = "127.0.0.1";
-  uint16_t port = 5050;      // 0: any free port (see master_http::port)
-  size_t threads = 2;
-  std::vector<std::pair<std::string, std::string>> flags; // for /flags
+  std::string ip = "127.0.0.1"; // where the actor endpoint is announced
+  std::vector<std::pair<std::string, std::string>> flags; // for /state
 };
 
-/// The edge, bound before the master exists so that the master can be told
-/// the real port (with --port=0): requests get 503 until attach().
 class master_http {
 public:
-  static caf::expected<std::unique_ptr<master_http>>
-  start(caf::actor_system& sys, master_http_config cfg);
+  /// REQUIRES: `sys` outlives the routes' handlers.
+  master_http(caf::actor_system& sys, master_http_config cfg);
 
-  uint16_t port() const noexcept { return server_->port(); }
+  /// The master's routes, for daemon_runtime::serve.
+  http_router routes() const;
 
   /// Serve for `master` from now on; `actor_port` is announced.
   void attach(master_actor master, uint16_t actor_port);
 
-  void stop() { server_->stop(); }
-
 private:
   struct target {
+    struct view {
+      master_actor master; // none until attach()
+      uint16_t actor_port = 0;
+    };
+
+    view get() {
+      std::lock_guard guard{mtx};
+      return now;
+    }
+
     std::mutex mtx;
-    master_actor master;
-    uint16_t actor_port = 0;
+    view now;
   };
 
+  caf::actor_system* sys_;
+  master_http_config cfg_;
   std::shared_ptr<target> target_ = std::make_shared<target>();
-  std::unique_ptr<http_server> server_;
 };
-
-/// Prometheus text exposition of flat metrics ("master/tasks_running" is
-/// written as master_tasks_running).
-std::string prometheus_text(
-  const google::protobuf::RepeatedPtrField<v1::master::Metric>& metrics);
 
 } // namespace dcos::kernel

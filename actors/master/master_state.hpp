@@ -28,6 +28,7 @@
 #include "dcos/allocator_actor.hpp"
 #include "dcos/logging.hpp"
 #include "dcos/master_actor.hpp"
+#include "dcos/metrics.hpp"
 #include "dcos/resources.hpp"
 #include "dcos/task_state.hpp"
 #include "dcos/wire_types.hpp"
@@ -52,10 +53,6 @@ using master_self = master_impl::stateful_pointer<master_state>;
 
 // -- records ------------------------------------------------------------------------
 
-// The master and the agent both have task and framework records, and both
-// live in libdcos.so: an inline namespace gives each its own mangled names
-// (one definition rule) without changing how the code names them.
-inline namespace master_records {
 
 struct task_record {
   std::string id;
@@ -81,6 +78,13 @@ struct offer_record {
   std::string framework_id;
   std::string agent_id;
   resources amount; // allocated form
+};
+
+// What an ACCEPT took out of its offers (offers.cpp).
+struct accepted_offers {
+  std::string agent_id; // of the first valid offer; empty if none
+  resources remaining;  // of the offers on that agent, not yet used
+  std::string error;    // why the ACCEPT is invalid; empty if it is not
 };
 
 struct framework_record {
@@ -162,7 +166,7 @@ struct master_metrics {
   uint64_t invalid_launches = 0;
 };
 
-} // namespace master_records
+
 
 // -- the state --------------------------------------------------------------------------
 
@@ -229,8 +233,33 @@ struct master_state {
 
   // -- offers.cpp ---------------------------------------------------------------------
   void make_offers(alloc::offer_batch batch);
-  // Takes `call` apart: its task infos move on to the agent.
+  // Takes the offers, applies the operations in order, launches, and gives
+  // back what is left. Takes `call` apart: its task infos move on to the
+  // agent.
   void accept(const std::string& framework_id, call::Call::Accept call);
+  // Takes `call`'s offers out, whatever happens next. Offers on another
+  // agent than the first go straight back; any problem is in `error`.
+  accepted_offers take_offers(framework_record& fw,
+                              const call::Call::Accept& call);
+  // An invalid ACCEPT: what it took goes back, and each task it tried to
+  // launch ends dropped (or lost, for a framework not partition-aware).
+  void refuse_accept(framework_record& fw, const call::Call::Accept& call,
+                     accepted_offers taken,
+                     std::optional<caf::timespan> refuse);
+  // RESERVE, UNRESERVE, CREATE or DESTROY on the taken resources: dropped
+  // (logged) if invalid or not within them.
+  void convert_offered(framework_record& fw, agent_record& agent,
+                       accepted_offers& taken,
+                       caf::expected<struct conversion> conv,
+                       std::string_view what);
+  // LAUNCH: each valid task is booked and sent to the agent, each invalid
+  // one refused; LAUNCH_GROUP: all of the group, or none of it.
+  void launch_tasks(framework_record& fw, agent_record& agent,
+                    resources& remaining, const std::string& role,
+                    v1::Offer::Operation::Launch& op);
+  void launch_group(framework_record& fw, agent_record& agent,
+                    resources& remaining, const std::string& role,
+                    v1::Offer::Operation::LaunchGroup& op);
   void decline(const std::string& framework_id, const call::Call::Decline& call);
   void rescind(const std::string& offer_id, bool recover_resources);
   void rescind_agent_offers(agent_record& agent);
@@ -238,12 +267,13 @@ struct master_state {
   void checkpoint_resources(agent_record& agent);
 
   // -- tasks.cpp ------------------------------------------------------------------------
-  // Records `task` (run by executor `executor_id`, empty for a command
-  // task) as staging on `agent`, using `used`.
-  // REQUIRES: `used` is `task`'s validated resources.
+  // Records `task` (run by `executor`, null for a command task) as staging
+  // on `agent`, with its executor if the plan says it is new, and takes
+  // what they use out of `remaining`.
+  // REQUIRES: `plan` is `task`'s validated plan (validation.hpp).
   void launch_task(framework_record& fw, agent_record& agent,
-                   const v1::TaskInfo& task, const std::string& executor_id,
-                   resources used);
+                   const v1::TaskInfo& task, const v1::ExecutorInfo* executor,
+                   struct launch_plan plan, resources& remaining);
   // Ends a launch that fails before it reaches an agent: tells the
   // framework `state` and remembers it for reconciliation.
   void refuse_launch(framework_record& fw, const std::string& task_id,
@@ -311,7 +341,7 @@ struct master_state {
   v1::master::Response::GetFrameworks get_frameworks() const;
   v1::master::Response::GetTasks get_tasks() const;
   v1::master::Response::GetRoles get_roles() const;
-  std::vector<std::pair<std::string, double>> metric_values() const;
+  metrics_snapshot current_metrics() const;
   caf::result<v1::master::Response>
   operator_reserve(const std::string& agent_id,
                    caf::expected<struct conversion> conv);

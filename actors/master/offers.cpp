@@ -181,178 +181,193 @@ void master_state::accept(const std::string& framework_id,
   auto* fw = find_framework(framework_id, "ACCEPT");
   if (fw == nullptr)
     return;
-  // Take the offers out, whatever happens next.
-  std::string error;
-  std::string agent_id;
-  resources remaining;
-  if (call.offer_ids_size() == 0)
-    error = "accept: no offer ids";
-  for (const auto& offer_id : call.offer_ids()) {
-    auto i = offers.find(offer_id.value());
-    if (i == offers.end()) {
-      error = fmt::format("offer {} is no longer valid", offer_id.value());
-      continue;
-    }
-    if (i->second.framework_id != framework_id) {
-      error = fmt::format("offer {} belongs to another framework",
-                          offer_id.value());
-      continue;
-    }
-    auto offer = std::move(i->second);
-    offers.erase(i);
-    fw->offers.erase(offer_id.value());
-    if (auto a = agents.find(offer.agent_id); a != agents.end())
-      a->second.offers.erase(offer_id.value());
-    if (!agent_id.empty() && agent_id != offer.agent_id)
-      error = fmt::format("offers span agents {} and {}", agent_id,
-                          offer.agent_id);
-    if (agent_id.empty())
-      agent_id = offer.agent_id;
-    if (offer.agent_id == agent_id)
-      remaining += offer.amount;
-    else // never used: straight back
-      self->send(allocator, alloc::recover{framework_id, offer.agent_id,
-                                           std::move(offer.amount),
-                                           std::nullopt});
-  }
-  auto agent_it = agents.find(agent_id);
-  if (error.empty() && (agent_it == agents.end() || !agent_it->second.active))
-    error = fmt::format("agent {} is not available", agent_id);
+  auto taken = take_offers(*fw, call);
+  auto agent_it = agents.find(taken.agent_id);
+  if (taken.error.empty()
+      && (agent_it == agents.end() || !agent_it->second.active))
+    taken.error = fmt::format("agent {} is not available", taken.agent_id);
   auto refuse = refuse_for(call.filters());
-  if (!error.empty()) {
-    log->warn("invalid ACCEPT framework_id={} error=\"{}\"", framework_id,
-              error);
-    if (!agent_id.empty() && !remaining.empty())
-      self->send(allocator, alloc::recover{framework_id, agent_id,
-                                           std::move(remaining), refuse});
-    // Every task it tried to launch is dropped (or lost).
-    auto state = fw->partition_aware ? v1::TASK_DROPPED : v1::TASK_LOST;
-    for (const auto& op : call.operations()) {
-      std::vector<const v1::TaskInfo*> tasks;
-      for (const auto& t : op.launch().task_infos())
-        tasks.push_back(&t);
-      for (const auto& t : op.launch_group().task_group().tasks())
-        tasks.push_back(&t);
-      for (const auto* t : tasks) {
-        // A repeated ACCEPT (a retry) must not end what the first one
-        // launched (found by the simulation's duplicated messages).
-        if (fw->tasks.count(t->task_id().value()) > 0)
-          continue;
-        refuse_launch(*fw, t->task_id().value(), agent_id, state,
-                      v1::TaskStatus::REASON_INVALID_OFFERS, error);
-      }
-    }
+  if (!taken.error.empty()) {
+    refuse_accept(*fw, call, std::move(taken), refuse);
     return;
   }
   ++metrics.offers_accepted;
   auto& agent = agent_it->second;
-  auto role = role_of(remaining);
-  auto apply = [&](caf::expected<conversion> conv, std::string_view what) {
-    if (!conv) {
-      log->warn("dropping {} framework_id={} error=\"{}\"", what,
-                framework_id, describe_reason(conv.error()));
-      return;
-    }
-    if (!remaining.contains(conv->from)) {
-      log->warn("dropping {} framework_id={}: {} not in the offers ({})",
-                what, framework_id, conv->from.to_string(),
-                remaining.to_string());
-      return;
-    }
-    remaining -= conv->from;
-    remaining += conv->to;
-    agent.total -= conv->from.unallocate();
-    agent.total += conv->to.unallocate();
-    self->send(allocator, alloc::convert{framework_id, agent_id, conv->from,
-                                         conv->to});
-    checkpoint_resources(agent);
-  };
+  auto role = role_of(taken.remaining);
   for (auto& op : *call.mutable_operations()) {
     switch (op.type()) {
       case v1::Offer::Operation::RESERVE:
-        apply(validate_reserve(op.reserve().resources(), fw, role), "RESERVE");
+        convert_offered(*fw, agent, taken,
+                        validate_reserve(op.reserve().resources(), fw, role),
+                        "RESERVE");
         break;
       case v1::Offer::Operation::UNRESERVE:
-        apply(validate_unreserve(op.unreserve().resources(), fw, role),
-              "UNRESERVE");
+        convert_offered(*fw, agent, taken,
+                        validate_unreserve(op.unreserve().resources(), fw,
+                                           role),
+                        "UNRESERVE");
         break;
       case v1::Offer::Operation::CREATE:
-        apply(validate_create(op.create().volumes(), agent, role), "CREATE");
+        convert_offered(*fw, agent, taken,
+                        validate_create(op.create().volumes(), agent, role),
+                        "CREATE");
         break;
       case v1::Offer::Operation::DESTROY:
-        apply(validate_destroy(op.destroy().volumes(), role), "DESTROY");
+        convert_offered(*fw, agent, taken,
+                        validate_destroy(op.destroy().volumes(), role),
+                        "DESTROY");
         break;
       case v1::Offer::Operation::LAUNCH:
-        for (auto& task : *op.mutable_launch()->mutable_task_infos()) {
-          auto plan = validate_task(task, *fw, agent, remaining, role);
-          if (!plan) {
-            refuse_launch(*fw, task.task_id().value(), agent_id,
-                          v1::TASK_ERROR, v1::TaskStatus::REASON_TASK_INVALID,
-                          describe_reason(plan.error()));
-            continue;
-          }
-          remaining -= plan->task_resources + plan->executor_resources;
-          if (plan->new_executor) {
-            agent.executors[{framework_id,
-                             task.executor().executor_id().value()}]
-              = task.executor();
-            agent.used[framework_id] += plan->executor_resources;
-          }
-          launch_task(*fw, agent, task,
-                      task.has_executor()
-                        ? task.executor().executor_id().value()
-                        : std::string{},
-                      std::move(plan->task_resources));
-          v1::internal::RunTask run;
-          *run.mutable_framework() = fw->info;
-          run.mutable_task()->Swap(&task);
-          self->send(agent.handle, std::move(run));
-        }
+        launch_tasks(*fw, agent, taken.remaining, role, *op.mutable_launch());
         break;
-      case v1::Offer::Operation::LAUNCH_GROUP: {
-        auto& group = *op.mutable_launch_group();
-        auto plans = validate_task_group(*group.mutable_executor(),
-                                         *group.mutable_task_group(), *fw,
-                                         agent, remaining, role);
-        if (!plans) {
-          // All or nothing: every task of the group fails.
-          for (const auto& task : group.task_group().tasks()) {
-            refuse_launch(*fw, task.task_id().value(), agent_id,
-                          v1::TASK_ERROR,
-                          v1::TaskStatus::REASON_TASK_GROUP_INVALID,
-                          describe_reason(plans.error()));
-          }
-          break;
-        }
-        const auto& executor = group.executor();
-        for (size_t i = 0; i < plans->size(); ++i) {
-          auto& plan = (*plans)[i];
-          remaining -= plan.task_resources + plan.executor_resources;
-          if (plan.new_executor) {
-            agent.executors[{framework_id, executor.executor_id().value()}]
-              = executor;
-            agent.used[framework_id] += plan.executor_resources;
-          }
-          launch_task(*fw, agent,
-                      group.task_group().tasks(static_cast<int>(i)),
-                      executor.executor_id().value(),
-                      std::move(plan.task_resources));
-        }
-        v1::internal::RunTaskGroup run;
-        *run.mutable_framework() = fw->info;
-        run.mutable_executor()->Swap(group.mutable_executor());
-        run.mutable_task_group()->Swap(group.mutable_task_group());
-        self->send(agent.handle, std::move(run));
+      case v1::Offer::Operation::LAUNCH_GROUP:
+        launch_group(*fw, agent, taken.remaining, role,
+                     *op.mutable_launch_group());
         break;
-      }
       default:
         log->warn("dropping operation of unknown type {} framework_id={}",
                   static_cast<int>(op.type()), framework_id);
     }
   }
-  if (!remaining.empty())
-    self->send(allocator, alloc::recover{framework_id, agent_id,
-                                         std::move(remaining), refuse});
+  if (!taken.remaining.empty())
+    self->send(allocator, alloc::recover{framework_id, taken.agent_id,
+                                         std::move(taken.remaining), refuse});
+}
+
+accepted_offers master_state::take_offers(framework_record& fw,
+                                          const call::Call::Accept& call) {
+  const auto& framework_id = fw.info.id().value();
+  accepted_offers taken;
+  if (call.offer_ids_size() == 0)
+    taken.error = "accept: no offer ids";
+  for (const auto& offer_id : call.offer_ids()) {
+    auto i = offers.find(offer_id.value());
+    if (i == offers.end()) {
+      taken.error = fmt::format("offer {} is no longer valid",
+                                offer_id.value());
+      continue;
+    }
+    if (i->second.framework_id != framework_id) {
+      taken.error = fmt::format("offer {} belongs to another framework",
+                                offer_id.value());
+      continue;
+    }
+    auto offer = std::move(i->second);
+    offers.erase(i);
+    fw.offers.erase(offer_id.value());
+    if (auto a = agents.find(offer.agent_id); a != agents.end())
+      a->second.offers.erase(offer_id.value());
+    if (taken.agent_id.empty())
+      taken.agent_id = offer.agent_id;
+    if (offer.agent_id == taken.agent_id) {
+      taken.remaining += offer.amount;
+      continue;
+    }
+    taken.error = fmt::format("offers span agents {} and {}", taken.agent_id,
+                              offer.agent_id);
+    // Never used: straight back.
+    self->send(allocator, alloc::recover{framework_id, offer.agent_id,
+                                         std::move(offer.amount),
+                                         std::nullopt});
+  }
+  return taken;
+}
+
+void master_state::refuse_accept(framework_record& fw,
+                                 const call::Call::Accept& call,
+                                 accepted_offers taken,
+                                 std::optional<caf::timespan> refuse) {
+  const auto& framework_id = fw.info.id().value();
+  log->warn("invalid ACCEPT framework_id={} error=\"{}\"", framework_id,
+            taken.error);
+  if (!taken.agent_id.empty() && !taken.remaining.empty())
+    self->send(allocator, alloc::recover{framework_id, taken.agent_id,
+                                         std::move(taken.remaining), refuse});
+  // Every task it tried to launch is dropped (or lost).
+  auto state = fw.partition_aware ? v1::TASK_DROPPED : v1::TASK_LOST;
+  auto drop = [&](const v1::TaskInfo& task) {
+    // A repeated ACCEPT (a retry) must not end what the first one launched
+    // (found by the simulation's duplicated messages).
+    if (fw.tasks.count(task.task_id().value()) == 0)
+      refuse_launch(fw, task.task_id().value(), taken.agent_id, state,
+                    v1::TaskStatus::REASON_INVALID_OFFERS, taken.error);
+  };
+  for (const auto& op : call.operations()) {
+    for (const auto& task : op.launch().task_infos())
+      drop(task);
+    for (const auto& task : op.launch_group().task_group().tasks())
+      drop(task);
+  }
+}
+
+void master_state::convert_offered(framework_record& fw, agent_record& agent,
+                                   accepted_offers& taken,
+                                   caf::expected<conversion> conv,
+                                   std::string_view what) {
+  const auto& framework_id = fw.info.id().value();
+  if (!conv) {
+    log->warn("dropping {} framework_id={} error=\"{}\"", what, framework_id,
+              describe_reason(conv.error()));
+    return;
+  }
+  if (!taken.remaining.contains(conv->from)) {
+    log->warn("dropping {} framework_id={}: {} not in the offers ({})", what,
+              framework_id, conv->from.to_string(),
+              taken.remaining.to_string());
+    return;
+  }
+  taken.remaining -= conv->from;
+  taken.remaining += conv->to;
+  agent.total -= conv->from.unallocate();
+  agent.total += conv->to.unallocate();
+  self->send(allocator, alloc::convert{framework_id, taken.agent_id,
+                                       conv->from, conv->to});
+  checkpoint_resources(agent);
+}
+
+void master_state::launch_tasks(framework_record& fw, agent_record& agent,
+                                resources& remaining, const std::string& role,
+                                v1::Offer::Operation::Launch& op) {
+  for (auto& task : *op.mutable_task_infos()) {
+    auto plan = validate_task(task, fw, agent, remaining, role);
+    if (!plan) {
+      refuse_launch(fw, task.task_id().value(), agent.info.id().value(),
+                    v1::TASK_ERROR, v1::TaskStatus::REASON_TASK_INVALID,
+                    describe_reason(plan.error()));
+      continue;
+    }
+    launch_task(fw, agent, task,
+                task.has_executor() ? &task.executor() : nullptr,
+                std::move(*plan), remaining);
+    v1::internal::RunTask run;
+    *run.mutable_framework() = fw.info;
+    run.mutable_task()->Swap(&task);
+    self->send(agent.handle, std::move(run));
+  }
+}
+
+void master_state::launch_group(framework_record& fw, agent_record& agent,
+                                resources& remaining, const std::string& role,
+                                v1::Offer::Operation::LaunchGroup& op) {
+  auto plans = validate_task_group(*op.mutable_executor(),
+                                   *op.mutable_task_group(), fw, agent,
+                                   remaining, role);
+  if (!plans) {
+    // All or nothing: every task of the group fails.
+    for (const auto& task : op.task_group().tasks())
+      refuse_launch(fw, task.task_id().value(), agent.info.id().value(),
+                    v1::TASK_ERROR, v1::TaskStatus::REASON_TASK_GROUP_INVALID,
+                    describe_reason(plans.error()));
+    return;
+  }
+  for (size_t i = 0; i < plans->size(); ++i)
+    launch_task(fw, agent, op.task_group().tasks(static_cast<int>(i)),
+                &op.executor(), std::move((*plans)[i]), remaining);
+  v1::internal::RunTaskGroup run;
+  *run.mutable_framework() = fw.info;
+  run.mutable_executor()->Swap(op.mutable_executor());
+  run.mutable_task_group()->Swap(op.mutable_task_group());
+  self->send(agent.handle, std::move(run));
 }
 
 } // namespace dcos::kernel

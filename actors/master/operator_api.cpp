@@ -166,11 +166,10 @@ Response::GetState master_state::get_state() const {
   return out;
 }
 
-std::vector<std::pair<std::string, double>>
-master_state::metric_values() const {
-  std::vector<std::pair<std::string, double>> m;
+metrics_snapshot master_state::current_metrics() const {
+  metrics_snapshot m;
   auto add = [&](std::string name, double value) {
-    m.emplace_back(std::move(name), value);
+    add_metric(m, std::move(name), value);
   };
   add("master/uptime_secs",
       std::chrono::duration<double>(self->clock().now() - started_at).count());
@@ -213,18 +212,14 @@ master_state::metric_values() const {
   add("master/frameworks_removed",
       static_cast<double>(metrics.frameworks_removed));
   for (auto state : {v1::TASK_STAGING, v1::TASK_STARTING, v1::TASK_RUNNING,
-                     v1::TASK_KILLING, v1::TASK_UNREACHABLE}) {
-    auto name = v1::TaskState_Name(state).substr(5); // drop "TASK_"
-    std::transform(name.begin(), name.end(), name.begin(), ::tolower);
-    add("master/tasks_" + name, static_cast<double>(current[state]));
-  }
+                     v1::TASK_KILLING, v1::TASK_UNREACHABLE})
+    add(task_state_metric("master/", state),
+        static_cast<double>(current[state]));
   for (auto state : {v1::TASK_FINISHED, v1::TASK_FAILED, v1::TASK_KILLED,
                      v1::TASK_LOST, v1::TASK_ERROR, v1::TASK_DROPPED,
                      v1::TASK_GONE, v1::TASK_GONE_BY_OPERATOR}) {
-    auto name = v1::TaskState_Name(state).substr(5);
-    std::transform(name.begin(), name.end(), name.begin(), ::tolower);
     auto i = metrics.tasks_terminal.find(state);
-    add("master/tasks_" + name,
+    add(task_state_metric("master/", state),
         i == metrics.tasks_terminal.end() ? 0.0
                                           : static_cast<double>(i->second));
   }
@@ -400,19 +395,13 @@ caf::result<Response> master_state::operator_call(const Call& call) {
       return invalid("GET_FLAGS is not supported; see GET /flags");
     case Call::GET_METRICS: {
       auto rp = self->make_response_promise<Response>();
-      auto values = metric_values();
+      auto snapshot = current_metrics();
       self->request(allocator, caf::infinite, metrics_atom::value)
         .then(
-          [rp, values](const alloc::allocator_stats& stats) mutable {
-            Response out;
-            out.set_type(Response::GET_METRICS);
-            auto add = [&](const std::string& name, double value) {
-              auto* m = out.mutable_get_metrics()->add_metrics();
-              m->set_name(name);
-              m->set_value(value);
+          [rp, snapshot](const alloc::allocator_stats& stats) mutable {
+            auto add = [&](std::string name, double value) {
+              add_metric(snapshot, std::move(name), value);
             };
-            for (auto& [name, value] : values)
-              add(name, value);
             add("allocator/allocation_runs",
                 static_cast<double>(stats.allocation_runs));
             add("allocator/allocation_run_ms", stats.last_run_ms);
@@ -422,6 +411,9 @@ caf::result<Response> master_state::operator_call(const Call& call) {
                 static_cast<double>(stats.events));
             add("allocator/offer_filters/active",
                 static_cast<double>(stats.filters_active));
+            Response out;
+            out.set_type(Response::GET_METRICS);
+            *out.mutable_get_metrics() = std::move(snapshot);
             rp.deliver(std::move(out));
           },
           [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });

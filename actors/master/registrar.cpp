@@ -20,19 +20,15 @@ void master_state::load_registry() {
     recovered = true; // nothing durable: start fresh
     return;
   }
-  self->request(cfg.store, caf::infinite, get_atom::value,
-                std::string{registry_key})
-    .then([this](const std::string& bytes) { registry_loaded(bytes); },
-          [this](caf::error& err) {
-            if (code_of(err) == errc::not_found) {
-              registry_loaded("");
-              return;
-            }
-            // Starting without a registry we cannot read would forget
-            // every agent: stop instead, as Mesos does.
-            log->critical("cannot read the registry: {}", describe(err));
-            self->quit(err);
-          });
+  load_or_empty(
+    self, cfg.store, std::string{registry_key},
+    [this](const std::string& bytes) { registry_loaded(bytes); },
+    [this](const caf::error& err) {
+      // Starting without a registry we cannot read would forget every
+      // agent: stop instead, as Mesos does.
+      log->critical("cannot read the registry: {}", describe(err));
+      self->quit(err);
+    });
 }
 
 void master_state::registry_loaded(const std::string& bytes) {

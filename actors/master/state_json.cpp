@@ -6,6 +6,7 @@
 
 #include "dcos/json.hpp"
 #include "dcos/json_writer.hpp"
+#include "dcos/mesos_json.hpp"
 #include "dcos/resources.hpp"
 
 namespace dcos::kernel {
@@ -14,33 +15,6 @@ namespace {
 
 double seconds(const v1::TimeInfo& t) {
   return static_cast<double>(t.nanoseconds()) / 1e9;
-}
-
-void write_attributes(json_writer& w,
-                      const google::protobuf::RepeatedPtrField<v1::Attribute>&
-                        attributes) {
-  w.begin_object();
-  for (const auto& a : attributes) {
-    w.key(a.name());
-    switch (a.type()) {
-      case v1::Value::SCALAR: w.value(a.scalar().value()); break;
-      case v1::Value::TEXT: w.value(a.text().value()); break;
-      case v1::Value::RANGES: {
-        std::string text = "[";
-        for (int i = 0; i < a.ranges().range_size(); ++i)
-          text += fmt::format("{}{}-{}", i > 0 ? ", " : "",
-                              a.ranges().range(i).begin(),
-                              a.ranges().range(i).end());
-        w.value(text + "]");
-        break;
-      }
-      case v1::Value::SET:
-        w.value(fmt::format("{{{}}}", fmt::join(a.set().item(), ", ")));
-        break;
-      default: w.null();
-    }
-  }
-  w.end_object();
 }
 
 void write_task(json_writer& w, const v1::Task& t, const std::string& role) {
@@ -55,16 +29,8 @@ void write_task(json_writer& w, const v1::Task& t, const std::string& role) {
   write_resources_object(w, t.resources());
   w.field("role", role);
   w.key("statuses").begin_array();
-  for (const auto& s : t.statuses()) {
-    w.begin_object();
-    w.field("state", v1::TaskState_Name(s.state()));
-    w.field("timestamp", s.timestamp());
-    if (s.has_healthy())
-      w.field("healthy", s.healthy());
-    if (s.has_container_status())
-      w.key("container_status").raw(to_json(s.container_status()));
-    w.end_object();
-  }
+  for (const auto& s : t.statuses())
+    write_status_entry(w, s);
   w.end_array();
   if (t.has_labels()) {
     w.key("labels").begin_array();
@@ -86,35 +52,6 @@ void write_task(json_writer& w, const v1::Task& t, const std::string& role) {
 }
 
 } // namespace
-
-void write_resources_object(
-  json_writer& w,
-  const google::protobuf::RepeatedPtrField<v1::Resource>& wire) {
-  auto parsed = resources::from_proto(wire);
-  w.begin_object();
-  if (parsed) {
-    auto flat = parsed->flatten();
-    // Mesos always shows these four, even at zero.
-    for (const char* name : {"cpus", "mem", "disk", "gpus"})
-      w.field(name, flat.scalar(name).value_or(0));
-    for (const auto& r : flat) {
-      if (r.type == resource::kind::scalar) {
-        if (r.name != "cpus" && r.name != "mem" && r.name != "disk"
-            && r.name != "gpus")
-          w.field(r.name, r.scalar());
-      } else if (r.type == resource::kind::ranges) {
-        std::string text = "[";
-        for (size_t i = 0; i < r.ranges.size(); ++i)
-          text += fmt::format("{}{}-{}", i > 0 ? ", " : "", r.ranges[i].begin,
-                              r.ranges[i].end);
-        w.field(r.name, text + "]");
-      } else {
-        w.field(r.name, fmt::format("{{{}}}", fmt::join(r.items, ", ")));
-      }
-    }
-  }
-  w.end_object();
-}
 
 std::string legacy_state_json(
   const v1::master::Response::GetState& state,
@@ -177,7 +114,7 @@ std::string legacy_state_json(
       total->unreserved().to_proto(&unreserved);
     write_resources_object(w, unreserved);
     w.key("attributes");
-    write_attributes(w, ai.attributes());
+    write_attributes_object(w, ai.attributes());
     w.field("active", a.active());
     w.field("version", a.version());
     if (ai.has_domain())

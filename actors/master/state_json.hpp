@@ -18,10 +18,4 @@ std::string legacy_state_json(
   const v1::master::Response::GetMaster& master,
   const std::vector<std::pair<std::string, std::string>>& flags);
 
-/// Resources as Mesos prints them in legacy JSON: scalars as numbers,
-/// ranges as "[a-b, c-d]", sets as "{a, b}"; names summed over roles.
-void write_resources_object(json_writer& w,
-                            const google::protobuf::RepeatedPtrField<
-                              v1::Resource>& resources);
-
 } // namespace dcos::kernel

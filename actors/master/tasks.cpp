@@ -7,6 +7,7 @@
 #include "dcos/buggify.hpp"
 #include "dcos/error.hpp"
 #include "master_state.hpp"
+#include "validation.hpp"
 
 namespace dcos::kernel {
 
@@ -97,16 +98,23 @@ void master_state::count_terminal(v1::TaskState state) {
 
 void master_state::launch_task(framework_record& fw, agent_record& agent,
                                const v1::TaskInfo& task,
-                               const std::string& executor_id,
-                               resources used) {
+                               const v1::ExecutorInfo* executor,
+                               launch_plan plan, resources& remaining) {
+  remaining -= plan.task_resources + plan.executor_resources;
   task_record rec;
   rec.id = task.task_id().value();
   rec.name = task.name();
   rec.framework_id = fw.info.id().value();
   rec.agent_id = agent.info.id().value();
-  rec.executor_id = executor_id;
+  if (executor != nullptr) {
+    rec.executor_id = executor->executor_id().value();
+    if (plan.new_executor) {
+      agent.executors[{rec.framework_id, rec.executor_id}] = *executor;
+      agent.used[rec.framework_id] += plan.executor_resources;
+    }
+  }
   rec.state = v1::TASK_STAGING;
-  rec.used = std::move(used);
+  rec.used = std::move(plan.task_resources);
   rec.details = details_of(task);
   agent.used[rec.framework_id] += rec.used;
   auto [it, added] = fw.tasks.emplace(rec.id, std::move(rec));

@@ -311,7 +311,7 @@ validate_create(const google::protobuf::RepeatedPtrField<v1::Resource>& xs,
   std::set<std::string> ids;
   for (const auto& v : agent.total.persistent_volumes())
     ids.insert(v.disk->persistence().id());
-  for (auto v : *volumes) {
+  for (const auto& v : *volumes) {
     if (!v.is_persistent_volume())
       return invalid("create.volumes: a volume needs disk.persistence.id");
     if (!v.is_reserved())
@@ -331,14 +331,7 @@ validate_create(const google::protobuf::RepeatedPtrField<v1::Resource>& xs,
                                  v.disk->persistence().id(),
                                  agent.info.id().value()));
     // The plain reserved disk the volume is made of.
-    if (v.disk->has_source()) {
-      auto source_only = std::make_shared<v1::Resource::DiskInfo>();
-      *source_only->mutable_source() = v.disk->source();
-      v.disk = std::move(source_only);
-    } else {
-      v.disk.reset();
-    }
-    plain += v;
+    plain += v.volume_source();
   }
   return conversion{plain, *volumes};
 }
@@ -352,17 +345,10 @@ validate_destroy(const google::protobuf::RepeatedPtrField<v1::Resource>& xs,
   if (volumes->empty())
     return invalid("destroy.volumes: empty");
   resources plain;
-  for (auto v : *volumes) {
+  for (const auto& v : *volumes) {
     if (!v.is_persistent_volume())
       return invalid("destroy.volumes: not a persistent volume");
-    if (v.disk->has_source()) {
-      auto source_only = std::make_shared<v1::Resource::DiskInfo>();
-      *source_only->mutable_source() = v.disk->source();
-      v.disk = std::move(source_only);
-    } else {
-      v.disk.reset();
-    }
-    plain += v;
+    plain += v.volume_source();
   }
   return conversion{*volumes, plain};
 }

@@ -14,9 +14,11 @@ const char* const usage_text
   = "usage: dcos-containerizer launch --sandbox=DIR --status_file=FILE\n"
     "           [--fetch=FILE --fetcher=PATH --cache_dir=DIR] "
     "[--env_file=FILE]\n"
-    "           [--isolation=FILE [--sync_fd=N]] -- PROGRAM [ARGS...]\n"
+    "           [--isolation=FILE [--sync_fd=N]] [--exec=FILE] "
+    "-- PROGRAM [ARGS...]\n"
     "Runs PROGRAM as the root of a container in DIR and writes its exit\n"
-    "record to FILE as one line of JSON.\n";
+    "record to FILE as one line of JSON. With --exec, FILE is exec'd with\n"
+    "PROGRAM ARGS... as its argv.\n";
 
 namespace {
 
@@ -48,6 +50,7 @@ bool parse_launch_args(int argc, char** argv, launch_args* out,
     {"env_file", &launch_args::env_file, false},
     {"isolation", &launch_args::isolation, false},
     {"sync_fd", &launch_args::sync_fd_text, false},
+    {"exec", &launch_args::executable, false},
   };
   if (argc < 2 || std::string_view{argv[1]} != "launch") {
     *error = argc < 2 ? "missing command 'launch'"
@@ -122,6 +125,8 @@ bool parse_launch_args(int argc, char** argv, launch_args* out,
   }
   if (!error->empty())
     return false;
+  if (out->executable.empty())
+    out->executable = out->program.front();
   out->sandbox = absolute(out->sandbox);
   out->fetch = absolute(out->fetch);
   out->cache_dir = absolute(out->cache_dir);

@@ -2,7 +2,12 @@
 //
 //   dcos-containerizer launch --sandbox=DIR --status_file=FILE
 //       [--fetch=FILE --fetcher=PATH --cache_dir=DIR] [--env_file=FILE]
-//       [--isolation=FILE [--sync_fd=N]] -- PROGRAM [ARGS...]
+//       [--isolation=FILE [--sync_fd=N]] [--exec=FILE] -- PROGRAM [ARGS...]
+//
+// PROGRAM ARGS... is the program's argv. The file exec'd is PROGRAM, looked
+// up on PATH, or FILE if --exec is given: Mesos' CommandInfo with shell=false
+// execs `value` with `arguments` as the whole argv, so argv[0] may differ
+// from the file (a multi-call binary such as busybox reads it).
 //
 // Parsed by hand rather than with dcos::flags: the helper is exec'd for every
 // task and links libc and libstdc++ only, so that it starts fast.
@@ -27,6 +32,7 @@ struct launch_args {
   int sync_fd = -1;        // the agent's end of the sync protocol
   std::string sync_fd_text; // --sync_fd as given
   std::vector<std::string> program; // PROGRAM ARGS...; never empty on success
+  std::string executable; // --exec, or PROGRAM; the file exec'd
 };
 
 /// The text printed for `--help` and after a usage error.

@@ -33,6 +33,7 @@ constexpr const char* sandbox_in_container = "/mnt/mesos/sandbox";
 
 struct init_context {
   const isolation_spec* spec;
+  const std::string* file; // exec'd with argv
   const std::vector<std::string>* argv;
   char* const* envp;
   int release_read;
@@ -338,8 +339,8 @@ void reset_signals() {
     args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   environ = const_cast<char**>(c.envp);
-  ::execvp(args[0], args.data());
-  die(c.report_write, errno_text("cannot run '" + (*c.argv)[0] + "'"));
+  ::execvp(c.file->c_str(), args.data());
+  die(c.report_write, errno_text("cannot run '" + *c.file + "'"));
 }
 
 // pid 1 of the container.
@@ -421,7 +422,8 @@ void close_fd(int& fd) {
 } // namespace
 
 bool clone_init(const isolation_spec& spec, int sync_fd,
-                const std::vector<std::string>& argv, char* const* envp,
+                const std::string& file, const std::vector<std::string>& argv,
+                char* const* envp,
                 isolated_child* out, std::string* error) {
   int release[2], report[2], status[2];
   if (::pipe2(release, O_CLOEXEC) != 0 || ::pipe2(report, O_CLOEXEC) != 0
@@ -429,7 +431,7 @@ bool clone_init(const isolation_spec& spec, int sync_fd,
     *error = errno_text("pipe");
     return false;
   }
-  init_context ctx{&spec,     &argv,     envp,
+  init_context ctx{&spec,      &file,     &argv, envp,
                    release[0], report[1], status[1]};
   // The init runs on a copy of our memory (no CLONE_VM), like a fork; it
   // needs a stack of its own only until it execs or forks PROGRAM.

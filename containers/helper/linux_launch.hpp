@@ -39,12 +39,13 @@ struct isolated_child {
   int release_fd = -1; // one byte here lets the init go on
 };
 
-/// Clones the init, which waits on `release_fd`. Reports its pid on
-/// `sync_fd` and waits for the agent's "go". Returns false with `*error` on
-/// failure (the init, if any, is killed).
+/// Clones the init, which waits on `release_fd` and then execs `file`
+/// (looked up on PATH inside the container) with argv `argv`. Reports its
+/// pid on `sync_fd` and waits for the agent's "go". Returns false with
+/// `*error` on failure (the init, if any, is killed).
 bool clone_init(const isolation_spec& spec, int sync_fd,
-                const std::vector<std::string>& argv, char* const* envp,
-                isolated_child* out, std::string* error);
+                const std::string& file, const std::vector<std::string>& argv,
+                char* const* envp, isolated_child* out, std::string* error);
 
 /// Lets the init go on, and returns once PROGRAM runs (true) or could not
 /// be started (false, `*error` says why: a mount, the seccomp filter, exec).

@@ -152,7 +152,7 @@ bool run_fetcher(const launch_args& args, char* const* envp,
   // Only our end is non-blocking: the fetcher's stderr must block when full.
   ::fcntl(pipe_fds[0], F_SETFL, O_NONBLOCK);
   int exec_error = 0;
-  pid_t pid = sup.spawn(argv, envp, pipe_fds[1], &exec_error);
+  pid_t pid = sup.spawn(argv[0], argv, envp, pipe_fds[1], &exec_error);
   ::close(pipe_fds[1]);
   if (pid < 0) {
     ::close(pipe_fds[0]);
@@ -199,7 +199,7 @@ bool stopped_before_start(const launch_args& args, int* status) {
   int sig = sup.termination_signal();
   if (sig == 0)
     return false;
-  std::string message = "'" + args.program[0]
+  std::string message = "'" + args.executable
                         + "' was not started: termination was requested";
   std::fprintf(stderr, "dcos-containerizer: %s\n", message.c_str());
   *status = finish(args, {128 + sig, "signaled", sig, message});
@@ -214,7 +214,8 @@ int run_isolated(const launch_args& args, char* const* envp) {
   if (!read_isolation_spec(args.isolation, &spec, &error))
     return fail(args, "exec_failed", error);
   isolated_child child;
-  bool cloned = clone_init(spec, args.sync_fd, args.program, envp, &child,
+  bool cloned = clone_init(spec, args.sync_fd, args.executable, args.program,
+                           envp, &child,
                            &error);
   if (args.sync_fd >= 0)
     ::close(args.sync_fd);
@@ -231,7 +232,7 @@ int run_isolated(const launch_args& args, char* const* envp) {
     return fail(args, "exec_failed", error);
   int init_status = sup.wait_for(child.init, -1, {});
   exit_record record = record_of(program_status(child, init_status),
-                                 args.program[0]);
+                                 args.executable);
   if (!sup.clean_up(cleanup_limit_ms))
     record.message += "; some descendants survived SIGKILL for 10s";
   return finish(args, record);
@@ -292,11 +293,11 @@ int main(int argc, char** argv) {
   if (!args.fetch.empty() && !run_fetcher(args, envp, &error))
     return fail(args, "fetch_failed", error);
 
-  const std::string& program = args.program[0];
+  const std::string& program = args.executable;
   if (int status = 0; stopped_before_start(args, &status))
     return status;
   int exec_error = 0;
-  pid_t child = sup.spawn(args.program, envp, -1, &exec_error);
+  pid_t child = sup.spawn(program, args.program, envp, -1, &exec_error);
   if (child < 0)
     return fail(args, "exec_failed",
                 "cannot run '" + program + "': " + errno_text(exec_error));

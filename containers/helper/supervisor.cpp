@@ -53,7 +53,8 @@ int supervisor::start() {
   return sfd_ < 0 ? errno : 0;
 }
 
-pid_t supervisor::spawn(const std::vector<std::string>& argv,
+pid_t supervisor::spawn(const std::string& file,
+                        const std::vector<std::string>& argv,
                         char* const* envp, int stderr_fd, int* error) {
   std::vector<char*> args;
   for (const auto& arg : argv)
@@ -80,7 +81,7 @@ pid_t supervisor::spawn(const std::vector<std::string>& argv,
     // execvp searches the PATH of `environ`, so the PATH of the program's
     // own environment applies, as with env(1).
     environ = const_cast<char**>(envp);
-    ::execvp(args[0], args.data());
+    ::execvp(file.c_str(), args.data());
     int code = errno;
     [[maybe_unused]] auto ignored = ::write(report[1], &code, sizeof(code));
     ::_exit(127);

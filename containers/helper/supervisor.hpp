@@ -36,14 +36,14 @@ public:
   /// SIGPIPE. Call first thing in main(). Returns 0 or an errno.
   int start();
 
-  /// Forks and runs `argv` (looked up on the PATH of `envp`, as execvp does)
-  /// with environment `envp`, default signal dispositions and an empty signal
-  /// mask; `stderr_fd`, if >= 0, becomes the child's stderr. Returns the pid
-  /// once the exec has succeeded; otherwise reaps the child, sets `*error` to
-  /// the errno of fork or exec and returns -1.
-  /// REQUIRES: start() succeeded; `argv` is not empty.
-  pid_t spawn(const std::vector<std::string>& argv, char* const* envp,
-              int stderr_fd, int* error);
+  /// Forks and runs `file` (looked up on the PATH of `envp`, as execvp does)
+  /// with argv `argv`, environment `envp`, default signal dispositions and
+  /// an empty signal mask; `stderr_fd`, if >= 0, becomes the child's stderr.
+  /// Returns the pid once the exec has succeeded; otherwise reaps the child,
+  /// sets `*error` to the errno of fork or exec and returns -1.
+  /// REQUIRES: start() succeeded; `file` and `argv` are not empty.
+  pid_t spawn(const std::string& file, const std::vector<std::string>& argv,
+              char* const* envp, int stderr_fd, int* error);
 
   /// Serves signals and reaps children until `child` ends, and returns its
   /// wait status. Bytes arriving on `output_fd` (if >= 0; it must be

@@ -353,10 +353,13 @@ caf::error linux_isolation::add_image(container_launch& req,
       kv = "MESOS_SANDBOX=/mnt/mesos/sandbox";
   req.env = std::move(env);
   // No command of its own: the image's entrypoint and cmd, as Docker runs it.
-  if (req.argv.empty()) {
-    const auto& args = req.image_args.empty() ? config.cmd : req.image_args;
-    req.argv = config.entrypoint;
-    req.argv.insert(req.argv.end(), args.begin(), args.end());
+  if (req.command.entrypoint) {
+    auto& command = req.command;
+    auto args = command.argv.empty() ? config.cmd : std::move(command.argv);
+    command.argv = config.entrypoint;
+    command.argv.insert(command.argv.end(), args.begin(), args.end());
+    command.executable.clear(); // argv[0]
+    command.entrypoint = false;
   }
   if (!config.working_dir.empty())
     *spec += "workdir\t" + config.working_dir + "\n";

@@ -242,8 +242,11 @@ caf::expected<uint32_t> launch(posix_self self, container_launch req) {
       self->send(self, cleanup_atom::value, req.container_id, 0);
     return err;
   };
-  if (req.argv.empty())
-    return undo(make_error(errc::invalid_argument, "launch: empty command"));
+  if (req.command.empty() || req.command.entrypoint)
+    return undo(make_error(errc::invalid_argument,
+                           req.command.entrypoint
+                             ? "launch: no image, so no entrypoint to run"
+                             : "launch: empty command"));
   std::string env;
   for (const auto& kv : req.env) {
     env += kv;
@@ -275,8 +278,13 @@ caf::expected<uint32_t> launch(posix_self self, container_launch req) {
                                          std::strerror(errno))));
     argv.push_back("--sync_fd=3");
   }
+  // PROGRAM ARGS... is the program's argv; --exec names the file to run
+  // when it is not argv[0] (Mesos' CommandInfo with shell=false).
+  const auto& command = req.command;
+  if (command.file() != command.argv.front())
+    argv.push_back("--exec=" + command.file());
   argv.push_back("--");
-  argv.insert(argv.end(), req.argv.begin(), req.argv.end());
+  argv.insert(argv.end(), command.argv.begin(), command.argv.end());
   auto pid = spawn_helper(argv, sync[1]);
   if (sync[1] >= 0)
     ::close(sync[1]);

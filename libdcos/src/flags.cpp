@@ -257,7 +257,16 @@ caf::error flags::assign(const std::string& name, std::string_view value,
                       fmt::format("--{} ({}): {}", name, source,
                                   describe_reason(err)));
   i->second.set = true;
+  i->second.given.assign(value);
   return {};
+}
+
+std::vector<std::pair<std::string, std::string>> flags::values() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [name, f] : flags_)
+    if (name != "config")
+      out.emplace_back(name, f.set ? f.given : f.default_text);
+  return out;
 }
 
 caf::error flags::load_config_file(const std::string& path) {

@@ -44,6 +44,20 @@ bool resource::is_persistent_volume() const noexcept {
   return disk && disk->has_persistence();
 }
 
+resource resource::volume_source() const {
+  resource out = *this;
+  if (!is_persistent_volume())
+    return out;
+  if (disk->has_source()) {
+    auto source_only = std::make_shared<v1::Resource::DiskInfo>();
+    *source_only->mutable_source() = disk->source();
+    out.disk = std::move(source_only);
+  } else {
+    out.disk.reset();
+  }
+  return out;
+}
+
 bool resource::is_empty() const noexcept {
   switch (type) {
     case kind::scalar: return milli == 0;

@@ -267,6 +267,61 @@ TEST_CASE("health checks flip healthy; a failing command check kills") {
   driver.join();
 }
 
+// Mesos' CommandInfo with shell=false: `value` is exec'd with `arguments` as
+// its whole argv, argv[0] included. A task, a custom executor and a COMMAND
+// health check all follow that rule (each used to build argv its own way).
+TEST_CASE("a command without a shell gets its arguments as argv, argv[0] "
+          "included") {
+  cluster_guard c{1};
+  network_node node;
+  auto detector = node.keep(
+    spawn_remote_detector(*node.sys, "127.0.0.1", c.master->port));
+  auto exec_form = [](v1::CommandInfo* cmd, std::vector<std::string> argv) {
+    cmd->set_shell(false);
+    cmd->set_value("/bin/sh");
+    for (auto& arg : argv)
+      cmd->add_arguments(std::move(arg));
+  };
+  recording_scheduler sched;
+  // Finishes only if its argv[0] (the shell's $0) is "probe".
+  auto task = command_task("argv0", "");
+  exec_form(task.mutable_command(), {"probe", "-c", "test \"$0\" = probe"});
+  // A custom executor leaves a mark if its argv[0] is "probe" (it never
+  // registers: it only has to start).
+  auto mark = c.dir.path + "/executor-argv0";
+  auto custom = command_task("custom", "");
+  custom.clear_command();
+  auto* executor = custom.mutable_executor();
+  executor->mutable_executor_id()->set_value("custom-executor");
+  resources::parse("cpus:0.1;mem:32")->to_proto(executor->mutable_resources());
+  exec_form(executor->mutable_command(),
+            {"probe", "-c", "test \"$0\" = probe && touch " + mark
+                              + "; exec sleep 600"});
+  // A check that must fail: with its arguments ignored, `/bin/sh` alone
+  // would read an empty stdin and pass.
+  auto sick = command_task("sick", "sleep 600");
+  auto* check = sick.mutable_health_check();
+  check->set_type(v1::HealthCheck::COMMAND);
+  exec_form(check->mutable_command(), {"sh", "-c", "exit 1"});
+  check->set_delay_seconds(0.2);
+  check->set_interval_seconds(0.2);
+  check->set_grace_period_seconds(0);
+  check->set_consecutive_failures(2);
+  sched.to_launch = {task, custom, sick};
+  v1::FrameworkInfo info;
+  info.set_user("root");
+  info.set_name("argv");
+  scheduler_driver driver{*node.sys, sched, info, detector};
+  REQUIRE(eventually([&] { return sched.reached("argv0", v1::TASK_FINISHED)
+                                  || sched.reached("argv0", v1::TASK_FAILED);
+  }));
+  CHECK(sched.reached("argv0", v1::TASK_FINISHED));
+  CHECK(eventually([&] { return std::filesystem::exists(mark); }));
+  CHECK(eventually([&] { return sched.reached("sick", v1::TASK_KILLED); }));
+  driver.teardown();
+  driver.join();
+}
+
 TEST_CASE("bad input: flags, oversized launches, unknown tasks") {
   cluster_guard c{1};
   // A malformed --resources exits 2 and names the bad token.

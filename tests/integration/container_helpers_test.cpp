@@ -214,6 +214,22 @@ TEST_CASE("the program's exit code is the helper's and the record's") {
   CHECK(text(status, "message").find("3") != std::string::npos);
 }
 
+TEST_CASE("--exec runs a file with PROGRAM ARGS... as its whole argv") {
+  container c;
+  // The shell's $0 is its argv[0]: the name given, not the file run.
+  CHECK(c.run({"probe", "-c", "echo \"$0\""}, {"--exec=/bin/sh"}) == 0);
+  CHECK(c.file("stdout") == "probe\n");
+  // Without --exec, PROGRAM is both the file and argv[0].
+  container plain;
+  CHECK(plain.run({"sh", "-c", "echo \"$0\""}) == 0);
+  CHECK(plain.file("stdout") == "sh\n");
+  // A file that cannot be run is named in the record, not argv[0].
+  container missing;
+  CHECK(missing.run({"probe"}, {"--exec=/no/such/file"}) == 127);
+  CHECK(text(missing.status(), "message")
+        == "cannot run '/no/such/file': No such file or directory");
+}
+
 TEST_CASE("a program killed by a signal is recorded as signaled") {
   container c;
   CHECK(c.run({"sh", "-c", "kill -9 $$"}) == 137);

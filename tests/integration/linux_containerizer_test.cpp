@@ -125,7 +125,9 @@ struct fixture {
     fs::create_directories(req.sandbox);
     fs::copy_file(binary("DCOS_CONTAINER_PROBE"),
                   req.sandbox + "/container_probe");
-    req.argv = std::move(argv);
+    // No argv: the image's entrypoint and cmd.
+    req.command.entrypoint = argv.empty() && with_image;
+    req.command.argv = std::move(argv);
     req.env = {"PATH=/usr/local/bin:/usr/bin:/bin", "MESOS_SANDBOX="
                                                       + req.sandbox};
     req.limits = *resources::parse("cpus:0.5;mem:64");
@@ -324,7 +326,7 @@ TEST_CASE("the image's entrypoint, environment and working directory apply") {
   // Arguments without a command replace the image's cmd (it has no
   // entrypoint: they are the whole command, as with `docker run`).
   auto args = f.request({});
-  args.image_args = {"/bin/sh", "-c", "echo replaced cmd"};
+  args.command.argv = {"/bin/sh", "-c", "echo replaced cmd"};
   CHECK(f.run_to_end(args) == "replaced cmd\n");
   auto env = f.request({"/bin/sh", "-c", "echo PATH=$PATH; echo SB=$MESOS_SANDBOX"});
   auto out = f.run_to_end(env);
@@ -392,8 +394,8 @@ TEST_CASE("capabilities are cut to Docker's set unless allowed; rlimits") {
 TEST_CASE("seccomp and rlimits apply without namespaces or an image") {
   fixture f{{"linux/seccomp", "posix/rlimits"}};
   auto req = f.request({}, false);
-  req.argv = {"/bin/sh", "-c",
-              "ulimit -n; " + req.sandbox + "/container_probe keyctl"};
+  req.command.argv = {"/bin/sh", "-c",
+                      "ulimit -n; " + req.sandbox + "/container_probe keyctl"};
   auto* nofile = req.container.mutable_rlimit_info()->add_rlimits();
   nofile->set_type(v1::RLimitInfo::RLimit::RLMT_NOFILE);
   nofile->set_soft(55);

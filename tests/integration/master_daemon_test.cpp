@@ -8,6 +8,7 @@
 
 #include "dcos/detector_actor.hpp"
 #include "dcos/resources.hpp"
+#include "dcos/version.hpp"
 #include "support/processes.hpp"
 #include "support/protocol_peers.hpp"
 
@@ -162,6 +163,51 @@ TEST_CASE("the operator API answers curl in Mesos' JSON shape") {
   CHECK(curl({"http://" + m.address() + "/health"}).status == 200);
   // The master is still fine after all that.
   CHECK(api(m, R"({"type":"GET_HEALTH"})").status == 200);
+}
+
+TEST_CASE("the master and an agent serve what every daemon serves") {
+  master_process m;
+  scratch_dir dir;
+  agent_process a{m.address(), dir.path + "/agent",
+                  {"--executor_log_level=debug"}};
+  auto flag = [](const google::protobuf::Struct& doc, const std::string& name) {
+    const auto& flags = doc.fields().at("flags").struct_value().fields();
+    auto i = flags.find(name);
+    return i == flags.end() ? std::string{"(none)"} : i->second.string_value();
+  };
+  for (const auto& address : {m.address(), a.address()}) {
+    CAPTURE(address);
+    CHECK(curl({"http://" + address + "/health"}).status == 200);
+    auto version = curl({"http://" + address + "/version"});
+    CHECK(version.status == 200);
+    CHECK(parse_json_object(version.body).fields().at("version").string_value()
+          == dcos::version);
+    // Every flag, with the value in effect.
+    auto flags = parse_json_object(curl({"http://" + address + "/flags"}).body);
+    CHECK(flag(flags, "log_level") == "warning");
+    CHECK(flag(flags, "ip") == "127.0.0.1");
+    CHECK(flag(flags, "http_threads") == "2");
+    auto prometheus = curl({"http://" + address + "/metrics"});
+    CHECK(prometheus.status == 200);
+    CHECK(prometheus.body.find("# TYPE ") != std::string::npos);
+    auto snapshot = curl({"http://" + address + "/metrics/snapshot"});
+    CHECK(snapshot.status == 200);
+    CHECK(parse_json_object(snapshot.body).fields().size() > 10);
+    auto refused = curl({"-X", "DELETE", "http://" + address + "/health"});
+    CHECK(refused.status == 405);
+    CHECK(refused.body == R"({"error":"use GET"})");
+  }
+  auto master_flags = parse_json_object(curl({"http://" + m.address()
+                                              + "/flags"}).body);
+  CHECK(flag(master_flags, "max_agent_ping_timeouts") == "5");
+  auto agent_flags = parse_json_object(curl({"http://" + a.address()
+                                             + "/flags"}).body);
+  CHECK(flag(agent_flags, "executor_log_level") == "debug");
+  // The master's /state carries the same flags, as Mesos' does.
+  auto state = parse_json_object(curl({"http://" + m.address()
+                                       + "/master/state"}).body);
+  CHECK(flag(state, "max_agent_ping_timeouts") == "5");
+  a.process.terminate(15s);
 }
 
 TEST_CASE("dcos-master rejects a bad flag with exit status 2 and one line") {

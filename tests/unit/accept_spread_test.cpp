@@ -7,7 +7,8 @@
 
 #include <doctest/doctest.h>
 
-#include "daemon/accept_spread.hpp"
+#include "dcos/accept_spread.hpp"
+
 
 namespace {
 
@@ -43,7 +44,7 @@ TEST_CASE("accepted sockets rotate through a window above the low ones") {
   CHECK(before.second < 1024);
   ::close(before.first);
   ::close(before.second);
-  auto line = dcos::daemon::enable_accept_spread();
+  auto line = dcos::enable_accept_spread();
   INFO(line);
   REQUIRE(line.find("accepted connections get descriptors") == 0);
   int last = -1;

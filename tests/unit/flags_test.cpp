@@ -141,3 +141,18 @@ TEST_CASE("split_list drops empty items") {
   CHECK(dcos::split_list("") == std::vector<std::string>{});
   CHECK(dcos::split_list("x y", ' ') == std::vector<std::string>{"x", "y"});
 }
+
+TEST_CASE("values lists every flag with the text in effect, for /flags") {
+  fixture f;
+  REQUIRE_FALSE(f.load({"--port=6000", "--resources=cpus:1"},
+                       {"DCOS_PORT=7000", "DCOS_WEIGHT=2.5"}));
+  std::vector<std::pair<std::string, std::string>> expected = {
+    {"allocation_interval", "1secs"},
+    {"checkpoint", "true"},
+    {"master", "127.0.0.1:5050"},
+    {"port", "6000"},          // the command line won over the environment
+    {"resources", "cpus:1"},
+    {"weight", "2.5"},          // from the environment
+  };
+  CHECK(f.flags.values() == expected);
+}

@@ -342,3 +342,27 @@ TEST_CASE("property: text, JSON and protobuf round trips") {
     CHECK(*back == any);
   }
 }
+
+TEST_CASE("a persistent volume's source is its reserved disk, mount kept") {
+  auto volume = parse(R"([{"name":"disk","type":"SCALAR","scalar":{"value":50},
+    "reservations":[{"type":"DYNAMIC","role":"db","principal":"ops"}],
+    "disk":{"persistence":{"id":"vol1"},"volume":{"container_path":"data",
+                                                  "mode":"RW"},
+            "source":{"type":"MOUNT","mount":{"root":"/mnt/d1"}}}}])");
+  REQUIRE(volume.size() == 1);
+  auto source = volume.begin()->volume_source();
+  CHECK_FALSE(source.is_persistent_volume());
+  REQUIRE(source.disk);
+  CHECK(source.disk->source().mount().root() == "/mnt/d1");
+  CHECK_FALSE(source.disk->has_volume());
+  CHECK(source.milli == 50'000);
+  CHECK(source.reservations == volume.begin()->reservations);
+  // Without a source, plain reserved disk; a plain entry stays as it is.
+  auto bare = parse(R"([{"name":"disk","type":"SCALAR","scalar":{"value":5},
+    "reservations":[{"type":"DYNAMIC","role":"db"}],
+    "disk":{"persistence":{"id":"v2"},"volume":{"container_path":"d",
+                                                "mode":"RW"}}}])");
+  CHECK_FALSE(bare.begin()->volume_source().disk);
+  auto plain = parse("cpus:1");
+  CHECK(plain.begin()->volume_source().same_identity(*plain.begin()));
+}

@@ -37,6 +37,8 @@ struct agent_config {
   /// Passed to our executors, which isolate their tasks the same way
   /// (linux_isolation_config::to_env()); empty: no isolation.
   std::vector<std::string> isolation_env;
+  /// The log level of our executors (they log to their sandbox's stderr).
+  std::string executor_log_level = "warning";
 
   // -- timing ------------------------------------------------------------------
   caf::timespan registration_backoff = std::chrono::seconds(1);

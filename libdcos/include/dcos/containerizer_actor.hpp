@@ -28,6 +28,7 @@
 #include <caf/typed_actor.hpp>
 
 #include <dcos/atoms.hpp>
+#include <dcos/command_line.hpp>
 #include <dcos/resources.hpp>
 #include <dcos/type_bridge.hpp>
 #include <dcos/wire_types.hpp>
@@ -37,11 +38,8 @@ namespace dcos {
 struct container_launch {
   std::string container_id;
   std::string sandbox;           // created if missing
-  std::vector<std::string> argv; // argv[0] is looked up on PATH; empty:
-                                 // the image's entrypoint and cmd
-  // With an image and no argv: what replaces the image's cmd, as
-  // `docker run IMAGE ARGS...` does (empty: the image's own cmd).
-  std::vector<std::string> image_args;
+  command_line command;           // what runs (to_command_line of a
+                                 // CommandInfo, or a program of ours)
   std::vector<std::string> env;  // the complete environment, KEY=VALUE
   v1::CommandInfo fetch;         // its uris are fetched into the sandbox
   resources limits;              // what isolation enforces (if any)

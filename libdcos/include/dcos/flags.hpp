@@ -22,6 +22,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <caf/error.hpp>
@@ -103,6 +104,11 @@ public:
   /// True if `name` was given by any source (not left at its default).
   bool is_set(std::string_view name) const;
 
+  /// Every flag but --config with its value as text, sorted by name: the
+  /// text it was given by the source that won, or its default text. For
+  /// /flags endpoints.
+  std::vector<std::pair<std::string, std::string>> values() const;
+
   /// Non-flag arguments in order.
   const std::vector<std::string>& positional() const noexcept {
     return positional_;
@@ -118,6 +124,7 @@ private:
     bool is_bool;
     parser parse;
     bool set = false;
+    std::string given; // the text assigned, when set
   };
 
   void declare(std::string name, std::string help, std::string default_text,

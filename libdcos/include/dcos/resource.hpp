@@ -76,6 +76,11 @@ struct resource {
   /// merged with or split from another entry).
   bool is_persistent_volume() const noexcept;
 
+  /// The disk a persistent volume is made of: this entry without its
+  /// persistence and volume, its disk source (a mount or path disk) kept.
+  /// A copy of this entry if it is not a volume.
+  resource volume_source() const;
+
   /// True if the entry holds no amount (zero scalar, no ranges, no items).
   bool is_empty() const noexcept;
 

@@ -24,6 +24,7 @@
 #include <caf/typed_actor.hpp>
 
 #include <dcos/atoms.hpp>
+#include <dcos/error.hpp>
 
 namespace dcos {
 
@@ -35,6 +36,23 @@ using store_actor = caf::typed_actor<
   caf::replies_to<erase_atom, std::string>::with<ok_atom>,
   // All keys starting with the prefix, sorted.
   caf::replies_to<keys_atom, std::string>::with<std::vector<std::string>>>;
+
+/// Reads `key` from `store` in `self`'s turn, as state that starts out empty:
+/// `on_value(bytes)` gets the value, or "" if the key does not exist yet;
+/// `on_error(err)` gets any other failure. One of the two runs, once.
+/// (The agent's journal and the master's registry load this way.)
+template <class Self, class OnValue, class OnError>
+void load_or_empty(Self* self, const store_actor& store, std::string key,
+                   OnValue on_value, OnError on_error) {
+  self->request(store, caf::infinite, get_atom::value, std::move(key))
+    .then([on_value](const std::string& bytes) mutable { on_value(bytes); },
+          [on_value, on_error](caf::error& err) mutable {
+            if (code_of(err) == errc::not_found)
+              on_value(std::string{});
+            else
+              on_error(err);
+          });
+}
 
 /// REQUIRES: `dir` is writable (created if missing); errors surface as
 /// errc::io_error answers, never as a crash.

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "dcos/error.hpp"
+#include "dcos/executor_environment.hpp"
 
 namespace dcos::sim::detail {
 
@@ -39,15 +40,6 @@ struct table_state {
 };
 
 using self_ptr = sim_containerizer::stateful_pointer<table_state>;
-
-std::string env_value(const std::vector<std::string>& env,
-                      std::string_view name) {
-  for (const auto& kv : env)
-    if (kv.size() > name.size() && kv.compare(0, name.size(), name) == 0
-        && kv[name.size()] == '=')
-      return kv.substr(name.size() + 1);
-  return {};
-}
 
 // The task a nested container runs: executors name their tasks'
 // containers "<executor container>.<task id>"; anything nested deeper (a
@@ -170,30 +162,33 @@ sim_containerizer::behavior_type table(self_ptr self, world* w, int agent) {
       c.id = req.container_id;
       c.limits = req.limits;
       c.generation = st.next_generation++;
-      auto mode = env_value(req.env, "DCOS_EXECUTOR_MODE");
-      c.is_executor = !mode.empty();
+      // An executor of ours is modelled by the real executor actor; any
+      // other command, a custom executor's included, by its words.
+      auto env = executor_environment::from_env(req.env);
+      c.is_executor = env && env->program != executor_program::custom;
       if (c.is_executor)
-        c.framework_id = env_value(req.env, "DCOS_FRAMEWORK_ID");
+        c.framework_id = env->framework_id;
       else if (auto p = st.containers.find(c.id.substr(0, c.id.find('.')));
                p != st.containers.end())
         c.framework_id = p->second.framework_id;
       st.w->invariants().container_started(
         st.agent, c.id, c.framework_id,
         c.is_executor ? std::string{} : task_of(st, c.id), c.limits);
-      if (!mode.empty()) {
+      if (c.is_executor) {
         executor_config cfg;
-        cfg.framework_id = env_value(req.env, "DCOS_FRAMEWORK_ID");
-        cfg.executor_id = env_value(req.env, "DCOS_EXECUTOR_ID");
+        cfg.framework_id = env->framework_id;
+        cfg.executor_id = env->executor_id;
         cfg.container_id = req.container_id;
         cfg.sandbox = req.sandbox;
-        cfg.command_mode = mode == "command";
+        cfg.command_mode = env->program == executor_program::command_executor;
+        cfg.recovery_timeout = env->recovery_timeout;
         cfg.containerizer = st.w->containerizer_of(st.agent);
         c.executor = caf::actor_cast<caf::actor>(
           st.w->spawn_executor(st.agent, std::move(cfg)));
         self->monitor(c.executor);
         return st.next_pid++;
       }
-      auto b = read_command(req.argv);
+      auto b = read_command(req.command.argv);
       c.hang = b.hang;
       auto gen = c.generation;
       if (b.oom) {

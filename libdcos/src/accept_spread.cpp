@@ -1,4 +1,4 @@
-#include "daemon/accept_spread.hpp"
+#include "dcos/accept_spread.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -65,7 +65,7 @@ extern "C" int accept(int fd, sockaddr* __restrict addr,
   return spread(fn(fd, addr, len));
 }
 
-namespace dcos::daemon {
+namespace dcos {
 
 std::string enable_accept_spread() {
   rlimit lim{};
@@ -91,4 +91,4 @@ std::string enable_accept_spread() {
                      window_floor, ceiling.load() - 1);
 }
 
-} // namespace dcos::daemon
+} // namespace dcos

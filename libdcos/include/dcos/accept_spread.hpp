@@ -15,13 +15,15 @@
 // the ones the process uses otherwise, so a descriptor comes back only after
 // thousands of other connections, long after the broker has forgotten it.
 //
-// Only executables should link this (it replaces accept(2) process-wide);
-// libdcos itself does not.
+// Only executables should link this (it replaces accept(2) process-wide), so
+// it is not part of libdcos.so: it is its own static library,
+// libdcos_accept_spread.a, which dcos-master and dcos-agent link (as should
+// a program that embeds a master or an agent).
 #pragma once
 
 #include <string>
 
-namespace dcos::daemon {
+namespace dcos {
 
 /// Raises the soft descriptor limit to the hard one and starts moving
 /// accepted sockets into the rotating window. Returns a line for the log
@@ -29,4 +31,4 @@ namespace dcos::daemon {
 /// Call once, before the actor system starts. Thread-safe afterwards.
 std::string enable_accept_spread();
 
-} // namespace dcos::daemon
+} // namespace dcos

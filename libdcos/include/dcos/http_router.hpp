@@ -1,0 +1,56 @@
+// Routes requests of an http_server to handlers by method and path, and
+// answers the rest as Mesos does: an unknown path gets 404, a known path
+// with another method 405 with an Allow header, both with a JSON body
+// {"error": "..."} that names the path or the methods.
+//
+// Usage:
+//   http_router routes;
+//   routes.get("/health", [](const http_request&, http_responder r) {
+//     r(http_response{});
+//   });
+//   routes.post("/api/v1", operator_api);
+//   http_server::start(ip, port, std::move(routes).handler());
+//
+// Thread-safety: build on one thread; the handler it yields is immutable and
+// may run on several I/O threads at once.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <dcos/http_server.hpp>
+
+namespace dcos {
+
+class http_router {
+public:
+  /// Answers one request: as http_handler, but the request is borrowed.
+  using route = std::function<void(const http_request&, http_responder)>;
+
+  /// Routes `method` on `path` (an exact, decoded path) to `handler`.
+  /// REQUIRES: the pair is new.
+  http_router& add(std::string method, std::string path, route handler);
+
+  /// GET (and HEAD, which http_server answers without the body).
+  http_router& get(std::string path, route handler);
+
+  http_router& post(std::string path, route handler);
+
+  /// True if some method is routed on `path`.
+  bool has(const std::string& path) const;
+
+  /// The handler for http_server::start. The router is moved into it.
+  http_handler handler() &&;
+
+private:
+  // path -> method -> handler
+  std::map<std::string, std::map<std::string, route>> routes_;
+};
+
+/// {"error": ...} with status 405 and an Allow header listing `allowed`.
+http_response method_not_allowed(const std::vector<std::string>& allowed);
+
+} // namespace dcos
