@@ -87,7 +87,8 @@ void agent_state::status_update(v1::internal::StatusUpdate update,
       ack_executor(exec_id);
     return;
   }
-  if (from_executor && task != nullptr && is_terminal(task->state)) {
+  if (from_executor && task != nullptr && is_terminal(task->state)
+      && !mutant("agent_forwards_after_end")) {
     // The agent has settled the task's end already (it saw the executor
     // exit first, say): a later word from the executor would give the
     // framework a second end. (The simulation found TASK_FAILED, for an
@@ -138,6 +139,11 @@ void agent_state::status_update(v1::internal::StatusUpdate update,
 void agent_state::forward_head(update_stream& s) {
   if (s.pending.empty() || !registered || s.acking)
     return;
+  // A known bug for the simulation's mutation check: a task's end never
+  // leaves the agent, so its framework waits for it forever.
+  if (is_terminal(s.pending.front().status().state())
+      && mutant("agent_sits_on_task_ends"))
+    return;
   auto head = s.pending.front();
   // The framework learns the task's newest durable state with the oldest
   // update.
@@ -182,6 +188,10 @@ void agent_state::acknowledge(
       return;
     auto& s = i->second;
     s.acking = false;
+    // A known bug for the simulation's mutation check: the acknowledged
+    // update stays at the head, and its retry timer sends it again.
+    if (mutant("agent_keeps_acked_updates"))
+      return;
     s.pending.erase(s.pending.begin());
     ++s.generation; // the retry timer of the acknowledged update is void
     s.in_flight = false;

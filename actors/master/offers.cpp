@@ -2,6 +2,7 @@
 // declined by frameworks, rescinded when their agent or framework goes.
 #include <fmt/format.h>
 
+#include "dcos/buggify.hpp"
 #include "dcos/error.hpp"
 #include "dcos/mesos_defaults.hpp"
 #include "master_state.hpp"
@@ -84,6 +85,10 @@ void master_state::make_offers(alloc::offer_batch batch) {
   }
   if (event.offers_size() > 0) {
     metrics.offers_sent += static_cast<uint64_t>(event.offers_size());
+    // A known bug for the simulation's mutation check: the same offers go
+    // out twice (as a retried send without deduplication would).
+    if (mutant("master_resends_offers"))
+      self->send(fw_it->second.handle, event);
     self->send(fw_it->second.handle, std::move(event));
   }
 }
