@@ -1,8 +1,10 @@
 #include "dcos/http_server.hpp"
 
+#include <array>
 #include <atomic>
 #include <cctype>
 #include <chrono>
+#include <deque>
 #include <exception>
 #include <mutex>
 #include <optional>
@@ -19,7 +21,10 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/chunk_encode.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
@@ -58,6 +63,7 @@ const std::shared_ptr<spdlog::logger>& log() {
 }
 
 class connection;
+class stream_state;
 
 // Shared by the server, its connections and every responder, so that a
 // responder outliving the server finds `open` false instead of freed memory.
@@ -84,6 +90,15 @@ public:
                    [self = shared_from_this()] { self->read_header(); });
   }
 
+  /// Any thread: runs `f(*this)` on the strand.
+  template <class F>
+  void post_to_strand(F f) {
+    asio::post(stream_.get_executor(),
+               [self = shared_from_this(), f = std::move(f)]() mutable {
+                 f(*self);
+               });
+  }
+
   /// Any thread.
   void post_response(http_response response) {
     asio::post(stream_.get_executor(),
@@ -93,9 +108,22 @@ public:
   }
 
   /// REQUIRES: no I/O thread is running.
-  void abort() noexcept { stream_.close(); }
+  void abort() noexcept {
+    stream_.close();
+    end_stream_state();
+  }
+
+  // -- a streamed response (strand only) ---------------------------------------
+  void stream_write(std::string chunk);
+  void stream_end();
+  void stream_abort() { close(); }
 
 private:
+  void start_stream(http_response response);
+  void write_next_chunk();
+  void watch_client();
+  void end_stream_state() noexcept;
+
   void read_header();
   void read_body();
   void on_read_error(error_code ec);
@@ -113,6 +141,115 @@ private:
   unsigned version_ = 11;
   bool keep_alive_ = false;
   bool head_ = false;
+  // A streamed response: its header's serializer, the chunks not yet
+  // written (the front one is being written), and its handle.
+  std::unique_ptr<http::response<http::empty_body>> stream_header_;
+  std::unique_ptr<http::response_serializer<http::empty_body>> serializer_;
+  std::deque<std::string> chunks_;
+  bool writing_ = false;
+  bool ending_ = false;
+  std::shared_ptr<stream_state> stream_state_;
+  std::array<char, 512> discard_{};
+};
+
+// What the handle of a streamed response shares with its connection.
+class stream_state final : public http_stream {
+public:
+  stream_state(std::weak_ptr<connection> conn,
+               std::shared_ptr<server_state> server)
+    : conn_(std::move(conn)), server_(std::move(server)) {}
+
+  bool write(std::string chunk) override {
+    if (!is_open())
+      return false;
+    if (chunk.empty())
+      return true;
+    auto size = chunk.size();
+    if (queued_.fetch_add(size) + size > max_queued_bytes) {
+      queued_ -= size;
+      log()->warn("cutting off a stream whose client is {} bytes behind",
+                  queued_.load());
+      cut_ = true; // no more writes; the connection closes (strand)
+      post([](connection& c) { c.stream_abort(); });
+      return false;
+    }
+    if (!post([chunk = std::move(chunk)](connection& c) mutable {
+          c.stream_write(std::move(chunk));
+        })) {
+      queued_ -= size;
+      return false;
+    }
+    return true;
+  }
+
+  void close() override {
+    post([](connection& c) { c.stream_end(); });
+  }
+
+  bool is_open() const override { return open_ && !cut_; }
+
+  size_t queued_bytes() const override { return queued_; }
+
+  void on_close(std::function<void()> f) override {
+    {
+      std::lock_guard guard{mutex_};
+      if (open_) {
+        on_close_ = std::move(f);
+        return;
+      }
+    }
+    if (f)
+      f();
+  }
+
+  /// The connection wrote `n` bytes of chunk data.
+  void written(size_t n) { queued_ -= n; }
+
+  /// The connection closed (strand, or the stopping server's thread).
+  void closed() noexcept {
+    std::function<void()> f;
+    {
+      std::lock_guard guard{mutex_};
+      if (!open_.exchange(false))
+        return;
+      f = std::move(on_close_);
+    }
+    if (f) {
+      try {
+        f();
+      } catch (...) {
+        log()->warn("a stream's close callback threw");
+      }
+    }
+  }
+
+private:
+  // Runs `f` on the connection's strand; false if it is gone.
+  template <class F>
+  bool post(F f) {
+    if (!open_)
+      return false;
+    try {
+      std::lock_guard guard{server_->mutex};
+      if (!server_->open)
+        return false;
+      auto conn = conn_.lock();
+      if (!conn)
+        return false;
+      conn->post_to_strand(std::move(f));
+      return true;
+    } catch (...) {
+      return false;
+    }
+  }
+
+  std::weak_ptr<connection> conn_;
+  std::shared_ptr<server_state> server_;
+  std::atomic<bool> open_{true};
+  std::atomic<bool> cut_{false};
+  std::atomic<size_t> queued_{0};
+  std::mutex mutex_;
+  std::function<void()> on_close_;
 };
 
 // The state behind all copies of one request's responder.
@@ -338,6 +475,8 @@ void connection::reject(unsigned status, std::string_view message) {
 }
 
 void connection::write(http_response response) {
+  if (response.stream && check(response).empty())
+    return start_stream(std::move(response));
   try {
     response_ = to_beast(std::move(response), version_, keep_alive_, head_);
   } catch (const std::exception& e) {
@@ -372,8 +511,104 @@ void connection::linger() {
   drain{shared_from_this()}({}, 0);
 }
 
+void connection::start_stream(http_response r) {
+  keep_alive_ = false;
+  stream_header_ = std::make_unique<http::response<http::empty_body>>(
+    static_cast<http::status>(r.status), version_);
+  auto& res = *stream_header_;
+  res.set(http::field::server, "libdcos");
+  if (!r.content_type.empty())
+    res.set(http::field::content_type, r.content_type);
+  for (const auto& [name, value] : r.headers)
+    res.insert(name, value);
+  res.keep_alive(false);
+  res.chunked(true);
+  serializer_
+    = std::make_unique<http::response_serializer<http::empty_body>>(res);
+  stream_state_ = std::make_shared<stream_state>(weak_from_this(), state_);
+  if (!r.body.empty()) {
+    stream_state_->write(std::move(r.body));
+  }
+  // Events may be minutes apart: the stream's owner decides when it ends.
+  stream_.expires_never();
+  writing_ = true;
+  http::async_write_header(
+    stream_, *serializer_,
+    [self = shared_from_this(), owner = std::move(r.stream)](error_code ec,
+                                                             size_t) {
+      self->writing_ = false;
+      if (ec)
+        return self->close();
+      self->watch_client();
+      self->write_next_chunk();
+      try {
+        owner(self->stream_state_);
+      } catch (const std::exception& e) {
+        log()->warn("stream handler failed: {}", e.what());
+        self->stream_end();
+      }
+    });
+}
+
+void connection::stream_write(std::string chunk) {
+  if (!stream_state_ || ending_)
+    return;
+  chunks_.push_back(std::move(chunk));
+  if (!writing_)
+    write_next_chunk();
+}
+
+void connection::stream_end() {
+  if (!stream_state_ || ending_)
+    return;
+  ending_ = true;
+  if (!writing_)
+    write_next_chunk();
+}
+
+void connection::write_next_chunk() {
+  if (chunks_.empty()) {
+    if (!ending_)
+      return;
+    writing_ = true;
+    asio::async_write(stream_, http::make_chunk_last(),
+                      [self = shared_from_this()](error_code, size_t) {
+                        self->writing_ = false;
+                        self->linger();
+                      });
+    return;
+  }
+  writing_ = true;
+  asio::async_write(stream_, http::make_chunk(asio::buffer(chunks_.front())),
+                    [self = shared_from_this()](error_code ec, size_t) {
+                      self->writing_ = false;
+                      auto n = self->chunks_.front().size();
+                      self->chunks_.pop_front();
+                      self->stream_state_->written(n);
+                      if (ec)
+                        return self->close();
+                      self->write_next_chunk();
+                    });
+}
+
+// A streamed response reads nothing, but must learn when its client leaves.
+void connection::watch_client() {
+  stream_.socket().async_read_some(
+    asio::buffer(discard_), [self = shared_from_this()](error_code ec, size_t) {
+      if (ec)
+        return self->close();
+      self->watch_client();
+    });
+}
+
+void connection::end_stream_state() noexcept {
+  if (stream_state_)
+    stream_state_->closed();
+}
+
 void connection::close() {
   stream_.close();
+  end_stream_state();
   std::lock_guard guard{state_->mutex};
   state_->connections.erase(this);
 }

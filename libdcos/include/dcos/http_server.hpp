@@ -15,7 +15,9 @@
 //  - a connection idle for 60 s (reading a request or writing a response) is
 //    closed; the time a handler takes is not limited;
 //  - every response carries Content-Length (except 204 and 304, which have
-//    no body) and "Server: libdcos".
+//    no body, and streamed ones, which are chunked) and "Server: libdcos";
+//  - a streamed response (http_response::stream) is not subject to the idle
+//    timeout; it ends when its owner closes it or its client goes away.
 //
 // Thread-safety: start(), port() and stop() may be called from any thread
 // but the I/O threads (stop() joins them).
@@ -50,11 +52,54 @@ struct http_request {
   std::string header(std::string_view name) const;
 };
 
+class http_stream;
+
+/// What a streamed response's owner gets once the response's header is out.
+using http_stream_handler = std::function<void(std::shared_ptr<http_stream>)>;
+
 struct http_response {
   unsigned status = 200;                         // 200..599, else 500 is sent
   std::string content_type = "application/json"; // empty: no Content-Type
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers; // extra headers
+  /// Set to stream the body (an event stream): the response goes out with
+  /// chunked transfer encoding, `body` (if any) as its first chunk, and
+  /// `stream` is then called once, on an I/O thread, with the handle that
+  /// writes the rest. The connection serves nothing else afterwards.
+  http_stream_handler stream;
+};
+
+/// The open end of a streamed response. Writes never block: they queue, and
+/// an I/O thread sends them in order. A stream whose client reads too slowly
+/// is cut off once `max_queued_bytes` are waiting, so that the writer's
+/// memory stays bounded and the writer learns it (write() answers false).
+///
+/// Thread-safety: every member may be called from any thread.
+class http_stream {
+public:
+  virtual ~http_stream() = default;
+
+  /// Queues `chunk` (empty chunks are skipped). Answers false, and drops the
+  /// chunk, if the stream is closed: by close(), by the client, by the
+  /// server stopping, or because the queue would exceed max_queued_bytes.
+  virtual bool write(std::string chunk) = 0;
+
+  /// Ends the response once the queued chunks are out, and closes the
+  /// connection. Idempotent.
+  virtual void close() = 0;
+
+  /// False once the stream is closed (for any reason).
+  virtual bool is_open() const = 0;
+
+  /// Bytes queued and not yet written to the socket.
+  virtual size_t queued_bytes() const = 0;
+
+  /// Calls `f` once the stream is closed, for any reason: on an I/O thread,
+  /// or in http_server::stop(), or at once on the calling thread if it is
+  /// closed already. Replaces an earlier callback.
+  virtual void on_close(std::function<void()> f) = 0;
+
+  static constexpr size_t max_queued_bytes = 8 * 1024 * 1024;
 };
 
 /// Answers one request. The first call wins; later calls are ignored. Safe to

@@ -1,0 +1,159 @@
+// Streamed responses (event streams): chunked, in order, never blocking the
+// writer, closed by either end, and cut off when the client falls too far
+// behind.
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
+#include <doctest/doctest.h>
+
+#include "support/checks.hpp"
+
+#include "dcos/http_server.hpp"
+
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
+
+// A server whose /events answers with a stream; the test gets its handle.
+struct fixture {
+  std::promise<std::shared_ptr<dcos::http_stream>> opened;
+  std::atomic<int> closes{0};
+  std::unique_ptr<dcos::http_server> server;
+
+  fixture() {
+    auto started = dcos::http_server::start(
+      "127.0.0.1", 0,
+      [this](dcos::http_request req, dcos::http_responder respond) {
+        if (req.path != "/events")
+          return respond(dcos::json_error(404, "no"));
+        dcos::http_response r;
+        r.content_type = "application/recordio";
+        r.headers.emplace_back("Mesos-Stream-Id", "s-1");
+        r.body = "first";
+        r.stream = [this](std::shared_ptr<dcos::http_stream> s) {
+          s->on_close([this] { ++closes; });
+          opened.set_value(std::move(s));
+        };
+        respond(std::move(r));
+      });
+    DCOS_REQUIRE_OK(started);
+    server = std::move(*started);
+  }
+
+  // Connects and sends GET /events.
+  tcp::socket subscribe(asio::io_context& ioc) {
+    tcp::socket socket{ioc};
+    socket.connect({asio::ip::make_address("127.0.0.1"), server->port()});
+    std::string req = "GET /events HTTP/1.1\r\nHost: x\r\n\r\n";
+    asio::write(socket, asio::buffer(req));
+    return socket;
+  }
+
+  std::shared_ptr<dcos::http_stream> handle() {
+    auto f = opened.get_future();
+    REQUIRE(f.wait_for(10s) == std::future_status::ready);
+    return f.get();
+  }
+};
+
+// Reads until `text` has arrived (or the peer closed); returns all read.
+std::string read_until(tcp::socket& socket, asio::streambuf& buf,
+                       const std::string& text) {
+  boost::system::error_code ec;
+  asio::read_until(socket, buf, text, ec);
+  return {asio::buffers_begin(buf.data()), asio::buffers_end(buf.data())};
+}
+
+bool eventually(const std::function<bool()>& f) {
+  for (int i = 0; i < 500; ++i) {
+    if (f())
+      return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return false;
+}
+
+} // namespace
+
+TEST_CASE_FIXTURE(fixture, "a stream is chunked, in order, and ends when "
+                           "closed") {
+  asio::io_context ioc;
+  auto socket = subscribe(ioc);
+  auto s = handle();
+  CHECK(s->is_open());
+  CHECK(s->write("second"));
+  CHECK(s->write("")); // nothing to send, still open
+  CHECK(s->write("third!"));
+  s->close();
+  asio::streambuf buf;
+  auto text = read_until(socket, buf, "0\r\n\r\n");
+  CHECK(text.find("HTTP/1.1 200 OK\r\n") == 0);
+  CHECK(text.find("Transfer-Encoding: chunked\r\n") != std::string::npos);
+  CHECK(text.find("Content-Type: application/recordio\r\n")
+        != std::string::npos);
+  CHECK(text.find("Mesos-Stream-Id: s-1\r\n") != std::string::npos);
+  CHECK(text.find("Content-Length") == std::string::npos);
+  auto body = text.substr(text.find("\r\n\r\n") + 4);
+  CHECK(body == "5\r\nfirst\r\n6\r\nsecond\r\n6\r\nthird!\r\n0\r\n\r\n");
+  CHECK(eventually([&] { return closes == 1; }));
+  CHECK_FALSE(s->is_open());
+  CHECK_FALSE(s->write("late"));
+}
+
+TEST_CASE_FIXTURE(fixture, "a client that leaves closes the stream") {
+  auto s = [&] {
+    asio::io_context ioc;
+    auto socket = subscribe(ioc);
+    auto handle = this->handle();
+    CHECK(handle->write("x"));
+    return handle; // the socket closes here
+  }();
+  CHECK(eventually([&] { return !s->is_open(); }));
+  CHECK(closes == 1);
+  CHECK_FALSE(s->write("nobody reads this"));
+  // on_close after the fact runs at once.
+  bool ran = false;
+  s->on_close([&] { ran = true; });
+  CHECK(ran);
+}
+
+TEST_CASE_FIXTURE(fixture, "a client that falls too far behind is cut off, "
+                           "and the writer never blocks") {
+  asio::io_context ioc;
+  auto socket = subscribe(ioc); // and never read
+  auto s = handle();
+  std::string mib(1024 * 1024, 'x');
+  int accepted = 0;
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 64 && s->write(mib); ++i)
+    ++accepted;
+  auto took = std::chrono::steady_clock::now() - start;
+  // The socket buffers take a few MiB; the queue at most 8 more.
+  CHECK(accepted < 64);
+  CHECK(accepted >= 8);
+  CHECK(took < 5s); // writes queue; they do not wait for the client
+  CHECK_FALSE(s->is_open());
+  CHECK(eventually([&] { return closes == 1; }));
+}
+
+TEST_CASE_FIXTURE(fixture, "stopping the server closes its streams") {
+  asio::io_context ioc;
+  auto socket = subscribe(ioc);
+  auto s = handle();
+  server->stop();
+  CHECK(closes == 1);
+  CHECK_FALSE(s->is_open());
+  CHECK_FALSE(s->write("after stop"));
+}
