@@ -1,6 +1,7 @@
 // Validation of what frameworks ask the master to do: launches (tasks and
 // task groups) and the reservation/volume operations. Pure functions over
-// the master's records, so they are tested without actors.
+// the master's records (they change nothing but the task info they are
+// given, which gets defaults filled in).
 //
 // Every error names the offending field, e.g.
 //   "task 'web.1': resources: cpus:2 exceed what the offers hold (cpus:1)".

@@ -157,6 +157,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "dcos-sim: %s\n", describe_reason(sc.error()).c_str());
     return 2;
   }
+  if (auto err = sim::check_mutation(o.mutation)) {
+    std::fprintf(stderr, "dcos-sim: --mutation: %s\n",
+                 describe_reason(err).c_str());
+    return 2;
+  }
   if (!o.mutation.empty())
     sc->mutation = o.mutation;
   spdlog::level::level_enum level = spdlog::level::err;

@@ -267,6 +267,20 @@ TEST_CASE("a bad scenario names the field at fault") {
   REQUIRE_FALSE(guarantee);
   CHECK(describe(guarantee.error()).find("guarantees.critical")
         != std::string::npos);
+  auto misspelt = sim::parse_scenario(
+    "agents: [{count: 2, resources: 'cpus:1'}]\n"
+    "mutation: allocator_double_ofer\n");
+  REQUIRE_FALSE(misspelt);
+  CHECK(describe(misspelt.error()).find("mutation: unknown mutant "
+                                        "'allocator_double_ofer'")
+        != std::string::npos);
+  // Set in code, a misspelt mutant fails the run instead of running the
+  // unmodified kernel.
+  auto sc = contention();
+  sc.mutation = "allocator_double_ofer";
+  auto r = sim::simulation{sc, 1}.run();
+  CHECK_FALSE(r.passed);
+  CHECK(r.violation.find("unknown mutant") != std::string::npos);
   auto delay = sim::parse_scenario("agents: [{count: 2, resources: 'cpus:1'}]\n"
                                    "executor_link_delay: [1s]\n");
   REQUIRE_FALSE(delay);

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <string_view>
+#include <vector>
 
 namespace dcos {
 
@@ -22,6 +23,11 @@ bool buggify(std::string_view site);
 /// True when this thread runs a simulation with the known fault `name`
 /// switched on (see dcos/sim.hpp, scenario::mutation).
 bool mutant(std::string_view name);
+
+/// The names mutant() is asked about somewhere in the kernel, sorted. A
+/// scenario may only switch on one of these: a misspelt name would run the
+/// unmodified kernel and prove nothing.
+const std::vector<std::string_view>& known_mutants();
 
 namespace sim {
 

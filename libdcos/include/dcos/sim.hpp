@@ -184,6 +184,10 @@ struct scenario {
   std::string mutation;
 };
 
+/// No error if `name` is empty or one of dcos::known_mutants(); otherwise an
+/// invalid_argument error that lists the known ones.
+caf::error check_mutation(std::string_view name);
+
 /// Parses a scenario from YAML (fields as in `scenario`, durations as
 /// "250ms", "30s", "5m"); errors name the offending field.
 caf::expected<scenario> parse_scenario(const std::string& yaml);

@@ -17,6 +17,28 @@ bool mutant(std::string_view name) {
   return source != nullptr && source->mutant(name);
 }
 
+const std::vector<std::string_view>& known_mutants() {
+  // Keep in step with the mutant("...") calls in actors/ (grep for them);
+  // tests/sim/mutation_test.cpp proves each is caught.
+  static const std::vector<std::string_view> names = {
+    "agent_ack_before_checkpoint",
+    "agent_forwards_after_end",
+    "agent_keeps_acked_updates",
+    "agent_sits_on_task_ends",
+    "allocator_double_offer",
+    "allocator_ignores_guarantees",
+    "allocator_ignores_quota",
+    "allocator_ignores_reservations",
+    "allocator_ignores_weights",
+    "master_keeps_tasks_unreachable",
+    "master_loses_launched_tasks",
+    "master_misses_task_ends",
+    "master_resends_offers",
+    "master_silent_unreachable",
+  };
+  return names;
+}
+
 sim::fault_source* sim::install_fault_source(fault_source* s) noexcept {
   auto* previous = source;
   source = s;

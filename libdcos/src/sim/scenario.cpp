@@ -2,6 +2,7 @@
 // (a typo must not silently run a different scenario). Durations are
 // "250ms", "30s", "5m", "1h" or "100us"; a span is one duration or a pair
 // [min, max].
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -9,6 +10,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "dcos/buggify.hpp"
 #include "dcos/error.hpp"
 #include "dcos/sim.hpp"
 
@@ -305,6 +307,8 @@ scenario read(const YAML::Node& root) {
            else
              sc.mutation = scalar_of<std::string>(v, at);
          });
+  if (auto err = check_mutation(sc.mutation))
+    throw bad_field{"mutation", describe_reason(err)};
   if (sc.agents.empty())
     throw bad_field{"agents", "a scenario needs at least one agent"};
   for (size_t i = 0; i < sc.agents.size(); ++i)
@@ -321,6 +325,16 @@ scenario read(const YAML::Node& root) {
 }
 
 } // namespace
+
+caf::error check_mutation(std::string_view name) {
+  const auto& known = known_mutants();
+  if (name.empty() || std::find(known.begin(), known.end(), name)
+                        != known.end())
+    return {};
+  return make_error(errc::invalid_argument,
+                    fmt::format("unknown mutant '{}' (known: {})", name,
+                                fmt::join(known, ", ")));
+}
 
 caf::expected<scenario> parse_scenario(const std::string& yaml) {
   try {

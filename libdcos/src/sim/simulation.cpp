@@ -37,6 +37,12 @@ report simulation::run() {
     return r;
   }
   impl_->ran = true;
+  if (auto err = check_mutation(impl_->sc.mutation)) {
+    report r;
+    r.seed = impl_->seed;
+    r.violation = "scenario.mutation: " + describe_reason(err);
+    return r;
+  }
   auto replay = fmt::format(
     "dcos-sim --scenario={} --seed={}{}",
     impl_->scenario_path.empty() ? impl_->sc.name : impl_->scenario_path,
