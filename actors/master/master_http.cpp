@@ -7,6 +7,7 @@
 #include "dcos/error.hpp"
 #include "dcos/json.hpp"
 #include "dcos/metrics.hpp"
+#include "api_encoding.hpp"
 #include "state_json.hpp"
 
 namespace dcos::kernel {
@@ -25,14 +26,6 @@ http_response json_ok(std::string body, unsigned status = 200) {
   return r;
 }
 
-bool media_type_is(std::string_view header, std::string_view type) {
-  auto semi = header.find(';');
-  auto base = header.substr(0, semi);
-  while (!base.empty() && base.back() == ' ')
-    base.remove_suffix(1);
-  return base == type;
-}
-
 // Answers that carry no body in Mesos: the call was applied.
 unsigned empty_answer_status(Call::Type type) {
   switch (type) {
@@ -46,33 +39,14 @@ unsigned empty_answer_status(Call::Type type) {
 
 void operator_api(caf::actor_system& sys, const master_actor& master,
                   const http_request& req, http_responder respond) {
-  auto content_type = req.header("content-type");
-  bool protobuf = media_type_is(content_type, "application/x-protobuf");
-  if (!protobuf && !media_type_is(content_type, "application/json")) {
-    respond(json_error(415, "Content-Type must be application/json or "
-                            "application/x-protobuf"));
-    return;
-  }
-  auto accept = req.header("accept");
-  bool answer_protobuf = protobuf
-                           ? !media_type_is(accept, "application/json")
-                           : media_type_is(accept, "application/x-protobuf");
-  if (!accept.empty() && !media_type_is(accept, "*/*")
-      && !media_type_is(accept, "application/json")
-      && !media_type_is(accept, "application/x-protobuf")) {
-    respond(json_error(406, "Accept must allow application/json or "
-                            "application/x-protobuf"));
-    return;
-  }
   Call call;
-  if (protobuf) {
-    if (!call.ParseFromString(req.body)) {
-      respond(json_error(400, "request body: not a valid "
-                              "dcos.v1.master.Call protobuf"));
-      return;
-    }
-  } else if (auto err = from_json(req.body, &call, "request body")) {
-    respond(json_error(400, describe_reason(err)));
+  if (auto refused = parse_call(req, &call)) {
+    respond(std::move(*refused));
+    return;
+  }
+  auto answer_protobuf = answer_in_protobuf(req);
+  if (!answer_protobuf) {
+    respond(not_acceptable());
     return;
   }
   if (call.type() == Call::UNKNOWN) {
@@ -82,7 +56,7 @@ void operator_api(caf::actor_system& sys, const master_actor& master,
   auto type = call.type();
   ask(
     sys, master, master_timeout,
-    [respond, answer_protobuf, type](const Response& response) {
+    [respond, protobuf = *answer_protobuf, type](const Response& response) {
       if (response.type() == Response::UNKNOWN) {
         http_response r;
         r.status = empty_answer_status(type);
@@ -91,12 +65,8 @@ void operator_api(caf::actor_system& sys, const master_actor& master,
         return;
       }
       http_response r;
-      if (answer_protobuf) {
-        r.content_type = "application/x-protobuf";
-        r.body = response.SerializeAsString();
-      } else {
-        r.body = to_json(response);
-      }
+      r.content_type = protobuf ? protobuf_media_type : json_media_type;
+      r.body = encode_answer(response, protobuf);
       respond(std::move(r));
     },
     [respond](const caf::error& err) { respond(error_response(err)); },
@@ -130,7 +100,9 @@ void state(caf::actor_system& sys, const master_actor& master,
 } // namespace
 
 master_http::master_http(caf::actor_system& sys, master_http_config cfg)
-  : sys_(&sys), cfg_(std::move(cfg)) {
+  : sys_(&sys),
+    cfg_(std::move(cfg)),
+    scheduler_api_(std::make_shared<scheduler_api>(sys)) {
 }
 
 void master_http::attach(master_actor master, uint16_t actor_port) {
@@ -159,6 +131,12 @@ http_router master_http::routes() const {
               guarded([&sys](const http_request& req, http_responder respond,
                              const target::view& now) {
                 operator_api(sys, now.master, req, std::move(respond));
+              }));
+  routes.post("/api/v1/scheduler",
+              guarded([api = scheduler_api_](const http_request& req,
+                                             http_responder respond,
+                                             const target::view& now) {
+                api->handle(now.master, req, std::move(respond));
               }));
   auto state_route = guarded([&sys, cfg](const http_request&,
                                          http_responder respond,

@@ -1,6 +1,7 @@
 // The master's HTTP endpoints, served by daemon_runtime on dcos-master's
 // --port: the actor endpoint for detectors, the state and metrics endpoints,
-// and the operator API (POST /api/v1, Mesos JSON or protobuf). /health,
+// the operator API (POST /api/v1, Mesos JSON or protobuf) and the scheduler
+// API (POST /api/v1/scheduler, see scheduler_api.hpp). /health,
 // /version and /flags come from the runtime.
 //
 // Each request is answered by a short-lived actor that asks the master and
@@ -22,6 +23,7 @@
 
 #include "dcos/http_router.hpp"
 #include "dcos/master_actor.hpp"
+#include "scheduler_api.hpp"
 
 namespace dcos::kernel {
 
@@ -60,6 +62,7 @@ private:
   caf::actor_system* sys_;
   master_http_config cfg_;
   std::shared_ptr<target> target_ = std::make_shared<target>();
+  std::shared_ptr<scheduler_api> scheduler_api_;
 };
 
 } // namespace dcos::kernel

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cctype>
 #include <chrono>
+#include <cstdlib>
 #include <deque>
 #include <exception>
 #include <mutex>
@@ -252,6 +253,49 @@ private:
   std::function<void()> on_close_;
 };
 
+// The handle a streamed response's owner gets when the response never
+// started: closed from the outset.
+class closed_stream final : public http_stream {
+public:
+  bool write(std::string) override { return false; }
+  void close() override {}
+  bool is_open() const override { return false; }
+  size_t queued_bytes() const override { return 0; }
+  void on_close(std::function<void()> f) override {
+    if (f)
+      f();
+  }
+};
+
+// Makes `handler` run exactly once: with the open stream, or, if every copy
+// of the wrapper is destroyed first (the response was dropped: its client
+// left, the header could not be written, the server stopped), with a
+// closed_stream from the destructor of the last copy.
+http_stream_handler call_once(http_stream_handler handler) {
+  struct once {
+    http_stream_handler f;
+    std::atomic<bool> done{false};
+    void operator()(std::shared_ptr<http_stream> stream) {
+      if (!done.exchange(true))
+        f(std::move(stream));
+    }
+    ~once() {
+      if (done)
+        return;
+      try {
+        f(std::make_shared<closed_stream>());
+      } catch (...) {
+        log()->warn("a stream handler threw on a dropped response");
+      }
+    }
+  };
+  auto guard = std::make_shared<once>();
+  guard->f = std::move(handler);
+  return [guard](std::shared_ptr<http_stream> stream) {
+    (*guard)(std::move(stream));
+  };
+}
+
 // The state behind all copies of one request's responder.
 class reply_slot {
 public:
@@ -269,6 +313,8 @@ public:
     if (used_.exchange(true))
       return;
     try {
+      if (response.stream)
+        response.stream = call_once(std::move(response.stream));
       // Holding the mutex keeps stop() from tearing down the I/O context
       // between lock() and post().
       std::lock_guard guard{state_->mutex};
@@ -618,6 +664,62 @@ void connection::close() {
 std::string http_request::header(std::string_view name) const {
   auto it = headers.find(lower(name));
   return it == headers.end() ? std::string{} : it->second;
+}
+
+namespace {
+
+// `text` without leading and trailing spaces and tabs.
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t'))
+    text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t'))
+    text.remove_suffix(1);
+  return text;
+}
+
+// The media type of one Content-Type or Accept entry, lower-case, without
+// its parameters; `q` gets the entry's q-value (1 if it has none).
+std::string media_type_of(std::string_view entry, double* q = nullptr) {
+  auto semi = entry.find(';');
+  auto type = lower(trim(entry.substr(0, semi)));
+  if (q != nullptr) {
+    *q = 1;
+    while (semi != std::string_view::npos) {
+      entry.remove_prefix(semi + 1);
+      semi = entry.find(';');
+      auto param = trim(entry.substr(0, semi));
+      if (param.size() > 2 && (param[0] == 'q' || param[0] == 'Q')
+          && param[1] == '=')
+        *q = std::atof(std::string{param.substr(2)}.c_str());
+    }
+  }
+  return type;
+}
+
+} // namespace
+
+bool http_request::content_type_is(std::string_view type) const {
+  return media_type_of(header("content-type")) == lower(type);
+}
+
+bool http_request::accepts(std::string_view type) const {
+  auto accept = header("accept");
+  if (trim(accept).empty())
+    return true;
+  auto wanted = lower(type);
+  auto any_subtype = wanted.substr(0, wanted.find('/')) + "/*";
+  std::string_view rest = accept;
+  while (!rest.empty()) {
+    auto comma = rest.find(',');
+    double q = 1;
+    auto entry = media_type_of(rest.substr(0, comma), &q);
+    if (q > 0 && (entry == wanted || entry == "*/*" || entry == any_subtype))
+      return true;
+    if (comma == std::string_view::npos)
+      break;
+    rest.remove_prefix(comma + 1);
+  }
+  return false;
 }
 
 http_response json_error(unsigned status, std::string_view message) {

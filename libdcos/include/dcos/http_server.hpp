@@ -50,6 +50,13 @@ struct http_request {
 
   /// The value of header `name` (any case), or "" if absent.
   std::string header(std::string_view name) const;
+  /// True if the Content-Type's media type (parameters such as "charset"
+  /// ignored, any case) is `type`, e.g. "application/json".
+  bool content_type_is(std::string_view type) const;
+  /// True if the Accept header admits `type`: no Accept header, or one of
+  /// its comma-separated entries is `type`, "*/*" or "<main type>/*" with a
+  /// q-value above 0 (RFC 9110, section 12.5.1).
+  bool accepts(std::string_view type) const;
 };
 
 class http_stream;
@@ -66,6 +73,10 @@ struct http_response {
   /// chunked transfer encoding, `body` (if any) as its first chunk, and
   /// `stream` is then called once, on an I/O thread, with the handle that
   /// writes the rest. The connection serves nothing else afterwards.
+  /// If the response cannot go out (its client has left, or the server
+  /// stopped), `stream` is still called exactly once, with a handle that is
+  /// closed already, on whichever thread drops the response; so an owner
+  /// always learns the end of its stream through it.
   http_stream_handler stream;
 };
 

@@ -1,0 +1,255 @@
+#!/usr/bin/env python3
+"""A framework that speaks only the Mesos v1 scheduler HTTP API.
+
+Written from Mesos' published documentation of the API (scheduler-http-api),
+with nothing but Python's standard library, the way a framework author in
+any language would: it subscribes, reads the RecordIO event stream, launches
+tasks from offers, acknowledges every status update and tears down. Before
+it launches, it checks that the master refuses bad requests with Mesos'
+status codes and changes nothing.
+
+Usage: http_framework.py --master=HOST:PORT [--tasks=N] [--command=CMD]
+Prints one line per finding and "ok: ..." last; exits non-zero on any
+failure.
+"""
+import argparse
+import http.client
+import json
+import sys
+import time
+
+TASK_CPUS = 0.1
+TASK_MEM = 16.0
+TERMINAL = {"TASK_FINISHED", "TASK_FAILED", "TASK_KILLED", "TASK_LOST",
+            "TASK_ERROR", "TASK_DROPPED", "TASK_GONE", "TASK_GONE_BY_OPERATOR"}
+
+
+class Failure(Exception):
+    pass
+
+
+def expect(condition, what):
+    if not condition:
+        raise Failure(what)
+
+
+class Subscription:
+    """One SUBSCRIBE connection: the stream id and a RecordIO reader."""
+
+    def __init__(self, master, name, timeout):
+        host, port = master.split(":")
+        self.conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
+        body = {"type": "SUBSCRIBE",
+                "subscribe": {"framework_info": {
+                    "user": "root", "name": name, "roles": ["*"],
+                    "capabilities": [{"type": "MULTI_ROLE"}],
+                    "failover_timeout": 0}}}
+        self.conn.request("POST", "/api/v1/scheduler", json.dumps(body),
+                          {"Content-Type": "application/json",
+                           "Accept": "application/json"})
+        self.response = self.conn.getresponse()
+        if self.response.status != 200:
+            # Only a refusal has a body to read whole: a stream never ends.
+            raise Failure(f"SUBSCRIBE answered {self.response.status}: "
+                          f"{self.response.read()!r}")
+        expect(self.response.getheader("Content-Type") == "application/json",
+               "the stream's Content-Type is not application/json")
+        self.stream_id = self.response.getheader("Mesos-Stream-Id")
+        expect(self.stream_id, "SUBSCRIBE answered without Mesos-Stream-Id")
+        first = self.next_event()
+        expect(first is not None and first["type"] == "SUBSCRIBED",
+               f"the first event is not SUBSCRIBED: {first}")
+        self.framework_id = first["subscribed"]["framework_id"]["value"]
+        self.heartbeat = first["subscribed"]["heartbeat_interval_seconds"]
+
+    def next_event(self):
+        """The next event, or None once the master has closed the stream."""
+        length = self.response.readline()
+        if not length:
+            return None
+        expect(length.endswith(b"\n") and length[:-1].isdigit(),
+               f"a RecordIO length is not decimal digits: {length!r}")
+        size = int(length)
+        record = self.response.read(size)
+        expect(len(record) == size, "the stream ended inside a record")
+        return json.loads(record)
+
+
+class Master:
+    """Non-subscribe calls, on their own keep-alive connection."""
+
+    def __init__(self, master, timeout):
+        host, port = master.split(":")
+        self.conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
+
+    def post(self, body, headers):
+        if not isinstance(body, (str, bytes)):
+            body = json.dumps(body)
+        self.conn.request("POST", "/api/v1/scheduler", body, headers)
+        response = self.conn.getresponse()
+        return response.status, response.read().decode()
+
+    def call(self, sub, call):
+        call["framework_id"] = {"value": sub.framework_id}
+        status, text = self.post(call, {"Content-Type": "application/json",
+                                        "Mesos-Stream-Id": sub.stream_id})
+        expect(status == 202, f"{call['type']} answered {status}: {text}")
+
+
+def check_refusals(master, a, b):
+    """Bad requests get Mesos' status codes and a body that says why."""
+    json_type = {"Content-Type": "application/json"}
+    revive = {"type": "REVIVE", "framework_id": {"value": a.framework_id}}
+    cases = [
+        ("malformed JSON", "{\"type\": ", json_type, 400, "JSON"),
+        ("an unknown call type", {"type": "NO_SUCH_CALL",
+                                  "framework_id": {"value": a.framework_id}},
+         json_type, 400, "type"),
+        ("a call without a type", {"framework_id": {"value": a.framework_id}},
+         json_type, 400, "'type'"),
+        ("a call without framework_id", {"type": "REVIVE"},
+         dict(json_type, **{"Mesos-Stream-Id": a.stream_id}), 400,
+         "framework_id"),
+        ("ACCEPT without 'accept'", {"type": "ACCEPT",
+                                     "framework_id": {"value": a.framework_id}},
+         dict(json_type, **{"Mesos-Stream-Id": a.stream_id}), 400, "'accept'"),
+        ("a missing Mesos-Stream-Id", revive, json_type, 400,
+         "Mesos-Stream-Id"),
+        ("another framework's stream id", revive,
+         dict(json_type, **{"Mesos-Stream-Id": b.stream_id}), 400,
+         "didn't match"),
+        ("an unknown framework",
+         {"type": "REVIVE", "framework_id": {"value": "no-such-framework"}},
+         dict(json_type, **{"Mesos-Stream-Id": a.stream_id}), 400,
+         "cannot be found"),
+        ("SUBSCRIBE with a stream id",
+         {"type": "SUBSCRIBE", "subscribe": {"framework_info": {
+             "user": "root", "name": "x"}}},
+         dict(json_type, **{"Mesos-Stream-Id": a.stream_id}), 400,
+         "should not include"),
+        ("SUBSCRIBE accepting neither JSON nor protobuf",
+         {"type": "SUBSCRIBE", "subscribe": {"framework_info": {
+             "user": "root", "name": "x"}}},
+         dict(json_type, Accept="text/html"), 406, "Accept"),
+        ("a body that is neither JSON nor protobuf", "type=REVIVE",
+         {"Content-Type": "text/plain"}, 415, "Content-Type"),
+    ]
+    for what, body, headers, status, needle in cases:
+        got, text = master.post(body, headers)
+        expect(got == status and needle in text,
+               f"{what}: expected {status} mentioning {needle!r}, "
+               f"got {got}: {text}")
+        print(f"refused {what}: {got} {text}")
+
+
+def scalar(offer, name):
+    return sum(r.get("scalar", {}).get("value", 0)
+               for r in offer.get("resources", []) if r["name"] == name)
+
+
+def run(args):
+    deadline = time.monotonic() + args.timeout
+    a = Subscription(args.master, "http-framework", args.timeout)
+    print(f"subscribed framework {a.framework_id} stream {a.stream_id} "
+          f"heartbeat {a.heartbeat}s")
+    master = Master(args.master, args.timeout)
+    # A second framework, to have another framework's stream id at hand.
+    b = Subscription(args.master, "http-framework-b", args.timeout)
+    check_refusals(master, a, b)
+    master.call(b, {"type": "TEARDOWN"})
+    while b.next_event() is not None:
+        pass  # events sent before the teardown, then the end of the stream
+    print("framework b torn down; its stream ended")
+
+    to_launch = [f"task-{i}" for i in range(args.tasks)]
+    launched, states, acknowledged = set(), {}, 0
+    while time.monotonic() < deadline:
+        if len(states) == args.tasks and all(
+                s in TERMINAL for s in states.values()):
+            break
+        event = a.next_event()
+        expect(event is not None, "the master closed the event stream")
+        kind = event["type"]
+        if kind == "OFFERS":
+            for offer in event["offers"]["offers"]:
+                cpus, mem = scalar(offer, "cpus"), scalar(offer, "mem")
+                tasks = []
+                while (to_launch and cpus >= TASK_CPUS - 1e-9
+                       and mem >= TASK_MEM):
+                    task_id = to_launch.pop()
+                    cpus -= TASK_CPUS
+                    mem -= TASK_MEM
+                    tasks.append({
+                        "name": task_id, "task_id": {"value": task_id},
+                        "agent_id": offer["agent_id"],
+                        "resources": [
+                            {"name": "cpus", "type": "SCALAR",
+                             "scalar": {"value": TASK_CPUS}},
+                            {"name": "mem", "type": "SCALAR",
+                             "scalar": {"value": TASK_MEM}}],
+                        "command": {"value": args.command}})
+                    launched.add(task_id)
+                if tasks:
+                    master.call(a, {"type": "ACCEPT", "accept": {
+                        "offer_ids": [offer["id"]],
+                        "operations": [{"type": "LAUNCH",
+                                        "launch": {"task_infos": tasks}}],
+                        "filters": {"refuse_seconds": 0.1}}})
+                else:
+                    master.call(a, {"type": "DECLINE", "decline": {
+                        "offer_ids": [offer["id"]],
+                        "filters": {"refuse_seconds": 1}}})
+        elif kind == "UPDATE":
+            status = event["update"]["status"]
+            task_id = status["task_id"]["value"]
+            expect(task_id in launched, f"an update for unknown {task_id}")
+            expect(states.get(task_id) not in TERMINAL,
+                   f"{task_id} got {status['state']} after "
+                   f"{states.get(task_id)}")
+            states[task_id] = status["state"]
+            if status["state"] in TERMINAL and status["state"] != \
+                    "TASK_FINISHED":
+                raise Failure(f"{task_id} ended {status['state']}: "
+                              f"{status.get('message', '')}")
+            if "uuid" in status:
+                master.call(a, {"type": "ACKNOWLEDGE", "acknowledge": {
+                    "agent_id": status["agent_id"],
+                    "task_id": status["task_id"],
+                    "uuid": status["uuid"]}})
+                acknowledged += 1
+        elif kind == "ERROR":
+            raise Failure(f"ERROR event: {event['error']['message']}")
+    finished = sum(1 for s in states.values() if s == "TASK_FINISHED")
+    expect(finished == args.tasks,
+           f"only {finished} of {args.tasks} tasks finished in time")
+
+    master.call(a, {"type": "TEARDOWN"})
+    while a.next_event() is not None:
+        pass
+    # Once torn down the framework is gone: calls for it are refused.
+    got, text = master.post(
+        {"type": "REVIVE", "framework_id": {"value": a.framework_id}},
+        {"Content-Type": "application/json", "Mesos-Stream-Id": a.stream_id})
+    expect(got == 400 and "cannot be found" in text,
+           f"a call after TEARDOWN answered {got}: {text}")
+    print(f"ok: launched {len(launched)}, finished {finished}, "
+          f"acknowledged {acknowledged}, torn down")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--master", required=True)
+    parser.add_argument("--tasks", type=int, default=100)
+    parser.add_argument("--command", default="true")
+    parser.add_argument("--timeout", type=float, default=240)
+    args = parser.parse_args()
+    try:
+        run(args)
+    except (Failure, OSError, ValueError, KeyError) as e:
+        print(f"failed: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
