@@ -61,7 +61,9 @@ run_tests() {
   build
   local status=0
   meson test -C "$BUILD_DIR" --print-errorlogs "$@" || status=$?
-  # The last line of the output: "N passed, N failed".
+  # The last line of the output: "N passed, N failed, N skipped", after
+  # the reason for each skip. It fails the run if anything failed, or, when
+  # CI is set (as .ci/run sets it), if anything was skipped.
   python3 scripts/test_summary.py "$BUILD_DIR/meson-logs/testlog.json" \
     || status=1
   return $status

@@ -36,6 +36,7 @@
 #include "dcos/flags.hpp"
 #include "dcos/subprocess.hpp"
 #include "dcos/type_bridge.hpp"
+#include "linux/cgroups.hpp"
 #include "linux/image_store.hpp"
 
 using namespace dcos;
@@ -130,6 +131,7 @@ double ms_since(bench_clock::time_point start) {
 struct ours {
   caf::actor_system& sys;
   containerizer_actor containerizer;
+  const isolation::cgroups& cgroups; // where the containers' cgroups are
   std::string dir;
   bool network;
   static inline int next = 0; // ids stay unique across shapes
@@ -167,7 +169,7 @@ struct ours {
                    req.sandbox.c_str());
       std::exit(1);
     }
-    auto cgroup = "/sys/fs/cgroup/memory/dcos/" + req.container_id;
+    auto cgroup = cgroups.path("memory", req.container_id);
     while (fs::exists(cgroup))
       std::this_thread::sleep_for(50us);
     return {exited, ms_since(start)};
@@ -231,6 +233,13 @@ int main(int argc, char** argv) {
   iso.networks = R"([{"name":"bench","subnet":"10.233.0.0/16",
                       "bridge":"dcosbench0"}])";
   iso.network_state_dir = dir + "/networks";
+  // The hierarchies of this mount namespace, v1 or v2, as the
+  // containerizer sees them.
+  auto cgroups = isolation::cgroups::detect({"memory"});
+  if (!cgroups) {
+    std::fprintf(stderr, "%s\n", describe(cgroups.error()).c_str());
+    return 1;
+  }
   auto containerizer = spawn_linux_containerizer(sys, pcfg, iso);
   if (!containerizer) {
     std::fprintf(stderr, "%s\n", describe(containerizer.error()).c_str());
@@ -239,7 +248,7 @@ int main(int argc, char** argv) {
 
   for (bool network : {false, true}) {
     std::ofstream{dir + "/bundle/config.json"} << oci_config(network);
-    ours dcos{sys, *containerizer, dir, network};
+    ours dcos{sys, *containerizer, *cgroups, dir, network};
     dcos.launch_once(); // warm: the layers are unpacked once
     run({"crun", "run", "--bundle", dir + "/bundle", "bench-crun"});
     std::vector<double> exit_ms, clean_ms, crun_ms;

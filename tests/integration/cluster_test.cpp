@@ -11,6 +11,7 @@
 
 #include "dcos/json.hpp"
 #include "support/network_node.hpp"
+#include "support/ports.hpp"
 #include "support/processes.hpp"
 
 using namespace dcos;
@@ -52,11 +53,15 @@ double metric(const std::string& address, const std::string& name) {
 
 struct cluster_guard {
   scratch_dir dir;
+  std::string agent_resources;
   std::unique_ptr<master_process> master;
   std::vector<std::unique_ptr<agent_process>> agents;
   std::vector<std::string> agent_dirs;
 
-  explicit cluster_guard(int n, std::vector<std::string> master_flags = {}) {
+  explicit cluster_guard(
+    int n, std::vector<std::string> master_flags = {},
+    std::string resources = "cpus:4;mem:4096;disk:1024")
+    : agent_resources(std::move(resources)) {
     master = std::make_unique<master_process>(master_flags);
     for (int i = 0; i < n; ++i)
       add_agent();
@@ -68,7 +73,7 @@ struct cluster_guard {
 
   agent_process& add_agent(std::vector<std::string> extra = {}) {
     auto work = fmt::format("{}/agent-{}", dir.path, agent_dirs.size());
-    extra.push_back("--resources=cpus:4;mem:4096;disk:1024");
+    extra.push_back("--resources=" + agent_resources);
     agent_dirs.push_back(work);
     agents.push_back(std::make_unique<agent_process>(master->address(), work,
                                                      extra));
@@ -210,7 +215,14 @@ TEST_CASE("a task group where one task fails: the whole group is killed") {
 }
 
 TEST_CASE("health checks flip healthy; a failing command check kills") {
-  cluster_guard c{1};
+  // The two servers listen on ports free on this host, which the agent
+  // offers.
+  auto ports = free_ports(2);
+  auto web_port = ports[0];
+  auto tcp_port = ports[1];
+  cluster_guard c{1, {},
+                  fmt::format("cpus:4;mem:4096;disk:1024;ports:[{0}-{0},{1}-{1}]",
+                              web_port, tcp_port)};
   network_node node;
   auto detector = node.keep(
     spawn_remote_detector(*node.sys, "127.0.0.1", c.master->port));
@@ -218,20 +230,23 @@ TEST_CASE("health checks flip healthy; a failing command check kills") {
   auto web = command_task("web",
                           "exec python3 -m http.server $PORT0 --bind "
                           "127.0.0.1 2>/dev/null",
-                          "cpus:0.1;mem:64;ports:[31180-31180]");
+                          fmt::format("cpus:0.1;mem:64;ports:[{0}-{0}]",
+                                      web_port));
   auto* hc = web.mutable_health_check();
   hc->set_type(v1::HealthCheck::HTTP);
-  hc->mutable_http()->set_port(31180);
+  hc->mutable_http()->set_port(web_port);
   hc->set_delay_seconds(0.2);
   hc->set_interval_seconds(0.3);
   hc->set_grace_period_seconds(10);
   auto tcp = command_task("tcp",
-                          "exec python3 -m http.server 31181 --bind "
-                          "127.0.0.1 2>/dev/null",
-                          "cpus:0.1;mem:64;ports:[31181-31181]");
+                          fmt::format("exec python3 -m http.server {} --bind "
+                                      "127.0.0.1 2>/dev/null",
+                                      tcp_port),
+                          fmt::format("cpus:0.1;mem:64;ports:[{0}-{0}]",
+                                      tcp_port));
   auto* tc = tcp.mutable_health_check();
   tc->set_type(v1::HealthCheck::TCP);
-  tc->mutable_tcp()->set_port(31181);
+  tc->mutable_tcp()->set_port(tcp_port);
   tc->set_delay_seconds(0.2);
   tc->set_interval_seconds(0.3);
   auto sick = command_task("sick", "sleep 600");
@@ -369,9 +384,13 @@ TEST_CASE("bad input: flags, oversized launches, unknown tasks") {
 TEST_CASE("dcos up runs a cluster that dcos execute uses; SIGTERM stops it "
           "all") {
   scratch_dir dir;
+  // The master's port and the two after it, for the agents.
+  auto port = free_port_run(3);
+  auto master = fmt::format("127.0.0.1:{}", port);
   subprocess_options opts;
-  opts.argv = {binary("DCOS_CLI"), "up", "--agents=2", "--port=25050",
-               "--work_dir=" + dir.path, "--log_level=warning"};
+  opts.argv = {binary("DCOS_CLI"), "up", "--agents=2",
+               fmt::format("--port={}", port), "--work_dir=" + dir.path,
+               "--log_level=warning"};
   opts.capture_stdout = true;
   auto up = subprocess::spawn(opts);
   REQUIRE(up);
@@ -381,10 +400,11 @@ TEST_CASE("dcos up runs a cluster that dcos execute uses; SIGTERM stops it "
     DCOS_REQUIRE_OK(line);
     banner += *line + "\n";
   }
-  CHECK(banner.find("master   http://127.0.0.1:25050") != std::string::npos);
-  CHECK(banner.find("agent-1  http://127.0.0.1:25052") != std::string::npos);
+  CHECK(banner.find("master   http://" + master + "\n") != std::string::npos);
+  CHECK(banner.find(fmt::format("agent-1  http://127.0.0.1:{}\n", port + 2))
+        != std::string::npos);
   subprocess_options exec;
-  exec.argv = {binary("DCOS_CLI"), "execute", "--master=127.0.0.1:25050",
+  exec.argv = {binary("DCOS_CLI"), "execute", "--master=" + master,
                "--name=hello", "--command=echo hello from $MESOS_TASK_ID"};
   exec.capture_stdout = true;
   exec.stderr_path = "/dev/null";
@@ -393,11 +413,11 @@ TEST_CASE("dcos up runs a cluster that dcos execute uses; SIGTERM stops it "
   auto out = run->read_all(60s);
   CHECK(run->wait() == 0);
   CHECK(out->find("TASK_FINISHED for task 'hello'") != std::string::npos);
-  auto log = curl({"http://127.0.0.1:25050/health"});
+  auto log = curl({"http://" + master + "/health"});
   CHECK(log.status == 200);
   subprocess_options tasklog;
   tasklog.argv = {binary("DCOS_CLI"), "task", "log", "hello",
-                  "--master=127.0.0.1:25050"};
+                  "--master=" + master};
   tasklog.capture_stdout = true;
   auto logp = subprocess::spawn(tasklog);
   REQUIRE(logp);
@@ -405,7 +425,7 @@ TEST_CASE("dcos up runs a cluster that dcos execute uses; SIGTERM stops it "
   CHECK(logp->wait() == 0);
   CHECK(*text == "hello from hello\n");
   // A long task, then SIGTERM: everything ends, nothing is left.
-  exec.argv = {binary("DCOS_CLI"), "execute", "--master=127.0.0.1:25050",
+  exec.argv = {binary("DCOS_CLI"), "execute", "--master=" + master,
                "--name=long", "--command=sleep 600"};
   exec.capture_stdout = false;
   exec.stdout_path = "/dev/null";
@@ -414,7 +434,7 @@ TEST_CASE("dcos up runs a cluster that dcos execute uses; SIGTERM stops it "
   REQUIRE(eventually([&] {
     auto r = curl({"-X", "POST", "-H", "Content-Type: application/json", "-d",
                    R"({"type":"GET_TASKS"})",
-                   "http://127.0.0.1:25050/api/v1"});
+                   "http://" + master + "/api/v1"});
     return r.body.find("TASK_RUNNING") != std::string::npos;
   }));
   up->kill(SIGTERM);

@@ -30,6 +30,7 @@
 #include "linux/image_store.hpp"
 #include "support/checks.hpp"
 #include "support/files.hpp"
+#include "support/skip.hpp"
 
 using namespace dcos;
 using namespace dcos::test;
@@ -485,10 +486,8 @@ TEST_CASE("a missing image or tag is not_found") {
 }
 
 TEST_CASE("overlayfs assembles the layers into the image's root") {
-  if (::geteuid() != 0) {
-    MESSAGE("skipped: mounting overlayfs needs root");
-    return;
-  }
+  if (::geteuid() != 0)
+    return skip("mounting overlayfs needs root");
   images img;
   scratch_dir cache;
   image_store store{img.oci, cache.path};

@@ -21,6 +21,7 @@
 #include "dcos/error.hpp"
 #include "dcos/subprocess.hpp"
 #include "dcos/type_bridge.hpp"
+#include "linux/cgroups.hpp"
 #include "support/processes.hpp"
 
 using namespace dcos;
@@ -164,6 +165,12 @@ struct fixture {
                          container_termination* end = nullptr) {
     auto pid = launch(req);
     REQUIRE_MESSAGE(pid, describe(pid.error()));
+    return finish(req, end);
+  }
+
+  // Waits for the launched `req` to end; returns its stdout.
+  std::string finish(const container_launch& req,
+                     container_termination* end = nullptr) {
     auto t = wait(req.container_id);
     if (end != nullptr)
       *end = t;
@@ -204,8 +211,16 @@ bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
+// The directory of container `id` in `controller`'s hierarchy, as the
+// containerizer's own cgroups code places it on this host (v1 or v2).
+std::string cgroup_of(const std::string& controller, const std::string& id) {
+  static const auto host = isolation::cgroups::detect({"memory", "pids"});
+  REQUIRE_MESSAGE(host, describe(host.error()));
+  return host->path(controller, id);
+}
+
 bool cgroup_exists(const std::string& controller, const std::string& id) {
-  return fs::exists("/sys/fs/cgroup/" + controller + "/dcos/" + id);
+  return fs::exists(cgroup_of(controller, id));
 }
 
 } // namespace
@@ -214,8 +229,11 @@ TEST_CASE("a container sees its own processes, hostname, root and volumes") {
   fixture f;
   scratch_dir host;
   write_file(host.path + "/hello", "from the host\n");
+  // It waits for the file `go` in its sandbox, so that its cgroup can be
+  // seen while it runs.
   auto req = f.request(
     {"/bin/sh", "-c",
+     "until test -e $MESOS_SANDBOX/go; do sleep 0.05; done; "
      "echo pid=$$; echo procs=$(ls /proc | grep -c '^[0-9]'); hostname; "
      "cat /etc/image-release; test -e /etc/motd || echo motd-whited-out; "
      "cat /data/hello; (echo x > /data/new) 2>/dev/null || echo data-ro; "
@@ -232,8 +250,12 @@ TEST_CASE("a container sees its own processes, hostname, root and volumes") {
   sb->set_mode(v1::Volume::RW);
   sb->mutable_source()->set_type(v1::Volume::Source::SANDBOX_PATH);
   sb->mutable_source()->mutable_sandbox_path()->set_path("scratch-data");
+  auto pid = f.launch(req);
+  REQUIRE_MESSAGE(pid, describe(pid.error()));
+  CHECK(cgroup_exists("memory", req.container_id));
+  write_file(req.sandbox + "/go", "");
   container_termination end;
-  auto out = f.run_to_end(req, &end);
+  auto out = f.finish(req, &end);
   CHECK(end.status == 0);
   // PROGRAM is pid 2, the child of the container's init (pid 1); the only
   // other processes are the shell's own (a subshell, ls and grep).
@@ -424,8 +446,8 @@ TEST_CASE("a fork bomb stays within the pids limit and is destroyed") {
   REQUIRE_MESSAGE(pid, describe(pid.error()));
   // The bomb runs into the cgroup's limit (the kernel counts the forks it
   // refused), and the container never holds more than the limit.
-  auto events = "/sys/fs/cgroup/pids/dcos/" + req.container_id
-                + "/pids.events";
+  CHECK(cgroup_exists("pids", req.container_id));
+  auto events = cgroup_of("pids", req.container_id) + "/pids.events";
   uint64_t seen = 0;
   bool refused = eventually([&] {
     if (auto u = f.usage(req.container_id))
@@ -501,6 +523,7 @@ TEST_CASE("after a restart, live containers are adopted and orphans destroyed") 
   auto orphan_pid = f.launch(orphan);
   REQUIRE(kept_pid);
   REQUIRE(orphan_pid);
+  CHECK(cgroup_exists("memory", orphan.container_id));
   // The agent dies: its containerizer goes, the containers stay.
   caf::anon_send_exit(f.containerizer, caf::exit_reason::kill);
   std::this_thread::sleep_for(200ms);
@@ -686,7 +709,7 @@ TEST_CASE("kill -9 of an isolated agent: its containers are recovered, "
   }
   // A container no agent knows of: a process in a cgroup of ours.
   auto orphan_id = "orphan-" + std::to_string(::getpid());
-  auto orphan_cgroup = "/sys/fs/cgroup/memory/dcos/" + orphan_id;
+  auto orphan_cgroup = cgroup_of("memory", orphan_id);
   fs::create_directories(orphan_cgroup);
   subprocess_options sleeper;
   sleeper.argv = {"sleep", "600"};

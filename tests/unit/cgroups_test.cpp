@@ -150,3 +150,19 @@ TEST_CASE("cgroups v1: one hierarchy per controller, co-mounted ones too") {
   CHECK(WIFSIGNALED(status));
   CHECK(WTERMSIG(status) == SIGKILL);
 }
+
+// What the integration tests ask to find a container's cgroup on any host.
+TEST_CASE("path() names the container's cgroup in its controller's "
+          "hierarchy, v1 and v2 side by side") {
+  fake_host h;
+  h.write("unified/cgroup.controllers", "pids\n");
+  auto mounts = h.mounts("cgroup " + h.root + "/memory cgroup rw,memory 0 0\n"
+                         "cgroup2 " + h.root + "/unified cgroup2 rw 0 0\n");
+  auto cg = cgroups::detect({"memory", "pids"}, mounts);
+  REQUIRE_MESSAGE(cg, describe(cg.error()));
+  CHECK(cg->path("memory", "c3") == h.root + "/memory/dcos/c3");
+  CHECK(cg->path("pids", "c3") == h.root + "/unified/dcos/c3");
+  REQUIRE_FALSE(cg->create("c3", {}));
+  CHECK(fs::is_directory(cg->path("memory", "c3")));
+  CHECK(fs::is_directory(cg->path("pids", "c3")));
+}
