@@ -34,7 +34,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <memory>
 #include <optional>
 #include <set>
@@ -50,6 +49,7 @@
 #include "dcos/subprocess.hpp"
 #include "dirs.hpp"
 #include "file_lock.hpp"
+#include "files.hpp"
 
 namespace fs = std::filesystem;
 
@@ -541,11 +541,6 @@ std::vector<std::string> entries(const std::string& dir) {
   return names;
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in{path, std::ios::binary};
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
 // Container ids name files and go into iptables comments.
 caf::error check_container_id(const std::string& id) {
   auto usable = !id.empty() && id.size() <= 200 && id != "." && id != ".."
@@ -595,7 +590,7 @@ std::vector<attachment> records_of(const std::string& state_dir,
   std::vector<attachment> held;
   auto dir = record_dir(state_dir, id);
   for (const auto& network : entries(dir))
-    held.push_back(parse_record(network, read_file(dir + "/" + network)));
+    held.push_back(parse_record(network, read_file_or_empty(dir + "/" + network)));
   return held;
 }
 
@@ -604,13 +599,7 @@ caf::error write_record(const std::string& state_dir, const std::string& id,
   auto dir = record_dir(state_dir, id);
   if (auto err = make_directories(dir))
     return err;
-  auto path = dir + "/" + held.network;
-  std::ofstream out{path, std::ios::binary | std::ios::trunc};
-  out << record_text(held);
-  out.close();
-  if (!out)
-    return os_error(fmt::format("cannot write '{}'", path), errno);
-  return {};
+  return write_file(dir + "/" + held.network, record_text(held));
 }
 
 uint32_t fnv1a(std::string_view text) {
@@ -738,7 +727,7 @@ void forget(const std::string& state_dir, const std::string& id,
     return;
   }
   auto address = addresses_dir(state_dir, held.network) + "/" + held.ip;
-  if (!held.ip.empty() && read_file(address) == id)
+  if (!held.ip.empty() && read_file_or_empty(address) == id)
     ::unlink(address.c_str());
   std::error_code ec;
   auto dir = record_dir(state_dir, id);
@@ -1339,7 +1328,7 @@ void network_manager::detach(const std::string& container_id) {
   for (const auto& network : entries(networks_dir(state_dir_))) {
     auto dir = addresses_dir(state_dir_, network);
     for (const auto& ip : entries(dir))
-      if (read_file(dir + "/" + ip) == container_id)
+      if (read_file_or_empty(dir + "/" + ip) == container_id)
         ::unlink((dir + "/" + ip).c_str());
   }
   std::error_code ec;
@@ -1359,7 +1348,7 @@ void network_manager::cleanup_except(const std::vector<std::string>& live) {
     for (const auto& network : entries(networks_dir(state_dir_))) {
       auto dir = addresses_dir(state_dir_, network);
       for (const auto& ip : entries(dir)) {
-        auto owner = read_file(dir + "/" + ip);
+        auto owner = read_file_or_empty(dir + "/" + ip);
         // Writers fill an address file under the lock, so an empty one was
         // left by a crash between its creation and its write.
         if (owner.empty())
