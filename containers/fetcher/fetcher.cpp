@@ -1,13 +1,11 @@
 #include "fetcher.hpp"
 
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <optional>
 #include <tuple>
 #include <utility>
 
@@ -18,6 +16,7 @@
 #include "dcos/mesos_defaults.hpp"
 #include "extract.hpp"
 #include "file_lock.hpp"
+#include "files.hpp"
 
 namespace dcos::fetcher {
 
@@ -101,31 +100,6 @@ std::string base_name(std::string_view uri) {
                                                       : uri.substr(slash + 1)};
 }
 
-// Writes `data` to `path` under a temporary name, then renames it.
-caf::error write_file(const std::string& path, const std::string& data) {
-  auto part = path + ".part";
-  int fd = ::open(part.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0)
-    return os_failure(fmt::format("cannot create '{}'", part), errno);
-  size_t done = 0;
-  while (done < data.size()) {
-    auto n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0) {
-      int code = errno;
-      ::close(fd);
-      ::unlink(part.c_str());
-      return os_failure(fmt::format("cannot write '{}'", part), code);
-    }
-    done += static_cast<size_t>(n);
-  }
-  ::close(fd);
-  if (::rename(part.c_str(), path.c_str()) != 0)
-    return os_failure(fmt::format("cannot rename '{}'", part), errno);
-  return {};
-}
-
 caf::error copy_file(const std::string& from, const std::string& to) {
   struct stat st;
   if (::stat(from.c_str(), &st) != 0)
@@ -187,7 +161,7 @@ caf::error download(source src, const std::string& to,
     }
     if (status != 200)
       return failure(fmt::format("{}: HTTP {}", where, status));
-    return write_file(to, reply->body);
+    return replace_file(to, reply->body);
   }
 }
 
@@ -199,19 +173,6 @@ caf::error fetch_to(const source& src, const std::string& to,
 
 std::string hex(uint64_t x) {
   return fmt::format("{:016x}", x);
-}
-
-std::optional<std::string> read_text(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return std::nullopt;
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(fd, buf, sizeof(buf))) > 0)
-    out.append(buf, static_cast<size_t>(n));
-  ::close(fd);
-  return out;
 }
 
 // Places the URI in the sandbox through the cache; sets `*hit` if the cached
@@ -230,7 +191,7 @@ caf::error fetch_cached(const std::string& uri, const source& src,
   auto lock = file_lock::acquire(dir + "/lock");
   if (!lock)
     return lock.error();
-  auto owner = read_text(dir + "/uri");
+  auto owner = read_file(dir + "/uri");
   if (owner && *owner != uri) // an FNV collision: never serve another file
     return fetch_to(src, dest, opts);
   auto cached = dir + "/" + name;
@@ -238,7 +199,7 @@ caf::error fetch_cached(const std::string& uri, const source& src,
     *hit = true;
   } else {
     if (!owner)
-      if (auto err = write_file(dir + "/uri", uri))
+      if (auto err = replace_file(dir + "/uri", uri))
         return err;
     if (auto err = fetch_to(src, cached, opts))
       return err;

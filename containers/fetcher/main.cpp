@@ -10,8 +10,6 @@
 // reports that last line. Exit 2: bad flags.
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
 
@@ -19,6 +17,7 @@
 #include "dcos/flags.hpp"
 #include "dcos/json.hpp"
 #include "fetcher.hpp"
+#include "files.hpp"
 
 using namespace dcos;
 
@@ -67,13 +66,11 @@ int main(int argc, char** argv) {
   if (!std::filesystem::is_directory(opts.sandbox, ec))
     die(1, fmt::format("--sandbox: '{}' is not a directory", opts.sandbox));
 
-  std::ifstream in{request_path, std::ios::binary};
-  if (!in)
+  auto text = read_file(request_path);
+  if (!text)
     die(1, fmt::format("--request: cannot read '{}'", request_path));
-  std::stringstream text;
-  text << in.rdbuf();
   v1::CommandInfo command;
-  if (auto parse_err = from_json(text.str(), &command, "--request"))
+  if (auto parse_err = from_json(*text, &command, "--request"))
     die(1, describe_reason(parse_err));
 
   for (const auto& uri : command.uris()) {

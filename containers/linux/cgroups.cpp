@@ -17,6 +17,7 @@
 #include "dcos/error.hpp"
 #include "dcos/flags.hpp"
 #include "dirs.hpp"
+#include "files.hpp"
 
 namespace fs = std::filesystem;
 
@@ -26,13 +27,6 @@ namespace {
 
 constexpr const char* group_dir = "dcos";
 constexpr uint64_t cfs_period_us = 100000; // Mesos' default
-
-std::string read_text(const std::string& path) {
-  std::ifstream in{path};
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
-}
 
 caf::error write_text(const std::string& path, const std::string& value) {
   std::ofstream out{path};
@@ -48,7 +42,7 @@ caf::error write_text(const std::string& path, const std::string& value) {
 // "key value" lines (memory.stat, cpu.stat, memory.events, oom_control).
 std::map<std::string, uint64_t> read_keyed(const std::string& path) {
   std::map<std::string, uint64_t> out;
-  std::istringstream in{read_text(path)};
+  std::istringstream in{read_file_or_empty(path)};
   std::string key;
   uint64_t value = 0;
   while (in >> key >> value)
@@ -57,13 +51,13 @@ std::map<std::string, uint64_t> read_keyed(const std::string& path) {
 }
 
 uint64_t read_number(const std::string& path) {
-  auto text = read_text(path);
+  auto text = read_file_or_empty(path);
   return text.empty() ? 0 : std::strtoull(text.c_str(), nullptr, 10);
 }
 
 std::vector<pid_t> read_pids(const std::string& procs) {
   std::vector<pid_t> out;
-  std::istringstream in{read_text(procs)};
+  std::istringstream in{read_file_or_empty(procs)};
   pid_t pid;
   while (in >> pid)
     out.push_back(pid);
@@ -92,7 +86,7 @@ caf::expected<cgroups> cgroups::detect(const std::vector<std::string>& wanted,
       continue;
     if (f[2] == "cgroup2") {
       cg.v2_root_ = f[1];
-      auto listed = read_text(f[1] + "/cgroup.controllers");
+      auto listed = read_file_or_empty(f[1] + "/cgroup.controllers");
       listed.erase(std::remove(listed.begin(), listed.end(), '\n'),
                    listed.end());
       cg.v2_controllers_ = split_list(listed, ' ');
@@ -251,7 +245,7 @@ cgroups::usage(const std::string& container_id) const {
     auto stat = read_keyed(dir + "/memory.stat");
     if (unified("memory")) {
       u.mem_rss_bytes = stat["anon"];
-      auto max = read_text(dir + "/memory.max");
+      auto max = read_file_or_empty(dir + "/memory.max");
       u.mem_limit_bytes = max.rfind("max", 0) == 0
                             ? 0
                             : std::strtoull(max.c_str(), nullptr, 10);

@@ -20,7 +20,6 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <iterator>
 #include <memory>
 #include <optional>
@@ -31,6 +30,7 @@
 
 #include "dcos/error.hpp"
 #include "dcos/json.hpp"
+#include "files.hpp"
 
 namespace fs = std::filesystem;
 
@@ -746,16 +746,6 @@ caf::expected<std::vector<fs::path>> json_files(const std::string& dir) {
   return out;
 }
 
-caf::expected<std::string> read_text(const fs::path& path) {
-  std::ifstream in{path, std::ios::binary};
-  std::string text{std::istreambuf_iterator<char>(in), {}};
-  if (!in.good() && !in.eof())
-    return make_error(errc::io_error,
-                      fmt::format("cannot read '{}': {}", path.string(),
-                                  std::strerror(errno)));
-  return text;
-}
-
 } // namespace
 
 caf::expected<std::string> compile_docker_profile(std::string_view json,
@@ -790,7 +780,7 @@ caf::expected<seccomp_profiles> seccomp_profiles::load(const std::string& dir) {
   if (!files)
     return files.error();
   for (const auto& path : *files) {
-    auto text = read_text(path);
+    auto text = read_file(path.string());
     if (!text)
       return text.error();
     auto bpf = compile_docker_profile(*text, path.string());

@@ -30,6 +30,7 @@
 #include "dcos/logging.hpp"
 #include "container_isolation.hpp"
 #include "containerizer_impl.hpp"
+#include "files.hpp"
 #include "process_watcher.hpp"
 
 extern char** environ;
@@ -81,24 +82,12 @@ std::string meta_dir(const std::string& sandbox,
   return sandbox + "/.dcos/containers/" + container_id;
 }
 
-caf::error write_file(const std::string& path, const std::string& bytes) {
-  std::ofstream out{path, std::ios::binary | std::ios::trunc};
-  out << bytes;
-  out.close();
-  if (!out)
-    return make_error(errc::io_error,
-                      fmt::format("cannot write '{}': {}", path,
-                                  std::strerror(errno)));
-  return {};
-}
-
 // What the helper recorded, or what waitpid saw when it left no record.
 container_termination read_termination(const container_record& c,
                                         std::optional<int> wait_status) {
   container_termination t;
   t.destroyed = c.destroying;
-  std::ifstream in{c.status_file};
-  std::string text{std::istreambuf_iterator<char>(in), {}};
+  auto text = read_file_or_empty(c.status_file);
   google::protobuf::Struct doc;
   if (!text.empty() && !from_json(text, &doc, "status file")) {
     const auto& f = doc.fields();
@@ -324,8 +313,7 @@ container_usage proc_usage(pid_t root) {
     pid_t pid = todo.back();
     todo.pop_back();
     auto base = fmt::format("/proc/{}", pid);
-    std::ifstream stat_in{base + "/stat"};
-    std::string stat{std::istreambuf_iterator<char>(stat_in), {}};
+    auto stat = read_file_or_empty(base + "/stat");
     auto close = stat.rfind(')');
     if (close == std::string::npos)
       continue;

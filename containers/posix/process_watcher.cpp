@@ -8,12 +8,11 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 
 #include <fmt/format.h>
 
 #include "dcos/error.hpp"
+#include "files.hpp"
 
 namespace dcos::posix {
 
@@ -88,8 +87,7 @@ void process_watcher::run() {
 }
 
 bool runs_program(pid_t pid, const std::string& program) {
-  std::ifstream in{fmt::format("/proc/{}/cmdline", pid), std::ios::binary};
-  std::string cmdline{std::istreambuf_iterator<char>(in), {}};
+  auto cmdline = read_file_or_empty(fmt::format("/proc/{}/cmdline", pid));
   auto first = cmdline.substr(0, cmdline.find('\0'));
   auto base = [](const std::string& p) { return p.substr(p.rfind('/') + 1); };
   return !first.empty() && base(first) == base(program);

@@ -48,33 +48,61 @@ private:
   caf::actor_clock::time_point due_;
 };
 
-class executor_tap final : public executor_actor::base {
+// A tap in front of `target` at one end of the link. `End` names the
+// handle it stands in for, picks the link's messages out (showing the model
+// what it must see on the way), and lists the handlers of the handle's
+// interface, which never run: enqueue passes every such message on.
+template <class End>
+class tap final : public End::handle::base {
 public:
-  executor_tap(caf::actor_config& cfg, world* w, int agent,
-               executor_actor executor)
-    : executor_actor::base(cfg), w_(w), agent_(agent),
-      executor_(std::move(executor)), link_(w) {
+  using handle = typename End::handle;
+  using super = typename handle::base;
+
+  tap(caf::actor_config& cfg, world* w, int agent, handle target)
+    : super(cfg), w_(w), agent_(agent), target_(std::move(target)),
+      link_(w) {
   }
 
   void enqueue(caf::mailbox_element_ptr x, caf::execution_unit* eu) override {
-    auto& m = x->content();
-    if (m.match_elements<StatusUpdateAcknowledgement>())
-      w_->invariants().executor_acked(
-        agent_, m.get_as<StatusUpdateAcknowledgement>(0));
-    bool ours = m.match_elements<RunTask>() || m.match_elements<RunTaskGroup>()
-                || m.match_elements<KillTask>()
-                || m.match_elements<StatusUpdateAcknowledgement>()
-                || m.match_elements<FrameworkToExecutor>()
-                || m.match_elements<shutdown_atom, std::string>();
-    if (!link_.forward_if(
-          x, eu, caf::actor_cast<caf::strong_actor_ptr>(executor_), ours))
-      executor_actor::base::enqueue(std::move(x), eu);
+    auto to = caf::actor_cast<caf::strong_actor_ptr>(target_);
+    bool ours = End::observe(*w_, agent_, x, to != nullptr);
+    if (!link_.forward_if(x, eu, to, ours))
+      super::enqueue(std::move(x), eu);
   }
 
-  behavior_type make_behavior() override {
-    monitor(executor_);
-    set_down_handler([this](caf::down_msg& msg) { quit(msg.reason); });
-    // Never run: enqueue passes every such message on.
+  typename super::behavior_type make_behavior() override {
+    this->monitor(target_);
+    this->set_down_handler(
+      [this](caf::down_msg& msg) { this->quit(msg.reason); });
+    return End::handlers();
+  }
+
+private:
+  world* w_;
+  int agent_;
+  handle target_;
+  direction link_;
+};
+
+// The executor's end: what the agent sends it. The model learns which
+// updates the agent has acknowledged.
+struct executor_end {
+  using handle = executor_actor;
+
+  static bool observe(world& w, int agent, caf::mailbox_element_ptr& x,
+                      bool /* connected */) {
+    auto& m = x->content();
+    if (m.match_elements<StatusUpdateAcknowledgement>())
+      w.invariants().executor_acked(agent,
+                                    m.get_as<StatusUpdateAcknowledgement>(0));
+    return m.match_elements<RunTask>() || m.match_elements<RunTaskGroup>()
+           || m.match_elements<KillTask>()
+           || m.match_elements<StatusUpdateAcknowledgement>()
+           || m.match_elements<FrameworkToExecutor>()
+           || m.match_elements<shutdown_atom, std::string>();
+  }
+
+  static handle::behavior_type handlers() {
     return {
       [](const RunTask&) {},
       [](const RunTaskGroup&) {},
@@ -84,44 +112,32 @@ public:
       [](shutdown_atom, const std::string&) {},
     };
   }
-
-private:
-  world* w_;
-  int agent_;
-  executor_actor executor_;
-  direction link_;
 };
 
-class agent_tap final : public agent_executor_actor::base {
-public:
-  agent_tap(caf::actor_config& cfg, world* w, int agent,
-            agent_executor_actor target)
-    : agent_executor_actor::base(cfg), w_(w), agent_(agent),
-      target_(std::move(target)), link_(w) {
-  }
+// The agent's end: what executors send it. The model learns of every
+// update sent; a registration gets the executor's handle replaced by a tap
+// of its own, when the agent is still there to receive it.
+struct agent_end {
+  using handle = agent_executor_actor;
 
-  void enqueue(caf::mailbox_element_ptr x, caf::execution_unit* eu) override {
+  static bool observe(world& w, int agent, caf::mailbox_element_ptr& x,
+                      bool connected) {
     auto& m = x->content();
     if (m.match_elements<StatusUpdate>())
-      w_->invariants().executor_sent(agent_, m.get_as<StatusUpdate>(0));
-    auto to = caf::actor_cast<caf::strong_actor_ptr>(target_);
+      w.invariants().executor_sent(agent, m.get_as<StatusUpdate>(0));
     bool registers = m.match_elements<executor_actor, RegisterExecutor>();
     bool reregisters = m.match_elements<executor_actor, ReregisterExecutor>();
     bool ours = registers || reregisters || m.match_elements<StatusUpdate>()
                 || m.match_elements<ExecutorToFramework>();
     // (`m` belongs to the element that with_tap replaces.)
-    if (to && registers)
-      x = with_tap<RegisterExecutor>(std::move(x));
-    else if (to && reregisters)
-      x = with_tap<ReregisterExecutor>(std::move(x));
-    if (!link_.forward_if(x, eu, to, ours))
-      agent_executor_actor::base::enqueue(std::move(x), eu);
+    if (connected && registers)
+      x = with_tap<RegisterExecutor>(w, agent, std::move(x));
+    else if (connected && reregisters)
+      x = with_tap<ReregisterExecutor>(w, agent, std::move(x));
+    return ours;
   }
 
-  behavior_type make_behavior() override {
-    monitor(target_);
-    set_down_handler([this](caf::down_msg& msg) { quit(msg.reason); });
-    // Never run: enqueue passes every such message on.
+  static handle::behavior_type handlers() {
     return {
       [](const executor_actor&, const RegisterExecutor&)
         -> caf::result<ExecutorRegistered> {
@@ -136,29 +152,24 @@ public:
     };
   }
 
-private:
   // The same registration, with the executor behind a tap of its own.
   template <class Registration>
-  caf::mailbox_element_ptr with_tap(caf::mailbox_element_ptr x) {
+  static caf::mailbox_element_ptr with_tap(world& w, int agent,
+                                           caf::mailbox_element_ptr x) {
     auto& m = x->content();
-    auto tap = w_->track(w_->sys().spawn<executor_tap>(
-      w_, agent_, m.get_as<executor_actor>(0)));
+    auto executor = w.track(w.sys().spawn<tap<executor_end>>(
+      &w, agent, m.get_as<executor_actor>(0)));
     return caf::make_mailbox_element(
       std::move(x->sender), x->mid, std::move(x->stages),
-      caf::actor_cast<executor_actor>(tap), m.get_as<Registration>(1));
+      caf::actor_cast<executor_actor>(executor), m.get_as<Registration>(1));
   }
-
-  world* w_;
-  int agent_;
-  agent_executor_actor target_;
-  direction link_;
 };
 
 } // namespace
 
 agent_executor_actor spawn_agent_tap(world& w, int agent,
                                      agent_executor_actor target) {
-  return w.sys().spawn<agent_tap>(&w, agent, std::move(target));
+  return w.sys().spawn<tap<agent_end>>(&w, agent, std::move(target));
 }
 
 } // namespace dcos::sim::detail
