@@ -102,9 +102,20 @@ struct footprint {
   int processes = 0;
 };
 
+// Whether process `proc` (a /proc entry) works in a directory under
+// `prefix`: an executor's working directory is its sandbox, under the agent's
+// work_dir, which tells this run's executors from any other agent's.
+bool works_under(const fs::path& proc, const std::string& prefix) {
+  std::error_code ec;
+  auto cwd = fs::read_symlink(proc / "cwd", ec).string();
+  return !ec && cwd.rfind(prefix + "/", 0) == 0;
+}
+
 // Sums VmRSS and Threads over the processes whose command name is `comm`
-// (truncated to 15 characters by the kernel), or of process `pid`.
-footprint measure(const std::string& comm, pid_t pid = 0) {
+// (truncated to 15 characters by the kernel) and that work under `dir`, or
+// of process `pid`.
+footprint measure(const std::string& comm, const std::string& dir,
+                  pid_t pid = 0) {
   footprint f;
   for (const auto& entry : fs::directory_iterator("/proc")) {
     auto name = entry.path().filename().string();
@@ -124,6 +135,8 @@ footprint measure(const std::string& comm, pid_t pid = 0) {
       else if (line.rfind("Threads:", 0) == 0)
         threads = std::stol(line.substr(8));
     }
+    if (match && pid == 0)
+      match = works_under(entry.path(), dir);
     if (match) {
       std::ifstream rollup{entry.path() / "smaps_rollup"};
       while (std::getline(rollup, line))
@@ -321,9 +334,9 @@ void live_figure(caf::actor_system& sys, const std::string& parent,
   sched.command = "sleep 600";
   sched.goal = v1::TASK_RUNNING;
   run(sys, c, sched, [&](clock_type::time_point) {
-    auto agent = measure("", c.agent->pid());
-    auto executor = measure("dcos-executor");
-    auto helpers = measure("dcos-containerizer");
+    auto agent = measure("", c.dir, c.agent->pid());
+    auto executor = measure("dcos-executor", c.dir);
+    auto helpers = measure("dcos-containerizer", c.dir);
     std::printf(
       "{\"bench\":\"agent_live_tasks\",\"executor\":\"default\",\"running\":%zu,"
       "\"agent_rss_kib\":%ld,\"agent_pss_kib\":%ld,\"agent_threads\":%ld,"

@@ -576,8 +576,15 @@ bool resources::contains(const resource& that) const {
   for (const auto& r : entries_) {
     if (!r.same_identity(that))
       continue;
+    // Same identity includes the same persistence id. A volume is atomic,
+    // as in Mesos: only the whole of it is held, never a part.
+    if (r.is_persistent_volume() && !r.shared) {
+      if (r.milli == that.milli)
+        return true;
+      continue;
+    }
     if (r.is_persistent_volume())
-      return true; // same identity includes the same persistence id
+      return true;
     return r.covers(that);
   }
   return false;
@@ -735,7 +742,10 @@ resources& resources::operator-=(const resource& x) {
     if (!i->same_identity(x))
       continue;
     if (i->is_persistent_volume() && !i->shared) {
-      entries_.erase(i); // atomic: the whole volume goes
+      // Atomic: the whole volume goes, and a part of it takes nothing away.
+      if (i->milli != x.milli)
+        continue;
+      entries_.erase(i);
       return *this;
     }
     subtract_amount(*i, x);

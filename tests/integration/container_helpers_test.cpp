@@ -360,24 +360,6 @@ TEST_CASE("signals from inside the container are not termination requests") {
   CHECK(text(c.status(), "reason") == "exited");
 }
 
-TEST_CASE("throughput: helper start and exit" * doctest::timeout(120)) {
-  container c;
-  constexpr int runs = 200;
-  auto time_runs = [&](auto argv) {
-    auto start = std::chrono::steady_clock::now();
-    for (int i = 0; i < runs; ++i)
-      REQUIRE(run(argv) == 0);
-    return std::chrono::duration<double, std::milli>(
-             std::chrono::steady_clock::now() - start)
-             .count()
-           / runs;
-  };
-  double direct = time_runs(std::vector<std::string>{"true"});
-  double helper = time_runs(c.argv({"true"}));
-  MESSAGE("dcos-containerizer running `true`: " << helper << " ms per run ("
-          << runs << " runs; `true` alone: " << direct << " ms)");
-}
-
 // -- dcos-fetcher ---------------------------------------------------------------
 
 TEST_CASE("a file:// URI and a plain path are copied into the sandbox") {

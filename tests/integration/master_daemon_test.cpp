@@ -214,11 +214,21 @@ TEST_CASE("dcos-master rejects a bad flag with exit status 2 and one line") {
   for (auto flag : {"--no_such_flag=1", "--port=http", "--weights=gold",
                     "--agent_ping_timeout=soon", "--roles=a,..,b"}) {
     CAPTURE(flag);
+    scratch_dir dir;
     subprocess_options opts;
     opts.argv = {binary("DCOS_MASTER_BIN"), flag};
-    opts.stderr_path = "/dev/null";
+    opts.stdout_path = dir / "stdout";
+    opts.stderr_path = dir / "stderr";
     auto p = subprocess::spawn(opts);
     REQUIRE(p);
     CHECK(p->wait() == 2);
+    // One line on stderr that names the flag; nothing on stdout.
+    auto err = read_file(dir / "stderr");
+    CAPTURE(err);
+    CHECK(!err.empty());
+    CHECK(err.find('\n') == err.size() - 1);
+    std::string name{flag};
+    CHECK(err.find(name.substr(0, name.find('='))) != std::string::npos);
+    CHECK(read_file(dir / "stdout").empty());
   }
 }

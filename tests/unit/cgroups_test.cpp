@@ -139,9 +139,10 @@ TEST_CASE("cgroups v1: one hierarchy per controller, co-mounted ones too") {
   REQUIRE(u);
   CHECK(u->mem_rss_bytes == 8192); // with its descendants' cgroups
   CHECK(u->processes == 1);
-  // The freezer is frozen around the kill and thawed after it; the process
-  // listed in any hierarchy is killed.
-  h.write("freezer/dcos/c2/freezer.state", "THAWED\n");
+  // The freezer is frozen around the kill and thawed after it (the state
+  // starts as neither, so only kill_all can have written THAWED); the
+  // process listed in any hierarchy is killed.
+  h.write("freezer/dcos/c2/freezer.state", "untouched\n");
   h.write("freezer/dcos/c2/cgroup.procs", "");
   CHECK_FALSE(cg->kill_all("c2"));
   CHECK(h.read("freezer/dcos/c2/freezer.state") == "THAWED");

@@ -81,10 +81,8 @@ TEST_CASE("invalid launches end in TASK_ERROR with a reason") {
   auto bad_check = make_task("check", offer, "cpus:0.1;mem:32");
   bad_check.mutable_health_check()->set_type(v1::HealthCheck::HTTP);
   c.launch(f, offer, {too_big, both, no_id, ok, duplicate, bad_check});
-  for (auto id : {"big", "both", "ok", "check"}) {
-    CAPTURE(id);
-  }
   auto error_of = [&](const std::string& id) {
+    CAPTURE(id);
     auto updates = f.log->updates_of(id);
     REQUIRE(updates.size() == 1);
     CHECK(updates[0].state() == v1::TASK_ERROR);

@@ -164,7 +164,11 @@ TEST_CASE("persistent volumes are atomic") {
   CHECK((total - volume) == parse("disk:100"));
   CHECK(volume.to_string() == "disk(reservations: [(DYNAMIC,db,ops)])"
                               "[vol1:data]:50");
-  (void) half;
+  // Part of a volume is not a volume: it is neither held nor taken away.
+  CHECK_FALSE(volume.contains(half));
+  CHECK_FALSE(total.contains(half));
+  CHECK((volume - half) == volume);
+  CHECK((total - half) == total);
 }
 
 TEST_CASE("reserve and unreserve") {

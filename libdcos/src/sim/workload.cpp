@@ -220,9 +220,12 @@ workload_actor::behavior_type workload(self_ptr self, world* w,
       bool ended = is_terminal(status.state())
                    || status.state() == v1::TASK_UNKNOWN; // never launched
       if (!ended) {
+        // Only a task's first TASK_RUNNING is its launch; reconciliation
+        // answers and retries repeat it.
+        bool launched = status.state() == v1::TASK_RUNNING
+                        && i->second.state != v1::TASK_RUNNING;
         i->second.state = status.state();
-        if (status.state() == v1::TASK_RUNNING)
-        {
+        if (launched) {
           auto& model = self->state.w->invariants();
           model.last_running = self->state.w->elapsed();
           model.last_running_wall = std::chrono::steady_clock::now();
