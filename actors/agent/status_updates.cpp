@@ -192,7 +192,12 @@ void agent_state::acknowledge(
     // update stays at the head, and its retry timer sends it again.
     if (mutant("agent_keeps_acked_updates"))
       return;
+    auto acked = std::move(s.pending.front());
     s.pending.erase(s.pending.begin());
+    // A known bug for the simulation's mutation check: the acknowledged
+    // update goes behind the later ones, to be sent again after them.
+    if (!s.pending.empty() && mutant("agent_requeues_acked_updates"))
+      s.pending.push_back(std::move(acked));
     ++s.generation; // the retry timer of the acknowledged update is void
     s.in_flight = false;
     s.backoff = cfg.status_update_retry_min;

@@ -281,6 +281,19 @@ struct master_state {
                      v1::TaskStatus::Reason reason,
                      const std::string& message);
   void status_update(const v1::internal::StatusUpdate& update);
+  // Whether the task `status` is about has ended in the master's view (`t`:
+  // its entry in `fw.tasks`, or the end); a task completed and forgotten
+  // counts if `fw.completed_tasks` still holds it.
+  bool ended_here(const framework_record& fw,
+                  std::unordered_map<std::string, task_record>::const_iterator t,
+                  const v1::TaskStatus& status) const;
+  // A non-terminal update of a task that ended: the framework may have been
+  // told the end (by reconciliation, which answers with the task's latest
+  // state), so it must not hear the task is alive again. Not forwarded, and
+  // acknowledged to the agent in the framework's stead. (The simulation
+  // found TASK_RUNNING retried after reconciliation had said
+  // TASK_FINISHED.)
+  void drop_stale_update(const v1::internal::StatusUpdate& update);
   void kill(const std::string& framework_id, const call::Call::Kill& call);
   void acknowledge(const std::string& framework_id,
                    const call::Call::Acknowledge& call);

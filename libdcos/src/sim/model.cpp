@@ -1,13 +1,15 @@
 // The invariants, checked as messages are sent and containers start:
 //  - no agent's live containers use more than the agent has;
 //  - no offer is outstanding twice, and the offers outstanding for an agent
-//    never add up to more than the agent has (offers to two frameworks at
-//    once for the same resources);
+//    plus what its containers use never add up to more than the agent has
+//    (offers to two frameworks at once for the same resources, or offers of
+//    what a live task holds);
 //  - a task reaches at most one terminal state as its framework sees it
-//    (TASK_UNKNOWN from reconciliation counts as one: the task is no more);
+//    (TASK_UNKNOWN from reconciliation counts as one: the task is no more),
+//    and its framework hears nothing but that state after it;
 //  - no agent sends an update again after it processed its
-//    acknowledgement (within one run of the agent: a crash may lose the
-//    acknowledgement's checkpoint);
+//    acknowledgement, the latest or any older one (within one run of the
+//    agent: a crash may lose the acknowledgement's checkpoint);
 //  - an agent cut off long enough for the master to notice had every task
 //    it ran reported unreachable or lost to its framework (checked when it
 //    is back);
@@ -85,12 +87,25 @@ void model::offers(int framework, const v1::scheduler::Event::Offers& ev) {
       check_quota(framework, offer);
     auto cpus = w_.agent_total(node, "cpus");
     auto mem = w_.agent_total(node, "mem");
-    if (a.offered_cpus > cpus + slack || a.offered_mem > mem + slack)
+    if (a.offered_cpus > cpus + slack || a.offered_mem > mem + slack) {
       w_.fail(fmt::format(
         "{} has offers outstanding for cpus:{} mem:{} but only cpus:{} "
         "mem:{} (the latest, {}, went to {})",
         w_.name(node), a.offered_cpus, a.offered_mem, cpus, mem,
         offer.id().value(), w_.name(framework)));
+      return;
+    }
+    // What runs there is not free to offer, whatever the master believes.
+    if (a.offered_cpus + a.used_cpus > cpus + slack
+        || a.offered_mem + a.used_mem > mem + slack) {
+      w_.fail(fmt::format(
+        "{} has offers outstanding for cpus:{} mem:{} although its "
+        "containers use cpus:{} mem:{} of its cpus:{} mem:{} (the latest "
+        "offer, {}, went to {})",
+        w_.name(node), a.offered_cpus, a.offered_mem, a.used_cpus,
+        a.used_mem, cpus, mem, offer.id().value(), w_.name(framework)));
+      return;
+    }
   }
 }
 
@@ -180,8 +195,20 @@ void model::framework_seen(int framework, const v1::TaskStatus& status) {
   t.last_seen = status.state();
   // TASK_UNKNOWN, the answer to reconciliation about a task the master has
   // no record of, ends a task as surely as a terminal state.
-  if (!is_terminal(status.state()) && status.state() != v1::TASK_UNKNOWN)
+  bool ends = is_terminal(status.state())
+              || status.state() == v1::TASK_UNKNOWN;
+  if (!ends) {
+    // A framework told that its task ended acts on it (relaunches it, frees
+    // what it held): the task must not come back to life.
+    if (t.terminal >= 0)
+      w_.fail(fmt::format(
+        "task {} of {} was reported {} after it ended {} (agent {})",
+        status.task_id().value(), w_.name(framework),
+        v1::TaskState_Name(status.state()),
+        v1::TaskState_Name(static_cast<v1::TaskState>(t.terminal)),
+        status.agent_id().value()));
     return;
+  }
   if (t.terminal < 0) {
     t.terminal = status.state();
     ++terminal_;
@@ -207,7 +234,7 @@ void model::agent_sent(int node, const v1::internal::StatusUpdate& update) {
       && update.status().source() == v1::TaskStatus::SOURCE_AGENT)
     a.ended_by_agent.insert(task);
   auto i = a.acked.find(task);
-  if (i != a.acked.end() && i->second == update.status().uuid())
+  if (i != a.acked.end() && i->second.count(update.status().uuid()) > 0)
     w_.fail(fmt::format("{} sent the update {} of task {} again after it "
                         "processed its acknowledgement",
                         w_.name(node),
@@ -220,7 +247,8 @@ void model::agent_processed(
     fmt::print(stderr, "{:.6f}s {} processes an acknowledgement\n",
                std::chrono::duration<double>(w_.elapsed()).count(),
                w_.name(node));
-  agent(node).acked[ack.task_id().value()] = ack.uuid();
+  // Every one, not just the latest: an older update sent again is as wrong.
+  agent(node).acked[ack.task_id().value()].insert(ack.uuid());
 }
 
 void model::executor_sent(int node,
@@ -524,21 +552,26 @@ void model::final_checks() {
                           : std::string{"nothing of it"}));
     return;
   }
+  if (auto missing = tasks_without_end(); !missing.empty())
+    w_.fail(std::move(missing));
+}
+
+std::string model::tasks_without_end() const {
   std::vector<std::string> missing;
   for (const auto& [key, t] : tasks_)
     if (t.terminal < 0 && w_.framework_expects_end(t.framework))
       missing.push_back(key);
-  if (!missing.empty()) {
-    std::sort(missing.begin(), missing.end());
-    auto shown = std::min<size_t>(missing.size(), 5);
-    std::string list;
-    for (size_t i = 0; i < shown; ++i)
-      list += (i > 0 ? ", " : "") + missing[i];
-    w_.fail(fmt::format("{} launched task(s) never reached a terminal state "
-                        "that their framework saw: {}{}",
-                        missing.size(), list,
-                        missing.size() > shown ? ", ..." : ""));
-  }
+  if (missing.empty())
+    return {};
+  std::sort(missing.begin(), missing.end());
+  auto shown = std::min<size_t>(missing.size(), 5);
+  std::string list;
+  for (size_t i = 0; i < shown; ++i)
+    list += (i > 0 ? ", " : "") + missing[i];
+  return fmt::format("{} launched task(s) never reached a terminal state "
+                     "that their framework saw: {}{}",
+                     missing.size(), list,
+                     missing.size() > shown ? ", ..." : "");
 }
 
 } // namespace dcos::sim::detail

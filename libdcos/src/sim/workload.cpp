@@ -214,7 +214,8 @@ workload_actor::behavior_type workload(self_ptr self, world* w,
       const auto& id = status.task_id().value();
       auto i = st.live.find(id);
       if (i == st.live.end())
-        return; // a repeat of a terminal update, or not ours
+        return; // a repeat of the task's end (model.cpp fails the run on
+                // any other state after it), or not ours
       if (status.has_agent_id())
         i->second.agent = status.agent_id().value();
       bool ended = is_terminal(status.state())

@@ -827,13 +827,16 @@ report world::run(std::vector<framework_factory> user_frameworks,
         continue;
       }
       if (elapsed() >= sc_.time_limit) {
-        if (!workloads_.empty())
+        if (!workloads_.empty()) {
+          auto missing = model_.tasks_without_end();
           fail(fmt::format("the frameworks were not done after {}s of "
-                           "virtual time:{}",
+                           "virtual time:{}{}",
                            std::chrono::duration_cast<std::chrono::seconds>(
                              sc_.time_limit)
                              .count(),
-                           progress()));
+                           progress(),
+                           missing.empty() ? "" : " " + missing));
+        }
         break;
       }
     }

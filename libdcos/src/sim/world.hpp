@@ -133,6 +133,10 @@ public:
   /// its framework saw; no update an agent took over from an executor was
   /// lost (or changed the end the framework saw).
   void final_checks();
+  /// The launched tasks whose framework expects their end and saw none, as
+  /// "N launched task(s) never reached ...: the first few"; empty if none.
+  /// (At the time limit too: the likeliest reason a framework is not done.)
+  std::string tasks_without_end() const;
 
   /// Sizes its tables for `tasks` launches (the scenario's own frameworks'),
   /// so that they are not rebuilt again and again while a storm launches.
@@ -167,7 +171,9 @@ private:
   struct agent_rec {
     double offered_cpus = 0, offered_mem = 0;
     double used_cpus = 0, used_mem = 0;
-    std::unordered_map<std::string, std::string> acked; // task -> uuid
+    // The acknowledgements it processed, by task: at most one per update
+    // of the task.
+    std::unordered_map<std::string, std::unordered_set<std::string>> acked;
     std::set<std::string> ended_by_agent; // tasks it sent its own end of
     std::map<std::string, task_container> task_containers; // by container
     bool steady = false; // joined the current master, not disturbed since
