@@ -112,6 +112,7 @@ master_state::register_agent(const agent_actor& handle,
   ++metrics.agents_registered;
   log->info("agent registered agent_id={} hostname={} resources={}", id,
             info.hostname(), total->to_string());
+  agent_added(agent);
   admit(agent, {});
   start_pinging(agent);
   auto rp = self->make_response_promise<v1::internal::AgentRegistered>();
@@ -138,6 +139,7 @@ master_state::framework_placeholder(const std::string& id,
   fw.killing_state
     = fw.has_capability(v1::FrameworkInfo::Capability::TASK_KILLING_STATE);
   fw.registered_time = now();
+  framework_changed(fw, v1::master::Event::FRAMEWORK_ADDED);
   // Inactive until it re-subscribes; its tasks still count for its share.
   self->send(allocator, alloc::add_framework{id, fw.roles, {}, false, {}});
   // If it never comes back, remove it after its failover timeout.
@@ -185,6 +187,7 @@ void master_state::adopt_tasks(agent_record& agent,
       continue;
     }
     auto& fw = framework_placeholder(fw_id, info_of(fw_id));
+    bool known = fw.tasks.count(reported.task_id().value()) > 0;
     auto& task = fw.tasks[reported.task_id().value()];
     bool was_unreachable = task.state == v1::TASK_UNREACHABLE;
     task.id = reported.task_id().value();
@@ -195,8 +198,13 @@ void master_state::adopt_tasks(agent_record& agent,
     task.state = reported.state();
     if (auto used = resources::from_proto(reported.resources()); used)
       task.used = std::move(*used);
-    if (reported.statuses_size() > 0)
-      task.last_status = reported.statuses(reported.statuses_size() - 1);
+    if (reported.statuses_size() > 0) {
+      auto latest = reported.statuses(reported.statuses_size() - 1);
+      if (known)
+        record_status(task, std::move(latest));
+      else
+        task.last_status = std::move(latest);
+    }
     if (reported.has_labels() || reported.has_discovery()
         || reported.has_container() || reported.has_health_check()) {
       auto details = std::make_shared<v1::TaskInfo>();
@@ -209,6 +217,8 @@ void master_state::adopt_tasks(agent_record& agent,
     agent.tasks.insert(&task);
     if (!is_terminal(task.state))
       agent.used[fw_id] += task.used;
+    if (!known)
+      task_added(task);
     // A known bug for the simulation's convergence check: a task back from
     // a partition stays unreachable in the master's view (its resources
     // are counted again), although its agent is registered and it runs.
@@ -221,7 +231,7 @@ void master_state::adopt_tasks(agent_record& agent,
       auto status = master_status(task, task.state,
                                   v1::TaskStatus::REASON_AGENT_REREGISTERED,
                                   "agent re-registered");
-      task.last_status = status;
+      record_status(task, status);
       send_update(fw, std::move(status));
     }
   }
@@ -250,7 +260,7 @@ void master_state::forget_unreported_tasks(
                                   v1::TaskStatus::REASON_AGENT_REREGISTERED,
                                   "the agent re-registered without this task");
       task.state = v1::TASK_GONE;
-      task.last_status = status;
+      record_status(task, status);
       count_terminal(v1::TASK_GONE);
       send_update(fw, std::move(status));
       complete_task(fw, task_id);
@@ -308,7 +318,7 @@ master_state::reregister_agent(const agent_actor& handle,
                                   v1::TaskStatus::REASON_AGENT_REREGISTERED,
                                   "the agent re-registered without this task");
       task->state = state;
-      task->last_status = status;
+      record_status(*task, status);
       task_terminated(*task);
       count_terminal(state);
       auto task_id = task->id;
@@ -335,6 +345,8 @@ master_state::reregister_agent(const agent_actor& handle,
   agent.reregistered_time = agent.registered_time;
   self->monitor(handle);
   agent_by_addr[handle.address()] = id;
+  // Before its tasks, so that a follower knows where they run.
+  agent_added(agent);
   adopt_tasks(agent, msg, was_unreachable);
   ++metrics.agents_reregistered;
   log->info("agent re-registered agent_id={} hostname={} tasks={}{}", id,
@@ -416,7 +428,7 @@ void master_state::remove_agent(const std::string& agent_id,
       status.mutable_unreachable_time()->set_nanoseconds(
         static_cast<int64_t>(now() * 1e9));
     task->state = state;
-    task->last_status = status;
+    record_status(*task, status);
     auto task_id = task->id;
     // A known bug for the simulation's partition check: frameworks are not
     // told that the tasks of an unreachable agent are unreachable.
@@ -438,6 +450,7 @@ void master_state::remove_agent(const std::string& agent_id,
       e != agent_by_endpoint.end() && e->second == agent_id)
     agent_by_endpoint.erase(e);
   agents.erase(a);
+  agent_removed(agent_id);
 }
 
 void master_state::mark_unreachable(const std::string& agent_id,

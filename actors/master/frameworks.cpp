@@ -147,6 +147,8 @@ master_state::subscribe(const scheduler_actor& handle,
     = fw.has_capability(v1::FrameworkInfo::Capability::TASK_KILLING_STATE);
   self->monitor(handle);
   framework_by_addr[handle.address()] = id;
+  framework_changed(fw, known ? v1::master::Event::FRAMEWORK_UPDATED
+                              : v1::master::Event::FRAMEWORK_ADDED);
 
   if (was_in_allocator) {
     self->send(allocator, alloc::update_framework{id, roles, suppressed});
@@ -210,9 +212,10 @@ void master_state::remove_framework(const std::string& id,
       a->second.tasks.erase(&task);
     if (!is_terminal(task.state)) {
       task.state = v1::TASK_KILLED;
-      task.last_status = master_status(task, v1::TASK_KILLED,
-                                       v1::TaskStatus::REASON_FRAMEWORK_REMOVED,
-                                       "framework removed: " + why);
+      record_status(task, master_status(
+                            task, v1::TASK_KILLED,
+                            v1::TaskStatus::REASON_FRAMEWORK_REMOVED,
+                            "framework removed: " + why));
       count_terminal(v1::TASK_KILLED);
     }
   }
@@ -241,10 +244,12 @@ void master_state::remove_framework(const std::string& id,
   fw.active = false;
   fw.unregistered_time = now();
   ++metrics.frameworks_removed;
+  auto info = fw.info;
   completed_frameworks.push_back(std::move(fw));
   if (completed_frameworks.size() > cfg.max_completed_frameworks)
     completed_frameworks.pop_front();
   frameworks.erase(i);
+  framework_removed(info);
 }
 
 void master_state::suppress(const std::string& id,

@@ -56,6 +56,10 @@ int main(int argc, char** argv) {
   f.add(&cfg.max_completed_tasks_per_framework,
         "max_completed_tasks_per_framework",
         "completed tasks kept per framework");
+  f.add(&cfg.max_operator_event_stream_subscribers,
+        "max_operator_event_stream_subscribers",
+        "operator event stream followers at once; beyond it the oldest is "
+        "closed");
   f.add_custom("weights", "role weights, as role1=2,role2=0.5", "",
                [&cfg](std::string_view text) -> caf::error {
                  for (const auto& item : split_list(text)) {

@@ -70,6 +70,8 @@ void master_state::send_error(const std::string& framework_id,
 }
 
 void master_state::on_down(const caf::down_msg& msg) {
+  if (subscribers.erase(msg.source) > 0)
+    log->info("operator event subscriber gone ({} left)", subscribers.size());
   if (auto i = framework_by_addr.find(msg.source);
       i != framework_by_addr.end()) {
     auto id = i->second;
@@ -166,6 +168,9 @@ master_impl::behavior_type master(master_self self, master_config cfg) {
     [self](const v1::master::Call& call) {
       return self->state.operator_call(call);
     },
+    [self](subscribe_atom, const master_subscriber_actor& subscriber) {
+      return self->state.subscribe_events(subscriber);
+    },
     // -- internal -------------------------------------------------------------
     [self](alloc::offer_batch& batch) {
       self->state.make_offers(std::move(batch));
@@ -179,6 +184,7 @@ master_impl::behavior_type master(master_self self, master_config cfg) {
     },
     [self](tick_atom) {
       self->state.heartbeat_frameworks();
+      self->state.heartbeat_subscribers();
       self->delayed_send(self, self->state.cfg.framework_heartbeat_interval,
                          tick_atom::value);
     },

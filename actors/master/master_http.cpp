@@ -8,6 +8,7 @@
 #include "dcos/json.hpp"
 #include "dcos/metrics.hpp"
 #include "api_encoding.hpp"
+#include "operator_stream.hpp"
 #include "state_json.hpp"
 
 namespace dcos::kernel {
@@ -37,6 +38,36 @@ unsigned empty_answer_status(Call::Type type) {
   }
 }
 
+// SUBSCRIBE: 200 and a RecordIO stream of events once the master took the
+// subscription; its refusal (503 while it recovers) otherwise.
+void subscribe(caf::actor_system& sys, const master_actor& master,
+               bool protobuf, http_responder respond) {
+  auto sink = std::make_shared<stream_sink>();
+  operator_stream_config cfg;
+  cfg.master = master;
+  cfg.sink = sink;
+  cfg.protobuf = protobuf;
+  cfg.subscribed = [respond, sink, protobuf](
+                     const master_subscriber_actor& actor,
+                     const caf::error& err) {
+    if (err) {
+      respond(error_response(err));
+      return;
+    }
+    http_response ok;
+    ok.content_type = protobuf ? protobuf_media_type : json_media_type;
+    ok.stream = [sink, actor](std::shared_ptr<http_stream> stream) {
+      // The reader went away (or fell too far behind): the actor ends, and
+      // the master forgets it.
+      stream->on_close(
+        [actor] { caf::anon_send_exit(actor, caf::exit_reason::user_shutdown); });
+      sink->attach(std::move(stream));
+    };
+    respond(std::move(ok));
+  };
+  spawn_operator_stream(sys, std::move(cfg));
+}
+
 void operator_api(caf::actor_system& sys, const master_actor& master,
                   const http_request& req, http_responder respond) {
   Call call;
@@ -51,6 +82,10 @@ void operator_api(caf::actor_system& sys, const master_actor& master,
   }
   if (call.type() == Call::UNKNOWN) {
     respond(json_error(400, "type: missing or unknown call type"));
+    return;
+  }
+  if (call.type() == Call::SUBSCRIBE) {
+    subscribe(sys, master, *answer_protobuf, std::move(respond));
     return;
   }
   auto type = call.type();

@@ -202,6 +202,15 @@ struct master_state {
   std::map<std::string, double> weights;
   std::map<std::string, v1::master::QuotaConfig> quotas;
   master_metrics metrics;
+  // Followers of the operator event stream, by address (they are
+  // monitored), with the order they came in (the oldest go first when there
+  // are too many).
+  struct subscriber_record {
+    master_subscriber_actor handle;
+    uint64_t seq = 0;
+  };
+  std::unordered_map<caf::actor_addr, subscriber_record> subscribers;
+  uint64_t next_subscriber = 0;
 
   // Registry writes are batched: one in flight, the rest coalesced, and the
   // callbacks of a batch run once it is durable.
@@ -351,7 +360,11 @@ struct master_state {
   caf::result<v1::master::Response> operator_call(const v1::master::Call& call);
   v1::master::Response::GetState get_state() const;
   v1::master::Response::GetAgents get_agents() const;
+  v1::master::Response::GetAgents::Agent agent_entry(
+    const agent_record& agent) const;
   v1::master::Response::GetFrameworks get_frameworks() const;
+  v1::master::Response::GetFrameworks::Framework framework_entry(
+    const framework_record& fw) const;
   v1::master::Response::GetTasks get_tasks() const;
   v1::master::Response::GetRoles get_roles() const;
   metrics_snapshot current_metrics() const;
@@ -362,6 +375,25 @@ struct master_state {
   update_quota(const v1::master::Call::UpdateQuota& call);
   caf::result<v1::master::Response>
   update_weights(const v1::master::Call::UpdateWeights& call);
+
+  // -- events.cpp: the operator event stream ----------------------------------------
+  caf::result<v1::master::Event>
+  subscribe_events(const master_subscriber_actor& subscriber);
+  /// Records `status` as the task's latest; subscribers hear TASK_UPDATED
+  /// if its state is not the previous status's (Mesos' rule: one event per
+  /// new state). REQUIRES: `task.state` is already the task's new state.
+  void record_status(task_record& task, v1::TaskStatus status);
+  void task_added(const task_record& task);
+  /// FRAMEWORK_ADDED or FRAMEWORK_UPDATED (`type`) with the framework's
+  /// entry as GET_FRAMEWORKS has it.
+  void framework_changed(const framework_record& fw,
+                         v1::master::Event::Type type);
+  void framework_removed(const v1::FrameworkInfo& info);
+  void agent_added(const agent_record& agent);
+  void agent_removed(const std::string& agent_id);
+  void heartbeat_subscribers();
+  /// Sends `event` to every subscriber, in the order of the calls.
+  void publish(const v1::master::Event& event);
 
   // -- registrar.cpp --------------------------------------------------------------------
   void load_registry();

@@ -33,66 +33,74 @@ std::string agent_pid(const v1::AgentInfo& info) {
 
 } // namespace
 
+Response::GetAgents::Agent
+master_state::agent_entry(const agent_record& agent) const {
+  Response::GetAgents::Agent a;
+  *a.mutable_agent_info() = agent.info;
+  a.mutable_agent_info()->clear_resources();
+  agent.total.to_proto(a.mutable_agent_info()->mutable_resources());
+  a.set_active(agent.active);
+  a.set_version(agent.version);
+  a.set_pid(agent_pid(agent.info));
+  *a.mutable_registered_time() = time_info(agent.registered_time);
+  if (agent.reregistered_time > 0)
+    *a.mutable_reregistered_time() = time_info(agent.reregistered_time);
+  agent.total.to_proto(a.mutable_total_resources());
+  agent.used_total().to_proto(a.mutable_allocated_resources());
+  agent.offered(offers).to_proto(a.mutable_offered_resources());
+  return a;
+}
+
 Response::GetAgents master_state::get_agents() const {
   Response::GetAgents out;
-  for (const auto& [id, agent] : agents) {
-    auto* a = out.add_agents();
-    *a->mutable_agent_info() = agent.info;
-    a->mutable_agent_info()->clear_resources();
-    agent.total.to_proto(a->mutable_agent_info()->mutable_resources());
-    a->set_active(agent.active);
-    a->set_version(agent.version);
-    a->set_pid(agent_pid(agent.info));
-    *a->mutable_registered_time() = time_info(agent.registered_time);
-    if (agent.reregistered_time > 0)
-      *a->mutable_reregistered_time() = time_info(agent.reregistered_time);
-    agent.total.to_proto(a->mutable_total_resources());
-    agent.used_total().to_proto(a->mutable_allocated_resources());
-    agent.offered(offers).to_proto(a->mutable_offered_resources());
-  }
+  for (const auto& [id, agent] : agents)
+    *out.add_agents() = agent_entry(agent);
   for (const auto& [id, info] : recovering_agents)
     *out.add_recovered_agents() = info;
   return out;
 }
 
+Response::GetFrameworks::Framework
+master_state::framework_entry(const framework_record& fw) const {
+  Response::GetFrameworks::Framework f;
+  *f.mutable_framework_info() = fw.info;
+  f.set_active(fw.active);
+  f.set_connected(fw.connected);
+  f.set_recovered(fw.recovered);
+  *f.mutable_registered_time() = time_info(fw.registered_time);
+  if (fw.reregistered_time > 0)
+    *f.mutable_reregistered_time() = time_info(fw.reregistered_time);
+  if (fw.unregistered_time > 0)
+    *f.mutable_unregistered_time() = time_info(fw.unregistered_time);
+  resources used;
+  for (const auto& [agent_id, agent] : agents)
+    if (auto u = agent.used.find(fw.info.id().value()); u != agent.used.end())
+      used += u->second;
+  used.to_proto(f.mutable_allocated_resources());
+  resources offered;
+  for (const auto& offer_id : fw.offers) {
+    auto o = offers.find(offer_id);
+    if (o == offers.end())
+      continue;
+    offered += o->second.amount;
+    auto* offer = f.add_offers();
+    offer->mutable_id()->set_value(offer_id);
+    *offer->mutable_framework_id() = fw.info.id();
+    offer->mutable_agent_id()->set_value(o->second.agent_id);
+    if (auto a = agents.find(o->second.agent_id); a != agents.end())
+      offer->set_hostname(a->second.info.hostname());
+    o->second.amount.to_proto(offer->mutable_resources());
+  }
+  offered.to_proto(f.mutable_offered_resources());
+  return f;
+}
+
 Response::GetFrameworks master_state::get_frameworks() const {
   Response::GetFrameworks out;
-  auto fill = [&](const framework_record& fw, Response::GetFrameworks::
-                                                Framework* f) {
-    *f->mutable_framework_info() = fw.info;
-    f->set_active(fw.active);
-    f->set_connected(fw.connected);
-    f->set_recovered(fw.recovered);
-    *f->mutable_registered_time() = time_info(fw.registered_time);
-    if (fw.reregistered_time > 0)
-      *f->mutable_reregistered_time() = time_info(fw.reregistered_time);
-    if (fw.unregistered_time > 0)
-      *f->mutable_unregistered_time() = time_info(fw.unregistered_time);
-    resources used;
-    for (const auto& [agent_id, agent] : agents)
-      if (auto u = agent.used.find(fw.info.id().value()); u != agent.used.end())
-        used += u->second;
-    used.to_proto(f->mutable_allocated_resources());
-    resources offered;
-    for (const auto& offer_id : fw.offers) {
-      auto o = offers.find(offer_id);
-      if (o == offers.end())
-        continue;
-      offered += o->second.amount;
-      auto* offer = f->add_offers();
-      offer->mutable_id()->set_value(offer_id);
-      *offer->mutable_framework_id() = fw.info.id();
-      offer->mutable_agent_id()->set_value(o->second.agent_id);
-      if (auto a = agents.find(o->second.agent_id); a != agents.end())
-        offer->set_hostname(a->second.info.hostname());
-      o->second.amount.to_proto(offer->mutable_resources());
-    }
-    offered.to_proto(f->mutable_offered_resources());
-  };
   for (const auto& [id, fw] : frameworks)
-    fill(fw, out.add_frameworks());
+    *out.add_frameworks() = framework_entry(fw);
   for (const auto& fw : completed_frameworks)
-    fill(fw, out.add_completed_frameworks());
+    *out.add_completed_frameworks() = framework_entry(fw);
   return out;
 }
 
@@ -211,6 +219,8 @@ metrics_snapshot master_state::current_metrics() const {
       static_cast<double>(frameworks.size() - fw_connected));
   add("master/frameworks_removed",
       static_cast<double>(metrics.frameworks_removed));
+  add("master/operator_event_stream_subscribers",
+      static_cast<double>(subscribers.size()));
   for (auto state : {v1::TASK_STAGING, v1::TASK_STARTING, v1::TASK_RUNNING,
                      v1::TASK_KILLING, v1::TASK_UNREACHABLE})
     add(task_state_metric("master/", state),
@@ -475,6 +485,10 @@ caf::result<Response> master_state::operator_call(const Call& call) {
         call.unreserve_resources().agent_id().value(),
         validate_unreserve(call.unreserve_resources().resources(), nullptr,
                            ""));
+    case Call::SUBSCRIBE:
+      // Its answer is a stream, which one reply cannot be.
+      return invalid("type: SUBSCRIBE is answered by a stream: send "
+                     "(subscribe_atom, master_subscriber_actor) instead");
     default:
       return invalid(fmt::format("type: {} is not a supported call",
                                  Call::Type_Name(call.type()).empty()

@@ -123,6 +123,7 @@ void master_state::launch_task(framework_record& fw, agent_record& agent,
   agent.used[rec.framework_id] += rec.used;
   auto [it, added] = fw.tasks.emplace(rec.id, std::move(rec));
   agent.tasks.insert(&it->second);
+  task_added(it->second);
   ++metrics.tasks_launched;
 }
 
@@ -194,7 +195,7 @@ void master_state::status_update(const v1::internal::StatusUpdate& update) {
     bool was_terminal = is_terminal(task.state);
     task.state = update.has_latest_state() ? update.latest_state()
                                            : status.state();
-    task.last_status = status;
+    record_status(task, status);
     if (!status.uuid().empty()) {
       task.unacked_uuid = status.uuid();
       task.unacked_state = status.state();

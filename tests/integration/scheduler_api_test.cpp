@@ -69,21 +69,13 @@ TEST_CASE("a framework in Python runs 100 tasks over the scheduler API") {
   scratch_dir dir;
   master_process master;
   agent_process agent(master.address(), dir / "agent");
-  subprocess_options opts;
-  opts.argv = {"python3", binary("DCOS_HTTP_FRAMEWORK"),
-               "--master=" + master.address(), "--tasks=100"};
-  opts.capture_stdout = true;
-  auto framework = subprocess::spawn(opts);
-  DCOS_REQUIRE_OK(framework);
-  auto out = framework->read_all(300s);
-  DCOS_REQUIRE_OK(out);
-  auto status = framework->wait();
-  INFO(*out);
-  CHECK(status == 0);
+  auto run = run_http_framework(master.address(), 100);
+  INFO(run.out);
+  CHECK(run.status == 0);
   // Every refusal case ran and the last line is the framework's verdict.
-  CHECK(out->find("refused a body that is neither JSON nor protobuf: 415")
+  CHECK(run.out.find("refused a body that is neither JSON nor protobuf: 415")
         != std::string::npos);
-  CHECK(out->find("ok: launched 100, finished 100, acknowledged 200, "
+  CHECK(run.out.find("ok: launched 100, finished 100, acknowledged 200, "
                   "torn down")
         != std::string::npos);
 }

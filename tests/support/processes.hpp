@@ -140,6 +140,26 @@ inline http_result curl(std::vector<std::string> args) {
   return result;
 }
 
+struct run_result {
+  int status = -1;
+  std::string out;
+};
+
+/// Runs tests/integration/http_framework.py (path in DCOS_HTTP_FRAMEWORK)
+/// against `master` for `tasks` tasks, to its end: its exit status and
+/// output.
+inline run_result run_http_framework(const std::string& master, int tasks) {
+  subprocess_options opts;
+  opts.argv = {"python3", binary("DCOS_HTTP_FRAMEWORK"),
+               "--master=" + master, "--tasks=" + std::to_string(tasks)};
+  opts.capture_stdout = true;
+  auto framework = subprocess::spawn(opts);
+  DCOS_REQUIRE_OK(framework);
+  auto out = framework->read_all(300s);
+  DCOS_REQUIRE_OK(out);
+  return {framework->wait(), std::move(*out)};
+}
+
 /// Parses `body` as JSON; fails the test if it is not well-formed.
 inline google::protobuf::Struct parse_json_object(const std::string& body) {
   google::protobuf::Struct doc;

@@ -754,3 +754,97 @@ TEST_CASE("the SDK reports a lost master and re-subscribes to the next one") {
         != log->subscribed[0].master_info().id());
   (void) driver;
 }
+
+namespace {
+
+// An actor following the operator event stream, recording what it hears.
+struct event_log {
+  std::vector<v1::master::Event> events;
+  bool ended = false;
+
+  std::vector<v1::master::Event::Type> types() const {
+    std::vector<v1::master::Event::Type> out;
+    for (const auto& e : events)
+      out.push_back(e.type());
+    return out;
+  }
+};
+
+master_subscriber_actor follow_events(cluster& c,
+                                      std::shared_ptr<event_log> log) {
+  auto actor = c.ds.track(c.ds.sys().spawn(
+    [log](master_subscriber_actor::pointer self)
+      -> master_subscriber_actor::behavior_type {
+      self->attach_functor([log] { log->ended = true; });
+      return {[log](const v1::master::Event& e) { log->events.push_back(e); }};
+    }));
+  auto master = c.master;
+  c.ds.sys().spawn([master, actor, log](caf::event_based_actor* self) {
+    self->request(master, caf::infinite, subscribe_atom::value, actor)
+      .then([log](v1::master::Event& e) { log->events.push_back(e); },
+            [](caf::error&) {});
+  });
+  c.ds.run();
+  return actor;
+}
+
+} // namespace
+
+TEST_CASE("an actor follows the operator event stream") {
+  cluster c;
+  auto a = c.add_agent("cpus:4;mem:4096");
+  auto log = std::make_shared<event_log>();
+  follow_events(c, log);
+  REQUIRE(log->events.size() == 1);
+  const auto& subscribed = log->events[0];
+  REQUIRE(subscribed.type() == v1::master::Event::SUBSCRIBED);
+  REQUIRE(subscribed.subscribed().get_state().get_agents().agents_size() == 1);
+  CHECK(c.metric("master/operator_event_stream_subscribers") == 1);
+
+  using E = v1::master::Event;
+  auto f = c.add_framework();
+  auto offer = f.log->take_offers().at(0);
+  c.launch(f, offer, {make_task("t1", offer)});
+  c.update(a, f, "t1", v1::TASK_RUNNING, "u1");
+  c.update(a, f, "t1", v1::TASK_RUNNING, "u2"); // no new state: no event
+  c.update(a, f, "t1", v1::TASK_FINISHED, "u3");
+  caf::anon_send(f.driver, call::Call::Teardown{});
+  c.ds.run();
+  CHECK(log->types()
+        == std::vector<E::Type>{E::SUBSCRIBED, E::FRAMEWORK_ADDED,
+                                E::TASK_ADDED, E::TASK_UPDATED,
+                                E::TASK_UPDATED, E::FRAMEWORK_REMOVED});
+  CHECK(log->events[2].task_added().task().task_id().value() == "t1");
+  CHECK(log->events[3].task_updated().state() == v1::TASK_RUNNING);
+  CHECK(log->events[4].task_updated().state() == v1::TASK_FINISHED);
+  CHECK(log->events[4].task_updated().framework_id().value() == f.id());
+  CHECK(log->events[5].framework_removed().framework_info().id().value()
+        == f.id());
+
+  // Heartbeats at the framework heartbeat interval.
+  auto before = log->events.size();
+  c.ds.advance(c.cfg.framework_heartbeat_interval);
+  REQUIRE(log->events.size() == before + 1);
+  CHECK(log->events.back().type() == E::HEARTBEAT);
+}
+
+TEST_CASE("too many event stream followers: the oldest is closed") {
+  auto cfg = test_master_config();
+  cfg.max_operator_event_stream_subscribers = 2;
+  cluster c{cfg};
+  auto first = std::make_shared<event_log>();
+  auto second = std::make_shared<event_log>();
+  auto third = std::make_shared<event_log>();
+  follow_events(c, first);
+  follow_events(c, second);
+  CHECK_FALSE(first->ended);
+  follow_events(c, third);
+  CHECK(first->ended);
+  CHECK_FALSE(second->ended);
+  CHECK_FALSE(third->ended);
+  CHECK(c.metric("master/operator_event_stream_subscribers") == 2);
+  c.add_agent();
+  CHECK(first->events.size() == 1); // SUBSCRIBED only
+  CHECK(second->types().back() == v1::master::Event::AGENT_ADDED);
+  CHECK(third->types().back() == v1::master::Event::AGENT_ADDED);
+}

@@ -21,6 +21,7 @@
 
 #include <dcos/agent_actor.hpp>
 #include <dcos/atoms.hpp>
+#include <dcos/master_subscriber_actor.hpp>
 #include <dcos/scheduler_actor.hpp>
 #include <dcos/store_actor.hpp>
 #include <dcos/type_bridge.hpp>
@@ -61,7 +62,12 @@ using master_actor = caf::typed_actor<
   caf::reacts_to<unregister_atom, v1::AgentID>,
 
   // -- operator API (POST /api/v1) --------------------------------------------
-  caf::replies_to<v1::master::Call>::with<v1::master::Response>>;
+  caf::replies_to<v1::master::Call>::with<v1::master::Response>,
+  // The event stream (see master_subscriber_actor.hpp): the reply is the
+  // SUBSCRIBED event; later events go to the subscriber. Refused with
+  // errc::unavailable while the master recovers its registry.
+  caf::replies_to<subscribe_atom, master_subscriber_actor>::with<
+    v1::master::Event>>;
 
 struct master_config {
   // -- identity, reported in MasterInfo and the state endpoints --------------
@@ -88,6 +94,9 @@ struct master_config {
   std::vector<std::string> roles;
   size_t max_completed_frameworks = 50;
   size_t max_completed_tasks_per_framework = 1000;
+  /// Followers of the operator event stream at once; a new one beyond this
+  /// ends the oldest (exit reason user_shutdown), as Mesos closes it.
+  size_t max_operator_event_stream_subscribers = 1000;
 
   // -- determinism and durability ------------------------------------------------
   /// Seeds ids and the allocator's agent shuffle.

@@ -77,6 +77,6 @@ using wire_types = caf::detail::type_list<
   // master.proto (operator API)
   v1::master::VersionInfo, v1::master::Metric, v1::master::WeightInfo,
   v1::master::Role, v1::master::QuotaConfig, v1::master::Call,
-  v1::master::Response>;
+  v1::master::Response, v1::master::Event>;
 
 } // namespace dcos

@@ -14,6 +14,8 @@
 // down.
 #include "world.hpp"
 
+#include "dcos/error.hpp"
+
 #include <functional>
 
 namespace dcos::sim::detail {
@@ -172,6 +174,14 @@ public:
       },
       [this](const v1::master::Call& c) {
         return ask<v1::master::Response>(up_, master_, "operator", c);
+      },
+      [](subscribe_atom, const master_subscriber_actor&)
+        -> caf::result<v1::master::Event> {
+        // No simulated node follows the operator event stream yet; when one
+        // does, its events must cross this link like every other message.
+        return make_error(errc::unavailable,
+                          "the simulated link does not carry the operator "
+                          "event stream");
       },
       // -- master -> agent ----------------------------------------------------------
       [this](ping_atom a) {
