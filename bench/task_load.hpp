@@ -1,0 +1,123 @@
+// A task load for master benchmarks: agents that run every task at once
+// (one TASK_RUNNING each, nothing kept) and a framework that fills every
+// offer with tasks of cpus:1;mem:32. Works on the deterministic system and
+// on a threaded one alike.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/all.hpp>
+#include <fmt/format.h>
+
+#include "dcos/master_actor.hpp"
+#include "dcos/resources.hpp"
+#include "dcos/scheduler_driver_actor.hpp"
+
+namespace dcos::bench {
+
+// Runs every task at once: one RUNNING update per task, nothing kept.
+inline agent_actor::behavior_type quiet_agent(agent_actor::pointer self,
+                                              master_actor master,
+                                              std::shared_ptr<std::string> id) {
+  return {
+    [](ping_atom) { return pong_atom::value; },
+    [self, master, id](const v1::internal::RunTask& run) {
+      v1::internal::StatusUpdate update;
+      *update.mutable_framework_id() = run.framework().id();
+      auto* s = update.mutable_status();
+      *s->mutable_task_id() = run.task().task_id();
+      s->mutable_agent_id()->set_value(*id);
+      s->set_state(v1::TASK_RUNNING);
+      s->set_uuid(run.task().task_id().value());
+      self->send(master, std::move(update));
+    },
+    [](const v1::internal::RunTaskGroup&) {},
+    [](const v1::internal::KillTask&) {},
+    [](const v1::internal::ShutdownExecutor&) {},
+    [](const v1::internal::ShutdownFramework&) {},
+    [](const v1::internal::StatusUpdateAcknowledgement&) {},
+    [](const v1::internal::FrameworkToExecutor&) {},
+    [](const v1::internal::CheckpointResources&) {},
+    [](shutdown_atom, const std::string&) {},
+  };
+}
+
+/// Spawns `count` quiet agents with room for `per_agent` tasks each and
+/// registers them with `master` (done once the system has run).
+inline std::vector<caf::actor> add_quiet_agents(caf::actor_system& sys,
+                                                const master_actor& master,
+                                                int count, int per_agent) {
+  std::vector<caf::actor> out;
+  for (int i = 0; i < count; ++i) {
+    auto id = std::make_shared<std::string>();
+    auto agent = sys.spawn(quiet_agent, master, id);
+    out.push_back(caf::actor_cast<caf::actor>(agent));
+    v1::internal::RegisterAgent reg;
+    reg.mutable_agent_info()->set_hostname(fmt::format("node-{}", i));
+    resources::parse(fmt::format("cpus:{};mem:{}", per_agent, per_agent * 32))
+      ->to_proto(reg.mutable_agent_info()->mutable_resources());
+    sys.spawn([=](caf::event_based_actor* self) {
+      self->request(master, caf::infinite, agent, reg)
+        .then([id](const v1::internal::AgentRegistered& r) {
+          *id = r.agent_id().value();
+        });
+    });
+  }
+  return out;
+}
+
+// Shared between the launcher and main(), which may run on other threads.
+struct launch_state {
+  scheduler_driver_actor driver;
+  int per_offer = 100;
+  uint64_t next = 0; // the launcher's alone
+  std::atomic<uint64_t> running{0};
+  // When the launcher heard the latest TASK_RUNNING (steady clock).
+  std::atomic<int64_t> last_running_ns{0};
+};
+
+inline framework_actor::behavior_type
+launcher(framework_actor::pointer self, std::shared_ptr<launch_state> st) {
+  return {
+    [](const call::Event::Subscribed&) {},
+    [](disconnected_atom) {},
+    [self, st](const call::Event::Offers& offers) {
+      for (const auto& offer : offers.offers()) {
+        call::Call::Accept accept;
+        *accept.add_offer_ids() = offer.id();
+        auto* op = accept.add_operations();
+        op->set_type(v1::Offer::Operation::LAUNCH);
+        auto amount = resources::parse("cpus:1;mem:32")->allocate(
+          offer.allocation_info().role());
+        for (int i = 0; i < st->per_offer; ++i) {
+          auto* t = op->mutable_launch()->add_task_infos();
+          auto id = fmt::format("app.web.{:08}", st->next++);
+          t->set_name("web");
+          t->mutable_task_id()->set_value(id);
+          *t->mutable_agent_id() = offer.agent_id();
+          t->mutable_command()->set_value("./serve --port=$PORT0");
+          amount.to_proto(t->mutable_resources());
+        }
+        self->send(st->driver, std::move(accept));
+      }
+    },
+    [](const call::Event::Rescind&) {},
+    [st](const call::Event::Update& u) {
+      if (u.status().state() != v1::TASK_RUNNING)
+        return;
+      st->last_running_ns
+        = std::chrono::steady_clock::now().time_since_epoch().count();
+      ++st->running;
+    },
+    [](const call::Event::Message&) {},
+    [](const call::Event::Failure&) {},
+    [](const call::Event::Error&) {},
+  };
+}
+
+} // namespace dcos::bench
