@@ -2,7 +2,8 @@
 //
 // The behavior (master.cpp) decodes messages and calls member functions
 // here; each file of this directory implements one area: frameworks.cpp,
-// offers.cpp, tasks.cpp, agents.cpp, operator_api.cpp, registrar.cpp.
+// offers.cpp, tasks.cpp, agents.cpp, operator_api.cpp, events.cpp (the
+// operator event stream), registrar.cpp.
 //
 // Records are compact C++ structs (converted to protobuf only at the edges):
 // the master tracks every task of the cluster, so a task costs what it must
