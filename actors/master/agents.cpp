@@ -449,8 +449,8 @@ void master_state::remove_agent(const std::string& agent_id,
   if (auto e = agent_by_endpoint.find(endpoint_of(agent.info));
       e != agent_by_endpoint.end() && e->second == agent_id)
     agent_by_endpoint.erase(e);
+  agent_removed(agent_id); // before the erase: `agent_id` may be its key
   agents.erase(a);
-  agent_removed(agent_id);
 }
 
 void master_state::mark_unreachable(const std::string& agent_id,
