@@ -181,6 +181,7 @@ agent_impl::behavior_type agent(agent_self self, agent_config cfg) {
     [self](const v1::internal::CheckpointResources& msg) {
       self->state.checkpoint_resources(msg);
     },
+    [self](const v1::internal::DrainAgent& msg) { self->state.drain(msg); },
     [self](shutdown_atom, const std::string& why) {
       // From the master (a refusal) or from the daemon (an operator's
       // shutdown); only the latter leaves the cluster on purpose.

@@ -170,6 +170,11 @@ struct agent_state {
   uint64_t master_epoch = 0;
   caf::timespan registration_backoff{};
   caf::actor_clock::time_point last_ping{};
+  // Set while the agent drains (the master's DrainAgent): new launches are
+  // refused, and the ends of killed tasks say why. Cleared once drained.
+  // Not journaled: the master sends it again when the agent re-registers.
+  std::optional<v1::DrainConfig> drain_config;
+  double drain_started = 0;
 
   // -- what runs here --
   std::map<std::string, agent_framework> frameworks;
@@ -228,6 +233,16 @@ struct agent_state {
   void run_task(v1::internal::RunTask msg);
   void run_task_group(v1::internal::RunTaskGroup msg);
   void kill_task(const v1::internal::KillTask& msg);
+  // Kills every task, each with its kill policy's grace period capped by
+  // the drain's max_grace_period, and refuses launches until drained.
+  void drain(const v1::internal::DrainAgent& msg);
+  // Ends the drain once every task has ended and every update of theirs
+  // is acknowledged.
+  void update_drain_status();
+  // Refuses a launch that comes while the agent drains (TASK_DROPPED, or
+  // TASK_LOST for a framework that is not partition-aware); true if it did.
+  bool refused_while_draining(const v1::FrameworkInfo& framework,
+                              const std::vector<std::string>& task_ids);
   void shutdown_framework(const std::string& framework_id);
   void checkpoint_resources(const v1::internal::CheckpointResources& msg);
   // /monitor/statistics (Mesos' format), from the containerizer's figures.

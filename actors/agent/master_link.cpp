@@ -1,5 +1,7 @@
 // The agent's side of the master protocol: finding the master, registering
 // and re-registering, noticing a lost master, and what the master asks.
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "agent_state.hpp"
@@ -262,7 +264,9 @@ bool agent_state::stale_launch(const std::string& task_id) const {
 }
 
 void agent_state::run_task(v1::internal::RunTask msg) {
-  if (stale_launch(msg.task().task_id().value()))
+  if (stale_launch(msg.task().task_id().value())
+      || refused_while_draining(msg.framework(),
+                                {msg.task().task_id().value()}))
     return;
   add_persistent_volumes(*msg.mutable_task());
   const auto& fw_info = msg.framework();
@@ -310,6 +314,11 @@ void agent_state::run_task(v1::internal::RunTask msg) {
 void agent_state::run_task_group(v1::internal::RunTaskGroup msg) {
   if (msg.task_group().tasks_size() > 0
       && stale_launch(msg.task_group().tasks(0).task_id().value()))
+    return;
+  std::vector<std::string> ids;
+  for (const auto& task : msg.task_group().tasks())
+    ids.push_back(task.task_id().value());
+  if (refused_while_draining(msg.framework(), ids))
     return;
   for (auto& task : *msg.mutable_task_group()->mutable_tasks())
     add_persistent_volumes(task);
@@ -421,6 +430,83 @@ void agent_state::shutdown_framework(const std::string& framework_id) {
   }
   for (const auto& id : ids)
     maybe_retire_executor(framework_id, id); // those that ended already
+}
+
+bool agent_state::refused_while_draining(
+  const v1::FrameworkInfo& framework, const std::vector<std::string>& task_ids) {
+  if (!drain_config)
+    return false;
+  bool aware = std::any_of(
+    framework.capabilities().begin(), framework.capabilities().end(),
+    [](const auto& cap) {
+      return cap.type() == v1::FrameworkInfo::Capability::PARTITION_AWARE;
+    });
+  executor_record none;
+  none.framework_id = framework.id().value();
+  for (const auto& id : task_ids) {
+    log->warn("refusing a launch while the agent drains task_id={}", id);
+    status_update(agent_update(none.framework_id, none, id,
+                               aware ? v1::TASK_DROPPED : v1::TASK_LOST,
+                               v1::TaskStatus::REASON_AGENT_DRAINING,
+                               "the agent is draining"),
+                  false);
+  }
+  return true;
+}
+
+void agent_state::drain(const v1::internal::DrainAgent& msg) {
+  const auto& config = msg.config();
+  log->info("draining{}{}",
+            config.has_max_grace_period()
+              ? fmt::format(" max_grace_period={}s",
+                            config.max_grace_period().nanoseconds() / 1e9)
+              : std::string{},
+            config.mark_gone() ? " mark_gone" : "");
+  if (!drain_config)
+    drain_started = now();
+  drain_config = config;
+  // Collected first: a kill may end an executor's whole queued group.
+  std::vector<v1::internal::KillTask> kills;
+  for (const auto& [fw_id, fw] : frameworks)
+    for (const auto& [exec_id, e] : fw.executors)
+      for (const auto& [task_id, t] : e.tasks) {
+        if (is_terminal(t.state))
+          continue;
+        v1::internal::KillTask kill;
+        kill.mutable_framework_id()->set_value(fw_id);
+        kill.mutable_task_id()->set_value(task_id);
+        if (config.has_max_grace_period()) {
+          // The task's own grace period unless it is longer than the cap.
+          const auto cap = config.max_grace_period().nanoseconds();
+          const auto& policy = t.info.kill_policy();
+          if (!t.info.has_kill_policy() || !policy.has_grace_period()
+              || policy.grace_period().nanoseconds() > cap)
+            kill.mutable_kill_policy()->mutable_grace_period()
+              ->set_nanoseconds(cap);
+        }
+        kills.push_back(std::move(kill));
+      }
+  for (const auto& kill : kills)
+    kill_task(kill);
+  update_drain_status();
+}
+
+void agent_state::update_drain_status() {
+  if (!drain_config)
+    return;
+  for (const auto& [key, s] : streams)
+    if (!s.pending.empty() || !s.recording.empty())
+      return;
+  for (const auto& [fw_id, fw] : frameworks)
+    for (const auto& [exec_id, e] : fw.executors) {
+      if (!e.queued.empty())
+        return;
+      for (const auto& [task_id, t] : e.tasks)
+        if (!is_terminal(t.state))
+          return;
+    }
+  log->info("the agent finished draining");
+  drain_config.reset();
 }
 
 } // namespace dcos::kernel

@@ -102,6 +102,25 @@ void agent_state::status_update(v1::internal::StatusUpdate update,
   }
   auto* status = update.mutable_status();
   *status->mutable_agent_id() = info.id();
+  if (drain_config
+      && (status->state() == v1::TASK_KILLING
+          || status->state() == v1::TASK_KILLED)) {
+    // As Mesos' agent: a kill while draining says so, and with mark_gone a
+    // partition-aware framework hears its task is gone for good. (Only the
+    // end is rewritten: a KILLING rewritten as GONE_BY_OPERATOR, as Mesos
+    // does, would be followed by a second end.)
+    status->set_reason(v1::TaskStatus::REASON_AGENT_DRAINING);
+    auto* fw = find_framework(fw_id);
+    if (status->state() == v1::TASK_KILLED && drain_config->mark_gone()
+        && fw != nullptr
+        && std::any_of(fw->info.capabilities().begin(),
+                       fw->info.capabilities().end(), [](const auto& cap) {
+                         return cap.type()
+                                == v1::FrameworkInfo::Capability::
+                                  PARTITION_AWARE;
+                       }))
+      status->set_state(v1::TASK_GONE_BY_OPERATOR);
+  }
   if (!status->has_timestamp())
     status->set_timestamp(now());
   if (task != nullptr) {
@@ -208,6 +227,7 @@ void agent_state::acknowledge(
     executor_record* e = nullptr;
     if (find_task(fw_id, task_id, &e) != nullptr && e != nullptr)
       maybe_retire_executor(fw_id, e->info.executor_id().value());
+    update_drain_status();
   });
 }
 

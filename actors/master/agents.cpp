@@ -45,8 +45,12 @@ void master_state::admitted(
   // offer it.
   rp.deliver(registered_reply(agent_id));
   auto a = agents.find(agent_id);
-  if (a != agents.end() && a->second.connected && a->second.active)
+  if (a == agents.end() || !a->second.connected)
+    return;
+  a->second.active = offerable(a->second);
+  if (a->second.active)
     self->send(allocator, alloc::activate_agent{agent_id, true});
+  start_draining(a->second); // if it is DRAINING
 }
 
 std::string master_state::endpoint_of(const v1::AgentInfo& info) {
@@ -298,7 +302,7 @@ master_state::reregister_agent(const agent_actor& handle,
       agent_by_addr[handle.address()] = id;
     }
     agent.connected = true;
-    agent.active = true;
+    agent.active = offerable(agent);
     agent.version = msg.version();
     agent.reregistered_time = now();
     // Tasks we know that the agent no longer has ended while we were apart.
@@ -327,9 +331,15 @@ master_state::reregister_agent(const agent_actor& handle,
     }
     ++metrics.agents_reregistered;
     log->info("agent re-registered agent_id={}", id);
-    self->send(allocator, alloc::activate_agent{id, true});
+    if (agent.active)
+      self->send(allocator, alloc::activate_agent{id, true});
     start_pinging(agent);
-    return registered_reply(id);
+    // Answered before a drain is sent again, so that the agent hears it
+    // on the link it has just registered.
+    auto rp = self->make_response_promise<v1::internal::AgentRegistered>();
+    rp.deliver(registered_reply(id));
+    start_draining(agent);
+    return rp;
   }
   // Back from unreachable, or admitted by an earlier master, or unknown
   // (admitted: the registry is not strict, as Mesos' default).
@@ -406,7 +416,8 @@ void master_state::agent_disconnected(const std::string& agent_id) {
 
 void master_state::remove_agent(const std::string& agent_id,
                                 v1::TaskState aware_state,
-                                const std::string& why) {
+                                const std::string& why,
+                                v1::TaskStatus::Reason reason) {
   auto a = agents.find(agent_id);
   if (a == agents.end())
     return;
@@ -422,8 +433,10 @@ void master_state::remove_agent(const std::string& agent_id,
       continue;
     }
     auto state = fw.partition_aware ? aware_state : v1::TASK_LOST;
-    auto status = master_status(*task, state,
-                                v1::TaskStatus::REASON_AGENT_REMOVED, why);
+    auto status = master_status(
+      *task, state,
+      state == v1::TASK_LOST ? v1::TaskStatus::REASON_AGENT_REMOVED : reason,
+      why);
     if (state == v1::TASK_UNREACHABLE)
       status.mutable_unreachable_time()->set_nanoseconds(
         static_cast<int64_t>(now() * 1e9));

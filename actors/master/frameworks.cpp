@@ -235,6 +235,9 @@ void master_state::remove_framework(const std::string& id,
       fw.completed_tasks.pop_front();
   }
   fw.tasks.clear();
+  for (const auto& agent_id : agents_to_tell)
+    if (auto a = agents.find(agent_id); a != agents.end() && a->second.tasks.empty())
+      check_drained(agent_id);
   self->send(allocator, alloc::remove_framework{id});
   if (fw.handle) {
     self->demonitor(fw.handle.address());

@@ -189,6 +189,9 @@ master_impl::behavior_type master(master_self self, master_config cfg) {
                          tick_atom::value);
     },
     [self](timeout_atom) { self->state.reregister_timeout(); },
+    [self](logging_atom, uint64_t generation) {
+      self->state.logging_level_expired(generation);
+    },
   };
 }
 

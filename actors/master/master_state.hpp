@@ -2,8 +2,9 @@
 //
 // The behavior (master.cpp) decodes messages and calls member functions
 // here; each file of this directory implements one area: frameworks.cpp,
-// offers.cpp, tasks.cpp, agents.cpp, operator_api.cpp, events.cpp (the
-// operator event stream), registrar.cpp.
+// offers.cpp, tasks.cpp, agents.cpp, agent_admin.cpp (the operator's
+// deactivation, draining and marking gone of agents), operator_api.cpp,
+// events.cpp (the operator event stream), registrar.cpp.
 //
 // Records are compact C++ structs (converted to protobuf only at the edges):
 // the master tracks every task of the cluster, so a task costs what it must
@@ -38,6 +39,8 @@ namespace dcos::kernel {
 
 // -- the master's full interface: public calls plus internal triggers -----------
 
+using logging_atom = caf::atom_constant<caf::atom("logging")>;
+
 using master_impl = master_actor::extend<
   caf::reacts_to<alloc::offer_batch>,
   // Ping an agent (agent id, generation of its ping loop).
@@ -47,7 +50,9 @@ using master_impl = master_actor::extend<
   // Heartbeats to frameworks.
   caf::reacts_to<tick_atom>,
   // Agents that did not re-register after a master restart.
-  caf::reacts_to<timeout_atom>>;
+  caf::reacts_to<timeout_atom>,
+  // SET_LOGGING_LEVEL's duration is over (generation).
+  caf::reacts_to<logging_atom, uint64_t>>;
 
 struct master_state;
 using master_self = master_impl::stateful_pointer<master_state>;
@@ -132,7 +137,8 @@ struct agent_record {
   std::unordered_set<task_record*> tasks;
   std::map<executor_key, v1::ExecutorInfo> executors;
   bool connected = true;
-  bool active = true;
+  bool active = true; // offered: connected and not deactivated
+  double drain_started = 0; // when it was told to drain; 0: it was not
   uint32_t missed_pings = 0;
   uint64_t ping_generation = 0;
   caf::actor_clock::time_point last_ping{};
@@ -191,6 +197,15 @@ struct master_state {
   std::unordered_map<std::string, agent_record> agents;
   std::unordered_map<std::string, unreachable_agent> unreachable;
   std::unordered_set<std::string> gone_agents; // removed for good
+  // Being marked gone: in gone_agents, the registry write in flight.
+  std::unordered_set<std::string> marking_gone;
+  // By agent id, whatever the agent's state; both in the registry.
+  std::unordered_set<std::string> deactivated_agents;
+  std::unordered_map<std::string, v1::DrainInfo> draining_agents;
+  // Mesos' verbosity set by SET_LOGGING_LEVEL, and the generation of its
+  // revert timer.
+  uint32_t logging_verbosity = 0;
+  uint64_t logging_generation = 0;
   // Admitted in the registry of an earlier run and not yet re-registered.
   std::unordered_map<std::string, v1::AgentInfo> recovering_agents;
   std::unordered_map<std::string, offer_record> offers;
@@ -345,7 +360,9 @@ struct master_state {
   void admitted(const std::string& agent_id,
                 caf::typed_response_promise<v1::internal::AgentRegistered>& rp);
   void remove_agent(const std::string& agent_id, v1::TaskState aware_state,
-                    const std::string& why);
+                    const std::string& why,
+                    v1::TaskStatus::Reason reason
+                    = v1::TaskStatus::REASON_AGENT_REMOVED);
   // Adopts what a re-registering agent reports it runs.
   void adopt_tasks(agent_record& agent,
                    const v1::internal::ReregisterAgent& msg,
@@ -356,6 +373,33 @@ struct master_state {
                                const v1::internal::ReregisterAgent& msg);
   framework_record& framework_placeholder(const std::string& id,
                                           const v1::FrameworkInfo* info);
+
+  // -- agent_admin.cpp -----------------------------------------------------------------
+  /// Registered, unreachable, or admitted by an earlier master and not yet
+  /// back.
+  bool known_agent(const std::string& agent_id) const;
+  /// Whether the agent's resources may be offered: connected, and not
+  /// deactivated by the operator.
+  bool offerable(const agent_record& agent) const;
+  /// No more offers of `agent`; its outstanding ones are rescinded.
+  void deactivate(agent_record& agent);
+  caf::result<v1::master::Response>
+  deactivate_agent(const v1::master::Call::DeactivateAgent& call);
+  caf::result<v1::master::Response>
+  reactivate_agent(const v1::master::Call::ReactivateAgent& call);
+  caf::result<v1::master::Response>
+  drain_agent(const v1::master::Call::DrainAgent& call);
+  /// Tells a registered agent that is DRAINING to drain (again, after it
+  /// re-registered).
+  void start_draining(agent_record& agent);
+  /// A DRAINING agent without tasks (all ended, their ends acknowledged)
+  /// becomes DRAINED, or gone with mark_gone.
+  void check_drained(const std::string& agent_id);
+  caf::result<v1::master::Response>
+  mark_agent_gone(const v1::master::Call::MarkAgentGone& call);
+  /// The agent's gone is durable: a registered one is shut down and
+  /// removed, the tasks of an unreachable one end.
+  void agent_gone(const std::string& agent_id);
 
   // -- operator_api.cpp -----------------------------------------------------------------
   caf::result<v1::master::Response> operator_call(const v1::master::Call& call);
@@ -376,6 +420,16 @@ struct master_state {
   update_quota(const v1::master::Call::UpdateQuota& call);
   caf::result<v1::master::Response>
   update_weights(const v1::master::Call::UpdateWeights& call);
+  caf::result<v1::master::Response>
+  set_quota(const v1::master::Call::SetQuota& call);
+  caf::result<v1::master::Response>
+  remove_quota(const v1::master::Call::RemoveQuota& call);
+  caf::result<v1::master::Response>
+  teardown(const v1::master::Call::Teardown& call);
+  caf::result<v1::master::Response>
+  set_logging_level(const v1::master::Call::SetLoggingLevel& call);
+  /// The revert timer of SET_LOGGING_LEVEL fired.
+  void logging_level_expired(uint64_t generation);
 
   // -- events.cpp: the operator event stream ----------------------------------------
   caf::result<v1::master::Event>

@@ -1,5 +1,6 @@
 // The operator API (POST /api/v1 on the HTTP edge): state queries, metrics,
-// weights, quota, and operator reservations.
+// logging level, weights, quota, operator reservations and teardown (the
+// calls on agents are in agent_admin.cpp).
 #include <cmath>
 
 #include <fmt/format.h>
@@ -48,6 +49,13 @@ master_state::agent_entry(const agent_record& agent) const {
   agent.total.to_proto(a.mutable_total_resources());
   agent.used_total().to_proto(a.mutable_allocated_resources());
   agent.offered(offers).to_proto(a.mutable_offered_resources());
+  const auto& id = agent.info.id().value();
+  if (deactivated_agents.count(id) > 0)
+    a.set_deactivated(true);
+  if (auto d = draining_agents.find(id); d != draining_agents.end())
+    *a.mutable_drain_info() = d->second;
+  if (agent.drain_started > 0)
+    *a.mutable_estimated_drain_start_time() = time_info(agent.drain_started);
   return a;
 }
 
@@ -368,7 +376,8 @@ master_state::update_quota(const Call::UpdateQuota& call) {
     for (const auto& [name, value] : sum)
       if (value > flat.scalar(name).value_or(0) + 1e-9)
         return make_error(errc::conflict,
-                          fmt::format("update_quota: total guarantees of {} "
+                          fmt::format("quota guarantees overcommit the "
+                                      "cluster: total guarantees of {} "
                                       "({}) exceed the cluster's {} (set "
                                       "'force' to allow)",
                                       name, value,
@@ -389,6 +398,99 @@ master_state::update_quota(const Call::UpdateQuota& call) {
   return rp;
 }
 
+caf::result<Response> master_state::set_quota(const Call::SetQuota& call) {
+  // Mesos' rules for the older call, then the same path as UPDATE_QUOTA
+  // with limits equal to the guarantees (as Mesos 1.9 and later store it).
+  const auto& request = call.quota_request();
+  const auto& role = request.role();
+  if (auto err = validate_role(role); err || role == "*")
+    return invalid(fmt::format("set_quota.quota_request.role: '{}' cannot "
+                               "have quota",
+                               role));
+  if (role.find('/') != std::string::npos)
+    return invalid(fmt::format("set_quota.quota_request.role: setting quota "
+                               "on nested role '{}' is not supported",
+                               role));
+  if (quotas.count(role) > 0)
+    return invalid(fmt::format("set_quota.quota_request.role: role '{}' "
+                               "already has quota (use UPDATE_QUOTA to "
+                               "change it)",
+                               role));
+  v1::master::QuotaConfig config;
+  config.set_role(role);
+  for (int i = 0; i < request.guarantee_size(); ++i) {
+    const auto& r = request.guarantee(i);
+    auto field = fmt::format("set_quota.quota_request.guarantee[{}]", i);
+    if (r.name().empty())
+      return invalid(field + ".name: missing");
+    if (r.type() != v1::Value::SCALAR || !r.has_scalar())
+      return invalid(fmt::format("{}: '{}' must be a scalar", field, r.name()));
+    if (!std::isfinite(r.scalar().value()) || r.scalar().value() < 0)
+      return invalid(fmt::format("{}: '{}' needs a non-negative amount",
+                                 field, r.name()));
+    if (r.reservations_size() > 0 || r.has_disk())
+      return invalid(fmt::format("{}: '{}' must be a plain amount, without "
+                                 "reservations or disk information",
+                                 field, r.name()));
+    if (config.guarantees().count(r.name()) > 0)
+      return invalid(fmt::format("{}: '{}' is named twice", field, r.name()));
+    (*config.mutable_guarantees())[r.name()] = r.scalar();
+  }
+  if (config.guarantees().empty())
+    return invalid("set_quota.quota_request.guarantee: empty");
+  *config.mutable_limits() = config.guarantees();
+  Call::UpdateQuota update;
+  update.set_force(request.force());
+  *update.add_quota_configs() = std::move(config);
+  return update_quota(update);
+}
+
+caf::result<Response>
+master_state::remove_quota(const Call::RemoveQuota& call) {
+  if (quotas.count(call.role()) == 0)
+    return invalid(fmt::format("remove_quota.role: role '{}' has no quota set",
+                               call.role()));
+  Call::UpdateQuota update;
+  update.set_force(true); // less quota cannot overcommit anything
+  update.add_quota_configs()->set_role(call.role());
+  return update_quota(update);
+}
+
+caf::result<Response> master_state::teardown(const Call::Teardown& call) {
+  const auto& id = call.framework_id().value();
+  if (frameworks.count(id) == 0)
+    return invalid(fmt::format("teardown.framework_id: no framework with id "
+                               "'{}'",
+                               id));
+  // The scheduler hears why before its subscription ends (an HTTP
+  // framework's stream closes after the ERROR).
+  send_error(id, "Framework has been removed by the operator");
+  remove_framework(id, "torn down by the operator");
+  return Response{};
+}
+
+caf::result<Response>
+master_state::set_logging_level(const Call::SetLoggingLevel& call) {
+  if (!call.has_duration() || call.duration().nanoseconds() <= 0)
+    return invalid("set_logging_level.duration: must be positive");
+  logging_verbosity = call.level();
+  logging::set_verbosity(call.level());
+  log->info("logging verbosity set to {} for {}s", call.level(),
+            call.duration().nanoseconds() / 1e9);
+  // A later call replaces this one's revert timer.
+  self->delayed_send(self, caf::timespan{call.duration().nanoseconds()},
+                     logging_atom::value, ++logging_generation);
+  return Response{};
+}
+
+void master_state::logging_level_expired(uint64_t generation) {
+  if (generation != logging_generation || logging_verbosity == 0)
+    return;
+  logging_verbosity = 0;
+  logging::set_verbosity(0);
+  log->info("logging verbosity reverted to 0");
+}
+
 caf::result<Response> master_state::operator_call(const Call& call) {
   Response out;
   switch (call.type()) {
@@ -403,6 +505,12 @@ caf::result<Response> master_state::operator_call(const Call& call) {
       return out;
     case Call::GET_FLAGS:
       return invalid("GET_FLAGS is not supported; see GET /flags");
+    case Call::GET_LOGGING_LEVEL:
+      out.set_type(Response::GET_LOGGING_LEVEL);
+      out.mutable_get_logging_level()->set_level(logging_verbosity);
+      return out;
+    case Call::SET_LOGGING_LEVEL:
+      return set_logging_level(call.set_logging_level());
     case Call::GET_METRICS: {
       auto rp = self->make_response_promise<Response>();
       auto snapshot = current_metrics();
@@ -476,6 +584,20 @@ caf::result<Response> master_state::operator_call(const Call& call) {
       return update_weights(call.update_weights());
     case Call::UPDATE_QUOTA:
       return update_quota(call.update_quota());
+    case Call::SET_QUOTA:
+      return set_quota(call.set_quota());
+    case Call::REMOVE_QUOTA:
+      return remove_quota(call.remove_quota());
+    case Call::TEARDOWN:
+      return teardown(call.teardown());
+    case Call::DRAIN_AGENT:
+      return drain_agent(call.drain_agent());
+    case Call::DEACTIVATE_AGENT:
+      return deactivate_agent(call.deactivate_agent());
+    case Call::REACTIVATE_AGENT:
+      return reactivate_agent(call.reactivate_agent());
+    case Call::MARK_AGENT_GONE:
+      return mark_agent_gone(call.mark_agent_gone());
     case Call::RESERVE_RESOURCES:
       return operator_reserve(
         call.reserve_resources().agent_id().value(),

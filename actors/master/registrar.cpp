@@ -1,5 +1,6 @@
 // The registry: what must survive a master restart (admitted agents,
-// unreachable and gone agents, weights, quota), kept through the store.
+// unreachable and gone agents, deactivated and draining agents, weights,
+// quota), kept through the store.
 // Writes are batched: one in flight, later changes coalesced into the next,
 // and each change's continuation runs once it is durable.
 #include <fmt/format.h>
@@ -42,15 +43,20 @@ void master_state::registry_loaded(const std::string& bytes) {
   // last one's id (a fixed seed would), or new ids could collide.
   while (reg.master().id() == master_id)
     master_id = random_master_id();
+  for (const auto& gone : reg.gone())
+    gone_agents.insert(gone.value());
   for (const auto& agent : reg.agents())
-    recovering_agents[agent.info().id().value()] = agent.info();
+    if (gone_agents.count(agent.info().id().value()) == 0)
+      recovering_agents[agent.info().id().value()] = agent.info();
   for (const auto& u : reg.unreachable()) {
     auto& entry = unreachable[u.id().value()];
     entry.info.mutable_id()->set_value(u.id().value());
     entry.since = static_cast<double>(u.timestamp().nanoseconds()) / 1e9;
   }
-  for (const auto& gone : reg.gone())
-    gone_agents.insert(gone.value());
+  for (const auto& id : reg.deactivated())
+    deactivated_agents.insert(id.value());
+  for (const auto& [id, info] : reg.draining())
+    draining_agents[id] = info;
   if (reg.weights_size() > 0) {
     alloc::set_weights w;
     for (const auto& x : reg.weights()) {
@@ -101,6 +107,10 @@ v1::internal::Registry master_state::registry() const {
   }
   for (const auto& id : gone_agents)
     reg.add_gone()->set_value(id);
+  for (const auto& id : deactivated_agents)
+    reg.add_deactivated()->set_value(id);
+  for (const auto& [id, info] : draining_agents)
+    (*reg.mutable_draining())[id] = info;
   for (const auto& [role, weight] : weights) {
     auto* w = reg.add_weights();
     w->set_role(role);

@@ -143,12 +143,15 @@ void master_state::complete_task(framework_record& fw,
   auto t = fw.tasks.find(task_id);
   if (t == fw.tasks.end())
     return;
-  if (auto a = agents.find(t->second.agent_id); a != agents.end())
+  auto a = agents.find(t->second.agent_id);
+  if (a != agents.end())
     a->second.tasks.erase(&t->second);
   fw.completed_tasks.push_back(std::move(t->second));
   if (fw.completed_tasks.size() > cfg.max_completed_tasks_per_framework)
     fw.completed_tasks.pop_front();
   fw.tasks.erase(t);
+  if (a != agents.end() && a->second.tasks.empty())
+    check_drained(a->first);
 }
 
 void master_state::status_update(const v1::internal::StatusUpdate& update) {

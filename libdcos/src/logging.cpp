@@ -1,5 +1,6 @@
 #include "dcos/logging.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <mutex>
 
@@ -19,10 +20,12 @@ struct state {
   state() {
     if (const char* env = std::getenv("DCOS_LOG_LEVEL"))
       parse_level(env, level); // an unknown name leaves info
+    base = level;
   }
   std::mutex mtx;
   spdlog::sink_ptr sink;
   spdlog::level::level_enum level = spdlog::level::info;
+  spdlog::level::level_enum base = spdlog::level::info; // init()'s
 };
 
 state& global() {
@@ -62,9 +65,22 @@ void init(spdlog::level::level_enum min_level) {
   auto& st = global();
   std::lock_guard guard{st.mtx};
   st.level = min_level;
+  st.base = min_level;
   sink_locked(st);
   spdlog::apply_all([&](const std::shared_ptr<spdlog::logger>& logger) {
     logger->set_level(min_level);
+  });
+}
+
+void set_verbosity(uint32_t verbosity) {
+  auto& st = global();
+  std::lock_guard guard{st.mtx};
+  auto wanted = verbosity == 0   ? st.base
+                : verbosity == 1 ? spdlog::level::debug
+                                 : spdlog::level::trace;
+  st.level = std::min(st.base, wanted);
+  spdlog::apply_all([&](const std::shared_ptr<spdlog::logger>& logger) {
+    logger->set_level(st.level);
   });
 }
 

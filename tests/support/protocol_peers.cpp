@@ -82,6 +82,7 @@ agent_behavior(agent_self self, master_actor master,
     [&L](const v1::internal::CheckpointResources& x) {
       L.checkpoints.push_back(x);
     },
+    [&L](const v1::internal::DrainAgent& x) { L.drains.push_back(x); },
     [&L](shutdown_atom, const std::string& why) { L.shutdowns.push_back(why); },
     [self](const v1::internal::StatusUpdate& x) {
       self->send(self->state.master, x);

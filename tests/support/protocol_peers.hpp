@@ -29,6 +29,7 @@ struct agent_log {
   std::vector<v1::internal::ShutdownExecutor> executor_shutdowns;
   std::vector<v1::internal::FrameworkToExecutor> messages;
   std::vector<v1::internal::CheckpointResources> checkpoints;
+  std::vector<v1::internal::DrainAgent> drains;
   std::vector<std::string> shutdowns;
   bool responsive = true; // answers pings
   // Every task runs and finishes at once (RUNNING then FINISHED).

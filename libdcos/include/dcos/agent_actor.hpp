@@ -24,6 +24,9 @@ using agent_actor = caf::typed_actor<
   caf::reacts_to<v1::internal::StatusUpdateAcknowledgement>,
   caf::reacts_to<v1::internal::FrameworkToExecutor>,
   caf::reacts_to<v1::internal::CheckpointResources>,
+  // Kill every task and take no new ones until they have all ended and
+  // their ends are acknowledged (the operator's DRAIN_AGENT).
+  caf::reacts_to<v1::internal::DrainAgent>,
   // The master no longer accepts this agent (removed, or marked gone); the
   // agent must stop, and kill its tasks. The string says why.
   caf::reacts_to<shutdown_atom, std::string>>;

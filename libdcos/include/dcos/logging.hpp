@@ -24,6 +24,12 @@ caf::error parse_level(std::string_view text, spdlog::level::level_enum& out);
 /// loggers log at the level named by DCOS_LOG_LEVEL, or info.
 void init(spdlog::level::level_enum min_level);
 
+/// Sets the level from Mesos' verbosity (glog's --v, as the operator calls
+/// SET_LOGGING_LEVEL speak it): 0 is the level of init() (or
+/// DCOS_LOG_LEVEL), 1 debug, 2 and more trace. A verbosity never raises the
+/// level above the one chosen at start.
+void set_verbosity(uint32_t verbosity);
+
 /// Returns the logger named `component`, creating it on first use.
 std::shared_ptr<spdlog::logger> get(const std::string& component);
 

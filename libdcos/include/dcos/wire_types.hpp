@@ -35,7 +35,8 @@ using wire_types = caf::detail::type_list<
   v1::Value, v1::Attribute, v1::Volume, v1::Image, v1::Resource,
   v1::ResourceList,
   // agent.proto
-  v1::DomainInfo, v1::AgentInfo, v1::MasterInfo,
+  v1::DomainInfo, v1::AgentInfo, v1::MasterInfo, v1::DrainConfig,
+  v1::DrainInfo,
   // framework.proto
   v1::FrameworkInfo, v1::Filters,
   // command.proto, network.proto, health.proto
@@ -66,6 +67,7 @@ using wire_types = caf::detail::type_list<
   v1::internal::RegisterAgent, v1::internal::ReregisterAgent,
   v1::internal::AgentRegistered, v1::internal::RunTask,
   v1::internal::RunTaskGroup, v1::internal::KillTask,
+  v1::internal::DrainAgent,
   v1::internal::ShutdownExecutor, v1::internal::ShutdownFramework,
   v1::internal::StatusUpdate, v1::internal::StatusUpdateAcknowledgement,
   v1::internal::FrameworkToExecutor, v1::internal::ExecutorToFramework,
@@ -76,7 +78,8 @@ using wire_types = caf::detail::type_list<
   v1::internal::ExecutorGone, v1::internal::JournalRecord,
   // master.proto (operator API)
   v1::master::VersionInfo, v1::master::Metric, v1::master::WeightInfo,
-  v1::master::Role, v1::master::QuotaConfig, v1::master::Call,
+  v1::master::Role, v1::master::Duration, v1::master::QuotaRequest,
+  v1::master::QuotaConfig, v1::master::Call,
   v1::master::Response, v1::master::Event>;
 
 } // namespace dcos

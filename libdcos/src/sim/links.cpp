@@ -211,6 +211,9 @@ public:
       [this](const v1::internal::CheckpointResources&) {
         pass(down_, agent(), "CheckpointResources");
       },
+      [this](const v1::internal::DrainAgent&) {
+        pass(down_, agent(), "DrainAgent");
+      },
       [this](shutdown_atom, const std::string&) {
         pass(down_, agent(), "Shutdown");
       },

@@ -1,0 +1,253 @@
+#!/usr/bin/env python3
+"""An operator drains an agent under a framework's long-running tasks.
+
+Speaks only Mesos' published HTTP APIs (the v1 scheduler API for the
+framework, POST /api/v1 for the operator), with Python's standard library.
+The framework launches tasks that ignore SIGTERM and ask for a 10-minute
+kill grace period; the operator drains their agent with a 2-second cap.
+Checked, as Mesos documents draining (docs/maintenance.md):
+  - bad operator calls are refused with 400 and a body naming the problem;
+  - every task ends TASK_KILLED with reason REASON_AGENT_DRAINING within the
+    cap (far sooner than its own grace period);
+  - the agent is DRAINING, then DRAINED once the ends are acknowledged, and
+    REACTIVATE_AGENT is refused until then;
+  - a drained agent is offered to nobody; reactivated, it is offered again.
+
+Usage: drain_framework.py --master=HOST:PORT [--tasks=N]
+Prints one line per finding and "ok: ..." last; exits non-zero on failure.
+"""
+import argparse
+import http.client
+import json
+import sys
+import time
+
+from http_framework import Failure, Master, Subscription, expect, scalar
+
+TASK_CPUS = 0.1
+TASK_MEM = 16.0
+GRACE_CAP_SECONDS = 2
+# Ignores SIGTERM (and so does every child it starts): only the SIGKILL at
+# the end of the grace period ends it.
+COMMAND = "trap '' TERM; while true; do sleep 0.2; done"
+
+
+def operator(address, body, timeout=30):
+    host, port = address.split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
+    conn.request("POST", "/api/v1", json.dumps(body),
+                 {"Content-Type": "application/json",
+                  "Accept": "application/json"})
+    response = conn.getresponse()
+    text = response.read().decode()
+    conn.close()
+    return response.status, text
+
+
+def agent_entry(address, agent_id):
+    status, text = operator(address, {"type": "GET_AGENTS"})
+    expect(status == 200, f"GET_AGENTS answered {status}: {text}")
+    for agent in json.loads(text)["get_agents"].get("agents", []):
+        if agent["agent_info"]["id"]["value"] == agent_id:
+            return agent
+    raise Failure(f"agent {agent_id} is not registered")
+
+
+def drain_state(address, agent_id):
+    return agent_entry(address, agent_id).get("drain_info", {}).get("state")
+
+
+def launch_all(sub, master, count, deadline):
+    """Launches `count` tasks from offers; returns (agent id, task ids)."""
+    to_launch = [f"long-{i}" for i in range(count)]
+    launched, running, agent_id = set(), set(), None
+    while len(running) < count:
+        expect(time.monotonic() < deadline, "tasks did not start in time")
+        event = sub.next_event()
+        expect(event is not None, "the master closed the event stream")
+        if event["type"] == "OFFERS":
+            for offer in event["offers"]["offers"]:
+                cpus, mem = scalar(offer, "cpus"), scalar(offer, "mem")
+                tasks = []
+                while to_launch and cpus >= TASK_CPUS - 1e-9 \
+                        and mem >= TASK_MEM:
+                    task_id = to_launch.pop()
+                    cpus -= TASK_CPUS
+                    mem -= TASK_MEM
+                    tasks.append({
+                        "name": task_id, "task_id": {"value": task_id},
+                        "agent_id": offer["agent_id"],
+                        "resources": [
+                            {"name": "cpus", "type": "SCALAR",
+                             "scalar": {"value": TASK_CPUS}},
+                            {"name": "mem", "type": "SCALAR",
+                             "scalar": {"value": TASK_MEM}}],
+                        "command": {"value": COMMAND},
+                        "kill_policy": {"grace_period": {
+                            "nanoseconds": 600 * 10**9}}})
+                    launched.add(task_id)
+                    agent_id = offer["agent_id"]["value"]
+                if tasks:
+                    master.call(sub, {"type": "ACCEPT", "accept": {
+                        "offer_ids": [offer["id"]],
+                        "operations": [{"type": "LAUNCH",
+                                        "launch": {"task_infos": tasks}}]}})
+                else:
+                    master.call(sub, {"type": "DECLINE", "decline": {
+                        "offer_ids": [offer["id"]]}})
+        elif event["type"] == "UPDATE":
+            status = event["update"]["status"]
+            task_id = status["task_id"]["value"]
+            expect(status["state"] in ("TASK_STARTING", "TASK_RUNNING"),
+                   f"{task_id} is {status['state']} before the drain: "
+                   f"{status.get('message', '')}")
+            if status["state"] == "TASK_RUNNING":
+                running.add(task_id)
+            acknowledge(sub, master, status)
+    return agent_id, launched
+
+
+def acknowledge(sub, master, status):
+    if "uuid" in status:
+        master.call(sub, {"type": "ACKNOWLEDGE", "acknowledge": {
+            "agent_id": status["agent_id"], "task_id": status["task_id"],
+            "uuid": status["uuid"]}})
+
+
+def check_refusals(address, agent_id):
+    cases = [
+        ("an unknown agent",
+         {"type": "DRAIN_AGENT", "drain_agent": {"agent_id": {"value": "no"}}},
+         "drain_agent.agent_id: unknown agent"),
+        ("a negative grace period",
+         {"type": "DRAIN_AGENT", "drain_agent": {
+             "agent_id": {"value": agent_id},
+             "max_grace_period": {"seconds": -1}}},
+         "must not be negative"),
+        ("a grace period that is not a Duration",
+         {"type": "DRAIN_AGENT", "drain_agent": {
+             "agent_id": {"value": agent_id}, "max_grace_period": "10mins"}},
+         "max_grace_period"),
+        ("reactivating an agent that is not deactivated",
+         {"type": "REACTIVATE_AGENT", "reactivate_agent": {
+             "agent_id": {"value": agent_id}}},
+         "is not deactivated"),
+    ]
+    for what, body, needle in cases:
+        status, text = operator(address, body)
+        expect(status == 400 and needle in text,
+               f"{what}: expected 400 mentioning {needle!r}, got {status}: "
+               f"{text}")
+        print(f"refused {what}: {status} {text}")
+    expect("drain_info" not in agent_entry(address, agent_id),
+           "a refused call changed the agent")
+
+
+def run(args):
+    deadline = time.monotonic() + args.timeout
+    sub = Subscription(args.master, "drain-framework", args.timeout)
+    master = Master(args.master, args.timeout)
+    agent_id, launched = launch_all(sub, master, args.tasks, deadline)
+    print(f"{len(launched)} tasks running on agent {agent_id}")
+    check_refusals(args.master, agent_id)
+
+    status, text = operator(args.master, {
+        "type": "DRAIN_AGENT", "drain_agent": {
+            "agent_id": {"value": agent_id},
+            "max_grace_period": {"seconds": GRACE_CAP_SECONDS}}})
+    expect(status == 200, f"DRAIN_AGENT answered {status}: {text}")
+    drained_at = time.monotonic()
+    entry = agent_entry(args.master, agent_id)
+    expect(entry.get("deactivated") is True and
+           entry.get("drain_info", {}).get("state") == "DRAINING",
+           f"not DRAINING after DRAIN_AGENT: {entry}")
+    status, text = operator(args.master, {
+        "type": "REACTIVATE_AGENT",
+        "reactivate_agent": {"agent_id": {"value": agent_id}}})
+    expect(status == 400 and "DRAINING" in text,
+           f"REACTIVATE_AGENT while draining answered {status}: {text}")
+    print("DRAINING; reactivation refused meanwhile")
+
+    ended = {}
+    while len(ended) < len(launched):
+        expect(time.monotonic() < deadline, "the drain did not end the tasks")
+        event = sub.next_event()
+        expect(event is not None, "the master closed the event stream")
+        expect(event["type"] != "OFFERS"
+               or all(o["agent_id"]["value"] != agent_id
+                      for o in event["offers"]["offers"]),
+               "the draining agent was offered")
+        if event["type"] != "UPDATE":
+            continue
+        status = event["update"]["status"]
+        task_id = status["task_id"]["value"]
+        if status["state"] == "TASK_KILLING":
+            expect(status.get("reason") == "REASON_AGENT_DRAINING",
+                   f"{task_id} KILLING without the drain's reason: {status}")
+        elif status["state"] != "TASK_RUNNING":
+            expect(status["state"] == "TASK_KILLED" and
+                   status.get("reason") == "REASON_AGENT_DRAINING",
+                   f"{task_id} ended {status['state']} "
+                   f"({status.get('reason')}): {status.get('message', '')}")
+            ended[task_id] = time.monotonic() - drained_at
+        acknowledge(sub, master, status)
+    slowest = max(ended.values())
+    # Each task waited out the 2 s cap (it ignores SIGTERM), never its own
+    # 10 minutes.
+    expect(slowest < GRACE_CAP_SECONDS + 20,
+           f"the last task took {slowest:.1f}s to end")
+    expect(min(ended.values()) >= GRACE_CAP_SECONDS - 0.5,
+           f"a task ended {min(ended.values()):.1f}s after the drain, before "
+           f"its grace period")
+    print(f"all {len(ended)} tasks KILLED (REASON_AGENT_DRAINING), the last "
+          f"{slowest:.1f}s after the drain")
+
+    while drain_state(args.master, agent_id) != "DRAINED":
+        expect(time.monotonic() < deadline, "the agent never became DRAINED")
+        time.sleep(0.1)
+    print("DRAINED")
+    # Nothing of the drained agent is offered: with its filters cleared the
+    # framework would be offered all of it at once, and the offer would
+    # stay outstanding (nobody reads the stream meanwhile).
+    master.call(sub, {"type": "REVIVE"})
+    quiet_until = time.monotonic() + 2
+    while time.monotonic() < quiet_until:
+        offered = agent_entry(args.master, agent_id).get("offered_resources")
+        expect(not offered, f"a drained agent was offered: {offered}")
+        time.sleep(0.1)
+    print("nothing of the drained agent offered for 2 s")
+
+    status, text = operator(args.master, {
+        "type": "REACTIVATE_AGENT",
+        "reactivate_agent": {"agent_id": {"value": agent_id}}})
+    expect(status == 200, f"REACTIVATE_AGENT answered {status}: {text}")
+    while True:
+        expect(time.monotonic() < deadline, "no offer after reactivation")
+        event = sub.next_event()
+        expect(event is not None, "the master closed the event stream")
+        if event["type"] == "OFFERS" and any(
+                o["agent_id"]["value"] == agent_id
+                for o in event["offers"]["offers"]):
+            break
+    print("reactivated: offered again")
+    master.call(sub, {"type": "TEARDOWN"})
+    print(f"ok: {len(ended)} tasks drained in {slowest:.1f}s, agent "
+          f"DRAINED and reactivated")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--master", required=True)
+    parser.add_argument("--tasks", type=int, default=5)
+    parser.add_argument("--timeout", type=float, default=120)
+    args = parser.parse_args()
+    try:
+        run(args)
+    except (Failure, OSError, ValueError, KeyError) as e:
+        print(f"failed: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

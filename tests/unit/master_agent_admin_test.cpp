@@ -1,0 +1,372 @@
+// The operator's calls on agents and frameworks (DEACTIVATE_AGENT,
+// REACTIVATE_AGENT, DRAIN_AGENT, MARK_AGENT_GONE, TEARDOWN), the older quota
+// calls and the logging level, on the deterministic scheduler with the real
+// master, allocator and scheduler SDK.
+#include <doctest/doctest.h>
+
+#include "dcos/logging.hpp"
+#include "dcos/store_actor.hpp"
+#include "support/cluster_fixture.hpp"
+
+using namespace dcos;
+using namespace dcos::test;
+using v1::master::Call;
+
+namespace {
+
+Call agent_call(Call::Type type, const std::string& agent_id) {
+  Call call;
+  call.set_type(type);
+  switch (type) {
+    case Call::DEACTIVATE_AGENT:
+      call.mutable_deactivate_agent()->mutable_agent_id()->set_value(agent_id);
+      break;
+    case Call::REACTIVATE_AGENT:
+      call.mutable_reactivate_agent()->mutable_agent_id()->set_value(agent_id);
+      break;
+    case Call::DRAIN_AGENT:
+      call.mutable_drain_agent()->mutable_agent_id()->set_value(agent_id);
+      break;
+    case Call::MARK_AGENT_GONE:
+      call.mutable_mark_agent_gone()->mutable_agent_id()->set_value(agent_id);
+      break;
+    default:
+      break;
+  }
+  return call;
+}
+
+v1::master::Response::GetAgents::Agent agent_entry(cluster& c,
+                                                   const std::string& id) {
+  Call call;
+  call.set_type(Call::GET_AGENTS);
+  auto r = c.call(call);
+  REQUIRE(r);
+  for (const auto& a : r->get_agents().agents())
+    if (a.agent_info().id().value() == id)
+      return a;
+  FAIL("agent ", id, " is not registered");
+  return {};
+}
+
+bool registered(cluster& c, const std::string& id) {
+  Call call;
+  call.set_type(Call::GET_AGENTS);
+  auto r = c.call(call);
+  REQUIRE(r);
+  for (const auto& a : r->get_agents().agents())
+    if (a.agent_info().id().value() == id)
+      return true;
+  return false;
+}
+
+std::string error_text(const caf::expected<v1::master::Response>& r) {
+  REQUIRE_FALSE(r);
+  return describe(r.error());
+}
+
+} // namespace
+
+TEST_CASE("DEACTIVATE_AGENT stops its offers, REACTIVATE_AGENT restores "
+          "them; tasks run on") {
+  cluster c;
+  auto a = c.add_agent("cpus:4;mem:4096");
+  auto f = c.add_framework();
+  auto offer = f.log->take_offers().at(0);
+  c.launch(f, offer, {make_task("t1", offer)});
+  c.update(a, f, "t1", v1::TASK_RUNNING, "u1");
+  c.ds.advance(6s); // the rest of the agent is offered again
+  REQUIRE_FALSE(f.log->take_offers().empty());
+
+  REQUIRE(c.call(agent_call(Call::DEACTIVATE_AGENT, a.id())));
+  CHECK_FALSE(f.log->rescinds.empty()); // the outstanding offer
+  c.ds.advance(30s);
+  CHECK(f.log->take_offers().empty());
+  auto entry = agent_entry(c, a.id());
+  CHECK(entry.deactivated());
+  CHECK_FALSE(entry.active());
+  CHECK(a.log->kills.empty()); // its task runs on
+  CHECK(c.tasks().tasks(0).state() == v1::TASK_RUNNING);
+
+  REQUIRE(c.call(agent_call(Call::REACTIVATE_AGENT, a.id())));
+  c.ds.advance(1s);
+  CHECK_FALSE(f.log->take_offers().empty());
+  CHECK(agent_entry(c, a.id()).active());
+
+  // Mesos' refusals, naming the field; nothing changes.
+  CHECK(error_text(c.call(agent_call(Call::REACTIVATE_AGENT, a.id())))
+          .find("reactivate_agent.agent_id: agent '" + a.id()
+                + "' is not deactivated")
+        != std::string::npos);
+  CHECK(error_text(c.call(agent_call(Call::DEACTIVATE_AGENT, "nope")))
+          .find("deactivate_agent.agent_id: unknown agent 'nope'")
+        != std::string::npos);
+  CHECK(agent_entry(c, a.id()).active());
+}
+
+TEST_CASE("DRAIN_AGENT kills every task with a capped grace period; the "
+          "agent is DRAINED once the ends are acknowledged") {
+  cluster c;
+  auto a = c.add_agent("cpus:4;mem:4096");
+  auto f = c.add_framework();
+  auto offer = f.log->take_offers().at(0);
+  auto t1 = make_task("t1", offer, "cpus:1;mem:128");
+  t1.mutable_kill_policy()->mutable_grace_period()->set_nanoseconds(
+    600'000'000'000); // 10 minutes
+  c.launch(f, offer, {t1, make_task("t2", offer, "cpus:1;mem:128")});
+  c.update(a, f, "t1", v1::TASK_RUNNING, "u1");
+  c.update(a, f, "t2", v1::TASK_RUNNING, "u2");
+
+  auto drain = agent_call(Call::DRAIN_AGENT, a.id());
+  drain.mutable_drain_agent()->mutable_max_grace_period()->set_seconds(10);
+  REQUIRE(c.call(drain));
+  REQUIRE(a.log->drains.size() == 1);
+  CHECK(a.log->drains[0].config().max_grace_period().nanoseconds()
+        == 10'000'000'000);
+  CHECK_FALSE(a.log->drains[0].config().mark_gone());
+  auto entry = agent_entry(c, a.id());
+  CHECK(entry.deactivated());
+  CHECK(entry.drain_info().state() == v1::DRAINING);
+  CHECK(entry.drain_info().config().max_grace_period().nanoseconds()
+        == 10'000'000'000);
+  CHECK(entry.has_estimated_drain_start_time());
+  c.ds.advance(30s);
+  CHECK(f.log->take_offers().empty());
+  CHECK(error_text(c.call(agent_call(Call::REACTIVATE_AGENT, a.id())))
+          .find("still in the DRAINING state")
+        != std::string::npos);
+
+  // The agent's executors end the tasks (the agent kills them itself).
+  c.update(a, f, "t1", v1::TASK_KILLED, "u3");
+  CHECK(agent_entry(c, a.id()).drain_info().state() == v1::DRAINING);
+  c.update(a, f, "t2", v1::TASK_KILLED, "u4");
+  CHECK(agent_entry(c, a.id()).drain_info().state() == v1::DRAINED);
+  CHECK(c.tasks().tasks_size() == 0);
+
+  REQUIRE(c.call(agent_call(Call::REACTIVATE_AGENT, a.id())));
+  entry = agent_entry(c, a.id());
+  CHECK_FALSE(entry.deactivated());
+  CHECK_FALSE(entry.has_drain_info());
+  c.ds.advance(6s);
+  CHECK_FALSE(f.log->take_offers().empty());
+}
+
+TEST_CASE("DRAIN_AGENT of an idle agent drains it at once; an unknown "
+          "agent is refused") {
+  cluster c;
+  auto a = c.add_agent();
+  REQUIRE(c.call(agent_call(Call::DRAIN_AGENT, a.id())));
+  CHECK(agent_entry(c, a.id()).drain_info().state() == v1::DRAINED);
+  CHECK(error_text(c.call(agent_call(Call::DRAIN_AGENT, "nope")))
+          .find("drain_agent.agent_id: unknown agent 'nope'")
+        != std::string::npos);
+  auto negative = agent_call(Call::DRAIN_AGENT, a.id());
+  negative.mutable_drain_agent()->mutable_max_grace_period()->set_seconds(-1);
+  CHECK(error_text(c.call(negative))
+          .find("drain_agent.max_grace_period: must not be negative")
+        != std::string::npos);
+}
+
+TEST_CASE("DRAIN_AGENT with mark_gone removes the drained agent for good") {
+  cluster c;
+  auto a = c.add_agent();
+  auto f = c.add_framework(framework_info("aware", true));
+  auto offer = f.log->take_offers().at(0);
+  c.launch(f, offer, {make_task("t1", offer)});
+  c.update(a, f, "t1", v1::TASK_RUNNING, "u1");
+  auto drain = agent_call(Call::DRAIN_AGENT, a.id());
+  drain.mutable_drain_agent()->set_mark_gone(true);
+  REQUIRE(c.call(drain));
+  REQUIRE(a.log->drains.size() == 1);
+  CHECK(a.log->drains[0].config().mark_gone());
+  CHECK(registered(c, a.id()));
+  // The agent reports the end as Mesos' agent does with mark_gone.
+  c.update(a, f, "t1", v1::TASK_GONE_BY_OPERATOR, "u2");
+  CHECK_FALSE(registered(c, a.id()));
+  REQUIRE(a.log->shutdowns.size() == 1);
+  CHECK(a.log->shutdowns[0].find("marked gone") != std::string::npos);
+  // Marking it gone again is no error.
+  CHECK(c.call(agent_call(Call::MARK_AGENT_GONE, a.id())));
+  // It may never come back.
+  v1::internal::ReregisterAgent report;
+  report.mutable_agent_info()->set_hostname("node");
+  report.mutable_agent_info()->mutable_id()->set_value(a.id());
+  auto log = std::make_shared<agent_log>();
+  c.ds.track(spawn_reregistering_agent(c.ds.sys(), c.master, report, log));
+  c.ds.run();
+  CHECK(log->agent_id.empty());
+  CHECK(log->register_error.find("removed for good") != std::string::npos);
+}
+
+TEST_CASE("MARK_AGENT_GONE: a registered agent's tasks are gone by operator; "
+          "an unknown agent is not found") {
+  cluster c;
+  auto a = c.add_agent();
+  auto aware = c.add_framework(framework_info("aware", true));
+  auto offer = aware.log->take_offers().at(0);
+  c.launch(aware, offer, {make_task("t1", offer, "cpus:1;mem:128")});
+  c.update(a, aware, "t1", v1::TASK_RUNNING, "u1");
+  REQUIRE(c.call(agent_call(Call::MARK_AGENT_GONE, a.id())));
+  auto updates = aware.log->updates_of("t1");
+  REQUIRE(updates.size() == 2);
+  CHECK(updates[1].state() == v1::TASK_GONE_BY_OPERATOR);
+  CHECK(updates[1].reason() == v1::TaskStatus::REASON_AGENT_REMOVED_BY_OPERATOR);
+  CHECK_FALSE(registered(c, a.id()));
+  CHECK(a.log->shutdowns.size() == 1);
+  CHECK(c.metric("master/tasks_gone_by_operator") == 1);
+
+  auto missing = c.call(agent_call(Call::MARK_AGENT_GONE, "nope"));
+  REQUIRE_FALSE(missing);
+  CHECK(code_of(missing.error()) == errc::not_found);
+}
+
+TEST_CASE("a restarted master keeps deactivation and draining, and tells a "
+          "returning agent to drain again") {
+  cluster c;
+  auto store = c.ds.track(spawn_memory_store(c.ds.sys()));
+  caf::anon_send_exit(c.master, caf::exit_reason::user_shutdown);
+  c.cfg.store = store;
+  c.start_master();
+  auto a = c.add_agent();
+  auto b = c.add_agent("cpus:4;mem:4096", "other");
+  auto f = c.add_framework();
+  v1::Offer offer;
+  for (auto& o : f.log->take_offers())
+    if (o.agent_id().value() == a.id())
+      offer = o;
+  REQUIRE(offer.agent_id().value() == a.id());
+  c.launch(f, offer, {make_task("t1", offer)});
+  c.update(a, f, "t1", v1::TASK_RUNNING, "u1");
+  REQUIRE(c.call(agent_call(Call::DRAIN_AGENT, a.id())));
+  REQUIRE(c.call(agent_call(Call::DEACTIVATE_AGENT, b.id())));
+
+  caf::anon_send_exit(c.master, caf::exit_reason::kill);
+  c.ds.run();
+  c.start_master();
+  auto comeback = [&](const std::string& id, const std::string& host,
+                      bool with_task) {
+    v1::internal::ReregisterAgent report;
+    report.mutable_agent_info()->set_hostname(host);
+    report.mutable_agent_info()->mutable_id()->set_value(id);
+    resources::parse("cpus:4;mem:4096")->to_proto(
+      report.mutable_agent_info()->mutable_resources());
+    if (with_task) {
+      auto* t = report.add_tasks();
+      t->mutable_task_id()->set_value("t1");
+      t->mutable_framework_id()->set_value(f.id());
+      t->mutable_agent_id()->set_value(id);
+      t->set_state(v1::TASK_RUNNING);
+      resources::parse("cpus:1;mem:128")->allocate("*").to_proto(
+        t->mutable_resources());
+      *report.add_frameworks() = framework_info("test");
+      report.mutable_frameworks(0)->mutable_id()->set_value(f.id());
+    }
+    auto log = std::make_shared<agent_log>();
+    c.ds.track(spawn_reregistering_agent(c.ds.sys(), c.master, report, log));
+    c.ds.run();
+    return log;
+  };
+  auto a_again = comeback(a.id(), "node", true);
+  auto b_again = comeback(b.id(), "other", false);
+  REQUIRE(a_again->drains.size() == 1); // told again
+  CHECK(b_again->drains.empty());
+  auto ea = agent_entry(c, a.id());
+  CHECK(ea.drain_info().state() == v1::DRAINING);
+  CHECK_FALSE(ea.active());
+  auto eb = agent_entry(c, b.id());
+  CHECK(eb.deactivated());
+  CHECK_FALSE(eb.active());
+}
+
+TEST_CASE("operator TEARDOWN removes a framework; an unknown one is "
+          "refused") {
+  cluster c;
+  auto a = c.add_agent();
+  auto f = c.add_framework();
+  auto offer = f.log->take_offers().at(0);
+  c.launch(f, offer, {make_task("t1", offer)});
+  Call teardown;
+  teardown.set_type(Call::TEARDOWN);
+  teardown.mutable_teardown()->mutable_framework_id()->set_value("nope");
+  CHECK(error_text(c.call(teardown))
+          .find("teardown.framework_id: no framework with id 'nope'")
+        != std::string::npos);
+  CHECK(c.metric("master/frameworks_removed") == 0);
+  teardown.mutable_teardown()->mutable_framework_id()->set_value(f.id());
+  REQUIRE(c.call(teardown));
+  CHECK(a.log->framework_shutdowns.size() == 1);
+  CHECK(c.metric("master/frameworks_removed") == 1);
+  REQUIRE_FALSE(f.log->errors.empty());
+  CHECK(f.log->errors.back().find("removed by the operator")
+        != std::string::npos);
+}
+
+TEST_CASE("SET_QUOTA and REMOVE_QUOTA, the older quota calls") {
+  cluster c;
+  c.add_agent("cpus:8;mem:8192");
+  Call set;
+  set.set_type(Call::SET_QUOTA);
+  auto* request = set.mutable_set_quota()->mutable_quota_request();
+  request->set_role("gold");
+  resources::parse("cpus:2;mem:512")->to_proto(request->mutable_guarantee());
+  REQUIRE(c.call(set));
+  Call get;
+  get.set_type(Call::GET_QUOTA);
+  auto quota = c.call(get);
+  REQUIRE(quota);
+  REQUIRE(quota->get_quota().status().configs_size() == 1);
+  const auto& config = quota->get_quota().status().configs(0);
+  CHECK(config.role() == "gold");
+  CHECK(config.guarantees().at("cpus").value() == 2);
+  CHECK(config.limits().at("mem").value() == 512);
+  // Mesos' refusals.
+  CHECK(error_text(c.call(set)).find("already has quota") != std::string::npos);
+  request->set_role("silver");
+  request->clear_guarantee();
+  resources::parse("cpus:100")->to_proto(request->mutable_guarantee());
+  auto over = c.call(set);
+  REQUIRE_FALSE(over);
+  CHECK(code_of(over.error()) == errc::conflict);
+  request->set_role("a/b");
+  CHECK(error_text(c.call(set)).find("nested role") != std::string::npos);
+  request->set_role("silver");
+  request->clear_guarantee();
+  resources::parse("ports:[1-2]")->to_proto(request->mutable_guarantee());
+  CHECK(error_text(c.call(set))
+          .find("set_quota.quota_request.guarantee[0]: 'ports' must be a "
+                "scalar")
+        != std::string::npos);
+
+  Call remove;
+  remove.set_type(Call::REMOVE_QUOTA);
+  remove.mutable_remove_quota()->set_role("silver");
+  CHECK(error_text(c.call(remove)).find("role 'silver' has no quota set")
+        != std::string::npos);
+  remove.mutable_remove_quota()->set_role("gold");
+  REQUIRE(c.call(remove));
+  CHECK(c.call(get)->get_quota().status().configs_size() == 0);
+}
+
+TEST_CASE("SET_LOGGING_LEVEL holds for its duration, then reverts") {
+  cluster c;
+  auto logger = logging::get("master");
+  auto level_at_start = logger->level();
+  Call get;
+  get.set_type(Call::GET_LOGGING_LEVEL);
+  CHECK(c.call(get)->get_logging_level().level() == 0);
+  Call set;
+  set.set_type(Call::SET_LOGGING_LEVEL);
+  set.mutable_set_logging_level()->set_level(2);
+  CHECK(error_text(c.call(set)).find("set_logging_level.duration")
+        != std::string::npos);
+  set.mutable_set_logging_level()->mutable_duration()->set_nanoseconds(
+    10'000'000'000);
+  REQUIRE(c.call(set));
+  CHECK(c.call(get)->get_logging_level().level() == 2);
+  CHECK(logger->level() == spdlog::level::trace);
+  c.ds.advance(5s);
+  CHECK(c.call(get)->get_logging_level().level() == 2);
+  c.ds.advance(6s);
+  CHECK(c.call(get)->get_logging_level().level() == 0);
+  CHECK(logger->level() == level_at_start);
+}
