@@ -42,113 +42,16 @@
 #include "dcos/subprocess.hpp"
 #include "dcos/task_state.hpp"
 #include "dcos/type_bridge.hpp"
+#include "daemons.hpp"
 
 using namespace dcos;
+using namespace dcos::bench;
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
 namespace fs = std::filesystem;
 
 namespace {
 
-[[noreturn]] void die(const std::string& why) {
-  std::fprintf(stderr, "agent_launch_bench: %s\n", why.c_str());
-  std::exit(1);
-}
-
-std::string daemon_path(const char* variable, const char* name) {
-  if (const char* path = std::getenv(variable))
-    return path;
-  return (fs::read_symlink("/proc/self/exe").parent_path().parent_path() / name)
-    .string();
-}
-
-// Starts a daemon that prints "... 127.0.0.1:PORT" as its first line.
-std::pair<subprocess, uint16_t> start_daemon(std::vector<std::string> argv,
-                                             const std::string& log) {
-  subprocess_options opts;
-  opts.argv = std::move(argv);
-  opts.capture_stdout = true;
-  opts.stderr_path = log;
-  auto p = subprocess::spawn(opts);
-  if (!p)
-    die("cannot start " + opts.argv[0]);
-  auto line = p->read_line(30s);
-  auto at = line ? line->find("127.0.0.1:") : std::string::npos;
-  if (at == std::string::npos)
-    die(opts.argv[0] + " did not start; see " + log);
-  auto port = static_cast<uint16_t>(std::stoi(line->substr(at + 10)));
-  return {std::move(*p), port};
-}
-
-double metric(uint16_t port, const std::string& name) {
-  http_call call;
-  call.host = "127.0.0.1";
-  call.port = port;
-  call.target = "/metrics/snapshot";
-  auto reply = http_fetch(call);
-  if (!reply)
-    return -1;
-  google::protobuf::Struct doc;
-  if (!google::protobuf::util::JsonStringToMessage(reply->body, &doc).ok())
-    return -1;
-  auto i = doc.fields().find(name);
-  return i == doc.fields().end() ? -1 : i->second.number_value();
-}
-
-struct footprint {
-  long rss_kib = 0;
-  long pss_kib = 0; // shared pages split among their users: sums honestly
-  long threads = 0;
-  int processes = 0;
-};
-
-// Whether process `proc` (a /proc entry) works in a directory under
-// `prefix`: an executor's working directory is its sandbox, under the agent's
-// work_dir, which tells this run's executors from any other agent's.
-bool works_under(const fs::path& proc, const std::string& prefix) {
-  std::error_code ec;
-  auto cwd = fs::read_symlink(proc / "cwd", ec).string();
-  return !ec && cwd.rfind(prefix + "/", 0) == 0;
-}
-
-// Sums VmRSS and Threads over the processes whose command name is `comm`
-// (truncated to 15 characters by the kernel) and that work under `dir`, or
-// of process `pid`.
-footprint measure(const std::string& comm, const std::string& dir,
-                  pid_t pid = 0) {
-  footprint f;
-  for (const auto& entry : fs::directory_iterator("/proc")) {
-    auto name = entry.path().filename().string();
-    if (name.find_first_not_of("0123456789") != std::string::npos)
-      continue;
-    if (pid != 0 && name != std::to_string(pid))
-      continue;
-    std::ifstream status{entry.path() / "status"};
-    std::string line;
-    bool match = pid != 0;
-    long rss = 0, threads = 0;
-    while (std::getline(status, line)) {
-      if (line.rfind("Name:\t", 0) == 0)
-        match = match || line.substr(6) == comm.substr(0, 15);
-      else if (line.rfind("VmRSS:", 0) == 0)
-        rss = std::stol(line.substr(6));
-      else if (line.rfind("Threads:", 0) == 0)
-        threads = std::stol(line.substr(8));
-    }
-    if (match && pid == 0)
-      match = works_under(entry.path(), dir);
-    if (match) {
-      std::ifstream rollup{entry.path() / "smaps_rollup"};
-      while (std::getline(rollup, line))
-        if (line.rfind("Pss:", 0) == 0)
-          f.pss_kib += std::stol(line.substr(4));
-      f.rss_kib += rss;
-      f.threads += threads;
-      ++f.processes;
-    }
-  }
-  return f;
-}
 
 enum class path { task_group, command };
 
