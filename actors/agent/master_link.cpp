@@ -456,12 +456,6 @@ bool agent_state::refused_while_draining(
 
 void agent_state::drain(const v1::internal::DrainAgent& msg) {
   const auto& config = msg.config();
-  log->info("draining{}{}",
-            config.has_max_grace_period()
-              ? fmt::format(" max_grace_period={}s",
-                            config.max_grace_period().nanoseconds() / 1e9)
-              : std::string{},
-            config.mark_gone() ? " mark_gone" : "");
   if (!drain_config)
     drain_started = now();
   drain_config = config;
@@ -486,6 +480,12 @@ void agent_state::drain(const v1::internal::DrainAgent& msg) {
         }
         kills.push_back(std::move(kill));
       }
+  log->info("draining: killing {} task(s){}{}", kills.size(),
+            config.has_max_grace_period()
+              ? fmt::format(" max_grace_period={}s",
+                            config.max_grace_period().nanoseconds() / 1e9)
+              : std::string{},
+            config.mark_gone() ? " mark_gone" : "");
   for (const auto& kill : kills)
     kill_task(kill);
   update_drain_status();

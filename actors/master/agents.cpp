@@ -455,6 +455,11 @@ void master_state::remove_agent(const std::string& agent_id,
     // Unreachable tasks stay with their framework, off any agent.
   }
   self->send(allocator, alloc::remove_agent{agent_id});
+  if (aware_state != v1::TASK_UNREACHABLE) {
+    // Removed for good: nothing of it is left to drain or reactivate.
+    deactivated_agents.erase(agent_id);
+    draining_agents.erase(agent_id);
+  }
   if (agent.handle) {
     self->demonitor(agent.handle.address());
     agent_by_addr.erase(agent.handle.address());

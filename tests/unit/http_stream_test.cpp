@@ -140,9 +140,11 @@ TEST_CASE_FIXTURE(fixture, "a client that falls too far behind is cut off, "
   for (int i = 0; i < 64 && s->write(mib); ++i)
     ++accepted;
   auto took = std::chrono::steady_clock::now() - start;
-  // The socket buffers take a few MiB; the queue at most 8 more.
+  // The socket buffers take a few MiB; the queue at most 8 more, less
+  // the "first" chunk if the server has not sent it yet (on a busy machine
+  // it may not have: then 7 whole MiB fit).
   CHECK(accepted < 64);
-  CHECK(accepted >= 8);
+  CHECK(accepted >= 7);
   CHECK(took < 5s); // writes queue; they do not wait for the client
   CHECK_FALSE(s->is_open());
   CHECK(eventually([&] { return closes == 1; }));

@@ -105,6 +105,10 @@ struct fault_event {
     crash_master,     // restarted (from its registry) after `duration`
     crash_framework,  // its driver dies; a new one fails over after `duration`
     partition,        // targets are cut off from everyone else for `duration`
+    /// The operator drains the target agents (DRAIN_AGENT, each task's
+    /// grace period capped at `duration`, or 1 s) and reactivates each
+    /// once the master reports it DRAINED, as for a maintenance.
+    drain_agent,
   };
   kind what = kind::crash_agent;
   caf::timespan at{0};
@@ -120,6 +124,7 @@ struct random_faults {
   size_t partitions = 0;          // each cuts off a few agents
   size_t master_crashes = 0;
   size_t framework_crashes = 0;
+  size_t agent_drains = 0;        // each drains one agent, then reactivates it
   span down_time{std::chrono::seconds(5), std::chrono::seconds(30)};
   span partition_time{std::chrono::seconds(10), std::chrono::seconds(120)};
 };

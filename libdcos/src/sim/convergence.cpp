@@ -78,7 +78,9 @@ world::divergence(const v1::master::Response::GetState& st,
     host_of[a.agent_info().id().value()] = host;
     if (++listed[host] == 2)
       problems.push_back(fmt::format("the master lists {} twice", host));
-    if (!a.active())
+    // An agent the operator deactivated (or drained) is inactive on
+    // purpose.
+    if (!a.active() && !a.deactivated())
       problems.push_back(fmt::format("the master lists {} as inactive",
                                      host));
   }

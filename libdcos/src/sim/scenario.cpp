@@ -122,9 +122,11 @@ fault_event::kind kind_of(const YAML::Node& n, const std::string& path) {
     return fault_event::kind::crash_framework;
   if (text == "partition")
     return fault_event::kind::partition;
+  if (text == "drain_agent")
+    return fault_event::kind::drain_agent;
   throw bad_field{path, fmt::format("'{}' is not a fault (crash_agent, "
                                     "crash_executors, crash_node, crash_master, "
-                                    "crash_framework, partition)",
+                                    "crash_framework, partition, drain_agent)",
                                     text)};
 }
 
@@ -252,8 +254,8 @@ scenario read(const YAML::Node& root) {
              fields(v, at,
                     {"agent_crashes", "executor_crashes", "node_crashes",
                      "partitions",
-                     "master_crashes", "framework_crashes", "down_time",
-                     "partition_time"},
+                     "master_crashes", "framework_crashes", "agent_drains",
+                     "down_time", "partition_time"},
                     [&](const std::string& k, const YAML::Node& x,
                         const std::string& p) {
                       if (k == "agent_crashes")
@@ -268,6 +270,8 @@ scenario read(const YAML::Node& root) {
                         r.master_crashes = scalar_of<size_t>(x, p);
                       else if (k == "framework_crashes")
                         r.framework_crashes = scalar_of<size_t>(x, p);
+                      else if (k == "agent_drains")
+                        r.agent_drains = scalar_of<size_t>(x, p);
                       else if (k == "down_time")
                         r.down_time = span_of(x, p);
                       else

@@ -42,6 +42,7 @@ const char* kind_name(fault_event::kind k) {
     case fault_event::kind::crash_master: return "crash_master";
     case fault_event::kind::crash_framework: return "crash_framework";
     case fault_event::kind::partition: return "partition";
+    case fault_event::kind::drain_agent: return "drain_agent";
   }
   return "?";
 }
@@ -369,6 +370,76 @@ void world::start_master() {
   answer_detectors();
 }
 
+void world::drain_agent(int node, caf::timespan grace) {
+  auto hostname = fmt::format("agent-{}", agent_index(node));
+  // The agent's id, found by its hostname; empty until the master lists it.
+  auto agent_id = std::make_shared<std::string>();
+  auto drained = std::make_shared<bool>(false);
+  auto call_of = [agent_id, grace](v1::master::Call::Type type) {
+    v1::master::Call call;
+    call.set_type(type);
+    if (type == v1::master::Call::DRAIN_AGENT) {
+      auto* d = call.mutable_drain_agent();
+      d->mutable_agent_id()->set_value(*agent_id);
+      d->mutable_max_grace_period()->set_seconds(
+        std::chrono::duration_cast<std::chrono::seconds>(grace).count());
+      d->mutable_max_grace_period()->set_nanos(static_cast<int32_t>(
+        (grace - std::chrono::duration_cast<std::chrono::seconds>(grace))
+          .count()));
+    } else if (type == v1::master::Call::REACTIVATE_AGENT) {
+      call.mutable_reactivate_agent()->mutable_agent_id()->set_value(
+        *agent_id);
+    }
+    return call;
+  };
+  track(sys_->spawn([this, hostname, agent_id, drained,
+                     call_of](caf::event_based_actor* self) {
+    self->send(self, retry_atom::value);
+    auto again = [self] {
+      self->delayed_send(self, std::chrono::seconds(1), retry_atom::value);
+    };
+    return caf::behavior{
+      [=](retry_atom) {
+        if (all_done()) {
+          self->quit();
+          return;
+        }
+        if (!master_.up) {
+          again();
+          return;
+        }
+        auto type = agent_id->empty() || *drained
+                      ? v1::master::Call::GET_AGENTS
+                      : v1::master::Call::DRAIN_AGENT;
+        self->request(master_.actor, std::chrono::seconds(30), call_of(type))
+          .then(
+            [=](const v1::master::Response& r) {
+              if (type == v1::master::Call::DRAIN_AGENT) {
+                *drained = true; // durable: now wait for DRAINED
+                again();
+                return;
+              }
+              for (const auto& a : r.get_agents().agents()) {
+                if (agent_id->empty()
+                    && a.agent_info().hostname() == hostname)
+                  *agent_id = a.agent_info().id().value();
+                if (*drained && a.agent_info().id().value() == *agent_id
+                    && a.drain_info().state() == v1::DRAINED) {
+                  self->request(master_.actor, std::chrono::seconds(30),
+                                call_of(v1::master::Call::REACTIVATE_AGENT))
+                    .then([self](const v1::master::Response&) { self->quit(); },
+                          [again](caf::error&) { again(); });
+                  return;
+                }
+              }
+              again();
+            },
+            [again](caf::error&) { again(); });
+      },
+    };
+  }));
+}
+
 bool world::sample() {
   if (all_done())
     return false;
@@ -615,6 +686,12 @@ void world::apply(size_t index) {
       caf::delayed_anon_send(director_, heal_after, heal_atom::value, nodes);
       break;
     }
+    case fault_event::kind::drain_agent:
+      for (int n : nodes)
+        if (is_agent(n))
+          drain_agent(n, f.duration.count() > 0 ? f.duration
+                                                : std::chrono::seconds(1));
+      break;
   }
 }
 
@@ -652,6 +729,9 @@ void world::schedule_faults() {
   }
   for (size_t i = 0; i < r.master_crashes; ++i)
     schedule_.push_back({fault_event::kind::crash_master, at(), {"master"},
+                         {}});
+  for (size_t i = 0; i < r.agent_drains; ++i)
+    schedule_.push_back({fault_event::kind::drain_agent, at(), {some_agent()},
                          {}});
   for (size_t i = 0; i < r.framework_crashes && !workloads_.empty(); ++i)
     schedule_.push_back({fault_event::kind::crash_framework, at(),

@@ -380,6 +380,11 @@ private:
   void start_master();
   /// Sets the scenario's quota through the operator API.
   void set_quota();
+  /// As an operator maintaining a machine: DRAIN_AGENT on the agent of
+  /// `node` (tasks' grace capped at `grace`), then REACTIVATE_AGENT once the
+  /// master reports it DRAINED; each call retried until the master (which
+  /// may be down or recovering) answers.
+  void drain_agent(int node, caf::timespan grace);
   void start_agent(size_t i);
   void start_framework(size_t i);
   void answer_detectors();
