@@ -116,6 +116,13 @@ std::string legacy_state_json(
     w.key("attributes");
     write_attributes_object(w, ai.attributes());
     w.field("active", a.active());
+    // As Mesos 1.9 and later write an agent's maintenance.
+    w.field("deactivated", a.deactivated());
+    if (a.has_drain_info())
+      w.key("drain_info").raw(to_json(a.drain_info()));
+    if (a.has_estimated_drain_start_time())
+      w.field("estimated_drain_start_time_seconds",
+              seconds(a.estimated_drain_start_time()));
     w.field("version", a.version());
     if (ai.has_domain())
       w.key("domain").raw(to_json(ai.domain()));

@@ -206,6 +206,17 @@ def run(args):
         expect(time.monotonic() < deadline, "the agent never became DRAINED")
         time.sleep(0.1)
     print("DRAINED")
+    host, port = args.master.split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    conn.request("GET", "/state")
+    state = json.loads(conn.getresponse().read())
+    conn.close()
+    slave = [s for s in state["slaves"] if s["id"] == agent_id][0]
+    expect(slave["active"] is False and slave["deactivated"] is True and
+           slave.get("drain_info", {}).get("state") == "DRAINED" and
+           "estimated_drain_start_time_seconds" in slave,
+           f"/state does not show the drained agent as Mesos does: {slave}")
+    print("/state: deactivated, drain_info DRAINED")
     # Nothing of the drained agent is offered: with its filters cleared the
     # framework would be offered all of it at once, and the offer would
     # stay outstanding (nobody reads the stream meanwhile).
