@@ -10,6 +10,7 @@
 
 #include "dcos/error.hpp"
 #include "master_state.hpp"
+#include "validation.hpp"
 
 namespace dcos::kernel {
 
@@ -17,10 +18,6 @@ namespace {
 
 using v1::master::Call;
 using v1::master::Response;
-
-caf::error invalid(std::string message) {
-  return make_error(errc::invalid_argument, std::move(message));
-}
 
 } // namespace
 

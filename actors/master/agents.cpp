@@ -78,6 +78,11 @@ master_state::register_agent(const agent_actor& handle,
   auto info = msg.agent_info();
   if (info.hostname().empty())
     return make_error(errc::invalid_argument, "agent_info.hostname: empty");
+  if (machine_down(info))
+    return make_error(errc::conflict,
+                      fmt::format("the machine of agent {} is DOWN for "
+                                  "maintenance",
+                                  info.hostname()));
   auto total = resources::from_proto(info.resources());
   if (!total)
     return make_error(errc::invalid_argument,
@@ -283,6 +288,11 @@ master_state::reregister_agent(const agent_actor& handle,
   if (gone_agents.count(id) > 0)
     return make_error(errc::conflict,
                       fmt::format("agent {} was removed for good", id));
+  if (machine_down(msg.agent_info()))
+    return make_error(errc::conflict,
+                      fmt::format("the machine of agent {} is DOWN for "
+                                  "maintenance",
+                                  id));
   auto total = resources::from_proto(msg.checkpointed_resources_size() > 0
                                        ? msg.checkpointed_resources()
                                        : msg.agent_info().resources());

@@ -8,14 +8,11 @@
 #include "dcos/mesos_defaults.hpp"
 #include "dcos/role.hpp"
 #include "master_state.hpp"
+#include "validation.hpp"
 
 namespace dcos::kernel {
 
 namespace {
-
-caf::error invalid(std::string message) {
-  return make_error(errc::invalid_argument, std::move(message));
-}
 
 // Checks a FrameworkInfo and fills in the roles it effectively asks for.
 caf::error validate(v1::FrameworkInfo& info,
@@ -236,8 +233,9 @@ void master_state::remove_framework(const std::string& id,
   }
   fw.tasks.clear();
   for (const auto& agent_id : agents_to_tell)
-    if (auto a = agents.find(agent_id); a != agents.end() && a->second.tasks.empty())
-      check_drained(agent_id);
+    if (auto a = agents.find(agent_id);
+        a != agents.end() && a->second.tasks.empty())
+      check_drained(agent_id); // its last tasks were this framework's
   self->send(allocator, alloc::remove_framework{id});
   if (fw.handle) {
     self->demonitor(fw.handle.address());

@@ -3,7 +3,8 @@
 // The behavior (master.cpp) decodes messages and calls member functions
 // here; each file of this directory implements one area: frameworks.cpp,
 // offers.cpp, tasks.cpp, agents.cpp, agent_admin.cpp (the operator's
-// deactivation, draining and marking gone of agents), operator_api.cpp,
+// deactivation, draining and marking gone of agents), maintenance.cpp (the
+// maintenance schedule and machines going down), operator_api.cpp,
 // events.cpp (the operator event stream), registrar.cpp.
 //
 // Records are compact C++ structs (converted to protobuf only at the edges):
@@ -150,6 +151,16 @@ struct agent_record {
   resources used_total() const;
 };
 
+// A machine of the maintenance schedule (maintenance.cpp).
+struct machine_record {
+  v1::MachineID id;
+  v1::Unavailability unavailability;
+  bool down = false; // DOWN (START_MAINTENANCE); else DRAINING
+};
+
+/// The key of a machine in master_state::machines.
+std::string machine_key(const v1::MachineID& id);
+
 struct unreachable_agent {
   v1::AgentInfo info;
   double since = 0;
@@ -202,6 +213,9 @@ struct master_state {
   // By agent id, whatever the agent's state; both in the registry.
   std::unordered_set<std::string> deactivated_agents;
   std::unordered_map<std::string, v1::DrainInfo> draining_agents;
+  // The maintenance schedule and its machines, by machine_key().
+  v1::master::MaintenanceSchedule maintenance_schedule;
+  std::map<std::string, machine_record> machines;
   // Mesos' verbosity set by SET_LOGGING_LEVEL, and the generation of its
   // revert timer.
   uint32_t logging_verbosity = 0;
@@ -400,6 +414,21 @@ struct master_state {
   /// The agent's gone is durable: a registered one is shut down and
   /// removed, the tasks of an unreachable one end.
   void agent_gone(const std::string& agent_id);
+
+  // -- maintenance.cpp -----------------------------------------------------------------
+  /// The scheduled machine `info`'s agent runs on, or null.
+  const machine_record* machine_of(const v1::AgentInfo& info) const;
+  /// Whether that machine is DOWN: its agents are refused.
+  bool machine_down(const v1::AgentInfo& info) const;
+  caf::result<v1::master::Response> update_maintenance_schedule(
+    const v1::master::Call::UpdateMaintenanceSchedule& call);
+  caf::result<v1::master::Response>
+  start_maintenance(const v1::master::Call::StartMaintenance& call);
+  caf::result<v1::master::Response>
+  stop_maintenance(const v1::master::Call::StopMaintenance& call);
+  v1::master::MaintenanceStatus maintenance_status() const;
+  void load_maintenance(const v1::internal::Registry& reg);
+  void save_maintenance(v1::internal::Registry& reg) const;
 
   // -- operator_api.cpp -----------------------------------------------------------------
   caf::result<v1::master::Response> operator_call(const v1::master::Call& call);

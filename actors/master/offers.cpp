@@ -70,6 +70,8 @@ void master_state::make_offers(alloc::offer_batch batch) {
     if (agent.info.has_domain())
       *offer.mutable_domain() = agent.info.domain();
     *offer.mutable_attributes() = agent.info.attributes();
+    if (const auto* machine = machine_of(agent.info))
+      *offer.mutable_unavailability() = machine->unavailability;
     amount.to_proto(offer.mutable_resources());
     offer.mutable_allocation_info()->set_role(role_of(amount));
     auto* url = offer.mutable_url();

@@ -17,10 +17,6 @@ namespace {
 using v1::master::Call;
 using v1::master::Response;
 
-caf::error invalid(std::string message) {
-  return make_error(errc::invalid_argument, std::move(message));
-}
-
 v1::TimeInfo time_info(double seconds) {
   v1::TimeInfo t;
   t.set_nanoseconds(static_cast<int64_t>(seconds * 1e9));
@@ -584,6 +580,22 @@ caf::result<Response> master_state::operator_call(const Call& call) {
       return update_weights(call.update_weights());
     case Call::UPDATE_QUOTA:
       return update_quota(call.update_quota());
+    case Call::GET_MAINTENANCE_SCHEDULE:
+      out.set_type(Response::GET_MAINTENANCE_SCHEDULE);
+      *out.mutable_get_maintenance_schedule()->mutable_schedule()
+        = maintenance_schedule;
+      return out;
+    case Call::GET_MAINTENANCE_STATUS:
+      out.set_type(Response::GET_MAINTENANCE_STATUS);
+      *out.mutable_get_maintenance_status()->mutable_status()
+        = maintenance_status();
+      return out;
+    case Call::UPDATE_MAINTENANCE_SCHEDULE:
+      return update_maintenance_schedule(call.update_maintenance_schedule());
+    case Call::START_MAINTENANCE:
+      return start_maintenance(call.start_maintenance());
+    case Call::STOP_MAINTENANCE:
+      return stop_maintenance(call.stop_maintenance());
     case Call::SET_QUOTA:
       return set_quota(call.set_quota());
     case Call::REMOVE_QUOTA:

@@ -1,6 +1,6 @@
 // The registry: what must survive a master restart (admitted agents,
-// unreachable and gone agents, deactivated and draining agents, weights,
-// quota), kept through the store.
+// unreachable and gone agents, deactivated and draining agents, the
+// maintenance schedule, weights, quota), kept through the store.
 // Writes are batched: one in flight, later changes coalesced into the next,
 // and each change's continuation runs once it is durable.
 #include <fmt/format.h>
@@ -53,6 +53,7 @@ void master_state::registry_loaded(const std::string& bytes) {
     entry.info.mutable_id()->set_value(u.id().value());
     entry.since = static_cast<double>(u.timestamp().nanoseconds()) / 1e9;
   }
+  load_maintenance(reg);
   for (const auto& id : reg.deactivated())
     deactivated_agents.insert(id.value());
   for (const auto& [id, info] : reg.draining())
@@ -107,6 +108,7 @@ v1::internal::Registry master_state::registry() const {
   }
   for (const auto& id : gone_agents)
     reg.add_gone()->set_value(id);
+  save_maintenance(reg);
   for (const auto& id : deactivated_agents)
     reg.add_deactivated()->set_value(id);
   for (const auto& [id, info] : draining_agents)

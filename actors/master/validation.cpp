@@ -8,11 +8,11 @@
 
 namespace dcos::kernel {
 
-namespace {
-
 caf::error invalid(std::string message) {
   return make_error(errc::invalid_argument, std::move(message));
 }
+
+namespace {
 
 // Parses wire resources; entries without allocation_info get `role`.
 caf::expected<resources>

@@ -18,6 +18,10 @@
 
 namespace dcos::kernel {
 
+/// An errc::invalid_argument error saying `message` (which names the
+/// field), as every refused call of the master's is.
+caf::error invalid(std::string message);
+
 /// What a valid launch takes from the offered resources.
 struct launch_plan {
   resources task_resources;     // allocated form

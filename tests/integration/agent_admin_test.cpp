@@ -2,6 +2,7 @@
 // and dcos-agent: an agent drained under a Python framework's long tasks,
 // an agent marked gone, and the other operator calls over curl, with
 // Mesos' answers to bad input.
+#include <memory>
 #include <string>
 
 #include <doctest/doctest.h>
@@ -158,4 +159,50 @@ TEST_CASE("operator calls over curl: teardown, the older quota calls, the "
   CHECK(no_duration.status == 400);
   CHECK(no_duration.body.find("set_logging_level.duration")
         != std::string::npos);
+}
+
+TEST_CASE("maintenance over curl: a scheduled machine goes DOWN with its "
+          "agent, and comes back UP") {
+  scratch_dir dir;
+  master_process master;
+  const auto& m = master.address();
+  auto agent = std::make_unique<agent_process>(
+    m, dir / "agent", std::vector<std::string>{"--hostname=maint-host"});
+  only_agent(m);
+  auto machine = std::string(R"({"hostname": "maint-host"})");
+
+  auto bad = operator_call(m, R"({"type": "UPDATE_MAINTENANCE_SCHEDULE",
+    "update_maintenance_schedule": {"schedule": {"windows": [{"machine_ids": [],
+    "unavailability": {"start": {"nanoseconds": 1}}}]}}})");
+  CHECK(bad.status == 400);
+  CHECK(bad.body.find("the list of machines in the maintenance window is "
+                      "empty")
+        != std::string::npos);
+  auto scheduled = operator_call(m, R"({"type": "UPDATE_MAINTENANCE_SCHEDULE",
+    "update_maintenance_schedule": {"schedule": {"windows": [{"machine_ids": [)"
+                                      + machine + R"(],
+    "unavailability": {"start": {"nanoseconds": 1000000000},
+                       "duration": {"nanoseconds": 3600000000000}}}]}}})");
+  CHECK(scheduled.status == 200);
+  auto status = operator_call(m, R"({"type": "GET_MAINTENANCE_STATUS"})");
+  CHECK(status.body.find(R"("draining_machines":[{"id":{"hostname":"maint-host"}}])")
+        != std::string::npos);
+
+  auto down = operator_call(m, R"({"type": "START_MAINTENANCE",
+    "start_maintenance": {"machines": [)" + machine + "]}}");
+  CHECK(down.status == 200);
+  CHECK(eventually([&] { return agent->process.poll().has_value(); }, 30s));
+  status = operator_call(m, R"({"type": "GET_MAINTENANCE_STATUS"})");
+  CHECK(status.body.find(R"("down_machines":[{"hostname":"maint-host"}])")
+        != std::string::npos);
+
+  auto up = operator_call(m, R"({"type": "STOP_MAINTENANCE",
+    "stop_maintenance": {"machines": [)" + machine + "]}}");
+  CHECK(up.status == 200);
+  auto schedule = operator_call(m, R"({"type": "GET_MAINTENANCE_SCHEDULE"})");
+  CHECK(schedule.body.find("maint-host") == std::string::npos);
+  // Back up, the machine's agent joins again.
+  agent = std::make_unique<agent_process>(
+    m, dir / "agent2", std::vector<std::string>{"--hostname=maint-host"});
+  only_agent(m);
 }

@@ -22,7 +22,8 @@ import json
 import sys
 import time
 
-from http_framework import Failure, Master, Subscription, expect, scalar
+from http_framework import (Failure, Master, Subscription, expect,
+                            run_script, scalar)
 
 TASK_CPUS = 0.1
 TASK_MEM = 16.0
@@ -149,6 +150,9 @@ def run(args):
     master = Master(args.master, args.timeout)
     agent_id, launched = launch_all(sub, master, args.tasks, deadline)
     print(f"{len(launched)} tasks running on agent {agent_id}")
+    # TASK_RUNNING comes once the shell is started, perhaps before it has
+    # run its `trap`: give each a moment, or a SIGTERM could end it at once.
+    time.sleep(1)
     check_refusals(args.master, agent_id)
 
     status, text = operator(args.master, {
@@ -251,13 +255,7 @@ def main():
     parser.add_argument("--master", required=True)
     parser.add_argument("--tasks", type=int, default=5)
     parser.add_argument("--timeout", type=float, default=120)
-    args = parser.parse_args()
-    try:
-        run(args)
-    except (Failure, OSError, ValueError, KeyError) as e:
-        print(f"failed: {e}", file=sys.stderr)
-        return 1
-    return 0
+    return run_script(run, parser)
 
 
 if __name__ == "__main__":

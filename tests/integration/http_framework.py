@@ -248,12 +248,8 @@ def run(args):
           f"acknowledged {len(acknowledged)}, torn down")
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--master", required=True)
-    parser.add_argument("--tasks", type=int, default=100)
-    parser.add_argument("--command", default="true")
-    parser.add_argument("--timeout", type=float, default=240)
+def run_script(run, parser):
+    """Runs `run` with the parsed arguments: 0, or 1 after saying why."""
     args = parser.parse_args()
     try:
         run(args)
@@ -261,6 +257,15 @@ def main():
         print(f"failed: {e}", file=sys.stderr)
         return 1
     return 0
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--master", required=True)
+    parser.add_argument("--tasks", type=int, default=100)
+    parser.add_argument("--command", default="true")
+    parser.add_argument("--timeout", type=float, default=240)
+    return run_script(run, parser)
 
 
 if __name__ == "__main__":

@@ -370,3 +370,141 @@ TEST_CASE("SET_LOGGING_LEVEL holds for its duration, then reverts") {
   CHECK(c.call(get)->get_logging_level().level() == 0);
   CHECK(logger->level() == level_at_start);
 }
+
+namespace {
+
+Call schedule_call(const std::vector<std::string>& hostnames,
+                   int64_t start_ns = 1'000'000'000'000) {
+  Call call;
+  call.set_type(Call::UPDATE_MAINTENANCE_SCHEDULE);
+  auto* window
+    = call.mutable_update_maintenance_schedule()->mutable_schedule()
+        ->add_windows();
+  for (const auto& h : hostnames)
+    window->add_machine_ids()->set_hostname(h);
+  window->mutable_unavailability()->mutable_start()->set_nanoseconds(start_ns);
+  window->mutable_unavailability()->mutable_duration()->set_nanoseconds(
+    3'600'000'000'000);
+  return call;
+}
+
+Call machines_call(Call::Type type, const std::string& hostname) {
+  Call call;
+  call.set_type(type);
+  auto* list = type == Call::START_MAINTENANCE
+                 ? call.mutable_start_maintenance()->mutable_machines()
+                 : call.mutable_stop_maintenance()->mutable_machines();
+  list->Add()->set_hostname(hostname);
+  return call;
+}
+
+} // namespace
+
+TEST_CASE("a maintenance schedule: validated, kept, and its machines' "
+          "offers carry the unavailability") {
+  cluster c;
+  auto a = c.add_agent("cpus:4;mem:4096", "node");
+  auto b = c.add_agent("cpus:4;mem:4096", "other");
+  auto f = c.add_framework();
+  f.log->take_offers();
+
+  auto empty = schedule_call({});
+  CHECK(error_text(c.call(empty)).find("windows[0].machine_ids: the list of "
+                                       "machines in the maintenance window is "
+                                       "empty")
+        != std::string::npos);
+  auto twice = schedule_call({"node", "node"});
+  CHECK(error_text(c.call(twice)).find("appears more than once")
+        != std::string::npos);
+  auto bad_ip = schedule_call({});
+  bad_ip.mutable_update_maintenance_schedule()->mutable_schedule()
+    ->mutable_windows(0)->add_machine_ids()->set_ip("10.0.0.300");
+  CHECK(error_text(c.call(bad_ip)).find("machine_ids[0].ip: '10.0.0.300' is "
+                                        "not an IPv4 address")
+        != std::string::npos);
+  auto nameless = schedule_call({""});
+  CHECK(error_text(c.call(nameless)).find("both 'hostname' and 'ip' are empty")
+        != std::string::npos);
+
+  REQUIRE(c.call(schedule_call({"node"})));
+  Call get;
+  get.set_type(Call::GET_MAINTENANCE_SCHEDULE);
+  auto got = c.call(get);
+  REQUIRE(got);
+  REQUIRE(got->get_maintenance_schedule().schedule().windows_size() == 1);
+  CHECK(got->get_maintenance_schedule().schedule().windows(0).machine_ids(0)
+          .hostname()
+        == "node");
+  Call status;
+  status.set_type(Call::GET_MAINTENANCE_STATUS);
+  auto st = c.call(status);
+  REQUIRE(st);
+  REQUIRE(st->get_maintenance_status().status().draining_machines_size() == 1);
+  CHECK(st->get_maintenance_status().status().down_machines_size() == 0);
+
+  // Outstanding offers were rescinded; the new ones say when.
+  CHECK_FALSE(f.log->rescinds.empty());
+  c.ds.advance(6s);
+  bool saw_node = false, saw_other = false;
+  for (const auto& offer : f.log->take_offers()) {
+    if (offer.agent_id().value() == a.id()) {
+      saw_node = true;
+      CHECK(offer.unavailability().start().nanoseconds() == 1'000'000'000'000);
+      CHECK(offer.unavailability().duration().nanoseconds()
+            == 3'600'000'000'000);
+    } else if (offer.agent_id().value() == b.id()) {
+      saw_other = true;
+      CHECK_FALSE(offer.has_unavailability());
+    }
+  }
+  CHECK(saw_node);
+  CHECK(saw_other);
+}
+
+TEST_CASE("START_MAINTENANCE takes a scheduled machine's agents down; "
+          "STOP_MAINTENANCE brings the machine back up") {
+  cluster c;
+  auto a = c.add_agent("cpus:4;mem:4096", "node");
+  auto f = c.add_framework(framework_info("aware", true));
+  auto offer = f.log->take_offers().at(0);
+  c.launch(f, offer, {make_task("t1", offer)});
+  c.update(a, f, "t1", v1::TASK_RUNNING, "u1");
+
+  CHECK(error_text(c.call(machines_call(Call::START_MAINTENANCE, "node")))
+          .find("start_maintenance.machines[0]: machine '{\"hostname\":"
+                "\"node\"}' is not part of a maintenance schedule")
+        != std::string::npos);
+  CHECK(error_text(c.call(machines_call(Call::STOP_MAINTENANCE, "node")))
+          .find("is not DOWN") != std::string::npos);
+  REQUIRE(c.call(schedule_call({"node"})));
+  REQUIRE(c.call(machines_call(Call::START_MAINTENANCE, "node")));
+  CHECK_FALSE(registered(c, a.id()));
+  REQUIRE(a.log->shutdowns.size() == 1);
+  auto updates = f.log->updates_of("t1");
+  REQUIRE(updates.size() == 2);
+  CHECK(updates[1].state() == v1::TASK_GONE_BY_OPERATOR);
+  Call status;
+  status.set_type(Call::GET_MAINTENANCE_STATUS);
+  auto st = c.call(status);
+  REQUIRE(st);
+  CHECK(st->get_maintenance_status().status().down_machines_size() == 1);
+  CHECK(st->get_maintenance_status().status().draining_machines_size() == 0);
+  // A DOWN machine stays on the schedule, and its agents are refused.
+  CHECK(error_text(c.call(schedule_call({"other"}))).find("is DOWN")
+        != std::string::npos);
+  v1::internal::ReregisterAgent report;
+  report.mutable_agent_info()->set_hostname("node");
+  report.mutable_agent_info()->mutable_id()->set_value(a.id());
+  auto log = std::make_shared<agent_log>();
+  c.ds.track(spawn_reregistering_agent(c.ds.sys(), c.master, report, log));
+  c.ds.run();
+  CHECK(log->agent_id.empty());
+  CHECK(log->register_error.find("DOWN for maintenance") != std::string::npos);
+
+  REQUIRE(c.call(machines_call(Call::STOP_MAINTENANCE, "node")));
+  Call get;
+  get.set_type(Call::GET_MAINTENANCE_SCHEDULE);
+  CHECK(c.call(get)->get_maintenance_schedule().schedule().windows_size() == 0);
+  auto back = c.add_agent("cpus:4;mem:4096", "node");
+  CHECK(registered(c, back.id()));
+}

@@ -31,6 +31,7 @@ using wire_types = caf::detail::type_list<
   // common.proto
   v1::TimeInfo, v1::DurationInfo, v1::Label, v1::Labels, v1::Parameter,
   v1::Parameters, v1::Address, v1::URL, v1::Secret, v1::Environment,
+  v1::MachineID, v1::Unavailability,
   // resources.proto
   v1::Value, v1::Attribute, v1::Volume, v1::Image, v1::Resource,
   v1::ResourceList,
@@ -79,6 +80,8 @@ using wire_types = caf::detail::type_list<
   // master.proto (operator API)
   v1::master::VersionInfo, v1::master::Metric, v1::master::WeightInfo,
   v1::master::Role, v1::master::Duration, v1::master::QuotaRequest,
+  v1::master::MaintenanceWindow, v1::master::MaintenanceSchedule,
+  v1::master::InverseOfferStatus, v1::master::MaintenanceStatus,
   v1::master::QuotaConfig, v1::master::Call,
   v1::master::Response, v1::master::Event>;
 
