@@ -120,14 +120,23 @@ caf::result<Response> master_state::update_maintenance_schedule(
                                  "from the schedule (STOP_MAINTENANCE brings "
                                  "it up)",
                                  name_of(m.id)));
+  // What each agent's offers said about its machine, to rescind those the
+  // new schedule changes: they come back saying it.
+  auto unavailability_of = [this](const agent_record& agent) {
+    const auto* m = machine_of(agent.info);
+    return m != nullptr ? m->unavailability.SerializeAsString()
+                        : std::string{"none"};
+  };
+  std::unordered_map<std::string, std::string> before;
+  for (const auto& [id, agent] : agents)
+    before[id] = unavailability_of(agent);
   machines = std::move(next);
   maintenance_schedule = schedule;
   log->info("maintenance schedule updated: {} window(s), {} machine(s)",
             schedule.windows_size(), machines.size());
-  // Outstanding offers say nothing (or something stale) about the new
-  // unavailability: they go, and come back with it.
   for (auto& [id, agent] : agents)
-    rescind_agent_offers(agent);
+    if (unavailability_of(agent) != before[id])
+      rescind_agent_offers(agent);
   auto rp = self->make_response_promise<Response>();
   persist([rp]() mutable { rp.deliver(Response{}); });
   return rp;
