@@ -23,10 +23,8 @@ import sys
 import time
 
 from http_framework import (Failure, Master, Subscription, expect,
-                            run_script, scalar)
+                            fill_offer, run_script)
 
-TASK_CPUS = 0.1
-TASK_MEM = 16.0
 GRACE_CAP_SECONDS = 2
 # Ignores SIGTERM (and so does every child it starts): only the SIGKILL at
 # the end of the grace period ends it.
@@ -68,25 +66,10 @@ def launch_all(sub, master, count, deadline):
         expect(event is not None, "the master closed the event stream")
         if event["type"] == "OFFERS":
             for offer in event["offers"]["offers"]:
-                cpus, mem = scalar(offer, "cpus"), scalar(offer, "mem")
-                tasks = []
-                while to_launch and cpus >= TASK_CPUS - 1e-9 \
-                        and mem >= TASK_MEM:
-                    task_id = to_launch.pop()
-                    cpus -= TASK_CPUS
-                    mem -= TASK_MEM
-                    tasks.append({
-                        "name": task_id, "task_id": {"value": task_id},
-                        "agent_id": offer["agent_id"],
-                        "resources": [
-                            {"name": "cpus", "type": "SCALAR",
-                             "scalar": {"value": TASK_CPUS}},
-                            {"name": "mem", "type": "SCALAR",
-                             "scalar": {"value": TASK_MEM}}],
-                        "command": {"value": COMMAND},
-                        "kill_policy": {"grace_period": {
-                            "nanoseconds": 600 * 10**9}}})
-                    launched.add(task_id)
+                tasks = fill_offer(offer, to_launch, COMMAND, kill_policy={
+                    "grace_period": {"nanoseconds": 600 * 10**9}})
+                launched.update(t["task_id"]["value"] for t in tasks)
+                if tasks:
                     agent_id = offer["agent_id"]["value"]
                 if tasks:
                     master.call(sub, {"type": "ACCEPT", "accept": {

@@ -147,6 +147,28 @@ def scalar(offer, name):
                for r in offer.get("resources", []) if r["name"] == name)
 
 
+def fill_offer(offer, to_launch, command, **extra):
+    """Tasks (TASK_CPUS, TASK_MEM each, running `command`, with `extra`
+    TaskInfo fields) for as many ids of `to_launch` as `offer` holds; the
+    ids used are taken off the list."""
+    cpus, mem = scalar(offer, "cpus"), scalar(offer, "mem")
+    tasks = []
+    while to_launch and cpus >= TASK_CPUS - 1e-9 and mem >= TASK_MEM:
+        task_id = to_launch.pop()
+        cpus -= TASK_CPUS
+        mem -= TASK_MEM
+        tasks.append(dict({
+            "name": task_id, "task_id": {"value": task_id},
+            "agent_id": offer["agent_id"],
+            "resources": [
+                {"name": "cpus", "type": "SCALAR",
+                 "scalar": {"value": TASK_CPUS}},
+                {"name": "mem", "type": "SCALAR",
+                 "scalar": {"value": TASK_MEM}}],
+            "command": {"value": command}}, **extra))
+    return tasks
+
+
 def run(args):
     deadline = time.monotonic() + args.timeout
     a = Subscription(args.master, "http-framework", args.timeout)
@@ -175,23 +197,8 @@ def run(args):
         kind = event["type"]
         if kind == "OFFERS":
             for offer in event["offers"]["offers"]:
-                cpus, mem = scalar(offer, "cpus"), scalar(offer, "mem")
-                tasks = []
-                while (to_launch and cpus >= TASK_CPUS - 1e-9
-                       and mem >= TASK_MEM):
-                    task_id = to_launch.pop()
-                    cpus -= TASK_CPUS
-                    mem -= TASK_MEM
-                    tasks.append({
-                        "name": task_id, "task_id": {"value": task_id},
-                        "agent_id": offer["agent_id"],
-                        "resources": [
-                            {"name": "cpus", "type": "SCALAR",
-                             "scalar": {"value": TASK_CPUS}},
-                            {"name": "mem", "type": "SCALAR",
-                             "scalar": {"value": TASK_MEM}}],
-                        "command": {"value": args.command}})
-                    launched.add(task_id)
+                tasks = fill_offer(offer, to_launch, args.command)
+                launched.update(t["task_id"]["value"] for t in tasks)
                 if tasks:
                     master.call(a, {"type": "ACCEPT", "accept": {
                         "offer_ids": [offer["id"]],

@@ -144,6 +144,16 @@ struct cluster {
     ds.run();
   }
 
+  /// An agent that re-registers with `report`; its log once the master has
+  /// answered (agent_id set, or register_error saying why not).
+  std::shared_ptr<agent_log> reregister(v1::internal::ReregisterAgent report) {
+    auto log = std::make_shared<agent_log>();
+    ds.track(spawn_reregistering_agent(ds.sys(), master, std::move(report),
+                                       log));
+    ds.run();
+    return log;
+  }
+
   /// An operator call, answered synchronously (the system is drained).
   caf::expected<v1::master::Response> call(v1::master::Call call) {
     auto result = std::make_shared<caf::expected<v1::master::Response>>(

@@ -191,9 +191,7 @@ TEST_CASE("DRAIN_AGENT with mark_gone removes the drained agent for good") {
   v1::internal::ReregisterAgent report;
   report.mutable_agent_info()->set_hostname("node");
   report.mutable_agent_info()->mutable_id()->set_value(a.id());
-  auto log = std::make_shared<agent_log>();
-  c.ds.track(spawn_reregistering_agent(c.ds.sys(), c.master, report, log));
-  c.ds.run();
+  auto log = c.reregister(report);
   CHECK(log->agent_id.empty());
   CHECK(log->register_error.find("removed for good") != std::string::npos);
 }
@@ -261,10 +259,7 @@ TEST_CASE("a restarted master keeps deactivation and draining, and tells a "
       *report.add_frameworks() = framework_info("test");
       report.mutable_frameworks(0)->mutable_id()->set_value(f.id());
     }
-    auto log = std::make_shared<agent_log>();
-    c.ds.track(spawn_reregistering_agent(c.ds.sys(), c.master, report, log));
-    c.ds.run();
-    return log;
+    return c.reregister(report);
   };
   auto a_again = comeback(a.id(), "node", true);
   auto b_again = comeback(b.id(), "other", false);
@@ -500,9 +495,7 @@ TEST_CASE("START_MAINTENANCE takes a scheduled machine's agents down; "
   v1::internal::ReregisterAgent report;
   report.mutable_agent_info()->set_hostname("node");
   report.mutable_agent_info()->mutable_id()->set_value(a.id());
-  auto log = std::make_shared<agent_log>();
-  c.ds.track(spawn_reregistering_agent(c.ds.sys(), c.master, report, log));
-  c.ds.run();
+  auto log = c.reregister(report);
   CHECK(log->agent_id.empty());
   CHECK(log->register_error.find("DOWN for maintenance") != std::string::npos);
 

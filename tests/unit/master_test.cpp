@@ -388,9 +388,7 @@ TEST_CASE("an agent that stops answering pings becomes unreachable") {
     resources::parse("cpus:1;mem:128")->allocate("*").to_proto(
       t->mutable_resources());
   }
-  auto log = std::make_shared<agent_log>();
-  c.ds.track(spawn_reregistering_agent(c.ds.sys(), c.master, report, log));
-  c.ds.run();
+  auto log = c.reregister(report);
   CHECK(log->agent_id == a.id());
   auto back = aware.log->updates_of("pa").back();
   CHECK(back.state() == v1::TASK_RUNNING);
@@ -644,9 +642,7 @@ TEST_CASE("a restarted master recovers its registry; agents and "
     t->mutable_resources());
   *report.add_frameworks() = framework_info("test");
   report.mutable_frameworks(0)->mutable_id()->CopyFrom(framework_id);
-  auto log = std::make_shared<agent_log>();
-  c.ds.track(spawn_reregistering_agent(c.ds.sys(), c.master, report, log));
-  c.ds.run();
+  auto log = c.reregister(report);
   CHECK(log->agent_id == a.id());
   // The framework re-subscribes with its id and reconciles.
   auto info = framework_info("test");
