@@ -118,6 +118,8 @@ launcher(framework_actor::pointer self, std::shared_ptr<launch_state> st) {
     [](const call::Event::Message&) {},
     [](const call::Event::Failure&) {},
     [](const call::Event::Error&) {},
+    [](const call::Event::InverseOffers&) {},
+    [](const call::Event::RescindInverseOffer&) {},
   };
 }
 

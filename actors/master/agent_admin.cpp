@@ -38,6 +38,7 @@ void master_state::deactivate(agent_record& agent) {
   self->send(allocator,
              alloc::activate_agent{agent.info.id().value(), false});
   rescind_agent_offers(agent);
+  rescind_inverse_offers(agent.info.id().value(), false);
 }
 
 caf::result<Response>

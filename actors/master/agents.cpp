@@ -421,6 +421,7 @@ void master_state::agent_disconnected(const std::string& agent_id) {
   agent.active = false;
   self->send(allocator, alloc::activate_agent{agent_id, false});
   rescind_agent_offers(agent);
+  rescind_inverse_offers(agent_id, false);
   // Pings go on failing; enough misses make it unreachable.
 }
 
@@ -435,6 +436,7 @@ void master_state::remove_agent(const std::string& agent_id,
   for (const auto& offer : std::vector<std::string>(agent.offers.begin(),
                                                     agent.offers.end()))
     rescind(offer, false); // the allocator forgets the agent as a whole
+  rescind_inverse_offers(agent_id, true);
   for (auto* task : std::vector<task_record*>(agent.tasks.begin(),
                                               agent.tasks.end())) {
     auto& fw = frameworks[task->framework_id];

@@ -1,5 +1,6 @@
-// Framework lifecycle: SUBSCRIBE and re-subscription, disconnection and
-// failover, teardown and removal, SUPPRESS and REVIVE, heartbeats.
+// Framework lifecycle: SUBSCRIBE and re-subscription, UPDATE_FRAMEWORK,
+// disconnection and failover, teardown and removal, SUPPRESS and REVIVE,
+// REQUEST, heartbeats.
 #include <cmath>
 
 #include <fmt/format.h>
@@ -15,9 +16,9 @@ namespace dcos::kernel {
 namespace {
 
 // Checks a FrameworkInfo and fills in the roles it effectively asks for.
-caf::error validate(v1::FrameworkInfo& info,
-                    const std::vector<std::string>& allowed_roles,
-                    const call::Call::Subscribe& call) {
+caf::error
+validate(v1::FrameworkInfo& info, const std::vector<std::string>& allowed_roles,
+         const google::protobuf::RepeatedPtrField<std::string>& suppressed) {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
   if (info.has_role()) {
@@ -51,7 +52,7 @@ caf::error validate(v1::FrameworkInfo& info,
                                  "allowed by this master (--roles)",
                                  role));
   }
-  for (const auto& role : call.suppressed_roles())
+  for (const auto& role : suppressed)
     if (seen.count(role) == 0)
       return invalid(fmt::format("suppressed_roles: '{}' is not one of the "
                                  "framework's roles",
@@ -60,6 +61,27 @@ caf::error validate(v1::FrameworkInfo& info,
   if (!std::isfinite(timeout) || timeout < 0)
     return invalid("framework_info.failover_timeout: must be a non-negative "
                    "number of seconds");
+  return {};
+}
+
+// Mesos' rule for a known framework's new info (re-subscription and
+// UPDATE_FRAMEWORK): its principal, user and checkpointing stay.
+caf::error validate_update(const v1::FrameworkInfo& old_info,
+                           const v1::FrameworkInfo& new_info) {
+  if (old_info.has_principal() != new_info.has_principal()
+      || old_info.principal() != new_info.principal())
+    return invalid("framework_info.principal: changing a framework's "
+                   "principal is not allowed");
+  if (old_info.user() != new_info.user())
+    return invalid(fmt::format("framework_info.user: updating it is "
+                               "unsupported; attempted to update from '{}' "
+                               "to '{}'",
+                               old_info.user(), new_info.user()));
+  if (old_info.checkpoint() != new_info.checkpoint())
+    return invalid(fmt::format("framework_info.checkpoint: updating it is "
+                               "unsupported; attempted to update from {} to "
+                               "{}",
+                               old_info.checkpoint(), new_info.checkpoint()));
   return {};
 }
 
@@ -92,7 +114,7 @@ master_state::subscribe(const scheduler_actor& handle,
   if (!handle)
     return invalid("subscribe: no scheduler handle");
   auto info = call.framework_info();
-  if (auto err = validate(info, cfg.roles, call))
+  if (auto err = validate(info, cfg.roles, call.suppressed_roles()))
     return err;
   std::string id = info.id().value();
   for (const auto& done : completed_frameworks)
@@ -108,6 +130,9 @@ master_state::subscribe(const scheduler_actor& handle,
                                       call.suppressed_roles().end());
   auto existing = frameworks.find(id);
   bool known = existing != frameworks.end();
+  if (known && !existing->second.recovered)
+    if (auto err = validate_update(existing->second.info, info))
+      return err;
   auto& fw = frameworks[id];
   if (known) {
     // Failover: a new scheduler instance (or the same one reconnecting).
@@ -121,6 +146,7 @@ master_state::subscribe(const scheduler_actor& handle,
       framework_by_addr.erase(fw.handle.address());
     }
     rescind_framework_offers(fw);
+    drop_inverse_offers(id);
     fw.reregistered_time = now();
     log->info("framework re-subscribed framework_id={} name=\"{}\"", id,
               info.name());
@@ -173,6 +199,7 @@ void master_state::disconnect_framework(const std::string& id) {
   fw.unregistered_time = now();
   self->send(allocator, alloc::activate_framework{id, false});
   rescind_framework_offers(fw);
+  drop_inverse_offers(id);
   auto timeout = failover_timeout_seconds(fw.info);
   log->info("framework disconnected framework_id={} failover_timeout={}s", id,
             timeout);
@@ -202,6 +229,7 @@ void master_state::remove_framework(const std::string& id,
   for (const auto& offer_id : std::vector<std::string>(fw.offers.begin(),
                                                        fw.offers.end()))
     rescind(offer_id, false);
+  drop_inverse_offers(id);
   std::set<std::string> agents_to_tell;
   for (auto& [task_id, task] : fw.tasks) {
     agents_to_tell.insert(task.agent_id);
@@ -275,6 +303,64 @@ void master_state::revive(const std::string& id,
   for (const auto& role : roles)
     fw->suppressed_roles.erase(role);
   self->send(allocator, alloc::revive{id, std::move(roles)});
+}
+
+caf::result<v1::FrameworkInfo>
+master_state::update_framework(const std::string& id,
+                               const call::Call::UpdateFramework& call) {
+  auto i = frameworks.find(id);
+  if (i == frameworks.end() || !i->second.connected)
+    return make_error(errc::not_found,
+                      fmt::format("update_framework: framework {} is not "
+                                  "subscribed",
+                                  id));
+  auto& fw = i->second;
+  auto info = call.framework_info();
+  if (auto err = validate(info, cfg.roles, call.suppressed_roles()))
+    return invalid("Supplied FrameworkInfo is not valid: "
+                   + describe_reason(err));
+  info.mutable_id()->set_value(id);
+  if (auto err = validate_update(fw.info, info))
+    return invalid("FrameworkInfo update is not valid: "
+                   + describe_reason(err));
+  std::vector<std::string> roles(info.roles().begin(), info.roles().end());
+  std::vector<std::string> suppressed(call.suppressed_roles().begin(),
+                                      call.suppressed_roles().end());
+  bool changed = fw.info.SerializeAsString() != info.SerializeAsString();
+  log->info("framework updated framework_id={} name=\"{}\" roles={} "
+            "suppressed={}",
+            id, info.name(), fmt::join(roles, ","),
+            fmt::join(suppressed, ","));
+  self->send(allocator, alloc::update_framework{id, roles, suppressed});
+  fw.info = info;
+  fw.roles = roles;
+  fw.suppressed_roles = {suppressed.begin(), suppressed.end()};
+  fw.partition_aware
+    = fw.has_capability(v1::FrameworkInfo::Capability::PARTITION_AWARE);
+  fw.killing_state
+    = fw.has_capability(v1::FrameworkInfo::Capability::TASK_KILLING_STATE);
+  // Offers made to a role the framework no longer has are void.
+  std::set<std::string> kept(roles.begin(), roles.end());
+  std::vector<std::string> void_offers;
+  for (const auto& offer_id : fw.offers)
+    if (auto o = offers.find(offer_id);
+        o != offers.end() && kept.count(role_of(o->second.amount)) == 0)
+      void_offers.push_back(offer_id);
+  for (const auto& offer_id : void_offers)
+    rescind(offer_id, true);
+  if (changed)
+    framework_changed(fw, v1::master::Event::FRAMEWORK_UPDATED);
+  return fw.info;
+}
+
+void master_state::request(const std::string& id,
+                           const call::Call::Request& call) {
+  if (find_framework(id, "REQUEST") == nullptr)
+    return;
+  // As Mesos' allocator: requests are heard, and have no effect.
+  log->info("framework {} requested resources ({} request(s)); requests are "
+            "not used for allocation",
+            id, call.requests_size());
 }
 
 void master_state::heartbeat_frameworks() {

@@ -78,8 +78,19 @@ void forward(self_ptr self, Call& call) {
     case Call::MESSAGE:
       self->send(master, id, std::move(*call.mutable_message()));
       return;
+    case Call::ACCEPT_INVERSE_OFFERS:
+      self->send(master, id, std::move(*call.mutable_accept_inverse_offers()));
+      return;
+    case Call::DECLINE_INVERSE_OFFERS:
+      self->send(master, id,
+                 std::move(*call.mutable_decline_inverse_offers()));
+      return;
+    case Call::REQUEST:
+      self->send(master, id, std::move(*call.mutable_request()));
+      return;
     default:
-      // The edge refuses every other type before it gets here.
+      // The edge refuses every other type before it gets here, and asks
+      // the master itself for UPDATE_FRAMEWORK.
       logging::get("master")
         ->warn("dropping call of type {} from framework {}",
                Call::Type_Name(call.type()), id.value());
@@ -120,6 +131,10 @@ http_scheduler(self_ptr self, http_scheduler_config cfg) {
                                   &Event::mutable_message),
     event_handler<Event::Failure>(self, Event::FAILURE,
                                   &Event::mutable_failure),
+    event_handler<Event::InverseOffers>(self, Event::INVERSE_OFFERS,
+                                        &Event::mutable_inverse_offers),
+    event_handler<Event::RescindInverseOffer>(
+      self, Event::RESCIND_INVERSE_OFFER, &Event::mutable_rescind_inverse_offer),
     [self](Event::Error& error) {
       Event event;
       event.set_type(Event::ERROR);

@@ -135,10 +135,16 @@ caf::result<Response> master_state::update_maintenance_schedule(
   log->info("maintenance schedule updated: {} window(s), {} machine(s)",
             schedule.windows_size(), machines.size());
   for (auto& [id, agent] : agents)
-    if (unavailability_of(agent) != before[id])
+    if (unavailability_of(agent) != before[id]) {
       rescind_agent_offers(agent);
+      rescind_inverse_offers(id, true); // new ones ask about the new window
+    }
   auto rp = self->make_response_promise<Response>();
-  persist([rp]() mutable { rp.deliver(Response{}); });
+  persist([this, rp]() mutable {
+    make_inverse_offers();
+    arm_inverse_offers();
+    rp.deliver(Response{});
+  });
   return rp;
 }
 
@@ -225,8 +231,16 @@ v1::master::MaintenanceStatus master_state::maintenance_status() const {
       *out.add_down_machines() = m.id;
       continue;
     }
-    // No framework has been asked yet: inverse offers are still to come.
-    *out.add_draining_machines()->mutable_id() = m.id;
+    auto& draining = *out.add_draining_machines();
+    *draining.mutable_id() = m.id;
+    // What the frameworks answered for the machine's agents.
+    for (const auto& [id, agent] : agents) {
+      if (machine_of(agent.info) != &m)
+        continue;
+      if (auto a = agent_maintenance.find(id); a != agent_maintenance.end())
+        for (const auto& [fw_id, status] : a->second.statuses)
+          *draining.add_statuses() = status;
+    }
   }
   return out;
 }
@@ -242,6 +256,7 @@ void master_state::load_maintenance(const v1::internal::Registry& reg) {
   for (const auto& id : reg.down_machines())
     if (auto m = machines.find(machine_key(id)); m != machines.end())
       m->second.down = true;
+  arm_inverse_offers();
 }
 
 void master_state::save_maintenance(v1::internal::Registry& reg) const {

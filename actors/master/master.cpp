@@ -144,6 +144,23 @@ master_impl::behavior_type master(master_self self, master_config cfg) {
     [self](const FrameworkID& id, const call::Call::Message& call) {
       self->state.framework_message(id.value(), call);
     },
+    [self](const FrameworkID& id, const call::Call::AcceptInverseOffers& call) {
+      self->state.answer_inverse_offers(id.value(), call.inverse_offer_ids(),
+                                        call.filters(),
+                                        v1::master::InverseOfferStatus::ACCEPT);
+    },
+    [self](const FrameworkID& id,
+           const call::Call::DeclineInverseOffers& call) {
+      self->state.answer_inverse_offers(
+        id.value(), call.inverse_offer_ids(), call.filters(),
+        v1::master::InverseOfferStatus::DECLINE);
+    },
+    [self](const FrameworkID& id, const call::Call::Request& call) {
+      self->state.request(id.value(), call);
+    },
+    [self](const FrameworkID& id, const call::Call::UpdateFramework& call) {
+      return self->state.update_framework(id.value(), call);
+    },
     // -- agent protocol -------------------------------------------------------
     [self](const agent_actor& handle, const v1::internal::RegisterAgent& msg) {
       return self->state.register_agent(handle, msg);
@@ -192,6 +209,7 @@ master_impl::behavior_type master(master_self self, master_config cfg) {
     [self](logging_atom, uint64_t generation) {
       self->state.logging_level_expired(generation);
     },
+    [self](inverse_atom) { self->state.inverse_offer_tick(); },
   };
 }
 

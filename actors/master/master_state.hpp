@@ -4,7 +4,8 @@
 // here; each file of this directory implements one area: frameworks.cpp,
 // offers.cpp, tasks.cpp, agents.cpp, agent_admin.cpp (the operator's
 // deactivation, draining and marking gone of agents), maintenance.cpp (the
-// maintenance schedule and machines going down), operator_api.cpp,
+// maintenance schedule and machines going down), inverse_offers.cpp (asking
+// frameworks to leave machines scheduled for maintenance), operator_api.cpp,
 // events.cpp (the operator event stream), registrar.cpp.
 //
 // Records are compact C++ structs (converted to protobuf only at the edges):
@@ -41,6 +42,7 @@ namespace dcos::kernel {
 // -- the master's full interface: public calls plus internal triggers -----------
 
 using logging_atom = caf::atom_constant<caf::atom("logging")>;
+using inverse_atom = caf::atom_constant<caf::atom("inverse")>;
 
 using master_impl = master_actor::extend<
   caf::reacts_to<alloc::offer_batch>,
@@ -53,7 +55,9 @@ using master_impl = master_actor::extend<
   // Agents that did not re-register after a master restart.
   caf::reacts_to<timeout_atom>,
   // SET_LOGGING_LEVEL's duration is over (generation).
-  caf::reacts_to<logging_atom, uint64_t>>;
+  caf::reacts_to<logging_atom, uint64_t>,
+  // Time to send inverse offers (one allocation interval passed).
+  caf::reacts_to<inverse_atom>>;
 
 struct master_state;
 using master_self = master_impl::stateful_pointer<master_state>;
@@ -158,6 +162,23 @@ struct machine_record {
   bool down = false; // DOWN (START_MAINTENANCE); else DRAINING
 };
 
+// An inverse offer sent and not yet answered (inverse_offers.cpp).
+struct inverse_offer_record {
+  std::string framework_id;
+  std::string agent_id;
+};
+
+// The frameworks' part in an agent's maintenance (inverse_offers.cpp), by
+// framework id; forgotten when the agent's unavailability changes.
+struct agent_maintenance_record {
+  std::map<std::string, std::string> outstanding; // inverse offer id
+  std::map<std::string, v1::master::InverseOfferStatus> statuses; // answers
+  std::map<std::string, caf::actor_clock::time_point> filtered_until;
+};
+
+/// The role resources of an offer are allocated to (offers.cpp).
+std::string role_of(const resources& rs);
+
 /// The key of a machine in master_state::machines.
 std::string machine_key(const v1::MachineID& id);
 
@@ -216,6 +237,9 @@ struct master_state {
   // The maintenance schedule and its machines, by machine_key().
   v1::master::MaintenanceSchedule maintenance_schedule;
   std::map<std::string, machine_record> machines;
+  std::unordered_map<std::string, inverse_offer_record> inverse_offers;
+  std::unordered_map<std::string, agent_maintenance_record> agent_maintenance;
+  bool inverse_offer_timer = false; // an inverse_atom is on its way
   // Mesos' verbosity set by SET_LOGGING_LEVEL, and the generation of its
   // revert timer.
   uint32_t logging_verbosity = 0;
@@ -266,6 +290,12 @@ struct master_state {
   void remove_framework(const std::string& id, const std::string& why);
   void suppress(const std::string& id, const call::Call::Suppress& call);
   void revive(const std::string& id, const call::Call::Revive& call);
+  /// UPDATE_FRAMEWORK: the new info and suppressed roles, validated as at
+  /// SUBSCRIBE (and the id, user, principal and checkpointing unchanged).
+  caf::result<v1::FrameworkInfo>
+  update_framework(const std::string& id,
+                   const call::Call::UpdateFramework& call);
+  void request(const std::string& id, const call::Call::Request& call);
   void heartbeat_frameworks();
   framework_record* find_framework(const std::string& id,
                                    std::string_view call_name);
@@ -429,6 +459,29 @@ struct master_state {
   v1::master::MaintenanceStatus maintenance_status() const;
   void load_maintenance(const v1::internal::Registry& reg);
   void save_maintenance(v1::internal::Registry& reg) const;
+
+  // -- inverse_offers.cpp ----------------------------------------------------------------
+  /// Whether a scheduled machine is not yet DOWN.
+  bool maintenance_draining() const;
+  /// Starts the inverse offer timer if a machine is draining and it is not
+  /// running.
+  void arm_inverse_offers();
+  void inverse_offer_tick();
+  /// Sends the inverse offers that are due (see the file's comment).
+  void make_inverse_offers();
+  /// ACCEPT_INVERSE_OFFERS or DECLINE_INVERSE_OFFERS (`answer`).
+  void answer_inverse_offers(
+    const std::string& framework_id,
+    const google::protobuf::RepeatedPtrField<v1::OfferID>& ids,
+    const v1::Filters& filters, v1::master::InverseOfferStatus::Status answer);
+  /// Rescinds the agent's outstanding inverse offers; with `forget_answers`
+  /// also what frameworks answered and their filters (a new unavailability,
+  /// or the agent is gone).
+  void rescind_inverse_offers(const std::string& agent_id,
+                              bool forget_answers);
+  /// Forgets the framework's outstanding inverse offers, untold (it is not
+  /// there to hear).
+  void drop_inverse_offers(const std::string& framework_id);
 
   // -- operator_api.cpp -----------------------------------------------------------------
   caf::result<v1::master::Response> operator_call(const v1::master::Call& call);

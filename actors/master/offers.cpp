@@ -24,11 +24,11 @@ std::optional<caf::timespan> refuse_for(const v1::Filters& filters) {
     std::chrono::duration<double>(seconds));
 }
 
+} // namespace
+
 std::string role_of(const resources& rs) {
   return rs.empty() ? std::string{"*"} : rs.begin()->allocation_role;
 }
-
-} // namespace
 
 resources agent_record::offered(
   const std::unordered_map<std::string, offer_record>& all) const {

@@ -63,6 +63,21 @@ std::optional<std::string> validate(const Call& call) {
       return expect(call.has_reconcile(), "reconcile");
     case Call::MESSAGE:
       return expect(call.has_message(), "message");
+    case Call::ACCEPT_INVERSE_OFFERS:
+      return expect(call.has_accept_inverse_offers(), "accept_inverse_offers");
+    case Call::DECLINE_INVERSE_OFFERS:
+      return expect(call.has_decline_inverse_offers(),
+                    "decline_inverse_offers");
+    case Call::REQUEST:
+      return expect(call.has_request(), "request");
+    case Call::UPDATE_FRAMEWORK:
+      if (!call.has_update_framework())
+        return "Expecting 'update_framework' to be present";
+      if (call.update_framework().framework_info().id().value()
+          != call.framework_id().value())
+        return "'framework_id' differs from "
+               "'update_framework.framework_info.id'";
+      return std::nullopt;
     default: // TEARDOWN, REVIVE, SUPPRESS: nothing more is required
       return std::nullopt;
   }
@@ -216,6 +231,19 @@ void scheduler_api::call(const master_actor& master, const http_request& req,
       "The stream ID '{}' included in this request didn't match the stream "
       "ID currently associated with framework ID {}",
       stream_id, framework_id)));
+    return;
+  }
+  if (call.type() == Call::UPDATE_FRAMEWORK) {
+    // Answered with the outcome, as in Mesos: 200, or 400 with the reason.
+    ask(
+      *sys_, master, master_timeout,
+      [respond](const v1::FrameworkInfo&) {
+        http_response ok;
+        ok.content_type.clear();
+        respond(std::move(ok));
+      },
+      [respond](const caf::error& err) { respond(error_response(err)); },
+      call.framework_id(), std::move(*call.mutable_update_framework()));
     return;
   }
   caf::anon_send(connection->actor, std::move(call));

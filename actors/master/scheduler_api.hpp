@@ -6,7 +6,8 @@
 // Mesos-Stream-Id header; each subscription is an http_scheduler actor,
 // which the master treats as any other framework. Every other call must
 // carry that stream id, and is answered 202 once handed to the framework's
-// actor; what it does then arrives as events. Refusals follow Mesos:
+// actor; what it does then arrives as events. UPDATE_FRAMEWORK is the
+// exception, as in Mesos: 200 once the master has made the change. Refusals follow Mesos:
 //  - 400: a body that does not parse, a call that fails validation (type,
 //    framework_id and the call's own field present), a stream id on
 //    SUBSCRIBE, none or another connection's on any other call, an

@@ -4,6 +4,8 @@
 
 #include <caf/all.hpp>
 
+#include "dcos/error.hpp"
+
 namespace dcos {
 
 // -- default callbacks -------------------------------------------------------------
@@ -30,6 +32,11 @@ void scheduler::message(scheduler_driver&, const v1::AgentID&,
 void scheduler::failure(scheduler_driver&, const call::Event::Failure&) {
 }
 void scheduler::error(scheduler_driver&, const std::string&) {
+}
+void scheduler::inverse_offers(scheduler_driver&,
+                               const std::vector<v1::InverseOffer>&) {
+}
+void scheduler::rescind_inverse_offer(scheduler_driver&, const v1::OfferID&) {
 }
 
 // -- the adapter: events to callbacks -----------------------------------------------
@@ -66,6 +73,14 @@ adapter(framework_actor::stateful_pointer<adapter_state> self,
     },
     [=](const call::Event::Failure& x) { sched->failure(*driver, x); },
     [=](const call::Event::Error& x) { sched->error(*driver, x.message()); },
+    [=](const call::Event::InverseOffers& x) {
+      std::vector<v1::InverseOffer> offers(x.inverse_offers().begin(),
+                                           x.inverse_offers().end());
+      sched->inverse_offers(*driver, offers);
+    },
+    [=](const call::Event::RescindInverseOffer& x) {
+      sched->rescind_inverse_offer(*driver, x.inverse_offer_id());
+    },
   };
 }
 
@@ -197,6 +212,59 @@ void scheduler_driver::shutdown_executor(const v1::AgentID& agent,
   *call.mutable_agent_id() = agent;
   *call.mutable_executor_id() = executor;
   caf::anon_send(driver_, std::move(call));
+}
+
+namespace {
+
+template <class Call>
+Call inverse_offer_answer(std::vector<v1::OfferID>& ids, v1::Filters& filters) {
+  Call call;
+  for (auto& id : ids)
+    *call.add_inverse_offer_ids() = std::move(id);
+  *call.mutable_filters() = std::move(filters);
+  return call;
+}
+
+} // namespace
+
+void scheduler_driver::accept_inverse_offers(
+  std::vector<v1::OfferID> inverse_offers, v1::Filters filters) {
+  caf::anon_send(driver_, inverse_offer_answer<call::Call::AcceptInverseOffers>(
+                            inverse_offers, filters));
+}
+
+void scheduler_driver::decline_inverse_offers(
+  std::vector<v1::OfferID> inverse_offers, v1::Filters filters) {
+  caf::anon_send(driver_,
+                 inverse_offer_answer<call::Call::DeclineInverseOffers>(
+                   inverse_offers, filters));
+}
+
+void scheduler_driver::request(std::vector<v1::Request> requests) {
+  call::Call::Request call;
+  for (auto& r : requests)
+    *call.add_requests() = std::move(r);
+  caf::anon_send(driver_, std::move(call));
+}
+
+void scheduler_driver::update_framework(
+  v1::FrameworkInfo info, std::vector<std::string> suppressed_roles) {
+  call::Call::UpdateFramework call;
+  *call.mutable_framework_info() = std::move(info);
+  for (auto& role : suppressed_roles)
+    call.add_suppressed_roles(std::move(role));
+  // The answer comes later; a one-shot actor waits for it so that no
+  // caller (a callback, typically) blocks.
+  sys_.spawn([driver = driver_, adapter = adapter_,
+              call = std::move(call)](caf::event_based_actor* self) mutable {
+    self->request(driver, caf::infinite, std::move(call))
+      .then([](const v1::FrameworkInfo&) {},
+            [self, adapter](const caf::error& err) {
+              call::Event::Error error;
+              error.set_message("UPDATE_FRAMEWORK: " + describe_reason(err));
+              self->send(adapter, std::move(error));
+            });
+  });
 }
 
 void scheduler_driver::teardown() {

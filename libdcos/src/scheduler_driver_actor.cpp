@@ -17,7 +17,10 @@ using driver_impl = scheduler_driver_actor::extend<
   caf::reacts_to<call::Event::Offers>, caf::reacts_to<call::Event::Rescind>,
   caf::reacts_to<call::Event::Update>, caf::reacts_to<call::Event::Message>,
   caf::reacts_to<call::Event::Failure>, caf::reacts_to<call::Event::Error>,
-  caf::reacts_to<call::Event::Heartbeat>, caf::reacts_to<subscribe_atom>,
+  caf::reacts_to<call::Event::Heartbeat>,
+  caf::reacts_to<call::Event::InverseOffers>,
+  caf::reacts_to<call::Event::RescindInverseOffer>,
+  caf::reacts_to<subscribe_atom>,
   caf::reacts_to<tick_atom, uint64_t>>;
 
 struct driver_state {
@@ -180,6 +183,35 @@ driver_impl::behavior_type driver(driver_self self, framework_actor framework,
       call_master(self, std::move(c), "RECONCILE");
     },
     [self](call::Call::Message& c) { call_master(self, std::move(c), "MESSAGE"); },
+    [self](call::Call::AcceptInverseOffers& c) {
+      call_master(self, std::move(c), "ACCEPT_INVERSE_OFFERS");
+    },
+    [self](call::Call::DeclineInverseOffers& c) {
+      call_master(self, std::move(c), "DECLINE_INVERSE_OFFERS");
+    },
+    [self](call::Call::Request& c) { call_master(self, std::move(c), "REQUEST"); },
+    [self](call::Call::UpdateFramework& c) -> caf::result<v1::FrameworkInfo> {
+      auto& st = self->state;
+      if (!st.subscribed)
+        return make_error(errc::unavailable,
+                          "UPDATE_FRAMEWORK: not subscribed; retry after "
+                          "Subscribed");
+      *c.mutable_framework_info()->mutable_id() = st.info.id();
+      auto suppressed = std::vector<std::string>(c.suppressed_roles().begin(),
+                                                 c.suppressed_roles().end());
+      auto rp = self->make_response_promise<v1::FrameworkInfo>();
+      self->request(st.master, st.opts.subscribe_timeout, st.info.id(),
+                    std::move(c))
+        .then(
+          [self, rp, suppressed](v1::FrameworkInfo& info) mutable {
+            // A later re-subscription must not undo the update.
+            self->state.info = info;
+            self->state.opts.suppressed_roles = std::move(suppressed);
+            rp.deliver(std::move(info));
+          },
+          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      return rp;
+    },
     [self](call::Call::Teardown& c) {
       call_master(self, std::move(c), "TEARDOWN");
       self->quit();
@@ -220,6 +252,14 @@ driver_impl::behavior_type driver(driver_self self, framework_actor framework,
       self->send(self->state.framework, std::move(e));
     },
     [heard](call::Event::Heartbeat&) { heard(); },
+    [self, heard](call::Event::InverseOffers& e) {
+      heard();
+      self->send(self->state.framework, std::move(e));
+    },
+    [self, heard](call::Event::RescindInverseOffer& e) {
+      heard();
+      self->send(self->state.framework, std::move(e));
+    },
     // -- internal -----------------------------------------------------------------
     [self](subscribe_atom) { connect(self); },
     [self](tick_atom, uint64_t generation) {

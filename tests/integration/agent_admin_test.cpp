@@ -61,20 +61,31 @@ TEST_CASE("DRAIN_AGENT under a framework's long tasks: killed within the "
   agent_process agent(master.address(), dir / "agent",
                       {"--resources=cpus:2;mem:1024"});
   only_agent(master.address());
-  subprocess_options opts;
-  opts.argv = {"python3", binary("DCOS_DRAIN_FRAMEWORK"),
-               "--master=" + master.address(), "--tasks=5"};
-  opts.capture_stdout = true;
-  opts.stderr_path = dir / "framework.err";
-  auto framework = subprocess::spawn(opts);
-  DCOS_REQUIRE_OK(framework);
-  auto out = framework->read_all(180s);
-  DCOS_REQUIRE_OK(out);
-  auto status = framework->wait();
-  INFO(*out);
+  auto run = run_framework_script(
+    "DCOS_DRAIN_FRAMEWORK", {"--master=" + master.address(), "--tasks=5"},
+    dir / "framework.err");
+  INFO(run.out);
   INFO(read_file(dir / "framework.err"));
-  CHECK(status == 0);
-  CHECK(out->find("ok: 5 tasks drained") != std::string::npos);
+  CHECK(run.status == 0);
+  CHECK(run.out.find("ok: 5 tasks drained") != std::string::npos);
+}
+
+TEST_CASE("a scheduled maintenance window produces inverse offers to the "
+          "framework on the machine; its answers show in the status") {
+  scratch_dir dir;
+  master_process master;
+  agent_process agent(master.address(), dir / "agent",
+                      {"--resources=cpus:2;mem:1024"});
+  only_agent(master.address());
+  auto run = run_framework_script("DCOS_MAINTENANCE_FRAMEWORK",
+                                  {"--master=" + master.address()},
+                                  dir / "framework.err");
+  INFO(run.out);
+  INFO(read_file(dir / "framework.err"));
+  CHECK(run.status == 0);
+  CHECK(run.out.find("ok: inverse offers asked, accepted, rescinded and "
+                     "declined")
+        != std::string::npos);
 }
 
 TEST_CASE("MARK_AGENT_GONE shuts the agent down; it is gone for good") {

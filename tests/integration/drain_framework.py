@@ -22,8 +22,9 @@ import json
 import sys
 import time
 
-from http_framework import (Failure, Master, Subscription, expect,
-                            fill_offer, run_script)
+from http_framework import (Failure, Master, Subscription, acknowledge,
+                            agent_entry, expect, launch_all, operator,
+                            run_script)
 
 GRACE_CAP_SECONDS = 2
 # Ignores SIGTERM (and so does every child it starts): only the SIGKILL at
@@ -31,71 +32,8 @@ GRACE_CAP_SECONDS = 2
 COMMAND = "trap '' TERM; while true; do sleep 0.2; done"
 
 
-def operator(address, body, timeout=30):
-    host, port = address.split(":")
-    conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
-    conn.request("POST", "/api/v1", json.dumps(body),
-                 {"Content-Type": "application/json",
-                  "Accept": "application/json"})
-    response = conn.getresponse()
-    text = response.read().decode()
-    conn.close()
-    return response.status, text
-
-
-def agent_entry(address, agent_id):
-    status, text = operator(address, {"type": "GET_AGENTS"})
-    expect(status == 200, f"GET_AGENTS answered {status}: {text}")
-    for agent in json.loads(text)["get_agents"].get("agents", []):
-        if agent["agent_info"]["id"]["value"] == agent_id:
-            return agent
-    raise Failure(f"agent {agent_id} is not registered")
-
-
 def drain_state(address, agent_id):
     return agent_entry(address, agent_id).get("drain_info", {}).get("state")
-
-
-def launch_all(sub, master, count, deadline):
-    """Launches `count` tasks from offers; returns (agent id, task ids)."""
-    to_launch = [f"long-{i}" for i in range(count)]
-    launched, running, agent_id = set(), set(), None
-    while len(running) < count:
-        expect(time.monotonic() < deadline, "tasks did not start in time")
-        event = sub.next_event()
-        expect(event is not None, "the master closed the event stream")
-        if event["type"] == "OFFERS":
-            for offer in event["offers"]["offers"]:
-                tasks = fill_offer(offer, to_launch, COMMAND, kill_policy={
-                    "grace_period": {"nanoseconds": 600 * 10**9}})
-                launched.update(t["task_id"]["value"] for t in tasks)
-                if tasks:
-                    agent_id = offer["agent_id"]["value"]
-                if tasks:
-                    master.call(sub, {"type": "ACCEPT", "accept": {
-                        "offer_ids": [offer["id"]],
-                        "operations": [{"type": "LAUNCH",
-                                        "launch": {"task_infos": tasks}}]}})
-                else:
-                    master.call(sub, {"type": "DECLINE", "decline": {
-                        "offer_ids": [offer["id"]]}})
-        elif event["type"] == "UPDATE":
-            status = event["update"]["status"]
-            task_id = status["task_id"]["value"]
-            expect(status["state"] in ("TASK_STARTING", "TASK_RUNNING"),
-                   f"{task_id} is {status['state']} before the drain: "
-                   f"{status.get('message', '')}")
-            if status["state"] == "TASK_RUNNING":
-                running.add(task_id)
-            acknowledge(sub, master, status)
-    return agent_id, launched
-
-
-def acknowledge(sub, master, status):
-    if "uuid" in status:
-        master.call(sub, {"type": "ACKNOWLEDGE", "acknowledge": {
-            "agent_id": status["agent_id"], "task_id": status["task_id"],
-            "uuid": status["uuid"]}})
 
 
 def check_refusals(address, agent_id):
@@ -131,7 +69,9 @@ def run(args):
     deadline = time.monotonic() + args.timeout
     sub = Subscription(args.master, "drain-framework", args.timeout)
     master = Master(args.master, args.timeout)
-    agent_id, launched = launch_all(sub, master, args.tasks, deadline)
+    agent_id, launched = launch_all(sub, master, args.tasks, deadline,
+                                    COMMAND, kill_policy={"grace_period": {
+                                        "nanoseconds": 600 * 10**9}})
     print(f"{len(launched)} tasks running on agent {agent_id}")
     # TASK_RUNNING comes once the shell is started, perhaps before it has
     # run its `trap`: give each a moment, or a SIGTERM could end it at once.

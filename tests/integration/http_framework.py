@@ -39,11 +39,11 @@ class Subscription:
     def __init__(self, master, name, timeout):
         host, port = master.split(":")
         self.conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
+        self.framework_info = {
+            "user": "root", "name": name, "roles": ["*"],
+            "capabilities": [{"type": "MULTI_ROLE"}], "failover_timeout": 0}
         body = {"type": "SUBSCRIBE",
-                "subscribe": {"framework_info": {
-                    "user": "root", "name": name, "roles": ["*"],
-                    "capabilities": [{"type": "MULTI_ROLE"}],
-                    "failover_timeout": 0}}}
+                "subscribe": {"framework_info": self.framework_info}}
         self.conn.request("POST", "/api/v1/scheduler", json.dumps(body),
                           {"Content-Type": "application/json",
                            "Accept": "application/json"})
@@ -60,6 +60,7 @@ class Subscription:
         expect(first is not None and first["type"] == "SUBSCRIBED",
                f"the first event is not SUBSCRIBED: {first}")
         self.framework_id = first["subscribed"]["framework_id"]["value"]
+        self.framework_info["id"] = {"value": self.framework_id}
         self.heartbeat = first["subscribed"]["heartbeat_interval_seconds"]
 
     def next_event(self):
@@ -89,11 +90,44 @@ class Master:
         response = self.conn.getresponse()
         return response.status, response.read().decode()
 
-    def call(self, sub, call):
+    def call(self, sub, call, expected=202):
+        """Makes `call` for `sub`'s framework; returns the answer's body."""
         call["framework_id"] = {"value": sub.framework_id}
         status, text = self.post(call, {"Content-Type": "application/json",
                                         "Mesos-Stream-Id": sub.stream_id})
-        expect(status == 202, f"{call['type']} answered {status}: {text}")
+        expect(status == expected,
+               f"{call['type']} answered {status} (not {expected}): {text}")
+        return text
+
+
+def check_update_framework(address, master, sub):
+    """UPDATE_FRAMEWORK answers 200 once the master has the new info, and
+    400 naming the field for a change Mesos does not allow; REQUEST is
+    taken (and, as in Mesos, has no effect)."""
+    renamed = dict(sub.framework_info, name=sub.framework_info["name"] + "+")
+    master.call(sub, {"type": "UPDATE_FRAMEWORK", "update_framework": {
+        "framework_info": renamed}}, expected=200)
+    status, text = operator(address, {"type": "GET_FRAMEWORKS"})
+    expect(status == 200, f"GET_FRAMEWORKS answered {status}: {text}")
+    names = [f["framework_info"]["name"]
+             for f in json.loads(text)["get_frameworks"]["frameworks"]
+             if f["framework_info"]["id"]["value"] == sub.framework_id]
+    expect(names == [renamed["name"]], f"not renamed: {names}")
+    text = master.call(sub, {"type": "UPDATE_FRAMEWORK", "update_framework": {
+        "framework_info": dict(renamed, user="nobody")}}, expected=400)
+    expect("framework_info.user" in text,
+           f"a changed user refused without naming the field: {text}")
+    text = master.call(sub, {"type": "UPDATE_FRAMEWORK", "update_framework": {
+        "framework_info": dict(renamed, id={"value": "other"})}},
+        expected=400)
+    expect("differs from 'update_framework.framework_info.id'" in text,
+           f"another framework's id refused without saying so: {text}")
+    master.call(sub, {"type": "REQUEST", "request": {"requests": [
+        {"resources": [{"name": "cpus", "type": "SCALAR",
+                        "scalar": {"value": 1}}]}]}})
+    sub.framework_info = renamed
+    print("UPDATE_FRAMEWORK renamed the framework (200), refused a new user "
+          "and another id (400); REQUEST taken (202)")
 
 
 def check_refusals(master, a, b):
@@ -169,6 +203,69 @@ def fill_offer(offer, to_launch, command, **extra):
     return tasks
 
 
+def operator(address, body, timeout=30):
+    host, port = address.split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
+    conn.request("POST", "/api/v1", json.dumps(body),
+                 {"Content-Type": "application/json",
+                  "Accept": "application/json"})
+    response = conn.getresponse()
+    text = response.read().decode()
+    conn.close()
+    return response.status, text
+
+
+def agent_entry(address, agent_id):
+    status, text = operator(address, {"type": "GET_AGENTS"})
+    expect(status == 200, f"GET_AGENTS answered {status}: {text}")
+    for agent in json.loads(text)["get_agents"].get("agents", []):
+        if agent["agent_info"]["id"]["value"] == agent_id:
+            return agent
+    raise Failure(f"agent {agent_id} is not registered")
+
+
+def launch_all(sub, master, count, deadline, command, **extra):
+    """Launches `count` tasks running `command` (with `extra` TaskInfo
+    fields) from offers and waits until they run; returns (the agent id of
+    the last launch, the task ids). Offers left over are declined."""
+    to_launch = [f"long-{i}" for i in range(count)]
+    launched, running, agent_id = set(), set(), None
+    while len(running) < count:
+        expect(time.monotonic() < deadline, "tasks did not start in time")
+        event = sub.next_event()
+        expect(event is not None, "the master closed the event stream")
+        if event["type"] == "OFFERS":
+            for offer in event["offers"]["offers"]:
+                tasks = fill_offer(offer, to_launch, command, **extra)
+                launched.update(t["task_id"]["value"] for t in tasks)
+                if tasks:
+                    agent_id = offer["agent_id"]["value"]
+                    master.call(sub, {"type": "ACCEPT", "accept": {
+                        "offer_ids": [offer["id"]],
+                        "operations": [{"type": "LAUNCH",
+                                        "launch": {"task_infos": tasks}}]}})
+                else:
+                    master.call(sub, {"type": "DECLINE", "decline": {
+                        "offer_ids": [offer["id"]]}})
+        elif event["type"] == "UPDATE":
+            status = event["update"]["status"]
+            task_id = status["task_id"]["value"]
+            expect(status["state"] in ("TASK_STARTING", "TASK_RUNNING"),
+                   f"{task_id} is {status['state']} before it ran: "
+                   f"{status.get('message', '')}")
+            if status["state"] == "TASK_RUNNING":
+                running.add(task_id)
+            acknowledge(sub, master, status)
+    return agent_id, launched
+
+
+def acknowledge(sub, master, status):
+    if "uuid" in status:
+        master.call(sub, {"type": "ACKNOWLEDGE", "acknowledge": {
+            "agent_id": status["agent_id"], "task_id": status["task_id"],
+            "uuid": status["uuid"]}})
+
+
 def run(args):
     deadline = time.monotonic() + args.timeout
     a = Subscription(args.master, "http-framework", args.timeout)
@@ -178,6 +275,7 @@ def run(args):
     # A second framework, to have another framework's stream id at hand.
     b = Subscription(args.master, "http-framework-b", args.timeout)
     check_refusals(master, a, b)
+    check_update_framework(args.master, master, a)
     master.call(b, {"type": "TEARDOWN"})
     while b.next_event() is not None:
         pass  # events sent before the teardown, then the end of the stream
@@ -215,10 +313,7 @@ def run(args):
             expect(task_id in launched, f"an update for unknown {task_id}")
             if status.get("uuid") in acknowledged:
                 repeats += 1  # a copy of one we saw: acknowledged again
-                master.call(a, {"type": "ACKNOWLEDGE", "acknowledge": {
-                    "agent_id": status["agent_id"],
-                    "task_id": status["task_id"],
-                    "uuid": status["uuid"]}})
+                acknowledge(a, master, status)
                 continue
             expect(states.get(task_id) not in TERMINAL,
                    f"{task_id} got {status['state']} after "
@@ -229,10 +324,7 @@ def run(args):
                 raise Failure(f"{task_id} ended {status['state']}: "
                               f"{status.get('message', '')}")
             if "uuid" in status:
-                master.call(a, {"type": "ACKNOWLEDGE", "acknowledge": {
-                    "agent_id": status["agent_id"],
-                    "task_id": status["task_id"],
-                    "uuid": status["uuid"]}})
+                acknowledge(a, master, status)
                 acknowledged.add(status["uuid"])
         elif kind == "ERROR":
             raise Failure(f"ERROR event: {event['error']['message']}")

@@ -154,17 +154,23 @@ struct cluster {
     return log;
   }
 
-  /// An operator call, answered synchronously (the system is drained).
-  caf::expected<v1::master::Response> call(v1::master::Call call) {
-    auto result = std::make_shared<caf::expected<v1::master::Response>>(
+  /// A request to `dest`, answered synchronously (the system is drained).
+  template <class Reply, class Handle, class... Ts>
+  caf::expected<Reply> request(const Handle& dest, Ts... xs) {
+    auto result = std::make_shared<caf::expected<Reply>>(
       caf::sec::runtime_error);
-    ds.sys().spawn([this, call, result](caf::event_based_actor* self) {
-      self->request(master, caf::infinite, call)
-        .then([result](v1::master::Response& r) { *result = std::move(r); },
+    ds.sys().spawn([dest, result, xs...](caf::event_based_actor* self) {
+      self->request(dest, caf::infinite, xs...)
+        .then([result](Reply& r) { *result = std::move(r); },
               [result](caf::error& e) { *result = std::move(e); });
     });
     ds.run();
     return *result;
+  }
+
+  /// An operator call, answered synchronously.
+  caf::expected<v1::master::Response> call(v1::master::Call call) {
+    return request<v1::master::Response>(master, std::move(call));
   }
 
   v1::master::Response::GetTasks tasks() {

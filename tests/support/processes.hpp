@@ -145,19 +145,30 @@ struct run_result {
   std::string out;
 };
 
-/// Runs tests/integration/http_framework.py (path in DCOS_HTTP_FRAMEWORK)
-/// against `master` for `tasks` tasks, to its end: its exit status and
-/// output.
-inline run_result run_http_framework(const std::string& master, int tasks) {
+/// Runs one of the Python frameworks of tests/integration (its path in the
+/// environment `variable`) with `args`, to its end: its exit status and
+/// output. Its stderr goes to `stderr_path` if given.
+inline run_result run_framework_script(const char* variable,
+                                       std::vector<std::string> args,
+                                       const std::string& stderr_path = {}) {
   subprocess_options opts;
-  opts.argv = {"python3", binary("DCOS_HTTP_FRAMEWORK"),
-               "--master=" + master, "--tasks=" + std::to_string(tasks)};
+  opts.argv = {"python3", binary(variable)};
+  opts.argv.insert(opts.argv.end(), args.begin(), args.end());
   opts.capture_stdout = true;
+  opts.stderr_path = stderr_path;
   auto framework = subprocess::spawn(opts);
   DCOS_REQUIRE_OK(framework);
   auto out = framework->read_all(300s);
   DCOS_REQUIRE_OK(out);
   return {framework->wait(), std::move(*out)};
+}
+
+/// Runs tests/integration/http_framework.py against `master` for `tasks`
+/// tasks.
+inline run_result run_http_framework(const std::string& master, int tasks) {
+  return run_framework_script("DCOS_HTTP_FRAMEWORK",
+                              {"--master=" + master,
+                               "--tasks=" + std::to_string(tasks)});
 }
 
 /// Parses `body` as JSON; fails the test if it is not well-formed.

@@ -161,6 +161,13 @@ framework_actor spawn_recording_framework(caf::actor_system& sys,
       [log](const call::Event::Message& x) { log->messages.push_back(x); },
       [log](const call::Event::Failure& x) { log->failures.push_back(x); },
       [log](const call::Event::Error& x) { log->errors.push_back(x.message()); },
+      [log](const call::Event::InverseOffers& x) {
+        for (const auto& o : x.inverse_offers())
+          log->inverse_offers.push_back(o);
+      },
+      [log](const call::Event::RescindInverseOffer& x) {
+        log->inverse_rescinds.push_back(x.inverse_offer_id());
+      },
     };
   });
 }

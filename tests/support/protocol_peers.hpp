@@ -71,6 +71,8 @@ struct framework_log {
   std::vector<std::string> errors;
   std::vector<call::Event::Message> messages;
   std::vector<call::Event::Failure> failures;
+  std::vector<v1::InverseOffer> inverse_offers; // every one received
+  std::vector<v1::OfferID> inverse_rescinds;
   int disconnected = 0;
 
   /// Offers received since the last call.

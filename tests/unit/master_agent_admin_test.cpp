@@ -1,7 +1,8 @@
 // The operator's calls on agents and frameworks (DEACTIVATE_AGENT,
-// REACTIVATE_AGENT, DRAIN_AGENT, MARK_AGENT_GONE, TEARDOWN), the older quota
-// calls and the logging level, on the deterministic scheduler with the real
-// master, allocator and scheduler SDK.
+// REACTIVATE_AGENT, DRAIN_AGENT, MARK_AGENT_GONE, TEARDOWN), maintenance
+// with its inverse offers, the older quota calls and the logging level, on
+// the deterministic scheduler with the real master, allocator and scheduler
+// SDK.
 #include <doctest/doctest.h>
 
 #include "dcos/logging.hpp"
@@ -505,4 +506,130 @@ TEST_CASE("START_MAINTENANCE takes a scheduled machine's agents down; "
   CHECK(c.call(get)->get_maintenance_schedule().schedule().windows_size() == 0);
   auto back = c.add_agent("cpus:4;mem:4096", "node");
   CHECK(registered(c, back.id()));
+}
+
+namespace {
+
+std::vector<v1::master::InverseOfferStatus> answers(cluster& c) {
+  Call status;
+  status.set_type(Call::GET_MAINTENANCE_STATUS);
+  auto st = c.call(status);
+  REQUIRE(st);
+  const auto& s = st->get_maintenance_status().status();
+  REQUIRE(s.draining_machines_size() == 1);
+  return {s.draining_machines(0).statuses().begin(),
+          s.draining_machines(0).statuses().end()};
+}
+
+template <class Answer>
+Answer answer(const v1::InverseOffer& offer, double refuse_seconds) {
+  Answer call;
+  *call.add_inverse_offer_ids() = offer.id();
+  call.mutable_filters()->set_refuse_seconds(refuse_seconds);
+  return call;
+}
+
+} // namespace
+
+TEST_CASE("a scheduled window produces inverse offers to the frameworks on "
+          "its machine; their answers show in the maintenance status") {
+  cluster c;
+  auto a = c.add_agent("cpus:4;mem:4096", "node");
+  auto f = c.add_framework();
+  auto offer = f.log->take_offers().at(0);
+  c.launch(f, offer, {make_task("t1", offer)});
+  c.update(a, f, "t1", v1::TASK_RUNNING, "u1");
+  auto idle = c.add_agent("cpus:4;mem:4096", "other");
+  CHECK(f.log->inverse_offers.empty());
+
+  REQUIRE(c.call(schedule_call({"node"})));
+  REQUIRE(f.log->inverse_offers.size() == 1);
+  auto first = f.log->inverse_offers[0];
+  CHECK(first.agent_id().value() == a.id());
+  CHECK(first.framework_id().value() == f.id());
+  CHECK(first.unavailability().start().nanoseconds() == 1'000'000'000'000);
+  CHECK(first.resources_size() == 0); // the whole agent
+  CHECK(first.url().address().hostname() == "node");
+  CHECK(answers(c).empty()); // nobody answered yet
+  // Outstanding: not asked again.
+  c.ds.advance(3s);
+  CHECK(f.log->inverse_offers.size() == 1);
+
+  caf::anon_send(f.driver,
+                 answer<call::Call::AcceptInverseOffers>(first, 10));
+  c.ds.run();
+  auto got = answers(c);
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].status() == v1::master::InverseOfferStatus::ACCEPT);
+  CHECK(got[0].framework_id().value() == f.id());
+  CHECK(got[0].timestamp().nanoseconds() > 0);
+  // An answer to an inverse offer that is no longer outstanding changes
+  // nothing.
+  caf::anon_send(f.driver,
+                 answer<call::Call::DeclineInverseOffers>(first, 0));
+  c.ds.run();
+  CHECK(answers(c)[0].status() == v1::master::InverseOfferStatus::ACCEPT);
+  // Asked again once the answer's filter lapses.
+  c.ds.advance(8s);
+  CHECK(f.log->inverse_offers.size() == 1);
+  c.ds.advance(3s);
+  REQUIRE(f.log->inverse_offers.size() == 2);
+  auto second = f.log->inverse_offers[1];
+  CHECK(second.id().value() != first.id().value());
+  caf::anon_send(f.driver, answer<call::Call::DeclineInverseOffers>(second, 60));
+  c.ds.run();
+  CHECK(answers(c)[0].status() == v1::master::InverseOfferStatus::DECLINE);
+
+  // A new window for the machine: answers are forgotten, and the framework
+  // is asked about the new one at once, whatever its filter.
+  REQUIRE(c.call(schedule_call({"node"}, 2'000'000'000'000)));
+  CHECK(answers(c).empty());
+  REQUIRE(f.log->inverse_offers.size() == 3);
+  auto third = f.log->inverse_offers[2];
+  CHECK(third.unavailability().start().nanoseconds() == 2'000'000'000'000);
+  // Off the schedule: the outstanding inverse offer is rescinded.
+  CHECK(f.log->inverse_rescinds.empty());
+  REQUIRE(c.call(schedule_call({"other"})));
+  REQUIRE(f.log->inverse_rescinds.size() == 1);
+  CHECK(f.log->inverse_rescinds[0].value() == third.id().value());
+  c.ds.advance(3s);
+  // The idle agent's machine is scheduled now: the framework holds an offer
+  // there, so it is asked about that agent (and only it).
+  REQUIRE(f.log->inverse_offers.size() == 4);
+  for (size_t i = 3; i < f.log->inverse_offers.size(); ++i)
+    CHECK(f.log->inverse_offers[i].agent_id().value() == idle.id());
+}
+
+TEST_CASE("inverse offers: a framework without resources on the machine is "
+          "not asked; a disconnected one's are dropped, an agent's are "
+          "rescinded when it is deactivated") {
+  cluster c;
+  auto a = c.add_agent("cpus:4;mem:4096", "node");
+  auto f = c.add_framework();
+  auto offer = f.log->take_offers().at(0);
+  c.launch(f, offer, {make_task("t1", offer, "cpus:4;mem:4096")});
+  c.update(a, f, "t1", v1::TASK_RUNNING, "u1");
+  auto g = c.add_framework(framework_info("bystander"));
+  REQUIRE(c.call(schedule_call({"node"})));
+  CHECK(f.log->inverse_offers.size() == 1);
+  CHECK(g.log->inverse_offers.empty());
+
+  REQUIRE(c.call(agent_call(Call::DEACTIVATE_AGENT, a.id())));
+  REQUIRE(f.log->inverse_rescinds.size() == 1);
+  c.ds.advance(3s);
+  CHECK(f.log->inverse_offers.size() == 1); // not while deactivated
+  REQUIRE(c.call(agent_call(Call::REACTIVATE_AGENT, a.id())));
+  c.ds.advance(2s);
+  REQUIRE(f.log->inverse_offers.size() == 2);
+  // The framework fails over: its outstanding inverse offer is void, and
+  // the new instance is asked afresh.
+  auto info = framework_info("test");
+  *info.mutable_id() = f.log->subscribed[0].framework_id();
+  caf::anon_send_exit(f.driver, caf::exit_reason::user_shutdown);
+  c.ds.run();
+  auto again = c.add_framework(info);
+  c.ds.advance(2s);
+  REQUIRE(again.log->inverse_offers.size() == 1);
+  CHECK(again.log->inverse_offers[0].id().value()
+        != f.log->inverse_offers[1].id().value());
 }

@@ -844,3 +844,77 @@ TEST_CASE("too many event stream followers: the oldest is closed") {
   CHECK(second->types().back() == v1::master::Event::AGENT_ADDED);
   CHECK(third->types().back() == v1::master::Event::AGENT_ADDED);
 }
+
+TEST_CASE("UPDATE_FRAMEWORK changes roles and name; immutable fields and "
+          "bad roles are refused with the field named") {
+  cluster c;
+  c.add_agent("cpus:4;mem:4096");
+  auto info = framework_info("before");
+  info.add_capabilities()->set_type(v1::FrameworkInfo::Capability::MULTI_ROLE);
+  info.add_roles("a");
+  auto f = c.add_framework(info);
+  auto offers = f.log->take_offers();
+  REQUIRE(offers.size() == 1);
+  CHECK(offers[0].allocation_info().role() == "a");
+
+  auto update = [&](v1::FrameworkInfo next) {
+    call::Call::UpdateFramework call;
+    *call.mutable_framework_info() = std::move(next);
+    return c.request<v1::FrameworkInfo>(f.driver, std::move(call));
+  };
+  auto next = info;
+  next.set_name("after");
+  next.clear_roles();
+  next.add_roles("b");
+  auto updated = update(next);
+  REQUIRE(updated);
+  CHECK(updated->name() == "after");
+  CHECK(updated->id().value() == f.id());
+  // The role-a offer is void; the next one is for role b.
+  REQUIRE(f.log->rescinds.size() == 1);
+  CHECK(f.log->rescinds[0].value() == offers[0].id().value());
+  c.ds.advance(2s);
+  offers = f.log->take_offers();
+  REQUIRE(offers.size() == 1);
+  CHECK(offers[0].allocation_info().role() == "b");
+  v1::master::Call get;
+  get.set_type(v1::master::Call::GET_FRAMEWORKS);
+  auto fws = c.call(get);
+  REQUIRE(fws);
+  CHECK(fws->get_frameworks().frameworks(0).framework_info().name() == "after");
+
+  auto other_user = next;
+  other_user.set_user("nobody");
+  auto refused = update(other_user);
+  REQUIRE_FALSE(refused);
+  CHECK(describe(refused.error()).find("FrameworkInfo update is not valid: "
+                                       "framework_info.user")
+        != std::string::npos);
+  auto principal = next;
+  principal.set_principal("someone");
+  CHECK_FALSE(update(principal));
+  auto two_roles = next;
+  two_roles.clear_capabilities();
+  two_roles.add_roles("c");
+  refused = update(two_roles);
+  REQUIRE_FALSE(refused);
+  CHECK(describe(refused.error()).find("Supplied FrameworkInfo is not valid: "
+                                       "framework_info.roles")
+        != std::string::npos);
+  // Nothing changed by the refusals.
+  fws = c.call(get);
+  CHECK(fws->get_frameworks().frameworks(0).framework_info().user() == "root");
+  // A re-subscription that changes the user is refused too.
+  auto failover = principal;
+  failover.set_principal("");
+  failover.clear_principal();
+  failover.set_user("nobody");
+  *failover.mutable_id() = f.log->subscribed[0].framework_id();
+  auto log = std::make_shared<framework_log>();
+  auto actor = c.ds.track(spawn_recording_framework(c.ds.sys(), log));
+  c.ds.track(spawn_scheduler_driver(c.ds.sys(), actor, failover, c.detector));
+  c.ds.run();
+  CHECK(log->subscribed.empty());
+  REQUIRE(log->errors.size() == 1);
+  CHECK(log->errors[0].find("framework_info.user") != std::string::npos);
+}

@@ -49,6 +49,14 @@ using master_actor = caf::typed_actor<
   caf::reacts_to<v1::FrameworkID, call::Call::Acknowledge>,
   caf::reacts_to<v1::FrameworkID, call::Call::Reconcile>,
   caf::reacts_to<v1::FrameworkID, call::Call::Message>,
+  caf::reacts_to<v1::FrameworkID, call::Call::AcceptInverseOffers>,
+  caf::reacts_to<v1::FrameworkID, call::Call::DeclineInverseOffers>,
+  caf::reacts_to<v1::FrameworkID, call::Call::Request>,
+  // The framework's info as the master now has it; refused with
+  // errc::invalid_argument (a bad or immutable field changed) or
+  // errc::not_found (not subscribed).
+  caf::replies_to<v1::FrameworkID, call::Call::UpdateFramework>::with<
+    v1::FrameworkInfo>,
 
   // -- agent protocol --------------------------------------------------------
   caf::replies_to<agent_actor, v1::internal::RegisterAgent>::with<

@@ -47,8 +47,17 @@ public:
                        const std::string& data);
   virtual void failure(scheduler_driver& driver,
                        const call::Event::Failure& failure);
-  /// The master rejected the framework, or it failed over elsewhere.
+  /// The master rejected the framework, or an update_framework(), or the
+  /// framework failed over elsewhere.
   virtual void error(scheduler_driver& driver, const std::string& message);
+  /// The machines of these agents are scheduled for maintenance: answer
+  /// with accept_inverse_offers() if your tasks there will be gone in time,
+  /// decline_inverse_offers() if not. Ignored by default (the operator's
+  /// maintenance status then shows no answer from this framework).
+  virtual void inverse_offers(scheduler_driver& driver,
+                              const std::vector<v1::InverseOffer>& offers);
+  virtual void rescind_inverse_offer(scheduler_driver& driver,
+                                     const v1::OfferID& inverse_offer);
 };
 
 class scheduler_driver {
@@ -84,6 +93,17 @@ public:
                std::string data);
   void shutdown_executor(const v1::AgentID& agent,
                          const v1::ExecutorID& executor);
+  void accept_inverse_offers(std::vector<v1::OfferID> inverse_offers,
+                             v1::Filters filters = {});
+  void decline_inverse_offers(std::vector<v1::OfferID> inverse_offers,
+                              v1::Filters filters = {});
+  /// REQUEST: accepted, and ignored by the allocator (as in Mesos).
+  void request(std::vector<v1::Request> requests);
+  /// Changes the framework's info (its id, user, principal and
+  /// checkpointing stay) and suppressed roles; a refusal arrives at
+  /// error(), as with Mesos' driver.
+  void update_framework(v1::FrameworkInfo info,
+                        std::vector<std::string> suppressed_roles = {});
 
   // -- lifetime ---------------------------------------------------------------------
   /// Removes the framework (its tasks are killed) and ends the driver.

@@ -20,6 +20,8 @@ using scheduler_actor = caf::typed_actor<
   caf::reacts_to<v1::scheduler::Event::Message>,
   caf::reacts_to<v1::scheduler::Event::Failure>,
   caf::reacts_to<v1::scheduler::Event::Error>,
-  caf::reacts_to<v1::scheduler::Event::Heartbeat>>;
+  caf::reacts_to<v1::scheduler::Event::Heartbeat>,
+  caf::reacts_to<v1::scheduler::Event::InverseOffers>,
+  caf::reacts_to<v1::scheduler::Event::RescindInverseOffer>>;
 
 } // namespace dcos

@@ -8,7 +8,9 @@
 //    missing) and found again, with exponential backoff;
 //  - tells you: Subscribed on every (re-)subscription, disconnected_atom when
 //    the master is lost;
-//  - forwards every event; with `auto_acknowledge` it acknowledges each
+//  - forwards every event (inverse offers ask you to leave an agent before
+//    its machine's maintenance: answer AcceptInverseOffers or
+//    DeclineInverseOffers, or ignore them); with `auto_acknowledge` it acknowledges each
 //    status update that carries a uuid once it is in your mailbox;
 //  - stamps calls with the framework id and sends them to the current
 //    master; calls made while disconnected are dropped (offers from a lost
@@ -37,7 +39,9 @@ using framework_actor = caf::typed_actor<
   caf::reacts_to<call::Event::Subscribed>, caf::reacts_to<disconnected_atom>,
   caf::reacts_to<call::Event::Offers>, caf::reacts_to<call::Event::Rescind>,
   caf::reacts_to<call::Event::Update>, caf::reacts_to<call::Event::Message>,
-  caf::reacts_to<call::Event::Failure>, caf::reacts_to<call::Event::Error>>;
+  caf::reacts_to<call::Event::Failure>, caf::reacts_to<call::Event::Error>,
+  caf::reacts_to<call::Event::InverseOffers>,
+  caf::reacts_to<call::Event::RescindInverseOffer>>;
 
 /// What your scheduler calls. Teardown removes the framework (its tasks are
 /// killed) and ends the driver; to end the driver but keep the framework
@@ -48,7 +52,13 @@ using scheduler_driver_actor = caf::typed_actor<
   caf::reacts_to<call::Call::Kill>, caf::reacts_to<call::Call::Shutdown>,
   caf::reacts_to<call::Call::Acknowledge>,
   caf::reacts_to<call::Call::Reconcile>, caf::reacts_to<call::Call::Message>,
-  caf::reacts_to<call::Call::Teardown>>;
+  caf::reacts_to<call::Call::AcceptInverseOffers>,
+  caf::reacts_to<call::Call::DeclineInverseOffers>,
+  caf::reacts_to<call::Call::Request>, caf::reacts_to<call::Call::Teardown>,
+  // Changes the framework's info (and suppressed roles) at the master; the
+  // driver re-subscribes with the new info from then on. Refused with the
+  // master's error, or errc::unavailable while not subscribed.
+  caf::replies_to<call::Call::UpdateFramework>::with<v1::FrameworkInfo>>;
 
 struct scheduler_options {
   bool auto_acknowledge = true;

@@ -51,7 +51,7 @@ using wire_types = caf::detail::type_list<
   v1::ExecutorInfo, v1::TaskInfo, v1::TaskGroupInfo,
   v1::TaskResourceLimitation, v1::TaskStatus, v1::Task,
   // offer.proto
-  v1::Offer,
+  v1::Offer, v1::InverseOffer, v1::Request,
   // scheduler.proto: each call and event travels as its own message
   v1::scheduler::Call, v1::scheduler::Event,
   v1::scheduler::Call::Subscribe, v1::scheduler::Call::Accept,
@@ -59,11 +59,14 @@ using wire_types = caf::detail::type_list<
   v1::scheduler::Call::Suppress, v1::scheduler::Call::Kill,
   v1::scheduler::Call::Shutdown, v1::scheduler::Call::Acknowledge,
   v1::scheduler::Call::Reconcile, v1::scheduler::Call::Message,
-  v1::scheduler::Call::Teardown, v1::scheduler::Event::Subscribed,
+  v1::scheduler::Call::Teardown, v1::scheduler::Call::AcceptInverseOffers,
+  v1::scheduler::Call::DeclineInverseOffers, v1::scheduler::Call::Request,
+  v1::scheduler::Call::UpdateFramework, v1::scheduler::Event::Subscribed,
   v1::scheduler::Event::Offers, v1::scheduler::Event::Rescind,
   v1::scheduler::Event::Update, v1::scheduler::Event::Message,
   v1::scheduler::Event::Failure, v1::scheduler::Event::Error,
-  v1::scheduler::Event::Heartbeat,
+  v1::scheduler::Event::Heartbeat, v1::scheduler::Event::InverseOffers,
+  v1::scheduler::Event::RescindInverseOffer,
   // internal.proto
   v1::internal::RegisterAgent, v1::internal::ReregisterAgent,
   v1::internal::AgentRegistered, v1::internal::RunTask,

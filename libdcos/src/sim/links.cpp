@@ -142,6 +142,18 @@ public:
       [this](const v1::FrameworkID&, const call::Call::Message&) {
         pass(up_, master_, "MESSAGE");
       },
+      [this](const v1::FrameworkID&, const call::Call::AcceptInverseOffers&) {
+        pass(up_, master_, "ACCEPT_INVERSE_OFFERS");
+      },
+      [this](const v1::FrameworkID&, const call::Call::DeclineInverseOffers&) {
+        pass(up_, master_, "DECLINE_INVERSE_OFFERS");
+      },
+      [this](const v1::FrameworkID&, const call::Call::Request&) {
+        pass(up_, master_, "REQUEST");
+      },
+      [this](const v1::FrameworkID& id, const call::Call::UpdateFramework& c) {
+        return ask<v1::FrameworkInfo>(up_, master_, "UPDATE_FRAMEWORK", id, c);
+      },
       // -- node -> master: the agent protocol ---------------------------------------
       [this](const agent_actor& a, const v1::internal::RegisterAgent& msg) {
         attach(a);
@@ -245,6 +257,12 @@ public:
       },
       [this](const call::Event::Heartbeat&) {
         pass(down_, scheduler(), "HEARTBEAT");
+      },
+      [this](const call::Event::InverseOffers&) {
+        pass(down_, scheduler(), "INVERSE_OFFERS");
+      },
+      [this](const call::Event::RescindInverseOffer&) {
+        pass(down_, scheduler(), "RESCIND_INVERSE_OFFER");
       },
       [this](retransmit_atom) {
         retransmitting_ = false;

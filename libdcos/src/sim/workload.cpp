@@ -242,6 +242,9 @@ workload_actor::behavior_type workload(self_ptr self, world* w,
     },
     [](const call::Event::Message&) {},
     [](const call::Event::Failure&) {},
+    // No simulated operator schedules maintenance (yet): nothing to answer.
+    [](const call::Event::InverseOffers&) {},
+    [](const call::Event::RescindInverseOffer&) {},
     [self](const call::Event::Error&) {
       self->state.w->fail(fmt::format("framework {} got an error from the "
                                       "master",
