@@ -32,6 +32,10 @@ unsigned empty_answer_status(Call::Type type) {
   switch (type) {
     case Call::RESERVE_RESOURCES:
     case Call::UNRESERVE_RESOURCES:
+    case Call::CREATE_VOLUMES:
+    case Call::DESTROY_VOLUMES:
+    case Call::GROW_VOLUME:
+    case Call::SHRINK_VOLUME:
       return 202;
     default:
       return 200;

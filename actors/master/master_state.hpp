@@ -495,8 +495,12 @@ struct master_state {
   v1::master::Response::GetTasks get_tasks() const;
   v1::master::Response::GetRoles get_roles() const;
   metrics_snapshot current_metrics() const;
+  /// RESERVE_RESOURCES, UNRESERVE_RESOURCES, CREATE_VOLUMES,
+  /// DESTROY_VOLUMES, GROW_VOLUME, SHRINK_VOLUME: `conv` applied to the
+  /// agent's free resources (its offers rescinded first), or refused
+  /// (errc::conflict) if they are not free.
   caf::result<v1::master::Response>
-  operator_reserve(const std::string& agent_id,
+  operator_convert(const std::string& agent_id,
                    caf::expected<struct conversion> conv);
   caf::result<v1::master::Response>
   update_quota(const v1::master::Call::UpdateQuota& call);

@@ -14,6 +14,12 @@ namespace dcos::kernel {
 
 namespace {
 
+caf::error not_registered(const std::string& agent_id) {
+  return make_error(errc::not_found,
+                    fmt::format("agent_id: agent '{}' is not registered",
+                                agent_id));
+}
+
 using v1::master::Call;
 using v1::master::Response;
 
@@ -268,15 +274,13 @@ metrics_snapshot master_state::current_metrics() const {
 }
 
 caf::result<Response>
-master_state::operator_reserve(const std::string& agent_id,
+master_state::operator_convert(const std::string& agent_id,
                                caf::expected<conversion> conv) {
   if (!conv)
     return conv.error();
   auto a = agents.find(agent_id);
   if (a == agents.end())
-    return make_error(errc::not_found,
-                      fmt::format("agent_id: agent '{}' is not registered",
-                                  agent_id));
+    return not_registered(agent_id);
   // Offered resources may be needed: take the agent's offers back first.
   rescind_agent_offers(a->second);
   auto rp = self->make_response_promise<Response>();
@@ -611,14 +615,34 @@ caf::result<Response> master_state::operator_call(const Call& call) {
     case Call::MARK_AGENT_GONE:
       return mark_agent_gone(call.mark_agent_gone());
     case Call::RESERVE_RESOURCES:
-      return operator_reserve(
+      return operator_convert(
         call.reserve_resources().agent_id().value(),
         validate_reserve(call.reserve_resources().resources(), nullptr, ""));
     case Call::UNRESERVE_RESOURCES:
-      return operator_reserve(
+      return operator_convert(
         call.unreserve_resources().agent_id().value(),
         validate_unreserve(call.unreserve_resources().resources(), nullptr,
                            ""));
+    case Call::CREATE_VOLUMES: {
+      const auto& id = call.create_volumes().agent_id().value();
+      auto a = agents.find(id);
+      if (a == agents.end())
+        return not_registered(id);
+      return operator_convert(
+        id, validate_create(call.create_volumes().volumes(), a->second, ""));
+    }
+    case Call::DESTROY_VOLUMES:
+      return operator_convert(
+        call.destroy_volumes().agent_id().value(),
+        validate_destroy(call.destroy_volumes().volumes(), ""));
+    case Call::GROW_VOLUME:
+      return operator_convert(call.grow_volume().agent_id().value(),
+                              validate_grow(call.grow_volume().volume(),
+                                            call.grow_volume().addition()));
+    case Call::SHRINK_VOLUME:
+      return operator_convert(call.shrink_volume().agent_id().value(),
+                              validate_shrink(call.shrink_volume().volume(),
+                                              call.shrink_volume().subtract()));
     case Call::SUBSCRIBE:
       // Its answer is a stream, which one reply cannot be.
       return invalid("type: SUBSCRIBE is answered by a stream: send "

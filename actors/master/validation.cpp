@@ -1,5 +1,7 @@
 #include "validation.hpp"
 
+#include <cmath>
+
 #include <fmt/format.h>
 
 #include "dcos/error.hpp"
@@ -334,6 +336,78 @@ validate_create(const google::protobuf::RepeatedPtrField<v1::Resource>& xs,
     plain += v.volume_source();
   }
   return conversion{plain, *volumes};
+}
+
+namespace {
+
+// The one persistent volume a GROW_VOLUME or SHRINK_VOLUME is about.
+caf::expected<resource> resizable_volume(const v1::Resource& x,
+                                         std::string_view call) {
+  auto volume = resources::entry_from_proto(x);
+  if (!volume)
+    return invalid(fmt::format("{}.volume: {}", call,
+                               describe_reason(volume.error())));
+  if (!volume->is_persistent_volume())
+    return invalid(fmt::format("{}.volume: not a persistent volume", call));
+  if (volume->shared)
+    return invalid(fmt::format("{}.volume: a shared volume cannot be "
+                               "resized",
+                               call));
+  if (volume->disk->source().type() == v1::Resource::DiskInfo::Source::MOUNT)
+    return invalid(fmt::format("{}.volume: a volume on a MOUNT disk cannot be "
+                               "resized",
+                               call));
+  return volume;
+}
+
+} // namespace
+
+caf::expected<conversion> validate_grow(const v1::Resource& x,
+                                        const v1::Resource& y) {
+  auto volume = resizable_volume(x, "grow_volume");
+  if (!volume)
+    return volume.error();
+  auto addition = resources::entry_from_proto(y);
+  if (!addition)
+    return invalid(fmt::format("grow_volume.addition: {}",
+                               describe_reason(addition.error())));
+  if (addition->milli <= 0)
+    return invalid("grow_volume.addition: must be more than 0");
+  if (!addition->same_identity(volume->volume_source()))
+    return invalid("grow_volume.addition: must be disk of the volume's "
+                   "reservation and source, and not a volume itself");
+  resource grown = *volume;
+  grown.milli += addition->milli;
+  resources from;
+  from += *volume;
+  from += *addition;
+  resources to;
+  to += std::move(grown);
+  return conversion{std::move(from), std::move(to)};
+}
+
+caf::expected<conversion> validate_shrink(const v1::Resource& x,
+                                          const v1::Value::Scalar& subtract) {
+  auto volume = resizable_volume(x, "shrink_volume");
+  if (!volume)
+    return volume.error();
+  auto milli = static_cast<int64_t>(std::llround(subtract.value() * 1000));
+  if (milli <= 0)
+    return invalid("shrink_volume.subtract: must be more than 0");
+  if (milli >= volume->milli)
+    return invalid(fmt::format("shrink_volume.subtract: must be less than "
+                               "the volume's size ({})",
+                               volume->scalar()));
+  resource shrunk = *volume;
+  shrunk.milli -= milli;
+  resource freed = volume->volume_source();
+  freed.milli = milli;
+  resources from;
+  from += *volume;
+  resources to;
+  to += std::move(shrunk);
+  to += std::move(freed);
+  return conversion{std::move(from), std::move(to)};
 }
 
 caf::expected<conversion>

@@ -65,6 +65,14 @@ validate_create(const google::protobuf::RepeatedPtrField<v1::Resource>& xs,
 caf::expected<conversion>
 validate_destroy(const google::protobuf::RepeatedPtrField<v1::Resource>& xs,
                  const std::string& offer_role);
+/// GROW_VOLUME: `volume` (a persistent volume, not on a MOUNT disk, not
+/// shared) takes in `addition`, disk of the same reservation and source.
+caf::expected<conversion> validate_grow(const v1::Resource& volume,
+                                        const v1::Resource& addition);
+/// SHRINK_VOLUME: `volume` gives back `subtract` (more than 0, less than
+/// its size) as disk of its reservation and source.
+caf::expected<conversion> validate_shrink(const v1::Resource& volume,
+                                          const v1::Value::Scalar& subtract);
 
 /// Task and executor ids end up in paths: no '/', no whitespace, not "."
 /// or "..", not empty.

@@ -918,3 +918,94 @@ TEST_CASE("UPDATE_FRAMEWORK changes roles and name; immutable fields and "
   REQUIRE(log->errors.size() == 1);
   CHECK(log->errors[0].find("framework_info.user") != std::string::npos);
 }
+
+TEST_CASE("operator CREATE_VOLUMES, GROW_VOLUME, SHRINK_VOLUME, "
+          "DESTROY_VOLUMES on an agent's reserved disk") {
+  cluster c;
+  auto a = c.add_agent("cpus:4;mem:4096;disk:1000");
+  using v1::master::Call;
+  auto level = R"("reservations":[{"type":"DYNAMIC","role":"db","principal":"op"}])";
+  auto disk = [&](int size, std::string_view extra = {}) {
+    google::protobuf::RepeatedPtrField<v1::Resource> out;
+    resources::parse(fmt::format(R"([{{"name":"disk","type":"SCALAR",
+      "scalar":{{"value":{}}},{}{}}}])", size, level, extra))
+      ->to_proto(&out);
+    return out;
+  };
+  auto volume = [&](int size) {
+    return disk(size, R"(,"disk":{"persistence":{"id":"vol1"},
+      "volume":{"container_path":"data","mode":"RW"}})");
+  };
+  auto total = [&] {
+    Call get;
+    get.set_type(Call::GET_AGENTS);
+    return *resources::from_proto(
+      c.call(get)->get_agents().agents(0).total_resources());
+  };
+  auto error_of = [&](const Call& call) {
+    auto r = c.call(call);
+    REQUIRE_FALSE(r);
+    return describe(r.error());
+  };
+  Call reserve;
+  reserve.set_type(Call::RESERVE_RESOURCES);
+  reserve.mutable_reserve_resources()->mutable_agent_id()->set_value(a.id());
+  *reserve.mutable_reserve_resources()->mutable_resources() = disk(600);
+  REQUIRE(c.call(reserve));
+
+  Call create;
+  create.set_type(Call::CREATE_VOLUMES);
+  create.mutable_create_volumes()->mutable_agent_id()->set_value(a.id());
+  *create.mutable_create_volumes()->mutable_volumes() = volume(400);
+  REQUIRE(c.call(create));
+  auto volumes = total().persistent_volumes();
+  REQUIRE(volumes.size() == 1);
+  CHECK(volumes.scalar("disk") == 400.0);
+  CHECK(error_of(create).find("persistence id 'vol1' already exists")
+        != std::string::npos);
+  auto elsewhere = create;
+  elsewhere.mutable_create_volumes()->mutable_agent_id()->set_value("nope");
+  CHECK(error_of(elsewhere).find("agent 'nope' is not registered")
+        != std::string::npos);
+
+  Call grow;
+  grow.set_type(Call::GROW_VOLUME);
+  grow.mutable_grow_volume()->mutable_agent_id()->set_value(a.id());
+  *grow.mutable_grow_volume()->mutable_volume() = volume(400)[0];
+  *grow.mutable_grow_volume()->mutable_addition() = disk(150)[0];
+  REQUIRE(c.call(grow));
+  CHECK(total().persistent_volumes().scalar("disk") == 550.0);
+  // Only 50 reserved disk is left: growing by 150 again finds it not free.
+  *grow.mutable_grow_volume()->mutable_volume() = volume(550)[0];
+  CHECK(error_of(grow).find("are not free") != std::string::npos);
+  auto unreserved = grow;
+  google::protobuf::RepeatedPtrField<v1::Resource> plain;
+  resources::parse("disk:10")->to_proto(&plain);
+  *unreserved.mutable_grow_volume()->mutable_addition() = plain[0];
+  CHECK(error_of(unreserved).find("grow_volume.addition: must be disk of the "
+                                  "volume's reservation")
+        != std::string::npos);
+
+  Call shrink;
+  shrink.set_type(Call::SHRINK_VOLUME);
+  shrink.mutable_shrink_volume()->mutable_agent_id()->set_value(a.id());
+  *shrink.mutable_shrink_volume()->mutable_volume() = volume(550)[0];
+  shrink.mutable_shrink_volume()->mutable_subtract()->set_value(550);
+  CHECK(error_of(shrink).find("shrink_volume.subtract: must be less than")
+        != std::string::npos);
+  shrink.mutable_shrink_volume()->mutable_subtract()->set_value(250);
+  REQUIRE(c.call(shrink));
+  CHECK(total().persistent_volumes().scalar("disk") == 300.0);
+  CHECK(total().reserved("db").scalar("disk") == 600.0);
+
+  Call destroy;
+  destroy.set_type(Call::DESTROY_VOLUMES);
+  destroy.mutable_destroy_volumes()->mutable_agent_id()->set_value(a.id());
+  *destroy.mutable_destroy_volumes()->mutable_volumes() = volume(300);
+  REQUIRE(c.call(destroy));
+  CHECK(total().persistent_volumes().empty());
+  CHECK(total().reserved("db").scalar("disk") == 600.0);
+  CHECK(error_of(destroy).find("are not free") != std::string::npos);
+  // Each change reached the agent.
+  CHECK(a.log->checkpoints.size() == 5);
+}
