@@ -215,6 +215,7 @@ agent_impl::behavior_type agent(agent_self self, agent_config cfg) {
     [self](state_atom) { return self->state.state_json(); },
     [self](metrics_atom) { return self->state.metrics_with_usage(); },
     [self](monitor_atom) { return self->state.monitor_statistics(); },
+    [self](const v1::agent::Call& call) { return self->state.api_call(call); },
     // -- internal --------------------------------------------------------------------
     [self](flush_atom) { self->state.flush(); },
     [self](retry_atom, const std::string& framework_id,

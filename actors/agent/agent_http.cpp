@@ -2,16 +2,19 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
 #include <caf/all.hpp>
 #include <fmt/format.h>
 
+#include "dcos/api_encoding.hpp"
 #include "dcos/ask.hpp"
 #include "dcos/error.hpp"
 #include "dcos/json_writer.hpp"
 #include "dcos/metrics.hpp"
+#include "dcos/version.hpp"
 
 namespace fs = std::filesystem;
 
@@ -43,44 +46,109 @@ caf::expected<fs::path> confined(const std::string& root,
   return real;
 }
 
-std::string mode_string(fs::perms p, bool dir) {
-  std::string s = dir ? "d" : "-";
-  for (auto [bit, c] : {std::pair{fs::perms::owner_read, 'r'},
-                        {fs::perms::owner_write, 'w'},
-                        {fs::perms::owner_exec, 'x'},
-                        {fs::perms::group_read, 'r'},
-                        {fs::perms::group_write, 'w'},
-                        {fs::perms::group_exec, 'x'},
-                        {fs::perms::others_read, 'r'},
-                        {fs::perms::others_write, 'w'},
-                        {fs::perms::others_exec, 'x'}})
-    s += (p & bit) != fs::perms::none ? c : '-';
+// `ls -l`'s mode column for a st_mode.
+std::string mode_string(uint32_t mode) {
+  std::string s = S_ISDIR(mode) ? "d" : "-";
+  const char* letters = "rwxrwxrwx";
+  for (int i = 0; i < 9; ++i)
+    s += (mode & (1u << (8 - i))) != 0 ? letters[i] : '-';
   return s;
 }
 
-http_response browse(const std::string& root, const http_request& req) {
-  auto dir = confined(root, req.query.count("path") ? req.query.at("path")
-                                                    : std::string{});
+// The entries of the directory `path` (or the file itself), as Mesos'
+// FileInfo.
+caf::expected<std::vector<v1::agent::FileInfo>>
+list_files(const std::string& root, const std::string& path) {
+  auto dir = confined(root, path);
   if (!dir)
-    return error_response(dir.error());
+    return dir.error();
+  auto info_of = [](const fs::path& p) -> std::optional<v1::agent::FileInfo> {
+    struct stat st{};
+    if (::lstat(p.c_str(), &st) != 0)
+      return std::nullopt;
+    v1::agent::FileInfo info;
+    info.set_path(p.string());
+    info.set_nlink(static_cast<int32_t>(st.st_nlink));
+    info.set_size(static_cast<uint64_t>(st.st_size));
+    info.mutable_mtime()->set_nanoseconds(static_cast<int64_t>(st.st_mtime)
+                                          * 1'000'000'000);
+    info.set_mode(st.st_mode);
+    info.set_uid(std::to_string(st.st_uid));
+    info.set_gid(std::to_string(st.st_gid));
+    return info;
+  };
+  std::vector<v1::agent::FileInfo> out;
   std::error_code ec;
-  if (!fs::is_directory(*dir, ec))
-    return json_error(400, "path: not a directory");
+  if (!fs::is_directory(*dir, ec)) {
+    if (auto info = info_of(*dir))
+      out.push_back(std::move(*info));
+    return out;
+  }
+  for (const auto& entry : fs::directory_iterator(*dir, ec))
+    if (auto info = info_of(entry.path()))
+      out.push_back(std::move(*info));
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return a.path() < b.path();
+  });
+  return out;
+}
+
+struct file_chunk {
+  int64_t size = 0;   // of the whole file
+  int64_t offset = 0; // where `data` starts
+  std::string data;
+};
+
+// Up to `length` bytes (at most max_read) of the file `path` from `offset`
+// (nothing past its end).
+caf::expected<file_chunk> read_file(const std::string& root,
+                                    const std::string& path, int64_t offset,
+                                    int64_t length) {
+  auto file = confined(root, path);
+  if (!file)
+    return file.error();
+  std::error_code ec;
+  if (fs::is_directory(*file, ec))
+    return make_error(errc::invalid_argument,
+                      fmt::format("path: '{}' is a directory", path));
+  file_chunk out;
+  out.size = static_cast<int64_t>(fs::file_size(*file, ec));
+  if (ec)
+    return make_error(errc::invalid_argument,
+                      fmt::format("path: '{}' is not a regular file", path));
+  out.offset = std::min(offset, out.size);
+  auto n = std::max<int64_t>(0, std::min({length, max_read,
+                                          out.size - out.offset}));
+  out.data.resize(static_cast<size_t>(n));
+  std::ifstream in{*file, std::ios::binary};
+  in.seekg(out.offset);
+  in.read(out.data.data(), static_cast<std::streamsize>(out.data.size()));
+  out.data.resize(static_cast<size_t>(in.gcount()));
+  return out;
+}
+
+const std::string& query(const http_request& req, const std::string& key) {
+  static const std::string none;
+  auto i = req.query.find(key);
+  return i == req.query.end() ? none : i->second;
+}
+
+// Mesos' /files/browse.
+http_response browse(const std::string& root, const http_request& req) {
+  auto files = list_files(root, query(req, "path"));
+  if (!files)
+    return error_response(files.error());
   json_writer w;
   w.begin_array();
-  for (const auto& entry : fs::directory_iterator(*dir, ec)) {
-    struct stat st{};
-    if (::lstat(entry.path().c_str(), &st) != 0)
-      continue;
+  for (const auto& f : *files) {
     w.begin_object();
-    w.field("path", entry.path().string());
-    w.field("nlink", static_cast<int64_t>(st.st_nlink));
-    w.field("size", static_cast<int64_t>(st.st_size));
-    w.field("mtime", static_cast<int64_t>(st.st_mtime));
-    w.field("mode", mode_string(entry.symlink_status().permissions(),
-                                entry.is_directory()));
-    w.field("uid", std::to_string(st.st_uid));
-    w.field("gid", std::to_string(st.st_gid));
+    w.field("path", f.path());
+    w.field("nlink", static_cast<int64_t>(f.nlink()));
+    w.field("size", static_cast<int64_t>(f.size()));
+    w.field("mtime", f.mtime().nanoseconds() / 1'000'000'000);
+    w.field("mode", mode_string(f.mode()));
+    w.field("uid", f.uid());
+    w.field("gid", f.gid());
     w.end_object();
   }
   w.end_array();
@@ -91,10 +159,6 @@ http_response browse(const std::string& root, const http_request& req) {
 
 // Mesos' /files/read: offset -1 asks for the size only.
 http_response read(const std::string& root, const http_request& req) {
-  auto file = confined(root, req.query.count("path") ? req.query.at("path")
-                                                     : std::string{});
-  if (!file)
-    return error_response(file.error());
   int64_t offset = 0;
   int64_t length = max_read;
   try {
@@ -107,29 +171,118 @@ http_response read(const std::string& root, const http_request& req) {
   }
   if (length < 0 || offset < -1)
     return json_error(400, "offset must be >= -1 and length >= 0");
-  std::error_code ec;
-  auto size = static_cast<int64_t>(fs::file_size(*file, ec));
-  if (ec)
-    return json_error(400, "path: not a regular file");
+  auto chunk = read_file(root, query(req, "path"), std::max<int64_t>(offset, 0),
+                         offset == -1 ? 0 : length);
+  if (!chunk)
+    return error_response(chunk.error());
   json_writer w;
   w.begin_object();
-  if (offset == -1) {
-    w.field("data", "").field("offset", size);
-  } else {
-    std::ifstream in{*file, std::ios::binary};
-    in.seekg(std::min(offset, size));
-    std::string data(static_cast<size_t>(
-                       std::max<int64_t>(0, std::min({length, max_read,
-                                                      size - offset}))),
-                     '\0');
-    in.read(data.data(), static_cast<std::streamsize>(data.size()));
-    data.resize(static_cast<size_t>(in.gcount()));
-    w.field("data", data).field("offset", std::min(offset, size));
-  }
+  if (offset == -1)
+    w.field("data", "").field("offset", chunk->size);
+  else
+    w.field("data", chunk->data).field("offset", chunk->offset);
   w.end_object();
   http_response r;
   r.body = w.take();
   return r;
+}
+
+http_response encoded(const v1::agent::Response& response, bool protobuf) {
+  http_response r;
+  r.content_type = protobuf ? protobuf_media_type : json_media_type;
+  r.body = encode_answer(response, protobuf);
+  return r;
+}
+
+// POST /api/v1: Mesos' v1 agent operator API.
+void agent_api(caf::actor_system& sys, const agent_edge_actor& agent,
+               const std::string& root, const http_request& req,
+               http_responder respond) {
+  using v1::agent::Call;
+  using v1::agent::Response;
+  Call call;
+  if (auto refused = parse_call(req, &call)) {
+    respond(std::move(*refused));
+    return;
+  }
+  auto answer_protobuf = answer_in_protobuf(req);
+  if (!answer_protobuf) {
+    respond(not_acceptable());
+    return;
+  }
+  bool protobuf = *answer_protobuf;
+  Response out;
+  switch (call.type()) {
+    case Call::UNKNOWN:
+      respond(json_error(400, "type: missing or unknown call type"));
+      return;
+    case Call::GET_HEALTH:
+      out.set_type(Response::GET_HEALTH);
+      out.mutable_get_health()->set_healthy(true);
+      respond(encoded(out, protobuf));
+      return;
+    case Call::GET_VERSION: {
+      out.set_type(Response::GET_VERSION);
+      auto& v = *out.mutable_get_version()->mutable_version_info();
+      v.set_version(dcos::version);
+      respond(encoded(out, protobuf));
+      return;
+    }
+    case Call::LIST_FILES: {
+      auto files = list_files(root, call.list_files().path());
+      if (!files) {
+        respond(error_response(files.error()));
+        return;
+      }
+      out.set_type(Response::LIST_FILES);
+      for (auto& f : *files)
+        *out.mutable_list_files()->add_file_infos() = std::move(f);
+      respond(encoded(out, protobuf));
+      return;
+    }
+    case Call::READ_FILE: {
+      const auto& rf = call.read_file();
+      auto offset = rf.offset() > static_cast<uint64_t>(INT64_MAX)
+                      ? INT64_MAX
+                      : static_cast<int64_t>(rf.offset());
+      auto length = !rf.has_length() || rf.length() > uint64_t{max_read}
+                      ? max_read
+                      : static_cast<int64_t>(rf.length());
+      auto chunk = read_file(root, rf.path(), offset, length);
+      if (!chunk) {
+        respond(error_response(chunk.error()));
+        return;
+      }
+      out.set_type(Response::READ_FILE);
+      out.mutable_read_file()->set_size(static_cast<uint64_t>(chunk->size));
+      out.mutable_read_file()->set_data(std::move(chunk->data));
+      respond(encoded(out, protobuf));
+      return;
+    }
+    case Call::GET_METRICS:
+      ask(
+        sys, agent, agent_timeout,
+        [respond, protobuf](const v1::master::Response& r) {
+          Response out;
+          out.set_type(Response::GET_METRICS);
+          *out.mutable_get_metrics()->mutable_metrics()
+            = r.get_metrics().metrics();
+          respond(encoded(out, protobuf));
+        },
+        [respond](const caf::error& err) { respond(error_response(err)); },
+        metrics_atom::value);
+      return;
+    default:
+      // About the agent's frameworks, executors, tasks, containers, itself.
+      ask(
+        sys, agent, agent_timeout,
+        [respond, protobuf](const Response& r) {
+          respond(encoded(r, protobuf));
+        },
+        [respond](const caf::error& err) { respond(error_response(err)); },
+        std::move(call));
+      return;
+  }
 }
 
 } // namespace
@@ -171,6 +324,10 @@ http_router agent_routes(caf::actor_system& sys, agent_edge_actor agent,
     routes.get(path, files(browse));
   for (const char* path : {"/files/read", "/files/read.json"})
     routes.get(path, files(read));
+  routes.post("/api/v1", [&sys, agent, work_dir](const http_request& req,
+                                                 http_responder respond) {
+    agent_api(sys, agent, work_dir, req, std::move(respond));
+  });
   return routes;
 }
 

@@ -1,7 +1,10 @@
 // The agent's HTTP endpoints, served by daemon_runtime on dcos-agent's
-// --port: /state, /metrics/snapshot, /metrics, /monitor/statistics, and the
+// --port: /state, /metrics/snapshot, /metrics, /monitor/statistics, the
 // sandbox files (/files/browse, /files/read) so that task logs can be read
-// remotely. File access is confined to the agent's work directory.
+// remotely, and Mesos' v1 agent operator API (POST /api/v1: GET_HEALTH,
+// GET_VERSION, GET_METRICS, GET_STATE, GET_FRAMEWORKS, GET_EXECUTORS,
+// GET_TASKS, GET_AGENT, GET_CONTAINERS, LIST_FILES, READ_FILE; JSON or
+// protobuf). File access is confined to the agent's work directory.
 // /health, /version and /flags come from the runtime.
 #pragma once
 
@@ -12,6 +15,7 @@
 
 #include "dcos/atoms.hpp"
 #include "dcos/http_router.hpp"
+#include "dcos/type_bridge.hpp"
 #include "dcos/wire_types.hpp"
 
 namespace dcos::kernel {
@@ -21,7 +25,10 @@ using agent_edge_actor = caf::typed_actor<
   caf::replies_to<state_atom>::with<std::string>,
   caf::replies_to<metrics_atom>::with<v1::master::Response>,
   // /monitor/statistics: the usage of every executor's container, as JSON.
-  caf::replies_to<monitor_atom>::with<std::string>>;
+  caf::replies_to<monitor_atom>::with<std::string>,
+  // The v1 API's calls about the agent's frameworks, executors, tasks,
+  // containers and itself (the edge answers the others).
+  caf::replies_to<v1::agent::Call>::with<v1::agent::Response>>;
 
 /// The agent's routes, for daemon_runtime::serve.
 /// REQUIRES: `sys` outlives the routes' handlers.

@@ -4,7 +4,8 @@
 // Files: agent.cpp (behavior, identity), journal.cpp (durability and
 // recovery), master_link.cpp (finding, registering with and answering the
 // master), executors.cpp (launching, registering and ending executors),
-// status_updates.cpp (the status update manager), agent_state_json.cpp.
+// status_updates.cpp (the status update manager), agent_state_json.cpp,
+// agent_api.cpp (the v1 operator API's view).
 //
 // Thread-safety: owned by the agent actor.
 #pragma once
@@ -245,6 +246,12 @@ struct agent_state {
                               const std::vector<std::string>& task_ids);
   void shutdown_framework(const std::string& framework_id);
   void checkpoint_resources(const v1::internal::CheckpointResources& msg);
+  // -- agent_api.cpp: the v1 operator API's view of the agent --
+  caf::result<v1::agent::Response> api_call(const v1::agent::Call& call);
+  v1::agent::Response::GetFrameworks api_frameworks() const;
+  v1::agent::Response::GetExecutors api_executors() const;
+  v1::agent::Response::GetTasks api_tasks() const;
+  v1::agent::Response::GetContainers api_containers() const;
   // /monitor/statistics (Mesos' format), from the containerizer's figures.
   caf::result<std::string> monitor_statistics();
   // metrics_response() with the containers' total usage (monitor.cpp).

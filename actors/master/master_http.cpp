@@ -7,7 +7,7 @@
 #include "dcos/error.hpp"
 #include "dcos/json.hpp"
 #include "dcos/metrics.hpp"
-#include "api_encoding.hpp"
+#include "dcos/api_encoding.hpp"
 #include "operator_stream.hpp"
 #include "state_json.hpp"
 

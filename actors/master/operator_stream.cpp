@@ -2,7 +2,7 @@
 
 #include <caf/all.hpp>
 
-#include "api_encoding.hpp"
+#include "dcos/api_encoding.hpp"
 #include "dcos/atoms.hpp"
 #include "dcos/recordio.hpp"
 

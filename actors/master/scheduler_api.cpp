@@ -7,7 +7,7 @@
 #include <caf/all.hpp>
 #include <fmt/format.h>
 
-#include "api_encoding.hpp"
+#include "dcos/api_encoding.hpp"
 #include "dcos/ask.hpp"
 #include "dcos/error.hpp"
 #include "dcos/type_bridge.hpp"

@@ -81,5 +81,8 @@ using dcos::detail::inspect;
 namespace v1::master {
 using dcos::detail::inspect;
 }
+namespace v1::agent {
+using dcos::detail::inspect;
+}
 
 } // namespace dcos

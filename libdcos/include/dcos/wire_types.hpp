@@ -7,6 +7,7 @@
 #include <caf/detail/type_list.hpp>
 
 #include <dcos/v1/agent.pb.h>
+#include <dcos/v1/agent_api.pb.h>
 #include <dcos/v1/command.pb.h>
 #include <dcos/v1/common.pb.h>
 #include <dcos/v1/container.pb.h>
@@ -86,6 +87,8 @@ using wire_types = caf::detail::type_list<
   v1::master::MaintenanceWindow, v1::master::MaintenanceSchedule,
   v1::master::InverseOfferStatus, v1::master::MaintenanceStatus,
   v1::master::QuotaConfig, v1::master::Call,
-  v1::master::Response, v1::master::Event>;
+  v1::master::Response, v1::master::Event,
+  // agent_api.proto (the agent's operator API)
+  v1::agent::FileInfo, v1::agent::Call, v1::agent::Response>;
 
 } // namespace dcos

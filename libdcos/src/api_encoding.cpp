@@ -1,4 +1,4 @@
-#include "api_encoding.hpp"
+#include "dcos/api_encoding.hpp"
 
 #include <fmt/format.h>
 #include <google/protobuf/struct.pb.h>
@@ -6,7 +6,7 @@
 #include "dcos/error.hpp"
 #include "dcos/json.hpp"
 
-namespace dcos::kernel {
+namespace dcos {
 
 std::optional<http_response> parse_call(const http_request& req,
                                         google::protobuf::Message* call) {
@@ -52,4 +52,4 @@ std::string encode_answer(const google::protobuf::Message& msg,
   return protobuf ? msg.SerializeAsString() : to_json(msg);
 }
 
-} // namespace dcos::kernel
+} // namespace dcos

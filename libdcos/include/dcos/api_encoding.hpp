@@ -1,5 +1,6 @@
-// The request and answer encodings of the master's v1 APIs (POST /api/v1,
-// POST /api/v1/scheduler), by Mesos' rules: a body is JSON (Mesos' mapping)
+// The request and answer encodings of Mesos' v1 HTTP APIs (the master's
+// POST /api/v1 and /api/v1/scheduler, the agent's POST /api/v1), by Mesos'
+// rules: a body is JSON (Mesos' mapping)
 // or a serialized protobuf, as its Content-Type says; an answer is JSON if
 // the Accept header admits it (or is absent), else protobuf if admitted.
 //
@@ -12,9 +13,9 @@
 
 #include <google/protobuf/message.h>
 
-#include "dcos/http_server.hpp"
+#include <dcos/http_server.hpp>
 
-namespace dcos::kernel {
+namespace dcos {
 
 inline constexpr std::string_view json_media_type = "application/json";
 inline constexpr std::string_view protobuf_media_type
@@ -38,4 +39,4 @@ http_response not_acceptable();
 std::string encode_answer(const google::protobuf::Message& msg,
                           bool protobuf);
 
-} // namespace dcos::kernel
+} // namespace dcos
