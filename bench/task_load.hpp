@@ -120,6 +120,7 @@ launcher(framework_actor::pointer self, std::shared_ptr<launch_state> st) {
     [](const call::Event::Error&) {},
     [](const call::Event::InverseOffers&) {},
     [](const call::Event::RescindInverseOffer&) {},
+    [](const call::Event::UpdateOperationStatus&) {},
   };
 }
 

@@ -201,15 +201,9 @@ void agent_api(caf::actor_system& sys, const agent_edge_actor& agent,
   using v1::agent::Call;
   using v1::agent::Response;
   Call call;
-  if (auto refused = parse_call(req, &call)) {
-    respond(std::move(*refused));
+  auto answer_protobuf = read_call(req, &call, respond);
+  if (!answer_protobuf)
     return;
-  }
-  auto answer_protobuf = answer_in_protobuf(req);
-  if (!answer_protobuf) {
-    respond(not_acceptable());
-    return;
-  }
   bool protobuf = *answer_protobuf;
   Response out;
   switch (call.type()) {

@@ -95,6 +95,17 @@ bool framework_record::has_capability(
   return false;
 }
 
+void framework_record::set_info(v1::FrameworkInfo new_info,
+                                const std::vector<std::string>& suppressed) {
+  info = std::move(new_info);
+  roles.assign(info.roles().begin(), info.roles().end());
+  suppressed_roles = {suppressed.begin(), suppressed.end()};
+  partition_aware
+    = has_capability(v1::FrameworkInfo::Capability::PARTITION_AWARE);
+  killing_state
+    = has_capability(v1::FrameworkInfo::Capability::TASK_KILLING_STATE);
+}
+
 framework_record* master_state::find_framework(const std::string& id,
                                                std::string_view call_name) {
   auto i = frameworks.find(id);
@@ -156,18 +167,12 @@ master_state::subscribe(const scheduler_actor& handle,
               info.name(), fmt::join(roles, ","));
   }
   bool was_in_allocator = known; // recovered placeholders are there too
-  fw.info = info;
+  fw.set_info(info, suppressed);
   fw.handle = handle;
   fw.connected = true;
   fw.active = true;
   fw.recovered = false;
   ++fw.failover_generation; // a pending failover timeout no longer applies
-  fw.roles = roles;
-  fw.suppressed_roles = {suppressed.begin(), suppressed.end()};
-  fw.partition_aware
-    = fw.has_capability(v1::FrameworkInfo::Capability::PARTITION_AWARE);
-  fw.killing_state
-    = fw.has_capability(v1::FrameworkInfo::Capability::TASK_KILLING_STATE);
   self->monitor(handle);
   framework_by_addr[handle.address()] = id;
   framework_changed(fw, known ? v1::master::Event::FRAMEWORK_UPDATED
@@ -332,13 +337,7 @@ master_state::update_framework(const std::string& id,
             id, info.name(), fmt::join(roles, ","),
             fmt::join(suppressed, ","));
   self->send(allocator, alloc::update_framework{id, roles, suppressed});
-  fw.info = info;
-  fw.roles = roles;
-  fw.suppressed_roles = {suppressed.begin(), suppressed.end()};
-  fw.partition_aware
-    = fw.has_capability(v1::FrameworkInfo::Capability::PARTITION_AWARE);
-  fw.killing_state
-    = fw.has_capability(v1::FrameworkInfo::Capability::TASK_KILLING_STATE);
+  fw.set_info(info, suppressed);
   // Offers made to a role the framework no longer has are void.
   std::set<std::string> kept(roles.begin(), roles.end());
   std::vector<std::string> void_offers;

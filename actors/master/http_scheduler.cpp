@@ -88,6 +88,13 @@ void forward(self_ptr self, Call& call) {
     case Call::REQUEST:
       self->send(master, id, std::move(*call.mutable_request()));
       return;
+    case Call::ACKNOWLEDGE_OPERATION_STATUS:
+      self->send(master, id,
+                 std::move(*call.mutable_acknowledge_operation_status()));
+      return;
+    case Call::RECONCILE_OPERATIONS:
+      self->send(master, id, std::move(*call.mutable_reconcile_operations()));
+      return;
     default:
       // The edge refuses every other type before it gets here, and asks
       // the master itself for UPDATE_FRAMEWORK.
@@ -135,6 +142,9 @@ http_scheduler(self_ptr self, http_scheduler_config cfg) {
                                         &Event::mutable_inverse_offers),
     event_handler<Event::RescindInverseOffer>(
       self, Event::RESCIND_INVERSE_OFFER, &Event::mutable_rescind_inverse_offer),
+    event_handler<Event::UpdateOperationStatus>(
+      self, Event::UPDATE_OPERATION_STATUS,
+      &Event::mutable_update_operation_status),
     [self](Event::Error& error) {
       Event event;
       event.set_type(Event::ERROR);

@@ -158,6 +158,13 @@ master_impl::behavior_type master(master_self self, master_config cfg) {
     [self](const FrameworkID& id, const call::Call::Request& call) {
       self->state.request(id.value(), call);
     },
+    [self](const FrameworkID& id,
+           const call::Call::AcknowledgeOperationStatus& call) {
+      self->state.acknowledge_operation_status(id.value(), call);
+    },
+    [self](const FrameworkID& id, const call::Call::ReconcileOperations& call) {
+      self->state.reconcile_operations(id.value(), call);
+    },
     [self](const FrameworkID& id, const call::Call::UpdateFramework& call) {
       return self->state.update_framework(id.value(), call);
     },

@@ -75,15 +75,9 @@ void subscribe(caf::actor_system& sys, const master_actor& master,
 void operator_api(caf::actor_system& sys, const master_actor& master,
                   const http_request& req, http_responder respond) {
   Call call;
-  if (auto refused = parse_call(req, &call)) {
-    respond(std::move(*refused));
+  auto answer_protobuf = read_call(req, &call, respond);
+  if (!answer_protobuf)
     return;
-  }
-  auto answer_protobuf = answer_in_protobuf(req);
-  if (!answer_protobuf) {
-    respond(not_acceptable());
-    return;
-  }
   if (call.type() == Call::UNKNOWN) {
     respond(json_error(400, "type: missing or unknown call type"));
     return;

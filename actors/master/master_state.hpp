@@ -5,7 +5,8 @@
 // offers.cpp, tasks.cpp, agents.cpp, agent_admin.cpp (the operator's
 // deactivation, draining and marking gone of agents), maintenance.cpp (the
 // maintenance schedule and machines going down), inverse_offers.cpp (asking
-// frameworks to leave machines scheduled for maintenance), operator_api.cpp,
+// frameworks to leave machines scheduled for maintenance), operations.cpp
+// (operation feedback), operator_api.cpp,
 // events.cpp (the operator event stream), registrar.cpp.
 //
 // Records are compact C++ structs (converted to protobuf only at the edges):
@@ -121,6 +122,10 @@ struct framework_record {
   std::unordered_set<std::string> offers;
 
   bool has_capability(v1::FrameworkInfo::Capability::Type type) const;
+  /// Takes `new_info` (validated, its roles filled in) and the suppressed
+  /// roles, and what follows from them.
+  void set_info(v1::FrameworkInfo new_info,
+                const std::vector<std::string>& suppressed);
 };
 
 struct executor_key {
@@ -459,6 +464,21 @@ struct master_state {
   v1::master::MaintenanceStatus maintenance_status() const;
   void load_maintenance(const v1::internal::Registry& reg);
   void save_maintenance(v1::internal::Registry& reg) const;
+
+  // -- operations.cpp -------------------------------------------------------------------
+  /// UPDATE_OPERATION_STATUS to a connected framework.
+  void send_operation_status(const framework_record& fw,
+                             v1::OperationStatus status);
+  /// An operation that asks for feedback, which no agent gives yet: its
+  /// tasks end in TASK_ERROR, or it is dropped (OPERATION_DROPPED).
+  void refuse_feedback(framework_record& fw, const agent_record& agent,
+                       const v1::Offer::Operation& op);
+  void acknowledge_operation_status(
+    const std::string& framework_id,
+    const call::Call::AcknowledgeOperationStatus& call);
+  void reconcile_operations(const std::string& framework_id,
+                            const call::Call::ReconcileOperations& call);
+  v1::master::Response::GetOperations get_operations() const;
 
   // -- inverse_offers.cpp ----------------------------------------------------------------
   /// Whether a scheduled machine is not yet DOWN.

@@ -210,6 +210,10 @@ void master_state::accept(const std::string& framework_id,
   if (mutant("master_returns_launched_resources"))
     everything = taken.remaining;
   for (auto& op : *call.mutable_operations()) {
+    if (!op.id().value().empty()) {
+      refuse_feedback(*fw, agent, op); // what it would use stays in the rest
+      continue;
+    }
     switch (op.type()) {
       case v1::Offer::Operation::RESERVE:
         convert_offered(*fw, agent, taken,

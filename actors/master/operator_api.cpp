@@ -557,6 +557,10 @@ caf::result<Response> master_state::operator_call(const Call& call) {
       out.set_type(Response::GET_TASKS);
       *out.mutable_get_tasks() = get_tasks();
       return out;
+    case Call::GET_OPERATIONS:
+      out.set_type(Response::GET_OPERATIONS);
+      *out.mutable_get_operations() = get_operations();
+      return out;
     case Call::GET_ROLES:
       out.set_type(Response::GET_ROLES);
       *out.mutable_get_roles() = get_roles();

@@ -70,6 +70,18 @@ std::optional<std::string> validate(const Call& call) {
                     "decline_inverse_offers");
     case Call::REQUEST:
       return expect(call.has_request(), "request");
+    case Call::ACKNOWLEDGE_OPERATION_STATUS:
+      if (!call.has_acknowledge_operation_status())
+        return "Expecting 'acknowledge_operation_status' to be present";
+      if (call.acknowledge_operation_status().uuid().size() != 16)
+        return "'acknowledge_operation_status.uuid' is not a valid UUID: "
+               "expecting 16 bytes";
+      if (!call.acknowledge_operation_status().has_operation_id())
+        return "Expecting 'acknowledge_operation_status.operation_id' to be "
+               "present";
+      return std::nullopt;
+    case Call::RECONCILE_OPERATIONS:
+      return expect(call.has_reconcile_operations(), "reconcile_operations");
     case Call::UPDATE_FRAMEWORK:
       if (!call.has_update_framework())
         return "Expecting 'update_framework' to be present";

@@ -47,6 +47,19 @@ http_response not_acceptable() {
                                      protobuf_media_type, json_media_type));
 }
 
+std::optional<bool> read_call(const http_request& req,
+                              google::protobuf::Message* call,
+                              const http_responder& respond) {
+  if (auto refused = parse_call(req, call)) {
+    respond(std::move(*refused));
+    return std::nullopt;
+  }
+  auto protobuf = answer_in_protobuf(req);
+  if (!protobuf)
+    respond(not_acceptable());
+  return protobuf;
+}
+
 std::string encode_answer(const google::protobuf::Message& msg,
                           bool protobuf) {
   return protobuf ? msg.SerializeAsString() : to_json(msg);

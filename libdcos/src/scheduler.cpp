@@ -38,6 +38,9 @@ void scheduler::inverse_offers(scheduler_driver&,
 }
 void scheduler::rescind_inverse_offer(scheduler_driver&, const v1::OfferID&) {
 }
+void scheduler::operation_status(scheduler_driver&,
+                                 const v1::OperationStatus&) {
+}
 
 // -- the adapter: events to callbacks -----------------------------------------------
 
@@ -80,6 +83,11 @@ adapter(framework_actor::stateful_pointer<adapter_state> self,
     },
     [=](const call::Event::RescindInverseOffer& x) {
       sched->rescind_inverse_offer(*driver, x.inverse_offer_id());
+    },
+    [=](const call::Event::UpdateOperationStatus& x) {
+      sched->operation_status(*driver, x.status());
+      if (auto_ack && !x.status().uuid().value().empty())
+        driver->acknowledge_operation_status(x.status());
     },
   };
 }
@@ -238,6 +246,27 @@ void scheduler_driver::decline_inverse_offers(
   caf::anon_send(driver_,
                  inverse_offer_answer<call::Call::DeclineInverseOffers>(
                    inverse_offers, filters));
+}
+
+void scheduler_driver::acknowledge_operation_status(
+  const v1::OperationStatus& status) {
+  call::Call::AcknowledgeOperationStatus call;
+  *call.mutable_agent_id() = status.agent_id();
+  call.set_uuid(status.uuid().value());
+  *call.mutable_operation_id() = status.operation_id();
+  caf::anon_send(driver_, std::move(call));
+}
+
+void scheduler_driver::reconcile_operations(
+  const std::vector<std::pair<v1::OperationID, v1::AgentID>>& operations) {
+  call::Call::ReconcileOperations call;
+  for (const auto& [operation, agent] : operations) {
+    auto* entry = call.add_operations();
+    *entry->mutable_operation_id() = operation;
+    if (!agent.value().empty())
+      *entry->mutable_agent_id() = agent;
+  }
+  caf::anon_send(driver_, std::move(call));
 }
 
 void scheduler_driver::request(std::vector<v1::Request> requests) {

@@ -20,6 +20,7 @@ using driver_impl = scheduler_driver_actor::extend<
   caf::reacts_to<call::Event::Heartbeat>,
   caf::reacts_to<call::Event::InverseOffers>,
   caf::reacts_to<call::Event::RescindInverseOffer>,
+  caf::reacts_to<call::Event::UpdateOperationStatus>,
   caf::reacts_to<subscribe_atom>,
   caf::reacts_to<tick_atom, uint64_t>>;
 
@@ -190,6 +191,12 @@ driver_impl::behavior_type driver(driver_self self, framework_actor framework,
       call_master(self, std::move(c), "DECLINE_INVERSE_OFFERS");
     },
     [self](call::Call::Request& c) { call_master(self, std::move(c), "REQUEST"); },
+    [self](call::Call::AcknowledgeOperationStatus& c) {
+      call_master(self, std::move(c), "ACKNOWLEDGE_OPERATION_STATUS");
+    },
+    [self](call::Call::ReconcileOperations& c) {
+      call_master(self, std::move(c), "RECONCILE_OPERATIONS");
+    },
     [self](call::Call::UpdateFramework& c) -> caf::result<v1::FrameworkInfo> {
       auto& st = self->state;
       if (!st.subscribed)
@@ -257,6 +264,10 @@ driver_impl::behavior_type driver(driver_self self, framework_actor framework,
       self->send(self->state.framework, std::move(e));
     },
     [self, heard](call::Event::RescindInverseOffer& e) {
+      heard();
+      self->send(self->state.framework, std::move(e));
+    },
+    [self, heard](call::Event::UpdateOperationStatus& e) {
       heard();
       self->send(self->state.framework, std::move(e));
     },

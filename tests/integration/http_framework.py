@@ -100,10 +100,12 @@ class Master:
         return text
 
 
-def check_update_framework(address, master, sub):
+def check_framework_calls(address, master, sub):
     """UPDATE_FRAMEWORK answers 200 once the master has the new info, and
     400 naming the field for a change Mesos does not allow; REQUEST is
-    taken (and, as in Mesos, has no effect)."""
+    taken (and, as in Mesos, has no effect); ACKNOWLEDGE_OPERATION_STATUS
+    needs a UUID; RECONCILE_OPERATIONS is taken (its answer, an
+    UPDATE_OPERATION_STATUS, comes on the stream)."""
     renamed = dict(sub.framework_info, name=sub.framework_info["name"] + "+")
     master.call(sub, {"type": "UPDATE_FRAMEWORK", "update_framework": {
         "framework_info": renamed}}, expected=200)
@@ -126,8 +128,19 @@ def check_update_framework(address, master, sub):
         {"resources": [{"name": "cpus", "type": "SCALAR",
                         "scalar": {"value": 1}}]}]}})
     sub.framework_info = renamed
+    text = master.call(sub, {
+        "type": "ACKNOWLEDGE_OPERATION_STATUS",
+        "acknowledge_operation_status": {
+            "operation_id": {"value": "op-1"}, "uuid": "bm90LWEtdXVpZA=="}},
+        expected=400)
+    expect("is not a valid UUID" in text,
+           f"a bad operation status uuid refused without saying so: {text}")
+    master.call(sub, {"type": "RECONCILE_OPERATIONS", "reconcile_operations": {
+        "operations": [{"operation_id": {"value": "op-1"},
+                        "agent_id": {"value": "no-such-agent"}}]}})
     print("UPDATE_FRAMEWORK renamed the framework (200), refused a new user "
-          "and another id (400); REQUEST taken (202)")
+          "and another id (400); REQUEST and RECONCILE_OPERATIONS taken "
+          "(202); a bad operation status UUID refused (400)")
 
 
 def check_refusals(master, a, b):
@@ -275,7 +288,7 @@ def run(args):
     # A second framework, to have another framework's stream id at hand.
     b = Subscription(args.master, "http-framework-b", args.timeout)
     check_refusals(master, a, b)
-    check_update_framework(args.master, master, a)
+    check_framework_calls(args.master, master, a)
     master.call(b, {"type": "TEARDOWN"})
     while b.next_event() is not None:
         pass  # events sent before the teardown, then the end of the stream
@@ -286,6 +299,7 @@ def run(args):
     # before our acknowledgement reached it comes twice, and each copy is
     # acknowledged; the count is of distinct updates.
     launched, states, acknowledged, repeats = set(), {}, set(), 0
+    reconciled = None  # the answer to RECONCILE_OPERATIONS
     while time.monotonic() < deadline:
         if len(states) == args.tasks and all(
                 s in TERMINAL for s in states.values()):
@@ -326,8 +340,14 @@ def run(args):
             if "uuid" in status:
                 acknowledge(a, master, status)
                 acknowledged.add(status["uuid"])
+        elif kind == "UPDATE_OPERATION_STATUS":
+            reconciled = event["update_operation_status"]["status"]
         elif kind == "ERROR":
             raise Failure(f"ERROR event: {event['error']['message']}")
+    expect(reconciled is not None and
+           reconciled["state"] == "OPERATION_UNKNOWN" and
+           reconciled["operation_id"]["value"] == "op-1",
+           f"RECONCILE_OPERATIONS answered {reconciled}")
     finished = sum(1 for s in states.values() if s == "TASK_FINISHED")
     expect(finished == args.tasks,
            f"only {finished} of {args.tasks} tasks finished in time")

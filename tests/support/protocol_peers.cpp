@@ -168,6 +168,9 @@ framework_actor spawn_recording_framework(caf::actor_system& sys,
       [log](const call::Event::RescindInverseOffer& x) {
         log->inverse_rescinds.push_back(x.inverse_offer_id());
       },
+      [log](const call::Event::UpdateOperationStatus& x) {
+        log->operation_updates.push_back(x.status());
+      },
     };
   });
 }

@@ -73,6 +73,7 @@ struct framework_log {
   std::vector<call::Event::Failure> failures;
   std::vector<v1::InverseOffer> inverse_offers; // every one received
   std::vector<v1::OfferID> inverse_rescinds;
+  std::vector<v1::OperationStatus> operation_updates;
   int disconnected = 0;
 
   /// Offers received since the last call.

@@ -1009,3 +1009,68 @@ TEST_CASE("operator CREATE_VOLUMES, GROW_VOLUME, SHRINK_VOLUME, "
   // Each change reached the agent.
   CHECK(a.log->checkpoints.size() == 5);
 }
+
+TEST_CASE("operations asking for feedback: dropped (no agent gives it yet), "
+          "LAUNCH with an id is an error; reconciliation of operations") {
+  cluster c;
+  auto a = c.add_agent("cpus:4;mem:4096;disk:1000");
+  auto info = framework_info("ops");
+  info.add_roles("db");
+  info.add_capabilities()->set_type(v1::FrameworkInfo::Capability::MULTI_ROLE);
+  auto f = c.add_framework(info);
+  auto offer = f.log->take_offers().at(0);
+  call::Call::Accept accept;
+  *accept.add_offer_ids() = offer.id();
+  auto* reserve = accept.add_operations();
+  reserve->set_type(v1::Offer::Operation::RESERVE);
+  reserve->mutable_id()->set_value("reserve-1");
+  resources::parse(R"([{"name":"cpus","type":"SCALAR","scalar":{"value":1},
+    "reservations":[{"type":"DYNAMIC","role":"db"}]}])")
+    ->to_proto(reserve->mutable_reserve()->mutable_resources());
+  auto* launch = accept.add_operations();
+  launch->set_type(v1::Offer::Operation::LAUNCH);
+  launch->mutable_id()->set_value("launch-1");
+  *launch->mutable_launch()->add_task_infos() = make_task("t1", offer);
+  accept.mutable_filters()->set_refuse_seconds(0);
+  caf::anon_send(f.driver, accept);
+  c.ds.run();
+  REQUIRE(f.log->operation_updates.size() == 1);
+  const auto& dropped = f.log->operation_updates[0];
+  CHECK(dropped.state() == v1::OPERATION_DROPPED);
+  CHECK(dropped.operation_id().value() == "reserve-1");
+  CHECK(dropped.agent_id().value() == a.id());
+  CHECK(dropped.uuid().value().empty()); // nothing to acknowledge
+  CHECK(a.log->checkpoints.empty());
+  auto updates = f.log->updates_of("t1");
+  REQUIRE(updates.size() == 1);
+  CHECK(updates[0].state() == v1::TASK_ERROR);
+  CHECK(updates[0].reason() == v1::TaskStatus::REASON_TASK_INVALID);
+  // Nothing was taken: the whole agent is offered again, unreserved.
+  c.ds.advance(2s);
+  auto again = f.log->take_offers();
+  REQUIRE(again.size() == 1);
+  auto offered = *resources::from_proto(again[0].resources());
+  CHECK(offered.scalar("cpus") == 4.0);
+  CHECK(offered.reserved().empty());
+
+  call::Call::ReconcileOperations reconcile;
+  caf::anon_send(f.driver, reconcile); // implicit: nothing is pending
+  c.ds.run();
+  CHECK(f.log->operation_updates.size() == 1);
+  auto* known = reconcile.add_operations();
+  known->mutable_operation_id()->set_value("reserve-1");
+  known->mutable_agent_id()->set_value(a.id());
+  reconcile.add_operations()->mutable_operation_id()->set_value("x");
+  caf::anon_send(f.driver, reconcile);
+  c.ds.run();
+  REQUIRE(f.log->operation_updates.size() == 3);
+  CHECK(f.log->operation_updates[1].state() == v1::OPERATION_UNKNOWN);
+  CHECK(f.log->operation_updates[1].agent_id().value() == a.id());
+  CHECK(f.log->operation_updates[2].state() == v1::OPERATION_UNKNOWN);
+  v1::master::Call get;
+  get.set_type(v1::master::Call::GET_OPERATIONS);
+  auto ops = c.call(get);
+  REQUIRE(ops);
+  CHECK(ops->type() == v1::master::Response::GET_OPERATIONS);
+  CHECK(ops->get_operations().operations_size() == 0);
+}

@@ -35,6 +35,12 @@ std::optional<bool> answer_in_protobuf(const http_request& req);
 /// The 406 answer for a request whose Accept admits neither encoding.
 http_response not_acceptable();
 
+/// parse_call() and answer_in_protobuf() in one: whether to answer in
+/// protobuf, or nothing once `respond` has been given the refusal.
+std::optional<bool> read_call(const http_request& req,
+                              google::protobuf::Message* call,
+                              const http_responder& respond);
+
 /// `msg` encoded for the answer: serialized protobuf or Mesos JSON.
 std::string encode_answer(const google::protobuf::Message& msg,
                           bool protobuf);

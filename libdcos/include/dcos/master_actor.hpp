@@ -52,6 +52,8 @@ using master_actor = caf::typed_actor<
   caf::reacts_to<v1::FrameworkID, call::Call::AcceptInverseOffers>,
   caf::reacts_to<v1::FrameworkID, call::Call::DeclineInverseOffers>,
   caf::reacts_to<v1::FrameworkID, call::Call::Request>,
+  caf::reacts_to<v1::FrameworkID, call::Call::AcknowledgeOperationStatus>,
+  caf::reacts_to<v1::FrameworkID, call::Call::ReconcileOperations>,
   // The framework's info as the master now has it; refused with
   // errc::invalid_argument (a bad or immutable field changed) or
   // errc::not_found (not subscribed).

@@ -58,6 +58,11 @@ public:
                               const std::vector<v1::InverseOffer>& offers);
   virtual void rescind_inverse_offer(scheduler_driver& driver,
                                      const v1::OfferID& inverse_offer);
+  /// What became of an operation that asked for feedback (an `id`); one
+  /// with a uuid is acknowledged after this returns when auto_acknowledge
+  /// is set.
+  virtual void operation_status(scheduler_driver& driver,
+                                const v1::OperationStatus& status);
 };
 
 class scheduler_driver {
@@ -97,6 +102,12 @@ public:
                              v1::Filters filters = {});
   void decline_inverse_offers(std::vector<v1::OfferID> inverse_offers,
                               v1::Filters filters = {});
+  void acknowledge_operation_status(const v1::OperationStatus& status);
+  /// Explicit reconciliation of (operation, agent) pairs; implicit if
+  /// empty.
+  void reconcile_operations(
+    const std::vector<std::pair<v1::OperationID, v1::AgentID>>& operations
+    = {});
   /// REQUEST: accepted, and ignored by the allocator (as in Mesos).
   void request(std::vector<v1::Request> requests);
   /// Changes the framework's info (its id, user, principal and

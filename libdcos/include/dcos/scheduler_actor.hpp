@@ -22,6 +22,7 @@ using scheduler_actor = caf::typed_actor<
   caf::reacts_to<v1::scheduler::Event::Error>,
   caf::reacts_to<v1::scheduler::Event::Heartbeat>,
   caf::reacts_to<v1::scheduler::Event::InverseOffers>,
-  caf::reacts_to<v1::scheduler::Event::RescindInverseOffer>>;
+  caf::reacts_to<v1::scheduler::Event::RescindInverseOffer>,
+  caf::reacts_to<v1::scheduler::Event::UpdateOperationStatus>>;
 
 } // namespace dcos

@@ -41,7 +41,8 @@ using framework_actor = caf::typed_actor<
   caf::reacts_to<call::Event::Update>, caf::reacts_to<call::Event::Message>,
   caf::reacts_to<call::Event::Failure>, caf::reacts_to<call::Event::Error>,
   caf::reacts_to<call::Event::InverseOffers>,
-  caf::reacts_to<call::Event::RescindInverseOffer>>;
+  caf::reacts_to<call::Event::RescindInverseOffer>,
+  caf::reacts_to<call::Event::UpdateOperationStatus>>;
 
 /// What your scheduler calls. Teardown removes the framework (its tasks are
 /// killed) and ends the driver; to end the driver but keep the framework
@@ -54,7 +55,10 @@ using scheduler_driver_actor = caf::typed_actor<
   caf::reacts_to<call::Call::Reconcile>, caf::reacts_to<call::Call::Message>,
   caf::reacts_to<call::Call::AcceptInverseOffers>,
   caf::reacts_to<call::Call::DeclineInverseOffers>,
-  caf::reacts_to<call::Call::Request>, caf::reacts_to<call::Call::Teardown>,
+  caf::reacts_to<call::Call::Request>,
+  caf::reacts_to<call::Call::AcknowledgeOperationStatus>,
+  caf::reacts_to<call::Call::ReconcileOperations>,
+  caf::reacts_to<call::Call::Teardown>,
   // Changes the framework's info (and suppressed roles) at the master; the
   // driver re-subscribes with the new info from then on. Refused with the
   // master's error, or errc::unavailable while not subscribed.

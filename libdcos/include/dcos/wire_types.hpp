@@ -32,7 +32,7 @@ using wire_types = caf::detail::type_list<
   // common.proto
   v1::TimeInfo, v1::DurationInfo, v1::Label, v1::Labels, v1::Parameter,
   v1::Parameters, v1::Address, v1::URL, v1::Secret, v1::Environment,
-  v1::MachineID, v1::Unavailability,
+  v1::MachineID, v1::Unavailability, v1::UUID,
   // resources.proto
   v1::Value, v1::Attribute, v1::Volume, v1::Image, v1::Resource,
   v1::ResourceList,
@@ -52,7 +52,8 @@ using wire_types = caf::detail::type_list<
   v1::ExecutorInfo, v1::TaskInfo, v1::TaskGroupInfo,
   v1::TaskResourceLimitation, v1::TaskStatus, v1::Task,
   // offer.proto
-  v1::Offer, v1::InverseOffer, v1::Request,
+  v1::Offer, v1::InverseOffer, v1::Request, v1::OperationStatus,
+  v1::Operation,
   // scheduler.proto: each call and event travels as its own message
   v1::scheduler::Call, v1::scheduler::Event,
   v1::scheduler::Call::Subscribe, v1::scheduler::Call::Accept,
@@ -62,12 +63,15 @@ using wire_types = caf::detail::type_list<
   v1::scheduler::Call::Reconcile, v1::scheduler::Call::Message,
   v1::scheduler::Call::Teardown, v1::scheduler::Call::AcceptInverseOffers,
   v1::scheduler::Call::DeclineInverseOffers, v1::scheduler::Call::Request,
-  v1::scheduler::Call::UpdateFramework, v1::scheduler::Event::Subscribed,
+  v1::scheduler::Call::UpdateFramework,
+  v1::scheduler::Call::AcknowledgeOperationStatus,
+  v1::scheduler::Call::ReconcileOperations, v1::scheduler::Event::Subscribed,
   v1::scheduler::Event::Offers, v1::scheduler::Event::Rescind,
   v1::scheduler::Event::Update, v1::scheduler::Event::Message,
   v1::scheduler::Event::Failure, v1::scheduler::Event::Error,
   v1::scheduler::Event::Heartbeat, v1::scheduler::Event::InverseOffers,
   v1::scheduler::Event::RescindInverseOffer,
+  v1::scheduler::Event::UpdateOperationStatus,
   // internal.proto
   v1::internal::RegisterAgent, v1::internal::ReregisterAgent,
   v1::internal::AgentRegistered, v1::internal::RunTask,

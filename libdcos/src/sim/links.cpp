@@ -151,6 +151,13 @@ public:
       [this](const v1::FrameworkID&, const call::Call::Request&) {
         pass(up_, master_, "REQUEST");
       },
+      [this](const v1::FrameworkID&,
+             const call::Call::AcknowledgeOperationStatus&) {
+        pass(up_, master_, "ACKNOWLEDGE_OPERATION_STATUS");
+      },
+      [this](const v1::FrameworkID&, const call::Call::ReconcileOperations&) {
+        pass(up_, master_, "RECONCILE_OPERATIONS");
+      },
       [this](const v1::FrameworkID& id, const call::Call::UpdateFramework& c) {
         return ask<v1::FrameworkInfo>(up_, master_, "UPDATE_FRAMEWORK", id, c);
       },
@@ -263,6 +270,9 @@ public:
       },
       [this](const call::Event::RescindInverseOffer&) {
         pass(down_, scheduler(), "RESCIND_INVERSE_OFFER");
+      },
+      [this](const call::Event::UpdateOperationStatus&) {
+        pass(down_, scheduler(), "UPDATE_OPERATION_STATUS");
       },
       [this](retransmit_atom) {
         retransmitting_ = false;

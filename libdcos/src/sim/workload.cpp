@@ -245,6 +245,8 @@ workload_actor::behavior_type workload(self_ptr self, world* w,
     // No simulated operator schedules maintenance (yet): nothing to answer.
     [](const call::Event::InverseOffers&) {},
     [](const call::Event::RescindInverseOffer&) {},
+    // Simulated frameworks ask for no operation feedback.
+    [](const call::Event::UpdateOperationStatus&) {},
     [self](const call::Event::Error&) {
       self->state.w->fail(fmt::format("framework {} got an error from the "
                                       "master",
