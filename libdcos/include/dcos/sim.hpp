@@ -109,6 +109,11 @@ struct fault_event {
     /// grace period capped at `duration`, or 1 s) and reactivates each
     /// once the master reports it DRAINED, as for a maintenance.
     drain_agent,
+    /// The operator schedules a maintenance window for the target agents'
+    /// machines (UPDATE_MAINTENANCE_SCHEDULE): the frameworks there get
+    /// inverse offers, which the simulated ones accept. The machines leave
+    /// the schedule again after `duration` (or 20 s).
+    maintenance,
   };
   kind what = kind::crash_agent;
   caf::timespan at{0};
@@ -125,6 +130,7 @@ struct random_faults {
   size_t master_crashes = 0;
   size_t framework_crashes = 0;
   size_t agent_drains = 0;        // each drains one agent, then reactivates it
+  size_t maintenance_windows = 0; // each schedules one agent's machine
   span down_time{std::chrono::seconds(5), std::chrono::seconds(30)};
   span partition_time{std::chrono::seconds(10), std::chrono::seconds(120)};
 };

@@ -124,9 +124,12 @@ fault_event::kind kind_of(const YAML::Node& n, const std::string& path) {
     return fault_event::kind::partition;
   if (text == "drain_agent")
     return fault_event::kind::drain_agent;
+  if (text == "maintenance")
+    return fault_event::kind::maintenance;
   throw bad_field{path, fmt::format("'{}' is not a fault (crash_agent, "
                                     "crash_executors, crash_node, crash_master, "
-                                    "crash_framework, partition, drain_agent)",
+                                    "crash_framework, partition, drain_agent, "
+                                    "maintenance)",
                                     text)};
 }
 
@@ -255,6 +258,7 @@ scenario read(const YAML::Node& root) {
                     {"agent_crashes", "executor_crashes", "node_crashes",
                      "partitions",
                      "master_crashes", "framework_crashes", "agent_drains",
+                     "maintenance_windows",
                      "down_time", "partition_time"},
                     [&](const std::string& k, const YAML::Node& x,
                         const std::string& p) {
@@ -272,6 +276,8 @@ scenario read(const YAML::Node& root) {
                         r.framework_crashes = scalar_of<size_t>(x, p);
                       else if (k == "agent_drains")
                         r.agent_drains = scalar_of<size_t>(x, p);
+                      else if (k == "maintenance_windows")
+                        r.maintenance_windows = scalar_of<size_t>(x, p);
                       else if (k == "down_time")
                         r.down_time = span_of(x, p);
                       else

@@ -242,8 +242,14 @@ workload_actor::behavior_type workload(self_ptr self, world* w,
     },
     [](const call::Event::Message&) {},
     [](const call::Event::Failure&) {},
-    // No simulated operator schedules maintenance (yet): nothing to answer.
-    [](const call::Event::InverseOffers&) {},
+    // Asked to leave a machine scheduled for maintenance: agreed (the
+    // simulated operator never takes a machine down, so nothing follows).
+    [self](const call::Event::InverseOffers& e) {
+      call::Call::AcceptInverseOffers accept;
+      for (const auto& offer : e.inverse_offers())
+        *accept.add_inverse_offer_ids() = offer.id();
+      self->send(self->state.driver, std::move(accept));
+    },
     [](const call::Event::RescindInverseOffer&) {},
     // Simulated frameworks ask for no operation feedback.
     [](const call::Event::UpdateOperationStatus&) {},

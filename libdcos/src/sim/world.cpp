@@ -43,6 +43,7 @@ const char* kind_name(fault_event::kind k) {
     case fault_event::kind::crash_framework: return "crash_framework";
     case fault_event::kind::partition: return "partition";
     case fault_event::kind::drain_agent: return "drain_agent";
+    case fault_event::kind::maintenance: return "maintenance";
   }
   return "?";
 }
@@ -440,6 +441,76 @@ void world::drain_agent(int node, caf::timespan grace) {
   }));
 }
 
+void world::schedule_maintenance(int node, caf::timespan window) {
+  auto hostname = fmt::format("agent-{}", agent_index(node));
+  // The schedule with the machine in it (`join`) or out of it. Its window
+  // is far ahead (2100): planned, never reached.
+  auto edited = [hostname](const v1::master::MaintenanceSchedule& schedule,
+                           bool join) {
+    v1::master::MaintenanceSchedule out;
+    for (const auto& w : schedule.windows()) {
+      v1::master::MaintenanceWindow kept;
+      *kept.mutable_unavailability() = w.unavailability();
+      for (const auto& m : w.machine_ids())
+        if (m.hostname() != hostname)
+          *kept.add_machine_ids() = m;
+      if (kept.machine_ids_size() > 0)
+        *out.add_windows() = std::move(kept);
+    }
+    if (join) {
+      auto* w = out.add_windows();
+      w->add_machine_ids()->set_hostname(hostname);
+      auto* u = w->mutable_unavailability();
+      u->mutable_start()->set_nanoseconds(4'102'444'800'000'000'000);
+      u->mutable_duration()->set_nanoseconds(3'600'000'000'000);
+    }
+    return out;
+  };
+  track(sys_->spawn([this, edited, window](caf::event_based_actor* self) {
+    auto joined = std::make_shared<bool>(false);
+    self->send(self, retry_atom::value);
+    auto again = [self] {
+      self->delayed_send(self, std::chrono::seconds(1), retry_atom::value);
+    };
+    return caf::behavior{
+      [=](retry_atom) {
+        if (all_done()) {
+          self->quit();
+          return;
+        }
+        if (!master_.up) {
+          again();
+          return;
+        }
+        // Read, edit, write: what other operators scheduled meanwhile stays.
+        v1::master::Call get;
+        get.set_type(v1::master::Call::GET_MAINTENANCE_SCHEDULE);
+        self->request(master_.actor, std::chrono::seconds(30), get)
+          .then(
+            [=](const v1::master::Response& r) {
+              v1::master::Call update;
+              update.set_type(v1::master::Call::UPDATE_MAINTENANCE_SCHEDULE);
+              *update.mutable_update_maintenance_schedule()
+                 ->mutable_schedule()
+                = edited(r.get_maintenance_schedule().schedule(), !*joined);
+              self->request(master_.actor, std::chrono::seconds(30), update)
+                .then(
+                  [=](const v1::master::Response&) {
+                    if (*joined) {
+                      self->quit();
+                      return;
+                    }
+                    *joined = true;
+                    self->delayed_send(self, window, retry_atom::value);
+                  },
+                  [again](caf::error&) { again(); });
+            },
+            [again](caf::error&) { again(); });
+      },
+    };
+  }));
+}
+
 bool world::sample() {
   if (all_done())
     return false;
@@ -692,6 +763,13 @@ void world::apply(size_t index) {
           drain_agent(n, f.duration.count() > 0 ? f.duration
                                                 : std::chrono::seconds(1));
       break;
+    case fault_event::kind::maintenance:
+      for (int n : nodes)
+        if (is_agent(n))
+          schedule_maintenance(n, f.duration.count() > 0
+                                    ? f.duration
+                                    : std::chrono::seconds(20));
+      break;
   }
 }
 
@@ -732,6 +810,9 @@ void world::schedule_faults() {
                          {}});
   for (size_t i = 0; i < r.agent_drains; ++i)
     schedule_.push_back({fault_event::kind::drain_agent, at(), {some_agent()},
+                         {}});
+  for (size_t i = 0; i < r.maintenance_windows; ++i)
+    schedule_.push_back({fault_event::kind::maintenance, at(), {some_agent()},
                          {}});
   for (size_t i = 0; i < r.framework_crashes && !workloads_.empty(); ++i)
     schedule_.push_back({fault_event::kind::crash_framework, at(),

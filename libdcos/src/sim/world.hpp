@@ -385,6 +385,10 @@ private:
   /// master reports it DRAINED; each call retried until the master (which
   /// may be down or recovering) answers.
   void drain_agent(int node, caf::timespan grace);
+  /// As an operator planning maintenance: the machine of `node`'s agent
+  /// joins the maintenance schedule, and leaves it `window` later; each
+  /// change retried until the master answers.
+  void schedule_maintenance(int node, caf::timespan window);
   void start_agent(size_t i);
   void start_framework(size_t i);
   void answer_detectors();
