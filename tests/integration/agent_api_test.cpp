@@ -122,6 +122,9 @@ TEST_CASE("the agent's v1 API: state, containers, metrics and sandbox files "
   auto agent_info = field(field(answer(a, R"({"type":"GET_AGENT"})"),
                                 "get_agent"),
                           "agent_info");
+  // Every resource says its type, SCALAR too, as Mesos' JSON does.
+  for (const auto& r : list(agent_info, "resources").values())
+    CHECK(r.struct_value().fields().count("type") == 1);
   CHECK_FALSE(field(agent_info, "id").fields().at("value").string_value()
                 .empty());
 
