@@ -393,52 +393,37 @@ void world::drain_agent(int node, caf::timespan grace) {
     }
     return call;
   };
-  track(sys_->spawn([this, hostname, agent_id, drained,
-                     call_of](caf::event_based_actor* self) {
-    self->send(self, retry_atom::value);
-    auto again = [self] {
-      self->delayed_send(self, std::chrono::seconds(1), retry_atom::value);
-    };
-    return caf::behavior{
-      [=](retry_atom) {
-        if (all_done()) {
-          self->quit();
-          return;
-        }
-        if (!master_.up) {
+  spawn_operator([this, hostname, agent_id, drained, call_of](
+                   caf::event_based_actor* self,
+                   const std::function<void()>& again) {
+    auto type = agent_id->empty() || *drained
+                  ? v1::master::Call::GET_AGENTS
+                  : v1::master::Call::DRAIN_AGENT;
+    self->request(master_.actor, std::chrono::seconds(30), call_of(type))
+      .then(
+        [=](const v1::master::Response& r) {
+          if (type == v1::master::Call::DRAIN_AGENT) {
+            *drained = true; // durable: now wait for DRAINED
+            again();
+            return;
+          }
+          for (const auto& a : r.get_agents().agents()) {
+            if (agent_id->empty()
+                && a.agent_info().hostname() == hostname)
+              *agent_id = a.agent_info().id().value();
+            if (*drained && a.agent_info().id().value() == *agent_id
+                && a.drain_info().state() == v1::DRAINED) {
+              self->request(master_.actor, std::chrono::seconds(30),
+                            call_of(v1::master::Call::REACTIVATE_AGENT))
+                .then([self](const v1::master::Response&) { self->quit(); },
+                      [again](caf::error&) { again(); });
+              return;
+            }
+          }
           again();
-          return;
-        }
-        auto type = agent_id->empty() || *drained
-                      ? v1::master::Call::GET_AGENTS
-                      : v1::master::Call::DRAIN_AGENT;
-        self->request(master_.actor, std::chrono::seconds(30), call_of(type))
-          .then(
-            [=](const v1::master::Response& r) {
-              if (type == v1::master::Call::DRAIN_AGENT) {
-                *drained = true; // durable: now wait for DRAINED
-                again();
-                return;
-              }
-              for (const auto& a : r.get_agents().agents()) {
-                if (agent_id->empty()
-                    && a.agent_info().hostname() == hostname)
-                  *agent_id = a.agent_info().id().value();
-                if (*drained && a.agent_info().id().value() == *agent_id
-                    && a.drain_info().state() == v1::DRAINED) {
-                  self->request(master_.actor, std::chrono::seconds(30),
-                                call_of(v1::master::Call::REACTIVATE_AGENT))
-                    .then([self](const v1::master::Response&) { self->quit(); },
-                          [again](caf::error&) { again(); });
-                  return;
-                }
-              }
-              again();
-            },
-            [again](caf::error&) { again(); });
-      },
-    };
-  }));
+        },
+        [again](caf::error&) { again(); });
+  });
 }
 
 void world::schedule_maintenance(int node, caf::timespan window) {
@@ -466,10 +451,43 @@ void world::schedule_maintenance(int node, caf::timespan window) {
     }
     return out;
   };
-  track(sys_->spawn([this, edited, window](caf::event_based_actor* self) {
-    auto joined = std::make_shared<bool>(false);
+  auto joined = std::make_shared<bool>(false);
+  spawn_operator([this, edited, window, joined](
+                   caf::event_based_actor* self,
+                   const std::function<void()>& again) {
+    // Read, edit, write: what other operators scheduled meanwhile stays.
+    v1::master::Call get;
+    get.set_type(v1::master::Call::GET_MAINTENANCE_SCHEDULE);
+    self->request(master_.actor, std::chrono::seconds(30), get)
+      .then(
+        [=](const v1::master::Response& r) {
+          v1::master::Call update;
+          update.set_type(v1::master::Call::UPDATE_MAINTENANCE_SCHEDULE);
+          *update.mutable_update_maintenance_schedule()
+             ->mutable_schedule()
+            = edited(r.get_maintenance_schedule().schedule(), !*joined);
+          self->request(master_.actor, std::chrono::seconds(30), update)
+            .then(
+              [=](const v1::master::Response&) {
+                if (*joined) {
+                  self->quit();
+                  return;
+                }
+                *joined = true;
+                self->delayed_send(self, window, retry_atom::value);
+              },
+              [again](caf::error&) { again(); });
+        },
+        [again](caf::error&) { again(); });
+  });
+}
+
+void world::spawn_operator(
+  std::function<void(caf::event_based_actor*, const std::function<void()>&)>
+    step) {
+  track(sys_->spawn([this, step](caf::event_based_actor* self) {
     self->send(self, retry_atom::value);
-    auto again = [self] {
+    std::function<void()> again = [self] {
       self->delayed_send(self, std::chrono::seconds(1), retry_atom::value);
     };
     return caf::behavior{
@@ -482,30 +500,7 @@ void world::schedule_maintenance(int node, caf::timespan window) {
           again();
           return;
         }
-        // Read, edit, write: what other operators scheduled meanwhile stays.
-        v1::master::Call get;
-        get.set_type(v1::master::Call::GET_MAINTENANCE_SCHEDULE);
-        self->request(master_.actor, std::chrono::seconds(30), get)
-          .then(
-            [=](const v1::master::Response& r) {
-              v1::master::Call update;
-              update.set_type(v1::master::Call::UPDATE_MAINTENANCE_SCHEDULE);
-              *update.mutable_update_maintenance_schedule()
-                 ->mutable_schedule()
-                = edited(r.get_maintenance_schedule().schedule(), !*joined);
-              self->request(master_.actor, std::chrono::seconds(30), update)
-                .then(
-                  [=](const v1::master::Response&) {
-                    if (*joined) {
-                      self->quit();
-                      return;
-                    }
-                    *joined = true;
-                    self->delayed_send(self, window, retry_atom::value);
-                  },
-                  [again](caf::error&) { again(); });
-            },
-            [again](caf::error&) { again(); });
+        step(self, again);
       },
     };
   }));

@@ -389,6 +389,12 @@ private:
   /// joins the maintenance schedule, and leaves it `window` later; each
   /// change retried until the master answers.
   void schedule_maintenance(int node, caf::timespan window);
+  /// A simulated operator: `step` runs at once, and again a second after
+  /// each call of its `again` (or at a retry_atom it sends itself), while
+  /// the master is up, until the run is over or the actor quits.
+  void spawn_operator(
+    std::function<void(caf::event_based_actor*, const std::function<void()>&)>
+      step);
   void start_agent(size_t i);
   void start_framework(size_t i);
   void answer_detectors();
