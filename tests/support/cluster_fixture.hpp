@@ -12,6 +12,7 @@
 #include "dcos/error.hpp"
 #include "dcos/master_actor.hpp"
 #include "dcos/resources.hpp"
+#include "dcos/store_actor.hpp"
 #include "support/deterministic.hpp"
 #include "support/protocol_peers.hpp"
 
@@ -100,6 +101,14 @@ struct cluster {
     master = ds.track(spawn_master(ds.sys(), cfg));
     detector = ds.track(spawn_fixed_detector(ds.sys(), master));
     ds.run();
+  }
+
+  /// Starts the master again on a durable store (in memory), which every
+  /// master this cluster starts from now on shares, as a registry on disk.
+  void use_durable_store() {
+    caf::anon_send_exit(master, caf::exit_reason::user_shutdown);
+    cfg.store = ds.track(spawn_memory_store(ds.sys()));
+    start_master();
   }
 
   agent add_agent(std::string_view amount

@@ -6,7 +6,6 @@
 #include <doctest/doctest.h>
 
 #include "dcos/logging.hpp"
-#include "dcos/store_actor.hpp"
 #include "support/cluster_fixture.hpp"
 
 using namespace dcos;
@@ -222,10 +221,7 @@ TEST_CASE("MARK_AGENT_GONE: a registered agent's tasks are gone by operator; "
 TEST_CASE("a restarted master keeps deactivation and draining, and tells a "
           "returning agent to drain again") {
   cluster c;
-  auto store = c.ds.track(spawn_memory_store(c.ds.sys()));
-  caf::anon_send_exit(c.master, caf::exit_reason::user_shutdown);
-  c.cfg.store = store;
-  c.start_master();
+  c.use_durable_store();
   auto a = c.add_agent();
   auto b = c.add_agent("cpus:4;mem:4096", "other");
   auto f = c.add_framework();

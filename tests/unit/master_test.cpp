@@ -613,10 +613,7 @@ TEST_CASE("a restarted master recovers its registry; agents and "
           "frameworks come back") {
   cluster c;
   // A durable store shared by both master incarnations.
-  auto store = c.ds.track(spawn_memory_store(c.ds.sys()));
-  caf::anon_send_exit(c.master, caf::exit_reason::user_shutdown);
-  c.cfg.store = store;
-  c.start_master();
+  c.use_durable_store();
   auto a = c.add_agent();
   auto f = c.add_framework();
   auto offer = f.log->take_offers().at(0);
@@ -667,10 +664,7 @@ TEST_CASE("after a master restart, agents that never return are marked "
   auto cfg = test_master_config();
   cfg.agent_reregister_timeout = 30s;
   cluster c{cfg};
-  auto store = c.ds.track(spawn_memory_store(c.ds.sys()));
-  caf::anon_send_exit(c.master, caf::exit_reason::user_shutdown);
-  c.cfg.store = store;
-  c.start_master();
+  c.use_durable_store();
   c.add_agent();
   caf::anon_send_exit(c.master, caf::exit_reason::kill);
   c.ds.run();
