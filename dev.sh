@@ -18,9 +18,9 @@ PACKAGES=(
   # libraries
   libcaf-dev libprotobuf-dev protobuf-compiler libboost-dev libfmt-dev
   libspdlog-dev libyaml-cpp-dev libseccomp-dev doctest-dev
-  libjemalloc-dev
-  # used by tests and tools
-  curl procps
+  libjemalloc-dev libzookeeper-mt-dev
+  # used by tests and tools; ZooKeeper for several masters
+  curl procps zookeeper
   # Linux containers: test images (busybox), networks (ip, iptables,
   # nsenter), and crun for the launch benchmark
   busybox-static iproute2 iptables util-linux crun

@@ -71,13 +71,14 @@ int main(int argc, char** argv) {
   info.set_user("root");
   info.set_name("example");
   flags f{"example_scheduler [flags]", "Launches N tasks and waits for them."};
-  f.add(&master, "master", "HOST:PORT of the master");
+  f.add(&master, "master",
+        "HOST:PORT of the master, or zk://HOSTS/PATH of the masters");
   f.add(&sched.wanted, "tasks", "number of tasks");
   f.add(&sched.command, "command", "shell command of each task");
   f.add(&amount, "resources", "resources of each task");
   parse_or_exit(f, argc, argv);
   auto per_task = resources::parse(amount);
-  auto where = parse_host_port(master, 5050);
+  auto where = parse_master_location(master);
   if (!per_task || !where) {
     std::fprintf(stderr, "bad --resources or --master\n");
     return 2;
@@ -87,7 +88,7 @@ int main(int argc, char** argv) {
   register_types(cfg);
   cfg.load<caf::io::middleman>();
   caf::actor_system sys{cfg};
-  auto detector = spawn_remote_detector(sys, where->first, where->second);
+  auto detector = spawn_detector(sys, *where);
   scheduler_driver driver{sys, sched, info, detector};
   driver.join();
   caf::anon_send_exit(detector, caf::exit_reason::user_shutdown);

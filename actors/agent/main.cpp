@@ -1,6 +1,6 @@
 // dcos-agent: the agent daemon.
 //
-//   dcos-agent --master=HOST:5050 --work_dir=DIR [--port=5051] ...
+//   dcos-agent --master=HOST:5050|zk://HOSTS/PATH --work_dir=DIR [--port=5051] ...
 //
 // SIGTERM or SIGINT stop the agent and leave its executors running (a new
 // agent with the same --work_dir recovers them); SIGUSR1 shuts it down for
@@ -96,7 +96,8 @@ int main(int argc, char** argv) {
   std::string allowed_capabilities;
   std::string networks_file;
   auto& f = d.flags();
-  f.add(&master, "master", "HOST:PORT of the master's HTTP endpoint");
+  f.add(&master, "master", "HOST:PORT of the master's HTTP endpoint, or zk://HOSTS/PATH "
+        "of the masters' election");
   f.add(&actor_port, "actor_port",
         "port executors connect to; 0 picks one and keeps it in work_dir");
   f.add(&cfg.hostname, "hostname", "hostname to advertise");
@@ -164,9 +165,9 @@ int main(int argc, char** argv) {
   if (recover != "reconnect" && recover != "cleanup")
     return fail("--recover: must be reconnect or cleanup");
   cfg.reconnect = recover == "reconnect";
-  auto master_address = parse_host_port(master, 5050);
-  if (!master_address)
-    return fail("--master: " + describe_reason(master_address.error()));
+  auto master_location = parse_master_location(master);
+  if (!master_location)
+    return fail(describe_reason(master_location.error()));
   auto given = resources::parse(resources_text);
   if (!given)
     return fail("--resources: " + describe_reason(given.error()));
@@ -211,8 +212,7 @@ int main(int argc, char** argv) {
   log->debug("{}", enable_accept_spread());
   caf::actor_system sys{sys_cfg};
   cfg.store = spawn_file_store(sys, cfg.work_dir + "/meta");
-  cfg.detector = spawn_remote_detector(sys, master_address->first,
-                                       master_address->second);
+  cfg.detector = spawn_detector(sys, *master_location);
   posix_containerizer_config ccfg{cfg.containerizer_helper, cfg.fetcher,
                                   cfg.work_dir + "/fetch_cache"};
   if (isolation.isolates()) {

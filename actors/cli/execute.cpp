@@ -105,7 +105,8 @@ int execute(int argc, char** argv) {
   flags f{"dcos execute --master=HOST:PORT --name=NAME "
           "(--command=CMD | --task_group=FILE.json) [flags]",
           "Runs a task or a task group and waits for it to end."};
-  f.add(&master, "master", "HOST:PORT of the master");
+  f.add(&master, "master",
+        "HOST:PORT of the master, or zk://HOSTS/PATH of the masters");
   f.add(&name, "name", "name (and id) of the task");
   f.add(&command, "command", "shell command to run");
   f.add(&amount, "resources", "resources of the task");
@@ -121,9 +122,9 @@ int execute(int argc, char** argv) {
     return usage_error("--name: required");
   if (command.empty() == task_group.empty())
     return usage_error("exactly one of --command and --task_group is needed");
-  auto where = parse_host_port(master, 5050);
+  auto where = parse_master_location(master);
   if (!where)
-    return usage_error("--master: " + describe_reason(where.error()));
+    return usage_error(describe_reason(where.error()));
   executor_scheduler sched;
   sched.name = name;
   if (!task_group.empty()) {
@@ -185,7 +186,7 @@ int execute(int argc, char** argv) {
   cfg.load<caf::io::middleman>();
   cfg.set("logger.verbosity", caf::atom("quiet"));
   caf::actor_system sys{cfg};
-  auto detector = spawn_remote_detector(sys, where->first, where->second);
+  auto detector = spawn_detector(sys, *where);
   int status = 1;
   {
     scheduler_driver driver{sys, sched, info, detector};

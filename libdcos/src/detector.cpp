@@ -7,11 +7,13 @@
 #include <caf/io/middleman.hpp>
 #include <caf/io/middleman_actor.hpp>
 #include <fmt/format.h>
+#include <google/protobuf/util/json_util.h>
 
 #include "dcos/error.hpp"
 #include "dcos/http_client.hpp"
 #include "dcos/json.hpp"
 #include "dcos/logging.hpp"
+#include "dcos/zk_url.hpp"
 
 namespace dcos {
 
@@ -181,6 +183,130 @@ remote_impl::behavior_type remote_detector(remote_self self, std::string host,
   };
 }
 
+// -- election ---------------------------------------------------------------------
+
+using election_impl = detector_actor::extend<
+  // The election's answer to leader(previous).
+  caf::reacts_to<leader_atom, int64_t, std::string>>;
+
+struct election_detector_state {
+  static inline const char* name = "dcos.election_detector";
+  int64_t leader_seq = -1;    // (first: an actor handle first would make
+  election_actor election;    // the state constructible from `self`)
+  std::string leader_address; // "HOST:PORT" of the leader's HTTP endpoint
+  detector_actor remote;      // reaches the leader at that address
+  uint64_t remote_generation = 0;
+  master_actor current;
+  std::vector<reply_promise> waiting;
+  std::shared_ptr<spdlog::logger> log = logging::get("detector");
+};
+
+using election_self = election_impl::stateful_pointer<election_detector_state>;
+
+// Where a leader's MasterInfo JSON says it serves HTTP.
+std::optional<std::pair<std::string, uint16_t>>
+leader_endpoint(const std::string& json) {
+  v1::MasterInfo info;
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = true; // Mesos' masters write more
+  if (!google::protobuf::util::JsonStringToMessage(json, &info, options).ok())
+    return std::nullopt;
+  const auto& a = info.address();
+  auto host = a.has_ip() ? a.ip() : a.has_hostname() ? a.hostname()
+                                                     : info.hostname();
+  auto port = a.port() != 0 ? static_cast<uint32_t>(a.port()) : info.port();
+  if (host.empty() || port == 0 || port > 65535)
+    return std::nullopt;
+  return std::make_pair(host, static_cast<uint16_t>(port));
+}
+
+void watch_leader(election_self self) {
+  self->request(self->state.election, caf::infinite, leader_atom::value,
+                self->state.leader_seq)
+    .then(
+      [self](int64_t seq, std::string& data) {
+        self->send(self, leader_atom::value, seq, std::move(data));
+      },
+      [self](caf::error& err) {
+        self->state.log->error("cannot follow the election: {}",
+                               describe(err));
+        self->quit(err);
+      });
+}
+
+// Asks the leader's remote detector; a fresh finding answers everyone.
+void resolve(election_self self, master_actor lost) {
+  auto& st = self->state;
+  auto generation = st.remote_generation;
+  self->request(st.remote, caf::infinite, detect_atom::value, std::move(lost))
+    .then(
+      [self, generation](master_actor& found) {
+        auto& st = self->state;
+        if (generation != st.remote_generation)
+          return; // the leader changed meanwhile
+        st.current = std::move(found);
+        auto waiting = std::move(st.waiting);
+        st.waiting.clear();
+        for (auto& rp : waiting)
+          rp.deliver(st.current);
+      },
+      [](caf::error&) {
+        // The remote detector was replaced (a new leader): nothing to do.
+      });
+}
+
+election_impl::behavior_type election_detector(election_self self,
+                                               election_actor election) {
+  self->state.election = std::move(election);
+  self->attach_functor([self] {
+    if (self->state.remote)
+      caf::anon_send_exit(self->state.remote,
+                          caf::exit_reason::user_shutdown);
+  });
+  watch_leader(self);
+  return {
+    [self](detect_atom, master_actor& previous) -> caf::result<master_actor> {
+      auto& st = self->state;
+      if (st.current && st.current != previous)
+        return st.current;
+      auto rp = self->make_response_promise<master_actor>();
+      st.waiting.push_back(rp);
+      if (st.current && st.current == previous) {
+        st.current = master_actor{}; // the caller lost it: look again
+        resolve(self, std::move(previous));
+      }
+      return rp;
+    },
+    [self](leader_atom, int64_t seq, std::string& data) {
+      auto& st = self->state;
+      st.leader_seq = seq;
+      auto endpoint = seq < 0 ? std::nullopt : leader_endpoint(data);
+      if (seq >= 0 && !endpoint)
+        st.log->error("the leader's data is not a MasterInfo with an "
+                      "address: {}",
+                      data);
+      auto address = endpoint ? fmt::format("{}:{}", endpoint->first,
+                                            endpoint->second)
+                              : std::string{};
+      if (address != st.leader_address) {
+        if (st.remote)
+          caf::anon_send_exit(st.remote, caf::exit_reason::user_shutdown);
+        st.remote = detector_actor{};
+        st.current = master_actor{};
+        st.leader_address = address;
+        ++st.remote_generation;
+        if (endpoint) {
+          st.log->info("the leading master is at {}", address);
+          st.remote = spawn_remote_detector(self->system(), endpoint->first,
+                                            endpoint->second);
+          resolve(self, master_actor{});
+        }
+      }
+      watch_leader(self);
+    },
+  };
+}
+
 } // namespace
 
 detector_actor spawn_fixed_detector(caf::actor_system& sys,
@@ -192,6 +318,47 @@ detector_actor spawn_remote_detector(caf::actor_system& sys, std::string host,
                                      uint16_t port, caf::timespan max_backoff) {
   return caf::actor_cast<detector_actor>(
     sys.spawn(remote_detector, std::move(host), port, max_backoff));
+}
+
+detector_actor spawn_election_detector(caf::actor_system& sys,
+                                       election_actor election) {
+  return caf::actor_cast<detector_actor>(
+    sys.spawn(election_detector, std::move(election)));
+}
+
+caf::expected<master_location> parse_master_location(std::string_view text,
+                                                     std::string_view what) {
+  master_location where;
+  if (is_zk_url(text)) {
+    auto url = parse_zk_url(text, what);
+    if (!url)
+      return url.error();
+    where.zk = std::move(*url);
+    return where;
+  }
+  auto address = parse_host_port(text, 5050);
+  if (!address)
+    return make_error(errc::invalid_argument,
+                      fmt::format("{}: '{}' is neither HOST:PORT nor "
+                                  "zk://HOSTS/PATH",
+                                  what, text));
+  where.host = std::move(address->first);
+  where.port = address->second;
+  return where;
+}
+
+detector_actor spawn_detector(caf::actor_system& sys,
+                              const master_location& where,
+                              caf::timespan zk_session_timeout) {
+  if (!where.zk)
+    return spawn_remote_detector(sys, where.host, where.port);
+  auto election = spawn_zk_election(sys, *where.zk, zk_session_timeout);
+  auto detector = spawn_election_detector(sys, election);
+  // The election lives exactly as long as its detector.
+  detector->attach_functor([election] {
+    caf::anon_send_exit(election, caf::exit_reason::user_shutdown);
+  });
+  return detector;
 }
 
 } // namespace dcos

@@ -63,6 +63,22 @@ inline std::vector<uint16_t> free_ports(size_t n) {
 /// One TCP port free on 127.0.0.1.
 inline uint16_t free_port() { return free_ports(1).front(); }
 
+/// A TCP connection to 127.0.0.1:`port`, or -1 if nothing accepts there.
+inline int connect_loopback(uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  if (fd < 0
+      || ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    if (fd >= 0)
+      ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 /// The first of `n` consecutive TCP ports free on 127.0.0.1, for a program
 /// that numbers its listeners from one flag (`dcos up --port=P` puts its
 /// agents on P+1, P+2, ...): the kernel picks the first, the others are

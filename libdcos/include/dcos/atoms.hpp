@@ -19,6 +19,9 @@ using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
 
 // -- leader detection ----------------------------------------------------------
 using detect_atom = caf::atom_constant<caf::atom("detect")>;
+using contend_atom = caf::atom_constant<caf::atom("contend")>;
+using lost_atom = caf::atom_constant<caf::atom("lost")>;
+using leader_atom = caf::atom_constant<caf::atom("leader")>;
 
 // -- containers ------------------------------------------------------------------
 using launch_atom = caf::atom_constant<caf::atom("launch")>;

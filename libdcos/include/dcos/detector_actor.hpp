@@ -10,17 +10,21 @@
 // callers put their own timeout on it.
 //
 // Implementations: fixed_detector (a known handle, in-process and in the
-// simulation) and remote_detector (HOST:PORT of a master's HTTP endpoint);
-// a ZooKeeper detector arrives with high availability.
+// simulation), remote_detector (HOST:PORT of a master's HTTP endpoint) and
+// election_detector (whoever leads an election, e.g. in ZooKeeper).
+// spawn_detector() makes the one a --master flag names.
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include <caf/fwd.hpp>
 #include <caf/typed_actor.hpp>
 
 #include <dcos/atoms.hpp>
+#include <dcos/election_actor.hpp>
 #include <dcos/master_actor.hpp>
 
 namespace dcos {
@@ -42,5 +46,34 @@ detector_actor spawn_fixed_detector(caf::actor_system& sys,
 detector_actor spawn_remote_detector(
   caf::actor_system& sys, std::string host, uint16_t port,
   caf::timespan max_backoff = std::chrono::seconds(30));
+
+/// A detector for the master leading `election`: the leader's data is its
+/// MasterInfo as JSON, and its address.ip (or hostname) and port are then
+/// reached as spawn_remote_detector reaches HOST:PORT. While no leader is
+/// known, detect() waits. The detector does not own `election`.
+detector_actor spawn_election_detector(caf::actor_system& sys,
+                                       election_actor election);
+
+/// Where a --master flag points: the election at a ZooKeeper URL, or one
+/// master's HOST:PORT.
+struct master_location {
+  std::optional<zk_url> zk;
+  std::string host;
+  uint16_t port = 0;
+};
+
+/// Parses a --master flag: "zk://HOSTS/PATH" or "HOST[:PORT]" (default port
+/// 5050). Errors name `what` (the flag).
+caf::expected<master_location>
+parse_master_location(std::string_view text,
+                      std::string_view what = "--master");
+
+/// The detector for `where`: a ZooKeeper location is followed through an
+/// election (with a session of `zk_session_timeout`, owned by the
+/// detector), a HOST:PORT is reached directly.
+/// REQUIRES: the actor system has the middleman loaded.
+detector_actor
+spawn_detector(caf::actor_system& sys, const master_location& where,
+               caf::timespan zk_session_timeout = default_zk_session_timeout);
 
 } // namespace dcos

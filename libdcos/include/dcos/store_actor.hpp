@@ -15,6 +15,8 @@
 //    detached actor) because file I/O blocks.
 //  - spawn_memory_store: a map in memory, for tests and the simulation
 //    (where a crash may be modelled to lose un-synced writes).
+//  - spawn_zk_store: znodes in ZooKeeper, shared by several masters, with
+//    writes fenced by the writer's election membership.
 #pragma once
 
 #include <string>
@@ -25,6 +27,7 @@
 
 #include <dcos/atoms.hpp>
 #include <dcos/error.hpp>
+#include <dcos/zk_url.hpp>
 
 namespace dcos {
 
@@ -59,5 +62,25 @@ void load_or_empty(Self* self, const store_actor& store, std::string key,
 store_actor spawn_file_store(caf::actor_system& sys, std::string dir);
 
 store_actor spawn_memory_store(caf::actor_system& sys);
+
+/// A store under `url.path` in ZooKeeper (created if missing): each key is a
+/// znode under `keys/` (its name escaped). A value of any size is kept:
+/// one bigger than a znode may hold is written as chunks under `chunks/`
+/// first, and the key is switched to them in one transaction, so a reader
+/// sees the old value or the new one, never a mix.
+///
+/// Fenced: if `fence` is not empty, every write checks in the same
+/// transaction that the znode `fence` exists (the writer's membership in
+/// its election, spawn_zk_election). Once it is gone, writes fail with
+/// errc::conflict and change nothing: a deposed leader can never overwrite
+/// what its successor wrote.
+///
+/// Requests are served one at a time, in order; while ZooKeeper cannot be
+/// reached they wait (callers put their own timeout on them). append()
+/// rewrites the whole value. Other failures (no permission) answer
+/// errc::io_error naming the znode.
+store_actor spawn_zk_store(
+  caf::actor_system& sys, zk_url url, std::string fence,
+  caf::timespan session_timeout = default_zk_session_timeout);
 
 } // namespace dcos
