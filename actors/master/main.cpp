@@ -1,10 +1,13 @@
 // dcos-master: the master daemon.
 //
 //   dcos-master [--ip=127.0.0.1] [--port=5050] [--work_dir=DIR] ...
+//   dcos-master --zk=zk://HOST:2181,.../mesos ...   (one of several masters)
 //
 // Serves HTTP on --port (operators and detectors only ever need that port)
 // and the actor protocol on --actor_port, announced at
 // GET /master/actor_endpoint. Runs in the foreground until SIGTERM/SIGINT.
+// With --zk the master contends for leadership (leadership.hpp) and keeps
+// its registry in ZooKeeper; standbys redirect to the leader.
 #include <unistd.h>
 
 #include <chrono>
@@ -21,6 +24,8 @@
 #include "dcos/master_actor.hpp"
 #include "dcos/role.hpp"
 #include "dcos/signals.hpp"
+#include "dcos/zk_url.hpp"
+#include "leadership.hpp"
 #include "master_http.hpp"
 
 using namespace dcos;
@@ -90,7 +95,26 @@ int main(int argc, char** argv) {
                  return {};
                });
   f.add(&seed, "seed", "seed for ids and the allocator's shuffle");
+  std::optional<zk_url> zk;
+  f.add_custom("zk", "zk://HOST:PORT,.../PATH: contend for leadership among "
+                     "several masters there, with the registry in ZooKeeper",
+               "", [&zk](std::string_view text) -> caf::error {
+                 if (text.empty())
+                   return {};
+                 auto url = parse_zk_url(text, "--zk");
+                 if (!url)
+                   return url.error();
+                 zk = std::move(*url);
+                 return {};
+               });
+  caf::timespan zk_session_timeout = default_zk_session_timeout;
+  f.add(&zk_session_timeout, "zk_session_timeout",
+        "ZooKeeper session timeout; a leader cut off for this long steps "
+        "down");
   d.parse_or_exit(argc, argv);
+  if (zk && !work_dir.empty())
+    return d.usage_error("--work_dir: not with --zk (the registry is in "
+                         "ZooKeeper)");
   cfg.ip = d.common().ip;
   cfg.seed = seed;
   cfg.start_time = std::chrono::duration<double>(
@@ -109,6 +133,15 @@ int main(int argc, char** argv) {
                                        d.common().port),
                            http.error());
   cfg.port = (*http)->port(); // the real one, also with --port=0
+  if (zk) {
+    auto leadership = spawn_leadership(
+      sys, {cfg, *zk, zk_session_timeout, actor_port}, edge);
+    d.announce(cfg.port, fmt::format("contending at {}", zk->to_string()));
+    d.log()->info("stopping on signal {}", wait_for_termination_signal());
+    (*http)->stop();
+    caf::anon_send_exit(leadership, caf::exit_reason::user_shutdown);
+    return 0;
+  }
   if (!work_dir.empty())
     cfg.store = spawn_file_store(sys, work_dir + "/registry");
   auto master = spawn_master(sys, cfg);

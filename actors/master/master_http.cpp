@@ -130,6 +130,15 @@ void state(caf::actor_system& sys, const master_actor& master,
     on_error, std::move(get_state));
 }
 
+// Mesos' redirect to the leader: 307 with a scheme-relative Location.
+http_response redirect_to(const std::string& leader, const std::string& target) {
+  http_response r;
+  r.status = 307;
+  r.content_type.clear();
+  r.headers.emplace_back("Location", "//" + leader + target);
+  return r;
+}
+
 } // namespace
 
 master_http::master_http(caf::actor_system& sys, master_http_config cfg)
@@ -138,20 +147,30 @@ master_http::master_http(caf::actor_system& sys, master_http_config cfg)
     scheduler_api_(std::make_shared<scheduler_api>(sys)) {
 }
 
-void master_http::attach(master_actor master, uint16_t actor_port) {
+void master_http::attach(master_actor master, uint16_t actor_port,
+                         std::string self_address) {
   std::lock_guard guard{target_->mtx};
-  target_->now = {std::move(master), actor_port};
+  target_->now = {std::move(master), actor_port, std::move(self_address)};
+}
+
+void master_http::set_leader(std::string address) {
+  std::lock_guard guard{target_->mtx};
+  target_->now.leader = std::move(address);
 }
 
 http_router master_http::routes() const {
-  // Every route needs the master: until it exists, 503.
+  // Every route needs the master: until it exists, 503, or on a standby
+  // 307 to the leader.
   using with_master = std::function<void(const http_request&, http_responder,
                                          const target::view&)>;
   auto guarded = [target = target_](with_master handler) {
     return [target, handler](const http_request& req, http_responder respond) {
       auto now = target->get();
       if (!now.master) {
-        respond(json_error(503, "the master is starting"));
+        respond(now.leader.empty()
+                  ? json_error(503, "the master is starting, or no leading "
+                                    "master is elected")
+                  : redirect_to(now.leader, req.target));
         return;
       }
       handler(req, std::move(respond), now);
@@ -179,6 +198,12 @@ http_router master_http::routes() const {
   for (const char* path :
        {"/master/state", "/master/state.json", "/state", "/state.json"})
     routes.get(path, state_route);
+  routes.get("/master/redirect", [target = target_](const http_request&,
+                                                    http_responder respond) {
+    auto now = target->get();
+    respond(now.leader.empty() ? json_error(503, "no leading master is elected")
+                               : redirect_to(now.leader, ""));
+  });
   routes.get("/master/actor_endpoint",
              guarded([cfg](const http_request&, http_responder respond,
                            const target::view& now) {

@@ -8,7 +8,10 @@
 // renders the answer, so neither the HTTP threads nor the master block.
 //
 // The edge exists before the master (so that the master can be told the real
-// port, with --port=0): until attach(), every endpoint answers 503.
+// port, with --port=0): until attach(), every endpoint answers 503, or,
+// on a standby among several masters once set_leader() named the leader,
+// 307 to the same path on the leader, as Mesos' standbys answer. GET
+// /master/redirect answers 307 to the leader (this master, once attached).
 //
 // Thread-safety: attach() and the routes' handlers may run on any thread.
 #pragma once
@@ -41,13 +44,20 @@ public:
   http_router routes() const;
 
   /// Serve for `master` from now on; `actor_port` is announced.
-  void attach(master_actor master, uint16_t actor_port);
+  /// `self_address` ("HOST:PORT") is where /master/redirect points then.
+  void attach(master_actor master, uint16_t actor_port,
+              std::string self_address = {});
+
+  /// On a standby: the leader's HTTP address ("HOST:PORT"; empty: none is
+  /// known), where requests are redirected.
+  void set_leader(std::string address);
 
 private:
   struct target {
     struct view {
       master_actor master; // none until attach()
       uint16_t actor_port = 0;
+      std::string leader;  // HTTP address of the leader, "" if unknown
     };
 
     view get() {

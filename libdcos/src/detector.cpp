@@ -203,23 +203,6 @@ struct election_detector_state {
 
 using election_self = election_impl::stateful_pointer<election_detector_state>;
 
-// Where a leader's MasterInfo JSON says it serves HTTP.
-std::optional<std::pair<std::string, uint16_t>>
-leader_endpoint(const std::string& json) {
-  v1::MasterInfo info;
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = true; // Mesos' masters write more
-  if (!google::protobuf::util::JsonStringToMessage(json, &info, options).ok())
-    return std::nullopt;
-  const auto& a = info.address();
-  auto host = a.has_ip() ? a.ip() : a.has_hostname() ? a.hostname()
-                                                     : info.hostname();
-  auto port = a.port() != 0 ? static_cast<uint32_t>(a.port()) : info.port();
-  if (host.empty() || port == 0 || port > 65535)
-    return std::nullopt;
-  return std::make_pair(host, static_cast<uint16_t>(port));
-}
-
 void watch_leader(election_self self) {
   self->request(self->state.election, caf::infinite, leader_atom::value,
                 self->state.leader_seq)
@@ -280,7 +263,7 @@ election_impl::behavior_type election_detector(election_self self,
     [self](leader_atom, int64_t seq, std::string& data) {
       auto& st = self->state;
       st.leader_seq = seq;
-      auto endpoint = seq < 0 ? std::nullopt : leader_endpoint(data);
+      auto endpoint = seq < 0 ? std::nullopt : master_http_endpoint(data);
       if (seq >= 0 && !endpoint)
         st.log->error("the leader's data is not a MasterInfo with an "
                       "address: {}",
@@ -318,6 +301,22 @@ detector_actor spawn_remote_detector(caf::actor_system& sys, std::string host,
                                      uint16_t port, caf::timespan max_backoff) {
   return caf::actor_cast<detector_actor>(
     sys.spawn(remote_detector, std::move(host), port, max_backoff));
+}
+
+std::optional<std::pair<std::string, uint16_t>>
+master_http_endpoint(const std::string& json) {
+  v1::MasterInfo info;
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = true;
+  if (!google::protobuf::util::JsonStringToMessage(json, &info, options).ok())
+    return std::nullopt;
+  const auto& a = info.address();
+  auto host = a.has_ip() ? a.ip() : a.has_hostname() ? a.hostname()
+                                                     : info.hostname();
+  auto port = a.port() != 0 ? static_cast<uint32_t>(a.port()) : info.port();
+  if (host.empty() || port == 0 || port > 65535)
+    return std::nullopt;
+  return std::make_pair(host, static_cast<uint16_t>(port));
 }
 
 detector_actor spawn_election_detector(caf::actor_system& sys,

@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <caf/fwd.hpp>
 #include <caf/typed_actor.hpp>
@@ -46,6 +47,13 @@ detector_actor spawn_fixed_detector(caf::actor_system& sys,
 detector_actor spawn_remote_detector(
   caf::actor_system& sys, std::string host, uint16_t port,
   caf::timespan max_backoff = std::chrono::seconds(30));
+
+/// Where a master's MasterInfo, as JSON (its election member's data), says
+/// it serves HTTP: address.ip (else address.hostname, else hostname) and
+/// address.port (else port). Fields this version does not know are ignored
+/// (Mesos' masters write more). nullopt if it names no address.
+std::optional<std::pair<std::string, uint16_t>>
+master_http_endpoint(const std::string& master_info_json);
 
 /// A detector for the master leading `election`: the leader's data is its
 /// MasterInfo as JSON, and its address.ip (or hostname) and port are then
