@@ -25,16 +25,10 @@ std::vector<std::string> ha_flags(const zookeeper_server& zk) {
 // Where `method` `path` on `address` redirects: "CODE LOCATION".
 std::string redirect_of(const std::string& address, const std::string& path,
                         const std::string& method = "GET") {
-  subprocess_options opts;
-  opts.argv = {"curl", "-s", "-o", "/dev/null", "-X", method, "-w",
-               "%{http_code} %{redirect_url}", "http://" + address + path};
-  opts.capture_stdout = true;
-  auto p = subprocess::spawn(opts);
-  DCOS_REQUIRE_OK(p);
-  auto out = p->read_all(30s);
-  DCOS_REQUIRE_OK(out);
-  p->wait();
-  return *out;
+  return run_to_end({"curl", "-s", "-o", "/dev/null", "-X", method, "-w",
+                     "%{http_code} %{redirect_url}",
+                     "http://" + address + path})
+    .out;
 }
 
 // The leader's address as `address`'s /master/redirect names it, once known.
@@ -156,31 +150,17 @@ TEST_CASE("a leader frozen until its session expires exits when it runs "
 }
 
 TEST_CASE("bad --zk flags: one line naming the flag, exit 2") {
-  for (auto [flag, says] :
-       {std::pair<std::string, std::string>{"--zk=zk://127.0.0.1:2181",
-                                            "--zk: 'zk://127.0.0.1:2181' has "
-                                            "no path"},
-        {"--zk=127.0.0.1:2181/mesos", "is not a ZooKeeper URL"}}) {
-    subprocess_options opts;
-    opts.argv = {binary("DCOS_MASTER_BIN"), flag, "--port=0"};
-    opts.capture_stdout = true;
-    opts.stderr_path = "/dev/stdout";
-    auto p = subprocess::spawn(opts);
-    DCOS_REQUIRE_OK(p);
-    auto out = p->read_all(30s);
-    DCOS_REQUIRE_OK(out);
-    CHECK(p->wait() == 2);
-    CHECK(out->find(says) != std::string::npos);
+  for (auto [flags, says] :
+       {std::pair<std::vector<std::string>, std::string>{
+          {"--zk=zk://127.0.0.1:2181"},
+          "--zk: 'zk://127.0.0.1:2181' has no path"},
+        {{"--zk=127.0.0.1:2181/mesos"}, "is not a ZooKeeper URL"},
+        {{"--zk=zk://127.0.0.1:1/mesos", "--work_dir=/tmp/x"},
+         "--work_dir: not with --zk"}}) {
+    std::vector<std::string> argv{binary("DCOS_MASTER_BIN"), "--port=0"};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    auto r = run_to_end(argv);
+    CHECK(r.status == 2);
+    CHECK(r.out.find(says) != std::string::npos);
   }
-  subprocess_options opts;
-  opts.argv = {binary("DCOS_MASTER_BIN"), "--zk=zk://127.0.0.1:1/mesos",
-               "--work_dir=/tmp/x", "--port=0"};
-  opts.capture_stdout = true;
-  opts.stderr_path = "/dev/stdout";
-  auto p = subprocess::spawn(opts);
-  DCOS_REQUIRE_OK(p);
-  auto out = p->read_all(30s);
-  DCOS_REQUIRE_OK(out);
-  CHECK(p->wait() == 2);
-  CHECK(out->find("--work_dir: not with --zk") != std::string::npos);
 }

@@ -145,6 +145,21 @@ struct run_result {
   std::string out;
 };
 
+/// Runs `argv` to its end (waiting at most `timeout` for its output): its
+/// exit status and its stdout and stderr together.
+inline run_result run_to_end(std::vector<std::string> argv,
+                             std::chrono::milliseconds timeout = 60s) {
+  subprocess_options opts;
+  opts.argv = std::move(argv);
+  opts.capture_stdout = true;
+  opts.stderr_path = "/dev/stdout";
+  auto p = subprocess::spawn(opts);
+  DCOS_REQUIRE_OK(p);
+  auto out = p->read_all(timeout);
+  DCOS_REQUIRE_OK(out);
+  return {p->wait(), std::move(*out)};
+}
+
 /// Runs one of the Python frameworks of tests/integration (its path in the
 /// environment `variable`) with `args`, to its end: its exit status and
 /// output. Its stderr goes to `stderr_path` if given.
