@@ -1,6 +1,9 @@
 // dcos up: a local cluster of separate processes (one master, N agents with
 // their own work directories and port ranges) until Ctrl-C or SIGTERM, then
 // everything is stopped (agents kill their tasks first) and nothing is left.
+// With --masters=3 (or any number above one) it also runs ZooKeeper on
+// 2181, the masters elect a leader there and keep their registry in it, and
+// the agents find the leader through it (zk://IP:2181/mesos).
 #include <signal.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -18,6 +21,7 @@
 #include "dcos/flags.hpp"
 #include "dcos/signals.hpp"
 #include "dcos/subprocess.hpp"
+#include "dcos/zookeeper_server.hpp"
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -55,6 +59,8 @@ std::string agent_share(int index, int agents) {
 int up(int argc, char** argv) {
   block_termination_signals();
   int agents = 2;
+  int masters = 1;
+  uint16_t zk_port = 2181;
   std::string work_dir = "/tmp/dcos-up";
   std::string ip = "127.0.0.1";
   uint16_t port = 5050;
@@ -63,43 +69,83 @@ int up(int argc, char** argv) {
           "Starts a local cluster: a master and agents, each its own process, "
           "until Ctrl-C."};
   f.add(&agents, "agents", "number of agents");
+  f.add(&masters, "masters",
+        "number of masters; above one, they elect a leader in a ZooKeeper "
+        "this starts");
+  f.add(&zk_port, "zk_port", "ZooKeeper's port, with several masters");
   f.add(&work_dir, "work_dir", "where daemons keep state and logs");
   f.add(&ip, "ip", "address to listen on");
-  f.add(&port, "port", "the master's HTTP port; agents use the next ones");
+  f.add(&port, "port",
+        "the first master's HTTP port; other masters, then agents, use the "
+        "next ones");
   f.add(&log_level, "log_level", "log level of the daemons");
   parse_or_exit(f, argc, argv);
   if (agents < 1 || agents > 64)
     return usage_error("--agents: must be between 1 and 64");
+  if (masters < 1 || masters > 9)
+    return usage_error("--masters: must be between 1 and 9");
   std::error_code ec;
   fs::create_directories(work_dir, ec);
   if (ec)
     return usage_error("--work_dir: " + ec.message());
 
-  subprocess_options mopts;
-  mopts.argv = {sibling_program("dcos-master"), "--ip=" + ip,
-                fmt::format("--port={}", port), "--work_dir=" + work_dir
-                                                  + "/master",
-                "--log_level=" + log_level};
-  mopts.capture_stdout = true;
-  mopts.stderr_path = work_dir + "/master.log";
-  auto master = subprocess::spawn(mopts);
-  if (!master) {
-    std::fprintf(stderr, "dcos up: %s\n", describe(master.error()).c_str());
-    return 1;
+  std::optional<zookeeper_server> zookeeper;
+  std::string master_flag = fmt::format("{}:{}", ip, port);
+  if (masters > 1) {
+    zookeeper_options zopts;
+    zopts.dir = work_dir + "/zookeeper";
+    zopts.ip = ip;
+    zopts.port = zk_port;
+    auto zk = zookeeper_server::start(zopts);
+    if (!zk) {
+      std::fprintf(stderr, "dcos up: %s\n",
+                   describe_reason(zk.error()).c_str());
+      return 1;
+    }
+    zookeeper.emplace(std::move(*zk));
+    master_flag = zookeeper->url("/mesos");
   }
-  auto master_url = ready_line(*master, "the master");
-  if (!master_url) {
-    std::fprintf(stderr, "dcos up: %s (see %s/master.log)\n",
-                 describe_reason(master_url.error()).c_str(), work_dir.c_str());
-    return 1;
+  std::vector<subprocess> master_processes;
+  std::vector<subprocess_options> master_options; // to restart them
+  std::vector<std::string> master_urls;
+  std::vector<std::string> master_addresses;
+  for (int i = 0; i < masters; ++i) {
+    auto name = masters == 1 ? std::string{"master"}
+                             : fmt::format("master-{}", i);
+    auto master_port = static_cast<uint16_t>(port + i);
+    subprocess_options mopts;
+    mopts.argv = {sibling_program("dcos-master"), "--ip=" + ip,
+                  fmt::format("--port={}", master_port),
+                  "--log_level=" + log_level};
+    if (zookeeper)
+      mopts.argv.push_back("--zk=" + master_flag);
+    else
+      mopts.argv.push_back("--work_dir=" + work_dir + "/master");
+    mopts.capture_stdout = true;
+    mopts.stderr_path = fmt::format("{}/{}.log", work_dir, name);
+    auto master = subprocess::spawn(mopts);
+    if (!master) {
+      std::fprintf(stderr, "dcos up: %s\n", describe(master.error()).c_str());
+      return 1;
+    }
+    auto url = ready_line(*master, "the " + name);
+    if (!url) {
+      std::fprintf(stderr, "dcos up: %s (see %s)\n",
+                   describe_reason(url.error()).c_str(),
+                   mopts.stderr_path.c_str());
+      return 1;
+    }
+    master_urls.push_back(*url);
+    master_addresses.push_back(fmt::format("{}:{}", ip, master_port));
+    master_processes.push_back(std::move(*master));
+    master_options.push_back(std::move(mopts));
   }
-  auto master_address = fmt::format("{}:{}", ip, port);
   std::vector<subprocess> agent_processes;
   std::vector<std::string> agent_urls;
   for (int i = 0; i < agents; ++i) {
     subprocess_options aopts;
-    aopts.argv = {sibling_program("dcos-agent"), "--master=" + master_address,
-                  "--ip=" + ip, fmt::format("--port={}", port + 1 + i),
+    aopts.argv = {sibling_program("dcos-agent"), "--master=" + master_flag,
+                  "--ip=" + ip, fmt::format("--port={}", port + masters + i),
                   fmt::format("--work_dir={}/agent-{}", work_dir, i),
                   "--resources=" + agent_share(i, agents),
                   "--log_level=" + log_level};
@@ -119,11 +165,16 @@ int up(int argc, char** argv) {
     agent_urls.push_back(*url);
     agent_processes.push_back(std::move(*agent));
   }
-  // Ready when the master knows every agent.
+  // Ready when the (leading) master knows every agent; standbys answer
+  // with a redirect, which counts as not ready.
   auto deadline = std::chrono::steady_clock::now() + 60s;
+  auto knows_all = [&](const std::string& address) {
+    auto r = operator_call(address, v1::master::Call::GET_AGENTS);
+    return r && r->get_agents().agents_size() == agents;
+  };
   while (true) {
-    auto r = operator_call(master_address, v1::master::Call::GET_AGENTS);
-    if (r && r->get_agents().agents_size() == agents)
+    if (std::any_of(master_addresses.begin(), master_addresses.end(),
+                    knows_all))
       break;
     if (std::chrono::steady_clock::now() > deadline) {
       std::fprintf(stderr, "dcos up: agents did not register within 60s (see "
@@ -133,7 +184,12 @@ int up(int argc, char** argv) {
     }
     std::this_thread::sleep_for(100ms);
   }
-  std::printf("master   %s\n", master_url->c_str());
+  if (zookeeper)
+    std::printf("zookeeper  %s\n", zookeeper->url("/mesos").c_str());
+  for (int i = 0; i < masters; ++i)
+    std::printf("%s  %s\n",
+                masters == 1 ? "master   " : fmt::format("master-{}", i).c_str(),
+                master_urls[static_cast<size_t>(i)].c_str());
   for (int i = 0; i < agents; ++i)
     std::printf("agent-%d  %s\n", i, agent_urls[static_cast<size_t>(i)].c_str());
   std::printf("logs     %s/*.log\n", work_dir.c_str());
@@ -147,7 +203,26 @@ int up(int argc, char** argv) {
     sigaddset(&set, s);
   timespec tick{0, 200'000'000};
   while (sigtimedwait(&set, nullptr, &tick) <= 0) {
-    bool died = master->poll().has_value();
+    bool died = zookeeper && !zookeeper->running();
+    for (size_t i = 0; i < master_processes.size(); ++i) {
+      if (!master_processes[i].poll())
+        continue;
+      if (!zookeeper) {
+        died = true;
+        continue;
+      }
+      // One of several masters exits when it loses the lead (as Mesos'
+      // do): supervise it, as DC/OS does, and it returns as a standby.
+      std::fprintf(stderr, "dcos up: master-%zu exited (see %s); restarting "
+                           "it\n",
+                   i, master_options[i].stderr_path.c_str());
+      auto again = subprocess::spawn(master_options[i]);
+      if (!again) {
+        died = true;
+        continue;
+      }
+      master_processes[i] = std::move(*again);
+    }
     for (auto& a : agent_processes)
       died = died || a.poll().has_value();
     if (died) {
@@ -169,7 +244,10 @@ int up(int argc, char** argv) {
       std::this_thread::sleep_for(50ms);
     a.terminate(2s);
   }
-  master->terminate(5s);
+  for (auto& m : master_processes)
+    m.terminate(5s);
+  if (zookeeper)
+    zookeeper->stop();
   return status;
 }
 

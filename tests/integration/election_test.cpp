@@ -91,7 +91,7 @@ master_actor detect(caf::scoped_actor& self, const detector_actor& d,
 } // namespace
 
 TEST_CASE("the lowest member leads; when it leaves, the next one does") {
-  zookeeper_server zk;
+  test_zookeeper zk;
   network_node node;
   caf::scoped_actor self{*node.sys};
   auto url = parse_test_zk_url(zk.url("/dcos/election"));
@@ -128,7 +128,7 @@ TEST_CASE("the lowest member leads; when it leaves, the next one does") {
 
 TEST_CASE("a member cut off from ZooKeeper for the session timeout stops "
           "being a member, and the next one leads") {
-  zookeeper_server zk;
+  test_zookeeper zk;
   tcp_proxy path_of_first{static_cast<uint16_t>(
     std::stoi(zk.servers().substr(zk.servers().rfind(':') + 1)))};
   network_node node;
@@ -163,7 +163,7 @@ TEST_CASE("a member cut off from ZooKeeper for the session timeout stops "
 }
 
 TEST_CASE("--master=zk:// finds the leading master and follows a new one") {
-  zookeeper_server zk;
+  test_zookeeper zk;
   master_process m1;
   master_process m2;
   network_node node;
@@ -191,7 +191,7 @@ TEST_CASE("--master=zk:// finds the leading master and follows a new one") {
 
 TEST_CASE("an election path without permission fails with ZooKeeper's "
           "reason; an unreachable ensemble makes requests wait") {
-  zookeeper_server zk;
+  test_zookeeper zk;
   network_node node;
   caf::scoped_actor self{*node.sys};
   // Alice's znodes are world-readable, writable only by her (Mesos' ACL).

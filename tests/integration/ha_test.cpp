@@ -7,6 +7,7 @@
 #include <optional>
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include "support/processes.hpp"
 #include "support/zookeeper.hpp"
@@ -17,7 +18,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::vector<std::string> ha_flags(const zookeeper_server& zk) {
+std::vector<std::string> ha_flags(const test_zookeeper& zk) {
   return {"--zk=" + zk.url("/mesos"), "--zk_session_timeout=2secs",
           "--agent_ping_timeout=1secs"};
 }
@@ -75,7 +76,7 @@ std::optional<size_t> count_of(const std::string& address,
 TEST_CASE("the first master leads, the standby redirects, and after kill -9 "
           "of the leader the standby leads: agents re-register and the "
           "framework's tasks all finish") {
-  zookeeper_server zk;
+  test_zookeeper zk;
   std::optional<master_process> a{std::in_place, ha_flags(zk)};
   std::optional<master_process> b{std::in_place, ha_flags(zk)};
   auto leader = leader_seen_by(a->address());
@@ -128,7 +129,7 @@ TEST_CASE("the first master leads, the standby redirects, and after kill -9 "
 
 TEST_CASE("a leader frozen until its session expires exits when it runs "
           "again, and the new leader is left alone") {
-  zookeeper_server zk;
+  test_zookeeper zk;
   std::optional<master_process> a{std::in_place, ha_flags(zk)};
   auto leader = leader_seen_by(a->address());
   REQUIRE(leader == a->address());
@@ -163,4 +164,67 @@ TEST_CASE("bad --zk flags: one line naming the flag, exit 2") {
     CHECK(r.status == 2);
     CHECK(r.out.find(says) != std::string::npos);
   }
+}
+
+TEST_CASE("dcos up --masters=3: ZooKeeper, three masters, agents on zk://; "
+          "a killed leader is replaced and restarted, and Ctrl-C ends it "
+          "all") {
+  scratch_dir dir;
+  auto port = free_port_run(4); // three masters, one agent
+  auto zk_port = free_port();
+  subprocess_options opts;
+  opts.argv = {binary("DCOS_CLI"), "up", "--masters=3", "--agents=1",
+               fmt::format("--port={}", port),
+               fmt::format("--zk_port={}", zk_port), "--work_dir=" + dir.path,
+               "--log_level=warning"};
+  opts.capture_stdout = true;
+  opts.stderr_path = dir / "up.log";
+  auto up = subprocess::spawn(opts);
+  DCOS_REQUIRE_OK(up);
+  std::string banner;
+  while (banner.find("cluster ready") == std::string::npos) {
+    auto line = up->read_line(90s);
+    DCOS_REQUIRE_OK(line);
+    banner += *line + "\n";
+  }
+  auto zk = fmt::format("zk://127.0.0.1:{}/mesos", zk_port);
+  CHECK(banner.find("zookeeper  " + zk + "\n") != std::string::npos);
+  for (int i = 0; i < 3; ++i)
+    CHECK(banner.find(fmt::format("master-{}  http://127.0.0.1:{}\n", i,
+                                  port + i))
+          != std::string::npos);
+  CHECK(banner.find(fmt::format("agent-0  http://127.0.0.1:{}\n", port + 3))
+        != std::string::npos);
+
+  auto execute = [&](const std::string& name) {
+    return run_to_end({binary("DCOS_CLI"), "execute", "--master=" + zk,
+                       "--name=" + name, "--command=true"},
+                      90s);
+  };
+  auto first = execute("before");
+  CHECK(first.status == 0);
+  CHECK(first.out.find("TASK_FINISHED for task 'before'") != std::string::npos);
+
+  auto leader = leader_seen_by(fmt::format("127.0.0.1:{}", port));
+  auto leader_port = leader.substr(leader.rfind(':') + 1);
+  auto pid = run_to_end({"pgrep", "-f", "dcos-master.*--port=" + leader_port})
+               .out;
+  REQUIRE_FALSE(pid.empty());
+  ::kill(std::stoi(pid), SIGKILL);
+  // Another master leads once the dead one's session expires (10 s), and
+  // dcos up restarts the dead one as a standby.
+  auto after = execute("after");
+  CHECK(after.status == 0);
+  CHECK(after.out.find("TASK_FINISHED for task 'after'") != std::string::npos);
+  CHECK(eventually(
+    [&] {
+      return read_file(dir / "up.log").find("restarting it")
+             != std::string::npos;
+    },
+    10s));
+
+  up->kill(SIGINT);
+  CHECK(up->wait() == 0);
+  CHECK(eventually(
+    [&] { return run_to_end({"pgrep", "-f", dir.path}).out.empty(); }, 15s));
 }

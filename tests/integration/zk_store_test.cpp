@@ -59,7 +59,7 @@ std::string random_bytes(size_t n, uint32_t seed) {
 } // namespace
 
 TEST_CASE("values of any size go in, come out, are listed and erased") {
-  zookeeper_server zk;
+  test_zookeeper zk;
   network_node node;
   caf::scoped_actor self{*node.sys};
   auto store = node.keep(spawn_zk_store(*node.sys, parse_test_zk_url(zk.url("/a/store")),
@@ -110,7 +110,7 @@ TEST_CASE("values of any size go in, come out, are listed and erased") {
 }
 
 TEST_CASE("a registry of 50,000 agents is stored and loaded") {
-  zookeeper_server zk;
+  test_zookeeper zk;
   network_node node;
   caf::scoped_actor self{*node.sys};
   v1::internal::Registry reg;
@@ -142,7 +142,7 @@ TEST_CASE("a registry of 50,000 agents is stored and loaded") {
 
 TEST_CASE("once the writer's election znode is gone, nothing it writes "
           "lands") {
-  zookeeper_server zk;
+  test_zookeeper zk;
   network_node node;
   caf::scoped_actor self{*node.sys};
   auto election_url = parse_test_zk_url(zk.url("/mesos"));
