@@ -57,6 +57,9 @@ void become_leader(leadership_self self) {
   auto cfg = st.cfg.master;
   cfg.store = st.store;
   st.master = spawn_master(self->system(), cfg);
+  // A master that stops (a registry write refused: deposed) ends the
+  // process too, rather than leaving a standby that believes it leads.
+  self->monitor(st.master);
   auto mm = self->system().middleman().actor_handle();
   auto sigs = self->system().message_types(st.master);
   self->request(mm, caf::infinite, caf::publish_atom::value, st.cfg.actor_port,
@@ -110,6 +113,11 @@ caf::behavior leadership(leadership_self self, leadership_config cfg,
   st.edge = edge;
   st.election = spawn_zk_election(self->system(), st.cfg.zk,
                                   st.cfg.session_timeout);
+  self->set_down_handler([self](caf::down_msg& msg) {
+    if (msg.source == self->state.master.address())
+      exit_now(self, "the master stopped: "
+                       + self->system().render(msg.reason));
+  });
   self->attach_functor([self] {
     auto& st = self->state;
     for (auto hdl : {caf::actor_cast<caf::actor>(st.master),

@@ -8,7 +8,8 @@
 // at once, as Mesos' masters do ("lost leadership... committing suicide"):
 // from that moment another master may lead, so it must not act on anything.
 // Its supervisor restarts it as a standby. A failure to contend or to start
-// the elected master exits the same way.
+// the elected master, or the master stopping (its registry write refused
+// because it no longer leads), exits the same way.
 #pragma once
 
 #include <cstdint>

@@ -49,15 +49,22 @@ fixed_detector(detector_actor::stateful_pointer<fixed_state> self,
 using resolve_atom = caf::atom_constant<caf::atom("resolve")>;
 using resolved_atom = caf::atom_constant<caf::atom("resolved")>;
 
+using redirect_atom = caf::atom_constant<caf::atom("redirect")>;
+
 using remote_impl = detector_actor::extend<
   caf::reacts_to<resolve_atom>,
   // From the HTTP client thread: the actor port, or the error text.
-  caf::reacts_to<resolved_atom, uint16_t, std::string>>;
+  caf::reacts_to<resolved_atom, uint16_t, std::string>,
+  // From the HTTP client thread: a standby named the leader's HOST:PORT.
+  caf::reacts_to<redirect_atom, std::string, uint16_t>>;
 
 struct remote_state {
   static inline const char* name = "dcos.remote_detector";
-  std::string host;
-  uint16_t port = 0;
+  std::string home_host; // the address the detector was given
+  uint16_t home_port = 0;
+  std::string host;      // the one asked in this resolution (a standby
+  uint16_t port = 0;     // among several masters redirects to the leader)
+  bool redirected = false;
   caf::timespan max_backoff{};
   caf::timespan backoff = std::chrono::milliseconds(500);
   master_actor current;
@@ -90,11 +97,65 @@ void retry_later(remote_self self, const std::string& why) {
   st.backoff = std::min(st.backoff * 2, st.max_backoff);
 }
 
+// Where a redirect's Location ("//HOST:PORT/path" or "http://HOST:PORT/...")
+// points.
+std::optional<std::pair<std::string, uint16_t>>
+redirect_target(const std::string& location) {
+  auto rest = std::string_view{location};
+  if (rest.substr(0, 5) == "http:")
+    rest.remove_prefix(5);
+  if (rest.substr(0, 2) != "//")
+    return std::nullopt;
+  rest.remove_prefix(2);
+  auto where = parse_host_port(rest.substr(0, rest.find('/')), 5050);
+  if (!where)
+    return std::nullopt;
+  return *where;
+}
+
+// GET /master/actor_endpoint at st.host:st.port; the answer comes back as a
+// message (resolved_atom, or redirect_atom from a standby).
+void ask_actor_endpoint(remote_self self) {
+  auto& st = self->state;
+  http_call call;
+  call.host = st.host;
+  call.port = st.port;
+  call.target = "/master/actor_endpoint";
+  call.timeout = std::chrono::seconds(5);
+  caf::actor me = caf::actor_cast<caf::actor>(self);
+  st.http->fetch(call, [me](caf::expected<http_reply> reply) {
+    // Runs on the HTTP client's thread: hand the result to the actor.
+    if (!reply) {
+      caf::anon_send(me, resolved_atom::value, uint16_t{0},
+                     describe(reply.error()));
+      return;
+    }
+    if (reply->status == 307) {
+      if (auto leader = redirect_target(reply->header("location"))) {
+        caf::anon_send(me, redirect_atom::value, leader->first,
+                       leader->second);
+        return;
+      }
+    }
+    v1::Address address;
+    if (reply->status != 200
+        || from_json(reply->body, &address, "actor endpoint")
+        || address.port() <= 0 || address.port() > 65535) {
+      caf::anon_send(me, resolved_atom::value, uint16_t{0},
+                     fmt::format("GET /master/actor_endpoint answered {} {}",
+                                 reply->status, reply->body));
+      return;
+    }
+    caf::anon_send(me, resolved_atom::value,
+                   static_cast<uint16_t>(address.port()), std::string{});
+  });
+}
+
 remote_impl::behavior_type remote_detector(remote_self self, std::string host,
                                            uint16_t port,
                                            caf::timespan max_backoff) {
-  self->state.host = std::move(host);
-  self->state.port = port;
+  self->state.home_host = std::move(host);
+  self->state.home_port = port;
   self->state.max_backoff = max_backoff;
   self->set_down_handler([self](caf::down_msg& msg) {
     if (self->state.current && msg.source == self->state.current.address()) {
@@ -122,32 +183,23 @@ remote_impl::behavior_type remote_detector(remote_self self, std::string host,
       if (st.resolving || st.waiting.empty())
         return;
       st.resolving = true;
-      http_call call;
-      call.host = st.host;
-      call.port = st.port;
-      call.target = "/master/actor_endpoint";
-      call.timeout = std::chrono::seconds(5);
-      caf::actor me = caf::actor_cast<caf::actor>(self);
-      st.http->fetch(call, [me](caf::expected<http_reply> reply) {
-        // Runs on the HTTP client's thread: hand the result to the actor.
-        if (!reply) {
-          caf::anon_send(me, resolved_atom::value, uint16_t{0},
-                         describe(reply.error()));
-          return;
-        }
-        v1::Address address;
-        if (reply->status != 200
-            || from_json(reply->body, &address, "actor endpoint")
-            || address.port() <= 0 || address.port() > 65535) {
-          caf::anon_send(me, resolved_atom::value, uint16_t{0},
-                         fmt::format("GET /master/actor_endpoint answered {} "
-                                     "{}",
-                                     reply->status, reply->body));
-          return;
-        }
-        caf::anon_send(me, resolved_atom::value,
-                       static_cast<uint16_t>(address.port()), std::string{});
-      });
+      st.host = st.home_host;
+      st.port = st.home_port;
+      st.redirected = false;
+      ask_actor_endpoint(self);
+    },
+    [self](redirect_atom, const std::string& host, uint16_t port) {
+      auto& st = self->state;
+      if (st.redirected) { // one hop only: a leader does not redirect
+        retry_later(self, "redirected twice");
+        return;
+      }
+      st.log->info("{}:{} is a standby; the leader is {}:{}", st.host, st.port,
+                   host, port);
+      st.redirected = true;
+      st.host = host;
+      st.port = port;
+      ask_actor_endpoint(self);
     },
     [self](resolved_atom, uint16_t actor_port, const std::string& error) {
       auto& st = self->state;

@@ -92,6 +92,11 @@ TEST_CASE("the first master leads, the standby redirects, and after kill -9 "
 
   scratch_dir dir;
   agent_process agent{zk.url("/mesos"), dir / "agent"};
+  // A tool given a standby's address follows its redirect to the leader.
+  auto via_standby = run_to_end({binary("DCOS_CLI"), "execute",
+                                 "--master=" + standby->address(),
+                                 "--name=via-standby", "--command=true"});
+  CHECK(via_standby.status == 0);
   REQUIRE(eventually(
     [&] { return count_of(leader, "GET_AGENTS", "get_agents", "agents") == 1u; },
     30s));

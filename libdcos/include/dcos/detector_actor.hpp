@@ -39,10 +39,12 @@ detector_actor spawn_fixed_detector(caf::actor_system& sys,
 
 /// A detector for a master reachable at HOST:PORT (its HTTP port, the only
 /// address operators type). It asks GET /master/actor_endpoint for the
-/// master's actor port, connects over CAF's network layer (never blocking),
-/// checks the peer really is a master, and monitors it: once it is gone,
-/// the next detect() resolves the address again. Failures are retried with
-/// exponential backoff (0.5 s doubling to `max_backoff`) while anyone waits.
+/// master's actor port (following one redirect: a standby among several
+/// masters names the leader), connects over CAF's network layer (never
+/// blocking), checks the peer really is a master, and monitors it: once it
+/// is gone, the next detect() resolves the address again. Failures are
+/// retried with exponential backoff (0.5 s doubling to `max_backoff`) while
+/// anyone waits.
 /// REQUIRES: the actor system has the middleman loaded.
 detector_actor spawn_remote_detector(
   caf::actor_system& sys, std::string host, uint16_t port,
