@@ -28,6 +28,16 @@ struct leadership_state {
   master_actor master;
   store_actor store;
   std::shared_ptr<spdlog::logger> log = logging::get("master");
+
+  // The state ends with the actor: so do the master, its store and the
+  // candidacy.
+  ~leadership_state() {
+    for (auto hdl : {caf::actor_cast<caf::actor>(master),
+                     caf::actor_cast<caf::actor>(store),
+                     caf::actor_cast<caf::actor>(election)})
+      if (hdl)
+        caf::anon_send_exit(hdl, caf::exit_reason::user_shutdown);
+  }
 };
 
 using leadership_self = caf::stateful_actor<leadership_state>*;
@@ -117,14 +127,6 @@ caf::behavior leadership(leadership_self self, leadership_config cfg,
     if (msg.source == self->state.master.address())
       exit_now(self, "the master stopped: "
                        + self->system().render(msg.reason));
-  });
-  self->attach_functor([self] {
-    auto& st = self->state;
-    for (auto hdl : {caf::actor_cast<caf::actor>(st.master),
-                     caf::actor_cast<caf::actor>(st.store),
-                     caf::actor_cast<caf::actor>(st.election)})
-      if (hdl)
-        caf::anon_send_exit(hdl, caf::exit_reason::user_shutdown);
   });
   v1::MasterInfo info;
   info.set_id(fmt::format("{:016x}", st.cfg.master.seed));

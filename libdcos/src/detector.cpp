@@ -251,6 +251,12 @@ struct election_detector_state {
   master_actor current;
   std::vector<reply_promise> waiting;
   std::shared_ptr<spdlog::logger> log = logging::get("detector");
+
+  // The state ends with the actor (attached functors run after it is gone).
+  ~election_detector_state() {
+    if (remote)
+      caf::anon_send_exit(remote, caf::exit_reason::user_shutdown);
+  }
 };
 
 using election_self = election_impl::stateful_pointer<election_detector_state>;
@@ -293,11 +299,6 @@ void resolve(election_self self, master_actor lost) {
 election_impl::behavior_type election_detector(election_self self,
                                                election_actor election) {
   self->state.election = std::move(election);
-  self->attach_functor([self] {
-    if (self->state.remote)
-      caf::anon_send_exit(self->state.remote,
-                          caf::exit_reason::user_shutdown);
-  });
   watch_leader(self);
   return {
     [self](detect_atom, master_actor& previous) -> caf::result<master_actor> {
