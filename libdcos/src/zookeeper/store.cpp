@@ -396,8 +396,11 @@ void put(store_self self) {
       // A generation no chunk of this key uses, leftovers included.
       uint64_t gen = m.gen + 1;
       for (const auto& path : old) {
-        auto tail = path.substr(path.find('~') + 1);
-        gen = std::max<uint64_t>(gen, std::stoull(tail) + 1);
+        // "<escaped key>~<generation>~<index>" (the key has no '~').
+        auto name = path.substr(path.rfind('/') + 1);
+        gen = std::max<uint64_t>(gen,
+                                 std::stoull(name.substr(name.find('~') + 1))
+                                   + 1);
       }
       auto count = (value.size() + chunk_size - 1) / chunk_size;
       write_chunks(self, key, gen, 0, [self, write_key, old, gen, count] {
