@@ -188,7 +188,7 @@ int up(int argc, char** argv) {
     std::printf("zookeeper  %s\n", zookeeper->url("/mesos").c_str());
   for (int i = 0; i < masters; ++i)
     std::printf("%s  %s\n",
-                masters == 1 ? "master   " : fmt::format("master-{}", i).c_str(),
+                masters == 1 ? "master " : fmt::format("master-{}", i).c_str(),
                 master_urls[static_cast<size_t>(i)].c_str());
   for (int i = 0; i < agents; ++i)
     std::printf("agent-%d  %s\n", i, agent_urls[static_cast<size_t>(i)].c_str());
