@@ -156,7 +156,7 @@ int main(int argc, char** argv) {
                                        actor_port, cfg.ip),
                            published.error());
   }
-  edge.attach(master, *published);
+  edge.attach(master, *published, fmt::format("{}:{}", cfg.ip, cfg.port));
   d.announce(cfg.port, fmt::format("actors on port {}", *published));
   d.log()->info("stopping on signal {}", wait_for_termination_signal());
   (*http)->stop();

@@ -130,6 +130,10 @@ TEST_CASE("the first master leads, the standby redirects, and after kill -9 "
   CHECK(scheduler->wait() == 0);
   CHECK(out->find("10 finished, 0 failed") != std::string::npos);
   INFO("scheduler: " << read_file(dir / "scheduler.log"));
+  // An agent stopped with SIGTERM keeps its executors for recovery: end
+  // them too, so that nothing of the test outlives it.
+  agent.process.terminate();
+  cleanup_agent_dir(zk.url("/mesos"), dir / "agent");
 }
 
 TEST_CASE("a leader frozen until its session expires exits when it runs "
