@@ -355,10 +355,18 @@ def run(args):
     master.call(a, {"type": "TEARDOWN"})
     while a.next_event() is not None:
         pass
-    # Once torn down the framework is gone: calls for it are refused.
-    got, text = master.post(
-        {"type": "REVIVE", "framework_id": {"value": a.framework_id}},
-        {"Content-Type": "application/json", "Mesos-Stream-Id": a.stream_id})
+    # Once torn down the framework is gone: calls for it are refused. (The
+    # stream's end can reach us a moment before the master's HTTP edge has
+    # dropped the connection: allow it two seconds.)
+    deadline = time.time() + 2
+    while True:
+        got, text = master.post(
+            {"type": "REVIVE", "framework_id": {"value": a.framework_id}},
+            {"Content-Type": "application/json",
+             "Mesos-Stream-Id": a.stream_id})
+        if got != 202 or time.time() > deadline:
+            break
+        time.sleep(0.05)
     expect(got == 400 and "cannot be found" in text,
            f"a call after TEARDOWN answered {got}: {text}")
     if repeats:
