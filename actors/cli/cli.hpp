@@ -30,6 +30,7 @@ int usage_error(const std::string& message);
 int up(int argc, char** argv);
 int execute(int argc, char** argv);
 int list(const std::string& what, int argc, char** argv);
+int masters(int argc, char** argv);
 int task_log(int argc, char** argv);
 
 } // namespace dcos::cli

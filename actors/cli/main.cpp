@@ -3,6 +3,7 @@
 //   dcos up [--agents=N] [--work_dir=DIR]     a local cluster, until Ctrl-C
 //   dcos execute --master=HOST:5050 --name=N --command=CMD [...]
 //   dcos agents | frameworks | tasks [--master=HOST:5050] [--json]
+//   dcos masters [--master=HOST:5050|zk://HOSTS/PATH] [--json]
 //   dcos task log TASK_ID [--follow] [--stderr]
 #include <cstdio>
 #include <cstring>
@@ -17,6 +18,7 @@ int main(int argc, char** argv) {
               "  up        start a local cluster (a master and agents)\n"
               "  execute   run a task (or a task group) and wait for it\n"
               "  agents    list agents\n"
+              "  masters   list the masters and which one leads\n"
               "  frameworks  list frameworks\n"
               "  tasks     list tasks\n"
               "  task log  print a task's output\n\n"
@@ -33,6 +35,8 @@ int main(int argc, char** argv) {
     return up(argc - 1, argv + 1);
   if (command == "execute")
     return execute(argc - 1, argv + 1);
+  if (command == "masters")
+    return masters(argc - 1, argv + 1);
   if (command == "agents" || command == "frameworks" || command == "tasks")
     return list(command, argc - 1, argv + 1);
   if (command == "task") {

@@ -4,6 +4,7 @@
 
 #include "dcos/buggify.hpp"
 #include "dcos/error.hpp"
+#include "dcos/mesos_defaults.hpp"
 #include "master_state.hpp"
 
 namespace dcos::kernel {
@@ -131,7 +132,8 @@ master_state::register_agent(const agent_actor& handle,
 
 framework_record&
 master_state::framework_placeholder(const std::string& id,
-                                    const v1::FrameworkInfo* info) {
+                                    const v1::FrameworkInfo* info,
+                                    std::optional<double> disconnected_at) {
   auto i = frameworks.find(id);
   if (i != frameworks.end())
     return i->second;
@@ -148,19 +150,14 @@ master_state::framework_placeholder(const std::string& id,
   fw.killing_state
     = fw.has_capability(v1::FrameworkInfo::Capability::TASK_KILLING_STATE);
   fw.registered_time = now();
+  fw.unregistered_time = disconnected_at.value_or(now());
   framework_changed(fw, v1::master::Event::FRAMEWORK_ADDED);
   // Inactive until it re-subscribes; its tasks still count for its share.
   self->send(allocator, alloc::add_framework{id, fw.roles, {}, false, {}});
   // If it never comes back, remove it after its failover timeout.
-  self->delayed_send(self,
-                     std::chrono::duration_cast<caf::timespan>(
-                       std::chrono::duration<double>(
-                         fw.info.has_failover_timeout()
-                           ? fw.info.failover_timeout()
-                           : 0.0)
-                       + cfg.agent_reregister_timeout),
-                     timeout_atom::value, id, fw.failover_generation);
-  log->info("framework recovered from an agent framework_id={}", id);
+  start_failover_timeout(fw);
+  log->info("framework recovered framework_id={} failover_timeout={}s", id,
+            failover_timeout_seconds(fw.info));
   return fw;
 }
 
@@ -174,8 +171,23 @@ void master_state::adopt_tasks(agent_record& agent,
         return &f;
     return nullptr;
   };
+  // A framework removed while the agent was away ends there too (once).
+  std::map<std::string, bool> removed;
+  auto was_removed = [&](const std::string& fw_id) {
+    auto [at, added] = removed.try_emplace(fw_id, false);
+    if (added && frameworks.count(fw_id) == 0
+        && framework_removed_before(fw_id)) {
+      at->second = true;
+      v1::internal::ShutdownFramework shutdown;
+      shutdown.mutable_framework_id()->set_value(fw_id);
+      self->send(agent.handle, std::move(shutdown));
+    }
+    return at->second;
+  };
   for (const auto& e : msg.executors()) {
     const auto& fw_id = e.framework_id().value();
+    if (was_removed(fw_id))
+      continue;
     if (kill_lost_tasks && frameworks.count(fw_id) > 0
         && !frameworks[fw_id].partition_aware)
       continue;
@@ -185,6 +197,8 @@ void master_state::adopt_tasks(agent_record& agent,
   }
   for (const auto& reported : msg.tasks()) {
     const auto& fw_id = reported.framework_id().value();
+    if (was_removed(fw_id))
+      continue;
     auto existing = frameworks.find(fw_id);
     if (kill_lost_tasks && existing != frameworks.end()
         && !existing->second.partition_aware) {

@@ -128,10 +128,9 @@ master_state::subscribe(const scheduler_actor& handle,
   if (auto err = validate(info, cfg.roles, call.suppressed_roles()))
     return err;
   std::string id = info.id().value();
-  for (const auto& done : completed_frameworks)
-    if (!id.empty() && done.info.id().value() == id)
-      return make_error(errc::conflict,
-                        fmt::format("framework {} has been removed", id));
+  if (!id.empty() && framework_removed_before(id))
+    return make_error(errc::conflict,
+                      fmt::format("framework {} has been removed", id));
   if (id.empty())
     id = new_id("", next_framework);
   info.mutable_id()->set_value(id);
@@ -172,7 +171,9 @@ master_state::subscribe(const scheduler_actor& handle,
   fw.connected = true;
   fw.active = true;
   fw.recovered = false;
+  fw.unregistered_time = 0;
   ++fw.failover_generation; // a pending failover timeout no longer applies
+  persist(); // a later leader knows it, and that it has a scheduler
   self->monitor(handle);
   framework_by_addr[handle.address()] = id;
   framework_changed(fw, known ? v1::master::Event::FRAMEWORK_UPDATED
@@ -205,13 +206,33 @@ void master_state::disconnect_framework(const std::string& id) {
   self->send(allocator, alloc::activate_framework{id, false});
   rescind_framework_offers(fw);
   drop_inverse_offers(id);
-  auto timeout = failover_timeout_seconds(fw.info);
   log->info("framework disconnected framework_id={} failover_timeout={}s", id,
-            timeout);
+            failover_timeout_seconds(fw.info));
+  start_failover_timeout(fw);
+  persist(); // its timeout keeps running under a later leader
+}
+
+void master_state::start_failover_timeout(framework_record& fw) {
+  auto deadline = fw.unregistered_time + failover_timeout_seconds(fw.info);
+  if (fw.recovered)
+    deadline = std::max(deadline,
+                        recovered_at
+                          + std::chrono::duration<double>(
+                              cfg.agent_reregister_timeout)
+                              .count());
+  auto wait = std::max(0.0, deadline - now());
   self->delayed_send(self,
                      std::chrono::duration_cast<caf::timespan>(
-                       std::chrono::duration<double>(timeout)),
-                     timeout_atom::value, id, ++fw.failover_generation);
+                       std::chrono::duration<double>(wait)),
+                     timeout_atom::value, fw.info.id().value(),
+                     ++fw.failover_generation);
+}
+
+bool master_state::framework_removed_before(const std::string& id) const {
+  for (const auto& done : completed_frameworks)
+    if (done.info.id().value() == id)
+      return true;
+  return false;
 }
 
 void master_state::failover_expired(const std::string& id,
@@ -284,6 +305,7 @@ void master_state::remove_framework(const std::string& id,
     completed_frameworks.pop_front();
   frameworks.erase(i);
   framework_removed(info);
+  persist();
 }
 
 void master_state::suppress(const std::string& id,
@@ -347,8 +369,10 @@ master_state::update_framework(const std::string& id,
       void_offers.push_back(offer_id);
   for (const auto& offer_id : void_offers)
     rescind(offer_id, true);
-  if (changed)
+  if (changed) {
     framework_changed(fw, v1::master::Event::FRAMEWORK_UPDATED);
+    persist(); // its new failover timeout, say
+  }
   return fw.info;
 }
 

@@ -104,9 +104,10 @@ struct framework_record {
   scheduler_actor handle;
   bool connected = false;
   bool active = false;  // connected and not being torn down
-  bool recovered = false; // known from agents only, not yet re-subscribed
+  bool recovered = false; // from the registry or agents; not re-subscribed
   double registered_time = 0;
   double reregistered_time = 0;
+  // When it lost its scheduler; its failover timeout runs from here.
   double unregistered_time = 0;
   uint64_t failover_generation = 0;
   std::vector<std::string> roles;
@@ -225,6 +226,7 @@ struct master_state {
   std::string master_id;
   caf::actor_clock::time_point started_at;
   bool recovered = false; // registry read back (or none to read)
+  double recovered_at = 0; // wall seconds; agents re-register from here
   uint64_t next_framework = 0;
   uint64_t next_agent = 0;
   uint64_t next_offer = 0;
@@ -291,6 +293,10 @@ struct master_state {
   caf::result<call::Event::Subscribed>
   subscribe(const scheduler_actor& handle, const call::Call::Subscribe& call);
   void disconnect_framework(const std::string& id);
+  /// Removes `fw` at the end of its failover timeout, counted from its
+  /// unregistered_time; a recovered framework not before the agents' time
+  /// to re-register is over (they may still report its tasks).
+  void start_failover_timeout(framework_record& fw);
   void failover_expired(const std::string& id, uint64_t generation);
   void remove_framework(const std::string& id, const std::string& why);
   void suppress(const std::string& id, const call::Call::Suppress& call);
@@ -420,8 +426,15 @@ struct master_state {
   /// it did not report become TASK_GONE.
   void forget_unreported_tasks(const std::string& agent_id,
                                const v1::internal::ReregisterAgent& msg);
-  framework_record& framework_placeholder(const std::string& id,
-                                          const v1::FrameworkInfo* info);
+  /// A framework known from the registry or from an agent's report, until
+  /// it re-subscribes: inactive, its failover timeout running since
+  /// `disconnected_at` (wall seconds), or since now when it had a scheduler
+  /// when the last leader went. Returns the record if it already exists.
+  framework_record& framework_placeholder(
+    const std::string& id, const v1::FrameworkInfo* info,
+    std::optional<double> disconnected_at = std::nullopt);
+  /// Whether `id` was removed (it is among the completed frameworks).
+  bool framework_removed_before(const std::string& id) const;
 
   // -- agent_admin.cpp -----------------------------------------------------------------
   /// Registered, unreachable, or admitted by an earlier master and not yet

@@ -1,6 +1,7 @@
 // The registry: what must survive a master restart (admitted agents,
 // unreachable and gone agents, deactivated and draining agents, the
-// maintenance schedule, weights, quota), kept through the store.
+// maintenance schedule, weights, quota, frameworks with the time each lost
+// its scheduler), kept through the store.
 // Writes are batched: one in flight, later changes coalesced into the next,
 // and each change's continuation runs once it is durable.
 #include <fmt/format.h>
@@ -19,6 +20,7 @@ constexpr const char* registry_key = "registry";
 void master_state::load_registry() {
   if (!cfg.store) {
     recovered = true; // nothing durable: start fresh
+    recovered_at = now();
     return;
   }
   load_or_empty(
@@ -82,6 +84,13 @@ void master_state::registry_loaded(const std::string& bytes) {
     self->send(allocator, std::move(set));
   }
   recovered = true;
+  recovered_at = now();
+  for (const auto& f : reg.frameworks()) {
+    std::optional<double> since;
+    if (f.has_disconnected_at())
+      since = static_cast<double>(f.disconnected_at().nanoseconds()) / 1e9;
+    framework_placeholder(f.info().id().value(), &f.info(), since);
+  }
   if (!recovering_agents.empty()) {
     log->info("recovered registry: waiting up to {}s for {} agents to "
               "re-register",
@@ -113,6 +122,13 @@ v1::internal::Registry master_state::registry() const {
     reg.add_deactivated()->set_value(id);
   for (const auto& [id, info] : draining_agents)
     (*reg.mutable_draining())[id] = info;
+  for (const auto& [id, fw] : frameworks) {
+    auto* f = reg.add_frameworks();
+    *f->mutable_info() = fw.info;
+    if (!fw.connected)
+      f->mutable_disconnected_at()->set_nanoseconds(
+        static_cast<int64_t>(fw.unregistered_time * 1e9));
+  }
   for (const auto& [role, weight] : weights) {
     auto* w = reg.add_weights();
     w->set_role(role);

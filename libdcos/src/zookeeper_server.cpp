@@ -67,6 +67,17 @@ zookeeper_server::start(zookeeper_options opts,
       << "clientPortAddress=" << opts.ip << "\n"
       << "clientPort=" << opts.port << "\n"
       << "admin.enableServer=false\n";
+  if (!opts.ensemble.empty()) {
+    // Ticks of 500 ms: followers get 5 s to connect and sync, 2.5 s to lag.
+    cfg << "initLimit=10\nsyncLimit=5\n";
+    for (const auto& peer : opts.ensemble)
+      cfg << fmt::format("server.{}={}:{}:{}\n", peer.id, peer.ip,
+                         peer.quorum_port, peer.election_port);
+    std::ofstream myid{opts.dir + "/data/myid", std::ios::trunc};
+    if (!(myid << opts.id << "\n") || !myid.flush())
+      return make_error(errc::io_error,
+                        fmt::format("cannot write {}/data/myid", opts.dir));
+  }
   if (!cfg.flush())
     return make_error(errc::io_error,
                       fmt::format("cannot write {}/zoo.cfg", opts.dir));

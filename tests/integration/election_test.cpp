@@ -55,6 +55,16 @@ std::string lost_within(caf::scoped_actor& self, const election_actor& e,
   return why;
 }
 
+// The election's answer to members(), waiting up to 30 s.
+std::vector<std::string> members_of(caf::scoped_actor& self,
+                                    const election_actor& e) {
+  std::vector<std::string> out;
+  self->request(e, 30s, members_atom::value)
+    .receive([&](std::vector<std::string>& data) { out = std::move(data); },
+             [&](caf::error& err) { FAIL("members(): " << describe(err)); });
+  return out;
+}
+
 // A MasterInfo as a master's candidacy carries it.
 std::string master_info_json(const master_process& m) {
   v1::MasterInfo info;
@@ -106,6 +116,8 @@ TEST_CASE("the lowest member leads; when it leaves, the next one does") {
   CHECK(seen.seq == s1);
   CHECK(seen.data == "one");
   CHECK(leader_after(self, second, -1).seq == s1);
+  // Anyone can list the members, the leader's data first.
+  CHECK(members_of(self, follower) == std::vector<std::string>{"one", "two"});
 
   // One candidacy per election actor.
   self->request(second, 30s, contend_atom::value, std::string{"again"})
@@ -121,6 +133,7 @@ TEST_CASE("the lowest member leads; when it leaves, the next one does") {
   CHECK(seen.seq == s2);
   CHECK(seen.data == "two");
   CHECK(leader_after(self, second, s1).seq == s2);
+  CHECK(members_of(self, follower) == std::vector<std::string>{"two"});
   CHECK(lost_within(self, second, 500ms).empty());
   // Without a candidacy, lost() answers at once.
   CHECK(lost_within(self, follower, 5s) == "no candidacy");

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <optional>
+#include <regex>
 
 #include <doctest/doctest.h>
 #include <fmt/format.h>
@@ -69,6 +70,41 @@ std::optional<size_t> count_of(const std::string& address,
   if (inner == outer->second.struct_value().fields().end())
     return size_t{0};
   return static_cast<size_t>(inner->second.list_value().values_size());
+}
+
+// What `address`'s GET_FRAMEWORKS says of framework `id`: "active",
+// "inactive" (known, no scheduler), "completed", or "" (unknown or not
+// answered), and its failover timeout if listed.
+std::pair<std::string, double> framework_seen_by(const std::string& address,
+                                                 const std::string& id) {
+  auto r = curl({"-X", "POST", "-H", "Content-Type: application/json", "-d",
+                 R"({"type":"GET_FRAMEWORKS"})",
+                 "http://" + address + "/api/v1"});
+  if (r.status != 200)
+    return {"", 0};
+  auto doc = parse_json_object(r.body);
+  const auto& lists = doc.fields().at("get_frameworks").struct_value().fields();
+  for (const char* list : {"frameworks", "completed_frameworks"}) {
+    auto at = lists.find(list);
+    if (at == lists.end())
+      continue;
+    for (const auto& f : at->second.list_value().values()) {
+      const auto& fields = f.struct_value().fields();
+      const auto& info = fields.at("framework_info").struct_value().fields();
+      if (info.at("id").struct_value().fields().at("value").string_value()
+          != id)
+        continue;
+      auto timeout = info.count("failover_timeout") > 0
+                       ? info.at("failover_timeout").number_value()
+                       : 0.0;
+      if (std::string{list} == "completed_frameworks")
+        return {"completed", timeout};
+      bool active = fields.count("active") > 0
+                    && fields.at("active").bool_value();
+      return {active ? "active" : "inactive", timeout};
+    }
+  }
+  return {"", 0};
 }
 
 } // namespace
@@ -159,6 +195,127 @@ TEST_CASE("a leader frozen until its session expires exits when it runs "
   CHECK(count_of(b.address(), "GET_AGENTS", "get_agents", "agents") == 0u);
 }
 
+TEST_CASE("a framework's failover timeout survives two failovers: it runs "
+          "from the moment the scheduler left, not from each new leader") {
+  test_zookeeper zk;
+  auto flags = ha_flags(zk);
+  flags.push_back("--agent_reregister_timeout=1secs");
+  std::vector<std::optional<master_process>> masters;
+  for (int i = 0; i < 3; ++i)
+    masters.emplace_back(std::in_place, flags);
+  auto leader = leader_seen_by(masters[0]->address());
+
+  // A scheduler subscribes over HTTP with a 25 s failover timeout and goes.
+  scratch_dir dir;
+  subprocess_options opts;
+  opts.argv = {"curl", "-s", "-N", "--max-time", "60", "-o", dir / "stream",
+               "-H", "Content-Type: application/json", "-d",
+               R"({"type":"SUBSCRIBE","subscribe":{"framework_info":)"
+               R"({"user":"root","name":"patient","failover_timeout":25}}})",
+               "http://" + leader + "/api/v1/scheduler"};
+  auto stream = subprocess::spawn(opts);
+  DCOS_REQUIRE_OK(stream);
+  std::string id;
+  REQUIRE(eventually(
+    [&] {
+      static const std::regex subscribed{
+        R"re("framework_id"\s*:\s*\{\s*"value"\s*:\s*"([^"]+)")re"};
+      std::smatch m;
+      auto text = read_file(dir / "stream");
+      if (!std::regex_search(text, m, subscribed))
+        return false;
+      id = m[1];
+      return true;
+    },
+    10s));
+  stream->terminate();
+  auto left = std::chrono::steady_clock::now();
+  CHECK(eventually(
+    [&] { return framework_seen_by(leader, id).first == "inactive"; }, 10s));
+
+  // Two leaders die in turn; each successor knows the framework, and its
+  // failover timeout, from the registry alone (it has no task an agent
+  // could report).
+  for (int failover = 0; failover < 2; ++failover) {
+    for (auto& m : masters)
+      if (m && m->address() == leader) {
+        m->process.kill(SIGKILL);
+        m.reset();
+      }
+    std::string next;
+    for (auto& m : masters)
+      if (m)
+        next = m->address();
+    REQUIRE(eventually(
+      [&] {
+        auto seen = leader_seen_by(next);
+        if (seen == leader)
+          return false;
+        leader = seen;
+        return true;
+      },
+      30s));
+    CHECK(eventually(
+      [&] {
+        return framework_seen_by(leader, id)
+               == std::pair<std::string, double>{"inactive", 25};
+      },
+      10s));
+  }
+  // It is removed 25 s after its scheduler left: neither at once nor 25 s
+  // after the last failover.
+  auto since = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now()
+                                         - left)
+      .count();
+  };
+  INFO("seconds since the scheduler left: " << since());
+  REQUIRE(since() < 20);
+  CHECK(framework_seen_by(leader, id).first == "inactive");
+  CHECK(eventually(
+    [&] { return framework_seen_by(leader, id).first == "completed"; },
+    40s));
+  CHECK(since() > 24);
+  CHECK(since() < 31);
+}
+
+TEST_CASE("on a 3-server ensemble the masters keep a leader while one server "
+          "is down, and the leader exits once the quorum is lost") {
+  test_zookeeper_ensemble zk;
+  // ZooKeeper's default session: an ensemble electing a new leader among
+  // its servers takes seconds, which a 2 s session would not outlive.
+  std::vector<std::string> flags{"--zk=" + zk.url("/mesos"),
+                                 "--zk_session_timeout=10secs",
+                                 "--agent_ping_timeout=1secs"};
+  master_process a{flags};
+  master_process b{flags};
+  auto leader = leader_seen_by(a.address());
+  CHECK(leader_seen_by(b.address()) == leader);
+  scratch_dir dir;
+  agent_process agent{zk.url("/mesos"), dir / "agent"};
+
+  zk.stop(0); // two of three remain: a quorum
+  auto run = run_to_end({binary("DCOS_CLI"), "execute",
+                         "--master=" + zk.url("/mesos"), "--name=one-down",
+                         "--command=true"},
+                        90s);
+  INFO(run.out);
+  CHECK(run.status == 0);
+  leader = leader_seen_by(a.address());
+  CHECK(leader_seen_by(b.address()) == leader);
+  CHECK(count_of(leader, "GET_AGENTS", "get_agents", "agents") == 1u);
+
+  zk.stop(1); // one of three: no quorum, no session survives
+  auto& lead = leader == a.address() ? a : b;
+  std::optional<int> status;
+  CHECK(eventually([&] { return (status = lead.process.poll()).has_value(); },
+                   40s));
+  CHECK(status == 1);
+  zk.start(0); // a quorum again, for the agent's clean-up
+  agent.process.terminate();
+  cleanup_agent_dir(zk.url("/mesos"), dir / "agent");
+}
+
 TEST_CASE("bad --zk flags: one line naming the flag, exit 2") {
   for (auto [flags, says] :
        {std::pair<std::vector<std::string>, std::string>{
@@ -216,6 +373,30 @@ TEST_CASE("dcos up --masters=3: ZooKeeper, three masters, agents on zk://; "
 
   auto leader = leader_seen_by(fmt::format("127.0.0.1:{}", port));
   auto leader_port = leader.substr(leader.rfind(':') + 1);
+
+  // `dcos masters` lists all three from ZooKeeper, the leader first; asked
+  // a standby, it names the leader.
+  auto listing = run_to_end({binary("DCOS_CLI"), "masters", "--master=" + zk});
+  INFO(listing.out);
+  CHECK(listing.status == 0);
+  CHECK(listing.out.rfind("ADDRESS", 0) == 0);
+  auto first_row = listing.out.substr(listing.out.find('\n') + 1);
+  CHECK(first_row.rfind(leader + " ", 0) == 0);
+  CHECK(first_row.substr(0, first_row.find('\n')).find("  true")
+        != std::string::npos);
+  for (int i = 0; i < 3; ++i)
+    CHECK(listing.out.find(fmt::format("127.0.0.1:{} ", port + i))
+          != std::string::npos);
+  auto standby = fmt::format("127.0.0.1:{}", leader_port == std::to_string(port)
+                                               ? port + 1
+                                               : port);
+  auto asked = run_to_end(
+    {binary("DCOS_CLI"), "masters", "--master=" + standby, "--json"});
+  CHECK(asked.status == 0);
+  CHECK(asked.out.find(fmt::format("\"port\":{}", leader_port))
+        != std::string::npos);
+  CHECK(run_to_end({binary("DCOS_CLI"), "masters", "--master=zk://x"}).status
+        == 2);
   auto pid = run_to_end({"pgrep", "-f", "dcos-master.*--port=" + leader_port})
                .out;
   REQUIRE_FALSE(pid.empty());

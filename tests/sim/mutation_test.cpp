@@ -93,6 +93,16 @@ void check_every_seed_caught(const sim::scenario& sc, uint64_t seeds,
     CHECK_MESSAGE(v.find(what) != std::string::npos, v);
 }
 
+// At least `at_least` of seeds 1 to `seeds` fail, each with a violation that
+// says `what`: for a mutant that only some runs of a scenario meet.
+void check_caught_in(const sim::scenario& sc, uint64_t seeds,
+                     size_t at_least, const char* what) {
+  auto caught = violations(sc, seeds);
+  CHECK(caught.size() >= at_least);
+  for (const auto& v : caught)
+    CHECK_MESSAGE(v.find(what) != std::string::npos, v);
+}
+
 } // namespace
 
 TEST_CASE("the unmodified kernel passes the mutation scenario") {
@@ -239,18 +249,20 @@ TEST_CASE("an agent that sends an older acknowledged update again is "
   // The agent puts an acknowledged TASK_RUNNING behind the task's end and
   // sends it again once TASK_FINISHED is acknowledged: an update older than
   // the latest acknowledgement, which a check of the latest alone misses.
-  check_every_seed_caught(mutant_of("mixed_workload.yaml",
-                                    "agent_requeues_acked_updates"),
-                          4, "sent the update TASK_RUNNING");
+  // Nearly every run meets it (38 of seeds 1-40; 11 of 1-12).
+  check_caught_in(mutant_of("mixed_workload.yaml",
+                            "agent_requeues_acked_updates"),
+                  12, 10, "sent the update TASK_RUNNING");
 }
 
 TEST_CASE("a master that forwards an update of a task that ended is caught") {
   // Reconciliation tells a framework its task ended while the agent still
   // retries the task's TASK_RUNNING; passed on, it brings the task back to
-  // life in the framework's eyes.
-  check_every_seed_caught(mutant_of("mixed_workload.yaml",
-                                    "master_forwards_stale_updates"),
-                          4, "after it ended");
+  // life in the framework's eyes. About 60% of the runs meet it (24 of
+  // seeds 1-40, 25 before frameworks were kept in the registry; 7 of 1-12).
+  check_caught_in(mutant_of("mixed_workload.yaml",
+                            "master_forwards_stale_updates"),
+                  12, 5, "after it ended");
 }
 
 TEST_CASE("a master that offers what launched tasks hold is caught") {

@@ -3,11 +3,13 @@
 // the test that needs it and always stopped.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <optional>
 #include <string>
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include "dcos/zk_url.hpp"
 #include "dcos/zookeeper_server.hpp"
@@ -49,6 +51,53 @@ public:
 private:
   scratch_dir dir_; // outlives the server (declared first)
   std::optional<zookeeper_server> server_;
+};
+
+/// Three ZooKeeper servers on loopback forming one ensemble (a quorum is
+/// two): each can be stopped and started again on its data.
+class test_zookeeper_ensemble {
+public:
+  static constexpr size_t size = 3;
+
+  test_zookeeper_ensemble() {
+    auto ports = free_ports(3 * size);
+    std::vector<zookeeper_peer> peers;
+    for (size_t i = 0; i < size; ++i)
+      peers.push_back({static_cast<int>(i + 1), "127.0.0.1", ports[3 * i],
+                       ports[3 * i + 1], ports[3 * i + 2]});
+    for (size_t i = 0; i < size; ++i) {
+      auto& opts = options_[i];
+      opts.dir = dirs_[i].path;
+      opts.port = peers[i].client_port;
+      opts.ensemble = peers;
+      opts.id = peers[i].id;
+      start(i);
+    }
+  }
+
+  /// "IP:PORT,IP:PORT,IP:PORT" for zk:// URLs.
+  std::string servers() const {
+    std::string out;
+    for (const auto& opts : options_)
+      out += (out.empty() ? "" : ",") + fmt::format("{}:{}", opts.ip,
+                                                    opts.port);
+    return out;
+  }
+  std::string url(const std::string& path) const {
+    return "zk://" + servers() + path;
+  }
+
+  void stop(size_t i) { servers_[i].reset(); }
+  void start(size_t i) {
+    auto zk = zookeeper_server::start(options_[i]);
+    DCOS_REQUIRE_OK(zk);
+    servers_[i].emplace(std::move(*zk));
+  }
+
+private:
+  std::array<scratch_dir, size> dirs_; // outlive the servers (first)
+  std::array<zookeeper_options, size> options_;
+  std::array<std::optional<zookeeper_server>, size> servers_;
 };
 
 } // namespace dcos::test

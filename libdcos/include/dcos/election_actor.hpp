@@ -22,6 +22,9 @@
 //    sequence of -1 with empty data means "no leader known": nobody
 //    contends, or the session was lost. The leader of an election is
 //    followed through session expiry with a new session.
+//  - members() answers with the data of every member, the leader's first
+//    (in sequence order), once connected: who contends, for tools such as
+//    `dcos masters`. A member leaving while it is read is left out.
 //
 // A failure the election cannot recover from (no permission on the path,
 // authentication refused) fails every pending and later request with an
@@ -33,6 +36,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <caf/fwd.hpp>
 #include <caf/typed_actor.hpp>
@@ -45,7 +49,8 @@ namespace dcos {
 using election_actor = caf::typed_actor<
   caf::replies_to<contend_atom, std::string>::with<int64_t>,
   caf::replies_to<lost_atom>::with<std::string>,
-  caf::replies_to<leader_atom, int64_t>::with<int64_t, std::string>>;
+  caf::replies_to<leader_atom, int64_t>::with<int64_t, std::string>,
+  caf::replies_to<members_atom>::with<std::vector<std::string>>>;
 
 /// The znode of the member with `sequence` in the ZooKeeper election at
 /// `url` (what a fenced store checks: spawn_zk_store).

@@ -1,6 +1,7 @@
-// A ZooKeeper server of our own (Debian's `zookeeper` package, standalone),
-// for tools and tests that need one: `dcos up --masters=3` and the
-// integration tests. Never for actors (a process, as subprocess.hpp says).
+// A ZooKeeper server of our own (Debian's `zookeeper` package, standalone or
+// one member of an ensemble), for tools and tests that need one: `dcos up
+// --masters=3` and the integration tests. Never for actors (a process, as
+// subprocess.hpp says).
 //
 // Its configuration and data live in the directory it is given; it listens
 // on the given address only. The destructor stops it (the data stays).
@@ -12,12 +13,22 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <caf/expected.hpp>
 
 #include <dcos/subprocess.hpp>
 
 namespace dcos {
+
+/// One server of an ensemble, as every member's configuration names it.
+struct zookeeper_peer {
+  int id = 0; // 1..255, unique in the ensemble
+  std::string ip = "127.0.0.1";
+  uint16_t client_port = 0;
+  uint16_t quorum_port = 0;   // followers to the leader
+  uint16_t election_port = 0; // leader election among the servers
+};
 
 struct zookeeper_options {
   std::string dir;              // zoo.cfg, data/ and zookeeper.log go here
@@ -26,12 +37,17 @@ struct zookeeper_options {
   // Sessions may last from min to max (ZooKeeper's own bounds).
   std::chrono::milliseconds min_session_timeout = std::chrono::seconds(1);
   std::chrono::milliseconds max_session_timeout = std::chrono::seconds(60);
+  // An ensemble member: every member (this one too, with ip and port as
+  // above) and this one's id. Empty: a standalone server.
+  std::vector<zookeeper_peer> ensemble;
+  int id = 0;
 };
 
 class zookeeper_server {
 public:
   /// Starts the server and waits up to `ready_within` (the JVM is slow to
-  /// start) until it accepts connections. Fails naming what is missing (no
+  /// start) until it accepts connections (an ensemble member serves
+  /// requests once a quorum of members runs). Fails naming what is missing (no
   /// Java, no ZooKeeper package) or what the server said.
   static caf::expected<zookeeper_server>
   start(zookeeper_options opts,

@@ -3,6 +3,7 @@
 #include <zookeeper/zookeeper.h>
 
 #include <algorithm>
+#include <map>
 #include <optional>
 #include <vector>
 
@@ -31,6 +32,8 @@ enum tag : uint64_t {
   list_members,    // the children, with a watch
   read_leader,     // the lowest member's data
   check_owner,     // after an uncertain create: is this member ours?
+  census_list,     // members(): the children, without a watch
+  census_read,     // members(): one member's data
 };
 
 using election_impl = election_actor::extend<
@@ -69,6 +72,13 @@ struct election_state {
   std::string leader_data;
   std::string reading; // the member whose data is being read
   std::vector<std::pair<int64_t, leader_promise>> leader_waiters;
+
+  // members(): one census at a time, answering everyone who asked.
+  std::vector<caf::typed_response_promise<std::vector<std::string>>>
+    census_waiters;
+  bool census_running = false;
+  size_t census_reads = 0; // census_read replies outstanding
+  std::map<int64_t, std::string> census;
 };
 
 using election_self = election_impl::stateful_pointer<election_state>;
@@ -140,6 +150,9 @@ void fail(election_self self, caf::error err) {
   for (auto& [previous, rp] : st.leader_waiters)
     rp.deliver(err);
   st.leader_waiters.clear();
+  for (auto& rp : st.census_waiters)
+    rp.deliver(err);
+  st.census_waiters.clear();
   if (st.wanted_data && !st.candidacy_over)
     lose_candidacy(self, describe_reason(err));
 }
@@ -149,6 +162,7 @@ void start_session(election_self self) {
   st.session.reset(); // closes the old one, if any
   st.connected = false;
   st.path_ready = false;
+  st.census_running = false;
   auto session = zk::client::start(st.url, st.session_timeout, self->address(),
                                    ++st.generation);
   if (!session) {
@@ -182,6 +196,53 @@ void ensure(election_self self, size_t from) {
   st.session->create(ensure_path, prefix, "", ZOO_PERSISTENT);
 }
 
+// Starts a census if someone waits for one and none runs.
+void start_census(election_self self) {
+  auto& st = self->state;
+  if (st.census_waiters.empty() || st.census_running || !st.connected
+      || !st.path_ready)
+    return;
+  st.census_running = true;
+  st.census.clear();
+  st.session->children(census_list, st.url.path, false);
+}
+
+void end_census(election_self self) {
+  auto& st = self->state;
+  std::vector<std::string> data;
+  for (auto& [seq, member] : st.census)
+    data.push_back(std::move(member));
+  st.census.clear();
+  st.census_running = false;
+  for (auto& rp : st.census_waiters)
+    rp.deliver(data);
+  st.census_waiters.clear();
+}
+
+void on_census(election_self self, uint64_t which, const zk::reply& r) {
+  auto& st = self->state;
+  if (!st.census_running)
+    return;
+  if (which == census_list) {
+    if (r.rc != ZOK) { // retried once connected again
+      st.census_running = false;
+      return;
+    }
+    st.census_reads = 0;
+    for (const auto& name : r.children)
+      if (sequence_of(name) >= 0) {
+        st.session->get(census_read, child_path(st, name));
+        ++st.census_reads;
+      }
+  } else {
+    --st.census_reads;
+    if (r.rc == ZOK)
+      st.census[sequence_of(r.path.substr(r.path.rfind('/') + 1))] = r.value;
+  }
+  if (st.census_reads == 0)
+    end_census(self);
+}
+
 void on_connected(election_self self) {
   auto& st = self->state;
   if (!st.path_ready) {
@@ -190,6 +251,7 @@ void on_connected(election_self self) {
   }
   list(self);
   create_member_znode(self);
+  start_census(self);
 }
 
 void on_session_event(election_self self, int32_t state) {
@@ -209,6 +271,7 @@ void on_session_event(election_self self, int32_t state) {
     if (!st.connected)
       return;
     st.connected = false;
+    st.census_running = false; // its replies fail; run again on reconnection
     ++st.disconnects;
     st.log->warn("{}: disconnected; reconnecting", st.url.to_string());
     // Past the session timeout the server may have expired the session
@@ -332,6 +395,10 @@ void on_reply(election_self self, uint64_t which, const zk::reply& r) {
         create_member_znode(self);
       }
       return;
+    case census_list:
+    case census_read:
+      on_census(self, which, r);
+      return;
     default:
       return;
   }
@@ -373,6 +440,15 @@ election_impl::behavior_type zk_election(election_self self, zk_url url,
         return {st.leader_seq, st.leader_data};
       auto rp = self->make_response_promise<int64_t, std::string>();
       st.leader_waiters.emplace_back(previous, rp);
+      return rp;
+    },
+    [self](members_atom) -> caf::result<std::vector<std::string>> {
+      auto& st = self->state;
+      if (st.failure)
+        return *st.failure;
+      auto rp = self->make_response_promise<std::vector<std::string>>();
+      st.census_waiters.push_back(rp);
+      start_census(self);
       return rp;
     },
     [self](zk_event_atom, uint64_t generation, int32_t type, int32_t state,
