@@ -108,8 +108,13 @@ void forward(self_ptr self, Call& call) {
 http_scheduler_actor::behavior_type
 http_scheduler(self_ptr self, http_scheduler_config cfg) {
   self->state.cfg = std::move(cfg);
-  auto sink = self->state.cfg.sink;
-  self->attach_functor([sink] { sink->close(); });
+  // The edge stops routing calls here before the client can see the end.
+  self->attach_functor([sink = self->state.cfg.sink,
+                        ended = self->state.cfg.ended] {
+    if (ended)
+      ended();
+    sink->close();
+  });
   self->request(self->state.cfg.master, caf::infinite, subscribe_atom::value,
                 caf::actor_cast<scheduler_actor>(self),
                 self->state.cfg.subscribe)

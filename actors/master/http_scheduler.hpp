@@ -49,6 +49,10 @@ struct http_scheduler_config {
   std::function<void(const http_scheduler_actor&,
                      caf::expected<v1::scheduler::Event::Subscribed>)>
     subscribed;
+  /// Called once when the subscription ends (the framework torn down or
+  /// removed, an ERROR, the client gone), just before the stream is closed.
+  /// Any thread; must not block.
+  std::function<void()> ended;
 };
 
 /// Spawns the actor, which subscribes to `cfg.master` at once.

@@ -130,6 +130,15 @@ scheduler_api::connections::find(const std::string& framework_id) {
   return i->second;
 }
 
+void scheduler_api::connections::erase_stream(const std::string& stream_id) {
+  std::lock_guard guard{mtx};
+  for (auto i = by_framework.begin(); i != by_framework.end(); ++i)
+    if (i->second.stream_id == stream_id) {
+      by_framework.erase(i);
+      return;
+    }
+}
+
 void scheduler_api::connections::erase(const std::string& framework_id,
                                        const std::string& stream_id) {
   std::lock_guard guard{mtx};
@@ -178,6 +187,11 @@ void scheduler_api::subscribe(const master_actor& master,
   cfg.subscribe = std::move(*call.mutable_subscribe());
   cfg.sink = sink;
   cfg.protobuf = *protobuf;
+  // A call after the stream's end must not find the connection (the client
+  // may post one the moment it reads the end).
+  cfg.ended = [conns = connections_, stream_id] {
+    conns->erase_stream(stream_id);
+  };
   cfg.subscribed = [respond, sink, stream_id, protobuf = *protobuf,
                     conns = connections_](
                      const http_scheduler_actor& actor,

@@ -58,6 +58,8 @@ private:
     /// Forgets the framework's connection if it is still `stream_id`'s (a
     /// newer subscription of the same framework stays).
     void erase(const std::string& framework_id, const std::string& stream_id);
+    /// Forgets the connection of `stream_id`, whichever framework's it is.
+    void erase_stream(const std::string& stream_id);
   };
 
   void subscribe(const master_actor& master, const http_request& req,

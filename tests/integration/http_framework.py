@@ -355,16 +355,17 @@ def run(args):
     master.call(a, {"type": "TEARDOWN"})
     while a.next_event() is not None:
         pass
-    # Once torn down the framework is gone: calls for it are refused. (The
-    # stream's end can reach us a moment before the master's HTTP edge has
-    # dropped the connection: allow it two seconds.)
+    # Once torn down the framework is gone: calls for it are refused, never
+    # accepted. (The master may hear of the teardown a moment after the
+    # stream ended: until then it calls the framework not connected, 403.)
     deadline = time.time() + 2
     while True:
         got, text = master.post(
             {"type": "REVIVE", "framework_id": {"value": a.framework_id}},
             {"Content-Type": "application/json",
              "Mesos-Stream-Id": a.stream_id})
-        if got != 202 or time.time() > deadline:
+        expect(got != 202, f"a call after TEARDOWN was accepted: {text}")
+        if got != 403 or time.time() > deadline:
             break
         time.sleep(0.05)
     expect(got == 400 and "cannot be found" in text,
