@@ -1,9 +1,21 @@
 // A complete framework: launches N tasks, prints each state change, and
 // exits 0 once all of them finished (1 if any failed).
 //
+// It survives a master failover as a framework should: with a
+// --failover_timeout its tasks outlive the lost connection, and every few
+// seconds it reconciles the tasks it launched that have not ended, so that
+// a launch lost with the old master is reported (TASK_LOST) instead of
+// being waited for forever.
+//
 //   example_scheduler --master=127.0.0.1:5050 --tasks=10 --command='sleep 1'
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <map>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
 
 #include <caf/io/all.hpp>
 #include <dcos/detector_actor.hpp>
@@ -19,7 +31,10 @@ struct launcher : scheduler {
   int wanted = 10, launched = 0, finished = 0, failed = 0;
   std::string command = "true";
   // Updates arrive at least once: a retried one repeats a state we saw.
+  // Guarded by `mutex`: the reconciler thread reads it.
+  std::mutex mutex;
   std::map<std::string, v1::TaskState> last_state;
+  std::map<std::string, v1::AgentID> agent_of; // launched tasks
   resources per_task = *resources::parse("cpus:0.1;mem:32");
 
   void offers(scheduler_driver& d, const std::vector<v1::Offer>& offers) override {
@@ -34,6 +49,8 @@ struct launcher : scheduler {
         *t.mutable_agent_id() = offer.agent_id();
         t.mutable_command()->set_value(command);
         need.to_proto(t.mutable_resources());
+        std::lock_guard<std::mutex> guard{mutex};
+        agent_of[t.name()] = offer.agent_id();
       }
       tasks.empty() ? d.decline({offer.id()}) : d.launch(offer.id(), std::move(tasks));
     }
@@ -42,6 +59,7 @@ struct launcher : scheduler {
   }
 
   void update(scheduler_driver& d, const v1::TaskStatus& s) override {
+    std::unique_lock<std::mutex> guard{mutex};
     auto [it, first] = last_state.try_emplace(s.task_id().value(), s.state());
     if (!first && (it->second == s.state() || is_terminal(it->second)))
       return;
@@ -53,8 +71,24 @@ struct launcher : scheduler {
     else if (s.state() != v1::TASK_STAGING && s.state() != v1::TASK_STARTING
              && s.state() != v1::TASK_RUNNING && s.state() != v1::TASK_KILLING)
       ++failed;
+    guard.unlock();
     if (finished + failed == wanted)
       d.teardown(); // done: remove the framework
+  }
+
+  // The launched tasks that have not ended, with their agents.
+  std::vector<std::pair<v1::TaskID, v1::AgentID>> unfinished() {
+    std::lock_guard<std::mutex> guard{mutex};
+    std::vector<std::pair<v1::TaskID, v1::AgentID>> out;
+    for (const auto& [id, agent] : agent_of) {
+      auto state = last_state.find(id);
+      if (state != last_state.end() && is_terminal(state->second))
+        continue;
+      v1::TaskID task;
+      task.set_value(id);
+      out.emplace_back(std::move(task), agent);
+    }
+    return out;
   }
 
   void error(scheduler_driver&, const std::string& message) override {
@@ -76,6 +110,10 @@ int main(int argc, char** argv) {
   f.add(&sched.wanted, "tasks", "number of tasks");
   f.add(&sched.command, "command", "shell command of each task");
   f.add(&amount, "resources", "resources of each task");
+  double failover_timeout = 0;
+  f.add(&failover_timeout, "failover_timeout",
+        "seconds the master keeps the framework and its tasks while no "
+        "scheduler is connected (Mesos' default: 0)");
   parse_or_exit(f, argc, argv);
   auto per_task = resources::parse(amount);
   auto where = parse_master_location(master);
@@ -84,13 +122,36 @@ int main(int argc, char** argv) {
     return 2;
   }
   sched.per_task = *per_task;
+  if (failover_timeout < 0) {
+    std::fprintf(stderr, "--failover_timeout: must not be negative\n");
+    return 2;
+  }
+  info.set_failover_timeout(failover_timeout);
   caf::actor_system_config cfg;
   register_types(cfg);
   cfg.load<caf::io::middleman>();
   caf::actor_system sys{cfg};
   auto detector = spawn_detector(sys, *where);
   scheduler_driver driver{sys, sched, info, detector};
+  // Reconciles what has not ended every 5 s until the driver ends (the
+  // master answers for tasks it knows, and TASK_LOST for a launch it lost).
+  std::mutex done_mutex;
+  std::condition_variable done_changed;
+  bool done = false;
+  std::thread reconciler{[&] {
+    std::unique_lock<std::mutex> lock{done_mutex};
+    while (!done_changed.wait_for(lock, std::chrono::seconds(5),
+                                  [&] { return done; }))
+      if (auto tasks = sched.unfinished(); !tasks.empty())
+        driver.reconcile(tasks);
+  }};
   driver.join();
+  {
+    std::lock_guard<std::mutex> lock{done_mutex};
+    done = true;
+  }
+  done_changed.notify_one();
+  reconciler.join();
   caf::anon_send_exit(detector, caf::exit_reason::user_shutdown);
   std::printf("%d finished, %d failed\n", sched.finished, sched.failed);
   return sched.failed == 0 && sched.finished == sched.wanted ? 0 : 1;
