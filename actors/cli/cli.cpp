@@ -11,8 +11,8 @@
 
 namespace dcos::cli {
 
-caf::expected<std::string> get(const std::string& address,
-                               const std::string& target) {
+caf::expected<http_reply> get_reply(const std::string& address,
+                                    const std::string& target) {
   auto where = parse_host_port(address, 5050);
   if (!where)
     return where.error();
@@ -20,7 +20,12 @@ caf::expected<std::string> get(const std::string& address,
   call.host = where->first;
   call.port = where->second;
   call.target = target;
-  auto reply = http_fetch(call);
+  return http_fetch(call);
+}
+
+caf::expected<std::string> get(const std::string& address,
+                               const std::string& target) {
+  auto reply = get_reply(address, target);
   if (!reply)
     return reply.error();
   if (reply->status != 200)

@@ -7,6 +7,7 @@
 
 #include <caf/expected.hpp>
 
+#include "dcos/http_client.hpp"
 #include "dcos/wire_types.hpp"
 
 namespace dcos::cli {
@@ -15,6 +16,11 @@ namespace dcos::cli {
 /// actor). Errors say what failed and where.
 caf::expected<v1::master::Response> operator_call(const std::string& master,
                                                   v1::master::Call::Type type);
+
+/// GET http://HOST:PORT/TARGET; the reply, whatever its status (redirects
+/// are not followed).
+caf::expected<http_reply> get_reply(const std::string& address,
+                                    const std::string& target);
 
 /// GET http://HOST:PORT/TARGET; the body on 200, else an error.
 caf::expected<std::string> get(const std::string& address,

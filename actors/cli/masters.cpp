@@ -14,7 +14,6 @@
 #include "dcos/election_actor.hpp"
 #include "dcos/error.hpp"
 #include "dcos/flags.hpp"
-#include "dcos/http_client.hpp"
 #include "dcos/json.hpp"
 
 namespace dcos::cli {
@@ -48,14 +47,7 @@ caf::expected<std::vector<std::string>> contenders(const zk_url& url) {
 
 // The leader's MasterInfo as JSON, asking HOST:PORT (a standby names it).
 caf::expected<std::string> leader_of(const std::string& address) {
-  auto where = parse_host_port(address, 5050);
-  if (!where)
-    return where.error();
-  http_call call;
-  call.host = where->first;
-  call.port = where->second;
-  call.target = "/master/redirect";
-  auto reply = http_fetch(call);
+  auto reply = get_reply(address, "/master/redirect");
   if (!reply)
     return reply.error();
   auto location = reply->header("location");

@@ -54,6 +54,30 @@ std::string leader_seen_by(const std::string& address) {
   return leader;
 }
 
+// kill -9 of the master at `leader` among `masters`; the address of the one
+// leading after it, once a survivor names it.
+std::string kill_leader(std::vector<std::optional<master_process>>& masters,
+                        const std::string& leader) {
+  std::string survivor;
+  for (auto& m : masters) {
+    if (m && m->address() == leader) {
+      m->process.kill(SIGKILL);
+      m.reset();
+    } else if (m) {
+      survivor = m->address();
+    }
+  }
+  REQUIRE_FALSE(survivor.empty());
+  std::string next;
+  REQUIRE(eventually(
+    [&] {
+      next = leader_seen_by(survivor);
+      return next != leader;
+    },
+    30s));
+  return next;
+}
+
 // The number of entries at `field` of the operator API's answer to `type`
 // on `address`, or nullopt unless it answered 200.
 std::optional<size_t> count_of(const std::string& address,
@@ -236,24 +260,7 @@ TEST_CASE("three masters, 1000 tasks, kill -9 of the leader mid-launch: a "
   };
   REQUIRE(read_updates(200)); // mid-launch: a fifth of them done
 
-  for (auto& m : masters)
-    if (m && m->address() == leader) {
-      m->process.kill(SIGKILL);
-      m.reset();
-    }
-  std::string next;
-  for (auto& m : masters)
-    if (m)
-      next = m->address();
-  CHECK(eventually(
-    [&] {
-      auto seen = leader_seen_by(next);
-      if (seen == leader)
-        return false;
-      leader = seen;
-      return true;
-    },
-    30s));
+  leader = kill_leader(masters, leader);
   REQUIRE(read_updates(tasks + 1)); // to the summary line
   CHECK(scheduler->wait() >= 0);
   INFO(summary);
@@ -346,24 +353,7 @@ TEST_CASE("a framework's failover timeout survives two failovers: it runs "
   // failover timeout, from the registry alone (it has no task an agent
   // could report).
   for (int failover = 0; failover < 2; ++failover) {
-    for (auto& m : masters)
-      if (m && m->address() == leader) {
-        m->process.kill(SIGKILL);
-        m.reset();
-      }
-    std::string next;
-    for (auto& m : masters)
-      if (m)
-        next = m->address();
-    REQUIRE(eventually(
-      [&] {
-        auto seen = leader_seen_by(next);
-        if (seen == leader)
-          return false;
-        leader = seen;
-        return true;
-      },
-      30s));
+    leader = kill_leader(masters, leader);
     CHECK(eventually(
       [&] {
         return framework_seen_by(leader, id)
