@@ -12,6 +12,7 @@
 #include "dcos/json.hpp"
 #include "dcos/logging.hpp"
 #include "dcos/store_actor.hpp"
+#include "master_id.hpp"
 
 namespace dcos::kernel {
 
@@ -129,7 +130,7 @@ caf::behavior leadership(leadership_self self, leadership_config cfg,
                        + self->system().render(msg.reason));
   });
   v1::MasterInfo info;
-  info.set_id(fmt::format("{:016x}", st.cfg.master.seed));
+  info.set_id(initial_master_id(st.cfg.master.seed)); // the master's own
   info.set_hostname(st.cfg.master.hostname);
   info.set_port(st.cfg.master.port);
   info.set_pid(fmt::format("master@{}", http_address(st.cfg.master)));

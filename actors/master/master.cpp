@@ -15,12 +15,14 @@ void master_state::init(master_self s, master_config config) {
   log = logging::get("master");
   rng.seed(cfg.seed);
   started_at = self->clock().now();
-  master_id = random_master_id();
+  master_id = draw_master_id(rng); // initial_master_id(cfg.seed)
   for (auto& [role, weight] : cfg.weights)
     weights[role] = weight;
 }
 
-std::string master_state::random_master_id() {
+std::string draw_master_id(std::mt19937_64& rng) {
+  // The order of the draws is the compiler's; every id comes from here, so
+  // the same seed still gives the same id.
   return fmt::format("{:08x}-{:04x}-{:04x}", rng() & 0xffffffffu,
                      rng() & 0xffffu, rng() & 0xffffu);
 }

@@ -37,6 +37,7 @@
 #include "dcos/resources.hpp"
 #include "dcos/task_state.hpp"
 #include "dcos/wire_types.hpp"
+#include "master_id.hpp"
 
 namespace dcos::kernel {
 
@@ -282,7 +283,6 @@ struct master_state {
   // -- master.cpp: identity, time, ids, events --------------------------------------
   void init(master_self s, master_config config);
   double now() const; // wall-clock seconds (derived from the actor clock)
-  std::string random_master_id(); // from the seeded engine
   v1::MasterInfo master_info() const;
   std::string new_id(std::string_view prefix, uint64_t& counter);
   void send_update(framework_record& fw, v1::TaskStatus status);

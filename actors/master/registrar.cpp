@@ -44,7 +44,7 @@ void master_state::registry_loaded(const std::string& bytes) {
   // Ids are "<master id>-<counter>": a new incarnation must not reuse the
   // last one's id (a fixed seed would), or new ids could collide.
   while (reg.master().id() == master_id)
-    master_id = random_master_id();
+    master_id = draw_master_id(rng);
   for (const auto& gone : reg.gone())
     gone_agents.insert(gone.value());
   for (const auto& agent : reg.agents())

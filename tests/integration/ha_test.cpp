@@ -483,6 +483,21 @@ TEST_CASE("dcos up --masters=3: ZooKeeper, three masters, agents on zk://; "
   CHECK(first_row.rfind(leader + " ", 0) == 0);
   CHECK(first_row.substr(0, first_row.find('\n')).find("  true")
         != std::string::npos);
+  // The id a master announces in the election is the id it answers with.
+  auto master = curl({"-X", "POST", "-H", "Content-Type: application/json",
+                      "-d", R"({"type":"GET_MASTER"})",
+                      "http://" + leader + "/api/v1"});
+  auto id = parse_json_object(master.body)
+              .fields()
+              .at("get_master")
+              .struct_value()
+              .fields()
+              .at("master_info")
+              .struct_value()
+              .fields()
+              .at("id")
+              .string_value();
+  CHECK(first_row.find("  " + id + "  ") != std::string::npos);
   for (int i = 0; i < 3; ++i)
     CHECK(listing.out.find(fmt::format("127.0.0.1:{} ", port + i))
           != std::string::npos);
