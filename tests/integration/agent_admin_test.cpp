@@ -68,6 +68,8 @@ TEST_CASE("DRAIN_AGENT under a framework's long tasks: killed within the "
   INFO(read_file(dir / "framework.err"));
   CHECK(run.status == 0);
   CHECK(run.out.find("ok: 5 tasks drained") != std::string::npos);
+  agent.process.terminate();
+  cleanup_agent_dir(master.address(), dir / "agent");
 }
 
 TEST_CASE("a scheduled maintenance window produces inverse offers to the "
@@ -86,6 +88,10 @@ TEST_CASE("a scheduled maintenance window produces inverse offers to the "
   CHECK(run.out.find("ok: inverse offers asked, accepted, rescinded and "
                      "declined")
         != std::string::npos);
+  // Its tasks sleep on: an agent stopped with SIGTERM keeps them for
+  // recovery, so end them too.
+  agent.process.terminate();
+  cleanup_agent_dir(master.address(), dir / "agent");
 }
 
 TEST_CASE("MARK_AGENT_GONE shuts the agent down; it is gone for good") {
