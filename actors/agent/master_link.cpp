@@ -87,6 +87,17 @@ void agent_state::try_register() {
       shutdown("refused by the master: " + describe_reason(err));
       return;
     }
+    if (code_of(err) == errc::unavailable) {
+      // The master is recovering its registry (a new leader, a restart):
+      // a matter of milliseconds, not a failure to back off from. Retry
+      // soon, spread over a tenth of the backoff so that thousands of
+      // agents do not arrive at once.
+      auto spread = std::max<int64_t>(1, cfg.registration_backoff.count() / 10);
+      auto delay = caf::timespan{static_cast<int64_t>(
+        rng() % static_cast<uint64_t>(spread))};
+      self->delayed_send(self, delay, register_atom::value);
+      return;
+    }
     log->warn("registration failed: {} (retrying in {}ms)",
               code_of(err) != static_cast<errc>(0)
                 ? describe(err)

@@ -204,9 +204,11 @@ TEST_CASE("three masters, 1000 tasks, kill -9 of the leader mid-launch: a "
           "as the scheduler sees it, and nothing is left behind") {
   test_zookeeper zk;
   // A launch storm on two cores can keep ZooKeeper and the agents from
-  // answering pings for a few seconds: 5 s sessions and pings ride it out.
+  // answering pings for a few seconds. A leader gives up 11/12 of a session
+  // after ZooKeeper last answered its heartbeat: 8 s sessions and 5 s pings
+  // ride it out.
   auto flags = ha_flags(zk);
-  flags[1] = "--zk_session_timeout=5secs";
+  flags[1] = "--zk_session_timeout=8secs";
   flags[2] = "--agent_ping_timeout=5secs";
   std::vector<std::optional<master_process>> masters;
   for (int i = 0; i < 3; ++i)

@@ -316,6 +316,17 @@ TEST_CASE("a master that misses task ends is caught by the audit") {
                           "that run nowhere there");
 }
 
+TEST_CASE("a master that keeps leading after its session expired is caught") {
+  // Cut off from the coordination service, the leader must stop before a
+  // standby is elected; one that ignores the loss leads alongside it.
+  check_every_seed_caught(mutant_of("ha_split_brain.yaml",
+                                    "leader_ignores_lost_session"),
+                          6, "two masters lead at once");
+  check_every_seed_caught(mutant_of("ha_session_expiry.yaml",
+                                    "leader_ignores_lost_session"),
+                          6, "two masters lead at once");
+}
+
 TEST_CASE("a bad scenario names the field at fault") {
   auto bad = sim::parse_scenario("agents: [{count: 2, resources: 'cpus:1'}]\n"
                                  "frameworks: [{tasks: 3, task_failure: 2}]\n");
@@ -340,6 +351,10 @@ TEST_CASE("a bad scenario names the field at fault") {
   REQUIRE_FALSE(guarantee);
   CHECK(describe(guarantee.error()).find("guarantees.critical")
         != std::string::npos);
+  auto masterless = sim::parse_scenario(
+    "agents: [{count: 2, resources: 'cpus:1'}]\nmasters: 0\n");
+  REQUIRE_FALSE(masterless);
+  CHECK(describe(masterless.error()).find("masters") != std::string::npos);
   auto misspelt = sim::parse_scenario(
     "agents: [{count: 2, resources: 'cpus:1'}]\n"
     "mutation: allocator_double_ofer\n");

@@ -12,10 +12,11 @@
 //    fails with errc::conflict.
 //  - lost() answers when the candidacy ends, with the reason: the session
 //    expired, the membership znode was deleted, or the connection stayed lost
-//    for the whole session timeout (the server may already have expired the
-//    session, so a leader must stop acting as one at that moment; this is
-//    what keeps two masters from leading at once). It answers at once if
-//    there is no candidacy. A lost candidacy is never renewed by itself:
+//    until the server may have expired the session (a session timeout after
+//    the server last answered a heartbeat, less a margin): from that moment
+//    another member may lead, so a leader must stop acting as one at once;
+//    this is what keeps two masters from leading at once. It answers at once
+//    if there is no candidacy. A lost candidacy is never renewed by itself:
 //    contend again (Mesos' masters exit instead, to be restarted).
 //  - leader(previous) answers with the leader's (sequence, data) once it
 //    differs from `previous` (pass -1 to wait for the first leader). A

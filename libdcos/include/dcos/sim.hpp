@@ -190,6 +190,15 @@ struct scenario {
   caf::timespan agent_ping_timeout{std::chrono::seconds(15)};
   uint32_t max_agent_ping_timeouts = 5;
   caf::timespan allocation_interval{std::chrono::seconds(1)};
+  /// Masters. With more than one, they contend in an election on a
+  /// simulated coordination service (a modelled ZooKeeper: sessions,
+  /// ephemeral sequential members, watches, fenced writes) as dcos-master
+  /// --zk does, and the registry lives there. Fault targets then include
+  /// "leader" (whichever master leads at the time; "master" means the
+  /// same), "master-<i>", "masters" and "zk" (the coordination service).
+  size_t masters = 1;
+  /// The masters' session timeout with the coordination service.
+  caf::timespan zk_session_timeout{std::chrono::seconds(10)};
   /// A known kernel fault to switch on (see dcos/buggify.hpp): proves the
   /// invariants catch it.
   std::string mutation;
@@ -221,7 +230,11 @@ struct stats {
   /// running meanwhile, so the time includes its work too.
   uint64_t tasks_placed = 0;
   double placement_wall_seconds = 0;
-  /// After the last master restart: until every agent re-registered.
+  /// With several masters, after the last loss of a leader: until the next
+  /// master was elected and serves.
+  caf::timespan failover_election{0};
+  /// After the last master restart (or election of a new leader): until
+  /// every agent re-registered.
   caf::timespan failover_reregistration{0};
   double failover_wall_seconds = 0;
   double wall_seconds = 0;

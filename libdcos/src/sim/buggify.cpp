@@ -18,7 +18,8 @@ bool mutant(std::string_view name) {
 }
 
 const std::vector<std::string_view>& known_mutants() {
-  // Keep in step with the mutant("...") calls in actors/ (grep for them);
+  // Keep in step with the mutant("...") calls in actors/ and libdcos/src
+  // (grep for them);
   // tests/sim/mutation_test.cpp proves each is caught.
   static const std::vector<std::string_view> names = {
     "agent_ack_before_checkpoint",
@@ -26,6 +27,7 @@ const std::vector<std::string_view>& known_mutants() {
     "agent_keeps_acked_updates",
     "agent_requeues_acked_updates",
     "agent_sits_on_task_ends",
+    "leader_ignores_lost_session",
     "allocator_double_offer",
     "allocator_ignores_guarantees",
     "allocator_ignores_quota",

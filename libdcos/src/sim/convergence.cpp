@@ -49,12 +49,12 @@ std::string some(const Range& items) {
 
 std::optional<v1::master::Response>
 world::master_state(caf::timespan deadline) {
-  if (!master_.up)
+  if (leader_ < 0)
     return std::nullopt;
   // Shared with the auditor, which may outlive this call if the master
   // never answers.
   auto answer = std::make_shared<std::optional<v1::master::Response>>();
-  track(sys_->spawn([m = master_.actor, answer](caf::event_based_actor* self) {
+  track(sys_->spawn([m = leader_actor(), answer](caf::event_based_actor* self) {
     v1::master::Call call;
     call.set_type(v1::master::Call::GET_STATE);
     self->request(m, caf::infinite, std::move(call))

@@ -43,10 +43,11 @@ using connection_iface = master_actor::extend_with<agent_actor>::extend_with<
 
 class connection final : public connection_iface::base {
 public:
-  connection(caf::actor_config& cfg, world* w, int node, master_actor master)
+  connection(caf::actor_config& cfg, world* w, int node, int master_node,
+             master_actor master)
     : connection_iface::base(cfg), w_(w), node_(node),
-      master_(std::move(master)), up_{node, world::master_node},
-      down_{world::master_node, node} {
+      master_(std::move(master)), up_{node, master_node},
+      down_{master_node, node} {
   }
 
   void enqueue(caf::mailbox_element_ptr x, caf::execution_unit* eu) override {
@@ -449,9 +450,10 @@ private:
 
 } // namespace
 
-master_actor spawn_connection(world& w, int node, master_actor master) {
+master_actor spawn_connection(world& w, int node, int master_node,
+                              master_actor master) {
   return caf::actor_cast<master_actor>(
-    w.sys().spawn<connection>(&w, node, std::move(master)));
+    w.sys().spawn<connection>(&w, node, master_node, std::move(master)));
 }
 
 } // namespace dcos::sim::detail

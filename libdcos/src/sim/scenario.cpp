@@ -141,7 +141,8 @@ scenario read(const YAML::Node& root) {
           "links", "executor_link_delay", "faults",
           "random_faults", "disk", "clock_skew", "buggify", "faults_from",
           "faults_until", "time_limit", "converge_within", "agent_ping_timeout",
-          "max_agent_ping_timeouts", "allocation_interval", "mutation"},
+          "max_agent_ping_timeouts", "allocation_interval", "masters",
+          "zk_session_timeout", "mutation"},
          [&](const std::string& key, const YAML::Node& v,
              const std::string& at) {
            if (key == "name")
@@ -314,6 +315,10 @@ scenario read(const YAML::Node& root) {
              sc.max_agent_ping_timeouts = scalar_of<uint32_t>(v, at);
            else if (key == "allocation_interval")
              sc.allocation_interval = duration_of(v, at);
+           else if (key == "masters")
+             sc.masters = scalar_of<size_t>(v, at);
+           else if (key == "zk_session_timeout")
+             sc.zk_session_timeout = duration_of(v, at);
            else
              sc.mutation = scalar_of<std::string>(v, at);
          });
@@ -329,6 +334,10 @@ scenario read(const YAML::Node& root) {
     if (sc.frameworks[i].tasks > 0 && sc.frameworks[i].task_resources.empty())
       throw bad_field{fmt::format("frameworks[{}].task_resources", i),
                       "tasks need resources"};
+  if (sc.masters == 0)
+    throw bad_field{"masters", "a cluster needs at least one master"};
+  if (sc.masters > 1 && sc.zk_session_timeout < std::chrono::milliseconds(300))
+    throw bad_field{"zk_session_timeout", "must be at least 300ms"};
   if (sc.faults_until < sc.faults_from)
     throw bad_field{"faults_until", "is before faults_from"};
   return sc;

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "dcos/agent.hpp"
+#include "dcos/candidacy.hpp"
 #include "dcos/type_bridge.hpp"
 
 namespace dcos::sim::detail {
@@ -53,7 +54,7 @@ caf::behavior director(caf::event_based_actor* self, world* w) {
   return {
     [w](fault_atom, uint64_t index) { w->apply(index); },
     [w](restart_agent_atom, uint64_t i) { w->restart_agent(i); },
-    [w](restart_master_atom) { w->restart_master(); },
+    [w](restart_master_atom, uint64_t i) { w->restart_master(i); },
     [w](restart_fw_atom, uint64_t i) { w->restart_framework(i); },
     [w](heal_atom, std::vector<int> nodes) { w->heal(std::move(nodes)); },
     [w](start_fw_atom, uint64_t i) { w->restart_framework(i); },
@@ -166,7 +167,8 @@ world::~world() {
     a.disk = nullptr;
     a.containerizer = nullptr;
   }
-  master_ = {};
+  masters_.clear();
+  coordination_ = nullptr;
   detecting_.clear();
   detectors_.clear();
   locators_.clear();
@@ -200,9 +202,26 @@ bool world::mutant(std::string_view name) {
 
 // -- nodes ----------------------------------------------------------------------------
 
+bool world::is_master(int node) const {
+  return std::any_of(masters_.begin(), masters_.end(),
+                     [node](const auto& m) { return m.node == node; });
+}
+
+int world::leader_node() const {
+  return leader_ < 0 ? -1 : masters_[static_cast<size_t>(leader_)].node;
+}
+
+master_actor world::leader_actor() const {
+  return leader_ < 0 ? master_actor{}
+                     : masters_[static_cast<size_t>(leader_)].actor;
+}
+
 std::string world::name(int node) const {
-  if (node == master_node)
-    return "master";
+  if (node == coordination_node_)
+    return "zk";
+  for (size_t i = 0; i < masters_.size(); ++i)
+    if (masters_[i].node == node)
+      return masters_.size() == 1 ? "master" : fmt::format("master-{}", i);
   if (is_agent(node))
     return fmt::format("agent-{}", agent_index(node));
   auto i = static_cast<size_t>(node - 1);
@@ -272,7 +291,7 @@ void world::link_down(int node) {
   // agent's: the master may mark it unreachable before it is back.
   if (is_agent(node))
     model_.agent_disturbed(node);
-  else if (node != master_node)
+  else if (!is_master(node))
     model_.framework_lost(node);
 }
 
@@ -289,7 +308,7 @@ void world::agent_reregistered(int node) {
 }
 
 master_actor world::connect(int node) {
-  return track(spawn_connection(*this, node, master_.actor));
+  return track(spawn_connection(*this, node, leader_node(), leader_actor()));
 }
 
 detector_actor world::detector_for(int node) {
@@ -301,7 +320,10 @@ detector_actor world::detector_for(int node) {
 
 std::optional<master_actor> world::master_link(int node,
                                                const master_actor& previous) {
-  if (!master_.up || !reachable(node, master_node)) {
+  // With several masters a node learns who leads from the coordination
+  // service (its detector watches the election there).
+  if (leader_ < 0 || !reachable(node, leader_node())
+      || (coordination_node_ >= 0 && !reachable(node, coordination_node_))) {
     detecting_.insert(node);
     return std::nullopt;
   }
@@ -345,13 +367,12 @@ containerizer_actor world::containerizer_of(int agent) {
 
 // -- starting and restarting nodes ---------------------------------------------------
 
-void world::start_master() {
+master_config world::master_settings(size_t i) {
   master_config cfg;
-  cfg.hostname = "master";
-  cfg.ip = "10.0.0.1";
+  cfg.hostname = masters_.size() == 1 ? "master" : fmt::format("master-{}", i);
+  cfg.ip = fmt::format("10.0.0.{}", 1 + i);
   cfg.seed = draw();
-  cfg.start_time = wall_clock(master_node);
-  cfg.store = caf::actor_cast<store_actor>(master_.disk);
+  cfg.start_time = wall_clock(masters_[i].node);
   cfg.allocation_interval = sc_.allocation_interval;
   cfg.agent_ping_timeout = sc_.agent_ping_timeout;
   cfg.max_agent_ping_timeouts = sc_.max_agent_ping_timeouts;
@@ -359,16 +380,116 @@ void world::start_master() {
   for (const auto& w : workloads_)
     if (w->spec.weight != 1)
       cfg.weights.emplace_back(w->spec.role, w->spec.weight);
-  master_.actor = track(spawn_master(*sys_, std::move(cfg)));
-  master_.up = true;
-  if (++master_.incarnation > 1) {
+  return cfg;
+}
+
+void world::start_master(size_t i) {
+  auto& m = masters_[i];
+  m.up = true;
+  ++m.incarnation;
+  if (masters_.size() > 1) {
+    // As dcos-master --zk: a candidacy, which starts the master once elected.
+    auto election = track(spawn_election_client(*this, m.node,
+                                                sc_.zk_session_timeout));
+    candidacy_hooks hooks;
+    hooks.elected = [this, i](caf::event_based_actor*, int64_t member) {
+      return elected(i, member);
+    };
+    hooks.standby = [](caf::event_based_actor*, const std::string&) {};
+    hooks.lost = [this, i](caf::event_based_actor*, const std::string& why) {
+      // The process exits; its supervisor starts it again.
+      end_master(i, std::chrono::seconds(1), why);
+    };
+    m.process = track(spawn_candidacy(*sys_,
+                                      caf::actor_cast<election_actor>(election),
+                                      name(m.node), std::move(hooks)));
+    return;
+  }
+  auto cfg = master_settings(i);
+  cfg.store = caf::actor_cast<store_actor>(m.disk);
+  m.actor = track(spawn_master(*sys_, std::move(cfg)));
+  leader_ = 0;
+  if (m.incarnation > 1) {
     master_restarted_at_ = elapsed();
     master_restarted_wall_ = std::chrono::steady_clock::now();
     reregistered_.clear();
   }
-  monitor_node(caf::actor_cast<caf::actor>(master_.actor), master_node);
+  monitor_node(caf::actor_cast<caf::actor>(m.actor), m.node);
   current_links_.clear();
   answer_detectors();
+}
+
+caf::actor world::elected(size_t i, int64_t member) {
+  auto& m = masters_[i];
+  if (leader_ >= 0 && static_cast<size_t>(leader_) != i)
+    fail(fmt::format("two masters lead at once: {} was elected (member {}) "
+                     "while {} still acts as the leader (member {})",
+                     name(m.node), member, name(leader_node()),
+                     masters_[static_cast<size_t>(leader_)].member));
+  trace_.push_back(trace_rec{elapsed(), -1, -1, "elected", false});
+  mix(hash_, 0xe1ec7 + i);
+  m.member = member;
+  m.registry = track(spawn_registry_client(*this, m.node, member));
+  auto cfg = master_settings(i);
+  cfg.store = caf::actor_cast<store_actor>(m.registry);
+  m.actor = track(spawn_master(*sys_, std::move(cfg)));
+  leader_ = static_cast<int>(i);
+  if (++elections_ > 1) {
+    master_restarted_at_ = elapsed();
+    master_restarted_wall_ = std::chrono::steady_clock::now();
+    if (leader_lost_at_.count() >= 0)
+      stats_.failover_election = elapsed() - leader_lost_at_;
+    reregistered_.clear();
+  }
+  current_links_.clear();
+  answer_detectors();
+  return caf::actor_cast<caf::actor>(m.actor);
+}
+
+void world::end_master(size_t i, caf::timespan down, const std::string& why) {
+  auto& m = masters_[i];
+  if (!m.up)
+    return;
+  m.up = false;
+  trace_.push_back(trace_rec{elapsed(), -1, -1, "master process ends", false});
+  if (std::getenv("DCOS_SIM_WATCH_MASTERS") != nullptr)
+    std::fprintf(stderr, "%12.6fs  %s ends: %s\n",
+                 std::chrono::duration<double>(elapsed()).count(),
+                 name(m.node).c_str(), why.c_str());
+  for (const auto& a : {caf::actor_cast<caf::actor>(m.actor), m.process,
+                        caf::actor_cast<caf::actor>(m.registry)})
+    if (a) {
+      watched_.erase(a->id());
+      caf::anon_send_exit(a, caf::exit_reason::kill);
+    }
+  m.actor = nullptr;
+  m.process = nullptr;
+  m.registry = nullptr;
+  m.member = -1;
+  if (leader_ == static_cast<int>(i)) {
+    leader_ = -1;
+    leader_lost_at_ = elapsed();
+    model_.master_lost();
+  }
+  if (m.disk)
+    caf::anon_send(m.disk, crash_atom::value);
+  caf::delayed_anon_send(director_, down, restart_master_atom::value,
+                         uint64_t{i});
+}
+
+void world::registry_written(int node, int64_t fence, int64_t leader) {
+  if (fence != leader)
+    fail(fmt::format("the registry accepted a write from {} (member {}), "
+                     "which does not lead (the leader is member {})",
+                     name(node), fence, leader));
+}
+
+void world::session_expired(int node) {
+  trace_.push_back(trace_rec{elapsed(), -1, -1, "session expired", false});
+  if (std::getenv("DCOS_SIM_WATCH_MASTERS") != nullptr)
+    std::fprintf(stderr, "%12.6fs  the session of %s expired\n",
+                 std::chrono::duration<double>(elapsed()).count(),
+                 name(node).c_str());
 }
 
 void world::drain_agent(int node, caf::timespan grace) {
@@ -399,7 +520,7 @@ void world::drain_agent(int node, caf::timespan grace) {
     auto type = agent_id->empty() || *drained
                   ? v1::master::Call::GET_AGENTS
                   : v1::master::Call::DRAIN_AGENT;
-    self->request(master_.actor, std::chrono::seconds(30), call_of(type))
+    self->request(leader_actor(), std::chrono::seconds(30), call_of(type))
       .then(
         [=](const v1::master::Response& r) {
           if (type == v1::master::Call::DRAIN_AGENT) {
@@ -413,7 +534,7 @@ void world::drain_agent(int node, caf::timespan grace) {
               *agent_id = a.agent_info().id().value();
             if (*drained && a.agent_info().id().value() == *agent_id
                 && a.drain_info().state() == v1::DRAINED) {
-              self->request(master_.actor, std::chrono::seconds(30),
+              self->request(leader_actor(), std::chrono::seconds(30),
                             call_of(v1::master::Call::REACTIVATE_AGENT))
                 .then([self](const v1::master::Response&) { self->quit(); },
                       [again](caf::error&) { again(); });
@@ -458,7 +579,7 @@ void world::schedule_maintenance(int node, caf::timespan window) {
     // Read, edit, write: what other operators scheduled meanwhile stays.
     v1::master::Call get;
     get.set_type(v1::master::Call::GET_MAINTENANCE_SCHEDULE);
-    self->request(master_.actor, std::chrono::seconds(30), get)
+    self->request(leader_actor(), std::chrono::seconds(30), get)
       .then(
         [=](const v1::master::Response& r) {
           v1::master::Call update;
@@ -466,7 +587,7 @@ void world::schedule_maintenance(int node, caf::timespan window) {
           *update.mutable_update_maintenance_schedule()
              ->mutable_schedule()
             = edited(r.get_maintenance_schedule().schedule(), !*joined);
-          self->request(master_.actor, std::chrono::seconds(30), update)
+          self->request(leader_actor(), std::chrono::seconds(30), update)
             .then(
               [=](const v1::master::Response&) {
                 if (*joined) {
@@ -496,7 +617,7 @@ void world::spawn_operator(
           self->quit();
           return;
         }
-        if (!master_.up) {
+        if (leader_ < 0) {
           again();
           return;
         }
@@ -539,7 +660,7 @@ void world::set_quota() {
     self->send(self, retry_atom::value);
     return caf::behavior{
       [this, self, call](retry_atom) {
-        self->request(master_.actor, caf::infinite, call)
+        self->request(leader_actor(), caf::infinite, call)
           .then(
             [this, self](const v1::master::Response&) {
               for (const auto& [role, limits] : sc_.quota)
@@ -593,15 +714,12 @@ void world::node_died(caf::actor_id id) {
     return;
   int node = i->second;
   watched_.erase(i);
-  if (node == master_node) {
-    if (!master_.up || master_.actor->id() != id)
-      return;
-    // Died on its own (an abort): restart it, as a supervisor would.
-    master_.up = false;
-    model_.master_lost();
-    caf::anon_send(master_.disk, crash_atom::value);
-    caf::delayed_anon_send(director_, std::chrono::seconds(1),
-                           restart_master_atom::value);
+  if (is_master(node)) {
+    // Died on its own (an abort): restart it, as a supervisor would. (With
+    // several masters the candidacy watches its master instead.)
+    for (size_t k = 0; k < masters_.size(); ++k)
+      if (masters_[k].up && masters_[k].actor && masters_[k].actor->id() == id)
+        end_master(k, std::chrono::seconds(1), "the master died");
   } else if (is_agent(node)) {
     auto idx = agent_index(node);
     auto& a = agents_[idx];
@@ -620,9 +738,9 @@ void world::restart_agent(size_t i) {
     start_agent(i);
 }
 
-void world::restart_master() {
-  if (!master_.up)
-    start_master();
+void world::restart_master(size_t i) {
+  if (!masters_[i].up)
+    start_master(i);
 }
 
 void world::restart_framework(size_t i) {
@@ -633,7 +751,7 @@ void world::restart_framework(size_t i) {
 void world::heal(std::vector<int> nodes) {
   std::vector<int> back;
   for (int n : nodes) {
-    if (is_agent(n) && !reachable(n, master_node))
+    if (is_agent(n) && (leader_ < 0 || !reachable(n, leader_node())))
       back.push_back(n);
     island_[static_cast<size_t>(n)] = 0;
   }
@@ -646,8 +764,20 @@ void world::heal(std::vector<int> nodes) {
 std::vector<int> world::resolve(const std::vector<std::string>& targets) {
   std::vector<int> nodes;
   for (const auto& t : targets) {
-    if (t == "master") {
-      nodes.push_back(master_node);
+    if (t == "master" || t == "leader") {
+      // With several masters: whichever leads at the time.
+      if (leader_ >= 0)
+        nodes.push_back(leader_node());
+    } else if (t == "masters") {
+      for (const auto& m : masters_)
+        nodes.push_back(m.node);
+    } else if (t == "zk") {
+      if (coordination_node_ >= 0)
+        nodes.push_back(coordination_node_);
+    } else if (t.rfind("master-", 0) == 0) {
+      auto i = std::strtoull(t.c_str() + 7, nullptr, 10);
+      if (i < masters_.size())
+        nodes.push_back(masters_[i].node);
     } else if (t.rfind("agents:", 0) == 0) {
       auto dash = t.find('-', 7);
       auto from = std::strtoull(t.c_str() + 7, nullptr, 10);
@@ -711,19 +841,16 @@ void world::apply(size_t index) {
         }
       break;
     case fault_event::kind::crash_master:
-      if (!master_.up)
-        break;
-      master_.up = false;
-      watched_.erase(master_.actor->id());
-      caf::anon_send_exit(master_.actor, caf::exit_reason::kill);
-      model_.master_lost();
-      caf::anon_send(master_.disk, crash_atom::value);
-      caf::delayed_anon_send(director_, down, restart_master_atom::value);
+      for (size_t k = 0; k < masters_.size(); ++k)
+        if (std::find(nodes.begin(), nodes.end(), masters_[k].node)
+            != nodes.end())
+          end_master(k, down, "crashed");
       break;
     case fault_event::kind::crash_framework:
       for (int n : nodes) {
         auto i = static_cast<size_t>(n - 1);
-        if (n == master_node || is_agent(n) || i >= workloads_.size())
+        if (is_master(n) || is_agent(n) || n == coordination_node_
+            || i >= workloads_.size())
           continue;
         if (auto& fw = framework_actors_[i]) {
           caf::anon_send_exit(fw, caf::exit_reason::kill);
@@ -741,7 +868,7 @@ void world::apply(size_t index) {
         island_[static_cast<size_t>(n)] = island;
         if (is_agent(n)) {
           model_.agent_disturbed(n);
-          if (!reachable(n, master_node))
+          if (leader_ < 0 || !reachable(n, leader_node()))
             cut_agents.push_back(n);
         }
       }
@@ -900,7 +1027,10 @@ report world::run(std::vector<framework_factory> user_frameworks,
   size_t agent_count = 0;
   for (const auto& g : sc_.agents)
     agent_count += g.count;
-  size_t nodes = 1 + frameworks_ + agent_count;
+  agent_count_ = agent_count;
+  auto master_count = std::max<size_t>(1, sc_.masters);
+  size_t nodes = frameworks_ + agent_count + master_count
+                 + (master_count > 1 ? 1 : 0);
   island_.assign(nodes, 0);
   detectors_.resize(nodes);
   skew_.resize(nodes);
@@ -917,7 +1047,15 @@ report world::run(std::vector<framework_factory> user_frameworks,
   }));
   director_ = track(sys_->spawn(director, this));
   // Nodes.
-  master_.disk = track(spawn_disk(*this, master_node));
+  masters_.resize(master_count);
+  for (size_t i = 0; i < master_count; ++i)
+    masters_[i].node = master_node_of(i);
+  if (master_count > 1) {
+    coordination_node_ = master_node_of(master_count - 1) + 1;
+    coordination_ = track(spawn_coordination(*this));
+  } else {
+    masters_[0].disk = track(spawn_disk(*this, master_node));
+  }
   for (size_t i = 0; i < sc_.frameworks.size(); ++i) {
     auto st = std::make_unique<workload_state>();
     st->spec = sc_.frameworks[i];
@@ -930,7 +1068,8 @@ report world::run(std::vector<framework_factory> user_frameworks,
     planned_tasks += f.tasks;
   model_.expect_tasks(planned_tasks);
   framework_actors_.resize(frameworks_);
-  start_master();
+  for (size_t i = 0; i < master_count; ++i)
+    start_master(i);
   if (!sc_.quota.empty() || !sc_.guarantees.empty())
     set_quota();
   agents_.resize(agent_count);

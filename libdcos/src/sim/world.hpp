@@ -59,6 +59,56 @@ using sim_locator = agent_locator::extend<caf::reacts_to<ready_atom>>;
 
 class world;
 
+// -- the coordination service (coordination.cpp) ----------------------------------
+// A modelled ZooKeeper for several masters: sessions that expire when their
+// client stays silent, ephemeral sequential members of one election with a
+// watch on them, and a key-value registry whose writes are checked against
+// the writer's membership (ZooKeeper's multi with a check op).
+
+using zk_call_atom = caf::atom_constant<caf::atom("zkcall")>;
+using zk_pong_atom = caf::atom_constant<caf::atom("zkpong")>;
+using zk_expired_atom = caf::atom_constant<caf::atom("zkexpired")>;
+using zk_created_atom = caf::atom_constant<caf::atom("zkcreated")>;
+using zk_members_atom = caf::atom_constant<caf::atom("zkmembers")>;
+using zk_expire_atom = caf::atom_constant<caf::atom("zkexpire")>;
+using zk_store_atom = caf::atom_constant<caf::atom("zkstore")>;
+using zk_done_atom = caf::atom_constant<caf::atom("zkdone")>;
+using zk_tick_atom = caf::atom_constant<caf::atom("zktick")>;
+using zk_deadline_atom = caf::atom_constant<caf::atom("zkdeadln")>;
+
+/// The election's members: sequence number to data, the leader first.
+using members_map = std::map<int64_t, std::string>;
+
+/// What a session's client sends: ping, create its member, or watch.
+enum class zk_op : int { ping, create, watch };
+/// What a registry client sends; and how the service answers it.
+enum class zk_store_op : int { get, keys, put, append, erase };
+enum class zk_answer : int { ok, not_found, conflict };
+
+/// A master's election client: the election interface, and what the
+/// service sends it.
+using sim_election = election_actor::extend<
+  caf::reacts_to<zk_pong_atom, caf::timespan>, caf::reacts_to<zk_expired_atom>,
+  caf::reacts_to<zk_created_atom, int64_t>,
+  caf::reacts_to<zk_members_atom, members_map>, caf::reacts_to<zk_tick_atom>,
+  caf::reacts_to<zk_deadline_atom, caf::timespan>>;
+
+/// A leader's registry client: the store interface, fenced by its
+/// membership, and the service's answers.
+using sim_registry = store_actor::extend<
+  caf::reacts_to<zk_done_atom, uint64_t, int, std::string,
+                 std::vector<std::string>>,
+  caf::reacts_to<zk_tick_atom>>;
+
+using sim_coordination = caf::typed_actor<
+  // session, its timeout, what, data, when sent, the client and its node
+  caf::reacts_to<zk_call_atom, uint64_t, caf::timespan, int, std::string,
+                 caf::timespan, sim_election, int>,
+  caf::reacts_to<zk_expire_atom, uint64_t, caf::timespan>,
+  // client, request, what, fence (-1: none), key, value, the client, node
+  caf::reacts_to<zk_store_atom, uint64_t, uint64_t, int, int64_t, std::string,
+                 std::string, sim_registry, int>>;
+
 /// What one message crossing a link suffers.
 struct route {
   bool cut = false;  // the ends cannot reach each other (a partition)
@@ -261,12 +311,27 @@ public:
   bool mutant(std::string_view name) override;
 
   // -- nodes ------------------------------------------------------------------------
+  // Node 0 is the first master, then come the frameworks and the agents;
+  // the other masters and the coordination service (with several masters)
+  // come last, so that a scenario with one master numbers its nodes as
+  // before.
   static constexpr int master_node = 0;
   int framework_node(size_t i) const { return 1 + static_cast<int>(i); }
   int agent_node(size_t i) const {
     return 1 + static_cast<int>(frameworks_) + static_cast<int>(i);
   }
-  bool is_agent(int node) const { return node > static_cast<int>(frameworks_); }
+  bool is_agent(int node) const {
+    return node > static_cast<int>(frameworks_)
+           && node <= static_cast<int>(frameworks_ + agent_count_);
+  }
+  int master_node_of(size_t i) const {
+    return i == 0 ? master_node : agent_node(agent_count_) + static_cast<int>(i - 1);
+  }
+  bool is_master(int node) const;
+  /// The node of the master acting as the leader, or -1 while none does.
+  int leader_node() const;
+  /// The coordination service's node (-1 with one master).
+  int coordination_node() const { return coordination_node_; }
   size_t agent_index(int node) const {
     return static_cast<size_t>(node) - 1 - frameworks_;
   }
@@ -277,6 +342,29 @@ public:
   double agent_total(int node, std::string_view name) const;
   /// Built-in frameworks end every task they launch (user ones may not).
   bool framework_expects_end(int node) const;
+
+  // -- several masters (coordination.cpp models the service) ---------------------------
+  sim_coordination coordination() const { return coordination_; }
+  /// The coordination service accepted a registry write fenced by member
+  /// `fence`, while `leader` is the election's lowest member (-1: none).
+  void registry_written(int node, int64_t fence, int64_t leader);
+  /// The service expired the session of the master on `node`.
+  void session_expired(int node);
+  /// Sends a message of the coordination protocol from node `from` to node
+  /// `to`: delayed as any link, in order (as over the TCP connection of a
+  /// ZooKeeper session, whose order the clients rely on), and lost while a
+  /// partition separates them.
+  template <class Handle, class... Ts>
+  void send_over(int from, int to, const char* what, const Handle& dest,
+                 Ts&&... xs) {
+    bool cut = !reachable(from, to);
+    link_event(from, to, what, cut);
+    if (cut)
+      return;
+    auto& last = arrivals_[{from, to}];
+    last = std::max(last, elapsed() + pick(sc_.links.delay));
+    caf::delayed_anon_send(dest, last - elapsed(), std::forward<Ts>(xs)...);
+  }
 
   // -- links --------------------------------------------------------------------------
   route decide(int from, int to);
@@ -318,7 +406,7 @@ public:
   /// restarted after `down`.
   void crash_agent(int node, caf::timespan down);
   void restart_agent(size_t i);
-  void restart_master();
+  void restart_master(size_t i);
   void restart_framework(size_t i);
   void heal(std::vector<int> nodes);
 
@@ -355,10 +443,14 @@ private:
     bool located = false; // its locator waits for it
   };
   struct master_node_state {
-    sim_store disk;
-    master_actor actor;
-    bool up = false;
+    int node = 0;
+    sim_store disk;       // its registry, with one master
+    master_actor actor;   // the master, while it runs (with several: leads)
+    caf::actor process;   // with several: its candidacy, while it runs
+    sim_registry registry; // the fenced registry, while it leads
+    bool up = false;       // its process runs
     uint32_t incarnation = 0;
+    int64_t member = -1;   // its election member, once elected
   };
 
   /// One step: the next job (a seeded choice among the runnable actors) or,
@@ -377,7 +469,18 @@ private:
   std::string divergence(const v1::master::Response::GetState& st,
                          bool settled) const;
 
-  void start_master();
+  /// Starts master `i`: with one master, the master itself on its disk;
+  /// with several, its candidacy (the master starts once it is elected).
+  void start_master(size_t i);
+  master_config master_settings(size_t i);
+  /// The candidacy of master `i` won: starts the master on the fenced
+  /// registry; checks that no other master acts as leader.
+  caf::actor elected(size_t i, int64_t member);
+  /// Master `i`'s process ends (crashed, or its leadership is lost):
+  /// restarted by its supervisor after `down`.
+  void end_master(size_t i, caf::timespan down, const std::string& why);
+  /// The acting leader's master (invalid while none).
+  master_actor leader_actor() const;
   /// Sets the scenario's quota through the operator API.
   void set_quota();
   /// As an operator maintaining a machine: DRAIN_AGENT on the agent of
@@ -418,7 +521,14 @@ private:
   std::vector<caf::actor_addr> spawned_;
   fault_source* previous_source_ = nullptr;
 
-  master_node_state master_;
+  std::vector<master_node_state> masters_;
+  int leader_ = -1; // the index of the master acting as leader
+  size_t agent_count_ = 0;
+  int coordination_node_ = -1;
+  sim_coordination coordination_;
+  uint64_t elections_ = 0;
+  caf::timespan leader_lost_at_{-1};
+  std::map<std::pair<int, int>, caf::timespan> arrivals_; // send_over's, last
   std::vector<agent_slot> agents_;
   std::vector<std::unique_ptr<workload_state>> workloads_;
   std::vector<caf::actor> framework_actors_; // drivers, by framework index
@@ -474,7 +584,16 @@ sim_containerizer spawn_containerizer(world& w, int agent);
 caf::actor spawn_workload_framework(world& w, workload_state& st);
 
 /// A connection between `node` and `master` (see links.cpp).
-master_actor spawn_connection(world& w, int node, master_actor master);
+master_actor spawn_connection(world& w, int node, int master_node,
+                              master_actor master);
+
+sim_coordination spawn_coordination(world& w);
+/// A master's client of the coordination service (its session and
+/// candidacy); `timeout` is the session's.
+sim_election spawn_election_client(world& w, int node, caf::timespan timeout);
+/// A leader's registry in the coordination service, writes fenced by its
+/// election member `fence`.
+sim_registry spawn_registry_client(world& w, int node, int64_t fence);
 
 /// What an executor on `agent` holds as its agent: a tap that shows the
 /// model the link's traffic (see executor_links.cpp).

@@ -3,6 +3,7 @@
 #include <zookeeper/zookeeper.h>
 
 #include <algorithm>
+#include <deque>
 #include <map>
 #include <optional>
 #include <vector>
@@ -22,6 +23,7 @@ namespace {
 using zk::zk_event_atom;
 using zk::zk_reply_atom;
 using expire_atom = caf::atom_constant<caf::atom("zkexpire")>;
+using heartbeat_atom = caf::atom_constant<caf::atom("zkbeat")>;
 
 constexpr std::string_view member_prefix = "json.info_";
 
@@ -34,12 +36,14 @@ enum tag : uint64_t {
   check_owner,     // after an uncertain create: is this member ours?
   census_list,     // members(): the children, without a watch
   census_read,     // members(): one member's data
+  heartbeat,       // proof that the server still hears us
 };
 
 using election_impl = election_actor::extend<
   caf::reacts_to<zk_event_atom, uint64_t, int32_t, int32_t, std::string>,
   caf::reacts_to<zk_reply_atom, uint64_t, uint64_t, zk::reply>,
-  caf::reacts_to<expire_atom, uint64_t, uint64_t>>;
+  caf::reacts_to<expire_atom, uint64_t, uint64_t>,
+  caf::reacts_to<heartbeat_atom>>;
 
 using leader_promise = caf::typed_response_promise<int64_t, std::string>;
 
@@ -54,6 +58,11 @@ struct election_state {
   uint64_t generation = 0;
   bool connected = false;
   uint64_t disconnects = 0; // which disconnection an expiry timer is for
+  // When the server last heard us, at the earliest: the send time of the
+  // latest heartbeat it answered. It may expire the session a session
+  // timeout after that, and not before.
+  caf::actor_clock::time_point heard{};
+  std::deque<caf::actor_clock::time_point> heartbeats; // in flight, by send
   bool path_ready = false;
   std::optional<caf::error> failure; // unrecoverable: answers everything
 
@@ -163,6 +172,7 @@ void start_session(election_self self) {
   st.connected = false;
   st.path_ready = false;
   st.census_running = false;
+  st.heartbeats.clear();
   auto session = zk::client::start(st.url, st.session_timeout, self->address(),
                                    ++st.generation);
   if (!session) {
@@ -261,6 +271,7 @@ void on_session_event(election_self self, int32_t state) {
       return;
     st.connected = true;
     ++st.disconnects;
+    st.heard = self->clock().now(); // it just answered our handshake
     st.log->info("{}: connected (session {:#x}, timeout {} ms)",
                  st.url.to_string(), st.session->session_id(),
                  std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -274,9 +285,16 @@ void on_session_event(election_self self, int32_t state) {
     st.census_running = false; // its replies fail; run again on reconnection
     ++st.disconnects;
     st.log->warn("{}: disconnected; reconnecting", st.url.to_string());
-    // Past the session timeout the server may have expired the session
-    // without us hearing of it: from then on we must not act as a member.
-    self->delayed_send(self, st.session->session_timeout(),
+    // The server may expire the session a session timeout after it last
+    // heard us, without us hearing of it: from then on we must not act as a
+    // member, or a deposed leader would act beside its successor. The
+    // client tells us of a silent connection only two thirds of a timeout
+    // after its last answer, so little of it may be left. (A twelfth of the
+    // timeout is kept back for the heartbeat's own journey.)
+    auto timeout = st.session->session_timeout();
+    auto left = st.heard + timeout - timeout / 12 - self->clock().now();
+    self->delayed_send(self,
+                       std::max(left, caf::timespan{0}),
                        expire_atom::value, st.generation, st.disconnects);
   } else if (state == ZOO_EXPIRED_SESSION_STATE) {
     lose_candidacy(self, "the ZooKeeper session expired");
@@ -399,6 +417,14 @@ void on_reply(election_self self, uint64_t which, const zk::reply& r) {
     case census_read:
       on_census(self, which, r);
       return;
+    case heartbeat:
+      if (st.heartbeats.empty())
+        return;
+      // Any answer from the server, even "no such node", proves it heard us.
+      if (!zk::uncertain(r.rc) && r.rc != ZSESSIONEXPIRED && r.rc != ZCLOSING)
+        st.heard = std::max(st.heard, st.heartbeats.front());
+      st.heartbeats.pop_front();
+      return;
     default:
       return;
   }
@@ -409,7 +435,21 @@ election_impl::behavior_type zk_election(election_self self, zk_url url,
   self->state.url = std::move(url);
   self->state.session_timeout = session_timeout;
   start_session(self);
+  self->send(self, heartbeat_atom::value);
   return {
+    // Every third of a session timeout, while connected: a request whose
+    // answer shows when the server last heard us (the client's own pings
+    // do not say).
+    [self](heartbeat_atom) {
+      auto& st = self->state;
+      if (st.connected && st.session) {
+        st.session->exists(heartbeat, st.url.path);
+        st.heartbeats.push_back(self->clock().now());
+      }
+      auto timeout = st.session ? st.session->session_timeout()
+                                : st.session_timeout;
+      self->delayed_send(self, timeout / 3, heartbeat_atom::value);
+    },
     [self](contend_atom, std::string& data) -> caf::result<int64_t> {
       auto& st = self->state;
       if (st.failure)
@@ -471,8 +511,8 @@ election_impl::behavior_type zk_election(election_self self, zk_url url,
       if (generation != st.generation || disconnects != st.disconnects
           || st.connected)
         return;
-      lose_candidacy(self, "the connection to ZooKeeper stayed lost for the "
-                           "whole session timeout");
+      lose_candidacy(self, "the connection to ZooKeeper stayed lost until "
+                           "the server may have expired the session");
       set_leader(self, -1, "");
       start_session(self);
     },
