@@ -65,20 +65,24 @@ void notify_watchers(coordination_self self, world* w) {
   auto& st = self->state;
   for (const auto& [id, s] : st.sessions)
     if (s.watching)
-      w->send_over(w->coordination_node(), s.node, "zk members", s.client,
-                   zk_members_atom::value, st.members);
+      w->send_over(w->coordination_node(), s.node, "zk members",
+                   caf::timespan{0}, s.client, zk_members_atom::value,
+                   st.members);
 }
 
 sim_coordination::behavior_type
 coordination(coordination_self self, world* w) {
   int here = w->coordination_node();
+  // A write is answered once it is on the service's disk (ZooKeeper syncs
+  // its transaction log before it acknowledges), as slowly as a node's.
+  auto fsync = [w] { return w->pick(w->sc().disk.write_latency); };
   return {
     [=](zk_call_atom, uint64_t id, caf::timespan timeout, int op,
         std::string& data, caf::timespan sent, const sim_election& client,
         int node) {
       auto& st = self->state;
       if (st.expired.count(id) > 0) {
-        w->send_over(here, node, "zk expired", client,
+        w->send_over(here, node, "zk expired", caf::timespan{0}, client,
                      zk_expired_atom::value);
         return;
       }
@@ -91,8 +95,8 @@ coordination(coordination_self self, world* w) {
                          s.last_heard);
       switch (static_cast<zk_op>(op)) {
         case zk_op::ping:
-          w->send_over(here, node, "zk pong", client, zk_pong_atom::value,
-                       sent);
+          w->send_over(here, node, "zk pong", caf::timespan{0}, client,
+                       zk_pong_atom::value, sent);
           break;
         case zk_op::create:
           if (s.member < 0) {
@@ -100,12 +104,12 @@ coordination(coordination_self self, world* w) {
             st.members.emplace(s.member, std::move(data));
             notify_watchers(self, w);
           }
-          w->send_over(here, node, "zk created", client,
+          w->send_over(here, node, "zk created", fsync(), client,
                        zk_created_atom::value, s.member);
           break;
         case zk_op::watch:
           s.watching = true;
-          w->send_over(here, node, "zk members", client,
+          w->send_over(here, node, "zk members", caf::timespan{0}, client,
                        zk_members_atom::value, st.members);
           break;
       }
@@ -128,12 +132,12 @@ coordination(coordination_self self, world* w) {
         int64_t fence, std::string& key, std::string& value,
         const sim_registry& from, int node) {
       auto& st = self->state;
+      auto what = static_cast<zk_store_op>(op);
+      bool write = what == zk_store_op::put || what == zk_store_op::append
+                   || what == zk_store_op::erase;
       auto& last = st.last_answer[client];
       if (last.request != request) {
         last = {request, static_cast<int>(zk_answer::ok), {}, {}};
-        auto what = static_cast<zk_store_op>(op);
-        bool write = what == zk_store_op::put || what == zk_store_op::append
-                     || what == zk_store_op::erase;
         if (write && fence >= 0 && st.members.count(fence) == 0) {
           last.code = static_cast<int>(zk_answer::conflict);
         } else if (write) {
@@ -158,8 +162,9 @@ coordination(coordination_self self, world* w) {
             last.keys.push_back(i->first);
         }
       }
-      w->send_over(here, node, "zk answer", from, zk_done_atom::value,
-                   last.request, last.code, last.value, last.keys);
+      w->send_over(here, node, "zk answer", write ? fsync() : caf::timespan{0},
+                   from, zk_done_atom::value, last.request, last.code,
+                   last.value, last.keys);
     },
   };
 }
@@ -238,7 +243,7 @@ election_client(election_client_self self, world* w, int node,
                  op == zk_op::ping     ? "zk ping"
                  : op == zk_op::create ? "zk create"
                                        : "zk watch",
-                 service, zk_call_atom::value, st.session, timeout,
+                 caf::timespan{0}, service, zk_call_atom::value, st.session, timeout,
                  static_cast<int>(op),
                  op == zk_op::create ? st.data : std::string{}, w->elapsed(),
                  caf::actor_cast<sim_election>(self), node);
@@ -363,8 +368,9 @@ registry_client(registry_client_self self, world* w, int node,
       return;
     st.head_sent = w->elapsed();
     const auto& r = st.queue.front();
-    w->send_over(node, w->coordination_node(), "zk registry", service,
-                 zk_store_atom::value, st.client, st.next_request,
+    w->send_over(node, w->coordination_node(), "zk registry",
+                 caf::timespan{0}, service, zk_store_atom::value, st.client,
+                 st.next_request,
                  static_cast<int>(r.what), fence, r.key, r.value,
                  caf::actor_cast<sim_registry>(self), node);
   };

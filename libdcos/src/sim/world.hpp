@@ -354,15 +354,16 @@ public:
   /// `to`: delayed as any link, in order (as over the TCP connection of a
   /// ZooKeeper session, whose order the clients rely on), and lost while a
   /// partition separates them.
+  /// `after`: the sender's own time before it sends (a write's fsync).
   template <class Handle, class... Ts>
-  void send_over(int from, int to, const char* what, const Handle& dest,
-                 Ts&&... xs) {
+  void send_over(int from, int to, const char* what, caf::timespan after,
+                 const Handle& dest, Ts&&... xs) {
     bool cut = !reachable(from, to);
     link_event(from, to, what, cut);
     if (cut)
       return;
     auto& last = arrivals_[{from, to}];
-    last = std::max(last, elapsed() + pick(sc_.links.delay));
+    last = std::max(last, elapsed() + after + pick(sc_.links.delay));
     caf::delayed_anon_send(dest, last - elapsed(), std::forward<Ts>(xs)...);
   }
 
