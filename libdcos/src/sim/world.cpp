@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 
 #include <fmt/format.h>
 
@@ -209,6 +211,12 @@ bool world::is_master(int node) const {
 
 int world::leader_node() const {
   return leader_ < 0 ? -1 : masters_[static_cast<size_t>(leader_)].node;
+}
+
+bool world::reaches_master(int node) const {
+  if (masters_.size() == 1)
+    return reachable(node, master_node);
+  return leader_ >= 0 && reachable(node, leader_node());
 }
 
 master_actor world::leader_actor() const {
@@ -451,11 +459,7 @@ void world::end_master(size_t i, caf::timespan down, const std::string& why) {
   if (!m.up)
     return;
   m.up = false;
-  trace_.push_back(trace_rec{elapsed(), -1, -1, "master process ends", false});
-  if (std::getenv("DCOS_SIM_WATCH_MASTERS") != nullptr)
-    std::fprintf(stderr, "%12.6fs  %s ends: %s\n",
-                 std::chrono::duration<double>(elapsed()).count(),
-                 name(m.node).c_str(), why.c_str());
+  watch_masters("master process ends", name(m.node) + " ends: " + why);
   for (const auto& a : {caf::actor_cast<caf::actor>(m.actor), m.process,
                         caf::actor_cast<caf::actor>(m.registry)})
     if (a) {
@@ -485,11 +489,15 @@ void world::registry_written(int node, int64_t fence, int64_t leader) {
 }
 
 void world::session_expired(int node) {
-  trace_.push_back(trace_rec{elapsed(), -1, -1, "session expired", false});
+  watch_masters("session expired", "the session of " + name(node) + " expired");
+}
+
+void world::watch_masters(const char* what, const std::string& line) {
+  trace_.push_back(trace_rec{elapsed(), -1, -1, what, false});
   if (std::getenv("DCOS_SIM_WATCH_MASTERS") != nullptr)
-    std::fprintf(stderr, "%12.6fs  the session of %s expired\n",
+    std::fprintf(stderr, "%12.6fs  %s\n",
                  std::chrono::duration<double>(elapsed()).count(),
-                 name(node).c_str());
+                 line.c_str());
 }
 
 void world::drain_agent(int node, caf::timespan grace) {
@@ -751,7 +759,7 @@ void world::restart_framework(size_t i) {
 void world::heal(std::vector<int> nodes) {
   std::vector<int> back;
   for (int n : nodes) {
-    if (is_agent(n) && (leader_ < 0 || !reachable(n, leader_node())))
+    if (is_agent(n) && !reaches_master(n))
       back.push_back(n);
     island_[static_cast<size_t>(n)] = 0;
   }
@@ -766,7 +774,9 @@ std::vector<int> world::resolve(const std::vector<std::string>& targets) {
   for (const auto& t : targets) {
     if (t == "master" || t == "leader") {
       // With several masters: whichever leads at the time.
-      if (leader_ >= 0)
+      if (masters_.size() == 1)
+        nodes.push_back(master_node);
+      else if (leader_ >= 0)
         nodes.push_back(leader_node());
     } else if (t == "masters") {
       for (const auto& m : masters_)
@@ -868,7 +878,7 @@ void world::apply(size_t index) {
         island_[static_cast<size_t>(n)] = island;
         if (is_agent(n)) {
           model_.agent_disturbed(n);
-          if (leader_ < 0 || !reachable(n, leader_node()))
+          if (!reaches_master(n))
             cut_agents.push_back(n);
         }
       }

@@ -330,6 +330,9 @@ public:
   bool is_master(int node) const;
   /// The node of the master acting as the leader, or -1 while none does.
   int leader_node() const;
+  /// Whether `node` can reach the master: the only one (up or not), or
+  /// the leader (false while none leads).
+  bool reaches_master(int node) const;
   /// The coordination service's node (-1 with one master).
   int coordination_node() const { return coordination_node_; }
   size_t agent_index(int node) const {
@@ -482,6 +485,9 @@ private:
   void end_master(size_t i, caf::timespan down, const std::string& why);
   /// The acting leader's master (invalid while none).
   master_actor leader_actor() const;
+  /// Notes a master's end or a session's expiry in the trace, and prints
+  /// `line` if DCOS_SIM_WATCH_MASTERS is set.
+  void watch_masters(const char* what, const std::string& line);
   /// Sets the scenario's quota through the operator API.
   void set_quota();
   /// As an operator maintaining a machine: DRAIN_AGENT on the agent of
