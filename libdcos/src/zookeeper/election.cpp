@@ -437,12 +437,12 @@ election_impl::behavior_type zk_election(election_self self, zk_url url,
   start_session(self);
   self->send(self, heartbeat_atom::value);
   return {
-    // Every third of a session timeout, while connected: a request whose
-    // answer shows when the server last heard us (the client's own pings
-    // do not say).
+    // Every third of a session timeout, while connected and contending: a
+    // request whose answer shows when the server last heard us (the
+    // client's own pings do not say). Followers (detectors) need none.
     [self](heartbeat_atom) {
       auto& st = self->state;
-      if (st.connected && st.session) {
+      if (st.connected && st.session && st.wanted_data && !st.candidacy_over) {
         st.session->exists(heartbeat, st.url.path);
         st.heartbeats.push_back(self->clock().now());
       }
