@@ -117,6 +117,16 @@ void subscribe(driver_self self, master_actor master) {
           self->quit(err);
           return;
         }
+        if (code == errc::unavailable) {
+          // The master is recovering its registry (a new leader, a
+          // restart): a matter of milliseconds to seconds, not a failure to
+          // back off from, or the framework would stay unknown to it (and
+          // its tasks' updates dropped) for up to max_backoff.
+          self->state.connecting = false;
+          self->delayed_send(self, self->state.opts.min_backoff / 10,
+                             subscribe_atom::value);
+          return;
+        }
         retry(self, code == static_cast<errc>(0) ? self->system().render(err)
                                                  : describe(err));
       });

@@ -438,7 +438,7 @@ TEST_CASE("dcos up runs a cluster that dcos execute uses; SIGTERM stops it "
     return r.body.find("TASK_RUNNING") != std::string::npos;
   }));
   up->kill(SIGTERM);
-  CHECK(up->wait() == 0);
+  CHECK(exit_status_within(*up, 60s) == 0);
   long_run->terminate(5s);
   // No daemon, executor or container of this cluster survives.
   CHECK(eventually([&] {

@@ -4,17 +4,20 @@
 // a run whose filters (tests/meson.build's --test-case) select no case
 // fails, as after a case was renamed; and a program whose cases passed but
 // one of them skipped (support/skip.hpp) exits 77, which meson reports as a
-// skip rather than a pass.
+// skip rather than a pass. A program ended from outside (meson's timeout)
+// first ends the processes it started (support/leftovers.hpp).
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
 #include <cstdio>
 
+#include "support/leftovers.hpp"
 #include "support/skip.hpp"
 
 namespace {
 
-// Remembers how many cases the run selected; reports nothing itself.
+// Remembers how many cases the run selected, and which one runs; reports
+// nothing itself.
 struct selected_cases : doctest::IReporter {
   static inline unsigned count = 0;
 
@@ -26,7 +29,9 @@ struct selected_cases : doctest::IReporter {
 
   void report_query(const doctest::QueryData&) override {}
   void test_run_start() override {}
-  void test_case_start(const doctest::TestCaseData&) override {}
+  void test_case_start(const doctest::TestCaseData& data) override {
+    dcos::test::note_running_case(data.m_name);
+  }
   void test_case_reenter(const doctest::TestCaseData&) override {}
   void test_case_end(const doctest::CurrentTestCaseStats&) override {}
   void test_case_exception(const doctest::TestCaseException&) override {}
@@ -42,6 +47,7 @@ REGISTER_LISTENER("selected_cases", 1, selected_cases);
 } // namespace
 
 int main(int argc, char** argv) {
+  dcos::test::end_leftovers_on_termination();
   doctest::Context context{argc, argv};
   int status = context.run();
   if (context.shouldExit() || status != 0)

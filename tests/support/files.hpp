@@ -12,6 +12,7 @@
 #include <doctest/doctest.h>
 
 #include "dcos/error.hpp"
+#include "support/leftovers.hpp"
 
 namespace dcos::test {
 
@@ -44,9 +45,13 @@ struct scratch_dir {
     char tmpl[] = "/tmp/dcos-test-XXXXXX";
     REQUIRE(::mkdtemp(tmpl) != nullptr);
     path = tmpl;
+    note_scratch_dir(path);
   }
+  scratch_dir(const scratch_dir&) = delete;
+  scratch_dir& operator=(const scratch_dir&) = delete;
 
   ~scratch_dir() {
+    forget_scratch_dir(path);
     std::error_code ec;
     std::filesystem::remove_all(path, ec);
   }

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -204,6 +205,15 @@ bool eventually(Pred pred, std::chrono::milliseconds timeout = 20s) {
     std::this_thread::sleep_for(50ms);
   }
   return pred();
+}
+
+/// The exit status of `p` once it ends within `timeout`; nullopt if it
+/// still runs then (a test must never wait for a child without a bound).
+inline std::optional<int> exit_status_within(subprocess& p,
+                                             std::chrono::milliseconds timeout) {
+  std::optional<int> status;
+  eventually([&] { return (status = p.poll()).has_value(); }, timeout);
+  return status;
 }
 
 } // namespace dcos::test

@@ -5,7 +5,8 @@
 // scheduler_driver_actor that takes your calls. The driver:
 //  - subscribes with your FrameworkInfo, and re-subscribes with the assigned
 //    framework id whenever the master is lost (link down, or heartbeats
-//    missing) and found again, with exponential backoff;
+//    missing) and found again, with exponential backoff (a master that
+//    answers that it is recovering is asked again after min_backoff / 10);
 //  - tells you: Subscribed on every (re-)subscription, disconnected_atom when
 //    the master is lost;
 //  - forwards every event (inverse offers ask you to leave an agent before
