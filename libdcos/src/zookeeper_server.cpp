@@ -89,10 +89,13 @@ zookeeper_server::start(zookeeper_options opts,
 
 caf::error zookeeper_server::launch(std::chrono::milliseconds ready_within) {
   subprocess_options opts;
-  opts.argv = {"java", "-Xmx256m", "-XX:+UseSerialGC",
-               "-XX:TieredStopAtLevel=1", "-cp", zookeeper_jar,
-               "org.apache.zookeeper.server.quorum.QuorumPeerMain",
-               opts_.dir + "/zoo.cfg"};
+  if (opts_.nice != 0)
+    opts.argv = {"nice", "-n", std::to_string(opts_.nice)};
+  for (std::string arg : {"java", "-Xmx256m", "-XX:+UseSerialGC",
+                          "-XX:TieredStopAtLevel=1", "-cp", zookeeper_jar,
+                          "org.apache.zookeeper.server.quorum.QuorumPeerMain"})
+    opts.argv.push_back(std::move(arg));
+  opts.argv.push_back(opts_.dir + "/zoo.cfg");
   opts.stdout_path = log_path();
   opts.stderr_path = log_path();
   auto p = subprocess::spawn(opts);

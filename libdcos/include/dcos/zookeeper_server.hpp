@@ -41,6 +41,11 @@ struct zookeeper_options {
   // above) and this one's id. Empty: a standalone server.
   std::vector<zookeeper_peer> ensemble;
   int id = 0;
+  // The JVM's nice(1) value. Negative (root only) puts it ahead of the
+  // host's other work: on a real cluster ZooKeeper has machines of its own,
+  // and one sharing two cores with a launch storm answers too late for
+  // short sessions.
+  int nice = 0;
 };
 
 class zookeeper_server {
