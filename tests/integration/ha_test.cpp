@@ -253,7 +253,7 @@ TEST_CASE("three masters, 1000 tasks, kill -9 of the leader mid-launch: a "
         deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0)
         return false;
-      auto line = scheduler->read_line(std::min<std::chrono::milliseconds>(left, 240s));
+      auto line = scheduler->read_line(std::min(left, 240000ms));
       if (!line)
         return false;
       last_line = *line;

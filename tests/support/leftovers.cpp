@@ -64,7 +64,8 @@ bool lies_in(pid_t pid, const std::set<std::string>& dirs) {
   return false;
 }
 
-// Kills what this process left running; returns what it killed.
+// Kills what this process left running; returns what it found (a process
+// killed before may still be dying).
 std::set<pid_t> kill_leftovers(const std::set<std::string>& dirs) {
   auto parents = process_parents();
   std::set<pid_t> doomed;
@@ -96,24 +97,29 @@ void wait_and_clean_up(sigset_t signals) {
     dirs = scratch_dirs;
   }
   auto name = running_case.load();
-  // Until a pass finds none: a process forked while the last pass ran (an
-  // agent launching an executor) was not there to be found.
+  // Meson sends SIGKILL half a second after SIGTERM: kill first. Passes
+  // repeat until one finds no process it had not killed yet (one forked
+  // while the last pass ran, an agent launching an executor, was not there
+  // to be found), a few at most.
   std::set<pid_t> killed;
-  for (auto pass = kill_leftovers(dirs); !pass.empty();
-       pass = kill_leftovers(dirs)) {
-    killed.insert(pass.begin(), pass.end());
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  for (int pass = 0; pass < 5; ++pass) {
+    auto found = kill_leftovers(dirs);
+    auto before = killed.size();
+    killed.insert(found.begin(), found.end());
+    if (killed.size() == before)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  std::fprintf(stderr,
+               "\n%s during test case \"%s\": killed %zu processes it "
+               "started; removing %zu scratch directories\n",
+               strsignal(signal), name != nullptr ? name : "(none)",
+               killed.size(), dirs.size());
+  std::fflush(stderr);
   for (const auto& dir : dirs) {
     std::error_code ec;
     std::filesystem::remove_all(dir, ec);
   }
-  std::fprintf(stderr,
-               "\n%s during test case \"%s\": killed %zu processes it "
-               "started, removed %zu scratch directories\n",
-               strsignal(signal), name != nullptr ? name : "(none)", killed.size(),
-               dirs.size());
-  std::fflush(stderr);
   ::_exit(128 + signal);
 }
 
