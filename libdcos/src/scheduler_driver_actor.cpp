@@ -12,7 +12,8 @@ namespace dcos {
 namespace {
 
 // The calls, the master's events (scheduler_actor), and internal triggers:
-// (re)connect, and the heartbeat watchdog.
+// (re)connect, subscribe again to a recovering master, and the heartbeat
+// watchdog.
 using driver_impl = scheduler_driver_actor::extend<
   caf::reacts_to<call::Event::Offers>, caf::reacts_to<call::Event::Rescind>,
   caf::reacts_to<call::Event::Update>, caf::reacts_to<call::Event::Message>,
@@ -21,7 +22,7 @@ using driver_impl = scheduler_driver_actor::extend<
   caf::reacts_to<call::Event::InverseOffers>,
   caf::reacts_to<call::Event::RescindInverseOffer>,
   caf::reacts_to<call::Event::UpdateOperationStatus>,
-  caf::reacts_to<subscribe_atom>,
+  caf::reacts_to<subscribe_atom>, caf::reacts_to<subscribe_atom, master_actor>,
   caf::reacts_to<tick_atom, uint64_t>>;
 
 struct driver_state {
@@ -121,10 +122,11 @@ void subscribe(driver_self self, master_actor master) {
           // The master is recovering its registry (a new leader, a
           // restart): a matter of milliseconds to seconds, not a failure to
           // back off from, or the framework would stay unknown to it (and
-          // its tasks' updates dropped) for up to max_backoff.
-          self->state.connecting = false;
-          self->delayed_send(self, self->state.opts.min_backoff / 10,
-                             subscribe_atom::value);
+          // its tasks' updates dropped) for up to max_backoff. Asked
+          // again directly: the detector would look the master up anew.
+          auto& st = self->state;
+          self->delayed_send(self, st.opts.min_backoff / 10,
+                             subscribe_atom::value, st.master);
           return;
         }
         retry(self, code == static_cast<errc>(0) ? self->system().render(err)
@@ -283,6 +285,11 @@ driver_impl::behavior_type driver(driver_self self, framework_actor framework,
     },
     // -- internal -----------------------------------------------------------------
     [self](subscribe_atom) { connect(self); },
+    [self](subscribe_atom, master_actor& master) {
+      // Still connecting to the same master (not lost meanwhile).
+      if (self->state.connecting && master == self->state.master)
+        subscribe(self, std::move(master));
+    },
     [self](tick_atom, uint64_t generation) {
       auto& st = self->state;
       if (generation != st.watchdog || !st.subscribed)
