@@ -36,7 +36,7 @@ inline zk_url parse_test_zk_url(const std::string& text) {
 /// it shares two cores with launch storms and with the tests meson runs
 /// beside, and a server starved for seconds expires the masters' sessions:
 /// each then steps down as it must, and the test has no supervisor to
-/// restart it (the CI run of 2026-12-04 lost two of three masters so).
+/// restart it.
 inline int test_zk_nice() {
   return ::geteuid() == 0 ? -10 : 0;
 }

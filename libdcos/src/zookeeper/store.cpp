@@ -534,8 +534,6 @@ std::vector<std::string> layout_paths(const zk_url& url) {
 // create per path on every start: ZooKeeper logs and syncs even a create
 // that fails because the node exists (an error transaction), and a new
 // leader waited for four of them before it could read its registry.
-// (Under load its recovery still takes about 2 s in dcos up: the rest is
-// elsewhere, probably the new session's own creation.)
 void check_layout(store_self self) {
   auto last = self->state.url.path + "/chunks";
   call(
