@@ -3,7 +3,9 @@
 // everything is stopped (agents kill their tasks first) and nothing is left.
 // With --masters=3 (or any number above one) it also runs ZooKeeper on
 // 2181, the masters elect a leader there and keep their registry in it, and
-// the agents find the leader through it (zk://IP:2181/mesos).
+// the agents find the leader through it (zk://IP:2181/mesos). Then the
+// services run on the cluster as DC/OS runs them: Marathon on 8080 (its
+// state under the work directory, so apps survive a `dcos up` restart).
 #include <signal.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -66,8 +68,8 @@ int up(int argc, char** argv) {
   uint16_t port = 5050;
   std::string log_level = "info";
   flags f{"dcos up [flags]",
-          "Starts a local cluster: a master and agents, each its own process, "
-          "until Ctrl-C."};
+          "Starts a local cluster: a master, agents and Marathon, each its own "
+          "process, until Ctrl-C."};
   f.add(&agents, "agents", "number of agents");
   f.add(&masters, "masters",
         "number of masters; above one, they elect a leader in a ZooKeeper "
@@ -79,6 +81,8 @@ int up(int argc, char** argv) {
         "the first master's HTTP port; other masters, then agents, use the "
         "next ones");
   f.add(&log_level, "log_level", "log level of the daemons");
+  uint16_t marathon_port = 8080;
+  f.add(&marathon_port, "marathon_port", "Marathon's HTTP port");
   parse_or_exit(f, argc, argv);
   if (agents < 1 || agents > 64)
     return usage_error("--agents: must be between 1 and 64");
@@ -184,6 +188,26 @@ int up(int argc, char** argv) {
     }
     std::this_thread::sleep_for(100ms);
   }
+  subprocess_options marathon_options;
+  marathon_options.argv = {sibling_program("dcos-marathon"),
+                           "--master=" + master_flag, "--ip=" + ip,
+                           fmt::format("--port={}", marathon_port),
+                           "--work_dir=" + work_dir + "/marathon",
+                           "--log_level=" + log_level};
+  marathon_options.capture_stdout = true;
+  marathon_options.stderr_path = work_dir + "/marathon.log";
+  auto marathon = subprocess::spawn(marathon_options);
+  if (!marathon) {
+    std::fprintf(stderr, "dcos up: %s\n", describe(marathon.error()).c_str());
+    return 1;
+  }
+  auto marathon_url = ready_line(*marathon, "marathon");
+  if (!marathon_url) {
+    std::fprintf(stderr, "dcos up: %s (see %s)\n",
+                 describe_reason(marathon_url.error()).c_str(),
+                 marathon_options.stderr_path.c_str());
+    return 1;
+  }
   if (zookeeper)
     std::printf("zookeeper  %s\n", zookeeper->url("/mesos").c_str());
   for (int i = 0; i < masters; ++i)
@@ -192,6 +216,7 @@ int up(int argc, char** argv) {
                 master_urls[static_cast<size_t>(i)].c_str());
   for (int i = 0; i < agents; ++i)
     std::printf("agent-%d  %s\n", i, agent_urls[static_cast<size_t>(i)].c_str());
+  std::printf("marathon  %s\n", marathon_url->c_str());
   std::printf("logs     %s/*.log\n", work_dir.c_str());
   std::printf("cluster ready; Ctrl-C stops it\n");
   std::fflush(stdout);
@@ -225,6 +250,7 @@ int up(int argc, char** argv) {
     }
     for (auto& a : agent_processes)
       died = died || a.poll().has_value();
+    died = died || marathon->poll().has_value();
     if (died) {
       std::fprintf(stderr, "dcos up: a daemon exited unexpectedly (see "
                            "%s/*.log); stopping\n",
@@ -235,7 +261,9 @@ int up(int argc, char** argv) {
   }
   std::printf("stopping\n");
   std::fflush(stdout);
-  // Agents first, for good (SIGUSR1: they kill their tasks), then the master.
+  // The services first (their tasks stay until the agents go), then the
+  // agents, for good (SIGUSR1: they kill their tasks), then the masters.
+  marathon->terminate(5s);
   for (auto& a : agent_processes)
     a.kill(SIGUSR1);
   auto stop_by = std::chrono::steady_clock::now() + 30s;

@@ -18,19 +18,43 @@ http_router& http_router::post(std::string path, route handler) {
   return add("POST", std::move(path), std::move(handler));
 }
 
+http_router& http_router::add_prefix(std::string method, std::string prefix,
+                                     route handler) {
+  prefixes_[std::move(prefix)][std::move(method)] = std::move(handler);
+  return *this;
+}
+
 bool http_router::has(const std::string& path) const {
   return routes_.count(path) > 0;
 }
 
 http_handler http_router::handler() && {
-  auto routes = std::make_shared<const decltype(routes_)>(std::move(routes_));
+  struct table {
+    std::map<std::string, methods> exact;
+    std::map<std::string, methods> prefixes;
+    // The routes for `path`: its exact route, else the longest prefix.
+    const methods* find(const std::string& path) const {
+      if (auto at = exact.find(path); at != exact.end())
+        return &at->second;
+      // Keys sort before their extensions, so walking back from the first
+      // key above `path` meets the longest matching prefix first.
+      for (auto at = prefixes.upper_bound(path); at != prefixes.begin();) {
+        --at;
+        if (path.compare(0, at->first.size(), at->first) == 0)
+          return &at->second;
+      }
+      return nullptr;
+    }
+  };
+  auto routes = std::make_shared<const table>(
+    table{std::move(routes_), std::move(prefixes_)});
   return [routes](http_request req, http_responder respond) {
-    auto at = routes->find(req.path);
-    if (at == routes->end()) {
+    const auto* found = routes->find(req.path);
+    if (!found) {
       respond(json_error(404, fmt::format("no endpoint {}", req.path)));
       return;
     }
-    const auto& methods = at->second;
+    const auto& methods = *found;
     // HEAD is GET without the body (http_server leaves the body out).
     auto method = req.method == "HEAD" ? std::string{"GET"} : req.method;
     auto handler = methods.find(method);

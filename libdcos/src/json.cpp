@@ -1,5 +1,6 @@
 #include "dcos/json.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -148,9 +149,31 @@ void print_map(const Message& msg, const FieldDescriptor* field,
 }
 
 void print_message(const Message& msg, json_style style, std::string& out) {
+  // Struct, Value and ListValue stand for free-form JSON (Marathon's
+  // constraints are arrays of arrays): protobuf's printer writes them as
+  // that JSON, and they hold no 64-bit integers to print differently.
+  if (msg.GetDescriptor()->file()->name() == "google/protobuf/struct.proto") {
+    std::string json;
+    (void)google::protobuf::util::MessageToJsonString(msg, &json);
+    out += json;
+    return;
+  }
   const Reflection* refl = msg.GetReflection();
   std::vector<const FieldDescriptor*> fields;
   refl->ListFields(msg, &fields); // set fields only, in field-number order
+  if (style == json_style::marathon) {
+    // Marathon prints its lists and maps even when they are empty.
+    const auto* descriptor = msg.GetDescriptor();
+    for (int i = 0; i < descriptor->field_count(); ++i) {
+      const auto* field = descriptor->field(i);
+      if (field->is_repeated() && refl->FieldSize(msg, field) == 0)
+        fields.push_back(field);
+    }
+    std::sort(fields.begin(), fields.end(),
+              [](const FieldDescriptor* a, const FieldDescriptor* b) {
+                return a->number() < b->number();
+              });
+  }
   out += '{';
   bool first = true;
   for (const auto* field : fields) {

@@ -75,3 +75,23 @@ TEST_CASE("an unknown path is 404 naming it; a known path with another "
   CHECK(head.status == 405);
   CHECK(header(head, "Allow") == "POST");
 }
+
+TEST_CASE("a prefix route takes the paths under it that have no exact "
+          "route; the longest prefix wins") {
+  http_router routes;
+  routes.get("/v2/apps", says("list"))
+    .add_prefix("GET", "/v2/", says("v2"))
+    .add_prefix("GET", "/v2/apps/", says("app"))
+    .add_prefix("PUT", "/v2/apps/", says("app"))
+    .add_prefix("GET", "/v2/b/", says("b"));
+  auto handler = std::move(routes).handler();
+  CHECK(answer(handler, "GET", "/v2/apps").body == "list GET");
+  CHECK(answer(handler, "GET", "/v2/apps/web/tasks").body == "app GET");
+  CHECK(answer(handler, "PUT", "/v2/apps/web").body == "app PUT");
+  // "/v2/b/" sorts between the two matching prefixes and is skipped.
+  CHECK(answer(handler, "GET", "/v2/c").body == "v2 GET");
+  CHECK(answer(handler, "GET", "/v2").status == 404);
+  auto wrong = answer(handler, "DELETE", "/v2/apps/web");
+  CHECK(wrong.status == 405);
+  CHECK(header(wrong, "Allow") == "GET, PUT");
+}

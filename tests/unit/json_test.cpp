@@ -25,12 +25,12 @@ TEST_CASE("Mesos style: snake_case, enums by name, numbers stay numbers") {
   CHECK(back.SerializeAsString() == status.SerializeAsString());
 }
 
-TEST_CASE("Marathon style uses camelCase names") {
+TEST_CASE("Marathon style uses camelCase names and prints empty lists") {
   v1::FrameworkInfo info;
   info.set_failover_timeout(60);
   info.add_roles("web");
   CHECK(to_json(info, json_style::marathon)
-        == R"({"failoverTimeout":60,"roles":["web"]})");
+        == R"({"failoverTimeout":60,"capabilities":[],"roles":["web"]})");
   v1::FrameworkInfo back;
   REQUIRE_FALSE(from_json(R"({"failoverTimeout":60,"roles":["web"]})", &back,
                           "framework"));

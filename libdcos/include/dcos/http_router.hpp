@@ -1,5 +1,6 @@
-// Routes requests of an http_server to handlers by method and path, and
-// answers the rest as Mesos does: an unknown path gets 404, a known path
+// Routes requests of an http_server to handlers by method and path (exact
+// paths, or path prefixes for REST resources named in the path, such as
+// Marathon's /v2/apps/{id}), and answers the rest as Mesos does: an unknown path gets 404, a known path
 // with another method 405 with an Allow header, both with a JSON body
 // {"error": "..."} that names the path or the methods.
 //
@@ -39,6 +40,13 @@ public:
 
   http_router& post(std::string path, route handler);
 
+  /// Routes `method` on every path that starts with `prefix` (which should
+  /// end with '/') and has no exact route; the handler reads the rest of
+  /// `http_request::path` itself. The longest matching prefix wins.
+  /// REQUIRES: the pair is new.
+  http_router& add_prefix(std::string method, std::string prefix,
+                          route handler);
+
   /// True if some method is routed on `path`.
   bool has(const std::string& path) const;
 
@@ -46,8 +54,9 @@ public:
   http_handler handler() &&;
 
 private:
-  // path -> method -> handler
-  std::map<std::string, std::map<std::string, route>> routes_;
+  using methods = std::map<std::string, route>;
+  std::map<std::string, methods> routes_;   // path -> method -> handler
+  std::map<std::string, methods> prefixes_; // prefix -> method -> handler
 };
 
 /// {"error": ...} with status 405 and an Allow header listing `allowed`.

@@ -8,7 +8,8 @@
 // ("begin": "31000") where Mesos and its clients expect numbers. Otherwise the
 // output follows the mapping: fields that are unset (or proto3 defaults
 // without presence) are omitted, enums print by name, bytes as base64, maps
-// as objects.
+// as objects; google.protobuf.Struct, Value and ListValue as the free-form
+// JSON they hold.
 //
 // Thread-safety: stateless; safe from any thread.
 #pragma once
@@ -23,7 +24,8 @@ namespace dcos {
 
 enum class json_style {
   mesos,    // snake_case field names, as in the Mesos HTTP APIs
-  marathon, // lowerCamelCase field names, as in the Marathon REST API
+  marathon, // lowerCamelCase field names, and lists and maps printed even
+            // when empty, as in the Marathon REST API
 };
 
 /// Prints `msg` as a JSON object.

@@ -1,0 +1,412 @@
+#include "app_definition.hpp"
+
+#include <cmath>
+#include <map>
+#include <regex>
+#include <set>
+
+#include <fmt/format.h>
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+
+#include <dcos/error.hpp>
+#include <dcos/json.hpp>
+
+namespace dcos::marathon {
+
+namespace {
+
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Value;
+
+// Marathon's rule for one segment of an app's path.
+const std::regex& segment_rule() {
+  static const std::regex rule{
+    "(([a-z0-9]|[a-z0-9][a-z0-9\\-]*[a-z0-9])\\.)*"
+    "([a-z0-9]|[a-z0-9][a-z0-9\\-]*[a-z0-9])"};
+  return rule;
+}
+
+// What Marathon fills in its answers; a request may carry them back (a GET's
+// answer sent with PUT) and they are ignored.
+const std::set<std::string>& read_only_fields() {
+  static const std::set<std::string> names{
+    "tasksStaged", "tasksRunning", "tasksHealthy", "tasksUnhealthy",
+    "deployments", "tasks", "lastTaskFailure", "version", "versionInfo"};
+  return names;
+}
+
+// Parts of Marathon's app definition this Marathon does not run yet: an
+// empty or null value (as Marathon's own answers carry them) is accepted,
+// anything else refused, so that nobody believes an app has, say, a health
+// check that nothing runs.
+const std::set<std::string>& not_yet_supported() {
+  static const std::set<std::string> names{
+    "healthChecks", "readinessChecks", "container", "networks", "secrets",
+    "fetch", "uris", "storeUrls", "residency", "unreachableStrategy",
+    "gpus", "executor", "acceptedResourceRoles", "ipAddress", "role",
+    "portMappings", "executorResources"};
+  return names;
+}
+
+bool is_empty_value(const Value& v) {
+  switch (v.kind_case()) {
+    case Value::kNullValue: return true;
+    case Value::kNumberValue: return v.number_value() == 0;
+    case Value::kStringValue: return v.string_value().empty();
+    case Value::kListValue: return v.list_value().values_size() == 0;
+    case Value::kStructValue: return v.struct_value().fields_size() == 0;
+    default: return false;
+  }
+}
+
+std::string_view kind_name(const Value& v) {
+  switch (v.kind_case()) {
+    case Value::kNullValue: return "null";
+    case Value::kNumberValue: return "a number";
+    case Value::kStringValue: return "a string";
+    case Value::kBoolValue: return "a boolean";
+    case Value::kListValue: return "an array";
+    case Value::kStructValue: return "an object";
+    default: return "nothing";
+  }
+}
+
+// The JSON kind `field` takes, or "" if `v` has it.
+std::string_view expected_kind(const FieldDescriptor* field, const Value& v) {
+  if (v.kind_case() == Value::kNullValue)
+    return {};
+  if (field->is_map())
+    return v.has_struct_value() ? "" : "an object";
+  if (field->is_repeated())
+    return v.has_list_value() ? "" : "an array";
+  switch (field->cpp_type()) {
+    case FieldDescriptor::CPPTYPE_STRING:
+      return v.has_string_value() ? "" : "a string";
+    case FieldDescriptor::CPPTYPE_BOOL:
+      return v.kind_case() == Value::kBoolValue ? "" : "a boolean";
+    case FieldDescriptor::CPPTYPE_MESSAGE:
+      return v.has_struct_value() ? "" : "an object";
+    default:
+      return v.kind_case() == Value::kNumberValue ? "" : "a number";
+  }
+}
+
+// Parses `body` as a JSON object of app fields into `*out`, checking each
+// top-level field's name and kind first so that an error names its path.
+// `present` gets the names the body gives.
+std::optional<http_response> parse_fields(std::string_view body, App* out,
+                                          std::set<std::string>* present) {
+  Value parsed;
+  auto status = google::protobuf::util::JsonStringToMessage(
+    google::protobuf::StringPiece{body.data(), body.size()}, &parsed);
+  if (!status.ok() || !parsed.has_struct_value()) {
+    auto why = status.ok() ? std::string{"an app definition is a JSON object"}
+                           : status.message().as_string();
+    auto r = message_response(400, "Invalid JSON");
+    r.body.pop_back();
+    r.body += ",\"details\":[{\"path\":\"/\",\"errors\":[";
+    append_json_string(r.body, why);
+    r.body += "]}]}";
+    return r;
+  }
+  std::map<std::string, const FieldDescriptor*> by_json_name;
+  const auto* descriptor = App::descriptor();
+  for (int i = 0; i < descriptor->field_count(); ++i)
+    by_json_name[descriptor->field(i)->json_name()] = descriptor->field(i);
+  std::vector<violation> violations;
+  auto* fields = parsed.mutable_struct_value()->mutable_fields();
+  for (auto it = fields->begin(); it != fields->end();) {
+    const auto& [name, value] = *it;
+    auto path = "/" + name;
+    if (read_only_fields().count(name)) {
+      it = fields->erase(it);
+      continue;
+    }
+    if (not_yet_supported().count(name)) {
+      if (!is_empty_value(value))
+        violations.push_back({path, "not supported by this Marathon yet"});
+      it = fields->erase(it);
+      continue;
+    }
+    auto field = by_json_name.find(name);
+    if (field == by_json_name.end()) {
+      violations.push_back({path, "unknown field"});
+    } else if (auto kind = expected_kind(field->second, value); !kind.empty()) {
+      violations.push_back(
+        {path, fmt::format("must be {}, not {}", kind, kind_name(value))});
+    } else if (value.kind_case() != Value::kNullValue) {
+      present->insert(name);
+    }
+    ++it;
+  }
+  if (!violations.empty())
+    return invalid_object(violations);
+  std::string cleaned;
+  (void)google::protobuf::util::MessageToJsonString(parsed, &cleaned);
+  if (auto err = from_json(cleaned, out, "app definition"))
+    return invalid_object({{"/", describe_reason(err)}});
+  return std::nullopt;
+}
+
+void check_range(std::vector<violation>& out, std::string path, double x,
+                 double min, double max = INFINITY) {
+  if (std::isnan(x) || x < min)
+    out.push_back({std::move(path),
+                   fmt::format("must be at least {}, not {}", min, x)});
+  else if (x > max)
+    out.push_back({std::move(path),
+                   fmt::format("must be at most {}, not {}", max, x)});
+}
+
+bool valid_path(std::string_view absolute) {
+  if (absolute.size() < 2 || absolute.front() != '/')
+    return false;
+  size_t begin = 1;
+  while (begin <= absolute.size()) {
+    auto end = absolute.find('/', begin);
+    if (end == std::string_view::npos)
+      end = absolute.size();
+    std::string segment{absolute.substr(begin, end - begin)};
+    if (!std::regex_match(segment, segment_rule()))
+      return false;
+    begin = end + 1;
+  }
+  return true;
+}
+
+std::vector<std::string> constraint_parts(const google::protobuf::ListValue& l,
+                                          bool* all_strings) {
+  std::vector<std::string> parts;
+  *all_strings = true;
+  for (const auto& v : l.values()) {
+    if (v.has_string_value())
+      parts.push_back(v.string_value());
+    else
+      *all_strings = false;
+  }
+  return parts;
+}
+
+} // namespace
+
+http_response message_response(unsigned status, std::string_view message) {
+  http_response r;
+  r.status = status;
+  r.body = "{\"message\":";
+  append_json_string(r.body, message);
+  r.body += '}';
+  return r;
+}
+
+http_response invalid_object(const std::vector<violation>& violations) {
+  // Marathon groups the errors of one path.
+  std::map<std::string, std::vector<std::string>> by_path;
+  for (const auto& v : violations)
+    by_path[v.path].push_back(v.message);
+  http_response r;
+  r.status = 422;
+  r.body = "{\"message\":\"Object is not valid\",\"details\":[";
+  bool first = true;
+  for (const auto& [path, errors] : by_path) {
+    if (!first)
+      r.body += ',';
+    first = false;
+    r.body += "{\"path\":";
+    append_json_string(r.body, path);
+    r.body += ",\"errors\":[";
+    for (size_t i = 0; i < errors.size(); ++i) {
+      if (i > 0)
+        r.body += ',';
+      append_json_string(r.body, errors[i]);
+    }
+    r.body += "]}";
+  }
+  r.body += "]}";
+  return r;
+}
+
+std::string absolute_app_id(std::string_view id, std::string_view base) {
+  std::string out;
+  if (id.empty() || id.front() != '/') {
+    out = base;
+    if (out.empty() || out.back() != '/')
+      out += '/';
+  }
+  out += id;
+  while (out.size() > 1 && out.back() == '/')
+    out.pop_back();
+  return out;
+}
+
+std::string app_id_key(std::string_view absolute_id) {
+  std::string key{absolute_id.substr(absolute_id.empty() ? 0 : 1)};
+  for (auto& c : key)
+    if (c == '/')
+      c = '_';
+  return key;
+}
+
+void apply_defaults(App* app) {
+  if (!app->has_instances())
+    app->set_instances(1);
+  if (!app->has_cpus())
+    app->set_cpus(1);
+  if (!app->has_mem())
+    app->set_mem(128);
+  if (!app->has_disk())
+    app->set_disk(0);
+  if (!app->has_require_ports())
+    app->set_require_ports(false);
+  if (!app->has_backoff_seconds())
+    app->set_backoff_seconds(1);
+  if (!app->has_backoff_factor())
+    app->set_backoff_factor(1.15);
+  if (!app->has_max_launch_delay_seconds())
+    app->set_max_launch_delay_seconds(300);
+  if (!app->has_kill_selection())
+    app->set_kill_selection("YOUNGEST_FIRST");
+  auto* strategy = app->mutable_upgrade_strategy();
+  if (!strategy->has_minimum_health_capacity())
+    strategy->set_minimum_health_capacity(1);
+  if (!strategy->has_maximum_over_capacity())
+    strategy->set_maximum_over_capacity(1);
+  for (auto& port : *app->mutable_port_definitions()) {
+    if (!port.has_port())
+      port.set_port(0);
+    if (!port.has_protocol())
+      port.set_protocol("tcp");
+  }
+}
+
+std::vector<violation> validate_app(const App& app) {
+  std::vector<violation> out;
+  if (app.id().empty())
+    out.push_back({"/id", "is required"});
+  else if (!valid_path(app.id()))
+    out.push_back({"/id", "each part of the path must fully match "
+                          "^(([a-z0-9]|[a-z0-9][a-z0-9\\-]*[a-z0-9])\\.)*"
+                          "([a-z0-9]|[a-z0-9][a-z0-9\\-]*[a-z0-9])$"});
+  if (!app.has_cmd() && app.args_size() == 0)
+    out.push_back({"/", "AppDefinition must contain one of 'cmd' or 'args'"});
+  if (app.has_cmd() && app.args_size() > 0)
+    out.push_back({"/", "AppDefinition must contain either 'cmd' or 'args', "
+                        "not both"});
+  if (app.has_cmd() && app.cmd().empty())
+    out.push_back({"/cmd", "must not be empty"});
+  check_range(out, "/instances", app.instances(), 0);
+  check_range(out, "/cpus", app.cpus(), 0);
+  check_range(out, "/mem", app.mem(), 0);
+  check_range(out, "/disk", app.disk(), 0);
+  if (app.cpus() == 0 && app.mem() == 0)
+    out.push_back({"/", "an app needs some cpus or mem"});
+  check_range(out, "/backoffSeconds", app.backoff_seconds(), 0);
+  check_range(out, "/backoffFactor", app.backoff_factor(), 1);
+  check_range(out, "/maxLaunchDelaySeconds", app.max_launch_delay_seconds(),
+              0);
+  if (app.has_task_kill_grace_period_seconds())
+    check_range(out, "/taskKillGracePeriodSeconds",
+                app.task_kill_grace_period_seconds(), 0);
+  check_range(out, "/upgradeStrategy/minimumHealthCapacity",
+              app.upgrade_strategy().minimum_health_capacity(), 0, 1);
+  check_range(out, "/upgradeStrategy/maximumOverCapacity",
+              app.upgrade_strategy().maximum_over_capacity(), 0, 1);
+  if (app.kill_selection() != "YOUNGEST_FIRST"
+      && app.kill_selection() != "OLDEST_FIRST")
+    out.push_back({"/killSelection",
+                   "must be YOUNGEST_FIRST or OLDEST_FIRST"});
+  for (int i = 0; i < app.constraints_size(); ++i) {
+    auto path = fmt::format("/constraints({})", i);
+    bool all_strings = false;
+    auto parts = constraint_parts(app.constraints(i), &all_strings);
+    if (!all_strings) {
+      out.push_back({path, "each part of a constraint must be a string"});
+      continue;
+    }
+    if (auto c = parse_placement_constraint(parts); !c)
+      out.push_back({path, describe_reason(c.error())});
+  }
+  std::set<std::string> port_names;
+  std::set<int> fixed_ports;
+  for (int i = 0; i < app.port_definitions_size(); ++i) {
+    const auto& port = app.port_definitions(i);
+    auto path = fmt::format("/portDefinitions({})", i);
+    if (port.port() < 0 || port.port() > 65535)
+      out.push_back({path + "/port", "must be between 0 and 65535"});
+    if (port.port() != 0 && !fixed_ports.insert(port.port()).second)
+      out.push_back({path + "/port", "is used twice"});
+    if (port.protocol() != "tcp" && port.protocol() != "udp"
+        && port.protocol() != "udp,tcp" && port.protocol() != "tcp,udp")
+      out.push_back({path + "/protocol", "must be tcp, udp or udp,tcp"});
+    if (port.has_name() && !port_names.insert(port.name()).second)
+      out.push_back({path + "/name", "is used twice"});
+  }
+  if (app.require_ports())
+    for (int i = 0; i < app.port_definitions_size(); ++i)
+      if (app.port_definitions(i).port() == 0)
+        out.push_back({fmt::format("/portDefinitions({})/port", i),
+                       "requirePorts needs a fixed port, not 0"});
+  for (int i = 0; i < app.dependencies_size(); ++i)
+    if (!valid_path(absolute_app_id(app.dependencies(i))))
+      out.push_back({fmt::format("/dependencies({})", i),
+                     "is not a valid app path"});
+  return out;
+}
+
+std::optional<http_response> read_app(std::string_view body,
+                                      std::string_view path_id, App* app) {
+  std::set<std::string> present;
+  if (auto refused = parse_fields(body, app, &present))
+    return refused;
+  if (!path_id.empty())
+    app->set_id(std::string{path_id});
+  if (!app->id().empty())
+    app->set_id(absolute_app_id(app->id()));
+  if (!present.count("portDefinitions"))
+    app->add_port_definitions();
+  apply_defaults(app);
+  for (auto& dependency : *app->mutable_dependencies())
+    dependency = absolute_app_id(dependency);
+  if (auto violations = validate_app(*app); !violations.empty())
+    return invalid_object(violations);
+  return std::nullopt;
+}
+
+std::optional<http_response> patch_app(std::string_view body,
+                                       const App& current, App* app) {
+  App partial;
+  std::set<std::string> present;
+  if (auto refused = parse_fields(body, &partial, &present))
+    return refused;
+  *app = current;
+  app->clear_version();
+  const auto* descriptor = App::descriptor();
+  const auto* refl = app->GetReflection();
+  for (int i = 0; i < descriptor->field_count(); ++i) {
+    const auto* field = descriptor->field(i);
+    if (!present.count(field->json_name()) || field->name() == "id")
+      continue;
+    refl->ClearField(app, field);
+  }
+  // The named fields were cleared: merging replaces them (lists and maps
+  // too) and leaves the others as they are.
+  app->MergeFrom(partial);
+  app->set_id(current.id());
+  app->clear_version_info();
+  apply_defaults(app);
+  if (auto violations = validate_app(*app); !violations.empty())
+    return invalid_object(violations);
+  return std::nullopt;
+}
+
+std::vector<placement_constraint> constraints_of(const App& app) {
+  std::vector<placement_constraint> out;
+  for (const auto& c : app.constraints()) {
+    bool all_strings = false;
+    if (auto parsed = parse_placement_constraint(constraint_parts(c, &all_strings)))
+      out.push_back(std::move(*parsed));
+  }
+  return out;
+}
+
+} // namespace dcos::marathon

@@ -1,0 +1,68 @@
+// Marathon app definitions: reading one from a request as Marathon does
+// (its defaults, its validation rules and its error answers), and the
+// paths that name apps.
+//
+// Thread-safety: plain functions.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <dcos/http_server.hpp>
+#include <dcos/placement_constraint.hpp>
+
+#include "marathon.pb.h"
+
+namespace dcos::marathon {
+
+/// One entry of a 422 answer: the JSON path that is wrong, and why.
+struct violation {
+  std::string path;    // "/instances", "/constraints(0)", "/" for the app
+  std::string message;
+};
+
+/// Marathon's 422 answer: {"message": "Object is not valid", "details":
+/// [{"path": ..., "errors": [...]}]}.
+http_response invalid_object(const std::vector<violation>& violations);
+
+/// Marathon's error answer {"message": ...} with `status`.
+http_response message_response(unsigned status, std::string_view message);
+
+/// `id` as an absolute path ("web" -> "/web", "/a/b/" -> "/a/b"), relative
+/// to `base` ("/" unless the app is read for a group).
+std::string absolute_app_id(std::string_view id, std::string_view base = "/");
+
+/// The app's id as the first part of its task ids and its store keys:
+/// "/shop/web" -> "shop_web" ('_' never occurs in an app id).
+std::string app_id_key(std::string_view absolute_id);
+
+/// The rules that are not about one field alone, and those of each field:
+/// violations of `app` (already normalized), empty if it is valid.
+std::vector<violation> validate_app(const App& app);
+
+/// Fills in Marathon's defaults for what `app` leaves out: instances 1,
+/// cpus 1, mem 128, disk 0, one port definition (port 0), backoff 1 s
+/// x1.15 up to 300 s, upgradeStrategy 1/1, killSelection YOUNGEST_FIRST.
+void apply_defaults(App* app);
+
+/// Reads the app definition in `body` (JSON). `path_id` is the id named by
+/// the URL (PUT /v2/apps/{id}; empty for POST): it wins over the body's.
+/// On success `*app` is the normalized, defaulted, valid definition with
+/// the read-only fields cleared. Otherwise answers what Marathon answers:
+/// 400 for a body that is not JSON, 422 (with the paths) for a field of the
+/// wrong type, an unknown field or a rule broken.
+std::optional<http_response> read_app(std::string_view body,
+                                      std::string_view path_id, App* app);
+
+/// Applies a partial definition (PATCH, or PUT with ?partialUpdate=true)
+/// to `current`: the fields `body` names replace those of `current`.
+/// Answers as read_app() on failure.
+std::optional<http_response> patch_app(std::string_view body,
+                                       const App& current, App* app);
+
+/// The app's constraints, parsed. REQUIRES: validate_app(app) is empty.
+std::vector<placement_constraint> constraints_of(const App& app);
+
+} // namespace dcos::marathon

@@ -1,0 +1,837 @@
+#include "marathon_actor.hpp"
+
+#include <algorithm>
+#include <ctime>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+
+#include <caf/all.hpp>
+#include <fmt/format.h>
+
+#include <dcos/error.hpp>
+#include <dcos/logging.hpp>
+#include <dcos/resources.hpp>
+#include <dcos/task_state.hpp>
+
+#include "app_definition.hpp"
+#include "rollout.hpp"
+#include "task_factory.hpp"
+
+namespace dcos::marathon {
+
+namespace {
+
+using clock_point = caf::actor_clock::time_point;
+
+// An app and what runs of it.
+struct app_entry {
+  App app; // the definition, with version and version_info
+  std::vector<placement_constraint> constraints;
+  std::map<std::string, Task> tasks; // not ended, by id
+  bool removing = false;             // deleted: its tasks are being killed
+  double delay = 0;                  // backoff before the next launch, s
+  clock_point not_before{};          // no launch before this
+  std::string stalled;               // why the last offer did not fit
+  TaskFailure last_failure;
+};
+
+struct marathon_state {
+  marathon_config cfg;
+  marathon_actor::pointer self = nullptr;
+  std::shared_ptr<spdlog::logger> log = logging::get("marathon");
+  clock_point started_at{};
+  std::mt19937_64 rng;
+  bool loaded = false;
+  bool subscribed = false;
+  bool suppressed = false;
+  std::string framework_id;
+  scheduler_driver_actor driver;
+  std::map<std::string, app_entry> apps;          // by app id
+  std::map<std::string, std::string> app_of_task; // task id -> app id
+  std::map<std::string, Deployment> deployments;  // by id
+  // What offers told about agents, for constraints on attributes.
+  std::map<std::string, placement_site> sites; // by agent id
+
+  static inline const char* name = "marathon";
+
+  // -- time, ids ---------------------------------------------------------------------
+
+  double now() const {
+    return cfg.start_time
+           + std::chrono::duration<double>(self->clock().now() - started_at)
+               .count();
+  }
+
+  // ISO 8601 with milliseconds, as Marathon's versions and timestamps.
+  std::string timestamp() const {
+    auto t = now();
+    auto seconds = static_cast<std::time_t>(t);
+    std::tm tm{};
+    gmtime_r(&seconds, &tm);
+    auto millis = static_cast<int>((t - static_cast<double>(seconds)) * 1000);
+    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+                       tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                       tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
+  }
+
+  std::string uuid() {
+    auto a = rng(), b = rng();
+    return fmt::format("{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}", a >> 32,
+                       (a >> 16) & 0xffff, a & 0xfff,
+                       0x8000 | ((b >> 48) & 0x3fff), b & 0xffffffffffffull);
+  }
+
+  // -- the store ---------------------------------------------------------------------
+
+  static std::string app_key(const std::string& id) {
+    return "apps/" + app_id_key(id);
+  }
+  static std::string task_key(const std::string& id) { return "tasks/" + id; }
+  static std::string deployment_key(const std::string& id) {
+    return "deployments/" + id;
+  }
+
+  // Writes in the background: a lost write of a task is repaired by
+  // reconciliation (an unknown task is killed, a lost one replaced).
+  void persist(std::string key, const google::protobuf::Message& msg) {
+    self->request(cfg.store, caf::infinite, put_atom::value, key,
+                  msg.SerializeAsString())
+      .then([](ok_atom) {},
+            [this, key](caf::error& err) {
+              log->error("cannot store {}: {}", key, describe(err));
+            });
+  }
+
+  void forget(std::string key) {
+    self->request(cfg.store, caf::infinite, erase_atom::value, key)
+      .then([](ok_atom) {},
+            [this, key](caf::error& err) {
+              if (code_of(err) != errc::not_found)
+                log->error("cannot erase {}: {}", key, describe(err));
+            });
+  }
+
+  // -- loading -----------------------------------------------------------------------
+
+  // Reads every value under `prefix`, hands each to `each`, then runs
+  // `done`.
+  template <class Each, class Done>
+  void load_all(const std::string& prefix, Each each, Done done) {
+    self->request(cfg.store, caf::infinite, keys_atom::value, prefix)
+      .then(
+        [this, each, done](const std::vector<std::string>& keys) {
+          if (keys.empty()) {
+            done();
+            return;
+          }
+          auto left = std::make_shared<size_t>(keys.size());
+          for (const auto& key : keys)
+            self->request(cfg.store, caf::infinite, get_atom::value, key)
+              .then(
+                [each, done, left](const std::string& bytes) {
+                  each(bytes);
+                  if (--*left == 0)
+                    done();
+                },
+                [this, key](caf::error& err) {
+                  fail_to_load(key, err);
+                });
+        },
+        [this, prefix](caf::error& err) { fail_to_load(prefix, err); });
+  }
+
+  void fail_to_load(const std::string& what, const caf::error& err) {
+    log->critical("cannot load {} from the store: {}", what, describe(err));
+    self->quit(err);
+  }
+
+  void load() {
+    load_or_empty(
+      self, cfg.store, "framework_id",
+      [this](const std::string& id) {
+        framework_id = id;
+        load_all(
+          "apps/",
+          [this](const std::string& bytes) {
+            App app;
+            if (!app.ParseFromString(bytes))
+              return log->error("an app in the store does not parse; skipped");
+            auto& entry = apps[app.id()];
+            entry.constraints = constraints_of(app);
+            entry.app = std::move(app);
+          },
+          [this] { load_tasks(); });
+      },
+      [this](const caf::error& err) { fail_to_load("framework_id", err); });
+  }
+
+  void load_tasks() {
+    load_all(
+      "tasks/",
+      [this](const std::string& bytes) {
+        Task task;
+        if (!task.ParseFromString(bytes))
+          return log->error("a task in the store does not parse; skipped");
+        auto& entry = apps[task.app_id()];
+        if (entry.app.id().empty()) { // its app was removed: kill it
+          entry.app.set_id(task.app_id());
+          entry.removing = true;
+        }
+        app_of_task[task.id()] = task.app_id();
+        entry.tasks[task.id()] = std::move(task);
+      },
+      [this] {
+        load_all(
+          "deployments/",
+          [this](const std::string& bytes) {
+            Deployment d;
+            if (d.ParseFromString(bytes))
+              deployments[d.id()] = std::move(d);
+          },
+          [this] { start(); });
+      });
+  }
+
+  void start() {
+    loaded = true;
+    log->info("loaded {} apps, {} tasks, {} deployments", apps.size(),
+              app_of_task.size(), deployments.size());
+    auto info = cfg.framework;
+    if (!framework_id.empty())
+      info.mutable_id()->set_value(framework_id);
+    driver = spawn_scheduler_driver(self->system(),
+                                    caf::actor_cast<framework_actor>(self),
+                                    info, cfg.detector, cfg.driver_options);
+    self->link_to(driver);
+    self->delayed_send(self, cfg.reconcile_interval, tick_atom::value);
+  }
+
+  // -- tasks -------------------------------------------------------------------------
+
+  app_entry* app_of(const std::string& task_id) {
+    auto at = app_of_task.find(task_id);
+    if (at == app_of_task.end())
+      return nullptr;
+    auto app = apps.find(at->second);
+    return app == apps.end() ? nullptr : &app->second;
+  }
+
+  void kill(app_entry& entry, const std::string& task_id) {
+    auto& task = entry.tasks[task_id];
+    task.set_killing(true);
+    persist(task_key(task_id), task);
+    call::Call::Kill k;
+    k.mutable_task_id()->set_value(task_id);
+    k.mutable_agent_id()->set_value(task.slave_id());
+    self->send(driver, std::move(k));
+  }
+
+  // One safe step toward the definition of `entry`'s app.
+  void converge(app_entry& entry) {
+    auto step = plan_rollout(entry.app, entry.tasks, entry.removing);
+    for (const auto& id : step.kills)
+      kill(entry, id);
+    if (step.launches > 0 && suppressed && subscribed) {
+      suppressed = false;
+      self->send(driver, call::Call::Revive{});
+    }
+    if (entry.removing && entry.tasks.empty()) {
+      auto id = entry.app.id();
+      apps.erase(id);
+    }
+    finish_deployments();
+  }
+
+  void converge_all() {
+    std::vector<std::string> ids;
+    for (const auto& [id, entry] : apps)
+      ids.push_back(id);
+    for (const auto& id : ids)
+      if (auto at = apps.find(id); at != apps.end())
+        converge(at->second);
+  }
+
+  void on_update(const v1::TaskStatus& status) {
+    const auto& id = status.task_id().value();
+    auto* entry = app_of(id);
+    if (!entry) {
+      if (!is_terminal(status.state())) {
+        // A task of this framework that Marathon does not know (its record
+        // was lost in a crash): nothing wants it.
+        log->warn("killing unknown task {}", id);
+        call::Call::Kill k;
+        *k.mutable_task_id() = status.task_id();
+        *k.mutable_agent_id() = status.agent_id();
+        self->send(driver, std::move(k));
+      }
+      return;
+    }
+    auto& task = entry->tasks[id];
+    auto state = v1::TaskState_Name(status.state());
+    if (is_terminal(status.state())) {
+      if (!task.killing())
+        note_failure(*entry, task, status);
+      entry->tasks.erase(id);
+      app_of_task.erase(id);
+      forget(task_key(id));
+    } else if (task.state() != state) {
+      task.set_state(state);
+      if (status.state() == v1::TASK_RUNNING && task.started_at().empty())
+        task.set_started_at(timestamp());
+      if (task.host().empty() || status.has_container_status())
+        for (const auto& n : status.container_status().network_infos())
+          for (const auto& ip : n.ip_addresses()) {
+            auto* a = task.add_ip_addresses();
+            a->set_ip_address(ip.ip_address());
+            a->set_protocol("IPv4");
+          }
+      persist(task_key(id), task);
+    }
+    converge(*entry);
+  }
+
+  // A task ended that Marathon did not kill: remember why, and hold the
+  // next launch back by the app's backoff.
+  void note_failure(app_entry& entry, const Task& task,
+                    const v1::TaskStatus& status) {
+    auto& f = entry.last_failure;
+    f.set_app_id(entry.app.id());
+    f.set_host(task.host());
+    f.set_message(status.message());
+    f.set_state(v1::TaskState_Name(status.state()));
+    f.set_task_id(task.id());
+    f.set_timestamp(timestamp());
+    f.set_version(task.version());
+    f.set_slave_id(task.slave_id());
+    const auto& app = entry.app;
+    entry.delay = entry.delay == 0
+                    ? app.backoff_seconds()
+                    : std::min(entry.delay * app.backoff_factor(),
+                               app.max_launch_delay_seconds());
+    entry.not_before
+      = self->clock().now()
+        + std::chrono::duration_cast<caf::timespan>(
+          std::chrono::duration<double>(entry.delay));
+    log->info("task {} of {} ended ({}); next launch in {:.1f}s", task.id(),
+              app.id(), f.state(), entry.delay);
+  }
+
+  // -- offers ------------------------------------------------------------------------
+
+  std::vector<placement_site> placed_sites(const app_entry& entry) const {
+    std::vector<placement_site> out;
+    for (const auto& [id, task] : entry.tasks) {
+      if (task.killing())
+        continue;
+      if (auto site = sites.find(task.slave_id()); site != sites.end()) {
+        out.push_back(site->second);
+      } else {
+        placement_site s;
+        s.hostname = task.host();
+        out.push_back(std::move(s));
+      }
+    }
+    return out;
+  }
+
+  void on_offers(const call::Event::Offers& event) {
+    // How many tasks each app may launch now.
+    std::map<std::string, int> wanted;
+    bool held_back = false; // an app waits for its backoff
+    auto now_point = self->clock().now();
+    for (auto& [id, entry] : apps) {
+      if (entry.removing)
+        continue;
+      auto step = plan_rollout(entry.app, entry.tasks, false);
+      if (step.launches <= 0)
+        continue;
+      if (now_point < entry.not_before) {
+        held_back = true;
+        entry.stalled = fmt::format(
+          "task failures: next launch held back {:.1f}s (backoff)",
+          std::chrono::duration<double>(entry.not_before - now_point).count());
+        continue;
+      }
+      wanted[id] = step.launches;
+    }
+    for (const auto& offer : event.offers()) {
+      sites[offer.agent_id().value()] = placement_site::of(offer);
+      auto available = resources::from_proto(offer.resources());
+      std::vector<v1::TaskInfo> launches;
+      for (auto& [id, count] : wanted) {
+        auto& entry = apps[id];
+        while (count > 0 && available) {
+          auto task_id = app_id_key(id) + "." + uuid();
+          auto fit = fit_task(entry.app, entry.constraints, offer, *available,
+                              placed_sites(entry), task_id, timestamp());
+          if (!fit.fits) {
+            entry.stalled = fmt::format("offer from {}: {}", offer.hostname(),
+                                        fit.reason);
+            break;
+          }
+          entry.stalled.clear();
+          *available -= fit.launch.used;
+          app_of_task[task_id] = id;
+          persist(task_key(task_id), fit.launch.task);
+          entry.tasks[task_id] = std::move(fit.launch.task);
+          launches.push_back(std::move(fit.launch.info));
+          --count;
+        }
+      }
+      if (launches.empty()) {
+        call::Call::Decline d;
+        *d.add_offer_ids() = offer.id();
+        // Offers come back soon while anything waits to launch.
+        d.mutable_filters()->set_refuse_seconds(
+          wanted.empty() && !held_back ? 120 : 1);
+        self->send(driver, std::move(d));
+        continue;
+      }
+      call::Call::Accept a;
+      *a.add_offer_ids() = offer.id();
+      auto* op = a.add_operations();
+      op->set_type(v1::Offer::Operation::LAUNCH);
+      for (auto& t : launches)
+        *op->mutable_launch()->add_task_infos() = std::move(t);
+      a.mutable_filters()->set_refuse_seconds(1);
+      self->send(driver, std::move(a));
+    }
+    bool want_more = false;
+    for (auto& [id, entry] : apps)
+      want_more = want_more
+                  || (!entry.removing
+                      && plan_rollout(entry.app, entry.tasks, false).launches
+                           > 0);
+    if (!want_more && !suppressed) {
+      suppressed = true;
+      self->send(driver, call::Call::Suppress{});
+    }
+  }
+
+  // -- reconciliation ----------------------------------------------------------------
+
+  void reconcile() {
+    call::Call::Reconcile explicit_tasks;
+    for (const auto& [id, entry] : apps)
+      for (const auto& [task_id, task] : entry.tasks) {
+        auto* t = explicit_tasks.add_tasks();
+        t->mutable_task_id()->set_value(task_id);
+        t->mutable_agent_id()->set_value(task.slave_id());
+      }
+    if (explicit_tasks.tasks_size() > 0)
+      self->send(driver, std::move(explicit_tasks));
+    // Implicit: the master answers for every task it has of this framework,
+    // which finds the tasks Marathon does not know.
+    self->send(driver, call::Call::Reconcile{});
+  }
+
+  void on_subscribed(const call::Event::Subscribed& s) {
+    subscribed = true;
+    suppressed = false;
+    if (s.framework_id().value() != framework_id) {
+      framework_id = s.framework_id().value();
+      self->request(cfg.store, caf::infinite, put_atom::value,
+                    std::string{"framework_id"}, framework_id)
+        .then([](ok_atom) {},
+              [this](caf::error& err) {
+                log->error("cannot store the framework id: {}", describe(err));
+              });
+    }
+    log->info("subscribed as framework {}", framework_id);
+    // Offers this framework declined before (a Marathon that restarted
+    // declined them for long) are filtered still: ask for all again.
+    self->send(driver, call::Call::Revive{});
+    reconcile();
+    converge_all();
+  }
+
+  // -- deployments -------------------------------------------------------------------
+
+  std::vector<const Deployment*> deployments_of(const std::string& app_id) {
+    std::vector<const Deployment*> out;
+    for (const auto& [id, d] : deployments)
+      if (std::count(d.affected_apps().begin(), d.affected_apps().end(),
+                     app_id))
+        out.push_back(&d);
+    return out;
+  }
+
+  // Refuses a change of `app_id` while a deployment holds it, unless
+  // `force`; with `force`, the deployments holding it are cancelled.
+  caf::error lock(const std::string& app_id, bool force) {
+    auto held = deployments_of(app_id);
+    if (held.empty())
+      return {};
+    if (!force)
+      return make_error(
+        errc::conflict,
+        fmt::format("App is locked by one or more deployments. Override with "
+                    "the option '?force=true'. View details at "
+                    "'/v2/deployments/{}'.",
+                    held.front()->id()));
+    std::vector<std::string> ids;
+    for (const auto* d : held)
+      ids.push_back(d->id());
+    for (const auto& id : ids) {
+      deployments.erase(id);
+      forget(deployment_key(id));
+    }
+    return {};
+  }
+
+  Deployment new_deployment(const std::string& app_id,
+                            const std::string& action,
+                            const App* previous) {
+    Deployment d;
+    d.set_id(uuid());
+    d.set_version(timestamp());
+    d.add_affected_apps(app_id);
+    auto* a = d.add_steps()->add_actions();
+    a->set_action(action);
+    a->set_app(app_id);
+    *d.add_current_actions() = *a;
+    d.set_current_step(1);
+    d.set_total_steps(1);
+    if (previous)
+      *d.add_previous() = *previous;
+    return d;
+  }
+
+  bool converged(const std::string& app_id) {
+    auto at = apps.find(app_id);
+    if (at == apps.end())
+      return true; // removed, and its tasks are gone
+    return plan_rollout(at->second.app, at->second.tasks, at->second.removing)
+      .converged;
+  }
+
+  void finish_deployments() {
+    std::vector<std::string> done;
+    for (const auto& [id, d] : deployments)
+      if (std::all_of(d.affected_apps().begin(), d.affected_apps().end(),
+                      [this](const std::string& app) {
+                        return converged(app);
+                      }))
+        done.push_back(id);
+    for (const auto& id : done) {
+      log->info("deployment {} finished", id);
+      deployments.erase(id);
+      forget(deployment_key(id));
+    }
+  }
+
+  // Stores `app` and the deployment `d`, then installs both and answers.
+  void commit(App app, Deployment d, caf::typed_response_promise<Deployment> rp,
+              bool removing = false) {
+    auto app_write = removing
+                       ? self->request(cfg.store, caf::infinite,
+                                       erase_atom::value, app_key(app.id()))
+                       : self->request(cfg.store, caf::infinite,
+                                       put_atom::value, app_key(app.id()),
+                                       app.SerializeAsString());
+    auto finish = [this, app, d, rp, removing]() mutable {
+      self->request(cfg.store, caf::infinite, put_atom::value,
+                    deployment_key(d.id()), d.SerializeAsString())
+        .then(
+          [this, app, d, rp, removing](ok_atom) mutable {
+            auto& entry = apps[app.id()];
+            entry.removing = removing;
+            if (!removing) {
+              entry.constraints = constraints_of(app);
+              if (entry.app.version_info().last_config_change_at()
+                  != app.version_info().last_config_change_at()) {
+                entry.delay = 0; // a changed app starts without backoff
+                entry.not_before = {};
+              }
+              entry.app = app;
+            }
+            deployments[d.id()] = d;
+            log->info("deployment {}: {} {}", d.id(),
+                      d.steps(0).actions(0).action(), app.id());
+            rp.deliver(d);
+            converge(entry);
+          },
+          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+    };
+    // The erase of a key that is gone already is no failure.
+    if (removing)
+      app_write.then([finish](ok_atom) mutable { finish(); },
+                     [finish, rp](caf::error& err) mutable {
+                       if (code_of(err) == errc::not_found)
+                         finish();
+                       else
+                         rp.deliver(std::move(err));
+                     });
+    else
+      app_write.then([finish](ok_atom) mutable { finish(); },
+                     [rp](caf::error& err) mutable {
+                       rp.deliver(std::move(err));
+                     });
+  }
+
+  caf::error not_loaded() const {
+    return make_error(errc::unavailable, "Marathon is loading its state");
+  }
+
+  app_entry* live_app(const std::string& id) {
+    auto at = apps.find(id);
+    return at == apps.end() || at->second.removing ? nullptr : &at->second;
+  }
+
+  caf::error no_app(const std::string& id) const {
+    return make_error(errc::not_found,
+                      fmt::format("App '{}' does not exist", id));
+  }
+
+  // -- the API -----------------------------------------------------------------------
+
+  caf::result<Deployment> put(App app, bool create, bool force) {
+    if (!loaded)
+      return not_loaded();
+    auto* current = live_app(app.id());
+    if (create && current)
+      return make_error(errc::conflict,
+                        fmt::format("An app with id [{}] already exists.",
+                                    app.id()));
+    if (apps.count(app.id())) // (an app being removed is still locked)
+      if (auto err = lock(app.id(), force))
+        return err;
+    // A rollback restores a definition with its own config version, so that
+    // the tasks still running it are kept; the REST API never sets it.
+    auto restored = app.version_info().last_config_change_at();
+    auto version = timestamp();
+    app.set_version(version);
+    std::string action = current ? "ScaleApplication" : "StartApplication";
+    if (current) {
+      // Only a change of instances keeps the tasks (a scale); any other
+      // change replaces them (a restart with the new definition).
+      App a = current->app, b = app;
+      for (App* x : {&a, &b}) {
+        x->clear_instances();
+        x->clear_version();
+        x->clear_version_info();
+      }
+      bool config_changed = a.SerializeAsString() != b.SerializeAsString();
+      *app.mutable_version_info() = current->app.version_info();
+      if (config_changed) {
+        app.mutable_version_info()->set_last_config_change_at(
+          restored.empty() ? version : restored);
+        action = "RestartApplication";
+      }
+      app.mutable_version_info()->set_last_scaling_at(version);
+    } else {
+      app.mutable_version_info()->set_last_config_change_at(version);
+      app.mutable_version_info()->set_last_scaling_at(version);
+    }
+    auto d = new_deployment(app.id(), action, current ? &current->app : nullptr);
+    auto rp = self->make_response_promise<Deployment>();
+    commit(std::move(app), std::move(d), rp);
+    return rp;
+  }
+
+  caf::result<Deployment> remove(const std::string& id, bool force) {
+    if (!loaded)
+      return not_loaded();
+    auto* current = live_app(id);
+    if (!current)
+      return no_app(id);
+    if (auto err = lock(id, force))
+      return err;
+    auto d = new_deployment(id, "StopApplication", &current->app);
+    auto rp = self->make_response_promise<Deployment>();
+    commit(current->app, std::move(d), rp, true);
+    return rp;
+  }
+
+  caf::result<Deployment> restart(const std::string& id, bool force) {
+    if (!loaded)
+      return not_loaded();
+    auto* current = live_app(id);
+    if (!current)
+      return no_app(id);
+    if (auto err = lock(id, force))
+      return err;
+    App app = current->app;
+    auto version = timestamp();
+    app.set_version(version);
+    app.mutable_version_info()->set_last_config_change_at(version);
+    auto d = new_deployment(id, "RestartApplication", &current->app);
+    auto rp = self->make_response_promise<Deployment>();
+    commit(std::move(app), std::move(d), rp);
+    return rp;
+  }
+
+  caf::result<std::vector<Task>> kill_tasks(const std::vector<std::string>& ids,
+                                            bool scale) {
+    if (!loaded)
+      return not_loaded();
+    std::vector<Task> out;
+    std::set<std::string> touched, scaled;
+    for (const auto& id : ids) {
+      auto* entry = app_of(id);
+      if (!entry || !entry->tasks.count(id) || entry->tasks[id].killing())
+        continue;
+      out.push_back(entry->tasks[id]);
+      kill(*entry, id);
+      touched.insert(entry->app.id());
+      if (scale && !entry->removing) {
+        entry->app.set_instances(std::max(0, entry->app.instances() - 1));
+        scaled.insert(entry->app.id());
+      }
+    }
+    for (const auto& id : scaled) {
+      auto& app = apps[id].app;
+      app.set_version(timestamp());
+      app.mutable_version_info()->set_last_scaling_at(app.version());
+      persist(app_key(id), app);
+    }
+    // Without `scale`, the killed tasks are replaced.
+    for (const auto& id : touched)
+      if (auto at = apps.find(id); at != apps.end())
+        converge(at->second);
+    return out;
+  }
+
+  std::vector<App> list_apps() const {
+    std::vector<App> out;
+    for (const auto& [id, entry] : apps) {
+      if (entry.removing)
+        continue;
+      App app = entry.app;
+      int staged = 0, running = 0;
+      for (const auto& [task_id, task] : entry.tasks) {
+        running += task.state() == "TASK_RUNNING";
+        staged += task.state() == "TASK_STAGING"
+                  || task.state() == "TASK_STARTING";
+        *app.add_tasks() = task;
+      }
+      app.set_tasks_staged(staged);
+      app.set_tasks_running(running);
+      app.set_tasks_healthy(0);
+      app.set_tasks_unhealthy(0);
+      for (const auto& [d_id, d] : deployments)
+        if (std::count(d.affected_apps().begin(), d.affected_apps().end(), id))
+          app.add_deployments()->set_id(d_id);
+      if (!entry.last_failure.task_id().empty())
+        *app.mutable_last_task_failure() = entry.last_failure;
+      out.push_back(std::move(app));
+    }
+    return out;
+  }
+
+  std::vector<Deployment> list_deployments() {
+    std::vector<Deployment> out;
+    for (const auto& [id, d] : deployments) {
+      Deployment copy = d;
+      copy.clear_previous();
+      std::vector<std::string> why;
+      for (const auto& app_id : d.affected_apps())
+        if (auto at = apps.find(app_id);
+            at != apps.end() && !at->second.stalled.empty())
+          why.push_back(fmt::format("{}: {}", app_id, at->second.stalled));
+      copy.set_stalled_because(fmt::format("{}", fmt::join(why, "; ")));
+      out.push_back(std::move(copy));
+    }
+    return out;
+  }
+
+  caf::result<Deployment> cancel_deployment(const std::string& id, bool force) {
+    if (!loaded)
+      return not_loaded();
+    auto at = deployments.find(id);
+    if (at == deployments.end())
+      return make_error(errc::not_found,
+                        fmt::format("DeploymentPlan {} does not exist", id));
+    Deployment d = at->second;
+    deployments.erase(at);
+    forget(deployment_key(id));
+    if (force)
+      return d; // stopped; the apps keep their definitions
+    // Rollback: the apps go back to what they were before it.
+    const auto& app_id = d.affected_apps(0);
+    if (d.previous_size() == 0)
+      return remove(app_id, true);
+    App previous = d.previous(0);
+    return put(std::move(previous), false, true);
+  }
+};
+
+} // namespace
+
+marathon_actor spawn_marathon(caf::actor_system& sys, marathon_config cfg) {
+  return sys.spawn([cfg = std::move(cfg)](
+                     marathon_actor::stateful_pointer<marathon_state> self)
+                     -> marathon_actor::behavior_type {
+    auto& st = self->state;
+    st.cfg = cfg;
+    st.self = self;
+    st.started_at = self->clock().now();
+    st.rng.seed(cfg.seed);
+    st.load();
+    return {
+      [self](put_atom, App& app, bool create, bool force) {
+        return self->state.put(std::move(app), create, force);
+      },
+      [self](erase_atom, const std::string& id, bool force) {
+        return self->state.remove(id, force);
+      },
+      [self](restart_atom, const std::string& id, bool force) {
+        return self->state.restart(id, force);
+      },
+      [self](kill_atom, const std::vector<std::string>& ids, bool scale) {
+        return self->state.kill_tasks(ids, scale);
+      },
+      [self](get_atom, apps_atom) { return self->state.list_apps(); },
+      [self](get_atom, deploys_atom) {
+        return self->state.list_deployments();
+      },
+      [self](erase_atom, deploys_atom, const std::string& id, bool force) {
+        return self->state.cancel_deployment(id, force);
+      },
+      [self](get_atom, info_atom) {
+        return marathon_info{self->state.framework_id,
+                             self->state.subscribed};
+      },
+      [self](tick_atom) {
+        auto& st = self->state;
+        if (st.subscribed)
+          st.reconcile();
+        self->delayed_send(self, st.cfg.reconcile_interval, tick_atom::value);
+      },
+      // The framework's events.
+      [self](const call::Event::Subscribed& s) {
+        self->state.on_subscribed(s);
+      },
+      [self](disconnected_atom) {
+        self->state.subscribed = false;
+        self->state.log->warn("disconnected from the master");
+      },
+      [self](const call::Event::Offers& offers) {
+        self->state.on_offers(offers);
+      },
+      [](const call::Event::Rescind&) {},
+      [self](const call::Event::Update& u) {
+        self->state.on_update(u.status());
+      },
+      [](const call::Event::Message&) {},
+      [self](const call::Event::Failure& f) {
+        // An executor's end is followed by its tasks' updates; only a lost
+        // agent is news.
+        if (!f.has_executor_id())
+          self->state.log->warn("agent {} failed", f.agent_id().value());
+      },
+      [self](const call::Event::Error& e) {
+        self->state.log->critical("the master refused Marathon: {}",
+                                  e.message());
+        self->quit(make_error(errc::conflict, e.message()));
+      },
+      [](const call::Event::InverseOffers&) {},
+      [](const call::Event::RescindInverseOffer&) {},
+      [](const call::Event::UpdateOperationStatus&) {},
+    };
+  });
+}
+
+} // namespace dcos::marathon

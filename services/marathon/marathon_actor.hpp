@@ -1,0 +1,113 @@
+// The heart of Marathon: one actor that is both a framework (the scheduler
+// SDK's events arrive here) and the keeper of the apps, their tasks and the
+// deployments that move the tasks toward the apps' definitions.
+//
+// What it guarantees:
+//  - An accepted change (create, replace, scale, restart, remove) is in the
+//    store before it is answered, and starts a deployment; every deployment
+//    ends once the app's tasks match its definition (or says why it cannot
+//    progress, in Deployment.stalled_because).
+//  - Tasks are launched from offers that fit the app's resources, ports and
+//    constraints; a task that ends without being killed by Marathon is
+//    replaced, after the app's backoff (backoffSeconds, times backoffFactor
+//    per further failure, up to maxLaunchDelaySeconds; reset when the app
+//    changes).
+//  - A new version replaces the old tasks rolling: never more than
+//    instances x (1 + maximumOverCapacity) tasks, never fewer than
+//    ceil(instances x minimumHealthCapacity) running (tasks count as
+//    healthy once running).
+//  - After every (re-)subscription, the tasks Marathon knows are reconciled
+//    with the master, and tasks the master runs for this framework that
+//    Marathon does not know are killed.
+//  - The framework id is kept in the store; a restarted Marathon fails over
+//    to its framework, and a changed app or deployment in flight resumes.
+//
+// Time only through CAF timers and `start_time`; randomness only from
+// `seed`; disk only through `store`: it runs unchanged in the simulation.
+//
+// Thread-safety: an actor.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/fwd.hpp>
+#include <caf/typed_actor.hpp>
+
+#include <dcos/detector_actor.hpp>
+#include <dcos/scheduler_driver_actor.hpp>
+#include <dcos/store_actor.hpp>
+#include <dcos/type_bridge.hpp>
+
+#include "marathon.pb.h"
+
+namespace dcos::marathon {
+
+using dcos::detail::inspect;
+
+using apps_atom = caf::atom_constant<caf::atom("apps")>;
+using deploys_atom = caf::atom_constant<caf::atom("deploys")>;
+using restart_atom = caf::atom_constant<caf::atom("restart")>;
+using info_atom = caf::atom_constant<caf::atom("info")>;
+using kill_atom = caf::atom_constant<caf::atom("kill")>;
+
+/// What Marathon says about itself at /v2/info.
+struct marathon_info {
+  std::string framework_id; // "" until subscribed once
+  bool subscribed = false;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, marathon_info& x) {
+  return f(caf::meta::type_name("marathon_info"), x.framework_id,
+           x.subscribed);
+}
+
+/// The calls of the REST API. Failures: errc::not_found (no such app),
+/// errc::conflict (the app exists, for a create; or a deployment holds the
+/// app and `force` is false: the message names the deployment),
+/// errc::io_error (the store refused the change; nothing changed).
+using marathon_api = caf::typed_actor<
+  // Creates (`create`) or replaces an app; answers the deployment.
+  caf::replies_to<put_atom, App, bool /*create*/, bool /*force*/>::with<
+    Deployment>,
+  // Removes an app: its tasks are killed.
+  caf::replies_to<erase_atom, std::string, bool /*force*/>::with<Deployment>,
+  // Replaces every task of the app with a new one (a new version).
+  caf::replies_to<restart_atom, std::string, bool /*force*/>::with<
+    Deployment>,
+  // Kills tasks by id; with `scale`, the apps' instances shrink by as many
+  // (their definitions change, without a deployment). Answers the tasks.
+  caf::replies_to<kill_atom, std::vector<std::string>, bool /*scale*/>::with<
+    std::vector<Task>>,
+  // Every app with its counts and tasks, sorted by id.
+  caf::replies_to<get_atom, apps_atom>::with<std::vector<App>>,
+  caf::replies_to<get_atom, deploys_atom>::with<std::vector<Deployment>>,
+  // Cancels a deployment: with `force` it only stops; else a new deployment
+  // takes the apps back to their definitions before it.
+  caf::replies_to<erase_atom, deploys_atom, std::string, bool>::with<
+    Deployment>,
+  caf::replies_to<get_atom, info_atom>::with<marathon_info>,
+  // Internal: the periodic explicit reconciliation.
+  caf::reacts_to<tick_atom>>;
+
+/// Both faces: the framework the driver talks to, and the API.
+using marathon_actor = marathon_api::extend_with<framework_actor>;
+
+struct marathon_config {
+  v1::FrameworkInfo framework; // name, role, user, failover_timeout
+  detector_actor detector;
+  store_actor store;
+  uint64_t seed = 0;
+  double start_time = 0; // seconds since the epoch when started
+  scheduler_options driver_options;
+  /// How often tasks that have not ended are reconciled explicitly.
+  caf::timespan reconcile_interval = std::chrono::minutes(10);
+};
+
+/// Loads the state from `cfg.store`, then subscribes (failing over to the
+/// stored framework id, if any). The actor and its driver end together.
+marathon_actor spawn_marathon(caf::actor_system& sys, marathon_config cfg);
+
+} // namespace dcos::marathon

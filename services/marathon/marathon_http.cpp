@@ -1,0 +1,537 @@
+#include "marathon_http.hpp"
+
+#include <cctype>
+#include <chrono>
+#include <set>
+
+#include <caf/all.hpp>
+#include <fmt/format.h>
+#include <google/protobuf/struct.pb.h>
+
+#include <dcos/ask.hpp>
+#include <dcos/error.hpp>
+#include <dcos/json.hpp>
+#include <dcos/metrics.hpp>
+
+#include "app_definition.hpp"
+
+namespace dcos::marathon {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr caf::timespan api_timeout = 30s;
+
+http_response json_response(unsigned status, std::string body) {
+  http_response r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+// Marathon's answer to a failed call.
+http_response failure(const caf::error& err) {
+  switch (code_of(err)) {
+    case errc::not_found: return message_response(404, describe_reason(err));
+    case errc::conflict: return message_response(409, describe_reason(err));
+    case errc::unavailable: return message_response(503, describe_reason(err));
+    case errc::invalid_argument:
+      return invalid_object({{"/", describe_reason(err)}});
+    default:
+      return message_response(500, describe(err));
+  }
+}
+
+// What a reply handler returns when it has passed the responder on to a
+// further call, which answers instead.
+http_response answered_later() {
+  http_response r;
+  r.status = 0;
+  return r;
+}
+
+// Asks the actor and answers with `on_reply`'s response (unless it is
+// answered_later()), or the failure.
+// The argument type of a reply handler (CAF needs it spelled out).
+template <class F>
+struct reply_of : reply_of<decltype(&F::operator())> {};
+template <class C, class R, class A>
+struct reply_of<R (C::*)(A) const> {
+  using type = std::decay_t<A>;
+};
+
+template <class OnReply, class... Ts>
+void call(caf::actor_system& sys, const marathon_actor& marathon,
+          const http_responder& respond, OnReply on_reply, Ts... msg) {
+  using reply = typename reply_of<OnReply>::type;
+  ask(
+    sys, marathon, api_timeout,
+    [respond, on_reply](reply& x) mutable {
+      auto r = on_reply(x);
+      if (r.status != 0)
+        respond(std::move(r));
+    },
+    [respond](const caf::error& err) { respond(failure(err)); },
+    std::move(msg)...);
+}
+
+bool flag(const http_request& req, const std::string& name) {
+  auto at = req.query.find(name);
+  return at != req.query.end() && (at->second == "true" || at->second == "1");
+}
+
+std::string deployment_result(const Deployment& d) {
+  std::string body = "{\"deploymentId\":";
+  append_json_string(body, d.id());
+  body += ",\"version\":";
+  append_json_string(body, d.version());
+  body += '}';
+  return body;
+}
+
+std::string task_json(const Task& t) {
+  Task copy = t;
+  copy.clear_killing();
+  return to_json(copy, json_style::marathon);
+}
+
+std::string tasks_json(const std::vector<Task>& tasks) {
+  std::string body = "{\"tasks\":[";
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    if (i > 0)
+      body += ',';
+    body += task_json(tasks[i]);
+  }
+  body += "]}";
+  return body;
+}
+
+// An app as GET shows it; `embed` says which of tasks and lastTaskFailure
+// stay in.
+std::string app_json(App app, bool tasks, bool last_failure) {
+  if (!tasks)
+    app.clear_tasks();
+  else
+    for (auto& t : *app.mutable_tasks())
+      t.clear_killing();
+  if (!last_failure)
+    app.clear_last_task_failure();
+  return to_json(app, json_style::marathon);
+}
+
+// The label filter of GET /v2/apps: "key", "key==value" or "key!=value".
+bool label_matches(const App& app, const std::string& selector) {
+  if (selector.empty())
+    return true;
+  auto op = selector.find("==");
+  bool negate = false;
+  if (op == std::string::npos) {
+    op = selector.find("!=");
+    negate = op != std::string::npos;
+  }
+  if (op == std::string::npos)
+    return app.labels().count(selector) > 0;
+  auto key = selector.substr(0, op);
+  auto value = selector.substr(op + 2);
+  auto at = app.labels().find(key);
+  bool equal = at != app.labels().end() && at->second == value;
+  return negate ? !equal : equal;
+}
+
+std::set<std::string> embeds(const http_request& req) {
+  std::set<std::string> out;
+  auto at = req.query.find("embed");
+  if (at == req.query.end())
+    return out;
+  // A repeated parameter arrives joined by ", " (http_request keeps the
+  // last); both spellings are split here.
+  std::string_view rest = at->second;
+  while (!rest.empty()) {
+    auto comma = rest.find(',');
+    auto part = rest.substr(0, comma);
+    while (!part.empty() && part.front() == ' ')
+      part.remove_prefix(1);
+    out.emplace(part);
+    if (comma == std::string_view::npos)
+      break;
+    rest.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+// The pieces of a path under /v2/apps/: the app's id and what follows it
+// (restart, tasks, tasks/ID).
+struct app_path {
+  std::string id;
+  std::string what;    // "", "restart", "tasks", "versions"
+  std::string task_id; // for tasks/ID
+};
+
+app_path parse_app_path(const std::string& path) {
+  app_path out;
+  std::string rest = path.substr(std::string_view{"/v2/apps"}.size());
+  for (const char* suffix : {"/restart", "/tasks", "/versions"}) {
+    std::string s{suffix};
+    if (rest.size() > s.size() && rest.compare(rest.size() - s.size(),
+                                               s.size(), s) == 0) {
+      out.what = s.substr(1);
+      rest.resize(rest.size() - s.size());
+      out.id = absolute_app_id(rest);
+      return out;
+    }
+  }
+  if (auto at = rest.rfind("/tasks/"); at != std::string::npos && at > 0) {
+    out.what = "tasks";
+    out.task_id = rest.substr(at + 7);
+    rest.resize(at);
+  }
+  out.id = absolute_app_id(rest);
+  return out;
+}
+
+} // namespace
+
+http_router marathon_routes(caf::actor_system& sys, marathon_actor marathon,
+                            marathon_http_info info) {
+  http_router routes;
+  auto* s = &sys;
+
+  routes.get("/ping", [](const http_request&, http_responder respond) {
+    http_response r;
+    r.content_type = "text/plain";
+    r.body = "pong\n";
+    respond(std::move(r));
+  });
+
+  routes.get("/v2/info", [s, marathon, info](const http_request&,
+                                            http_responder respond) {
+    call(
+      *s, marathon, respond,
+      [info](const marathon_info& m) {
+        std::string body = "{\"name\":";
+        append_json_string(body, info.name);
+        body += ",\"version\":";
+        append_json_string(body, info.version);
+        body += ",\"elected\":true,\"leader\":";
+        append_json_string(body, info.leader);
+        body += ",\"frameworkId\":";
+        append_json_string(body, m.framework_id);
+        body += ",\"marathon_config\":{\"master\":";
+        append_json_string(body, info.master);
+        body += ",\"framework_name\":";
+        append_json_string(body, info.name);
+        body += fmt::format(",\"subscribed\":{}}}}}", m.subscribed);
+        return json_response(200, std::move(body));
+      },
+      get_atom::value, info_atom::value);
+  });
+
+  routes.get("/v2/leader", [info](const http_request&,
+                                  http_responder respond) {
+    std::string body = "{\"leader\":";
+    append_json_string(body, info.leader);
+    body += '}';
+    respond(json_response(200, std::move(body)));
+  });
+
+  routes.get("/v2/apps", [s, marathon](const http_request& req,
+                                       http_responder respond) {
+    auto embed = embeds(req);
+    bool tasks = embed.count("apps.tasks") || embed.count("app.tasks");
+    bool failures = embed.count("apps.lastTaskFailure")
+                    || embed.count("app.lastTaskFailure");
+    auto id = req.query.count("id") ? req.query.at("id") : "";
+    auto cmd = req.query.count("cmd") ? req.query.at("cmd") : "";
+    auto label = req.query.count("label") ? req.query.at("label") : "";
+    call(
+      *s, marathon, respond,
+      [=](const std::vector<App>& apps) {
+        std::string body = "{\"apps\":[";
+        bool first = true;
+        for (const auto& app : apps) {
+          if (app.id().find(id) == std::string::npos
+              || app.cmd().find(cmd) == std::string::npos
+              || !label_matches(app, label))
+            continue;
+          if (!first)
+            body += ',';
+          first = false;
+          body += app_json(app, tasks, failures);
+        }
+        body += "]}";
+        return json_response(200, std::move(body));
+      },
+      get_atom::value, apps_atom::value);
+  });
+
+  routes.post("/v2/apps", [s, marathon](const http_request& req,
+                                        http_responder respond) {
+    App app;
+    if (auto refused = read_app(req.body, "", &app))
+      return respond(std::move(*refused));
+    auto force = flag(req, "force");
+    call(
+      *s, marathon, respond,
+      [app](const Deployment& d) {
+        App created = app;
+        created.set_version(d.version());
+        created.add_deployments()->set_id(d.id());
+        created.set_tasks_staged(0);
+        created.set_tasks_running(0);
+        created.set_tasks_healthy(0);
+        created.set_tasks_unhealthy(0);
+        auto r = json_response(201, to_json(created, json_style::marathon));
+        r.headers.emplace_back("Location", "/v2/apps" + app.id());
+        return r;
+      },
+      put_atom::value, app, true, force);
+  });
+
+  auto one_app = [s, marathon](const http_request& req,
+                               http_responder respond) {
+    auto where = parse_app_path(req.path);
+    auto force = flag(req, "force");
+    auto method = req.method == "HEAD" ? std::string{"GET"} : req.method;
+    if (where.what == "versions")
+      return respond(message_response(
+        404, "app versions are not kept by this Marathon yet"));
+    if (where.what == "restart") {
+      if (method != "POST")
+        return respond(method_not_allowed({"POST"}));
+      return call(
+        *s, marathon, respond,
+        [](const Deployment& d) {
+          return json_response(200, deployment_result(d));
+        },
+        restart_atom::value, where.id, force);
+    }
+    if (where.what == "tasks") {
+      if (method == "GET" && where.task_id.empty())
+        return call(
+          *s, marathon, respond,
+          [id = where.id](const std::vector<App>& apps) {
+            for (const auto& app : apps)
+              if (app.id() == id)
+                return json_response(
+                  200, tasks_json({app.tasks().begin(), app.tasks().end()}));
+            return message_response(404,
+                                    fmt::format("App '{}' does not exist",
+                                                id));
+          },
+          get_atom::value, apps_atom::value);
+      if (method != "DELETE")
+        return respond(method_not_allowed({"DELETE", "GET"}));
+      auto scale = flag(req, "scale");
+      if (!where.task_id.empty())
+        return call(
+          *s, marathon, respond,
+          [where](const std::vector<Task>& killed) {
+            if (killed.empty())
+              return message_response(
+                404, fmt::format("Task '{}' does not exist", where.task_id));
+            return json_response(200, "{\"task\":" + task_json(killed[0])
+                                        + "}");
+          },
+          kill_atom::value, std::vector<std::string>{where.task_id}, scale);
+      // Every task of the app (on `host`, if given).
+      auto host = req.query.count("host") ? req.query.at("host") : "";
+      auto self_sys = s;
+      auto actor = marathon;
+      return call(
+        *s, marathon, respond,
+        [self_sys, actor, respond, where, host, scale](
+          const std::vector<App>& apps) {
+          std::vector<std::string> ids;
+          bool found = false;
+          for (const auto& app : apps)
+            if (app.id() == where.id) {
+              found = true;
+              for (const auto& t : app.tasks())
+                if (host.empty() || t.host() == host)
+                  ids.push_back(t.id());
+            }
+          if (!found)
+            return message_response(
+              404, fmt::format("App '{}' does not exist", where.id));
+          call(
+            *self_sys, actor, respond,
+            [](const std::vector<Task>& killed) {
+              return json_response(200, tasks_json(killed));
+            },
+            kill_atom::value, ids, scale);
+          return answered_later();
+        },
+        get_atom::value, apps_atom::value);
+    }
+    if (method == "GET") {
+      return call(
+        *s, marathon, respond,
+        [id = where.id](const std::vector<App>& apps) {
+          for (const auto& app : apps)
+            if (app.id() == id)
+              return json_response(200, "{\"app\":" + app_json(app, true, true)
+                                          + "}");
+          return message_response(404,
+                                  fmt::format("App '{}' does not exist", id));
+        },
+        get_atom::value, apps_atom::value);
+    }
+    if (method == "DELETE")
+      return call(
+        *s, marathon, respond,
+        [](const Deployment& d) {
+          return json_response(200, deployment_result(d));
+        },
+        erase_atom::value, where.id, force);
+    bool partial = method == "PATCH" || flag(req, "partialUpdate");
+    if (method != "PUT" && method != "PATCH")
+      return respond(method_not_allowed({"DELETE", "GET", "PATCH", "PUT"}));
+    auto body = req.body;
+    auto id = where.id;
+    auto put = [s, marathon, respond, force](App app, bool existed) {
+      call(
+        *s, marathon, respond,
+        [existed](const Deployment& d) {
+          return json_response(existed ? 200 : 201, deployment_result(d));
+        },
+        put_atom::value, std::move(app), false, force);
+    };
+    if (!partial) {
+      App app;
+      if (auto refused = read_app(body, id, &app))
+        return respond(std::move(*refused));
+      // 201 when PUT creates the app, as Marathon answers.
+      return call(
+        *s, marathon, respond,
+        [put, app, respond](const std::vector<App>& apps) {
+          bool existed = false;
+          for (const auto& a : apps)
+            existed = existed || a.id() == app.id();
+          put(app, existed);
+          return answered_later();
+        },
+        get_atom::value, apps_atom::value);
+    }
+    return call(
+      *s, marathon, respond,
+      [put, body, id](const std::vector<App>& apps) {
+        for (const auto& current : apps)
+          if (current.id() == id) {
+            App app;
+            if (auto refused = patch_app(body, current, &app))
+              return std::move(*refused);
+            put(std::move(app), true);
+            return answered_later();
+          }
+        return message_response(404,
+                                fmt::format("App '{}' does not exist", id));
+      },
+      get_atom::value, apps_atom::value);
+  };
+  for (const char* method : {"GET", "PUT", "PATCH", "DELETE", "POST"})
+    routes.add_prefix(method, "/v2/apps/", one_app);
+
+  routes.get("/v2/tasks", [s, marathon](const http_request& req,
+                                        http_responder respond) {
+    // ?status=running: the tasks in TASK_RUNNING.
+    std::string state;
+    if (auto at = req.query.find("status"); at != req.query.end()) {
+      state = "TASK_";
+      for (char c : at->second)
+        state += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+    call(
+      *s, marathon, respond,
+      [state](const std::vector<App>& apps) {
+        std::vector<Task> tasks;
+        for (const auto& app : apps)
+          for (const auto& t : app.tasks())
+            if (state.empty() || t.state() == state)
+              tasks.push_back(t);
+        return json_response(200, tasks_json(tasks));
+      },
+      get_atom::value, apps_atom::value);
+  });
+
+  routes.post("/v2/tasks/delete", [s, marathon](const http_request& req,
+                                                http_responder respond) {
+    google::protobuf::Struct body;
+    auto err = from_json(req.body, &body, "request body");
+    const auto& fields = body.fields();
+    auto ids = fields.find("ids");
+    if (err || ids == fields.end() || !ids->second.has_list_value())
+      return respond(invalid_object(
+        {{"/ids", err ? describe_reason(err)
+                      : std::string{"an array of task ids is required"}}}));
+    std::vector<std::string> task_ids;
+    for (const auto& v : ids->second.list_value().values()) {
+      if (!v.has_string_value())
+        return respond(invalid_object({{"/ids", "task ids are strings"}}));
+      task_ids.push_back(v.string_value());
+    }
+    call(
+      *s, marathon, respond,
+      [](const std::vector<Task>& killed) {
+        return json_response(200, tasks_json(killed));
+      },
+      kill_atom::value, task_ids, flag(req, "scale"));
+  });
+
+  routes.get("/v2/deployments", [s, marathon](const http_request&,
+                                              http_responder respond) {
+    call(
+      *s, marathon, respond,
+      [](const std::vector<Deployment>& deployments) {
+        std::string body = "[";
+        for (size_t i = 0; i < deployments.size(); ++i) {
+          if (i > 0)
+            body += ',';
+          body += to_json(deployments[i], json_style::marathon);
+        }
+        body += ']';
+        return json_response(200, std::move(body));
+      },
+      get_atom::value, deploys_atom::value);
+  });
+
+  routes.add_prefix("DELETE", "/v2/deployments/",
+                    [s, marathon](const http_request& req,
+                                  http_responder respond) {
+                      auto id = req.path.substr(
+                        std::string_view{"/v2/deployments/"}.size());
+                      auto force = flag(req, "force");
+                      call(
+                        *s, marathon, respond,
+                        [force](const Deployment& d) {
+                          if (force)
+                            return json_response(202, "");
+                          return json_response(200, deployment_result(d));
+                        },
+                        erase_atom::value, deploys_atom::value, id, force);
+                    });
+
+  route_metrics(routes, [s, marathon](auto done) {
+    ask(
+      *s, marathon, api_timeout,
+      [done](const std::vector<App>& apps) {
+        metrics_snapshot m;
+        double tasks = 0, running = 0, staged = 0;
+        for (const auto& app : apps) {
+          tasks += app.tasks_size();
+          running += app.tasks_running();
+          staged += app.tasks_staged();
+        }
+        add_metric(m, "marathon/apps", static_cast<double>(apps.size()));
+        add_metric(m, "marathon/tasks", tasks);
+        add_metric(m, "marathon/tasks_running", running);
+        add_metric(m, "marathon/tasks_staged", staged);
+        done(m);
+      },
+      [done](const caf::error& err) { done(err); }, get_atom::value,
+      apps_atom::value);
+  });
+  return routes;
+}
+
+} // namespace dcos::marathon

@@ -1,0 +1,35 @@
+// Marathon's v2 REST API on the libdcos HTTP edge: the routes, their
+// answers in Marathon's JSON (camelCase, Marathon's status codes and error
+// bodies), and the requests they make of the marathon actor.
+//
+// Served: /ping, /v2/info, /v2/leader, /v2/apps (GET with the cmd, id,
+// label and embed filters; POST), /v2/apps/{id} (GET, PUT, PATCH, DELETE),
+// /v2/apps/{id}/restart, /v2/apps/{id}/tasks[/{taskId}] (GET, DELETE),
+// /v2/tasks, /v2/tasks/delete, /v2/deployments[/{id}], /metrics.
+//
+// Thread-safety: routes() is called once, on the main thread; the handlers
+// it returns run on the HTTP threads and only send messages.
+#pragma once
+
+#include <string>
+
+#include <caf/fwd.hpp>
+
+#include <dcos/http_router.hpp>
+
+#include "marathon_actor.hpp"
+
+namespace dcos::marathon {
+
+struct marathon_http_info {
+  std::string name = "marathon"; // the framework's name
+  std::string leader;            // this instance's HOST:PORT
+  std::string master;            // the --master flag
+  std::string version;
+};
+
+/// REQUIRES: `sys` and `marathon` outlive the server that serves the routes.
+http_router marathon_routes(caf::actor_system& sys, marathon_actor marathon,
+                            marathon_http_info info);
+
+} // namespace dcos::marathon

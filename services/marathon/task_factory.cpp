@@ -1,0 +1,203 @@
+#include "task_factory.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+
+#include <fmt/format.h>
+
+namespace dcos::marathon {
+
+namespace {
+
+// Picks one host port per port definition from `free` (sorted, disjoint
+// ranges), or says which one it could not have.
+bool pick_ports(const App& app, std::vector<value_range> free,
+                std::vector<int>* out, std::string* reason) {
+  std::set<uint64_t> taken;
+  auto is_free = [&](uint64_t p) {
+    if (taken.count(p))
+      return false;
+    return std::any_of(free.begin(), free.end(), [p](const value_range& r) {
+      return r.begin <= p && p <= r.end;
+    });
+  };
+  for (const auto& def : app.port_definitions()) {
+    if (app.require_ports()) {
+      auto wanted = static_cast<uint64_t>(def.port());
+      if (!is_free(wanted)) {
+        *reason = fmt::format("port {} is not offered (requirePorts)", wanted);
+        return false;
+      }
+      taken.insert(wanted);
+      out->push_back(def.port());
+      continue;
+    }
+    bool found = false;
+    for (const auto& r : free) {
+      for (uint64_t p = r.begin; p <= r.end && !found; ++p)
+        if (is_free(p)) {
+          taken.insert(p);
+          out->push_back(static_cast<int>(p));
+          found = true;
+        }
+      if (found)
+        break;
+    }
+    if (!found) {
+      *reason = fmt::format("not enough ports: need {}, offer has {}",
+                            app.port_definitions_size(), taken.size());
+      return false;
+    }
+  }
+  return true;
+}
+
+// "web-1" -> "WEB_1": the name of a port or label in an environment variable.
+std::string env_name(std::string_view text) {
+  std::string out;
+  for (char c : text)
+    out += std::isalnum(static_cast<unsigned char>(c))
+             ? static_cast<char>(std::toupper(static_cast<unsigned char>(c)))
+             : '_';
+  return out;
+}
+
+void add_env(v1::Environment* env, std::string name, std::string value) {
+  auto* var = env->add_variables();
+  var->set_name(std::move(name));
+  var->set_value(std::move(value));
+}
+
+} // namespace
+
+std::string task_name(const std::string& app_id) {
+  std::vector<std::string_view> parts;
+  std::string_view rest{app_id};
+  while (!rest.empty()) {
+    auto slash = rest.find('/');
+    auto part = rest.substr(0, slash);
+    if (!part.empty())
+      parts.push_back(part);
+    if (slash == std::string_view::npos)
+      break;
+    rest.remove_prefix(slash + 1);
+  }
+  std::reverse(parts.begin(), parts.end());
+  return fmt::format("{}", fmt::join(parts, "."));
+}
+
+fit_result fit_task(const App& app,
+                    const std::vector<placement_constraint>& constraints,
+                    const v1::Offer& offer, const resources& available,
+                    const std::vector<placement_site>& placed,
+                    const std::string& task_id, const std::string& now) {
+  fit_result out;
+  auto site = placement_site::of(offer);
+  for (const auto& c : constraints)
+    if (auto why = placement_violation(c, site, placed); !why.empty()) {
+      out.reason = std::move(why);
+      return out;
+    }
+  const auto& role = offer.allocation_info().role();
+  struct need {
+    const char* name;
+    double amount;
+  };
+  std::string text;
+  for (auto [name, amount] : {need{"cpus", app.cpus()}, need{"mem", app.mem()},
+                              need{"disk", app.disk()}}) {
+    if (amount <= 0)
+      continue;
+    auto have = available.scalar(name).value_or(0);
+    if (have + 1e-9 < amount) {
+      out.reason = fmt::format("not enough {}: need {}, offer has {}", name,
+                               amount, have);
+      return out;
+    }
+    text += fmt::format("{}{}:{}", text.empty() ? "" : ";", name, amount);
+  }
+  std::vector<int> ports;
+  if (app.port_definitions_size() > 0) {
+    if (!pick_ports(app, available.ranges("ports").value_or(
+                           std::vector<value_range>{}),
+                    &ports, &out.reason))
+      return out;
+    std::vector<std::string> ranges;
+    for (int p : ports)
+      ranges.push_back(fmt::format("{}-{}", p, p));
+    text += fmt::format(";ports:[{}]", fmt::join(ranges, ","));
+  }
+  auto amounts = resources::parse(text);
+  if (!amounts) {
+    out.reason = "cannot express the app's resources: " + text;
+    return out;
+  }
+  out.launch.used = amounts->allocate(role);
+  if (!available.contains(out.launch.used)) {
+    out.reason = "the offer's resources are reserved for other roles";
+    return out;
+  }
+
+  auto& info = out.launch.info;
+  info.set_name(task_name(app.id()));
+  info.mutable_task_id()->set_value(task_id);
+  *info.mutable_agent_id() = offer.agent_id();
+  out.launch.used.to_proto(info.mutable_resources());
+  auto* command = info.mutable_command();
+  if (app.has_cmd()) {
+    command->set_value(app.cmd());
+  } else {
+    command->set_shell(false);
+    command->set_value(app.args(0));
+    for (const auto& arg : app.args())
+      command->add_arguments(arg);
+  }
+  if (app.has_user())
+    command->set_user(app.user());
+  auto* env = command->mutable_environment();
+  for (const auto& [name, value] : app.env())
+    add_env(env, name, value);
+  add_env(env, "MARATHON_APP_ID", app.id());
+  add_env(env, "MARATHON_APP_VERSION", app.version());
+  add_env(env, "MARATHON_APP_RESOURCE_CPUS", fmt::format("{}", app.cpus()));
+  add_env(env, "MARATHON_APP_RESOURCE_MEM", fmt::format("{}", app.mem()));
+  add_env(env, "MARATHON_APP_RESOURCE_DISK", fmt::format("{}", app.disk()));
+  for (const auto& [key, value] : app.labels())
+    add_env(env, "MARATHON_APP_LABEL_" + env_name(key), value);
+  add_env(env, "MESOS_TASK_ID", task_id);
+  add_env(env, "HOST", offer.hostname());
+  if (!ports.empty()) {
+    add_env(env, "PORT", std::to_string(ports[0]));
+    add_env(env, "PORTS", fmt::format("{}", fmt::join(ports, ",")));
+  }
+  for (size_t i = 0; i < ports.size(); ++i) {
+    add_env(env, fmt::format("PORT{}", i), std::to_string(ports[i]));
+    const auto& def = app.port_definitions(static_cast<int>(i));
+    if (def.has_name() && !def.name().empty())
+      add_env(env, "PORT_" + env_name(def.name()), std::to_string(ports[i]));
+  }
+  for (const auto& [key, value] : app.labels()) {
+    auto* label = info.mutable_labels()->add_labels();
+    label->set_key(key);
+    label->set_value(value);
+  }
+  if (app.has_task_kill_grace_period_seconds())
+    info.mutable_kill_policy()->mutable_grace_period()->set_nanoseconds(
+      static_cast<int64_t>(app.task_kill_grace_period_seconds() * 1e9));
+
+  auto& task = out.launch.task;
+  task.set_id(task_id);
+  task.set_app_id(app.id());
+  task.set_host(offer.hostname());
+  for (int p : ports)
+    task.add_ports(p);
+  task.set_slave_id(offer.agent_id().value());
+  task.set_state("TASK_STAGING");
+  task.set_staged_at(now);
+  task.set_version(app.version_info().last_config_change_at());
+  out.fits = true;
+  return out;
+}
+
+} // namespace dcos::marathon

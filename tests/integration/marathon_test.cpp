@@ -1,0 +1,391 @@
+// dcos-marathon against a real master and agents, driven with curl as its
+// users drive Marathon: apps posted as JSON run and serve their ports, a
+// killed task is replaced, a rolling upgrade keeps the healthy minimum,
+// Marathon killed with -9 in the middle of a deployment is resumed by the
+// next one (same framework, no task lost or doubled), bad input gets
+// Marathon's 4xx and changes nothing.
+#include <signal.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <string>
+
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+
+#include "support/checks.hpp"
+#include "support/files.hpp"
+#include "support/ports.hpp"
+#include "support/processes.hpp"
+
+using namespace dcos;
+using namespace dcos::test;
+
+namespace {
+
+// A dcos-marathon with its state in `work_dir`.
+struct marathon_process {
+  subprocess process;
+  uint16_t port = 0;
+
+  marathon_process(const std::string& master, const std::string& work_dir,
+                   uint16_t http_port)
+    : process(start(master, work_dir, http_port)), port(http_port) {
+    auto line = process.read_line(30s);
+    DCOS_REQUIRE_OK(line);
+    REQUIRE_MESSAGE(line->find("listening on") != std::string::npos, *line);
+  }
+
+  std::string url(const std::string& path) const {
+    return fmt::format("http://127.0.0.1:{}{}", port, path);
+  }
+
+private:
+  static subprocess start(const std::string& master,
+                          const std::string& work_dir, uint16_t port) {
+    subprocess_options opts;
+    opts.argv = {binary("DCOS_MARATHON_BIN"), "--master=" + master,
+                 "--ip=127.0.0.1", fmt::format("--port={}", port),
+                 "--work_dir=" + work_dir, "--log_level=info"};
+    opts.capture_stdout = true;
+    opts.stderr_path = work_dir + ".log";
+    auto p = subprocess::spawn(opts);
+    DCOS_REQUIRE_OK(p);
+    return std::move(*p);
+  }
+};
+
+// A master, two agents with ports of their own, and a Marathon.
+struct cluster {
+  scratch_dir dir;
+  master_process master;
+  agent_process agent0, agent1;
+  uint16_t marathon_port = free_port();
+  std::optional<marathon_process> marathon;
+
+  cluster()
+    : agent0(master.address(), dir / "agent-0", {resources_flag()}),
+      agent1(master.address(), dir / "agent-1", {resources_flag()}) {
+    start_marathon();
+  }
+
+  ~cluster() {
+    marathon.reset();
+    // The agents take their tasks with them.
+    for (auto* a : {&agent0, &agent1}) {
+      a->process.kill(SIGUSR1);
+      exit_status_within(a->process, 20s);
+    }
+  }
+
+  static std::string resources_flag() {
+    auto first = free_port_run(20);
+    return fmt::format("--resources=cpus:4;mem:2048;disk:1000;ports:[{}-{}]",
+                       first, first + 19);
+  }
+
+  void start_marathon() {
+    marathon.emplace(master.address(), dir / "marathon", marathon_port);
+  }
+
+  http_result get(const std::string& path) {
+    return curl({marathon->url(path)});
+  }
+
+  http_result send(const std::string& method, const std::string& path,
+                   const std::string& body = {}) {
+    std::vector<std::string> args{"-X", method, marathon->url(path)};
+    if (!body.empty())
+      args.insert(args.end(), {"-H", "Content-Type: application/json",
+                               "--data-binary", body});
+    return curl(args);
+  }
+
+  // The app as GET /v2/apps/{id} shows it.
+  google::protobuf::Struct app(const std::string& id) {
+    auto r = get("/v2/apps" + id);
+    REQUIRE_MESSAGE(r.status == 200, r.body);
+    return parse_json_object(r.body).fields().at("app").struct_value();
+  }
+
+  std::vector<google::protobuf::Struct> tasks(const std::string& id) {
+    std::vector<google::protobuf::Struct> out;
+    auto a = app(id);
+    if (auto t = a.fields().find("tasks"); t != a.fields().end())
+      for (const auto& v : t->second.list_value().values())
+        out.push_back(v.struct_value());
+    return out;
+  }
+
+  int running(const std::string& id) {
+    return static_cast<int>(
+      app(id).fields().at("tasksRunning").number_value());
+  }
+
+  bool deployments_done() {
+    auto r = get("/v2/deployments");
+    return r.status == 200 && r.body == "[]";
+  }
+
+  // The tasks the master has of Marathon's framework that have not ended.
+  std::set<std::string> master_tasks() {
+    auto r = curl({"http://" + master.address() + "/master/state"});
+    REQUIRE(r.status == 200);
+    std::set<std::string> out;
+    auto state = parse_json_object(r.body);
+    for (const auto& f : state.fields().at("frameworks").list_value().values())
+      for (const auto& v :
+           f.struct_value().fields().at("tasks").list_value().values()) {
+        const auto& t = v.struct_value().fields();
+        auto state = t.at("state").string_value();
+        if (state == "TASK_RUNNING" || state == "TASK_STAGING"
+            || state == "TASK_STARTING" || state == "TASK_KILLING")
+          out.insert(t.at("id").string_value());
+      }
+    return out;
+  }
+};
+
+std::string text(const google::protobuf::Struct& s, const std::string& name) {
+  auto at = s.fields().find(name);
+  return at == s.fields().end() ? std::string{} : at->second.string_value();
+}
+
+std::string first_port(const google::protobuf::Struct& task) {
+  return fmt::format(
+    "{}", task.fields().at("ports").list_value().values(0).number_value());
+}
+
+} // namespace
+
+TEST_CASE("an app posted with curl runs, serves its port, and a task that "
+          "dies is replaced") {
+  cluster c;
+  auto posted = c.send("POST", "/v2/apps", R"({
+    "id": "/web", "cmd": "exec python3 -m http.server $PORT0 --bind 127.0.0.1",
+    "instances": 2, "cpus": 0.1, "mem": 64, "backoffSeconds": 0.5})");
+  REQUIRE_MESSAGE(posted.status == 201, posted.body);
+  auto body = parse_json_object(posted.body);
+  CHECK(text(body, "id") == "/web");
+  CHECK(body.fields().at("deployments").list_value().values_size() == 1);
+
+  REQUIRE(eventually([&] { return c.running("/web") == 2; }, 30s));
+  CHECK(eventually([&] { return c.deployments_done(); }));
+  auto tasks = c.tasks("/web");
+  REQUIRE(tasks.size() == 2);
+  for (const auto& t : tasks) {
+    CHECK(text(t, "appId") == "/web");
+    CHECK(text(t, "state") == "TASK_RUNNING");
+    auto port = first_port(t);
+    CHECK_MESSAGE(eventually([&] {
+                    return curl({"http://127.0.0.1:" + port + "/"}).status
+                           == 200;
+                  }),
+                  "nothing serves port ", port);
+  }
+
+  // The task's process dies: Marathon notes the failure and replaces it.
+  auto victim = tasks[0];
+  auto killed = run_to_end(
+    {"pkill", "-9", "-f", "http.server " + first_port(victim)});
+  REQUIRE(killed.status == 0);
+  REQUIRE(eventually(
+    [&] {
+      auto now = c.tasks("/web");
+      return now.size() == 2 && c.running("/web") == 2
+             && std::none_of(now.begin(), now.end(), [&](const auto& t) {
+                  return text(t, "id") == text(victim, "id");
+                });
+    },
+    30s));
+  auto failure = c.app("/web").fields().at("lastTaskFailure").struct_value();
+  CHECK(text(failure, "taskId") == text(victim, "id"));
+  CHECK(text(failure, "state") == "TASK_FAILED");
+
+  // GET /v2/tasks lists them; the label and id filters of /v2/apps work.
+  auto all = parse_json_object(c.get("/v2/tasks").body);
+  CHECK(all.fields().at("tasks").list_value().values_size() == 2);
+  CHECK(c.get("/v2/apps?id=we").body.find("\"/web\"") != std::string::npos);
+  CHECK(c.get("/v2/apps?id=nope").body == R"({"apps":[]})");
+
+  // Removing the app kills its tasks at the master.
+  auto removed = c.send("DELETE", "/v2/apps/web");
+  CHECK(removed.status == 200);
+  CHECK(removed.body.find("deploymentId") != std::string::npos);
+  CHECK(c.get("/v2/apps/web").status == 404);
+  CHECK(eventually([&] { return c.master_tasks().empty(); }, 30s));
+  CHECK(eventually([&] { return c.deployments_done(); }));
+}
+
+TEST_CASE("a rolling upgrade never has fewer than the healthy minimum "
+          "running, and ends with every task on the new version") {
+  cluster c;
+  auto posted = c.send("POST", "/v2/apps", R"({
+    "id": "/roll", "cmd": "sleep 3600", "instances": 4, "cpus": 0.1,
+    "mem": 16, "upgradeStrategy": {"minimumHealthCapacity": 0.5,
+    "maximumOverCapacity": 0.25}})");
+  REQUIRE_MESSAGE(posted.status == 201, posted.body);
+  REQUIRE(eventually([&] { return c.running("/roll") == 4; }, 30s));
+  REQUIRE(eventually([&] { return c.deployments_done(); }));
+  auto old_version
+    = text(c.app("/roll").fields().at("versionInfo").struct_value(),
+           "lastConfigChangeAt");
+
+  auto put = c.send("PUT", "/v2/apps/roll", R"({
+    "cmd": "sleep 3601", "instances": 4, "cpus": 0.1, "mem": 16,
+    "upgradeStrategy": {"minimumHealthCapacity": 0.5,
+    "maximumOverCapacity": 0.25}})");
+  REQUIRE_MESSAGE(put.status == 200, put.body);
+  int lowest = 4, most = 0;
+  bool done = eventually(
+    [&] {
+      auto tasks = c.tasks("/roll");
+      int running = 0;
+      for (const auto& t : tasks)
+        running += text(t, "state") == "TASK_RUNNING";
+      lowest = std::min(lowest, running);
+      most = std::max(most, static_cast<int>(c.master_tasks().size()));
+      return c.deployments_done() && tasks.size() == 4
+             && std::all_of(tasks.begin(), tasks.end(), [&](const auto& t) {
+                  return text(t, "version") != old_version
+                         && text(t, "state") == "TASK_RUNNING";
+                });
+    },
+    60s);
+  CHECK(done);
+  CHECK_MESSAGE(lowest >= 2, "only ", lowest, " running during the upgrade");
+  // 4 x 1.25 = 5, tasks being killed included.
+  CHECK_MESSAGE(most <= 5, most, " tasks at the master at once");
+  CHECK(eventually([&] { return c.master_tasks().size() == 4; }));
+}
+
+TEST_CASE("Marathon killed with -9 mid-deployment: the next one resumes it "
+          "with the same framework, losing and doubling nothing") {
+  cluster c;
+  REQUIRE(c.send("POST", "/v2/apps", R"({"id": "/db", "cmd": "sleep 3600",
+    "instances": 1, "cpus": 0.1, "mem": 16})")
+            .status
+          == 201);
+  REQUIRE(eventually([&] { return c.running("/db") == 1; }, 30s));
+  auto framework = text(parse_json_object(c.get("/v2/info").body),
+                        "frameworkId");
+  REQUIRE_FALSE(framework.empty());
+
+  auto scaled = c.send("PUT", "/v2/apps/db", R"({"cmd": "sleep 3600",
+    "instances": 6, "cpus": 0.1, "mem": 16})");
+  REQUIRE(scaled.status == 200);
+  c.marathon->process.kill(SIGKILL);
+  exit_status_within(c.marathon->process, 10s);
+  c.start_marathon();
+
+  CHECK(text(parse_json_object(c.get("/v2/info").body), "frameworkId")
+        == framework);
+  CHECK(eventually([&] { return c.running("/db") == 6; }, 40s));
+  CHECK(eventually([&] { return c.deployments_done(); }));
+  auto ours = c.tasks("/db");
+  std::set<std::string> ids;
+  for (const auto& t : ours)
+    ids.insert(text(t, "id"));
+  // Whatever the first Marathon launched but did not record is killed.
+  CHECK(eventually([&] { return c.master_tasks() == ids; }, 20s));
+}
+
+TEST_CASE("bad requests get Marathon's status and body, and change "
+          "nothing") {
+  cluster c;
+  REQUIRE(c.send("POST", "/v2/apps", R"({"id": "/keep", "cmd": "sleep 3600",
+    "instances": 1, "cpus": 0.1, "mem": 16})")
+            .status
+          == 201);
+  REQUIRE(eventually([&] { return c.deployments_done(); }, 30s));
+  auto before = c.get("/v2/apps").body;
+
+  auto malformed = c.send("POST", "/v2/apps", R"({"id": "x", "cmd": )");
+  CHECK(malformed.status == 400);
+  CHECK(malformed.body.find("Invalid JSON") != std::string::npos);
+  auto negative = c.send("POST", "/v2/apps",
+                         R"({"id": "x", "cmd": "y", "instances": -1})");
+  CHECK(negative.status == 422);
+  CHECK(negative.body.find(R"("path":"/instances")") != std::string::npos);
+  auto wrong_type = c.send("POST", "/v2/apps",
+                           R"({"id": "x", "cmd": "y", "mem": "lots"})");
+  CHECK(wrong_type.status == 422);
+  CHECK(wrong_type.body.find(R"("path":"/mem")") != std::string::npos);
+  auto operator_ = c.send(
+    "POST", "/v2/apps",
+    R"({"id": "x", "cmd": "y", "constraints": [["hostname", "EVERYWHERE"]]})");
+  CHECK(operator_.status == 422);
+  CHECK(operator_.body.find("EVERYWHERE") != std::string::npos);
+  auto duplicate = c.send("POST", "/v2/apps",
+                          R"({"id": "/keep", "cmd": "other"})");
+  CHECK(duplicate.status == 409);
+  CHECK(duplicate.body.find("already exists") != std::string::npos);
+  auto bad_put = c.send("PUT", "/v2/apps/keep",
+                        R"({"cmd": "sleep 1", "cpus": -1})");
+  CHECK(bad_put.status == 422);
+  CHECK(c.get("/v2/apps/nothing").status == 404);
+  CHECK(c.send("DELETE", "/v2/apps/nothing").status == 404);
+  CHECK(c.send("POST", "/v2/apps/nothing/restart").status == 404);
+
+  CHECK(c.get("/v2/apps").body == before);
+  CHECK(c.deployments_done());
+}
+
+TEST_CASE("a change while a deployment holds the app is refused with 409 "
+          "unless forced; a rollback restores the old definition") {
+  cluster c;
+  // More than the agents have: the deployment cannot finish, and says why.
+  auto posted = c.send("POST", "/v2/apps", R"({"id": "/big",
+    "cmd": "sleep 3600", "instances": 1, "cpus": 0.1, "mem": 16})");
+  REQUIRE(posted.status == 201);
+  REQUIRE(eventually([&] { return c.deployments_done(); }, 30s));
+  auto stuck = c.send("PUT", "/v2/apps/big", R"({"cmd": "sleep 3600",
+    "instances": 3, "cpus": 0.1, "mem": 4000})");
+  REQUIRE(stuck.status == 200);
+  auto deployment = text(parse_json_object(stuck.body), "deploymentId");
+  CHECK(eventually(
+    [&] {
+      return c.get("/v2/deployments").body.find("not enough mem")
+             != std::string::npos;
+    },
+    20s));
+
+  auto refused = c.send("PUT", "/v2/apps/big", R"({"cmd": "sleep 3600",
+    "instances": 2, "cpus": 0.1, "mem": 16})");
+  CHECK(refused.status == 409);
+  CHECK(refused.body.find(deployment) != std::string::npos);
+
+  // Rolling back: the app is as it was, and its task runs on.
+  auto rollback = c.send("DELETE", "/v2/deployments/" + deployment);
+  CHECK(rollback.status == 200);
+  CHECK(eventually([&] { return c.deployments_done(); }, 30s));
+  auto app = c.app("/big");
+  CHECK(app.fields().at("mem").number_value() == 16);
+  CHECK(app.fields().at("instances").number_value() == 1);
+  CHECK(eventually([&] { return c.running("/big") == 1; }));
+
+  auto forced = c.send("PUT", "/v2/apps/big?force=true",
+                       R"({"cmd": "sleep 3600", "instances": 2, "cpus": 0.1,
+                           "mem": 16})");
+  CHECK(forced.status == 200);
+  CHECK(eventually([&] { return c.running("/big") == 2; }, 30s));
+}
+
+TEST_CASE("/ping, /v2/info, /v2/leader and /metrics answer") {
+  cluster c;
+  auto ping = c.get("/ping");
+  CHECK(ping.status == 200);
+  CHECK(ping.body == "pong\n");
+  auto info = parse_json_object(c.get("/v2/info").body);
+  CHECK(text(info, "name") == "marathon");
+  CHECK(eventually([&] {
+    return !text(parse_json_object(c.get("/v2/info").body), "frameworkId")
+              .empty();
+  }));
+  CHECK(c.get("/v2/leader").body.find(std::to_string(c.marathon_port))
+        != std::string::npos);
+  auto metrics = c.get("/metrics");
+  CHECK(metrics.status == 200);
+  CHECK(metrics.body.find("marathon_apps ") != std::string::npos);
+}
