@@ -26,7 +26,7 @@
 
 #include "dcos/master_actor.hpp"
 #include "dcos/scheduler_actor.hpp"
-#include "stream_sink.hpp"
+#include "dcos/stream_sink.hpp"
 
 namespace dcos::kernel {
 

@@ -16,7 +16,7 @@
 #include <caf/fwd.hpp>
 
 #include "dcos/master_actor.hpp"
-#include "stream_sink.hpp"
+#include "dcos/stream_sink.hpp"
 
 namespace dcos::kernel {
 

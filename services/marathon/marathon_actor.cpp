@@ -1,6 +1,7 @@
 #include "marathon_actor.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <ctime>
 #include <map>
 #include <memory>
@@ -11,6 +12,7 @@
 #include <fmt/format.h>
 
 #include <dcos/error.hpp>
+#include <dcos/json.hpp>
 #include <dcos/logging.hpp>
 #include <dcos/resources.hpp>
 #include <dcos/task_state.hpp>
@@ -53,6 +55,11 @@ struct marathon_state {
   std::map<std::string, Deployment> deployments;  // by id
   // What offers told about agents, for constraints on attributes.
   std::map<std::string, placement_site> sites; // by agent id
+  struct subscriber {
+    std::shared_ptr<stream_sink> sink;
+    std::set<std::string> types; // empty: all
+  };
+  std::vector<subscriber> subscribers; // of /v2/events
 
   static inline const char* name = "marathon";
 
@@ -81,6 +88,90 @@ struct marathon_state {
     return fmt::format("{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}", a >> 32,
                        (a >> 16) & 0xffff, a & 0xfff,
                        0x8000 | ((b >> 48) & 0x3fff), b & 0xffffffffffffull);
+  }
+
+  // -- events ------------------------------------------------------------------------
+
+  // Sends `event` (its event_type and timestamp are set here) to the
+  // subscribers that want `type`; a subscriber whose stream closed is
+  // dropped.
+  template <class Event>
+  void publish(const std::string& type, Event event) {
+    if (subscribers.empty())
+      return;
+    event.set_event_type(type);
+    event.set_timestamp(timestamp());
+    auto frame = fmt::format("event: {}\ndata: {}\n\n", type,
+                             to_json(event, json_style::marathon));
+    subscribers.erase(
+      std::remove_if(subscribers.begin(), subscribers.end(),
+                     [&](const subscriber& s) {
+                       if (!s.types.empty() && !s.types.count(type))
+                         return !s.sink->is_open();
+                       return !s.sink->write(frame);
+                     }),
+      subscribers.end());
+  }
+
+  void subscribe(std::shared_ptr<stream_sink> sink,
+                 const std::vector<std::string>& types) {
+    subscribers.push_back({sink, {types.begin(), types.end()}});
+    EventStreamAttached attached;
+    attached.set_event_type("event_stream_attached");
+    attached.set_timestamp(timestamp());
+    sink->write(fmt::format("event: event_stream_attached\ndata: {}\n\n",
+                            to_json(attached, json_style::marathon)));
+  }
+
+  void publish_deployment(const std::string& type, const Deployment& d) {
+    DeploymentEvent e;
+    e.set_id(d.id());
+    *e.mutable_plan() = d;
+    e.mutable_plan()->clear_previous();
+    if (d.steps_size() > 0)
+      *e.mutable_current_step() = d.steps(0);
+    publish(type, std::move(e));
+  }
+
+  // Marathon's condition of an instance in `state`.
+  static std::string condition_of(v1::TaskState state) {
+    auto name = v1::TaskState_Name(state).substr(5); // no "TASK_"
+    std::string out;
+    bool upper = true;
+    for (char c : name) {
+      if (c == '_') {
+        upper = true;
+        continue;
+      }
+      out += upper ? c : static_cast<char>(std::tolower(c));
+      upper = false;
+    }
+    return out;
+  }
+
+  void publish_status(const app_entry& entry, const Task& task,
+                      const v1::TaskStatus& status) {
+    StatusUpdateEvent e;
+    e.set_slave_id(task.slave_id());
+    e.set_task_id(task.id());
+    e.set_task_status(v1::TaskState_Name(status.state()));
+    e.set_message(status.message());
+    e.set_app_id(entry.app.id());
+    e.set_host(task.host());
+    *e.mutable_ip_addresses() = task.ip_addresses();
+    *e.mutable_ports() = task.ports();
+    e.set_version(task.version());
+    publish("status_update_event", std::move(e));
+    InstanceChangedEvent c;
+    c.set_instance_id(task.id());
+    c.set_condition(condition_of(status.state()));
+    c.set_run_spec_id(entry.app.id());
+    c.set_agent_id(task.slave_id());
+    c.set_host(task.host());
+    c.set_run_spec_version(task.version());
+    c.set_goal(task.killing() ? (entry.removing ? "Decommissioned" : "Stopped")
+                              : "Running");
+    publish("instance_changed_event", std::move(c));
   }
 
   // -- the store ---------------------------------------------------------------------
@@ -238,8 +329,10 @@ struct marathon_state {
       self->send(driver, call::Call::Revive{});
     }
     if (entry.removing && entry.tasks.empty()) {
-      auto id = entry.app.id();
-      apps.erase(id);
+      AppTerminatedEvent e;
+      e.set_app_id(entry.app.id());
+      apps.erase(e.app_id()); // `entry` is gone from here on
+      publish("app_terminated_event", std::move(e));
     }
     finish_deployments();
   }
@@ -270,6 +363,8 @@ struct marathon_state {
     }
     auto& task = entry->tasks[id];
     auto state = v1::TaskState_Name(status.state());
+    if (task.state() != state)
+      publish_status(*entry, task, status);
     if (is_terminal(status.state())) {
       if (!task.killing())
         note_failure(*entry, task, status);
@@ -475,6 +570,7 @@ struct marathon_state {
     for (const auto* d : held)
       ids.push_back(d->id());
     for (const auto& id : ids) {
+      publish_deployment("deployment_failed", deployments[id]);
       deployments.erase(id);
       forget(deployment_key(id));
     }
@@ -517,6 +613,8 @@ struct marathon_state {
         done.push_back(id);
     for (const auto& id : done) {
       log->info("deployment {} finished", id);
+      publish_deployment("deployment_step_success", deployments[id]);
+      publish_deployment("deployment_success", deployments[id]);
       deployments.erase(id);
       forget(deployment_key(id));
     }
@@ -551,6 +649,17 @@ struct marathon_state {
             log->info("deployment {}: {} {}", d.id(),
                       d.steps(0).actions(0).action(), app.id());
             rp.deliver(d);
+            if (!removing) {
+              ApiPostEvent e;
+              e.set_uri("/v2/apps" + app.id());
+              *e.mutable_app_definition() = app;
+              publish("api_post_event", std::move(e));
+            }
+            GroupChangeSuccess g;
+            g.set_group_id("/");
+            g.set_version(d.version());
+            publish("group_change_success", std::move(g));
+            publish_deployment("deployment_info", d);
             converge(entry);
           },
           [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
@@ -745,6 +854,7 @@ struct marathon_state {
       return make_error(errc::not_found,
                         fmt::format("DeploymentPlan {} does not exist", id));
     Deployment d = at->second;
+    publish_deployment("deployment_failed", d);
     deployments.erase(at);
     forget(deployment_key(id));
     if (force)
@@ -793,6 +903,11 @@ marathon_actor spawn_marathon(caf::actor_system& sys, marathon_config cfg) {
       [self](get_atom, info_atom) {
         return marathon_info{self->state.framework_id,
                              self->state.subscribed};
+      },
+      [self](subscribe_atom, events_atom, std::shared_ptr<stream_sink>& sink,
+             const std::vector<std::string>& types) {
+        self->state.subscribe(std::move(sink), types);
+        return ok_atom::value;
       },
       [self](tick_atom) {
         auto& st = self->state;

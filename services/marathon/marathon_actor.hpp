@@ -19,6 +19,8 @@
 //  - After every (re-)subscription, the tasks Marathon knows are reconciled
 //    with the master, and tasks the master runs for this framework that
 //    Marathon does not know are killed.
+//  - Every change, task status and deployment step is published as a
+//    Marathon event to the subscribers of /v2/events.
 //  - The framework id is kept in the store; a restarted Marathon fails over
 //    to its framework, and a changed app or deployment in flight resumes.
 //
@@ -29,13 +31,16 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/fwd.hpp>
 #include <caf/typed_actor.hpp>
 
 #include <dcos/detector_actor.hpp>
+#include <dcos/stream_sink.hpp>
 #include <dcos/scheduler_driver_actor.hpp>
 #include <dcos/store_actor.hpp>
 #include <dcos/type_bridge.hpp>
@@ -51,6 +56,7 @@ using deploys_atom = caf::atom_constant<caf::atom("deploys")>;
 using restart_atom = caf::atom_constant<caf::atom("restart")>;
 using info_atom = caf::atom_constant<caf::atom("info")>;
 using kill_atom = caf::atom_constant<caf::atom("kill")>;
+using events_atom = caf::atom_constant<caf::atom("events")>;
 
 /// What Marathon says about itself at /v2/info.
 struct marathon_info {
@@ -89,6 +95,11 @@ using marathon_api = caf::typed_actor<
   caf::replies_to<erase_atom, deploys_atom, std::string, bool>::with<
     Deployment>,
   caf::replies_to<get_atom, info_atom>::with<marathon_info>,
+  // Subscribes `sink` to the events (server-sent event frames) whose types
+  // are listed (all if none), from the next one on; the first frame is
+  // event_stream_attached. The subscription ends when the sink closes.
+  caf::replies_to<subscribe_atom, events_atom, std::shared_ptr<stream_sink>,
+                  std::vector<std::string>>::with<ok_atom>,
   // Internal: the periodic explicit reconciliation.
   caf::reacts_to<tick_atom>>;
 
@@ -111,3 +122,5 @@ struct marathon_config {
 marathon_actor spawn_marathon(caf::actor_system& sys, marathon_config cfg);
 
 } // namespace dcos::marathon
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<dcos::stream_sink>)

@@ -160,6 +160,28 @@ std::set<std::string> embeds(const http_request& req) {
   return out;
 }
 
+// Every value of a repeated query parameter (http_request::query keeps
+// only the last), percent-decoding left out: event types need none.
+std::vector<std::string> query_values(std::string_view target,
+                                      std::string_view name) {
+  std::vector<std::string> out;
+  auto q = target.find('?');
+  if (q == std::string_view::npos)
+    return out;
+  auto rest = target.substr(q + 1);
+  while (!rest.empty()) {
+    auto amp = rest.find('&');
+    auto pair = rest.substr(0, amp);
+    auto eq = pair.find('=');
+    if (eq != std::string_view::npos && pair.substr(0, eq) == name)
+      out.emplace_back(pair.substr(eq + 1));
+    if (amp == std::string_view::npos)
+      break;
+    rest.remove_prefix(amp + 1);
+  }
+  return out;
+}
+
 // The pieces of a path under /v2/apps/: the app's id and what follows it
 // (restart, tasks, tasks/ID).
 struct app_path {
@@ -510,6 +532,27 @@ http_router marathon_routes(caf::actor_system& sys, marathon_actor marathon,
                         },
                         erase_atom::value, deploys_atom::value, id, force);
                     });
+
+  // Server-sent events; ?event_type=X (repeatable) picks the types.
+  routes.get("/v2/events", [s, marathon](const http_request& req,
+                                         http_responder respond) {
+    if (!req.accepts("text/event-stream"))
+      return respond(message_response(
+        406, "the event stream needs Accept: text/event-stream"));
+    auto sink = std::make_shared<stream_sink>();
+    call(
+      *s, marathon, respond,
+      [sink](ok_atom) {
+        http_response ok;
+        ok.content_type = "text/event-stream";
+        ok.stream = [sink](std::shared_ptr<http_stream> stream) {
+          sink->attach(std::move(stream));
+        };
+        return ok;
+      },
+      subscribe_atom::value, events_atom::value, sink,
+      query_values(req.target, "event_type"));
+  });
 
   route_metrics(routes, [s, marathon](auto done) {
     ask(

@@ -389,3 +389,60 @@ TEST_CASE("/ping, /v2/info, /v2/leader and /metrics answer") {
   CHECK(metrics.status == 200);
   CHECK(metrics.body.find("marathon_apps ") != std::string::npos);
 }
+
+TEST_CASE("/v2/events streams the deployment of an app to a real SSE client "
+          "(curl), filtered by event_type on request") {
+  cluster c;
+  auto follow = [&](std::vector<std::string> extra) {
+    subprocess_options opts;
+    opts.argv = {"curl", "-sN", "-H", "Accept: text/event-stream"};
+    opts.argv.insert(opts.argv.end(), extra.begin(), extra.end());
+    opts.capture_stdout = true;
+    auto p = subprocess::spawn(opts);
+    DCOS_REQUIRE_OK(p);
+    return std::move(*p);
+  };
+  auto all = follow({c.marathon->url("/v2/events")});
+  auto few = follow(
+    {c.marathon->url("/v2/events?event_type=deployment_success"
+                     "&event_type=app_terminated_event")});
+  // Reads "event:" lines until one of `type` (or a timeout): their types.
+  auto read_until = [](subprocess& p, const std::string& type) {
+    std::vector<std::string> types;
+    while (true) {
+      auto line = p.read_line(20s);
+      REQUIRE_MESSAGE(line, "no ", type, " event; saw ", types.size());
+      if (line->rfind("event: ", 0) == 0) {
+        types.push_back(line->substr(7));
+        if (types.back() == type)
+          return types;
+      }
+    }
+  };
+  CHECK(read_until(all, "event_stream_attached").size() == 1);
+  CHECK(read_until(few, "event_stream_attached").size() == 1);
+
+  REQUIRE(c.send("POST", "/v2/apps", R"({"id": "/seen", "cmd": "sleep 3600",
+    "cpus": 0.1, "mem": 16})")
+            .status
+          == 201);
+  auto types = read_until(all, "deployment_success");
+  for (auto expected : {"api_post_event", "group_change_success",
+                        "deployment_info", "status_update_event",
+                        "instance_changed_event", "deployment_step_success"})
+    CHECK_MESSAGE(std::count(types.begin(), types.end(), expected) >= 1,
+                  "no ", expected);
+  auto data = all.read_line(5s); // the success's data line
+  REQUIRE(data);
+  CHECK(data->find("\"affectedApps\":[\"/seen\"]") != std::string::npos);
+
+  REQUIRE(c.send("DELETE", "/v2/apps/seen").status == 200);
+  CHECK(read_until(few, "app_terminated_event")
+        == std::vector<std::string>{"deployment_success",
+                                    "app_terminated_event"});
+  CHECK(read_until(few, "deployment_success").size() == 1);
+
+  auto refused = curl({"-H", "Accept: application/json",
+                       c.marathon->url("/v2/events")});
+  CHECK(refused.status == 406);
+}

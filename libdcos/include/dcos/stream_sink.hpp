@@ -17,9 +17,9 @@
 #include <string>
 #include <vector>
 
-#include "dcos/http_server.hpp"
+#include <dcos/http_server.hpp>
 
-namespace dcos::kernel {
+namespace dcos {
 
 class stream_sink {
 public:
@@ -48,4 +48,4 @@ private:
   bool closed_ = false;
 };
 
-} // namespace dcos::kernel
+} // namespace dcos

@@ -1,6 +1,6 @@
-#include "stream_sink.hpp"
+#include "dcos/stream_sink.hpp"
 
-namespace dcos::kernel {
+namespace dcos {
 
 bool stream_sink::write(std::string record) {
   std::lock_guard guard{mtx_};
@@ -50,4 +50,4 @@ bool stream_sink::is_open() const {
   return !closed_ && (!stream_ || stream_->is_open());
 }
 
-} // namespace dcos::kernel
+} // namespace dcos
