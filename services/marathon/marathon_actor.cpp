@@ -37,6 +37,11 @@ struct app_entry {
   clock_point not_before{};          // no launch before this
   std::string stalled;               // why the last offer did not fit
   TaskFailure last_failure;
+  // While the app waits for launches: since when, and what the offers it
+  // saw lacked (Marathon's names), for /v2/queue.
+  std::string waiting_since;
+  ProcessedOffersSummary offers;
+  std::map<std::string, int> declined; // by reason
 };
 
 struct marathon_state {
@@ -322,6 +327,13 @@ struct marathon_state {
   // One safe step toward the definition of `entry`'s app.
   void converge(app_entry& entry) {
     auto step = plan_rollout(entry.app, entry.tasks, entry.removing);
+    if (step.launches > 0 && entry.waiting_since.empty()) {
+      entry.waiting_since = timestamp();
+    } else if (step.launches == 0 && !entry.waiting_since.empty()) {
+      entry.waiting_since.clear();
+      entry.offers.Clear();
+      entry.declined.clear();
+    }
     for (const auto& id : step.kills)
       kill(entry, id);
     if (step.launches > 0 && suppressed && subscribed) {
@@ -457,6 +469,10 @@ struct marathon_state {
       std::vector<v1::TaskInfo> launches;
       for (auto& [id, count] : wanted) {
         auto& entry = apps[id];
+        if (count == 0)
+          continue;
+        auto launched_before = launches.size();
+        std::string declined_for;
         while (count > 0 && available) {
           auto task_id = app_id_key(id) + "." + uuid();
           auto fit = fit_task(entry.app, entry.constraints, offer, *available,
@@ -464,6 +480,7 @@ struct marathon_state {
           if (!fit.fits) {
             entry.stalled = fmt::format("offer from {}: {}", offer.hostname(),
                                         fit.reason);
+            declined_for = fit.reason_code;
             break;
           }
           entry.stalled.clear();
@@ -474,6 +491,7 @@ struct marathon_state {
           launches.push_back(std::move(fit.launch.info));
           --count;
         }
+        note_offer(entry, launches.size() > launched_before, declined_for);
       }
       if (launches.empty()) {
         call::Call::Decline d;
@@ -503,6 +521,63 @@ struct marathon_state {
       suppressed = true;
       self->send(driver, call::Call::Suppress{});
     }
+  }
+
+  // Counts an offer `entry` saw while waiting: used, or declined for
+  // `reason`.
+  void note_offer(app_entry& entry, bool used, const std::string& reason) {
+    auto& o = entry.offers;
+    o.set_processed_offers_count(o.processed_offers_count() + 1);
+    if (used) {
+      o.set_last_used_offer_at(timestamp());
+      return;
+    }
+    o.set_unused_offers_count(o.unused_offers_count() + 1);
+    o.set_last_unused_offer_at(timestamp());
+    if (!reason.empty())
+      ++entry.declined[reason];
+  }
+
+  std::vector<QueueItem> queue() {
+    std::vector<QueueItem> out;
+    auto now_point = self->clock().now();
+    for (const auto& [id, entry] : apps) {
+      if (entry.removing)
+        continue;
+      auto step = plan_rollout(entry.app, entry.tasks, false);
+      if (step.launches <= 0)
+        continue;
+      QueueItem item;
+      *item.mutable_app() = entry.app;
+      item.set_count(step.launches);
+      auto left = std::max(0.0, std::chrono::duration<double>(
+                                  entry.not_before - now_point)
+                                  .count());
+      item.mutable_delay()->set_time_left_seconds(left);
+      item.mutable_delay()->set_overdue(left == 0);
+      item.set_since(entry.waiting_since);
+      auto* summary = item.mutable_processed_offers_summary();
+      *summary = entry.offers;
+      summary->set_processed_offers_count(entry.offers.processed_offers_count());
+      summary->set_unused_offers_count(entry.offers.unused_offers_count());
+      for (const auto& [reason, n] : entry.declined) {
+        auto* r = summary->add_reject_summary_last_offers();
+        r->set_reason(reason);
+        r->set_declined(n);
+        r->set_processed(entry.offers.processed_offers_count());
+      }
+      out.push_back(std::move(item));
+    }
+    return out;
+  }
+
+  caf::result<ok_atom> reset_delay(const std::string& id) {
+    auto* entry = live_app(id);
+    if (!entry)
+      return no_app(id);
+    entry->delay = 0;
+    entry->not_before = {};
+    return ok_atom::value;
   }
 
   // -- reconciliation ----------------------------------------------------------------
@@ -642,6 +717,8 @@ struct marathon_state {
                   != app.version_info().last_config_change_at()) {
                 entry.delay = 0; // a changed app starts without backoff
                 entry.not_before = {};
+                entry.offers.Clear(); // and with a fresh look at offers
+                entry.declined.clear();
               }
               entry.app = app;
             }
@@ -908,6 +985,10 @@ marathon_actor spawn_marathon(caf::actor_system& sys, marathon_config cfg) {
              const std::vector<std::string>& types) {
         self->state.subscribe(std::move(sink), types);
         return ok_atom::value;
+      },
+      [self](get_atom, queue_atom) { return self->state.queue(); },
+      [self](erase_atom, queue_atom, const std::string& id) {
+        return self->state.reset_delay(id);
       },
       [self](tick_atom) {
         auto& st = self->state;

@@ -57,6 +57,7 @@ using restart_atom = caf::atom_constant<caf::atom("restart")>;
 using info_atom = caf::atom_constant<caf::atom("info")>;
 using kill_atom = caf::atom_constant<caf::atom("kill")>;
 using events_atom = caf::atom_constant<caf::atom("events")>;
+using queue_atom = caf::atom_constant<caf::atom("queue")>;
 
 /// What Marathon says about itself at /v2/info.
 struct marathon_info {
@@ -95,6 +96,11 @@ using marathon_api = caf::typed_actor<
   caf::replies_to<erase_atom, deploys_atom, std::string, bool>::with<
     Deployment>,
   caf::replies_to<get_atom, info_atom>::with<marathon_info>,
+  // The apps waiting for launches: how many, their backoff, and what the
+  // offers they saw lacked.
+  caf::replies_to<get_atom, queue_atom>::with<std::vector<QueueItem>>,
+  // Ends the backoff of an app's launches now.
+  caf::replies_to<erase_atom, queue_atom, std::string>::with<ok_atom>,
   // Subscribes `sink` to the events (server-sent event frames) whose types
   // are listed (all if none), from the next one on; the first frame is
   // event_stream_attached. The subscription ends when the sink closes.

@@ -533,6 +533,40 @@ http_router marathon_routes(caf::actor_system& sys, marathon_actor marathon,
                         erase_atom::value, deploys_atom::value, id, force);
                     });
 
+  routes.get("/v2/queue", [s, marathon](const http_request&,
+                                        http_responder respond) {
+    call(
+      *s, marathon, respond,
+      [](const std::vector<QueueItem>& items) {
+        std::string body = "{\"queue\":[";
+        for (size_t i = 0; i < items.size(); ++i) {
+          if (i > 0)
+            body += ',';
+          body += to_json(items[i], json_style::marathon);
+        }
+        body += "]}";
+        return json_response(200, std::move(body));
+      },
+      get_atom::value, queue_atom::value);
+  });
+
+  // DELETE /v2/queue/{appId}/delay: launch now, backoff or not.
+  routes.add_prefix("DELETE", "/v2/queue/", [s, marathon](
+                                              const http_request& req,
+                                              http_responder respond) {
+    std::string_view rest{req.path};
+    rest.remove_prefix(std::string_view{"/v2/queue"}.size());
+    constexpr std::string_view suffix = "/delay";
+    if (rest.size() <= suffix.size()
+        || rest.substr(rest.size() - suffix.size()) != suffix)
+      return respond(message_response(404, "use /v2/queue/{appId}/delay"));
+    rest.remove_suffix(suffix.size());
+    call(
+      *s, marathon, respond,
+      [](ok_atom) { return json_response(204, ""); }, erase_atom::value,
+      queue_atom::value, absolute_app_id(rest));
+  });
+
   // Server-sent events; ?event_type=X (repeatable) picks the types.
   routes.get("/v2/events", [s, marathon](const http_request& req,
                                          http_responder respond) {

@@ -97,22 +97,27 @@ fit_result fit_task(const App& app,
   for (const auto& c : constraints)
     if (auto why = placement_violation(c, site, placed); !why.empty()) {
       out.reason = std::move(why);
+      out.reason_code = "UnfulfilledConstraint";
       return out;
     }
   const auto& role = offer.allocation_info().role();
   struct need {
     const char* name;
     double amount;
+    const char* code;
   };
   std::string text;
-  for (auto [name, amount] : {need{"cpus", app.cpus()}, need{"mem", app.mem()},
-                              need{"disk", app.disk()}}) {
+  for (auto [name, amount, code] :
+       {need{"cpus", app.cpus(), "InsufficientCpus"},
+        need{"mem", app.mem(), "InsufficientMemory"},
+        need{"disk", app.disk(), "InsufficientDisk"}}) {
     if (amount <= 0)
       continue;
     auto have = available.scalar(name).value_or(0);
     if (have + 1e-9 < amount) {
       out.reason = fmt::format("not enough {}: need {}, offer has {}", name,
                                amount, have);
+      out.reason_code = code;
       return out;
     }
     text += fmt::format("{}{}:{}", text.empty() ? "" : ";", name, amount);
@@ -121,8 +126,10 @@ fit_result fit_task(const App& app,
   if (app.port_definitions_size() > 0) {
     if (!pick_ports(app, available.ranges("ports").value_or(
                            std::vector<value_range>{}),
-                    &ports, &out.reason))
+                    &ports, &out.reason)) {
+      out.reason_code = "InsufficientPorts";
       return out;
+    }
     std::vector<std::string> ranges;
     for (int p : ports)
       ranges.push_back(fmt::format("{}-{}", p, p));
@@ -131,11 +138,13 @@ fit_result fit_task(const App& app,
   auto amounts = resources::parse(text);
   if (!amounts) {
     out.reason = "cannot express the app's resources: " + text;
+    out.reason_code = "UnfulfilledRole";
     return out;
   }
   out.launch.used = amounts->allocate(role);
   if (!available.contains(out.launch.used)) {
     out.reason = "the offer's resources are reserved for other roles";
+    out.reason_code = "UnfulfilledRole";
     return out;
   }
 

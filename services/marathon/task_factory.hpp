@@ -28,7 +28,11 @@ struct task_launch {
 struct fit_result {
   bool fits = false;
   task_launch launch;
-  std::string reason; // when it does not fit
+  std::string reason; // when it does not fit: a sentence
+  // ...and Marathon's name for it, as /v2/queue counts them:
+  // UnfulfilledConstraint, InsufficientCpus, InsufficientMemory,
+  // InsufficientDisk, InsufficientPorts or UnfulfilledRole.
+  std::string reason_code;
 };
 
 /// Fits one task of `app` (REQUIRES: valid) into `available` (what is left

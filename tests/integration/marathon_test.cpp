@@ -351,6 +351,16 @@ TEST_CASE("a change while a deployment holds the app is refused with 409 "
     },
     20s));
 
+  // The queue says how many wait and what the offers lacked.
+  CHECK(eventually(
+    [&] {
+      auto q = c.get("/v2/queue").body;
+      return q.find(R"("count":3)") != std::string::npos
+             && q.find(R"("reason":"InsufficientMemory")")
+                  != std::string::npos;
+    },
+    20s));
+
   auto refused = c.send("PUT", "/v2/apps/big", R"({"cmd": "sleep 3600",
     "instances": 2, "cpus": 0.1, "mem": 16})");
   CHECK(refused.status == 409);
@@ -445,4 +455,49 @@ TEST_CASE("/v2/events streams the deployment of an app to a real SSE client "
   auto refused = curl({"-H", "Accept: application/json",
                        c.marathon->url("/v2/events")});
   CHECK(refused.status == 406);
+}
+
+TEST_CASE("a crash loop is held back by the app's backoff, which the queue "
+          "shows and DELETE /v2/queue/{id}/delay ends") {
+  cluster c;
+  REQUIRE(c.send("POST", "/v2/apps", R"({"id": "/crash", "cmd": "exit 3",
+    "cpus": 0.1, "mem": 16, "backoffSeconds": 60})")
+            .status
+          == 201);
+  std::string first_failure;
+  REQUIRE(eventually(
+    [&] {
+      auto a = c.app("/crash");
+      auto f = a.fields().find("lastTaskFailure");
+      if (f == a.fields().end())
+        return false;
+      first_failure = text(f->second.struct_value(), "taskId");
+      return !first_failure.empty();
+    },
+    30s));
+  auto queue = parse_json_object(c.get("/v2/queue").body);
+  auto items = queue.fields().at("queue").list_value();
+  REQUIRE(items.values_size() == 1);
+  auto delay = items.values(0).struct_value().fields().at("delay").struct_value();
+  CHECK(delay.fields().at("timeLeftSeconds").number_value() > 30);
+  CHECK_FALSE(delay.fields().at("overdue").bool_value());
+  // (Its deployment finished: the task ran before it failed, and without
+  // health checks running is what Marathon waits for.) Nothing is
+  // launched while the backoff lasts.
+  std::this_thread::sleep_for(2s);
+  CHECK(c.tasks("/crash").empty());
+  CHECK(text(c.app("/crash").fields().at("lastTaskFailure").struct_value(),
+             "taskId")
+        == first_failure);
+
+  auto reset = c.send("DELETE", "/v2/queue/crash/delay");
+  CHECK(reset.status == 204);
+  // Launched again at once, and failed again.
+  CHECK(eventually(
+    [&] {
+      auto f = c.app("/crash").fields().at("lastTaskFailure").struct_value();
+      return text(f, "taskId") != first_failure;
+    },
+    30s));
+  CHECK(c.send("DELETE", "/v2/queue/nothing/delay").status == 404);
 }
