@@ -43,8 +43,7 @@ const std::set<std::string>& read_only_fields() {
 const std::set<std::string>& not_yet_supported() {
   static const std::set<std::string> names{
     "healthChecks", "readinessChecks", "container", "networks", "secrets",
-    "fetch", "uris", "storeUrls", "residency", "unreachableStrategy",
-    "gpus", "executor", "acceptedResourceRoles", "ipAddress", "role",
+    "fetch", "uris", "storeUrls", "residency", "gpus", "executor", "acceptedResourceRoles", "ipAddress", "role",
     "portMappings", "executorResources"};
   return names;
 }
@@ -271,6 +270,11 @@ void apply_defaults(App* app) {
     strategy->set_minimum_health_capacity(1);
   if (!strategy->has_maximum_over_capacity())
     strategy->set_maximum_over_capacity(1);
+  auto* unreachable = app->mutable_unreachable_strategy();
+  if (!unreachable->has_inactive_after_seconds())
+    unreachable->set_inactive_after_seconds(300);
+  if (!unreachable->has_expunge_after_seconds())
+    unreachable->set_expunge_after_seconds(600);
   for (auto& port : *app->mutable_port_definitions()) {
     if (!port.has_port())
       port.set_port(0);
@@ -311,6 +315,12 @@ std::vector<violation> validate_app(const App& app) {
               app.upgrade_strategy().minimum_health_capacity(), 0, 1);
   check_range(out, "/upgradeStrategy/maximumOverCapacity",
               app.upgrade_strategy().maximum_over_capacity(), 0, 1);
+  const auto& unreachable = app.unreachable_strategy();
+  check_range(out, "/unreachableStrategy/inactiveAfterSeconds",
+              unreachable.inactive_after_seconds(), 0);
+  check_range(out, "/unreachableStrategy/expungeAfterSeconds",
+              unreachable.expunge_after_seconds(),
+              unreachable.inactive_after_seconds());
   if (app.kill_selection() != "YOUNGEST_FIRST"
       && app.kill_selection() != "OLDEST_FIRST")
     out.push_back({"/killSelection",
@@ -379,6 +389,15 @@ std::optional<http_response> patch_app(std::string_view body,
   if (auto refused = parse_fields(body, &partial, &present))
     return refused;
   *app = current;
+  // `current` may be an answer (with counts and tasks): only its
+  // definition is patched.
+  app->clear_tasks_staged();
+  app->clear_tasks_running();
+  app->clear_tasks_healthy();
+  app->clear_tasks_unhealthy();
+  app->clear_deployments();
+  app->clear_tasks();
+  app->clear_last_task_failure();
   app->clear_version();
   const auto* descriptor = App::descriptor();
   const auto* refl = app->GetReflection();

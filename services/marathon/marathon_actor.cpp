@@ -57,7 +57,7 @@ struct marathon_state {
   scheduler_driver_actor driver;
   std::map<std::string, app_entry> apps;          // by app id
   std::map<std::string, std::string> app_of_task; // task id -> app id
-  std::map<std::string, Deployment> deployments;  // by id
+  std::map<std::string, DeploymentRecord> deployments; // by id
   // What offers told about agents, for constraints on attributes.
   std::map<std::string, placement_site> sites; // by agent id
   struct subscriber {
@@ -132,7 +132,6 @@ struct marathon_state {
     DeploymentEvent e;
     e.set_id(d.id());
     *e.mutable_plan() = d;
-    e.mutable_plan()->clear_previous();
     if (d.steps_size() > 0)
       *e.mutable_current_step() = d.steps(0);
     publish(type, std::move(e));
@@ -282,9 +281,9 @@ struct marathon_state {
         load_all(
           "deployments/",
           [this](const std::string& bytes) {
-            Deployment d;
+            DeploymentRecord d;
             if (d.ParseFromString(bytes))
-              deployments[d.id()] = std::move(d);
+              deployments[d.plan().id()] = std::move(d);
           },
           [this] { start(); });
       });
@@ -292,6 +291,10 @@ struct marathon_state {
 
   void start() {
     loaded = true;
+    for (const auto& [id, entry] : apps)
+      for (const auto& [task_id, task] : entry.tasks)
+        if (task.has_unreachable_since())
+          watch_unreachable(entry.app);
     log->info("loaded {} apps, {} tasks, {} deployments", apps.size(),
               app_of_task.size(), deployments.size());
     auto info = cfg.framework;
@@ -316,12 +319,20 @@ struct marathon_state {
 
   void kill(app_entry& entry, const std::string& task_id) {
     auto& task = entry.tasks[task_id];
-    task.set_killing(true);
-    persist(task_key(task_id), task);
     call::Call::Kill k;
     k.mutable_task_id()->set_value(task_id);
     k.mutable_agent_id()->set_value(task.slave_id());
     self->send(driver, std::move(k));
+    if (task.has_unreachable_since()) {
+      // Its agent cannot say it ended: forget it now (killed, as a task
+      // Marathon does not know, should it come back).
+      entry.tasks.erase(task_id);
+      app_of_task.erase(task_id);
+      forget(task_key(task_id));
+      return;
+    }
+    task.set_killing(true);
+    persist(task_key(task_id), task);
   }
 
   // One safe step toward the definition of `entry`'s app.
@@ -377,7 +388,11 @@ struct marathon_state {
     auto state = v1::TaskState_Name(status.state());
     if (task.state() != state)
       publish_status(*entry, task, status);
-    if (is_terminal(status.state())) {
+    // A task being killed whose agent turned unreachable cannot say that
+    // it ended: it is forgotten (and killed, should it come back).
+    bool lost_while_killing
+      = task.killing() && status.state() == v1::TASK_UNREACHABLE;
+    if (is_terminal(status.state()) || lost_while_killing) {
       if (!task.killing())
         note_failure(*entry, task, status);
       entry->tasks.erase(id);
@@ -385,6 +400,13 @@ struct marathon_state {
       forget(task_key(id));
     } else if (task.state() != state) {
       task.set_state(state);
+      if (status.state() == v1::TASK_UNREACHABLE) {
+        task.set_unreachable_since(now());
+        watch_unreachable(entry->app);
+      } else {
+        task.clear_unreachable_since();
+        task.clear_inactive();
+      }
       if (status.state() == v1::TASK_RUNNING && task.started_at().empty())
         task.set_started_at(timestamp());
       if (task.host().empty() || status.has_container_status())
@@ -397,6 +419,53 @@ struct marathon_state {
       persist(task_key(id), task);
     }
     converge(*entry);
+  }
+
+  // Checks the unreachable tasks again when `app`'s strategy says one may
+  // turn inactive or be expunged.
+  void watch_unreachable(const App& app) {
+    const auto& strategy = app.unreachable_strategy();
+    for (double seconds : {strategy.inactive_after_seconds(),
+                           strategy.expunge_after_seconds()})
+      self->delayed_send(self,
+                         std::chrono::duration_cast<caf::timespan>(
+                           std::chrono::duration<double>(seconds + 0.001)),
+                         unreachable_atom::value);
+  }
+
+  // Unreachable tasks past inactiveAfterSeconds are replaced; past
+  // expungeAfterSeconds they are forgotten (and killed should they come
+  // back, as tasks Marathon does not know).
+  void check_unreachable() {
+    auto t = now();
+    std::vector<std::string> touched;
+    for (auto& [id, entry] : apps) {
+      const auto& strategy = entry.app.unreachable_strategy();
+      std::vector<std::string> expunged;
+      for (auto& [task_id, task] : entry.tasks) {
+        if (!task.has_unreachable_since())
+          continue;
+        auto away = t - task.unreachable_since();
+        if (away >= strategy.expunge_after_seconds()) {
+          expunged.push_back(task_id);
+        } else if (away >= strategy.inactive_after_seconds()
+                   && !task.inactive()) {
+          task.set_inactive(true);
+          persist(task_key(task_id), task);
+          touched.push_back(id);
+        }
+      }
+      for (const auto& task_id : expunged) {
+        log->info("expunging task {}, unreachable for too long", task_id);
+        entry.tasks.erase(task_id);
+        app_of_task.erase(task_id);
+        forget(task_key(task_id));
+        touched.push_back(id);
+      }
+    }
+    for (const auto& id : touched)
+      if (auto at = apps.find(id); at != apps.end())
+        converge(at->second);
   }
 
   // A task ended that Marathon did not kill: remember why, and hold the
@@ -622,9 +691,9 @@ struct marathon_state {
   std::vector<const Deployment*> deployments_of(const std::string& app_id) {
     std::vector<const Deployment*> out;
     for (const auto& [id, d] : deployments)
-      if (std::count(d.affected_apps().begin(), d.affected_apps().end(),
-                     app_id))
-        out.push_back(&d);
+      if (std::count(d.plan().affected_apps().begin(),
+                     d.plan().affected_apps().end(), app_id))
+        out.push_back(&d.plan());
     return out;
   }
 
@@ -645,17 +714,18 @@ struct marathon_state {
     for (const auto* d : held)
       ids.push_back(d->id());
     for (const auto& id : ids) {
-      publish_deployment("deployment_failed", deployments[id]);
+      publish_deployment("deployment_failed", deployments[id].plan());
       deployments.erase(id);
       forget(deployment_key(id));
     }
     return {};
   }
 
-  Deployment new_deployment(const std::string& app_id,
-                            const std::string& action,
-                            const App* previous) {
-    Deployment d;
+  DeploymentRecord new_deployment(const std::string& app_id,
+                                  const std::string& action,
+                                  const App* previous) {
+    DeploymentRecord record;
+    auto& d = *record.mutable_plan();
     d.set_id(uuid());
     d.set_version(timestamp());
     d.add_affected_apps(app_id);
@@ -666,8 +736,8 @@ struct marathon_state {
     d.set_current_step(1);
     d.set_total_steps(1);
     if (previous)
-      *d.add_previous() = *previous;
-    return d;
+      *record.add_previous() = *previous;
+    return record;
   }
 
   bool converged(const std::string& app_id) {
@@ -681,22 +751,24 @@ struct marathon_state {
   void finish_deployments() {
     std::vector<std::string> done;
     for (const auto& [id, d] : deployments)
-      if (std::all_of(d.affected_apps().begin(), d.affected_apps().end(),
+      if (std::all_of(d.plan().affected_apps().begin(),
+                      d.plan().affected_apps().end(),
                       [this](const std::string& app) {
                         return converged(app);
                       }))
         done.push_back(id);
     for (const auto& id : done) {
       log->info("deployment {} finished", id);
-      publish_deployment("deployment_step_success", deployments[id]);
-      publish_deployment("deployment_success", deployments[id]);
+      publish_deployment("deployment_step_success", deployments[id].plan());
+      publish_deployment("deployment_success", deployments[id].plan());
       deployments.erase(id);
       forget(deployment_key(id));
     }
   }
 
   // Stores `app` and the deployment `d`, then installs both and answers.
-  void commit(App app, Deployment d, caf::typed_response_promise<Deployment> rp,
+  void commit(App app, DeploymentRecord record,
+              caf::typed_response_promise<Deployment> rp,
               bool removing = false) {
     auto app_write = removing
                        ? self->request(cfg.store, caf::infinite,
@@ -704,11 +776,13 @@ struct marathon_state {
                        : self->request(cfg.store, caf::infinite,
                                        put_atom::value, app_key(app.id()),
                                        app.SerializeAsString());
-    auto finish = [this, app, d, rp, removing]() mutable {
+    auto finish = [this, app, record, rp, removing]() mutable {
       self->request(cfg.store, caf::infinite, put_atom::value,
-                    deployment_key(d.id()), d.SerializeAsString())
+                    deployment_key(record.plan().id()),
+                    record.SerializeAsString())
         .then(
-          [this, app, d, rp, removing](ok_atom) mutable {
+          [this, app, record, rp, removing](ok_atom) mutable {
+            const auto& d = record.plan();
             auto& entry = apps[app.id()];
             entry.removing = removing;
             if (!removing) {
@@ -722,7 +796,7 @@ struct marathon_state {
               }
               entry.app = app;
             }
-            deployments[d.id()] = d;
+            deployments[d.id()] = record;
             log->info("deployment {}: {} {}", d.id(),
                       d.steps(0).actions(0).action(), app.id());
             rp.deliver(d);
@@ -898,7 +972,8 @@ struct marathon_state {
       app.set_tasks_healthy(0);
       app.set_tasks_unhealthy(0);
       for (const auto& [d_id, d] : deployments)
-        if (std::count(d.affected_apps().begin(), d.affected_apps().end(), id))
+        if (std::count(d.plan().affected_apps().begin(),
+                       d.plan().affected_apps().end(), id))
           app.add_deployments()->set_id(d_id);
       if (!entry.last_failure.task_id().empty())
         *app.mutable_last_task_failure() = entry.last_failure;
@@ -910,10 +985,9 @@ struct marathon_state {
   std::vector<Deployment> list_deployments() {
     std::vector<Deployment> out;
     for (const auto& [id, d] : deployments) {
-      Deployment copy = d;
-      copy.clear_previous();
+      Deployment copy = d.plan();
       std::vector<std::string> why;
-      for (const auto& app_id : d.affected_apps())
+      for (const auto& app_id : copy.affected_apps())
         if (auto at = apps.find(app_id);
             at != apps.end() && !at->second.stalled.empty())
           why.push_back(fmt::format("{}: {}", app_id, at->second.stalled));
@@ -930,14 +1004,14 @@ struct marathon_state {
     if (at == deployments.end())
       return make_error(errc::not_found,
                         fmt::format("DeploymentPlan {} does not exist", id));
-    Deployment d = at->second;
-    publish_deployment("deployment_failed", d);
+    DeploymentRecord d = at->second;
+    publish_deployment("deployment_failed", d.plan());
     deployments.erase(at);
     forget(deployment_key(id));
     if (force)
-      return d; // stopped; the apps keep their definitions
+      return d.plan(); // stopped; the apps keep their definitions
     // Rollback: the apps go back to what they were before it.
-    const auto& app_id = d.affected_apps(0);
+    const auto& app_id = d.plan().affected_apps(0);
     if (d.previous_size() == 0)
       return remove(app_id, true);
     App previous = d.previous(0);
@@ -990,6 +1064,7 @@ marathon_actor spawn_marathon(caf::actor_system& sys, marathon_config cfg) {
       [self](erase_atom, queue_atom, const std::string& id) {
         return self->state.reset_delay(id);
       },
+      [self](unreachable_atom) { self->state.check_unreachable(); },
       [self](tick_atom) {
         auto& st = self->state;
         if (st.subscribed)

@@ -16,6 +16,9 @@
 //    instances x (1 + maximumOverCapacity) tasks, never fewer than
 //    ceil(instances x minimumHealthCapacity) running (tasks count as
 //    healthy once running).
+//  - An unreachable task is replaced after the app's
+//    unreachableStrategy.inactiveAfterSeconds and forgotten after
+//    expungeAfterSeconds (then killed, should it come back).
 //  - After every (re-)subscription, the tasks Marathon knows are reconciled
 //    with the master, and tasks the master runs for this framework that
 //    Marathon does not know are killed.
@@ -58,6 +61,7 @@ using info_atom = caf::atom_constant<caf::atom("info")>;
 using kill_atom = caf::atom_constant<caf::atom("kill")>;
 using events_atom = caf::atom_constant<caf::atom("events")>;
 using queue_atom = caf::atom_constant<caf::atom("queue")>;
+using unreachable_atom = caf::atom_constant<caf::atom("unreach")>;
 
 /// What Marathon says about itself at /v2/info.
 struct marathon_info {
@@ -106,8 +110,9 @@ using marathon_api = caf::typed_actor<
   // event_stream_attached. The subscription ends when the sink closes.
   caf::replies_to<subscribe_atom, events_atom, std::shared_ptr<stream_sink>,
                   std::vector<std::string>>::with<ok_atom>,
-  // Internal: the periodic explicit reconciliation.
-  caf::reacts_to<tick_atom>>;
+  // Internal: the periodic explicit reconciliation, and the time an
+  // unreachable task may turn inactive or be expunged.
+  caf::reacts_to<tick_atom>, caf::reacts_to<unreachable_atom>>;
 
 /// Both faces: the framework the driver talks to, and the API.
 using marathon_actor = marathon_api::extend_with<framework_actor>;

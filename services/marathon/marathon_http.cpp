@@ -90,10 +90,16 @@ std::string deployment_result(const Deployment& d) {
   return body;
 }
 
+// A task as Marathon shows it: without what only this Marathon keeps.
+Task shown(Task t) {
+  t.clear_killing();
+  t.clear_unreachable_since();
+  t.clear_inactive();
+  return t;
+}
+
 std::string task_json(const Task& t) {
-  Task copy = t;
-  copy.clear_killing();
-  return to_json(copy, json_style::marathon);
+  return to_json(shown(t), json_style::marathon);
 }
 
 std::string tasks_json(const std::vector<Task>& tasks) {
@@ -114,7 +120,7 @@ std::string app_json(App app, bool tasks, bool last_failure) {
     app.clear_tasks();
   else
     for (auto& t : *app.mutable_tasks())
-      t.clear_killing();
+      t = shown(std::move(t));
   if (!last_failure)
     app.clear_last_task_failure();
   return to_json(app, json_style::marathon);

@@ -30,17 +30,14 @@ rollout_step plan_rollout(const App& app,
   rollout_step step;
   const auto& version = app.version_info().last_config_change_at();
   std::vector<const Task*> current, old;
-  bool unreachable = false;
   int killing = 0, current_running = 0, old_running = 0;
   for (const auto& [id, task] : tasks) {
     if (task.killing()) {
       ++killing;
       continue;
     }
-    if (task.state() == "TASK_UNREACHABLE") {
-      unreachable = true;
-      continue;
-    }
+    if (task.inactive())
+      continue; // unreachable too long: replaced
     bool is_current = !removing && task.version() == version;
     (is_current ? current : old).push_back(&task);
     (is_current ? current_running : old_running) += is_running(task);
@@ -60,7 +57,7 @@ rollout_step plan_rollout(const App& app,
     step.launches = std::max(0, instances - alive_current);
     step.converged = step.launches == 0 && step.kills.empty() && killing == 0
                      && current_running == instances
-                     && (removing ? tasks.empty() : !unreachable);
+                     && (!removing || tasks.empty());
     return step;
   }
   // A rolling replacement of the old tasks.

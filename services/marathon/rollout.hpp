@@ -12,7 +12,9 @@
 //    happen (capacity 1 and over-capacity 0) and no task is starting or
 //    being killed, one old task is killed first;
 //  - tasks being killed count against the over-capacity until they are
-//    gone, but not as running; unreachable tasks do not count at all.
+//    gone, but not as running;
+//  - an unreachable task counts as alive (not running) until it is marked
+//    inactive (unreachableStrategy), then not at all: it is replaced.
 //
 // Thread-safety: a plain function.
 #pragma once

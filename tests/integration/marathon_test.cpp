@@ -59,7 +59,9 @@ private:
 // A master, two agents with ports of their own, and a Marathon.
 struct cluster {
   scratch_dir dir;
-  master_process master;
+  // An agent that stops answering is unreachable after 3 s, not 75 s.
+  master_process master{
+    {"--agent_ping_timeout=1secs", "--max_agent_ping_timeouts=3"}};
   agent_process agent0, agent1;
   uint16_t marathon_port = free_port();
   std::optional<marathon_process> marathon;
@@ -500,4 +502,47 @@ TEST_CASE("a crash loop is held back by the app's backoff, which the queue "
     },
     30s));
   CHECK(c.send("DELETE", "/v2/queue/nothing/delay").status == 404);
+}
+
+TEST_CASE("kill -9 of an agent with tasks: they are replaced on the other "
+          "agent and a deployment under way completes") {
+  cluster c;
+  // Replaced 1 s after they turn unreachable (Marathon's default: 300 s).
+  REQUIRE(c.send("POST", "/v2/apps", R"({"id": "/spread", "cmd": "sleep 3600",
+    "instances": 6, "cpus": 1, "mem": 16,
+    "unreachableStrategy": {"inactiveAfterSeconds": 1,
+                            "expungeAfterSeconds": 600}})")
+            .status
+          == 201);
+  // 4 cpus per agent, 1 per task: both agents have some.
+  REQUIRE(eventually([&] { return c.running("/spread") == 6; }, 30s));
+  REQUIRE(eventually([&] { return c.deployments_done(); }));
+  std::set<std::string> agents;
+  for (const auto& t : c.tasks("/spread"))
+    agents.insert(text(t, "slaveId"));
+  REQUIRE(agents.size() == 2);
+
+  c.agent0.process.kill(SIGKILL);
+  exit_status_within(c.agent0.process, 10s);
+  // A scale while the agent is gone: it completes on the survivor.
+  REQUIRE(c.send("PATCH", "/v2/apps/spread", R"({"instances": 3})")
+            .status
+          == 200);
+  CHECK(eventually(
+    [&] {
+      auto tasks = c.tasks("/spread");
+      int running = 0;
+      std::set<std::string> where;
+      for (const auto& t : tasks)
+        if (text(t, "state") == "TASK_RUNNING") {
+          ++running;
+          where.insert(text(t, "slaveId"));
+        }
+      return running == 3 && where.size() == 1 && c.deployments_done();
+    },
+    60s));
+  // Only the instances changed: the tasks on the survivor kept running.
+  CHECK(c.get("/v2/deployments").body.find("RestartApplication")
+        == std::string::npos);
+  cleanup_agent_dir(c.master.address(), c.agent0.work_dir);
 }

@@ -85,6 +85,8 @@ TEST_CASE("an app gets Marathon's defaults and an absolute id") {
   CHECK(app.kill_selection() == "YOUNGEST_FIRST");
   REQUIRE(app.port_definitions_size() == 1);
   CHECK(app.port_definitions(0).port() == 0);
+  CHECK(app.unreachable_strategy().inactive_after_seconds() == 300);
+  CHECK(app.unreachable_strategy().expunge_after_seconds() == 600);
   // The URL's id wins over the body's; no port definitions stay none.
   auto put = read(R"({"id": "other", "cmd": "x", "portDefinitions": []})",
                   "/web");
@@ -139,6 +141,9 @@ TEST_CASE("bad definitions are refused with Marathon's status and the path "
             "/portDefinitions(0)/port", "requirePorts needs a fixed port");
   check_422(R"({"id": "web", "cmd": "x", "colour": "red"})", "/colour",
             "unknown field");
+  check_422(R"({"id": "web", "cmd": "x", "unreachableStrategy":
+                {"inactiveAfterSeconds": 60, "expungeAfterSeconds": 30}})",
+            "/unreachableStrategy/expungeAfterSeconds", "at least 60");
   check_422(R"({"id": "web", "cmd": "x", "healthChecks": [{}]})",
             "/healthChecks", "not supported by this Marathon yet");
 }
@@ -155,6 +160,16 @@ TEST_CASE("a partial update replaces only the fields it names") {
   CHECK(patched.env().at("B") == "2");
   CHECK(patched.labels().at("tier") == "web");
   CHECK(patch_app(R"({"instances": -2})", current, &patched)->status == 422);
+  // Patching what GET answered (with counts and tasks) patches only the
+  // definition.
+  App answered = current;
+  answered.set_tasks_running(3);
+  answered.add_tasks()->set_id("web.1");
+  answered.add_deployments()->set_id("d");
+  REQUIRE_FALSE(patch_app(R"({"instances": 4})", answered, &patched));
+  CHECK(patched.tasks_size() == 0);
+  CHECK_FALSE(patched.has_tasks_running());
+  CHECK(patched.deployments_size() == 0);
 }
 
 TEST_CASE("a scale launches what is missing and kills the youngest extras") {
@@ -176,9 +191,14 @@ TEST_CASE("a scale launches what is missing and kills the youngest extras") {
         == std::vector<std::string>{"a", "c"});
   app.set_instances(3);
   CHECK(plan_rollout(app, tasks, false).converged);
-  // Tasks being killed or unreachable do not count: they are replaced.
+  // Tasks being killed do not count: they are replaced.
   tasks["c"].set_killing(true);
+  CHECK(plan_rollout(app, tasks, false).launches == 1);
+  // An unreachable task counts until it is inactive, then it is replaced.
   tasks["b"].set_state("TASK_UNREACHABLE");
+  CHECK(plan_rollout(app, tasks, false).launches == 1);
+  CHECK_FALSE(plan_rollout(app, tasks, false).converged);
+  tasks["b"].set_inactive(true);
   CHECK(plan_rollout(app, tasks, false).launches == 2);
 }
 
