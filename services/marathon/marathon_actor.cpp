@@ -891,7 +891,10 @@ struct marathon_state {
     return rp;
   }
 
-  caf::result<Deployment> remove(const std::string& id, bool force) {
+  // The app `id`, ready for a change: Marathon has loaded its state, the
+  // app exists, and no deployment holds it (with `force`, those that do are
+  // cancelled).
+  caf::expected<app_entry*> changeable(const std::string& id, bool force) {
     if (!loaded)
       return not_loaded();
     auto* current = live_app(id);
@@ -899,20 +902,25 @@ struct marathon_state {
       return no_app(id);
     if (auto err = lock(id, force))
       return err;
-    auto d = new_deployment(id, "StopApplication", &current->app);
+    return current;
+  }
+
+  caf::result<Deployment> remove(const std::string& id, bool force) {
+    auto current = changeable(id, force);
+    if (!current)
+      return current.error();
+    const auto& app = (*current)->app;
+    auto d = new_deployment(id, "StopApplication", &app);
     auto rp = self->make_response_promise<Deployment>();
-    commit(current->app, std::move(d), rp, true);
+    commit(app, std::move(d), rp, true);
     return rp;
   }
 
   caf::result<Deployment> restart(const std::string& id, bool force) {
-    if (!loaded)
-      return not_loaded();
-    auto* current = live_app(id);
-    if (!current)
-      return no_app(id);
-    if (auto err = lock(id, force))
-      return err;
+    auto entry = changeable(id, force);
+    if (!entry)
+      return entry.error();
+    const auto* current = *entry;
     App app = current->app;
     auto version = timestamp();
     app.set_version(version);

@@ -104,6 +104,12 @@ struct cluster {
     return curl(args);
   }
 
+  // POSTs an app definition; fails the test unless it is created.
+  void post_app(const std::string& json) {
+    auto r = send("POST", "/v2/apps", json);
+    REQUIRE_MESSAGE(r.status == 201, r.body);
+  }
+
   // The app as GET /v2/apps/{id} shows it.
   google::protobuf::Struct app(const std::string& id) {
     auto r = get("/v2/apps" + id);
@@ -265,10 +271,8 @@ TEST_CASE("a rolling upgrade never has fewer than the healthy minimum "
 TEST_CASE("Marathon killed with -9 mid-deployment: the next one resumes it "
           "with the same framework, losing and doubling nothing") {
   cluster c;
-  REQUIRE(c.send("POST", "/v2/apps", R"({"id": "/db", "cmd": "sleep 3600",
-    "instances": 1, "cpus": 0.1, "mem": 16})")
-            .status
-          == 201);
+  c.post_app(R"({"id": "/db", "cmd": "sleep 3600",
+    "instances": 1, "cpus": 0.1, "mem": 16})");
   REQUIRE(eventually([&] { return c.running("/db") == 1; }, 30s));
   auto framework = text(parse_json_object(c.get("/v2/info").body),
                         "frameworkId");
@@ -296,10 +300,8 @@ TEST_CASE("Marathon killed with -9 mid-deployment: the next one resumes it "
 TEST_CASE("bad requests get Marathon's status and body, and change "
           "nothing") {
   cluster c;
-  REQUIRE(c.send("POST", "/v2/apps", R"({"id": "/keep", "cmd": "sleep 3600",
-    "instances": 1, "cpus": 0.1, "mem": 16})")
-            .status
-          == 201);
+  c.post_app(R"({"id": "/keep", "cmd": "sleep 3600",
+    "instances": 1, "cpus": 0.1, "mem": 16})");
   REQUIRE(eventually([&] { return c.deployments_done(); }, 30s));
   auto before = c.get("/v2/apps").body;
 
@@ -434,10 +436,8 @@ TEST_CASE("/v2/events streams the deployment of an app to a real SSE client "
   CHECK(read_until(all, "event_stream_attached").size() == 1);
   CHECK(read_until(few, "event_stream_attached").size() == 1);
 
-  REQUIRE(c.send("POST", "/v2/apps", R"({"id": "/seen", "cmd": "sleep 3600",
-    "cpus": 0.1, "mem": 16})")
-            .status
-          == 201);
+  c.post_app(R"({"id": "/seen", "cmd": "sleep 3600",
+    "cpus": 0.1, "mem": 16})");
   auto types = read_until(all, "deployment_success");
   for (auto expected : {"api_post_event", "group_change_success",
                         "deployment_info", "status_update_event",
@@ -462,10 +462,8 @@ TEST_CASE("/v2/events streams the deployment of an app to a real SSE client "
 TEST_CASE("a crash loop is held back by the app's backoff, which the queue "
           "shows and DELETE /v2/queue/{id}/delay ends") {
   cluster c;
-  REQUIRE(c.send("POST", "/v2/apps", R"({"id": "/crash", "cmd": "exit 3",
-    "cpus": 0.1, "mem": 16, "backoffSeconds": 60})")
-            .status
-          == 201);
+  c.post_app(R"({"id": "/crash", "cmd": "exit 3",
+    "cpus": 0.1, "mem": 16, "backoffSeconds": 60})");
   std::string first_failure;
   REQUIRE(eventually(
     [&] {
@@ -508,12 +506,10 @@ TEST_CASE("kill -9 of an agent with tasks: they are replaced on the other "
           "agent and a deployment under way completes") {
   cluster c;
   // Replaced 1 s after they turn unreachable (Marathon's default: 300 s).
-  REQUIRE(c.send("POST", "/v2/apps", R"({"id": "/spread", "cmd": "sleep 3600",
+  c.post_app(R"({"id": "/spread", "cmd": "sleep 3600",
     "instances": 6, "cpus": 1, "mem": 16,
     "unreachableStrategy": {"inactiveAfterSeconds": 1,
-                            "expungeAfterSeconds": 600}})")
-            .status
-          == 201);
+                            "expungeAfterSeconds": 600}})");
   // 4 cpus per agent, 1 per task: both agents have some.
   REQUIRE(eventually([&] { return c.running("/spread") == 6; }, 30s));
   REQUIRE(eventually([&] { return c.deployments_done(); }));
