@@ -409,13 +409,15 @@ struct marathon_state {
       }
       if (status.state() == v1::TASK_RUNNING && task.started_at().empty())
         task.set_started_at(timestamp());
-      if (task.host().empty() || status.has_container_status())
+      if (status.has_container_status()) {
+        task.clear_ip_addresses();
         for (const auto& n : status.container_status().network_infos())
           for (const auto& ip : n.ip_addresses()) {
             auto* a = task.add_ip_addresses();
             a->set_ip_address(ip.ip_address());
             a->set_protocol("IPv4");
           }
+      }
       persist(task_key(id), task);
     }
     converge(*entry);
@@ -542,10 +544,14 @@ struct marathon_state {
           continue;
         auto launched_before = launches.size();
         std::string declined_for;
+        // Where the app's instances are matters only to its constraints.
+        std::vector<placement_site> placed;
+        if (!entry.constraints.empty())
+          placed = placed_sites(entry);
         while (count > 0 && available) {
           auto task_id = app_id_key(id) + "." + uuid();
           auto fit = fit_task(entry.app, entry.constraints, offer, *available,
-                              placed_sites(entry), task_id, timestamp());
+                              placed, task_id, timestamp());
           if (!fit.fits) {
             entry.stalled = fmt::format("offer from {}: {}", offer.hostname(),
                                         fit.reason);
@@ -553,6 +559,8 @@ struct marathon_state {
             break;
           }
           entry.stalled.clear();
+          if (!entry.constraints.empty())
+            placed.push_back(sites[offer.agent_id().value()]);
           *available -= fit.launch.used;
           app_of_task[task_id] = id;
           persist(task_key(task_id), fit.launch.task);
@@ -580,12 +588,11 @@ struct marathon_state {
       a.mutable_filters()->set_refuse_seconds(1);
       self->send(driver, std::move(a));
     }
-    bool want_more = false;
-    for (auto& [id, entry] : apps)
-      want_more = want_more
-                  || (!entry.removing
-                      && plan_rollout(entry.app, entry.tasks, false).launches
-                           > 0);
+    // Nothing else changed the apps meanwhile: what is still wanted is
+    // what these offers could not take, and what waits for a backoff.
+    bool want_more = held_back;
+    for (const auto& [id, count] : wanted)
+      want_more = want_more || count > 0;
     if (!want_more && !suppressed) {
       suppressed = true;
       self->send(driver, call::Call::Suppress{});

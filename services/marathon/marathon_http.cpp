@@ -218,6 +218,162 @@ app_path parse_app_path(const std::string& path) {
   return out;
 }
 
+http_response no_such_app(const std::string& id) {
+  return message_response(404, fmt::format("App '{}' does not exist", id));
+}
+
+// The requests under /v2/apps/{id}: what follows the id picks the handler.
+struct app_requests {
+  caf::actor_system* sys;
+  marathon_actor marathon;
+
+  void operator()(const http_request& req, http_responder respond) const {
+    auto where = parse_app_path(req.path);
+    auto method = req.method == "HEAD" ? std::string{"GET"} : req.method;
+    if (where.what == "versions")
+      return respond(message_response(
+        404, "app versions are not kept by this Marathon yet"));
+    if (where.what == "restart")
+      return method == "POST" ? restart(req, where.id, respond)
+                              : respond(method_not_allowed({"POST"}));
+    if (where.what == "tasks") {
+      if (method == "GET" && where.task_id.empty())
+        return list_tasks(where.id, respond);
+      if (method != "DELETE")
+        return respond(method_not_allowed({"DELETE", "GET"}));
+      return kill_tasks(req, where, respond);
+    }
+    if (method == "GET")
+      return show(where.id, respond);
+    if (method == "DELETE")
+      return call(
+        *sys, marathon, respond,
+        [](const Deployment& d) {
+          return json_response(200, deployment_result(d));
+        },
+        erase_atom::value, where.id, flag(req, "force"));
+    if (method == "PUT" || method == "PATCH")
+      return update(req, where.id, method == "PATCH" || flag(req, "partialUpdate"),
+                    respond);
+    respond(method_not_allowed({"DELETE", "GET", "PATCH", "PUT"}));
+  }
+
+  void restart(const http_request& req, const std::string& id,
+               const http_responder& respond) const {
+    call(
+      *sys, marathon, respond,
+      [](const Deployment& d) {
+        return json_response(200, deployment_result(d));
+      },
+      restart_atom::value, id, flag(req, "force"));
+  }
+
+  void list_tasks(const std::string& id, const http_responder& respond) const {
+    call(
+      *sys, marathon, respond,
+      [id](const std::vector<App>& apps) {
+        for (const auto& app : apps)
+          if (app.id() == id)
+            return json_response(
+              200, tasks_json({app.tasks().begin(), app.tasks().end()}));
+        return no_such_app(id);
+      },
+      get_atom::value, apps_atom::value);
+  }
+
+  // DELETE of one task, or of every task of the app (on `host`, if given);
+  // with `scale`, the app's instances shrink by as many.
+  void kill_tasks(const http_request& req, const app_path& where,
+                  const http_responder& respond) const {
+    auto scale = flag(req, "scale");
+    if (!where.task_id.empty())
+      return call(
+        *sys, marathon, respond,
+        [task_id = where.task_id](const std::vector<Task>& killed) {
+          if (killed.empty())
+            return message_response(
+              404, fmt::format("Task '{}' does not exist", task_id));
+          return json_response(200,
+                               "{\"task\":" + task_json(killed[0]) + "}");
+        },
+        kill_atom::value, std::vector<std::string>{where.task_id}, scale);
+    auto host = req.query.count("host") ? req.query.at("host") : "";
+    auto self = *this;
+    call(
+      *sys, marathon, respond,
+      [self, respond, id = where.id, host, scale](const std::vector<App>& apps) {
+        for (const auto& app : apps) {
+          if (app.id() != id)
+            continue;
+          std::vector<std::string> ids;
+          for (const auto& t : app.tasks())
+            if (host.empty() || t.host() == host)
+              ids.push_back(t.id());
+          call(
+            *self.sys, self.marathon, respond,
+            [](const std::vector<Task>& killed) {
+              return json_response(200, tasks_json(killed));
+            },
+            kill_atom::value, ids, scale);
+          return answered_later();
+        }
+        return no_such_app(id);
+      },
+      get_atom::value, apps_atom::value);
+  }
+
+  void show(const std::string& id, const http_responder& respond) const {
+    call(
+      *sys, marathon, respond,
+      [id](const std::vector<App>& apps) {
+        for (const auto& app : apps)
+          if (app.id() == id)
+            return json_response(200,
+                                 "{\"app\":" + app_json(app, true, true) + "}");
+        return no_such_app(id);
+      },
+      get_atom::value, apps_atom::value);
+  }
+
+  // PUT (the whole definition; 201 when it creates the app, as Marathon
+  // answers) or PATCH (the fields given).
+  void update(const http_request& req, const std::string& id, bool partial,
+              const http_responder& respond) const {
+    auto put = [self = *this, respond, force = flag(req, "force")](
+                 App app, bool existed) {
+      call(
+        *self.sys, self.marathon, respond,
+        [existed](const Deployment& d) {
+          return json_response(existed ? 200 : 201, deployment_result(d));
+        },
+        put_atom::value, std::move(app), false, force);
+    };
+    App app;
+    if (!partial)
+      if (auto refused = read_app(req.body, id, &app))
+        return respond(std::move(*refused));
+    call(
+      *sys, marathon, respond,
+      [put, partial, app, body = req.body, id](const std::vector<App>& apps) {
+        for (const auto& current : apps) {
+          if (current.id() != id)
+            continue;
+          App changed = app;
+          if (partial)
+            if (auto refused = patch_app(body, current, &changed))
+              return std::move(*refused);
+          put(std::move(changed), true);
+          return answered_later();
+        }
+        if (partial)
+          return no_such_app(id);
+        put(app, false);
+        return answered_later();
+      },
+      get_atom::value, apps_atom::value);
+  }
+};
+
 } // namespace
 
 http_router marathon_routes(caf::actor_system& sys, marathon_actor marathon,
@@ -316,147 +472,7 @@ http_router marathon_routes(caf::actor_system& sys, marathon_actor marathon,
       put_atom::value, app, true, force);
   });
 
-  auto one_app = [s, marathon](const http_request& req,
-                               http_responder respond) {
-    auto where = parse_app_path(req.path);
-    auto force = flag(req, "force");
-    auto method = req.method == "HEAD" ? std::string{"GET"} : req.method;
-    if (where.what == "versions")
-      return respond(message_response(
-        404, "app versions are not kept by this Marathon yet"));
-    if (where.what == "restart") {
-      if (method != "POST")
-        return respond(method_not_allowed({"POST"}));
-      return call(
-        *s, marathon, respond,
-        [](const Deployment& d) {
-          return json_response(200, deployment_result(d));
-        },
-        restart_atom::value, where.id, force);
-    }
-    if (where.what == "tasks") {
-      if (method == "GET" && where.task_id.empty())
-        return call(
-          *s, marathon, respond,
-          [id = where.id](const std::vector<App>& apps) {
-            for (const auto& app : apps)
-              if (app.id() == id)
-                return json_response(
-                  200, tasks_json({app.tasks().begin(), app.tasks().end()}));
-            return message_response(404,
-                                    fmt::format("App '{}' does not exist",
-                                                id));
-          },
-          get_atom::value, apps_atom::value);
-      if (method != "DELETE")
-        return respond(method_not_allowed({"DELETE", "GET"}));
-      auto scale = flag(req, "scale");
-      if (!where.task_id.empty())
-        return call(
-          *s, marathon, respond,
-          [where](const std::vector<Task>& killed) {
-            if (killed.empty())
-              return message_response(
-                404, fmt::format("Task '{}' does not exist", where.task_id));
-            return json_response(200, "{\"task\":" + task_json(killed[0])
-                                        + "}");
-          },
-          kill_atom::value, std::vector<std::string>{where.task_id}, scale);
-      // Every task of the app (on `host`, if given).
-      auto host = req.query.count("host") ? req.query.at("host") : "";
-      auto self_sys = s;
-      auto actor = marathon;
-      return call(
-        *s, marathon, respond,
-        [self_sys, actor, respond, where, host, scale](
-          const std::vector<App>& apps) {
-          std::vector<std::string> ids;
-          bool found = false;
-          for (const auto& app : apps)
-            if (app.id() == where.id) {
-              found = true;
-              for (const auto& t : app.tasks())
-                if (host.empty() || t.host() == host)
-                  ids.push_back(t.id());
-            }
-          if (!found)
-            return message_response(
-              404, fmt::format("App '{}' does not exist", where.id));
-          call(
-            *self_sys, actor, respond,
-            [](const std::vector<Task>& killed) {
-              return json_response(200, tasks_json(killed));
-            },
-            kill_atom::value, ids, scale);
-          return answered_later();
-        },
-        get_atom::value, apps_atom::value);
-    }
-    if (method == "GET") {
-      return call(
-        *s, marathon, respond,
-        [id = where.id](const std::vector<App>& apps) {
-          for (const auto& app : apps)
-            if (app.id() == id)
-              return json_response(200, "{\"app\":" + app_json(app, true, true)
-                                          + "}");
-          return message_response(404,
-                                  fmt::format("App '{}' does not exist", id));
-        },
-        get_atom::value, apps_atom::value);
-    }
-    if (method == "DELETE")
-      return call(
-        *s, marathon, respond,
-        [](const Deployment& d) {
-          return json_response(200, deployment_result(d));
-        },
-        erase_atom::value, where.id, force);
-    bool partial = method == "PATCH" || flag(req, "partialUpdate");
-    if (method != "PUT" && method != "PATCH")
-      return respond(method_not_allowed({"DELETE", "GET", "PATCH", "PUT"}));
-    auto body = req.body;
-    auto id = where.id;
-    auto put = [s, marathon, respond, force](App app, bool existed) {
-      call(
-        *s, marathon, respond,
-        [existed](const Deployment& d) {
-          return json_response(existed ? 200 : 201, deployment_result(d));
-        },
-        put_atom::value, std::move(app), false, force);
-    };
-    if (!partial) {
-      App app;
-      if (auto refused = read_app(body, id, &app))
-        return respond(std::move(*refused));
-      // 201 when PUT creates the app, as Marathon answers.
-      return call(
-        *s, marathon, respond,
-        [put, app, respond](const std::vector<App>& apps) {
-          bool existed = false;
-          for (const auto& a : apps)
-            existed = existed || a.id() == app.id();
-          put(app, existed);
-          return answered_later();
-        },
-        get_atom::value, apps_atom::value);
-    }
-    return call(
-      *s, marathon, respond,
-      [put, body, id](const std::vector<App>& apps) {
-        for (const auto& current : apps)
-          if (current.id() == id) {
-            App app;
-            if (auto refused = patch_app(body, current, &app))
-              return std::move(*refused);
-            put(std::move(app), true);
-            return answered_later();
-          }
-        return message_response(404,
-                                fmt::format("App '{}' does not exist", id));
-      },
-      get_atom::value, apps_atom::value);
-  };
+  app_requests one_app{s, marathon};
   for (const char* method : {"GET", "PUT", "PATCH", "DELETE", "POST"})
     routes.add_prefix(method, "/v2/apps/", one_app);
 

@@ -211,9 +211,12 @@ TEST_CASE("an app posted with curl runs, serves its port, and a task that "
   CHECK(text(failure, "taskId") == text(victim, "id"));
   CHECK(text(failure, "state") == "TASK_FAILED");
 
-  // GET /v2/tasks lists them; the label and id filters of /v2/apps work.
+  // GET /v2/tasks and /v2/apps/web/tasks list them; the label and id
+  // filters of /v2/apps work.
   auto all = parse_json_object(c.get("/v2/tasks").body);
   CHECK(all.fields().at("tasks").list_value().values_size() == 2);
+  auto own = parse_json_object(c.get("/v2/apps/web/tasks").body);
+  CHECK(own.fields().at("tasks").list_value().values_size() == 2);
   CHECK(c.get("/v2/apps?id=we").body.find("\"/web\"") != std::string::npos);
   CHECK(c.get("/v2/apps?id=nope").body == R"({"apps":[]})");
 
@@ -399,6 +402,19 @@ TEST_CASE("/ping, /v2/info, /v2/leader and /metrics answer") {
   }));
   CHECK(c.get("/v2/leader").body.find(std::to_string(c.marathon_port))
         != std::string::npos);
+  // PUT creates an app that does not exist (201); deleting its tasks
+  // with scale=true leaves it with none.
+  auto created = c.send("PUT", "/v2/apps/fresh",
+                        R"({"cmd": "sleep 3600", "cpus": 0.1, "mem": 16})");
+  CHECK(created.status == 201);
+  REQUIRE(eventually([&] { return c.running("/fresh") == 1; }, 30s));
+  auto killed = c.send("DELETE", "/v2/apps/fresh/tasks?scale=true");
+  CHECK(killed.status == 200);
+  CHECK(parse_json_object(killed.body).fields().at("tasks").list_value()
+          .values_size()
+        == 1);
+  CHECK(c.app("/fresh").fields().at("instances").number_value() == 0);
+  CHECK(eventually([&] { return c.master_tasks().empty(); }));
   auto metrics = c.get("/metrics");
   CHECK(metrics.status == 200);
   CHECK(metrics.body.find("marathon_apps ") != std::string::npos);
