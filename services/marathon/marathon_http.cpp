@@ -10,6 +10,7 @@
 
 #include <dcos/ask.hpp>
 #include <dcos/error.hpp>
+#include <dcos/flags.hpp>
 #include <dcos/json.hpp>
 #include <dcos/metrics.hpp>
 
@@ -152,16 +153,10 @@ std::set<std::string> embeds(const http_request& req) {
     return out;
   // A repeated parameter arrives joined by ", " (http_request keeps the
   // last); both spellings are split here.
-  std::string_view rest = at->second;
-  while (!rest.empty()) {
-    auto comma = rest.find(',');
-    auto part = rest.substr(0, comma);
-    while (!part.empty() && part.front() == ' ')
-      part.remove_prefix(1);
-    out.emplace(part);
-    if (comma == std::string_view::npos)
-      break;
-    rest.remove_prefix(comma + 1);
+  for (auto& part : split_list(at->second)) {
+    auto first = part.find_first_not_of(' ');
+    if (first != std::string::npos)
+      out.insert(part.substr(first));
   }
   return out;
 }
@@ -174,16 +169,10 @@ std::vector<std::string> query_values(std::string_view target,
   auto q = target.find('?');
   if (q == std::string_view::npos)
     return out;
-  auto rest = target.substr(q + 1);
-  while (!rest.empty()) {
-    auto amp = rest.find('&');
-    auto pair = rest.substr(0, amp);
+  for (const auto& pair : split_list(target.substr(q + 1), '&')) {
     auto eq = pair.find('=');
-    if (eq != std::string_view::npos && pair.substr(0, eq) == name)
-      out.emplace_back(pair.substr(eq + 1));
-    if (amp == std::string_view::npos)
-      break;
-    rest.remove_prefix(amp + 1);
+    if (eq != std::string::npos && std::string_view{pair}.substr(0, eq) == name)
+      out.push_back(pair.substr(eq + 1));
   }
   return out;
 }

@@ -219,6 +219,10 @@ TEST_CASE("an app posted with curl runs, serves its port, and a task that "
   CHECK(own.fields().at("tasks").list_value().values_size() == 2);
   CHECK(c.get("/v2/apps?id=we").body.find("\"/web\"") != std::string::npos);
   CHECK(c.get("/v2/apps?id=nope").body == R"({"apps":[]})");
+  CHECK(c.get("/v2/apps").body.find(R"("tasks":[])") != std::string::npos);
+  CHECK(c.get("/v2/apps?embed=apps.lastTaskFailure&embed=apps.tasks")
+          .body.find(R"("tasks":[{)")
+        != std::string::npos);
 
   // Removing the app kills its tasks at the master.
   auto removed = c.send("DELETE", "/v2/apps/web");
