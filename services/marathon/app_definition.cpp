@@ -42,7 +42,7 @@ const std::set<std::string>& read_only_fields() {
 // check that nothing runs.
 const std::set<std::string>& not_yet_supported() {
   static const std::set<std::string> names{
-    "healthChecks", "readinessChecks", "container", "networks", "secrets",
+    "readinessChecks", "container", "networks", "secrets",
     "fetch", "uris", "storeUrls", "residency", "gpus", "executor", "acceptedResourceRoles", "ipAddress", "role",
     "portMappings", "executorResources"};
   return names;
@@ -187,6 +187,56 @@ std::vector<std::string> constraint_parts(const google::protobuf::ListValue& l,
   return parts;
 }
 
+// Marathon's rules for health checks, and this Marathon's limits: one
+// check per app (a Mesos task has one), no HTTPS (the executor's checks
+// speak no TLS), no ignoreHttp1xx (a 1xx answer counts as a failure).
+void validate_health_checks(const App& app, std::vector<violation>& out) {
+  if (app.health_checks_size() > 1)
+    out.push_back({"/healthChecks",
+                   "this Marathon runs at most one health check per app"});
+  for (int i = 0; i < app.health_checks_size(); ++i) {
+    const auto& check = app.health_checks(i);
+    auto path = fmt::format("/healthChecks({})", i);
+    const auto& protocol = check.protocol();
+    if (protocol == "MESOS_HTTPS" || protocol == "HTTPS") {
+      out.push_back({path + "/protocol",
+                     protocol + " is not supported by this Marathon yet"});
+    } else if (protocol != "MESOS_HTTP" && protocol != "MESOS_TCP"
+               && protocol != "COMMAND" && protocol != "HTTP"
+               && protocol != "TCP") {
+      out.push_back({path + "/protocol",
+                     "must be one of MESOS_HTTP, MESOS_TCP, COMMAND, HTTP, "
+                     "TCP"});
+    }
+    if (protocol == "COMMAND") {
+      if (check.command().value().empty())
+        out.push_back({path + "/command",
+                       "a COMMAND health check needs a command"});
+    } else if (check.has_port()) {
+      if (check.port() < 1 || check.port() > 65535)
+        out.push_back({path + "/port", "must be between 1 and 65535"});
+    } else if (check.port_index() < 0
+               || check.port_index() >= app.port_definitions_size()) {
+      out.push_back({path + "/portIndex",
+                     "Health check port indices must address an element of "
+                     "the ports array or container port mappings."});
+    }
+    check_range(out, path + "/gracePeriodSeconds",
+                check.grace_period_seconds(), 0);
+    check_range(out, path + "/intervalSeconds", check.interval_seconds(), 1);
+    check_range(out, path + "/timeoutSeconds", check.timeout_seconds(), 0);
+    if (check.timeout_seconds() >= check.interval_seconds())
+      out.push_back({path + "/timeoutSeconds",
+                     "must be smaller than intervalSeconds"});
+    check_range(out, path + "/maxConsecutiveFailures",
+                check.max_consecutive_failures(), 0);
+    check_range(out, path + "/delaySeconds", check.delay_seconds(), 0);
+    if (check.ignore_http1xx())
+      out.push_back({path + "/ignoreHttp1xx",
+                     "is not supported by this Marathon yet"});
+  }
+}
+
 } // namespace
 
 http_response message_response(unsigned status, std::string_view message) {
@@ -275,6 +325,28 @@ void apply_defaults(App* app) {
     unreachable->set_inactive_after_seconds(300);
   if (!unreachable->has_expunge_after_seconds())
     unreachable->set_expunge_after_seconds(600);
+  for (auto& check : *app->mutable_health_checks()) {
+    if (!check.has_protocol())
+      check.set_protocol("HTTP");
+    bool http = check.protocol() == "HTTP" || check.protocol() == "MESOS_HTTP";
+    if (http && !check.has_path())
+      check.set_path("/");
+    if (check.protocol() != "COMMAND" && !check.has_port()
+        && !check.has_port_index())
+      check.set_port_index(0);
+    if (!check.has_grace_period_seconds())
+      check.set_grace_period_seconds(300);
+    if (!check.has_interval_seconds())
+      check.set_interval_seconds(60);
+    if (!check.has_timeout_seconds())
+      check.set_timeout_seconds(20);
+    if (!check.has_max_consecutive_failures())
+      check.set_max_consecutive_failures(3);
+    if (!check.has_delay_seconds())
+      check.set_delay_seconds(15);
+    if (http && !check.has_ignore_http1xx())
+      check.set_ignore_http1xx(false);
+  }
   for (auto& port : *app->mutable_port_definitions()) {
     if (!port.has_port())
       port.set_port(0);
@@ -356,6 +428,7 @@ std::vector<violation> validate_app(const App& app) {
       if (app.port_definitions(i).port() == 0)
         out.push_back({fmt::format("/portDefinitions({})/port", i),
                        "requirePorts needs a fixed port, not 0"});
+  validate_health_checks(app, out);
   for (int i = 0; i < app.dependencies_size(); ++i)
     if (!valid_path(absolute_app_id(app.dependencies(i))))
       out.push_back({fmt::format("/dependencies({})", i),

@@ -45,7 +45,9 @@ std::vector<violation> validate_app(const App& app);
 /// Fills in Marathon's defaults for what `app` leaves out: instances 1,
 /// cpus 1, mem 128, disk 0, one port definition (port 0), backoff 1 s
 /// x1.15 up to 300 s, upgradeStrategy 1/1, killSelection YOUNGEST_FIRST,
-/// unreachableStrategy 300 s inactive, 600 s expunged.
+/// unreachableStrategy 300 s inactive, 600 s expunged; for each health
+/// check protocol HTTP, path "/", portIndex 0, grace 300 s, interval 60 s,
+/// timeout 20 s, 3 failures, delay 15 s.
 void apply_defaults(App* app);
 
 /// Reads the app definition in `body` (JSON). `path_id` is the id named by

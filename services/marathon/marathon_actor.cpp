@@ -388,13 +388,21 @@ struct marathon_state {
     auto state = v1::TaskState_Name(status.state());
     if (task.state() != state)
       publish_status(*entry, task, status);
+    bool health_changed = false;
+    if (task.health_checked() && status.has_healthy()
+        && !is_terminal(status.state()))
+      health_changed = note_health(*entry, task, status);
     // A task being killed whose agent turned unreachable cannot say that
     // it ended: it is forgotten (and killed, should it come back).
     bool lost_while_killing
       = task.killing() && status.state() == v1::TASK_UNREACHABLE;
     if (is_terminal(status.state()) || lost_while_killing) {
-      if (!task.killing())
+      if (!task.killing()) {
         note_failure(*entry, task, status);
+        if (status.reason()
+            == v1::TaskStatus::REASON_TASK_HEALTH_CHECK_STATUS_UPDATED)
+          publish_unhealthy_kill(*entry, task, status);
+      }
       entry->tasks.erase(id);
       app_of_task.erase(id);
       forget(task_key(id));
@@ -419,8 +427,66 @@ struct marathon_state {
           }
       }
       persist(task_key(id), task);
+    } else if (health_changed) {
+      persist(task_key(id), task);
     }
     converge(*entry);
+  }
+
+  // Records the executor's health verdict in `status` on `task`; answers
+  // whether it changed. Marathon's events: health_status_changed_event on
+  // every change, failed_health_check_event when a check failed.
+  bool note_health(const app_entry& entry, Task& task,
+                   const v1::TaskStatus& status) {
+    if (task.health_check_results_size() == 0) {
+      auto* fresh = task.add_health_check_results();
+      fresh->set_instance_id(task.id());
+      fresh->set_task_id(task.id());
+      fresh->set_consecutive_failures(0);
+    }
+    auto& result = *task.mutable_health_check_results(0);
+    bool healthy = status.healthy();
+    if (result.has_alive() && result.alive() == healthy)
+      return false;
+    result.set_alive(healthy);
+    if (healthy) {
+      if (result.first_success().empty())
+        result.set_first_success(timestamp());
+      result.set_last_success(timestamp());
+      result.set_consecutive_failures(0);
+    } else {
+      result.set_last_failure(timestamp());
+      result.set_last_failure_cause(status.message());
+      result.set_consecutive_failures(result.consecutive_failures() + 1);
+      FailedHealthCheckEvent failed;
+      failed.set_app_id(entry.app.id());
+      failed.set_task_id(task.id());
+      failed.set_instance_id(task.id());
+      if (entry.app.health_checks_size() > 0)
+        *failed.mutable_health_check() = entry.app.health_checks(0);
+      publish("failed_health_check_event", std::move(failed));
+    }
+    HealthStatusChangedEvent changed;
+    changed.set_app_id(entry.app.id());
+    changed.set_task_id(task.id());
+    changed.set_instance_id(task.id());
+    changed.set_version(task.version());
+    changed.set_alive(healthy);
+    publish("health_status_changed_event", std::move(changed));
+    return true;
+  }
+
+  void publish_unhealthy_kill(const app_entry& entry, const Task& task,
+                              const v1::TaskStatus& status) {
+    UnhealthyInstanceKillEvent e;
+    e.set_app_id(entry.app.id());
+    e.set_task_id(task.id());
+    e.set_instance_id(task.id());
+    e.set_version(task.version());
+    e.set_reason(status.message());
+    e.set_host(task.host());
+    e.set_slave_id(task.slave_id());
+    publish("unhealthy_instance_kill_event", std::move(e));
   }
 
   // Checks the unreachable tasks again when `app`'s strategy says one may
@@ -975,17 +1041,20 @@ struct marathon_state {
       if (entry.removing)
         continue;
       App app = entry.app;
-      int staged = 0, running = 0;
+      int staged = 0, running = 0, healthy = 0, unhealthy = 0;
       for (const auto& [task_id, task] : entry.tasks) {
         running += task.state() == "TASK_RUNNING";
+        if (task.health_check_results_size() > 0
+            && task.health_check_results(0).has_alive())
+          ++(task.health_check_results(0).alive() ? healthy : unhealthy);
         staged += task.state() == "TASK_STAGING"
                   || task.state() == "TASK_STARTING";
         *app.add_tasks() = task;
       }
       app.set_tasks_staged(staged);
       app.set_tasks_running(running);
-      app.set_tasks_healthy(0);
-      app.set_tasks_unhealthy(0);
+      app.set_tasks_healthy(healthy);
+      app.set_tasks_unhealthy(unhealthy);
       for (const auto& [d_id, d] : deployments)
         if (std::count(d.plan().affected_apps().begin(),
                        d.plan().affected_apps().end(), id))

@@ -14,8 +14,10 @@
 //    changes).
 //  - A new version replaces the old tasks rolling: never more than
 //    instances x (1 + maximumOverCapacity) tasks, never fewer than
-//    ceil(instances x minimumHealthCapacity) running (tasks count as
-//    healthy once running).
+//    ceil(instances x minimumHealthCapacity) serving: running, and healthy
+//    if the app has a health check (the executor runs it; its verdicts
+//    arrive as status updates and are kept with the task). A task its
+//    executor killed for failing its checks is replaced like a failed one.
 //  - An unreachable task is replaced after the app's
 //    unreachableStrategy.inactiveAfterSeconds and forgotten after
 //    expungeAfterSeconds (then killed, should it come back).

@@ -96,6 +96,7 @@ Task shown(Task t) {
   t.clear_killing();
   t.clear_unreachable_since();
   t.clear_inactive();
+  t.clear_health_checked();
   return t;
 }
 

@@ -7,14 +7,12 @@ namespace dcos::marathon {
 
 namespace {
 
-bool is_running(const Task& t) { return t.state() == "TASK_RUNNING"; }
-
 // Orders `tasks` so that the ones to kill first come first: tasks not yet
-// running, then by killSelection on the time they were staged.
+// ready, then by killSelection on the time they were staged.
 void order_for_killing(std::vector<const Task*>& tasks, bool youngest_first) {
   std::sort(tasks.begin(), tasks.end(), [&](const Task* a, const Task* b) {
-    if (is_running(*a) != is_running(*b))
-      return !is_running(*a);
+    if (is_ready(*a) != is_ready(*b))
+      return !is_ready(*a);
     if (a->staged_at() != b->staged_at())
       return youngest_first ? a->staged_at() > b->staged_at()
                             : a->staged_at() < b->staged_at();
@@ -23,6 +21,16 @@ void order_for_killing(std::vector<const Task*>& tasks, bool youngest_first) {
 }
 
 } // namespace
+
+bool is_healthy(const Task& task) {
+  return task.health_check_results_size() > 0
+         && task.health_check_results(0).alive();
+}
+
+bool is_ready(const Task& task) {
+  return task.state() == "TASK_RUNNING"
+         && (!task.health_checked() || is_healthy(task));
+}
 
 rollout_step plan_rollout(const App& app,
                           const std::map<std::string, Task>& tasks,
@@ -40,7 +48,7 @@ rollout_step plan_rollout(const App& app,
       continue; // unreachable too long: replaced
     bool is_current = !removing && task.version() == version;
     (is_current ? current : old).push_back(&task);
-    (is_current ? current_running : old_running) += is_running(task);
+    (is_current ? current_running : old_running) += is_ready(task);
   }
   int instances = removing ? 0 : app.instances();
   bool youngest_first = app.kill_selection() != "OLDEST_FIRST";
@@ -76,7 +84,7 @@ rollout_step plan_rollout(const App& app,
   int running = std::min(current_running, instances) + old_running;
   order_for_killing(old, youngest_first);
   for (const auto* t : old) {
-    if (is_running(*t)) {
+    if (is_ready(*t)) {
       if (running - 1 < min_running)
         continue;
       --running;

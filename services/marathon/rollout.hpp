@@ -11,6 +11,9 @@
 //    minimumHealthCapacity) others run; when neither rule lets anything
 //    happen (capacity 1 and over-capacity 0) and no task is starting or
 //    being killed, one old task is killed first;
+//  - "running" means ready: running and, for a task launched with a
+//    health check, healthy (so a deployment of such an app ends when its new tasks are
+//    healthy, and an old task goes only while enough others are healthy);
 //  - tasks being killed count against the over-capacity until they are
 //    gone, but not as running;
 //  - an unreachable task counts as alive (not running) until it is marked
@@ -32,6 +35,13 @@ struct rollout_step {
   std::vector<std::string> kills; // task ids to kill now
   bool converged = false;         // nothing left to do: tasks match the app
 };
+
+/// Whether the executor's last health check verdict on `task` was healthy.
+bool is_healthy(const Task& task);
+
+/// Whether `task` serves: running and, if it was launched with a health
+/// check, healthy.
+bool is_ready(const Task& task);
 
 /// REQUIRES: `app` is valid; `tasks` are the app's non-terminal tasks.
 /// `removing`: the app is being removed (every task goes).

@@ -69,6 +69,38 @@ void add_env(v1::Environment* env, std::string name, std::string value) {
   var->set_value(std::move(value));
 }
 
+// The executor's health check for a task of `app` with host `ports`.
+// REQUIRES: the app is valid (its check's port index addresses a port).
+v1::HealthCheck mesos_health_check(const HealthCheck& check,
+                                   const std::vector<int>& ports) {
+  v1::HealthCheck out;
+  out.set_delay_seconds(check.delay_seconds());
+  out.set_interval_seconds(check.interval_seconds());
+  out.set_timeout_seconds(check.timeout_seconds());
+  out.set_consecutive_failures(
+    static_cast<uint32_t>(check.max_consecutive_failures()));
+  out.set_grace_period_seconds(check.grace_period_seconds());
+  const auto& protocol = check.protocol();
+  if (protocol == "COMMAND") {
+    out.set_type(v1::HealthCheck::COMMAND);
+    out.mutable_command()->set_value(check.command().value());
+    return out;
+  }
+  auto index = static_cast<size_t>(check.port_index());
+  auto port = static_cast<uint32_t>(
+    check.has_port() ? check.port() : index < ports.size() ? ports[index] : 0);
+  if (protocol == "MESOS_TCP" || protocol == "TCP") {
+    out.set_type(v1::HealthCheck::TCP);
+    out.mutable_tcp()->set_port(port);
+  } else {
+    out.set_type(v1::HealthCheck::HTTP);
+    out.mutable_http()->set_scheme("http");
+    out.mutable_http()->set_port(port);
+    out.mutable_http()->set_path(check.path());
+  }
+  return out;
+}
+
 } // namespace
 
 std::string task_name(const std::string& app_id) {
@@ -191,6 +223,9 @@ fit_result fit_task(const App& app,
     label->set_key(key);
     label->set_value(value);
   }
+  if (app.health_checks_size() > 0)
+    *info.mutable_health_check() = mesos_health_check(app.health_checks(0),
+                                                      ports);
   if (app.has_task_kill_grace_period_seconds())
     info.mutable_kill_policy()->mutable_grace_period()->set_nanoseconds(
       static_cast<int64_t>(app.task_kill_grace_period_seconds() * 1e9));
@@ -205,6 +240,8 @@ fit_result fit_task(const App& app,
   task.set_state("TASK_STAGING");
   task.set_staged_at(now);
   task.set_version(app.version_info().last_config_change_at());
+  if (app.health_checks_size() > 0)
+    task.set_health_checked(true);
   out.fits = true;
   return out;
 }

@@ -275,6 +275,136 @@ TEST_CASE("a rolling upgrade never has fewer than the healthy minimum "
   CHECK(eventually([&] { return c.master_tasks().size() == 4; }));
 }
 
+TEST_CASE("a health-checked app: deployments wait for health, a rolling "
+          "upgrade keeps its healthy minimum answering, an instance failing "
+          "its checks is killed and replaced, and a rollback restores it") {
+  cluster c;
+  auto events = [&] {
+    subprocess_options opts;
+    opts.argv = {"curl", "-sN", "-H", "Accept: text/event-stream",
+                 c.marathon->url("/v2/events?event_type=health_status_changed_"
+                                 "event&event_type=failed_health_check_event"
+                                 "&event_type=unhealthy_instance_kill_event")};
+    opts.capture_stdout = true;
+    auto p = subprocess::spawn(opts);
+    DCOS_REQUIRE_OK(p);
+    return std::move(*p);
+  }();
+  // `check_path` is what the executor asks for: "/" answers 200, any
+  // other path 404.
+  auto definition = [](const std::string& version,
+                       const std::string& check_path) {
+    return fmt::format(R"({{
+      "id": "/hc", "cmd": "exec python3 -m http.server $PORT0 --bind 127.0.0.1",
+      "instances": 2, "cpus": 0.1, "mem": 64, "backoffSeconds": 0.5,
+      "env": {{"VERSION": "{}"}},
+      "upgradeStrategy": {{"minimumHealthCapacity": 1,
+                           "maximumOverCapacity": 0.5}},
+      "healthChecks": [{{"protocol": "MESOS_HTTP", "path": "{}",
+        "portIndex": 0, "gracePeriodSeconds": 2, "intervalSeconds": 1,
+        "timeoutSeconds": 0.5, "delaySeconds": 0,
+        "maxConsecutiveFailures": 2}}]}})",
+                       version, check_path);
+  };
+  auto count = [&](const char* field) {
+    return static_cast<int>(c.app("/hc").fields().at(field).number_value());
+  };
+  // How many of the app's listed tasks really answer on their port.
+  auto answering = [&] {
+    int n = 0;
+    for (const auto& t : c.tasks("/hc"))
+      n += curl({"--max-time", "1", "http://127.0.0.1:" + first_port(t) + "/"})
+             .status
+           == 200;
+    return n;
+  };
+
+  c.post_app(definition("1", "/"));
+  // The deployment ends once both are healthy, not once they run.
+  bool ended_unhealthy = false;
+  REQUIRE(eventually(
+    [&] {
+      bool done = c.deployments_done();
+      ended_unhealthy = ended_unhealthy || (done && count("tasksHealthy") < 2);
+      return done;
+    },
+    30s));
+  CHECK_FALSE(ended_unhealthy);
+  CHECK(count("tasksHealthy") == 2);
+  CHECK(count("tasksUnhealthy") == 0);
+  for (const auto& t : c.tasks("/hc")) {
+    const auto& results = t.fields().at("healthCheckResults").list_value();
+    REQUIRE(results.values_size() == 1);
+    const auto& r = results.values(0).struct_value();
+    CHECK(r.fields().at("alive").bool_value());
+    CHECK(text(r, "taskId") == text(t, "id"));
+    CHECK_FALSE(text(r, "firstSuccess").empty());
+  }
+
+  // A rolling upgrade: two instances must answer all along.
+  auto put = c.send("PUT", "/v2/apps/hc", definition("2", "/"));
+  REQUIRE_MESSAGE(put.status == 200, put.body);
+  int lowest = 2;
+  bool upgraded = eventually(
+    [&] {
+      lowest = std::min(lowest, answering());
+      auto tasks = c.tasks("/hc");
+      return c.deployments_done() && tasks.size() == 2
+             && count("tasksHealthy") == 2;
+    },
+    60s);
+  CHECK(upgraded);
+  CHECK_MESSAGE(lowest >= 2, "only ", lowest, " answering during the upgrade");
+
+  // A version whose checks fail: its instances are killed after two failed
+  // checks and replaced, the old ones keep serving, and the deployment
+  // says it waits.
+  put = c.send("PUT", "/v2/apps/hc", definition("3", "/missing"));
+  REQUIRE_MESSAGE(put.status == 200, put.body);
+  auto deployment = parse_json_object(put.body);
+  REQUIRE(eventually(
+    [&] {
+      auto app = c.app("/hc");
+      auto f = app.fields().find("lastTaskFailure");
+      return f != app.fields().end()
+             && text(f->second.struct_value(), "message")
+                  .find("consecutive failed health checks")
+                != std::string::npos;
+    },
+    30s));
+  CHECK(answering() >= 2);
+  CHECK_FALSE(c.deployments_done());
+  std::vector<std::string> seen;
+  while (seen.size() < 20) {
+    auto line = events.read_line(10s);
+    if (!line)
+      break;
+    if (line->rfind("event: ", 0) == 0) {
+      seen.push_back(line->substr(7));
+      if (seen.back() == "unhealthy_instance_kill_event")
+        break;
+    }
+  }
+  for (auto expected : {"health_status_changed_event",
+                        "failed_health_check_event",
+                        "unhealthy_instance_kill_event"})
+    CHECK_MESSAGE(std::count(seen.begin(), seen.end(), expected) >= 1, "no ",
+                  expected, " among ", seen.size(), " events");
+
+  // Rolled back: the last healthy version comes back.
+  auto rollback = c.send(
+    "DELETE",
+    "/v2/deployments/" + text(deployment, "deploymentId"));
+  REQUIRE_MESSAGE(rollback.status == 200, rollback.body);
+  CHECK(eventually(
+    [&] {
+      return c.deployments_done() && count("tasksHealthy") == 2
+             && c.tasks("/hc").size() == 2;
+    },
+    60s));
+  CHECK(answering() == 2);
+}
+
 TEST_CASE("Marathon killed with -9 mid-deployment: the next one resumes it "
           "with the same framework, losing and doubling nothing") {
   cluster c;

@@ -144,8 +144,84 @@ TEST_CASE("bad definitions are refused with Marathon's status and the path "
   check_422(R"({"id": "web", "cmd": "x", "unreachableStrategy":
                 {"inactiveAfterSeconds": 60, "expungeAfterSeconds": 30}})",
             "/unreachableStrategy/expungeAfterSeconds", "at least 60");
-  check_422(R"({"id": "web", "cmd": "x", "healthChecks": [{}]})",
-            "/healthChecks", "not supported by this Marathon yet");
+  check_422(R"({"id": "web", "cmd": "x", "healthChecks": [
+                {"protocol": "MESOS_HTTP", "portIndex": 1}]})",
+            "/healthChecks(0)/portIndex", "must address an element");
+  check_422(R"({"id": "web", "cmd": "x", "healthChecks": [
+                {"protocol": "COMMAND"}]})",
+            "/healthChecks(0)/command", "needs a command");
+  check_422(R"({"id": "web", "cmd": "x", "healthChecks": [
+                {"protocol": "GOPHER"}]})",
+            "/healthChecks(0)/protocol", "must be one of");
+  check_422(R"({"id": "web", "cmd": "x", "healthChecks": [
+                {"protocol": "MESOS_HTTPS"}]})",
+            "/healthChecks(0)/protocol", "not supported by this Marathon yet");
+  check_422(R"({"id": "web", "cmd": "x", "healthChecks": [
+                {"intervalSeconds": 5, "timeoutSeconds": 5}]})",
+            "/healthChecks(0)/timeoutSeconds", "smaller than intervalSeconds");
+  check_422(R"({"id": "web", "cmd": "x", "healthChecks": [
+                {"maxConsecutiveFailures": -1}]})",
+            "/healthChecks(0)/maxConsecutiveFailures", "at least 0");
+  check_422(R"({"id": "web", "cmd": "x", "healthChecks": [{}, {}]})",
+            "/healthChecks", "at most one health check");
+  check_422(R"({"id": "web", "cmd": "x", "healthChecks": {}})",
+            "/healthChecks", "must be an array");
+}
+
+TEST_CASE("a health check gets Marathon's defaults and becomes the task's "
+          "Mesos health check on its host port") {
+  auto app = read(R"({"id": "web", "cmd": "serve", "cpus": 0.1,
+    "portDefinitions": [{"port": 0}, {"port": 0}],
+    "healthChecks": [{"protocol": "MESOS_HTTP", "path": "/ping",
+                      "portIndex": 1}]})");
+  const auto& check = app.health_checks(0);
+  CHECK(check.grace_period_seconds() == 300);
+  CHECK(check.interval_seconds() == 60);
+  CHECK(check.timeout_seconds() == 20);
+  CHECK(check.max_consecutive_failures() == 3);
+  CHECK(check.delay_seconds() == 15);
+  auto o = offer();
+  auto fit = fit_task(app, {}, o, *resources::from_proto(o.resources()), {},
+                      "web.t", "now");
+  REQUIRE(fit.fits);
+  const auto& hc = fit.launch.info.health_check();
+  CHECK(hc.type() == v1::HealthCheck::HTTP);
+  CHECK(hc.http().port() == 31001);
+  CHECK(hc.http().path() == "/ping");
+  CHECK(hc.grace_period_seconds() == 300);
+  CHECK(hc.consecutive_failures() == 3);
+  CHECK(fit.launch.task.health_checked());
+
+  // Marathon's own default protocol is HTTP, on the first port.
+  auto plain = read(R"({"id": "web", "cmd": "x", "healthChecks": [
+    {"maxConsecutiveFailures": 0}]})");
+  CHECK(plain.health_checks(0).protocol() == "HTTP");
+  CHECK(plain.health_checks(0).path() == "/");
+  auto plain_fit = fit_task(plain, {}, o,
+                            *resources::from_proto(o.resources()), {},
+                            "web.t", "now");
+  REQUIRE(plain_fit.fits);
+  CHECK(plain_fit.launch.info.health_check().http().port() == 31000);
+  CHECK(plain_fit.launch.info.health_check().consecutive_failures() == 0);
+
+  auto command = read(R"({"id": "web", "cmd": "x", "portDefinitions": [],
+    "healthChecks": [{"protocol": "COMMAND",
+                      "command": {"value": "test -f ready"}}]})");
+  auto command_fit = fit_task(command, {}, o,
+                              *resources::from_proto(o.resources()), {},
+                              "web.t", "now");
+  REQUIRE(command_fit.fits);
+  CHECK(command_fit.launch.info.health_check().type()
+        == v1::HealthCheck::COMMAND);
+  CHECK(command_fit.launch.info.health_check().command().value()
+        == "test -f ready");
+
+  auto tcp = read(R"({"id": "web", "cmd": "x", "healthChecks": [
+    {"protocol": "MESOS_TCP", "port": 8080}]})");
+  auto tcp_fit = fit_task(tcp, {}, o, *resources::from_proto(o.resources()),
+                          {}, "web.t", "now");
+  REQUIRE(tcp_fit.fits);
+  CHECK(tcp_fit.launch.info.health_check().tcp().port() == 8080);
 }
 
 TEST_CASE("a partial update replaces only the fields it names") {
@@ -234,6 +310,44 @@ TEST_CASE("an upgrade stays within over-capacity and above the healthy "
   auto third = plan_rollout(app, tasks, false);
   CHECK(third.kills.empty()); // o4 and n1 are the 2 that must run
   CHECK(third.launches == 1);
+}
+
+TEST_CASE("with a health check, tasks serve once healthy: a deployment "
+          "waits for health and keeps the healthy minimum") {
+  auto app = app_with(2, 0.5, 0); // one must stay healthy, none extra
+  auto healthy = [](Task t, bool alive) {
+    t.set_health_checked(true);
+    t.add_health_check_results()->set_alive(alive);
+    return t;
+  };
+  std::map<std::string, Task> tasks{
+    {"o1", healthy(task("o1", "v1", "TASK_RUNNING"), true)},
+    {"o2", healthy(task("o2", "v1", "TASK_RUNNING"), false)}};
+  // The unhealthy old task goes first, the healthy one stays.
+  auto first = plan_rollout(app, tasks, false);
+  CHECK(first.kills == std::vector<std::string>{"o2"});
+  tasks.erase("o2");
+  tasks["n1"] = task("n1", "v2", "TASK_RUNNING");
+  tasks["n1"].set_health_checked(true);
+  // Running but not yet checked: o1 is still the only one serving.
+  auto waiting = plan_rollout(app, tasks, false);
+  CHECK(waiting.kills.empty());
+  CHECK(waiting.launches == 0);
+  tasks["n1"] = healthy(tasks["n1"], true);
+  CHECK(plan_rollout(app, tasks, false).kills
+        == std::vector<std::string>{"o1"});
+  tasks.erase("o1");
+  CHECK(plan_rollout(app, tasks, false).launches == 1);
+  // Not converged while a new task is unhealthy.
+  tasks["n2"] = healthy(task("n2", "v2", "TASK_RUNNING"), false);
+  CHECK_FALSE(plan_rollout(app, tasks, false).converged);
+  tasks["n2"].mutable_health_check_results(0)->set_alive(true);
+  CHECK(plan_rollout(app, tasks, false).converged);
+  // Tasks of a version without a check serve once running.
+  std::map<std::string, Task> unchecked{
+    {"o1", task("o1", "v1", "TASK_RUNNING")},
+    {"o2", task("o2", "v1", "TASK_RUNNING")}};
+  CHECK(plan_rollout(app, unchecked, false).kills.size() == 1);
 }
 
 TEST_CASE("with no room either way, an upgrade kills one old task first") {
