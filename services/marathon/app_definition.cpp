@@ -48,6 +48,11 @@ const std::set<std::string>& not_yet_supported() {
   return names;
 }
 
+std::string segment_pattern() {
+  return "^(([a-z0-9]|[a-z0-9][a-z0-9\\-]*[a-z0-9])\\.)*"
+         "([a-z0-9]|[a-z0-9][a-z0-9\\-]*[a-z0-9])$";
+}
+
 bool is_empty_value(const Value& v) {
   switch (v.kind_case()) {
     case Value::kNullValue: return true;
@@ -91,61 +96,74 @@ std::string_view expected_kind(const FieldDescriptor* field, const Value& v) {
   }
 }
 
-// Parses `body` as a JSON object of app fields into `*out`, checking each
-// top-level field's name and kind first so that an error names its path.
-// `present` gets the names the body gives.
-std::optional<http_response> parse_fields(std::string_view body, App* out,
-                                          std::set<std::string>* present) {
+// Marathon's 400 answer to a body that is not JSON (or not an object).
+http_response invalid_json(std::string_view why) {
+  auto r = message_response(400, "Invalid JSON");
+  r.body.pop_back();
+  r.body += ",\"details\":[{\"path\":\"/\",\"errors\":[";
+  append_json_string(r.body, why);
+  r.body += "]}]}";
+  return r;
+}
+
+// Parses `body` as JSON; nullopt (with the answer in `*refused`) if it is
+// not a JSON object.
+std::optional<Value> parse_object(std::string_view body,
+                                  std::optional<http_response>* refused) {
   Value parsed;
   auto status = google::protobuf::util::JsonStringToMessage(
     google::protobuf::StringPiece{body.data(), body.size()}, &parsed);
   if (!status.ok() || !parsed.has_struct_value()) {
-    auto why = status.ok() ? std::string{"an app definition is a JSON object"}
-                           : status.message().as_string();
-    auto r = message_response(400, "Invalid JSON");
-    r.body.pop_back();
-    r.body += ",\"details\":[{\"path\":\"/\",\"errors\":[";
-    append_json_string(r.body, why);
-    r.body += "]}]}";
-    return r;
+    *refused = invalid_json(status.ok() ? std::string{"a JSON object is "
+                                                      "expected"}
+                                        : status.message().as_string());
+    return std::nullopt;
   }
+  return parsed;
+}
+
+// Reads the app fields of `parsed` (a JSON object) into `*out`, checking
+// each top-level field's name and kind first so that an error names its
+// path (after `prefix`). `present` gets the names the object gives.
+void parse_fields(Value parsed, std::string_view prefix, App* out,
+                  std::set<std::string>* present,
+                  std::vector<violation>* violations) {
   std::map<std::string, const FieldDescriptor*> by_json_name;
   const auto* descriptor = App::descriptor();
   for (int i = 0; i < descriptor->field_count(); ++i)
     by_json_name[descriptor->field(i)->json_name()] = descriptor->field(i);
-  std::vector<violation> violations;
+  auto before = violations->size();
   auto* fields = parsed.mutable_struct_value()->mutable_fields();
   for (auto it = fields->begin(); it != fields->end();) {
     const auto& [name, value] = *it;
-    auto path = "/" + name;
+    auto path = fmt::format("{}/{}", prefix, name);
     if (read_only_fields().count(name)) {
       it = fields->erase(it);
       continue;
     }
     if (not_yet_supported().count(name)) {
       if (!is_empty_value(value))
-        violations.push_back({path, "not supported by this Marathon yet"});
+        violations->push_back({path, "not supported by this Marathon yet"});
       it = fields->erase(it);
       continue;
     }
     auto field = by_json_name.find(name);
     if (field == by_json_name.end()) {
-      violations.push_back({path, "unknown field"});
+      violations->push_back({path, "unknown field"});
     } else if (auto kind = expected_kind(field->second, value); !kind.empty()) {
-      violations.push_back(
+      violations->push_back(
         {path, fmt::format("must be {}, not {}", kind, kind_name(value))});
     } else if (value.kind_case() != Value::kNullValue) {
       present->insert(name);
     }
     ++it;
   }
-  if (!violations.empty())
-    return invalid_object(violations);
+  if (violations->size() > before)
+    return;
   std::string cleaned;
   (void)google::protobuf::util::MessageToJsonString(parsed, &cleaned);
   if (auto err = from_json(cleaned, out, "app definition"))
-    return invalid_object({{"/", describe_reason(err)}});
-  return std::nullopt;
+    violations->push_back({fmt::format("{}/", prefix), describe_reason(err)});
 }
 
 void check_range(std::vector<violation>& out, std::string path, double x,
@@ -361,8 +379,7 @@ std::vector<violation> validate_app(const App& app) {
     out.push_back({"/id", "is required"});
   else if (!valid_path(app.id()))
     out.push_back({"/id", "each part of the path must fully match "
-                          "^(([a-z0-9]|[a-z0-9][a-z0-9\\-]*[a-z0-9])\\.)*"
-                          "([a-z0-9]|[a-z0-9][a-z0-9\\-]*[a-z0-9])$"});
+                              + segment_pattern()});
   if (!app.has_cmd() && app.args_size() == 0)
     out.push_back({"/", "AppDefinition must contain one of 'cmd' or 'args'"});
   if (app.has_cmd() && app.args_size() > 0)
@@ -436,11 +453,18 @@ std::vector<violation> validate_app(const App& app) {
   return out;
 }
 
-std::optional<http_response> read_app(std::string_view body,
-                                      std::string_view path_id, App* app) {
+namespace {
+
+// Reads the app in `parsed` as read_app() does, its violations' paths
+// after `prefix`.
+void read_app_value(Value parsed, std::string_view path_id,
+                    std::string_view prefix, App* app,
+                    std::vector<violation>* violations) {
   std::set<std::string> present;
-  if (auto refused = parse_fields(body, app, &present))
-    return refused;
+  auto before = violations->size();
+  parse_fields(std::move(parsed), prefix, app, &present, violations);
+  if (violations->size() > before)
+    return;
   if (!path_id.empty())
     app->set_id(std::string{path_id});
   if (!app->id().empty())
@@ -448,19 +472,190 @@ std::optional<http_response> read_app(std::string_view body,
   if (!present.count("portDefinitions"))
     app->add_port_definitions();
   apply_defaults(app);
+  // A relative dependency is relative to the app's group.
   for (auto& dependency : *app->mutable_dependencies())
-    dependency = absolute_app_id(dependency);
-  if (auto violations = validate_app(*app); !violations.empty())
+    dependency = absolute_app_id(dependency, parent_group(app->id()));
+  for (auto& v : validate_app(*app)) {
+    // The app's own rules ("/") are about the app's path in a group.
+    auto tail = prefix.empty() || v.path != "/" ? v.path : std::string{};
+    violations->push_back(
+      {fmt::format("{}{}", prefix, tail), std::move(v.message)});
+  }
+}
+
+// Reads one group of a group update (`parsed`, a JSON object) whose id is
+// relative to `parent`; `path_id` (from the URL) wins over the body's.
+void read_group_value(const Value& parsed, std::string_view path_id,
+                      const std::string& parent, const std::string& prefix,
+                      bool top, GroupUpdate* out,
+                      std::vector<violation>* violations) {
+  const auto& fields = parsed.struct_value().fields();
+  auto path = [&prefix](std::string_view name) {
+    return fmt::format("{}/{}", prefix, name);
+  };
+  std::string id{path_id};
+  if (auto at = fields.find("id"); id.empty() && at != fields.end()) {
+    if (!at->second.has_string_value())
+      violations->push_back({path("id"), "must be a string"});
+    else
+      id = at->second.string_value();
+  }
+  if (id.empty() && !top) {
+    violations->push_back({path("id"), "is required"});
+    return;
+  }
+  id = absolute_app_id(id, parent);
+  if (id != "/" && !valid_path(id)) {
+    violations->push_back({path("id"), "each part of the path must fully "
+                                       "match " + segment_pattern()});
+    return;
+  }
+  out->set_id(id);
+  for (const auto& [name, value] : fields) {
+    if (name == "id")
+      continue;
+    if (name == "apps") {
+      if (!value.has_list_value()) {
+        violations->push_back({path(name), "must be an array"});
+        continue;
+      }
+      out->set_with_apps(true);
+      const auto& list = value.list_value().values();
+      for (int i = 0; i < list.size(); ++i) {
+        auto app_path = fmt::format("{}/apps({})", prefix, i);
+        if (!list[i].has_struct_value()) {
+          violations->push_back({app_path, "must be an object"});
+          continue;
+        }
+        std::string app_id;
+        if (auto at = list[i].struct_value().fields().find("id");
+            at != list[i].struct_value().fields().end()
+            && at->second.has_string_value())
+          app_id = absolute_app_id(at->second.string_value(), id);
+        if (app_id.empty() || app_id == id) {
+          violations->push_back({app_path + "/id", "is required"});
+          continue;
+        }
+        read_app_value(list[i], app_id, app_path, out->add_apps(),
+                       violations);
+      }
+    } else if (name == "groups") {
+      if (!value.has_list_value()) {
+        violations->push_back({path(name), "must be an array"});
+        continue;
+      }
+      out->set_with_groups(true);
+      const auto& list = value.list_value().values();
+      for (int i = 0; i < list.size(); ++i) {
+        auto group_path = fmt::format("{}/groups({})", prefix, i);
+        if (!list[i].has_struct_value()) {
+          violations->push_back({group_path, "must be an object"});
+          continue;
+        }
+        read_group_value(list[i], "", id, group_path, false,
+                         out->add_groups(), violations);
+      }
+    } else if (name == "dependencies") {
+      out->set_with_dependencies(true);
+      bool strings = value.has_list_value();
+      if (strings) {
+        for (const auto& d : value.list_value().values()) {
+          if (d.has_string_value())
+            out->add_dependencies(absolute_app_id(d.string_value(), id));
+          else
+            strings = false;
+        }
+      }
+      if (!strings)
+        violations->push_back({path(name), "must be an array of paths"});
+    } else if (name == "scaleBy" && top) {
+      if (value.kind_case() != Value::kNumberValue
+          || !(value.number_value() > 0))
+        violations->push_back({path(name), "must be a number above 0"});
+      else
+        out->set_scale_by(value.number_value());
+    } else if (name == "version") {
+      violations->push_back(
+        {path(name), "group versions are not kept by this Marathon yet"});
+    } else if (name == "enforceRole") {
+      if (value.kind_case() == Value::kBoolValue && value.bool_value())
+        violations->push_back({path(name),
+                               "not supported by this Marathon yet"});
+    } else {
+      violations->push_back({path(name), "unknown field"});
+    }
+  }
+  if (top && out->has_scale_by()
+      && (out->with_apps() || out->with_groups() || out->with_dependencies()))
+    violations->push_back(
+      {"/scaleBy", "scaleBy cannot be combined with other changes"});
+}
+
+} // namespace
+
+std::optional<http_response> read_app(std::string_view body,
+                                      std::string_view path_id, App* app) {
+  std::optional<http_response> refused;
+  auto parsed = parse_object(body, &refused);
+  if (!parsed)
+    return refused;
+  std::vector<violation> violations;
+  read_app_value(std::move(*parsed), path_id, "", app, &violations);
+  if (!violations.empty())
     return invalid_object(violations);
   return std::nullopt;
 }
 
+std::optional<http_response> read_group_update(std::string_view body,
+                                               std::string_view path_id,
+                                               GroupUpdate* update) {
+  std::optional<http_response> refused;
+  auto parsed = parse_object(body, &refused);
+  if (!parsed)
+    return refused;
+  std::vector<violation> violations;
+  read_group_value(*parsed, path_id, "/", "", true, update, &violations);
+  if (!violations.empty())
+    return invalid_object(violations);
+  return std::nullopt;
+}
+
+std::string parent_group(std::string_view id) {
+  auto slash = id.rfind('/');
+  if (slash == std::string_view::npos || slash == 0)
+    return "/";
+  return std::string{id.substr(0, slash)};
+}
+
+bool same_definition(const App& a, const App& b) {
+  App x = a, y = b;
+  for (App* app : {&x, &y}) {
+    app->clear_instances();
+    app->clear_version();
+    app->clear_version_info();
+    app->clear_tasks_staged();
+    app->clear_tasks_running();
+    app->clear_tasks_healthy();
+    app->clear_tasks_unhealthy();
+    app->clear_deployments();
+    app->clear_tasks();
+    app->clear_last_task_failure();
+  }
+  return x.SerializeAsString() == y.SerializeAsString();
+}
+
 std::optional<http_response> patch_app(std::string_view body,
                                        const App& current, App* app) {
+  std::optional<http_response> refused;
+  auto parsed = parse_object(body, &refused);
+  if (!parsed)
+    return refused;
   App partial;
   std::set<std::string> present;
-  if (auto refused = parse_fields(body, &partial, &present))
-    return refused;
+  std::vector<violation> violations;
+  parse_fields(std::move(*parsed), "", &partial, &present, &violations);
+  if (!violations.empty())
+    return invalid_object(violations);
   *app = current;
   // `current` may be an answer (with counts and tasks): only its
   // definition is patched.

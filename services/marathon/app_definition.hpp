@@ -65,6 +65,23 @@ std::optional<http_response> read_app(std::string_view body,
 std::optional<http_response> patch_app(std::string_view body,
                                        const App& current, App* app);
 
+/// Reads a group update (POST /v2/groups, PUT /v2/groups/{id}): `id`,
+/// `apps` (each read as read_app() reads one, ids relative to the group),
+/// `groups` (recursively), `dependencies` (relative to the group), and at
+/// the top `scaleBy`. `path_id` (from the URL) wins over the body's id.
+/// Answers as read_app() on failure; `version` (a rollback) is refused:
+/// group versions are not kept yet.
+std::optional<http_response> read_group_update(std::string_view body,
+                                               std::string_view path_id,
+                                               GroupUpdate* update);
+
+/// The group an app or group is in: "/a/b" -> "/a", "/a" -> "/".
+std::string parent_group(std::string_view id);
+
+/// Whether `a` and `b` define the same tasks: equal apart from their
+/// instances, versions and what Marathon fills in its answers.
+bool same_definition(const App& a, const App& b);
+
 /// The app's constraints, parsed. REQUIRES: validate_app(app) is empty.
 std::vector<placement_constraint> constraints_of(const App& app);
 

@@ -18,6 +18,8 @@
 #include <dcos/task_state.hpp>
 
 #include "app_definition.hpp"
+#include "deployment_plan.hpp"
+#include "group_tree.hpp"
 #include "rollout.hpp"
 #include "task_factory.hpp"
 
@@ -58,6 +60,11 @@ struct marathon_state {
   std::map<std::string, app_entry> apps;          // by app id
   std::map<std::string, std::string> app_of_task; // task id -> app id
   std::map<std::string, DeploymentRecord> deployments; // by id
+  // Apps a deployment holds back until their step (dependencies first).
+  std::set<std::string> held;
+  std::vector<Group> groups; // those that exist apart from their apps
+  // The versions kept of each app (by id), oldest first.
+  std::map<std::string, std::vector<std::string>> versions;
   // What offers told about agents, for constraints on attributes.
   std::map<std::string, placement_site> sites; // by agent id
   struct subscriber {
@@ -93,6 +100,20 @@ struct marathon_state {
     return fmt::format("{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}", a >> 32,
                        (a >> 16) & 0xffff, a & 0xfff,
                        0x8000 | ((b >> 48) & 0x3fff), b & 0xffffffffffffull);
+  }
+
+  caf::error not_loaded() const {
+    return make_error(errc::unavailable, "Marathon is loading its state");
+  }
+
+  app_entry* live_app(const std::string& id) {
+    auto at = apps.find(id);
+    return at == apps.end() || at->second.removing ? nullptr : &at->second;
+  }
+
+  caf::error no_app(const std::string& id) const {
+    return make_error(errc::not_found,
+                      fmt::format("App '{}' does not exist", id));
   }
 
   // -- events ------------------------------------------------------------------------
@@ -132,8 +153,8 @@ struct marathon_state {
     DeploymentEvent e;
     e.set_id(d.id());
     *e.mutable_plan() = d;
-    if (d.steps_size() > 0)
-      *e.mutable_current_step() = d.steps(0);
+    if (d.current_step() > 0 && d.current_step() <= d.steps_size())
+      *e.mutable_current_step() = d.steps(d.current_step() - 1);
     publish(type, std::move(e));
   }
 
@@ -285,8 +306,52 @@ struct marathon_state {
             if (d.ParseFromString(bytes))
               deployments[d.plan().id()] = std::move(d);
           },
-          [this] { start(); });
+          [this] { load_groups(); });
       });
+  }
+
+  void load_groups() {
+    load_or_empty(
+      self, cfg.store, "groups",
+      [this](const std::string& bytes) {
+        GroupList list;
+        if (!list.ParseFromString(bytes))
+          log->error("the groups in the store do not parse; skipped");
+        groups = {list.groups().begin(), list.groups().end()};
+        load_versions();
+      },
+      [this](const caf::error& err) { fail_to_load("groups", err); });
+  }
+
+  // The versions kept of each app: their keys are enough.
+  void load_versions() {
+    self->request(cfg.store, caf::infinite, keys_atom::value,
+                  std::string{"versions/"})
+      .then(
+        [this](const std::vector<std::string>& keys) {
+          std::map<std::string, std::string> id_of; // store key -> app id
+          for (const auto& [id, entry] : apps)
+            id_of[app_id_key(id)] = id;
+          for (const auto& key : keys) {
+            auto slash = key.rfind('/');
+            auto app = id_of.find(key.substr(9, slash - 9));
+            if (app == id_of.end() || apps[app->second].removing)
+              forget(key); // of an app that is gone
+            else
+              versions[app->second].push_back(key.substr(slash + 1));
+          }
+          for (auto& [id, list] : versions)
+            std::sort(list.begin(), list.end());
+          // The changes of the deployments in flight, again: their apps'
+          // own keys may not all have been written.
+          std::vector<DeploymentRecord> in_flight;
+          for (const auto& [id, record] : deployments)
+            in_flight.push_back(record);
+          for (const auto& record : in_flight)
+            install(record);
+          start();
+        },
+        [this](caf::error& err) { fail_to_load("versions/", err); });
   }
 
   void start() {
@@ -337,6 +402,8 @@ struct marathon_state {
 
   // One safe step toward the definition of `entry`'s app.
   void converge(app_entry& entry) {
+    if (held.count(entry.app.id()))
+      return; // its deployment step has not come yet
     auto step = plan_rollout(entry.app, entry.tasks, entry.removing);
     if (step.launches > 0 && entry.waiting_since.empty()) {
       entry.waiting_since = timestamp();
@@ -586,7 +653,7 @@ struct marathon_state {
     bool held_back = false; // an app waits for its backoff
     auto now_point = self->clock().now();
     for (auto& [id, entry] : apps) {
-      if (entry.removing)
+      if (entry.removing || held.count(id))
         continue;
       auto step = plan_rollout(entry.app, entry.tasks, false);
       if (step.launches <= 0)
@@ -684,7 +751,7 @@ struct marathon_state {
     std::vector<QueueItem> out;
     auto now_point = self->clock().now();
     for (const auto& [id, entry] : apps) {
-      if (entry.removing)
+      if (entry.removing || held.count(id))
         continue;
       auto step = plan_rollout(entry.app, entry.tasks, false);
       if (step.launches <= 0)
@@ -791,27 +858,12 @@ struct marathon_state {
       deployments.erase(id);
       forget(deployment_key(id));
     }
+    recompute_held();
     return {};
   }
 
-  DeploymentRecord new_deployment(const std::string& app_id,
-                                  const std::string& action,
-                                  const App* previous) {
-    DeploymentRecord record;
-    auto& d = *record.mutable_plan();
-    d.set_id(uuid());
-    d.set_version(timestamp());
-    d.add_affected_apps(app_id);
-    auto* a = d.add_steps()->add_actions();
-    a->set_action(action);
-    a->set_app(app_id);
-    *d.add_current_actions() = *a;
-    d.set_current_step(1);
-    d.set_total_steps(1);
-    if (previous)
-      *record.add_previous() = *previous;
-    return record;
-  }
+  // -- changes -----------------------------------------------------------------------
+
 
   bool converged(const std::string& app_id) {
     auto at = apps.find(app_id);
@@ -821,101 +873,335 @@ struct marathon_state {
       .converged;
   }
 
-  void finish_deployments() {
-    std::vector<std::string> done;
-    for (const auto& [id, d] : deployments)
-      if (std::all_of(d.plan().affected_apps().begin(),
-                      d.plan().affected_apps().end(),
-                      [this](const std::string& app) {
-                        return converged(app);
-                      }))
-        done.push_back(id);
-    for (const auto& id : done) {
-      log->info("deployment {} finished", id);
-      publish_deployment("deployment_step_success", deployments[id].plan());
-      publish_deployment("deployment_success", deployments[id].plan());
-      deployments.erase(id);
-      forget(deployment_key(id));
+  // The apps whose deployment step has not come yet: their definitions
+  // are in place, but nothing is launched or killed for them.
+  void recompute_held() {
+    held.clear();
+    for (const auto& [id, d] : deployments) {
+      const auto& plan = d.plan();
+      for (int i = std::max(plan.current_step(), 0); i < plan.steps_size();
+           ++i)
+        for (const auto& a : plan.steps(i).actions())
+          if (a.action() != "StopApplication")
+            held.insert(a.app());
     }
   }
 
-  // Stores `app` and the deployment `d`, then installs both and answers.
-  void commit(App app, DeploymentRecord record,
-              caf::typed_response_promise<Deployment> rp,
-              bool removing = false) {
-    auto app_write = removing
-                       ? self->request(cfg.store, caf::infinite,
-                                       erase_atom::value, app_key(app.id()))
-                       : self->request(cfg.store, caf::infinite,
-                                       put_atom::value, app_key(app.id()),
-                                       app.SerializeAsString());
-    auto finish = [this, app, record, rp, removing]() mutable {
-      self->request(cfg.store, caf::infinite, put_atom::value,
-                    deployment_key(record.plan().id()),
-                    record.SerializeAsString())
-        .then(
-          [this, app, record, rp, removing](ok_atom) mutable {
-            const auto& d = record.plan();
-            auto& entry = apps[app.id()];
-            entry.removing = removing;
-            if (!removing) {
-              entry.constraints = constraints_of(app);
-              if (entry.app.version_info().last_config_change_at()
-                  != app.version_info().last_config_change_at()) {
-                entry.delay = 0; // a changed app starts without backoff
-                entry.not_before = {};
-                entry.offers.Clear(); // and with a fresh look at offers
-                entry.declined.clear();
-              }
-              entry.app = app;
-            }
-            deployments[d.id()] = record;
-            log->info("deployment {}: {} {}", d.id(),
-                      d.steps(0).actions(0).action(), app.id());
-            rp.deliver(d);
-            if (!removing) {
-              ApiPostEvent e;
-              e.set_uri("/v2/apps" + app.id());
-              *e.mutable_app_definition() = app;
-              publish("api_post_event", std::move(e));
-            }
-            GroupChangeSuccess g;
-            g.set_group_id("/");
-            g.set_version(d.version());
-            publish("group_change_success", std::move(g));
-            publish_deployment("deployment_info", d);
-            converge(entry);
-          },
-          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
-    };
-    // The erase of a key that is gone already is no failure.
-    if (removing)
-      app_write.then([finish](ok_atom) mutable { finish(); },
-                     [finish, rp](caf::error& err) mutable {
-                       if (code_of(err) == errc::not_found)
-                         finish();
-                       else
-                         rp.deliver(std::move(err));
-                     });
-    else
-      app_write.then([finish](ok_atom) mutable { finish(); },
-                     [rp](caf::error& err) mutable {
-                       rp.deliver(std::move(err));
-                     });
+  // Moves each deployment past the steps whose apps have converged,
+  // releasing the apps of the next step; a deployment past its last step
+  // succeeded.
+  void finish_deployments() {
+    std::vector<std::string> done, released;
+    for (auto& [id, record] : deployments) {
+      auto& plan = *record.mutable_plan();
+      bool advanced = false;
+      while (plan.current_step() <= plan.total_steps()) {
+        if (plan.current_step() > 0) {
+          const auto& step = plan.steps(plan.current_step() - 1);
+          if (!std::all_of(step.actions().begin(), step.actions().end(),
+                           [this](const DeploymentAction& a) {
+                             return converged(a.app());
+                           }))
+            break;
+          publish_deployment("deployment_step_success", plan);
+        }
+        plan.set_current_step(plan.current_step() + 1);
+        advanced = true;
+        plan.clear_current_actions();
+        if (plan.current_step() <= plan.total_steps()) {
+          *plan.mutable_current_actions()
+            = plan.steps(plan.current_step() - 1).actions();
+          for (const auto& a : plan.current_actions())
+            released.push_back(a.app());
+        }
+      }
+      if (plan.current_step() > plan.total_steps())
+        done.push_back(id);
+      else if (advanced)
+        persist(deployment_key(id), record);
+    }
+    for (const auto& id : done) {
+      log->info("deployment {} finished", id);
+      auto plan = deployments[id].plan();
+      plan.set_current_step(plan.total_steps());
+      publish_deployment("deployment_success", plan);
+      deployments.erase(id);
+      forget(deployment_key(id));
+    }
+    if (done.empty() && released.empty())
+      return;
+    recompute_held();
+    for (const auto& app_id : released)
+      if (auto at = apps.find(app_id); at != apps.end())
+        converge(at->second);
   }
 
-  caf::error not_loaded() const {
-    return make_error(errc::unavailable, "Marathon is loading its state");
+  // Turns `change` into one deployment: stamps the definitions with a new
+  // version (a config change replaces tasks; an unchanged definition only
+  // scales; `restarts` replace their tasks regardless), orders the apps
+  // by their dependencies, and commits it. Refused with errc::conflict
+  // while another deployment holds an app (unless `force`), with
+  // errc::invalid_argument if the dependencies have a cycle.
+  caf::result<Deployment> deploy(group_change change, bool force,
+                                 const std::set<std::string>& restarts = {}) {
+    auto record = plan_change(change, force, restarts);
+    if (!record)
+      return record.error();
+    auto rp = self->make_response_promise<Deployment>();
+    commit(std::move(*record), std::move(change.groups), rp);
+    return rp;
   }
 
-  app_entry* live_app(const std::string& id) {
-    auto at = apps.find(id);
-    return at == apps.end() || at->second.removing ? nullptr : &at->second;
+  // What deploy() commits: the deployment of `change`.
+  caf::expected<DeploymentRecord>
+  plan_change(group_change& change, bool force,
+              const std::set<std::string>& restarts) {
+    if (!loaded)
+      return not_loaded();
+    // The apps after the change, for their dependencies.
+    std::map<std::string, App> after;
+    for (const auto& [id, entry] : apps)
+      if (!entry.removing)
+        after[id] = entry.app;
+    for (const auto& id : change.removes)
+      after.erase(id);
+    for (const auto& [id, app] : change.puts)
+      after[id] = app;
+    auto graph = resolve_dependencies(after, change.groups);
+    if (auto cycle = find_cycle(graph); !cycle.empty())
+      return make_error(errc::invalid_argument,
+                        "Dependency graph has cyclic dependencies: " + cycle);
+    std::vector<std::string> touched;
+    for (const auto& [id, app] : change.puts)
+      touched.push_back(id);
+    for (const auto& id : change.removes)
+      if (live_app(id))
+        touched.push_back(id);
+    if (!force)
+      for (const auto& id : touched)
+        if (auto err = lock(id, false))
+          return err;
+    for (const auto& id : touched)
+      (void)lock(id, true); // (an app being removed is still locked)
+
+    auto version = timestamp();
+    DeploymentRecord record;
+    auto& plan = *record.mutable_plan();
+    plan.set_id(uuid());
+    plan.set_version(version);
+    std::vector<DeploymentAction> actions;
+    for (auto& [id, app] : change.puts) {
+      auto* current = live_app(id);
+      // A rollback restores a definition with its own config version, so
+      // that the tasks still running it are kept; the REST API never sets
+      // it.
+      auto restored = app.version_info().last_config_change_at();
+      auto config_version = restored.empty() ? version : restored;
+      app.set_version(version);
+      DeploymentAction action;
+      action.set_app(id);
+      if (current) {
+        bool restart = restarts.count(id) > 0;
+        *app.mutable_version_info() = current->app.version_info();
+        action.set_action("ScaleApplication");
+        if (restart || !same_definition(current->app, app)) {
+          app.mutable_version_info()->set_last_config_change_at(
+            restart ? version : config_version);
+          action.set_action("RestartApplication");
+        }
+        *record.add_previous() = current->app;
+      } else {
+        app.mutable_version_info()->set_last_config_change_at(config_version);
+        action.set_action("StartApplication");
+      }
+      app.mutable_version_info()->set_last_scaling_at(version);
+      *record.add_target() = app;
+      actions.push_back(std::move(action));
+    }
+    for (const auto& id : change.removes) {
+      auto* current = live_app(id);
+      if (!current)
+        continue;
+      *record.add_previous() = current->app;
+      record.add_removed(id);
+      DeploymentAction action;
+      action.set_action("StopApplication");
+      action.set_app(id);
+      actions.push_back(std::move(action));
+    }
+    std::set<std::string> affected;
+    for (const auto& a : actions)
+      affected.insert(a.app());
+    for (const auto& id : affected)
+      plan.add_affected_apps(id);
+    for (auto& step : order_steps(actions, graph))
+      *plan.add_steps() = std::move(step);
+    plan.set_total_steps(plan.steps_size());
+    plan.set_current_step(plan.steps_size() > 0 ? 1 : 0);
+    if (plan.steps_size() > 0)
+      *plan.mutable_current_actions() = plan.steps(0).actions();
+    return record;
   }
 
-  caf::error no_app(const std::string& id) const {
-    return make_error(errc::not_found,
-                      fmt::format("App '{}' does not exist", id));
+  // Stores the deployment (the change with it: the point of no return),
+  // then installs it and answers.
+  void commit(DeploymentRecord record, std::vector<Group> groups_after,
+              caf::typed_response_promise<Deployment> rp) {
+    auto key = deployment_key(record.plan().id());
+    self
+      ->request(cfg.store, caf::infinite, put_atom::value, key,
+                record.SerializeAsString())
+      .then(
+        [this, record, groups_after, rp](ok_atom) mutable {
+          install(record);
+          groups = std::move(groups_after);
+          GroupList list;
+          *list.mutable_groups() = {groups.begin(), groups.end()};
+          persist("groups", list);
+          const auto& d = record.plan();
+          log->info("deployment {}: {} step(s) for {}", d.id(),
+                    d.total_steps(),
+                    fmt::join(d.affected_apps().begin(),
+                              d.affected_apps().end(), ", "));
+          rp.deliver(d);
+          for (const auto& app : record.target()) {
+            ApiPostEvent e;
+            e.set_uri("/v2/apps" + app.id());
+            *e.mutable_app_definition() = app;
+            publish("api_post_event", std::move(e));
+          }
+          GroupChangeSuccess g;
+          g.set_group_id("/");
+          g.set_version(d.version());
+          publish("group_change_success", std::move(g));
+          publish_deployment("deployment_info", d);
+          for (const auto& id : d.affected_apps())
+            if (auto at = apps.find(id); at != apps.end())
+              converge(at->second);
+          finish_deployments(); // one with no steps is done
+        },
+        [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+  }
+
+  // Puts the definitions and removals of `record` in place (in memory and
+  // under their own keys) and tracks the deployment.
+  void install(const DeploymentRecord& record) {
+    for (const auto& app : record.target()) {
+      auto& entry = apps[app.id()];
+      entry.removing = false;
+      entry.constraints = constraints_of(app);
+      if (entry.app.version_info().last_config_change_at()
+          != app.version_info().last_config_change_at()) {
+        entry.delay = 0; // a changed app starts without backoff
+        entry.not_before = {};
+        entry.offers.Clear(); // and with a fresh look at offers
+        entry.declined.clear();
+      }
+      entry.app = app;
+      persist(app_key(app.id()), app);
+      keep_version(app);
+    }
+    for (const auto& id : record.removed()) {
+      apps[id].removing = true;
+      forget(app_key(id));
+      for (const auto& v : versions[id])
+        forget(version_key(id, v));
+      versions.erase(id);
+    }
+    deployments[record.plan().id()] = record;
+    recompute_held();
+  }
+
+  // -- app versions ------------------------------------------------------------------
+
+  static constexpr size_t max_versions = 50; // per app, as Marathon keeps
+
+  static std::string version_key(const std::string& id,
+                                 const std::string& version) {
+    return "versions/" + app_id_key(id) + "/" + version;
+  }
+
+  void keep_version(const App& app) {
+    auto& list = versions[app.id()];
+    if (std::find(list.begin(), list.end(), app.version()) != list.end())
+      return;
+    list.push_back(app.version());
+    persist(version_key(app.id(), app.version()), app);
+    while (list.size() > max_versions) {
+      forget(version_key(app.id(), list.front()));
+      list.erase(list.begin());
+    }
+  }
+
+  caf::result<std::vector<std::string>> list_versions(const std::string& id) {
+    if (!live_app(id))
+      return no_app(id);
+    const auto& list = versions[id];
+    return std::vector<std::string>{list.rbegin(), list.rend()};
+  }
+
+  caf::result<App> get_version(const std::string& id,
+                               const std::string& version) {
+    if (!live_app(id))
+      return no_app(id);
+    const auto& list = versions[id];
+    if (std::find(list.begin(), list.end(), version) == list.end())
+      return make_error(errc::not_found,
+                        fmt::format("App '{}' does not exist in version {}",
+                                    id, version));
+    auto rp = self->make_response_promise<App>();
+    self
+      ->request(cfg.store, caf::infinite, get_atom::value,
+                version_key(id, version))
+      .then(
+        [rp](const std::string& bytes) mutable {
+          App app;
+          if (app.ParseFromString(bytes))
+            rp.deliver(std::move(app));
+          else
+            rp.deliver(make_error(errc::io_error,
+                                  "a stored app version does not parse"));
+        },
+        [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+    return rp;
+  }
+
+  // PUT /v2/apps/{id} with {"version": ...}: the app as it was then.
+  caf::result<Deployment> restore_version(const std::string& id,
+                                          const std::string& version,
+                                          bool force) {
+    if (!loaded)
+      return not_loaded();
+    if (!live_app(id))
+      return no_app(id);
+    const auto& list = versions[id];
+    if (std::find(list.begin(), list.end(), version) == list.end())
+      return make_error(errc::not_found,
+                        fmt::format("App '{}' does not exist in version {}",
+                                    id, version));
+    auto rp = self->make_response_promise<Deployment>();
+    self
+      ->request(cfg.store, caf::infinite, get_atom::value,
+                version_key(id, version))
+      .then(
+        [this, rp, force](const std::string& bytes) mutable {
+          App old;
+          if (!old.ParseFromString(bytes)) {
+            rp.deliver(make_error(errc::io_error,
+                                  "a stored app version does not parse"));
+            return;
+          }
+          group_change change;
+          change.groups = groups;
+          change.puts[old.id()] = std::move(old);
+          auto record = plan_change(change, force, {});
+          if (!record)
+            rp.deliver(record.error());
+          else
+            commit(std::move(*record), std::move(change.groups), rp);
+        },
+        [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+    return rp;
   }
 
   // -- the API -----------------------------------------------------------------------
@@ -923,85 +1209,79 @@ struct marathon_state {
   caf::result<Deployment> put(App app, bool create, bool force) {
     if (!loaded)
       return not_loaded();
-    auto* current = live_app(app.id());
-    if (create && current)
+    if (create && live_app(app.id()))
       return make_error(errc::conflict,
                         fmt::format("An app with id [{}] already exists.",
                                     app.id()));
-    if (apps.count(app.id())) // (an app being removed is still locked)
-      if (auto err = lock(app.id(), force))
-        return err;
-    // A rollback restores a definition with its own config version, so that
-    // the tasks still running it are kept; the REST API never sets it.
-    auto restored = app.version_info().last_config_change_at();
-    auto version = timestamp();
-    app.set_version(version);
-    std::string action = current ? "ScaleApplication" : "StartApplication";
-    if (current) {
-      // Only a change of instances keeps the tasks (a scale); any other
-      // change replaces them (a restart with the new definition).
-      App a = current->app, b = app;
-      for (App* x : {&a, &b}) {
-        x->clear_instances();
-        x->clear_version();
-        x->clear_version_info();
-      }
-      bool config_changed = a.SerializeAsString() != b.SerializeAsString();
-      *app.mutable_version_info() = current->app.version_info();
-      if (config_changed) {
-        app.mutable_version_info()->set_last_config_change_at(
-          restored.empty() ? version : restored);
-        action = "RestartApplication";
-      }
-      app.mutable_version_info()->set_last_scaling_at(version);
-    } else {
-      app.mutable_version_info()->set_last_config_change_at(version);
-      app.mutable_version_info()->set_last_scaling_at(version);
-    }
-    auto d = new_deployment(app.id(), action, current ? &current->app : nullptr);
-    auto rp = self->make_response_promise<Deployment>();
-    commit(std::move(app), std::move(d), rp);
-    return rp;
+    group_change change;
+    change.groups = groups;
+    change.puts[app.id()] = std::move(app);
+    return deploy(std::move(change), force);
   }
 
-  // The app `id`, ready for a change: Marathon has loaded its state, the
-  // app exists, and no deployment holds it (with `force`, those that do are
-  // cancelled).
-  caf::expected<app_entry*> changeable(const std::string& id, bool force) {
+  caf::result<Deployment> remove(const std::string& id, bool force) {
+    if (!loaded)
+      return not_loaded();
+    if (!live_app(id))
+      return no_app(id);
+    group_change change;
+    change.groups = groups;
+    change.removes.insert(id);
+    return deploy(std::move(change), force);
+  }
+
+  caf::result<Deployment> restart(const std::string& id, bool force) {
     if (!loaded)
       return not_loaded();
     auto* current = live_app(id);
     if (!current)
       return no_app(id);
-    if (auto err = lock(id, force))
-      return err;
-    return current;
+    group_change change;
+    change.groups = groups;
+    auto app = current->app;
+    app.clear_version_info();
+    change.puts[id] = std::move(app);
+    return deploy(std::move(change), force, {id});
   }
 
-  caf::result<Deployment> remove(const std::string& id, bool force) {
-    auto current = changeable(id, force);
-    if (!current)
-      return current.error();
-    const auto& app = (*current)->app;
-    auto d = new_deployment(id, "StopApplication", &app);
-    auto rp = self->make_response_promise<Deployment>();
-    commit(app, std::move(d), rp, true);
-    return rp;
+  // -- groups ------------------------------------------------------------------------
+
+  std::map<std::string, App> live_definitions() const {
+    std::map<std::string, App> out;
+    for (const auto& [id, entry] : apps)
+      if (!entry.removing)
+        out[id] = entry.app;
+    return out;
   }
 
-  caf::result<Deployment> restart(const std::string& id, bool force) {
-    auto entry = changeable(id, force);
-    if (!entry)
-      return entry.error();
-    const auto* current = *entry;
-    App app = current->app;
-    auto version = timestamp();
-    app.set_version(version);
-    app.mutable_version_info()->set_last_config_change_at(version);
-    auto d = new_deployment(id, "RestartApplication", &current->app);
-    auto rp = self->make_response_promise<Deployment>();
-    commit(std::move(app), std::move(d), rp);
-    return rp;
+  Group root_group() const {
+    return build_tree(list_apps(), groups);
+  }
+
+  caf::result<Deployment> update_group(const GroupUpdate& update, bool create,
+                                       bool force) {
+    if (!loaded)
+      return not_loaded();
+    auto root = root_group();
+    if (create && update.id() != "/" && find_group(root, update.id()))
+      return make_error(errc::conflict,
+                        fmt::format("Group {} is already created. Use PUT to "
+                                    "change this group.",
+                                    update.id()));
+    auto change = apply_group_update(update, live_definitions(), groups);
+    if (!change)
+      return change.error();
+    return deploy(std::move(*change), force);
+  }
+
+  caf::result<Deployment> remove_group(const std::string& id, bool force) {
+    if (!loaded)
+      return not_loaded();
+    if (id != "/" && !find_group(root_group(), id))
+      return make_error(errc::not_found,
+                        fmt::format("Group '{}' does not exist", id));
+    return deploy(marathon::remove_group(id, live_definitions(), groups),
+                  force);
   }
 
   caf::result<std::vector<Task>> kill_tasks(const std::vector<std::string>& ids,
@@ -1027,6 +1307,7 @@ struct marathon_state {
       app.set_version(timestamp());
       app.mutable_version_info()->set_last_scaling_at(app.version());
       persist(app_key(id), app);
+      keep_version(app);
     }
     // Without `scale`, the killed tasks are replaced.
     for (const auto& id : touched)
@@ -1092,14 +1373,23 @@ struct marathon_state {
     publish_deployment("deployment_failed", d.plan());
     deployments.erase(at);
     forget(deployment_key(id));
+    recompute_held();
     if (force)
       return d.plan(); // stopped; the apps keep their definitions
-    // Rollback: the apps go back to what they were before it.
-    const auto& app_id = d.plan().affected_apps(0);
-    if (d.previous_size() == 0)
-      return remove(app_id, true);
-    App previous = d.previous(0);
-    return put(std::move(previous), false, true);
+    // Rollback: the apps go back to what they were before it; those it
+    // created go.
+    group_change change;
+    change.groups = groups;
+    for (const auto& app_id : d.plan().affected_apps()) {
+      auto previous = std::find_if(
+        d.previous().begin(), d.previous().end(),
+        [&app_id](const App& app) { return app.id() == app_id; });
+      if (previous != d.previous().end())
+        change.puts[app_id] = *previous;
+      else
+        change.removes.insert(app_id);
+    }
+    return deploy(std::move(change), true);
   }
 };
 
@@ -1131,6 +1421,24 @@ marathon_actor spawn_marathon(caf::actor_system& sys, marathon_config cfg) {
       [self](get_atom, apps_atom) { return self->state.list_apps(); },
       [self](get_atom, deploys_atom) {
         return self->state.list_deployments();
+      },
+      [self](get_atom, groups_atom) { return self->state.root_group(); },
+      [self](put_atom, const GroupUpdate& update, bool create, bool force) {
+        return self->state.update_group(update, create, force);
+      },
+      [self](erase_atom, groups_atom, const std::string& id, bool force) {
+        return self->state.remove_group(id, force);
+      },
+      [self](get_atom, versions_atom, const std::string& id) {
+        return self->state.list_versions(id);
+      },
+      [self](get_atom, versions_atom, const std::string& id,
+             const std::string& version) {
+        return self->state.get_version(id, version);
+      },
+      [self](put_atom, versions_atom, const std::string& id,
+             const std::string& version, bool force) {
+        return self->state.restore_version(id, version, force);
       },
       [self](erase_atom, deploys_atom, const std::string& id, bool force) {
         return self->state.cancel_deployment(id, force);

@@ -3,10 +3,16 @@
 // deployments that move the tasks toward the apps' definitions.
 //
 // What it guarantees:
-//  - An accepted change (create, replace, scale, restart, remove) is in the
-//    store before it is answered, and starts a deployment; every deployment
-//    ends once the app's tasks match its definition (or says why it cannot
-//    progress, in Deployment.stalled_because).
+//  - An accepted change (create, replace, scale, restart, remove; of one
+//    app or of a group) is in the store before it is answered, as one
+//    deployment record that a restarted Marathon applies again; it starts
+//    a deployment that changes the apps in steps, an app after the apps it
+//    depends on (its own and its groups' dependencies). Each step ends once
+//    its apps' tasks match their definitions; the deployment ends after
+//    the last (or says why it cannot progress, in
+//    Deployment.stalled_because).
+//  - Up to 50 versions of each app are kept; an app can be put back to
+//    one.
 //  - Tasks are launched from offers that fit the app's resources, ports and
 //    constraints; a task that ends without being killed by Marathon is
 //    replaced, after the app's backoff (backoffSeconds, times backoffFactor
@@ -64,6 +70,8 @@ using kill_atom = caf::atom_constant<caf::atom("kill")>;
 using events_atom = caf::atom_constant<caf::atom("events")>;
 using queue_atom = caf::atom_constant<caf::atom("queue")>;
 using unreachable_atom = caf::atom_constant<caf::atom("unreach")>;
+using groups_atom = caf::atom_constant<caf::atom("groups")>;
+using versions_atom = caf::atom_constant<caf::atom("versions")>;
 
 /// What Marathon says about itself at /v2/info.
 struct marathon_info {
@@ -97,6 +105,24 @@ using marathon_api = caf::typed_actor<
   // Every app with its counts and tasks, sorted by id.
   caf::replies_to<get_atom, apps_atom>::with<std::vector<App>>,
   caf::replies_to<get_atom, deploys_atom>::with<std::vector<Deployment>>,
+  // The root group: every group and every app (as get apps shows them).
+  caf::replies_to<get_atom, groups_atom>::with<Group>,
+  // Applies a group update (`create`: a POST, refused with errc::conflict
+  // if the group exists); errc::invalid_argument for a dependency cycle or
+  // an app outside its group.
+  caf::replies_to<put_atom, GroupUpdate, bool /*create*/,
+                  bool /*force*/>::with<Deployment>,
+  // Removes a group ("/": all) with every app under it.
+  caf::replies_to<erase_atom, groups_atom, std::string, bool /*force*/>::with<
+    Deployment>,
+  // The versions kept of an app (up to 50), newest first; one of them.
+  caf::replies_to<get_atom, versions_atom, std::string>::with<
+    std::vector<std::string>>,
+  caf::replies_to<get_atom, versions_atom, std::string, std::string>::with<
+    App>,
+  // Puts an app back to one of its versions.
+  caf::replies_to<put_atom, versions_atom, std::string, std::string,
+                  bool /*force*/>::with<Deployment>,
   // Cancels a deployment: with `force` it only stops; else a new deployment
   // takes the apps back to their definitions before it.
   caf::replies_to<erase_atom, deploys_atom, std::string, bool>::with<

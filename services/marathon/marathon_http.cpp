@@ -15,6 +15,7 @@
 #include <dcos/metrics.hpp>
 
 #include "app_definition.hpp"
+#include "group_tree.hpp"
 
 namespace dcos::marathon {
 
@@ -184,6 +185,7 @@ struct app_path {
   std::string id;
   std::string what;    // "", "restart", "tasks", "versions"
   std::string task_id; // for tasks/ID
+  std::string version; // for versions/VERSION
 };
 
 app_path parse_app_path(const std::string& path) {
@@ -203,6 +205,11 @@ app_path parse_app_path(const std::string& path) {
     out.what = "tasks";
     out.task_id = rest.substr(at + 7);
     rest.resize(at);
+  } else if (auto v = rest.rfind("/versions/");
+             v != std::string::npos && v > 0) {
+    out.what = "versions";
+    out.version = rest.substr(v + 10);
+    rest.resize(v);
   }
   out.id = absolute_app_id(rest);
   return out;
@@ -210,6 +217,22 @@ app_path parse_app_path(const std::string& path) {
 
 http_response no_such_app(const std::string& id) {
   return message_response(404, fmt::format("App '{}' does not exist", id));
+}
+
+// The version a PUT of {"version": "..."} (nothing else but an id) puts
+// an app back to; "" for any other body.
+std::string rollback_version(std::string_view body) {
+  google::protobuf::Struct parsed;
+  if (from_json(body, &parsed, "app update"))
+    return {};
+  const auto& fields = parsed.fields();
+  auto version = fields.find("version");
+  if (version == fields.end() || !version->second.has_string_value())
+    return {};
+  for (const auto& [name, value] : fields)
+    if (name != "version" && name != "id")
+      return {};
+  return version->second.string_value();
 }
 
 // The requests under /v2/apps/{id}: what follows the id picks the handler.
@@ -221,8 +244,8 @@ struct app_requests {
     auto where = parse_app_path(req.path);
     auto method = req.method == "HEAD" ? std::string{"GET"} : req.method;
     if (where.what == "versions")
-      return respond(message_response(
-        404, "app versions are not kept by this Marathon yet"));
+      return method == "GET" ? show_versions(where, respond)
+                             : respond(method_not_allowed({"GET"}));
     if (where.what == "restart")
       return method == "POST" ? restart(req, where.id, respond)
                               : respond(method_not_allowed({"POST"}));
@@ -246,6 +269,32 @@ struct app_requests {
       return update(req, where.id, method == "PATCH" || flag(req, "partialUpdate"),
                     respond);
     respond(method_not_allowed({"DELETE", "GET", "PATCH", "PUT"}));
+  }
+
+  // GET /v2/apps/{id}/versions: {"versions": [newest, ...]}; with a
+  // version, the app as it was then.
+  void show_versions(const app_path& where,
+                     const http_responder& respond) const {
+    if (!where.version.empty())
+      return call(
+        *sys, marathon, respond,
+        [](const App& app) {
+          return json_response(200, to_json(app, json_style::marathon));
+        },
+        get_atom::value, versions_atom::value, where.id, where.version);
+    call(
+      *sys, marathon, respond,
+      [](const std::vector<std::string>& versions) {
+        std::string body = "{\"versions\":[";
+        for (size_t i = 0; i < versions.size(); ++i) {
+          if (i > 0)
+            body += ',';
+          append_json_string(body, versions[i]);
+        }
+        body += "]}";
+        return json_response(200, std::move(body));
+      },
+      get_atom::value, versions_atom::value, where.id);
   }
 
   void restart(const http_request& req, const std::string& id,
@@ -338,6 +387,15 @@ struct app_requests {
         },
         put_atom::value, std::move(app), false, force);
     };
+    if (!partial)
+      if (auto version = rollback_version(req.body); !version.empty())
+        return call(
+          *sys, marathon, respond,
+          [](const Deployment& d) {
+            return json_response(200, deployment_result(d));
+          },
+          put_atom::value, versions_atom::value, id, version,
+          flag(req, "force"));
     App app;
     if (!partial)
       if (auto refused = read_app(req.body, id, &app))
@@ -361,6 +419,81 @@ struct app_requests {
         return answered_later();
       },
       get_atom::value, apps_atom::value);
+  }
+};
+
+// The requests on /v2/groups[/{id}]: GET (the group with its apps and
+// groups), POST (create), PUT (update, scaleBy), DELETE.
+struct group_requests {
+  caf::actor_system* sys;
+  marathon_actor marathon;
+
+  void operator()(const http_request& req, http_responder respond) const {
+    std::string rest = req.path.substr(std::string_view{"/v2/groups"}.size());
+    if (rest.size() >= 9 && rest.compare(rest.size() - 9, 9, "/versions") == 0)
+      return respond(message_response(
+        404, "group versions are not kept by this Marathon yet"));
+    auto id = absolute_app_id(rest);
+    auto method = req.method == "HEAD" ? std::string{"GET"} : req.method;
+    auto force = flag(req, "force");
+    auto deployed = [](unsigned status) {
+      return [status](const Deployment& d) {
+        return json_response(status, deployment_result(d));
+      };
+    };
+    if (method == "GET")
+      return show(req, id, respond);
+    if (method == "DELETE")
+      return call(*sys, marathon, respond, deployed(200), erase_atom::value,
+                  groups_atom::value, id, force);
+    if (method != "POST" && method != "PUT")
+      return respond(method_not_allowed({"DELETE", "GET", "POST", "PUT"}));
+    bool create = method == "POST";
+    GroupUpdate update;
+    // The URL's group, if it names one, is the group; else the body's id.
+    if (auto refused = read_group_update(req.body, id == "/" ? "" : id,
+                                         &update))
+      return respond(std::move(*refused));
+    if (create && update.id() == "/")
+      return respond(invalid_object({{"/id", "a group to create needs an "
+                                             "id"}}));
+    call(*sys, marathon, respond, deployed(create ? 201 : 200),
+         put_atom::value, std::move(update), create, force);
+  }
+
+  void show(const http_request& req, const std::string& id,
+            const http_responder& respond) const {
+    auto embed = embeds(req);
+    bool tasks = embed.count("group.apps.tasks") > 0;
+    bool failures = embed.count("group.apps.lastTaskFailure") > 0;
+    call(
+      *sys, marathon, respond,
+      [id, tasks, failures](const Group& root) {
+        const auto* group = find_group(root, id);
+        if (!group)
+          return message_response(
+            404, fmt::format("Group '{}' does not exist", id));
+        Group shown_group = *group;
+        shape(shown_group, tasks, failures);
+        return json_response(200,
+                             to_json(shown_group, json_style::marathon));
+      },
+      get_atom::value, groups_atom::value);
+  }
+
+  // Leaves in the apps of `g` (and its groups) what `embed` asked for.
+  static void shape(Group& g, bool tasks, bool failures) {
+    for (auto& app : *g.mutable_apps()) {
+      if (!tasks)
+        app.clear_tasks();
+      else
+        for (auto& t : *app.mutable_tasks())
+          t = shown(std::move(t));
+      if (!failures)
+        app.clear_last_task_failure();
+    }
+    for (auto& sub : *g.mutable_groups())
+      shape(sub, tasks, failures);
   }
 };
 
@@ -461,6 +594,12 @@ http_router marathon_routes(caf::actor_system& sys, marathon_actor marathon,
       },
       put_atom::value, app, true, force);
   });
+
+  group_requests groups{s, marathon};
+  for (const char* method : {"GET", "PUT", "POST", "DELETE"}) {
+    routes.add(method, "/v2/groups", groups);
+    routes.add_prefix(method, "/v2/groups/", groups);
+  }
 
   app_requests one_app{s, marathon};
   for (const char* method : {"GET", "PUT", "PATCH", "DELETE", "POST"})

@@ -5,6 +5,8 @@
 // Served: /ping, /v2/info, /v2/leader, /v2/apps (GET with the cmd, id,
 // label and embed filters; POST), /v2/apps/{id} (GET, PUT, PATCH, DELETE),
 // /v2/apps/{id}/restart, /v2/apps/{id}/tasks[/{taskId}] (GET, DELETE),
+// /v2/apps/{id}/versions[/{version}], /v2/groups[/{id}] (GET, POST, PUT,
+// DELETE),
 // /v2/tasks, /v2/tasks/delete, /v2/deployments[/{id}], /v2/queue (and
 // DELETE /v2/queue/{id}/delay), /v2/events (SSE), /metrics.
 //

@@ -434,6 +434,90 @@ TEST_CASE("Marathon killed with -9 mid-deployment: the next one resumes it "
   CHECK(eventually([&] { return c.master_tasks() == ids; }, 20s));
 }
 
+TEST_CASE("a group with dependencies posted by curl starts its apps in "
+          "order, even across a kill -9 of Marathon; scaleBy, app versions "
+          "and removal of the group") {
+  cluster c;
+  // The database turns healthy a second or more after it starts; the web
+  // app depends on it.
+  auto posted = c.send("POST", "/v2/groups", R"({"id": "/shop", "apps": [
+    {"id": "db", "cmd": "sleep 3600", "cpus": 0.1, "mem": 16,
+     "healthChecks": [{"protocol": "COMMAND", "command": {"value": "true"},
+       "delaySeconds": 1, "intervalSeconds": 1, "timeoutSeconds": 0.5,
+       "gracePeriodSeconds": 5}]},
+    {"id": "web", "cmd": "sleep 3600", "cpus": 0.1, "mem": 16,
+     "dependencies": ["db"]}]})");
+  REQUIRE_MESSAGE(posted.status == 201, posted.body);
+  CHECK(c.get("/v2/deployments").body.find(
+          R"("steps":[{"actions":[{"action":"StartApplication","app":"/shop/db"}]},)"
+          R"({"actions":[{"action":"StartApplication","app":"/shop/web"}]}])")
+        != std::string::npos);
+  // Marathon dies while the web app waits; the next one keeps the order.
+  c.marathon->process.kill(SIGKILL);
+  exit_status_within(c.marathon->process, 10s);
+  c.start_marathon();
+  REQUIRE(eventually(
+    [&] {
+      return c.deployments_done() && c.running("/shop/web") == 1
+             && c.running("/shop/db") == 1;
+    },
+    40s));
+  auto db = c.tasks("/shop/db").at(0);
+  auto healthy_since = text(
+    db.fields().at("healthCheckResults").list_value().values(0).struct_value(),
+    "firstSuccess");
+  auto web = c.tasks("/shop/web").at(0);
+  CHECK_MESSAGE(text(web, "stagedAt") >= healthy_since, "web staged at ",
+                text(web, "stagedAt"), ", db healthy at ", healthy_since);
+
+  auto tree = parse_json_object(c.get("/v2/groups").body);
+  REQUIRE(tree.fields().at("groups").list_value().values_size() == 1);
+  auto shop = parse_json_object(c.get("/v2/groups/shop").body);
+  CHECK(shop.fields().at("apps").list_value().values_size() == 2);
+  CHECK(c.get("/v2/groups/nope").status == 404);
+  CHECK(c.send("POST", "/v2/groups", R"({"id": "/shop"})").status == 409);
+
+  // A cycle is refused and changes nothing.
+  auto cycle = c.send("PUT", "/v2/groups/shop",
+                      R"({"dependencies": ["/shop/web"]})");
+  CHECK(cycle.status == 422);
+  CHECK(cycle.body.find("cyclic dependencies") != std::string::npos);
+  CHECK(c.deployments_done());
+
+  // scaleBy doubles both; the first version of web comes back by PUT.
+  auto scaled = c.send("PUT", "/v2/groups/shop", R"({"scaleBy": 2})");
+  REQUIRE_MESSAGE(scaled.status == 200, scaled.body);
+  REQUIRE(eventually(
+    [&] {
+      return c.deployments_done() && c.running("/shop/web") == 2
+             && c.running("/shop/db") == 2;
+    },
+    40s));
+  auto versions = parse_json_object(c.get("/v2/apps/shop/web/versions").body)
+                    .fields()
+                    .at("versions")
+                    .list_value();
+  REQUIRE(versions.values_size() == 2);
+  auto first = versions.values(1).string_value();
+  auto old = parse_json_object(c.get("/v2/apps/shop/web/versions/" + first).body);
+  CHECK(old.fields().at("instances").number_value() == 1);
+  auto back = c.send("PUT", "/v2/apps/shop/web",
+                     fmt::format(R"({{"version": "{}"}})", first));
+  REQUIRE_MESSAGE(back.status == 200, back.body);
+  CHECK(eventually(
+    [&] { return c.deployments_done() && c.tasks("/shop/web").size() == 1; },
+    30s));
+  CHECK(c.app("/shop/web").fields().at("instances").number_value() == 1);
+  CHECK(c.get("/v2/apps/shop/web/versions/2001-01-01T00:00:00.000Z").status
+        == 404);
+
+  auto removed = c.send("DELETE", "/v2/groups/shop");
+  CHECK(removed.status == 200);
+  CHECK(eventually([&] { return c.master_tasks().empty(); }, 30s));
+  CHECK(c.get("/v2/groups/shop").status == 404);
+  CHECK(c.get("/v2/apps/shop/web").status == 404);
+}
+
 TEST_CASE("bad requests get Marathon's status and body, and change "
           "nothing") {
   cluster c;
