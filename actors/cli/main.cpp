@@ -5,6 +5,7 @@
 //   dcos agents | frameworks | tasks [--master=HOST:5050] [--json]
 //   dcos masters [--master=HOST:5050|zk://HOSTS/PATH] [--json]
 //   dcos task log TASK_ID [--follow] [--stderr]
+//   dcos marathon app|deployment|task ...   (see marathon.cpp)
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -21,7 +22,8 @@ int main(int argc, char** argv) {
               "  masters   list the masters and which one leads\n"
               "  frameworks  list frameworks\n"
               "  tasks     list tasks\n"
-              "  task log  print a task's output\n\n"
+              "  task log  print a task's output\n"
+              "  marathon  Marathon's apps, deployments and tasks\n\n"
               "Run `dcos <command> --help` for a command's flags.");
   };
   if (argc < 2 || std::strcmp(argv[1], "--help") == 0
@@ -39,6 +41,8 @@ int main(int argc, char** argv) {
     return masters(argc - 1, argv + 1);
   if (command == "agents" || command == "frameworks" || command == "tasks")
     return list(command, argc - 1, argv + 1);
+  if (command == "marathon")
+    return marathon(argc - 1, argv + 1);
   if (command == "task") {
     if (argc >= 3 && std::strcmp(argv[2], "log") == 0)
       return task_log(argc - 2, argv + 2);

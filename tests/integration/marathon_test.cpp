@@ -518,6 +518,72 @@ TEST_CASE("a group with dependencies posted by curl starts its apps in "
   CHECK(c.get("/v2/apps/shop/web").status == 404);
 }
 
+TEST_CASE("`dcos marathon` adds, lists, updates, shows, restarts and "
+          "removes apps, lists deployments and tasks, and says what is "
+          "wrong") {
+  cluster c;
+  auto dcos = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {binary("DCOS_CLI"), "marathon"});
+    args.push_back(fmt::format("--marathon=127.0.0.1:{}", c.marathon->port));
+    return run_to_end(args, 30s);
+  };
+  auto file = c.dir / "app.json";
+  write_file(file, R"({"id": "/cli", "cmd": "sleep 3600", "instances": 2,
+                       "cpus": 0.1, "mem": 16})");
+  auto added = dcos({"app", "add", file});
+  REQUIRE_MESSAGE(added.status == 0, added.out);
+  CHECK(added.out.rfind("Created deployment ", 0) == 0);
+  REQUIRE(eventually([&] { return c.running("/cli") == 2; }, 30s));
+  REQUIRE(eventually([&] { return c.deployments_done(); }));
+
+  auto listed = dcos({"app", "list"});
+  CHECK(listed.status == 0);
+  CHECK_MESSAGE(listed.out.find("ID") == 0, listed.out);
+  CHECK_MESSAGE(listed.out.find("/cli") != std::string::npos, listed.out);
+  CHECK_MESSAGE(listed.out.find("2/2") != std::string::npos, listed.out);
+  auto as_json = dcos({"app", "list", "--json"});
+  CHECK(parse_json_object("{\"apps\":" + as_json.out + "}")
+          .fields()
+          .at("apps")
+          .list_value()
+          .values_size()
+        == 1);
+
+  auto tasks = dcos({"task", "list", "cli"});
+  CHECK(tasks.status == 0);
+  CHECK(std::count(tasks.out.begin(), tasks.out.end(), '\n') == 3);
+
+  auto updated = dcos({"app", "update", "cli", "instances=3"});
+  CHECK_MESSAGE(updated.status == 0, updated.out);
+  CHECK(eventually([&] { return c.running("/cli") == 3; }, 30s));
+  auto shown = parse_json_object(dcos({"app", "show", "cli"}).out);
+  CHECK(shown.fields().at("instances").number_value() == 3);
+  CHECK(shown.fields().at("cmd").string_value() == "sleep 3600");
+
+  auto refused = dcos({"app", "update", "cli", "instances=-1"});
+  CHECK(refused.status == 1);
+  CHECK_MESSAGE(refused.out.find("/instances: must be at least 0")
+                  != std::string::npos,
+                refused.out);
+  CHECK(c.app("/cli").fields().at("instances").number_value() == 3);
+  CHECK(dcos({"app", "remove", "nope"}).out.find("App '/nope' does not exist")
+        != std::string::npos);
+  CHECK(dcos({"app", "frob", "cli"}).status == 2);
+
+  REQUIRE(dcos({"app", "restart", "cli"}).status == 0);
+  auto deployments = dcos({"deployment", "list", "cli"});
+  CHECK(deployments.status == 0);
+  CHECK_MESSAGE((deployments.out.find("RestartApplication") != std::string::npos
+                 || deployments.out.find("There are no deployments")
+                      != std::string::npos),
+                deployments.out);
+  CHECK(eventually([&] { return c.deployments_done(); }, 30s));
+  CHECK(dcos({"deployment", "list"}).out == "There are no deployments\n");
+
+  CHECK(dcos({"app", "remove", "cli"}).status == 0);
+  CHECK(eventually([&] { return c.master_tasks().empty(); }, 30s));
+}
+
 TEST_CASE("bad requests get Marathon's status and body, and change "
           "nothing") {
   cluster c;
