@@ -38,6 +38,7 @@ struct app_entry {
   double delay = 0;                  // backoff before the next launch, s
   clock_point not_before{};          // no launch before this
   std::string stalled;               // why the last offer did not fit
+  bool converged = false;            // what its last plan_rollout said
   TaskFailure last_failure;
   // While the app waits for launches: since when, and what the offers it
   // saw lacked (Marathon's names), for /v2/queue.
@@ -62,6 +63,8 @@ struct marathon_state {
   std::map<std::string, DeploymentRecord> deployments; // by id
   // Apps a deployment holds back until their step (dependencies first).
   std::set<std::string> held;
+  // Apps whose tasks changed since they were last converged.
+  std::set<std::string> dirty;
   std::vector<Group> groups; // those that exist apart from their apps
   // The versions kept of each app (by id), oldest first.
   std::map<std::string, std::vector<std::string>> versions;
@@ -405,6 +408,7 @@ struct marathon_state {
     if (held.count(entry.app.id()))
       return; // its deployment step has not come yet
     auto step = plan_rollout(entry.app, entry.tasks, entry.removing);
+    entry.converged = step.converged;
     if (step.launches > 0 && entry.waiting_since.empty()) {
       entry.waiting_since = timestamp();
     } else if (step.launches == 0 && !entry.waiting_since.empty()) {
@@ -497,7 +501,24 @@ struct marathon_state {
     } else if (health_changed) {
       persist(task_key(id), task);
     }
-    converge(*entry);
+    converge_soon(entry->app.id());
+  }
+
+  // Converges the app once the messages already queued are handled: a
+  // burst of status updates (a launch of thousands of tasks) is planned
+  // for once, not once per update.
+  void converge_soon(const std::string& app_id) {
+    dirty.insert(app_id);
+    if (dirty.size() == 1)
+      self->send(self, converge_atom::value);
+  }
+
+  void converge_dirty() {
+    auto ids = std::move(dirty);
+    dirty.clear();
+    for (const auto& id : ids)
+      if (auto at = apps.find(id); at != apps.end())
+        converge(at->second);
   }
 
   // Records the executor's health verdict in `status` on `task`; answers
@@ -865,12 +886,13 @@ struct marathon_state {
   // -- changes -----------------------------------------------------------------------
 
 
+  // As the app's last converge() found it (every change of its tasks or
+  // definition converges it, now or soon).
   bool converged(const std::string& app_id) {
     auto at = apps.find(app_id);
     if (at == apps.end())
       return true; // removed, and its tasks are gone
-    return plan_rollout(at->second.app, at->second.tasks, at->second.removing)
-      .converged;
+    return at->second.converged && !dirty.count(app_id);
   }
 
   // The apps whose deployment step has not come yet: their definitions
@@ -1098,11 +1120,13 @@ struct marathon_state {
         entry.declined.clear();
       }
       entry.app = app;
+      entry.converged = false; // until converge() looks at it
       persist(app_key(app.id()), app);
       keep_version(app);
     }
     for (const auto& id : record.removed()) {
       apps[id].removing = true;
+      apps[id].converged = false;
       forget(app_key(id));
       for (const auto& v : versions[id])
         forget(version_key(id, v));
@@ -1457,6 +1481,7 @@ marathon_actor spawn_marathon(caf::actor_system& sys, marathon_config cfg) {
         return self->state.reset_delay(id);
       },
       [self](unreachable_atom) { self->state.check_unreachable(); },
+      [self](converge_atom) { self->state.converge_dirty(); },
       [self](tick_atom) {
         auto& st = self->state;
         if (st.subscribed)

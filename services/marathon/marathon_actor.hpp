@@ -72,6 +72,7 @@ using queue_atom = caf::atom_constant<caf::atom("queue")>;
 using unreachable_atom = caf::atom_constant<caf::atom("unreach")>;
 using groups_atom = caf::atom_constant<caf::atom("groups")>;
 using versions_atom = caf::atom_constant<caf::atom("versions")>;
+using converge_atom = caf::atom_constant<caf::atom("converge")>;
 
 /// What Marathon says about itself at /v2/info.
 struct marathon_info {
@@ -138,9 +139,11 @@ using marathon_api = caf::typed_actor<
   // event_stream_attached. The subscription ends when the sink closes.
   caf::replies_to<subscribe_atom, events_atom, std::shared_ptr<stream_sink>,
                   std::vector<std::string>>::with<ok_atom>,
-  // Internal: the periodic explicit reconciliation, and the time an
-  // unreachable task may turn inactive or be expunged.
-  caf::reacts_to<tick_atom>, caf::reacts_to<unreachable_atom>>;
+  // Internal: the periodic explicit reconciliation, the time an
+  // unreachable task may turn inactive or be expunged, and converging the
+  // apps whose tasks changed.
+  caf::reacts_to<tick_atom>, caf::reacts_to<unreachable_atom>,
+  caf::reacts_to<converge_atom>>;
 
 /// Both faces: the framework the driver talks to, and the API.
 using marathon_actor = marathon_api::extend_with<framework_actor>;
