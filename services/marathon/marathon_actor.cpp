@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <ctime>
 #include <map>
 #include <memory>
@@ -266,7 +267,29 @@ struct marathon_state {
     self->quit(err);
   }
 
+  // Each start of Marathon on a store is a new incarnation, recorded
+  // before anything else: the ids it makes (tasks, deployments) come from
+  // the seed and the incarnation, so that a Marathon restarted with the
+  // same seed (as in the simulation) never repeats its predecessor's.
   void load() {
+    load_or_empty(
+      self, cfg.store, "incarnation",
+      [this](const std::string& text) {
+        uint64_t incarnation = std::strtoull(text.c_str(), nullptr, 10) + 1;
+        self
+          ->request(cfg.store, caf::infinite, put_atom::value,
+                    std::string{"incarnation"}, std::to_string(incarnation))
+          .then(
+            [this, incarnation](ok_atom) {
+              rng.seed(cfg.seed ^ (incarnation * 0x9e3779b97f4a7c15ull));
+              load_framework_id();
+            },
+            [this](caf::error& err) { fail_to_load("incarnation", err); });
+      },
+      [this](const caf::error& err) { fail_to_load("incarnation", err); });
+  }
+
+  void load_framework_id() {
     load_or_empty(
       self, cfg.store, "framework_id",
       [this](const std::string& id) {
@@ -373,6 +396,7 @@ struct marathon_state {
                                     info, cfg.detector, cfg.driver_options);
     self->link_to(driver);
     self->delayed_send(self, cfg.reconcile_interval, tick_atom::value);
+    self->delayed_send(self, cfg.kill_retry_interval, kill_atom::value);
   }
 
   // -- tasks -------------------------------------------------------------------------
@@ -812,6 +836,19 @@ struct marathon_state {
 
   // -- reconciliation ----------------------------------------------------------------
 
+  // A kill can be lost (the master failed over, the agent was cut off);
+  // the tasks still being killed are killed again.
+  void retry_kills() {
+    for (const auto& [id, entry] : apps)
+      for (const auto& [task_id, task] : entry.tasks)
+        if (task.killing()) {
+          call::Call::Kill k;
+          k.mutable_task_id()->set_value(task_id);
+          k.mutable_agent_id()->set_value(task.slave_id());
+          self->send(driver, std::move(k));
+        }
+  }
+
   void reconcile() {
     call::Call::Reconcile explicit_tasks;
     for (const auto& [id, entry] : apps)
@@ -844,6 +881,7 @@ struct marathon_state {
     // declined them for long) are filtered still: ask for all again.
     self->send(driver, call::Call::Revive{});
     reconcile();
+    retry_kills();
     converge_all();
   }
 
@@ -1427,7 +1465,6 @@ marathon_actor spawn_marathon(caf::actor_system& sys, marathon_config cfg) {
     st.cfg = cfg;
     st.self = self;
     st.started_at = self->clock().now();
-    st.rng.seed(cfg.seed);
     st.load();
     return {
       [self](put_atom, App& app, bool create, bool force) {
@@ -1482,6 +1519,12 @@ marathon_actor spawn_marathon(caf::actor_system& sys, marathon_config cfg) {
       },
       [self](unreachable_atom) { self->state.check_unreachable(); },
       [self](converge_atom) { self->state.converge_dirty(); },
+      [self](kill_atom) {
+        auto& st = self->state;
+        if (st.subscribed)
+          st.retry_kills();
+        self->delayed_send(self, st.cfg.kill_retry_interval, kill_atom::value);
+      },
       [self](tick_atom) {
         auto& st = self->state;
         if (st.subscribed)

@@ -29,7 +29,9 @@
 //    expungeAfterSeconds (then killed, should it come back).
 //  - After every (re-)subscription, the tasks Marathon knows are reconciled
 //    with the master, and tasks the master runs for this framework that
-//    Marathon does not know are killed.
+//    Marathon does not know are killed. A task being killed is killed
+//    again after every (re-)subscription and every kill_retry_interval
+//    until it ends.
 //  - Every change, task status and deployment step is published as a
 //    Marathon event to the subscribers of /v2/events.
 //  - The framework id is kept in the store; a restarted Marathon fails over
@@ -143,7 +145,9 @@ using marathon_api = caf::typed_actor<
   // unreachable task may turn inactive or be expunged, and converging the
   // apps whose tasks changed.
   caf::reacts_to<tick_atom>, caf::reacts_to<unreachable_atom>,
-  caf::reacts_to<converge_atom>>;
+  caf::reacts_to<converge_atom>,
+  // Internal: kills again the tasks whose kill was not confirmed.
+  caf::reacts_to<kill_atom>>;
 
 /// Both faces: the framework the driver talks to, and the API.
 using marathon_actor = marathon_api::extend_with<framework_actor>;
@@ -157,6 +161,8 @@ struct marathon_config {
   scheduler_options driver_options;
   /// How often tasks that have not ended are reconciled explicitly.
   caf::timespan reconcile_interval = std::chrono::minutes(10);
+  /// How often tasks being killed are killed again (a kill may be lost).
+  caf::timespan kill_retry_interval = std::chrono::seconds(10);
 };
 
 /// Loads the state from `cfg.store`, then subscribes (failing over to the
