@@ -20,6 +20,7 @@
 #include "dcos/http_server.hpp"
 #include "dcos/logging.hpp"
 #include "dcos/store_actor.hpp"
+#include "app_definition.hpp"
 #include "marathon_actor.hpp"
 #include "marathon_http.hpp"
 
@@ -57,16 +58,8 @@ store_actor filled_store(caf::actor_system& sys, int instances) {
   app.set_instances(instances);
   app.set_cpus(0.1);
   app.set_mem(64);
-  app.set_disk(0);
-  app.add_port_definitions()->set_port(0);
-  app.set_backoff_seconds(1);
-  app.set_backoff_factor(1.15);
-  app.set_max_launch_delay_seconds(300);
-  app.set_kill_selection("YOUNGEST_FIRST");
-  app.mutable_upgrade_strategy()->set_minimum_health_capacity(1);
-  app.mutable_upgrade_strategy()->set_maximum_over_capacity(1);
-  app.mutable_unreachable_strategy()->set_inactive_after_seconds(300);
-  app.mutable_unreachable_strategy()->set_expunge_after_seconds(600);
+  app.add_port_definitions();
+  apply_defaults(&app);
   app.set_version("2026-12-01T00:00:00.000Z");
   app.mutable_version_info()->set_last_config_change_at(app.version());
   app.mutable_version_info()->set_last_scaling_at(app.version());

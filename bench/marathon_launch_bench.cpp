@@ -62,10 +62,13 @@ struct local_cluster {
     auto deadline = clock_type::now() + 30s;
     while (metric(master_port, "master/slaves_active") != agent_count) {
       if (clock_type::now() > deadline)
-        die("the agents did not register; see " + dir);
+        return; // registered() says so; the destructor cleans up
       std::this_thread::sleep_for(20ms);
     }
+    up = true;
   }
+
+  bool up = false; // every agent registered
 
   ~local_cluster() {
     if (marathon)
@@ -122,6 +125,11 @@ int main(int argc, char** argv) {
   f.add(&agents, "agents", "real agents on loopback");
   parse_or_exit(f, argc, argv);
   local_cluster c{static_cast<int>(agents)};
+  if (!c.up) {
+    std::fprintf(stderr, "marathon_launch_bench: the agents did not "
+                         "register\n");
+    return 1;
+  }
 
   auto start = clock_type::now();
   auto posted = c.call(
@@ -129,13 +137,19 @@ int main(int argc, char** argv) {
     fmt::format(R"({{"id": "/sleep", "cmd": "sleep 3600", "instances": {},
                     "cpus": 0.01, "mem": 8, "portDefinitions": []}})",
                 instances));
+  // From here on failures return (die() would skip the clean-up).
+  auto failed = [](const std::string& why) {
+    std::fprintf(stderr, "marathon_launch_bench: %s\n", why.c_str());
+    return 1;
+  };
   if (!posted || posted->status != 201)
-    die("Marathon refused the app: " + (posted ? posted->body : "no answer"));
+    return failed("Marathon refused the app: "
+                  + (posted ? posted->body : std::string{"no answer"}));
   int running = 0;
   while (running < instances) {
     if (clock_type::now() - start > 900s)
-      die(fmt::format("only {} of {} running after 900 s", running,
-                      instances));
+      return failed(fmt::format("only {} of {} running after 900 s",
+                                running, instances));
     std::this_thread::sleep_for(200ms);
     running = c.running();
   }
@@ -146,7 +160,7 @@ int main(int argc, char** argv) {
   auto removing = clock_type::now();
   auto removed = c.call("DELETE", "/v2/apps/sleep");
   if (!removed || removed->status != 200)
-    die("Marathon did not remove the app");
+    return failed("Marathon did not remove the app");
   auto live = [&c] {
     double n = 0;
     for (const char* state : {"staging", "starting", "running", "killing"})
@@ -155,7 +169,7 @@ int main(int argc, char** argv) {
   };
   while (live() > 0) {
     if (clock_type::now() - removing > 600s)
-      die("the tasks were not all gone after 600 s");
+      return failed("the tasks were not all gone after 600 s");
     std::this_thread::sleep_for(200ms);
   }
   auto to_gone

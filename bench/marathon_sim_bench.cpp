@@ -20,6 +20,7 @@
 #include "dcos/logging.hpp"
 #include "dcos/sim.hpp"
 #include "dcos/store_actor.hpp"
+#include "app_definition.hpp"
 #include "marathon_actor.hpp"
 
 using namespace dcos;
@@ -55,16 +56,8 @@ caf::behavior client(caf::event_based_actor* self, marathon_actor m,
       app.set_instances(instances / apps + (i < instances % apps ? 1 : 0));
       app.set_cpus(0.1);
       app.set_mem(32);
-      app.set_disk(0);
-      app.add_port_definitions()->set_port(0);
-      app.set_backoff_seconds(1);
-      app.set_backoff_factor(1.15);
-      app.set_max_launch_delay_seconds(300);
-      app.set_kill_selection("YOUNGEST_FIRST");
-      app.mutable_upgrade_strategy()->set_minimum_health_capacity(1);
-      app.mutable_upgrade_strategy()->set_maximum_over_capacity(1);
-      app.mutable_unreachable_strategy()->set_inactive_after_seconds(300);
-      app.mutable_unreachable_strategy()->set_expunge_after_seconds(600);
+      app.add_port_definitions();
+      apply_defaults(&app); // Marathon's, as a POST gets them
       self->request(m, caf::infinite, put_atom::value, app, true, false)
         .then([](const Deployment&) {},
               [](caf::error& err) {

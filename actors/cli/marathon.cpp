@@ -84,6 +84,20 @@ caf::expected<std::string> call(const std::string& marathon,
                                 why));
 }
 
+// The flags every `dcos marathon` command takes. REQUIRES: not moved
+// once made (the flags point at its members).
+struct marathon_flags {
+  std::string marathon = default_marathon;
+  bool json = false;
+  flags f;
+
+  marathon_flags(std::string usage, std::string description)
+    : f{std::move(usage), std::move(description)} {
+    f.add(&marathon, "marathon", "HOST:PORT of Marathon");
+    f.add(&json, "json", "print Marathon's JSON (lists)");
+  }
+};
+
 int fail(const std::string& what, const caf::error& err) {
   std::fprintf(stderr, "dcos marathon %s: %s\n", what.c_str(),
                describe_reason(err).c_str());
@@ -146,17 +160,17 @@ void print_deployment(const std::string& body) {
 }
 
 int app_command(const std::string& sub, int argc, char** argv) {
-  std::string marathon = default_marathon;
+  marathon_flags mf{"dcos marathon app add|list|show|update|remove|restart "
+                    "...",
+                    "Manages Marathon's apps."};
   std::string version;
-  bool json = false, force = false;
-  flags f{"dcos marathon app add|list|show|update|remove|restart ...",
-          "Manages Marathon's apps."};
-  f.add(&marathon, "marathon", "HOST:PORT of Marathon");
-  f.add(&json, "json", "print Marathon's JSON (list)");
-  f.add(&force, "force", "override a deployment that holds the app");
-  f.add(&version, "app_version", "the app version to show (show)");
-  parse_or_exit(f, argc, argv);
-  const auto& args = f.positional();
+  bool force = false;
+  mf.f.add(&force, "force", "override a deployment that holds the app");
+  mf.f.add(&version, "app_version", "the app version to show (show)");
+  parse_or_exit(mf.f, argc, argv);
+  const auto& marathon = mf.marathon;
+  const auto json = mf.json;
+  const auto& args = mf.f.positional();
   auto force_query = force ? "?force=true" : "";
   auto need_id = [&] { return args.empty() ? std::string{} : args[0]; };
   if (sub == "add") {
@@ -266,14 +280,11 @@ int app_command(const std::string& sub, int argc, char** argv) {
 }
 
 int deployment_command(const std::string& sub, int argc, char** argv) {
-  std::string marathon = default_marathon;
-  bool json = false;
-  flags f{"dcos marathon deployment list [APP_ID] | rollback ID",
-          "Lists Marathon's deployments, or rolls one back."};
-  f.add(&marathon, "marathon", "HOST:PORT of Marathon");
-  f.add(&json, "json", "print Marathon's JSON (list)");
-  parse_or_exit(f, argc, argv);
-  const auto& args = f.positional();
+  marathon_flags mf{"dcos marathon deployment list [APP_ID] | rollback ID",
+                    "Lists Marathon's deployments, or rolls one back."};
+  parse_or_exit(mf.f, argc, argv);
+  const auto& marathon = mf.marathon;
+  const auto& args = mf.f.positional();
   if (sub == "rollback") {
     if (args.empty())
       return usage_error("marathon deployment rollback: which deployment?");
@@ -305,7 +316,7 @@ int deployment_command(const std::string& sub, int argc, char** argv) {
                        }))
       *shown.add_values() = v;
   }
-  if (json) {
+  if (mf.json) {
     std::puts(pretty(shown).c_str());
     return 0;
   }
@@ -331,16 +342,13 @@ int deployment_command(const std::string& sub, int argc, char** argv) {
 }
 
 int task_command(const std::string& sub, int argc, char** argv) {
-  std::string marathon = default_marathon;
-  bool json = false;
-  flags f{"dcos marathon task list [APP_ID] [--json]",
-          "Lists the tasks Marathon runs."};
-  f.add(&marathon, "marathon", "HOST:PORT of Marathon");
-  f.add(&json, "json", "print Marathon's JSON");
-  parse_or_exit(f, argc, argv);
+  marathon_flags mf{"dcos marathon task list [APP_ID] [--json]",
+                    "Lists the tasks Marathon runs."};
+  parse_or_exit(mf.f, argc, argv);
   if (sub != "list")
     return usage_error("unknown command 'marathon task " + sub + "' (list)");
-  const auto& args = f.positional();
+  const auto& marathon = mf.marathon;
+  const auto& args = mf.f.positional();
   auto r = args.empty() ? call(marathon, "GET", "/v2/tasks")
                         : call(marathon, "GET", app_path(args[0]) + "/tasks");
   if (!r)
@@ -349,7 +357,7 @@ int task_command(const std::string& sub, int argc, char** argv) {
   if (!answer)
     return fail("task list", answer.error());
   const auto& tasks = field(*answer, "tasks").list_value();
-  if (json) {
+  if (mf.json) {
     std::puts(pretty(tasks).c_str());
     return 0;
   }

@@ -1202,8 +1202,8 @@ struct marathon_state {
     return std::vector<std::string>{list.rbegin(), list.rend()};
   }
 
-  caf::result<App> get_version(const std::string& id,
-                               const std::string& version) {
+  // Whether version `version` of the app `id` is kept.
+  caf::error check_version(const std::string& id, const std::string& version) {
     if (!live_app(id))
       return no_app(id);
     const auto& list = versions[id];
@@ -1211,20 +1211,37 @@ struct marathon_state {
       return make_error(errc::not_found,
                         fmt::format("App '{}' does not exist in version {}",
                                     id, version));
-    auto rp = self->make_response_promise<App>();
+    return {};
+  }
+
+  // Reads a kept version from the store, then calls `on_app(App)` or
+  // `on_error(caf::error)`. REQUIRES: check_version() found it.
+  template <class OnApp, class OnError>
+  void read_version(const std::string& id, const std::string& version,
+                    OnApp on_app, OnError on_error) {
     self
       ->request(cfg.store, caf::infinite, get_atom::value,
                 version_key(id, version))
       .then(
-        [rp](const std::string& bytes) mutable {
+        [on_app, on_error](const std::string& bytes) mutable {
           App app;
           if (app.ParseFromString(bytes))
-            rp.deliver(std::move(app));
+            on_app(std::move(app));
           else
-            rp.deliver(make_error(errc::io_error,
-                                  "a stored app version does not parse"));
+            on_error(make_error(errc::io_error,
+                                "a stored app version does not parse"));
         },
-        [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+        [on_error](caf::error& err) mutable { on_error(std::move(err)); });
+  }
+
+  caf::result<App> get_version(const std::string& id,
+                               const std::string& version) {
+    if (auto err = check_version(id, version))
+      return err;
+    auto rp = self->make_response_promise<App>();
+    read_version(
+      id, version, [rp](App app) mutable { rp.deliver(std::move(app)); },
+      [rp](caf::error err) mutable { rp.deliver(std::move(err)); });
     return rp;
   }
 
@@ -1234,35 +1251,22 @@ struct marathon_state {
                                           bool force) {
     if (!loaded)
       return not_loaded();
-    if (!live_app(id))
-      return no_app(id);
-    const auto& list = versions[id];
-    if (std::find(list.begin(), list.end(), version) == list.end())
-      return make_error(errc::not_found,
-                        fmt::format("App '{}' does not exist in version {}",
-                                    id, version));
+    if (auto err = check_version(id, version))
+      return err;
     auto rp = self->make_response_promise<Deployment>();
-    self
-      ->request(cfg.store, caf::infinite, get_atom::value,
-                version_key(id, version))
-      .then(
-        [this, rp, force](const std::string& bytes) mutable {
-          App old;
-          if (!old.ParseFromString(bytes)) {
-            rp.deliver(make_error(errc::io_error,
-                                  "a stored app version does not parse"));
-            return;
-          }
-          group_change change;
-          change.groups = groups;
-          change.puts[old.id()] = std::move(old);
-          auto record = plan_change(change, force, {});
-          if (!record)
-            rp.deliver(record.error());
-          else
-            commit(std::move(*record), std::move(change.groups), rp);
-        },
-        [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+    read_version(
+      id, version,
+      [this, rp, force](App old) mutable {
+        group_change change;
+        change.groups = groups;
+        change.puts[old.id()] = std::move(old);
+        auto record = plan_change(change, force, {});
+        if (!record)
+          rp.deliver(record.error());
+        else
+          commit(std::move(*record), std::move(change.groups), rp);
+      },
+      [rp](caf::error err) mutable { rp.deliver(std::move(err)); });
     return rp;
   }
 

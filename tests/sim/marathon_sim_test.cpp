@@ -26,6 +26,7 @@
 #include "dcos/logging.hpp"
 #include "dcos/sim.hpp"
 #include "dcos/store_actor.hpp"
+#include "app_definition.hpp"
 #include "marathon_actor.hpp"
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<dcos::marathon::marathon_actor>)
@@ -46,16 +47,13 @@ App app(const std::string& id, int instances, const std::string& cmd,
   a.set_instances(instances);
   a.set_cpus(0.1);
   a.set_mem(32);
-  a.set_disk(0);
-  a.add_port_definitions()->set_port(0);
-  a.set_backoff_seconds(1);
-  a.set_backoff_factor(1.15);
   a.set_max_launch_delay_seconds(30);
-  a.set_kill_selection("YOUNGEST_FIRST");
   a.mutable_upgrade_strategy()->set_minimum_health_capacity(min_health);
   a.mutable_upgrade_strategy()->set_maximum_over_capacity(over);
   a.mutable_unreachable_strategy()->set_inactive_after_seconds(20);
   a.mutable_unreachable_strategy()->set_expunge_after_seconds(60);
+  a.add_port_definitions();
+  apply_defaults(&a); // the rest as Marathon fills it in
   return a;
 }
 
