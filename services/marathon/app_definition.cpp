@@ -483,6 +483,27 @@ void read_app_value(Value parsed, std::string_view path_id,
   }
 }
 
+// Calls `each(item, its path)` for every object in the list `value`
+// (field `name` after `prefix`), or says what is wrong with it.
+template <class Each>
+void for_each_object(const Value& value, const std::string& prefix,
+                     const std::string& name,
+                     std::vector<violation>* violations, Each each) {
+  if (!value.has_list_value()) {
+    violations->push_back({fmt::format("{}/{}", prefix, name),
+                           "must be an array"});
+    return;
+  }
+  const auto& list = value.list_value().values();
+  for (int i = 0; i < list.size(); ++i) {
+    auto item_path = fmt::format("{}/{}({})", prefix, name, i);
+    if (list[i].has_struct_value())
+      each(list[i], item_path);
+    else
+      violations->push_back({item_path, "must be an object"});
+  }
+}
+
 // Reads one group of a group update (`parsed`, a JSON object) whose id is
 // relative to `parent`; `path_id` (from the URL) wins over the body's.
 void read_group_value(const Value& parsed, std::string_view path_id,
@@ -515,46 +536,29 @@ void read_group_value(const Value& parsed, std::string_view path_id,
     if (name == "id")
       continue;
     if (name == "apps") {
-      if (!value.has_list_value()) {
-        violations->push_back({path(name), "must be an array"});
-        continue;
-      }
       out->set_with_apps(true);
-      const auto& list = value.list_value().values();
-      for (int i = 0; i < list.size(); ++i) {
-        auto app_path = fmt::format("{}/apps({})", prefix, i);
-        if (!list[i].has_struct_value()) {
-          violations->push_back({app_path, "must be an object"});
-          continue;
-        }
-        std::string app_id;
-        if (auto at = list[i].struct_value().fields().find("id");
-            at != list[i].struct_value().fields().end()
-            && at->second.has_string_value())
-          app_id = absolute_app_id(at->second.string_value(), id);
-        if (app_id.empty() || app_id == id) {
-          violations->push_back({app_path + "/id", "is required"});
-          continue;
-        }
-        read_app_value(list[i], app_id, app_path, out->add_apps(),
-                       violations);
-      }
+      for_each_object(value, prefix, name, violations,
+                      [&](const Value& item, const std::string& item_path) {
+                        std::string app_id;
+                        const auto& f = item.struct_value().fields();
+                        if (auto at = f.find("id");
+                            at != f.end() && at->second.has_string_value())
+                          app_id = absolute_app_id(at->second.string_value(),
+                                                   id);
+                        if (app_id.empty() || app_id == id)
+                          violations->push_back(
+                            {item_path + "/id", "is required"});
+                        else
+                          read_app_value(item, app_id, item_path,
+                                         out->add_apps(), violations);
+                      });
     } else if (name == "groups") {
-      if (!value.has_list_value()) {
-        violations->push_back({path(name), "must be an array"});
-        continue;
-      }
       out->set_with_groups(true);
-      const auto& list = value.list_value().values();
-      for (int i = 0; i < list.size(); ++i) {
-        auto group_path = fmt::format("{}/groups({})", prefix, i);
-        if (!list[i].has_struct_value()) {
-          violations->push_back({group_path, "must be an object"});
-          continue;
-        }
-        read_group_value(list[i], "", id, group_path, false,
-                         out->add_groups(), violations);
-      }
+      for_each_object(value, prefix, name, violations,
+                      [&](const Value& item, const std::string& item_path) {
+                        read_group_value(item, "", id, item_path, false,
+                                         out->add_groups(), violations);
+                      });
     } else if (name == "dependencies") {
       out->set_with_dependencies(true);
       bool strings = value.has_list_value();
