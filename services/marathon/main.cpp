@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <random>
+#include <thread>
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -31,6 +32,32 @@
 
 using namespace dcos;
 using namespace dcos::marathon;
+
+namespace {
+
+// Asks for the apps until Marathon no longer answers that it is loading.
+caf::error wait_until_loaded(caf::actor_system& sys,
+                             const dcos::marathon::marathon_actor& marathon) {
+  caf::scoped_actor self{sys};
+  for (;;) {
+    caf::error failure;
+    bool loading = false;
+    self
+      ->request(marathon, std::chrono::seconds(30), dcos::get_atom::value,
+                dcos::marathon::apps_atom::value)
+      .receive([](const std::vector<dcos::marathon::App>&) {},
+               [&](caf::error& err) {
+                 loading = dcos::code_of(err) == dcos::errc::unavailable;
+                 if (!loading)
+                   failure = std::move(err);
+               });
+    if (!loading)
+      return failure;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+} // namespace
 
 int main(int argc, char** argv) {
   block_termination_signals();
@@ -101,6 +128,11 @@ int main(int argc, char** argv) {
         ::kill(::getpid(), SIGTERM);
       }
     });
+
+  // Serve once the state is loaded, so that the first request (a script
+  // that posts an app as soon as `dcos up` says ready) finds it.
+  if (auto err = wait_until_loaded(sys, marathon))
+    return d.startup_error("cannot load Marathon's state", err);
 
   marathon_http_info info;
   info.name = framework_name;
