@@ -145,14 +145,8 @@ struct cluster {
   uint16_t agent_port = 0;
 
   explicit cluster(const std::string& parent) {
-    auto tmpl = parent + "/dcos-bench-XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr)
-      die("cannot create a directory in " + parent);
-    dir = tmpl;
-    auto [m, mp] = start_daemon({daemon_path("DCOS_MASTER_BIN", "dcos-master"),
-                                 "--ip=127.0.0.1", "--port=0",
-                                 "--log_level=warning"},
-                                dir + "/master.log");
+    dir = make_scratch_dir(parent, "dcos-bench-");
+    auto [m, mp] = start_master(dir + "/master.log");
     master.emplace(std::move(m));
     master_port = mp;
     auto [a, ap] = start_daemon(

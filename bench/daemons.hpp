@@ -61,6 +61,26 @@ inline std::pair<subprocess, uint16_t> start_daemon(std::vector<std::string> arg
   return {std::move(*p), port};
 }
 
+/// A fresh directory `parent`/`prefix`XXXXXX; exits if it cannot be made.
+inline std::string make_scratch_dir(const std::string& parent,
+                                    const std::string& prefix) {
+  auto tmpl = parent + "/" + prefix + "XXXXXX";
+  if (::mkdtemp(tmpl.data()) == nullptr)
+    die("cannot create a directory in " + parent);
+  return tmpl;
+}
+
+/// A dcos-master on loopback with `extra` flags, logging to `log`: the
+/// process and its HTTP port.
+inline std::pair<subprocess, uint16_t>
+start_master(const std::string& log, std::vector<std::string> extra = {}) {
+  std::vector<std::string> argv{daemon_path("DCOS_MASTER_BIN", "dcos-master"),
+                                "--ip=127.0.0.1", "--port=0",
+                                "--log_level=warning"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return start_daemon(std::move(argv), log);
+}
+
 /// The metric `name` of the daemon's /metrics/snapshot; -1 if absent.
 inline double metric(uint16_t port, const std::string& name) {
   http_call call;

@@ -201,10 +201,7 @@ struct cluster {
 
   cluster(const std::string& parent, size_t n_agents,
           std::chrono::seconds session) {
-    auto tmpl = parent + "/dcos-failover-XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr)
-      die("cannot create a directory in " + parent);
-    dir = tmpl;
+    dir = make_scratch_dir(parent, "dcos-failover-");
     zookeeper_options zo;
     zo.dir = dir + "/zookeeper";
     // ZooKeeper's configuration needs a port number: one the kernel hands
@@ -218,12 +215,10 @@ struct cluster {
     zk.emplace(std::move(*server));
     auto url = zk->url("/mesos");
     for (int i = 0; i < 3; ++i) {
-      auto [m, port] = start_daemon(
-        {daemon_path("DCOS_MASTER_BIN", "dcos-master"), "--ip=127.0.0.1",
-         "--port=0", "--zk=" + url,
-         fmt::format("--zk_session_timeout={}secs", session.count()),
-         "--log_level=warning"},
-        fmt::format("{}/master-{}.log", dir, i));
+      auto [m, port] = start_master(
+        fmt::format("{}/master-{}.log", dir, i),
+        {"--zk=" + url,
+         fmt::format("--zk_session_timeout={}secs", session.count())});
       masters.emplace_back(std::move(m));
       master_ports.push_back(port);
     }

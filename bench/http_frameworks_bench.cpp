@@ -326,10 +326,7 @@ int main(int argc, char** argv) {
   parse_or_exit(f, argc, argv);
   auto dir = fs::path(parent) / fmt::format("http_frameworks_bench.{}", getpid());
   fs::create_directories(dir);
-  auto [master, port] = start_daemon(
-    {daemon_path("DCOS_MASTER_BIN", "dcos-master"), "--ip=127.0.0.1",
-     "--port=0", "--log_level=warning"},
-    (dir / "master.log").string());
+  auto [master, port] = start_master((dir / "master.log").string());
   std::vector<subprocess> agent_processes;
   for (int i = 0; i < agents; ++i) {
     auto [a, ap] = start_daemon(

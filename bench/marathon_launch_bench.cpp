@@ -32,14 +32,8 @@ struct local_cluster {
   uint16_t master_port = 0, marathon_port = 0;
 
   explicit local_cluster(int agent_count) {
-    std::string tmpl = "/tmp/dcos-marathon-bench-XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr)
-      die("cannot create a directory in /tmp");
-    dir = tmpl;
-    auto [m, mp] = start_daemon({daemon_path("DCOS_MASTER_BIN", "dcos-master"),
-                                 "--ip=127.0.0.1", "--port=0",
-                                 "--log_level=warning"},
-                                dir + "/master.log");
+    dir = make_scratch_dir("/tmp", "dcos-marathon-bench-");
+    auto [m, mp] = start_master(dir + "/master.log");
     master.emplace(std::move(m));
     master_port = mp;
     for (int i = 0; i < agent_count; ++i) {

@@ -455,6 +455,19 @@ std::vector<violation> validate_app(const App& app) {
 
 namespace {
 
+// Clears what Marathon fills in its answers about an app: its counts, its
+// deployments, tasks and last failure, and its version.
+void clear_answer_fields(App* app) {
+  app->clear_tasks_staged();
+  app->clear_tasks_running();
+  app->clear_tasks_healthy();
+  app->clear_tasks_unhealthy();
+  app->clear_deployments();
+  app->clear_tasks();
+  app->clear_last_task_failure();
+  app->clear_version();
+}
+
 // Reads the app in `parsed` as read_app() does, its violations' paths
 // after `prefix`.
 void read_app_value(Value parsed, std::string_view path_id,
@@ -634,16 +647,9 @@ std::string parent_group(std::string_view id) {
 bool same_definition(const App& a, const App& b) {
   App x = a, y = b;
   for (App* app : {&x, &y}) {
+    clear_answer_fields(app);
     app->clear_instances();
-    app->clear_version();
     app->clear_version_info();
-    app->clear_tasks_staged();
-    app->clear_tasks_running();
-    app->clear_tasks_healthy();
-    app->clear_tasks_unhealthy();
-    app->clear_deployments();
-    app->clear_tasks();
-    app->clear_last_task_failure();
   }
   return x.SerializeAsString() == y.SerializeAsString();
 }
@@ -663,14 +669,7 @@ std::optional<http_response> patch_app(std::string_view body,
   *app = current;
   // `current` may be an answer (with counts and tasks): only its
   // definition is patched.
-  app->clear_tasks_staged();
-  app->clear_tasks_running();
-  app->clear_tasks_healthy();
-  app->clear_tasks_unhealthy();
-  app->clear_deployments();
-  app->clear_tasks();
-  app->clear_last_task_failure();
-  app->clear_version();
+  clear_answer_fields(app);
   const auto* descriptor = App::descriptor();
   const auto* refl = app->GetReflection();
   for (int i = 0; i < descriptor->field_count(); ++i) {
