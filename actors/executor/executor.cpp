@@ -238,6 +238,15 @@ void run_check(executor_self self, const std::string& task_id, uint64_t n) {
                                    .count()));
   auto me = self->address();
   auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
+  // A task in a network of its own listens on its address there (Mesos
+  // probes from inside the task's namespace; from outside, the address is
+  // where that namespace's ports are); others on the host's loopback.
+  std::string probed_host = "127.0.0.1";
+  if (t.container_status)
+    for (const auto& network : t.container_status->network_infos())
+      for (const auto& ip : network.ip_addresses())
+        if (probed_host == "127.0.0.1" && !ip.ip_address().empty())
+          probed_host = ip.ip_address();
   switch (hc.type()) {
     case v1::HealthCheck::COMMAND: {
       container_launch req;
@@ -279,7 +288,7 @@ void run_check(executor_self self, const std::string& task_id, uint64_t n) {
       if (!st.http)
         st.http = std::make_unique<http_client>();
       http_call call;
-      call.host = "127.0.0.1";
+      call.host = probed_host;
       call.port = static_cast<uint16_t>(hc.http().port());
       call.target = hc.http().path().empty() ? "/" : hc.http().path();
       call.timeout = millis;
@@ -302,7 +311,7 @@ void run_check(executor_self self, const std::string& task_id, uint64_t n) {
     case v1::HealthCheck::TCP: {
       if (!st.tcp)
         st.tcp = std::make_unique<tcp_prober>();
-      st.tcp->probe("127.0.0.1", static_cast<uint16_t>(hc.tcp().port()),
+      st.tcp->probe(probed_host, static_cast<uint16_t>(hc.tcp().port()),
                     millis, [me, task_id, n](bool passed, std::string why) {
                       report_check(me, task_id, n, passed, std::move(why));
                     });

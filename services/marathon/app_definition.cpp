@@ -1,5 +1,7 @@
 #include "app_definition.hpp"
 
+#include "app_container.hpp"
+
 #include <cmath>
 #include <map>
 #include <regex>
@@ -8,6 +10,7 @@
 #include <fmt/format.h>
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/message_differencer.h>
 
 #include <dcos/error.hpp>
 #include <dcos/json.hpp>
@@ -42,26 +45,15 @@ const std::set<std::string>& read_only_fields() {
 // check that nothing runs.
 const std::set<std::string>& not_yet_supported() {
   static const std::set<std::string> names{
-    "readinessChecks", "container", "networks", "secrets",
-    "fetch", "uris", "storeUrls", "residency", "gpus", "executor", "acceptedResourceRoles", "ipAddress", "role",
-    "portMappings", "executorResources"};
+    "readinessChecks", "secrets", "storeUrls",
+    "residency", "gpus", "executor", "acceptedResourceRoles", "ipAddress",
+    "role", "executorResources"};
   return names;
 }
 
 std::string segment_pattern() {
   return "^(([a-z0-9]|[a-z0-9][a-z0-9\\-]*[a-z0-9])\\.)*"
          "([a-z0-9]|[a-z0-9][a-z0-9\\-]*[a-z0-9])$";
-}
-
-bool is_empty_value(const Value& v) {
-  switch (v.kind_case()) {
-    case Value::kNullValue: return true;
-    case Value::kNumberValue: return v.number_value() == 0;
-    case Value::kStringValue: return v.string_value().empty();
-    case Value::kListValue: return v.list_value().values_size() == 0;
-    case Value::kStructValue: return v.struct_value().fields_size() == 0;
-    default: return false;
-  }
 }
 
 std::string_view kind_name(const Value& v) {
@@ -122,6 +114,42 @@ std::optional<Value> parse_object(std::string_view body,
   return parsed;
 }
 
+// Reads Marathon's older `uris` (a list of strings) into `fetch`, as
+// Marathon does: archives are extracted, nothing is executable or cached.
+void upgrade_legacy_uris(google::protobuf::Map<std::string, Value>* fields,
+                         std::string_view prefix,
+                         std::vector<violation>* violations) {
+  auto uris = fields->find("uris");
+  if (uris == fields->end())
+    return;
+  auto path = fmt::format("{}/uris", prefix);
+  if (uris->second.kind_case() != Value::kNullValue
+      && !uris->second.has_list_value()) {
+    violations->push_back({path, "must be an array"});
+    return;
+  }
+  auto fetch = fields->find("fetch");
+  bool has_fetch = fetch != fields->end() && !is_empty_value(fetch->second);
+  Value converted;
+  auto* list = converted.mutable_list_value();
+  for (const auto& uri : uris->second.list_value().values()) {
+    if (!uri.has_string_value()) {
+      violations->push_back({path, "must be an array of strings"});
+      return;
+    }
+    (*list->add_values()->mutable_struct_value()->mutable_fields())["uri"]
+      .set_string_value(uri.string_value());
+  }
+  fields->erase(uris);
+  if (list->values_size() == 0)
+    return;
+  if (has_fetch) {
+    violations->push_back({path, "give either uris or fetch, not both"});
+    return;
+  }
+  (*fields)["fetch"] = std::move(converted);
+}
+
 // Reads the app fields of `parsed` (a JSON object) into `*out`, checking
 // each top-level field's name and kind first so that an error names its
 // path (after `prefix`). `present` gets the names the object gives.
@@ -134,6 +162,7 @@ void parse_fields(Value parsed, std::string_view prefix, App* out,
     by_json_name[descriptor->field(i)->json_name()] = descriptor->field(i);
   auto before = violations->size();
   auto* fields = parsed.mutable_struct_value()->mutable_fields();
+  upgrade_legacy_uris(fields, prefix, violations);
   for (auto it = fields->begin(); it != fields->end();) {
     const auto& [name, value] = *it;
     auto path = fmt::format("{}/{}", prefix, name);
@@ -234,7 +263,7 @@ void validate_health_checks(const App& app, std::vector<violation>& out) {
       if (check.port() < 1 || check.port() > 65535)
         out.push_back({path + "/port", "must be between 1 and 65535"});
     } else if (check.port_index() < 0
-               || check.port_index() >= app.port_definitions_size()) {
+               || check.port_index() >= declared_ports(app)) {
       out.push_back({path + "/portIndex",
                      "Health check port indices must address an element of "
                      "the ports array or container port mappings."});
@@ -255,7 +284,44 @@ void validate_health_checks(const App& app, std::vector<violation>& out) {
   }
 }
 
+// Marathon's rules for `fetch`, and what the agents' fetcher can get:
+// file://, http:// and absolute paths (no https yet).
+void validate_fetch(const App& app, std::vector<violation>& out) {
+  for (int i = 0; i < app.fetch_size(); ++i) {
+    const auto& f = app.fetch(i);
+    auto path = fmt::format("/fetch({})", i);
+    const auto& uri = f.uri();
+    if (uri.empty())
+      out.push_back({path + "/uri", "is required"});
+    else if (uri.rfind("https://", 0) == 0)
+      out.push_back({path + "/uri",
+                     "https is not supported by the agents' fetcher yet"});
+    else if (uri.rfind("file:///", 0) != 0 && uri.rfind("http://", 0) != 0
+             && uri.front() != '/')
+      out.push_back({path + "/uri",
+                     "must be a file:// or http:// URI or an absolute path "
+                     "on the agent"});
+    if (f.has_output_file() && (f.output_file().empty()
+                                || f.output_file().find("..")
+                                     != std::string::npos
+                                || f.output_file().front() == '/'))
+      out.push_back({path + "/outputFile",
+                     "must be a relative path inside the sandbox"});
+  }
+}
+
 } // namespace
+
+bool is_empty_value(const Value& v) {
+  switch (v.kind_case()) {
+    case Value::kNullValue: return true;
+    case Value::kNumberValue: return v.number_value() == 0;
+    case Value::kStringValue: return v.string_value().empty();
+    case Value::kListValue: return v.list_value().values_size() == 0;
+    case Value::kStructValue: return v.struct_value().fields_size() == 0;
+    default: return false;
+  }
+}
 
 http_response message_response(unsigned status, std::string_view message) {
   http_response r;
@@ -371,6 +437,15 @@ void apply_defaults(App* app) {
     if (!port.has_protocol())
       port.set_protocol("tcp");
   }
+  for (auto& f : *app->mutable_fetch()) {
+    if (!f.has_executable())
+      f.set_executable(false);
+    if (!f.has_extract())
+      f.set_extract(true);
+    if (!f.has_cache())
+      f.set_cache(false);
+  }
+  apply_container_defaults(app);
 }
 
 std::vector<violation> validate_app(const App& app) {
@@ -446,6 +521,8 @@ std::vector<violation> validate_app(const App& app) {
         out.push_back({fmt::format("/portDefinitions({})/port", i),
                        "requirePorts needs a fixed port, not 0"});
   validate_health_checks(app, out);
+  validate_container(app, out);
+  validate_fetch(app, out);
   for (int i = 0; i < app.dependencies_size(); ++i)
     if (!valid_path(absolute_app_id(app.dependencies(i))))
       out.push_back({fmt::format("/dependencies({})", i),
@@ -482,7 +559,10 @@ void read_app_value(Value parsed, std::string_view path_id,
     app->set_id(std::string{path_id});
   if (!app->id().empty())
     app->set_id(absolute_app_id(app->id()));
-  if (!present.count("portDefinitions"))
+  upgrade_legacy_networking(app, violations);
+  if (violations->size() > before)
+    return;
+  if (!present.count("portDefinitions") && host_networking(*app))
     app->add_port_definitions();
   apply_defaults(app);
   // A relative dependency is relative to the app's group.
@@ -651,7 +731,8 @@ bool same_definition(const App& a, const App& b) {
     app->clear_instances();
     app->clear_version_info();
   }
-  return x.SerializeAsString() == y.SerializeAsString();
+  // Not by their bytes: maps (env, labels) serialize in no fixed order.
+  return google::protobuf::util::MessageDifferencer::Equals(x, y);
 }
 
 std::optional<http_response> patch_app(std::string_view body,
@@ -666,6 +747,16 @@ std::optional<http_response> patch_app(std::string_view body,
   parse_fields(std::move(*parsed), "", &partial, &present, &violations);
   if (!violations.empty())
     return invalid_object(violations);
+  upgrade_legacy_networking(&partial, &violations);
+  if (!violations.empty())
+    return invalid_object(violations);
+  if (partial.networks_size() > 0)
+    present.insert("networks");
+  // Moving to a container network leaves the host's port definitions
+  // behind unless the patch names them.
+  if (present.count("networks") && !host_networking(partial)
+      && !present.count("portDefinitions"))
+    present.insert("portDefinitions");
   *app = current;
   // `current` may be an answer (with counts and tasks): only its
   // definition is patched.

@@ -12,6 +12,7 @@
 
 #include <dcos/http_server.hpp>
 #include <dcos/placement_constraint.hpp>
+#include <google/protobuf/struct.pb.h>
 
 #include "marathon.pb.h"
 
@@ -22,6 +23,10 @@ struct violation {
   std::string path;    // "/instances", "/constraints(0)", "/" for the app
   std::string message;
 };
+
+/// True if `v` is null, 0, "", [] or {}: how Marathon's own answers carry
+/// a part of the app definition that is not used.
+bool is_empty_value(const google::protobuf::Value& v);
 
 /// Marathon's 422 answer: {"message": "Object is not valid", "details":
 /// [{"path": ..., "errors": [...]}]}.

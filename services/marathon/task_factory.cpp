@@ -1,5 +1,7 @@
 #include "task_factory.hpp"
 
+#include "app_container.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <set>
@@ -10,10 +12,12 @@ namespace dcos::marathon {
 
 namespace {
 
-// Picks one host port per port definition from `free` (sorted, disjoint
-// ranges), or says which one it could not have.
-bool pick_ports(const App& app, std::vector<value_range> free,
-                std::vector<int>* out, std::string* reason) {
+// Gives each port that wants a host port one from `free` (sorted,
+// disjoint ranges): its fixed one, else the lowest free one. Says which one
+// it could not have.
+bool pick_ports(const std::vector<task_port>& specs,
+                const std::vector<value_range>& free,
+                std::vector<placed_port>* out, std::string* reason) {
   std::set<uint64_t> taken;
   auto is_free = [&](uint64_t p) {
     if (taken.count(p))
@@ -22,33 +26,43 @@ bool pick_ports(const App& app, std::vector<value_range> free,
       return r.begin <= p && p <= r.end;
     });
   };
-  for (const auto& def : app.port_definitions()) {
-    if (app.require_ports()) {
-      auto wanted = static_cast<uint64_t>(def.port());
+  for (const auto& spec : specs) {
+    placed_port placed{spec, 0};
+    if (!spec.wants_host_port) {
+      out->push_back(std::move(placed));
+      continue;
+    }
+    if (spec.fixed_host_port != 0) {
+      auto wanted = static_cast<uint64_t>(spec.fixed_host_port);
       if (!is_free(wanted)) {
-        *reason = fmt::format("port {} is not offered (requirePorts)", wanted);
+        *reason = fmt::format("port {} is not offered ({})", wanted,
+                              spec.fixed_by);
         return false;
       }
       taken.insert(wanted);
-      out->push_back(def.port());
+      placed.host_port = spec.fixed_host_port;
+      out->push_back(std::move(placed));
       continue;
     }
-    bool found = false;
     for (const auto& r : free) {
-      for (uint64_t p = r.begin; p <= r.end && !found; ++p)
+      for (uint64_t p = r.begin; p <= r.end && placed.host_port == 0; ++p)
         if (is_free(p)) {
           taken.insert(p);
-          out->push_back(static_cast<int>(p));
-          found = true;
+          placed.host_port = static_cast<int>(p);
         }
-      if (found)
+      if (placed.host_port != 0)
         break;
     }
-    if (!found) {
+    if (placed.host_port == 0) {
       *reason = fmt::format("not enough ports: need {}, offer has {}",
-                            app.port_definitions_size(), taken.size());
+                            std::count_if(specs.begin(), specs.end(),
+                                          [](const task_port& s) {
+                                            return s.wants_host_port;
+                                          }),
+                            taken.size());
       return false;
     }
+    out->push_back(std::move(placed));
   }
   return true;
 }
@@ -69,10 +83,38 @@ void add_env(v1::Environment* env, std::string name, std::string value) {
   var->set_value(std::move(value));
 }
 
-// The executor's health check for a task of `app` with host `ports`.
+// Marathon's port variables: PORT0.. and PORTS (the host port, or the
+// container port where none is mapped), PORT_<NAME>, and PORT_<declared>
+// for a port declared by number (a port definition's, a mapping's
+// container port).
+void add_port_env(v1::Environment* env, const App& app,
+                  const std::vector<placed_port>& ports) {
+  std::vector<int> values;
+  for (const auto& p : ports)
+    values.push_back(p.host_port != 0 ? p.host_port : p.spec.container_port);
+  if (!values.empty()) {
+    add_env(env, "PORT", std::to_string(values[0]));
+    add_env(env, "PORTS", fmt::format("{}", fmt::join(values, ",")));
+  }
+  bool host = host_networking(app);
+  for (size_t i = 0; i < ports.size(); ++i) {
+    add_env(env, fmt::format("PORT{}", i), std::to_string(values[i]));
+    if (!ports[i].spec.name.empty())
+      add_env(env, "PORT_" + env_name(ports[i].spec.name),
+              std::to_string(values[i]));
+    int declared = host ? app.port_definitions(static_cast<int>(i)).port()
+                        : ports[i].spec.container_port;
+    if (declared != 0)
+      add_env(env, fmt::format("PORT_{}", declared),
+              std::to_string(values[i]));
+  }
+}
+
+// The executor's health check for a task with `ports`: it probes the port
+// the task listens on (in a container network, at the container's address).
 // REQUIRES: the app is valid (its check's port index addresses a port).
 v1::HealthCheck mesos_health_check(const HealthCheck& check,
-                                   const std::vector<int>& ports) {
+                                   const std::vector<placed_port>& ports) {
   v1::HealthCheck out;
   out.set_delay_seconds(check.delay_seconds());
   out.set_interval_seconds(check.interval_seconds());
@@ -88,7 +130,9 @@ v1::HealthCheck mesos_health_check(const HealthCheck& check,
   }
   auto index = static_cast<size_t>(check.port_index());
   auto port = static_cast<uint32_t>(
-    check.has_port() ? check.port() : index < ports.size() ? ports[index] : 0);
+    check.has_port()         ? check.port()
+    : index < ports.size() ? ports[index].effective()
+                           : 0);
   if (protocol == "MESOS_TCP" || protocol == "TCP") {
     out.set_type(v1::HealthCheck::TCP);
     out.mutable_tcp()->set_port(port);
@@ -154,19 +198,20 @@ fit_result fit_task(const App& app,
     }
     text += fmt::format("{}{}:{}", text.empty() ? "" : ";", name, amount);
   }
-  std::vector<int> ports;
-  if (app.port_definitions_size() > 0) {
-    if (!pick_ports(app, available.ranges("ports").value_or(
-                           std::vector<value_range>{}),
-                    &ports, &out.reason)) {
-      out.reason_code = "InsufficientPorts";
-      return out;
-    }
-    std::vector<std::string> ranges;
-    for (int p : ports)
-      ranges.push_back(fmt::format("{}-{}", p, p));
-    text += fmt::format(";ports:[{}]", fmt::join(ranges, ","));
+  std::vector<placed_port> ports;
+  if (!pick_ports(task_ports(app),
+                  available.ranges("ports").value_or(
+                    std::vector<value_range>{}),
+                  &ports, &out.reason)) {
+    out.reason_code = "InsufficientPorts";
+    return out;
   }
+  std::vector<std::string> ranges;
+  for (const auto& p : ports)
+    if (p.host_port != 0)
+      ranges.push_back(fmt::format("{}-{}", p.host_port, p.host_port));
+  if (!ranges.empty())
+    text += fmt::format(";ports:[{}]", fmt::join(ranges, ","));
   auto amounts = resources::parse(text);
   if (!amounts) {
     out.reason = "cannot express the app's resources: " + text;
@@ -196,6 +241,15 @@ fit_result fit_task(const App& app,
   }
   if (app.has_user())
     command->set_user(app.user());
+  for (const auto& f : app.fetch()) {
+    auto* uri = command->add_uris();
+    uri->set_value(f.uri());
+    uri->set_executable(f.executable());
+    uri->set_extract(f.extract());
+    uri->set_cache(f.cache());
+    if (f.has_output_file())
+      uri->set_output_file(f.output_file());
+  }
   auto* env = command->mutable_environment();
   for (const auto& [name, value] : app.env())
     add_env(env, name, value);
@@ -208,21 +262,15 @@ fit_result fit_task(const App& app,
     add_env(env, "MARATHON_APP_LABEL_" + env_name(key), value);
   add_env(env, "MESOS_TASK_ID", task_id);
   add_env(env, "HOST", offer.hostname());
-  if (!ports.empty()) {
-    add_env(env, "PORT", std::to_string(ports[0]));
-    add_env(env, "PORTS", fmt::format("{}", fmt::join(ports, ",")));
-  }
-  for (size_t i = 0; i < ports.size(); ++i) {
-    add_env(env, fmt::format("PORT{}", i), std::to_string(ports[i]));
-    const auto& def = app.port_definitions(static_cast<int>(i));
-    if (def.has_name() && !def.name().empty())
-      add_env(env, "PORT_" + env_name(def.name()), std::to_string(ports[i]));
-  }
+  add_port_env(env, app, ports);
   for (const auto& [key, value] : app.labels()) {
     auto* label = info.mutable_labels()->add_labels();
     label->set_key(key);
     label->set_value(value);
   }
+  if (auto container = container_info(app, ports))
+    *info.mutable_container() = std::move(*container);
+  *info.mutable_discovery() = discovery_info(app, info.name(), ports);
   if (app.health_checks_size() > 0)
     *info.mutable_health_check() = mesos_health_check(app.health_checks(0),
                                                       ports);
@@ -234,8 +282,9 @@ fit_result fit_task(const App& app,
   task.set_id(task_id);
   task.set_app_id(app.id());
   task.set_host(offer.hostname());
-  for (int p : ports)
-    task.add_ports(p);
+  for (const auto& p : ports)
+    if (p.host_port != 0)
+      task.add_ports(p.host_port);
   task.set_slave_id(offer.agent_id().value());
   task.set_state("TASK_STAGING");
   task.set_staged_at(now);

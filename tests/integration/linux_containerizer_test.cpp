@@ -22,6 +22,7 @@
 #include "dcos/subprocess.hpp"
 #include "dcos/type_bridge.hpp"
 #include "linux/cgroups.hpp"
+#include "support/images.hpp"
 #include "support/processes.hpp"
 
 using namespace dcos;
@@ -39,17 +40,6 @@ int run(std::vector<std::string> argv) {
   auto p = subprocess::spawn(opts);
   REQUIRE(p);
   return p->wait();
-}
-
-// The busybox image, built once per test run.
-const std::string& image_store() {
-  static std::string dir = [] {
-    scratch_dir* keep = new scratch_dir; // lives as long as the process
-    auto rc = run({"sh", binary("DCOS_MAKE_IMAGE"), keep->path});
-    REQUIRE_MESSAGE(rc == 0, "make_busybox_image.sh failed");
-    return keep->path;
-  }();
-  return dir;
 }
 
 // Networks of this test only, and what they leave on the host.
@@ -89,7 +79,7 @@ struct fixture {
     })");
     isolation.isolators = std::move(isolators);
     isolation.runtime_dir = dir.path + "/runtime";
-    isolation.image_store_dir = image_store();
+    isolation.image_store_dir = busybox_image_store();
     isolation.image_cache_dir = dir.path + "/images";
     isolation.image_backend = std::move(image_backend);
     isolation.seccomp_config_dir = dir.path + "/seccomp";
@@ -599,7 +589,7 @@ TEST_CASE("an agent with Linux isolation runs a task in an image on a "
     {"--isolation=cgroups/cpu,cgroups/mem,cgroups/pids,namespaces/pid,"
      "filesystem/linux,linux/seccomp,linux/capabilities,posix/rlimits,"
      "network/bridge",
-     "--image_store_dir=" + image_store(),
+     "--image_store_dir=" + busybox_image_store(),
      "--networks=" + dir.path + "/networks.json",
      "--resources=cpus:2;mem:1024"}};
   struct stop {
@@ -690,7 +680,7 @@ TEST_CASE("kill -9 of an isolated agent: its containers are recovered, "
   master_process master;
   std::vector<std::string> flags{
     "--isolation=cgroups/cpu,cgroups/mem,namespaces/pid,filesystem/linux",
-    "--image_store_dir=" + image_store(), "--resources=cpus:2;mem:1024"};
+    "--image_store_dir=" + busybox_image_store(), "--resources=cpus:2;mem:1024"};
   auto agent = std::make_unique<agent_process>(master.address(),
                                                dir.path + "/agent", flags);
   subprocess_options exec;

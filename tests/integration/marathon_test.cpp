@@ -3,10 +3,13 @@
 // killed task is replaced, a rolling upgrade keeps the healthy minimum,
 // Marathon killed with -9 in the middle of a deployment is resumed by the
 // next one (same framework, no task lost or doubled), bad input gets
-// Marathon's 4xx and changes nothing.
+// Marathon's 4xx and changes nothing, and (as root) a Docker image app runs
+// in its image on the agents' container networks.
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -16,8 +19,10 @@
 
 #include "support/checks.hpp"
 #include "support/files.hpp"
+#include "support/images.hpp"
 #include "support/ports.hpp"
 #include "support/processes.hpp"
+#include "support/skip.hpp"
 
 using namespace dcos;
 using namespace dcos::test;
@@ -56,30 +61,39 @@ private:
   }
 };
 
-// A master, two agents with ports of their own, and a Marathon.
+// A master, agents with ports of their own (two by default, each given
+// `agent_flags`), and a Marathon.
 struct cluster {
   scratch_dir dir;
   // An agent that stops answering is unreachable after 3 s, not 75 s.
   master_process master{
     {"--agent_ping_timeout=1secs", "--max_agent_ping_timeouts=3"}};
-  agent_process agent0, agent1;
+  std::vector<std::unique_ptr<agent_process>> agents;
   uint16_t marathon_port = free_port();
   std::optional<marathon_process> marathon;
 
-  cluster()
-    : agent0(master.address(), dir / "agent-0", {resources_flag()}),
-      agent1(master.address(), dir / "agent-1", {resources_flag()}) {
+  explicit cluster(int agent_count = 2,
+                   std::vector<std::string> agent_flags = {}) {
+    // Each agent its own ports: the agents share this host's.
+    for (int i = 0; i < agent_count; ++i) {
+      auto flags = agent_flags;
+      flags.push_back(resources_flag());
+      agents.push_back(std::make_unique<agent_process>(
+        master.address(), dir / fmt::format("agent-{}", i), flags));
+    }
     start_marathon();
   }
 
   ~cluster() {
     marathon.reset();
     // The agents take their tasks with them.
-    for (auto* a : {&agent0, &agent1}) {
+    for (auto& a : agents) {
       a->process.kill(SIGUSR1);
       exit_status_within(a->process, 20s);
     }
   }
+
+  agent_process& agent(size_t i) { return *agents.at(i); }
 
   static std::string resources_flag() {
     auto first = free_port_run(20);
@@ -673,6 +687,38 @@ TEST_CASE("a change while a deployment holds the app is refused with 409 "
   CHECK(eventually([&] { return c.running("/big") == 2; }, 30s));
 }
 
+TEST_CASE("an app's fetch puts an archive (unpacked) and an executable "
+          "script in its sandbox before it starts") {
+  cluster c;
+  scratch_dir files;
+  write_file(files / "hello.txt", "fetched and unpacked\n");
+  REQUIRE(run_to_end({"tar", "-czf", files / "site.tar.gz", "-C", files.path,
+                      "hello.txt"})
+            .status
+          == 0);
+  write_file(files / "serve",
+             "exec python3 -m http.server \"$PORT0\" --bind 127.0.0.1\n");
+  c.post_app(fmt::format(R"({{"id": "/fetched", "cmd": "./serve",
+    "cpus": 0.1, "mem": 64,
+    "fetch": [{{"uri": "file://{}"}},
+              {{"uri": "file://{}", "executable": true}}]}})",
+                         files / "site.tar.gz", files / "serve"));
+  REQUIRE(eventually([&] { return c.running("/fetched") == 1; }, 30s));
+  auto port = first_port(c.tasks("/fetched").at(0));
+  http_result page;
+  CHECK(eventually([&] {
+    page = curl({"http://127.0.0.1:" + port + "/hello.txt"});
+    return page.status == 200;
+  }));
+  CHECK(page.body == "fetched and unpacked\n");
+  // The app keeps `fetch` with Marathon's defaults.
+  auto fetch = c.app("/fetched").fields().at("fetch").list_value();
+  REQUIRE(fetch.values_size() == 2);
+  const auto& first = fetch.values(0).struct_value().fields();
+  CHECK(first.at("extract").bool_value());
+  CHECK_FALSE(first.at("executable").bool_value());
+}
+
 TEST_CASE("/ping, /v2/info, /v2/leader and /metrics answer") {
   cluster c;
   auto ping = c.get("/ping");
@@ -818,8 +864,8 @@ TEST_CASE("kill -9 of an agent with tasks: they are replaced on the other "
     agents.insert(text(t, "slaveId"));
   REQUIRE(agents.size() == 2);
 
-  c.agent0.process.kill(SIGKILL);
-  exit_status_within(c.agent0.process, 10s);
+  c.agent(0).process.kill(SIGKILL);
+  exit_status_within(c.agent(0).process, 10s);
   // A scale while the agent is gone: it completes on the survivor.
   REQUIRE(c.send("PATCH", "/v2/apps/spread", R"({"instances": 3})")
             .status
@@ -840,5 +886,98 @@ TEST_CASE("kill -9 of an agent with tasks: they are replaced on the other "
   // Only the instances changed: the tasks on the survivor kept running.
   CHECK(c.get("/v2/deployments").body.find("RestartApplication")
         == std::string::npos);
-  cleanup_agent_dir(c.master.address(), c.agent0.work_dir);
+  cleanup_agent_dir(c.master.address(), c.agent(0).work_dir);
+}
+
+// Its own meson test (marathon_containers): it skips without root.
+TEST_CASE("a Docker image app runs in its image on a container network and "
+          "on the bridge, serves its mapped ports, and passes its check") {
+  if (::geteuid() != 0)
+    return skip("the agent's Linux isolation (images, networks) needs root");
+  // What the agent's networks leave on the host: their bridges and their
+  // rules in the agent's iptables chains.
+  auto remove_networks = [] {
+    run_to_end({"ip", "link", "del", "dcosmt-blue"});
+    run_to_end({"ip", "link", "del", "dcosmt-bridge"});
+    run_to_end({"sh", "-c",
+                "for t in nat filter; do iptables -w -t $t -S "
+                "| grep -F ' 10.234.' | sed 's/^-A/-D/' "
+                "| while read -r rule; do iptables -w -t $t $rule; done; "
+                "done"});
+  };
+  remove_networks();
+  struct cleanup {
+    std::function<void()> f;
+    ~cleanup() { f(); }
+  } guard{remove_networks};
+  scratch_dir config;
+  write_file(config / "networks.json", R"([
+    {"name": "mt-blue", "subnet": "10.234.1.0/24", "bridge": "dcosmt-blue"},
+    {"name": "mesos-bridge", "subnet": "10.234.2.0/24",
+     "bridge": "dcosmt-bridge"}])");
+  cluster c{1,
+            {"--isolation=namespaces/pid,filesystem/linux,network/bridge",
+             "--image_store_dir=" + busybox_image_store(),
+             "--networks=" + (config / "networks.json")}};
+
+  // Marathon 1.5's spelling: a named container network, a mapped port and
+  // a MESOS_HTTP check on it. The page names the image it was served from.
+  c.post_app(R"({"id": "/box",
+    "cmd": "cat /etc/image-release > /tmp/index.html; exec httpd -f -p 8080 -h /tmp",
+    "cpus": 0.1, "mem": 32,
+    "container": {"type": "DOCKER", "docker": {"image": "busybox"},
+      "portMappings": [{"containerPort": 8080, "hostPort": 0,
+                        "name": "http"}]},
+    "networks": [{"mode": "container", "name": "mt-blue"}],
+    "healthChecks": [{"protocol": "MESOS_HTTP", "portIndex": 0,
+      "gracePeriodSeconds": 30, "intervalSeconds": 2,
+      "timeoutSeconds": 1}]})");
+  // Marathon 1.4's spelling of a bridged Docker app.
+  c.post_app(R"({"id": "/bridged",
+    "cmd": "cat /etc/image-release > /tmp/index.html; exec httpd -f -p 80 -h /tmp",
+    "cpus": 0.1, "mem": 32,
+    "container": {"type": "DOCKER", "docker": {"image": "busybox",
+      "network": "BRIDGE",
+      "portMappings": [{"containerPort": 80, "hostPort": 0}]}}})");
+
+  REQUIRE_MESSAGE(eventually(
+                    [&] {
+                      auto box = c.app("/box").fields();
+                      return box.at("tasksHealthy").number_value() == 1
+                             && c.running("/bridged") == 1;
+                    },
+                    60s),
+                  c.get("/v2/apps?embed=apps.lastTaskFailure").body);
+  CHECK(eventually([&] { return c.deployments_done(); }));
+
+  // The task's address on its network, and one host port for the mapping.
+  auto box = c.tasks("/box");
+  REQUIRE(box.size() == 1);
+  const auto& ips = box[0].fields().at("ipAddresses").list_value();
+  REQUIRE(ips.values_size() == 1);
+  auto ip = text(ips.values(0).struct_value(), "ipAddress");
+  CHECK(ip.rfind("10.234.1.", 0) == 0);
+  auto host_port = first_port(box[0]);
+  auto page = curl({"http://" + ip + ":8080/index.html"});
+  CHECK(page.status == 200);
+  CHECK(page.body == "busybox-test\n");
+  // The host port reaches it too (through the network's gateway, an
+  // address of this host).
+  auto mapped = curl({"http://10.234.1.1:" + host_port + "/index.html"});
+  CHECK(mapped.status == 200);
+  CHECK(mapped.body == "busybox-test\n");
+
+  auto bridged = c.tasks("/bridged");
+  REQUIRE(bridged.size() == 1);
+  auto bridged_port = first_port(bridged[0]);
+  auto via_bridge
+    = curl({"http://10.234.2.1:" + bridged_port + "/index.html"});
+  CHECK(via_bridge.status == 200);
+  CHECK(via_bridge.body == "busybox-test\n");
+  // Marathon keeps the app in Marathon 1.5's spelling.
+  auto app = c.app("/bridged").fields();
+  CHECK(app.at("networks").list_value().values(0).struct_value().fields()
+          .at("mode").string_value() == "container/bridge");
+  CHECK(app.at("container").struct_value().fields().at("portMappings")
+          .list_value().values_size() == 1);
 }

@@ -3,6 +3,7 @@
 // which to kill, never below the healthy minimum), and fitting a task into
 // an offer (resources, ports, constraints, the environment a task gets).
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <google/protobuf/util/json_util.h>
 
@@ -446,4 +447,268 @@ TEST_CASE("requirePorts takes exactly the definition's ports") {
                           *resources::from_proto(elsewhere.resources()), {},
                           "web.t2", "now");
   CHECK(refused.reason == "port 31002 is not offered (requirePorts)");
+}
+
+namespace {
+
+std::string label_of(const v1::Labels& labels, const std::string& key) {
+  for (const auto& l : labels.labels())
+    if (l.key() == key)
+      return l.value();
+  return "<unset>";
+}
+
+} // namespace
+
+TEST_CASE("an app on the host network gets Marathon's host network and no "
+          "container") {
+  auto app = read(R"({"id": "plain", "cmd": "x"})");
+  REQUIRE(app.networks_size() == 1);
+  CHECK(app.networks(0).mode() == "host");
+  CHECK_FALSE(app.has_container());
+  auto o = offer();
+  auto fit = fit_task(app, {}, o, *resources::from_proto(o.resources()), {},
+                      "plain.t", "now");
+  REQUIRE(fit.fits);
+  CHECK_FALSE(fit.launch.info.has_container());
+  // Service discovery sees the host port.
+  const auto& ports = fit.launch.info.discovery().ports().ports();
+  REQUIRE(ports.size() == 1);
+  CHECK(ports[0].number() == 31000);
+  CHECK(fit.launch.info.discovery().name() == "plain");
+}
+
+TEST_CASE("a Docker app in Marathon 1.4's bridge spelling runs its image on "
+          "the bridge with a mapped host port") {
+  auto app = read(R"({"id": "/shop/web", "cmd": "httpd -f -p 80",
+    "cpus": 0.1, "mem": 32,
+    "container": {"type": "DOCKER", "docker": {"image": "busybox",
+      "network": "BRIDGE", "portMappings": [{"containerPort": 80,
+      "hostPort": 0, "name": "http", "labels": {"VIP_0": "/web:80"}}]}}})");
+  // Moved to where Marathon 1.5 keeps them; no port definitions.
+  REQUIRE(app.networks_size() == 1);
+  CHECK(app.networks(0).mode() == "container/bridge");
+  CHECK_FALSE(app.container().docker().has_network());
+  CHECK(app.container().docker().port_mappings_size() == 0);
+  REQUIRE(app.container().port_mappings_size() == 1);
+  CHECK(app.container().port_mappings(0).protocol() == "tcp");
+  CHECK(app.port_definitions_size() == 0);
+
+  auto o = offer();
+  auto available = *resources::from_proto(o.resources());
+  auto fit = fit_task(app, {}, o, available, {}, "shop_web.t1", "now");
+  REQUIRE_MESSAGE(fit.fits, fit.reason);
+  const auto& info = fit.launch.info;
+  REQUIRE(info.has_container());
+  CHECK(info.container().type() == v1::ContainerInfo::MESOS);
+  CHECK(info.container().mesos().image().type() == v1::Image::DOCKER);
+  CHECK(info.container().mesos().image().docker().name() == "busybox");
+  REQUIRE(info.container().network_infos_size() == 1);
+  const auto& network = info.container().network_infos(0);
+  CHECK(network.name() == "mesos-bridge");
+  REQUIRE(network.port_mappings_size() == 1);
+  CHECK(network.port_mappings(0).host_port() == 31000);
+  CHECK(network.port_mappings(0).container_port() == 80);
+  CHECK(env_of(info, "PORT0") == "31000");
+  CHECK(env_of(info, "PORT_HTTP") == "31000");
+  CHECK(env_of(info, "PORT_80") == "31000");
+  CHECK(fit.launch.task.ports_size() == 1);
+  CHECK(fit.launch.used.ranges("ports")->size() == 1);
+  const auto& ports = info.discovery().ports().ports();
+  REQUIRE(ports.size() == 1);
+  CHECK(ports[0].number() == 31000);
+  CHECK(ports[0].name() == "http");
+  CHECK(label_of(ports[0].labels(), "VIP_0") == "/web:80");
+}
+
+TEST_CASE("an app on a named container network: container ports, host "
+          "ports only where mapped, checks on the container port, volumes") {
+  auto app = read(R"({"id": "db", "cmd": "serve", "cpus": 0.1, "mem": 32,
+    "networks": [{"mode": "container", "name": "blue"}],
+    "container": {"type": "MESOS", "docker": {"image": "busybox"},
+      "volumes": [{"containerPath": "/data", "hostPath": "/srv/db",
+                   "mode": "RO"}],
+      "portMappings": [{"containerPort": 8080, "name": "api"},
+                       {"containerPort": 9090, "hostPort": 0,
+                        "protocol": "udp,tcp"}]},
+    "healthChecks": [{"protocol": "MESOS_HTTP", "portIndex": 0}]})");
+  CHECK(app.container().type() == "MESOS");
+  CHECK_FALSE(app.container().port_mappings(0).has_host_port());
+  auto o = offer();
+  auto fit = fit_task(app, {}, o, *resources::from_proto(o.resources()), {},
+                      "db.t1", "now");
+  REQUIRE_MESSAGE(fit.fits, fit.reason);
+  const auto& info = fit.launch.info;
+  REQUIRE(info.container().network_infos_size() == 1);
+  const auto& network = info.container().network_infos(0);
+  CHECK(network.name() == "blue");
+  // One host port (tcp and udp) for the second mapping only.
+  REQUIRE(network.port_mappings_size() == 2);
+  CHECK(network.port_mappings(0).host_port() == 31000);
+  CHECK(network.port_mappings(0).container_port() == 9090);
+  CHECK(fit.launch.task.ports_size() == 1);
+  CHECK(fit.launch.task.ports(0) == 31000);
+  CHECK(env_of(info, "PORT0") == "8080");
+  CHECK(env_of(info, "PORT1") == "31000");
+  CHECK(env_of(info, "PORTS") == "8080,31000");
+  CHECK(env_of(info, "PORT_API") == "8080");
+  // The executor probes the container's port at the container's address.
+  CHECK(info.health_check().http().port() == 8080);
+  REQUIRE(info.container().volumes_size() == 1);
+  CHECK(info.container().volumes(0).container_path() == "/data");
+  CHECK(info.container().volumes(0).host_path() == "/srv/db");
+  CHECK(info.container().volumes(0).mode() == v1::Volume::RO);
+  // Discovery: each port in the container's scope, the mapped one also on
+  // the host, once per protocol.
+  std::vector<std::string> seen;
+  for (const auto& p : info.discovery().ports().ports())
+    seen.push_back(fmt::format("{}/{}/{}", p.number(), p.protocol(),
+                               label_of(p.labels(), "network-scope")));
+  CHECK(seen == std::vector<std::string>{
+                  "8080/tcp/container", "9090/tcp/container",
+                  "9090/udp/container", "31000/tcp/host", "31000/udp/host"});
+}
+
+TEST_CASE("containers and networks Marathon refuses, or this Marathon "
+          "cannot run, are refused with the path") {
+  auto check_422 = [](std::string_view body, std::string path,
+                      std::string words) {
+    auto r = refusal(body);
+    CHECK(r.status == 422);
+    CHECK_MESSAGE(r.body.find("\"path\":\"" + path + "\"") != std::string::npos,
+                  r.body);
+    CHECK_MESSAGE(r.body.find(words) != std::string::npos, r.body);
+  };
+  check_422(R"({"id": "a", "cmd": "x", "container": {"portMappings":
+                [{"containerPort": 80}], "docker": {"image": "i"}}})",
+            "/container/portMappings", "only allowed with container");
+  check_422(R"({"id": "a", "cmd": "x", "portDefinitions": [{"port": 0}],
+                "networks": [{"mode": "container", "name": "blue"}]})",
+            "/portDefinitions", "only allowed on the host network");
+  check_422(R"({"id": "a", "cmd": "x", "networks": [{"mode": "container"}]})",
+            "/networks(0)/name", "needs a name");
+  check_422(R"({"id": "a", "cmd": "x", "networks": [{"mode": "overlay"}]})",
+            "/networks(0)/mode", "must be one of");
+  check_422(R"({"id": "a", "cmd": "x", "networks": [{"mode": "host"},
+                {"mode": "container", "name": "blue"}]})",
+            "/networks(0)/mode", "cannot be combined");
+  check_422(R"({"id": "a", "cmd": "x", "container": {"type": "DOCKER"}})",
+            "/container/docker/image", "needs an image");
+  check_422(R"({"id": "a", "cmd": "x", "container": {"type": "RKT"}})",
+            "/container/type", "DOCKER or MESOS");
+  check_422(R"({"id": "a", "cmd": "x", "container": {"docker":
+                {"image": "i", "privileged": true}}})",
+            "/container/docker/privileged", "not supported");
+  check_422(R"({"id": "a", "cmd": "x", "container": {"docker":
+                {"image": "i", "parameters": [{"key": "a", "value": "b"}]}}})",
+            "/container/docker/parameters", "not supported");
+  check_422(R"({"id": "a", "cmd": "x", "container": {"type": "MESOS",
+                "volumes": [{"containerPath": "data", "mode": "RW",
+                             "persistent": {"size": 10}}]}})",
+            "/container/volumes(0)/persistent", "not supported");
+  check_422(R"({"id": "a", "cmd": "x", "container": {"type": "MESOS",
+                "volumes": [{"containerPath": "/d", "mode": "RX",
+                             "hostPath": "/srv"}]}})",
+            "/container/volumes(0)/mode", "RW or RO");
+  check_422(R"({"id": "a", "cmd": "x", "container": {"docker":
+                {"image": "i", "network": "USER"}}})",
+            "/container/docker/network", "instead of USER");
+  check_422(R"({"id": "a", "cmd": "x",
+                "networks": [{"mode": "container", "name": "blue"}],
+                "container": {"portMappings": [{"containerPort": 80,
+                  "networkNames": ["red"]}]}})",
+            "/container/portMappings(0)/networkNames(0)", "names no container");
+  check_422(R"({"id": "a", "cmd": "x",
+                "networks": [{"mode": "container", "name": "blue"}],
+                "container": {"portMappings": [{"hostPort": 0}]}})",
+            "/container/portMappings(0)/containerPort", "must be set");
+  check_422(R"({"id": "a", "cmd": "x",
+                "networks": [{"mode": "container", "name": "blue"},
+                             {"mode": "container", "name": "red"}],
+                "container": {"portMappings": [{"containerPort": 80,
+                  "hostPort": 0}]}})",
+            "/container/portMappings(0)/networkNames", "must name the one");
+  check_422(R"({"id": "a", "cmd": "x",
+                "networks": [{"mode": "container", "name": "blue"}],
+                "healthChecks": [{"protocol": "MESOS_TCP"}]})",
+            "/healthChecks(0)/portIndex", "must address an element");
+}
+
+TEST_CASE("a partial update that moves an app to a container network drops "
+          "its host port definitions") {
+  auto current = read(R"({"id": "web", "cmd": "x"})");
+  REQUIRE(current.port_definitions_size() == 1);
+  App patched;
+  auto refused = patch_app(R"({"networks": [{"mode": "container",
+    "name": "blue"}], "container": {"type": "MESOS",
+    "portMappings": [{"containerPort": 80}]}})",
+                           current, &patched);
+  REQUIRE_MESSAGE(!refused, refused->body);
+  CHECK(patched.port_definitions_size() == 0);
+  CHECK(patched.networks(0).name() == "blue");
+  CHECK(patched.container().port_mappings(0).container_port() == 80);
+}
+
+TEST_CASE("fetch (and Marathon's older uris) puts files in the sandbox "
+          "through the task's command") {
+  auto app = read(R"({"id": "f", "cmd": "./run.sh", "fetch": [
+    {"uri": "http://repo.local/site.tar.gz"},
+    {"uri": "file:///opt/run.sh", "executable": true,
+     "outputFile": "run.sh"}]})");
+  REQUIRE(app.fetch_size() == 2);
+  CHECK(app.fetch(0).extract());
+  CHECK_FALSE(app.fetch(0).executable());
+  CHECK_FALSE(app.fetch(0).cache());
+  auto o = offer();
+  auto fit = fit_task(app, {}, o, *resources::from_proto(o.resources()), {},
+                      "f.t", "now");
+  REQUIRE(fit.fits);
+  const auto& uris = fit.launch.info.command().uris();
+  REQUIRE(uris.size() == 2);
+  CHECK(uris[0].value() == "http://repo.local/site.tar.gz");
+  CHECK(uris[0].extract());
+  CHECK(uris[1].executable());
+  CHECK(uris[1].output_file() == "run.sh");
+
+  auto legacy = read(R"({"id": "f", "cmd": "x",
+                         "uris": ["file:///opt/a.tgz", "/opt/b"]})");
+  REQUIRE(legacy.fetch_size() == 2);
+  CHECK(legacy.fetch(1).uri() == "/opt/b");
+  CHECK(legacy.fetch(1).extract());
+  // Answers speak `fetch` only.
+  std::string answer;
+  REQUIRE(google::protobuf::util::MessageToJsonString(legacy, &answer).ok());
+  CHECK(answer.find("uris") == std::string::npos);
+
+  auto check_422 = [](std::string_view body, std::string path,
+                      std::string words) {
+    auto r = refusal(body);
+    CHECK(r.status == 422);
+    CHECK_MESSAGE(r.body.find("\"path\":\"" + path + "\"") != std::string::npos,
+                  r.body);
+    CHECK_MESSAGE(r.body.find(words) != std::string::npos, r.body);
+  };
+  check_422(R"({"id": "f", "cmd": "x", "uris": ["/a"],
+                "fetch": [{"uri": "/b"}]})",
+            "/uris", "not both");
+  check_422(R"({"id": "f", "cmd": "x", "uris": [1]})", "/uris",
+            "array of strings");
+  check_422(R"({"id": "f", "cmd": "x", "fetch": [{"uri": "https://x/y"}]})",
+            "/fetch(0)/uri", "https is not supported");
+  check_422(R"({"id": "f", "cmd": "x", "fetch": [{"uri": "a/b"}]})",
+            "/fetch(0)/uri", "absolute path");
+  check_422(R"({"id": "f", "cmd": "x", "fetch": [{"uri": "/a",
+                "outputFile": "../b"}]})",
+            "/fetch(0)/outputFile", "relative path inside");
+}
+
+TEST_CASE("the same definition with its maps built in another order is the "
+          "same definition") {
+  auto a = read(R"({"id": "m", "cmd": "x",
+                    "env": {"A": "1", "B": "2", "C": "3", "D": "4"}})");
+  auto b = read(R"({"id": "m", "cmd": "x",
+                    "env": {"D": "4", "C": "3", "B": "2", "A": "1"}})");
+  CHECK(same_definition(a, b));
+  (*b.mutable_env())["A"] = "changed";
+  CHECK_FALSE(same_definition(a, b));
 }
