@@ -672,8 +672,14 @@ void read_group_value(const Value& parsed, std::string_view path_id,
       else
         out->set_scale_by(value.number_value());
     } else if (name == "version") {
+      // A PUT of {"version": ...} alone puts a group back (the HTTP edge
+      // routes it); anywhere else a version is no change to make.
       violations->push_back(
-        {path(name), "group versions are not kept by this Marathon yet"});
+        {path(name), top ? "a version puts an existing group back (PUT "
+                           "{\"version\": ...} alone), it is no part of a "
+                           "group to create or change"
+                         : "only the group of the request can be put back "
+                           "to a version"});
     } else if (name == "enforceRole") {
       if (value.kind_case() == Value::kBoolValue && value.bool_value())
         violations->push_back({path(name),

@@ -74,8 +74,8 @@ std::optional<http_response> patch_app(std::string_view body,
 /// `apps` (each read as read_app() reads one, ids relative to the group),
 /// `groups` (recursively), `dependencies` (relative to the group), and at
 /// the top `scaleBy`. `path_id` (from the URL) wins over the body's id.
-/// Answers as read_app() on failure; `version` (a rollback) is refused:
-/// group versions are not kept yet.
+/// Answers as read_app() on failure; a `version` is refused (a rollback,
+/// PUT {"version": ...} alone, is not an update: the HTTP edge routes it).
 std::optional<http_response> read_group_update(std::string_view body,
                                                std::string_view path_id,
                                                GroupUpdate* update);

@@ -20,6 +20,7 @@
 
 #include "app_definition.hpp"
 #include "deployment_plan.hpp"
+#include "group_history.hpp"
 #include "group_tree.hpp"
 #include "rollout.hpp"
 #include "task_factory.hpp"
@@ -69,6 +70,8 @@ struct marathon_state {
   std::vector<Group> groups; // those that exist apart from their apps
   // The versions kept of each app (by id), oldest first.
   std::map<std::string, std::vector<std::string>> versions;
+  // The last changes to the tree, and each group's version.
+  group_history history;
   // What offers told about agents, for constraints on attributes.
   std::map<std::string, placement_site> sites; // by agent id
   struct subscriber {
@@ -375,7 +378,17 @@ struct marathon_state {
             in_flight.push_back(record);
           for (const auto& record : in_flight)
             install(record);
-          start();
+          load_all(
+            "group-versions/",
+            [this](const std::string& bytes) {
+              GroupVersion kept;
+              if (kept.ParseFromString(bytes))
+                history.restore(kept);
+              else
+                log->error("a group version in the store does not parse; "
+                           "skipped");
+            },
+            [this] { start(); });
         },
         [this](caf::error& err) { fail_to_load("versions/", err); });
   }
@@ -1114,11 +1127,13 @@ struct marathon_state {
       .then(
         [this, record, groups_after, rp](ok_atom) mutable {
           install(record);
+          auto groups_before = std::move(groups);
           groups = std::move(groups_after);
           GroupList list;
           *list.mutable_groups() = {groups.begin(), groups.end()};
           persist("groups", list);
           const auto& d = record.plan();
+          keep_group_version(record, groups_before);
           log->info("deployment {}: {} step(s) for {}", d.id(),
                     d.total_steps(),
                     fmt::join(d.affected_apps().begin(),
@@ -1172,6 +1187,161 @@ struct marathon_state {
     }
     deployments[record.plan().id()] = record;
     recompute_held();
+  }
+
+  // -- group versions ----------------------------------------------------------------
+
+  static std::string group_version_key(const std::string& version) {
+    return "group-versions/" + version;
+  }
+
+  // Records the tree after the deployment `record` (installed), which
+  // changed the explicit groups from `before`.
+  void keep_group_version(const DeploymentRecord& record,
+                          const std::vector<Group>& before) {
+    std::vector<std::string> changed;
+    for (const auto& app : record.target())
+      changed.push_back(app.id());
+    changed.insert(changed.end(), record.removed().begin(),
+                   record.removed().end());
+    std::vector<App> live;
+    for (auto& [id, app] : live_definitions())
+      live.push_back(std::move(app));
+    std::vector<std::string> dropped;
+    persist(group_version_key(record.plan().version()),
+            history.record(record.plan().version(),
+                           touched_groups(changed, before, groups), live,
+                           groups, &dropped));
+    for (const auto& version : dropped)
+      forget(group_version_key(version));
+  }
+
+  caf::error no_group(const std::string& id) const {
+    return make_error(errc::not_found,
+                      fmt::format("Group '{}' does not exist", id));
+  }
+
+  caf::result<std::vector<std::string>>
+  list_group_versions(const std::string& id) {
+    if (!loaded)
+      return not_loaded();
+    auto root = root_group();
+    const auto* now = find_group(root, id);
+    auto out = history.versions_of(id);
+    if (out.empty() && !now)
+      return no_group(id);
+    if (out.empty())
+      out.push_back(now->version());
+    return out;
+  }
+
+  // Reads the group `id` as it was at `version` (the tree's snapshot, then
+  // the definitions its apps had), then calls `on_group(Group)` or
+  // `on_error(caf::error)`.
+  template <class OnGroup, class OnError>
+  void read_group_version(const std::string& id, const std::string& version,
+                          OnGroup on_group, OnError on_error) {
+    if (!history.has(id, version))
+      return on_error(make_error(
+        errc::not_found, fmt::format("Group '{}' does not exist in version {}",
+                                     id, version)));
+    self
+      ->request(cfg.store, caf::infinite, get_atom::value,
+                group_version_key(version))
+      .then(
+        [this, id, on_group, on_error](const std::string& bytes) mutable {
+          auto kept = std::make_shared<GroupVersion>();
+          if (!kept->ParseFromString(bytes))
+            return on_error(make_error(errc::io_error,
+                                       "a stored group version does not "
+                                       "parse"));
+          std::vector<AppVersionRef> wanted;
+          for (const auto& ref : kept->apps())
+            if (in_group(ref.id(), id))
+              wanted.push_back(ref);
+          auto apps_then = std::make_shared<std::vector<App>>();
+          auto failed = std::make_shared<bool>(false);
+          auto finish = [kept, apps_then, id, on_group, on_error]() mutable {
+            auto root = build_tree(*apps_then, {kept->groups().begin(),
+                                                kept->groups().end()});
+            stamp_versions(root, {kept->group_versions().begin(),
+                                  kept->group_versions().end()});
+            const auto* group = find_group(root, id);
+            if (!group)
+              return on_error(make_error(
+                errc::not_found, fmt::format("Group '{}' does not exist", id)));
+            on_group(*group);
+          };
+          if (wanted.empty())
+            return finish();
+          auto left = std::make_shared<size_t>(wanted.size());
+          for (const auto& ref : wanted)
+            read_version(
+              ref.id(), ref.version(),
+              [apps_then, left, failed, finish](App app) mutable {
+                apps_then->push_back(std::move(app));
+                if (--*left == 0 && !*failed)
+                  finish();
+              },
+              [failed, on_error, ref](caf::error) mutable {
+                if (*failed)
+                  return;
+                *failed = true;
+                on_error(make_error(
+                  errc::not_found,
+                  fmt::format("version {} of app '{}' is no longer kept",
+                              ref.version(), ref.id())));
+              });
+        },
+        [on_error](caf::error& err) mutable { on_error(std::move(err)); });
+  }
+
+  caf::result<Group> get_group_version(const std::string& id,
+                                       const std::string& version) {
+    if (!loaded)
+      return not_loaded();
+    if (!history.has(id, version))
+      return make_error(errc::not_found,
+                        fmt::format("Group '{}' does not exist in version {}",
+                                    id, version));
+    auto rp = self->make_response_promise<Group>();
+    read_group_version(
+      id, version,
+      [rp](Group group) mutable { rp.deliver(std::move(group)); },
+      [rp](caf::error err) mutable { rp.deliver(std::move(err)); });
+    return rp;
+  }
+
+  // PUT /v2/groups/{id} with {"version": ...}: the group as it was then,
+  // its apps, groups and dependencies.
+  caf::result<Deployment> restore_group_version(const std::string& id,
+                                                const std::string& version,
+                                                bool force) {
+    if (!loaded)
+      return not_loaded();
+    if (!history.has(id, version))
+      return make_error(errc::not_found,
+                        fmt::format("Group '{}' does not exist in version {}",
+                                    id, version));
+    auto rp = self->make_response_promise<Deployment>();
+    read_group_version(
+      id, version,
+      [this, rp, force](Group then) mutable {
+        auto change = apply_group_update(restore_update(then),
+                                         live_definitions(), groups);
+        if (!change) {
+          rp.deliver(change.error());
+          return;
+        }
+        auto record = plan_change(*change, force, {});
+        if (!record) {
+          rp.deliver(record.error());
+          return;
+        }
+        commit(std::move(*record), std::move(change->groups), rp);
+      },
+      [rp](caf::error err) mutable { rp.deliver(std::move(err)); });
+    return rp;
   }
 
   // -- app versions ------------------------------------------------------------------
@@ -1321,7 +1491,9 @@ struct marathon_state {
   }
 
   Group root_group() const {
-    return build_tree(list_apps(), groups);
+    auto root = build_tree(list_apps(), groups);
+    history.stamp(root);
+    return root;
   }
 
   caf::result<Deployment> update_group(const GroupUpdate& update, bool create,
@@ -1493,6 +1665,17 @@ marathon_actor spawn_marathon(caf::actor_system& sys, marathon_config cfg) {
       },
       [self](erase_atom, groups_atom, const std::string& id, bool force) {
         return self->state.remove_group(id, force);
+      },
+      [self](get_atom, groups_atom, versions_atom, const std::string& id) {
+        return self->state.list_group_versions(id);
+      },
+      [self](get_atom, groups_atom, versions_atom, const std::string& id,
+             const std::string& version) {
+        return self->state.get_group_version(id, version);
+      },
+      [self](put_atom, groups_atom, versions_atom, const std::string& id,
+             const std::string& version, bool force) {
+        return self->state.restore_group_version(id, version, force);
       },
       [self](get_atom, versions_atom, const std::string& id) {
         return self->state.list_versions(id);

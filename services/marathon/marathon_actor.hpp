@@ -118,6 +118,14 @@ using marathon_api = caf::typed_actor<
   // Removes a group ("/": all) with every app under it.
   caf::replies_to<erase_atom, groups_atom, std::string, bool /*force*/>::with<
     Deployment>,
+  // The versions of a group (of the last 50 changes), newest first; the
+  // group as it was in one of them; the group put back to one of them.
+  caf::replies_to<get_atom, groups_atom, versions_atom, std::string>::with<
+    std::vector<std::string>>,
+  caf::replies_to<get_atom, groups_atom, versions_atom, std::string,
+                  std::string>::with<Group>,
+  caf::replies_to<put_atom, groups_atom, versions_atom, std::string,
+                  std::string, bool /*force*/>::with<Deployment>,
   // The versions kept of an app (up to 50), newest first; one of them.
   caf::replies_to<get_atom, versions_atom, std::string>::with<
     std::vector<std::string>>,

@@ -220,7 +220,7 @@ http_response no_such_app(const std::string& id) {
 }
 
 // The version a PUT of {"version": "..."} (nothing else but an id) puts
-// an app back to; "" for any other body.
+// an app or a group back to; "" for any other body.
 std::string rollback_version(std::string_view body) {
   google::protobuf::Struct parsed;
   if (from_json(body, &parsed, "app update"))
@@ -430,19 +430,56 @@ struct group_requests {
 
   void operator()(const http_request& req, http_responder respond) const {
     std::string rest = req.path.substr(std::string_view{"/v2/groups"}.size());
-    if (rest.size() >= 9 && rest.compare(rest.size() - 9, 9, "/versions") == 0)
-      return respond(message_response(
-        404, "group versions are not kept by this Marathon yet"));
-    auto id = absolute_app_id(rest);
     auto method = req.method == "HEAD" ? std::string{"GET"} : req.method;
+    // {id}/versions and {id}/versions/{version}: the last "/versions" in
+    // the path counts.
+    std::string version;
+    bool versions = false;
+    if (auto at = rest.rfind("/versions"); at != std::string::npos
+        && (at + 9 == rest.size() || rest[at + 9] == '/')) {
+      versions = true;
+      version = rest.size() > at + 10 ? rest.substr(at + 10) : "";
+      rest.resize(at);
+    }
+    auto id = absolute_app_id(rest);
     auto force = flag(req, "force");
     auto deployed = [](unsigned status) {
       return [status](const Deployment& d) {
         return json_response(status, deployment_result(d));
       };
     };
+    if (versions) {
+      if (method != "GET")
+        return respond(method_not_allowed({"GET"}));
+      if (!version.empty())
+        return call(
+          *sys, marathon, respond,
+          [](const Group& g) {
+            return json_response(200, to_json(g, json_style::marathon));
+          },
+          get_atom::value, groups_atom::value, versions_atom::value, id,
+          version);
+      return call(
+        *sys, marathon, respond,
+        [](const std::vector<std::string>& list) {
+          std::string body = "[";
+          for (size_t i = 0; i < list.size(); ++i) {
+            if (i > 0)
+              body += ',';
+            append_json_string(body, list[i]);
+          }
+          body += ']';
+          return json_response(200, std::move(body));
+        },
+        get_atom::value, groups_atom::value, versions_atom::value, id);
+    }
     if (method == "GET")
       return show(req, id, respond);
+    if (method == "PUT")
+      if (auto rollback = rollback_version(req.body); !rollback.empty())
+        return call(*sys, marathon, respond, deployed(200), put_atom::value,
+                    groups_atom::value, versions_atom::value, id, rollback,
+                    force);
     if (method == "DELETE")
       return call(*sys, marathon, respond, deployed(200), erase_atom::value,
                   groups_atom::value, id, force);

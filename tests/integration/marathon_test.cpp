@@ -16,6 +16,7 @@
 
 #include <doctest/doctest.h>
 #include <fmt/format.h>
+#include <google/protobuf/util/json_util.h>
 
 #include "support/checks.hpp"
 #include "support/files.hpp"
@@ -449,8 +450,8 @@ TEST_CASE("Marathon killed with -9 mid-deployment: the next one resumes it "
 }
 
 TEST_CASE("a group with dependencies posted by curl starts its apps in "
-          "order, even across a kill -9 of Marathon; scaleBy, app versions "
-          "and removal of the group") {
+          "order, even across a kill -9 of Marathon; scaleBy, app and "
+          "group versions, and removal of the group") {
   cluster c;
   // The database turns healthy a second or more after it starts; the web
   // app depends on it.
@@ -523,6 +524,51 @@ TEST_CASE("a group with dependencies posted by curl starts its apps in "
     30s));
   CHECK(c.app("/shop/web").fields().at("instances").number_value() == 1);
   CHECK(c.get("/v2/apps/shop/web/versions/2001-01-01T00:00:00.000Z").status
+        == 404);
+
+  // The group's versions (newest first, across the restart): the first is
+  // the group as posted, and PUT {"version"} puts all of it back (db was
+  // scaled to 2).
+  auto group_versions = [&] {
+    auto r = c.get("/v2/groups/shop/versions");
+    REQUIRE_MESSAGE(r.status == 200, r.body);
+    google::protobuf::Value list;
+    REQUIRE(google::protobuf::util::JsonStringToMessage(r.body, &list).ok());
+    std::vector<std::string> out;
+    for (const auto& v : list.list_value().values())
+      out.push_back(v.string_value());
+    return out;
+  };
+  auto kept = group_versions();
+  REQUIRE(kept.size() >= 3); // posted, scaled, web put back
+  CHECK(std::is_sorted(kept.rbegin(), kept.rend()));
+  auto posted_version = kept.back();
+  auto then = c.get("/v2/groups/shop/versions/" + posted_version);
+  REQUIRE_MESSAGE(then.status == 200, then.body);
+  auto then_group = parse_json_object(then.body);
+  CHECK(text(then_group, "version") == posted_version);
+  const auto& then_apps = then_group.fields().at("apps").list_value();
+  REQUIRE(then_apps.values_size() == 2);
+  for (const auto& a : then_apps.values())
+    CHECK(a.struct_value().fields().at("instances").number_value() == 1);
+  auto restored = c.send("PUT", "/v2/groups/shop",
+                         fmt::format(R"({{"version": "{}"}})", posted_version));
+  REQUIRE_MESSAGE(restored.status == 200, restored.body);
+  CHECK(eventually(
+    [&] {
+      return c.deployments_done() && c.tasks("/shop/db").size() == 1
+             && c.running("/shop/web") == 1;
+    },
+    30s));
+  auto now_kept = group_versions();
+  CHECK(now_kept.size() == kept.size() + 1);
+  CHECK(now_kept.front() > kept.front());
+  CHECK(c.get("/v2/groups/shop/versions/2001-01-01T00:00:00.000Z").status
+        == 404);
+  CHECK(c.get("/v2/groups/nope/versions").status == 404);
+  CHECK(c.send("PUT", "/v2/groups/shop",
+               R"({"version": "2001-01-01T00:00:00.000Z"})")
+          .status
         == 404);
 
   auto removed = c.send("DELETE", "/v2/groups/shop");

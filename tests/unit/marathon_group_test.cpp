@@ -3,9 +3,11 @@
 // shows, what an update or removal does to the apps, and the order a
 // deployment changes them in (dependencies first, cycles refused).
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include "app_definition.hpp"
 #include "deployment_plan.hpp"
+#include "group_history.hpp"
 #include "group_tree.hpp"
 
 using namespace dcos;
@@ -111,7 +113,7 @@ TEST_CASE("a group update names its apps and groups relative to it, with "
   check_422(R"({"id": "shop", "scaleBy": 2, "apps": []})", "/scaleBy",
             "cannot be combined");
   check_422(R"({"id": "shop", "version": "2026-01-01T00:00:00.000Z"})",
-            "/version", "not kept by this Marathon yet");
+            "/version", "puts an existing group back");
   GroupUpdate ignored;
   auto not_json = read_group_update("{", "", &ignored);
   REQUIRE(not_json);
@@ -236,4 +238,92 @@ TEST_CASE("a deployment starts an app after those it depends on, through "
   // A dependency on nothing that exists waits for nothing.
   CHECK(resolve_dependencies(apps_of({app("/a", {"/missing"})}), {})["/a"]
           .empty());
+}
+
+TEST_CASE("a change touches the groups above what it changes, and the "
+          "history gives each group the version of its last change") {
+  // Touched: the parents of changed apps, groups added, removed or with
+  // new dependencies, and everything above them.
+  CHECK(touched_groups({"/shop/web"}, {}, {})
+        == std::set<std::string>{"/", "/shop"});
+  CHECK(touched_groups({}, {group("/a/b")}, {group("/a/b", {"/x"})})
+        == std::set<std::string>{"/", "/a", "/a/b"});
+  CHECK(touched_groups({}, {group("/a/b")}, {})
+        == std::set<std::string>{"/", "/a"});
+  CHECK(touched_groups({}, {group("/a")}, {group("/a")})
+        == std::set<std::string>{"/"});
+
+  auto versioned = [](std::string id, std::string version) {
+    auto a = app(std::move(id));
+    a.set_version(std::move(version));
+    return a;
+  };
+  group_history history;
+  std::vector<std::string> dropped;
+  auto v1 = history.record("v1", {"/", "/shop", "/blog"},
+                           {versioned("/shop/web", "v1"),
+                            versioned("/blog/app", "v1")},
+                           {}, &dropped);
+  CHECK(v1.apps_size() == 2);
+  // Only /shop changes in v2: /blog keeps v1.
+  auto v2 = history.record("v2", touched_groups({"/shop/db"}, {}, {}),
+                           {versioned("/shop/web", "v1"),
+                            versioned("/shop/db", "v2"),
+                            versioned("/blog/app", "v1")},
+                           {}, &dropped);
+  CHECK(v2.group_versions().at("/blog") == "v1");
+  CHECK(v2.group_versions().at("/shop") == "v2");
+  CHECK(history.versions_of("/shop") == std::vector<std::string>{"v2", "v1"});
+  CHECK(history.versions_of("/blog") == std::vector<std::string>{"v1"});
+  CHECK(history.versions_of("/") == std::vector<std::string>{"v2", "v1"});
+  CHECK(history.versions_of("/none").empty());
+  CHECK(history.has("/blog", "v1"));
+  CHECK_FALSE(history.has("/blog", "v2")); // v2 did not touch it
+  CHECK(history.has("/shop", "v2"));
+  auto tree = build_tree({versioned("/shop/web", "v1"),
+                          versioned("/blog/app", "v1")},
+                         {});
+  history.stamp(tree);
+  CHECK(tree.version() == "v2");
+  CHECK(find_group(tree, "/blog")->version() == "v1");
+  CHECK(dropped.empty());
+
+  // A Marathon that restarts reads the snapshots back in any order.
+  group_history again;
+  again.restore(v2);
+  again.restore(v1);
+  CHECK(again.current() == history.current());
+  CHECK(again.versions_of("/shop") == history.versions_of("/shop"));
+
+  // The 51st change drops the oldest.
+  for (int i = 0; i < 49; ++i)
+    history.record(fmt::format("w{:02}", i), {"/"}, {}, {}, &dropped);
+  CHECK(dropped == std::vector<std::string>{"v1"});
+  CHECK(history.changes().size() == group_history::max_versions);
+}
+
+TEST_CASE("a group as it was becomes the update that puts it back, all the "
+          "way down") {
+  auto then = build_tree({app("/shop/web", {"/shop/db"}, 3), app("/shop/db"),
+                          app("/shop/admin/ui")},
+                         {group("/shop", {"/base"})});
+  const auto* shop = find_group(then, "/shop");
+  REQUIRE(shop);
+  auto update = restore_update(*shop);
+  CHECK(update.id() == "/shop");
+  CHECK(update.with_apps());
+  CHECK(update.with_groups());
+  CHECK(update.with_dependencies());
+  CHECK(update.apps_size() == 2);
+  CHECK(update.dependencies_size() == 1);
+  REQUIRE(update.groups_size() == 1);
+  CHECK(update.groups(0).apps(0).id() == "/shop/admin/ui");
+  // Today /shop has another app and no admin group: putting it back
+  // removes the one, brings back the others.
+  auto change = apply_group_update(
+    update, apps_of({app("/shop/web"), app("/shop/extra")}), {});
+  REQUIRE(change);
+  CHECK(change->removes == std::set<std::string>{"/shop/extra"});
+  CHECK(change->puts.count("/shop/admin/ui"));
+  CHECK(change->puts.at("/shop/web").instances() == 3);
 }
