@@ -105,7 +105,8 @@ using marathon_api = caf::typed_actor<
   // (their definitions change, without a deployment). Answers the tasks.
   caf::replies_to<kill_atom, std::vector<std::string>, bool /*scale*/>::with<
     std::vector<Task>>,
-  // Every app with its counts and tasks, sorted by id.
+  // Every app with its counts and tasks, sorted by id; errc::unavailable
+  // while the state is loading (as every request).
   caf::replies_to<get_atom, apps_atom>::with<std::vector<App>>,
   caf::replies_to<get_atom, deploys_atom>::with<std::vector<Deployment>>,
   // The root group: every group and every app (as get apps shows them).

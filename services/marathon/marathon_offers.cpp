@@ -1,0 +1,163 @@
+#include "marathon_state.hpp"
+
+namespace dcos::marathon {
+
+std::vector<placement_site>
+marathon_state::placed_sites(const app_entry& entry) const {
+  std::vector<placement_site> out;
+  for (const auto& [id, task] : entry.tasks) {
+    if (task.killing())
+      continue;
+    if (auto site = sites.find(task.slave_id()); site != sites.end()) {
+      out.push_back(site->second);
+    } else {
+      placement_site s;
+      s.hostname = task.host();
+      out.push_back(std::move(s));
+    }
+  }
+  return out;
+}
+
+void marathon_state::on_offers(const call::Event::Offers& event) {
+  // How many tasks each app may launch now.
+  std::map<std::string, int> wanted;
+  bool held_back = false; // an app waits for its backoff
+  auto now_point = self->clock().now();
+  for (auto& [id, entry] : apps) {
+    if (entry.removing || held.count(id))
+      continue;
+    auto step = plan_rollout(entry.app, entry.tasks, false);
+    if (step.launches <= 0)
+      continue;
+    if (now_point < entry.not_before) {
+      held_back = true;
+      entry.stalled = fmt::format(
+        "task failures: next launch held back {:.1f}s (backoff)",
+        std::chrono::duration<double>(entry.not_before - now_point).count());
+      continue;
+    }
+    wanted[id] = step.launches;
+  }
+  for (const auto& offer : event.offers()) {
+    sites[offer.agent_id().value()] = placement_site::of(offer);
+    auto available = resources::from_proto(offer.resources());
+    std::vector<v1::TaskInfo> launches;
+    for (auto& [id, count] : wanted) {
+      auto& entry = apps[id];
+      if (count == 0)
+        continue;
+      auto launched_before = launches.size();
+      std::string declined_for;
+      // Where the app's instances are matters only to its constraints.
+      std::vector<placement_site> placed;
+      if (!entry.constraints.empty())
+        placed = placed_sites(entry);
+      while (count > 0 && available) {
+        auto task_id = app_id_key(id) + "." + uuid();
+        auto fit = fit_task(entry.app, entry.constraints, offer, *available,
+                            placed, task_id, timestamp());
+        if (!fit.fits) {
+          entry.stalled = fmt::format("offer from {}: {}", offer.hostname(),
+                                      fit.reason);
+          declined_for = fit.reason_code;
+          break;
+        }
+        entry.stalled.clear();
+        if (!entry.constraints.empty())
+          placed.push_back(sites[offer.agent_id().value()]);
+        *available -= fit.launch.used;
+        app_of_task[task_id] = id;
+        persist(task_key(task_id), fit.launch.task);
+        entry.tasks[task_id] = std::move(fit.launch.task);
+        launches.push_back(std::move(fit.launch.info));
+        --count;
+      }
+      note_offer(entry, launches.size() > launched_before, declined_for);
+    }
+    if (launches.empty()) {
+      call::Call::Decline d;
+      *d.add_offer_ids() = offer.id();
+      // Offers come back soon while anything waits to launch.
+      d.mutable_filters()->set_refuse_seconds(
+        wanted.empty() && !held_back ? 120 : 1);
+      self->send(driver, std::move(d));
+      continue;
+    }
+    call::Call::Accept a;
+    *a.add_offer_ids() = offer.id();
+    auto* op = a.add_operations();
+    op->set_type(v1::Offer::Operation::LAUNCH);
+    for (auto& t : launches)
+      *op->mutable_launch()->add_task_infos() = std::move(t);
+    a.mutable_filters()->set_refuse_seconds(1);
+    self->send(driver, std::move(a));
+  }
+  // Nothing else changed the apps meanwhile: what is still wanted is
+  // what these offers could not take, and what waits for a backoff.
+  bool want_more = held_back;
+  for (const auto& [id, count] : wanted)
+    want_more = want_more || count > 0;
+  if (!want_more && !suppressed) {
+    suppressed = true;
+    self->send(driver, call::Call::Suppress{});
+  }
+}
+
+void marathon_state::note_offer(app_entry& entry, bool used,
+                                const std::string& reason) {
+  auto& o = entry.offers;
+  o.set_processed_offers_count(o.processed_offers_count() + 1);
+  if (used) {
+    o.set_last_used_offer_at(timestamp());
+    return;
+  }
+  o.set_unused_offers_count(o.unused_offers_count() + 1);
+  o.set_last_unused_offer_at(timestamp());
+  if (!reason.empty())
+    ++entry.declined[reason];
+}
+
+std::vector<QueueItem> marathon_state::queue() {
+  std::vector<QueueItem> out;
+  auto now_point = self->clock().now();
+  for (const auto& [id, entry] : apps) {
+    if (entry.removing || held.count(id))
+      continue;
+    auto step = plan_rollout(entry.app, entry.tasks, false);
+    if (step.launches <= 0)
+      continue;
+    QueueItem item;
+    *item.mutable_app() = entry.app;
+    item.set_count(step.launches);
+    auto left = std::max(0.0, std::chrono::duration<double>(
+                                entry.not_before - now_point)
+                                .count());
+    item.mutable_delay()->set_time_left_seconds(left);
+    item.mutable_delay()->set_overdue(left == 0);
+    item.set_since(entry.waiting_since);
+    auto* summary = item.mutable_processed_offers_summary();
+    *summary = entry.offers;
+    summary->set_processed_offers_count(entry.offers.processed_offers_count());
+    summary->set_unused_offers_count(entry.offers.unused_offers_count());
+    for (const auto& [reason, n] : entry.declined) {
+      auto* r = summary->add_reject_summary_last_offers();
+      r->set_reason(reason);
+      r->set_declined(n);
+      r->set_processed(entry.offers.processed_offers_count());
+    }
+    out.push_back(std::move(item));
+  }
+  return out;
+}
+
+caf::result<ok_atom> marathon_state::reset_delay(const std::string& id) {
+  auto* entry = live_app(id);
+  if (!entry)
+    return no_app(id);
+  entry->delay = 0;
+  entry->not_before = {};
+  return ok_atom::value;
+}
+
+} // namespace dcos::marathon

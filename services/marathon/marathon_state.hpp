@@ -1,0 +1,505 @@
+// The state of the Marathon actor (marathon_actor.hpp): the apps, their
+// tasks, the deployments and versions, and what each event and request
+// does to them. Private to the actor; its definitions are split by
+// purpose: marathon_state.cpp (time, ids, events, the store),
+// marathon_load.cpp, marathon_tasks.cpp (status updates, kills,
+// reconciliation), marathon_offers.cpp, marathon_deployments.cpp
+// (changes and their steps), marathon_versions.cpp (app and group
+// versions) and marathon_api.cpp (the requests).
+//
+// Thread-safety: used by its actor only.
+#pragma once
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <ctime>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+
+#include <caf/all.hpp>
+#include <fmt/format.h>
+
+#include <dcos/error.hpp>
+#include <dcos/json.hpp>
+#include <dcos/logging.hpp>
+#include <dcos/resources.hpp>
+#include <dcos/task_state.hpp>
+
+#include "app_definition.hpp"
+#include "deployment_plan.hpp"
+#include "group_history.hpp"
+#include "group_tree.hpp"
+#include "marathon_actor.hpp"
+#include "rollout.hpp"
+#include "task_factory.hpp"
+
+namespace dcos::marathon {
+
+using clock_point = caf::actor_clock::time_point;
+
+// An app and what runs of it.
+struct app_entry {
+  App app; // the definition, with version and version_info
+  std::vector<placement_constraint> constraints;
+  std::map<std::string, Task> tasks; // not ended, by id
+  bool removing = false;             // deleted: its tasks are being killed
+  double delay = 0;                  // backoff before the next launch, s
+  clock_point not_before{};          // no launch before this
+  std::string stalled;               // why the last offer did not fit
+  bool converged = false;            // what its last plan_rollout said
+  TaskFailure last_failure;
+  // While the app waits for launches: since when, and what the offers it
+  // saw lacked (Marathon's names), for /v2/queue.
+  std::string waiting_since;
+  ProcessedOffersSummary offers;
+  std::map<std::string, int> declined; // by reason
+};
+
+struct marathon_state {
+  marathon_config cfg;
+  marathon_actor::pointer self = nullptr;
+  std::shared_ptr<spdlog::logger> log = logging::get("marathon");
+  clock_point started_at{};
+  std::mt19937_64 rng;
+  bool loaded = false;
+  bool subscribed = false;
+  bool suppressed = false;
+  std::string framework_id;
+  scheduler_driver_actor driver;
+  std::map<std::string, app_entry> apps;          // by app id
+  std::map<std::string, std::string> app_of_task; // task id -> app id
+  std::map<std::string, DeploymentRecord> deployments; // by id
+  // Apps a deployment holds back until their step (dependencies first).
+  std::set<std::string> held;
+  // Apps whose tasks changed since they were last converged.
+  std::set<std::string> dirty;
+  std::vector<Group> groups; // those that exist apart from their apps
+  // The versions kept of each app (by id), oldest first.
+  std::map<std::string, std::vector<std::string>> versions;
+  // The last changes to the tree, and each group's version.
+  group_history history;
+  // What offers told about agents, for constraints on attributes.
+  std::map<std::string, placement_site> sites; // by agent id
+  struct subscriber {
+    std::shared_ptr<stream_sink> sink;
+    std::set<std::string> types; // empty: all
+  };
+  std::vector<subscriber> subscribers; // of /v2/events
+
+  static inline const char* name = "marathon";
+
+  // -- time, ids ---------------------------------------------------------------------
+
+  double now() const {
+    return cfg.start_time
+           + std::chrono::duration<double>(self->clock().now() - started_at)
+               .count();
+  }
+
+  // ISO 8601 with milliseconds, as Marathon's versions and timestamps.
+  std::string timestamp() const {
+    auto t = now();
+    auto seconds = static_cast<std::time_t>(t);
+    std::tm tm{};
+    gmtime_r(&seconds, &tm);
+    auto millis = static_cast<int>((t - static_cast<double>(seconds)) * 1000);
+    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+                       tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                       tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
+  }
+
+  std::string uuid() {
+    auto a = rng(), b = rng();
+    return fmt::format("{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}", a >> 32,
+                       (a >> 16) & 0xffff, a & 0xfff,
+                       0x8000 | ((b >> 48) & 0x3fff), b & 0xffffffffffffull);
+  }
+
+  caf::error not_loaded() const {
+    return make_error(errc::unavailable, "Marathon is loading its state");
+  }
+
+  app_entry* live_app(const std::string& id) {
+    auto at = apps.find(id);
+    return at == apps.end() || at->second.removing ? nullptr : &at->second;
+  }
+
+  caf::error no_app(const std::string& id) const {
+    return make_error(errc::not_found,
+                      fmt::format("App '{}' does not exist", id));
+  }
+
+  // -- events ------------------------------------------------------------------------
+
+  // Sends `event` (its event_type and timestamp are set here) to the
+  // subscribers that want `type`; a subscriber whose stream closed is
+  // dropped.
+  template <class Event>
+  void publish(const std::string& type, Event event) {
+    if (subscribers.empty())
+      return;
+    event.set_event_type(type);
+    event.set_timestamp(timestamp());
+    auto frame = fmt::format("event: {}\ndata: {}\n\n", type,
+                             to_json(event, json_style::marathon));
+    subscribers.erase(
+      std::remove_if(subscribers.begin(), subscribers.end(),
+                     [&](const subscriber& s) {
+                       if (!s.types.empty() && !s.types.count(type))
+                         return !s.sink->is_open();
+                       return !s.sink->write(frame);
+                     }),
+      subscribers.end());
+  }
+
+  void subscribe(std::shared_ptr<stream_sink> sink,
+                 const std::vector<std::string>& types);
+
+  void publish_deployment(const std::string& type, const Deployment& d);
+
+  // Marathon's condition of an instance in `state`.
+  static std::string condition_of(v1::TaskState state);
+
+  void publish_status(const app_entry& entry, const Task& task,
+                      const v1::TaskStatus& status);
+
+  // -- the store ---------------------------------------------------------------------
+
+  static std::string app_key(const std::string& id) {
+    return "apps/" + app_id_key(id);
+  }
+  static std::string task_key(const std::string& id) { return "tasks/" + id; }
+  static std::string deployment_key(const std::string& id) {
+    return "deployments/" + id;
+  }
+
+  // Writes in the background: a lost write of a task is repaired by
+  // reconciliation (an unknown task is killed, a lost one replaced).
+  void persist(std::string key, const google::protobuf::Message& msg);
+
+  void forget(std::string key);
+
+  // -- loading -----------------------------------------------------------------------
+
+  // Reads every value under `prefix`, hands each to `each`, then runs
+  // `done`.
+  template <class Each, class Done>
+  void load_all(const std::string& prefix, Each each, Done done) {
+    self->request(cfg.store, caf::infinite, keys_atom::value, prefix)
+      .then(
+        [this, each, done](const std::vector<std::string>& keys) {
+          if (keys.empty()) {
+            done();
+            return;
+          }
+          auto left = std::make_shared<size_t>(keys.size());
+          for (const auto& key : keys)
+            self->request(cfg.store, caf::infinite, get_atom::value, key)
+              .then(
+                [each, done, left](const std::string& bytes) {
+                  each(bytes);
+                  if (--*left == 0)
+                    done();
+                },
+                [this, key](caf::error& err) {
+                  fail_to_load(key, err);
+                });
+        },
+        [this, prefix](caf::error& err) { fail_to_load(prefix, err); });
+  }
+
+  void fail_to_load(const std::string& what, const caf::error& err);
+
+  // Each start of Marathon on a store is a new incarnation, recorded
+  // before anything else: the ids it makes (tasks, deployments) come from
+  // the seed and the incarnation, so that a Marathon restarted with the
+  // same seed (as in the simulation) never repeats its predecessor's.
+  void load();
+
+  void load_framework_id();
+
+  void load_tasks();
+
+  void load_groups();
+
+  // The versions kept of each app: their keys are enough.
+  void load_versions();
+
+  void start();
+
+  // -- tasks -------------------------------------------------------------------------
+
+  app_entry* app_of(const std::string& task_id);
+
+  void kill(app_entry& entry, const std::string& task_id);
+
+  // One safe step toward the definition of `entry`'s app.
+  void converge(app_entry& entry);
+
+  void converge_all();
+
+  void on_update(const v1::TaskStatus& status);
+
+  // Converges the app once the messages already queued are handled: a
+  // burst of status updates (a launch of thousands of tasks) is planned
+  // for once, not once per update.
+  void converge_soon(const std::string& app_id);
+
+  void converge_dirty();
+
+  // Records the executor's health verdict in `status` on `task`; answers
+  // whether it changed. Marathon's events: health_status_changed_event on
+  // every change, failed_health_check_event when a check failed.
+  bool note_health(const app_entry& entry, Task& task,
+                   const v1::TaskStatus& status);
+
+  void publish_unhealthy_kill(const app_entry& entry, const Task& task,
+                              const v1::TaskStatus& status);
+
+  // Checks the unreachable tasks again when `app`'s strategy says one may
+  // turn inactive or be expunged.
+  void watch_unreachable(const App& app);
+
+  // Unreachable tasks past inactiveAfterSeconds are replaced; past
+  // expungeAfterSeconds they are forgotten (and killed should they come
+  // back, as tasks Marathon does not know).
+  void check_unreachable();
+
+  // A task ended that Marathon did not kill: remember why, and hold the
+  // next launch back by the app's backoff.
+  void note_failure(app_entry& entry, const Task& task,
+                    const v1::TaskStatus& status);
+
+  // -- offers ------------------------------------------------------------------------
+
+  std::vector<placement_site> placed_sites(const app_entry& entry) const;
+
+  void on_offers(const call::Event::Offers& event);
+
+  // Counts an offer `entry` saw while waiting: used, or declined for
+  // `reason`.
+  void note_offer(app_entry& entry, bool used, const std::string& reason);
+
+  std::vector<QueueItem> queue();
+
+  caf::result<ok_atom> reset_delay(const std::string& id);
+
+  // -- reconciliation ----------------------------------------------------------------
+
+  // A kill can be lost (the master failed over, the agent was cut off);
+  // the tasks still being killed are killed again.
+  void retry_kills();
+
+  void reconcile();
+
+  void on_subscribed(const call::Event::Subscribed& s);
+
+  // -- deployments -------------------------------------------------------------------
+
+  std::vector<const Deployment*> deployments_of(const std::string& app_id);
+
+  // Refuses a change of `app_id` while a deployment holds it, unless
+  // `force`; with `force`, the deployments holding it are cancelled.
+  caf::error lock(const std::string& app_id, bool force);
+
+  // -- changes -----------------------------------------------------------------------
+
+  // As the app's last converge() found it (every change of its tasks or
+  // definition converges it, now or soon).
+  bool converged(const std::string& app_id);
+
+  // The apps whose deployment step has not come yet: their definitions
+  // are in place, but nothing is launched or killed for them.
+  void recompute_held();
+
+  // Moves each deployment past the steps whose apps have converged,
+  // releasing the apps of the next step; a deployment past its last step
+  // succeeded.
+  void finish_deployments();
+
+  // Turns `change` into one deployment: stamps the definitions with a new
+  // version (a config change replaces tasks; an unchanged definition only
+  // scales; `restarts` replace their tasks regardless), orders the apps
+  // by their dependencies, and commits it. Refused with errc::conflict
+  // while another deployment holds an app (unless `force`), with
+  // errc::invalid_argument if the dependencies have a cycle.
+  caf::result<Deployment> deploy(group_change change, bool force,
+                                 const std::set<std::string>& restarts = {});
+
+  // What deploy() commits: the deployment of `change`.
+  caf::expected<DeploymentRecord>
+  plan_change(group_change& change, bool force,
+              const std::set<std::string>& restarts);
+
+  // Stores the deployment (the change with it: the point of no return),
+  // then installs it and answers.
+  void commit(DeploymentRecord record, std::vector<Group> groups_after,
+              caf::typed_response_promise<Deployment> rp);
+
+  // Puts the definitions and removals of `record` in place (in memory and
+  // under their own keys) and tracks the deployment.
+  void install(const DeploymentRecord& record);
+
+  // -- group versions ----------------------------------------------------------------
+
+  static std::string group_version_key(const std::string& version) {
+    return "group-versions/" + version;
+  }
+
+  // Records the tree after the deployment `record` (installed), which
+  // changed the explicit groups from `before`.
+  void keep_group_version(const DeploymentRecord& record,
+                          const std::vector<Group>& before);
+
+  caf::error no_group(const std::string& id) const;
+
+  caf::result<std::vector<std::string>>
+  list_group_versions(const std::string& id);
+
+  // Reads the group `id` as it was at `version` (the tree's snapshot, then
+  // the definitions its apps had), then calls `on_group(Group)` or
+  // `on_error(caf::error)`.
+  template <class OnGroup, class OnError>
+  void read_group_version(const std::string& id, const std::string& version,
+                          OnGroup on_group, OnError on_error) {
+    if (!history.has(id, version))
+      return on_error(make_error(
+        errc::not_found, fmt::format("Group '{}' does not exist in version {}",
+                                     id, version)));
+    self
+      ->request(cfg.store, caf::infinite, get_atom::value,
+                group_version_key(version))
+      .then(
+        [this, id, on_group, on_error](const std::string& bytes) mutable {
+          auto kept = std::make_shared<GroupVersion>();
+          if (!kept->ParseFromString(bytes))
+            return on_error(make_error(errc::io_error,
+                                       "a stored group version does not "
+                                       "parse"));
+          std::vector<AppVersionRef> wanted;
+          for (const auto& ref : kept->apps())
+            if (in_group(ref.id(), id))
+              wanted.push_back(ref);
+          auto apps_then = std::make_shared<std::vector<App>>();
+          auto failed = std::make_shared<bool>(false);
+          auto finish = [kept, apps_then, id, on_group, on_error]() mutable {
+            auto root = build_tree(*apps_then, {kept->groups().begin(),
+                                                kept->groups().end()});
+            stamp_versions(root, {kept->group_versions().begin(),
+                                  kept->group_versions().end()});
+            const auto* group = find_group(root, id);
+            if (!group)
+              return on_error(make_error(
+                errc::not_found, fmt::format("Group '{}' does not exist", id)));
+            on_group(*group);
+          };
+          if (wanted.empty())
+            return finish();
+          auto left = std::make_shared<size_t>(wanted.size());
+          for (const auto& ref : wanted)
+            read_version(
+              ref.id(), ref.version(),
+              [apps_then, left, failed, finish](App app) mutable {
+                apps_then->push_back(std::move(app));
+                if (--*left == 0 && !*failed)
+                  finish();
+              },
+              [failed, on_error, ref](caf::error) mutable {
+                if (*failed)
+                  return;
+                *failed = true;
+                on_error(make_error(
+                  errc::not_found,
+                  fmt::format("version {} of app '{}' is no longer kept",
+                              ref.version(), ref.id())));
+              });
+        },
+        [on_error](caf::error& err) mutable { on_error(std::move(err)); });
+  }
+
+  caf::result<Group> get_group_version(const std::string& id,
+                                       const std::string& version);
+
+  // PUT /v2/groups/{id} with {"version": ...}: the group as it was then,
+  // its apps, groups and dependencies.
+  caf::result<Deployment> restore_group_version(const std::string& id,
+                                                const std::string& version,
+                                                bool force);
+
+  // -- app versions ------------------------------------------------------------------
+
+  static constexpr size_t max_versions = 50; // per app, as Marathon keeps
+
+  static std::string version_key(const std::string& id,
+                                 const std::string& version) {
+    return "versions/" + app_id_key(id) + "/" + version;
+  }
+
+  void keep_version(const App& app);
+
+  caf::result<std::vector<std::string>> list_versions(const std::string& id);
+
+  // Whether version `version` of the app `id` is kept.
+  caf::error check_version(const std::string& id, const std::string& version);
+
+  // Reads a kept version from the store, then calls `on_app(App)` or
+  // `on_error(caf::error)`. REQUIRES: check_version() found it.
+  template <class OnApp, class OnError>
+  void read_version(const std::string& id, const std::string& version,
+                    OnApp on_app, OnError on_error) {
+    self
+      ->request(cfg.store, caf::infinite, get_atom::value,
+                version_key(id, version))
+      .then(
+        [on_app, on_error](const std::string& bytes) mutable {
+          App app;
+          if (app.ParseFromString(bytes))
+            on_app(std::move(app));
+          else
+            on_error(make_error(errc::io_error,
+                                "a stored app version does not parse"));
+        },
+        [on_error](caf::error& err) mutable { on_error(std::move(err)); });
+  }
+
+  caf::result<App> get_version(const std::string& id,
+                               const std::string& version);
+
+  // PUT /v2/apps/{id} with {"version": ...}: the app as it was then.
+  caf::result<Deployment> restore_version(const std::string& id,
+                                          const std::string& version,
+                                          bool force);
+
+  // -- the API -----------------------------------------------------------------------
+
+  caf::result<Deployment> put(App app, bool create, bool force);
+
+  caf::result<Deployment> remove(const std::string& id, bool force);
+
+  caf::result<Deployment> restart(const std::string& id, bool force);
+
+  // -- groups ------------------------------------------------------------------------
+
+  std::map<std::string, App> live_definitions() const;
+
+  Group root_group() const;
+
+  caf::result<Deployment> update_group(const GroupUpdate& update, bool create,
+                                       bool force);
+
+  caf::result<Deployment> remove_group(const std::string& id, bool force);
+
+  caf::result<std::vector<Task>> kill_tasks(const std::vector<std::string>& ids,
+                                            bool scale);
+
+  std::vector<App> list_apps() const;
+
+  std::vector<Deployment> list_deployments();
+
+  caf::result<Deployment> cancel_deployment(const std::string& id, bool force);
+};
+
+} // namespace dcos::marathon
