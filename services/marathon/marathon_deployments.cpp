@@ -253,6 +253,7 @@ void marathon_state::install(const DeploymentRecord& record) {
       entry.not_before = {};
       entry.offers.Clear(); // and with a fresh look at offers
       entry.declined.clear();
+      entry.unused_offers.clear();
     }
     entry.app = app;
     entry.converged = false; // until converge() looks at it

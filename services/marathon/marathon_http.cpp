@@ -721,15 +721,18 @@ http_router marathon_routes(caf::actor_system& sys, marathon_actor marathon,
                         erase_atom::value, deploys_atom::value, id, force);
                     });
 
-  routes.get("/v2/queue", [s, marathon](const http_request&,
+  routes.get("/v2/queue", [s, marathon](const http_request& req,
                                         http_responder respond) {
+    bool unused_offers = embeds(req).count("lastUnusedOffers") > 0;
     call(
       *s, marathon, respond,
-      [](const std::vector<QueueItem>& items) {
+      [unused_offers](std::vector<QueueItem> items) {
         std::string body = "{\"queue\":[";
         for (size_t i = 0; i < items.size(); ++i) {
           if (i > 0)
             body += ',';
+          if (!unused_offers)
+            items[i].clear_last_unused_offers();
           body += to_json(items[i], json_style::marathon);
         }
         body += "]}";

@@ -73,7 +73,8 @@ void marathon_state::on_offers(const call::Event::Offers& event) {
         launches.push_back(std::move(fit.launch.info));
         --count;
       }
-      note_offer(entry, launches.size() > launched_before, declined_for);
+      note_offer(entry, offer, launches.size() > launched_before,
+                 declined_for);
     }
     if (launches.empty()) {
       call::Call::Decline d;
@@ -104,8 +105,53 @@ void marathon_state::on_offers(const call::Event::Offers& event) {
   }
 }
 
-void marathon_state::note_offer(app_entry& entry, bool used,
-                                const std::string& reason) {
+namespace {
+
+constexpr size_t kept_unused_offers = 10; // per app
+
+QueueOfferRange range_of(const v1::Value::Range& r) {
+  QueueOfferRange out;
+  out.set_begin(static_cast<double>(r.begin()));
+  out.set_end(static_cast<double>(r.end()));
+  return out;
+}
+
+// The offer as Marathon's queue shows it.
+QueueOffer short_form(const v1::Offer& offer) {
+  QueueOffer out;
+  out.set_id(offer.id().value());
+  out.set_agent_id(offer.agent_id().value());
+  out.set_hostname(offer.hostname());
+  for (const auto& r : offer.resources()) {
+    auto* res = out.add_resources();
+    res->set_name(r.name());
+    res->set_role(r.reservations().empty()
+                    ? std::string{"*"}
+                    : r.reservations(r.reservations_size() - 1).role());
+    if (r.has_scalar())
+      res->set_scalar(r.scalar().value());
+    for (const auto& range : r.ranges().range())
+      *res->add_ranges() = range_of(range);
+    *res->mutable_set() = r.set().item();
+  }
+  for (const auto& a : offer.attributes()) {
+    auto* attr = out.add_attributes();
+    attr->set_name(a.name());
+    if (a.has_scalar())
+      attr->set_scalar(a.scalar().value());
+    for (const auto& range : a.ranges().range())
+      *attr->add_ranges() = range_of(range);
+    *attr->mutable_set() = a.set().item();
+    if (a.has_text())
+      attr->set_text(a.text().value());
+  }
+  return out;
+}
+
+} // namespace
+
+void marathon_state::note_offer(app_entry& entry, const v1::Offer& offer,
+                                bool used, const std::string& reason) {
   auto& o = entry.offers;
   o.set_processed_offers_count(o.processed_offers_count() + 1);
   if (used) {
@@ -116,6 +162,14 @@ void marathon_state::note_offer(app_entry& entry, bool used,
   o.set_last_unused_offer_at(timestamp());
   if (!reason.empty())
     ++entry.declined[reason];
+  UnusedOffer unused;
+  *unused.mutable_offer() = short_form(offer);
+  if (!reason.empty())
+    unused.add_reason(reason);
+  unused.set_timestamp(o.last_unused_offer_at());
+  entry.unused_offers.push_back(std::move(unused));
+  if (entry.unused_offers.size() > kept_unused_offers)
+    entry.unused_offers.pop_front();
 }
 
 std::vector<QueueItem> marathon_state::queue() {
@@ -146,6 +200,8 @@ std::vector<QueueItem> marathon_state::queue() {
       r->set_declined(n);
       r->set_processed(entry.offers.processed_offers_count());
     }
+    *item.mutable_last_unused_offers() = {entry.unused_offers.begin(),
+                                          entry.unused_offers.end()};
     out.push_back(std::move(item));
   }
   return out;

@@ -14,6 +14,7 @@
 #include <cctype>
 #include <cstdlib>
 #include <ctime>
+#include <deque>
 #include <map>
 #include <memory>
 #include <random>
@@ -56,6 +57,7 @@ struct app_entry {
   std::string waiting_since;
   ProcessedOffersSummary offers;
   std::map<std::string, int> declined; // by reason
+  std::deque<UnusedOffer> unused_offers; // the last ones, newest last
 };
 
 struct marathon_state {
@@ -280,8 +282,9 @@ struct marathon_state {
   void on_offers(const call::Event::Offers& event);
 
   // Counts an offer `entry` saw while waiting: used, or declined for
-  // `reason`.
-  void note_offer(app_entry& entry, bool used, const std::string& reason);
+  // `reason` (then kept among its last unused offers).
+  void note_offer(app_entry& entry, const v1::Offer& offer, bool used,
+                  const std::string& reason);
 
   std::vector<QueueItem> queue();
 

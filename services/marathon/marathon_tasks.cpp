@@ -39,6 +39,7 @@ void marathon_state::converge(app_entry& entry) {
     entry.waiting_since.clear();
     entry.offers.Clear();
     entry.declined.clear();
+    entry.unused_offers.clear();
   }
   for (const auto& id : step.kills)
     kill(entry, id);

@@ -711,6 +711,24 @@ TEST_CASE("a change while a deployment holds the app is refused with 409 "
                   != std::string::npos;
     },
     20s));
+  // With embed=lastUnusedOffers, the offers themselves and why not.
+  auto queue = parse_json_object(c.get("/v2/queue?embed=lastUnusedOffers").body);
+  const auto& item = queue.fields().at("queue").list_value().values(0)
+                       .struct_value().fields();
+  const auto& unused = item.at("lastUnusedOffers").list_value();
+  REQUIRE(unused.values_size() >= 1);
+  REQUIRE(unused.values_size() <= 10);
+  const auto& last = unused.values(unused.values_size() - 1).struct_value();
+  CHECK(last.fields().at("reason").list_value().values(0).string_value()
+        == "InsufficientMemory");
+  CHECK_FALSE(text(last, "timestamp").empty());
+  const auto& offered = last.fields().at("offer").struct_value();
+  CHECK_FALSE(text(offered, "agentId").empty());
+  bool has_mem = false;
+  for (const auto& r : offered.fields().at("resources").list_value().values())
+    has_mem = has_mem || text(r.struct_value(), "name") == "mem";
+  CHECK(has_mem);
+  CHECK(c.get("/v2/queue").body.find("\"offer\":") == std::string::npos);
 
   auto refused = c.send("PUT", "/v2/apps/big", R"({"cmd": "sleep 3600",
     "instances": 2, "cpus": 0.1, "mem": 16})");
