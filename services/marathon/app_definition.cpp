@@ -45,7 +45,7 @@ const std::set<std::string>& read_only_fields() {
 // check that nothing runs.
 const std::set<std::string>& not_yet_supported() {
   static const std::set<std::string> names{
-    "readinessChecks", "secrets", "storeUrls",
+    "secrets", "storeUrls",
     "residency", "gpus", "executor", "acceptedResourceRoles", "ipAddress",
     "role", "executorResources"};
   return names;
@@ -310,6 +310,42 @@ void validate_fetch(const App& app, std::vector<violation>& out) {
   }
 }
 
+// Marathon's rules for readiness checks: one per app, on a named port of
+// the app; this Marathon speaks no HTTPS yet.
+void validate_readiness_checks(const App& app, std::vector<violation>& out) {
+  if (app.readiness_checks_size() > 1)
+    out.push_back({"/readinessChecks", "an app has at most one readiness "
+                                       "check"});
+  std::set<std::string> port_names;
+  if (host_networking(app))
+    for (const auto& p : app.port_definitions())
+      port_names.insert(p.name());
+  else
+    for (const auto& m : app.container().port_mappings())
+      port_names.insert(m.name());
+  for (int i = 0; i < app.readiness_checks_size(); ++i) {
+    const auto& check = app.readiness_checks(i);
+    auto path = fmt::format("/readinessChecks({})", i);
+    if (check.protocol() == "HTTPS")
+      out.push_back({path + "/protocol",
+                     "HTTPS is not supported by this Marathon yet"});
+    else if (check.protocol() != "HTTP")
+      out.push_back({path + "/protocol", "must be HTTP or HTTPS"});
+    if (!port_names.count(check.port_name()))
+      out.push_back({path + "/portName",
+                     fmt::format("no port of the app is named '{}'",
+                                 check.port_name())});
+    check_range(out, path + "/intervalSeconds", check.interval_seconds(), 1);
+    check_range(out, path + "/timeoutSeconds", check.timeout_seconds(), 0);
+    if (check.timeout_seconds() >= check.interval_seconds())
+      out.push_back({path + "/timeoutSeconds",
+                     "must be smaller than intervalSeconds"});
+    for (int j = 0; j < check.http_status_codes_for_ready_size(); ++j)
+      check_range(out, fmt::format("{}/httpStatusCodesForReady({})", path, j),
+                  check.http_status_codes_for_ready(j), 100, 599);
+  }
+}
+
 } // namespace
 
 bool is_empty_value(const Value& v) {
@@ -437,6 +473,24 @@ void apply_defaults(App* app) {
     if (!port.has_protocol())
       port.set_protocol("tcp");
   }
+  for (auto& check : *app->mutable_readiness_checks()) {
+    if (!check.has_name())
+      check.set_name("readinessCheck");
+    if (!check.has_protocol())
+      check.set_protocol("HTTP");
+    if (!check.has_path())
+      check.set_path("/");
+    if (!check.has_port_name())
+      check.set_port_name("http-api");
+    if (!check.has_interval_seconds())
+      check.set_interval_seconds(30);
+    if (!check.has_timeout_seconds())
+      check.set_timeout_seconds(10);
+    if (check.http_status_codes_for_ready_size() == 0)
+      check.add_http_status_codes_for_ready(200);
+    if (!check.has_preserve_last_response())
+      check.set_preserve_last_response(false);
+  }
   for (auto& f : *app->mutable_fetch()) {
     if (!f.has_executable())
       f.set_executable(false);
@@ -523,6 +577,7 @@ std::vector<violation> validate_app(const App& app) {
   validate_health_checks(app, out);
   validate_container(app, out);
   validate_fetch(app, out);
+  validate_readiness_checks(app, out);
   for (int i = 0; i < app.dependencies_size(); ++i)
     if (!valid_path(absolute_app_id(app.dependencies(i))))
       out.push_back({fmt::format("/dependencies({})", i),

@@ -114,6 +114,7 @@ int main(int argc, char** argv) {
   mcfg.detector = spawn_detector(sys, *where);
   mcfg.store = spawn_file_store(sys, work_dir);
   mcfg.seed = seed;
+  mcfg.prober = spawn_http_prober(sys);
   mcfg.start_time = std::chrono::duration<double>(
                       std::chrono::system_clock::now().time_since_epoch())
                       .count();
@@ -152,5 +153,6 @@ int main(int argc, char** argv) {
   (*http)->stop();
   caf::anon_send_exit(marathon, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(mcfg.detector, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(mcfg.prober, caf::exit_reason::user_shutdown);
   return failed ? 1 : 0;
 }

@@ -81,6 +81,9 @@ marathon_actor spawn_marathon(caf::actor_system& sys, marathon_config cfg) {
       },
       [self](unreachable_atom) { self->state.check_unreachable(); },
       [self](converge_atom) { self->state.converge_dirty(); },
+      [self](readiness_atom, const std::string& task_id) {
+        self->state.check_readiness(task_id);
+      },
       [self](kill_atom) {
         auto& st = self->state;
         if (st.subscribed)

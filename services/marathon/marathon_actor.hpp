@@ -59,6 +59,7 @@
 #include <dcos/type_bridge.hpp>
 
 #include "marathon.pb.h"
+#include "readiness_prober.hpp"
 
 namespace dcos::marathon {
 
@@ -75,6 +76,7 @@ using unreachable_atom = caf::atom_constant<caf::atom("unreach")>;
 using groups_atom = caf::atom_constant<caf::atom("groups")>;
 using versions_atom = caf::atom_constant<caf::atom("versions")>;
 using converge_atom = caf::atom_constant<caf::atom("converge")>;
+using readiness_atom = caf::atom_constant<caf::atom("readiness")>;
 
 /// What Marathon says about itself at /v2/info.
 struct marathon_info {
@@ -156,7 +158,9 @@ using marathon_api = caf::typed_actor<
   caf::reacts_to<tick_atom>, caf::reacts_to<unreachable_atom>,
   caf::reacts_to<converge_atom>,
   // Internal: kills again the tasks whose kill was not confirmed.
-  caf::reacts_to<kill_atom>>;
+  caf::reacts_to<kill_atom>,
+  // Internal: runs the readiness check of a task.
+  caf::reacts_to<readiness_atom, std::string>>;
 
 /// Both faces: the framework the driver talks to, and the API.
 using marathon_actor = marathon_api::extend_with<framework_actor>;
@@ -172,6 +176,9 @@ struct marathon_config {
   caf::timespan reconcile_interval = std::chrono::minutes(10);
   /// How often tasks being killed are killed again (a kill may be lost).
   caf::timespan kill_retry_interval = std::chrono::seconds(10);
+  /// Asks tasks whether they are ready (apps with readinessChecks). None:
+  /// every task is ready once running.
+  readiness_prober prober;
 };
 
 /// Loads the state from `cfg.store`, then subscribes (failing over to the

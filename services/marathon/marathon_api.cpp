@@ -155,6 +155,10 @@ std::vector<Deployment> marathon_state::list_deployments() {
       if (auto at = apps.find(app_id);
           at != apps.end() && !at->second.stalled.empty())
         why.push_back(fmt::format("{}: {}", app_id, at->second.stalled));
+    for (const auto& app_id : copy.affected_apps())
+      if (auto at = apps.find(app_id); at != apps.end())
+        for (const auto& [task_id, result] : at->second.readiness)
+          *copy.add_readiness_check_results() = result;
     copy.set_stalled_because(fmt::format("{}", fmt::join(why, "; ")));
     out.push_back(std::move(copy));
   }

@@ -98,6 +98,8 @@ Task shown(Task t) {
   t.clear_unreachable_since();
   t.clear_inactive();
   t.clear_health_checked();
+  t.clear_readiness_checked();
+  t.clear_ready();
   return t;
 }
 

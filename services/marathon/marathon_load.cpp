@@ -129,9 +129,12 @@ void marathon_state::load_versions() {
 void marathon_state::start() {
   loaded = true;
   for (const auto& [id, entry] : apps)
-    for (const auto& [task_id, task] : entry.tasks)
+    for (const auto& [task_id, task] : entry.tasks) {
       if (task.has_unreachable_since())
         watch_unreachable(entry.app);
+      if (task.readiness_checked() && !task.ready())
+        self->send(self, readiness_atom::value, task_id);
+    }
   log->info("loaded {} apps, {} tasks, {} deployments", apps.size(),
             app_of_task.size(), deployments.size());
   auto info = cfg.framework;

@@ -3,9 +3,10 @@
 // does to them. Private to the actor; its definitions are split by
 // purpose: marathon_state.cpp (time, ids, events, the store),
 // marathon_load.cpp, marathon_tasks.cpp (status updates, kills,
-// reconciliation), marathon_offers.cpp, marathon_deployments.cpp
-// (changes and their steps), marathon_versions.cpp (app and group
-// versions) and marathon_api.cpp (the requests).
+// reconciliation), marathon_offers.cpp, marathon_readiness.cpp,
+// marathon_deployments.cpp (changes and their steps),
+// marathon_versions.cpp (app and group versions) and marathon_api.cpp
+// (the requests).
 //
 // Thread-safety: used by its actor only.
 #pragma once
@@ -58,6 +59,8 @@ struct app_entry {
   ProcessedOffersSummary offers;
   std::map<std::string, int> declined; // by reason
   std::deque<UnusedOffer> unused_offers; // the last ones, newest last
+  // The last readiness check of each new task, by task id.
+  std::map<std::string, ReadinessCheckResult> readiness;
 };
 
 struct marathon_state {
@@ -287,6 +290,16 @@ struct marathon_state {
                   const std::string& reason);
 
   std::vector<QueueItem> queue();
+
+  // -- readiness ---------------------------------------------------------------------
+
+  // Asks the running task `task_id` whether it is ready (its app's
+  // readiness check), until it is: then it counts for deployments.
+  void check_readiness(const std::string& task_id);
+
+  void note_readiness(const std::string& task_id, int32_t status,
+                      const std::string& content_type,
+                      const std::string& body, const std::string& error);
 
   caf::result<ok_atom> reset_delay(const std::string& id);
 

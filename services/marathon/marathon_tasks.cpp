@@ -100,6 +100,7 @@ void marathon_state::on_update(const v1::TaskStatus& status) {
         publish_unhealthy_kill(*entry, task, status);
     }
     entry->tasks.erase(id);
+    entry->readiness.erase(id);
     app_of_task.erase(id);
     forget(task_key(id));
   } else if (task.state() != state) {
@@ -123,6 +124,9 @@ void marathon_state::on_update(const v1::TaskStatus& status) {
         }
     }
     persist(task_key(id), task);
+    if (status.state() == v1::TASK_RUNNING && task.readiness_checked()
+        && !task.ready())
+      self->send(self, readiness_atom::value, id);
   } else if (health_changed) {
     persist(task_key(id), task);
   }

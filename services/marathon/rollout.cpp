@@ -29,7 +29,8 @@ bool is_healthy(const Task& task) {
 
 bool is_ready(const Task& task) {
   return task.state() == "TASK_RUNNING"
-         && (!task.health_checked() || is_healthy(task));
+         && (!task.health_checked() || is_healthy(task))
+         && (!task.readiness_checked() || task.ready());
 }
 
 rollout_step plan_rollout(const App& app,

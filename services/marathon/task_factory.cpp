@@ -291,6 +291,8 @@ fit_result fit_task(const App& app,
   task.set_version(app.version_info().last_config_change_at());
   if (app.health_checks_size() > 0)
     task.set_health_checked(true);
+  if (app.readiness_checks_size() > 0)
+    task.set_readiness_checked(true);
   out.fits = true;
   return out;
 }

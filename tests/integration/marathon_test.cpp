@@ -783,6 +783,53 @@ TEST_CASE("an app's fetch puts an archive (unpacked) and an executable "
   CHECK_FALSE(first.at("executable").bool_value());
 }
 
+TEST_CASE("a readiness check holds a deployment until the new task answers "
+          "ready, and the deployment shows the check's last answer") {
+  // The agent advertises the loopback address, where Marathon asks.
+  cluster c{1, {"--hostname=127.0.0.1"}};
+  // The task serves at once, but /ready only after three seconds.
+  c.post_app(R"({"id": "/slow",
+    "cmd": "(sleep 3; echo ok > ready) & exec python3 -m http.server $PORT0 --bind 127.0.0.1",
+    "cpus": 0.1, "mem": 64,
+    "portDefinitions": [{"port": 0, "name": "http-api"}],
+    "readinessChecks": [{"path": "/ready", "intervalSeconds": 1,
+                         "timeoutSeconds": 0.5,
+                         "preserveLastResponse": true}]})");
+  // Running and answering, not ready: the deployment waits and says why.
+  google::protobuf::Struct result;
+  REQUIRE(eventually(
+    [&] {
+      auto list = parse_json_object("{\"d\":" + c.get("/v2/deployments").body
+                                    + "}");
+      const auto& ds = list.fields().at("d").list_value();
+      if (ds.values_size() != 1)
+        return false;
+      const auto& results = ds.values(0).struct_value().fields().at(
+        "readinessCheckResults").list_value();
+      if (results.values_size() != 1)
+        return false;
+      result = results.values(0).struct_value();
+      // The first asks may find nothing listening yet.
+      return result.fields().count("lastResponse") > 0;
+    },
+    20s));
+  CHECK(text(result, "name") == "readinessCheck");
+  CHECK_FALSE(result.fields().at("ready").bool_value());
+  CHECK(result.fields().at("lastResponse").struct_value().fields()
+          .at("status").number_value() == 404);
+  CHECK(c.running("/slow") == 1);
+  // Once /ready answers 200 the deployment ends.
+  CHECK(eventually([&] { return c.deployments_done(); }, 20s));
+  CHECK(c.get("/v2/apps/slow").body.find("readinessChecked")
+        == std::string::npos);
+
+  // A check on a port the app does not name is refused.
+  auto bad = c.send("POST", "/v2/apps", R"({"id": "/bad", "cmd": "x",
+    "readinessChecks": [{"portName": "nope"}]})");
+  CHECK(bad.status == 422);
+  CHECK(bad.body.find("/readinessChecks(0)/portName") != std::string::npos);
+}
+
 TEST_CASE("/ping, /v2/info, /v2/leader and /metrics answer") {
   cluster c;
   auto ping = c.get("/ping");

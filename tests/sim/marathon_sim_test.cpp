@@ -2,8 +2,9 @@
 // framework beside the real master, agents and executors, under agent and
 // node crashes, partitions, a master crash and a kill of Marathon itself
 // (the next one fails over from the same store). A client drives it as a
-// user would: posts apps and a group with dependencies, scales, upgrades
-// and restarts them. Checks, for every seed:
+// user would: posts apps and a group with dependencies (its web app with a
+// readiness check, answered by a stand-in prober), scales, upgrades and
+// restarts them. Checks, for every seed:
 //  - after the faults stop, every app converges: its instance count
 //    running, all of its current version, no deployment left;
 //  - the kernel's own invariants hold (the simulation checks them);
@@ -17,6 +18,7 @@
 #include <cstdlib>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include <caf/all.hpp>
@@ -64,7 +66,29 @@ struct outcome {
   std::string last_state; // why not, at the last look
   int lowest_running = 1 << 20; // during the watched upgrade
   int refused = 0;              // changes Marathon refused for good
+  int readiness_probes = 0;     // checks the web app's tasks answered
 };
+
+// The simulation's stand-in for HTTP readiness checks (simulated tasks
+// serve nothing): a task's port answers 503 to its first check and 200
+// from then on, so that each new task is held back once.
+struct sim_prober_state {
+  std::set<std::pair<std::string, uint16_t>> asked;
+};
+
+readiness_prober::behavior_type
+sim_prober(readiness_prober::stateful_pointer<sim_prober_state> self,
+           int* probes) {
+  return {
+    [self, probes](probe_atom, const std::string& host, uint16_t port,
+                   const std::string&, caf::timespan) {
+      ++*probes;
+      bool first = self->state.asked.emplace(host, port).second;
+      return caf::make_result(int32_t{first ? 503 : 200},
+                              std::string{"text/plain"}, std::string{});
+    },
+  };
+}
 
 // The world a client needs: how to make a Marathon (again).
 struct marathon_maker {
@@ -72,6 +96,7 @@ struct marathon_maker {
   detector_actor detector;
   store_actor store;
   uint64_t seed = 0;
+  readiness_prober prober;
 
   marathon_actor make() const {
     marathon_config cfg;
@@ -87,6 +112,7 @@ struct marathon_maker {
     cfg.seed = seed;
     cfg.start_time = 1.8e9;
     cfg.reconcile_interval = std::chrono::seconds(30);
+    cfg.prober = prober;
     return spawn_marathon(*sys, cfg);
   }
 };
@@ -224,8 +250,15 @@ caf::behavior client(caf::stateful_actor<client_state>* self,
       if (what == "retry") {
         change(self, std::move(a), n);
       } else if (what == "post") {
+        // The web app is checked for readiness: each new task waits for
+        // its second check.
         auto web = app("/shop/web", 3, "serve");
         web.add_dependencies("/shop/db");
+        web.mutable_port_definitions(0)->set_name("http-api");
+        auto* ready = web.add_readiness_checks();
+        ready->set_interval_seconds(1);
+        ready->set_timeout_seconds(0.5);
+        apply_defaults(&web);
         for (auto x : {app("/a", 10, "run"),
                        app("/b", 4, "run"), app("/shop/db", 2, "db"), web}) {
           st.expected[x.id()] = x.instances();
@@ -295,7 +328,8 @@ run_result run(bool faults, uint64_t seed) {
   sim::simulation s{scenario(faults), seed};
   s.add_framework([&r, faults, seed](caf::actor_system& sys,
                                      detector_actor detector) {
-    marathon_maker maker{&sys, detector, spawn_memory_store(sys), seed};
+    marathon_maker maker{&sys, detector, spawn_memory_store(sys), seed,
+                         sys.spawn(sim_prober, &r.out.readiness_probes)};
     auto m = maker.make();
     // The client is the framework node the simulation knows (and ends):
     // the Marathon it runs at the time ends with it.
@@ -303,8 +337,9 @@ run_result run(bool faults, uint64_t seed) {
     auto current = std::make_shared<marathon_actor>(m);
     caf::anon_send(c, current);
     caf::actor_cast<caf::abstract_actor*>(c)->attach_functor(
-      [current](const caf::error&) {
+      [current, prober = maker.prober](const caf::error&) {
         caf::anon_send_exit(*current, caf::exit_reason::kill);
+        caf::anon_send_exit(prober, caf::exit_reason::kill);
       });
     return caf::actor_cast<caf::actor>(c);
   });
@@ -327,6 +362,7 @@ TEST_CASE("Marathon converges every app after agent, node, network, master "
     INFO("seed ", seed, " (DCOS_SIM_SEEDS) ", r.report.violation);
     CHECK_MESSAGE(r.report.passed, r.report.violation);
     CHECK(r.report.stats.faults > 0);
+    CHECK(r.out.readiness_probes >= 6); // each web task: 503, then 200
     CHECK_MESSAGE(r.out.converged,
                   "not converged at the end:", r.out.last_state);
     CHECK(r.out.refused == 0);

@@ -712,3 +712,60 @@ TEST_CASE("the same definition with its maps built in another order is the "
   (*b.mutable_env())["A"] = "changed";
   CHECK_FALSE(same_definition(a, b));
 }
+
+TEST_CASE("a readiness check gets Marathon's defaults, needs a named port, "
+          "and holds a task back until it is ready") {
+  auto app = read(R"({"id": "r", "cmd": "x",
+    "portDefinitions": [{"port": 0, "name": "http-api"}],
+    "readinessChecks": [{}]})");
+  REQUIRE(app.readiness_checks_size() == 1);
+  const auto& check = app.readiness_checks(0);
+  CHECK(check.name() == "readinessCheck");
+  CHECK(check.protocol() == "HTTP");
+  CHECK(check.path() == "/");
+  CHECK(check.port_name() == "http-api");
+  CHECK(check.interval_seconds() == 30);
+  CHECK(check.timeout_seconds() == 10);
+  REQUIRE(check.http_status_codes_for_ready_size() == 1);
+  CHECK(check.http_status_codes_for_ready(0) == 200);
+  CHECK_FALSE(check.preserve_last_response());
+
+  auto o = offer();
+  auto fit = fit_task(app, {}, o, *resources::from_proto(o.resources()), {},
+                      "r.t", "now");
+  REQUIRE(fit.fits);
+  auto task = fit.launch.task;
+  CHECK(task.readiness_checked());
+  task.set_state("TASK_RUNNING");
+  CHECK_FALSE(is_ready(task));
+  task.set_ready(true);
+  CHECK(is_ready(task));
+
+  auto check_422 = [](std::string_view body, std::string path,
+                      std::string words) {
+    auto r = refusal(body);
+    CHECK(r.status == 422);
+    CHECK_MESSAGE(r.body.find("\"path\":\"" + path + "\"") != std::string::npos,
+                  r.body);
+    CHECK_MESSAGE(r.body.find(words) != std::string::npos, r.body);
+  };
+  check_422(R"({"id": "r", "cmd": "x", "readinessChecks": [{}]})",
+            "/readinessChecks(0)/portName", "no port of the app is named");
+  check_422(R"({"id": "r", "cmd": "x",
+                "portDefinitions": [{"port": 0, "name": "http-api"}],
+                "readinessChecks": [{"protocol": "HTTPS"}]})",
+            "/readinessChecks(0)/protocol", "not supported");
+  check_422(R"({"id": "r", "cmd": "x",
+                "portDefinitions": [{"port": 0, "name": "http-api"}],
+                "readinessChecks": [{}, {}]})",
+            "/readinessChecks", "at most one");
+  check_422(R"({"id": "r", "cmd": "x",
+                "portDefinitions": [{"port": 0, "name": "http-api"}],
+                "readinessChecks": [{"intervalSeconds": 5,
+                                     "timeoutSeconds": 5}]})",
+            "/readinessChecks(0)/timeoutSeconds", "smaller than");
+  check_422(R"({"id": "r", "cmd": "x",
+                "portDefinitions": [{"port": 0, "name": "http-api"}],
+                "readinessChecks": [{"httpStatusCodesForReady": [42]}]})",
+            "/readinessChecks(0)/httpStatusCodesForReady(0)", "at least 100");
+}
