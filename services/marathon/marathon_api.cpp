@@ -77,8 +77,7 @@ caf::result<Deployment> marathon_state::remove_group(const std::string& id,
   if (!loaded)
     return not_loaded();
   if (id != "/" && !find_group(root_group(), id))
-    return make_error(errc::not_found,
-                      fmt::format("Group '{}' does not exist", id));
+    return no_group(id);
   return deploy(marathon::remove_group(id, live_definitions(), groups),
                 force);
 }

@@ -92,6 +92,18 @@ std::string deployment_result(const Deployment& d) {
   return body;
 }
 
+// ["a","b"]: a JSON array of strings.
+std::string string_array(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i > 0)
+      out += ',';
+    append_json_string(out, items[i]);
+  }
+  out += ']';
+  return out;
+}
+
 // A task as Marathon shows it: without what only this Marathon keeps.
 Task shown(Task t) {
   t.clear_killing();
@@ -287,14 +299,8 @@ struct app_requests {
     call(
       *sys, marathon, respond,
       [](const std::vector<std::string>& versions) {
-        std::string body = "{\"versions\":[";
-        for (size_t i = 0; i < versions.size(); ++i) {
-          if (i > 0)
-            body += ',';
-          append_json_string(body, versions[i]);
-        }
-        body += "]}";
-        return json_response(200, std::move(body));
+        return json_response(200, "{\"versions\":" + string_array(versions)
+                                    + "}");
       },
       get_atom::value, versions_atom::value, where.id);
   }
@@ -463,15 +469,8 @@ struct group_requests {
           version);
       return call(
         *sys, marathon, respond,
-        [](const std::vector<std::string>& list) {
-          std::string body = "[";
-          for (size_t i = 0; i < list.size(); ++i) {
-            if (i > 0)
-              body += ',';
-            append_json_string(body, list[i]);
-          }
-          body += ']';
-          return json_response(200, std::move(body));
+        [](const std::vector<std::string>& versions) {
+          return json_response(200, string_array(versions));
         },
         get_atom::value, groups_atom::value, versions_atom::value, id);
     }

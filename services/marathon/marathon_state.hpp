@@ -372,6 +372,9 @@ struct marathon_state {
 
   caf::error no_group(const std::string& id) const;
 
+  caf::error no_group_version(const std::string& id,
+                              const std::string& version) const;
+
   caf::result<std::vector<std::string>>
   list_group_versions(const std::string& id);
 
@@ -382,9 +385,7 @@ struct marathon_state {
   void read_group_version(const std::string& id, const std::string& version,
                           OnGroup on_group, OnError on_error) {
     if (!history.has(id, version))
-      return on_error(make_error(
-        errc::not_found, fmt::format("Group '{}' does not exist in version {}",
-                                     id, version)));
+      return on_error(no_group_version(id, version));
     self
       ->request(cfg.store, caf::infinite, get_atom::value,
                 group_version_key(version))
@@ -401,15 +402,15 @@ struct marathon_state {
               wanted.push_back(ref);
           auto apps_then = std::make_shared<std::vector<App>>();
           auto failed = std::make_shared<bool>(false);
-          auto finish = [kept, apps_then, id, on_group, on_error]() mutable {
+          auto finish = [this, kept, apps_then, id, on_group,
+                         on_error]() mutable {
             auto root = build_tree(*apps_then, {kept->groups().begin(),
                                                 kept->groups().end()});
             stamp_versions(root, {kept->group_versions().begin(),
                                   kept->group_versions().end()});
             const auto* group = find_group(root, id);
             if (!group)
-              return on_error(make_error(
-                errc::not_found, fmt::format("Group '{}' does not exist", id)));
+              return on_error(no_group(id));
             on_group(*group);
           };
           if (wanted.empty())

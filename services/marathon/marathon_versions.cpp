@@ -26,6 +26,13 @@ caf::error marathon_state::no_group(const std::string& id) const {
                     fmt::format("Group '{}' does not exist", id));
 }
 
+caf::error marathon_state::no_group_version(const std::string& id,
+                                            const std::string& version) const {
+  return make_error(errc::not_found,
+                    fmt::format("Group '{}' does not exist in version {}", id,
+                                version));
+}
+
 caf::result<std::vector<std::string>>
 marathon_state::list_group_versions(const std::string& id) {
   if (!loaded)
@@ -46,9 +53,7 @@ marathon_state::get_group_version(const std::string& id,
   if (!loaded)
     return not_loaded();
   if (!history.has(id, version))
-    return make_error(errc::not_found,
-                      fmt::format("Group '{}' does not exist in version {}",
-                                  id, version));
+    return no_group_version(id, version);
   auto rp = self->make_response_promise<Group>();
   read_group_version(
     id, version,
@@ -63,9 +68,7 @@ marathon_state::restore_group_version(const std::string& id,
   if (!loaded)
     return not_loaded();
   if (!history.has(id, version))
-    return make_error(errc::not_found,
-                      fmt::format("Group '{}' does not exist in version {}",
-                                  id, version));
+    return no_group_version(id, version);
   auto rp = self->make_response_promise<Deployment>();
   read_group_version(
     id, version,

@@ -31,6 +31,17 @@ http_response refusal(std::string_view body) {
   return *refused;
 }
 
+// A definition refused with 422, naming `path`, with `words` in the
+// answer.
+void check_422(std::string_view body, const std::string& path,
+               const std::string& words) {
+  auto r = refusal(body);
+  CHECK(r.status == 422);
+  CHECK_MESSAGE(r.body.find("\"path\":\"" + path + "\"") != std::string::npos,
+                r.body);
+  CHECK_MESSAGE(r.body.find(words) != std::string::npos, r.body);
+}
+
 Task task(std::string id, std::string version, std::string state,
           std::string staged_at = "2026-01-01T00:00:00.000Z") {
   Task t;
@@ -110,14 +121,6 @@ TEST_CASE("bad definitions are refused with Marathon's status and the path "
   auto not_json = refusal(R"({"id": "web", )");
   CHECK(not_json.status == 400);
   CHECK(not_json.body.find("\"message\":\"Invalid JSON\"") != std::string::npos);
-  auto check_422 = [](std::string_view body, std::string path,
-                      std::string words) {
-    auto r = refusal(body);
-    CHECK(r.status == 422);
-    CHECK_MESSAGE(r.body.find("\"path\":\"" + path + "\"") != std::string::npos,
-                  r.body);
-    CHECK_MESSAGE(r.body.find(words) != std::string::npos, r.body);
-  };
   check_422(R"({"id": "web", "cmd": "x", "instances": -1})", "/instances",
             "at least 0");
   check_422(R"({"id": "web", "cmd": "x", "instances": "2"})", "/instances",
@@ -571,14 +574,6 @@ TEST_CASE("an app on a named container network: container ports, host "
 
 TEST_CASE("containers and networks Marathon refuses, or this Marathon "
           "cannot run, are refused with the path") {
-  auto check_422 = [](std::string_view body, std::string path,
-                      std::string words) {
-    auto r = refusal(body);
-    CHECK(r.status == 422);
-    CHECK_MESSAGE(r.body.find("\"path\":\"" + path + "\"") != std::string::npos,
-                  r.body);
-    CHECK_MESSAGE(r.body.find(words) != std::string::npos, r.body);
-  };
   check_422(R"({"id": "a", "cmd": "x", "container": {"portMappings":
                 [{"containerPort": 80}], "docker": {"image": "i"}}})",
             "/container/portMappings", "only allowed with container");
@@ -680,14 +675,6 @@ TEST_CASE("fetch (and Marathon's older uris) puts files in the sandbox "
   REQUIRE(google::protobuf::util::MessageToJsonString(legacy, &answer).ok());
   CHECK(answer.find("uris") == std::string::npos);
 
-  auto check_422 = [](std::string_view body, std::string path,
-                      std::string words) {
-    auto r = refusal(body);
-    CHECK(r.status == 422);
-    CHECK_MESSAGE(r.body.find("\"path\":\"" + path + "\"") != std::string::npos,
-                  r.body);
-    CHECK_MESSAGE(r.body.find(words) != std::string::npos, r.body);
-  };
   check_422(R"({"id": "f", "cmd": "x", "uris": ["/a"],
                 "fetch": [{"uri": "/b"}]})",
             "/uris", "not both");
@@ -741,14 +728,6 @@ TEST_CASE("a readiness check gets Marathon's defaults, needs a named port, "
   task.set_ready(true);
   CHECK(is_ready(task));
 
-  auto check_422 = [](std::string_view body, std::string path,
-                      std::string words) {
-    auto r = refusal(body);
-    CHECK(r.status == 422);
-    CHECK_MESSAGE(r.body.find("\"path\":\"" + path + "\"") != std::string::npos,
-                  r.body);
-    CHECK_MESSAGE(r.body.find(words) != std::string::npos, r.body);
-  };
   check_422(R"({"id": "r", "cmd": "x", "readinessChecks": [{}]})",
             "/readinessChecks(0)/portName", "no port of the app is named");
   check_422(R"({"id": "r", "cmd": "x",
