@@ -37,6 +37,9 @@ void marathon_state::load_framework_id() {
           App app;
           if (!app.ParseFromString(bytes))
             return log->error("an app in the store does not parse; skipped");
+          // An app stored by an older Marathon gets the fields added since
+          // (e.g. networks), so that an unchanged definition compares equal.
+          apply_defaults(&app);
           auto& entry = apps[app.id()];
           entry.constraints = constraints_of(app);
           entry.app = std::move(app);

@@ -473,8 +473,10 @@ struct marathon_state {
       .then(
         [on_app, on_error](const std::string& bytes) mutable {
           App app;
-          if (app.ParseFromString(bytes))
+          if (app.ParseFromString(bytes)) {
+            apply_defaults(&app); // as when the app is loaded
             on_app(std::move(app));
+          }
           else
             on_error(make_error(errc::io_error,
                                 "a stored app version does not parse"));
