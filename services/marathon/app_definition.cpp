@@ -14,6 +14,7 @@
 
 #include <dcos/error.hpp>
 #include <dcos/json.hpp>
+#include <dcos/role.hpp>
 
 namespace dcos::marathon {
 
@@ -46,7 +47,7 @@ const std::set<std::string>& read_only_fields() {
 const std::set<std::string>& not_yet_supported() {
   static const std::set<std::string> names{
     "secrets", "storeUrls",
-    "residency", "gpus", "executor", "acceptedResourceRoles", "ipAddress",
+    "residency", "gpus", "executor", "ipAddress",
     "role", "executorResources"};
   return names;
 }
@@ -578,6 +579,11 @@ std::vector<violation> validate_app(const App& app) {
   validate_container(app, out);
   validate_fetch(app, out);
   validate_readiness_checks(app, out);
+  for (int i = 0; i < app.accepted_resource_roles_size(); ++i) {
+    if (auto err = validate_role(app.accepted_resource_roles(i)))
+      out.push_back({fmt::format("/acceptedResourceRoles({})", i),
+                     describe_reason(err)});
+  }
   for (int i = 0; i < app.dependencies_size(); ++i)
     if (!valid_path(absolute_app_id(app.dependencies(i))))
       out.push_back({fmt::format("/dependencies({})", i),

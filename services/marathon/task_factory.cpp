@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <set>
 
 #include <fmt/format.h>
@@ -65,6 +66,42 @@ bool pick_ports(const std::vector<task_port>& specs,
     out->push_back(std::move(placed));
   }
   return true;
+}
+
+// Adds `amount` of scalar `name` from `from` to `*used`, reserved
+// resources first (they are there for this), keeping each part's
+// reservation and allocation. REQUIRES: `from` has that much.
+void take_scalar(const resources& from, const std::string& name,
+                 double amount, resources* used) {
+  auto left = static_cast<int64_t>(std::llround(amount * 1000));
+  for (bool reserved : {true, false})
+    for (const auto& r : from) {
+      if (left <= 0)
+        return;
+      if (r.name != name || r.type != resource::kind::scalar || r.disk
+          || r.is_reserved() != reserved)
+        continue;
+      auto part = r;
+      part.milli = std::min(r.milli, left);
+      left -= part.milli;
+      *used += part;
+    }
+}
+
+// Adds host port `port` (REQUIRES: in `from`'s ports) to `*used`, with the
+// reservation of the range it comes from.
+void take_port(const resources& from, uint64_t port, resources* used) {
+  for (const auto& r : from) {
+    if (r.name != "ports" || r.type != resource::kind::ranges)
+      continue;
+    for (const auto& range : r.ranges)
+      if (range.begin <= port && port <= range.end) {
+        auto part = r;
+        part.ranges = {value_range{port, port}};
+        *used += part;
+        return;
+      }
+  }
 }
 
 // "web-1" -> "WEB_1": the name of a port or label in an environment variable.
@@ -176,54 +213,53 @@ fit_result fit_task(const App& app,
       out.reason_code = "UnfulfilledConstraint";
       return out;
     }
-  const auto& role = offer.allocation_info().role();
+  // What the app may use: the resources of its accepted roles.
+  const auto& accepted = app.accepted_resource_roles();
+  auto usable = accepted.empty()
+                  ? available
+                  : available.filter([&accepted](const resource& r) {
+                      return std::find(accepted.begin(), accepted.end(),
+                                       r.role())
+                             != accepted.end();
+                    });
   struct need {
     const char* name;
     double amount;
     const char* code;
   };
-  std::string text;
+  resources used;
   for (auto [name, amount, code] :
        {need{"cpus", app.cpus(), "InsufficientCpus"},
         need{"mem", app.mem(), "InsufficientMemory"},
         need{"disk", app.disk(), "InsufficientDisk"}}) {
     if (amount <= 0)
       continue;
-    auto have = available.scalar(name).value_or(0);
+    auto have = usable.scalar(name).value_or(0);
     if (have + 1e-9 < amount) {
-      out.reason = fmt::format("not enough {}: need {}, offer has {}", name,
-                               amount, have);
-      out.reason_code = code;
+      bool elsewhere = available.scalar(name).value_or(0) + 1e-9 >= amount;
+      out.reason = elsewhere
+                     ? fmt::format("not enough {} in the accepted roles "
+                                   "[{}]: need {}, they have {}",
+                                   name, fmt::join(accepted, ", "), amount,
+                                   have)
+                     : fmt::format("not enough {}: need {}, offer has {}",
+                                   name, amount, have);
+      out.reason_code = elsewhere ? "UnfulfilledRole" : code;
       return out;
     }
-    text += fmt::format("{}{}:{}", text.empty() ? "" : ";", name, amount);
+    take_scalar(usable, name, amount, &used);
   }
   std::vector<placed_port> ports;
   if (!pick_ports(task_ports(app),
-                  available.ranges("ports").value_or(
-                    std::vector<value_range>{}),
+                  usable.ranges("ports").value_or(std::vector<value_range>{}),
                   &ports, &out.reason)) {
     out.reason_code = "InsufficientPorts";
     return out;
   }
-  std::vector<std::string> ranges;
   for (const auto& p : ports)
     if (p.host_port != 0)
-      ranges.push_back(fmt::format("{}-{}", p.host_port, p.host_port));
-  if (!ranges.empty())
-    text += fmt::format(";ports:[{}]", fmt::join(ranges, ","));
-  auto amounts = resources::parse(text);
-  if (!amounts) {
-    out.reason = "cannot express the app's resources: " + text;
-    out.reason_code = "UnfulfilledRole";
-    return out;
-  }
-  out.launch.used = amounts->allocate(role);
-  if (!available.contains(out.launch.used)) {
-    out.reason = "the offer's resources are reserved for other roles";
-    out.reason_code = "UnfulfilledRole";
-    return out;
-  }
+      take_port(usable, static_cast<uint64_t>(p.host_port), &used);
+  out.launch.used = std::move(used);
 
   auto& info = out.launch.info;
   info.set_name(task_name(app.id()));

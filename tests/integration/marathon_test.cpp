@@ -36,8 +36,9 @@ struct marathon_process {
   uint16_t port = 0;
 
   marathon_process(const std::string& master, const std::string& work_dir,
-                   uint16_t http_port)
-    : process(start(master, work_dir, http_port)), port(http_port) {
+                   uint16_t http_port, std::vector<std::string> extra = {})
+    : process(start(master, work_dir, http_port, std::move(extra))),
+      port(http_port) {
     auto line = process.read_line(30s);
     DCOS_REQUIRE_OK(line);
     REQUIRE_MESSAGE(line->find("listening on") != std::string::npos, *line);
@@ -49,11 +50,13 @@ struct marathon_process {
 
 private:
   static subprocess start(const std::string& master,
-                          const std::string& work_dir, uint16_t port) {
+                          const std::string& work_dir, uint16_t port,
+                          std::vector<std::string> extra) {
     subprocess_options opts;
     opts.argv = {binary("DCOS_MARATHON_BIN"), "--master=" + master,
                  "--ip=127.0.0.1", fmt::format("--port={}", port),
                  "--work_dir=" + work_dir, "--log_level=info"};
+    opts.argv.insert(opts.argv.end(), extra.begin(), extra.end());
     opts.capture_stdout = true;
     opts.stderr_path = work_dir + ".log";
     auto p = subprocess::spawn(opts);
@@ -63,7 +66,8 @@ private:
 };
 
 // A master, agents with ports of their own (two by default, each given
-// `agent_flags`), and a Marathon.
+// `agent_flags`; resources of their own unless those name some), and a
+// Marathon given `marathon_flags`.
 struct cluster {
   scratch_dir dir;
   // An agent that stops answering is unreachable after 3 s, not 75 s.
@@ -73,12 +77,20 @@ struct cluster {
   uint16_t marathon_port = free_port();
   std::optional<marathon_process> marathon;
 
+  std::vector<std::string> marathon_flags;
+
   explicit cluster(int agent_count = 2,
-                   std::vector<std::string> agent_flags = {}) {
+                   std::vector<std::string> agent_flags = {},
+                   std::vector<std::string> marathon_flags_ = {})
+    : marathon_flags(std::move(marathon_flags_)) {
+    bool own_resources = std::any_of(
+      agent_flags.begin(), agent_flags.end(),
+      [](const std::string& f) { return f.rfind("--resources=", 0) == 0; });
     // Each agent its own ports: the agents share this host's.
     for (int i = 0; i < agent_count; ++i) {
       auto flags = agent_flags;
-      flags.push_back(resources_flag());
+      if (!own_resources)
+        flags.push_back(resources_flag());
       agents.push_back(std::make_unique<agent_process>(
         master.address(), dir / fmt::format("agent-{}", i), flags));
     }
@@ -103,7 +115,8 @@ struct cluster {
   }
 
   void start_marathon() {
-    marathon.emplace(master.address(), dir / "marathon", marathon_port);
+    marathon.emplace(master.address(), dir / "marathon", marathon_port,
+                     marathon_flags);
   }
 
   http_result get(const std::string& path) {
@@ -828,6 +841,70 @@ TEST_CASE("a readiness check holds a deployment until the new task answers "
     "readinessChecks": [{"portName": "nope"}]})");
   CHECK(bad.status == 422);
   CHECK(bad.body.find("/readinessChecks(0)/portName") != std::string::npos);
+}
+
+TEST_CASE("acceptedResourceRoles puts a public app on the resources "
+          "reserved for its role and keeps other apps off them") {
+  // One agent like a DC/OS public agent: a share reserved for slave_public
+  // (with the port range), the rest unreserved; Marathon in that role.
+  auto first = free_port_run(20);
+  cluster c{1,
+            {fmt::format("--resources=cpus(slave_public):1;"
+                         "mem(slave_public):256;ports(slave_public):[{}-{}];"
+                         "cpus:2;mem:1024;disk:1000;ports:[{}-{}]",
+                         first, first + 9, first + 10, first + 19)},
+            {"--mesos_role=slave_public"}};
+  c.post_app(R"({"id": "/public", "cmd": "sleep 3600", "cpus": 0.5,
+    "mem": 64, "acceptedResourceRoles": ["slave_public"]})");
+  c.post_app(R"({"id": "/private", "cmd": "sleep 3600", "cpus": 0.5,
+    "mem": 64, "acceptedResourceRoles": ["*"]})");
+  REQUIRE(eventually(
+    [&] {
+      return c.running("/public") == 1 && c.running("/private") == 1;
+    },
+    30s));
+  // The master says which resources each task holds.
+  auto state = parse_json_object(
+    curl({"-X", "POST", "-H", "Content-Type: application/json", "-d",
+          R"({"type": "GET_TASKS"})",
+          "http://" + c.master.address() + "/api/v1"})
+      .body);
+  std::map<std::string, std::string> cpus_role; // task name -> role of cpus
+  {
+    const auto& tasks = state.fields().at("get_tasks").struct_value()
+                          .fields().at("tasks").list_value();
+    for (const auto& t : tasks.values()) {
+      const auto& task = t.struct_value().fields();
+      for (const auto& r : task.at("resources").list_value().values()) {
+        const auto& res = r.struct_value().fields();
+        if (res.at("name").string_value() != "cpus")
+          continue;
+        auto reservations = res.find("reservations");
+        cpus_role[task.at("name").string_value()]
+          = reservations == res.end()
+                || reservations->second.list_value().values_size() == 0
+              ? "*"
+              : text(reservations->second.list_value().values(0)
+                       .struct_value(),
+                     "role");
+      }
+    }
+  }
+  CHECK(cpus_role["public"] == "slave_public");
+  CHECK(cpus_role["private"] == "*");
+  auto public_port = std::stoi(first_port(c.tasks("/public").at(0)));
+  CHECK(public_port >= first);
+  CHECK(public_port <= first + 9);
+
+  // More than the reserved share: it waits, and the queue says why.
+  c.post_app(R"({"id": "/wide", "cmd": "sleep 3600", "cpus": 0.75,
+    "mem": 64, "acceptedResourceRoles": ["slave_public"]})");
+  CHECK(eventually(
+    [&] {
+      return c.get("/v2/queue").body.find(R"("reason":"UnfulfilledRole")")
+             != std::string::npos;
+    },
+    20s));
 }
 
 TEST_CASE("/ping, /v2/info, /v2/leader and /metrics answer") {

@@ -748,3 +748,59 @@ TEST_CASE("a readiness check gets Marathon's defaults, needs a named port, "
                 "readinessChecks": [{"httpStatusCodesForReady": [42]}]})",
             "/readinessChecks(0)/httpStatusCodesForReady(0)", "at least 100");
 }
+
+TEST_CASE("acceptedResourceRoles picks the resources of those roles: "
+          "reserved for a public role, or unreserved") {
+  // An offer to a Marathon in role slave_public: some of it reserved for
+  // that role, some unreserved.
+  v1::Offer o;
+  o.mutable_id()->set_value("o1");
+  o.mutable_agent_id()->set_value("agent-public");
+  o.set_hostname("public-1");
+  o.mutable_allocation_info()->set_role("slave_public");
+  resources::parse("cpus(slave_public):1;mem(slave_public):256;"
+                   "ports(slave_public):[80-80];cpus:2;mem:1024;"
+                   "ports:[31000-31001]")
+    ->allocate("slave_public")
+    .to_proto(o.mutable_resources());
+  auto available = *resources::from_proto(o.resources());
+
+  auto lb = read(R"({"id": "lb", "cmd": "x", "cpus": 0.5, "mem": 128,
+    "requirePorts": true, "portDefinitions": [{"port": 80}],
+    "acceptedResourceRoles": ["slave_public"]})");
+  auto fit = fit_task(lb, {}, o, available, {}, "lb.t", "now");
+  REQUIRE_MESSAGE(fit.fits, fit.reason);
+  CHECK(fit.launch.used.reserved("slave_public").scalar("cpus") == 0.5);
+  CHECK(fit.launch.used.unreserved().empty());
+  CHECK(fit.launch.task.ports(0) == 80);
+  CHECK(available.contains(fit.launch.used));
+
+  // Too much for the role's share: refused as Marathon names it, although
+  // the unreserved part would have room.
+  auto big = read(R"({"id": "lb", "cmd": "x", "cpus": 1.5, "mem": 128,
+    "acceptedResourceRoles": ["slave_public"], "portDefinitions": []})");
+  auto refused = fit_task(big, {}, o, available, {}, "lb.t2", "now");
+  CHECK_FALSE(refused.fits);
+  CHECK(refused.reason_code == "UnfulfilledRole");
+  CHECK(refused.reason.find("accepted roles [slave_public]")
+        != std::string::npos);
+
+  // "*" keeps an app off the reserved resources.
+  auto plain = read(R"({"id": "web", "cmd": "x", "cpus": 1.5, "mem": 128,
+    "acceptedResourceRoles": ["*"]})");
+  auto unreserved = fit_task(plain, {}, o, available, {}, "web.t", "now");
+  REQUIRE_MESSAGE(unreserved.fits, unreserved.reason);
+  CHECK(unreserved.launch.used.reserved().empty());
+  CHECK(unreserved.launch.task.ports(0) == 31000);
+
+  // No list: anything the offer has, reserved first.
+  auto any = read(R"({"id": "any", "cmd": "x", "cpus": 2.5, "mem": 128,
+    "portDefinitions": []})");
+  auto both = fit_task(any, {}, o, available, {}, "any.t", "now");
+  REQUIRE_MESSAGE(both.fits, both.reason);
+  CHECK(both.launch.used.reserved("slave_public").scalar("cpus") == 1);
+  CHECK(both.launch.used.unreserved().scalar("cpus") == 1.5);
+
+  check_422(R"({"id": "r", "cmd": "x", "acceptedResourceRoles": ["a b"]})",
+            "/acceptedResourceRoles(0)", "is not a valid role");
+}
