@@ -111,6 +111,15 @@ marathon_state::deploy(group_change change, bool force,
   return rp;
 }
 
+void marathon_state::deploy_to(group_change change, bool force,
+                               caf::typed_response_promise<Deployment> rp) {
+  auto record = plan_change(change, force, {});
+  if (!record)
+    rp.deliver(record.error());
+  else
+    commit(std::move(*record), std::move(change.groups), rp);
+}
+
 caf::expected<DeploymentRecord>
 marathon_state::plan_change(group_change& change, bool force,
             const std::set<std::string>& restarts) {

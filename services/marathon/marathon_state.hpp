@@ -345,6 +345,11 @@ struct marathon_state {
   caf::result<Deployment> deploy(group_change change, bool force,
                                  const std::set<std::string>& restarts = {});
 
+  // deploy() for a change made after the request was answered with a
+  // promise (it read the store first): `rp` gets the deployment or why not.
+  void deploy_to(group_change change, bool force,
+                 caf::typed_response_promise<Deployment> rp);
+
   // What deploy() commits: the deployment of `change`.
   caf::expected<DeploymentRecord>
   plan_change(group_change& change, bool force,

@@ -9,9 +9,15 @@ void marathon_state::keep_group_version(const DeploymentRecord& record,
     changed.push_back(app.id());
   changed.insert(changed.end(), record.removed().begin(),
                  record.removed().end());
+  // The history needs each app's id and version, not its definition.
   std::vector<App> live;
-  for (auto& [id, app] : live_definitions())
-    live.push_back(std::move(app));
+  for (const auto& [id, entry] : apps) {
+    if (entry.removing)
+      continue;
+    auto& ref = live.emplace_back();
+    ref.set_id(id);
+    ref.set_version(entry.app.version());
+  }
   std::vector<std::string> dropped;
   persist(group_version_key(record.plan().version()),
           history.record(record.plan().version(),
@@ -75,16 +81,10 @@ marathon_state::restore_group_version(const std::string& id,
     [this, rp, force](Group then) mutable {
       auto change = apply_group_update(restore_update(then),
                                        live_definitions(), groups);
-      if (!change) {
+      if (!change)
         rp.deliver(change.error());
-        return;
-      }
-      auto record = plan_change(*change, force, {});
-      if (!record) {
-        rp.deliver(record.error());
-        return;
-      }
-      commit(std::move(*record), std::move(change->groups), rp);
+      else
+        deploy_to(std::move(*change), force, rp);
     },
     [rp](caf::error err) mutable { rp.deliver(std::move(err)); });
   return rp;
@@ -147,11 +147,7 @@ marathon_state::restore_version(const std::string& id,
       group_change change;
       change.groups = groups;
       change.puts[old.id()] = std::move(old);
-      auto record = plan_change(change, force, {});
-      if (!record)
-        rp.deliver(record.error());
-      else
-        commit(std::move(*record), std::move(change.groups), rp);
+      deploy_to(std::move(change), force, rp);
     },
     [rp](caf::error err) mutable { rp.deliver(std::move(err)); });
   return rp;

@@ -214,14 +214,15 @@ fit_result fit_task(const App& app,
       return out;
     }
   // What the app may use: the resources of its accepted roles.
+  // (No copy when it may use all: this runs for every offer and app.)
   const auto& accepted = app.accepted_resource_roles();
-  auto usable = accepted.empty()
-                  ? available
-                  : available.filter([&accepted](const resource& r) {
-                      return std::find(accepted.begin(), accepted.end(),
-                                       r.role())
-                             != accepted.end();
-                    });
+  resources filtered;
+  if (!accepted.empty())
+    filtered = available.filter([&accepted](const resource& r) {
+      return std::find(accepted.begin(), accepted.end(), r.role())
+             != accepted.end();
+    });
+  const auto& usable = accepted.empty() ? available : filtered;
   struct need {
     const char* name;
     double amount;
