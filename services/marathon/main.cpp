@@ -2,19 +2,23 @@
 // framework.
 //
 //   dcos-marathon --master=127.0.0.1:5050 [--http_port=8080]
-//                 [--work_dir=/var/lib/marathon] ...
+//                 (--work_dir=/var/lib/marathon | --zk=zk://HOST:2181/marathon)
 //
-// Keeps its apps, tasks, deployments and framework id in a store under
-// --work_dir, so that a restarted Marathon fails over to its framework and
-// resumes where it stopped. Runs until SIGTERM/SIGINT; exits 1 if the
-// master refuses it or its state cannot be read.
+// With --work_dir, one Marathon keeps its apps, tasks, deployments and
+// framework id in a store there, so that a restarted Marathon fails over to
+// its framework and resumes where it stopped. With --zk, several Marathons
+// share the state in ZooKeeper and elect the one that runs; the others
+// forward requests to it (marathon_leadership.hpp). Runs until
+// SIGTERM/SIGINT or DELETE /v2/leader; exits 1 if the master refuses it,
+// its state cannot be read, or (with --zk) it loses leadership.
 #include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <future>
+#include <optional>
 #include <random>
-#include <thread>
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -26,35 +30,28 @@
 #include <dcos/signals.hpp>
 #include <dcos/store_actor.hpp>
 #include <dcos/version.hpp>
+#include <dcos/zk_url.hpp>
 
 #include "marathon_actor.hpp"
+#include "marathon_edge.hpp"
 #include "marathon_http.hpp"
+#include "marathon_leadership.hpp"
 
 using namespace dcos;
 using namespace dcos::marathon;
 
 namespace {
 
-// Asks for the apps until Marathon no longer answers that it is loading.
-caf::error wait_until_loaded(caf::actor_system& sys,
-                             const dcos::marathon::marathon_actor& marathon) {
-  caf::scoped_actor self{sys};
-  for (;;) {
-    caf::error failure;
-    bool loading = false;
-    self
-      ->request(marathon, std::chrono::seconds(30), dcos::get_atom::value,
-                dcos::marathon::apps_atom::value)
-      .receive([](const std::vector<dcos::marathon::App>&) {},
-               [&](caf::error& err) {
-                 loading = dcos::code_of(err) == dcos::errc::unavailable;
-                 if (!loading)
-                   failure = std::move(err);
-               });
-    if (!loading)
-      return failure;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+// Stops this process as SIGTERM would, after `delay`, so that the answer
+// that asked for it goes out first.
+void shut_down_after(caf::actor_system& sys, caf::timespan delay) {
+  sys.spawn([delay](caf::event_based_actor* self) -> caf::behavior {
+    self->delayed_send(self, delay, ok_atom::value);
+    return {[self](ok_atom) {
+      ::kill(::getpid(), SIGTERM);
+      self->quit();
+    }};
+  });
 }
 
 } // namespace
@@ -80,7 +77,23 @@ int main(int argc, char** argv) {
         "HOST:PORT of the master, or zk://HOSTS/PATH of the masters");
   f.add(&work_dir, "work_dir",
         "directory for Marathon's state (apps, tasks, deployments, framework "
-        "id); required");
+        "id); required unless --zk is given");
+  std::optional<zk_url> zk;
+  f.add_custom("zk", "zk://HOST:PORT,.../PATH: keep the state in ZooKeeper "
+                     "and elect the leader among several Marathons there",
+               "", [&zk](std::string_view text) -> caf::error {
+                 if (text.empty())
+                   return {};
+                 auto url = parse_zk_url(text, "--zk");
+                 if (!url)
+                   return url.error();
+                 zk = std::move(*url);
+                 return {};
+               });
+  uint64_t zk_session_timeout_ms = 10000;
+  f.add(&zk_session_timeout_ms, "zk_session_timeout",
+        "ZooKeeper session timeout in milliseconds, as Marathon's; a leader "
+        "cut off for this long steps down");
   f.add(&framework_name, "framework_name", "the framework's name");
   f.add(&role, "mesos_role", "the role Marathon's tasks run in");
   f.add(&user, "mesos_user", "the user Marathon's tasks run as");
@@ -90,8 +103,13 @@ int main(int argc, char** argv) {
         "connected");
   f.add(&seed, "seed", "seed of the ids Marathon makes");
   d.parse_or_exit(argc, argv);
-  if (work_dir.empty())
-    return d.usage_error("--work_dir: required");
+  if (work_dir.empty() && !zk)
+    return d.usage_error("--work_dir: required unless --zk is given");
+  if (!work_dir.empty() && zk)
+    return d.usage_error("--work_dir: not with --zk (the state is in "
+                         "ZooKeeper)");
+  if (zk_session_timeout_ms == 0)
+    return d.usage_error("--zk_session_timeout: must be positive");
   if (failover_timeout < 0)
     return d.usage_error("--failover_timeout: must not be negative");
   auto where = parse_master_location(master);
@@ -112,46 +130,79 @@ int main(int argc, char** argv) {
                           v1::FrameworkInfo::Capability::MULTI_ROLE})
     mcfg.framework.add_capabilities()->set_type(capability);
   mcfg.detector = spawn_detector(sys, *where);
-  mcfg.store = spawn_file_store(sys, work_dir);
   mcfg.seed = seed;
   mcfg.prober = spawn_http_prober(sys);
   mcfg.start_time = std::chrono::duration<double>(
                       std::chrono::system_clock::now().time_since_epoch())
                       .count();
-  auto marathon = spawn_marathon(sys, mcfg);
-  // A Marathon that ends on its own (the master refused it, its state is
-  // unreadable) ends the daemon, so that a supervisor sees it.
-  static std::atomic<bool> failed{false};
-  caf::actor_cast<caf::abstract_actor*>(marathon)->attach_functor(
-    [](const caf::error& reason) {
-      if (reason != caf::exit_reason::user_shutdown) {
-        failed = true;
-        ::kill(::getpid(), SIGTERM);
-      }
-    });
 
-  // Serve once the state is loaded, so that the first request (a script
-  // that posts an app as soon as `dcos up` says ready) finds it.
-  if (auto err = wait_until_loaded(sys, marathon))
-    return d.startup_error("cannot load Marathon's state", err);
-
+  auto port = http_port ? http_port : d.common().port;
   marathon_http_info info;
   info.name = framework_name;
   info.master = master;
   info.version = dcos::version;
-  auto port = http_port ? http_port : d.common().port;
   info.leader = fmt::format("{}:{}", hostname, port);
-  auto http = d.serve(marathon_routes(sys, marathon, info), port);
+  if (zk)
+    info.zk = zk->to_string();
+  static std::atomic<bool> abdicated{false};
+  info.abdicate = [&sys, &d] {
+    d.log()->warn("abdicating: this Marathon stops, another one leads");
+    abdicated = true;
+    shut_down_after(sys, std::chrono::milliseconds(200));
+  };
+  marathon_edge edge{info.leader};
+  auto serve_marathon = [&sys, info](marathon_actor marathon) {
+    return marathon_routes(sys, std::move(marathon), info).handler();
+  };
+  // A Marathon that ends on its own (the master refused it, its state is
+  // unreadable) ends the daemon, so that a supervisor sees it.
+  static std::atomic<bool> failed{false};
+  caf::actor leadership;
+  marathon_actor marathon;
+  if (zk) {
+    marathon_leadership_config lcfg;
+    lcfg.marathon = mcfg;
+    lcfg.zk = *zk;
+    lcfg.session_timeout = std::chrono::milliseconds(zk_session_timeout_ms);
+    lcfg.routes = serve_marathon;
+    leadership = spawn_marathon_leadership(sys, std::move(lcfg), edge);
+  } else {
+    mcfg.store = spawn_file_store(sys, work_dir);
+    marathon = spawn_marathon(sys, mcfg);
+    caf::actor_cast<caf::abstract_actor*>(marathon)->attach_functor(
+      [](const caf::error& reason) {
+        if (reason != caf::exit_reason::user_shutdown) {
+          failed = true;
+          ::kill(::getpid(), SIGTERM);
+        }
+      });
+    // Serve once the state is loaded, so that the first request (a script
+    // that posts an app as soon as `dcos up` says ready) finds it.
+    std::promise<caf::error> loaded;
+    when_loaded(sys, marathon,
+                [&loaded](const caf::error& err) { loaded.set_value(err); });
+    if (auto err = loaded.get_future().get())
+      return d.startup_error("cannot load Marathon's state", err);
+    edge.lead(serve_marathon(marathon));
+  }
+  auto http = d.serve(edge.routes(), port);
   if (!http)
     return d.startup_error("cannot serve HTTP", http.error());
-  d.announce((*http)->port());
+  if (zk)
+    d.announce((*http)->port(),
+               fmt::format("contending at {}", zk->to_string()));
+  else
+    d.announce((*http)->port());
   auto sig = wait_for_termination_signal();
   if (failed)
     d.log()->critical("Marathon stopped; see the messages above");
-  else
+  else if (!abdicated)
     d.log()->info("stopping on signal {}", sig);
   (*http)->stop();
-  caf::anon_send_exit(marathon, caf::exit_reason::user_shutdown);
+  if (leadership)
+    caf::anon_send_exit(leadership, caf::exit_reason::user_shutdown);
+  if (marathon)
+    caf::anon_send_exit(marathon, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(mcfg.detector, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(mcfg.prober, caf::exit_reason::user_shutdown);
   return failed ? 1 : 0;

@@ -25,8 +25,8 @@ marathon_actor spawn_marathon(caf::actor_system& sys, marathon_config cfg) {
         return self->state.kill_tasks(ids, scale);
       },
       [self](get_atom, apps_atom) -> caf::result<std::vector<App>> {
-        // Refused while loading, as every request: main() waits for this
-        // before it serves HTTP.
+        // Refused while loading, as every request: when_loaded() waits for
+        // this before Marathon's routes serve.
         if (!self->state.loaded)
           return self->state.not_loaded();
         return self->state.list_apps();
@@ -126,6 +126,33 @@ marathon_actor spawn_marathon(caf::actor_system& sys, marathon_config cfg) {
       [](const call::Event::InverseOffers&) {},
       [](const call::Event::RescindInverseOffer&) {},
       [](const call::Event::UpdateOperationStatus&) {},
+    };
+  });
+}
+
+void when_loaded(caf::actor_system& sys, marathon_actor marathon,
+                 std::function<void(const caf::error&)> done) {
+  sys.spawn([marathon, done](caf::event_based_actor* self) -> caf::behavior {
+    self->send(self, tick_atom::value);
+    return {
+      [self, marathon, done](tick_atom) {
+        self->request(marathon, std::chrono::seconds(30), get_atom::value,
+                      apps_atom::value)
+          .then(
+            [self, done](const std::vector<App>&) {
+              done(caf::error{});
+              self->quit();
+            },
+            [self, done](caf::error& err) {
+              if (code_of(err) == errc::unavailable) {
+                self->delayed_send(self, std::chrono::milliseconds(20),
+                                   tick_atom::value);
+                return;
+              }
+              done(err);
+              self->quit();
+            });
+      },
     };
   });
 }

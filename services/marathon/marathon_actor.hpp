@@ -44,6 +44,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -184,6 +185,12 @@ struct marathon_config {
 /// Loads the state from `cfg.store`, then subscribes (failing over to the
 /// stored framework id, if any). The actor and its driver end together.
 marathon_actor spawn_marathon(caf::actor_system& sys, marathon_config cfg);
+
+/// Calls `done` once, from another actor: with no error once `marathon` has
+/// loaded its state (until then it refuses requests as unavailable), or
+/// with the reason it could not (it ended).
+void when_loaded(caf::actor_system& sys, marathon_actor marathon,
+                 std::function<void(const caf::error&)> done);
 
 } // namespace dcos::marathon
 

@@ -248,7 +248,10 @@ marathon_state::commit(DeploymentRecord record, std::vector<Group> groups_after,
             converge(at->second);
         finish_deployments(); // one with no steps is done
       },
-      [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      [this, key, rp](caf::error& err) mutable {
+        rp.deliver(err);
+        store_failed(key, err);
+      });
 }
 
 void marathon_state::install(const DeploymentRecord& record) {

@@ -566,7 +566,14 @@ http_router marathon_routes(caf::actor_system& sys, marathon_actor marathon,
         append_json_string(body, info.master);
         body += ",\"framework_name\":";
         append_json_string(body, info.name);
-        body += fmt::format(",\"subscribed\":{}}}}}", m.subscribed);
+        body += fmt::format(",\"ha\":{},\"subscribed\":{}}}",
+                            !info.zk.empty(), m.subscribed);
+        if (!info.zk.empty()) {
+          body += ",\"zookeeper_config\":{\"zk\":";
+          append_json_string(body, info.zk);
+          body += '}';
+        }
+        body += '}';
         return json_response(200, std::move(body));
       },
       get_atom::value, info_atom::value);
@@ -578,6 +585,16 @@ http_router marathon_routes(caf::actor_system& sys, marathon_actor marathon,
     append_json_string(body, info.leader);
     body += '}';
     respond(json_response(200, std::move(body)));
+  });
+
+  // Marathon's abdication: the answer goes out, then this instance stops
+  // leading; another one is elected.
+  routes.add("DELETE", "/v2/leader", [info](const http_request&,
+                                            http_responder respond) {
+    if (!info.abdicate)
+      return respond(message_response(503, "This Marathon cannot abdicate"));
+    respond(message_response(200, "Leadership abdicated"));
+    info.abdicate();
   });
 
   routes.get("/v2/apps", [s, marathon](const http_request& req,

@@ -2,7 +2,7 @@
 // answers in Marathon's JSON (camelCase, Marathon's status codes and error
 // bodies), and the requests they make of the marathon actor.
 //
-// Served: /ping, /v2/info, /v2/leader, /v2/apps (GET with the cmd, id,
+// Served: /ping, /v2/info, /v2/leader (GET, DELETE), /v2/apps (GET with the cmd, id,
 // label and embed filters; POST), /v2/apps/{id} (GET, PUT, PATCH, DELETE),
 // /v2/apps/{id}/restart, /v2/apps/{id}/tasks[/{taskId}] (GET, DELETE),
 // /v2/apps/{id}/versions[/{version}], /v2/groups[/{id}] (GET, POST, PUT,
@@ -14,6 +14,7 @@
 // it returns run on the HTTP threads and only send messages.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include <caf/fwd.hpp>
@@ -29,6 +30,10 @@ struct marathon_http_info {
   std::string leader;            // this instance's HOST:PORT
   std::string master;            // the --master flag
   std::string version;
+  std::string zk;                // the --zk URL (password hidden), if any
+  /// DELETE /v2/leader: called once the answer is on its way; this
+  /// instance then stops leading (it shuts down).
+  std::function<void()> abdicate;
 };
 
 /// REQUIRES: `sys` and `marathon` outlive the server that serves the routes.

@@ -67,9 +67,7 @@ void marathon_state::persist(std::string key,
   self->request(cfg.store, caf::infinite, put_atom::value, key,
                 msg.SerializeAsString())
     .then([](ok_atom) {},
-          [this, key](caf::error& err) {
-            log->error("cannot store {}: {}", key, describe(err));
-          });
+          [this, key](caf::error& err) { store_failed(key, err); });
 }
 
 void marathon_state::forget(std::string key) {
@@ -77,8 +75,19 @@ void marathon_state::forget(std::string key) {
     .then([](ok_atom) {},
           [this, key](caf::error& err) {
             if (code_of(err) != errc::not_found)
-              log->error("cannot erase {}: {}", key, describe(err));
+              store_failed(key, err);
           });
+}
+
+void marathon_state::store_failed(const std::string& what,
+                                  const caf::error& err) {
+  if (code_of(err) != errc::conflict) {
+    log->error("cannot store {}: {}", what, describe(err));
+    return;
+  }
+  log->critical("the store refused {}: another Marathon leads; stopping",
+                what);
+  self->quit(err);
 }
 
 } // namespace dcos::marathon

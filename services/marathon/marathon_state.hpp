@@ -187,6 +187,10 @@ struct marathon_state {
 
   void forget(std::string key);
 
+  // A write that failed. A fenced store refuses writes with errc::conflict
+  // once another Marathon leads: this one must stop at once.
+  void store_failed(const std::string& what, const caf::error& err);
+
   // -- loading -----------------------------------------------------------------------
 
   // Reads every value under `prefix`, hands each to `each`, then runs

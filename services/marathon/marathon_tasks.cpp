@@ -301,9 +301,7 @@ void marathon_state::on_subscribed(const call::Event::Subscribed& s) {
     self->request(cfg.store, caf::infinite, put_atom::value,
                   std::string{"framework_id"}, framework_id)
       .then([](ok_atom) {},
-            [this](caf::error& err) {
-              log->error("cannot store the framework id: {}", describe(err));
-            });
+            [this](caf::error& err) { store_failed("the framework id", err); });
   }
   log->info("subscribed as framework {}", framework_id);
   // Offers this framework declined before (a Marathon that restarted

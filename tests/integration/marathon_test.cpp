@@ -24,6 +24,7 @@
 #include "support/ports.hpp"
 #include "support/processes.hpp"
 #include "support/skip.hpp"
+#include "support/zookeeper.hpp"
 
 using namespace dcos;
 using namespace dcos::test;
@@ -55,7 +56,14 @@ private:
     subprocess_options opts;
     opts.argv = {binary("DCOS_MARATHON_BIN"), "--master=" + master,
                  "--ip=127.0.0.1", fmt::format("--port={}", port),
-                 "--work_dir=" + work_dir, "--log_level=info"};
+                 "--log_level=info"};
+    // Several Marathons keep their state in ZooKeeper: `work_dir` only
+    // names the log then.
+    bool ha = std::any_of(extra.begin(), extra.end(), [](const auto& f) {
+      return f.rfind("--zk=", 0) == 0;
+    });
+    if (!ha)
+      opts.argv.push_back("--work_dir=" + work_dir);
     opts.argv.insert(opts.argv.end(), extra.begin(), extra.end());
     opts.capture_stdout = true;
     opts.stderr_path = work_dir + ".log";
@@ -936,6 +944,105 @@ TEST_CASE("/ping, /v2/info, /v2/leader and /metrics answer") {
   auto metrics = c.get("/metrics");
   CHECK(metrics.status == 200);
   CHECK(metrics.body.find("marathon_apps ") != std::string::npos);
+}
+
+// The leader each Marathon names, "" while it answers otherwise (503 while
+// none is known, or while the elected one loads its state).
+std::string leader_named_by(const marathon_process& m) {
+  auto r = curl({m.url("/v2/leader")});
+  return r.status == 200 ? text(parse_json_object(r.body), "leader") : "";
+}
+
+TEST_CASE("several Marathons over ZooKeeper: the standby forwards to the "
+          "leader, takes over after kill -9 with the same framework and "
+          "tasks, and an abdicated leader hands over") {
+  test_zookeeper zk;
+  auto ha_flags = [&zk] {
+    return std::vector<std::string>{"--zk=" + zk.url("/marathon"),
+                                    "--zk_session_timeout=2000",
+                                    "--hostname=127.0.0.1"};
+  };
+  cluster c{1, {}, ha_flags()};
+  auto a_address = fmt::format("127.0.0.1:{}", c.marathon_port);
+  REQUIRE(eventually([&] { return leader_named_by(*c.marathon) == a_address; },
+                     30s));
+  uint16_t b_port = free_port();
+  auto b_address = fmt::format("127.0.0.1:{}", b_port);
+  std::optional<marathon_process> b;
+  b.emplace(c.master.address(), c.dir / "marathon-b", b_port, ha_flags());
+  REQUIRE(eventually([&] { return leader_named_by(*b) == a_address; }, 30s));
+
+  // The standby forwards: the answer is the leader's, and says so.
+  auto via_b = curl({"-i", b->url("/v2/info")});
+  CHECK(via_b.status == 200);
+  CHECK(via_b.body.find("X-Marathon-Leader: http://" + a_address)
+        != std::string::npos);
+  CHECK(via_b.body.find("X-Marathon-Via: 1.1 " + b_address)
+        != std::string::npos);
+  CHECK(via_b.body.find(R"("ha":true)") != std::string::npos);
+  auto posted = curl({"-X", "POST", b->url("/v2/apps"), "-H",
+                      "Content-Type: application/json", "--data-binary",
+                      R"({"id": "/kept", "cmd": "sleep 3600", "instances": 2,
+                          "cpus": 0.1, "mem": 16})"});
+  REQUIRE_MESSAGE(posted.status == 201, posted.body);
+  REQUIRE(eventually([&] { return c.running("/kept") == 2; }, 30s));
+  REQUIRE(eventually([&] { return c.deployments_done(); }));
+  auto framework = text(parse_json_object(c.get("/v2/info").body),
+                        "frameworkId");
+  auto before = c.master_tasks();
+  REQUIRE(before.size() == 2);
+  // Bad input forwarded gets the leader's refusal, unchanged.
+  auto bad = curl({"-X", "POST", b->url("/v2/apps"), "-H",
+                   "Content-Type: application/json", "--data-binary",
+                   R"({"id": "/bad", "cmd": "sleep 1", "cpus": -1})"});
+  CHECK(bad.status == 422);
+  // The event stream is the leader's: a standby sends the reader there.
+  auto events = curl({"-H", "Accept: text/event-stream", "-i",
+                      b->url("/v2/events")});
+  CHECK(events.status == 307);
+  CHECK(events.body.find("Location: http://" + a_address + "/v2/events")
+        != std::string::npos);
+
+  // kill -9 of the leader: the standby leads once the session expires,
+  // fails over to the same framework and keeps the same tasks.
+  c.marathon->process.kill(SIGKILL);
+  exit_status_within(c.marathon->process, 10s);
+  c.marathon.reset();
+  REQUIRE(eventually([&] { return leader_named_by(*b) == b_address; }, 30s));
+  auto on_b = [&](const std::string& path) { return curl({b->url(path)}); };
+  CHECK(text(parse_json_object(on_b("/v2/info").body), "frameworkId")
+        == framework);
+  CHECK(eventually(
+    [&] {
+      auto app = parse_json_object(on_b("/v2/apps/kept").body);
+      return app.fields().at("app").struct_value().fields()
+               .at("tasksRunning").number_value()
+             == 2;
+    },
+    30s));
+  CHECK(c.master_tasks() == before);
+
+  // The old leader comes back as a standby; told to abdicate (through it),
+  // the leader hands over to it.
+  c.start_marathon();
+  REQUIRE(eventually([&] { return leader_named_by(*c.marathon) == b_address; },
+                     30s));
+  auto abdicated = c.send("DELETE", "/v2/leader");
+  CHECK(abdicated.status == 200);
+  CHECK(abdicated.body == R"({"message":"Leadership abdicated"})");
+  auto b_exit = exit_status_within(b->process, 10s);
+  CHECK(b_exit.value_or(-1) == 0);
+  b.reset();
+  REQUIRE(eventually([&] { return leader_named_by(*c.marathon) == a_address; },
+                     30s));
+  CHECK(eventually([&] { return c.running("/kept") == 2; }, 30s));
+  CHECK(c.master_tasks() == before);
+
+  // A bad flag: the state lives in one place.
+  auto both = run_to_end({binary("DCOS_MARATHON_BIN"),
+                          "--zk=" + zk.url("/marathon"), "--work_dir=/tmp"});
+  CHECK(both.status != 0);
+  CHECK(both.out.find("--work_dir") != std::string::npos);
 }
 
 TEST_CASE("/v2/events streams the deployment of an app to a real SSE client "
