@@ -5,7 +5,11 @@
 // 2181, the masters elect a leader there and keep their registry in it, and
 // the agents find the leader through it (zk://IP:2181/mesos). Then the
 // services run on the cluster as DC/OS runs them: Marathon on 8080 (its
-// state under the work directory, so apps survive a `dcos up` restart).
+// state under the work directory, so apps survive a `dcos up` restart);
+// with several masters one Marathon per master (8080, 8081, ...), electing
+// their leader and keeping their state in ZooKeeper (zk://IP:2181/marathon).
+// A master or Marathon of several that exits (it lost the lead) is started
+// again as a standby, as DC/OS' supervisor does.
 #include <signal.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -54,6 +58,44 @@ std::string agent_share(int index, int agents) {
   auto first = 31000 + 1000 * index;
   return fmt::format("cpus:{};mem:{};disk:{};ports:[{}-{}]", cpus, mem, 10240,
                      first, first + 999);
+}
+
+// A daemon `dcos up` started, with what it takes to start it again.
+struct daemon_process {
+  std::string name; // as the banner lists it
+  subprocess_options options;
+  subprocess process;
+};
+
+// Starts `name` and reads its ready line; the URL goes to `*url`.
+caf::expected<daemon_process> start_daemon(std::string name,
+                                           subprocess_options options,
+                                           std::string* url) {
+  auto p = subprocess::spawn(options);
+  if (!p)
+    return p.error();
+  auto ready = ready_line(*p, "the " + name);
+  if (!ready)
+    return make_error(errc::unavailable,
+                      fmt::format("{} (see {})", describe_reason(ready.error()),
+                                  options.stderr_path));
+  *url = *ready;
+  return daemon_process{std::move(name), std::move(options), std::move(*p)};
+}
+
+// One of several daemons of a kind exits when it loses the lead (as Mesos'
+// masters and Marathons do): start it again, and it returns as a standby.
+// False if it exited and could not be started again.
+bool supervise(daemon_process& d) {
+  if (!d.process.poll())
+    return true;
+  std::fprintf(stderr, "dcos up: %s exited (see %s); restarting it\n",
+               d.name.c_str(), d.options.stderr_path.c_str());
+  auto again = subprocess::spawn(d.options);
+  if (!again)
+    return false;
+  d.process = std::move(*again);
+  return true;
 }
 
 } // namespace
@@ -109,8 +151,7 @@ int up(int argc, char** argv) {
     zookeeper.emplace(std::move(*zk));
     master_flag = zookeeper->url("/mesos");
   }
-  std::vector<subprocess> master_processes;
-  std::vector<subprocess_options> master_options; // to restart them
+  std::vector<daemon_process> master_processes;
   std::vector<std::string> master_urls;
   std::vector<std::string> master_addresses;
   for (int i = 0; i < masters; ++i) {
@@ -127,22 +168,15 @@ int up(int argc, char** argv) {
       mopts.argv.push_back("--work_dir=" + work_dir + "/master");
     mopts.capture_stdout = true;
     mopts.stderr_path = fmt::format("{}/{}.log", work_dir, name);
-    auto master = subprocess::spawn(mopts);
+    std::string url;
+    auto master = start_daemon(name, std::move(mopts), &url);
     if (!master) {
-      std::fprintf(stderr, "dcos up: %s\n", describe(master.error()).c_str());
+      std::fprintf(stderr, "dcos up: %s\n", describe_reason(master.error()).c_str());
       return 1;
     }
-    auto url = ready_line(*master, "the " + name);
-    if (!url) {
-      std::fprintf(stderr, "dcos up: %s (see %s)\n",
-                   describe_reason(url.error()).c_str(),
-                   mopts.stderr_path.c_str());
-      return 1;
-    }
-    master_urls.push_back(*url);
+    master_urls.push_back(url);
     master_addresses.push_back(fmt::format("{}:{}", ip, master_port));
     master_processes.push_back(std::move(*master));
-    master_options.push_back(std::move(mopts));
   }
   std::vector<subprocess> agent_processes;
   std::vector<std::string> agent_urls;
@@ -188,25 +222,32 @@ int up(int argc, char** argv) {
     }
     std::this_thread::sleep_for(100ms);
   }
-  subprocess_options marathon_options;
-  marathon_options.argv = {sibling_program("dcos-marathon"),
-                           "--master=" + master_flag, "--ip=" + ip,
-                           fmt::format("--port={}", marathon_port),
-                           "--work_dir=" + work_dir + "/marathon",
-                           "--log_level=" + log_level};
-  marathon_options.capture_stdout = true;
-  marathon_options.stderr_path = work_dir + "/marathon.log";
-  auto marathon = subprocess::spawn(marathon_options);
-  if (!marathon) {
-    std::fprintf(stderr, "dcos up: %s\n", describe(marathon.error()).c_str());
-    return 1;
-  }
-  auto marathon_url = ready_line(*marathon, "marathon");
-  if (!marathon_url) {
-    std::fprintf(stderr, "dcos up: %s (see %s)\n",
-                 describe_reason(marathon_url.error()).c_str(),
-                 marathon_options.stderr_path.c_str());
-    return 1;
+  // One Marathon, or with ZooKeeper one per master, as DC/OS runs them.
+  std::vector<daemon_process> marathons;
+  std::vector<std::string> marathon_urls;
+  for (int i = 0; i < masters; ++i) {
+    auto name = masters == 1 ? std::string{"marathon"}
+                             : fmt::format("marathon-{}", i);
+    subprocess_options opts;
+    opts.argv = {sibling_program("dcos-marathon"), "--master=" + master_flag,
+                 "--ip=" + ip, "--hostname=" + ip,
+                 fmt::format("--port={}", marathon_port + i),
+                 "--log_level=" + log_level};
+    if (zookeeper)
+      opts.argv.push_back("--zk=" + zookeeper->url("/marathon"));
+    else
+      opts.argv.push_back("--work_dir=" + work_dir + "/marathon");
+    opts.capture_stdout = true;
+    opts.stderr_path = fmt::format("{}/{}.log", work_dir, name);
+    std::string url;
+    auto marathon = start_daemon(name, std::move(opts), &url);
+    if (!marathon) {
+      std::fprintf(stderr, "dcos up: %s\n",
+                   describe_reason(marathon.error()).c_str());
+      return 1;
+    }
+    marathon_urls.push_back(url);
+    marathons.push_back(std::move(*marathon));
   }
   if (zookeeper)
     std::printf("zookeeper  %s\n", zookeeper->url("/mesos").c_str());
@@ -216,7 +257,9 @@ int up(int argc, char** argv) {
                 master_urls[static_cast<size_t>(i)].c_str());
   for (int i = 0; i < agents; ++i)
     std::printf("agent-%d  %s\n", i, agent_urls[static_cast<size_t>(i)].c_str());
-  std::printf("marathon  %s\n", marathon_url->c_str());
+  for (size_t i = 0; i < marathons.size(); ++i)
+    std::printf("%s  %s\n", marathons[i].name.c_str(),
+                marathon_urls[i].c_str());
   std::printf("logs     %s/*.log\n", work_dir.c_str());
   std::printf("cluster ready; Ctrl-C stops it\n");
   std::fflush(stdout);
@@ -229,28 +272,12 @@ int up(int argc, char** argv) {
   timespec tick{0, 200'000'000};
   while (sigtimedwait(&set, nullptr, &tick) <= 0) {
     bool died = zookeeper && !zookeeper->running();
-    for (size_t i = 0; i < master_processes.size(); ++i) {
-      if (!master_processes[i].poll())
-        continue;
-      if (!zookeeper) {
-        died = true;
-        continue;
-      }
-      // One of several masters exits when it loses the lead (as Mesos'
-      // do): supervise it, as DC/OS does, and it returns as a standby.
-      std::fprintf(stderr, "dcos up: master-%zu exited (see %s); restarting "
-                           "it\n",
-                   i, master_options[i].stderr_path.c_str());
-      auto again = subprocess::spawn(master_options[i]);
-      if (!again) {
-        died = true;
-        continue;
-      }
-      master_processes[i] = std::move(*again);
-    }
+    for (auto& m : master_processes)
+      died = died || (zookeeper ? !supervise(m) : m.process.poll().has_value());
     for (auto& a : agent_processes)
       died = died || a.poll().has_value();
-    died = died || marathon->poll().has_value();
+    for (auto& m : marathons)
+      died = died || (zookeeper ? !supervise(m) : m.process.poll().has_value());
     if (died) {
       std::fprintf(stderr, "dcos up: a daemon exited unexpectedly (see "
                            "%s/*.log); stopping\n",
@@ -263,7 +290,8 @@ int up(int argc, char** argv) {
   std::fflush(stdout);
   // The services first (their tasks stay until the agents go), then the
   // agents, for good (SIGUSR1: they kill their tasks), then the masters.
-  marathon->terminate(5s);
+  for (auto& m : marathons)
+    m.process.terminate(5s);
   for (auto& a : agent_processes)
     a.kill(SIGUSR1);
   auto stop_by = std::chrono::steady_clock::now() + 30s;
@@ -273,7 +301,7 @@ int up(int argc, char** argv) {
     a.terminate(2s);
   }
   for (auto& m : master_processes)
-    m.terminate(5s);
+    m.process.terminate(5s);
   if (zookeeper)
     zookeeper->stop();
   return status;

@@ -460,10 +460,12 @@ TEST_CASE("dcos up --masters=3: ZooKeeper, three masters, agents on zk://; "
   scratch_dir dir;
   auto port = free_port_run(4); // three masters, one agent
   auto zk_port = free_port();
+  auto marathon_port = free_port_run(3); // one Marathon per master
   subprocess_options opts;
   opts.argv = {binary("DCOS_CLI"), "up", "--masters=3", "--agents=1",
                fmt::format("--port={}", port),
                fmt::format("--zk_port={}", zk_port), "--work_dir=" + dir.path,
+               fmt::format("--marathon_port={}", marathon_port),
                "--log_level=warning"};
   opts.capture_stdout = true;
   opts.stderr_path = dir / "up.log";
@@ -483,6 +485,23 @@ TEST_CASE("dcos up --masters=3: ZooKeeper, three masters, agents on zk://; "
           != std::string::npos);
   CHECK(banner.find(fmt::format("agent-0  http://127.0.0.1:{}\n", port + 3))
         != std::string::npos);
+  // The Marathons elect one leader; each names it (the standbys forward).
+  for (int i = 0; i < 3; ++i)
+    CHECK(banner.find(fmt::format("marathon-{}  http://127.0.0.1:{}\n", i,
+                                  marathon_port + i))
+          != std::string::npos);
+  auto marathon_leader = [&](int i) {
+    auto r = curl({fmt::format("http://127.0.0.1:{}/v2/leader",
+                               marathon_port + i)});
+    return r.status == 200 ? r.body : std::string{};
+  };
+  CHECK(eventually(
+    [&] {
+      auto first = marathon_leader(0);
+      return !first.empty() && first == marathon_leader(1)
+             && first == marathon_leader(2);
+    },
+    30s));
 
   auto execute = [&](const std::string& name) {
     return run_to_end({binary("DCOS_CLI"), "execute", "--master=" + zk,
