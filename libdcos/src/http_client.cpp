@@ -2,7 +2,9 @@
 
 #include <cctype>
 #include <charconv>
+#include <array>
 #include <exception>
+#include <limits>
 #include <optional>
 #include <thread>
 
@@ -13,6 +15,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -94,13 +97,28 @@ std::string validate(const http_call& call) {
   return {};
 }
 
+template <class Fields>
+std::map<std::string, std::string> headers_of(const Fields& fields) {
+  std::map<std::string, std::string> out;
+  for (const auto& field : fields) {
+    auto [it, added] = out.try_emplace(lower(view(field.name_string())),
+                                       view(field.value()));
+    if (!added)
+      it->second.append(", ").append(view(field.value()));
+  }
+  return out;
+}
+
 // One call; lives while any of its handlers is pending. Runs on one thread
-// (the io_context's), so it needs no strand.
+// (the io_context's), so it needs no strand. With a reader, the reply's body
+// goes to it piece by piece (stream()); else it is collected (fetch()).
 class fetch_op : public std::enable_shared_from_this<fetch_op> {
 public:
-  fetch_op(asio::io_context& ioc, http_call call, callback done)
+  fetch_op(asio::io_context& ioc, http_call call, callback done,
+           std::shared_ptr<http_stream_reader> reader = nullptr)
     : call_(std::move(call)),
       done_(std::move(done)),
+      reader_(std::move(reader)),
       resolver_(ioc),
       socket_(ioc),
       deadline_(ioc) {}
@@ -115,8 +133,10 @@ public:
       return fail(errc::invalid_argument, e.what());
     }
     parser_.body_limit(reply_limit);
+    stream_parser_.body_limit(std::numeric_limits<uint64_t>::max());
     // A reply to HEAD announces a length but carries no body.
     parser_.skip(call_.method == "HEAD");
+    stream_parser_.skip(call_.method == "HEAD");
     deadline_.expires_after(call_.timeout);
     deadline_.async_wait([self = shared_from_this()](error_code ec) {
       if (!ec)
@@ -176,15 +196,70 @@ private:
       return;
     if (ec)
       return fail(errc::unavailable, reason(ec));
+    if (reader_)
+      return http::async_read_header(
+        socket_, buffer_, stream_parser_,
+        [self = shared_from_this()](error_code ec, size_t) {
+          self->on_stream_head(ec);
+        });
     http::async_read(socket_, buffer_, parser_,
                      [self = shared_from_this()](error_code ec, size_t) {
                        self->on_read(ec);
                      });
   }
 
+  void on_stream_head(error_code ec) {
+    if (finished_)
+      return;
+    if (ec)
+      return fail_reading(ec);
+    deadline_.cancel(); // the time-out is the head's; a stream has none
+    const auto& res = stream_parser_.get();
+    http_reply head{res.result_int(),
+                    std::string{res[http::field::content_type]},
+                    {},
+                    headers_of(res)};
+    reader_->head(head);
+    read_body();
+  }
+
+  void read_body() {
+    if (stream_parser_.is_done())
+      return finish(http_reply{});
+    auto& body = stream_parser_.get().body();
+    body.data = chunk_.data();
+    body.size = chunk_.size();
+    http::async_read_some(socket_, buffer_, stream_parser_,
+                          [self = shared_from_this()](error_code ec, size_t) {
+                            self->on_stream_data(ec);
+                          });
+  }
+
+  void on_stream_data(error_code ec) {
+    if (finished_)
+      return;
+    if (ec == http::error::need_buffer) // the chunk is full: not an error
+      ec = {};
+    if (ec)
+      return fail_reading(ec);
+    auto got = chunk_.size() - stream_parser_.get().body().size;
+    if (got > 0 && !reader_->data(std::string_view{chunk_.data(), got}))
+      return finish(http_reply{});
+    read_body();
+  }
+
   void on_read(error_code ec) {
     if (finished_)
       return;
+    if (ec)
+      return fail_reading(ec);
+    auto& res = parser_.get();
+    finish(http_reply{res.result_int(),
+                      std::string{res[http::field::content_type]},
+                      std::move(res.body()), headers_of(res)});
+  }
+
+  void fail_reading(error_code ec) {
     if (ec == http::error::body_limit)
       return fail(errc::corrupt_payload, "reply body exceeds 256 MiB");
     if (ec == http::error::end_of_stream)
@@ -193,19 +268,7 @@ private:
       return fail(errc::unavailable, "connection closed during the reply");
     if (ec.category() == http::make_error_code(http::error::bad_version).category())
       return fail(errc::corrupt_payload, "malformed reply: " + reason(ec));
-    if (ec)
-      return fail(errc::unavailable, reason(ec));
-    auto& res = parser_.get();
-    http_reply reply{res.result_int(),
-                     std::string{res[http::field::content_type]},
-                     std::move(res.body())};
-    for (const auto& field : res) {
-      auto [it, added] = reply.headers.try_emplace(
-        lower(view(field.name_string())), view(field.value()));
-      if (!added)
-        it->second.append(", ").append(view(field.value()));
-    }
-    finish(std::move(reply));
+    fail(errc::unavailable, reason(ec));
   }
 
   void fail(errc code, std::string_view what) {
@@ -234,12 +297,15 @@ private:
 
   http_call call_;
   callback done_;
+  std::shared_ptr<http_stream_reader> reader_; // stream() only
   tcp::resolver resolver_;
   tcp::socket socket_;
   asio::steady_timer deadline_;
   beast::flat_buffer buffer_;
   http::request<http::string_body> request_;
   http::response_parser<http::string_body> parser_;
+  http::response_parser<http::buffer_body> stream_parser_;
+  std::array<char, 16384> chunk_;
   bool finished_ = false;
 };
 
@@ -278,6 +344,21 @@ struct http_client::impl {
     }
   }
 
+  // Starts a call on the I/O thread.
+  void launch(http_call call, callback done,
+              std::shared_ptr<http_stream_reader> reader) {
+    if (broken)
+      return done(broken);
+    asio::post(ioc, [this, call = std::move(call), done = std::move(done),
+                     reader = std::move(reader)]() mutable {
+      auto op = std::make_shared<fetch_op>(ioc, std::move(call), std::move(done),
+                                           std::move(reader));
+      std::erase_if(ops, [](const auto& weak) { return weak.expired(); });
+      ops.push_back(op);
+      op->start();
+    });
+  }
+
   asio::io_context ioc{1};
   asio::executor_work_guard<asio::io_context::executor_type> work{ioc.get_executor()};
   std::vector<std::weak_ptr<fetch_op>> ops; // only touched on the I/O thread
@@ -309,15 +390,16 @@ http_client::~http_client() {
 }
 
 void http_client::fetch(http_call call, callback done) {
-  if (impl_->broken)
-    return done(impl_->broken);
-  asio::post(impl_->ioc, [st = impl_.get(), call = std::move(call),
-                          done = std::move(done)]() mutable {
-    auto op = std::make_shared<fetch_op>(st->ioc, std::move(call), std::move(done));
-    std::erase_if(st->ops, [](const auto& weak) { return weak.expired(); });
-    st->ops.push_back(op);
-    op->start();
-  });
+  impl_->launch(std::move(call), std::move(done), nullptr);
+}
+
+void http_client::stream(http_call call, http_stream_reader reader) {
+  auto shared = std::make_shared<http_stream_reader>(std::move(reader));
+  // The call's outcome is the stream's end; the reply itself is empty.
+  auto done = [shared](caf::expected<http_reply> r) {
+    shared->end(r ? caf::error{} : r.error());
+  };
+  impl_->launch(std::move(call), std::move(done), std::move(shared));
 }
 
 caf::expected<std::pair<std::string, uint16_t>>

@@ -2,12 +2,14 @@
 
 #include <cctype>
 #include <chrono>
+#include <optional>
 #include <set>
 
 #include <fmt/format.h>
 
 #include <dcos/error.hpp>
 #include <dcos/logging.hpp>
+#include <dcos/stream_sink.hpp>
 
 #include "app_definition.hpp"
 
@@ -100,6 +102,42 @@ http_response passed_back(http_reply reply, const std::string& via) {
   return r;
 }
 
+// The event stream, forwarded as it arrives: the leader's head (an error
+// answer whole), then every piece of its body. The reader's end closes the
+// leader's connection at the next piece; the leader's end closes the reader's.
+void forward_stream(http_client& client, http_call call,
+                    http_responder respond, std::string via) {
+  auto sink = std::make_shared<stream_sink>();
+  auto error_body = std::make_shared<std::optional<http_reply>>();
+  http_stream_reader reader;
+  reader.head = [respond, sink, via, error_body](const http_reply& head) {
+    if (head.status != 200) {
+      *error_body = head; // answered whole once its body is in
+      return;
+    }
+    auto r = passed_back(head, via);
+    r.stream = [sink](std::shared_ptr<http_stream> stream) {
+      sink->attach(std::move(stream));
+    };
+    respond(std::move(r));
+  };
+  reader.data = [sink, error_body](std::string_view data) {
+    if (*error_body) {
+      (*error_body)->body.append(data);
+      return true;
+    }
+    return sink->write(std::string{data});
+  };
+  reader.end = [respond, sink, via, error_body](const caf::error& err) {
+    if (*error_body)
+      respond(passed_back(std::move(**error_body), via));
+    else if (err)
+      respond(message_response(502, "Connection to leader refused."));
+    sink->close();
+  };
+  client.stream(std::move(call), std::move(reader));
+}
+
 } // namespace
 
 marathon_edge::marathon_edge(std::string self_address)
@@ -142,17 +180,12 @@ http_router marathon_edge::routes() const {
     auto via = via_value(self);
     if (is_loop(req, via))
       return respond(message_response(502, "Detected proxying loop."));
-    if (req.path == "/v2/events") {
-      http_response r;
-      r.status = 307;
-      r.content_type.clear();
-      r.headers.emplace_back("Location", "http://" + leader + req.target);
-      return respond(std::move(r));
-    }
     auto call = forwarded(req, leader, via);
     if (call.port == 0)
       return respond(message_response(
         502, fmt::format("The leader's address '{}' is not HOST:PORT", leader)));
+    if (req.path == "/v2/events")
+      return forward_stream(*client, std::move(call), respond, via);
     auto started = std::chrono::steady_clock::now();
     client->fetch(std::move(call), [respond, via, leader, started](
                                      caf::expected<http_reply> reply) {

@@ -9,9 +9,9 @@
 //    Connection) with `X-Marathon-Via: 1.1 HOST:PORT` (ours) added, and the
 //    leader's answer is passed back with the same header added. A request
 //    that already came through this instance is a loop: 502. A leader that
-//    cannot be reached: 502, or 504 after the proxy's timeout.
-//    The event stream (/v2/events) is the exception: a standby answers 307
-//    to the leader's stream (the proxy forwards whole replies only).
+//    cannot be reached: 502, or 504 after the proxy's timeout. The event
+//    stream (/v2/events) is forwarded as it arrives, for as long as both
+//    ends keep it open.
 //  - With no leader known (starting, or during an election): 503
 //    {"message": "Could not determine the current leader"}.
 //

@@ -1,8 +1,9 @@
 // Streamed responses (event streams): chunked, in order, never blocking the
 // writer, closed by either end, and cut off when the client falls too far
-// behind.
+// behind; and the client that reads them as they come.
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <future>
 #include <mutex>
 #include <string>
@@ -18,6 +19,7 @@
 
 #include "support/checks.hpp"
 
+#include "dcos/http_client.hpp"
 #include "dcos/http_server.hpp"
 
 namespace {
@@ -158,4 +160,100 @@ TEST_CASE_FIXTURE(fixture, "stopping the server closes its streams") {
   CHECK(closes == 1);
   CHECK_FALSE(s->is_open());
   CHECK_FALSE(s->write("after stop"));
+}
+
+// http_client::stream(), the reading end (Marathon's standbys forward the
+// leader's event stream with it).
+namespace {
+
+struct stream_read {
+  std::mutex mtx;
+  unsigned status = 0;
+  std::string header;
+  std::string body;
+  std::promise<caf::error> ended;
+
+  dcos::http_stream_reader reader(size_t stop_after = SIZE_MAX) {
+    dcos::http_stream_reader r;
+    r.head = [this](const dcos::http_reply& head) {
+      std::lock_guard guard{mtx};
+      status = head.status;
+      header = head.header("Mesos-Stream-Id");
+    };
+    r.data = [this, stop_after](std::string_view data) {
+      std::lock_guard guard{mtx};
+      body.append(data);
+      return body.size() < stop_after;
+    };
+    r.end = [this](const caf::error& err) { ended.set_value(err); };
+    return r;
+  }
+
+  std::string got() {
+    std::lock_guard guard{mtx};
+    return body;
+  }
+};
+
+dcos::http_call events_call(uint16_t port) {
+  dcos::http_call call;
+  call.host = "127.0.0.1";
+  call.port = port;
+  call.target = "/events";
+  call.timeout = 10s;
+  return call;
+}
+
+} // namespace
+
+TEST_CASE_FIXTURE(fixture, "a streamed reply is read piece by piece as it "
+                           "comes, past the call's time-out, until it ends") {
+  dcos::http_client client;
+  stream_read read;
+  auto call = events_call(server->port());
+  call.timeout = 300ms; // the head's: the stream outlives it
+  client.stream(call, read.reader());
+  auto s = handle();
+  CHECK(eventually([&] { return read.got() == "first"; }));
+  std::this_thread::sleep_for(500ms);
+  CHECK(s->write("second"));
+  CHECK(eventually([&] { return read.got() == "firstsecond"; }));
+  CHECK(read.status == 200);
+  CHECK(read.header == "s-1");
+  s->close();
+  auto ended = read.ended.get_future();
+  REQUIRE(ended.wait_for(10s) == std::future_status::ready);
+  CHECK_FALSE(ended.get());
+}
+
+TEST_CASE_FIXTURE(fixture, "a reader that stops closes the connection") {
+  dcos::http_client client;
+  stream_read read;
+  client.stream(events_call(server->port()), read.reader(5));
+  auto s = handle();
+  auto ended = read.ended.get_future();
+  REQUIRE(ended.wait_for(10s) == std::future_status::ready);
+  CHECK_FALSE(ended.get());
+  CHECK(read.got() == "first");
+  // The server sees the client gone at its next write.
+  CHECK(eventually([&] {
+    s->write("ping");
+    return !s->is_open();
+  }));
+}
+
+TEST_CASE("a stream that cannot connect ends with the reason, without a "
+          "head") {
+  dcos::http_client client;
+  stream_read read;
+  asio::io_context ioc;
+  tcp::acceptor unused{ioc, {asio::ip::make_address("127.0.0.1"), 0}};
+  auto port = unused.local_endpoint().port();
+  unused.close();
+  client.stream(events_call(port), read.reader());
+  auto ended = read.ended.get_future();
+  REQUIRE(ended.wait_for(10s) == std::future_status::ready);
+  auto err = ended.get();
+  CHECK(err);
+  CHECK(read.status == 0);
 }

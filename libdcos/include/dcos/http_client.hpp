@@ -52,6 +52,20 @@ struct http_call {
 /// For command-line tools and tests only: never inside an actor.
 caf::expected<http_reply> http_fetch(const http_call& call);
 
+/// What http_client::stream() reports, in order, on the client's I/O
+/// thread; none of them may block.
+struct http_stream_reader {
+  /// The reply's status and headers (its body empty), once they arrived.
+  std::function<void(const http_reply& head)> head;
+  /// Each piece of the body as it arrives. Answer false to stop reading:
+  /// the connection is closed and `end` runs without an error.
+  std::function<bool(std::string_view data)> data;
+  /// Runs once, last: without an error when the body ended (or the reader
+  /// stopped it), else with the reason (the call failed before the head, or
+  /// the connection broke during the body).
+  std::function<void(const caf::error& err)> end;
+};
+
 class http_client {
 public:
   /// Starts the client's I/O thread.
@@ -69,6 +83,12 @@ public:
   /// the constructor have failed to start that thread, `done` gets the error
   /// at once, on the calling thread.)
   void fetch(http_call call, std::function<void(caf::expected<http_reply>)> done);
+
+  /// Performs `call` and hands the reply's body over as it arrives, without
+  /// a limit on its size or duration (an event stream, which may last as
+  /// long as both ends do). `call.timeout` bounds the time until the head
+  /// only. Every callback of `reader` must be set.
+  void stream(http_call call, http_stream_reader reader);
 
 private:
   struct impl;
