@@ -178,29 +178,26 @@ int up(int argc, char** argv) {
     master_addresses.push_back(fmt::format("{}:{}", ip, master_port));
     master_processes.push_back(std::move(*master));
   }
-  std::vector<subprocess> agent_processes;
+  std::vector<daemon_process> agent_processes;
   std::vector<std::string> agent_urls;
   for (int i = 0; i < agents; ++i) {
+    auto name = fmt::format("agent-{}", i);
     subprocess_options aopts;
     aopts.argv = {sibling_program("dcos-agent"), "--master=" + master_flag,
                   "--ip=" + ip, fmt::format("--port={}", port + masters + i),
-                  fmt::format("--work_dir={}/agent-{}", work_dir, i),
+                  fmt::format("--work_dir={}/{}", work_dir, name),
                   "--resources=" + agent_share(i, agents),
                   "--log_level=" + log_level};
     aopts.capture_stdout = true;
-    aopts.stderr_path = fmt::format("{}/agent-{}.log", work_dir, i);
-    auto agent = subprocess::spawn(aopts);
+    aopts.stderr_path = fmt::format("{}/{}.log", work_dir, name);
+    std::string url;
+    auto agent = start_daemon(name, std::move(aopts), &url);
     if (!agent) {
-      std::fprintf(stderr, "dcos up: %s\n", describe(agent.error()).c_str());
+      std::fprintf(stderr, "dcos up: %s\n",
+                   describe_reason(agent.error()).c_str());
       return 1;
     }
-    auto url = ready_line(*agent, fmt::format("agent {}", i));
-    if (!url) {
-      std::fprintf(stderr, "dcos up: %s (see %s/agent-%d.log)\n",
-                   describe_reason(url.error()).c_str(), work_dir.c_str(), i);
-      return 1;
-    }
-    agent_urls.push_back(*url);
+    agent_urls.push_back(url);
     agent_processes.push_back(std::move(*agent));
   }
   // Ready when the (leading) master knows every agent; standbys answer
@@ -275,7 +272,7 @@ int up(int argc, char** argv) {
     for (auto& m : master_processes)
       died = died || (zookeeper ? !supervise(m) : m.process.poll().has_value());
     for (auto& a : agent_processes)
-      died = died || a.poll().has_value();
+      died = died || a.process.poll().has_value();
     for (auto& m : marathons)
       died = died || (zookeeper ? !supervise(m) : m.process.poll().has_value());
     if (died) {
@@ -293,12 +290,12 @@ int up(int argc, char** argv) {
   for (auto& m : marathons)
     m.process.terminate(5s);
   for (auto& a : agent_processes)
-    a.kill(SIGUSR1);
+    a.process.kill(SIGUSR1);
   auto stop_by = std::chrono::steady_clock::now() + 30s;
   for (auto& a : agent_processes) {
-    while (!a.poll() && std::chrono::steady_clock::now() < stop_by)
+    while (!a.process.poll() && std::chrono::steady_clock::now() < stop_by)
       std::this_thread::sleep_for(50ms);
-    a.terminate(2s);
+    a.process.terminate(2s);
   }
   for (auto& m : master_processes)
     m.process.terminate(5s);

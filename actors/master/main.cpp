@@ -96,17 +96,10 @@ int main(int argc, char** argv) {
                });
   f.add(&seed, "seed", "seed for ids and the allocator's shuffle");
   std::optional<zk_url> zk;
-  f.add_custom("zk", "zk://HOST:PORT,.../PATH: contend for leadership among "
-                     "several masters there, with the registry in ZooKeeper",
-               "", [&zk](std::string_view text) -> caf::error {
-                 if (text.empty())
-                   return {};
-                 auto url = parse_zk_url(text, "--zk");
-                 if (!url)
-                   return url.error();
-                 zk = std::move(*url);
-                 return {};
-               });
+  add_zk_flag(f, "zk",
+              "zk://HOST:PORT,.../PATH: contend for leadership among "
+              "several masters there, with the registry in ZooKeeper",
+              &zk);
   caf::timespan zk_session_timeout = default_zk_session_timeout;
   f.add(&zk_session_timeout, "zk_session_timeout",
         "ZooKeeper session timeout; a leader cut off for this long steps "

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "dcos/error.hpp"
+#include "dcos/flags.hpp"
 
 namespace dcos {
 
@@ -95,6 +96,21 @@ caf::expected<zk_url> parse_zk_url(std::string_view text,
   }
   url.path = std::string{path};
   return url;
+}
+
+void add_zk_flag(flags& f, std::string name, std::string help,
+                 std::optional<zk_url>* out) {
+  auto what = "--" + name;
+  f.add_custom(std::move(name), std::move(help), "",
+               [out, what](std::string_view text) -> caf::error {
+                 if (text.empty())
+                   return {};
+                 auto url = parse_zk_url(text, what);
+                 if (!url)
+                   return url.error();
+                 *out = std::move(*url);
+                 return {};
+               });
 }
 
 } // namespace dcos

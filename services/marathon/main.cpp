@@ -79,17 +79,10 @@ int main(int argc, char** argv) {
         "directory for Marathon's state (apps, tasks, deployments, framework "
         "id); required unless --zk is given");
   std::optional<zk_url> zk;
-  f.add_custom("zk", "zk://HOST:PORT,.../PATH: keep the state in ZooKeeper "
-                     "and elect the leader among several Marathons there",
-               "", [&zk](std::string_view text) -> caf::error {
-                 if (text.empty())
-                   return {};
-                 auto url = parse_zk_url(text, "--zk");
-                 if (!url)
-                   return url.error();
-                 zk = std::move(*url);
-                 return {};
-               });
+  add_zk_flag(f, "zk",
+              "zk://HOST:PORT,.../PATH: keep the state in ZooKeeper and "
+              "elect the leader among several Marathons there",
+              &zk);
   uint64_t zk_session_timeout_ms = 10000;
   f.add(&zk_session_timeout_ms, "zk_session_timeout",
         "ZooKeeper session timeout in milliseconds, as Marathon's; a leader "

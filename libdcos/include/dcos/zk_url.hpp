@@ -18,6 +18,8 @@
 
 namespace dcos {
 
+class flags;
+
 /// Mesos' default for --zk_session_timeout.
 constexpr caf::timespan default_zk_session_timeout = std::chrono::seconds(10);
 
@@ -37,5 +39,11 @@ caf::expected<zk_url> parse_zk_url(std::string_view text,
 
 /// True if `text` starts with "zk://".
 bool is_zk_url(std::string_view text);
+
+/// Declares `--name` on `f`: a zk:// URL parsed into `*out` (left empty if
+/// the flag is not given or empty); a bad URL fails the flags' load with
+/// the part that is wrong. REQUIRES: `out` outlives `f`'s load.
+void add_zk_flag(flags& f, std::string name, std::string help,
+                 std::optional<zk_url>* out);
 
 } // namespace dcos
