@@ -18,9 +18,10 @@ PACKAGES=(
   # libraries
   libcaf-dev libprotobuf-dev protobuf-compiler libboost-dev libfmt-dev
   libspdlog-dev libyaml-cpp-dev libseccomp-dev doctest-dev
-  libjemalloc-dev libzookeeper-mt-dev
-  # used by tests and tools; ZooKeeper for several masters
-  curl procps zookeeper
+  libjemalloc-dev libzookeeper-mt-dev libldns-dev
+  # used by tests and tools; ZooKeeper for several masters; dig for
+  # Mesos-DNS
+  curl procps zookeeper bind9-dnsutils
   # Linux containers: test images (busybox), networks (ip, iptables,
   # nsenter), and crun for the launch benchmark
   busybox-static iproute2 iptables util-linux crun

@@ -35,6 +35,7 @@ v1::internal::ReregisterAgent agent_state::reregistration() const {
   v1::internal::ReregisterAgent msg;
   *msg.mutable_agent_info() = info;
   msg.set_version(cfg.version);
+  msg.set_ip(cfg.ip);
   total.to_proto(msg.mutable_checkpointed_resources());
   for (const auto& [fw_id, fw] : frameworks) {
     *msg.add_frameworks() = fw.info;
@@ -114,6 +115,7 @@ void agent_state::try_register() {
     v1::internal::RegisterAgent msg;
     *msg.mutable_agent_info() = info;
     msg.set_version(cfg.version);
+    msg.set_ip(cfg.ip);
     self->request(master, std::chrono::seconds(30), me, std::move(msg))
       .then(
         [this, epoch](v1::internal::AgentRegistered& r) {

@@ -9,7 +9,9 @@
 // with several masters one Marathon per master (8080, 8081, ...), electing
 // their leader and keeping their state in ZooKeeper (zk://IP:2181/marathon).
 // A master or Marathon of several that exits (it lost the lead) is started
-// again as a standby, as DC/OS' supervisor does.
+// again as a standby, as DC/OS' supervisor does. Mesos-DNS (dcos-dns)
+// serves HTTP on 8123 and DNS on 53 as root (61053 otherwise, DC/OS' own
+// Mesos-DNS port), forwarding other names to this machine's resolvers.
 #include <signal.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -17,6 +19,8 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -58,6 +62,30 @@ std::string agent_share(int index, int agents) {
   auto first = 31000 + 1000 * index;
   return fmt::format("cpus:{};mem:{};disk:{};ports:[{}-{}]", cpus, mem, 10240,
                      first, first + 999);
+}
+
+// The nameservers of /etc/resolv.conf, for Mesos-DNS to forward to, but
+// not `self` (IP:PORT, Mesos-DNS itself: that would be a loop).
+std::string host_resolvers(const std::string& self) {
+  std::ifstream in{"/etc/resolv.conf"};
+  std::string line;
+  std::string out;
+  while (std::getline(in, line)) {
+    std::istringstream words{line};
+    std::string key, address;
+    if (!(words >> key >> address) || key != "nameserver")
+      continue;
+    if (address.find('%') != std::string::npos)
+      continue; // link-local with a zone: not an address to forward to
+    if (address.find(':') != std::string::npos)
+      address = "[" + address + "]";
+    if (address + ":53" == self || address == self)
+      continue;
+    if (!out.empty())
+      out += ',';
+    out += address;
+  }
+  return out;
 }
 
 // A daemon `dcos up` started, with what it takes to start it again.
@@ -110,8 +138,8 @@ int up(int argc, char** argv) {
   uint16_t port = 5050;
   std::string log_level = "info";
   flags f{"dcos up [flags]",
-          "Starts a local cluster: a master, agents and Marathon, each its own "
-          "process, until Ctrl-C."};
+          "Starts a local cluster: a master, agents, Marathon and Mesos-DNS, "
+          "each its own process, until Ctrl-C."};
   f.add(&agents, "agents", "number of agents");
   f.add(&masters, "masters",
         "number of masters; above one, they elect a leader in a ZooKeeper "
@@ -125,6 +153,11 @@ int up(int argc, char** argv) {
   f.add(&log_level, "log_level", "log level of the daemons");
   uint16_t marathon_port = 8080;
   f.add(&marathon_port, "marathon_port", "Marathon's HTTP port");
+  uint16_t dns_http_port = 8123;
+  f.add(&dns_http_port, "mesos_dns_port", "Mesos-DNS' HTTP port");
+  uint16_t dns_port = ::geteuid() == 0 ? 53 : 61053;
+  f.add(&dns_port, "dns_port",
+        "Mesos-DNS' DNS port (default 53 as root, else 61053)");
   parse_or_exit(f, argc, argv);
   if (agents < 1 || agents > 64)
     return usage_error("--agents: must be between 1 and 64");
@@ -246,6 +279,32 @@ int up(int argc, char** argv) {
     marathon_urls.push_back(url);
     marathons.push_back(std::move(*marathon));
   }
+  // Mesos-DNS, following the (leading) master's event stream.
+  std::vector<daemon_process> services;
+  std::vector<std::string> service_urls;
+  {
+    subprocess_options opts;
+    opts.argv = {sibling_program("dcos-dns"), "--master=" + master_flag,
+                 "--ip=" + ip, fmt::format("--port={}", dns_http_port),
+                 "--dns_ip=" + ip, fmt::format("--dns_port={}", dns_port),
+                 "--log_level=" + log_level};
+    auto resolvers = host_resolvers(fmt::format("{}:{}", ip, dns_port));
+    if (!resolvers.empty())
+      opts.argv.push_back("--resolvers=" + resolvers);
+    else
+      opts.argv.push_back("--external_on=false");
+    opts.capture_stdout = true;
+    opts.stderr_path = work_dir + "/mesos-dns.log";
+    std::string url;
+    auto dns = start_daemon("mesos-dns", std::move(opts), &url);
+    if (!dns) {
+      std::fprintf(stderr, "dcos up: %s\n",
+                   describe_reason(dns.error()).c_str());
+      return 1;
+    }
+    service_urls.push_back(url);
+    services.push_back(std::move(*dns));
+  }
   if (zookeeper)
     std::printf("zookeeper  %s\n", zookeeper->url("/mesos").c_str());
   for (int i = 0; i < masters; ++i)
@@ -257,6 +316,10 @@ int up(int argc, char** argv) {
   for (size_t i = 0; i < marathons.size(); ++i)
     std::printf("%s  %s\n", marathons[i].name.c_str(),
                 marathon_urls[i].c_str());
+  for (size_t i = 0; i < services.size(); ++i)
+    std::printf("%s  %s\n", services[i].name.c_str(), service_urls[i].c_str());
+  std::printf("dns      %s:%u (dig @%s -p %u leader.mesos)\n", ip.c_str(),
+              dns_port, ip.c_str(), dns_port);
   std::printf("logs     %s/*.log\n", work_dir.c_str());
   std::printf("cluster ready; Ctrl-C stops it\n");
   std::fflush(stdout);
@@ -275,6 +338,8 @@ int up(int argc, char** argv) {
       died = died || a.process.poll().has_value();
     for (auto& m : marathons)
       died = died || (zookeeper ? !supervise(m) : m.process.poll().has_value());
+    for (auto& service : services)
+      died = died || service.process.poll().has_value();
     if (died) {
       std::fprintf(stderr, "dcos up: a daemon exited unexpectedly (see "
                            "%s/*.log); stopping\n",
@@ -287,6 +352,8 @@ int up(int argc, char** argv) {
   std::fflush(stdout);
   // The services first (their tasks stay until the agents go), then the
   // agents, for good (SIGUSR1: they kill their tasks), then the masters.
+  for (auto& service : services)
+    service.process.terminate(5s);
   for (auto& m : marathons)
     m.process.terminate(5s);
   for (auto& a : agent_processes)

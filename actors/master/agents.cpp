@@ -16,6 +16,12 @@ caf::error recovering_error() {
                     "the master is recovering its registry; retry");
 }
 
+// The address an agent says it serves on, if it is one others can reach
+// (0.0.0.0 is not: its hostname stands for it then).
+std::string advertised_ip(const std::string& ip) {
+  return ip == "0.0.0.0" || ip == "::" ? std::string{} : ip;
+}
+
 } // namespace
 
 v1::internal::AgentRegistered
@@ -112,6 +118,7 @@ master_state::register_agent(const agent_actor& handle,
   info.mutable_id()->set_value(id);
   auto& agent = agents[id];
   agent.info = info;
+  agent.ip = advertised_ip(msg.ip());
   agent_by_endpoint[endpoint_of(info)] = id;
   agent.handle = handle;
   agent.version = msg.version();
@@ -328,6 +335,7 @@ master_state::reregister_agent(const agent_actor& handle,
     agent.connected = true;
     agent.active = offerable(agent);
     agent.version = msg.version();
+    agent.ip = advertised_ip(msg.ip());
     agent.reregistered_time = now();
     // Tasks we know that the agent no longer has ended while we were apart.
     std::set<std::pair<std::string, std::string>> reported;
@@ -371,6 +379,7 @@ master_state::reregister_agent(const agent_actor& handle,
   recovering_agents.erase(id);
   auto& agent = agents[id];
   agent.info = msg.agent_info();
+  agent.ip = advertised_ip(msg.ip());
   agent_by_endpoint[endpoint_of(agent.info)] = id;
   agent.handle = handle;
   agent.version = msg.version();

@@ -141,6 +141,7 @@ struct executor_key {
 
 struct agent_record {
   v1::AgentInfo info; // id set
+  std::string ip;     // where it serves, if it said (else its hostname)
   agent_actor handle;
   std::string version;
   resources total; // with reservations and volumes

@@ -29,8 +29,11 @@ v1::TimeInfo time_info(double seconds) {
   return t;
 }
 
-std::string agent_pid(const v1::AgentInfo& info) {
-  return fmt::format("slave(1)@{}:{}", info.hostname(),
+// As Mesos' agent pid: its address (its hostname if it did not say).
+std::string agent_pid(const agent_record& agent) {
+  const auto& info = agent.info;
+  return fmt::format("slave(1)@{}:{}",
+                     agent.ip.empty() ? info.hostname() : agent.ip,
                      info.has_port() ? info.port() : 5051);
 }
 
@@ -44,7 +47,7 @@ master_state::agent_entry(const agent_record& agent) const {
   agent.total.to_proto(a.mutable_agent_info()->mutable_resources());
   a.set_active(agent.active);
   a.set_version(agent.version);
-  a.set_pid(agent_pid(agent.info));
+  a.set_pid(agent_pid(agent));
   *a.mutable_registered_time() = time_info(agent.registered_time);
   if (agent.reregistered_time > 0)
     *a.mutable_reregistered_time() = time_info(agent.reregistered_time);

@@ -7,6 +7,7 @@
 #include "dcos/error.hpp"
 #include "dcos/executor_actor.hpp"
 #include "dcos/master_actor.hpp"
+#include "dcos/master_subscriber_actor.hpp"
 #include "dcos/scheduler_actor.hpp"
 #include "dcos/wire_types.hpp"
 
@@ -34,6 +35,7 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<agent_actor>("dcos.agent_actor");
   cfg.add_message_type<scheduler_actor>("dcos.scheduler_actor");
   cfg.add_message_type<master_actor>("dcos.master_actor");
+  cfg.add_message_type<master_subscriber_actor>("dcos.master_subscriber_actor");
   cfg.add_message_type<executor_actor>("dcos.executor_actor");
   cfg.add_error_category(
     error_category, [](uint8_t code, caf::atom_value, const caf::message& ctx) {

@@ -387,9 +387,15 @@ TEST_CASE("dcos up runs a cluster that dcos execute uses; SIGTERM stops it "
   // The master's port and the two after it, for the agents.
   auto port = free_port_run(3);
   auto master = fmt::format("127.0.0.1:{}", port);
+  auto marathon_port = free_port();
+  auto dns_http_port = free_port();
+  auto dns_port = free_port();
   subprocess_options opts;
   opts.argv = {binary("DCOS_CLI"), "up", "--agents=2",
                fmt::format("--port={}", port), "--work_dir=" + dir.path,
+               fmt::format("--marathon_port={}", marathon_port),
+               fmt::format("--mesos_dns_port={}", dns_http_port),
+               fmt::format("--dns_port={}", dns_port),
                "--log_level=warning"};
   opts.capture_stdout = true;
   auto up = subprocess::spawn(opts);
@@ -403,6 +409,15 @@ TEST_CASE("dcos up runs a cluster that dcos execute uses; SIGTERM stops it "
   CHECK(banner.find("master   http://" + master + "\n") != std::string::npos);
   CHECK(banner.find(fmt::format("agent-1  http://127.0.0.1:{}\n", port + 2))
         != std::string::npos);
+  CHECK(banner.find(fmt::format("mesos-dns  http://127.0.0.1:{}\n",
+                                dns_http_port))
+        != std::string::npos);
+  // Mesos-DNS names the leading master, asked with a real dig.
+  CHECK(eventually([&] {
+    auto dig = run_to_end({"dig", "+short", "@127.0.0.1", "-p",
+                           std::to_string(dns_port), "leader.mesos"});
+    return dig.out == "127.0.0.1\n";
+  }));
   subprocess_options exec;
   exec.argv = {binary("DCOS_CLI"), "execute", "--master=" + master,
                "--name=hello", "--command=echo hello from $MESOS_TASK_ID"};

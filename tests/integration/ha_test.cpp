@@ -461,11 +461,15 @@ TEST_CASE("dcos up --masters=3: ZooKeeper, three masters, agents on zk://; "
   auto port = free_port_run(4); // three masters, one agent
   auto zk_port = free_port();
   auto marathon_port = free_port_run(3); // one Marathon per master
+  auto dns_http_port = free_port();
+  auto dns_port = free_port();
   subprocess_options opts;
   opts.argv = {binary("DCOS_CLI"), "up", "--masters=3", "--agents=1",
                fmt::format("--port={}", port),
                fmt::format("--zk_port={}", zk_port), "--work_dir=" + dir.path,
                fmt::format("--marathon_port={}", marathon_port),
+               fmt::format("--mesos_dns_port={}", dns_http_port),
+               fmt::format("--dns_port={}", dns_port),
                "--log_level=warning"};
   opts.capture_stdout = true;
   opts.stderr_path = dir / "up.log";
@@ -514,6 +518,17 @@ TEST_CASE("dcos up --masters=3: ZooKeeper, three masters, agents on zk://; "
 
   auto leader = leader_seen_by(fmt::format("127.0.0.1:{}", port));
   auto leader_port = leader.substr(leader.rfind(':') + 1);
+  // Mesos-DNS names the leader (its HTTP port in _leader._tcp's SRV).
+  auto dns_leader_port = [&] {
+    auto dig = run_to_end({"dig", "+short", "@127.0.0.1", "-p",
+                           std::to_string(dns_port), "_leader._tcp.mesos",
+                           "SRV"});
+    std::istringstream words{dig.out};
+    std::string priority, weight, srv_port;
+    words >> priority >> weight >> srv_port;
+    return srv_port;
+  };
+  CHECK(eventually([&] { return dns_leader_port() == leader_port; }, 30s));
 
   // `dcos masters` lists all three from ZooKeeper, the leader first; asked
   // a standby, it names the leader.
@@ -562,6 +577,13 @@ TEST_CASE("dcos up --masters=3: ZooKeeper, three masters, agents on zk://; "
   auto after = execute("after");
   CHECK(after.status == 0);
   CHECK(after.out.find("TASK_FINISHED for task 'after'") != std::string::npos);
+  // Mesos-DNS followed the new leader.
+  CHECK(eventually(
+    [&] {
+      auto now = dns_leader_port();
+      return !now.empty() && now != leader_port;
+    },
+    30s));
   CHECK(eventually(
     [&] {
       return read_file(dir / "up.log").find("restarting it")
