@@ -290,6 +290,8 @@ public:
     DCOS_REQUIRE_OK(p);
     curl_.emplace(std::move(*p));
     thread_ = std::thread([this] { run(); });
+    // Following from here on: what happens next arrives as events.
+    REQUIRE(eventually([this] { return subscribed_.load(); }, 20s));
   }
 
   ~event_watch() {
@@ -326,6 +328,8 @@ private:
             if (!google::protobuf::util::JsonStringToMessage(record, &e).ok())
               continue;
             std::lock_guard<std::mutex> guard{mutex_};
+            if (e.type() == v1::master::Event::SUBSCRIBED)
+              subscribed_ = true;
             if (e.type() == v1::master::Event::TASK_ADDED)
               names[e.task_added().task().task_id().value()]
                 = e.task_added().task().name();
@@ -345,6 +349,7 @@ private:
   std::optional<subprocess> curl_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> subscribed_{false};
   std::mutex mutex_;
   std::map<std::string, std::chrono::steady_clock::time_point> seen_;
 };
