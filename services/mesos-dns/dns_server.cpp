@@ -1,6 +1,11 @@
 #include "dns_server.hpp"
 
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -11,6 +16,7 @@
 
 #include "dcos/error.hpp"
 #include "dcos/logging.hpp"
+#include "answer_cache.hpp"
 #include "dns_answer.hpp"
 
 namespace dcos::mesos_dns {
@@ -53,6 +59,9 @@ std::string with_length(const std::string& wire) {
   return out;
 }
 
+// The cache of the server thread running here (each keeps its own).
+thread_local answer_cache* current_cache = nullptr;
+
 } // namespace
 
 struct dns_server::impl {
@@ -61,6 +70,7 @@ struct dns_server::impl {
   udp::socket udp_socket{io};
   tcp::acceptor acceptor{io};
   std::vector<std::thread> threads;
+  std::vector<std::unique_ptr<answer_cache>> caches; // one per thread
   std::shared_ptr<const zone_holder> zone;
   dns_counters counters;
   uint64_t seed = 0;
@@ -89,11 +99,25 @@ struct dns_server::impl {
 
   // Answers one query; `forward` is called instead when it must go
   // upstream, `reply` otherwise (not at all for a packet to drop).
-  void handle(std::string_view query, dns_transport transport,
-              const std::function<void(std::string)>& reply,
-              const std::function<void(const dns_outcome&)>& forward) {
+  template <class Reply, class Forward>
+  void handle(std::string_view query, dns_transport transport, Reply&& reply,
+              Forward&& forward) {
     auto start = clock_type::now();
     auto z = zone->current();
+    // Only UDP replies are cached: that is where the load is, and a TCP
+    // reply has another size limit.
+    auto* cache = transport == dns_transport::udp && z && query.size() >= 12
+                    ? current_cache
+                    : nullptr;
+    if (cache) {
+      std::string wire;
+      answer_cache::reply_info info;
+      if (cache->find(query, z, wire, info)) {
+        count_answer(info, start);
+        reply(std::move(wire));
+        return;
+      }
+    }
     static const record_set empty;
     auto out = answer_query(query, z ? z->records : empty, s,
                             z ? z->serial : 0, transport, rng());
@@ -101,8 +125,8 @@ struct dns_server::impl {
       ++counters.dropped;
       return;
     }
-    ++counters.by_type[type_index(out.qtype)];
     if (out.action == dns_outcome::forward) {
+      ++counters.by_type[type_index(out.qtype)];
       if (!s.config.external_on() || upstreams_for(out.qname).empty()) {
         ++counters.by_rcode[rcode_refused];
         reply(error_reply(query, rcode_refused));
@@ -113,19 +137,29 @@ struct dns_server::impl {
     }
     if (!z && out.rcode != rcode_formerr && out.rcode != rcode_notimp) {
       // The zone is not known yet: say so rather than "no such name".
+      ++counters.by_type[type_index(out.qtype)];
       ++counters.by_rcode[rcode_servfail];
       reply(error_reply(query, rcode_servfail));
       return;
     }
-    ++counters.by_rcode[std::min<size_t>(out.rcode, 5)];
-    if (out.truncated)
+    answer_cache::reply_info info{out.qtype, out.rcode, out.truncated};
+    count_answer(info, start);
+    if (cache && (out.rcode == rcode_noerror || out.rcode == rcode_nxdomain))
+      cache->insert(query, out.wire, info);
+    reply(std::move(out.wire));
+  }
+
+  void count_answer(const answer_cache::reply_info& info,
+                    clock_type::time_point start) {
+    ++counters.by_type[type_index(info.qtype)];
+    ++counters.by_rcode[std::min<size_t>(info.rcode, 5)];
+    if (info.truncated)
       ++counters.truncated;
     counters.latency_us_sum += static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now()
                                                             - start)
         .count());
     ++counters.latency_count;
-    reply(std::move(out.wire));
   }
 
   void forwarded(bool ok) {
@@ -461,40 +495,120 @@ private:
 
 } // namespace
 
+namespace {
+
+// One reader per server thread. It waits for the socket to be readable,
+// then takes up to `batch` datagrams with one system call (recvmmsg) and
+// sends their replies with one more (sendmmsg): under load a query costs
+// its answer, not two system calls and a trip through the reactor.
+class udp_reader : public std::enable_shared_from_this<udp_reader> {
+public:
+  explicit udp_reader(dns_server::impl& server) : server_(server) {
+  }
+
+  void arm() {
+    auto self = shared_from_this();
+    server_.udp_socket.async_wait(
+      udp::socket::wait_read, [self](boost::system::error_code ec) {
+        if (ec == asio::error::operation_aborted
+            || !self->server_.udp_socket.is_open())
+          return;
+        if (!ec)
+          self->drain();
+        self->arm();
+      });
+  }
+
+private:
+  static constexpr size_t batch = 32;
+  static constexpr size_t slot = 4096; // a query is far smaller
+  static constexpr int rounds = 8;     // then let other handlers run
+
+  void drain() {
+    int fd = server_.udp_socket.native_handle();
+    for (int round = 0; round < rounds; ++round) {
+      for (size_t i = 0; i < batch; ++i) {
+        in_iov_[i] = {buffers_.data() + i * slot, slot};
+        in_[i] = {};
+        in_[i].msg_hdr.msg_name = &peers_[i];
+        in_[i].msg_hdr.msg_namelen = sizeof(peers_[i]);
+        in_[i].msg_hdr.msg_iov = &in_iov_[i];
+        in_[i].msg_hdr.msg_iovlen = 1;
+      }
+      int n = ::recvmmsg(fd, in_.data(), batch, MSG_DONTWAIT, nullptr);
+      if (n <= 0)
+        return;
+      size_t replies = 0;
+      for (int i = 0; i < n; ++i)
+        serve(static_cast<size_t>(i), replies);
+      send(replies);
+      if (static_cast<size_t>(n) < batch)
+        return;
+    }
+  }
+
+  void serve(size_t i, size_t& replies) {
+    std::string_view query(buffers_.data() + i * slot, in_[i].msg_len);
+    auto& s = server_;
+    s.handle(
+      query, dns_transport::udp,
+      [this, i, &replies](std::string wire) {
+        if (wire.empty())
+          return;
+        auto k = replies++;
+        replies_[k] = std::move(wire);
+        out_iov_[k] = {replies_[k].data(), replies_[k].size()};
+        out_[k] = {};
+        out_[k].msg_hdr.msg_name = &peers_[i];
+        out_[k].msg_hdr.msg_namelen = in_[i].msg_hdr.msg_namelen;
+        out_[k].msg_hdr.msg_iov = &out_iov_[k];
+        out_[k].msg_hdr.msg_iovlen = 1;
+      },
+      [this, i, query](const dns_outcome& out) {
+        udp::endpoint client;
+        std::memcpy(client.data(), &peers_[i], in_[i].msg_hdr.msg_namelen);
+        client.resize(in_[i].msg_hdr.msg_namelen);
+        server_.forward_udp(std::string(query),
+                            server_.upstreams_for(out.qname), client);
+      });
+  }
+
+  void send(size_t count) {
+    int fd = server_.udp_socket.native_handle();
+    size_t sent = 0;
+    while (sent < count) {
+      int r = ::sendmmsg(fd, out_.data() + sent,
+                         static_cast<unsigned>(count - sent), MSG_DONTWAIT);
+      if (r > 0) {
+        sent += static_cast<size_t>(r);
+      } else if (errno == EINTR) {
+        continue;
+      } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        // The send buffer is full: wait for room, as a blocking send
+        // would, but not forever (UDP may lose replies; clients retry).
+        pollfd p{fd, POLLOUT, 0};
+        if (::poll(&p, 1, 1000) <= 0)
+          return;
+      } else {
+        ++sent; // this client cannot be reached: skip its reply
+      }
+    }
+  }
+
+  dns_server::impl& server_;
+  std::vector<char> buffers_ = std::vector<char>(batch * slot);
+  std::array<mmsghdr, batch> in_{};
+  std::array<iovec, batch> in_iov_{};
+  std::array<sockaddr_storage, batch> peers_{};
+  std::array<mmsghdr, batch> out_{};
+  std::array<iovec, batch> out_iov_{};
+  std::array<std::string, batch> replies_{};
+};
+
+} // namespace
+
 void dns_server::impl::receive_udp() {
-  struct receiver : std::enable_shared_from_this<receiver> {
-    impl& server;
-    udp::endpoint client;
-    std::array<char, max_message> buffer{};
-    explicit receiver(impl& s) : server(s) {}
-    void arm() {
-      auto self = shared_from_this();
-      server.udp_socket.async_receive_from(
-        asio::buffer(buffer), client,
-        [self](boost::system::error_code ec, size_t size) {
-          if (ec == asio::error::operation_aborted
-              || !self->server.udp_socket.is_open())
-            return;
-          if (!ec)
-            self->serve(std::string_view(self->buffer.data(), size));
-          self->arm();
-        });
-    }
-    void serve(std::string_view query) {
-      auto& s = server;
-      auto to = client;
-      s.handle(
-        query, dns_transport::udp,
-        [&s, to](std::string wire) {
-          boost::system::error_code ec;
-          s.udp_socket.send_to(asio::buffer(wire), to, 0, ec);
-        },
-        [&s, to, query](const dns_outcome& out) {
-          s.forward_udp(std::string(query), s.upstreams_for(out.qname), to);
-        });
-    }
-  };
-  std::make_shared<receiver>(*this)->arm();
+  std::make_shared<udp_reader>(*this)->arm();
 }
 
 void dns_server::impl::forward_udp(std::string query,
@@ -572,8 +686,13 @@ dns_server::start(dns_settings settings,
   for (unsigned i = 0; i < std::max(1u, threads); ++i)
     raw->receive_udp();
   raw->accept_tcp();
-  for (unsigned i = 0; i < std::max(1u, threads); ++i)
-    raw->threads.emplace_back([raw] { raw->io.run(); });
+  for (unsigned i = 0; i < std::max(1u, threads); ++i) {
+    raw->caches.push_back(std::make_unique<answer_cache>());
+    raw->threads.emplace_back([raw, cache = raw->caches.back().get()] {
+      current_cache = cache;
+      raw->io.run();
+    });
+  }
   return std::unique_ptr<dns_server>(new dns_server(std::move(p)));
 }
 

@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include "answer_cache.hpp"
 #include "dcos/error.hpp"
 #include "dns_answer.hpp"
 #include "dns_config.hpp"
@@ -227,6 +228,63 @@ TEST_CASE("answers: A, NXDOMAIN, NODATA, SRV with glue, SOA and NS") {
                               dns_transport::udp, rng);
   CHECK(outside.action == dns_outcome::forward);
   CHECK(outside.qname == "example.com.");
+}
+
+TEST_CASE("the answer cache: replies by query less ID, every order of the "
+          "answers in turn, emptied by a new zone") {
+  auto s = settings();
+  auto zone = std::make_shared<zone_snapshot>();
+  zone->records = record_set::build(cluster_state(), leader(), s);
+  zone->serial = 9;
+  std::shared_ptr<const zone_snapshot> current = zone;
+  answer_cache cache;
+  std::minstd_rand rng{3};
+  std::string wire;
+  answer_cache::reply_info info;
+  // nginx.marathon.mesos has two A records: two orders are built first.
+  std::vector<std::vector<std::string>> orders;
+  for (uint16_t id = 1; id <= 2; ++id) {
+    auto query = dns_query("nginx.marathon.mesos.", "A", id);
+    REQUIRE_FALSE(cache.find(query, current, wire, info));
+    auto out = answer_query(query, zone->records, s, 9, dns_transport::udp,
+                            rng);
+    cache.insert(query, out.wire, {out.qtype, out.rcode, out.truncated});
+  }
+  for (uint16_t id = 100; id < 104; ++id) {
+    auto query = dns_query("nginx.marathon.mesos.", "A", id);
+    REQUIRE(cache.find(query, current, wire, info));
+    CHECK(info.qtype == 1);
+    CHECK(info.rcode == 0);
+    auto reply = parse_dns_reply(wire);
+    REQUIRE(reply.parsed);
+    CHECK(reply.id == id); // the ID is the query's, not the cached one's
+    CHECK(std::set<std::string>(reply.answer.begin(), reply.answer.end())
+          == std::set<std::string>{"A 10.0.0.1", "A 172.16.0.5"});
+    orders.push_back(reply.answer);
+  }
+  // Handed out in turn: the first, the second, the first again, ...
+  CHECK(orders[0] == orders[2]);
+  CHECK(orders[1] == orders[3]);
+  CHECK(cache.size() == 1);
+  // The same name in other letters, or with EDNS0, is another query.
+  CHECK_FALSE(cache.find(dns_query("NGINX.marathon.mesos.", "A", 5), current,
+                         wire, info));
+  CHECK_FALSE(cache.find(dns_query("nginx.marathon.mesos.", "A", 5, 4096),
+                         current, wire, info));
+  // A new zone: nothing cached is served from it.
+  std::shared_ptr<const zone_snapshot> next =
+    std::make_shared<zone_snapshot>(*zone);
+  CHECK_FALSE(cache.find(dns_query("nginx.marathon.mesos.", "A", 6), next,
+                         wire, info));
+  CHECK(cache.size() == 0);
+  // Full: emptied rather than grown.
+  answer_cache small{2};
+  for (int i = 0; i < 3; ++i) {
+    auto query = dns_query("n" + std::to_string(i) + ".mesos.", "A", 1);
+    REQUIRE_FALSE(small.find(query, current, wire, info));
+    small.insert(query, error_reply(query, rcode_nxdomain), {1, 3, false});
+  }
+  CHECK(small.size() == 1);
 }
 
 TEST_CASE("a reply too large for UDP is truncated with TC; over TCP it is "
