@@ -234,6 +234,8 @@ void master_state::adopt_tasks(agent_record& agent,
         record_status(task, std::move(latest));
       else
         task.last_status = std::move(latest);
+    } else if (known) {
+      record_status(task, task.last_status); // its state may be new
     }
     if (reported.has_labels() || reported.has_discovery()
         || reported.has_container() || reported.has_health_check()) {

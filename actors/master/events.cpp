@@ -59,10 +59,16 @@ void master_state::publish(const Event& event) {
 }
 
 void master_state::record_status(task_record& task, v1::TaskStatus status) {
-  bool new_state = !task.last_status.has_task_id()
-                   || task.last_status.state() != status.state();
+  bool new_status = !task.last_status.has_task_id()
+                    || task.last_status.state() != status.state();
   task.last_status = std::move(status);
-  if (!new_state || subscribers.empty())
+  // (The simulation found the second case: a retried TASK_RUNNING whose
+  // latest_state was TASK_FINISHED ended the task in the master's books
+  // with no event, and the cluster view kept it running.)
+  if (!new_status && task.state == task.published_state)
+    return;
+  task.published_state = task.state;
+  if (subscribers.empty())
     return;
   Event event;
   event.set_type(Event::TASK_UPDATED);
@@ -73,7 +79,8 @@ void master_state::record_status(task_record& task, v1::TaskStatus status) {
   publish(event);
 }
 
-void master_state::task_added(const task_record& task) {
+void master_state::task_added(task_record& task) {
+  task.published_state = task.state;
   if (subscribers.empty())
     return;
   Event event;

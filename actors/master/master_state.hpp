@@ -74,6 +74,10 @@ struct task_record {
   std::string agent_id;
   std::string executor_id; // empty: the command executor
   v1::TaskState state = v1::TASK_STAGING;
+  // The state operator event subscribers were last told (TASK_ADDED or
+  // TASK_UPDATED): a change of state with no new status (an update's
+  // latest_state, an agent's report) is an event too.
+  v1::TaskState published_state = v1::TASK_STAGING;
   resources used;                // allocated form
   v1::TaskStatus last_status;    // latest status seen (data stripped)
   // The update forwarded to the framework and not yet acknowledged.
@@ -555,10 +559,11 @@ struct master_state {
   caf::result<v1::master::Event>
   subscribe_events(const master_subscriber_actor& subscriber);
   /// Records `status` as the task's latest; subscribers hear TASK_UPDATED
-  /// if its state is not the previous status's (Mesos' rule: one event per
-  /// new state). REQUIRES: `task.state` is already the task's new state.
+  /// if its state is not the previous status's, or the task's state is not
+  /// the one they last heard (Mesos' rule: one event per new state).
+  /// REQUIRES: `task.state` is already the task's new state.
   void record_status(task_record& task, v1::TaskStatus status);
-  void task_added(const task_record& task);
+  void task_added(task_record& task);
   /// FRAMEWORK_ADDED or FRAMEWORK_UPDATED (`type`) with the framework's
   /// entry as GET_FRAMEWORKS has it.
   void framework_changed(const framework_record& fw,

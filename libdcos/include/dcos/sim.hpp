@@ -47,6 +47,7 @@
 
 #include <dcos/detector_actor.hpp>
 #include <dcos/resources.hpp>
+#include <dcos/v1/master.pb.h>
 
 namespace dcos::sim {
 
@@ -237,6 +238,9 @@ struct stats {
   /// every agent re-registered.
   caf::timespan failover_reregistration{0};
   double failover_wall_seconds = 0;
+  /// With state checks: the longest virtual time from the master's view
+  /// converging to every check agreeing with it.
+  caf::timespan services_agreed{0};
   double wall_seconds = 0;
 };
 
@@ -255,6 +259,12 @@ struct report {
 using framework_factory =
   std::function<caf::actor(caf::actor_system&, detector_actor)>;
 
+/// A service's check of its own view of the cluster (its DNS records, its
+/// virtual IPs) against the leading master's: given the master's answers to
+/// GET_STATE and GET_MASTER, "" when the service agrees, else what differs.
+using state_check = std::function<std::string(
+  const v1::master::Response::GetState&, const v1::MasterInfo&)>;
+
 class simulation {
 public:
   /// REQUIRES: no other simulation runs on this thread.
@@ -263,8 +273,22 @@ public:
   simulation(const simulation&) = delete;
   simulation& operator=(const simulation&) = delete;
 
-  /// Adds a framework that runs in the simulation (before run()).
+  /// Adds a framework that runs in the simulation (before run()). A
+  /// service that only follows the master (a cluster view, e.g. Mesos-DNS')
+  /// is added the same way: its detector hands it its own link to the
+  /// master, which carries the operator event stream with the scenario's
+  /// faults.
   void add_framework(framework_factory factory);
+
+  /// Adds a check (before run()), made once the faults are over and again
+  /// when the frameworks are done, each time after the master's view has
+  /// converged. While a check disagrees, the cluster runs on
+  /// (the service may be an event behind, or waiting to subscribe again)
+  /// and every check is made again each 100 ms of virtual time, against the
+  /// master's state then, until all agree (stats::services_agreed says
+  /// when) or `converge_within` has passed: the run then fails with what
+  /// the failing check said.
+  void add_state_check(state_check check);
 
   /// The command line that replays this run (printed on failure).
   void set_replay_hint(std::string scenario_path);

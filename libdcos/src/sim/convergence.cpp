@@ -13,6 +13,9 @@
 //    already ended may be an update in flight, so that waits for the end);
 //  - at the end, when the frameworks are done: the same, and the tasks the
 //    master counts as live are exactly the tasks that run.
+// After each, the services' state checks (simulation::add_state_check) are
+// made against the master's state, more often (a service follows the
+// master within an event or so), until they agree.
 #include "world.hpp"
 
 #include <algorithm>
@@ -29,6 +32,7 @@ namespace dcos::sim::detail {
 namespace {
 
 constexpr auto audit_period = std::chrono::seconds(5);
+constexpr auto service_check_period = std::chrono::milliseconds(100);
 
 // Up to three items of a list, for a report.
 template <class Range>
@@ -48,15 +52,16 @@ std::string some(const Range& items) {
 } // namespace
 
 std::optional<v1::master::Response>
-world::master_state(caf::timespan deadline) {
+world::master_answer(v1::master::Call::Type type, caf::timespan deadline) {
   if (leader_ < 0)
     return std::nullopt;
   // Shared with the auditor, which may outlive this call if the master
   // never answers.
   auto answer = std::make_shared<std::optional<v1::master::Response>>();
-  track(sys_->spawn([m = leader_actor(), answer](caf::event_based_actor* self) {
+  track(sys_->spawn([m = leader_actor(), answer,
+                     type](caf::event_based_actor* self) {
     v1::master::Call call;
-    call.set_type(v1::master::Call::GET_STATE);
+    call.set_type(type);
     self->request(m, caf::infinite, std::move(call))
       .then([answer](v1::master::Response& r) { *answer = std::move(r); },
             [](caf::error&) {});
@@ -152,7 +157,7 @@ void world::converge(bool settled) {
   auto deadline = elapsed() + sc_.converge_within;
   std::string last = "the master never answered GET_STATE";
   for (;;) {
-    if (auto r = master_state(deadline)) {
+    if (auto r = master_answer(v1::master::Call::GET_STATE, deadline)) {
       last = divergence(r->get_state(), settled);
       if (last.empty())
         return;
@@ -170,6 +175,43 @@ void world::converge(bool settled) {
                      .count(),
                    settled ? "the frameworks were done"
                            : "faults were over",
+                   last));
+}
+
+void world::check_services() {
+  if (state_checks_.empty())
+    return;
+  auto start = elapsed();
+  auto deadline = start + sc_.converge_within;
+  std::string last = "the master never answered GET_STATE and GET_MASTER";
+  for (;;) {
+    auto state = master_answer(v1::master::Call::GET_STATE, deadline);
+    auto master = master_answer(v1::master::Call::GET_MASTER, deadline);
+    if (state && master) {
+      last.clear();
+      for (const auto& check : state_checks_) {
+        last = check(state->get_state(),
+                     master->get_master().master_info());
+        if (!last.empty())
+          break;
+      }
+      if (last.empty()) {
+        stats_.services_agreed =
+          std::max(stats_.services_agreed, elapsed() - start);
+        return;
+      }
+    }
+    if (failed())
+      return;
+    if (elapsed() >= deadline)
+      break;
+    run_until(std::min(deadline, elapsed() + service_check_period));
+  }
+  fail(fmt::format("a service's view of the cluster did not agree with the "
+                   "master's within {}s after the master's converged: {}",
+                   std::chrono::duration_cast<std::chrono::seconds>(
+                     sc_.converge_within)
+                     .count(),
                    last));
 }
 

@@ -38,8 +38,9 @@ struct direction {
 };
 
 using connection_iface = master_actor::extend_with<agent_actor>::extend_with<
-  scheduler_actor>::extend<caf::reacts_to<release_atom, uint64_t>,
-                           caf::reacts_to<retransmit_atom>>;
+  scheduler_actor>::extend_with<master_subscriber_actor>::
+  extend<caf::reacts_to<release_atom, uint64_t>,
+         caf::reacts_to<retransmit_atom>>;
 
 class connection final : public connection_iface::base {
 public:
@@ -195,13 +196,14 @@ public:
       [this](const v1::master::Call& c) {
         return ask<v1::master::Response>(up_, master_, "operator", c);
       },
-      [](subscribe_atom, const master_subscriber_actor&)
-        -> caf::result<v1::master::Event> {
-        // No simulated node follows the operator event stream yet; when one
-        // does, its events must cross this link like every other message.
-        return make_error(errc::unavailable,
-                          "the simulated link does not carry the operator "
-                          "event stream");
+      // The operator event stream (a service's cluster view): this
+      // connection subscribes in the node's stead, so that the events, like
+      // every other message, cross the link with its faults, in order.
+      [this](subscribe_atom a, const master_subscriber_actor& s) {
+        attach(s);
+        return ask<v1::master::Event>(
+          up_, master_, "SUBSCRIBE (operator)", a,
+          caf::actor_cast<master_subscriber_actor>(this));
       },
       // -- master -> agent ----------------------------------------------------------
       [this](ping_atom a) {
@@ -274,6 +276,11 @@ public:
       },
       [this](const call::Event::UpdateOperationStatus&) {
         pass(down_, scheduler(), "UPDATE_OPERATION_STATUS");
+      },
+      // -- master -> operator event subscriber ----------------------------------------
+      [this](const v1::master::Event&) {
+        pass(down_, caf::actor_cast<master_subscriber_actor>(peer_),
+             "operator event");
       },
       [this](retransmit_atom) {
         retransmitting_ = false;

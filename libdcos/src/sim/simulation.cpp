@@ -9,6 +9,7 @@ struct simulation::impl {
   scenario sc;
   uint64_t seed;
   std::vector<framework_factory> frameworks;
+  std::vector<state_check> checks;
   std::string scenario_path;
   bool ran = false;
 };
@@ -23,6 +24,10 @@ simulation::~simulation() = default;
 
 void simulation::add_framework(framework_factory factory) {
   impl_->frameworks.push_back(std::move(factory));
+}
+
+void simulation::add_state_check(state_check check) {
+  impl_->checks.push_back(std::move(check));
 }
 
 void simulation::set_replay_hint(std::string scenario_path) {
@@ -49,7 +54,8 @@ report simulation::run() {
     impl_->seed,
     impl_->sc.mutation.empty() ? "" : " --mutation=" + impl_->sc.mutation);
   detail::world w{impl_->sc, impl_->seed};
-  return w.run(std::move(impl_->frameworks), std::move(replay));
+  return w.run(std::move(impl_->frameworks), std::move(impl_->checks),
+               std::move(replay));
 }
 
 } // namespace dcos::sim

@@ -1030,9 +1030,10 @@ void world::run_until(caf::timespan until) {
 }
 
 report world::run(std::vector<framework_factory> user_frameworks,
-                  std::string replay) {
+                  std::vector<state_check> checks, std::string replay) {
   auto wall_start = std::chrono::steady_clock::now();
   user_frameworks_ = std::move(user_frameworks);
+  state_checks_ = std::move(checks);
   frameworks_ = sc_.frameworks.size() + user_frameworks_.size();
   size_t agent_count = 0;
   for (const auto& g : sc_.agents)
@@ -1129,6 +1130,8 @@ report world::run(std::vector<framework_factory> user_frameworks,
       if (!audited_after_faults_ && elapsed() >= faults_end_) {
         audited_after_faults_ = true;
         converge(false);
+        if (!failed())
+          check_services();
         continue;
       }
       if (elapsed() >= sc_.time_limit) {
@@ -1154,6 +1157,8 @@ report world::run(std::vector<framework_factory> user_frameworks,
     check_guarantees();
   if (!failed())
     converge(true);
+  if (!failed())
+    check_services();
   if (!failed())
     model_.final_checks();
   report r;

@@ -434,7 +434,7 @@ public:
 
   /// Runs the whole scenario.
   report run(std::vector<framework_factory> user_frameworks,
-             std::string replay);
+             std::vector<state_check> checks, std::string replay);
 
 private:
   struct agent_slot {
@@ -466,9 +466,13 @@ private:
   /// until it matches the agents' truth, or fails the run. `settled`: the
   /// frameworks are done, so every task the master counts must run too.
   void converge(bool settled);
-  /// The master's answer to GET_STATE, stepping the world until it comes
-  /// (empty if it did not come before `deadline`).
-  std::optional<v1::master::Response> master_state(caf::timespan deadline);
+  /// The services' state checks (convergence.cpp): made against the
+  /// master's state until all agree, or the run fails.
+  void check_services();
+  /// The leading master's answer to operator call `type`, stepping the
+  /// world until it comes (empty if it did not come before `deadline`).
+  std::optional<v1::master::Response>
+  master_answer(v1::master::Call::Type type, caf::timespan deadline);
   /// How the master's view differs from the truth (empty: it matches).
   std::string divergence(const v1::master::Response::GetState& st,
                          bool settled) const;
@@ -540,6 +544,7 @@ private:
   std::vector<std::unique_ptr<workload_state>> workloads_;
   std::vector<caf::actor> framework_actors_; // drivers, by framework index
   std::vector<framework_factory> user_frameworks_;
+  std::vector<state_check> state_checks_;
   std::set<int> detecting_;                  // nodes whose detector waits
   std::vector<sim_detector> detectors_;      // by node
   std::vector<sim_locator> locators_;        // by agent index
