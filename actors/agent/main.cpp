@@ -146,6 +146,12 @@ int main(int argc, char** argv) {
   f.add(&networks_file, "networks",
         "a JSON file of virtual networks: [{\"name\":\"blue\","
         "\"subnet\":\"10.210.1.0/24\"}]");
+  std::string container_dns;
+  f.add(&container_dns, "default_container_dns",
+        "DNS servers for containers' /etc/resolv.conf, as Mesos takes them "
+        "(JSON, or a file of it as /path or file:///path): "
+        "{\"mesos\":[{\"network_mode\":\"CNI\",\"network_name\":"
+        "\"blue\",\"dns\":{\"nameservers\":[\"10.210.1.1\"]}}]}");
   f.add(&isolation.pids_limit, "container_pids_limit",
         "most processes one container may have (cgroups/pids)");
   f.add_custom("executor", "the dcos-executor program", "next to dcos-agent",
@@ -198,6 +204,15 @@ int main(int argc, char** argv) {
       return fail("--networks: cannot read '" + networks_file + "'");
     isolation.networks.assign(std::istreambuf_iterator<char>(in), {});
   }
+  if (!container_dns.empty() && container_dns.front() != '{') {
+    auto path = container_dns.rfind("file://", 0) == 0 ? container_dns.substr(7)
+                                                       : container_dns;
+    std::ifstream in{path};
+    if (!in)
+      return fail("--default_container_dns: cannot read '" + path + "'");
+    container_dns.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  isolation.container_dns = container_dns;
   isolation.runtime_dir = cfg.work_dir + "/containers";
   isolation.image_cache_dir = cfg.work_dir + "/images";
   isolation.network_state_dir = cfg.work_dir + "/networks";

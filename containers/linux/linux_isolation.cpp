@@ -24,6 +24,7 @@
 #include "dcos/logging.hpp"
 #include "dirs.hpp"
 #include "linux/cgroups.hpp"
+#include "linux/container_dns.hpp"
 #include "linux/image_store.hpp"
 #include "linux/network.hpp"
 #include "linux/seccomp_profile.hpp"
@@ -189,6 +190,8 @@ private:
                        std::string* spec);
   caf::error add_volumes(const container_launch& req, std::string* spec);
   caf::error add_confinement(const container_launch& req, std::string* spec);
+  caf::error add_dns(const container_launch& req, const std::string& network,
+                     const std::string& runtime, std::string* spec);
   caf::expected<std::string> seccomp_file(const std::string& profile);
   std::vector<std::string> nested(const std::string& id) const;
 
@@ -198,6 +201,7 @@ private:
   std::optional<isolation::image_store> images_;
   std::optional<isolation::seccomp_profiles> seccomp_;
   std::optional<isolation::network_manager> networks_;
+  v1::ContainerDNSInfo dns_;
   std::set<int> allowed_caps_;
   std::map<std::string, std::vector<v1::NetworkInfo>> requested_;
   std::map<std::string, std::vector<v1::NetworkInfo>> attached_;
@@ -218,6 +222,14 @@ linux_isolation::make(const linux_isolation_config& cfg) {
                                     "(known: {})",
                                     name, fmt::join(known_isolators, ",")));
     iso->isolators_.insert(name);
+  }
+  if (!cfg.container_dns.empty()) {
+    auto dns = isolation::parse_container_dns(cfg.container_dns);
+    if (!dns)
+      return make_error(errc::invalid_argument,
+                        "--default_container_dns: "
+                          + describe_reason(dns.error()));
+    iso->dns_ = std::move(*dns);
   }
   if (!cfg.isolates())
     return iso;
@@ -419,6 +431,44 @@ caf::error linux_isolation::add_volumes(const container_launch& req,
   return {};
 }
 
+// Mesos' network/cni isolator does the same: the operator's DNS servers
+// for the container's network; for a container on the host's network with
+// an image, whose own /etc/resolv.conf (if any) knows nothing of this
+// host, the HOST entry or the host's file; otherwise the host's file as it
+// is.
+caf::error linux_isolation::add_dns(const container_launch& req,
+                                    const std::string& network,
+                                    const std::string& runtime,
+                                    std::string* spec) {
+  bool rooted = !image_name(req.container).empty();
+  std::string source;
+  if (auto dns = isolation::container_dns_for(dns_, network)) {
+    if (auto err = make_directories(runtime))
+      return err;
+    source = runtime + "/resolv.conf";
+    std::ofstream out{source, std::ios::trunc};
+    out << isolation::resolv_conf(*dns);
+    out.close();
+    if (!out)
+      return make_error(errc::io_error,
+                        fmt::format("cannot write '{}'", source));
+  } else if (rooted) {
+    std::error_code ec;
+    if (!fs::exists("/etc/resolv.conf", ec))
+      return {}; // the host has none either
+    source = "/etc/resolv.conf";
+  } else {
+    return {};
+  }
+  std::error_code ec;
+  if (!rooted && !fs::exists("/etc/resolv.conf", ec))
+    return make_error(errc::invalid_argument,
+                      "--default_container_dns: this host has no "
+                      "/etc/resolv.conf to cover with the container's");
+  *spec += fmt::format("bind\t{}\t/etc/resolv.conf\tro\n", source);
+  return {};
+}
+
 caf::expected<std::string>
 linux_isolation::seccomp_file(const std::string& profile) {
   auto bpf = seccomp_->bpf(profile);
@@ -549,6 +599,9 @@ linux_isolation::prepare(container_launch& req, const std::string& meta) {
     err = add_image(req, runtime, &spec);
     if (!err)
       err = add_volumes(req, &spec);
+    if (!err)
+      err = add_dns(req, networks.empty() ? "" : networks.front().name(),
+                    runtime, &spec);
   }
   // seccomp, capabilities and rlimits are per process: they need no
   // namespace (but would stop our executor from isolating its tasks).
@@ -744,6 +797,7 @@ std::vector<std::string> linux_isolation_config::to_env() const {
       + fmt::format("{}", fmt::join(allowed_capabilities, ",")),
     "DCOS_NETWORKS=" + networks,
     "DCOS_NETWORK_STATE_DIR=" + network_state_dir,
+    "DCOS_CONTAINER_DNS=" + container_dns,
     "DCOS_PIDS_LIMIT=" + std::to_string(pids_limit),
   };
 }
@@ -765,6 +819,7 @@ caf::expected<linux_isolation_config> linux_isolation_config::from_env() {
   cfg.allowed_capabilities = split_list(env("DCOS_ALLOWED_CAPABILITIES"));
   cfg.networks = env("DCOS_NETWORKS");
   cfg.network_state_dir = env("DCOS_NETWORK_STATE_DIR");
+  cfg.container_dns = env("DCOS_CONTAINER_DNS");
   if (auto pids = env("DCOS_PIDS_LIMIT"); !pids.empty()) {
     char* end = nullptr;
     cfg.pids_limit = std::strtoull(pids.c_str(), &end, 10);

@@ -27,6 +27,7 @@
 #include "support/marathon_process.hpp"
 #include "support/ports.hpp"
 #include "support/processes.hpp"
+#include "support/skip.hpp"
 
 using namespace dcos;
 using namespace dcos::test;
@@ -145,15 +146,24 @@ private:
   std::thread udp_thread_, tcp_thread_;
 };
 
-// A dcos-dns for `master`, on free ports, forwarding to `resolvers`.
+// Where a dcos-dns serves DNS: loopback on a free port unless told.
+struct dns_address {
+  std::string ip = "127.0.0.1";
+  uint16_t port = 0; // 0: a free one
+};
+
+// A dcos-dns for `master`, its HTTP API on a free port, with `extra` flags.
 struct dns_process {
-  uint16_t dns_port = free_port(); // before `process`, which uses them
+  std::string dns_ip;
+  uint16_t dns_port; // before `process`, which uses them
   uint16_t http_port = free_port();
   subprocess process;
 
   dns_process(const std::string& master, const std::string& log,
-              std::vector<std::string> extra = {})
-    : process(start(master, log, dns_port, http_port, std::move(extra))) {
+              std::vector<std::string> extra = {}, dns_address at = {})
+    : dns_ip(at.ip), dns_port(at.port != 0 ? at.port : free_port()),
+      process(start(master, log, dns_ip, dns_port, http_port,
+                    std::move(extra))) {
     auto line = process.read_line(30s);
     DCOS_REQUIRE_OK(line);
     REQUIRE_MESSAGE(line->find("listening on") != std::string::npos, *line);
@@ -168,7 +178,7 @@ struct dns_process {
                                const std::string& type = "A",
                                std::vector<std::string> extra = {}) const {
     std::vector<std::string> argv{"dig", "+short", "+tries=1", "+time=3",
-                                  "@127.0.0.1", "-p",
+                                  "@" + dns_ip, "-p",
                                   std::to_string(dns_port), name, type};
     argv.insert(argv.end(), extra.begin(), extra.end());
     auto r = run_to_end(argv, 20s);
@@ -184,7 +194,7 @@ struct dns_process {
   // dig's whole output (status line, flags, sections).
   std::string dig_full(const std::string& name, const std::string& type,
                        std::vector<std::string> extra = {}) const {
-    std::vector<std::string> argv{"dig", "+tries=1", "+time=3", "@127.0.0.1",
+    std::vector<std::string> argv{"dig", "+tries=1", "+time=3", "@" + dns_ip,
                                   "-p", std::to_string(dns_port), name, type};
     argv.insert(argv.end(), extra.begin(), extra.end());
     return run_to_end(argv, 20s).out;
@@ -192,12 +202,12 @@ struct dns_process {
 
 private:
   static subprocess start(const std::string& master, const std::string& log,
-                          uint16_t dns_port, uint16_t http_port,
-                          std::vector<std::string> extra) {
+                          const std::string& dns_ip, uint16_t dns_port,
+                          uint16_t http_port, std::vector<std::string> extra) {
     subprocess_options opts;
     opts.argv = {binary("DCOS_DNS_BIN"), "--master=" + master,
                  "--ip=127.0.0.1", fmt::format("--port={}", http_port),
-                 "--dns_ip=127.0.0.1", fmt::format("--dns_port={}", dns_port),
+                 "--dns_ip=" + dns_ip, fmt::format("--dns_port={}", dns_port),
                  "--log_level=info"};
     opts.argv.insert(opts.argv.end(), extra.begin(), extra.end());
     opts.capture_stdout = true;
@@ -208,8 +218,13 @@ private:
   }
 };
 
-// A master, one agent with ports of its own, Marathon, and dcos-dns
-// forwarding to `resolvers`.
+// A master, one agent with ports of its own, Marathon, and dcos-dns.
+struct dns_cluster_options {
+  std::vector<std::string> dns_flags;
+  std::vector<std::string> agent_flags;
+  dns_address dns_at;
+};
+
 struct dns_cluster {
   scratch_dir dir;
   master_process master;
@@ -217,15 +232,17 @@ struct dns_cluster {
   std::optional<marathon_process> marathon;
   std::optional<dns_process> dns;
 
-  explicit dns_cluster(std::vector<std::string> dns_flags = {}) {
+  explicit dns_cluster(dns_cluster_options opts = {}) {
     auto first = free_port_run(250);
-    agent = std::make_unique<agent_process>(
-      master.address(), dir / "agent",
-      std::vector<std::string>{fmt::format(
-        "--resources=cpus:8;mem:8192;disk:1000;ports:[{}-{}]", first,
-        first + 249)});
+    auto agent_flags = std::move(opts.agent_flags);
+    agent_flags.push_back(fmt::format(
+      "--resources=cpus:8;mem:8192;disk:1000;ports:[{}-{}]", first,
+      first + 249));
+    agent = std::make_unique<agent_process>(master.address(), dir / "agent",
+                                            std::move(agent_flags));
     marathon.emplace(master.address(), dir / "marathon", free_port());
-    dns.emplace(master.address(), dir / "dns.log", std::move(dns_flags));
+    dns.emplace(master.address(), dir / "dns.log", std::move(opts.dns_flags),
+                opts.dns_at);
   }
 
   ~dns_cluster() {
@@ -572,4 +589,75 @@ TEST_CASE("bad flags and a bad config.json exit 2 naming the field") {
   CHECK(shown.fields().at("SOAMname").string_value() == "ns1.mesos");
   CHECK(shown.fields().at("IPSources").list_value().values_size() == 2);
   CHECK(shown.fields().at("Port").number_value() == sampled.dns_port);
+}
+
+// Registered as a meson test of its own (mesos_dns_container): it needs
+// root, and makes a bridge and iptables rules as the network tests do.
+TEST_CASE("a task on a network of its own resolves Mesos-DNS' names through "
+          "the DNS server the agent was told of") {
+  if (::geteuid() != 0)
+    return skip("container networks need root");
+  // The network's gateway is the host's side of it: dcos-dns listens
+  // there, on port 53 (resolv.conf names no port).
+  const std::string bridge = "dcosdns-ct";
+  const std::string gateway = "10.233.7.1";
+  run_to_end({"ip", "link", "del", bridge});
+  struct cleanup {
+    std::string bridge;
+    ~cleanup() { run_to_end({"ip", "link", "del", bridge}); }
+  } guard{bridge};
+  scratch_dir scratch;
+  write_file(scratch / "networks.json",
+             R"([{"name": "dns-ct", "subnet": "10.233.7.0/24", "bridge": ")"
+               + bridge + R"("}])");
+  dns_cluster_options opts;
+  opts.agent_flags = {
+    "--isolation=namespaces/pid,network/bridge",
+    "--networks=" + (scratch / "networks.json"),
+    R"(--default_container_dns={"mesos": [{"network_mode": "CNI",
+       "network_name": "dns-ct", "dns": {"nameservers": [")"
+      + gateway + R"("], "search": ["marathon.mesos"]}}]})"};
+  opts.dns_at = {gateway, 53};
+  dns_cluster c{opts};
+  REQUIRE(c.post_app(app_json("/web", 1)).status == 201);
+  REQUIRE(eventually([&] {
+    return c.dns->dig("web.marathon.mesos")
+           == std::vector<std::string>{"127.0.0.1"};
+  }, 60s));
+
+  // Inside: the agent's resolv.conf; glibc (getent) and nslookup use it.
+  auto probe = run_to_end(
+    {binary("DCOS_CLI"), "execute", "--master=" + c.master.address(),
+     "--name=probe", "--networks=dns-ct",
+     "--command=cat /etc/resolv.conf; nslookup web.marathon.mesos; "
+     "getent hosts leader.mesos; getent hosts web"},
+    90s);
+  INFO(probe.out);
+  CHECK(probe.status == 0);
+  CHECK(probe.out.find("TASK_FINISHED for task 'probe'") != std::string::npos);
+  auto log = run_to_end({binary("DCOS_CLI"), "task", "log", "probe",
+                         "--master=" + c.master.address()},
+                        30s);
+  INFO(log.out);
+  CHECK(log.out.find("nameserver " + gateway + "\n") != std::string::npos);
+  CHECK(log.out.find("search marathon.mesos\n") != std::string::npos);
+  CHECK(log.out.find("Name:\tweb.marathon.mesos\nAddress: 127.0.0.1")
+        != std::string::npos);
+  CHECK(log.out.find("127.0.0.1       leader.mesos") != std::string::npos);
+  // The search domain: "web" alone is web.marathon.mesos.
+  CHECK(log.out.find("127.0.0.1       web.marathon.mesos")
+        != std::string::npos);
+
+  // A bad value stops the agent at start-up with the field named.
+  auto bad = run_to_end(
+    {binary("DCOS_AGENT_BIN"), "--master=" + c.master.address(),
+     "--work_dir=" + (scratch / "bad"),
+     "--isolation=namespaces/pid,network/bridge",
+     R"(--default_container_dns={"mesos": [{"network_mode": "CNI",
+        "dns": {"nameservers": ["10.0.0.300"]}}]})"},
+    30s);
+  CHECK(bad.status == 2);
+  CHECK(bad.out.find("--default_container_dns: mesos[0].dns.nameservers[0]: "
+                     "'10.0.0.300' is not an IP address")
+        != std::string::npos);
 }

@@ -23,6 +23,7 @@
 
 #include "dcos/error.hpp"
 #include "dcos/subprocess.hpp"
+#include "linux/container_dns.hpp"
 #include "linux/network.hpp"
 #include "support/files.hpp"
 #include "support/ports.hpp"
@@ -258,6 +259,71 @@ std::vector<std::string> ports_of(const std::string& bridge) {
 }
 
 } // namespace
+
+TEST_CASE("--default_container_dns: Mesos' form, the entry for a network, "
+          "bad fields named") {
+  auto dns = parse_container_dns(R"({"mesos": [
+      {"network_mode": "CNI", "network_name": "blue",
+       "dns": {"nameservers": ["10.210.1.1"], "search": ["marathon.mesos"],
+               "options": ["timeout:2"]}},
+      {"network_mode": "CNI", "dns": {"nameservers": ["10.0.0.53"]}},
+      {"network_mode": "HOST", "dns": {"nameservers": ["127.0.0.1", "::1"]}}],
+    "docker": [{"network_mode": "BRIDGE",
+                "dns": {"nameservers": ["8.8.8.8"]}}]})");
+  REQUIRE_MESSAGE(dns, why(dns));
+  auto blue = container_dns_for(*dns, "blue");
+  REQUIRE(blue);
+  CHECK(resolv_conf(*blue)
+        == "# Written by the agent (--default_container_dns)\n"
+           "search marathon.mesos\nnameserver 10.210.1.1\n"
+           "options timeout:2\n");
+  // Another network: the entry without a name; the host's: HOST.
+  auto red = container_dns_for(*dns, "red");
+  REQUIRE(red);
+  CHECK(red->nameservers(0) == "10.0.0.53");
+  auto host = container_dns_for(*dns, "");
+  REQUIRE(host);
+  CHECK(host->nameservers_size() == 2);
+  // No entry applies: nothing (the container keeps the host's file).
+  auto only_blue = parse_container_dns(
+    R"({"mesos": [{"network_mode": "CNI", "network_name": "blue",
+                   "dns": {"nameservers": ["10.210.1.1"]}}]})");
+  REQUIRE(only_blue);
+  CHECK_FALSE(container_dns_for(*only_blue, "red"));
+  CHECK_FALSE(container_dns_for(*only_blue, ""));
+
+  auto error_of = [](std::string_view json) {
+    auto got = parse_container_dns(json);
+    REQUIRE_FALSE(got);
+    return describe(got.error());
+  };
+  CHECK(error_of(R"({"mesos": [{"network_mode": "CNI",
+                     "dns": {"nameservers": ["dns.example"]}}]})")
+        == "invalid_argument: mesos[0].dns.nameservers[0]: 'dns.example' is "
+           "not an IP address");
+  CHECK(error_of(R"({"mesos": [{"network_mode": "CNI", "dns": {}}]})")
+        == "invalid_argument: mesos[0].dns.nameservers: at least one is "
+           "needed");
+  CHECK(error_of(R"({"mesos": [{"dns": {"nameservers": ["1.1.1.1"]}}]})")
+        == "invalid_argument: mesos[0].network_mode: must be HOST or CNI");
+  CHECK(error_of(R"({"mesos": [{"network_mode": "HOST", "network_name": "x",
+                     "dns": {"nameservers": ["1.1.1.1"]}}]})")
+        == "invalid_argument: mesos[0].network_name: a HOST entry names no "
+           "network");
+  CHECK(error_of(R"({"mesos": [
+      {"network_mode": "CNI", "network_name": "blue",
+       "dns": {"nameservers": ["1.1.1.1"]}},
+      {"network_mode": "CNI", "network_name": "blue",
+       "dns": {"nameservers": ["1.1.1.2"]}}]})")
+        == "invalid_argument: mesos[1]: a second entry for network 'blue'");
+  CHECK(error_of(R"({"mesos": [{"network_mode": "CNI",
+                     "dns": {"nameservers": ["1.1.1.1"],
+                             "search": ["a b"]}}]})")
+        == "invalid_argument: mesos[0].dns.search[0]: 'a b' is not one word");
+  CHECK(error_of(R"({"mesos": [{"network_mode": "CNI"}]})")
+        == "invalid_argument: mesos[0].dns: required");
+  CHECK(error_of("{").find("default_container_dns") != std::string::npos);
+}
 
 TEST_CASE("parse_network_configs reads networks and names bad fields") {
   auto ok = parse_network_configs(

@@ -143,6 +143,10 @@ struct linux_isolation_config {
   std::vector<std::string> allowed_capabilities; // tasks may ask for these
   std::string networks;           // JSON, see containers/linux/network.hpp
   std::string network_state_dir;  // IPAM, shared by the agent's executors
+  /// JSON, Mesos' --default_container_dns: the DNS servers written into the
+  /// /etc/resolv.conf of containers with namespaces of their own, by
+  /// network (containers/linux/container_dns.hpp).
+  std::string container_dns;
   uint64_t pids_limit = 4096;     // per container (cgroups/pids)
   bool host_setup = true;         // create bridges and rules (the agent);
                                   // executors only use them
