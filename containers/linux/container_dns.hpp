@@ -2,8 +2,8 @@
 // from the agent's --default_container_dns: a container on a virtual
 // network of its own gets its network's DNS servers (so that, told the
 // address of Mesos-DNS, `nslookup web.marathon.mesos` works inside it); a
-// container on the host's network with a root filesystem of its own gets
-// the HOST entry, or else the host's /etc/resolv.conf.
+// container with namespaces of its own on the host's network gets the HOST
+// entry. Without an entry a container keeps the file it has.
 //
 // Thread-safety: pure functions.
 #pragma once

@@ -431,40 +431,31 @@ caf::error linux_isolation::add_volumes(const container_launch& req,
   return {};
 }
 
-// Mesos' network/cni isolator does the same: the operator's DNS servers
-// for the container's network; for a container on the host's network with
-// an image, whose own /etc/resolv.conf (if any) knows nothing of this
-// host, the HOST entry or the host's file; otherwise the host's file as it
-// is.
+// As Mesos' network/cni isolator: the operator's DNS servers for the
+// container's network (or, on the host's network, the HOST entry) cover
+// /etc/resolv.conf; without an entry the container keeps what it has (the
+// host's file, or its image's).
 caf::error linux_isolation::add_dns(const container_launch& req,
                                     const std::string& network,
                                     const std::string& runtime,
                                     std::string* spec) {
-  bool rooted = !image_name(req.container).empty();
-  std::string source;
-  if (auto dns = isolation::container_dns_for(dns_, network)) {
-    if (auto err = make_directories(runtime))
-      return err;
-    source = runtime + "/resolv.conf";
-    std::ofstream out{source, std::ios::trunc};
-    out << isolation::resolv_conf(*dns);
-    out.close();
-    if (!out)
-      return make_error(errc::io_error,
-                        fmt::format("cannot write '{}'", source));
-  } else if (rooted) {
-    std::error_code ec;
-    if (!fs::exists("/etc/resolv.conf", ec))
-      return {}; // the host has none either
-    source = "/etc/resolv.conf";
-  } else {
+  auto dns = isolation::container_dns_for(dns_, network);
+  if (!dns)
     return {};
-  }
+  bool rooted = !image_name(req.container).empty();
   std::error_code ec;
   if (!rooted && !fs::exists("/etc/resolv.conf", ec))
     return make_error(errc::invalid_argument,
                       "--default_container_dns: this host has no "
-                      "/etc/resolv.conf to cover with the container's");
+                      "/etc/resolv.conf for the container's to cover");
+  if (auto err = make_directories(runtime))
+    return err;
+  auto source = runtime + "/resolv.conf";
+  std::ofstream out{source, std::ios::trunc};
+  out << isolation::resolv_conf(*dns);
+  out.close();
+  if (!out)
+    return make_error(errc::io_error, fmt::format("cannot write '{}'", source));
   *spec += fmt::format("bind\t{}\t/etc/resolv.conf\tro\n", source);
   return {};
 }

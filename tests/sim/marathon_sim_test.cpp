@@ -12,7 +12,7 @@
 //    minimum running.
 //
 // DCOS_SIM_SEEDS: how many seeds (default 20; CI runs 200); a failing
-// seed is named and reproduces. The sweep found two bugs that tests on real
+// seed is named and reproduces alone with DCOS_SIM_SEED. The sweep found two bugs that tests on real
 // processes had not: a Marathon restarted with the same seed repeated its
 // predecessor's task ids, and a lost kill left a deployment waiting.
 #include <cstdlib>
@@ -30,6 +30,7 @@
 #include "dcos/store_actor.hpp"
 #include "app_definition.hpp"
 #include "marathon_actor.hpp"
+#include "support/seed.hpp"
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<dcos::marathon::marathon_actor>)
 
@@ -347,19 +348,14 @@ run_result run(bool faults, uint64_t seed) {
   return r;
 }
 
-uint64_t seeds() {
-  const char* v = std::getenv("DCOS_SIM_SEEDS");
-  return v ? std::strtoull(v, nullptr, 10) : 20;
-}
-
 } // namespace
 
 TEST_CASE("Marathon converges every app after agent, node, network, master "
           "and Marathon faults") {
   logging::init(spdlog::level::off);
-  for (uint64_t seed = 1; seed <= seeds(); ++seed) {
+  for (auto seed : test::sim_seeds(20)) {
     auto r = run(true, seed);
-    INFO("seed ", seed, " (DCOS_SIM_SEEDS) ", r.report.violation);
+    INFO("seed ", seed, " (DCOS_SIM_SEED) ", r.report.violation);
     CHECK_MESSAGE(r.report.passed, r.report.violation);
     CHECK(r.report.stats.faults > 0);
     CHECK(r.out.readiness_probes >= 6); // each web task: 503, then 200
@@ -371,7 +367,9 @@ TEST_CASE("Marathon converges every app after agent, node, network, master "
 
 TEST_CASE("without faults, a rolling upgrade keeps its healthy minimum") {
   logging::init(spdlog::level::off);
-  for (uint64_t seed = 1; seed <= std::min<uint64_t>(seeds(), 5); ++seed) {
+  auto seeds = test::sim_seeds(20);
+  seeds.resize(std::min<size_t>(seeds.size(), 5));
+  for (auto seed : seeds) {
     auto r = run(false, seed);
     INFO("seed ", seed);
     CHECK_MESSAGE(r.report.passed, r.report.violation);

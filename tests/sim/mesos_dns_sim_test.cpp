@@ -11,8 +11,8 @@
 // behind (the simulation asks every 100 ms of virtual time and reports how
 // long agreement took; see simulation::add_state_check).
 //
-// DCOS_SIM_SEEDS: how many seeds (default 10); a failing seed is named and
-// reproduces.
+// DCOS_SIM_SEEDS: how many seeds (default 10; CI runs 40); a failing seed
+// is named and reproduces alone with DCOS_SIM_SEED.
 #include <algorithm>
 #include <cstdlib>
 #include <iterator>
@@ -25,6 +25,7 @@
 
 #include "dcos/cluster_view_actor.hpp"
 #include "dcos/sim.hpp"
+#include "support/seed.hpp"
 #include "dns_config.hpp"
 #include "record_set.hpp"
 #include "zone_builder_actor.hpp"
@@ -128,27 +129,10 @@ dns_run run(uint64_t seed) {
     auto diff = differences(served->records.lines(), expected);
     if (diff.empty())
       out.largest_zone = std::max(out.largest_zone, expected.size());
-    if (std::getenv("DEBUG_DNS") && !diff.empty()) {
-      auto find = [&](const char* list, const auto& tasks) {
-        for (const auto& t : tasks)
-          if (t.task_id().value() == "web0-28")
-            fprintf(stderr, "%s: %s state %s agent %s\n", list, t.task_id().value().c_str(), v1::TaskState_Name(t.state()).c_str(), t.agent_id().value().c_str());
-      };
-      find("tasks", state.get_tasks().tasks());
-      find("completed", state.get_tasks().completed_tasks());
-      find("unreachable", state.get_tasks().unreachable_tasks());
-      for (const auto& a : state.get_agents().agents()) fprintf(stderr, "agent %s %s\n", a.agent_info().id().value().c_str(), a.pid().c_str());
-      for (const auto& a : state.get_agents().recovered_agents()) fprintf(stderr, "recovered agent %s\n", a.id().value().c_str());
-    }
     return diff;
   });
   out.report = s.run();
   return out;
-}
-
-size_t seeds() {
-  const char* env = std::getenv("DCOS_SIM_SEEDS");
-  return env ? std::strtoull(env, nullptr, 10) : 10;
 }
 
 } // namespace
@@ -157,15 +141,16 @@ TEST_CASE("Mesos-DNS' zone follows the master's state through faults, every "
           "seed") {
   caf::timespan slowest{0};
   size_t records = 0;
-  for (uint64_t seed = 1; seed <= seeds(); ++seed) {
+  auto seeds = test::sim_seeds(10);
+  for (auto seed : seeds) {
     auto r = run(seed);
     std::string trace;
     for (const auto& line : r.report.trace)
       trace += line + "\n";
     INFO("seed ", seed, ": ", r.report.violation, "\nlast events:\n", trace);
     REQUIRE_MESSAGE(r.report.passed,
-                    "replay: DCOS_SIM_SEEDS=... test_sim_mesos_dns, seed "
-                      << seed);
+                    "replay: DCOS_SIM_SEED=" << seed
+                                             << " test_sim_mesos_dns");
     // Tasks were running when the faults ended: their names were compared.
     CHECK(r.largest_zone > 40);
     slowest = std::max(slowest, r.report.stats.services_agreed);
@@ -174,7 +159,7 @@ TEST_CASE("Mesos-DNS' zone follows the master's state through faults, every "
   MESSAGE(fmt::format("{} seeds; zone agreed with the master within {} ms of "
                       "virtual time at worst; largest zone compared: {} "
                       "records",
-                      seeds(),
+                      seeds.size(),
                       std::chrono::duration_cast<std::chrono::milliseconds>(
                         slowest)
                         .count(),

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <random>
 #include <string>
+#include <vector>
 
 #include <doctest/doctest.h>
 
@@ -19,6 +20,19 @@ inline uint64_t test_seed() {
            | std::random_device{}();
   }();
   return seed;
+}
+
+/// The seeds a simulation sweep runs: DCOS_SIM_SEED=N alone (to replay a
+/// failure), else 1 to DCOS_SIM_SEEDS (default `count`).
+inline std::vector<uint64_t> sim_seeds(uint64_t count) {
+  if (const char* one = std::getenv("DCOS_SIM_SEED"))
+    return {static_cast<uint64_t>(std::stoull(one))};
+  if (const char* text = std::getenv("DCOS_SIM_SEEDS"))
+    count = std::stoull(text);
+  std::vector<uint64_t> out;
+  for (uint64_t seed = 1; seed <= count; ++seed)
+    out.push_back(seed);
+  return out;
 }
 
 } // namespace dcos::test
