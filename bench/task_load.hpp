@@ -49,17 +49,22 @@ inline agent_actor::behavior_type quiet_agent(agent_actor::pointer self,
 }
 
 /// Spawns `count` quiet agents with room for `per_agent` tasks each and
-/// registers them with `master` (done once the system has run).
+/// registers them with `master` (done once the system has run). Their
+/// hostnames are node-0, node-1, ..., or with `ip_hostnames` addresses
+/// (10.0.0.1, ...) as service discovery needs them.
 inline std::vector<caf::actor> add_quiet_agents(caf::actor_system& sys,
                                                 const master_actor& master,
-                                                int count, int per_agent) {
+                                                int count, int per_agent,
+                                                bool ip_hostnames = false) {
   std::vector<caf::actor> out;
   for (int i = 0; i < count; ++i) {
     auto id = std::make_shared<std::string>();
     auto agent = sys.spawn(quiet_agent, master, id);
     out.push_back(caf::actor_cast<caf::actor>(agent));
     v1::internal::RegisterAgent reg;
-    reg.mutable_agent_info()->set_hostname(fmt::format("node-{}", i));
+    reg.mutable_agent_info()->set_hostname(
+      ip_hostnames ? fmt::format("10.0.{}.{}", (i + 1) / 256, (i + 1) % 256)
+                   : fmt::format("node-{}", i));
     resources::parse(fmt::format("cpus:{};mem:{}", per_agent, per_agent * 32))
       ->to_proto(reg.mutable_agent_info()->mutable_resources());
     sys.spawn([=](caf::event_based_actor* self) {

@@ -45,7 +45,7 @@ using wire_types = caf::detail::type_list<
   v1::CommandInfo, v1::NetworkInfo, v1::HealthCheck, v1::KillPolicy,
   // container.proto
   v1::CapabilityInfo, v1::SeccompInfo, v1::LinuxInfo, v1::RLimitInfo,
-  v1::ContainerInfo, v1::ContainerStatus,
+  v1::ContainerInfo, v1::ContainerStatus, v1::DNSInfo, v1::ContainerDNSInfo,
   // discovery.proto
   v1::DiscoveryInfo, v1::Ports, v1::Port,
   // task.proto
