@@ -70,50 +70,6 @@ follower(master_subscriber_actor::pointer,
   };
 }
 
-// Launches `total` tasks, `wave` per offer, named t0000, t0001, ...
-struct wave_state {
-  scheduler_driver_actor driver;
-  int total = 0;
-  int wave = 10;
-  int next = 0;
-};
-
-framework_actor::behavior_type
-wave_launcher(framework_actor::pointer self, std::shared_ptr<wave_state> st) {
-  return {
-    [](const call::Event::Subscribed&) {},
-    [](disconnected_atom) {},
-    [self, st](const call::Event::Offers& offers) {
-      for (const auto& offer : offers.offers()) {
-        call::Call::Accept accept;
-        *accept.add_offer_ids() = offer.id();
-        auto* op = accept.add_operations();
-        op->set_type(v1::Offer::Operation::LAUNCH);
-        auto amount = resources::parse("cpus:1;mem:32")->allocate(
-          offer.allocation_info().role());
-        for (int i = 0; i < st->wave && st->next < st->total; ++i) {
-          auto* t = op->mutable_launch()->add_task_infos();
-          auto id = fmt::format("t{:04}", st->next++);
-          t->set_name(id);
-          t->mutable_task_id()->set_value(id);
-          *t->mutable_agent_id() = offer.agent_id();
-          t->mutable_command()->set_value("sleep 1000");
-          amount.to_proto(t->mutable_resources());
-        }
-        self->send(st->driver, std::move(accept));
-      }
-    },
-    [](const call::Event::Rescind&) {},
-    [](const call::Event::Update&) {},
-    [](const call::Event::Message&) {},
-    [](const call::Event::Failure&) {},
-    [](const call::Event::Error&) {},
-    [](const call::Event::InverseOffers&) {},
-    [](const call::Event::RescindInverseOffer&) {},
-    [](const call::Event::UpdateOperationStatus&) {},
-  };
-}
-
 double percentile(std::vector<double> v, double p) {
   if (v.empty())
     return 0;
@@ -190,10 +146,11 @@ int main(int argc, char** argv) {
          && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(10ms);
 
-  auto load = std::make_shared<wave_state>();
-  load->total = tasks;
-  load->wave = wave;
-  auto framework = sys.spawn(wave_launcher, load);
+  auto load = std::make_shared<launch_state>();
+  load->total = static_cast<uint64_t>(tasks);
+  load->per_offer = wave;
+  load->named_by_number = true;
+  auto framework = sys.spawn(launcher, load);
   v1::FrameworkInfo info;
   info.set_user("bench");
   info.set_name("lat");

@@ -81,6 +81,11 @@ inline std::vector<caf::actor> add_quiet_agents(caf::actor_system& sys,
 struct launch_state {
   scheduler_driver_actor driver;
   int per_offer = 100;
+  uint64_t total = 0; // tasks to launch in all; 0: every offer is filled
+  /// Tasks are all named "web", with ids app.web.00000000, ...; or, with
+  /// `named_by_number`, t0000, t0001, ... as name and id (a name each, as
+  /// service discovery needs).
+  bool named_by_number = false;
   uint64_t next = 0; // the launcher's alone
   std::atomic<uint64_t> running{0};
   // When the launcher heard the latest TASK_RUNNING (steady clock).
@@ -100,10 +105,14 @@ launcher(framework_actor::pointer self, std::shared_ptr<launch_state> st) {
         op->set_type(v1::Offer::Operation::LAUNCH);
         auto amount = resources::parse("cpus:1;mem:32")->allocate(
           offer.allocation_info().role());
-        for (int i = 0; i < st->per_offer; ++i) {
+        for (int i = 0;
+             i < st->per_offer && (st->total == 0 || st->next < st->total);
+             ++i) {
           auto* t = op->mutable_launch()->add_task_infos();
-          auto id = fmt::format("app.web.{:08}", st->next++);
-          t->set_name("web");
+          auto n = st->next++;
+          auto id = st->named_by_number ? fmt::format("t{:04}", n)
+                                        : fmt::format("app.web.{:08}", n);
+          t->set_name(st->named_by_number ? id : "web");
           t->mutable_task_id()->set_value(id);
           *t->mutable_agent_id() = offer.agent_id();
           t->mutable_command()->set_value("./serve --port=$PORT0");
