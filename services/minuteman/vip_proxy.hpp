@@ -1,0 +1,104 @@
+// Minuteman's data plane: a userspace layer-4 proxy (Boost.Asio on epoll)
+// that listens on every TCP VIP of the table it is given and joins each
+// client connection to one of the VIP's backends.
+//
+// Backend choice, as Minuteman v1 made it: the power of two choices over a
+// peak-EWMA of each backend's connect latency (10 s decay) times its open
+// connections plus one; a backend that fails `failures_to_down` connects in a
+// row is down for `down_for`, after which the next connection probes it. A
+// connect that fails is retried on another backend (at most three tries), so
+// a backend that dies loses no client connection once it is detected.
+//
+// Bytes are passed through in order, as they come; a half-close (FIN) is
+// passed on as one, and a reset as a reset. A backend that leaves the table
+// takes no new connection; open ones run until either end closes (drain).
+//
+// UDP VIPs are listed but not proxied (see the notes).
+//
+// Thread-safety: publish(), stats() and stop() may be called from any
+// thread. publish() never blocks on I/O: the table is taken by the proxy's
+// control thread, which also keeps the VIP addresses on the interface
+// (vip_interface.hpp).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/expected.hpp>
+
+#include <dcos/vip_table.hpp>
+
+#include "vip_interface.hpp"
+
+namespace dcos::minuteman {
+
+
+struct proxy_options {
+  uint32_t threads = 1;
+  std::chrono::milliseconds connect_timeout{1000};
+  uint32_t failures_to_down = 3;
+  std::chrono::milliseconds down_for{5000};
+  uint64_t seed = 1;
+};
+
+struct backend_stats {
+  std::string ip;
+  uint16_t port = 0;
+  bool down = false;
+  double latency_ms = 0; // the EWMA of connect latency
+  uint64_t connections = 0;
+  uint64_t active = 0;
+  uint64_t connect_failures = 0;
+  uint64_t bytes_in = 0;  // from the backend
+  uint64_t bytes_out = 0; // to the backend
+};
+
+struct vip_stats {
+  std::string key; // vip_entry::key()
+  bool listening = false;
+  std::string error; // why it is not listening
+  uint64_t connections = 0;
+  uint64_t active = 0;
+  uint64_t failures = 0; // client connections no backend took
+  uint64_t bytes_in = 0;
+  uint64_t bytes_out = 0;
+  // Every backend the VIP has had, drained ones while connections to them
+  // are open.
+  std::vector<backend_stats> backends;
+};
+
+class vip_proxy {
+public:
+  /// Starts the I/O and control threads. `iface` (may be null: addresses
+  /// are then assumed local already) is owned by the proxy.
+  static caf::expected<std::unique_ptr<vip_proxy>>
+  start(proxy_options opts, std::unique_ptr<vip_interface> iface);
+
+  ~vip_proxy();
+
+  /// Makes `table` the one served: listeners for new VIPs, backends
+  /// updated, listeners of VIPs no longer in it closed (their open
+  /// connections run on). Only the latest table matters.
+  void publish(std::shared_ptr<const vip_table> table);
+
+  /// Counters of every TCP VIP served, sorted by key.
+  std::vector<vip_stats> stats() const;
+
+  /// The number of tables applied so far (for tests that wait for one).
+  uint64_t applied() const;
+
+  /// Closes the listeners and every connection, removes the addresses it
+  /// added, and joins the threads. Idempotent.
+  void stop();
+
+  struct impl;
+
+private:
+  explicit vip_proxy(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace dcos::minuteman
