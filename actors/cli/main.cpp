@@ -6,6 +6,7 @@
 //   dcos masters [--master=HOST:5050|zk://HOSTS/PATH] [--json]
 //   dcos task log TASK_ID [--follow] [--stderr]
 //   dcos marathon app|deployment|task ...   (see marathon.cpp)
+//   dcos vips [--minuteman=HOST:62080] [--json]
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -23,7 +24,8 @@ int main(int argc, char** argv) {
               "  frameworks  list frameworks\n"
               "  tasks     list tasks\n"
               "  task log  print a task's output\n"
-              "  marathon  Marathon's apps, deployments and tasks\n\n"
+              "  marathon  Marathon's apps, deployments and tasks\n"
+              "  vips      Minuteman's VIPs and their backends\n\n"
               "Run `dcos <command> --help` for a command's flags.");
   };
   if (argc < 2 || std::strcmp(argv[1], "--help") == 0
@@ -43,6 +45,8 @@ int main(int argc, char** argv) {
     return list(command, argc - 1, argv + 1);
   if (command == "marathon")
     return marathon(argc - 1, argv + 1);
+  if (command == "vips")
+    return vips(argc - 1, argv + 1);
   if (command == "task") {
     if (argc >= 3 && std::strcmp(argv[2], "log") == 0)
       return task_log(argc - 2, argv + 2);

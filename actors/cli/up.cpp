@@ -12,6 +12,8 @@
 // again as a standby, as DC/OS' supervisor does. Mesos-DNS (dcos-dns)
 // serves HTTP on 8123 and DNS on 53 as root (61053 otherwise, DC/OS' own
 // Mesos-DNS port), forwarding other names to this machine's resolvers.
+// Minuteman (dcos-minuteman) serves its API on 62080 and, as root, puts the
+// VIPs on a dummy interface "minuteman" (removed when it stops).
 #include <signal.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -138,7 +140,8 @@ int up(int argc, char** argv) {
   uint16_t port = 5050;
   std::string log_level = "info";
   flags f{"dcos up [flags]",
-          "Starts a local cluster: a master, agents, Marathon and Mesos-DNS, "
+          "Starts a local cluster: a master, agents, Marathon, Mesos-DNS and "
+          "Minuteman, "
           "each its own process, until Ctrl-C."};
   f.add(&agents, "agents", "number of agents");
   f.add(&masters, "masters",
@@ -155,6 +158,8 @@ int up(int argc, char** argv) {
   f.add(&marathon_port, "marathon_port", "Marathon's HTTP port");
   uint16_t dns_http_port = 8123;
   f.add(&dns_http_port, "mesos_dns_port", "Mesos-DNS' HTTP port");
+  uint16_t minuteman_port = 62080;
+  f.add(&minuteman_port, "minuteman_port", "Minuteman's HTTP port");
   uint16_t dns_port = ::geteuid() == 0 ? 53 : 61053;
   f.add(&dns_port, "dns_port",
         "Mesos-DNS' DNS port (default 53 as root, else 61053)");
@@ -304,6 +309,28 @@ int up(int argc, char** argv) {
     }
     service_urls.push_back(url);
     services.push_back(std::move(*dns));
+  }
+  // Minuteman: VIPs load-balanced over the tasks that declare them. Only
+  // root may make its interface; otherwise it serves the API alone.
+  {
+    subprocess_options opts;
+    opts.argv = {sibling_program("dcos-minuteman"),
+                 "--master=" + master_flag, "--ip=" + ip,
+                 fmt::format("--port={}", minuteman_port),
+                 "--log_level=" + log_level};
+    if (::geteuid() != 0)
+      opts.argv.push_back("--vip_interface=");
+    opts.capture_stdout = true;
+    opts.stderr_path = work_dir + "/minuteman.log";
+    std::string url;
+    auto minuteman = start_daemon("minuteman", std::move(opts), &url);
+    if (!minuteman) {
+      std::fprintf(stderr, "dcos up: %s\n",
+                   describe_reason(minuteman.error()).c_str());
+      return 1;
+    }
+    service_urls.push_back(url);
+    services.push_back(std::move(*minuteman));
   }
   if (zookeeper)
     std::printf("zookeeper  %s\n", zookeeper->url("/mesos").c_str());

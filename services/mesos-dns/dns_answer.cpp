@@ -1,5 +1,7 @@
 #include "dns_answer.hpp"
 
+#include "dcos/vip_table.hpp"
+
 // ldns defines `bool` as a macro unless stdbool.h came first.
 #include <stdbool.h>
 #include <ldns/ldns.h>
@@ -149,9 +151,24 @@ private:
   uint32_t serial_;
 };
 
-// The zone's SOA, owned by the apex (for negative answers and SOA queries).
-rr_plan soa(const dns_settings& s) {
-  return {LDNS_RR_TYPE_SOA, s.zone, {}, 0};
+// A zone's SOA, owned by its apex (for negative answers and SOA queries).
+rr_plan soa(const std::string& apex) {
+  return {LDNS_RR_TYPE_SOA, apex, {}, 0};
+}
+
+// The zone of named VIPs (dcos/vip_table.hpp), served beside the Mesos
+// zone as DC/OS' dcos-dns serves it.
+const std::string& vip_apex() {
+  static const std::string apex = std::string{vip_zone} + ".";
+  return apex;
+}
+
+// The apex of the zone `name` is in, or null if it is in neither.
+const std::string* zone_of(const std::string& name, const dns_settings& s) {
+  for (const auto* apex : {&s.zone, &vip_apex()})
+    if (name == *apex || ends_with(name, "." + *apex))
+      return apex;
+  return nullptr;
 }
 
 void add_addresses(const record_set::address_map& map, const std::string& name,
@@ -256,14 +273,15 @@ dns_outcome answer_query(std::string_view query, const record_set& records,
   out.qname = lower(text);
   std::free(text);
   out.qtype = static_cast<uint16_t>(ldns_rr_get_type(question));
-  if (out.qname != s.zone && !ends_with(out.qname, "." + s.zone)) {
+  const auto* zone = zone_of(out.qname, s);
+  if (zone == nullptr) {
     out.action = dns_outcome::forward;
     return out;
   }
 
   reply_writer w{q.get(), question, s, serial};
   const auto& name = out.qname;
-  bool apex = name == s.zone;
+  bool apex = name == *zone;
   auto type = static_cast<ldns_rr_type>(out.qtype);
   bool any = type == LDNS_RR_TYPE_ANY;
   if (type == LDNS_RR_TYPE_SRV || any)
@@ -273,13 +291,13 @@ dns_outcome answer_query(std::string_view query, const record_set& records,
   if (type == LDNS_RR_TYPE_AAAA || any)
     add_addresses(records.aaaa(), name, LDNS_RR_TYPE_AAAA, w.answer);
   if (apex && (type == LDNS_RR_TYPE_SOA || any))
-    w.answer.push_back(soa(s));
+    w.answer.push_back(soa(*zone));
   if (apex && (type == LDNS_RR_TYPE_NS || any))
     w.answer.push_back({LDNS_RR_TYPE_NS, {}, {}, 0});
   if (w.answer.empty()) {
     // No such name: NXDOMAIN. The name exists, not this type: NODATA.
     w.rcode = apex || records.has_name(name) ? rcode_noerror : rcode_nxdomain;
-    w.authority.push_back(soa(s));
+    w.authority.push_back(soa(*zone));
   } else {
     std::shuffle(w.answer.begin(), w.answer.end(), rng);
   }

@@ -8,6 +8,7 @@
 #include <boost/uuid/detail/sha1.hpp>
 #include <fmt/format.h>
 
+#include "dcos/vip_table.hpp"
 #include "dns_labels.hpp"
 
 namespace dcos::mesos_dns {
@@ -147,6 +148,7 @@ public:
     name_server();
     masters(leader);
     tasks(state);
+    vips(state);
   }
 
 private:
@@ -166,6 +168,14 @@ private:
                      {slave, static_cast<uint16_t>(std::stoul(port))});
       agent_ips_[agent.agent_info().id().value()] = {host};
     }
+  }
+
+  // Named VIPs, in their own zone (l4lb.thisdcos.directory), as DC/OS'
+  // dcos-dns serves them: the same table Minuteman balances.
+  void vips(const GetState& state) {
+    for (const auto& v : build_vip_table(state).vips)
+      if (!v.dns_name.empty())
+        out_.add_address(v.dns_name + ".", v.ip);
   }
 
   void frameworks(const GetState& state) {

@@ -10,7 +10,9 @@
 //  - leader.domain, master.domain, masterN.domain, _leader._tcp/_udp,
 //    slave.domain and _slave._tcp, framework.domain (the scheduler's host),
 //    and the name server's own name (SOAMname);
-//  - only running tasks on agents the master knows.
+//  - only running tasks on agents the master knows;
+//  - and, in a second zone, each named VIP's address under
+//    l4lb.thisdcos.directory (dcos/vip_table.hpp), as DC/OS' dcos-dns.
 // Names are lower case and fully qualified ("web.marathon.mesos.").
 // Hosts are taken as IP addresses: an agent or scheduler that advertises a
 // hostname that is not an address gets no address records (Mesos-DNS would

@@ -69,9 +69,13 @@ int main(int argc, char** argv) {
   std::unique_ptr<vip_interface> iface;
   if (!vip_interface_name.empty()) {
     auto opened = vip_interface::open(vip_interface_name);
-    if (opened)
+    if (opened) {
+      if (!opened->fallback().empty())
+        d.log()->warn("no dummy interface {} ({}): VIP addresses go on "
+                      "loopback",
+                      vip_interface_name, opened->fallback());
       iface = std::make_unique<vip_interface>(std::move(*opened));
-    else
+    } else
       d.log()->warn("no VIP interface ({}): listening only on VIP "
                     "addresses this host has",
                     describe(opened.error()));

@@ -52,8 +52,15 @@ caf::expected<vip_interface> vip_interface::open(std::string name) {
   vip_interface out;
   out.name_ = std::move(name);
   if (!link_exists(out.name_)) {
-    if (auto err = ip({"link", "add", out.name_, "type", "dummy"}))
-      return err;
+    if (auto err = ip({"link", "add", out.name_, "type", "dummy"})) {
+      // A kernel without dummy interfaces: aliases on loopback instead.
+      if (!link_exists("lo"))
+        return err;
+      out.name_ = "lo";
+      out.fallback_ = describe_reason(err);
+      out.open_ = true;
+      return out;
+    }
     out.created_ = true;
   } else if (auto err = ip({"addr", "flush", "dev", out.name_})) {
     return err;

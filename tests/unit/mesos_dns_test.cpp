@@ -7,6 +7,7 @@
 
 #include "answer_cache.hpp"
 #include "dcos/error.hpp"
+#include "dcos/vip_table.hpp"
 #include "dns_answer.hpp"
 #include "dns_config.hpp"
 #include "dns_labels.hpp"
@@ -228,6 +229,36 @@ TEST_CASE("answers: A, NXDOMAIN, NODATA, SRV with glue, SOA and NS") {
                               dns_transport::udp, rng);
   CHECK(outside.action == dns_outcome::forward);
   CHECK(outside.qname == "example.com.");
+}
+
+TEST_CASE("named VIPs answer in l4lb.thisdcos.directory, as Minuteman "
+          "balances them") {
+  auto s = settings();
+  auto state = cluster_state();
+  auto* port = state.mutable_get_tasks()
+                 ->mutable_tasks(0)
+                 ->mutable_discovery()
+                 ->mutable_ports()
+                 ->add_ports();
+  port->set_number(31000);
+  port->set_protocol("tcp");
+  auto* label = port->mutable_labels()->add_labels();
+  label->set_key("VIP_0");
+  label->set_value("/web:80");
+  auto r = record_set::build(state, leader(), s);
+  auto ip = vip_hash_address("web.marathon.l4lb.thisdcos.directory");
+  auto a = ask(r, s, "web.marathon.l4lb.thisdcos.directory.", "A");
+  CHECK(a.rcode == LDNS_RCODE_NOERROR);
+  CHECK(a.aa);
+  CHECK(a.answer == std::vector<std::string>{"A " + ip});
+  CHECK(a.answer.front() == "A " + build_vip_table(state).vips.at(0).ip);
+  auto missing = ask(r, s, "api.marathon.l4lb.thisdcos.directory.", "A");
+  CHECK(missing.rcode == LDNS_RCODE_NXDOMAIN);
+  CHECK(missing.aa);
+  REQUIRE(missing.authority.size() == 1);
+  auto soa = ask(r, s, "l4lb.thisdcos.directory.", "SOA");
+  REQUIRE(soa.answer.size() == 1);
+  CHECK(soa.answer[0].rfind("SOA ns1.mesos. root.ns1.mesos. 9", 0) == 0);
 }
 
 TEST_CASE("the answer cache: replies by query less ID, every order of the "

@@ -1,0 +1,343 @@
+// dcos-minuteman against a real master, agent and Marathon: apps declare
+// VIPs with portDefinitions labels, and real curl clients reach their tasks
+// through the VIP. Spreading over every instance, scaling up, a task killed
+// under load, a malformed label, the CLI; as root, in a network namespace of
+// the test's own, a named VIP on Minuteman's dummy interface, found by its
+// name through dcos-dns.
+#include <sched.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+
+#include "support/checks.hpp"
+#include "support/files.hpp"
+#include "support/marathon_process.hpp"
+#include "support/ports.hpp"
+#include "support/processes.hpp"
+#include "support/skip.hpp"
+
+using namespace dcos;
+using namespace dcos::test;
+
+namespace {
+
+// A dcos-minuteman for `master`, its API on a free port.
+struct minuteman_process {
+  uint16_t port = free_port();
+  subprocess process;
+
+  minuteman_process(const std::string& master, const std::string& log,
+                    std::vector<std::string> extra)
+    : process(start(master, log, port, std::move(extra))) {
+    auto line = process.read_line(30s);
+    DCOS_REQUIRE_OK(line);
+    REQUIRE_MESSAGE(line->find("listening on") != std::string::npos, *line);
+  }
+
+  std::string url(const std::string& path) const {
+    return fmt::format("http://127.0.0.1:{}{}", port, path);
+  }
+
+  // The "vip" entry of /v1/vips named `name`, or an empty object.
+  google::protobuf::Struct vip(const std::string& name) const {
+    auto r = curl({url("/v1/vips")});
+    REQUIRE(r.status == 200);
+    auto doc = parse_json_object("{\"vips\":" + r.body + "}");
+    for (const auto& v : doc.fields().at("vips").list_value().values())
+      if (v.struct_value().fields().at("vip").string_value() == name)
+        return v.struct_value();
+    return {};
+  }
+
+  // The task ids of the backends of `name` that take new connections.
+  std::set<std::string> backends(const std::string& name) const {
+    std::set<std::string> out;
+    auto v = vip(name);
+    if (v.fields().count("backends") == 0)
+      return out;
+    for (const auto& b : v.fields().at("backends").list_value().values()) {
+      const auto& f = b.struct_value().fields();
+      if (f.at("state").string_value() == "up")
+        out.insert(f.at("task_id").string_value());
+    }
+    return out;
+  }
+
+private:
+  static subprocess start(const std::string& master, const std::string& log,
+                          uint16_t port, std::vector<std::string> extra) {
+    subprocess_options opts;
+    opts.argv = {binary("DCOS_MINUTEMAN_BIN"), "--master=" + master,
+                 "--ip=127.0.0.1", fmt::format("--port={}", port),
+                 "--log_level=info"};
+    opts.argv.insert(opts.argv.end(), extra.begin(), extra.end());
+    opts.capture_stdout = true;
+    opts.stderr_path = log;
+    auto p = subprocess::spawn(opts);
+    DCOS_REQUIRE_OK(p);
+    return std::move(*p);
+  }
+};
+
+// A master, one agent, Marathon and Minuteman.
+struct vip_cluster {
+  scratch_dir dir;
+  master_process master;
+  std::unique_ptr<agent_process> agent;
+  std::optional<marathon_process> marathon;
+  std::optional<minuteman_process> minuteman;
+
+  explicit vip_cluster(std::vector<std::string> minuteman_flags) {
+    auto first = free_port_run(100);
+    agent = std::make_unique<agent_process>(
+      master.address(), dir / "agent",
+      std::vector<std::string>{fmt::format(
+        "--resources=cpus:8;mem:8192;disk:1000;ports:[{}-{}]", first,
+        first + 99)});
+    marathon.emplace(master.address(), dir / "marathon", free_port());
+    minuteman.emplace(master.address(), dir / "minuteman.log",
+                      std::move(minuteman_flags));
+  }
+
+  ~vip_cluster() {
+    minuteman.reset();
+    marathon.reset();
+    agent->process.kill(SIGUSR1);
+    exit_status_within(agent->process, 30s);
+  }
+
+  http_result post_app(const std::string& json) {
+    return curl({"-X", "POST", "-H", "Content-Type: application/json",
+                 "--data-binary", json, marathon->url("/v2/apps")});
+  }
+
+  http_result scale(const std::string& id, int instances) {
+    return curl({"-X", "PATCH", "-H", "Content-Type: application/json",
+                 "--data-binary", fmt::format(R"({{"instances": {}}})",
+                                              instances),
+                 marathon->url("/v2/apps" + id)});
+  }
+};
+
+// An app of small HTTP servers, each answering /id with its task id, on a
+// VIP `vip` (the VIP_0 label of its one port).
+std::string web_app(const std::string& id, int instances,
+                    const std::string& vip) {
+  return fmt::format(
+    R"({{"id": "{}", "cpus": 0.05, "mem": 32, "instances": {},
+      "cmd": "printf %s $MESOS_TASK_ID > id && exec python3 -m http.server --bind 127.0.0.1 $PORT0",
+      "portDefinitions": [{{"port": 0, "labels": {{"VIP_0": "{}"}}}}]}})",
+    id, instances, vip);
+}
+
+// GET http://ADDRESS/id through the VIP: the task id that answered, or
+// empty if the request failed.
+std::string ask_vip(const std::string& address,
+                    std::vector<std::string> extra = {}) {
+  std::vector<std::string> argv{"curl", "-s", "--max-time", "5"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  argv.push_back("http://" + address + "/id");
+  auto r = run_to_end(argv, 20s);
+  return r.status == 0 ? r.out : std::string{};
+}
+
+} // namespace
+
+TEST_CASE("an address VIP: curl reaches every instance, scaling adds "
+          "backends, a task killed under load loses no connection after "
+          "it is detected") {
+  // A loopback address is local without an interface of Minuteman's own.
+  vip_cluster c{{"--vip_interface="}};
+  auto vip_port = free_port();
+  auto vip = fmt::format("127.77.0.1:{}", vip_port);
+  REQUIRE(c.post_app(web_app("/web", 3, vip)).status == 201);
+  REQUIRE(eventually([&] { return c.minuteman->backends(vip).size() == 3; },
+                     60s));
+  // Every backend answers through the VIP.
+  std::set<std::string> seen;
+  REQUIRE(eventually(
+    [&] {
+      auto who = ask_vip(vip);
+      if (!who.empty())
+        seen.insert(who);
+      return seen == c.minuteman->backends(vip);
+    },
+    60s));
+  CHECK(c.minuteman->vip(vip).fields().at("listening").bool_value());
+
+  // Scaled to 5: the new tasks become backends and get connections.
+  REQUIRE(c.scale("/web", 5).status == 200);
+  REQUIRE(eventually([&] { return c.minuteman->backends(vip).size() == 5; },
+                     60s));
+  seen.clear();
+  REQUIRE(eventually(
+    [&] {
+      auto who = ask_vip(vip);
+      if (!who.empty())
+        seen.insert(who);
+      return seen.size() == 5;
+    },
+    60s));
+
+  // One task killed while clients keep asking.
+  struct attempt {
+    std::chrono::steady_clock::time_point at;
+    bool ok;
+  };
+  std::mutex mtx;
+  std::vector<attempt> attempts;
+  std::atomic<bool> stop{false};
+  std::thread load([&] {
+    while (!stop) {
+      auto at = std::chrono::steady_clock::now();
+      bool ok = !ask_vip(vip).empty();
+      std::lock_guard guard{mtx};
+      attempts.push_back({at, ok});
+    }
+  });
+  std::this_thread::sleep_for(500ms);
+  auto victim = *c.minuteman->backends(vip).begin();
+  auto killed = curl({"-X", "DELETE",
+                      c.marathon->url("/v2/apps/web/tasks/" + victim
+                                      + "?scale=true")});
+  CHECK(killed.status == 200);
+  REQUIRE(eventually([&] { return c.minuteman->backends(vip).count(victim) == 0; },
+                     30s));
+  auto detected = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(2s);
+  stop = true;
+  load.join();
+  int before = 0, after = 0, total_after = 0;
+  for (const auto& a : attempts) {
+    if (a.at > detected) {
+      ++total_after;
+      after += a.ok ? 0 : 1;
+    } else {
+      before += a.ok ? 0 : 1;
+    }
+  }
+  CAPTURE(before);
+  CHECK(total_after > 10);
+  CHECK(after == 0);
+  // Before detection only a request the dying server held can fail.
+  CHECK(before <= 2);
+  CHECK(c.minuteman->backends(vip).size() == 4);
+
+  // The CLI lists the VIP and its backends.
+  auto listed = run_to_end({binary("DCOS_CLI"), "vips",
+                            "--minuteman=127.0.0.1:"
+                              + std::to_string(c.minuteman->port)});
+  CHECK(listed.status == 0);
+  CHECK(listed.out.find(vip) != std::string::npos);
+  CHECK(listed.out.find("up") != std::string::npos);
+
+  // Metrics count the connections per VIP and backend.
+  auto metrics = curl({c.minuteman->url("/metrics")});
+  CHECK(metrics.status == 200);
+  CHECK(metrics.body.find(fmt::format(
+          "minuteman_vip_connections_total{{vip=\"tcp://{}\"}}", vip))
+        != std::string::npos);
+  CHECK(metrics.body.find("minuteman_backend_connections_total{") != std::string::npos);
+}
+
+TEST_CASE("a malformed VIP label is reported and ignored; the app and other "
+          "VIPs are unaffected") {
+  vip_cluster c{{"--vip_interface="}};
+  auto good = fmt::format("127.77.0.2:{}", free_port());
+  REQUIRE(c.post_app(web_app("/bad", 1, "/web:http")).status == 201);
+  REQUIRE(c.post_app(web_app("/good", 1, good)).status == 201);
+  REQUIRE(eventually(
+    [&] {
+      auto r = curl({c.minuteman->url("/v1/errors")});
+      return r.body.find("/web:http") != std::string::npos;
+    },
+    60s));
+  auto errors = curl({c.minuteman->url("/v1/errors")});
+  CHECK(errors.body.find("port 'http' is not a number") != std::string::npos);
+  REQUIRE(eventually([&] { return c.minuteman->backends(good).size() == 1; },
+                     60s));
+  CHECK(eventually([&] { return !ask_vip(good).empty(); }, 30s));
+  auto one = curl({c.minuteman->url("/v1/vips/" + good)});
+  CHECK(one.status == 200);
+  auto none = curl({c.minuteman->url("/v1/vips/127.9.9.9:1")});
+  CHECK(none.status == 404);
+  CHECK(none.body.find("127.9.9.9:1") != std::string::npos);
+}
+
+TEST_CASE("as root: a named VIP on Minuteman's interface, found by name "
+          "through dcos-dns") {
+  if (::geteuid() != 0) {
+    skip("needs root (a network namespace and a dummy interface)");
+    return;
+  }
+  // A network namespace of this test's own: the interface, its addresses
+  // and every process started below go away with it.
+  REQUIRE(::unshare(CLONE_NEWNET) == 0);
+  REQUIRE(run_to_end({"ip", "link", "set", "lo", "up"}).status == 0);
+  vip_cluster c{{"--vip_interface=minuteman"}};
+  auto dns_port = free_port();
+  subprocess_options dns_opts;
+  dns_opts.argv = {binary("DCOS_DNS_BIN"), "--master=" + c.master.address(),
+                   "--ip=127.0.0.1", fmt::format("--port={}", free_port()),
+                   "--dns_ip=127.0.0.1",
+                   fmt::format("--dns_port={}", dns_port),
+                   "--external_on=false", "--log_level=warning"};
+  dns_opts.capture_stdout = true;
+  dns_opts.stderr_path = c.dir / "dns.log";
+  auto dns = subprocess::spawn(dns_opts);
+  DCOS_REQUIRE_OK(dns);
+  DCOS_REQUIRE_OK(dns->read_line(30s));
+
+  REQUIRE(c.post_app(web_app("/named", 2, "/named:80")).status == 201);
+  const std::string name = "named.marathon.l4lb.thisdcos.directory";
+  REQUIRE(eventually(
+    [&] { return c.minuteman->backends(name + ":80").size() == 2; }, 60s));
+  auto vip = c.minuteman->vip(name + ":80");
+  auto ip = vip.fields().at("ip").string_value();
+  CHECK(ip.rfind("11.", 0) == 0);
+  // The address is on the interface (or loopback, where the kernel has no
+  // dummy interfaces), and the name resolves to it.
+  auto addresses = run_to_end({"ip", "-o", "addr", "show"});
+  CHECK(addresses.out.find(ip + "/32") != std::string::npos);
+  std::string resolved;
+  REQUIRE(eventually(
+    [&] {
+      auto r = run_to_end({"dig", "+short", "+tries=1", "+time=2",
+                           "@127.0.0.1", "-p", std::to_string(dns_port),
+                           name, "A"});
+      resolved = r.out;
+      while (!resolved.empty() && resolved.back() == '\n')
+        resolved.pop_back();
+      return resolved == ip;
+    },
+    30s));
+  // curl by name (as resolved by dcos-dns) reaches both instances.
+  std::set<std::string> seen;
+  CHECK(eventually(
+    [&] {
+      auto who = ask_vip(name, {"--resolve", name + ":80:" + resolved});
+      if (!who.empty())
+        seen.insert(who);
+      return seen.size() == 2;
+    },
+    30s));
+  // The app gone, its VIP and address go too.
+  curl({"-X", "DELETE", c.marathon->url("/v2/apps/named")});
+  CHECK(eventually(
+    [&] {
+      return run_to_end({"ip", "-o", "addr", "show"})
+               .out.find(ip + "/32")
+             == std::string::npos;
+    },
+    60s));
+  dns->terminate(5s);
+}
