@@ -239,11 +239,17 @@ void master_state::adopt_tasks(agent_record& agent,
     }
     if (reported.has_labels() || reported.has_discovery()
         || reported.has_container() || reported.has_health_check()) {
+      // Only the parts the task has: an empty health check would read as
+      // one with no result yet (unhealthy) to the task's followers.
       auto details = std::make_shared<v1::TaskInfo>();
-      *details->mutable_labels() = reported.labels();
-      *details->mutable_discovery() = reported.discovery();
-      *details->mutable_container() = reported.container();
-      *details->mutable_health_check() = reported.health_check();
+      if (reported.has_labels())
+        *details->mutable_labels() = reported.labels();
+      if (reported.has_discovery())
+        *details->mutable_discovery() = reported.discovery();
+      if (reported.has_container())
+        *details->mutable_container() = reported.container();
+      if (reported.has_health_check())
+        *details->mutable_health_check() = reported.health_check();
       task.details = std::move(details);
     }
     agent.tasks.insert(&task);

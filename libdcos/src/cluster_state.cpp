@@ -75,9 +75,32 @@ bool cluster_state::apply(const Event& event) {
 }
 
 bool cluster_state::task_added(const v1::Task& task) {
-  auto* tasks = state_.mutable_get_tasks()->mutable_tasks();
+  auto* all = state_.mutable_get_tasks();
+  auto* tasks = all->mutable_tasks();
   auto key = task_key(task);
-  if (auto it = tasks_.find(key); it != tasks_.end()) {
+  // The master lists a task where its state puts it (an agent that comes
+  // back may report a task that ended meanwhile): one place only.
+  auto* unreachable = all->mutable_unreachable_tasks();
+  for (int i = 0; i < unreachable->size(); ++i)
+    if (task_key(unreachable->Get(i)) == key) {
+      swap_remove(*unreachable, i);
+      break;
+    }
+  auto it = tasks_.find(key);
+  if (is_terminal(task.state()) || task.state() == v1::TASK_UNREACHABLE) {
+    if (it != tasks_.end())
+      remove_active_task(it->second, key);
+    if (task.state() == v1::TASK_UNREACHABLE) {
+      *unreachable->Add() = task;
+      return true;
+    }
+    auto* completed = all->mutable_completed_tasks();
+    *completed->Add() = task;
+    if (static_cast<size_t>(completed->size()) > max_completed_tasks_)
+      completed->DeleteSubrange(0, 1);
+    return true;
+  }
+  if (it != tasks_.end()) {
     *tasks->Mutable(it->second) = task;
     return true;
   }

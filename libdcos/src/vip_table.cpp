@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "dcos/error.hpp"
+#include "dcos/task_state.hpp"
 
 namespace dcos {
 
@@ -139,8 +140,11 @@ public:
     for (const auto& f : state.get_frameworks().frameworks())
       framework_names_[f.framework_info().id().value()]
         = f.framework_info().name();
-    for (const auto& a : state.get_agents().agents())
-      agent_ips_[a.agent_info().id().value()] = agent_ip(a);
+    for (const auto& a : state.get_agents().agents()) {
+      auto ip = agent_ip(a);
+      agent_ips_[a.agent_info().id().value()]
+        = ip.empty() ? a.agent_info().hostname() : ip;
+    }
   }
 
   vip_table run() {
@@ -154,7 +158,9 @@ public:
 
 private:
   void add_task(const v1::Task& task, bool unreachable) {
-    if (!task.has_discovery())
+    // A task that ended declares nothing, wherever the state lists it (the
+    // master keeps one among the active until its end is acknowledged).
+    if (!task.has_discovery() || is_terminal(task.state()))
       return;
     bool running = task.state() == v1::TASK_RUNNING;
     // A task with a health check is healthy once a check says so; one

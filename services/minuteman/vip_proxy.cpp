@@ -84,6 +84,7 @@ struct vip_state {
   std::string error;
   std::mutex mtx;
   std::vector<std::shared_ptr<backend>> backends; // under mtx
+  std::set<std::string> skipped; // backends with no IP, logged once
   std::atomic<uint64_t> connections{0};
   std::atomic<uint64_t> active{0};
   std::atomic<uint64_t> failures{0};
@@ -400,8 +401,13 @@ void vip_proxy::impl::apply(const vip_table& table) {
       for (const auto& b : entry.backends) {
         boost::system::error_code bad;
         auto address = asio::ip::make_address(b.ip, bad);
-        if (bad)
+        if (bad) {
+          if (vip->skipped.insert(b.ip + ":" + std::to_string(b.port)).second)
+            logger()->warn("{}: skipping backend {}:{} (task {}): its agent is "
+                         "not named by an IP address",
+                         key, b.ip, b.port, b.task_id);
           continue;
+        }
         auto it = known.find({b.ip, b.port});
         std::shared_ptr<backend> be;
         if (it != known.end()) {

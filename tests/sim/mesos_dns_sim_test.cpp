@@ -15,7 +15,6 @@
 // is named and reproduces alone with DCOS_SIM_SEED.
 #include <algorithm>
 #include <cstdlib>
-#include <iterator>
 #include <memory>
 #include <string>
 
@@ -26,6 +25,7 @@
 #include "dcos/cluster_view_actor.hpp"
 #include "dcos/sim.hpp"
 #include "support/seed.hpp"
+#include "support/service_sim.hpp"
 #include "dns_config.hpp"
 #include "record_set.hpp"
 #include "zone_builder_actor.hpp"
@@ -35,64 +35,6 @@ using namespace dcos::mesos_dns;
 using namespace std::chrono_literals;
 
 namespace {
-
-// Odd seeds run three masters in an election (the view follows the
-// leader through its detector), even seeds one.
-sim::scenario scenario(uint64_t seed) {
-  sim::scenario sc;
-  sc.name = "mesos_dns_faults";
-  sc.masters = seed % 2 == 1 ? 3 : 1;
-  sim::agent_group g;
-  g.count = 8;
-  g.total = *resources::parse("cpus:4;mem:8192;disk:10000;ports:[31000-31099]");
-  sc.agents.push_back(g);
-  for (int i = 0; i < 2; ++i) {
-    sim::framework_spec f;
-    f.name = fmt::format("web{}", i);
-    f.tasks = 250;
-    f.task_resources = *resources::parse("cpus:0.2;mem:64");
-    f.task_duration = {20s, 120s};
-    f.task_failure = 0.05;
-    f.relaunch = true;
-    f.start_at = std::chrono::seconds(i);
-    sc.frameworks.push_back(f);
-  }
-  sc.links.delay = {100us, 5ms};
-  sc.links.drop = 0.0005;
-  sc.faults_from = 5s;
-  sc.faults_until = 90s;
-  sc.random.agent_crashes = 2;
-  sc.random.node_crashes = 1;
-  sc.random.partitions = 2;
-  sc.random.master_crashes = 1;
-  sc.random.down_time = {3s, 15s};
-  sc.random.partition_time = {5s, 30s};
-  sc.agent_ping_timeout = 5s;
-  sc.max_agent_ping_timeouts = 3;
-  sc.time_limit = std::chrono::minutes(20);
-  return sc;
-}
-
-// What the zone has and the master's state says, line by line.
-std::string differences(const std::vector<std::string>& served,
-                        const std::vector<std::string>& expected) {
-  std::vector<std::string> extra, missing;
-  std::set_difference(served.begin(), served.end(), expected.begin(),
-                      expected.end(), std::back_inserter(extra));
-  std::set_difference(expected.begin(), expected.end(), served.begin(),
-                      served.end(), std::back_inserter(missing));
-  if (extra.empty() && missing.empty())
-    return "";
-  auto some = [](const std::vector<std::string>& v) {
-    std::vector<std::string> head(v.begin(),
-                                  v.begin() + std::min<size_t>(v.size(), 3));
-    return fmt::format("{}{}", fmt::join(head, "; "),
-                       v.size() > 3 ? "; ..." : "");
-  };
-  return fmt::format("the zone has {} record(s) the master's state does not "
-                     "make ({}) and lacks {} ({})",
-                     extra.size(), some(extra), missing.size(), some(missing));
-}
 
 struct dns_run {
   sim::report report;
@@ -104,7 +46,8 @@ dns_run run(uint64_t seed) {
   REQUIRE(settings);
   auto zone = std::make_shared<zone_holder>();
   dns_run out;
-  sim::simulation s{scenario(seed), seed};
+  sim::simulation s{test::service_fault_scenario(seed, "mesos_dns_faults"),
+                    seed};
   s.add_framework([zone, settings = *settings](caf::actor_system& sys,
                                                detector_actor detector) {
     zone_builder_config cfg;
@@ -126,7 +69,8 @@ dns_run run(uint64_t seed) {
     if (!served)
       return "no zone yet";
     auto expected = record_set::build(state, leader, settings).lines();
-    auto diff = differences(served->records.lines(), expected);
+    auto diff = test::line_differences("the zone", served->records.lines(),
+                                       expected);
     if (diff.empty())
       out.largest_zone = std::max(out.largest_zone, expected.size());
     return diff;

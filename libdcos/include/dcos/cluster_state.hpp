@@ -6,7 +6,9 @@
 //
 // How events change the state, as Mesos' own followers read them:
 //  - TASK_ADDED adds the task to get_tasks.tasks (replacing one with the
-//    same framework and task id);
+//    same framework and task id), or, if it is added in a terminal state or
+//    unreachable, to completed_tasks or unreachable_tasks (as the master
+//    lists it);
 //  - TASK_UPDATED sets the task's state and makes the event's status its
 //    latest (the only one kept, as the master's state has it). A task that
 //    becomes terminal moves to completed_tasks (the oldest dropped beyond

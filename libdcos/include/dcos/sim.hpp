@@ -82,6 +82,9 @@ struct framework_spec {
   bool relaunch = false;
   /// Kill every task still running at this time (0: never).
   caf::timespan kill_at{0};
+  /// A VIP every task declares (DC/OS' "/name:port" or "IP:port"): the
+  /// VIP_0 label of the one port of its DiscoveryInfo. Empty: none.
+  std::string vip;
 };
 
 struct link_faults {

@@ -27,7 +27,10 @@
 // Backends (what a VIP balances to) are the declaring tasks, each at its
 // address for that port: on a container network (the port is labelled
 // network-scope=container) the container's IP and the port's number; else
-// the agent's IP and the port's number (a host port). Their state:
+// the agent's address and the port's number (a host port). The agent's
+// address is its IP (agent_ip()), else its hostname: a backend on an agent
+// named otherwise is listed, but a proxy that does not resolve names (ours:
+// a lookup would block) cannot reach it. Their state:
 //  - up: TASK_RUNNING, and healthy: a task with a health check once a
 //    check says so (as DC/OS, not before the first result);
 //  - a running task that its health check calls unhealthy, and a task being
@@ -35,8 +38,8 @@
 //    while open ones finish (drain);
 //  - a task on an unreachable agent (TASK_UNREACHABLE) stays a backend only
 //    while the VIP has no backend that is up (state "unreachable").
-// A VIP is listed while some task declares it, with no backends if none
-// qualifies.
+// A VIP is listed while some task that has not ended declares it, with no
+// backends if none qualifies.
 //
 // Thread-safety: plain functions on values.
 #pragma once

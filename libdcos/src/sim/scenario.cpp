@@ -172,7 +172,8 @@ scenario read(const YAML::Node& root) {
                fields(v[i], fmt::format("{}[{}]", at, i),
                       {"name", "role", "weight", "tasks", "task_resources",
                        "task_duration", "task_failure", "task_oom",
-                       "group_size", "start_at", "relaunch", "kill_at"},
+                       "group_size", "start_at", "relaunch", "kill_at",
+                       "vip"},
                       [&](const std::string& k, const YAML::Node& x,
                           const std::string& p) {
                         if (k == "name")
@@ -197,6 +198,8 @@ scenario read(const YAML::Node& root) {
                           f.start_at = duration_of(x, p);
                         else if (k == "relaunch")
                           f.relaunch = scalar_of<bool>(x, p);
+                        else if (k == "vip")
+                          f.vip = scalar_of<std::string>(x, p);
                         else
                           f.kill_at = duration_of(x, p);
                       });

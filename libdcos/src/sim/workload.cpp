@@ -65,6 +65,17 @@ v1::TaskInfo make_task(workload_state& st, world& w, const v1::Offer& offer,
   *t.mutable_agent_id() = offer.agent_id();
   *t.mutable_resources() = need;
   t.mutable_command()->set_value(command_for(st, w));
+  if (!st.spec.vip.empty()) {
+    auto* d = t.mutable_discovery();
+    d->set_visibility(v1::DiscoveryInfo::FRAMEWORK);
+    d->set_name(st.spec.name);
+    auto* port = d->mutable_ports()->add_ports();
+    port->set_number(static_cast<uint32_t>(31000 + st.next_task % 1000));
+    port->set_protocol("tcp");
+    auto* label = port->mutable_labels()->add_labels();
+    label->set_key("VIP_0");
+    label->set_value(st.spec.vip);
+  }
   st.live[id] = {v1::TASK_STAGING, offer.agent_id().value(), w.elapsed()};
   --st.to_launch;
   return t;
