@@ -1,6 +1,7 @@
 #include "vip_proxy.hpp"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cmath>
 #include <condition_variable>
@@ -52,12 +53,15 @@ struct backend {
   std::atomic<uint64_t> bytes_in{0};
   std::atomic<uint64_t> bytes_out{0};
 
-  // The cost the two choices compare: latency times load. An unmeasured
-  // backend is tried once before the others' averages count against it.
-  double cost() const {
+  // The cost the two choices compare: latency times load. The average
+  // decays while no sample comes (as Finagle's peak EWMA), so a backend
+  // that was slow once is tried again; an unmeasured backend is tried once
+  // before the others' averages count against it.
+  double cost(steady::time_point now) const {
     if (!measured)
       return pending == 0 ? 0 : 1e15 * pending;
-    return ewma_ns * (pending + 1);
+    auto idle = std::chrono::duration<double, std::nano>(now - sampled).count();
+    return ewma_ns * std::exp(-idle / ewma_decay_ns) * (pending + 1);
   }
 
   void sample(double ns, steady::time_point now) {
@@ -127,14 +131,18 @@ struct vip_proxy::impl {
 
   // The backend for a new connection, not among `tried`; its pending count
   // is raised. Null if the VIP has none left to try.
-  std::shared_ptr<backend> pick(vip_state& vip,
-                                const std::vector<const backend*>& tried) {
+  std::shared_ptr<backend> pick(vip_state& vip, const backend* const* tried,
+                                size_t tried_count) {
     std::lock_guard guard{vip.mtx};
     auto now = steady::now();
-    std::vector<backend*> up, down;
+    // Reused: no allocation per connection.
+    thread_local std::vector<backend*> up, down;
+    up.clear();
+    down.clear();
     for (const auto& b : vip.backends) {
       if (!b->in_table
-          || std::find(tried.begin(), tried.end(), b.get()) != tried.end())
+          || std::find(tried, tried + tried_count, b.get())
+               != tried + tried_count)
         continue;
       (b->down_until <= now ? up : down).push_back(b.get());
     }
@@ -157,7 +165,7 @@ struct vip_proxy::impl {
       }
       if (j >= i)
         ++j;
-      chosen = up[i]->cost() <= up[j]->cost() ? up[i] : up[j];
+      chosen = up[i]->cost(now) <= up[j]->cost(now) ? up[i] : up[j];
     }
     if (chosen == nullptr)
       return nullptr;
@@ -211,7 +219,7 @@ public:
           tcp::socket client)
     : proxy_(proxy), vip_(std::move(vip)), client_(std::move(client)),
       server_(client_.get_executor()), timer_(client_.get_executor()),
-      up_(buffer_size), down_(buffer_size) {
+      buffers_(new char[2 * buffer_size]) {
   }
 
   void start() {
@@ -223,14 +231,14 @@ public:
 private:
   void try_next() {
     backend_.reset();
-    if (tried_.size() < max_tries)
-      backend_ = proxy_.pick(*vip_, tried_);
+    if (tries_ < max_tries)
+      backend_ = proxy_.pick(*vip_, tried_.data(), tries_);
     if (!backend_) {
       vip_->failures++;
       reset(client_);
       return;
     }
-    tried_.push_back(backend_.get());
+    tried_[tries_++] = backend_.get();
     boost::system::error_code ignored;
     server_.close(ignored);
     server_ = tcp::socket{client_.get_executor()};
@@ -264,18 +272,17 @@ private:
     backend_->active++;
     vip_->connections++;
     vip_->active++;
-    pump(client_, server_, up_, true);
-    pump(server_, client_, down_, false);
+    pump(client_, server_, buffers_.get(), true);
+    pump(server_, client_, buffers_.get() + buffer_size, false);
   }
 
   // Copies `from` to `to` until `from` ends: its FIN becomes a FIN on `to`;
   // an error on either ends both with a reset.
-  void pump(tcp::socket& from, tcp::socket& to, std::vector<char>& buf,
-            bool upstream) {
+  void pump(tcp::socket& from, tcp::socket& to, char* buf, bool upstream) {
     from.async_read_some(
-      asio::buffer(buf),
-      [self = shared_from_this(), &from, &to, &buf, upstream](auto ec,
-                                                              size_t n) {
+      asio::buffer(buf, buffer_size),
+      [self = shared_from_this(), &from, &to, buf, upstream](auto ec,
+                                                             size_t n) {
         if (ec == asio::error::eof) {
           boost::system::error_code ignored;
           to.shutdown(tcp::socket::shutdown_send, ignored);
@@ -289,9 +296,9 @@ private:
           return;
         }
         self->count(n, upstream);
-        asio::async_write(to, asio::buffer(buf.data(), n),
-                          [self, &from, &to, &buf, upstream](auto wec,
-                                                             size_t) {
+        asio::async_write(to, asio::buffer(buf, n),
+                          [self, &from, &to, buf, upstream](auto wec,
+                                                            size_t) {
                             if (wec) {
                               self->finish(wec
                                            != asio::error::operation_aborted);
@@ -346,10 +353,12 @@ private:
   tcp::socket client_;
   tcp::socket server_;
   asio::steady_timer timer_;
-  std::vector<char> up_;
-  std::vector<char> down_;
+  // Both directions' buffers in one allocation, not zeroed: a connection
+  // is accepted thousands of times a second.
+  std::unique_ptr<char[]> buffers_;
   std::shared_ptr<backend> backend_;
-  std::vector<const backend*> tried_;
+  std::array<const backend*, max_tries> tried_{};
+  size_t tries_ = 0;
   uint32_t attempt_ = 0; // a timer only ends the connect it was set for
   bool open_ = false;
   bool up_done_ = false;
@@ -370,8 +379,19 @@ void vip_proxy::impl::accept(std::shared_ptr<vip_state> vip) {
       else
         logger()->warn("{}: accept failed: {}", vip->key, ec.message());
       std::lock_guard guard{vips_mtx};
-      if (vip->acceptor.get() == acceptor && acceptor->is_open())
-        accept(vip);
+      if (vip->acceptor.get() != acceptor || !acceptor->is_open())
+        return;
+      // Take the connections already queued without a round trip through
+      // the reactor each (the acceptor is non-blocking).
+      for (int i = 0; i < 32; ++i) {
+        tcp::socket more{asio::make_strand(io)};
+        boost::system::error_code again;
+        acceptor->accept(more, again);
+        if (again)
+          break;
+        std::make_shared<session>(*this, vip, std::move(more))->start();
+      }
+      accept(vip);
     });
 }
 
@@ -439,6 +459,8 @@ void vip_proxy::impl::apply(const vip_table& table) {
         a->bind(vip->endpoint, ec);
       if (!ec)
         a->listen(asio::socket_base::max_listen_connections, ec);
+      if (!ec)
+        a->non_blocking(true, ec);
       if (ec) {
         auto why = fmt::format("cannot listen on {}: {}", key, ec.message());
         if (vip->error != why)

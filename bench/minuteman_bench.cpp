@@ -1,0 +1,267 @@
+// Minuteman's data plane against HAProxy in TCP mode (issue #19): both in
+// front of the same backend (a small HTTP server of the bench's own), each
+// proxy pinned to core 0 with one thread; wrk, on core 1 with the backend,
+// drives each in turn in one run:
+//  - keep-alive: requests per second over --connections open connections;
+//  - new connection per request ("Connection: close"): requests, and so
+//    connections, per second.
+// Minuteman's side is its real proxy (vip_proxy: two choices, peak-EWMA,
+// the pumps) serving one VIP on loopback with the backend as its only
+// backend.
+//
+//   minuteman_bench [--seconds=10] [--connections=32]
+//
+// Needs wrk and haproxy (Debian packages of those names); says so and exits
+// 0 without figures when they are missing.
+#include <sched.h>
+
+#include <utility>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <thread>
+
+#include <boost/asio.hpp>
+#include <fmt/format.h>
+
+#include "dcos/error.hpp"
+#include "dcos/flags.hpp"
+#include "dcos/subprocess.hpp"
+#include "vip_proxy.hpp"
+
+using namespace dcos;
+using namespace dcos::minuteman;
+using namespace std::chrono_literals;
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+bool have(const std::string& program) {
+  return std::system(("command -v " + program + " >/dev/null 2>&1").c_str())
+         == 0;
+}
+
+void pin_to(int core) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(core, &set);
+  ::sched_setaffinity(0, sizeof(set), &set);
+}
+
+uint16_t free_port() {
+  asio::io_context io;
+  tcp::acceptor a{io, tcp::endpoint{asio::ip::address_v4::loopback(), 0}};
+  return a.local_endpoint().port();
+}
+
+// The backend: answers every request with a 2-byte body; closes after the
+// answer when the request asked to ("Connection: close").
+class http_backend {
+public:
+  http_backend() : acceptor_(io_, {asio::ip::address_v4::loopback(), 0}) {
+    accept();
+    thread_ = std::thread([this] { io_.run(); });
+  }
+
+  ~http_backend() {
+    io_.stop();
+    thread_.join();
+  }
+
+  uint16_t port() const { return acceptor_.local_endpoint().port(); }
+
+private:
+  struct conn : std::enable_shared_from_this<conn> {
+    explicit conn(tcp::socket s) : socket(std::move(s)) {}
+    tcp::socket socket;
+    std::string in;
+    std::array<char, 8192> buf;
+
+    void read() {
+      socket.async_read_some(
+        asio::buffer(buf), [self = shared_from_this()](auto ec, size_t n) {
+          if (ec)
+            return;
+          self->in.append(self->buf.data(), n);
+          self->answer();
+        });
+    }
+
+    void answer() {
+      auto end = in.find("\r\n\r\n");
+      if (end == std::string::npos) {
+        read();
+        return;
+      }
+      bool close = in.find("Connection: close") < end;
+      in.erase(0, end + 4);
+      static const std::string keep
+        = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+      static const std::string last = "HTTP/1.1 200 OK\r\nContent-Length: "
+                                      "2\r\nConnection: close\r\n\r\nok";
+      asio::async_write(socket, asio::buffer(close ? last : keep),
+                        [self = shared_from_this(), close](auto ec, size_t) {
+                          if (ec)
+                            return;
+                          if (close) {
+                            boost::system::error_code ignored;
+                            self->socket.shutdown(tcp::socket::shutdown_both,
+                                                  ignored);
+                            return;
+                          }
+                          self->answer();
+                        });
+    }
+  };
+
+  void accept() {
+    acceptor_.async_accept([this](auto ec, tcp::socket s) {
+      if (!ec) {
+        s.set_option(tcp::no_delay{true});
+        std::make_shared<conn>(std::move(s))->read();
+      }
+      accept();
+    });
+  }
+
+  asio::io_context io_;
+  tcp::acceptor acceptor_;
+  std::thread thread_;
+};
+
+struct wrk_result {
+  double rps = 0;
+  long requests = 0;
+  long errors = 0; // socket errors and non-2xx answers
+};
+
+wrk_result wrk(uint16_t port, int seconds, int connections, bool close) {
+  subprocess_options opts;
+  opts.argv = {"taskset", "-c", "1", "wrk", "-t1",
+               "-c" + std::to_string(connections),
+               "-d" + std::to_string(seconds) + "s"};
+  if (close)
+    opts.argv.insert(opts.argv.end(), {"-H", "Connection: close"});
+  opts.argv.push_back(fmt::format("http://127.0.0.1:{}/", port));
+  opts.capture_stdout = true;
+  opts.stderr_path = "/dev/null";
+  auto p = subprocess::spawn(opts);
+  wrk_result r;
+  if (!p)
+    return r;
+  auto out = p->read_all(std::chrono::seconds(seconds + 30));
+  p->wait();
+  if (!out)
+    return r;
+  std::smatch m;
+  if (std::regex_search(*out, m, std::regex(R"(Requests/sec:\s+([0-9.]+))")))
+    r.rps = std::stod(m[1]);
+  if (std::regex_search(*out, m, std::regex(R"(([0-9]+) requests in)")))
+    r.requests = std::stol(m[1]);
+  if (std::regex_search(*out, m,
+                        std::regex(R"(Socket errors: connect ([0-9]+), read )"
+                                   R"(([0-9]+), write ([0-9]+), timeout )"
+                                   R"(([0-9]+))")))
+    r.errors += std::stol(m[1]) + std::stol(m[2]) + std::stol(m[3])
+                + std::stol(m[4]);
+  if (std::regex_search(*out, m,
+                        std::regex(R"(Non-2xx or 3xx responses:\s+([0-9]+))")))
+    r.errors += std::stol(m[1]);
+  return r;
+}
+
+void print(const char* proxy, const char* load, const wrk_result& r) {
+  std::printf("{\"proxy\": \"%s\", \"load\": \"%s\", \"requests_per_s\": "
+              "%.0f, \"requests\": %ld, \"errors\": %ld}\n",
+              proxy, load, r.rps, r.requests, r.errors);
+  std::fflush(stdout);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  int seconds = 10;
+  int connections = 32;
+  flags f{"minuteman_bench [flags]",
+          "Minuteman's proxy against HAProxy (TCP mode), with wrk"};
+  f.add(&seconds, "seconds", "seconds wrk drives each proxy, per load");
+  f.add(&connections, "connections", "wrk's open connections");
+  parse_or_exit(f, argc, argv);
+  if (!have("wrk") || !have("haproxy") || !have("taskset")) {
+    std::printf("{\"skipped\": \"needs wrk, haproxy and taskset "
+                "(apt-get install wrk haproxy util-linux)\"}\n");
+    return 0;
+  }
+  if (std::thread::hardware_concurrency() < 2) {
+    std::printf("{\"skipped\": \"needs two cores\"}\n");
+    return 0;
+  }
+  char dir_template[] = "/tmp/minuteman-bench-XXXXXX";
+  std::string dir = ::mkdtemp(dir_template);
+
+  // The backend on core 1 (its thread inherits this affinity), with wrk.
+  pin_to(1);
+  http_backend backend;
+
+  // Minuteman's proxy on core 0, one VIP on loopback.
+  pin_to(0);
+  proxy_options popts;
+  popts.threads = 1;
+  auto proxy = vip_proxy::start(popts, nullptr);
+  pin_to(1);
+  if (!proxy) {
+    std::fprintf(stderr, "cannot start the proxy: %s\n",
+                 describe_reason(proxy.error()).c_str());
+    return 1;
+  }
+  auto table = std::make_shared<vip_table>();
+  vip_entry vip;
+  vip.protocol = "tcp";
+  vip.ip = "127.0.0.1";
+  vip.port = free_port();
+  vip_backend b;
+  b.ip = "127.0.0.1";
+  b.port = backend.port();
+  vip.backends.push_back(b);
+  table->vips.push_back(vip);
+  (*proxy)->publish(table);
+  while ((*proxy)->applied() == 0)
+    std::this_thread::sleep_for(1ms);
+  print("minuteman", "keep-alive", wrk(vip.port, seconds, connections, false));
+  print("minuteman", "new-connection",
+        wrk(vip.port, seconds, connections, true));
+  (*proxy)->stop();
+
+  // HAProxy, TCP mode, one thread on core 0.
+  auto haproxy_port = free_port();
+  {
+    std::ofstream conf{dir + "/haproxy.cfg"};
+    conf << fmt::format(
+      "global\n  nbthread 1\n  maxconn 8000\n"
+      "defaults\n  mode tcp\n  timeout connect 5s\n  timeout client 60s\n"
+      "  timeout server 60s\n"
+      "frontend vip\n  bind 127.0.0.1:{}\n  default_backend tasks\n"
+      "backend tasks\n  server t1 127.0.0.1:{}\n",
+      haproxy_port, backend.port());
+  }
+  subprocess_options hopts;
+  hopts.argv = {"taskset", "-c", "0", "haproxy", "-db", "-f",
+                dir + "/haproxy.cfg"};
+  hopts.stdout_path = dir + "/haproxy.log";
+  hopts.stderr_path = dir + "/haproxy.log";
+  auto haproxy = subprocess::spawn(hopts);
+  if (!haproxy) {
+    std::fprintf(stderr, "cannot start haproxy\n");
+    return 1;
+  }
+  std::this_thread::sleep_for(1s); // its socket is up well before this
+  print("haproxy", "keep-alive", wrk(haproxy_port, seconds, connections, false));
+  print("haproxy", "new-connection",
+        wrk(haproxy_port, seconds, connections, true));
+  haproxy->terminate(5s);
+  std::filesystem::remove_all(dir);
+  return 0;
+}
