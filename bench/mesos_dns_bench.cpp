@@ -27,18 +27,15 @@
 #include "dcos/error.hpp"
 #include "dcos/flags.hpp"
 #include "dcos/subprocess.hpp"
+#include "host_tools.hpp"
 #include "dns_server.hpp"
 
 using namespace dcos;
+using namespace dcos::bench;
 using namespace dcos::mesos_dns;
 using namespace std::chrono_literals;
 
 namespace {
-
-bool have(const std::string& program) {
-  return std::system(("command -v " + program + " >/dev/null 2>&1").c_str())
-         == 0;
-}
 
 uint16_t free_udp_port() {
   // Bind port 0 on TCP and UDP alike through dns_server would be simpler,
@@ -85,13 +82,6 @@ perf_result dnsperf(uint16_t port, const std::string& queries, int seconds,
   if (std::regex_search(*out, m, std::regex(R"(Queries lost:\s+([0-9]+))")))
     r.lost = std::stol(m[1]);
   return r;
-}
-
-void pin_to(int core) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(core, &set);
-  ::sched_setaffinity(0, sizeof(set), &set);
 }
 
 } // namespace

@@ -29,27 +29,17 @@
 #include "dcos/error.hpp"
 #include "dcos/flags.hpp"
 #include "dcos/subprocess.hpp"
+#include "host_tools.hpp"
 #include "vip_proxy.hpp"
 
 using namespace dcos;
+using namespace dcos::bench;
 using namespace dcos::minuteman;
 using namespace std::chrono_literals;
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
 namespace {
-
-bool have(const std::string& program) {
-  return std::system(("command -v " + program + " >/dev/null 2>&1").c_str())
-         == 0;
-}
-
-void pin_to(int core) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(core, &set);
-  ::sched_setaffinity(0, sizeof(set), &set);
-}
 
 uint16_t free_port() {
   asio::io_context io;

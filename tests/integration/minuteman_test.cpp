@@ -38,9 +38,6 @@ struct minuteman_process {
   minuteman_process(const std::string& master, const std::string& log,
                     std::vector<std::string> extra)
     : process(start(master, log, port, std::move(extra))) {
-    auto line = process.read_line(30s);
-    DCOS_REQUIRE_OK(line);
-    REQUIRE_MESSAGE(line->find("listening on") != std::string::npos, *line);
   }
 
   std::string url(const std::string& path) const {
@@ -75,17 +72,14 @@ struct minuteman_process {
 private:
   static subprocess start(const std::string& master, const std::string& log,
                           uint16_t port, std::vector<std::string> extra) {
-    subprocess_options opts;
-    opts.argv = {binary("DCOS_MINUTEMAN_BIN"), "--master=" + master,
-                 "--ip=127.0.0.1", fmt::format("--port={}", port),
-                 "--log_level=info"};
-    opts.argv.insert(opts.argv.end(), extra.begin(), extra.end());
-    opts.capture_stdout = true;
-    opts.stderr_path = log;
-    auto p = subprocess::spawn(opts);
-    DCOS_REQUIRE_OK(p);
-    return std::move(*p);
+    std::vector<std::string> argv{binary("DCOS_MINUTEMAN_BIN"),
+                                  "--master=" + master, "--ip=127.0.0.1",
+                                  fmt::format("--port={}", port),
+                                  "--log_level=info"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return start_serving(std::move(argv), log);
   }
+
 };
 
 // A master, one agent, Marathon and Minuteman.
@@ -285,17 +279,12 @@ TEST_CASE("as root: a named VIP on Minuteman's interface, found by name "
   REQUIRE(run_to_end({"ip", "link", "set", "lo", "up"}).status == 0);
   vip_cluster c{{"--vip_interface=minuteman"}};
   auto dns_port = free_port();
-  subprocess_options dns_opts;
-  dns_opts.argv = {binary("DCOS_DNS_BIN"), "--master=" + c.master.address(),
-                   "--ip=127.0.0.1", fmt::format("--port={}", free_port()),
-                   "--dns_ip=127.0.0.1",
-                   fmt::format("--dns_port={}", dns_port),
-                   "--external_on=false", "--log_level=warning"};
-  dns_opts.capture_stdout = true;
-  dns_opts.stderr_path = c.dir / "dns.log";
-  auto dns = subprocess::spawn(dns_opts);
-  DCOS_REQUIRE_OK(dns);
-  DCOS_REQUIRE_OK(dns->read_line(30s));
+  auto dns = start_serving(
+    {binary("DCOS_DNS_BIN"), "--master=" + c.master.address(),
+     "--ip=127.0.0.1", fmt::format("--port={}", free_port()),
+     "--dns_ip=127.0.0.1", fmt::format("--dns_port={}", dns_port),
+     "--external_on=false", "--log_level=warning"},
+    c.dir / "dns.log");
 
   REQUIRE(c.post_app(web_app("/named", 2, "/named:80")).status == 201);
   const std::string name = "named.marathon.l4lb.thisdcos.directory";
@@ -339,5 +328,5 @@ TEST_CASE("as root: a named VIP on Minuteman's interface, found by name "
              == std::string::npos;
     },
     60s));
-  dns->terminate(5s);
+  dns.terminate(5s);
 }

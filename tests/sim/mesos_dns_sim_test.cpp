@@ -88,13 +88,7 @@ TEST_CASE("Mesos-DNS' zone follows the master's state through faults, every "
   auto seeds = test::sim_seeds(10);
   for (auto seed : seeds) {
     auto r = run(seed);
-    std::string trace;
-    for (const auto& line : r.report.trace)
-      trace += line + "\n";
-    INFO("seed ", seed, ": ", r.report.violation, "\nlast events:\n", trace);
-    REQUIRE_MESSAGE(r.report.passed,
-                    "replay: DCOS_SIM_SEED=" << seed
-                                             << " test_sim_mesos_dns");
+    test::require_passed(r.report, seed, "test_sim_mesos_dns");
     // Tasks were running when the faults ended: their names were compared.
     CHECK(r.largest_zone > 40);
     slowest = std::max(slowest, r.report.stats.services_agreed);

@@ -108,12 +108,7 @@ TEST_CASE("Minuteman's backends follow the master's running, healthy tasks "
   auto seeds = test::sim_seeds(10);
   for (auto seed : seeds) {
     auto r = run(seed);
-    std::string trace;
-    for (const auto& line : r.report.trace)
-      trace += line + "\n";
-    INFO("seed ", seed, ": ", r.report.violation, "\nlast events:\n", trace);
-    REQUIRE_MESSAGE(r.report.passed,
-                    "replay: DCOS_SIM_SEED=" << seed << " test_sim_minuteman");
+    test::require_passed(r.report, seed, "test_sim_minuteman");
     // Tasks were running on both VIPs when the tables were compared.
     CHECK(r.most_backends > 20);
     slowest = std::max(slowest, r.report.stats.services_agreed);

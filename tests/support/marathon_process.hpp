@@ -23,9 +23,6 @@ struct marathon_process {
                    uint16_t http_port, std::vector<std::string> extra = {})
     : process(start(master, work_dir, http_port, std::move(extra))),
       port(http_port) {
-    auto line = process.read_line(30s);
-    DCOS_REQUIRE_OK(line);
-    REQUIRE_MESSAGE(line->find("listening on") != std::string::npos, *line);
   }
 
   std::string url(const std::string& path) const {
@@ -36,23 +33,19 @@ private:
   static subprocess start(const std::string& master,
                           const std::string& work_dir, uint16_t port,
                           std::vector<std::string> extra) {
-    subprocess_options opts;
-    opts.argv = {binary("DCOS_MARATHON_BIN"), "--master=" + master,
-                 "--ip=127.0.0.1", fmt::format("--port={}", port),
-                 "--log_level=info"};
+    std::vector<std::string> argv{binary("DCOS_MARATHON_BIN"),
+                                  "--master=" + master, "--ip=127.0.0.1",
+                                  fmt::format("--port={}", port),
+                                  "--log_level=info"};
     // Several Marathons keep their state in ZooKeeper: `work_dir` only
     // names the log then.
     bool ha = std::any_of(extra.begin(), extra.end(), [](const auto& f) {
       return f.rfind("--zk=", 0) == 0;
     });
     if (!ha)
-      opts.argv.push_back("--work_dir=" + work_dir);
-    opts.argv.insert(opts.argv.end(), extra.begin(), extra.end());
-    opts.capture_stdout = true;
-    opts.stderr_path = work_dir + ".log";
-    auto p = subprocess::spawn(opts);
-    DCOS_REQUIRE_OK(p);
-    return std::move(*p);
+      argv.push_back("--work_dir=" + work_dir);
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return start_serving(std::move(argv), work_dir + ".log");
   }
 };
 

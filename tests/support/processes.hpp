@@ -33,6 +33,22 @@ inline std::string binary(const char* variable) {
   return path;
 }
 
+/// Starts a daemon of the build (`argv`; its stderr to `log`) and waits for
+/// the line it prints once it serves ("NAME listening on http://...").
+inline subprocess start_serving(std::vector<std::string> argv,
+                                const std::string& log) {
+  subprocess_options opts;
+  opts.argv = std::move(argv);
+  opts.capture_stdout = true;
+  opts.stderr_path = log;
+  auto p = subprocess::spawn(opts);
+  DCOS_REQUIRE_OK(p);
+  auto line = p->read_line(30s);
+  DCOS_REQUIRE_OK(line);
+  REQUIRE_MESSAGE(line->find("listening on") != std::string::npos, *line);
+  return std::move(*p);
+}
+
 /// A running dcos-master on loopback with free ports.
 struct master_process {
   subprocess process;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include <doctest/doctest.h>
 #include <fmt/format.h>
 
 #include "dcos/resources.hpp"
@@ -79,6 +80,18 @@ inline std::string line_differences(const std::string& service,
                      "({}) and lacks {} ({})",
                      service, extra.size(), some(extra), missing.size(),
                      some(missing));
+}
+
+/// Fails the test case unless `report` passed, with its violation, its
+/// last events and how to replay `seed` alone with `program`.
+inline void require_passed(const sim::report& report, uint64_t seed,
+                           const char* program) {
+  std::string trace;
+  for (const auto& line : report.trace)
+    trace += line + "\n";
+  INFO("seed ", seed, ": ", report.violation, "\nlast events:\n", trace);
+  REQUIRE_MESSAGE(report.passed,
+                  "replay: DCOS_SIM_SEED=" << seed << " " << program);
 }
 
 } // namespace dcos::test
