@@ -24,7 +24,7 @@
 #include "support/checks.hpp"
 #include "support/dns_query.hpp"
 #include "support/files.hpp"
-#include "support/marathon_process.hpp"
+#include "support/marathon_cluster.hpp"
 #include "support/ports.hpp"
 #include "support/processes.hpp"
 #include "support/skip.hpp"
@@ -218,36 +218,13 @@ struct dns_cluster_options {
   dns_address dns_at;
 };
 
-struct dns_cluster {
-  scratch_dir dir;
-  master_process master;
-  std::unique_ptr<agent_process> agent;
-  std::optional<marathon_process> marathon;
+struct dns_cluster : marathon_cluster {
   std::optional<dns_process> dns;
 
-  explicit dns_cluster(dns_cluster_options opts = {}) {
-    auto first = free_port_run(250);
-    auto agent_flags = std::move(opts.agent_flags);
-    agent_flags.push_back(fmt::format(
-      "--resources=cpus:8;mem:8192;disk:1000;ports:[{}-{}]", first,
-      first + 249));
-    agent = std::make_unique<agent_process>(master.address(), dir / "agent",
-                                            std::move(agent_flags));
-    marathon.emplace(master.address(), dir / "marathon", free_port());
+  explicit dns_cluster(dns_cluster_options opts = {})
+    : marathon_cluster(std::move(opts.agent_flags)) {
     dns.emplace(master.address(), dir / "dns.log", std::move(opts.dns_flags),
                 opts.dns_at);
-  }
-
-  ~dns_cluster() {
-    dns.reset();
-    marathon.reset();
-    agent->process.kill(SIGUSR1);
-    exit_status_within(agent->process, 30s);
-  }
-
-  http_result post_app(const std::string& json) {
-    return curl({"-X", "POST", "-H", "Content-Type: application/json",
-                 "--data-binary", json, marathon->url("/v2/apps")});
   }
 
   // The host ports of app `id`'s running tasks, as Marathon lists them.

@@ -20,7 +20,7 @@
 
 #include "support/checks.hpp"
 #include "support/files.hpp"
-#include "support/marathon_process.hpp"
+#include "support/marathon_cluster.hpp"
 #include "support/ports.hpp"
 #include "support/processes.hpp"
 #include "support/skip.hpp"
@@ -83,35 +83,13 @@ private:
 };
 
 // A master, one agent, Marathon and Minuteman.
-struct vip_cluster {
-  scratch_dir dir;
-  master_process master;
-  std::unique_ptr<agent_process> agent;
-  std::optional<marathon_process> marathon;
+struct vip_cluster : marathon_cluster {
   std::optional<minuteman_process> minuteman;
 
-  explicit vip_cluster(std::vector<std::string> minuteman_flags) {
-    auto first = free_port_run(100);
-    agent = std::make_unique<agent_process>(
-      master.address(), dir / "agent",
-      std::vector<std::string>{fmt::format(
-        "--resources=cpus:8;mem:8192;disk:1000;ports:[{}-{}]", first,
-        first + 99)});
-    marathon.emplace(master.address(), dir / "marathon", free_port());
+  explicit vip_cluster(std::vector<std::string> minuteman_flags)
+    : marathon_cluster({}, 100) {
     minuteman.emplace(master.address(), dir / "minuteman.log",
                       std::move(minuteman_flags));
-  }
-
-  ~vip_cluster() {
-    minuteman.reset();
-    marathon.reset();
-    agent->process.kill(SIGUSR1);
-    exit_status_within(agent->process, 30s);
-  }
-
-  http_result post_app(const std::string& json) {
-    return curl({"-X", "POST", "-H", "Content-Type: application/json",
-                 "--data-binary", json, marathon->url("/v2/apps")});
   }
 
   http_result scale(const std::string& id, int instances) {
