@@ -30,6 +30,8 @@ namespace {
 
 // Minuteman v1's decay of the latency average.
 constexpr double ewma_decay_ns = 10e9;
+// A backend no connection went to for this long is tried again.
+constexpr double probe_idle_ns = 1e9;
 // A client connection tries at most this many backends.
 constexpr size_t max_tries = 3;
 constexpr size_t buffer_size = 32 * 1024;
@@ -54,13 +56,16 @@ struct backend {
   std::atomic<uint64_t> bytes_out{0};
 
   // The cost the two choices compare: latency times load. The average
-  // decays while no sample comes (as Finagle's peak EWMA), so a backend
-  // that was slow once is tried again; an unmeasured backend is tried once
-  // before the others' averages count against it.
+  // decays while no sample comes (as Finagle's peak EWMA); an unmeasured
+  // backend is tried once before the others' averages count against it.
   double cost(steady::time_point now) const {
     if (!measured)
       return pending == 0 ? 0 : 1e15 * pending;
     auto idle = std::chrono::duration<double, std::nano>(now - sampled).count();
+    // One slow connect must not starve a backend for the minutes its
+    // average takes to decay: one not sampled for a second is probed.
+    if (idle > probe_idle_ns && pending == 0)
+      return 0;
     return ewma_ns * std::exp(-idle / ewma_decay_ns) * (pending + 1);
   }
 

@@ -4,8 +4,10 @@
 //
 // Backend choice, as Minuteman v1 made it: the power of two choices over a
 // peak-EWMA of each backend's connect latency (10 s decay) times its open
-// connections plus one; a backend that fails `failures_to_down` connects in a
-// row is down for `down_for`, after which the next connection probes it. A
+// connections plus one; a backend no connection went to for a second is
+// tried again whatever its average. A backend that fails `failures_to_down`
+// connects in a row is down for `down_for`, after which the next connection
+// probes it. A
 // connect that fails is retried on another backend (at most three tries), so
 // a backend that dies loses no client connection once it is detected.
 //

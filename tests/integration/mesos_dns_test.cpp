@@ -24,6 +24,7 @@
 #include "support/checks.hpp"
 #include "support/dns_query.hpp"
 #include "support/files.hpp"
+#include "support/event_watch.hpp"
 #include "support/marathon_cluster.hpp"
 #include "support/ports.hpp"
 #include "support/processes.hpp"
@@ -261,85 +262,6 @@ std::vector<std::string> srv_ports(const std::vector<std::string>& answers) {
   std::sort(out.begin(), out.end());
   return out;
 }
-
-// Follows the master's event stream (curl -N into a file, decoded as it
-// grows) and notes when it first saw each task reach a state.
-class event_watch {
-public:
-  event_watch(const std::string& master, const std::string& dir)
-    : file_(dir + "/events") {
-    write_file(dir + "/subscribe", R"({"type": "SUBSCRIBE"})");
-    subprocess_options opts;
-    opts.argv = {"curl", "-s", "-N", "--max-time", "600", "-o", file_,
-                 "-H", "Content-Type: application/json", "--data-binary",
-                 "@" + dir + "/subscribe", "http://" + master + "/api/v1"};
-    auto p = subprocess::spawn(opts);
-    DCOS_REQUIRE_OK(p);
-    curl_.emplace(std::move(*p));
-    thread_ = std::thread([this] { run(); });
-    // Following from here on: what happens next arrives as events.
-    REQUIRE(eventually([this] { return subscribed_.load(); }, 20s));
-  }
-
-  ~event_watch() {
-    stop_ = true;
-    thread_.join();
-    curl_->kill(SIGTERM);
-    exit_status_within(*curl_, 10s);
-  }
-
-  // When a task whose name is `name` first reached `state`.
-  std::optional<std::chrono::steady_clock::time_point>
-  seen(const std::string& name, v1::TaskState state) {
-    std::lock_guard<std::mutex> guard{mutex_};
-    auto it = seen_.find(name + "/" + std::to_string(state));
-    if (it == seen_.end())
-      return std::nullopt;
-    return it->second;
-  }
-
-private:
-  void run() {
-    recordio::decoder decoder;
-    size_t offset = 0;
-    std::map<std::string, std::string> names; // task id -> name
-    while (!stop_) {
-      auto text = read_file(file_);
-      if (text.size() > offset) {
-        auto records = decoder.decode(text.substr(offset));
-        offset = text.size();
-        auto now = std::chrono::steady_clock::now();
-        if (records)
-          for (const auto& record : *records) {
-            v1::master::Event e;
-            if (!google::protobuf::util::JsonStringToMessage(record, &e).ok())
-              continue;
-            std::lock_guard<std::mutex> guard{mutex_};
-            if (e.type() == v1::master::Event::SUBSCRIBED)
-              subscribed_ = true;
-            if (e.type() == v1::master::Event::TASK_ADDED)
-              names[e.task_added().task().task_id().value()]
-                = e.task_added().task().name();
-            if (e.type() == v1::master::Event::TASK_UPDATED) {
-              auto name
-                = names[e.task_updated().status().task_id().value()];
-              seen_.emplace(
-                name + "/" + std::to_string(e.task_updated().state()), now);
-            }
-          }
-      }
-      std::this_thread::sleep_for(1ms);
-    }
-  }
-
-  std::string file_;
-  std::optional<subprocess> curl_;
-  std::thread thread_;
-  std::atomic<bool> stop_{false};
-  std::atomic<bool> subscribed_{false};
-  std::mutex mutex_;
-  std::map<std::string, std::chrono::steady_clock::time_point> seen_;
-};
 
 // Asks `name` over UDP every millisecond until `wanted` (NOERROR with an
 // answer, or NXDOMAIN) or 30 s; when that was.

@@ -18,7 +18,9 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
+#include "dcos/http_client.hpp"
 #include "support/checks.hpp"
+#include "support/event_watch.hpp"
 #include "support/files.hpp"
 #include "support/marathon_cluster.hpp"
 #include "support/ports.hpp"
@@ -122,6 +124,21 @@ std::string ask_vip(const std::string& address,
   return r.status == 0 ? r.out : std::string{};
 }
 
+// The ids of the up backends in a /v1/vips/{vip} answer that are not in
+// `known`.
+std::set<std::string> new_backends(const std::string& body,
+                                              const std::set<std::string>& known) {
+  std::set<std::string> out;
+  auto doc = parse_json_object(body);
+  for (const auto& b : doc.fields().at("backends").list_value().values()) {
+    const auto& f = b.struct_value().fields();
+    if (f.at("state").string_value() == "up"
+        && known.count(f.at("task_id").string_value()) == 0)
+      out.insert(f.at("task_id").string_value());
+  }
+  return out;
+}
+
 } // namespace
 
 TEST_CASE("an address VIP: curl reaches every instance, scaling adds "
@@ -146,11 +163,43 @@ TEST_CASE("an address VIP: curl reaches every instance, scaling adds "
     60s));
   CHECK(c.minuteman->vip(vip).fields().at("listening").bool_value());
 
-  // Scaled to 5: the new tasks become backends and get connections.
+  // Scaled to 5: the new tasks become backends and get connections. How
+  // soon, from TASK_RUNNING on the master's event stream to a backend in
+  // /v1/vips (asked every millisecond), is reported, not asserted (the
+  // figure belongs to the note).
+  event_watch events{c.master.address(), c.dir.path};
+  auto before_scale = c.minuteman->backends(vip);
   REQUIRE(c.scale("/web", 5).status == 200);
+  std::map<std::string, std::chrono::steady_clock::time_point> joined;
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (joined.size() < 2 && std::chrono::steady_clock::now() < deadline) {
+    http_call call;
+    call.host = "127.0.0.1";
+    call.port = c.minuteman->port;
+    call.target = "/v1/vips/" + vip;
+    auto reply = http_fetch(call);
+    auto now = std::chrono::steady_clock::now();
+    if (reply && reply->status == 200)
+      for (const auto& id : new_backends(reply->body, before_scale))
+        joined.emplace(id, now);
+    std::this_thread::sleep_for(1ms);
+  }
+  REQUIRE(joined.size() == 2);
+  std::string latencies;
+  for (const auto& [id, at] : joined) {
+    auto running = events.seen(id, v1::TASK_RUNNING);
+    REQUIRE(running.has_value());
+    latencies += fmt::format(
+      " {:.1f}",
+      std::chrono::duration<double, std::milli>(at - *running).count());
+  }
+  MESSAGE("from TASK_RUNNING on the master's stream to a backend in "
+          "/v1/vips, ms:" << latencies);
   REQUIRE(eventually([&] { return c.minuteman->backends(vip).size() == 5; },
                      60s));
   seen.clear();
+  INFO("through the VIP: " << fmt::format("{}", fmt::join(seen, ", ")));
+  INFO("/v1/vips: " << curl({c.minuteman->url("/v1/vips")}).body);
   REQUIRE(eventually(
     [&] {
       auto who = ask_vip(vip);
