@@ -1,7 +1,7 @@
 // Minuteman's data plane against HAProxy in TCP mode (issue #19): both in
 // front of the same backend (a small HTTP server of the bench's own), each
 // proxy pinned to core 0 with one thread; wrk, on core 1 with the backend,
-// drives each in turn in one run:
+// drives each in turn, in --rounds rounds of alternating order, in one run:
 //  - keep-alive: requests per second over --connections open connections;
 //  - new connection per request ("Connection: close"): requests, and so
 //    connections, per second.
@@ -9,7 +9,7 @@
 // the pumps) serving one VIP on loopback with the backend as its only
 // backend.
 //
-//   minuteman_bench [--seconds=10] [--connections=32]
+//   minuteman_bench [--seconds=10] [--connections=32] [--rounds=3]
 //
 // Needs wrk and haproxy (Debian packages of those names); says so and exits
 // 0 without figures when they are missing.
@@ -17,11 +17,13 @@
 
 #include <utility>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <regex>
 #include <thread>
+#include <vector>
 
 #include <boost/asio.hpp>
 #include <fmt/format.h>
@@ -179,6 +181,8 @@ int main(int argc, char** argv) {
           "Minuteman's proxy against HAProxy (TCP mode), with wrk"};
   f.add(&seconds, "seconds", "seconds wrk drives each proxy, per load");
   f.add(&connections, "connections", "wrk's open connections");
+  int rounds = 3;
+  f.add(&rounds, "rounds", "rounds of both loads on both proxies");
   parse_or_exit(f, argc, argv);
   if (!have("wrk") || !have("haproxy") || !have("taskset")) {
     std::printf("{\"skipped\": \"needs wrk, haproxy and taskset "
@@ -220,10 +224,6 @@ int main(int argc, char** argv) {
   (*proxy)->publish(table);
   while ((*proxy)->applied() == 0)
     std::this_thread::sleep_for(1ms);
-  print("minuteman", "keep-alive", wrk(vip.port, seconds, connections, false));
-  print("minuteman", "new-connection",
-        wrk(vip.port, seconds, connections, true));
-  (*proxy)->stop();
 
   // HAProxy, TCP mode, one thread on core 0.
   auto haproxy_port = free_port();
@@ -248,9 +248,37 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::this_thread::sleep_for(1s); // its socket is up well before this
-  print("haproxy", "keep-alive", wrk(haproxy_port, seconds, connections, false));
-  print("haproxy", "new-connection",
-        wrk(haproxy_port, seconds, connections, true));
+
+  // Rounds in alternating order, so that neither always runs on a machine
+  // the other has just warmed; the median round of each is the figure.
+  struct side {
+    const char* name;
+    uint16_t port;
+    std::vector<double> keep_alive, new_connection;
+  };
+  side sides[] = {{"minuteman", vip.port, {}, {}},
+                  {"haproxy", haproxy_port, {}, {}}};
+  for (int round = 0; round < rounds; ++round) {
+    for (int k = 0; k < 2; ++k) {
+      auto& sd = sides[(round + k) % 2];
+      auto keep = wrk(sd.port, seconds, connections, false);
+      print(sd.name, "keep-alive", keep);
+      sd.keep_alive.push_back(keep.rps);
+      auto fresh = wrk(sd.port, seconds, connections, true);
+      print(sd.name, "new-connection", fresh);
+      sd.new_connection.push_back(fresh.rps);
+    }
+  }
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0.0 : v[v.size() / 2];
+  };
+  for (auto& sd : sides)
+    std::printf("{\"proxy\": \"%s\", \"median_keep_alive_per_s\": %.0f, "
+                "\"median_new_connections_per_s\": %.0f, \"rounds\": %d}\n",
+                sd.name, median(sd.keep_alive), median(sd.new_connection),
+                rounds);
+  (*proxy)->stop();
   haproxy->terminate(5s);
   std::filesystem::remove_all(dir);
   return 0;

@@ -209,6 +209,14 @@ struct vip_proxy::impl {
     --b.pending;
   }
 
+  // Where a connection's handlers run: a strand of its own when several
+  // threads run the proxy; with one, the thread is all the order needed.
+  asio::any_io_executor connection_executor() {
+    if (opts.threads > 1)
+      return asio::make_strand(io);
+    return io.get_executor();
+  }
+
   void accept(std::shared_ptr<vip_state> vip);
   void apply(const vip_table& table);
   void control_loop();
@@ -376,7 +384,7 @@ private:
 void vip_proxy::impl::accept(std::shared_ptr<vip_state> vip) {
   auto* acceptor = vip->acceptor.get();
   acceptor->async_accept(
-    asio::make_strand(io), [this, vip, acceptor](auto ec, tcp::socket s) {
+    connection_executor(), [this, vip, acceptor](auto ec, tcp::socket s) {
       if (ec == asio::error::operation_aborted || !acceptor->is_open())
         return;
       if (!ec)
@@ -389,7 +397,7 @@ void vip_proxy::impl::accept(std::shared_ptr<vip_state> vip) {
       // Take the connections already queued without a round trip through
       // the reactor each (the acceptor is non-blocking).
       for (int i = 0; i < 32; ++i) {
-        tcp::socket more{asio::make_strand(io)};
+        tcp::socket more{connection_executor()};
         boost::system::error_code again;
         acceptor->accept(more, again);
         if (again)
