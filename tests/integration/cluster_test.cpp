@@ -390,12 +390,14 @@ TEST_CASE("dcos up runs a cluster that dcos execute uses; SIGTERM stops it "
   auto marathon_port = free_port();
   auto dns_http_port = free_port();
   auto dns_port = free_port();
+  auto minuteman_port = free_port();
   subprocess_options opts;
   opts.argv = {binary("DCOS_CLI"), "up", "--agents=2",
                fmt::format("--port={}", port), "--work_dir=" + dir.path,
                fmt::format("--marathon_port={}", marathon_port),
                fmt::format("--mesos_dns_port={}", dns_http_port),
                fmt::format("--dns_port={}", dns_port),
+               fmt::format("--minuteman_port={}", minuteman_port),
                "--log_level=warning"};
   opts.capture_stdout = true;
   auto up = subprocess::spawn(opts);
@@ -411,6 +413,9 @@ TEST_CASE("dcos up runs a cluster that dcos execute uses; SIGTERM stops it "
         != std::string::npos);
   CHECK(banner.find(fmt::format("mesos-dns  http://127.0.0.1:{}\n",
                                 dns_http_port))
+        != std::string::npos);
+  CHECK(banner.find(fmt::format("minuteman  http://127.0.0.1:{}\n",
+                                minuteman_port))
         != std::string::npos);
   // Mesos-DNS names the leading master, asked with a real dig.
   CHECK(eventually([&] {
