@@ -415,13 +415,16 @@ void vip_proxy::impl::apply(const vip_table& table) {
     if (entry.protocol != "tcp")
       continue;
     auto key = entry.key();
+    boost::system::error_code not_ip;
+    auto vip_address = asio::ip::make_address(entry.ip, not_ip);
+    if (not_ip)
+      continue; // the table's addresses are checked; never throw here
     keep.insert(key);
     auto& vip = vips[key];
     if (!vip) {
       vip = std::make_shared<vip_state>();
       vip->key = key;
-      vip->endpoint
-        = tcp::endpoint{asio::ip::make_address(entry.ip), entry.port};
+      vip->endpoint = tcp::endpoint{vip_address, entry.port};
     }
     // Backends: known ones keep their averages and counters.
     {
@@ -435,10 +438,11 @@ void vip_proxy::impl::apply(const vip_table& table) {
         boost::system::error_code bad;
         auto address = asio::ip::make_address(b.ip, bad);
         if (bad) {
-          if (vip->skipped.insert(b.ip + ":" + std::to_string(b.port)).second)
-            logger()->warn("{}: skipping backend {}:{} (task {}): its agent is "
-                         "not named by an IP address",
-                         key, b.ip, b.port, b.task_id);
+          auto skipped = b.ip + ":" + std::to_string(b.port);
+          if (vip->skipped.insert(skipped).second)
+            logger()->warn("{}: skipping backend {} (task {}): its agent is "
+                           "not named by an IP address",
+                           key, skipped, b.task_id);
           continue;
         }
         auto it = known.find({b.ip, b.port});
