@@ -1,6 +1,7 @@
 #include "vip_interface.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <vector>
@@ -53,8 +54,9 @@ caf::expected<vip_interface> vip_interface::open(std::string name) {
   out.name_ = std::move(name);
   if (!link_exists(out.name_)) {
     if (auto err = ip({"link", "add", out.name_, "type", "dummy"})) {
-      // A kernel without dummy interfaces: aliases on loopback instead.
-      if (!link_exists("lo"))
+      // A kernel without dummy interfaces: aliases on loopback instead
+      // (for root only; anyone else could not add them either).
+      if (::geteuid() != 0 || !link_exists("lo"))
         return err;
       out.name_ = "lo";
       out.fallback_ = describe_reason(err);
