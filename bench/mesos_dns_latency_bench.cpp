@@ -109,18 +109,9 @@ int main(int argc, char** argv) {
   }
   auto port = (*server)->port();
 
-  caf::actor_system_config cfg;
-  register_types(cfg);
-  cfg.set("logger.verbosity", caf::atom("quiet"));
-  caf::actor_system sys{cfg};
-  std::vector<caf::actor> everyone;
-  master_config mcfg;
-  mcfg.start_time = 1.7e9;
-  auto master = spawn_master(sys, mcfg);
-  everyone.push_back(caf::actor_cast<caf::actor>(master));
-  for (auto& a : add_quiet_agents(sys, master, agents,
-                                  tasks / agents + 1, true))
-    everyone.push_back(a);
+  quiet_cluster cluster{agents, tasks / agents + 1, true};
+  auto& sys = *cluster.sys;
+  auto& master = cluster.master;
 
   zone_builder_config zcfg;
   zcfg.settings = *settings;
@@ -128,11 +119,11 @@ int main(int argc, char** argv) {
   auto builder = spawn_zone_builder(sys, zcfg);
   auto view = spawn_cluster_view(sys, spawn_fixed_detector(sys, master),
                                  builder);
-  everyone.push_back(caf::actor_cast<caf::actor>(builder));
-  everyone.push_back(caf::actor_cast<caf::actor>(view));
+  cluster.keep(builder);
+  cluster.keep(view);
   auto times = std::make_shared<running_times>();
   auto watcher = sys.spawn(follower, times);
-  everyone.push_back(caf::actor_cast<caf::actor>(watcher));
+  cluster.keep(watcher);
   std::atomic<bool> following{false};
   sys.spawn([master, watcher, &following](caf::event_based_actor* self) {
     self->request(master, caf::infinite, subscribe_atom::value, watcher)
@@ -156,8 +147,8 @@ int main(int argc, char** argv) {
   info.set_name("lat");
   load->driver = spawn_scheduler_driver(sys, framework, info,
                                         spawn_fixed_detector(sys, master));
-  everyone.push_back(caf::actor_cast<caf::actor>(framework));
-  everyone.push_back(caf::actor_cast<caf::actor>(load->driver));
+  cluster.keep(framework);
+  cluster.keep(load->driver);
 
   // The prober: every name whose task runs at the master, asked in rounds.
   int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
@@ -231,7 +222,5 @@ int main(int argc, char** argv) {
                         : 0.0,
              ok);
   (*server)->stop();
-  for (auto& a : everyone)
-    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   return ok ? 0 : 1;
 }

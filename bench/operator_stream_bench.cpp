@@ -78,17 +78,9 @@ int main(int argc, char** argv) {
   parse_or_exit(f, argc, argv);
   const uint64_t tasks = static_cast<uint64_t>(agents) * per_agent;
 
-  caf::actor_system_config cfg;
-  register_types(cfg);
-  cfg.set("logger.verbosity", caf::atom("quiet"));
-  caf::actor_system sys{cfg};
-  std::vector<caf::actor> everyone;
-  master_config mcfg;
-  mcfg.start_time = 1.7e9;
-  auto master = spawn_master(sys, mcfg);
-  everyone.push_back(caf::actor_cast<caf::actor>(master));
-  for (auto& a : add_quiet_agents(sys, master, agents, per_agent))
-    everyone.push_back(a);
+  quiet_cluster cluster{agents, per_agent};
+  auto& sys = *cluster.sys;
+  auto& master = cluster.master;
 
   std::vector<std::shared_ptr<follower_state>> states;
   std::atomic<int> subscribed{0};
@@ -98,7 +90,7 @@ int main(int argc, char** argv) {
     st->encode = encode;
     states.push_back(st);
     auto actor = sys.spawn(follower, st);
-    everyone.push_back(caf::actor_cast<caf::actor>(actor));
+    cluster.keep(actor);
     sys.spawn([master, actor, &subscribed](caf::event_based_actor* self) {
       self->request(master, caf::infinite, subscribe_atom::value, actor)
         .then([&subscribed](const v1::master::Event&) { ++subscribed; },
@@ -120,8 +112,8 @@ int main(int argc, char** argv) {
   auto driver = spawn_scheduler_driver(sys, framework, info,
                                        spawn_fixed_detector(sys, master));
   load->driver = driver;
-  everyone.push_back(caf::actor_cast<caf::actor>(framework));
-  everyone.push_back(caf::actor_cast<caf::actor>(driver));
+  cluster.keep(framework);
+  cluster.keep(driver);
 
   auto all_done = [&] {
     return load->running >= tasks
@@ -155,7 +147,5 @@ int main(int argc, char** argv) {
                                / 1e6
                            : 0.0,
              static_cast<double>(bytes) / 1048576.0, ok);
-  for (auto& a : everyone)
-    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   return ok ? 0 : 1;
 }

@@ -17,6 +17,7 @@
 #include "dcos/master_actor.hpp"
 #include "dcos/resources.hpp"
 #include "dcos/scheduler_driver_actor.hpp"
+#include "dcos/type_bridge.hpp"
 
 namespace dcos::bench {
 
@@ -76,6 +77,43 @@ inline std::vector<caf::actor> add_quiet_agents(caf::actor_system& sys,
   }
   return out;
 }
+
+/// An actor system (CAF's own log quiet) with an in-process master and
+/// `agents` quiet agents (add_quiet_agents()): what the benchmarks that
+/// measure the master's followers run against. Every actor it spawned, and
+/// every one given to keep(), ends with it.
+struct quiet_cluster {
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  master_actor master;
+  std::vector<caf::actor> everyone;
+
+  quiet_cluster(int agents, int per_agent, bool ip_hostnames = false) {
+    register_types(cfg);
+    cfg.set("logger.verbosity", caf::atom("quiet"));
+    sys = std::make_unique<caf::actor_system>(cfg);
+    master_config mcfg;
+    mcfg.start_time = 1.7e9;
+    master = keep(spawn_master(*sys, mcfg));
+    for (auto& a :
+         add_quiet_agents(*sys, master, agents, per_agent, ip_hostnames))
+      everyone.push_back(a);
+  }
+
+  quiet_cluster(const quiet_cluster&) = delete;
+  quiet_cluster& operator=(const quiet_cluster&) = delete;
+
+  ~quiet_cluster() {
+    for (auto& a : everyone)
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  }
+
+  template <class Handle>
+  Handle keep(Handle h) {
+    everyone.push_back(caf::actor_cast<caf::actor>(h));
+    return h;
+  }
+};
 
 // Shared between the launcher and main(), which may run on other threads.
 struct launch_state {
