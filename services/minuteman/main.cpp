@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
   uint32_t connect_timeout_ms = 1000;
   uint32_t failures_to_down = 3;
   uint32_t down_ms = 5000;
+  uint32_t udp_idle_ms = 60000;
   uint64_t seed = std::random_device{}();
   auto& f = d.flags();
   f.add(&master, "master",
@@ -54,6 +55,9 @@ int main(int argc, char** argv) {
         "failed connects in a row that mark a backend down");
   f.add(&down_ms, "down_ms",
         "how long a backend stays down before a connection probes it");
+  f.add(&udp_idle_ms, "udp_idle_ms",
+        "how long a UDP flow (a client address's datagrams to one backend) "
+        "lasts with no datagram");
   f.add(&seed, "seed", "seed of the backend choice");
   d.parse_or_exit(argc, argv);
   if (proxy_threads == 0)
@@ -62,6 +66,8 @@ int main(int argc, char** argv) {
     return d.usage_error("--connect_timeout_ms: must be positive");
   if (failures_to_down == 0)
     return d.usage_error("--failures_to_down: must be positive");
+  if (udp_idle_ms == 0)
+    return d.usage_error("--udp_idle_ms: must be positive");
   auto where = parse_master_location(master);
   if (!where)
     return d.usage_error(describe_reason(where.error()));
@@ -85,6 +91,7 @@ int main(int argc, char** argv) {
   popts.connect_timeout = std::chrono::milliseconds(connect_timeout_ms);
   popts.failures_to_down = failures_to_down;
   popts.down_for = std::chrono::milliseconds(down_ms);
+  popts.udp_idle = std::chrono::milliseconds(udp_idle_ms);
   popts.seed = seed;
   auto proxy = vip_proxy::start(popts, std::move(iface));
   if (!proxy)

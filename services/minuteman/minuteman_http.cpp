@@ -70,9 +70,7 @@ void write_vip(json_writer& w, const vip_entry& v, const stats_map& stats) {
       .end_object();
   w.end_array();
   w.field("listening", vs != nullptr && vs->listening);
-  if (v.protocol != "tcp")
-    w.field("error", "UDP VIPs are not proxied");
-  else if (vs != nullptr && !vs->error.empty())
+  if (vs != nullptr && !vs->error.empty())
     w.field("error", vs->error);
   w.key("backends").begin_array();
   for (const auto& b : v.backends) {

@@ -18,88 +18,20 @@
 
 #include "dcos/error.hpp"
 #include "dcos/logging.hpp"
+#include "udp_relay.hpp"
+#include "vip_backends.hpp"
 #include "vip_interface.hpp"
 
 namespace dcos::minuteman {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
-using steady = std::chrono::steady_clock;
 
 namespace {
 
-// Minuteman v1's decay of the latency average.
-constexpr double ewma_decay_ns = 10e9;
-// A backend no connection went to for this long is tried again.
-constexpr double probe_idle_ns = 1e9;
 // A client connection tries at most this many backends.
 constexpr size_t max_tries = 3;
 constexpr size_t buffer_size = 32 * 1024;
-
-struct backend {
-  tcp::endpoint endpoint;
-  std::string ip;
-  uint16_t port = 0;
-  // Guarded by the VIP's mutex.
-  bool in_table = true;
-  bool measured = false;
-  double ewma_ns = 0;
-  steady::time_point sampled;
-  uint32_t pending = 0; // connections being made or open
-  uint32_t failures_in_row = 0;
-  steady::time_point down_until;
-  // Counters, read without the mutex.
-  std::atomic<uint64_t> connections{0};
-  std::atomic<uint64_t> active{0};
-  std::atomic<uint64_t> connect_failures{0};
-  std::atomic<uint64_t> bytes_in{0};
-  std::atomic<uint64_t> bytes_out{0};
-
-  // The cost the two choices compare: latency times load. The average
-  // decays while no sample comes (as Finagle's peak EWMA); an unmeasured
-  // backend is tried once before the others' averages count against it.
-  double cost(steady::time_point now) const {
-    if (!measured)
-      return pending == 0 ? 0 : 1e15 * pending;
-    auto idle = std::chrono::duration<double, std::nano>(now - sampled).count();
-    // One slow connect must not starve a backend for the minutes its
-    // average takes to decay: one not sampled for a second is probed.
-    if (idle > probe_idle_ns && pending == 0)
-      return 0;
-    return ewma_ns * std::exp(-idle / ewma_decay_ns) * (pending + 1);
-  }
-
-  void sample(double ns, steady::time_point now) {
-    if (!measured) {
-      ewma_ns = ns;
-      measured = true;
-    } else if (ns > ewma_ns) {
-      ewma_ns = ns; // peak: a slow connect counts at once
-    } else {
-      auto elapsed
-        = std::chrono::duration<double, std::nano>(now - sampled).count();
-      double w = std::exp(-elapsed / ewma_decay_ns);
-      ewma_ns = ewma_ns * w + ns * (1 - w);
-    }
-    sampled = now;
-  }
-};
-
-struct vip_state {
-  std::string key;
-  tcp::endpoint endpoint;
-  std::unique_ptr<tcp::acceptor> acceptor; // io threads, under impl's mutex
-  bool listening = false;
-  std::string error;
-  std::mutex mtx;
-  std::vector<std::shared_ptr<backend>> backends; // under mtx
-  std::set<std::string> skipped; // backends with no IP, logged once
-  std::atomic<uint64_t> connections{0};
-  std::atomic<uint64_t> active{0};
-  std::atomic<uint64_t> failures{0};
-  std::atomic<uint64_t> bytes_in{0};
-  std::atomic<uint64_t> bytes_out{0};
-};
 
 std::shared_ptr<spdlog::logger> logger() {
   static auto l = logging::get("minuteman");
@@ -107,6 +39,19 @@ std::shared_ptr<spdlog::logger> logger() {
 }
 
 } // namespace
+
+// A VIP being served: its backends, and the TCP acceptor or UDP relay that
+// takes its clients.
+struct served_vip {
+  std::shared_ptr<vip_backends> backends;
+  std::string protocol;
+  asio::ip::address address;
+  uint16_t port = 0;
+  std::unique_ptr<tcp::acceptor> acceptor; // under impl's mutex
+  std::shared_ptr<udp_relay> udp;          // under impl's mutex
+  bool listening = false;
+  std::string error;
+};
 
 struct vip_proxy::impl {
   proxy_options opts;
@@ -124,89 +69,19 @@ struct vip_proxy::impl {
   bool stopping = false;
 
   mutable std::mutex vips_mtx;
-  std::map<std::string, std::shared_ptr<vip_state>> vips;
+  std::map<std::string, std::shared_ptr<served_vip>> vips;
   std::atomic<uint64_t> applied{0};
 
-  std::mutex rng_mtx;
-  std::minstd_rand rng;
+  // The addresses of agents named by a hostname: resolved by the control
+  // thread (never an I/O thread), again after `resolve_every`.
+  struct resolution {
+    std::optional<asio::ip::address> address;
+    steady::time_point at;
+  };
+  std::map<std::string, resolution> resolutions; // control thread only
 
   impl(proxy_options o, std::unique_ptr<vip_interface> i)
-    : opts(o), iface(std::move(i)), rng(static_cast<uint32_t>(o.seed)) {
-  }
-
-  // The backend for a new connection, not among `tried`; its pending count
-  // is raised. Null if the VIP has none left to try.
-  std::shared_ptr<backend> pick(vip_state& vip, const backend* const* tried,
-                                size_t tried_count) {
-    std::lock_guard guard{vip.mtx};
-    auto now = steady::now();
-    // Reused: no allocation per connection.
-    thread_local std::vector<backend*> up, down;
-    up.clear();
-    down.clear();
-    for (const auto& b : vip.backends) {
-      if (!b->in_table
-          || std::find(tried, tried + tried_count, b.get())
-               != tried + tried_count)
-        continue;
-      (b->down_until <= now ? up : down).push_back(b.get());
-    }
-    backend* chosen = nullptr;
-    if (up.empty()) {
-      // Every backend is down: probe the one that has been down longest.
-      for (auto* b : down)
-        if (chosen == nullptr || b->down_until < chosen->down_until)
-          chosen = b;
-    } else if (up.size() == 1) {
-      chosen = up.front();
-    } else {
-      size_t i, j;
-      {
-        std::lock_guard rng_guard{rng_mtx};
-        std::uniform_int_distribution<size_t> first{0, up.size() - 1};
-        std::uniform_int_distribution<size_t> second{0, up.size() - 2};
-        i = first(rng);
-        j = second(rng);
-      }
-      if (j >= i)
-        ++j;
-      chosen = up[i]->cost(now) <= up[j]->cost(now) ? up[i] : up[j];
-    }
-    if (chosen == nullptr)
-      return nullptr;
-    ++chosen->pending;
-    for (const auto& b : vip.backends)
-      if (b.get() == chosen)
-        return b;
-    return nullptr;
-  }
-
-  void connected(vip_state& vip, backend& b, steady::time_point started) {
-    std::lock_guard guard{vip.mtx};
-    auto now = steady::now();
-    b.sample(std::chrono::duration<double, std::nano>(now - started).count(),
-             now);
-    b.failures_in_row = 0;
-    b.down_until = {};
-  }
-
-  void connect_failed(vip_state& vip, backend& b) {
-    b.connect_failures++;
-    std::lock_guard guard{vip.mtx};
-    --b.pending;
-    if (++b.failures_in_row >= opts.failures_to_down) {
-      if (b.down_until <= steady::now())
-        logger()->warn("{}: backend {}:{} is down after {} failed connects; "
-                    "probing it again in {} ms",
-                    vip.key, b.ip, b.port, b.failures_in_row,
-                    opts.down_for.count());
-      b.down_until = steady::now() + opts.down_for;
-    }
-  }
-
-  void closed(vip_state& vip, backend& b) {
-    std::lock_guard guard{vip.mtx};
-    --b.pending;
+    : opts(o), iface(std::move(i)) {
   }
 
   // Where a connection's handlers run: a strand of its own when several
@@ -217,8 +92,11 @@ struct vip_proxy::impl {
     return io.get_executor();
   }
 
-  void accept(std::shared_ptr<vip_state> vip);
-  void apply(const vip_table& table);
+  void accept(std::shared_ptr<vip_backends> vip, tcp::acceptor* acceptor);
+  void listen(served_vip& vip);
+  void apply(const vip_table& table,
+             const std::map<std::string, asio::ip::address>& resolved);
+  std::map<std::string, asio::ip::address> resolve(const vip_table& table);
   void control_loop();
 };
 
@@ -228,7 +106,7 @@ namespace {
 // handler runs on the client socket's strand.
 class session : public std::enable_shared_from_this<session> {
 public:
-  session(vip_proxy::impl& proxy, std::shared_ptr<vip_state> vip,
+  session(vip_proxy::impl& proxy, std::shared_ptr<vip_backends> vip,
           tcp::socket client)
     : proxy_(proxy), vip_(std::move(vip)), client_(std::move(client)),
       server_(client_.get_executor()), timer_(client_.get_executor()),
@@ -245,7 +123,7 @@ private:
   void try_next() {
     backend_.reset();
     if (tries_ < max_tries)
-      backend_ = proxy_.pick(*vip_, tried_.data(), tries_);
+      backend_ = vip_->pick(tried_.data(), tries_);
     if (!backend_) {
       vip_->failures++;
       reset(client_);
@@ -264,15 +142,15 @@ private:
         self->server_.close(ignored); // the connect completes, aborted
       }
     });
-    server_.async_connect(backend_->endpoint, [self = shared_from_this(),
-                                               started](auto ec) {
+    tcp::endpoint to{backend_->address, backend_->port};
+    server_.async_connect(to, [self = shared_from_this(), started](auto ec) {
       self->timer_.cancel();
       if (ec) {
-        self->proxy_.connect_failed(*self->vip_, *self->backend_);
+        self->vip_->failed(*self->backend_);
         self->try_next();
         return;
       }
-      self->proxy_.connected(*self->vip_, *self->backend_, started);
+      self->vip_->succeeded(*self->backend_, started);
       self->joined();
     });
   }
@@ -349,7 +227,7 @@ private:
     if (open_) {
       backend_->active--;
       vip_->active--;
-      proxy_.closed(*vip_, *backend_);
+      vip_->released(*backend_);
     }
   }
 
@@ -362,7 +240,7 @@ private:
   }
 
   vip_proxy::impl& proxy_;
-  std::shared_ptr<vip_state> vip_;
+  std::shared_ptr<vip_backends> vip_;
   tcp::socket client_;
   tcp::socket server_;
   asio::steady_timer timer_;
@@ -381,8 +259,8 @@ private:
 
 } // namespace
 
-void vip_proxy::impl::accept(std::shared_ptr<vip_state> vip) {
-  auto* acceptor = vip->acceptor.get();
+void vip_proxy::impl::accept(std::shared_ptr<vip_backends> vip,
+                             tcp::acceptor* acceptor) {
   acceptor->async_accept(
     connection_executor(), [this, vip, acceptor](auto ec, tcp::socket s) {
       if (ec == asio::error::operation_aborted || !acceptor->is_open())
@@ -390,9 +268,11 @@ void vip_proxy::impl::accept(std::shared_ptr<vip_state> vip) {
       if (!ec)
         std::make_shared<session>(*this, vip, std::move(s))->start();
       else
-        logger()->warn("{}: accept failed: {}", vip->key, ec.message());
+        logger()->warn("{}: accept failed: {}", vip->key(), ec.message());
       std::lock_guard guard{vips_mtx};
-      if (vip->acceptor.get() != acceptor || !acceptor->is_open())
+      auto it = vips.find(vip->key());
+      if (it == vips.end() || it->second->acceptor.get() != acceptor
+          || !acceptor->is_open())
         return;
       // Take the connections already queued without a round trip through
       // the reactor each (the acceptor is non-blocking).
@@ -404,16 +284,64 @@ void vip_proxy::impl::accept(std::shared_ptr<vip_state> vip) {
           break;
         std::make_shared<session>(*this, vip, std::move(more))->start();
       }
-      accept(vip);
+      accept(vip, acceptor);
     });
 }
 
-void vip_proxy::impl::apply(const vip_table& table) {
+// Opens the VIP's acceptor or UDP relay; on failure records why (logged
+// when it changes) and tries again with the next table.
+void vip_proxy::impl::listen(served_vip& vip) {
+  const auto& key = vip.backends->key();
+  std::string why;
+  if (vip.protocol == "udp") {
+    udp_options uopts;
+    uopts.idle = opts.udp_idle;
+    uopts.max_tries = max_tries;
+    auto relay = udp_relay::open(connection_executor(),
+                                 asio::ip::udp::endpoint{vip.address, vip.port},
+                                 vip.backends, uopts);
+    if (relay)
+      vip.udp = std::move(*relay);
+    else
+      why = describe_reason(relay.error());
+  } else {
+    auto a = std::make_unique<tcp::acceptor>(io);
+    tcp::endpoint endpoint{vip.address, vip.port};
+    boost::system::error_code ec;
+    a->open(endpoint.protocol(), ec);
+    if (!ec)
+      a->set_option(tcp::acceptor::reuse_address{true}, ec);
+    if (!ec)
+      a->bind(endpoint, ec);
+    if (!ec)
+      a->listen(asio::socket_base::max_listen_connections, ec);
+    if (!ec)
+      a->non_blocking(true, ec);
+    if (ec) {
+      why = ec.message();
+    } else {
+      vip.acceptor = std::move(a);
+      accept(vip.backends, vip.acceptor.get());
+    }
+  }
+  if (!why.empty()) {
+    why = fmt::format("cannot listen on {}: {}", key, why);
+    if (vip.error != why)
+      logger()->error("{}", why);
+    vip.error = std::move(why);
+    return;
+  }
+  vip.listening = true;
+  vip.error.clear();
+  logger()->info("{}: listening", key);
+}
+
+void vip_proxy::impl::apply(
+  const vip_table& table,
+  const std::map<std::string, asio::ip::address>& resolved) {
   std::lock_guard guard{vips_mtx};
   std::set<std::string> keep;
   for (const auto& entry : table.vips) {
-    if (entry.protocol != "tcp")
-      continue;
     auto key = entry.key();
     boost::system::error_code not_ip;
     auto vip_address = asio::ip::make_address(entry.ip, not_ip);
@@ -422,89 +350,72 @@ void vip_proxy::impl::apply(const vip_table& table) {
     keep.insert(key);
     auto& vip = vips[key];
     if (!vip) {
-      vip = std::make_shared<vip_state>();
-      vip->key = key;
-      vip->endpoint = tcp::endpoint{vip_address, entry.port};
+      vip = std::make_shared<served_vip>();
+      balance_options bopts;
+      bopts.failures_to_down = opts.failures_to_down;
+      bopts.down_for = opts.down_for;
+      vip->backends = std::make_shared<vip_backends>(key, bopts, opts.seed);
+      vip->protocol = entry.protocol;
+      vip->address = vip_address;
+      vip->port = entry.port;
     }
-    // Backends: known ones keep their averages and counters.
-    {
-      std::lock_guard vguard{vip->mtx};
-      std::map<std::pair<std::string, uint16_t>, std::shared_ptr<backend>>
-        known;
-      for (auto& b : vip->backends)
-        known[{b->ip, b->port}] = b;
-      std::vector<std::shared_ptr<backend>> next;
-      for (const auto& b : entry.backends) {
-        boost::system::error_code bad;
-        auto address = asio::ip::make_address(b.ip, bad);
-        if (bad) {
-          auto skipped = b.ip + ":" + std::to_string(b.port);
-          if (vip->skipped.insert(skipped).second)
-            logger()->warn("{}: skipping backend {} (task {}): its agent is "
-                           "not named by an IP address",
-                           key, skipped, b.task_id);
-          continue;
-        }
-        auto it = known.find({b.ip, b.port});
-        std::shared_ptr<backend> be;
-        if (it != known.end()) {
-          be = it->second;
-          known.erase(it);
-        } else {
-          be = std::make_shared<backend>();
-          be->ip = b.ip;
-          be->port = b.port;
-          be->endpoint = tcp::endpoint{address, b.port};
-        }
-        be->in_table = true;
-        next.push_back(std::move(be));
-      }
-      for (auto& [_, b] : known) // drained: listed while connections run
-        if (b->active > 0) {
-          b->in_table = false;
-          next.push_back(b);
-        }
-      vip->backends = std::move(next);
-    }
-    if (!vip->listening) {
-      auto a = std::make_unique<tcp::acceptor>(io);
-      boost::system::error_code ec;
-      a->open(vip->endpoint.protocol(), ec);
-      if (!ec)
-        a->set_option(tcp::acceptor::reuse_address{true}, ec);
-      if (!ec)
-        a->bind(vip->endpoint, ec);
-      if (!ec)
-        a->listen(asio::socket_base::max_listen_connections, ec);
-      if (!ec)
-        a->non_blocking(true, ec);
-      if (ec) {
-        auto why = fmt::format("cannot listen on {}: {}", key, ec.message());
-        if (vip->error != why)
-          logger()->error("{}", why);
-        vip->error = why;
-        continue;
-      }
-      vip->acceptor = std::move(a);
-      vip->listening = true;
-      vip->error.clear();
-      logger()->info("{}: listening", key);
-      accept(vip);
-    }
+    vip->backends->set(entry.backends, resolved);
+    if (!vip->listening)
+      listen(*vip);
   }
   for (auto it = vips.begin(); it != vips.end();) {
     if (keep.count(it->first) != 0) {
       ++it;
       continue;
     }
-    if (it->second->acceptor) {
+    auto& vip = *it->second;
+    if (vip.acceptor) {
       boost::system::error_code ignored;
-      it->second->acceptor->close(ignored);
+      vip.acceptor->close(ignored);
     }
+    if (vip.udp)
+      vip.udp->close();
     logger()->info("{}: no longer a VIP", it->first);
-    it = vips.erase(it); // open connections hold their vip_state
+    it = vips.erase(it); // open TCP connections hold their backends
   }
   applied++;
+}
+
+std::map<std::string, asio::ip::address>
+vip_proxy::impl::resolve(const vip_table& table) {
+  constexpr auto resolve_every = std::chrono::seconds(30);
+  std::map<std::string, asio::ip::address> out;
+  auto now = steady::now();
+  for (const auto& v : table.vips)
+    for (const auto& b : v.backends) {
+      boost::system::error_code not_ip;
+      asio::ip::make_address(b.ip, not_ip);
+      if (!not_ip || out.count(b.ip) != 0)
+        continue;
+      auto& r = resolutions[b.ip];
+      if (r.at == steady::time_point{} || now - r.at >= resolve_every) {
+        // Blocking, on the control thread only: a name service that
+        // hangs delays new tables, never a connection.
+        tcp::resolver resolver{io};
+        boost::system::error_code ec;
+        auto results = resolver.resolve(b.ip, "", ec);
+        r.at = now;
+        auto before = r.address;
+        r.address.reset();
+        if (!ec)
+          for (const auto& entry : results) {
+            r.address = entry.endpoint().address();
+            if (r.address->is_v4())
+              break; // agents advertise IPv4 first, as Mesos does
+          }
+        if (!r.address && before != r.address)
+          logger()->warn("agent {} does not resolve: {}", b.ip,
+                         ec ? ec.message() : "no address");
+      }
+      if (r.address)
+        out[b.ip] = *r.address;
+    }
+  return out;
 }
 
 void vip_proxy::impl::control_loop() {
@@ -523,11 +434,12 @@ void vip_proxy::impl::control_loop() {
         ips.insert(v.ip);
       if (auto err = iface->sync(ips))
         logger()->error("VIP addresses on {}: {}", iface->name(),
-                     describe(err));
+                        describe(err));
     }
+    auto resolved = resolve(*table);
     std::promise<void> done;
-    asio::post(io, [this, table, &done] {
-      apply(*table);
+    asio::post(io, [this, table, &resolved, &done] {
+      apply(*table, resolved);
       done.set_value();
     });
     done.get_future().wait();
@@ -569,31 +481,31 @@ uint64_t vip_proxy::applied() const {
 std::vector<vip_stats> vip_proxy::stats() const {
   std::vector<vip_stats> out;
   std::lock_guard guard{impl_->vips_mtx};
+  auto now = steady::now();
   for (const auto& [key, vip] : impl_->vips) {
     vip_stats s;
     s.key = key;
     s.listening = vip->listening;
     s.error = vip->error;
-    s.connections = vip->connections;
-    s.active = vip->active;
-    s.failures = vip->failures;
-    s.bytes_in = vip->bytes_in;
-    s.bytes_out = vip->bytes_out;
-    std::lock_guard vguard{vip->mtx};
-    auto now = steady::now();
-    for (const auto& b : vip->backends) {
+    const auto& vb = *vip->backends;
+    s.connections = vb.connections;
+    s.active = vb.active;
+    s.failures = vb.failures;
+    s.bytes_in = vb.bytes_in;
+    s.bytes_out = vb.bytes_out;
+    vb.visit([&](const backend& b) {
       backend_stats bs;
-      bs.ip = b->ip;
-      bs.port = b->port;
-      bs.down = b->down_until > now;
-      bs.latency_ms = b->ewma_ns / 1e6;
-      bs.connections = b->connections;
-      bs.active = b->active;
-      bs.connect_failures = b->connect_failures;
-      bs.bytes_in = b->bytes_in;
-      bs.bytes_out = b->bytes_out;
+      bs.ip = b.ip;
+      bs.port = b.port;
+      bs.down = b.down_until > now;
+      bs.latency_ms = b.ewma_ns / 1e6;
+      bs.connections = b.connections;
+      bs.active = b.active;
+      bs.connect_failures = b.connect_failures;
+      bs.bytes_in = b.bytes_in;
+      bs.bytes_out = b.bytes_out;
       s.backends.push_back(std::move(bs));
-    }
+    });
     out.push_back(std::move(s));
   }
   return out;
@@ -616,6 +528,9 @@ void vip_proxy::stop() {
     t.join();
   {
     std::lock_guard guard{p.vips_mtx};
+    for (auto& [_, vip] : p.vips)
+      if (vip->udp)
+        vip->udp->abandon(); // its flows hold it
     p.vips.clear();
   }
   if (p.iface)

@@ -1,21 +1,18 @@
 // Minuteman's data plane: a userspace layer-4 proxy (Boost.Asio on epoll)
-// that listens on every TCP VIP of the table it is given and joins each
-// client connection to one of the VIP's backends.
+// that listens on every VIP of the table it is given: a TCP VIP joins each
+// client connection to one of its backends; a UDP VIP relays each client's
+// datagrams to one of them (udp_relay.hpp). Backends are chosen as
+// Minuteman v1 chose them (vip_backends.hpp).
 //
-// Backend choice, as Minuteman v1 made it: the power of two choices over a
-// peak-EWMA of each backend's connect latency (10 s decay) times its open
-// connections plus one; a backend no connection went to for a second is
-// tried again whatever its average. A backend that fails `failures_to_down`
-// connects in a row is down for `down_for`, after which the next connection
-// probes it. A
-// connect that fails is retried on another backend (at most three tries), so
-// a backend that dies loses no client connection once it is detected.
+// TCP: a connect that fails is retried on another backend (at most three
+// tries), so a backend that dies loses no client connection once it is
+// detected. Bytes are passed through in order, as they come; a half-close
+// (FIN) is passed on as one, and a reset as a reset. A backend that leaves
+// the table takes no new connection; open ones run until either end closes
+// (drain); a UDP flow to it runs until it is idle.
 //
-// Bytes are passed through in order, as they come; a half-close (FIN) is
-// passed on as one, and a reset as a reset. A backend that leaves the table
-// takes no new connection; open ones run until either end closes (drain).
-//
-// UDP VIPs are listed but not proxied (see the notes).
+// Backends named by a hostname instead of an IP are resolved by the
+// control thread, again every 30 s.
 //
 // Thread-safety: publish(), stats() and stop() may be called from any
 // thread. publish() never blocks on I/O: the table is taken by the proxy's
@@ -43,6 +40,7 @@ struct proxy_options {
   std::chrono::milliseconds connect_timeout{1000};
   uint32_t failures_to_down = 3;
   std::chrono::milliseconds down_for{5000};
+  std::chrono::milliseconds udp_idle{60000}; // a UDP flow's idle timeout
   uint64_t seed = 1;
 };
 
@@ -50,10 +48,10 @@ struct backend_stats {
   std::string ip;
   uint16_t port = 0;
   bool down = false;
-  double latency_ms = 0; // the EWMA of connect latency
+  double latency_ms = 0; // the EWMA of latency (vip_backends.hpp)
   uint64_t connections = 0;
   uint64_t active = 0;
-  uint64_t connect_failures = 0;
+  uint64_t connect_failures = 0; // UDP: refusals
   uint64_t bytes_in = 0;  // from the backend
   uint64_t bytes_out = 0; // to the backend
 };
@@ -62,9 +60,9 @@ struct vip_stats {
   std::string key; // vip_entry::key()
   bool listening = false;
   std::string error; // why it is not listening
-  uint64_t connections = 0;
+  uint64_t connections = 0; // for UDP: flows (a client address's datagrams)
   uint64_t active = 0;
-  uint64_t failures = 0; // client connections no backend took
+  uint64_t failures = 0; // client connections (flows) no backend took
   uint64_t bytes_in = 0;
   uint64_t bytes_out = 0;
   // Every backend the VIP has had, drained ones while connections to them
@@ -86,7 +84,7 @@ public:
   /// connections run on). Only the latest table matters.
   void publish(std::shared_ptr<const vip_table> table);
 
-  /// Counters of every TCP VIP served, sorted by key.
+  /// Counters of every VIP served, sorted by key.
   std::vector<vip_stats> stats() const;
 
   /// The number of tables applied so far (for tests that wait for one).

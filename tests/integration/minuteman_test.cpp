@@ -1,10 +1,13 @@
 // dcos-minuteman against a real master, agent and Marathon: apps declare
 // VIPs with portDefinitions labels, and real curl clients reach their tasks
 // through the VIP. Spreading over every instance, scaling up, a task killed
-// under load, a malformed label, the CLI; as root, in a network namespace of
+// under load, a UDP VIP, a malformed label, the CLI; as root, in a network namespace of
 // the test's own, a named VIP on Minuteman's dummy interface, found by its
 // name through dcos-dns.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sched.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -122,6 +125,40 @@ std::string ask_vip(const std::string& address,
   argv.push_back("http://" + address + "/id");
   auto r = run_to_end(argv, 20s);
   return r.status == 0 ? r.out : std::string{};
+}
+
+// An app of small UDP servers, each answering any datagram with its task
+// id, on a UDP VIP `vip`.
+std::string udp_app(const std::string& id, int instances,
+                    const std::string& vip) {
+  return fmt::format(
+    R"({{"id": "{}", "cpus": 0.05, "mem": 32, "instances": {},
+      "cmd": "exec python3 -c \"import os,socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.0.0.1', int(os.environ['PORT0']))); [s.sendto(os.environ['MESOS_TASK_ID'].encode(), s.recvfrom(65536)[1]) for _ in iter(int, 1)]\"",
+      "portDefinitions": [{{"port": 0, "protocol": "udp", "labels": {{"VIP_0": "{}"}}}}]}})",
+    id, instances, vip);
+}
+
+// A datagram to the UDP VIP `ip`:`port` from a fresh socket (a new flow):
+// the task id that answered, or empty after 3 s.
+std::string ask_udp_vip(const std::string& ip, uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  ::inet_pton(AF_INET, ip.c_str(), &a.sin_addr);
+  timeval tv{3, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  std::string out;
+  // Connected: only a reply from the VIP's own address is taken.
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0
+      && ::send(fd, "who", 3, 0) == 3) {
+    char buf[512];
+    auto r = ::recv(fd, buf, sizeof(buf), 0);
+    if (r > 0)
+      out.assign(buf, static_cast<size_t>(r));
+  }
+  ::close(fd);
+  return out;
 }
 
 // The ids of the up backends in a /v1/vips/{vip} answer that are not in
@@ -268,6 +305,42 @@ TEST_CASE("an address VIP: curl reaches every instance, scaling adds "
           "minuteman_vip_connections_total{{vip=\"tcp://{}\"}}", vip))
         != std::string::npos);
   CHECK(metrics.body.find("minuteman_backend_connections_total{") != std::string::npos);
+}
+
+TEST_CASE("a UDP VIP: datagrams reach every instance, and a killed one's "
+          "clients go to the others") {
+  vip_cluster c{{"--vip_interface="}};
+  auto vip_port = free_port();
+  auto vip = fmt::format("127.77.0.3:{}", vip_port);
+  REQUIRE(c.post_app(udp_app("/echo", 2, vip)).status == 201);
+  REQUIRE(eventually([&] { return c.minuteman->backends(vip).size() == 2; },
+                     60s));
+  CHECK(c.minuteman->vip(vip).fields().at("protocol").string_value()
+        == "udp");
+  std::set<std::string> seen;
+  REQUIRE(eventually(
+    [&] {
+      auto who = ask_udp_vip("127.77.0.3", vip_port);
+      if (!who.empty())
+        seen.insert(who);
+      return seen == c.minuteman->backends(vip);
+    },
+    60s));
+  CHECK(c.minuteman->vip(vip).fields().at("listening").bool_value());
+  // One instance killed: once Minuteman knows, every new flow is answered
+  // by the one left (or, after Marathon replaces it, by its successor).
+  auto victim = *seen.begin();
+  REQUIRE(curl({"-X", "DELETE",
+                c.marathon->url("/v2/apps/echo/tasks/" + victim)})
+            .status
+          == 200);
+  REQUIRE(eventually(
+    [&] { return c.minuteman->backends(vip).count(victim) == 0; }, 60s));
+  for (int i = 0; i < 20; ++i) {
+    auto who = ask_udp_vip("127.77.0.3", vip_port);
+    CHECK(!who.empty());
+    CHECK(who != victim);
+  }
 }
 
 TEST_CASE("a malformed VIP label is reported and ignored; the app and other "

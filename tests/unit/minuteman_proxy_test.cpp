@@ -1,7 +1,9 @@
 // Minuteman's data plane (services/minuteman/vip_proxy.hpp) with real
 // sockets on loopback: a VIP on 127.0.0.1 in front of backends of the
 // test's own. How connections spread, half-closes and resets, a dead
-// backend, a drained one, and a long stream byte for byte.
+// backend, a drained one, and a long stream byte for byte; for UDP VIPs,
+// flows, replies from the VIP, failover from a refusing backend, idle flows
+// and drain.
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -137,6 +139,101 @@ private:
   std::vector<std::thread> workers_; // joined at the end: tests are short
 };
 
+// A UDP backend: answers each datagram with "<name>:<datagram>".
+class udp_backend {
+public:
+  explicit udp_backend(std::string name) : name_(std::move(name)) {
+    fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0);
+    timeval tv{0, 50000}; // so that the thread sees stop_
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    port_ = test::detail::port_of(fd_);
+    thread_ = std::thread([this] { serve(); });
+  }
+
+  ~udp_backend() {
+    stop_ = true;
+    thread_.join();
+    ::close(fd_);
+  }
+
+  uint16_t port() const { return port_; }
+  int received() const { return received_; }
+
+private:
+  void serve() {
+    char buf[65536];
+    while (!stop_) {
+      sockaddr_storage from{};
+      socklen_t len = sizeof(from);
+      auto r = ::recvfrom(fd_, buf, sizeof(buf), 0,
+                          reinterpret_cast<sockaddr*>(&from), &len);
+      if (r < 0)
+        continue;
+      ++received_;
+      auto answer = name_ + ":" + std::string(buf, static_cast<size_t>(r));
+      ::sendto(fd_, answer.data(), answer.size(), 0,
+               reinterpret_cast<sockaddr*>(&from), len);
+    }
+  }
+
+  std::string name_;
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  std::atomic<int> received_{0};
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+// A UDP client connected to the VIP: the kernel drops any datagram that
+// does not come from the VIP's own address and port.
+class udp_client {
+public:
+  explicit udp_client(uint16_t vip_port) {
+    fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(vip_port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0);
+    timeval tv{5, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  }
+
+  ~udp_client() { ::close(fd_); }
+
+  int fd() const { return fd_; }
+
+  // Sends `what`; the reply ("<backend>:<what>"), or "" after 5 s.
+  std::string ask(const std::string& what) {
+    ::send(fd_, what.data(), what.size(), 0);
+    char buf[65536];
+    for (;;) {
+      auto r = ::recv(fd_, buf, sizeof(buf), 0);
+      if (r < 0 && errno == ECONNREFUSED)
+        continue; // an ICMP error from an earlier datagram
+      if (r < 0)
+        return "";
+      return std::string(buf, static_cast<size_t>(r));
+    }
+  }
+
+  // The backend that answered `what`.
+  std::string who(const std::string& what) {
+    auto reply = ask(what);
+    auto colon = reply.find(':');
+    if (colon == std::string::npos || reply.substr(colon + 1) != what)
+      return "";
+    return reply.substr(0, colon);
+  }
+
+private:
+  int fd_ = -1;
+};
+
 struct proxy_fixture {
   uint16_t vip_port = test::free_port();
   std::unique_ptr<vip_proxy> proxy;
@@ -147,15 +244,17 @@ struct proxy_fixture {
     proxy = std::move(*p);
   }
 
-  void serve(const std::vector<uint16_t>& backend_ports) {
+  void serve(const std::vector<uint16_t>& backend_ports,
+             std::string protocol = "tcp",
+             const std::string& backend_host = "127.0.0.1") {
     auto table = std::make_shared<vip_table>();
     vip_entry e;
-    e.protocol = "tcp";
+    e.protocol = protocol;
     e.ip = "127.0.0.1";
     e.port = vip_port;
     for (auto p : backend_ports) {
       vip_backend b;
-      b.ip = "127.0.0.1";
+      b.ip = backend_host;
       b.port = p;
       b.task_id = "t" + std::to_string(p);
       e.backends.push_back(b);
@@ -313,6 +412,18 @@ TEST_CASE("a backend that leaves the table drains: its open connection runs "
   ::close(fd);
 }
 
+TEST_CASE("a backend on an agent named by a hostname is reached at its "
+          "address") {
+  echo_backend a{"a"};
+  proxy_fixture f;
+  f.serve({a.port()}, "tcp", "localhost");
+  auto [fd, who] = f.open();
+  CHECK(who == "a");
+  ::close(fd);
+  REQUIRE(f.stats().backends.size() == 1);
+  CHECK(f.stats().backends[0].ip == "localhost");
+}
+
 TEST_CASE("no backend: the client's connection is reset and counted") {
   proxy_fixture f;
   f.serve({});
@@ -369,4 +480,95 @@ TEST_CASE("100 MB through the VIP arrive byte for byte") {
   CHECK(pending.empty());
   CHECK(received == total);
   CHECK(same);
+}
+
+TEST_CASE("UDP: a client's datagrams go to one backend, clients spread over "
+          "all, and replies come from the VIP") {
+  udp_backend a{"a"}, b{"b"}, c{"c"};
+  proxy_options opts;
+  opts.threads = 2; // a relay's handlers on a strand
+  proxy_fixture f{opts};
+  f.serve({a.port(), b.port(), c.port()}, "udp");
+  CHECK(f.stats().listening);
+  CHECK(f.stats().key == "udp://127.0.0.1:" + std::to_string(f.vip_port));
+  std::map<std::string, int> seen;
+  std::vector<std::unique_ptr<udp_client>> clients;
+  for (int i = 0; i < 30; ++i) {
+    clients.push_back(std::make_unique<udp_client>(f.vip_port));
+    auto who = clients.back()->who("ping " + std::to_string(i));
+    REQUIRE(!who.empty());
+    seen[who]++;
+    // A flow sticks to its backend.
+    for (int j = 0; j < 3; ++j)
+      CHECK(clients.back()->who("again " + std::to_string(j)) == who);
+  }
+  CHECK(seen.size() == 3);
+  auto s = f.stats();
+  CHECK(s.connections == 30);
+  CHECK(s.active == 30);
+  CHECK(s.failures == 0);
+  CHECK(a.received() + b.received() + c.received() == 30 * 4);
+  // A datagram as large as UDP carries passes whole.
+  std::string big(65000, 'x');
+  CHECK(clients[0]->ask(big).size() == big.size() + 2);
+}
+
+TEST_CASE("UDP: a backend that refuses fails its flows over with their "
+          "datagram, and is marked down") {
+  udp_backend a{"a"};
+  auto dead_port = test::free_port(); // ICMP port unreachable
+  proxy_options opts;
+  opts.failures_to_down = 2;
+  opts.down_for = 60s;
+  proxy_fixture f{opts};
+  f.serve({a.port(), dead_port}, "udp");
+  for (int i = 0; i < 20; ++i) {
+    udp_client client{f.vip_port};
+    CHECK(client.who("q" + std::to_string(i)) == "a");
+  }
+  auto s = f.stats();
+  CHECK(s.failures == 0);
+  const backend_stats* dead = nullptr;
+  for (const auto& bs : s.backends)
+    if (bs.port == dead_port)
+      dead = &bs;
+  REQUIRE(dead != nullptr);
+  CHECK(dead->connect_failures >= 2);
+  CHECK(dead->down);
+  CHECK(dead->bytes_in == 0);
+}
+
+TEST_CASE("UDP: a backend that leaves the table keeps its flow until the flow "
+          "is idle") {
+  udp_backend a{"a"}, b{"b"};
+  proxy_options opts;
+  opts.udp_idle = 300ms;
+  proxy_fixture f{opts};
+  f.serve({a.port(), b.port()}, "udp");
+  udp_client client{f.vip_port};
+  auto first = client.who("hello");
+  REQUIRE(!first.empty());
+  auto other = first == "a" ? "b" : "a";
+  f.serve({first == "a" ? b.port() : a.port()}, "udp");
+  CHECK(client.who("still") == first); // the flow runs on (drain)
+  udp_client newcomer{f.vip_port};
+  CHECK(newcomer.who("new") == other);
+  // Idle past the timeout: both flows end, and the drained backend goes;
+  // the next datagram starts a new flow on a backend in the table.
+  CHECK(test::eventually(
+    [&] {
+      auto s = f.stats();
+      return s.active == 0 && s.backends.size() == 1;
+    },
+    10s));
+  CHECK(client.who("later") == other);
+}
+
+TEST_CASE("UDP: with no backend a datagram is dropped and counted") {
+  proxy_fixture f;
+  f.serve({}, "udp");
+  udp_client client{f.vip_port};
+  ::send(client.fd(), "x", 1, 0);
+  CHECK(test::eventually([&] { return f.stats().failures == 1; }, 10s));
+  CHECK(f.stats().active == 0);
 }
