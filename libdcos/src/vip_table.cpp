@@ -376,6 +376,14 @@ std::string vip_entry::key() const {
   return fmt::format("{}://{}:{}", protocol, ip, port);
 }
 
+std::string vip_entry::display_name() const {
+  if (!dns_name.empty())
+    return fmt::format("{}:{}", dns_name, port);
+  if (ip.find(':') != std::string::npos)
+    return fmt::format("[{}]:{}", ip, port);
+  return fmt::format("{}:{}", ip, port);
+}
+
 const vip_entry* vip_table::find(std::string_view key) const {
   for (const auto& v : vips)
     if (v.key() == key)

@@ -193,5 +193,3 @@ void when_loaded(caf::actor_system& sys, marathon_actor marathon,
                  std::function<void(const caf::error&)> done);
 
 } // namespace dcos::marathon
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<dcos::stream_sink>)

@@ -110,7 +110,8 @@ int main(int argc, char** argv) {
   auto detector = spawn_detector(sys, *where);
   auto view = spawn_cluster_view(sys, detector, table);
 
-  auto http = d.serve(minuteman_routes(holder, proxy->get(), dcos::version));
+  auto http
+    = d.serve(minuteman_routes(holder, proxy->get(), table, dcos::version));
   if (!http)
     return d.startup_error("cannot serve HTTP", http.error());
   d.announce((*http)->port());

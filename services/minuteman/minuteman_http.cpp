@@ -2,6 +2,7 @@
 
 #include <map>
 
+#include <caf/send.hpp>
 #include <fmt/format.h>
 
 #include "dcos/json_writer.hpp"
@@ -18,14 +19,6 @@ http_response json(std::string body) {
 }
 
 // How DC/OS names a VIP in /v1/vips: NAME:PORT for a named one.
-std::string display_name(const vip_entry& v) {
-  if (!v.dns_name.empty())
-    return fmt::format("{}:{}", v.dns_name, v.port);
-  if (v.ip.find(':') != std::string::npos)
-    return fmt::format("[{}]:{}", v.ip, v.port);
-  return fmt::format("{}:{}", v.ip, v.port);
-}
-
 const char* state_name(vip_backend::state s) {
   return s == vip_backend::state::up ? "up" : "unreachable";
 }
@@ -57,7 +50,7 @@ void write_vip(json_writer& w, const vip_entry& v, const stats_map& stats) {
     for (const auto& b : vs->backends)
       by_backend[{b.ip, b.port}] = &b;
   w.begin_object()
-    .field("vip", display_name(v))
+    .field("vip", v.display_name())
     .field("protocol", v.protocol)
     .field("ip", v.ip)
     .field("port", static_cast<uint64_t>(v.port))
@@ -177,8 +170,24 @@ std::string prometheus(const vip_table* table, const stats_map& stats) {
 } // namespace
 
 http_router minuteman_routes(std::shared_ptr<const vip_holder> holder,
-                             const vip_proxy* proxy, std::string version) {
+                             const vip_proxy* proxy, vip_table_actor table,
+                             std::string version) {
   http_router routes;
+  routes.get("/v1/events", [table](const http_request& req,
+                                   http_responder respond) {
+    if (!req.accepts("text/event-stream"))
+      return respond(json_error(
+        406, "the event stream needs Accept: text/event-stream"));
+    // Records written before the response goes out wait in the sink.
+    auto sink = std::make_shared<stream_sink>();
+    caf::anon_send(table, subscribe_atom::value, events_atom::value, sink);
+    http_response ok;
+    ok.content_type = "text/event-stream";
+    ok.stream = [sink](std::shared_ptr<http_stream> stream) {
+      sink->attach(std::move(stream));
+    };
+    respond(std::move(ok));
+  });
   routes.get("/v1/vips", [holder, proxy](const http_request&,
                                          http_responder respond) {
     auto table = holder->current();
@@ -201,7 +210,7 @@ http_router minuteman_routes(std::shared_ptr<const vip_holder> holder,
     if (table)
       for (const auto& v : table->vips)
         if (v.protocol == protocol
-            && (display_name(v) == name || v.key() == name
+            && (v.display_name() == name || v.key() == name
                 || fmt::format("{}:{}", v.ip, v.port) == name)) {
           json_writer w;
           write_vip(w, v, stats_of(proxy));

@@ -9,6 +9,9 @@
 //                         ?protocol=udp for a UDP one; 404 if none
 //   GET /v1/errors        malformed VIP labels: {"errors": [{"framework_id",
 //                         "task_id","label","value","reason"}]}
+//   GET /v1/events        server-sent events: VIPs and backends added and
+//                         removed, malformed labels (vip_table_actor.hpp);
+//                         406 without Accept: text/event-stream
 //   GET /v1/version       {"Service": "minuteman", "Version": ...}
 //   GET /metrics          Prometheus: connections, bytes and failures per
 //                         VIP and backend (labels vip=, backend=)
@@ -26,8 +29,10 @@
 namespace dcos::minuteman {
 
 /// The routes above. `proxy` may be null (no data plane): VIPs then show
-/// as not listening. Both must outlive the router's handler.
+/// as not listening; it must outlive the router's handler. `table` takes
+/// the event stream's subscribers.
 http_router minuteman_routes(std::shared_ptr<const vip_holder> holder,
-                             const vip_proxy* proxy, std::string version);
+                             const vip_proxy* proxy, vip_table_actor table,
+                             std::string version);
 
 } // namespace dcos::minuteman

@@ -6,6 +6,21 @@
 // backends keep taking connections while the master is away, as DC/OS').
 // A malformed VIP label is logged once, when it first appears.
 //
+// It also writes Minuteman's event stream (GET /v1/events, server-sent
+// events as Marathon's /v2/events: "event: TYPE\ndata: JSON\n\n"). A
+// subscriber first gets `event_stream_attached`, then, as tables change:
+//   vip_label_error   {"framework_id","task_id","label","value","reason"}:
+//                     a malformed VIP label, when it first appears
+//   vip_added, vip_removed
+//                     {"vip","protocol","ip","port"}
+//   backend_added, backend_removed
+//                     {"vip","protocol","ip","port","task_id",
+//                      "framework_id","agent_id","state"}: "ip" and "port"
+//                     are the backend's; "state" is "up" or "unreachable"
+//                     (a backend whose state changes is removed and added)
+// A subscriber gets the changes from the table current when it subscribed
+// (GET /v1/vips and /v1/errors have that one).
+//
 // No clock, no randomness, no I/O: it runs in the simulation as it is.
 #pragma once
 
@@ -14,9 +29,13 @@
 #include <functional>
 #include <memory>
 
+#include <caf/atom.hpp>
 #include <caf/fwd.hpp>
+#include <caf/typed_actor.hpp>
 
+#include <dcos/atoms.hpp>
 #include <dcos/cluster_view_actor.hpp>
+#include <dcos/stream_sink.hpp>
 #include <dcos/vip_table.hpp>
 
 namespace dcos::minuteman {
@@ -50,8 +69,14 @@ struct vip_table_config {
   std::function<void(std::shared_ptr<const vip_table>)> on_table;
 };
 
+using events_atom = caf::atom_constant<caf::atom("events")>;
+
+/// The cluster view's observer, which also takes event subscribers.
+using vip_table_actor = cluster_observer_actor::extend<
+  caf::reacts_to<subscribe_atom, events_atom, std::shared_ptr<stream_sink>>>;
+
 /// REQUIRES: cfg.holder is set.
-cluster_observer_actor spawn_vip_table_actor(caf::actor_system& sys,
-                                             vip_table_config cfg);
+vip_table_actor spawn_vip_table_actor(caf::actor_system& sys,
+                                      vip_table_config cfg);
 
 } // namespace dcos::minuteman

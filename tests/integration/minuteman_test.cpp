@@ -60,6 +60,21 @@ struct minuteman_process {
     return {};
   }
 
+  // A reader of the event stream, as an operator would read it (curl -N),
+  // subscribed.
+  subprocess events() const {
+    subprocess_options opts;
+    opts.argv = {"curl", "-sN", "-H", "Accept: text/event-stream",
+                 url("/v1/events")};
+    opts.capture_stdout = true;
+    auto p = subprocess::spawn(opts);
+    DCOS_REQUIRE_OK(p);
+    auto attached = p->read_line(10s);
+    REQUIRE(attached);
+    CHECK(*attached == "event: event_stream_attached");
+    return std::move(*p);
+  }
+
   // The task ids of the backends of `name` that take new connections.
   std::set<std::string> backends(const std::string& name) const {
     std::set<std::string> out;
@@ -330,6 +345,7 @@ TEST_CASE("a UDP VIP: datagrams reach every instance, and a killed one's "
   // One instance killed: once Minuteman knows, every new flow is answered
   // by the one left (or, after Marathon replaces it, by its successor).
   auto victim = *seen.begin();
+  auto events = c.minuteman->events();
   REQUIRE(curl({"-X", "DELETE",
                 c.marathon->url("/v2/apps/echo/tasks/" + victim)})
             .status
@@ -341,12 +357,28 @@ TEST_CASE("a UDP VIP: datagrams reach every instance, and a killed one's "
     CHECK(!who.empty());
     CHECK(who != victim);
   }
+  // The event stream told of it.
+  bool removed = false;
+  std::string type;
+  while (!removed) {
+    auto line = events.read_line(10s);
+    if (!line)
+      break;
+    if (line->rfind("event: ", 0) == 0)
+      type = line->substr(7);
+    else if (type == "backend_removed")
+      removed = line->find(victim) != std::string::npos;
+  }
+  CHECK(removed);
+  events.kill(SIGTERM);
+  exit_status_within(events, 10s);
 }
 
 TEST_CASE("a malformed VIP label is reported and ignored; the app and other "
           "VIPs are unaffected") {
   vip_cluster c{{"--vip_interface="}};
   auto good = fmt::format("127.77.0.2:{}", free_port());
+  auto events = c.minuteman->events();
   REQUIRE(c.post_app(web_app("/bad", 1, "/web:http")).status == 201);
   REQUIRE(c.post_app(web_app("/good", 1, good)).status == 201);
   REQUIRE(eventually(
@@ -365,6 +397,31 @@ TEST_CASE("a malformed VIP label is reported and ignored; the app and other "
   auto none = curl({c.minuteman->url("/v1/vips/127.9.9.9:1")});
   CHECK(none.status == 404);
   CHECK(none.body.find("127.9.9.9:1") != std::string::npos);
+  // The stream told of the malformed label, the good VIP and its backend.
+  std::map<std::string, std::string> told; // event type -> its data
+  std::string type;
+  while (told.count("vip_label_error") + told.count("vip_added")
+           + told.count("backend_added")
+         < 3) {
+    auto line = events.read_line(10s);
+    if (!line)
+      break;
+    if (line->rfind("event: ", 0) == 0)
+      type = line->substr(7);
+    else if (line->rfind("data: ", 0) == 0)
+      told[type] = line->substr(6);
+  }
+  CHECK(told["vip_label_error"].find("/web:http") != std::string::npos);
+  CHECK(told["vip_added"].find(good) != std::string::npos);
+  CHECK(told["backend_added"].find(good) != std::string::npos);
+  CHECK(told["backend_added"].find("\"state\":\"up\"") != std::string::npos);
+  events.kill(SIGTERM);
+  exit_status_within(events, 10s);
+  // A client that takes only JSON is refused.
+  CHECK(curl({"-H", "Accept: application/json",
+              c.minuteman->url("/v1/events")})
+          .status
+        == 406);
 }
 
 TEST_CASE("as root: a named VIP on Minuteman's interface, found by name "

@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include <caf/allowed_unsafe_message_type.hpp>
+
 #include <dcos/http_server.hpp>
 
 namespace dcos {
@@ -49,3 +51,6 @@ private:
 };
 
 } // namespace dcos
+
+// Passed to the actor that writes a stream (shared, not copied).
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<dcos::stream_sink>)

@@ -100,6 +100,10 @@ struct vip_entry {
 
   /// "tcp://IP:PORT" ("tcp://[IP]:PORT" for IPv6): how the API names it.
   std::string key() const;
+
+  /// DC/OS' "vip" field: "DNS_NAME:PORT" for a named VIP, else "IP:PORT"
+  /// ("[IP]:PORT" for IPv6).
+  std::string display_name() const;
 };
 
 struct vip_error {
