@@ -5,6 +5,9 @@
 //  - keep-alive: requests per second over --connections open connections;
 //  - new connection per request ("Connection: close"): requests, and so
 //    connections, per second.
+// Each run also reports core 0's busy fraction and its busy microseconds
+// per request: the proxy's cost, which is what differs when wrk's core is
+// the one that is full.
 // Minuteman's side is its real proxy (vip_proxy: two choices, peak-EWMA,
 // the pumps) serving one VIP on loopback with the backend as its only
 // backend.
@@ -14,6 +17,7 @@
 // Needs wrk and haproxy (Debian packages of those names); says so and exits
 // 0 without figures when they are missing.
 #include <sched.h>
+#include <unistd.h>
 
 #include <utility>
 
@@ -22,6 +26,7 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -128,7 +133,34 @@ struct wrk_result {
   double rps = 0;
   long requests = 0;
   long errors = 0; // socket errors and non-2xx answers
+  // Core 0 (the proxy's) busy, as a fraction of the run, and its busy time
+  // per request in microseconds: when wrk's core is the one that is full,
+  // throughput is the same for both proxies and this is what differs.
+  double core0_busy = 0;
+  double core0_us_per_request = 0;
 };
+
+// Core 0's busy and total jiffies from /proc/stat (busy: all but idle and
+// iowait).
+std::pair<double, double> core0_jiffies() {
+  std::ifstream in{"/proc/stat"};
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("cpu0 ", 0) != 0)
+      continue;
+    std::istringstream fields{line.substr(5)};
+    double v, total = 0, idle = 0;
+    for (int i = 0; fields >> v; ++i) {
+      if (i >= 8)
+        break; // guest time is counted in user already
+      total += v;
+      if (i == 3 || i == 4)
+        idle += v;
+    }
+    return {total - idle, total};
+  }
+  return {0, 0};
+}
 
 wrk_result wrk(uint16_t port, int seconds, int connections, bool close) {
   subprocess_options opts;
@@ -140,12 +172,14 @@ wrk_result wrk(uint16_t port, int seconds, int connections, bool close) {
   opts.argv.push_back(fmt::format("http://127.0.0.1:{}/", port));
   opts.capture_stdout = true;
   opts.stderr_path = "/dev/null";
+  auto before = core0_jiffies();
   auto p = subprocess::spawn(opts);
   wrk_result r;
   if (!p)
     return r;
   auto out = p->read_all(std::chrono::seconds(seconds + 30));
   p->wait();
+  auto after = core0_jiffies();
   if (!out)
     return r;
   std::smatch m;
@@ -162,13 +196,22 @@ wrk_result wrk(uint16_t port, int seconds, int connections, bool close) {
   if (std::regex_search(*out, m,
                         std::regex(R"(Non-2xx or 3xx responses:\s+([0-9]+))")))
     r.errors += std::stol(m[1]);
+  double busy = after.first - before.first, total = after.second - before.second;
+  if (total > 0)
+    r.core0_busy = busy / total;
+  if (r.requests > 0)
+    r.core0_us_per_request
+      = busy / static_cast<double>(::sysconf(_SC_CLK_TCK)) * 1e6
+        / static_cast<double>(r.requests);
   return r;
 }
 
 void print(const char* proxy, const char* load, const wrk_result& r) {
   std::printf("{\"proxy\": \"%s\", \"load\": \"%s\", \"requests_per_s\": "
-              "%.0f, \"requests\": %ld, \"errors\": %ld}\n",
-              proxy, load, r.rps, r.requests, r.errors);
+              "%.0f, \"requests\": %ld, \"errors\": %ld, \"core0_busy\": "
+              "%.2f, \"core0_us_per_request\": %.2f}\n",
+              proxy, load, r.rps, r.requests, r.errors, r.core0_busy,
+              r.core0_us_per_request);
   std::fflush(stdout);
 }
 
@@ -255,18 +298,21 @@ int main(int argc, char** argv) {
     const char* name;
     uint16_t port;
     std::vector<double> keep_alive, new_connection;
+    std::vector<double> keep_alive_us, new_connection_us; // core 0 per request
   };
-  side sides[] = {{"minuteman", vip.port, {}, {}},
-                  {"haproxy", haproxy_port, {}, {}}};
+  side sides[] = {{"minuteman", vip.port, {}, {}, {}, {}},
+                  {"haproxy", haproxy_port, {}, {}, {}, {}}};
   for (int round = 0; round < rounds; ++round) {
     for (int k = 0; k < 2; ++k) {
       auto& sd = sides[(round + k) % 2];
       auto keep = wrk(sd.port, seconds, connections, false);
       print(sd.name, "keep-alive", keep);
       sd.keep_alive.push_back(keep.rps);
+      sd.keep_alive_us.push_back(keep.core0_us_per_request);
       auto fresh = wrk(sd.port, seconds, connections, true);
       print(sd.name, "new-connection", fresh);
       sd.new_connection.push_back(fresh.rps);
+      sd.new_connection_us.push_back(fresh.core0_us_per_request);
     }
   }
   auto median = [](std::vector<double> v) {
@@ -275,8 +321,11 @@ int main(int argc, char** argv) {
   };
   for (auto& sd : sides)
     std::printf("{\"proxy\": \"%s\", \"median_keep_alive_per_s\": %.0f, "
-                "\"median_new_connections_per_s\": %.0f, \"rounds\": %d}\n",
+                "\"median_new_connections_per_s\": %.0f, "
+                "\"median_keep_alive_core0_us\": %.2f, "
+                "\"median_new_connection_core0_us\": %.2f, \"rounds\": %d}\n",
                 sd.name, median(sd.keep_alive), median(sd.new_connection),
+                median(sd.keep_alive_us), median(sd.new_connection_us),
                 rounds);
   (*proxy)->stop();
   haproxy->terminate(5s);

@@ -1,5 +1,9 @@
 #include "vip_proxy.hpp"
 
+#include <sys/socket.h>
+
+#include <cerrno>
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -39,6 +43,12 @@ std::shared_ptr<spdlog::logger> logger() {
 }
 
 } // namespace
+
+// What a connect that takes too long is told (see impl::watch_connect).
+struct connect_watch {
+  virtual ~connect_watch() = default;
+  virtual void connect_timed_out(uint64_t id) = 0;
+};
 
 // A VIP being served: its backends, and the TCP acceptor or UDP relay that
 // takes its clients.
@@ -81,7 +91,82 @@ struct vip_proxy::impl {
   std::map<std::string, resolution> resolutions; // control thread only
 
   impl(proxy_options o, std::unique_ptr<vip_interface> i)
-    : opts(o), iface(std::move(i)) {
+    : opts(o), iface(std::move(i)), io(concurrency_hint(o.threads)) {
+  }
+
+  // Connects under way, by id. Every connect has the same timeout, so ids
+  // (given in order) are in deadline order too: one timer sweeps them from
+  // the front, instead of a timer per connection (whose cancel costs a
+  // handler run on every connection).
+  struct pending_connect {
+    steady::time_point deadline;
+    std::weak_ptr<connect_watch> session;
+    asio::any_io_executor executor;
+  };
+  std::mutex connects_mtx;
+  std::map<uint64_t, pending_connect> connects; // under connects_mtx
+  uint64_t next_connect = 0;                     // under connects_mtx
+  bool sweeping = false;                         // under connects_mtx
+  std::optional<asio::steady_timer> sweeper;     // under connects_mtx
+
+  // Watches a connect `session` started; its id for connect_done().
+  uint64_t watch_connect(std::weak_ptr<connect_watch> session,
+                         asio::any_io_executor executor) {
+    std::lock_guard guard{connects_mtx};
+    auto id = next_connect++;
+    auto deadline = steady::now() + opts.connect_timeout;
+    connects.emplace(id, pending_connect{deadline, std::move(session),
+                                         std::move(executor)});
+    if (!sweeping) {
+      sweeping = true;
+      arm_sweeper(deadline);
+    }
+    return id;
+  }
+
+  void connect_done(uint64_t id) {
+    std::lock_guard guard{connects_mtx};
+    connects.erase(id);
+  }
+
+  // REQUIRES: connects_mtx held.
+  void arm_sweeper(steady::time_point at) {
+    if (!sweeper)
+      sweeper.emplace(io);
+    sweeper->expires_at(at);
+    sweeper->async_wait([this](auto ec) {
+      if (!ec)
+        sweep();
+    });
+  }
+
+  // Times out the connects past their deadline: each is told on its own
+  // executor (a strand of its own with several threads).
+  void sweep() {
+    std::vector<std::pair<uint64_t, pending_connect>> expired;
+    {
+      std::lock_guard guard{connects_mtx};
+      auto now = steady::now();
+      while (!connects.empty() && connects.begin()->second.deadline <= now) {
+        expired.emplace_back(connects.begin()->first,
+                             std::move(connects.begin()->second));
+        connects.erase(connects.begin());
+      }
+      if (connects.empty())
+        sweeping = false;
+      else
+        arm_sweeper(connects.begin()->second.deadline);
+    }
+    for (auto& [id, pc] : expired)
+      if (auto s = pc.session.lock())
+        asio::post(pc.executor, [s, id = id] { s->connect_timed_out(id); });
+  }
+
+  // With one I/O thread every socket is touched by that thread only (other
+  // threads only post to it), so the reactor need not lock per operation.
+  static int concurrency_hint(uint32_t threads) {
+    return threads == 1 ? BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO
+                        : BOOST_ASIO_CONCURRENCY_HINT_SAFE;
   }
 
   // Where a connection's handlers run: a strand of its own when several
@@ -104,12 +189,13 @@ namespace {
 
 // One client connection and the backend connection joined to it. Every
 // handler runs on the client socket's strand.
-class session : public std::enable_shared_from_this<session> {
+class session : public connect_watch,
+                public std::enable_shared_from_this<session> {
 public:
   session(vip_proxy::impl& proxy, std::shared_ptr<vip_backends> vip,
           tcp::socket client)
     : proxy_(proxy), vip_(std::move(vip)), client_(std::move(client)),
-      server_(client_.get_executor()), timer_(client_.get_executor()),
+      server_(client_.get_executor()),
       buffers_(new char[2 * buffer_size]) {
   }
 
@@ -134,17 +220,11 @@ private:
     server_.close(ignored);
     server_ = tcp::socket{client_.get_executor()};
     auto started = steady::now();
-    auto attempt = ++attempt_;
-    timer_.expires_after(proxy_.opts.connect_timeout);
-    timer_.async_wait([self = shared_from_this(), attempt](auto ec) {
-      if (!ec && self->attempt_ == attempt && !self->open_) {
-        boost::system::error_code ignored;
-        self->server_.close(ignored); // the connect completes, aborted
-      }
-    });
+    connect_id_ = proxy_.watch_connect(weak_from_this(),
+                                       client_.get_executor());
     tcp::endpoint to{backend_->address, backend_->port};
     server_.async_connect(to, [self = shared_from_this(), started](auto ec) {
-      self->timer_.cancel();
+      self->proxy_.connect_done(self->connect_id_);
       if (ec) {
         self->vip_->failed(*self->backend_);
         self->try_next();
@@ -155,6 +235,13 @@ private:
     });
   }
 
+  void connect_timed_out(uint64_t id) override {
+    if (id == connect_id_ && !open_ && !finished_) {
+      boost::system::error_code ignored;
+      server_.close(ignored); // the connect completes, aborted
+    }
+  }
+
   void joined() {
     boost::system::error_code ignored;
     server_.set_option(tcp::no_delay{true}, ignored);
@@ -163,41 +250,69 @@ private:
     backend_->active++;
     vip_->connections++;
     vip_->active++;
-    pump(client_, server_, buffers_.get(), true);
-    pump(server_, client_, buffers_.get() + buffer_size, false);
+    up_ = {&client_, &server_, buffers_.get(), true, false};
+    down_ = {&server_, &client_, buffers_.get() + buffer_size, false, false};
+    pump(up_);
+    pump(down_);
   }
 
-  // Copies `from` to `to` until `from` ends: its FIN becomes a FIN on `to`;
-  // an error on either ends both with a reset.
-  void pump(tcp::socket& from, tcp::socket& to, char* buf, bool upstream) {
-    from.async_read_some(
-      asio::buffer(buf, buffer_size),
-      [self = shared_from_this(), &from, &to, buf, upstream](auto ec,
-                                                             size_t n) {
+  // One direction of the connection: `from` copied to `to` until `from`
+  // ends; its FIN becomes a FIN on `to`; an error on either ends both with
+  // a reset.
+  struct direction {
+    tcp::socket* from = nullptr;
+    tcp::socket* to = nullptr;
+    char* buf = nullptr;
+    bool upstream = false;
+    bool ended = false; // `from` sent its FIN
+  };
+
+  void pump(direction& d) {
+    d.from->async_read_some(
+      asio::buffer(d.buf, buffer_size),
+      [self = shared_from_this(), &d](auto ec, size_t n) {
         if (ec == asio::error::eof) {
+          d.ended = true;
+          if (self->up_.ended && self->down_.ended) {
+            self->finish(false); // the close sends the last FIN
+            return;
+          }
           boost::system::error_code ignored;
-          to.shutdown(tcp::socket::shutdown_send, ignored);
-          (upstream ? self->up_done_ : self->down_done_) = true;
-          if (self->up_done_ && self->down_done_)
-            self->finish(false);
+          d.to->shutdown(tcp::socket::shutdown_send, ignored);
           return;
         }
         if (ec) {
           self->finish(ec != asio::error::operation_aborted);
           return;
         }
-        self->count(n, upstream);
-        asio::async_write(to, asio::buffer(buf, n),
-                          [self, &from, &to, buf, upstream](auto wec,
-                                                            size_t) {
-                            if (wec) {
-                              self->finish(wec
-                                           != asio::error::operation_aborted);
-                              return;
-                            }
-                            self->pump(from, to, buf, upstream);
-                          });
+        self->count(n, d.upstream);
+        self->forward(d, n);
       });
+  }
+
+  // Writes what was read: at once (MSG_DONTWAIT: no mode change, no
+  // completion to dispatch), and through the reactor only for what the
+  // socket cannot take now.
+  void forward(direction& d, size_t n) {
+    auto sent = ::send(d.to->native_handle(), d.buf, n,
+                       MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+      finish(true);
+      return;
+    }
+    size_t done = sent < 0 ? 0 : static_cast<size_t>(sent);
+    if (done == n) {
+      pump(d);
+      return;
+    }
+    asio::async_write(*d.to, asio::buffer(d.buf + done, n - done),
+                      [self = shared_from_this(), &d](auto ec, size_t) {
+                        if (ec) {
+                          self->finish(ec != asio::error::operation_aborted);
+                          return;
+                        }
+                        self->pump(d);
+                      });
   }
 
   void count(size_t n, bool upstream) {
@@ -243,17 +358,16 @@ private:
   std::shared_ptr<vip_backends> vip_;
   tcp::socket client_;
   tcp::socket server_;
-  asio::steady_timer timer_;
   // Both directions' buffers in one allocation, not zeroed: a connection
   // is accepted thousands of times a second.
   std::unique_ptr<char[]> buffers_;
   std::shared_ptr<backend> backend_;
   std::array<const backend*, max_tries> tried_{};
   size_t tries_ = 0;
-  uint32_t attempt_ = 0; // a timer only ends the connect it was set for
+  uint64_t connect_id_ = 0; // a timeout only ends the connect it was for
+  direction up_;   // client to backend
+  direction down_; // backend to client
   bool open_ = false;
-  bool up_done_ = false;
-  bool down_done_ = false;
   bool finished_ = false;
 };
 

@@ -390,6 +390,49 @@ TEST_CASE("a dead backend loses no connection: others take it, it is marked "
     10s));
 }
 
+TEST_CASE("a connect that takes too long is given up and tried on another "
+          "backend") {
+  echo_backend a{"a"};
+  // A backend whose accept queue is full: the kernel drops further SYNs, so
+  // a connect to it hangs.
+  int stuck = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(stuck, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  REQUIRE(::listen(stuck, 0) == 0);
+  auto stuck_port = test::detail::port_of(stuck);
+  std::vector<int> fillers;
+  for (int i = 0; i < 4; ++i) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    sockaddr_in to = addr;
+    to.sin_port = htons(stuck_port);
+    ::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof(to));
+    fillers.push_back(fd);
+  }
+  proxy_options opts;
+  opts.connect_timeout = 200ms;
+  opts.failures_to_down = 1;
+  opts.down_for = 60s;
+  proxy_fixture f{opts};
+  f.serve({stuck_port, a.port()});
+  for (int i = 0; i < 10; ++i) {
+    auto [fd, who] = f.open();
+    CHECK(who == "a");
+    ::close(fd);
+  }
+  auto s = f.stats();
+  CHECK(s.failures == 0);
+  for (const auto& bs : s.backends)
+    if (bs.port == stuck_port) {
+      CHECK(bs.connect_failures >= 1);
+      CHECK(bs.down);
+    }
+  for (int fd : fillers)
+    ::close(fd);
+  ::close(stuck);
+}
+
 TEST_CASE("a backend that leaves the table drains: its open connection runs "
           "on, new ones go elsewhere") {
   echo_backend a{"a"}, b{"b"};
