@@ -4,7 +4,10 @@
 // drives each in turn, in --rounds rounds of alternating order, in one run:
 //  - keep-alive: requests per second over --connections open connections;
 //  - new connection per request ("Connection: close"): requests, and so
-//    connections, per second.
+//    connections, per second;
+//  - bulk: 16 MiB answers over two connections, MiB per second, through
+//    each and through a Minuteman proxy that never splices (the figure
+//    that says whether splice pays).
 // Each run also reports core 0's busy fraction and its busy microseconds
 // per request: the proxy's cost, which is what differs when wrk's core is
 // the one that is full.
@@ -54,8 +57,20 @@ uint16_t free_port() {
   return a.local_endpoint().port();
 }
 
-// The backend: answers every request with a 2-byte body; closes after the
-// answer when the request asked to ("Connection: close").
+// GET /bulk's answer: a 16 MiB body.
+const std::string& bulk_response() {
+  static const std::string r = [] {
+    constexpr size_t size = 16u << 20;
+    return fmt::format("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n",
+                       size)
+           + std::string(size, 'x');
+  }();
+  return r;
+}
+
+// The backend: answers every request with a 2-byte body (GET /bulk: 16
+// MiB); closes after the answer when the request asked to ("Connection:
+// close").
 class http_backend {
 public:
   http_backend() : acceptor_(io_, {asio::ip::address_v4::loopback(), 0}) {
@@ -94,7 +109,16 @@ private:
         return;
       }
       bool close = in.find("Connection: close") < end;
+      bool bulk = in.rfind("GET /bulk", 0) == 0;
       in.erase(0, end + 4);
+      if (bulk) {
+        asio::async_write(socket, asio::buffer(bulk_response()),
+                          [self = shared_from_this()](auto ec, size_t) {
+                            if (!ec)
+                              self->answer();
+                          });
+        return;
+      }
       static const std::string keep
         = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
       static const std::string last = "HTTP/1.1 200 OK\r\nContent-Length: "
@@ -138,6 +162,7 @@ struct wrk_result {
   // throughput is the same for both proxies and this is what differs.
   double core0_busy = 0;
   double core0_us_per_request = 0;
+  double mib_per_s = 0; // wrk's Transfer/sec
 };
 
 // Core 0's busy and total jiffies from /proc/stat (busy: all but idle and
@@ -162,14 +187,15 @@ std::pair<double, double> core0_jiffies() {
   return {0, 0};
 }
 
-wrk_result wrk(uint16_t port, int seconds, int connections, bool close) {
+wrk_result wrk(uint16_t port, int seconds, int connections, bool close,
+               const std::string& path = "/") {
   subprocess_options opts;
   opts.argv = {"taskset", "-c", "1", "wrk", "-t1",
                "-c" + std::to_string(connections),
                "-d" + std::to_string(seconds) + "s"};
   if (close)
     opts.argv.insert(opts.argv.end(), {"-H", "Connection: close"});
-  opts.argv.push_back(fmt::format("http://127.0.0.1:{}/", port));
+  opts.argv.push_back(fmt::format("http://127.0.0.1:{}{}", port, path));
   opts.capture_stdout = true;
   opts.stderr_path = "/dev/null";
   auto before = core0_jiffies();
@@ -196,6 +222,13 @@ wrk_result wrk(uint16_t port, int seconds, int connections, bool close) {
   if (std::regex_search(*out, m,
                         std::regex(R"(Non-2xx or 3xx responses:\s+([0-9]+))")))
     r.errors += std::stol(m[1]);
+  if (std::regex_search(*out, m,
+                        std::regex(R"(Transfer/sec:\s+([0-9.]+)([KMG]?)B)"))) {
+    double scale = m[2] == "G" ? 1024 : m[2] == "M" ? 1 : m[2] == "K"
+                                                           ? 1.0 / 1024
+                                                           : 1.0 / (1 << 20);
+    r.mib_per_s = std::stod(m[1]) * scale;
+  }
   double busy = after.first - before.first, total = after.second - before.second;
   if (total > 0)
     r.core0_busy = busy / total;
@@ -209,9 +242,9 @@ wrk_result wrk(uint16_t port, int seconds, int connections, bool close) {
 void print(const char* proxy, const char* load, const wrk_result& r) {
   std::printf("{\"proxy\": \"%s\", \"load\": \"%s\", \"requests_per_s\": "
               "%.0f, \"requests\": %ld, \"errors\": %ld, \"core0_busy\": "
-              "%.2f, \"core0_us_per_request\": %.2f}\n",
+              "%.2f, \"core0_us_per_request\": %.2f, \"mib_per_s\": %.0f}\n",
               proxy, load, r.rps, r.requests, r.errors, r.core0_busy,
-              r.core0_us_per_request);
+              r.core0_us_per_request, r.mib_per_s);
   std::fflush(stdout);
 }
 
@@ -243,30 +276,38 @@ int main(int argc, char** argv) {
   pin_to(1);
   http_backend backend;
 
-  // Minuteman's proxy on core 0, one VIP on loopback.
-  pin_to(0);
-  proxy_options popts;
-  popts.threads = 1;
-  auto proxy = vip_proxy::start(popts, nullptr);
-  pin_to(1);
-  if (!proxy) {
-    std::fprintf(stderr, "cannot start the proxy: %s\n",
-                 describe_reason(proxy.error()).c_str());
-    return 1;
-  }
-  auto table = std::make_shared<vip_table>();
-  vip_entry vip;
-  vip.protocol = "tcp";
-  vip.ip = "127.0.0.1";
-  vip.port = free_port();
-  vip_backend b;
-  b.ip = "127.0.0.1";
-  b.port = backend.port();
-  vip.backends.push_back(b);
-  table->vips.push_back(vip);
-  (*proxy)->publish(table);
-  while ((*proxy)->applied() == 0)
-    std::this_thread::sleep_for(1ms);
+  // Minuteman's proxy on core 0, one VIP on loopback; a second one that
+  // never splices, for the bulk load's comparison.
+  auto start_minuteman = [&](bool splice)
+    -> std::pair<std::unique_ptr<vip_proxy>, uint16_t> {
+    pin_to(0);
+    proxy_options popts;
+    popts.threads = 1;
+    popts.splice = splice;
+    auto proxy = vip_proxy::start(popts, nullptr);
+    pin_to(1);
+    if (!proxy) {
+      std::fprintf(stderr, "cannot start the proxy: %s\n",
+                   describe_reason(proxy.error()).c_str());
+      std::exit(1);
+    }
+    auto table = std::make_shared<vip_table>();
+    vip_entry vip;
+    vip.protocol = "tcp";
+    vip.ip = "127.0.0.1";
+    vip.port = free_port();
+    vip_backend b;
+    b.ip = "127.0.0.1";
+    b.port = backend.port();
+    vip.backends.push_back(b);
+    table->vips.push_back(vip);
+    (*proxy)->publish(table);
+    while ((*proxy)->applied() == 0)
+      std::this_thread::sleep_for(1ms);
+    return {std::move(*proxy), vip.port};
+  };
+  auto [proxy, vip_port] = start_minuteman(true);
+  auto [copying_proxy, copying_port] = start_minuteman(false);
 
   // HAProxy, TCP mode, one thread on core 0.
   auto haproxy_port = free_port();
@@ -297,14 +338,25 @@ int main(int argc, char** argv) {
   struct side {
     const char* name;
     uint16_t port;
-    std::vector<double> keep_alive, new_connection;
+    bool request_loads; // keep-alive and new-connection: not for the copier
+    std::vector<double> keep_alive, new_connection, bulk;
     std::vector<double> keep_alive_us, new_connection_us; // core 0 per request
+    std::vector<double> bulk_us;                          // core 0 per MiB
   };
-  side sides[] = {{"minuteman", vip.port, {}, {}, {}, {}},
-                  {"haproxy", haproxy_port, {}, {}, {}, {}}};
+  side sides[] = {{"minuteman", vip_port, true},
+                  {"haproxy", haproxy_port, true},
+                  {"minuteman-copying", copying_port, false}};
   for (int round = 0; round < rounds; ++round) {
-    for (int k = 0; k < 2; ++k) {
-      auto& sd = sides[(round + k) % 2];
+    for (int k = 0; k < 3; ++k) {
+      auto& sd = sides[(round + k) % 3];
+      // Bulk: 16 MiB answers over two connections; MiB/s, and core 0's
+      // time per MiB.
+      auto bulk = wrk(sd.port, seconds, 2, false, "/bulk");
+      print(sd.name, "bulk", bulk);
+      sd.bulk.push_back(bulk.mib_per_s);
+      sd.bulk_us.push_back(bulk.core0_us_per_request / 16);
+      if (!sd.request_loads)
+        continue;
       auto keep = wrk(sd.port, seconds, connections, false);
       print(sd.name, "keep-alive", keep);
       sd.keep_alive.push_back(keep.rps);
@@ -320,14 +372,22 @@ int main(int argc, char** argv) {
     return v.empty() ? 0.0 : v[v.size() / 2];
   };
   for (auto& sd : sides)
-    std::printf("{\"proxy\": \"%s\", \"median_keep_alive_per_s\": %.0f, "
-                "\"median_new_connections_per_s\": %.0f, "
-                "\"median_keep_alive_core0_us\": %.2f, "
-                "\"median_new_connection_core0_us\": %.2f, \"rounds\": %d}\n",
-                sd.name, median(sd.keep_alive), median(sd.new_connection),
-                median(sd.keep_alive_us), median(sd.new_connection_us),
-                rounds);
-  (*proxy)->stop();
+    if (sd.request_loads)
+      std::printf("{\"proxy\": \"%s\", \"median_keep_alive_per_s\": %.0f, "
+                  "\"median_new_connections_per_s\": %.0f, "
+                  "\"median_keep_alive_core0_us\": %.2f, "
+                  "\"median_new_connection_core0_us\": %.2f, "
+                  "\"median_bulk_mib_per_s\": %.0f, "
+                  "\"median_bulk_core0_us_per_mib\": %.1f, \"rounds\": %d}\n",
+                  sd.name, median(sd.keep_alive), median(sd.new_connection),
+                  median(sd.keep_alive_us), median(sd.new_connection_us),
+                  median(sd.bulk), median(sd.bulk_us), rounds);
+    else
+      std::printf("{\"proxy\": \"%s\", \"median_bulk_mib_per_s\": %.0f, "
+                  "\"median_bulk_core0_us_per_mib\": %.1f, \"rounds\": %d}\n",
+                  sd.name, median(sd.bulk), median(sd.bulk_us), rounds);
+  proxy->stop();
+  copying_proxy->stop();
   haproxy->terminate(5s);
   std::filesystem::remove_all(dir);
   return 0;

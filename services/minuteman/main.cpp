@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   uint32_t failures_to_down = 3;
   uint32_t down_ms = 5000;
   uint32_t udp_idle_ms = 60000;
+  bool splice = true;
   uint64_t seed = std::random_device{}();
   auto& f = d.flags();
   f.add(&master, "master",
@@ -58,6 +59,8 @@ int main(int argc, char** argv) {
   f.add(&udp_idle_ms, "udp_idle_ms",
         "how long a UDP flow (a client address's datagrams to one backend) "
         "lasts with no datagram");
+  f.add(&splice, "splice",
+        "move bulk streams with splice(2), inside the kernel");
   f.add(&seed, "seed", "seed of the backend choice");
   d.parse_or_exit(argc, argv);
   if (proxy_threads == 0)
@@ -92,6 +95,7 @@ int main(int argc, char** argv) {
   popts.failures_to_down = failures_to_down;
   popts.down_for = std::chrono::milliseconds(down_ms);
   popts.udp_idle = std::chrono::milliseconds(udp_idle_ms);
+  popts.splice = splice;
   popts.seed = seed;
   auto proxy = vip_proxy::start(popts, std::move(iface));
   if (!proxy)

@@ -22,6 +22,7 @@
 
 #include "dcos/error.hpp"
 #include "dcos/logging.hpp"
+#include "splice_pipe.hpp"
 #include "udp_relay.hpp"
 #include "vip_backends.hpp"
 #include "vip_interface.hpp"
@@ -250,8 +251,11 @@ private:
     backend_->active++;
     vip_->connections++;
     vip_->active++;
-    up_ = {&client_, &server_, buffers_.get(), true, false};
-    down_ = {&server_, &client_, buffers_.get() + buffer_size, false, false};
+    up_.from = down_.to = &client_;
+    up_.to = down_.from = &server_;
+    up_.buf = buffers_.get();
+    down_.buf = buffers_.get() + buffer_size;
+    up_.upstream = true;
     pump(up_);
     pump(down_);
   }
@@ -264,7 +268,8 @@ private:
     tcp::socket* to = nullptr;
     char* buf = nullptr;
     bool upstream = false;
-    bool ended = false; // `from` sent its FIN
+    bool ended = false;                // `from` sent its FIN
+    std::unique_ptr<splice_pipe> pipe; // once it carries a bulk stream
   };
 
   void pump(direction& d) {
@@ -272,13 +277,7 @@ private:
       asio::buffer(d.buf, buffer_size),
       [self = shared_from_this(), &d](auto ec, size_t n) {
         if (ec == asio::error::eof) {
-          d.ended = true;
-          if (self->up_.ended && self->down_.ended) {
-            self->finish(false); // the close sends the last FIN
-            return;
-          }
-          boost::system::error_code ignored;
-          d.to->shutdown(tcp::socket::shutdown_send, ignored);
+          self->ended(d);
           return;
         }
         if (ec) {
@@ -286,8 +285,70 @@ private:
           return;
         }
         self->count(n, d.upstream);
+        // A read that filled the buffer: a bulk stream, which the kernel
+        // moves cheaper than a copy through here (splice_pipe.hpp).
+        if (n == buffer_size && self->proxy_.opts.splice && !d.pipe)
+          d.pipe = splice_pipe::open();
         self->forward(d, n);
       });
+  }
+
+  // `d.from` sent its FIN: passed on, or, if the other way ended too, the
+  // close sends the last one.
+  void ended(direction& d) {
+    d.ended = true;
+    if (up_.ended && down_.ended) {
+      finish(false);
+      return;
+    }
+    boost::system::error_code ignored;
+    d.to->shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  // What comes next on `d`: another read, or the pipe.
+  void next(direction& d) {
+    if (d.pipe)
+      spliced(d);
+    else
+      pump(d);
+  }
+
+  // Moves `d`'s bytes through its pipe until a socket has to be waited
+  // for; after 1 MB it lets other connections run first.
+  void spliced(direction& d) {
+    for (int round = 0; round < 16; ++round) {
+      if (finished_)
+        return;
+      if (d.pipe->pending() > 0) {
+        auto n = d.pipe->flush(d.to->native_handle());
+        if (n == -EAGAIN)
+          return wait_then_splice(d, *d.to, tcp::socket::wait_write);
+        if (n < 0)
+          return finish(true);
+        continue;
+      }
+      auto n = d.pipe->fill(d.from->native_handle());
+      if (n == -EAGAIN)
+        return wait_then_splice(d, *d.from, tcp::socket::wait_read);
+      if (n < 0)
+        return finish(true);
+      if (n == 0)
+        return ended(d);
+      count(static_cast<size_t>(n), d.upstream);
+    }
+    asio::post(client_.get_executor(),
+               [self = shared_from_this(), &d] { self->spliced(d); });
+  }
+
+  void wait_then_splice(direction& d, tcp::socket& s,
+                        tcp::socket::wait_type what) {
+    s.async_wait(what, [self = shared_from_this(), &d](auto ec) {
+      if (ec) {
+        self->finish(ec != asio::error::operation_aborted);
+        return;
+      }
+      self->spliced(d);
+    });
   }
 
   // Writes what was read: at once (MSG_DONTWAIT: no mode change, no
@@ -302,7 +363,7 @@ private:
     }
     size_t done = sent < 0 ? 0 : static_cast<size_t>(sent);
     if (done == n) {
-      pump(d);
+      next(d);
       return;
     }
     asio::async_write(*d.to, asio::buffer(d.buf + done, n - done),
@@ -311,7 +372,7 @@ private:
                           self->finish(ec != asio::error::operation_aborted);
                           return;
                         }
-                        self->pump(d);
+                        self->next(d);
                       });
   }
 

@@ -478,9 +478,12 @@ TEST_CASE("no backend: the client's connection is reset and counted") {
   CHECK(test::eventually([&] { return f.stats().failures == 1; }, 10s));
 }
 
-TEST_CASE("100 MB through the VIP arrive byte for byte") {
+TEST_CASE("100 MB through the VIP arrive byte for byte, spliced or copied") {
   echo_backend a{"a"};
-  proxy_fixture f;
+  proxy_options opts;
+  SUBCASE("spliced (the default for a bulk stream)") { opts.splice = true; }
+  SUBCASE("copied") { opts.splice = false; }
+  proxy_fixture f{opts};
   f.serve({a.port()});
   auto [fd, who] = f.open();
   constexpr size_t total = 100u << 20;
