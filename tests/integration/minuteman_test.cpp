@@ -1,9 +1,10 @@
 // dcos-minuteman against a real master, agent and Marathon: apps declare
 // VIPs with portDefinitions labels, and real curl clients reach their tasks
 // through the VIP. Spreading over every instance, scaling up, a task killed
-// under load, a UDP VIP, a malformed label, the CLI; as root, in a network namespace of
-// the test's own, a named VIP on Minuteman's dummy interface, found by its
-// name through dcos-dns.
+// under load, a UDP VIP, a malformed label, the event stream, the CLI; as
+// root, in a network namespace of the test's own, a named VIP on Minuteman's
+// dummy interface, found by its name through dcos-dns, and reached from a
+// container on a bridge network of its own.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sched.h>
@@ -106,8 +107,9 @@ private:
 struct vip_cluster : marathon_cluster {
   std::optional<minuteman_process> minuteman;
 
-  explicit vip_cluster(std::vector<std::string> minuteman_flags)
-    : marathon_cluster({}, 100) {
+  explicit vip_cluster(std::vector<std::string> minuteman_flags,
+                       std::vector<std::string> agent_flags = {})
+    : marathon_cluster(std::move(agent_flags), 100) {
     minuteman.emplace(master.address(), dir / "minuteman.log",
                       std::move(minuteman_flags));
   }
@@ -486,4 +488,64 @@ TEST_CASE("as root: a named VIP on Minuteman's interface, found by name "
     },
     60s));
   dns.terminate(5s);
+}
+
+TEST_CASE("as root: a named VIP reached from a container on a network of "
+          "its own") {
+  if (::geteuid() != 0) {
+    skip("needs root (a network namespace, a bridge and containers)");
+    return;
+  }
+  // Everything, the bridge too, in a network namespace of the test's own.
+  REQUIRE(::unshare(CLONE_NEWNET) == 0);
+  REQUIRE(run_to_end({"ip", "link", "set", "lo", "up"}).status == 0);
+  scratch_dir scratch;
+  write_file(scratch / "networks.json",
+             R"([{"name": "vip-ct", "subnet": "10.233.9.0/24",
+                  "bridge": "mmvip-ct"}])");
+  vip_cluster c{{"--vip_interface=minuteman"},
+                {"--isolation=namespaces/pid,network/bridge",
+                 "--networks=" + (scratch / "networks.json")}};
+  REQUIRE(c.post_app(web_app("/ct", 2, "/ct:80")).status == 201);
+  const std::string name = "ct.marathon.l4lb.thisdcos.directory:80";
+  REQUIRE(eventually(
+    [&] {
+      auto v = c.minuteman->vip(name);
+      return c.minuteman->backends(name).size() == 2
+             && v.fields().at("listening").bool_value();
+    },
+    60s));
+  auto ip = c.minuteman->vip(name).fields().at("ip").string_value();
+  // Both instances answer (TASK_RUNNING comes before the server listens).
+  std::set<std::string> seen;
+  REQUIRE(eventually(
+    [&] {
+      auto who = ask_vip(ip);
+      if (!who.empty())
+        seen.insert(who);
+      return seen.size() == 2;
+    },
+    30s));
+  // A task on the bridge network: its packets to the VIP go through the
+  // bridge to the host, which owns the address.
+  auto probe = run_to_end(
+    {binary("DCOS_CLI"), "execute", "--master=" + c.master.address(),
+     "--name=probe", "--networks=vip-ct",
+     "--command=ip -4 -o addr show; for i in 1 2 3 4 5 6 7 8; do curl -sS "
+     "--max-time 5 http://"
+       + ip + "/id 2>&1; echo; sleep 0.3; done"},
+    90s);
+  INFO(probe.out);
+  CHECK(probe.status == 0);
+  auto log = run_to_end({binary("DCOS_CLI"), "task", "log", "probe",
+                         "--master=" + c.master.address()},
+                        30s);
+  INFO(log.out);
+  CHECK(log.out.find("10.233.9.") != std::string::npos); // its own network
+  size_t answered = 0;
+  for (const auto& id : c.minuteman->backends(name))
+    if (log.out.find(id) != std::string::npos)
+      ++answered;
+  CHECK(answered == 2); // eight requests over 2 s: both instances
+  CHECK(log.out.find("curl:") == std::string::npos); // none failed
 }

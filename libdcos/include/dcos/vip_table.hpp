@@ -28,9 +28,8 @@
 // address for that port: on a container network (the port is labelled
 // network-scope=container) the container's IP and the port's number; else
 // the agent's address and the port's number (a host port). The agent's
-// address is its IP (agent_ip()), else its hostname: a backend on an agent
-// named otherwise is listed, but a proxy that does not resolve names (ours:
-// a lookup would block) cannot reach it. Their state:
+// address is its IP (agent_ip()), else its hostname, which a proxy
+// resolves (Minuteman's does). Their state:
 //  - up: TASK_RUNNING, and healthy: a task with a health check once a
 //    check says so (as DC/OS, not before the first result);
 //  - a running task that its health check calls unhealthy, and a task being
