@@ -6,8 +6,8 @@
 //  - new connection per request ("Connection: close"): requests, and so
 //    connections, per second;
 //  - bulk: 16 MiB answers over two connections, MiB per second, through
-//    each and through a Minuteman proxy that never splices (the figure
-//    that says whether splice pays).
+//    each and through a Minuteman proxy with --splice (the figures that
+//    say whether splice pays).
 // Each run also reports core 0's busy fraction and its busy microseconds
 // per request: the proxy's cost, which is what differs when wrk's core is
 // the one that is full.
@@ -276,8 +276,9 @@ int main(int argc, char** argv) {
   pin_to(1);
   http_backend backend;
 
-  // Minuteman's proxy on core 0, one VIP on loopback; a second one that
-  // never splices, for the bulk load's comparison.
+  // Minuteman's proxy on core 0 as the daemon runs it (no splice), one VIP
+  // on loopback; a second one that splices, for the bulk load's
+  // comparison.
   auto start_minuteman = [&](bool splice)
     -> std::pair<std::unique_ptr<vip_proxy>, uint16_t> {
     pin_to(0);
@@ -306,8 +307,8 @@ int main(int argc, char** argv) {
       std::this_thread::sleep_for(1ms);
     return {std::move(*proxy), vip.port};
   };
-  auto [proxy, vip_port] = start_minuteman(true);
-  auto [copying_proxy, copying_port] = start_minuteman(false);
+  auto [proxy, vip_port] = start_minuteman(false);
+  auto [splicing_proxy, splicing_port] = start_minuteman(true);
 
   // HAProxy, TCP mode, one thread on core 0.
   auto haproxy_port = free_port();
@@ -338,14 +339,14 @@ int main(int argc, char** argv) {
   struct side {
     const char* name;
     uint16_t port;
-    bool request_loads; // keep-alive and new-connection: not for the copier
+    bool request_loads; // keep-alive and new-connection: not for the splicer
     std::vector<double> keep_alive, new_connection, bulk;
     std::vector<double> keep_alive_us, new_connection_us; // core 0 per request
     std::vector<double> bulk_us;                          // core 0 per MiB
   };
   side sides[] = {{"minuteman", vip_port, true},
                   {"haproxy", haproxy_port, true},
-                  {"minuteman-copying", copying_port, false}};
+                  {"minuteman-splice", splicing_port, false}};
   for (int round = 0; round < rounds; ++round) {
     for (int k = 0; k < 3; ++k) {
       auto& sd = sides[(round + k) % 3];
@@ -387,7 +388,7 @@ int main(int argc, char** argv) {
                   "\"median_bulk_core0_us_per_mib\": %.1f, \"rounds\": %d}\n",
                   sd.name, median(sd.bulk), median(sd.bulk_us), rounds);
   proxy->stop();
-  copying_proxy->stop();
+  splicing_proxy->stop();
   haproxy->terminate(5s);
   std::filesystem::remove_all(dir);
   return 0;

@@ -1,5 +1,7 @@
 #include "vip_proxy.hpp"
 
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -7,13 +9,11 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <cmath>
 #include <condition_variable>
 #include <future>
 #include <map>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <set>
 #include <thread>
 
@@ -629,7 +629,16 @@ vip_proxy::start(proxy_options opts, std::unique_ptr<vip_interface> iface) {
   auto p = std::make_unique<impl>(opts, std::move(iface));
   p->work.emplace(p->io.get_executor());
   for (uint32_t i = 0; i < opts.threads; ++i)
-    p->io_threads.emplace_back([io = &p->io] { io->run(); });
+    p->io_threads.emplace_back([io = &p->io] {
+      // splice(2) to a socket whose peer has gone raises SIGPIPE (it has
+      // no MSG_NOSIGNAL); blocked in this thread, it leaves the call to
+      // fail with EPIPE, whatever the host process does with the signal.
+      sigset_t pipe;
+      sigemptyset(&pipe);
+      sigaddset(&pipe, SIGPIPE);
+      pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
+      io->run();
+    });
   p->control = std::thread{[raw = p.get()] { raw->control_loop(); }};
   return std::unique_ptr<vip_proxy>{new vip_proxy(std::move(p))};
 }

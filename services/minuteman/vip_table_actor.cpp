@@ -137,7 +137,7 @@ table_actor(vip_table_actor::stateful_pointer<table_state> self,
       auto table
         = std::make_shared<const vip_table>(build_vip_table(*snapshot.state));
       std::vector<std::string> events;
-      if (st.last)
+      if (st.last && !st.subscribers.empty()) // none made for no reader
         events = differences(*st.last, *table);
       std::set<std::string> now;
       for (const auto& e : table->errors) {
@@ -146,7 +146,8 @@ table_actor(vip_table_actor::stateful_pointer<table_state> self,
         if (st.reported.count(key) == 0) {
           st.log->warn("task {} of framework {}: ignoring {}: {}", e.task_id,
                        e.framework_id, e.label, e.reason);
-          events.push_back(sse("vip_label_error", label_error_event(e)));
+          if (!st.subscribers.empty())
+            events.push_back(sse("vip_label_error", label_error_event(e)));
         }
         now.insert(std::move(key));
       }

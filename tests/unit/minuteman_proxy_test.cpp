@@ -329,7 +329,10 @@ TEST_CASE("connections go to every backend, by latency and load") {
 
 TEST_CASE("a half-close passes as a FIN and a reset as a reset") {
   echo_backend a{"a"};
-  proxy_fixture f;
+  proxy_options opts;
+  SUBCASE("spliced") { opts.splice = true; }
+  SUBCASE("copied") { opts.splice = false; }
+  proxy_fixture f{opts};
   f.serve({a.port()});
   // The client's FIN reaches the backend, which still answers in full.
   auto [fd, who] = f.open();
@@ -481,8 +484,8 @@ TEST_CASE("no backend: the client's connection is reset and counted") {
 TEST_CASE("100 MB through the VIP arrive byte for byte, spliced or copied") {
   echo_backend a{"a"};
   proxy_options opts;
-  SUBCASE("spliced (the default for a bulk stream)") { opts.splice = true; }
-  SUBCASE("copied") { opts.splice = false; }
+  SUBCASE("spliced (--splice)") { opts.splice = true; }
+  SUBCASE("copied (the default)") { opts.splice = false; }
   proxy_fixture f{opts};
   f.serve({a.port()});
   auto [fd, who] = f.open();
