@@ -182,6 +182,9 @@ private:
     if (!answered_) {
       answered_ = true;
       relay_->backends->succeeded(*backend_, started_);
+      // It works: should it fail later, the flow may try others again.
+      tried_[0] = backend_.get();
+      tries_ = 1;
     }
     last_active_ = steady::now();
     backend_->bytes_in += n;
