@@ -226,13 +226,7 @@ http_router minuteman_routes(std::shared_ptr<const vip_holder> holder,
     w.begin_object().key("errors").begin_array();
     if (table)
       for (const auto& e : table->errors)
-        w.begin_object()
-          .field("framework_id", e.framework_id)
-          .field("task_id", e.task_id)
-          .field("label", e.label)
-          .field("value", e.value)
-          .field("reason", e.reason)
-          .end_object();
+        write_vip_error(w, e);
     w.end_array().end_object();
     respond(json(w.take()));
   });

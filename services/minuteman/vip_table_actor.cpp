@@ -47,13 +47,7 @@ std::string backend_event(const vip_entry& v, const vip_backend& b) {
 
 std::string label_error_event(const vip_error& e) {
   json_writer w;
-  w.begin_object()
-    .field("framework_id", e.framework_id)
-    .field("task_id", e.task_id)
-    .field("label", e.label)
-    .field("value", e.value)
-    .field("reason", e.reason)
-    .end_object();
+  write_vip_error(w, e);
   return w.take();
 }
 
@@ -170,6 +164,16 @@ table_actor(vip_table_actor::stateful_pointer<table_state> self,
 }
 
 } // namespace
+
+void write_vip_error(json_writer& w, const vip_error& e) {
+  w.begin_object()
+    .field("framework_id", e.framework_id)
+    .field("task_id", e.task_id)
+    .field("label", e.label)
+    .field("value", e.value)
+    .field("reason", e.reason)
+    .end_object();
+}
 
 vip_table_actor spawn_vip_table_actor(caf::actor_system& sys,
                                       vip_table_config cfg) {

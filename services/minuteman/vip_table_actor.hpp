@@ -35,6 +35,7 @@
 
 #include <dcos/atoms.hpp>
 #include <dcos/cluster_view_actor.hpp>
+#include <dcos/json_writer.hpp>
 #include <dcos/stream_sink.hpp>
 #include <dcos/vip_table.hpp>
 
@@ -74,6 +75,10 @@ using events_atom = caf::atom_constant<caf::atom("events")>;
 /// The cluster view's observer, which also takes event subscribers.
 using vip_table_actor = cluster_observer_actor::extend<
   caf::reacts_to<subscribe_atom, events_atom, std::shared_ptr<stream_sink>>>;
+
+/// A malformed label as the event stream and GET /v1/errors write it:
+/// {"framework_id","task_id","label","value","reason"}.
+void write_vip_error(json_writer& w, const vip_error& e);
 
 /// REQUIRES: cfg.holder is set.
 vip_table_actor spawn_vip_table_actor(caf::actor_system& sys,

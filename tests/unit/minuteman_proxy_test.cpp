@@ -281,6 +281,15 @@ struct proxy_fixture {
     REQUIRE(all.size() == 1);
     return all[0];
   }
+
+  // The counters of the backend on `port`.
+  backend_stats backend_on(uint16_t port) {
+    for (auto& bs : stats().backends)
+      if (bs.port == port)
+        return bs;
+    FAIL("no backend on port ", port);
+    return {};
+  }
 };
 
 } // namespace
@@ -375,13 +384,9 @@ TEST_CASE("a dead backend loses no connection: others take it, it is marked "
   auto s = f.stats();
   CHECK(s.failures == 0);
   CHECK(s.connections == 60);
-  const backend_stats* dead = nullptr;
-  for (const auto& bs : s.backends)
-    if (bs.port == dead_port)
-      dead = &bs;
-  REQUIRE(dead != nullptr);
-  CHECK(dead->connect_failures >= 2);
-  CHECK(dead->connections == 0);
+  auto dead = f.backend_on(dead_port);
+  CHECK(dead.connect_failures >= 2);
+  CHECK(dead.connections == 0);
   // It comes back: once its down time is over, a connection probes it.
   echo_backend back{"back", dead_port};
   CHECK(test::eventually(
@@ -424,13 +429,10 @@ TEST_CASE("a connect that takes too long is given up and tried on another "
     CHECK(who == "a");
     ::close(fd);
   }
-  auto s = f.stats();
-  CHECK(s.failures == 0);
-  for (const auto& bs : s.backends)
-    if (bs.port == stuck_port) {
-      CHECK(bs.connect_failures >= 1);
-      CHECK(bs.down);
-    }
+  CHECK(f.stats().failures == 0);
+  auto stuck_backend = f.backend_on(stuck_port);
+  CHECK(stuck_backend.connect_failures >= 1);
+  CHECK(stuck_backend.down);
   for (int fd : fillers)
     ::close(fd);
   ::close(stuck);
@@ -575,16 +577,11 @@ TEST_CASE("UDP: a backend that refuses fails its flows over with their "
     udp_client client{f.vip_port};
     CHECK(client.who("q" + std::to_string(i)) == "a");
   }
-  auto s = f.stats();
-  CHECK(s.failures == 0);
-  const backend_stats* dead = nullptr;
-  for (const auto& bs : s.backends)
-    if (bs.port == dead_port)
-      dead = &bs;
-  REQUIRE(dead != nullptr);
-  CHECK(dead->connect_failures >= 2);
-  CHECK(dead->down);
-  CHECK(dead->bytes_in == 0);
+  CHECK(f.stats().failures == 0);
+  auto dead = f.backend_on(dead_port);
+  CHECK(dead.connect_failures >= 2);
+  CHECK(dead.down);
+  CHECK(dead.bytes_in == 0);
 }
 
 TEST_CASE("UDP: a backend that leaves the table keeps its flow until the flow "
