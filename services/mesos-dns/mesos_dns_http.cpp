@@ -138,6 +138,48 @@ std::string enumerate(const record_set& records) {
   return w.take();
 }
 
+// One record type's names and values, names sorted (the maps are not).
+template <class Map, class Value>
+void axfr_set(json_writer& w, std::string_view key, const Map& records,
+              Value value) {
+  std::vector<const typename Map::value_type*> sorted;
+  for (const auto& entry : records)
+    sorted.push_back(&entry);
+  std::sort(sorted.begin(), sorted.end(),
+            [](auto* x, auto* y) { return x->first < y->first; });
+  w.key(key).begin_object();
+  for (const auto* entry : sorted) {
+    w.key(entry->first).begin_array();
+    for (const auto& v : entry->second)
+      w.value(value(v));
+    w.end_array();
+  }
+  w.end_object();
+}
+
+// Mesos-DNS' zone transfer in JSON: the SOA's fields and every A, AAAA and
+// SRV record ("target:port"), by name.
+std::string axfr(const dns_settings& settings, const zone_snapshot& zone) {
+  const auto& config = settings.config;
+  json_writer w;
+  w.begin_object()
+    .field("TTL", static_cast<uint64_t>(config.ttl()))
+    .field("Serial", static_cast<uint64_t>(zone.serial))
+    .field("RefreshSeconds", static_cast<uint64_t>(config.refresh_seconds()))
+    .field("Mname", settings.mname)
+    .field("Rname", settings.rname)
+    .field("Domain", config.domain());
+  w.key("Records").begin_object();
+  auto same = [](const std::string& ip) -> const std::string& { return ip; };
+  axfr_set(w, "As", zone.records.a(), same);
+  axfr_set(w, "AAAAs", zone.records.aaaa(), same);
+  axfr_set(w, "SRVs", zone.records.srv(), [](const srv_target& t) {
+    return fmt::format("{}:{}", t.host, t.port);
+  });
+  w.end_object().end_object();
+  return w.take();
+}
+
 metrics_snapshot dns_metrics(const dns_server* dns,
                              const std::shared_ptr<const zone_snapshot>& zone) {
   metrics_snapshot m;
@@ -228,11 +270,16 @@ http_router mesos_dns_routes(const dns_settings& settings,
                       r(json(services(records()->records, std::string(rest),
                                       path_name(rest))));
                     });
-  if (settings.config.enumeration_on())
+  if (settings.config.enumeration_on()) {
     routes.get("/v1/enumerate", [records](const http_request&,
                                           http_responder r) {
       r(json(enumerate(records()->records)));
     });
+    routes.get("/v1/axfr", [records, settings](const http_request&,
+                                               http_responder r) {
+      r(json(axfr(settings, *records())));
+    });
+  }
   route_metrics(routes, [zone, dns](auto done) {
     done(dns_metrics(dns, zone->current()));
   });

@@ -7,6 +7,12 @@
 //                                 answers 501 here)
 //   GET /v1/services/{service}    [{"service","host","ip","port"}]: SRV
 //   GET /v1/enumerate             every task's records, by framework
+//   GET /v1/axfr                  the zone whole: {"TTL","Serial",
+//                                 "RefreshSeconds","Mname","Rname","Domain",
+//                                 "Records": {"As","AAAAs","SRVs"}}, each
+//                                 name to its values (SRV: "target:port");
+//                                 this and /v1/enumerate only with
+//                                 EnumerationOn, as in Mesos-DNS
 //   GET /metrics, /metrics/snapshot   queries by type and rcode, forwards,
 //                                 truncations, answer latency
 // As in Mesos-DNS, a name with no records answers one entry of empty

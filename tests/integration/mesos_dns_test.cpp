@@ -358,6 +358,27 @@ TEST_CASE("dig finds Marathon's tasks, the leader and the agents; unknown "
   auto enumerate = curl({c.dns->url("/v1/enumerate")});
   CHECK(enumerate.body.find(R"("name":"web.marathon.mesos.")")
         != std::string::npos);
+  // The zone transfer as Mesos-DNS' JSON: the SOA's fields and the records.
+  auto axfr = curl({c.dns->url("/v1/axfr")});
+  REQUIRE(axfr.status == 200);
+  auto zone = parse_json_object(axfr.body);
+  CHECK(zone.fields().at("Domain").string_value() == "mesos");
+  CHECK(zone.fields().at("Mname").string_value() == "ns1.mesos.");
+  CHECK(zone.fields().at("Serial").number_value() > 0);
+  const auto& records = zone.fields().at("Records").struct_value().fields();
+  const auto& as = records.at("As").struct_value().fields();
+  REQUIRE(as.count("web.marathon.mesos.") == 1);
+  CHECK(as.at("web.marathon.mesos.").list_value().values(0).string_value()
+        == "127.0.0.1");
+  const auto& srvs = records.at("SRVs").struct_value().fields();
+  REQUIRE(srvs.count("_web._tcp.marathon.mesos.") == 1);
+  CHECK(srvs.at("_web._tcp.marathon.mesos.").list_value().values_size() == 2);
+  CHECK(srvs.at("_web._tcp.marathon.mesos.")
+          .list_value()
+          .values(0)
+          .string_value()
+          .find(".marathon.mesos.:")
+        != std::string::npos);
   auto metrics = curl({c.dns->url("/metrics")});
   CHECK(metrics.body.find("mesos_dns_queries_a ") != std::string::npos);
   CHECK(metrics.body.find("mesos_dns_responses_nxdomain 1") != std::string::npos);
