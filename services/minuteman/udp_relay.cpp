@@ -68,13 +68,14 @@ public:
   bool assign() {
     auto& backends = *relay_->backends;
     while (tries_ < relay_->opts.max_tries) {
-      backend_ = backends.pick(tried_.data(), tries_);
+      asio::ip::address address;
+      backend_ = backends.pick(tried_.data(), tries_, &address);
       if (!backend_)
         return false;
       tried_[tries_++] = backend_.get();
       boost::system::error_code ec;
       socket_ = udp::socket{relay_->executor};
-      udp::endpoint to{backend_->address, backend_->port};
+      udp::endpoint to{address, backend_->port};
       socket_.open(to.protocol(), ec);
       if (!ec)
         socket_.non_blocking(true, ec);

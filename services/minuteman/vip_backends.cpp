@@ -103,7 +103,8 @@ void vip_backends::set(
 }
 
 std::shared_ptr<backend> vip_backends::pick(const backend* const* tried,
-                                            size_t count) {
+                                            size_t count,
+                                            boost::asio::ip::address* address) {
   std::lock_guard guard{mtx_};
   auto now = steady::now();
   // Reused: no allocation per connection.
@@ -135,6 +136,7 @@ std::shared_ptr<backend> vip_backends::pick(const backend* const* tried,
   if (chosen == nullptr)
     return nullptr;
   ++chosen->pending;
+  *address = chosen->address;
   for (const auto& b : backends_)
     if (b.get() == chosen)
       return b;

@@ -40,10 +40,10 @@ struct balance_options {
 };
 
 struct backend {
-  boost::asio::ip::address address;
   std::string ip; // as the table names it (an IP, or the agent's hostname)
   uint16_t port = 0;
   // Guarded by the VIP's mutex.
+  boost::asio::ip::address address; // a hostname's may change in set()
   bool in_table = true;
   bool measured = false;
   double ewma_ns = 0;
@@ -78,8 +78,11 @@ public:
            const std::map<std::string, boost::asio::ip::address>& resolved);
 
   /// The backend for a new connection, not among `tried`; its pending
-  /// count is raised. Null if none is left to try.
-  std::shared_ptr<backend> pick(const backend* const* tried, size_t count);
+  /// count is raised and `*address` is set to its address, copied under the
+  /// mutex (set() may change a hostname backend's meanwhile). Null if none
+  /// is left to try.
+  std::shared_ptr<backend> pick(const backend* const* tried, size_t count,
+                                boost::asio::ip::address* address);
 
   /// The connection to `b` (picked at `started`) works: a latency sample,
   /// and its failures are forgotten.

@@ -210,7 +210,7 @@ private:
   void try_next() {
     backend_.reset();
     if (tries_ < max_tries)
-      backend_ = vip_->pick(tried_.data(), tries_);
+      backend_ = vip_->pick(tried_.data(), tries_, &backend_address_);
     if (!backend_) {
       vip_->failures++;
       reset(client_);
@@ -223,7 +223,7 @@ private:
     auto started = steady::now();
     connect_id_ = proxy_.watch_connect(weak_from_this(),
                                        client_.get_executor());
-    tcp::endpoint to{backend_->address, backend_->port};
+    tcp::endpoint to{backend_address_, backend_->port};
     server_.async_connect(to, [self = shared_from_this(), started](auto ec) {
       self->proxy_.connect_done(self->connect_id_);
       if (ec) {
@@ -423,6 +423,7 @@ private:
   // is accepted thousands of times a second.
   std::unique_ptr<char[]> buffers_;
   std::shared_ptr<backend> backend_;
+  asio::ip::address backend_address_; // as picked: set() may change it
   std::array<const backend*, max_tries> tried_{};
   size_t tries_ = 0;
   uint64_t connect_id_ = 0; // a timeout only ends the connect it was for
