@@ -19,6 +19,8 @@ PACKAGES=(
   libcaf-dev libprotobuf-dev protobuf-compiler libboost-dev libfmt-dev
   libspdlog-dev libyaml-cpp-dev libseccomp-dev doctest-dev
   libjemalloc-dev libzookeeper-mt-dev libldns-dev
+  # time zones for Metronome's schedules
+  libhowardhinnant-date-dev tzdata
   # used by tests and tools; ZooKeeper for several masters; dig for
   # Mesos-DNS
   curl procps zookeeper bind9-dnsutils
