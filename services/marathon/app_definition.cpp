@@ -57,64 +57,6 @@ std::string segment_pattern() {
          "([a-z0-9]|[a-z0-9][a-z0-9\\-]*[a-z0-9])$";
 }
 
-std::string_view kind_name(const Value& v) {
-  switch (v.kind_case()) {
-    case Value::kNullValue: return "null";
-    case Value::kNumberValue: return "a number";
-    case Value::kStringValue: return "a string";
-    case Value::kBoolValue: return "a boolean";
-    case Value::kListValue: return "an array";
-    case Value::kStructValue: return "an object";
-    default: return "nothing";
-  }
-}
-
-// The JSON kind `field` takes, or "" if `v` has it.
-std::string_view expected_kind(const FieldDescriptor* field, const Value& v) {
-  if (v.kind_case() == Value::kNullValue)
-    return {};
-  if (field->is_map())
-    return v.has_struct_value() ? "" : "an object";
-  if (field->is_repeated())
-    return v.has_list_value() ? "" : "an array";
-  switch (field->cpp_type()) {
-    case FieldDescriptor::CPPTYPE_STRING:
-      return v.has_string_value() ? "" : "a string";
-    case FieldDescriptor::CPPTYPE_BOOL:
-      return v.kind_case() == Value::kBoolValue ? "" : "a boolean";
-    case FieldDescriptor::CPPTYPE_MESSAGE:
-      return v.has_struct_value() ? "" : "an object";
-    default:
-      return v.kind_case() == Value::kNumberValue ? "" : "a number";
-  }
-}
-
-// Marathon's 400 answer to a body that is not JSON (or not an object).
-http_response invalid_json(std::string_view why) {
-  auto r = message_response(400, "Invalid JSON");
-  r.body.pop_back();
-  r.body += ",\"details\":[{\"path\":\"/\",\"errors\":[";
-  append_json_string(r.body, why);
-  r.body += "]}]}";
-  return r;
-}
-
-// Parses `body` as JSON; nullopt (with the answer in `*refused`) if it is
-// not a JSON object.
-std::optional<Value> parse_object(std::string_view body,
-                                  std::optional<http_response>* refused) {
-  Value parsed;
-  auto status = google::protobuf::util::JsonStringToMessage(
-    google::protobuf::StringPiece{body.data(), body.size()}, &parsed);
-  if (!status.ok() || !parsed.has_struct_value()) {
-    *refused = invalid_json(status.ok() ? std::string{"a JSON object is "
-                                                      "expected"}
-                                        : status.message().as_string());
-    return std::nullopt;
-  }
-  return parsed;
-}
-
 // Reads Marathon's older `uris` (a list of strings) into `fetch`, as
 // Marathon does: archives are extracted, nothing is executable or cached.
 void upgrade_legacy_uris(google::protobuf::Map<std::string, Value>* fields,
@@ -180,9 +122,9 @@ void parse_fields(Value parsed, std::string_view prefix, App* out,
     auto field = by_json_name.find(name);
     if (field == by_json_name.end()) {
       violations->push_back({path, "unknown field"});
-    } else if (auto kind = expected_kind(field->second, value); !kind.empty()) {
+    } else if (auto kind = expected_json_kind(field->second, value); !kind.empty()) {
       violations->push_back(
-        {path, fmt::format("must be {}, not {}", kind, kind_name(value))});
+        {path, fmt::format("must be {}, not {}", kind, json_kind_name(value))});
     } else if (value.kind_case() != Value::kNullValue) {
       present->insert(name);
     }
@@ -348,53 +290,6 @@ void validate_readiness_checks(const App& app, std::vector<violation>& out) {
 }
 
 } // namespace
-
-bool is_empty_value(const Value& v) {
-  switch (v.kind_case()) {
-    case Value::kNullValue: return true;
-    case Value::kNumberValue: return v.number_value() == 0;
-    case Value::kStringValue: return v.string_value().empty();
-    case Value::kListValue: return v.list_value().values_size() == 0;
-    case Value::kStructValue: return v.struct_value().fields_size() == 0;
-    default: return false;
-  }
-}
-
-http_response message_response(unsigned status, std::string_view message) {
-  http_response r;
-  r.status = status;
-  r.body = "{\"message\":";
-  append_json_string(r.body, message);
-  r.body += '}';
-  return r;
-}
-
-http_response invalid_object(const std::vector<violation>& violations) {
-  // Marathon groups the errors of one path.
-  std::map<std::string, std::vector<std::string>> by_path;
-  for (const auto& v : violations)
-    by_path[v.path].push_back(v.message);
-  http_response r;
-  r.status = 422;
-  r.body = "{\"message\":\"Object is not valid\",\"details\":[";
-  bool first = true;
-  for (const auto& [path, errors] : by_path) {
-    if (!first)
-      r.body += ',';
-    first = false;
-    r.body += "{\"path\":";
-    append_json_string(r.body, path);
-    r.body += ",\"errors\":[";
-    for (size_t i = 0; i < errors.size(); ++i) {
-      if (i > 0)
-        r.body += ',';
-      append_json_string(r.body, errors[i]);
-    }
-    r.body += "]}";
-  }
-  r.body += "]}";
-  return r;
-}
 
 std::string absolute_app_id(std::string_view id, std::string_view base) {
   std::string out;
@@ -760,7 +655,7 @@ void read_group_value(const Value& parsed, std::string_view path_id,
 std::optional<http_response> read_app(std::string_view body,
                                       std::string_view path_id, App* app) {
   std::optional<http_response> refused;
-  auto parsed = parse_object(body, &refused);
+  auto parsed = parse_json_object(body, &refused);
   if (!parsed)
     return refused;
   std::vector<violation> violations;
@@ -774,7 +669,7 @@ std::optional<http_response> read_group_update(std::string_view body,
                                                std::string_view path_id,
                                                GroupUpdate* update) {
   std::optional<http_response> refused;
-  auto parsed = parse_object(body, &refused);
+  auto parsed = parse_json_object(body, &refused);
   if (!parsed)
     return refused;
   std::vector<violation> violations;
@@ -805,7 +700,7 @@ bool same_definition(const App& a, const App& b) {
 std::optional<http_response> patch_app(std::string_view body,
                                        const App& current, App* app) {
   std::optional<http_response> refused;
-  auto parsed = parse_object(body, &refused);
+  auto parsed = parse_json_object(body, &refused);
   if (!parsed)
     return refused;
   App partial;

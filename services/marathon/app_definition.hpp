@@ -11,29 +11,13 @@
 #include <vector>
 
 #include <dcos/http_server.hpp>
+#include <dcos/json_request.hpp>
 #include <dcos/placement_constraint.hpp>
 #include <google/protobuf/struct.pb.h>
 
 #include "marathon.pb.h"
 
 namespace dcos::marathon {
-
-/// One entry of a 422 answer: the JSON path that is wrong, and why.
-struct violation {
-  std::string path;    // "/instances", "/constraints(0)", "/" for the app
-  std::string message;
-};
-
-/// True if `v` is null, 0, "", [] or {}: how Marathon's own answers carry
-/// a part of the app definition that is not used.
-bool is_empty_value(const google::protobuf::Value& v);
-
-/// Marathon's 422 answer: {"message": "Object is not valid", "details":
-/// [{"path": ..., "errors": [...]}]}.
-http_response invalid_object(const std::vector<violation>& violations);
-
-/// Marathon's error answer {"message": ...} with `status`.
-http_response message_response(unsigned status, std::string_view message);
 
 /// `id` as an absolute path ("web" -> "/web", "/a/b/" -> "/a/b"), relative
 /// to `base` ("/" unless the app is read for a group).
