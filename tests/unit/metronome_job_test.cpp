@@ -5,8 +5,10 @@
 #include <set>
 
 #include <dcos/error.hpp>
+#include <dcos/json.hpp>
 
 #include "cron_spec.hpp"
+#include "job_definition.hpp"
 
 using namespace dcos;
 using namespace dcos::metronome;
@@ -193,4 +195,161 @@ TEST_CASE("time zones: IANA names, and a clear error for others") {
   REQUIRE(!bad);
   CHECK(describe_reason(bad.error()) == "unknown time zone 'Mars/Olympus'");
   CHECK(!load_time_zones());
+}
+
+namespace {
+
+const sys_seconds now = date::sys_days{2026_y / December / 4} + hours{10};
+
+// The answer to reading `body` as a job: "" if it is read.
+std::string job_error(std::string_view body, Job* job = nullptr) {
+  Job ignored;
+  auto refused = read_job(body, "", now, job != nullptr ? job : &ignored);
+  return refused ? std::to_string(refused->status) + " " + refused->body : "";
+}
+
+bool contains(const std::string& text, std::string_view part) {
+  return text.find(part) != std::string::npos;
+}
+
+} // namespace
+
+TEST_CASE("jobs: the job of Metronome's documentation is read whole") {
+  Job job;
+  auto body = R"({"id":"prod.example","description":"Example Application",
+    "labels":{"location":"olympus","owner":"zeus"},
+    "run":{"artifacts":[{"uri":"http://foo.test.com/application.zip",
+      "extract":true,"executable":true,"cache":false}],
+      "cmd":"nuke --dry --master local","cpus":1.5,"mem":32,"disk":128,
+      "docker":{"image":"foo/bla:test"},"env":{"MON":"test"},
+      "maxLaunchDelay":3600,
+      "placement":{"constraints":[{"attribute":"rack","operator":"EQ",
+        "value":"rack-2"}]},
+      "restart":{"activeDeadlineSeconds":120,"policy":"NEVER"},
+      "user":"root","volumes":[{"containerPath":"/mnt/test",
+        "hostPath":"/etc/guest","mode":"RW"}]},
+    "schedules":[{"id":"every-minute","cron":"* * * * *",
+      "timezone":"Europe/Berlin","startingDeadlineSeconds":60,
+      "concurrencyPolicy":"FORBID","enabled":true}]})";
+  REQUIRE(job_error(body, &job) == "");
+  CHECK(job.id() == "prod.example");
+  CHECK(job.run().cpus() == 1.5);
+  CHECK(job.run().placement().constraints(0).operator_() == "IS");
+  CHECK(job.schedules(0).concurrency_policy() == FORBID);
+  CHECK(job.schedules(0).timezone() == "Europe/Berlin");
+  REQUIRE(constraints_of(job).size() == 1);
+  CHECK(constraints_of(job)[0].to_string() == R"(["rack", "IS", "rack-2"])");
+}
+
+TEST_CASE("jobs: what a job leaves out gets Metronome's defaults, printed") {
+  Job job;
+  REQUIRE(job_error(R"({"id":"backup","run":{"cmd":"tar cf /tmp/b.tar /etc",
+    "cpus":0.1,"mem":32,"disk":0},"schedules":[{"id":"nightly",
+    "cron":"0 2 * * *"}]})", &job) == "");
+  auto json = to_json(job, json_style::marathon);
+  INFO(json);
+  for (auto part : {R"("gpus":0)", R"("maxLaunchDelay":3600)",
+                    R"("restart":{"policy":"NEVER"})",
+                    R"("placement":{"constraints":[]})", R"("env":{})",
+                    R"("artifacts":[])", R"("volumes":[])", R"("labels":{})",
+                    R"("dependencies":[])", R"("disk":0)",
+                    R"("timezone":"UTC")", R"("startingDeadlineSeconds":900)",
+                    R"("concurrencyPolicy":"ALLOW")", R"("enabled":true)"})
+    CHECK_MESSAGE(contains(json, part), part);
+  CHECK(!contains(json, "description"));
+  CHECK(!contains(json, "user"));
+  CHECK(!contains(json, "docker"));
+  CHECK(!contains(json, "activeDeadlineSeconds"));
+  // What is printed reads back as the same job.
+  Job again;
+  REQUIRE(job_error(json, &again) == "");
+  CHECK(to_json(again, json_style::marathon) == json);
+}
+
+TEST_CASE("jobs: bad input is refused with the path of each error") {
+  CHECK(contains(job_error("not json"), "400 "));
+  CHECK(contains(job_error("[1]"), "400 "));
+  auto no_run = job_error(R"({"id":"a"})");
+  CHECK(contains(no_run, "422 "));
+  CHECK(contains(no_run, R"({"path":"/","errors":["Property run missing."]})"));
+  auto no_cpus = job_error(R"({"id":"a","run":{"cmd":"x","mem":32}})");
+  CHECK(contains(no_cpus, R"("Property cpus missing.")"));
+  CHECK(contains(no_cpus, R"("Property disk missing.")"));
+  CHECK(contains(job_error(R"({"id":"Foo_Bar","run":{"cmd":"x","cpus":1,
+    "mem":32,"disk":0}})"), R"({"path":"/id","errors":["'Foo_Bar' does not)"));
+  CHECK(contains(job_error(R"({"id":"a","run":{"cmd":"x","cpus":-1,"mem":32,
+    "disk":0}})"), R"({"path":"/run/cpus","errors":["-1 is smaller than )"
+                   R"(required minimum value of 0.01."]})"));
+  CHECK(contains(job_error(R"({"id":"a","run":{"cmd":"x","cpus":1,"mem":8,
+    "disk":0}})"), R"("path":"/run/mem")"));
+  CHECK(contains(job_error(R"({"id":"a","run":{"cmd":"x","cpus":"1","mem":32,
+    "disk":0}})"), R"({"path":"/run/cpus","errors":["must be a number, not )"
+                   R"(a string"]})"));
+  CHECK(contains(job_error(R"({"id":"a","run":{"cmd":"x","cpus":1,"mem":32,
+    "disk":0,"colour":"red"}})"), R"({"path":"/run/colour","errors":)"
+                                  R"(["unknown field"]})"));
+  CHECK(contains(job_error(R"({"id":"a","run":{"cpus":1,"mem":32,"disk":0}})"),
+                 "Cmd, Docker or UCR image must be specified"));
+  CHECK(contains(job_error(R"({"id":"a","run":{"cmd":"x","cpus":1,"mem":32,
+    "disk":0,"env":{"PASSWORD":{"secret":"pw"}}}})"),
+                 R"("path":"/run/env/PASSWORD")"));
+  CHECK(contains(job_error(R"({"id":"a","run":{"cmd":"x","cpus":1,"mem":32,
+    "disk":0,"secrets":{"pw":{"source":"/pw"}}}})"),
+                 R"("path":"/run/secrets")"));
+  CHECK(contains(job_error(R"({"id":"a","run":{"cmd":"x","cpus":1,"mem":32,
+    "disk":0,"restart":{"policy":"ALWAYS"}}})"),
+                 R"({"path":"/run/restart/policy","errors":["'ALWAYS' is )"
+                 R"(not one of NEVER, ON_FAILURE"]})"));
+  CHECK(contains(job_error(R"({"id":"a","run":{"cmd":"x","cpus":1,"mem":32,
+    "disk":0,"placement":{"constraints":[{"attribute":"rack",
+    "operator":"UNIQUE"}]}}})"),
+                 R"("path":"/run/placement/constraints(0)/operator")"));
+}
+
+TEST_CASE("jobs: bad schedules are refused with the path of each error") {
+  auto with = [](std::string schedules) {
+    return job_error(R"({"id":"a","run":{"cmd":"x","cpus":1,"mem":32,)"
+                     R"("disk":0},"schedules":)" + schedules + "}");
+  };
+  CHECK(contains(with(R"([{"id":"s","cron":"61 * * * *"}])"),
+                 R"({"path":"/schedules(0)/cron","errors":["Can not read )"
+                 R"(cron expression \"61 * * * *\": cron minute)"));
+  CHECK(contains(with(R"([{"id":"s","cron":"0 0 31 2 *"}])"),
+                 "never comes due"));
+  CHECK(contains(with(R"([{"id":"s","cron":"* * * * *",
+    "timezone":"Mars/Base"}])"),
+                 R"({"path":"/schedules(0)/timezone","errors":["No time )"
+                 R"(zone found with this id: \"Mars/Base\""]})"));
+  CHECK(contains(with(R"([{"id":"s","cron":"* * * * *"},
+    {"id":"t","cron":"* * * * *"}])"),
+                 R"({"path":"/schedules","errors":["has size 2, expected 1 )"
+                 R"(or less"]})"));
+  CHECK(contains(with(R"([{"id":"s","cron":"* * * * *",
+    "startingDeadlineSeconds":30}])"),
+                 "got 30 seconds, expected 1 minute or more"));
+  CHECK(contains(with(R"([{"id":"s","cron":"* * * * *",
+    "concurrencyPolicy":"REPLACE"}])"),
+                 R"("path":"/schedules(0)/concurrencyPolicy")"));
+  CHECK(contains(with(R"([{"cron":"* * * * *"}])"),
+                 R"x({"path":"/schedules(0)","errors":["Property id )x"
+                 R"(missing."]})"));
+}
+
+TEST_CASE("schedules: read alone, with the id from the URL") {
+  Schedule s;
+  auto refused = read_schedule(R"({"id":"nightly","cron":"0 2 * * *",
+    "timezone":"America/New_York","nextRunAt":"2026-12-05T07:00:00.000+0000"})",
+                               "", now, &s);
+  REQUIRE(!refused);
+  CHECK(s.id() == "nightly");
+  CHECK(!s.has_next_run_at());
+  CHECK(s.starting_deadline_seconds() == 900);
+  CHECK(s.enabled());
+  refused = read_schedule(R"({"id":"x","cron":"0 2 * * *"})", "", now, &s);
+  REQUIRE(refused);
+  CHECK(refused->status == 422);
+  CHECK(contains(refused->body, R"("path":"/id")"));
+  refused = read_schedule(R"({"cron":"0 3 * * *"})", "daily", now, &s);
+  REQUIRE(!refused);
+  CHECK(s.id() == "daily");
 }
