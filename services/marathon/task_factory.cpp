@@ -9,100 +9,11 @@
 
 #include <fmt/format.h>
 
+#include <dcos/offer_match.hpp>
+
 namespace dcos::marathon {
 
 namespace {
-
-// Gives each port that wants a host port one from `free` (sorted,
-// disjoint ranges): its fixed one, else the lowest free one. Says which one
-// it could not have.
-bool pick_ports(const std::vector<task_port>& specs,
-                const std::vector<value_range>& free,
-                std::vector<placed_port>* out, std::string* reason) {
-  std::set<uint64_t> taken;
-  auto is_free = [&](uint64_t p) {
-    if (taken.count(p))
-      return false;
-    return std::any_of(free.begin(), free.end(), [p](const value_range& r) {
-      return r.begin <= p && p <= r.end;
-    });
-  };
-  for (const auto& spec : specs) {
-    placed_port placed{spec, 0};
-    if (!spec.wants_host_port) {
-      out->push_back(std::move(placed));
-      continue;
-    }
-    if (spec.fixed_host_port != 0) {
-      auto wanted = static_cast<uint64_t>(spec.fixed_host_port);
-      if (!is_free(wanted)) {
-        *reason = fmt::format("port {} is not offered ({})", wanted,
-                              spec.fixed_by);
-        return false;
-      }
-      taken.insert(wanted);
-      placed.host_port = spec.fixed_host_port;
-      out->push_back(std::move(placed));
-      continue;
-    }
-    for (const auto& r : free) {
-      for (uint64_t p = r.begin; p <= r.end && placed.host_port == 0; ++p)
-        if (is_free(p)) {
-          taken.insert(p);
-          placed.host_port = static_cast<int>(p);
-        }
-      if (placed.host_port != 0)
-        break;
-    }
-    if (placed.host_port == 0) {
-      *reason = fmt::format("not enough ports: need {}, offer has {}",
-                            std::count_if(specs.begin(), specs.end(),
-                                          [](const task_port& s) {
-                                            return s.wants_host_port;
-                                          }),
-                            taken.size());
-      return false;
-    }
-    out->push_back(std::move(placed));
-  }
-  return true;
-}
-
-// Adds `amount` of scalar `name` from `from` to `*used`, reserved
-// resources first (they are there for this), keeping each part's
-// reservation and allocation. REQUIRES: `from` has that much.
-void take_scalar(const resources& from, const std::string& name,
-                 double amount, resources* used) {
-  auto left = static_cast<int64_t>(std::llround(amount * 1000));
-  for (bool reserved : {true, false})
-    for (const auto& r : from) {
-      if (left <= 0)
-        return;
-      if (r.name != name || r.type != resource::kind::scalar || r.disk
-          || r.is_reserved() != reserved)
-        continue;
-      auto part = r;
-      part.milli = std::min(r.milli, left);
-      left -= part.milli;
-      *used += part;
-    }
-}
-
-// Adds host port `port` (REQUIRES: in `from`'s ports) to `*used`, with the
-// reservation of the range it comes from.
-void take_port(const resources& from, uint64_t port, resources* used) {
-  for (const auto& r : from) {
-    if (r.name != "ports" || r.type != resource::kind::ranges)
-      continue;
-    for (const auto& range : r.ranges)
-      if (range.begin <= port && port <= range.end) {
-        auto part = r;
-        part.ranges = {value_range{port, port}};
-        *used += part;
-        return;
-      }
-  }
-}
 
 // "web-1" -> "WEB_1": the name of a port or label in an environment variable.
 std::string env_name(std::string_view text) {
@@ -206,61 +117,31 @@ fit_result fit_task(const App& app,
                     const std::vector<placement_site>& placed,
                     const std::string& task_id, const std::string& now) {
   fit_result out;
-  auto site = placement_site::of(offer);
-  for (const auto& c : constraints)
-    if (auto why = placement_violation(c, site, placed); !why.empty()) {
-      out.reason = std::move(why);
-      out.reason_code = "UnfulfilledConstraint";
-      return out;
-    }
-  // What the app may use: the resources of its accepted roles.
-  // (No copy when it may use all: this runs for every offer and app.)
-  const auto& accepted = app.accepted_resource_roles();
-  resources filtered;
-  if (!accepted.empty())
-    filtered = available.filter([&accepted](const resource& r) {
-      return std::find(accepted.begin(), accepted.end(), r.role())
-             != accepted.end();
-    });
-  const auto& usable = accepted.empty() ? available : filtered;
-  struct need {
-    const char* name;
-    double amount;
-    const char* code;
-  };
-  resources used;
-  for (auto [name, amount, code] :
-       {need{"cpus", app.cpus(), "InsufficientCpus"},
-        need{"mem", app.mem(), "InsufficientMemory"},
-        need{"disk", app.disk(), "InsufficientDisk"}}) {
-    if (amount <= 0)
-      continue;
-    auto have = usable.scalar(name).value_or(0);
-    if (have + 1e-9 < amount) {
-      bool elsewhere = available.scalar(name).value_or(0) + 1e-9 >= amount;
-      out.reason = elsewhere
-                     ? fmt::format("not enough {} in the accepted roles "
-                                   "[{}]: need {}, they have {}",
-                                   name, fmt::join(accepted, ", "), amount,
-                                   have)
-                     : fmt::format("not enough {}: need {}, offer has {}",
-                                   name, amount, have);
-      out.reason_code = elsewhere ? "UnfulfilledRole" : code;
-      return out;
-    }
-    take_scalar(usable, name, amount, &used);
-  }
-  std::vector<placed_port> ports;
-  if (!pick_ports(task_ports(app),
-                  usable.ranges("ports").value_or(std::vector<value_range>{}),
-                  &ports, &out.reason)) {
-    out.reason_code = "InsufficientPorts";
+  task_demand demand;
+  demand.cpus = app.cpus();
+  demand.mem = app.mem();
+  demand.disk = app.disk();
+  demand.accepted_roles.assign(app.accepted_resource_roles().begin(),
+                               app.accepted_resource_roles().end());
+  auto specs = task_ports(app);
+  for (const auto& spec : specs)
+    if (spec.wants_host_port)
+      demand.host_ports.push_back({spec.fixed_host_port, spec.fixed_by});
+  auto match = match_offer(demand, constraints, offer, available, placed);
+  if (!match.fits) {
+    out.reason = std::move(match.reason);
+    out.reason_code = std::move(match.reason_code);
     return out;
   }
-  for (const auto& p : ports)
-    if (p.host_port != 0)
-      take_port(usable, static_cast<uint64_t>(p.host_port), &used);
-  out.launch.used = std::move(used);
+  std::vector<placed_port> ports;
+  auto host_port = match.host_ports.begin();
+  for (auto& spec : specs) {
+    placed_port p{std::move(spec), 0};
+    if (p.spec.wants_host_port)
+      p.host_port = *host_port++;
+    ports.push_back(std::move(p));
+  }
+  out.launch.used = std::move(match.used);
 
   auto& info = out.launch.info;
   info.set_name(task_name(app.id()));
