@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 #include <google/protobuf/struct.pb.h>
 
-#include <dcos/ask.hpp>
+#include <dcos/http_ask.hpp>
 #include <dcos/error.hpp>
 #include <dcos/flags.hpp>
 #include <dcos/json.hpp>
@@ -45,37 +45,13 @@ http_response failure(const caf::error& err) {
   }
 }
 
-// What a reply handler returns when it has passed the responder on to a
-// further call, which answers instead.
-http_response answered_later() {
-  http_response r;
-  r.status = 0;
-  return r;
-}
-
-// Asks the actor and answers with `on_reply`'s response (unless it is
+// Asks Marathon and answers with `on_reply`'s response (unless it is
 // answered_later()), or the failure.
-// The argument type of a reply handler (CAF needs it spelled out).
-template <class F>
-struct reply_of : reply_of<decltype(&F::operator())> {};
-template <class C, class R, class A>
-struct reply_of<R (C::*)(A) const> {
-  using type = std::decay_t<A>;
-};
-
 template <class OnReply, class... Ts>
 void call(caf::actor_system& sys, const marathon_actor& marathon,
           const http_responder& respond, OnReply on_reply, Ts... msg) {
-  using reply = typename reply_of<OnReply>::type;
-  ask(
-    sys, marathon, api_timeout,
-    [respond, on_reply](reply& x) mutable {
-      auto r = on_reply(x);
-      if (r.status != 0)
-        respond(std::move(r));
-    },
-    [respond](const caf::error& err) { respond(failure(err)); },
-    std::move(msg)...);
+  ask_for_response(sys, marathon, api_timeout, respond, std::move(on_reply),
+                   failure, std::move(msg)...);
 }
 
 bool flag(const http_request& req, const std::string& name) {

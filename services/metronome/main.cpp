@@ -1,0 +1,141 @@
+// dcos-metronome: Metronome, the cluster's job scheduler (one-off and cron
+// jobs), as a libdcos framework.
+//
+//   dcos-metronome --master=127.0.0.1:5050 --work_dir=/var/lib/metronome
+//                  [--http_port=9000]
+//
+// Metronome keeps its jobs, active runs, history, the last tick of each
+// schedule and its framework id in a store under --work_dir, so that a
+// restarted Metronome fails over to its framework and runs every tick once.
+// Runs until SIGTERM/SIGINT; exits 1 if the master refuses it or its state
+// cannot be read.
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <random>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include <dcos/daemon_runtime.hpp>
+#include <dcos/detector_actor.hpp>
+#include <dcos/error.hpp>
+#include <dcos/signals.hpp>
+#include <dcos/store_actor.hpp>
+#include <dcos/version.hpp>
+
+#include "cron_spec.hpp"
+#include "metronome_actor.hpp"
+#include "metronome_http.hpp"
+
+using namespace dcos;
+using namespace dcos::metronome;
+
+int main(int argc, char** argv) {
+  block_termination_signals();
+  daemon_runtime d{"dcos-metronome", "dcos-metronome [flags]",
+                   "Metronome: runs jobs on the cluster, now or on cron "
+                   "schedules, once per tick.",
+                   9000};
+  std::string master = "127.0.0.1:5050";
+  std::string work_dir;
+  std::string framework_name = "metronome";
+  std::string role = "*";
+  std::string user = "root";
+  std::string hostname = local_hostname();
+  double failover_timeout = 604800; // one week, as Metronome
+  uint64_t history_count = 1000;
+  uint64_t seed = std::random_device{}();
+  uint16_t http_port = 0;
+  auto& f = d.flags();
+  f.add(&http_port, "http_port", "Metronome's name for --port");
+  f.add(&master, "master",
+        "HOST:PORT of the master, or zk://HOSTS/PATH of the masters");
+  f.add(&work_dir, "work_dir",
+        "directory for Metronome's state (jobs, runs, history, framework "
+        "id); required");
+  f.add(&framework_name, "framework_name", "the framework's name");
+  f.add(&role, "mesos_role", "the role the jobs' tasks run in");
+  f.add(&user, "mesos_user", "the user the jobs' tasks run as by default");
+  f.add(&hostname, "hostname", "hostname to advertise");
+  f.add(&failover_timeout, "failover_timeout",
+        "seconds the master keeps Metronome's tasks while no Metronome is "
+        "connected");
+  f.add(&history_count, "history_count",
+        "finished runs kept per job and outcome, as Metronome's "
+        "METRONOME_HISTORY_COUNT");
+  f.add(&seed, "seed", "seed of the ids Metronome makes");
+  d.parse_or_exit(argc, argv);
+  if (work_dir.empty())
+    return d.usage_error("--work_dir: required");
+  if (failover_timeout < 0)
+    return d.usage_error("--failover_timeout: must not be negative");
+  if (history_count == 0)
+    return d.usage_error("--history_count: must be positive");
+  auto where = parse_master_location(master);
+  if (!where)
+    return d.usage_error(describe_reason(where.error()));
+  // Before any actor: no actor reads the time-zone files later.
+  if (auto err = load_time_zones())
+    return d.startup_error("cannot load the time zones", err);
+
+  caf::actor_system_config cfg;
+  d.configure(cfg);
+  caf::actor_system sys{cfg};
+
+  metronome_config mcfg;
+  mcfg.framework.set_name(framework_name);
+  mcfg.framework.set_user(user);
+  mcfg.framework.add_roles(role);
+  mcfg.framework.set_hostname(hostname);
+  mcfg.framework.set_failover_timeout(failover_timeout);
+  mcfg.framework.add_capabilities()->set_type(
+    v1::FrameworkInfo::Capability::MULTI_ROLE);
+  mcfg.detector = spawn_detector(sys, *where);
+  mcfg.store = spawn_file_store(sys, work_dir);
+  mcfg.seed = seed;
+  mcfg.history_count = history_count;
+  mcfg.start_time = std::chrono::duration<double>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+  auto metronome = spawn_metronome(sys, mcfg);
+  // A Metronome that ends on its own (the master refused it, its state is
+  // unreadable) ends the daemon, so that a supervisor sees it.
+  static std::atomic<bool> failed{false};
+  caf::actor_cast<caf::abstract_actor*>(metronome)->attach_functor(
+    [](const caf::error& reason) {
+      if (reason != caf::exit_reason::user_shutdown) {
+        failed = true;
+        ::kill(::getpid(), SIGTERM);
+      }
+    });
+  // Serve once the state is loaded, so that the first request finds it.
+  std::promise<caf::error> loaded;
+  when_loaded(sys, metronome,
+              [&loaded](const caf::error& err) { loaded.set_value(err); });
+  if (auto err = loaded.get_future().get())
+    return d.startup_error("cannot load Metronome's state", err);
+
+  metronome_http_info info;
+  info.name = framework_name;
+  info.master = master;
+  info.version = dcos::version;
+  info.history_count = history_count;
+  auto port = http_port ? http_port : d.common().port;
+  auto http = d.serve(metronome_routes(sys, metronome, info), port);
+  if (!http)
+    return d.startup_error("cannot serve HTTP", http.error());
+  d.announce((*http)->port());
+  auto sig = wait_for_termination_signal();
+  if (failed)
+    d.log()->critical("Metronome stopped; see the messages above");
+  else
+    d.log()->info("stopping on signal {}", sig);
+  (*http)->stop();
+  caf::anon_send_exit(metronome, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(mcfg.detector, caf::exit_reason::user_shutdown);
+  return failed ? 1 : 0;
+}

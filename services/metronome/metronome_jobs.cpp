@@ -1,0 +1,491 @@
+#include "metronome_state.hpp"
+
+#include <ctime>
+
+#include <fmt/format.h>
+
+#include <dcos/error.hpp>
+#include <dcos/recordio.hpp>
+
+#include "job_definition.hpp"
+
+namespace dcos::metronome {
+
+namespace {
+
+std::string job_key(const std::string& id) { return "jobs/" + id; }
+std::string ticks_key(const std::string& id) { return "ticks/" + id; }
+std::string history_key(const std::string& id) { return "history/" + id; }
+std::string runs_prefix(const std::string& id) { return "runs/" + id + "/"; }
+
+caf::error job_not_found() {
+  return make_error(errc::not_found, "Job not found");
+}
+
+} // namespace
+
+// -- time and ids -----------------------------------------------------------------------
+
+int64_t metronome_state::now_ms() const {
+  auto since_start = std::chrono::duration_cast<std::chrono::milliseconds>(
+    self->clock().now() - started_at);
+  return static_cast<int64_t>(cfg.start_time * 1000) + since_start.count();
+}
+
+std::string metronome_state::format_time(int64_t ms) {
+  auto seconds = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}+0000",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                     tm.tm_min, tm.tm_sec, ms % 1000);
+}
+
+std::string metronome_state::new_run_id() {
+  // As Metronome: the time (yyyyMMddHHmmss) and five random characters.
+  static constexpr char alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  auto seconds = static_cast<std::time_t>(now_ms() / 1000);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  auto id = fmt::format("{:04}{:02}{:02}{:02}{:02}{:02}", tm.tm_year + 1900,
+                        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                        tm.tm_sec);
+  for (int i = 0; i < 5; ++i)
+    id += alphabet[rng() % (sizeof(alphabet) - 1)];
+  return id;
+}
+
+std::string metronome_state::uuid() {
+  auto a = rng(), b = rng();
+  return fmt::format("{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}", a >> 32,
+                     (a >> 16) & 0xffff, a & 0xfff,
+                     0x8000 | ((b >> 48) & 0x3fff), b & 0xffffffffffffull);
+}
+
+caf::error metronome_state::not_loaded() const {
+  return make_error(errc::unavailable, "Metronome is loading its state");
+}
+
+// -- the store --------------------------------------------------------------------------
+
+void metronome_state::put(std::string key, std::string value,
+                          std::function<void(const caf::error&)> done) {
+  self->request(cfg.store, caf::infinite, put_atom::value, key,
+                std::move(value))
+    .then(
+      [done](ok_atom) {
+        if (done)
+          done(caf::error{});
+      },
+      [this, key, done](caf::error& err) {
+        log->error("cannot write {} to the store: {}", key, describe(err));
+        if (done)
+          done(err);
+      });
+}
+
+void metronome_state::erase(std::string key) {
+  self->request(cfg.store, caf::infinite, erase_atom::value, key)
+    .then([](ok_atom) {},
+          [this, key](caf::error& err) {
+            if (code_of(err) != errc::not_found)
+              log->error("cannot erase {} from the store: {}", key,
+                         describe(err));
+          });
+}
+
+void metronome_state::append_history(job_entry& entry,
+                                     const HistoryEntry& e) {
+  const auto& id = entry.job.id();
+  if (++entry.logged > 2 * cfg.history_count + 16) {
+    // The log is rewritten as one snapshot of the (bounded) history.
+    HistoryEntry snapshot;
+    *snapshot.mutable_snapshot() = entry.history;
+    entry.logged = 1;
+    put(history_key(id), recordio::encode(snapshot.SerializeAsString()));
+    return;
+  }
+  self
+    ->request(cfg.store, caf::infinite, append_atom::value, history_key(id),
+              recordio::encode(e.SerializeAsString()))
+    .then([](ok_atom) {},
+          [this, id](caf::error& err) {
+            log->error("cannot write the history of job {}: {}", id,
+                       describe(err));
+          });
+}
+
+// -- loading ----------------------------------------------------------------------------
+
+void metronome_state::fail_to_load(const std::string& what,
+                                   const caf::error& err) {
+  log->critical("cannot load {} from the store: {}", what, describe(err));
+  self->quit(err);
+}
+
+template <class OnValue, class Done>
+void metronome_state::load_all(const std::string& prefix, OnValue on_value,
+                               Done done) {
+  self->request(cfg.store, caf::infinite, keys_atom::value, prefix)
+    .then(
+      [this, prefix, on_value, done](const std::vector<std::string>& keys) {
+        if (keys.empty()) {
+          done();
+          return;
+        }
+        auto left = std::make_shared<size_t>(keys.size());
+        for (const auto& key : keys)
+          self->request(cfg.store, caf::infinite, get_atom::value, key)
+            .then(
+              [key, on_value, done, left](const std::string& bytes) {
+                on_value(key, bytes);
+                if (--*left == 0)
+                  done();
+              },
+              [this, key](caf::error& err) { fail_to_load(key, err); });
+      },
+      [this, prefix](caf::error& err) { fail_to_load(prefix, err); });
+}
+
+void metronome_state::load() {
+  load_or_empty(
+    self, cfg.store, "incarnation",
+    [this](const std::string& text) {
+      uint64_t incarnation = std::strtoull(text.c_str(), nullptr, 10) + 1;
+      put("incarnation", std::to_string(incarnation),
+          [this, incarnation](const caf::error& err) {
+            if (err)
+              return fail_to_load("incarnation", err);
+            rng.seed(cfg.seed ^ (incarnation * 0x9e3779b97f4a7c15ull));
+            load_or_empty(
+              self, cfg.store, "framework_id",
+              [this](const std::string& id) {
+                framework_id = id;
+                load_jobs();
+              },
+              [this](const caf::error& e) { fail_to_load("framework_id", e); });
+          });
+    },
+    [this](const caf::error& err) { fail_to_load("incarnation", err); });
+}
+
+void metronome_state::load_jobs() {
+  load_all(
+    "jobs/",
+    [this](const std::string&, const std::string& bytes) {
+      Job job;
+      if (!job.ParseFromString(bytes))
+        return log->error("a job in the store does not parse; skipped");
+      install(std::move(job));
+    },
+    [this] { load_ticks(); });
+}
+
+void metronome_state::load_ticks() {
+  load_all(
+    "ticks/",
+    [this](const std::string& key, const std::string& text) {
+      auto job = jobs.find(key.substr(6));
+      if (job == jobs.end())
+        return erase(key); // of a job removed meanwhile
+      job->second.last_tick = std::strtoll(text.c_str(), nullptr, 10);
+    },
+    [this] { load_runs(); });
+}
+
+void metronome_state::load_runs() {
+  load_all(
+    "runs/",
+    [this](const std::string& key, const std::string& bytes) {
+      RunRecord record;
+      if (!record.ParseFromString(bytes))
+        return log->error("a run in the store does not parse; skipped");
+      auto job = jobs.find(record.run().job_id());
+      if (job == jobs.end())
+        return erase(key);
+      auto& entry = job->second;
+      // The run's tick is done, even if the tick's own record was not
+      // written before a crash.
+      entry.last_tick = std::max(entry.last_tick, record.tick());
+      auto& run = entry.runs[record.run().id()];
+      for (const auto& [task, agent] : record.agent_of_task())
+        run_of_task[task] = {entry.job.id(), record.run().id()};
+      run.record = std::move(record);
+    },
+    [this] { load_history(); });
+}
+
+void metronome_state::load_history() {
+  load_all(
+    "history/",
+    [this](const std::string& key, const std::string& bytes) {
+      auto job = jobs.find(key.substr(8));
+      if (job == jobs.end())
+        return erase(key);
+      auto& entry = job->second;
+      recordio::decoder decoder;
+      auto records = decoder.decode(bytes);
+      if (!records) {
+        log->error("the history of job {} is damaged: {}", entry.job.id(),
+                   describe(records.error()));
+        return;
+      }
+      // A torn last entry (a crash during an append) is ignored.
+      for (const auto& r : *records) {
+        HistoryEntry e;
+        if (!e.ParseFromString(r))
+          continue;
+        ++entry.logged;
+        if (e.has_snapshot()) {
+          entry.history = e.snapshot();
+          continue;
+        }
+        apply_history(entry.history, e, cfg.history_count);
+        // A finished run's record may have outlived it (a crash before it
+        // was erased).
+        if (auto active = entry.runs.find(e.run().id());
+            !e.has_missed() && active != entry.runs.end()) {
+          for (const auto& [task, agent] :
+               active->second.record.agent_of_task())
+            run_of_task.erase(task);
+          entry.runs.erase(active);
+          erase(runs_prefix(entry.job.id()) + e.run().id());
+        }
+      }
+    },
+    [this] { start(); });
+}
+
+void metronome_state::start() {
+  loaded = true;
+  size_t runs = 0;
+  for (auto& [id, entry] : jobs) {
+    runs += entry.runs.size();
+    for (auto& [run_id, run] : entry.runs) {
+      // A run whose task was not launched yet (or ended unseen) gets one;
+      // the reconciliation after subscribing tells about the others.
+      run.wants_task = run.record.agent_of_task().empty();
+      if (run.record.starting_deadline_ms() > 0
+          && run.record.run().status() != ACTIVE)
+        self->delayed_send(
+          self,
+          std::chrono::milliseconds(std::max<int64_t>(
+            0, run.record.starting_deadline_ms() - now_ms())),
+          deadline_atom::value, id, run_id);
+    }
+    arm(entry);
+  }
+  log->info("loaded {} jobs, {} active runs", jobs.size(), runs);
+  auto info = cfg.framework;
+  if (!framework_id.empty())
+    info.mutable_id()->set_value(framework_id);
+  driver = spawn_scheduler_driver(self->system(),
+                                  caf::actor_cast<framework_actor>(self),
+                                  info, cfg.detector, cfg.driver_options);
+  self->link_to(driver);
+  self->delayed_send(self, cfg.kill_retry_interval, tick_atom::value);
+}
+
+// -- requests ---------------------------------------------------------------------------
+
+caf::result<Job> metronome_state::put_job(Job job, bool create) {
+  if (!loaded)
+    return not_loaded();
+  auto existing = jobs.find(job.id());
+  if (create && existing != jobs.end())
+    return make_error(errc::conflict, "Job with this id already exists");
+  if (!create && existing == jobs.end())
+    return job_not_found();
+  if (!create) // Metronome's PUT keeps the schedules
+    *job.mutable_schedules() = existing->second.job.schedules();
+  auto promise = self->make_response_promise<Job>();
+  auto id = job.id();
+  auto bytes = job.SerializeAsString();
+  // Ticks count from now: a new schedule does not run for the past.
+  if (create)
+    put(ticks_key(id), std::to_string(now_s()));
+  put(job_key(id), bytes,
+      [this, promise, job = std::move(job), create](
+        const caf::error& err) mutable {
+        if (err) {
+          promise.deliver(err);
+          return;
+        }
+        auto& entry = install(job);
+        if (create)
+          entry.last_tick = now_s();
+        arm(entry);
+        promise.deliver(with_next_runs(entry.job));
+      });
+  return promise;
+}
+
+caf::result<Job> metronome_state::remove_job(const std::string& id,
+                                             bool stop) {
+  if (!loaded)
+    return not_loaded();
+  auto at = jobs.find(id);
+  if (at == jobs.end())
+    return job_not_found();
+  auto& entry = at->second;
+  if (!entry.runs.empty() && !stop)
+    return make_error(errc::conflict, "There are active job runs. Override "
+                                      "with stopCurrentJobRuns=true");
+  std::vector<std::string> active;
+  for (const auto& [run_id, run] : entry.runs)
+    active.push_back(run_id);
+  for (const auto& run_id : active)
+    (void)stop_run(id, run_id);
+  auto job = entry.job;
+  auto promise = self->make_response_promise<Job>();
+  self->request(cfg.store, caf::infinite, erase_atom::value, job_key(id))
+    .then(
+      [this, promise, id, job](ok_atom) mutable {
+        erase(ticks_key(id));
+        erase(history_key(id));
+        jobs.erase(id);
+        promise.deliver(job);
+      },
+      [this, promise](caf::error& err) mutable {
+        log->error("cannot remove a job from the store: {}", describe(err));
+        promise.deliver(err);
+      });
+  return promise;
+}
+
+caf::result<Schedule> metronome_state::put_schedule(const std::string& job_id,
+                                                    Schedule s, bool create) {
+  if (!loaded)
+    return not_loaded();
+  auto at = jobs.find(job_id);
+  if (at == jobs.end())
+    return job_not_found();
+  auto job = at->second.job;
+  auto* schedules = job.mutable_schedules();
+  auto same = std::find_if(schedules->begin(), schedules->end(),
+                           [&s](const Schedule& x) { return x.id() == s.id(); });
+  if (create) {
+    if (same != schedules->end())
+      return make_error(errc::conflict,
+                        fmt::format("A schedule with id {} already exists",
+                                    s.id()));
+    if (!schedules->empty())
+      return make_error(errc::conflict,
+                        "Only one schedule supported at the moment");
+    *schedules->Add() = s;
+  } else {
+    if (same == schedules->end())
+      return make_error(errc::not_found, "Schedule not found");
+    *same = s;
+  }
+  auto promise = self->make_response_promise<Schedule>();
+  auto now = now_s();
+  put(ticks_key(job_id), std::to_string(now));
+  put(job_key(job_id), job.SerializeAsString(),
+      [this, promise, job, now, id = s.id()](const caf::error& err) mutable {
+        if (err) {
+          promise.deliver(err);
+          return;
+        }
+        auto& entry = install(job);
+        entry.last_tick = now; // a changed schedule does not run for the past
+        arm(entry);
+        auto job_now = with_next_runs(entry.job);
+        for (const auto& x : job_now.schedules())
+          if (x.id() == id) {
+            promise.deliver(x);
+            return;
+          }
+        promise.deliver(make_error(errc::not_found, "Schedule not found"));
+      });
+  return promise;
+}
+
+caf::result<ok_atom>
+metronome_state::remove_schedule(const std::string& job_id,
+                                 const std::string& schedule_id) {
+  if (!loaded)
+    return not_loaded();
+  auto at = jobs.find(job_id);
+  if (at == jobs.end())
+    return job_not_found();
+  auto job = at->second.job;
+  auto* schedules = job.mutable_schedules();
+  auto same = std::find_if(schedules->begin(), schedules->end(),
+                           [&](const Schedule& x) {
+                             return x.id() == schedule_id;
+                           });
+  if (same == schedules->end())
+    return make_error(errc::not_found, "Schedule not found");
+  schedules->erase(same);
+  auto promise = self->make_response_promise<ok_atom>();
+  put(job_key(job_id), job.SerializeAsString(),
+      [this, promise, job](const caf::error& err) mutable {
+        if (err) {
+          promise.deliver(err);
+          return;
+        }
+        arm(install(job));
+        promise.deliver(ok_atom::value);
+      });
+  return promise;
+}
+
+caf::result<JobRun> metronome_state::run_now(const std::string& job_id) {
+  if (!loaded)
+    return not_loaded();
+  auto at = jobs.find(job_id);
+  if (at == jobs.end())
+    return job_not_found();
+  auto promise = self->make_response_promise<JobRun>();
+  start_run(at->second, 0,
+            [promise](const caf::expected<JobRun>& run) mutable {
+              if (run)
+                promise.deliver(*run);
+              else
+                promise.deliver(run.error());
+            });
+  return promise;
+}
+
+std::vector<JobStatus> metronome_state::list_jobs() const {
+  std::vector<JobStatus> out;
+  out.reserve(jobs.size());
+  for (const auto& [id, entry] : jobs)
+    out.push_back(status_of(entry));
+  return out;
+}
+
+JobStatus metronome_state::status_of(const job_entry& entry) const {
+  JobStatus out;
+  *out.mutable_job() = with_next_runs(entry.job);
+  for (const auto& [id, run] : entry.runs)
+    *out.add_active_runs() = run.record.run();
+  *out.mutable_history() = entry.history;
+  auto* h = out.mutable_history();
+  h->set_success_count(h->success_count());
+  h->set_failure_count(h->failure_count());
+  h->set_missed_count(h->missed_count());
+  if (!h->has_last_success_at())
+    h->mutable_last_success_at()->set_null_value({});
+  if (!h->has_last_failure_at())
+    h->mutable_last_failure_at()->set_null_value({});
+  return out;
+}
+
+Job metronome_state::with_next_runs(Job job) const {
+  auto now = sys_seconds{std::chrono::seconds{now_s()}};
+  for (auto& s : *job.mutable_schedules()) {
+    auto cron = cron_spec::parse(s.cron());
+    auto zone = find_time_zone(s.timezone());
+    if (!cron || !zone)
+      continue;
+    if (auto next = cron->next_after(now, **zone))
+      s.set_next_run_at(
+        format_time(next->time_since_epoch().count() * int64_t{1000}));
+  }
+  return job;
+}
+
+} // namespace dcos::metronome

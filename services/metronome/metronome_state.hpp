@@ -1,0 +1,140 @@
+// The state of the Metronome actor (metronome_actor.hpp): the jobs, their
+// schedules, active runs and history, and what each event and request does
+// to them. Private to the actor; its definitions are split by purpose:
+// metronome_jobs.cpp (loading, the store, the requests) and
+// metronome_runs.cpp (ticks, runs, offers, status updates).
+//
+// Thread-safety: used by its actor only.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include <dcos/logging.hpp>
+#include <dcos/placement_constraint.hpp>
+
+#include "cron_spec.hpp"
+#include "metronome_actor.hpp"
+
+namespace dcos::metronome {
+
+// An active run and what waits on it.
+struct run_entry {
+  RunRecord record;
+  bool wants_task = false; // waiting for an offer to launch a task
+};
+
+// A job and its runs.
+struct job_entry {
+  Job job;
+  std::vector<placement_constraint> constraints;
+  // Its schedule (the first; Metronome has one at most), if enabled.
+  std::optional<cron_spec> cron;
+  const date::time_zone* zone = nullptr;
+  int64_t last_tick = 0;   // s since the epoch: every tick up to it is done
+  uint64_t generation = 0; // due timers of older schedules are ignored
+  std::map<std::string, run_entry> runs; // active, by run id
+  JobHistory history;
+  size_t logged = 0; // history entries in the store's log since compaction
+};
+
+/// Adds a finished run or missed ticks to `history`, keeping the last
+/// `bound` of each list (newest first).
+void apply_history(JobHistory& history, const HistoryEntry& e, size_t bound);
+
+struct metronome_state {
+  metronome_config cfg;
+  metronome_actor::pointer self = nullptr;
+  std::shared_ptr<spdlog::logger> log = logging::get("metronome");
+  caf::actor_clock::time_point started_at{};
+  std::mt19937_64 rng;
+  bool loaded = false;
+  bool subscribed = false;
+  bool suppressed = false;
+  std::string framework_id;
+  scheduler_driver_actor driver;
+  std::map<std::string, job_entry> jobs; // by id
+  // Task id -> (job id, run id), for the tasks of active runs.
+  std::map<std::string, std::pair<std::string, std::string>> run_of_task;
+  // Tasks being killed (of stopped runs, or unknown), by id -> agent id.
+  std::map<std::string, std::string> killing;
+  // What offers told about agents, for constraints on attributes.
+  std::map<std::string, placement_site> sites; // by agent id
+
+  static inline const char* name = "metronome";
+
+  // -- time and ids (metronome_jobs.cpp) ---------------------------------------------
+  int64_t now_ms() const;
+  int64_t now_s() const { return now_ms() / 1000; }
+  std::string timestamp() const { return format_time(now_ms()); }
+  static std::string format_time(int64_t ms); // Metronome's format
+  std::string new_run_id();
+  std::string uuid();
+  caf::error not_loaded() const;
+
+  // -- the store ----------------------------------------------------------------------
+  // `done` runs once the value is durable, or after logging the failure
+  // (with the error).
+  void put(std::string key, std::string value,
+           std::function<void(const caf::error&)> done = {});
+  void erase(std::string key);
+  void append_history(job_entry& entry, const HistoryEntry& e);
+
+  // -- loading ------------------------------------------------------------------------
+  void load();
+  void fail_to_load(const std::string& what, const caf::error& err);
+  template <class OnValue, class Done>
+  void load_all(const std::string& prefix, OnValue on_value, Done done);
+  void load_jobs();
+  void load_ticks();
+  void load_runs();
+  void load_history();
+  void start();
+
+  // -- requests -----------------------------------------------------------------------
+  caf::result<Job> put_job(Job job, bool create);
+  caf::result<Job> remove_job(const std::string& id, bool stop);
+  caf::result<Schedule> put_schedule(const std::string& job_id, Schedule s,
+                                     bool create);
+  caf::result<ok_atom> remove_schedule(const std::string& job_id,
+                                       const std::string& schedule_id);
+  caf::result<JobRun> run_now(const std::string& job_id);
+  caf::result<JobRun> stop_run(const std::string& job_id,
+                               const std::string& run_id);
+  std::vector<JobStatus> list_jobs() const;
+  JobStatus status_of(const job_entry& entry) const;
+  Job with_next_runs(Job job) const; // nextRunAt filled in
+
+  // -- schedules and runs (metronome_runs.cpp) ----------------------------------------
+  // Installs `job` (new, replaced or loaded): its constraints and schedule.
+  job_entry& install(Job job);
+  // Arms the timer for the schedule's next tick (after last_tick), or
+  // handles the ticks that are due already.
+  void arm(job_entry& entry);
+  void on_due(const std::string& job_id, uint64_t generation);
+  // Creates a run (for `tick`, 0: now), records it, then starts it;
+  // `answer` gets it once it is durable.
+  void start_run(job_entry& entry, int64_t tick,
+                 std::function<void(const caf::expected<JobRun>&)> answer);
+  void finish_run(job_entry& entry, const std::string& run_id, bool success);
+  void kill_task(const std::string& task_id, const std::string& agent_id);
+  void on_deadline(const std::string& job_id, const std::string& run_id);
+  void record(job_entry& entry, const run_entry& run); // to the store
+  void want_offers();
+
+  // -- the framework ------------------------------------------------------------------
+  void on_subscribed(const call::Event::Subscribed& s);
+  void on_offers(const call::Event::Offers& event);
+  void on_update(const v1::TaskStatus& status);
+  void reconcile();
+  void retry_kills();
+};
+
+} // namespace dcos::metronome

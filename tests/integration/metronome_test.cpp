@@ -1,0 +1,318 @@
+// dcos-metronome against a real master and agent, driven with curl as its
+// users drive Metronome: a job run now succeeds and its history says so, a
+// failing job is retried with ON_FAILURE until its deadline, a `* * * * *`
+// schedule runs on the minute and, with Metronome killed with -9 right
+// after the tick, exactly once; bad input gets Metronome's 4xx and changes
+// nothing.
+#include <signal.h>
+
+#include <set>
+#include <string>
+#include <thread>
+
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+
+#include "support/checks.hpp"
+#include "support/files.hpp"
+#include "support/ports.hpp"
+#include "support/processes.hpp"
+
+using namespace dcos;
+using namespace dcos::test;
+
+namespace {
+
+// A master, one agent and a Metronome with its state in the scratch dir.
+struct cluster {
+  scratch_dir dir;
+  master_process master;
+  agent_process agent{master.address(), dir / "agent",
+                      {"--resources=cpus:4;mem:2048;disk:1000"}};
+  uint16_t port = free_port();
+  std::optional<subprocess> metronome;
+
+  cluster() { start_metronome(); }
+
+  ~cluster() {
+    metronome.reset();
+    agent.process.kill(SIGUSR1); // it takes its tasks with it
+    exit_status_within(agent.process, 20s);
+  }
+
+  void start_metronome() {
+    metronome.emplace(start_serving(
+      {binary("DCOS_METRONOME_BIN"), "--master=" + master.address(),
+       "--ip=127.0.0.1", fmt::format("--http_port={}", port),
+       "--work_dir=" + (dir / "metronome"), "--log_level=info"},
+      dir / "metronome.log"));
+  }
+
+  std::string url(const std::string& path) const {
+    return fmt::format("http://127.0.0.1:{}{}", port, path);
+  }
+
+  http_result get(const std::string& path) { return curl({url(path)}); }
+
+  http_result send(const std::string& method, const std::string& path,
+                   const std::string& body = {}) {
+    std::vector<std::string> args{"-X", method, url(path)};
+    if (!body.empty())
+      args.insert(args.end(), {"-H", "Content-Type: application/json",
+                               "--data-binary", body});
+    return curl(args);
+  }
+
+  google::protobuf::Struct job(const std::string& id,
+                               const std::string& embed = "history") {
+    auto r = get("/v1/jobs/" + id + "?embed=" + embed);
+    REQUIRE_MESSAGE(r.status == 200, r.body);
+    return parse_json_object(r.body);
+  }
+
+  google::protobuf::Struct history(const std::string& id) {
+    return job(id).fields().at("history").struct_value();
+  }
+};
+
+double number(const google::protobuf::Struct& s, const std::string& field) {
+  return s.fields().at(field).number_value();
+}
+
+const google::protobuf::ListValue& list(const google::protobuf::Struct& s,
+                                        const std::string& field) {
+  return s.fields().at(field).list_value();
+}
+
+std::string job_json(const std::string& id, const std::string& cmd,
+                     const std::string& extra = {}) {
+  return fmt::format(R"({{"id":"{}","run":{{"cmd":"{}","cpus":0.1,"mem":32,)"
+                     R"("disk":0{}}}}})",
+                     id, cmd, extra);
+}
+
+} // namespace
+
+TEST_CASE("a job run now succeeds and its history says so") {
+  cluster c;
+  auto created = c.send("POST", "/v1/jobs",
+                        job_json("backup", "echo backing up > out"));
+  REQUIRE_MESSAGE(created.status == 201, created.body);
+  auto r = c.send("POST", "/v1/jobs/backup/runs");
+  REQUIRE_MESSAGE(r.status == 201, r.body);
+  auto run = parse_json_object(r.body);
+  CHECK(run.fields().at("status").string_value() == "INITIAL");
+  CHECK(run.fields().at("jobId").string_value() == "backup");
+  CHECK(run.fields().at("completedAt").kind_case()
+        == google::protobuf::Value::kNullValue);
+  auto run_id = run.fields().at("id").string_value();
+  CHECK(run_id.size() == 19); // yyyyMMddHHmmss and five characters
+  REQUIRE(eventually([&] { return number(c.history("backup"),
+                                         "successCount") == 1; }));
+  auto h = c.history("backup");
+  CHECK(number(h, "failureCount") == 0);
+  CHECK(h.fields().at("lastSuccessAt").has_string_value());
+  const auto& done = list(h, "successfulFinishedRuns");
+  REQUIRE(done.values_size() == 1);
+  const auto& info = done.values(0).struct_value();
+  CHECK(info.fields().at("id").string_value() == run_id);
+  const auto& tasks = list(info, "tasks");
+  REQUIRE(tasks.values_size() == 1);
+  // Metronome's task ids: the job's id, the run's, a UUID.
+  CHECK(tasks.values(0).string_value().rfind("backup_" + run_id + ".", 0)
+        == 0);
+  // A finished run is history, no longer a run.
+  CHECK(list(c.job("backup", "activeRuns"), "activeRuns").values_size() == 0);
+  auto gone = c.get("/v1/jobs/backup/runs/" + run_id);
+  CHECK(gone.status == 404);
+  CHECK(gone.body.find("Job Run not found") != std::string::npos);
+  auto summary = c.job("backup", "historySummary")
+                   .fields()
+                   .at("historySummary")
+                   .struct_value();
+  CHECK(number(summary, "successCount") == 1);
+  CHECK(!summary.fields().count("successfulFinishedRuns"));
+  auto metrics = c.get("/metrics");
+  CHECK(metrics.body.find("metronome_runs_total{status=\"success\"} 1")
+        != std::string::npos);
+}
+
+TEST_CASE("a failing job is retried with ON_FAILURE until its deadline") {
+  cluster c;
+  REQUIRE(c.send("POST", "/v1/jobs",
+                 job_json("flaky", "exit 3",
+                          R"(,"restart":{"policy":"ON_FAILURE",)"
+                          R"("activeDeadlineSeconds":2})"))
+            .status
+          == 201);
+  REQUIRE(c.send("POST", "/v1/jobs",
+                 job_json("once", "exit 3"))
+            .status
+          == 201);
+  REQUIRE(c.send("POST", "/v1/jobs/flaky/runs").status == 201);
+  REQUIRE(c.send("POST", "/v1/jobs/once/runs").status == 201);
+  REQUIRE(eventually([&] {
+    return number(c.history("flaky"), "failureCount") == 1
+           && number(c.history("once"), "failureCount") == 1;
+  }));
+  auto flaky = list(c.history("flaky"), "failedFinishedRuns");
+  REQUIRE(flaky.values_size() == 1);
+  // Started again after each failure while the deadline had not passed.
+  auto attempts = list(flaky.values(0).struct_value(), "tasks").values_size();
+  CHECK(attempts >= 2);
+  // The deadline ended it: no task is started after it.
+  std::this_thread::sleep_for(1s);
+  CHECK(list(list(c.history("flaky"), "failedFinishedRuns")
+               .values(0)
+               .struct_value(),
+             "tasks")
+          .values_size()
+        == attempts);
+  CHECK(number(c.history("flaky"), "successCount") == 0);
+  // Restart policy NEVER: one task, and the run failed.
+  auto once = list(c.history("once"), "failedFinishedRuns");
+  REQUIRE(once.values_size() == 1);
+  CHECK(list(once.values(0).struct_value(), "tasks").values_size() == 1);
+}
+
+TEST_CASE("a schedule runs on the minute, once, across kill -9 of Metronome") {
+  cluster c;
+  auto body = job_json("tick", "sleep 2");
+  body.pop_back();
+  body += R"(,"schedules":[{"id":"every-minute","cron":"* * * * *"}]})";
+  auto r = c.send("POST", "/v1/jobs", body);
+  REQUIRE_MESSAGE(r.status == 201, r.body);
+  auto schedule = parse_json_object(r.body);
+  auto next = list(schedule, "schedules")
+                .values(0)
+                .struct_value()
+                .fields()
+                .at("nextRunAt")
+                .string_value();
+  CHECK(next.find(":00.000+0000") != std::string::npos);
+  // The tick comes within a minute; Metronome dies as soon as its run is
+  // there, before the run's task can have ended.
+  std::string run_id;
+  REQUIRE(eventually(
+    [&] {
+      auto runs = c.get("/v1/jobs/tick/runs");
+      auto doc = parse_json_object("{\"runs\":" + runs.body + "}");
+      if (list(doc, "runs").values_size() == 0)
+        return false;
+      run_id = list(doc, "runs")
+                 .values(0)
+                 .struct_value()
+                 .fields()
+                 .at("id")
+                 .string_value();
+      return true;
+    },
+    70s));
+  c.metronome->kill(SIGKILL);
+  exit_status_within(*c.metronome, 10s);
+  c.start_metronome();
+  // The restarted Metronome finds the tick's run, and starts no other.
+  REQUIRE(eventually([&] { return number(c.history("tick"),
+                                         "successCount") >= 1; },
+                     30s));
+  auto h = c.history("tick");
+  auto runs = list(h, "successfulFinishedRuns");
+  std::set<std::string> minutes;
+  for (const auto& v : runs.values()) {
+    auto id = v.struct_value().fields().at("id").string_value();
+    CHECK(minutes.insert(id.substr(0, 12)).second); // one per minute
+  }
+  CHECK(runs.values(runs.values_size() - 1)
+          .struct_value()
+          .fields()
+          .at("id")
+          .string_value()
+        == run_id);
+  CHECK(number(h, "failureCount") == 0);
+  // Nor is a second run of that tick active.
+  for (const auto& v :
+       list(c.job("tick", "activeRuns"), "activeRuns").values())
+    CHECK(v.struct_value().fields().at("id").string_value().substr(0, 12)
+          != run_id.substr(0, 12));
+}
+
+TEST_CASE("bad input gets Metronome's answers and changes nothing") {
+  cluster c;
+  REQUIRE(c.send("POST", "/v1/jobs", job_json("kept", "true")).status == 201);
+  auto before = c.get("/v1/jobs?embed=history");
+  auto refused = [&](const std::string& body, const std::string& part,
+                     unsigned status = 422) {
+    auto r = c.send("POST", "/v1/jobs", body);
+    CHECK_MESSAGE(r.status == status, r.body);
+    CHECK_MESSAGE(r.body.find(part) != std::string::npos, r.body);
+  };
+  auto with_schedule = [](const std::string& schedule) {
+    auto j = job_json("nightly", "true");
+    j.pop_back();
+    return j + R"(,"schedules":[)" + schedule + "]}";
+  };
+  refused(with_schedule(R"({"id":"s","cron":"61 * * * *"})"),
+          R"("path":"/schedules(0)/cron")");
+  refused(with_schedule(R"({"id":"s","cron":"0 2 * * *",)"
+                        R"("timezone":"Mars/Olympus"})"),
+          R"(No time zone found with this id: \"Mars/Olympus\")");
+  refused(job_json("nightly", "true").replace(
+            job_json("nightly", "true").find("\"cpus\":0.1"), 10,
+            "\"cpus\":-1"),
+          R"({"path":"/run/cpus","errors":["-1 is smaller than required )");
+  refused(job_json("Bad_Id", "true"), R"("path":"/id")");
+  refused("{not json", "Invalid JSON", 400);
+  refused(job_json("kept", "false"), "Job with this id already exists", 409);
+  auto unknown = c.get("/v1/jobs/nope");
+  CHECK(unknown.status == 404);
+  CHECK(unknown.body == R"({"id":"nope","message":"Job not found"})");
+  CHECK(c.send("POST", "/v1/jobs/nope/runs").status == 404);
+  CHECK(c.get("/v1/jobs?embed=everything").status == 400);
+  // Nothing changed.
+  CHECK(c.get("/v1/jobs?embed=history").body == before.body);
+  CHECK(c.get("/ping").body == "pong");
+}
+
+TEST_CASE("schedules: one per job, replaced and removed") {
+  cluster c;
+  REQUIRE(c.send("POST", "/v1/jobs", job_json("report", "true")).status
+          == 201);
+  auto added = c.send("POST", "/v1/jobs/report/schedules",
+                      R"({"id":"nightly","cron":"30 2 * * *",)"
+                      R"("timezone":"America/New_York"})");
+  REQUIRE_MESSAGE(added.status == 201, added.body);
+  CHECK(added.body.find(R"("startingDeadlineSeconds":900)")
+        != std::string::npos);
+  auto second = c.send("POST", "/v1/jobs/report/schedules",
+                       R"({"id":"hourly","cron":"0 * * * *"})");
+  CHECK(second.status == 409);
+  CHECK(second.body.find("Only one schedule supported at the moment")
+        != std::string::npos);
+  auto replaced = c.send("PUT", "/v1/jobs/report/schedules/nightly",
+                         R"({"cron":"45 3 * * *","concurrencyPolicy":"FORBID"})");
+  REQUIRE_MESSAGE(replaced.status == 200, replaced.body);
+  auto got = c.get("/v1/jobs/report/schedules/nightly");
+  CHECK(got.body.find(R"("cron":"45 3 * * *")") != std::string::npos);
+  CHECK(got.body.find(R"("concurrencyPolicy":"FORBID")") != std::string::npos);
+  auto removed = c.send("DELETE", "/v1/jobs/report/schedules/nightly");
+  CHECK(removed.status == 200);
+  CHECK(removed.body.empty());
+  auto gone = c.get("/v1/jobs/report/schedules/nightly");
+  CHECK(gone.status == 404);
+  CHECK(gone.body == R"({"id":"nightly","message":"Schedule not found"})");
+  // A job with active runs is removed only when they are stopped too.
+  REQUIRE(c.send("POST", "/v1/jobs", job_json("long", "sleep 60")).status
+          == 201);
+  auto run = parse_json_object(c.send("POST", "/v1/jobs/long/runs").body);
+  auto run_id = run.fields().at("id").string_value();
+  auto conflict = c.send("DELETE", "/v1/jobs/long");
+  CHECK(conflict.status == 409);
+  CHECK(conflict.body.find("stopCurrentJobRuns=true") != std::string::npos);
+  auto stopped = c.send("POST", "/v1/jobs/long/runs/" + run_id
+                                  + "/actions/stop");
+  CHECK_MESSAGE(stopped.status == 200, stopped.body);
+  CHECK(stopped.body.find(R"("status":"FAILED")") != std::string::npos);
+  CHECK(number(c.history("long"), "failureCount") == 1);
+  CHECK(c.send("DELETE", "/v1/jobs/long").status == 200);
+  CHECK(c.get("/v1/jobs/long").status == 404);
+}
