@@ -13,7 +13,10 @@
 // serves HTTP on 8123 and DNS on 53 as root (61053 otherwise, DC/OS' own
 // Mesos-DNS port), forwarding other names to this machine's resolvers.
 // Minuteman (dcos-minuteman) serves its API on 62080 and, as root, puts the
-// VIPs on a dummy interface "minuteman" (removed when it stops).
+// VIPs on a dummy interface "minuteman" (removed when it stops). Metronome
+// (dcos-metronome) runs jobs from 9000, its state under the work directory
+// (one Metronome, also beside several masters: it has no leader election
+// yet).
 #include <signal.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -140,9 +143,8 @@ int up(int argc, char** argv) {
   uint16_t port = 5050;
   std::string log_level = "info";
   flags f{"dcos up [flags]",
-          "Starts a local cluster: a master, agents, Marathon, Mesos-DNS and "
-          "Minuteman, "
-          "each its own process, until Ctrl-C."};
+          "Starts a local cluster: a master, agents, Marathon, Metronome, "
+          "Mesos-DNS and Minuteman, each its own process, until Ctrl-C."};
   f.add(&agents, "agents", "number of agents");
   f.add(&masters, "masters",
         "number of masters; above one, they elect a leader in a ZooKeeper "
@@ -156,6 +158,8 @@ int up(int argc, char** argv) {
   f.add(&log_level, "log_level", "log level of the daemons");
   uint16_t marathon_port = 8080;
   f.add(&marathon_port, "marathon_port", "Marathon's HTTP port");
+  uint16_t metronome_port = 9000;
+  f.add(&metronome_port, "metronome_port", "Metronome's HTTP port");
   uint16_t dns_http_port = 8123;
   f.add(&dns_http_port, "mesos_dns_port", "Mesos-DNS' HTTP port");
   uint16_t minuteman_port = 62080;
@@ -284,9 +288,30 @@ int up(int argc, char** argv) {
     marathon_urls.push_back(url);
     marathons.push_back(std::move(*marathon));
   }
-  // Mesos-DNS, following the (leading) master's event stream.
   std::vector<daemon_process> services;
   std::vector<std::string> service_urls;
+  // Metronome: jobs, now or on cron schedules.
+  {
+    subprocess_options opts;
+    opts.argv = {sibling_program("dcos-metronome"),
+                 "--master=" + master_flag, "--ip=" + ip,
+                 "--hostname=" + ip,
+                 fmt::format("--port={}", metronome_port),
+                 "--work_dir=" + work_dir + "/metronome",
+                 "--log_level=" + log_level};
+    opts.capture_stdout = true;
+    opts.stderr_path = work_dir + "/metronome.log";
+    std::string url;
+    auto metronome = start_daemon("metronome", std::move(opts), &url);
+    if (!metronome) {
+      std::fprintf(stderr, "dcos up: %s\n",
+                   describe_reason(metronome.error()).c_str());
+      return 1;
+    }
+    service_urls.push_back(url);
+    services.push_back(std::move(*metronome));
+  }
+  // Mesos-DNS, following the (leading) master's event stream.
   {
     subprocess_options opts;
     opts.argv = {sibling_program("dcos-dns"), "--master=" + master_flag,

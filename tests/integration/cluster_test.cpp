@@ -391,6 +391,7 @@ TEST_CASE("dcos up runs a cluster that dcos execute uses; SIGTERM stops it "
   auto dns_http_port = free_port();
   auto dns_port = free_port();
   auto minuteman_port = free_port();
+  auto metronome_port = free_port();
   subprocess_options opts;
   opts.argv = {binary("DCOS_CLI"), "up", "--agents=2",
                fmt::format("--port={}", port), "--work_dir=" + dir.path,
@@ -398,6 +399,7 @@ TEST_CASE("dcos up runs a cluster that dcos execute uses; SIGTERM stops it "
                fmt::format("--mesos_dns_port={}", dns_http_port),
                fmt::format("--dns_port={}", dns_port),
                fmt::format("--minuteman_port={}", minuteman_port),
+               fmt::format("--metronome_port={}", metronome_port),
                "--log_level=warning"};
   opts.capture_stdout = true;
   auto up = subprocess::spawn(opts);
@@ -417,6 +419,21 @@ TEST_CASE("dcos up runs a cluster that dcos execute uses; SIGTERM stops it "
   CHECK(banner.find(fmt::format("minuteman  http://127.0.0.1:{}\n",
                                 minuteman_port))
         != std::string::npos);
+  CHECK(banner.find(fmt::format("metronome  http://127.0.0.1:{}\n",
+                                metronome_port))
+        != std::string::npos);
+  // Metronome runs a job on the cluster.
+  auto metronome = fmt::format("http://127.0.0.1:{}", metronome_port);
+  auto job = curl({"-X", "POST", "-H", "Content-Type: application/json", "-d",
+                   R"({"id":"hello","run":{"cmd":"true","cpus":0.1,)"
+                   R"("mem":32,"disk":0}})",
+                   metronome + "/v1/jobs"});
+  CHECK_MESSAGE(job.status == 201, job.body);
+  CHECK(curl({"-X", "POST", metronome + "/v1/jobs/hello/runs"}).status == 201);
+  CHECK(eventually([&] {
+    auto r = curl({metronome + "/v1/jobs/hello?embed=historySummary"});
+    return r.body.find(R"("successCount":1)") != std::string::npos;
+  }));
   // Mesos-DNS names the leading master, asked with a real dig.
   CHECK(eventually([&] {
     auto dig = run_to_end({"dig", "+short", "@127.0.0.1", "-p",
