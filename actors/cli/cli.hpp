@@ -39,6 +39,7 @@ int list(const std::string& what, int argc, char** argv);
 int masters(int argc, char** argv);
 int task_log(int argc, char** argv);
 int marathon(int argc, char** argv);
+int job(int argc, char** argv);
 int vips(int argc, char** argv);
 
 } // namespace dcos::cli

@@ -6,6 +6,7 @@
 //   dcos masters [--master=HOST:5050|zk://HOSTS/PATH] [--json]
 //   dcos task log TASK_ID [--follow] [--stderr]
 //   dcos marathon app|deployment|task ...   (see marathon.cpp)
+//   dcos job add|list|show|run|remove|history ...   (see job.cpp)
 //   dcos vips [--minuteman=HOST:62080] [--json]
 #include <cstdio>
 #include <cstring>
@@ -25,6 +26,7 @@ int main(int argc, char** argv) {
               "  tasks     list tasks\n"
               "  task log  print a task's output\n"
               "  marathon  Marathon's apps, deployments and tasks\n"
+              "  job       Metronome's jobs, their runs and history\n"
               "  vips      Minuteman's VIPs and their backends\n\n"
               "Run `dcos <command> --help` for a command's flags.");
   };
@@ -45,6 +47,8 @@ int main(int argc, char** argv) {
     return list(command, argc - 1, argv + 1);
   if (command == "marathon")
     return marathon(argc - 1, argv + 1);
+  if (command == "job")
+    return job(argc - 1, argv + 1);
   if (command == "vips")
     return vips(argc - 1, argv + 1);
   if (command == "task") {

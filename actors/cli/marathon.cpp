@@ -24,6 +24,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "cli.hpp"
+#include "rest_call.hpp"
 #include "dcos/error.hpp"
 #include "dcos/flags.hpp"
 #include "dcos/json.hpp"
@@ -38,50 +39,16 @@ using google::protobuf::Value;
 
 constexpr const char* default_marathon = "127.0.0.1:8080";
 
+rest_service marathon_service(const std::string& address) {
+  return {"Marathon", address, 8080};
+}
+
 // One call to Marathon: its answer on 2xx, else Marathon's message.
 caf::expected<std::string> call(const std::string& marathon,
                                 const std::string& method,
                                 const std::string& target,
                                 const std::string& body = {}) {
-  auto where = parse_host_port(marathon, 8080);
-  if (!where)
-    return where.error();
-  http_call req;
-  req.method = method;
-  req.host = where->first;
-  req.port = where->second;
-  req.target = target;
-  req.body = body;
-  if (!body.empty())
-    req.content_type = "application/json";
-  auto reply = http_fetch(req);
-  if (!reply)
-    return reply.error();
-  if (reply->status >= 200 && reply->status < 300)
-    return reply->body;
-  // Marathon says what is wrong in "message" (and "details" for 422).
-  Struct answer;
-  std::string why = reply->body;
-  if (!from_json(reply->body, &answer, "Marathon's answer")) {
-    auto message = answer.fields().find("message");
-    if (message != answer.fields().end())
-      why = message->second.string_value();
-    if (auto details = answer.fields().find("details");
-        details != answer.fields().end())
-      for (const auto& d : details->second.list_value().values()) {
-        const auto& f = d.struct_value().fields();
-        std::vector<std::string> errors;
-        if (auto e = f.find("errors"); e != f.end())
-          for (const auto& x : e->second.list_value().values())
-            errors.push_back(x.string_value());
-        why += fmt::format("\n  {}: {}",
-                           f.count("path") ? f.at("path").string_value() : "",
-                           fmt::join(errors, "; "));
-      }
-  }
-  return make_error(errc::invalid_argument,
-                    fmt::format("Marathon answered {}: {}", reply->status,
-                                why));
+  return rest_call(marathon_service(marathon), method, target, body);
 }
 
 // The flags every `dcos marathon` command takes. REQUIRES: not moved
@@ -105,29 +72,11 @@ int fail(const std::string& what, const caf::error& err) {
 }
 
 caf::expected<Struct> parse(const std::string& body) {
-  Struct out;
-  if (auto err = from_json(body, &out, "Marathon's answer"))
-    return err;
-  return out;
+  return parse_answer(marathon_service(""), body);
 }
 
-std::string pretty(const google::protobuf::Message& m) {
-  google::protobuf::util::JsonPrintOptions options;
-  options.add_whitespace = true;
-  std::string out;
-  (void)google::protobuf::util::MessageToJsonString(m, &out, options);
-  return out;
-}
 
-const Value& field(const Struct& s, const std::string& name) {
-  static const Value none;
-  auto at = s.fields().find(name);
-  return at == s.fields().end() ? none : at->second;
-}
 
-std::string number(const Value& v) {
-  return fmt::format("{}", v.number_value());
-}
 
 std::string app_path(std::string id) {
   if (id.empty() || id.front() != '/')
@@ -135,14 +84,6 @@ std::string app_path(std::string id) {
   return "/v2/apps" + id;
 }
 
-std::string read_input(const std::string& file) {
-  if (file.empty() || file == "-")
-    return {std::istreambuf_iterator<char>(std::cin), {}};
-  std::ifstream in{file};
-  if (!in)
-    return {};
-  return {std::istreambuf_iterator<char>(in), {}};
-}
 
 // "Created deployment ID" from a {"deploymentId": ...} answer (or an app
 // answer with its deployments).

@@ -6,6 +6,7 @@
 // nothing.
 #include <signal.h>
 
+#include <fstream>
 #include <set>
 #include <string>
 #include <thread>
@@ -315,4 +316,44 @@ TEST_CASE("schedules: one per job, replaced and removed") {
   CHECK(number(c.history("long"), "failureCount") == 1);
   CHECK(c.send("DELETE", "/v1/jobs/long").status == 200);
   CHECK(c.get("/v1/jobs/long").status == 404);
+}
+
+TEST_CASE("the dcos job commands, as the DC/OS CLI spells them") {
+  cluster c;
+  auto where = fmt::format("--metronome=127.0.0.1:{}", c.port);
+  auto file = c.dir / "job.json";
+  {
+    std::ofstream out{file};
+    out << job_json("cleanup", "echo cleaning");
+  }
+  auto dcos = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), binary("DCOS_CLI"));
+    args.push_back(where);
+    return run_to_end(std::move(args));
+  };
+  auto added = dcos({"job", "add", file});
+  CHECK_MESSAGE(added.status == 0, added.out);
+  auto again = dcos({"job", "add", file});
+  CHECK(again.status == 1);
+  CHECK(again.out.find("Job with this id already exists") != std::string::npos);
+  auto run = dcos({"job", "run", "cleanup"});
+  CHECK_MESSAGE(run.status == 0, run.out);
+  CHECK(run.out.rfind("Run ID: ", 0) == 0);
+  REQUIRE(eventually([&] {
+    return number(c.history("cleanup"), "successCount") == 1;
+  }));
+  auto listed = dcos({"job", "list"});
+  CHECK(listed.status == 0);
+  CHECK(listed.out.find("cleanup") != std::string::npos);
+  CHECK(listed.out.find("Success") != std::string::npos);
+  auto history = dcos({"job", "history", "cleanup"});
+  CHECK(history.status == 0);
+  CHECK(history.out.find(run.out.substr(8, 19)) != std::string::npos);
+  auto shown = dcos({"job", "show", "cleanup"});
+  CHECK(shown.out.find("\"cmd\": \"echo cleaning\"") != std::string::npos);
+  CHECK(dcos({"job", "remove", "cleanup"}).status == 0);
+  auto missing = dcos({"job", "show", "cleanup"});
+  CHECK(missing.status == 1);
+  CHECK(missing.out.find("Job not found") != std::string::npos);
+  CHECK(dcos({"job", "frobnicate"}).status == 2);
 }
