@@ -92,8 +92,11 @@ int main(int argc, char** argv) {
   mcfg.framework.add_roles(role);
   mcfg.framework.set_hostname(hostname);
   mcfg.framework.set_failover_timeout(failover_timeout);
-  mcfg.framework.add_capabilities()->set_type(
-    v1::FrameworkInfo::Capability::MULTI_ROLE);
+  // Partition-aware, as Marathon (whose launch machinery Metronome shares):
+  // a task on an agent cut off is TASK_UNREACHABLE, and waited for.
+  for (auto capability : {v1::FrameworkInfo::Capability::PARTITION_AWARE,
+                          v1::FrameworkInfo::Capability::MULTI_ROLE})
+    mcfg.framework.add_capabilities()->set_type(capability);
   mcfg.detector = spawn_detector(sys, *where);
   mcfg.store = spawn_file_store(sys, work_dir);
   mcfg.seed = seed;

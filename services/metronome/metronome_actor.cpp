@@ -59,6 +59,9 @@ metronome_actor spawn_metronome(caf::actor_system& sys,
       [self](deadline_atom, const std::string& job, const std::string& run) {
         self->state.on_deadline(job, run);
       },
+      [self](retry_atom, const std::string& job, const std::string& run) {
+        self->state.on_retry(job, run);
+      },
       [self](tick_atom) {
         auto& st = self->state;
         if (st.subscribed)

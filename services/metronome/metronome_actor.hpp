@@ -15,8 +15,9 @@
 //    active under concurrencyPolicy FORBID.
 //  - A run started by a schedule whose task has not started within
 //    startingDeadlineSeconds fails. A failed task is launched again in the
-//    same run with restart policy ON_FAILURE, until activeDeadlineSeconds
-//    have passed since the run was created; with NEVER the run fails.
+//    same run with restart policy ON_FAILURE (after 1 s, doubling with each
+//    failure up to maxLaunchDelay), until activeDeadlineSeconds have
+//    passed since the run was created; with NEVER the run fails.
 //  - A finished run (SUCCESS or FAILED) leaves the active runs and goes to
 //    the job's history: counts, last times, and the last `history_count`
 //    runs of each outcome.
@@ -56,6 +57,7 @@ using stop_atom = caf::atom_constant<caf::atom("stop")>;
 using info_atom = caf::atom_constant<caf::atom("info")>;
 using due_atom = caf::atom_constant<caf::atom("due")>;
 using deadline_atom = caf::atom_constant<caf::atom("deadline")>;
+using retry_atom = caf::atom_constant<caf::atom("retry")>;
 
 /// The calls of the REST API. Failures: errc::not_found (no such job,
 /// schedule or run), errc::conflict (the job or schedule exists, for a
@@ -84,10 +86,11 @@ using metronome_api = caf::typed_actor<
   // The framework id ("" until subscribed once).
   caf::replies_to<get_atom, info_atom>::with<std::string>,
   // Internal: a job's schedule may be due (the job's schedule
-  // generation); a scheduled run's starting deadline; the periodic
-  // reconciliation and kill retries.
+  // generation); a scheduled run's starting deadline; a failed run's next
+  // task; the periodic kill retries.
   caf::reacts_to<due_atom, std::string, uint64_t>,
   caf::reacts_to<deadline_atom, std::string, std::string>,
+  caf::reacts_to<retry_atom, std::string, std::string>,
   caf::reacts_to<tick_atom>>;
 
 /// Both faces: the framework the driver talks to, and the API.

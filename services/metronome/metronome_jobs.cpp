@@ -6,6 +6,7 @@
 
 #include <dcos/error.hpp>
 #include <dcos/recordio.hpp>
+#include <dcos/task_state.hpp>
 
 #include "job_definition.hpp"
 
@@ -263,9 +264,16 @@ void metronome_state::start() {
   for (auto& [id, entry] : jobs) {
     runs += entry.runs.size();
     for (auto& [run_id, run] : entry.runs) {
-      // A run whose task was not launched yet (or ended unseen) gets one;
-      // the reconciliation after subscribing tells about the others.
-      run.wants_task = run.record.agent_of_task().empty();
+      // A run with no task that may still run (none launched yet, or the
+      // last one failed and waits to be retried) gets one; the
+      // reconciliation after subscribing tells about the others.
+      run.wants_task = true;
+      for (const auto& task : run.record.run().tasks()) {
+        v1::TaskState state;
+        if (v1::TaskState_Parse(task.status(), &state) && !is_terminal(state)
+            && state != v1::TASK_UNKNOWN)
+          run.wants_task = false;
+      }
       if (run.record.starting_deadline_ms() > 0
           && run.record.run().status() != ACTIVE)
         self->delayed_send(

@@ -310,6 +310,8 @@ void metronome_state::finish_run(job_entry& entry, const std::string& run_id,
   info->set_id(run_id);
   info->set_created_at(record.run().created_at());
   info->set_finished_at(now);
+  if (record.tick() > 0)
+    info->set_scheduled_at(format_time(record.tick() * 1000));
   for (const auto& task : record.run().tasks())
     info->add_tasks(task.id());
   apply_history(entry.history, e, cfg.history_count);
@@ -371,6 +373,18 @@ void metronome_state::on_deadline(const std::string& job_id,
             "it fails",
             job_id, run_id);
   (void)stop_run(job_id, run_id);
+}
+
+void metronome_state::on_retry(const std::string& job_id,
+                               const std::string& run_id) {
+  auto job = jobs.find(job_id);
+  if (job == jobs.end())
+    return;
+  auto at = job->second.runs.find(run_id);
+  if (at == job->second.runs.end())
+    return;
+  at->second.wants_task = true;
+  want_offers();
 }
 
 void metronome_state::want_offers() {
@@ -497,13 +511,17 @@ void metronome_state::on_update(const v1::TaskStatus& status) {
   const auto& task_id = status.task_id().value();
   auto state = status.state();
   auto name = v1::TaskState_Name(state);
-  if (is_terminal(state))
+  // TASK_UNKNOWN (reconciliation about a task the master has no record
+  // of) ends a task as surely as a terminal state; TASK_UNREACHABLE does
+  // not (its agent may come back with it).
+  bool ended = is_terminal(state) || state == v1::TASK_UNKNOWN;
+  if (ended)
     killing.erase(task_id);
   auto where = run_of_task.find(task_id);
   if (where == run_of_task.end()) {
     // Not a task of an active run: left over from a stopped run, or one
     // this Metronome does not know. Nothing of it may keep running.
-    if (!is_terminal(state) && !killing.count(task_id)) {
+    if (!ended && !killing.count(task_id)) {
       log->warn("killing task {}, which no active run has", task_id);
       kill_task(task_id, status.agent_id().value());
     }
@@ -525,7 +543,7 @@ void metronome_state::on_update(const v1::TaskStatus& status) {
     record(entry, run);
     return;
   }
-  if (!is_terminal(state))
+  if (!ended)
     return;
   task->set_completed_at(timestamp());
   run_of_task.erase(where);
@@ -543,9 +561,14 @@ void metronome_state::on_update(const v1::TaskStatus& status) {
             task_id, run_at->first, name,
             retry ? "; it is started again (ON_FAILURE)" : "");
   if (retry) {
-    run.wants_task = true;
+    // Not at once: a task that fails as it starts would loop.
+    auto failures = run.record.failed_tasks();
+    run.record.set_failed_tasks(failures + 1);
     record(entry, run);
-    want_offers();
+    auto delay = std::min<int64_t>(entry.job.run().max_launch_delay(),
+                                   int64_t{1} << std::min(failures, 20));
+    self->delayed_send(self, std::chrono::seconds(delay), retry_atom::value,
+                       entry.job.id(), run_at->first);
     return;
   }
   run.record.mutable_run()->set_status(FAILED);

@@ -126,6 +126,7 @@ struct metronome_state {
   void finish_run(job_entry& entry, const std::string& run_id, bool success);
   void kill_task(const std::string& task_id, const std::string& agent_id);
   void on_deadline(const std::string& job_id, const std::string& run_id);
+  void on_retry(const std::string& job_id, const std::string& run_id);
   void record(job_entry& entry, const run_entry& run); // to the store
   void want_offers();
 
