@@ -434,58 +434,65 @@ void metronome_state::retry_kills() {
 }
 
 void metronome_state::on_offers(const call::Event::Offers& event) {
-  bool wanted = false;
+  // The runs that wait for a task, gathered once per batch of offers: a
+  // thousand jobs and a thousand offers must not make a million visits.
+  struct waiting_run {
+    job_entry* entry;
+    const std::string* run_id;
+    run_entry* run;
+  };
+  std::vector<waiting_run> waiting;
+  for (auto& [job_id, entry] : jobs)
+    for (auto& [run_id, run] : entry.runs)
+      if (run.wants_task)
+        waiting.push_back({&entry, &run_id, &run});
+  call::Call::Decline unused;
   for (const auto& offer : event.offers()) {
     sites[offer.agent_id().value()] = placement_site::of(offer);
     auto available = resources::from_proto(offer.resources());
     std::vector<v1::TaskInfo> launches;
-    for (auto& [job_id, entry] : jobs) {
-      for (auto& [run_id, run] : entry.runs) {
-        if (!run.wants_task)
-          continue;
-        wanted = true;
-        if (!available)
-          break;
-        const auto& spec = entry.job.run();
-        task_demand demand;
-        demand.cpus = spec.cpus();
-        demand.mem = spec.mem();
-        demand.disk = spec.disk();
-        demand.gpus = spec.gpus();
-        std::vector<placement_site> placed;
-        if (!entry.constraints.empty())
-          for (const auto& [other_id, other] : entry.runs)
-            for (const auto& [task, agent] : other.record.agent_of_task())
-              if (auto site = sites.find(agent); site != sites.end())
-                placed.push_back(site->second);
-        auto match = match_offer(demand, entry.constraints, offer,
-                                 *available, placed);
-        if (!match.fits) {
-          log->debug("job {}: offer from {} does not fit: {}", job_id,
-                     offer.hostname(), match.reason);
-          continue;
-        }
-        *available -= match.used;
-        std::string task_id = job_id;
-        std::replace(task_id.begin(), task_id.end(), '.', '_');
-        task_id += "_" + run_id + "." + uuid();
-        launches.push_back(task_for(entry.job, task_id, offer, match.used));
-        auto* task = run.record.mutable_run()->add_tasks();
-        task->set_id(task_id);
-        task->set_status("TASK_STAGING");
-        task->set_started_at(timestamp());
-        (*run.record.mutable_agent_of_task())[task_id]
-          = offer.agent_id().value();
-        run_of_task[task_id] = {job_id, run_id};
-        run.wants_task = false;
-        record(entry, run);
+    for (size_t i = 0; i < waiting.size() && available;) {
+      auto& [entry, run_id, run] = waiting[i];
+      const auto& job_id = entry->job.id();
+      const auto& spec = entry->job.run();
+      task_demand demand;
+      demand.cpus = spec.cpus();
+      demand.mem = spec.mem();
+      demand.disk = spec.disk();
+      demand.gpus = spec.gpus();
+      std::vector<placement_site> placed;
+      if (!entry->constraints.empty())
+        for (const auto& [other_id, other] : entry->runs)
+          for (const auto& [task, agent] : other.record.agent_of_task())
+            if (auto site = sites.find(agent); site != sites.end())
+              placed.push_back(site->second);
+      auto match = match_offer(demand, entry->constraints, offer, *available,
+                               placed);
+      if (!match.fits) {
+        log->debug("job {}: offer from {} does not fit: {}", job_id,
+                   offer.hostname(), match.reason);
+        ++i;
+        continue;
       }
+      *available -= match.used;
+      std::string task_id = job_id;
+      std::replace(task_id.begin(), task_id.end(), '.', '_');
+      task_id += "_" + *run_id + "." + uuid();
+      launches.push_back(task_for(entry->job, task_id, offer, match.used));
+      auto* task = run->record.mutable_run()->add_tasks();
+      task->set_id(task_id);
+      task->set_status("TASK_STAGING");
+      task->set_started_at(timestamp());
+      (*run->record.mutable_agent_of_task())[task_id]
+        = offer.agent_id().value();
+      run_of_task[task_id] = {job_id, *run_id};
+      run->wants_task = false;
+      record(*entry, *run);
+      waiting[i] = waiting.back();
+      waiting.pop_back();
     }
     if (launches.empty()) {
-      call::Call::Decline d;
-      *d.add_offer_ids() = offer.id();
-      d.mutable_filters()->set_refuse_seconds(wanted ? 1 : 120);
-      self->send(driver, std::move(d));
+      *unused.add_offer_ids() = offer.id();
       continue;
     }
     call::Call::Accept a;
@@ -497,11 +504,12 @@ void metronome_state::on_offers(const call::Event::Offers& event) {
     a.mutable_filters()->set_refuse_seconds(1);
     self->send(driver, std::move(a));
   }
-  bool still_wanted = false;
-  for (const auto& [job_id, entry] : jobs)
-    for (const auto& [run_id, run] : entry.runs)
-      still_wanted = still_wanted || run.wants_task;
-  if (!still_wanted && !suppressed) {
+  if (unused.offer_ids_size() > 0) {
+    // Offers come back soon while a run still waits.
+    unused.mutable_filters()->set_refuse_seconds(waiting.empty() ? 120 : 1);
+    self->send(driver, std::move(unused));
+  }
+  if (waiting.empty() && !suppressed) {
     suppressed = true;
     self->send(driver, call::Call::Suppress{});
   }
