@@ -62,6 +62,7 @@ metronome_actor spawn_metronome(caf::actor_system& sys,
       [self](retry_atom, const std::string& job, const std::string& run) {
         self->state.on_retry(job, run);
       },
+      [self](revive_atom) { self->state.revive(); },
       [self](tick_atom) {
         auto& st = self->state;
         if (st.subscribed)

@@ -58,6 +58,7 @@ using info_atom = caf::atom_constant<caf::atom("info")>;
 using due_atom = caf::atom_constant<caf::atom("due")>;
 using deadline_atom = caf::atom_constant<caf::atom("deadline")>;
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
+using revive_atom = caf::atom_constant<caf::atom("revive")>;
 
 /// The calls of the REST API. Failures: errc::not_found (no such job,
 /// schedule or run), errc::conflict (the job or schedule exists, for a
@@ -87,10 +88,12 @@ using metronome_api = caf::typed_actor<
   caf::replies_to<get_atom, info_atom>::with<std::string>,
   // Internal: a job's schedule may be due (the job's schedule
   // generation); a scheduled run's starting deadline; a failed run's next
-  // task; the periodic kill retries.
+  // task; asking for offers again (once for the runs of one tick); the
+  // periodic kill retries.
   caf::reacts_to<due_atom, std::string, uint64_t>,
   caf::reacts_to<deadline_atom, std::string, std::string>,
   caf::reacts_to<retry_atom, std::string, std::string>,
+  caf::reacts_to<revive_atom>,
   caf::reacts_to<tick_atom>>;
 
 /// Both faces: the framework the driver talks to, and the API.

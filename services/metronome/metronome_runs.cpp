@@ -222,21 +222,27 @@ void metronome_state::on_due(const std::string& job_id, uint64_t generation) {
     apply_history(entry.history, e, cfg.history_count);
     append_history(entry, e);
   }
+  bool started = false; // a run of this batch is not in entry.runs yet
   for (auto tick : due) {
-    if (schedule.concurrency_policy() == FORBID && !entry.runs.empty()) {
+    if (schedule.concurrency_policy() == FORBID
+        && (started || !entry.runs.empty())) {
       HistoryEntry e;
       auto* missed = e.mutable_missed();
       missed->set_from(format_time(tick * 1000));
       missed->set_to(missed->from());
       missed->set_count(1);
-      missed->set_reason(fmt::format("concurrencyPolicy FORBID: run {} was "
-                                     "still active",
-                                     entry.runs.begin()->first));
+      missed->set_reason(
+        entry.runs.empty()
+          ? std::string{"concurrencyPolicy FORBID: the run of an earlier "
+                        "tick was starting"}
+          : fmt::format("concurrencyPolicy FORBID: run {} was still active",
+                        entry.runs.begin()->first));
       apply_history(entry.history, e, cfg.history_count);
       append_history(entry, e);
       continue;
     }
     start_run(entry, tick, {});
+    started = true;
   }
   if (!due.empty() || late)
     put("ticks/" + job_id, std::to_string(entry.last_tick));
@@ -340,8 +346,10 @@ caf::result<JobRun> metronome_state::stop_run(const std::string& job_id,
   auto& record = at->second.record;
   for (const auto& task : record.run().tasks()) {
     v1::TaskState state;
-    if (v1::TaskState_Parse(task.status(), &state) && !is_terminal(state))
-      kill_task(task.id(), record.agent_of_task().at(task.id()));
+    auto agent = record.agent_of_task().find(task.id());
+    if (v1::TaskState_Parse(task.status(), &state) && !is_terminal(state)
+        && agent != record.agent_of_task().end())
+      kill_task(task.id(), agent->second);
   }
   record.mutable_run()->set_status(FAILED);
   record.mutable_run()->mutable_completed_at()->set_string_value(timestamp());
@@ -388,6 +396,17 @@ void metronome_state::on_retry(const std::string& job_id,
 }
 
 void metronome_state::want_offers() {
+  // A revive makes the master offer every agent at once: the runs of one
+  // tick (a thousand jobs due the same minute) ask for offers once.
+  if (suppressed && subscribed && !revive_pending) {
+    revive_pending = true;
+    self->delayed_send(self, std::chrono::milliseconds(50),
+                       revive_atom::value);
+  }
+}
+
+void metronome_state::revive() {
+  revive_pending = false;
   if (suppressed && subscribed) {
     suppressed = false;
     self->send(driver, call::Call::Revive{});
@@ -412,10 +431,12 @@ void metronome_state::on_subscribed(const call::Event::Subscribed& s) {
 void metronome_state::reconcile() {
   call::Call::Reconcile known;
   for (const auto& [task, where] : run_of_task) {
-    auto& run = jobs[where.first].runs[where.second];
+    const auto& agents = jobs[where.first].runs[where.second]
+                           .record.agent_of_task();
     auto* t = known.add_tasks();
     t->mutable_task_id()->set_value(task);
-    t->mutable_agent_id()->set_value(run.record.agent_of_task().at(task));
+    if (auto agent = agents.find(task); agent != agents.end())
+      t->mutable_agent_id()->set_value(agent->second);
   }
   if (known.tasks_size() > 0)
     self->send(driver, std::move(known));

@@ -58,6 +58,7 @@ struct metronome_state {
   bool loaded = false;
   bool subscribed = false;
   bool suppressed = false;
+  bool revive_pending = false; // want_offers() waits to revive once
   std::string framework_id;
   scheduler_driver_actor driver;
   std::map<std::string, job_entry> jobs; // by id
@@ -129,6 +130,7 @@ struct metronome_state {
   void on_retry(const std::string& job_id, const std::string& run_id);
   void record(job_entry& entry, const run_entry& run); // to the store
   void want_offers();
+  void revive();
 
   // -- the framework ------------------------------------------------------------------
   void on_subscribed(const call::Event::Subscribed& s);
