@@ -98,6 +98,13 @@ void check_element(const FieldDescriptor* field, const Value& v,
 
 } // namespace
 
+http_response json_response(unsigned status, std::string body) {
+  http_response r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
 http_response message_response(unsigned status, std::string_view message) {
   http_response r;
   r.status = status;

@@ -1,5 +1,7 @@
 #include "marathon_state.hpp"
 
+#include <dcos/ask.hpp>
+
 namespace dcos::marathon {
 
 marathon_actor spawn_marathon(caf::actor_system& sys, marathon_config cfg) {
@@ -132,29 +134,8 @@ marathon_actor spawn_marathon(caf::actor_system& sys, marathon_config cfg) {
 
 void when_loaded(caf::actor_system& sys, marathon_actor marathon,
                  std::function<void(const caf::error&)> done) {
-  sys.spawn([marathon, done](caf::event_based_actor* self) -> caf::behavior {
-    self->send(self, tick_atom::value);
-    return {
-      [self, marathon, done](tick_atom) {
-        self->request(marathon, std::chrono::seconds(30), get_atom::value,
-                      apps_atom::value)
-          .then(
-            [self, done](const std::vector<App>&) {
-              done(caf::error{});
-              self->quit();
-            },
-            [self, done](caf::error& err) {
-              if (code_of(err) == errc::unavailable) {
-                self->delayed_send(self, std::chrono::milliseconds(20),
-                                   tick_atom::value);
-                return;
-              }
-              done(err);
-              self->quit();
-            });
-      },
-    };
-  });
+  when_ready<std::vector<App>>(sys, std::move(marathon), std::move(done),
+                               get_atom::value, apps_atom::value);
 }
 
 } // namespace dcos::marathon

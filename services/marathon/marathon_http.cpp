@@ -25,13 +25,6 @@ using namespace std::chrono_literals;
 
 constexpr caf::timespan api_timeout = 30s;
 
-http_response json_response(unsigned status, std::string body) {
-  http_response r;
-  r.status = status;
-  r.body = std::move(body);
-  return r;
-}
-
 // Marathon's answer to a failed call.
 http_response failure(const caf::error& err) {
   switch (code_of(err)) {

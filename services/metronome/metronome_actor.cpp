@@ -1,5 +1,7 @@
 #include "metronome_state.hpp"
 
+#include <dcos/ask.hpp>
+
 #include <dcos/error.hpp>
 
 namespace dcos::metronome {
@@ -100,29 +102,8 @@ metronome_actor spawn_metronome(caf::actor_system& sys,
 
 void when_loaded(caf::actor_system& sys, metronome_actor metronome,
                  std::function<void(const caf::error&)> done) {
-  sys.spawn([metronome, done](caf::event_based_actor* self) -> caf::behavior {
-    self->send(self, tick_atom::value);
-    return {
-      [self, metronome, done](tick_atom) {
-        self->request(metronome, std::chrono::seconds(30), get_atom::value,
-                      jobs_atom::value)
-          .then(
-            [self, done](const std::vector<JobStatus>&) {
-              done(caf::error{});
-              self->quit();
-            },
-            [self, done](caf::error& err) {
-              if (code_of(err) == errc::unavailable) {
-                self->delayed_send(self, std::chrono::milliseconds(20),
-                                   tick_atom::value);
-                return;
-              }
-              done(err);
-              self->quit();
-            });
-      },
-    };
-  });
+  when_ready<std::vector<JobStatus>>(sys, std::move(metronome), std::move(done),
+                                     get_atom::value, jobs_atom::value);
 }
 
 } // namespace dcos::metronome

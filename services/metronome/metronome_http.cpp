@@ -21,13 +21,6 @@ using namespace std::chrono_literals;
 
 constexpr caf::timespan api_timeout = 30s;
 
-http_response json_response(unsigned status, std::string body) {
-  http_response r;
-  r.status = status;
-  r.body = std::move(body);
-  return r;
-}
-
 // {"id": ..., "message": ...}: Metronome's answer naming what is missing.
 http_response not_found(const std::string& id, std::string_view message,
                         const std::string& job = {}) {

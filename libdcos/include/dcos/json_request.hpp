@@ -29,6 +29,9 @@ struct violation {
 /// The 422 answer listing `violations`, grouped by path (in path order).
 http_response invalid_object(const std::vector<violation>& violations);
 
+/// A JSON answer: `body` with `status`.
+http_response json_response(unsigned status, std::string body);
+
 /// The error answer {"message": ...} with `status`.
 http_response message_response(unsigned status, std::string_view message);
 
