@@ -181,8 +181,13 @@ TEST_CASE("the operator stream tells each launch and each new task state "
   const std::vector<v1::TaskState> run_and_finish{v1::TASK_RUNNING,
                                                   v1::TASK_FINISHED};
   const std::vector<v1::TaskState> finish_only{v1::TASK_FINISHED};
-  for (const auto& [task_id, seen] : states)
-    CHECK_MESSAGE((seen == run_and_finish || seen == finish_only), task_id);
+  for (const auto& [task_id, seen] : states) {
+    std::string names;
+    for (auto s : seen)
+      names += " " + v1::TaskState_Name(s);
+    CHECK_MESSAGE((seen == run_and_finish || seen == finish_only),
+                  task_id << " went through" << names);
+  }
 
   // The stream stays open for what comes next; the master counts its
   // follower, and forgets it once curl is gone.
