@@ -230,9 +230,11 @@ TEST_CASE("a schedule runs on the minute, once, across kill -9 of Metronome") {
           .string_value()
         == run_id);
   CHECK(number(h, "failureCount") == 0);
-  // Nor is a second run of that tick active.
-  for (const auto& v :
-       list(c.job("tick", "activeRuns"), "activeRuns").values())
+  // Nor is a second run of that tick active. (The job is kept in a
+  // variable: a range-for does not keep a temporary inside its range
+  // expression alive.)
+  auto active = c.job("tick", "activeRuns");
+  for (const auto& v : list(active, "activeRuns").values())
     CHECK(v.struct_value().fields().at("id").string_value().substr(0, 12)
           != run_id.substr(0, 12));
 }
