@@ -8,7 +8,7 @@
 // framework id in a store there, so that a restarted Marathon fails over to
 // its framework and resumes where it stopped. With --zk, several Marathons
 // share the state in ZooKeeper and elect the one that runs; the others
-// forward requests to it (marathon_leadership.hpp). Runs until
+// forward requests to it (dcos/service_leadership.hpp). Runs until
 // SIGTERM/SIGINT or DELETE /v2/leader; exits 1 if the master refuses it,
 // its state cannot be read, or (with --zk) it loses leadership.
 #include <signal.h>
@@ -16,7 +16,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <future>
 #include <optional>
 #include <random>
 
@@ -27,15 +26,15 @@
 #include <dcos/daemon_runtime.hpp>
 #include <dcos/detector_actor.hpp>
 #include <dcos/error.hpp>
+#include <dcos/leader_proxy.hpp>
+#include <dcos/service_leadership.hpp>
 #include <dcos/signals.hpp>
 #include <dcos/store_actor.hpp>
 #include <dcos/version.hpp>
 #include <dcos/zk_url.hpp>
 
 #include "marathon_actor.hpp"
-#include "marathon_edge.hpp"
 #include "marathon_http.hpp"
-#include "marathon_leadership.hpp"
 
 using namespace dcos;
 using namespace dcos::marathon;
@@ -143,42 +142,45 @@ int main(int argc, char** argv) {
     abdicated = true;
     shut_down_after(sys, std::chrono::milliseconds(200));
   };
-  marathon_edge edge{info.leader};
-  auto serve_marathon = [&sys, info](marathon_actor marathon) {
-    return marathon_routes(sys, std::move(marathon), info).handler();
+  leader_proxy proxy{info.leader, marathon_proxy_dialect()};
+  service_start start = [mcfg, info](caf::actor_system& sys,
+                                     store_actor store, service_ready ready) {
+    auto cfg = mcfg;
+    cfg.store = std::move(store);
+    auto marathon = spawn_marathon(sys, cfg);
+    when_loaded(sys, marathon,
+                [&sys, marathon, info, ready](const caf::error& err) {
+                  if (err)
+                    return ready(err);
+                  ready(marathon_routes(sys, marathon, info).handler());
+                });
+    return caf::actor_cast<caf::actor>(marathon);
   };
   // A Marathon that ends on its own (the master refused it, its state is
   // unreadable) ends the daemon, so that a supervisor sees it.
   static std::atomic<bool> failed{false};
   caf::actor leadership;
-  marathon_actor marathon;
+  caf::actor marathon;
   if (zk) {
-    marathon_leadership_config lcfg;
-    lcfg.marathon = mcfg;
+    service_leadership_config lcfg;
+    lcfg.service = "marathon";
     lcfg.zk = *zk;
     lcfg.session_timeout = std::chrono::milliseconds(zk_session_timeout_ms);
-    lcfg.routes = serve_marathon;
-    leadership = spawn_marathon_leadership(sys, std::move(lcfg), edge);
+    lcfg.start = start;
+    leadership = spawn_service_leadership(sys, std::move(lcfg), proxy);
   } else {
-    mcfg.store = spawn_file_store(sys, work_dir);
-    marathon = spawn_marathon(sys, mcfg);
-    caf::actor_cast<caf::abstract_actor*>(marathon)->attach_functor(
-      [](const caf::error& reason) {
-        if (reason != caf::exit_reason::user_shutdown) {
-          failed = true;
-          ::kill(::getpid(), SIGTERM);
-        }
-      });
-    // Serve once the state is loaded, so that the first request (a script
+    // Served once the state is loaded, so that the first request (a script
     // that posts an app as soon as `dcos up` says ready) finds it.
-    std::promise<caf::error> loaded;
-    when_loaded(sys, marathon,
-                [&loaded](const caf::error& err) { loaded.set_value(err); });
-    if (auto err = loaded.get_future().get())
-      return d.startup_error("cannot load Marathon's state", err);
-    edge.lead(serve_marathon(marathon));
+    auto alone = run_service_alone(sys, start,
+                                   spawn_file_store(sys, work_dir), proxy, [] {
+                                     failed = true;
+                                     ::kill(::getpid(), SIGTERM);
+                                   });
+    if (!alone)
+      return d.startup_error("cannot load Marathon's state", alone.error());
+    marathon = *alone;
   }
-  auto http = d.serve(edge.routes(), port);
+  auto http = d.serve(proxy.routes(), port);
   if (!http)
     return d.startup_error("cannot serve HTTP", http.error());
   if (zk)

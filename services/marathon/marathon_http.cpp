@@ -789,4 +789,19 @@ http_router marathon_routes(caf::actor_system& sys, marathon_actor marathon,
   return routes;
 }
 
+leader_proxy_dialect marathon_proxy_dialect() {
+  leader_proxy_dialect d;
+  d.service = "marathon";
+  d.leader_header = "X-Marathon-Leader";
+  d.leader_prefix = "http://";
+  d.mark_own_answers = true;
+  d.via_header = "X-Marathon-Via";
+  d.via_prefix = "1.1 ";
+  d.loop_status = 502;
+  d.loop_message = "Detected proxying loop.";
+  d.no_leader_message = "Could not determine the current leader";
+  d.streamed_paths = {"/v2/events"};
+  return d;
+}
+
 } // namespace dcos::marathon

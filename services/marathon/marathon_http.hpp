@@ -20,6 +20,7 @@
 #include <caf/fwd.hpp>
 
 #include <dcos/http_router.hpp>
+#include <dcos/leader_proxy.hpp>
 
 #include "marathon_actor.hpp"
 
@@ -39,5 +40,11 @@ struct marathon_http_info {
 /// REQUIRES: `sys` and `marathon` outlive the server that serves the routes.
 http_router marathon_routes(caf::actor_system& sys, marathon_actor marathon,
                             marathon_http_info info);
+
+/// How Marathon's leader proxy speaks: `X-Marathon-Leader: http://HOST:PORT`
+/// on every answer, `X-Marathon-Via: 1.1 HOST:PORT` on forwarded ones, 502
+/// "Detected proxying loop.", 503 "Could not determine the current leader";
+/// /v2/events forwarded as a stream.
+leader_proxy_dialect marathon_proxy_dialect();
 
 } // namespace dcos::marathon

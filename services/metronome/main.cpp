@@ -1,31 +1,39 @@
 // dcos-metronome: Metronome, the cluster's job scheduler (one-off and cron
 // jobs), as a libdcos framework.
 //
-//   dcos-metronome --master=127.0.0.1:5050 --work_dir=/var/lib/metronome
-//                  [--http_port=9000]
+//   dcos-metronome --master=127.0.0.1:5050 [--http_port=9000]
+//                  (--work_dir=/var/lib/metronome |
+//                   --zk=zk://HOST:2181/metronome)
 //
-// Metronome keeps its jobs, active runs, history, the last tick of each
-// schedule and its framework id in a store under --work_dir, so that a
-// restarted Metronome fails over to its framework and runs every tick once.
-// Runs until SIGTERM/SIGINT; exits 1 if the master refuses it or its state
-// cannot be read.
+// With --work_dir, one Metronome keeps its jobs, active runs, history, the
+// last tick of each schedule and its framework id in a store there, so that
+// a restarted Metronome fails over to its framework and runs every tick
+// once. With --zk, several Metronomes share the state in ZooKeeper and elect
+// the one that runs; the others forward requests to it
+// (dcos/service_leadership.hpp). Runs until SIGTERM/SIGINT; exits 1 if the
+// master refuses it, its state cannot be read, or (with --zk) it loses
+// leadership.
 #include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
-#include <future>
+#include <optional>
 #include <random>
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
+#include <fmt/format.h>
 
 #include <dcos/daemon_runtime.hpp>
 #include <dcos/detector_actor.hpp>
 #include <dcos/error.hpp>
+#include <dcos/leader_proxy.hpp>
+#include <dcos/service_leadership.hpp>
 #include <dcos/signals.hpp>
 #include <dcos/store_actor.hpp>
 #include <dcos/version.hpp>
+#include <dcos/zk_url.hpp>
 
 #include "cron_spec.hpp"
 #include "metronome_actor.hpp"
@@ -56,7 +64,16 @@ int main(int argc, char** argv) {
         "HOST:PORT of the master, or zk://HOSTS/PATH of the masters");
   f.add(&work_dir, "work_dir",
         "directory for Metronome's state (jobs, runs, history, framework "
-        "id); required");
+        "id); required unless --zk is given");
+  std::optional<zk_url> zk;
+  add_zk_flag(f, "zk",
+              "zk://HOST:PORT,.../PATH: keep the state in ZooKeeper and "
+              "elect the leader among several Metronomes there",
+              &zk);
+  uint64_t zk_session_timeout_ms = 10000;
+  f.add(&zk_session_timeout_ms, "zk_session_timeout",
+        "ZooKeeper session timeout in milliseconds, as Metronome's; a leader "
+        "cut off for this long steps down");
   f.add(&framework_name, "framework_name", "the framework's name");
   f.add(&role, "mesos_role", "the role the jobs' tasks run in");
   f.add(&user, "mesos_user", "the user the jobs' tasks run as by default");
@@ -69,8 +86,13 @@ int main(int argc, char** argv) {
         "METRONOME_HISTORY_COUNT");
   f.add(&seed, "seed", "seed of the ids Metronome makes");
   d.parse_or_exit(argc, argv);
-  if (work_dir.empty())
-    return d.usage_error("--work_dir: required");
+  if (work_dir.empty() && !zk)
+    return d.usage_error("--work_dir: required unless --zk is given");
+  if (!work_dir.empty() && zk)
+    return d.usage_error("--work_dir: not with --zk (the state is in "
+                         "ZooKeeper)");
+  if (zk_session_timeout_ms == 0)
+    return d.usage_error("--zk_session_timeout: must be positive");
   if (failover_timeout < 0)
     return d.usage_error("--failover_timeout: must not be negative");
   if (history_count == 0)
@@ -98,47 +120,75 @@ int main(int argc, char** argv) {
                           v1::FrameworkInfo::Capability::MULTI_ROLE})
     mcfg.framework.add_capabilities()->set_type(capability);
   mcfg.detector = spawn_detector(sys, *where);
-  mcfg.store = spawn_file_store(sys, work_dir);
   mcfg.seed = seed;
   mcfg.history_count = history_count;
   mcfg.start_time = std::chrono::duration<double>(
                       std::chrono::system_clock::now().time_since_epoch())
                       .count();
-  auto metronome = spawn_metronome(sys, mcfg);
-  // A Metronome that ends on its own (the master refused it, its state is
-  // unreadable) ends the daemon, so that a supervisor sees it.
-  static std::atomic<bool> failed{false};
-  caf::actor_cast<caf::abstract_actor*>(metronome)->attach_functor(
-    [](const caf::error& reason) {
-      if (reason != caf::exit_reason::user_shutdown) {
-        failed = true;
-        ::kill(::getpid(), SIGTERM);
-      }
-    });
-  // Serve once the state is loaded, so that the first request finds it.
-  std::promise<caf::error> loaded;
-  when_loaded(sys, metronome,
-              [&loaded](const caf::error& err) { loaded.set_value(err); });
-  if (auto err = loaded.get_future().get())
-    return d.startup_error("cannot load Metronome's state", err);
 
+  auto port = http_port ? http_port : d.common().port;
   metronome_http_info info;
   info.name = framework_name;
   info.master = master;
+  info.leader = fmt::format("{}:{}", hostname, port);
   info.version = dcos::version;
   info.history_count = history_count;
-  auto port = http_port ? http_port : d.common().port;
-  auto http = d.serve(metronome_routes(sys, metronome, info), port);
+  leader_proxy proxy{info.leader, metronome_proxy_dialect()};
+  proxy.serve_locally(answer_ping);
+  service_start start = [mcfg, info](caf::actor_system& sys,
+                                     store_actor store, service_ready ready) {
+    auto cfg = mcfg;
+    cfg.store = std::move(store);
+    auto metronome = spawn_metronome(sys, cfg);
+    when_loaded(sys, metronome,
+                [&sys, metronome, info, ready](const caf::error& err) {
+                  if (err)
+                    return ready(err);
+                  ready(metronome_routes(sys, metronome, info).handler());
+                });
+    return caf::actor_cast<caf::actor>(metronome);
+  };
+  // A Metronome that ends on its own (the master refused it, its state is
+  // unreadable) ends the daemon, so that a supervisor sees it.
+  static std::atomic<bool> failed{false};
+  caf::actor leadership;
+  caf::actor metronome;
+  if (zk) {
+    service_leadership_config lcfg;
+    lcfg.service = "metronome";
+    lcfg.zk = *zk;
+    lcfg.session_timeout = std::chrono::milliseconds(zk_session_timeout_ms);
+    lcfg.start = start;
+    leadership = spawn_service_leadership(sys, std::move(lcfg), proxy);
+  } else {
+    // Served once the state is loaded, so that the first request finds it.
+    auto alone = run_service_alone(sys, start,
+                                   spawn_file_store(sys, work_dir), proxy, [] {
+                                     failed = true;
+                                     ::kill(::getpid(), SIGTERM);
+                                   });
+    if (!alone)
+      return d.startup_error("cannot load Metronome's state", alone.error());
+    metronome = *alone;
+  }
+  auto http = d.serve(proxy.routes(), port);
   if (!http)
     return d.startup_error("cannot serve HTTP", http.error());
-  d.announce((*http)->port());
+  if (zk)
+    d.announce((*http)->port(),
+               fmt::format("contending at {}", zk->to_string()));
+  else
+    d.announce((*http)->port());
   auto sig = wait_for_termination_signal();
   if (failed)
     d.log()->critical("Metronome stopped; see the messages above");
   else
     d.log()->info("stopping on signal {}", sig);
   (*http)->stop();
-  caf::anon_send_exit(metronome, caf::exit_reason::user_shutdown);
+  if (leadership)
+    caf::anon_send_exit(leadership, caf::exit_reason::user_shutdown);
+  if (metronome)
+    caf::anon_send_exit(metronome, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(mcfg.detector, caf::exit_reason::user_shutdown);
   return failed ? 1 : 0;
 }

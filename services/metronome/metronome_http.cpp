@@ -403,15 +403,37 @@ private:
 
 } // namespace
 
+void answer_ping(const http_request&, http_responder respond) {
+  http_response pong;
+  pong.content_type = "text/plain";
+  pong.body = "pong";
+  respond(std::move(pong));
+}
+
+leader_proxy_dialect metronome_proxy_dialect() {
+  leader_proxy_dialect d;
+  d.service = "metronome";
+  d.leader_header = "X-LEADER";
+  d.via_header = "X-VIA";
+  d.loop_status = 400;
+  d.loop_message = "Prevent proxying already proxied request";
+  d.no_leader_message = "No consistent leadership";
+  d.json_refusals = false;
+  d.local_paths = {"/ping"};
+  return d;
+}
+
 http_router metronome_routes(caf::actor_system& sys, metronome_actor metronome,
                              metronome_http_info info) {
   auto r = std::make_shared<routes>(sys, metronome);
   http_router router;
-  router.get("/ping", [](const http_request&, http_responder respond) {
-    http_response pong;
-    pong.content_type = "text/plain";
-    pong.body = "pong";
-    respond(std::move(pong));
+  router.get("/ping", answer_ping);
+  router.get("/leader", [leader = info.leader](const http_request&,
+                                               http_responder respond) {
+    std::string body = "{\"leader\":";
+    append_json_string(body, leader);
+    body += "}";
+    respond(json_response(200, std::move(body)));
   });
   router.get("/info", [&sys, metronome, info](const http_request&,
                                                http_responder respond) {

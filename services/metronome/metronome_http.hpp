@@ -2,7 +2,7 @@
 // answers in Metronome's JSON (camelCase, its status codes and error
 // bodies), and the requests they make of the metronome actor.
 //
-// Served: /ping, /info, /metrics (Prometheus), /v1/jobs (GET with embed=
+// Served: /ping, /info, /leader, /metrics (Prometheus), /v1/jobs (GET with embed=
 // activeRuns, schedules, history, historySummary; POST), /v1/jobs/{id} (GET,
 // PUT, DELETE with stopCurrentJobRuns), /v1/jobs/{id}/runs (GET; POST: run
 // now), /v1/jobs/{id}/runs/{runId} (GET), .../runs/{runId}/actions/stop
@@ -18,6 +18,7 @@
 #include <caf/fwd.hpp>
 
 #include <dcos/http_router.hpp>
+#include <dcos/leader_proxy.hpp>
 
 #include "metronome_actor.hpp"
 
@@ -27,6 +28,7 @@ namespace dcos::metronome {
 struct metronome_http_info {
   std::string name = "metronome"; // the framework's name
   std::string master;             // the --master flag
+  std::string leader;             // this instance's HOST:PORT (/leader)
   std::string version;
   size_t history_count = 0;
 };
@@ -35,5 +37,14 @@ struct metronome_http_info {
 /// routes.
 http_router metronome_routes(caf::actor_system& sys, metronome_actor metronome,
                              metronome_http_info info);
+
+/// GET /ping: "pong", from whichever instance is asked.
+void answer_ping(const http_request& req, http_responder respond);
+
+/// How Metronome's leader proxy speaks: a standby's forwarded answers carry
+/// `X-LEADER: HOST:PORT` and `X-VIA: HOST:PORT` (its own); a loop gets 400
+/// "Prevent proxying already proxied request", no leader 503 "No consistent
+/// leadership", both as text; /ping is answered by every instance.
+leader_proxy_dialect metronome_proxy_dialect();
 
 } // namespace dcos::metronome

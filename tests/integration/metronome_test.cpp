@@ -3,7 +3,8 @@
 // failing job is retried with ON_FAILURE until its deadline, a `* * * * *`
 // schedule runs on the minute and, with Metronome killed with -9 right
 // after the tick, exactly once; bad input gets Metronome's 4xx and changes
-// nothing.
+// nothing; several Metronomes over a real ZooKeeper elect one leader, the
+// standby forwards to it and takes over after kill -9 of the leader.
 #include <signal.h>
 
 #include <fstream>
@@ -18,22 +19,30 @@
 #include "support/files.hpp"
 #include "support/ports.hpp"
 #include "support/processes.hpp"
+#include "support/zookeeper.hpp"
 
 using namespace dcos;
 using namespace dcos::test;
 
 namespace {
 
-// A master, one agent and a Metronome with its state in the scratch dir.
+// A master, one agent and a Metronome with its state in the scratch dir,
+// or in ZooKeeper if `state_flags` say so.
 struct cluster {
   scratch_dir dir;
   master_process master;
   agent_process agent{master.address(), dir / "agent",
                       {"--resources=cpus:4;mem:2048;disk:1000"}};
   uint16_t port = free_port();
+  std::vector<std::string> state_flags;
   std::optional<subprocess> metronome;
 
-  cluster() { start_metronome(); }
+  explicit cluster(std::vector<std::string> state = {})
+    : state_flags(std::move(state)) {
+    if (state_flags.empty())
+      state_flags = {"--work_dir=" + (dir / "metronome")};
+    start_metronome();
+  }
 
   ~cluster() {
     metronome.reset();
@@ -41,16 +50,25 @@ struct cluster {
     exit_status_within(agent.process, 20s);
   }
 
-  void start_metronome() {
-    metronome.emplace(start_serving(
-      {binary("DCOS_METRONOME_BIN"), "--master=" + master.address(),
-       "--ip=127.0.0.1", fmt::format("--http_port={}", port),
-       "--work_dir=" + (dir / "metronome"), "--log_level=info"},
-      dir / "metronome.log"));
+  void start_metronome() { metronome.emplace(start_instance(port, "")); }
+
+  // One more Metronome on `at`, logging to metronome{name}.log.
+  subprocess start_instance(uint16_t at, const std::string& name) {
+    std::vector<std::string> argv{binary("DCOS_METRONOME_BIN"),
+                                  "--master=" + master.address(),
+                                  "--ip=127.0.0.1", "--hostname=127.0.0.1",
+                                  fmt::format("--http_port={}", at),
+                                  "--log_level=info"};
+    argv.insert(argv.end(), state_flags.begin(), state_flags.end());
+    return start_serving(argv, dir / ("metronome" + name + ".log"));
   }
 
   std::string url(const std::string& path) const {
-    return fmt::format("http://127.0.0.1:{}{}", port, path);
+    return url_at(port, path);
+  }
+
+  static std::string url_at(uint16_t at, const std::string& path) {
+    return fmt::format("http://127.0.0.1:{}{}", at, path);
   }
 
   http_result get(const std::string& path) { return curl({url(path)}); }
@@ -358,4 +376,129 @@ TEST_CASE("the dcos job commands, as the DC/OS CLI spells them") {
   CHECK(missing.status == 1);
   CHECK(missing.out.find("Job not found") != std::string::npos);
   CHECK(dcos({"job", "frobnicate"}).status == 2);
+}
+
+// The leader the instance on `at` names, "" while it answers otherwise (503
+// while none is known, or while the elected one loads its state).
+std::string leader_named_at(uint16_t at) {
+  auto r = curl({cluster::url_at(at, "/leader")});
+  return r.status == 200 ? parse_json_object(r.body)
+                             .fields()
+                             .at("leader")
+                             .string_value()
+                         : "";
+}
+
+TEST_CASE("several Metronomes over ZooKeeper: the standby forwards to the "
+          "leader, and after kill -9 of the leader right after a tick takes "
+          "over with the same framework and runs that tick once") {
+  test_zookeeper zk;
+  cluster c{{"--zk=" + zk.url("/metronome"), "--zk_session_timeout=2000"}};
+  auto a_address = fmt::format("127.0.0.1:{}", c.port);
+  REQUIRE(eventually([&] { return leader_named_at(c.port) == a_address; },
+                     30s));
+  uint16_t b_port = free_port();
+  auto b_address = fmt::format("127.0.0.1:{}", b_port);
+  auto b = c.start_instance(b_port, "-b");
+  REQUIRE(eventually([&] { return leader_named_at(b_port) == a_address; },
+                     30s));
+  auto on_b = [&](std::vector<std::string> args) {
+    args.push_back(cluster::url_at(b_port, args.back()));
+    args.erase(args.end() - 2);
+    return curl(args);
+  };
+
+  // The standby forwards, and says through whom and to whom.
+  auto listed = on_b({"-i", "/v1/jobs"});
+  CHECK(listed.status == 200);
+  CHECK(listed.body.find("X-LEADER: " + a_address) != std::string::npos);
+  CHECK(listed.body.find("X-VIA: " + b_address) != std::string::npos);
+  // /ping is the asked instance's own; a request that came through the
+  // standby already is a loop.
+  auto ping = on_b({"-i", "/ping"});
+  CHECK(ping.status == 200);
+  CHECK(ping.body.find("X-VIA") == std::string::npos);
+  auto loop = on_b({"-H", "X-VIA: " + b_address, "/v1/jobs"});
+  CHECK(loop.status == 400);
+  CHECK(loop.body == "Prevent proxying already proxied request");
+  // Bad input forwarded gets the leader's refusal unchanged, and changes
+  // nothing.
+  auto bad = on_b({"-X", "POST", "-H", "Content-Type: application/json",
+                   "--data-binary", job_json("Bad_Id", "true"), "/v1/jobs"});
+  CHECK(bad.status == 422);
+  CHECK(bad.body.find(R"("path":"/id")") != std::string::npos);
+  auto body = job_json("tick", "sleep 2");
+  body.pop_back();
+  body += R"(,"schedules":[{"id":"every-minute","cron":"* * * * *"}]})";
+  auto posted = on_b({"-X", "POST", "-H", "Content-Type: application/json",
+                      "--data-binary", body, "/v1/jobs"});
+  REQUIRE_MESSAGE(posted.status == 201, posted.body);
+  auto framework_of = [](const http_result& r) {
+    return parse_json_object(r.body)
+      .fields()
+      .at("config")
+      .struct_value()
+      .fields()
+      .at("framework_id")
+      .string_value();
+  };
+  auto framework = c.get("/info");
+  REQUIRE(framework.status == 200);
+  auto jobs = c.get("/v1/jobs");
+  CHECK(jobs.body.find("Bad_Id") == std::string::npos);
+
+  // The tick comes within a minute; the leader dies as soon as its run is
+  // there.
+  std::string run_id;
+  REQUIRE(eventually(
+    [&] {
+      auto runs = c.get("/v1/jobs/tick/runs");
+      auto doc = parse_json_object("{\"runs\":" + runs.body + "}");
+      if (list(doc, "runs").values_size() == 0)
+        return false;
+      run_id = list(doc, "runs")
+                 .values(0)
+                 .struct_value()
+                 .fields()
+                 .at("id")
+                 .string_value();
+      return true;
+    },
+    70s));
+  c.metronome->kill(SIGKILL);
+  exit_status_within(*c.metronome, 10s);
+  c.metronome.reset();
+  REQUIRE(eventually([&] { return leader_named_at(b_port) == b_address; },
+                     30s));
+  CHECK(framework_of(on_b({"/info"})) == framework_of(framework));
+  // The new leader finds the tick's run in ZooKeeper, and starts no other.
+  auto history = [&] {
+    auto r = on_b({"/v1/jobs/tick?embed=history"});
+    REQUIRE_MESSAGE(r.status == 200, r.body);
+    return parse_json_object(r.body).fields().at("history").struct_value();
+  };
+  REQUIRE(eventually([&] { return number(history(), "successCount") >= 1; },
+                     30s));
+  auto h = history();
+  auto runs = list(h, "successfulFinishedRuns");
+  std::set<std::string> minutes;
+  for (const auto& v : runs.values()) {
+    auto id = v.struct_value().fields().at("id").string_value();
+    CHECK(minutes.insert(id.substr(0, 12)).second); // one per minute
+  }
+  CHECK(runs.values(runs.values_size() - 1)
+          .struct_value()
+          .fields()
+          .at("id")
+          .string_value()
+        == run_id);
+  CHECK(number(h, "failureCount") == 0);
+  b.kill(SIGTERM);
+  CHECK(exit_status_within(b, 10s).value_or(-1) == 0);
+
+  // A bad flag: the state lives in one place.
+  auto both = run_to_end({binary("DCOS_METRONOME_BIN"),
+                          "--zk=" + zk.url("/metronome"), "--work_dir=/tmp"});
+  CHECK(both.status != 0);
+  CHECK(both.out.find("--work_dir") != std::string::npos);
 }

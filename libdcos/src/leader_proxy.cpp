@@ -1,4 +1,4 @@
-#include "marathon_edge.hpp"
+#include <dcos/leader_proxy.hpp>
 
 #include <cctype>
 #include <chrono>
@@ -8,22 +8,20 @@
 #include <fmt/format.h>
 
 #include <dcos/error.hpp>
+#include <dcos/json_request.hpp>
 #include <dcos/logging.hpp>
 #include <dcos/stream_sink.hpp>
 
-#include "app_definition.hpp"
-
-namespace dcos::marathon {
+namespace dcos {
 
 namespace {
 
 using namespace std::chrono_literals;
 
-// Marathon's --leader_proxy_read_timeout is 10 s; ours waits as long as the
-// API itself may take for an answer of the marathon actor.
+// Marathon's --leader_proxy_read_timeout is 10 s, Metronome's 30 s; ours
+// waits as long as a service's API itself may take for an answer of its
+// actor.
 constexpr auto proxy_timeout = 30s;
-
-const std::string via_header = "X-Marathon-Via";
 
 // Hop-by-hop headers and those the HTTP client and server write themselves.
 const std::set<std::string> request_headers_dropped = {
@@ -33,12 +31,26 @@ const std::set<std::string> reply_headers_dropped = {
   "connection", "content-length", "transfer-encoding", "content-type",
   "server", "date", "keep-alive"};
 
-std::string via_value(const std::string& self_address) {
-  return "1.1 " + self_address;
+std::string lower_case(std::string s) {
+  for (auto& c : s)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+http_response refusal(const leader_proxy_dialect& dialect, unsigned status,
+                      std::string_view message) {
+  if (dialect.json_refusals)
+    return message_response(status, message);
+  http_response r;
+  r.status = status;
+  r.content_type = "text/plain; charset=utf-8";
+  r.body = std::string{message};
+  return r;
 }
 
 // True if `req` came through this instance already.
-bool is_loop(const http_request& req, const std::string& via) {
+bool is_loop(const http_request& req, const std::string& via_header,
+             const std::string& via) {
   auto seen = req.header(via_header);
   size_t at = 0;
   while (at <= seen.size()) {
@@ -57,9 +69,9 @@ bool is_loop(const http_request& req, const std::string& via) {
 }
 
 http_call forwarded(const http_request& req, const std::string& leader,
-                    const std::string& via) {
+                    const std::string& via_header, const std::string& via) {
   http_call call;
-  auto endpoint = parse_host_port(leader, 8080);
+  auto endpoint = parse_host_port(leader, 0);
   if (endpoint) {
     call.host = endpoint->first;
     call.port = endpoint->second;
@@ -69,7 +81,7 @@ http_call forwarded(const http_request& req, const std::string& leader,
   call.body = req.body;
   call.content_type = req.header("content-type");
   for (const auto& [name, value] : req.headers)
-    if (!request_headers_dropped.count(name) && name != "x-marathon-via")
+    if (!request_headers_dropped.count(name) && name != lower_case(via_header))
       call.headers.emplace_back(name, value);
   auto hops = req.header(via_header);
   call.headers.emplace_back(via_header, hops.empty() ? via : hops + ", " + via);
@@ -79,7 +91,7 @@ http_call forwarded(const http_request& req, const std::string& leader,
 }
 
 // The HTTP client hands header names over in lower case; scripts that look
-// for "X-Marathon-Leader" find it spelled as Marathon spells it.
+// for "X-Marathon-Leader" find it spelled as the service spells it.
 std::string canonical_case(std::string name) {
   bool word_start = true;
   for (auto& c : name) {
@@ -90,15 +102,29 @@ std::string canonical_case(std::string name) {
   return name;
 }
 
-http_response passed_back(http_reply reply, const std::string& via) {
+// The headers a standby adds to what the leader answered.
+struct hop {
+  std::string via_header;
+  std::string via;
+  std::string leader_header;
+  std::string leader;
+};
+
+http_response passed_back(http_reply reply, const hop& h) {
   http_response r;
   r.status = reply.status;
   r.content_type = reply.content_type;
   r.body = std::move(reply.body);
+  bool named_leader = false;
+  auto leader_header = lower_case(h.leader_header);
   for (const auto& [name, value] : reply.headers)
-    if (!reply_headers_dropped.count(name))
+    if (!reply_headers_dropped.count(name)) {
       r.headers.emplace_back(canonical_case(name), value);
-  r.headers.emplace_back(via_header, via);
+      named_leader = named_leader || name == leader_header;
+    }
+  if (!named_leader)
+    r.headers.emplace_back(h.leader_header, h.leader);
+  r.headers.emplace_back(h.via_header, h.via);
   return r;
 }
 
@@ -106,7 +132,8 @@ http_response passed_back(http_reply reply, const std::string& via) {
 // answer whole), then every piece of its body. The reader's end closes the
 // leader's connection at the next piece; the leader's end closes the reader's.
 void forward_stream(http_client& client, http_call call,
-                    http_responder respond, std::string via) {
+                    http_responder respond, hop via,
+                    std::shared_ptr<const leader_proxy_dialect> dialect) {
   auto sink = std::make_shared<stream_sink>();
   auto error_body = std::make_shared<std::optional<http_reply>>();
   http_stream_reader reader;
@@ -128,11 +155,12 @@ void forward_stream(http_client& client, http_call call,
     }
     return sink->write(std::string{data});
   };
-  reader.end = [respond, sink, via, error_body](const caf::error& err) {
+  reader.end = [respond, sink, via, error_body,
+                dialect](const caf::error& err) {
     if (*error_body)
       respond(passed_back(std::move(**error_body), via));
     else if (err)
-      respond(message_response(502, "Connection to leader refused."));
+      respond(refusal(*dialect, 502, "Connection to leader refused."));
     sink->close();
   };
   client.stream(std::move(call), std::move(reader));
@@ -140,25 +168,31 @@ void forward_stream(http_client& client, http_call call,
 
 } // namespace
 
-marathon_edge::marathon_edge(std::string self_address)
-  : self_address_(std::move(self_address)) {
+leader_proxy::leader_proxy(std::string self_address,
+                           leader_proxy_dialect dialect)
+  : self_address_(std::move(self_address)),
+    dialect_(std::make_shared<const leader_proxy_dialect>(std::move(dialect))) {
 }
 
-void marathon_edge::lead(http_handler leading) {
+void leader_proxy::lead(http_handler leading) {
   std::lock_guard guard{target_->mtx};
   target_->leading = std::make_shared<const http_handler>(std::move(leading));
   target_->leader.clear();
 }
 
-void marathon_edge::follow(std::string leader) {
+void leader_proxy::follow(std::string leader) {
   std::lock_guard guard{target_->mtx};
   target_->leader = std::move(leader);
 }
 
-http_router marathon_edge::routes() const {
-  auto dispatch = [target = target_, client = client_,
-                   self = self_address_](const http_request& req,
-                                         http_responder respond) {
+void leader_proxy::serve_locally(http_handler local) {
+  local_ = std::make_shared<const http_handler>(std::move(local));
+}
+
+http_router leader_proxy::routes() const {
+  auto dispatch = [target = target_, client = client_, dialect = dialect_,
+                   local = local_, self = self_address_](
+                    const http_request& req, http_responder respond) {
     std::shared_ptr<const http_handler> leading;
     std::string leader;
     {
@@ -167,36 +201,43 @@ http_router marathon_edge::routes() const {
       leader = target->leader;
     }
     if (leading) {
-      auto header = "http://" + self;
-      (*leading)(req, [respond, header](http_response r) {
-        r.headers.emplace_back("X-Marathon-Leader", header);
+      if (!dialect->mark_own_answers)
+        return (*leading)(req, std::move(respond));
+      auto header = dialect->leader_prefix + self;
+      (*leading)(req, [respond, header, dialect](http_response r) {
+        r.headers.emplace_back(dialect->leader_header, header);
         respond(std::move(r));
       });
       return;
     }
+    if (local && dialect->local_paths.count(req.path))
+      return (*local)(req, std::move(respond));
     if (leader.empty() || leader == self)
+      return respond(refusal(*dialect, 503, dialect->no_leader_message));
+    hop via{dialect->via_header, dialect->via_prefix + self,
+            dialect->leader_header, dialect->leader_prefix + leader};
+    if (is_loop(req, via.via_header, via.via))
       return respond(
-        message_response(503, "Could not determine the current leader"));
-    auto via = via_value(self);
-    if (is_loop(req, via))
-      return respond(message_response(502, "Detected proxying loop."));
-    auto call = forwarded(req, leader, via);
+        refusal(*dialect, dialect->loop_status, dialect->loop_message));
+    auto call = forwarded(req, leader, via.via_header, via.via);
     if (call.port == 0)
-      return respond(message_response(
-        502, fmt::format("The leader's address '{}' is not HOST:PORT", leader)));
-    if (req.path == "/v2/events")
-      return forward_stream(*client, std::move(call), respond, via);
+      return respond(refusal(
+        *dialect, 502,
+        fmt::format("The leader's address '{}' is not HOST:PORT", leader)));
+    if (dialect->streamed_paths.count(req.path))
+      return forward_stream(*client, std::move(call), respond, via, dialect);
     auto started = std::chrono::steady_clock::now();
-    client->fetch(std::move(call), [respond, via, leader, started](
+    client->fetch(std::move(call), [respond, via, leader, started, dialect](
                                      caf::expected<http_reply> reply) {
       if (reply)
         return respond(passed_back(std::move(*reply), via));
-      logging::get("marathon")
+      logging::get(dialect->service)
         ->warn("cannot proxy to the leader {}: {}", leader,
                describe(reply.error()));
       if (std::chrono::steady_clock::now() - started >= proxy_timeout)
-        return respond(message_response(504, "Connection to leader timed out."));
-      respond(message_response(502, "Connection to leader refused."));
+        return respond(
+          refusal(*dialect, 504, "Connection to leader timed out."));
+      respond(refusal(*dialect, 502, "Connection to leader refused."));
     });
   };
   http_router routes;
@@ -205,4 +246,4 @@ http_router marathon_edge::routes() const {
   return routes;
 }
 
-} // namespace dcos::marathon
+} // namespace dcos

@@ -1,0 +1,70 @@
+// How a service daemon (dcos-marathon, dcos-metronome) runs its service:
+// alone on a store of its own (--work_dir), or as one instance among several
+// (--zk), as Marathon's and Metronome's high availability work.
+//
+// Among several, every instance contends in a ZooKeeper election at
+// PATH/leader; the leader runs the service on its state at PATH/state, and
+// the standbys forward their requests to it (leader_proxy.hpp).
+//
+// Once elected, the instance starts the service on the store under
+// PATH/state, fenced by its own membership (so that a deposed leader can
+// never write over its successor), waits until the service has loaded the
+// state, and only then serves the service's routes. The new leader fails
+// over to the framework id in the store and reconciles its tasks, as a
+// restarted service does.
+//
+// An instance whose candidacy ends (its session expired, ZooKeeper stayed
+// out of reach for the session timeout, another member leads after it led,
+// or the service stopped) exits the process with status 1 at once, as
+// Marathon does: from that moment another instance may lead. Its supervisor
+// restarts it as a standby. (A leader told to abdicate shuts down in order:
+// its session ends and the next instance leads.)
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include <caf/expected.hpp>
+#include <caf/fwd.hpp>
+
+#include <dcos/http_server.hpp>
+#include <dcos/leader_proxy.hpp>
+#include <dcos/store_actor.hpp>
+#include <dcos/zk_url.hpp>
+
+namespace dcos {
+
+/// Called once with the routes of a service that has loaded its state, or
+/// with the reason it could not (it ended).
+using service_ready = std::function<void(caf::expected<http_handler>)>;
+
+/// Starts the service on `store` and answers its actor, whose end ends the
+/// service's run; calls `ready` once, from any thread.
+using service_start = std::function<caf::actor(
+  caf::actor_system& sys, store_actor store, service_ready ready)>;
+
+struct service_leadership_config {
+  std::string service;      // its logger's name: "marathon"
+  zk_url zk;                // the election at PATH/leader, state at PATH/state
+  caf::timespan session_timeout = default_zk_session_timeout;
+  service_start start;
+};
+
+/// Spawns the candidacy; ending it ends the service and its store.
+/// REQUIRES: `proxy` outlives the actor; every field is set.
+caf::actor spawn_service_leadership(caf::actor_system& sys,
+                                    service_leadership_config cfg,
+                                    leader_proxy& proxy);
+
+/// Runs the service alone on `store`: starts it, blocks until it has loaded
+/// its state, then lets `proxy` answer with its routes. `on_failure` is
+/// called (from any thread) if the service later ends other than by a
+/// user_shutdown exit. Answers the service's actor, or why it could not
+/// load. For main() only: it blocks.
+caf::expected<caf::actor> run_service_alone(caf::actor_system& sys,
+                                            const service_start& start,
+                                            store_actor store,
+                                            leader_proxy& proxy,
+                                            std::function<void()> on_failure);
+
+} // namespace dcos
