@@ -324,7 +324,7 @@ caf::result<Job> metronome_state::put_job(Job job, bool create) {
         if (create)
           entry.last_tick = now_s();
         arm(entry);
-        promise.deliver(with_next_runs(entry.job));
+        promise.deliver(with_next_runs(entry));
       });
   return promise;
 }
@@ -399,7 +399,7 @@ caf::result<Schedule> metronome_state::put_schedule(const std::string& job_id,
         auto& entry = install(job);
         entry.last_tick = now; // a changed schedule does not run for the past
         arm(entry);
-        auto job_now = with_next_runs(entry.job);
+        auto job_now = with_next_runs(entry);
         for (const auto& x : job_now.schedules())
           if (x.id() == id) {
             promise.deliver(x);
@@ -467,7 +467,7 @@ std::vector<JobStatus> metronome_state::list_jobs() const {
 
 JobStatus metronome_state::status_of(const job_entry& entry) const {
   JobStatus out;
-  *out.mutable_job() = with_next_runs(entry.job);
+  *out.mutable_job() = with_next_runs(entry);
   for (const auto& [id, run] : entry.runs)
     *out.add_active_runs() = run.record.run();
   *out.mutable_history() = entry.history;
@@ -482,14 +482,26 @@ JobStatus metronome_state::status_of(const job_entry& entry) const {
   return out;
 }
 
-Job metronome_state::with_next_runs(Job job) const {
+Job metronome_state::with_next_runs(const job_entry& entry) const {
+  auto job = entry.job;
   auto now = sys_seconds{std::chrono::seconds{now_s()}};
-  for (auto& s : *job.mutable_schedules()) {
-    auto cron = cron_spec::parse(s.cron());
-    auto zone = find_time_zone(s.timezone());
-    if (!cron || !zone)
-      continue;
-    if (auto next = cron->next_after(now, **zone))
+  for (int i = 0; i < job.schedules_size(); ++i) {
+    auto& s = *job.mutable_schedules(i);
+    // The enabled schedule is parsed already; a disabled one still shows
+    // when it would run.
+    std::optional<cron_spec> parsed;
+    const cron_spec* cron = i == 0 && entry.cron ? &*entry.cron : nullptr;
+    const date::time_zone* zone = cron ? entry.zone : nullptr;
+    if (!cron) {
+      auto c = cron_spec::parse(s.cron());
+      auto z = find_time_zone(s.timezone());
+      if (!c || !z)
+        continue;
+      parsed = std::move(*c);
+      cron = &*parsed;
+      zone = *z;
+    }
+    if (auto next = cron->next_after(now, *zone))
       s.set_next_run_at(
         format_time(next->time_since_epoch().count() * int64_t{1000}));
   }

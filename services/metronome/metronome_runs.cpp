@@ -24,7 +24,9 @@ template <class T>
 void push_front_bounded(google::protobuf::RepeatedPtrField<T>* list, T x,
                         size_t bound) {
   *list->Add() = std::move(x);
-  std::rotate(list->begin(), list->end() - 1, list->end());
+  // Moves pointers, not messages (rotating the messages swaps each one).
+  std::rotate(list->pointer_begin(), list->pointer_end() - 1,
+              list->pointer_end());
   while (static_cast<size_t>(list->size()) > bound)
     list->RemoveLast();
 }

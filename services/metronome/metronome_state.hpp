@@ -111,7 +111,7 @@ struct metronome_state {
                                const std::string& run_id);
   std::vector<JobStatus> list_jobs() const;
   JobStatus status_of(const job_entry& entry) const;
-  Job with_next_runs(Job job) const; // nextRunAt filled in
+  Job with_next_runs(const job_entry& entry) const; // nextRunAt filled in
 
   // -- schedules and runs (metronome_runs.cpp) ----------------------------------------
   // Installs `job` (new, replaced or loaded): its constraints and schedule.

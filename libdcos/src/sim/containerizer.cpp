@@ -6,7 +6,9 @@
 // real containerizer. The table outlives restarts of the agent.
 #include "world.hpp"
 
+#include <map>
 #include <sstream>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -34,6 +36,9 @@ struct table_state {
   world* w = nullptr;
   int agent = 0;
   std::map<std::string, container> containers;
+  // The containers whose executor actor lives, by its id: an actor's end
+  // finds its container without a walk over every container there was.
+  std::unordered_map<caf::actor_id, std::string> by_executor;
   uint32_t next_pid = 100;
   uint64_t next_generation = 0;
   table_state() = default;
@@ -139,17 +144,24 @@ sim_containerizer::behavior_type table(self_ptr self, world* w, int agent) {
   self->state.agent = agent;
   self->set_down_handler([self](caf::down_msg& msg) {
     // An executor actor ended: its container ends with it.
-    for (auto& [id, c] : self->state.containers)
-      if (c.running && c.executor && c.executor.address() == msg.source) {
-        c.executor = nullptr;
-        bool clean = msg.reason == caf::exit_reason::normal
-                     || msg.reason == caf::exit_reason::user_shutdown;
-        container_termination end;
-        if (!clean)
-          end = signalled(9, false);
-        finish(self, c, end);
-        return;
-      }
+    auto& st = self->state;
+    auto owner = st.by_executor.find(msg.source.id());
+    if (owner == st.by_executor.end())
+      return;
+    auto i = st.containers.find(owner->second);
+    st.by_executor.erase(owner);
+    if (i == st.containers.end())
+      return;
+    auto& c = i->second;
+    if (!c.running || !c.executor || c.executor.address() != msg.source)
+      return;
+    c.executor = nullptr;
+    bool clean = msg.reason == caf::exit_reason::normal
+                 || msg.reason == caf::exit_reason::user_shutdown;
+    container_termination end;
+    if (!clean)
+      end = signalled(9, false);
+    finish(self, c, end);
   });
   return {
     [self](launch_atom, container_launch& req) -> caf::result<uint32_t> {
@@ -186,6 +198,7 @@ sim_containerizer::behavior_type table(self_ptr self, world* w, int agent) {
         c.executor = caf::actor_cast<caf::actor>(
           st.w->spawn_executor(st.agent, std::move(cfg)));
         self->monitor(c.executor);
+        st.by_executor[c.executor.id()] = c.id;
         return st.next_pid++;
       }
       auto b = read_command(req.command.argv);
