@@ -4,8 +4,10 @@
 // store in memory). Each run is a task of a few seconds. Measures the wall
 // time, runs per wall second, whether every due tick ran exactly once
 // (runs plus ticks recorded as missed equal the ticks due; no tick twice),
-// and the process's resident memory at the end (history is bounded by
-// --history). Prints one JSON line.
+// the size of Metronome's state at the end (jobs, active runs, history:
+// bounded by --history) and the process's resident memory (which also holds
+// the simulated cluster and the simulation's own records of every task).
+// Prints one JSON line.
 //
 //   build/bench/metronome_sim_bench [--agents=1000] [--jobs=1000]
 //                                   [--hours=6] [--history=100] [--seed=1]
@@ -44,6 +46,7 @@ struct figures {
   int64_t failed = 0;
   int64_t missed = 0;
   int64_t twice = 0; // ticks with more than one run
+  size_t state_bytes = 0; // Metronome's jobs, active runs and history
   double wall_seconds = 0;
 };
 
@@ -98,6 +101,7 @@ caf::behavior client(caf::event_based_actor* self, metronome_actor m,
           auto cron = cron_spec::parse("* * * * *");
           auto utc = find_time_zone("UTC");
           for (const auto& st : statuses) {
+            out->state_bytes += st.ByteSizeLong();
             const auto& h = st.history();
             std::map<std::string, int> runs;
             for (const auto* list : {&h.successful_finished_runs(),
@@ -180,6 +184,7 @@ int main(int argc, char** argv) {
     "\"virtual_hours\":%llu,\"ticks_due\":%lld,\"runs\":%lld,"
     "\"failed\":%lld,\"missed\":%lld,\"ticks_run_twice\":%lld,\"every_tick_once\":%s,"
     "\"wall_s\":%.1f,\"runs_per_wall_s\":%.0f,\"rss_mib_end\":%.0f,"
+    "\"metronome_state_kib\":%.0f,"
     "\"sim_steps\":%llu,\"sim_passed\":%s}\n",
     static_cast<unsigned long long>(agents),
     static_cast<unsigned long long>(jobs),
@@ -190,6 +195,7 @@ int main(int argc, char** argv) {
     out.wall_seconds > 0 ? static_cast<double>(out.runs) / out.wall_seconds
                          : 0.0,
     static_cast<double>(resident_kib()) / 1024,
+    static_cast<double>(out.state_bytes) / 1024,
     static_cast<unsigned long long>(r.stats.steps),
     r.passed ? "true" : "false");
   if (!r.passed)

@@ -1,5 +1,7 @@
 #include "marathon_state.hpp"
 
+#include <dcos/offer_answer.hpp>
+
 namespace dcos::marathon {
 
 std::vector<placement_site>
@@ -39,9 +41,8 @@ void marathon_state::on_offers(const call::Event::Offers& event) {
     }
     wanted[id] = step.launches;
   }
-  for (const auto& offer : event.offers()) {
+  auto fill = [&](const v1::Offer& offer, resources& available) {
     sites[offer.agent_id().value()] = placement_site::of(offer);
-    auto available = resources::from_proto(offer.resources());
     std::vector<v1::TaskInfo> launches;
     for (auto& [id, count] : wanted) {
       auto& entry = apps[id];
@@ -53,9 +54,9 @@ void marathon_state::on_offers(const call::Event::Offers& event) {
       std::vector<placement_site> placed;
       if (!entry.constraints.empty())
         placed = placed_sites(entry);
-      while (count > 0 && available) {
+      while (count > 0) {
         auto task_id = app_id_key(id) + "." + uuid();
-        auto fit = fit_task(entry.app, entry.constraints, offer, *available,
+        auto fit = fit_task(entry.app, entry.constraints, offer, available,
                             placed, task_id, timestamp());
         if (!fit.fits) {
           entry.stalled = fmt::format("offer from {}: {}", offer.hostname(),
@@ -66,7 +67,7 @@ void marathon_state::on_offers(const call::Event::Offers& event) {
         entry.stalled.clear();
         if (!entry.constraints.empty())
           placed.push_back(sites[offer.agent_id().value()]);
-        *available -= fit.launch.used;
+        available -= fit.launch.used;
         app_of_task[task_id] = id;
         persist(task_key(task_id), fit.launch.task);
         entry.tasks[task_id] = std::move(fit.launch.task);
@@ -76,30 +77,19 @@ void marathon_state::on_offers(const call::Event::Offers& event) {
       note_offer(entry, offer, launches.size() > launched_before,
                  declined_for);
     }
-    if (launches.empty()) {
-      call::Call::Decline d;
-      *d.add_offer_ids() = offer.id();
-      // Offers come back soon while anything waits to launch.
-      d.mutable_filters()->set_refuse_seconds(
-        wanted.empty() && !held_back ? 120 : 1);
-      self->send(driver, std::move(d));
-      continue;
-    }
-    call::Call::Accept a;
-    *a.add_offer_ids() = offer.id();
-    auto* op = a.add_operations();
-    op->set_type(v1::Offer::Operation::LAUNCH);
-    for (auto& t : launches)
-      *op->mutable_launch()->add_task_infos() = std::move(t);
-    a.mutable_filters()->set_refuse_seconds(1);
-    self->send(driver, std::move(a));
-  }
+    return launches;
+  };
   // Nothing else changed the apps meanwhile: what is still wanted is
   // what these offers could not take, and what waits for a backoff.
-  bool want_more = held_back;
-  for (const auto& [id, count] : wanted)
-    want_more = want_more || count > 0;
-  if (!want_more && !suppressed) {
+  auto want_more = [&] {
+    bool more = held_back;
+    for (const auto& [id, count] : wanted)
+      more = more || count > 0;
+    return more;
+  };
+  send_offer_answers(self, driver,
+                     answer_offers(event.offers(), fill, want_more));
+  if (!want_more() && !suppressed) {
     suppressed = true;
     self->send(driver, call::Call::Suppress{});
   }

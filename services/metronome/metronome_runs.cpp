@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <dcos/error.hpp>
+#include <dcos/offer_answer.hpp>
 #include <dcos/offer_match.hpp>
 #include <dcos/resources.hpp>
 #include <dcos/task_state.hpp>
@@ -469,12 +470,10 @@ void metronome_state::on_offers(const call::Event::Offers& event) {
     for (auto& [run_id, run] : entry.runs)
       if (run.wants_task)
         waiting.push_back({&entry, &run_id, &run});
-  call::Call::Decline unused;
-  for (const auto& offer : event.offers()) {
+  auto fill = [&](const v1::Offer& offer, resources& available) {
     sites[offer.agent_id().value()] = placement_site::of(offer);
-    auto available = resources::from_proto(offer.resources());
     std::vector<v1::TaskInfo> launches;
-    for (size_t i = 0; i < waiting.size() && available;) {
+    for (size_t i = 0; i < waiting.size();) {
       auto& [entry, run_id, run] = waiting[i];
       const auto& job_id = entry->job.id();
       const auto& spec = entry->job.run();
@@ -489,7 +488,7 @@ void metronome_state::on_offers(const call::Event::Offers& event) {
           for (const auto& [task, agent] : other.record.agent_of_task())
             if (auto site = sites.find(agent); site != sites.end())
               placed.push_back(site->second);
-      auto match = match_offer(demand, entry->constraints, offer, *available,
+      auto match = match_offer(demand, entry->constraints, offer, available,
                                placed);
       if (!match.fits) {
         log->debug("job {}: offer from {} does not fit: {}", job_id,
@@ -497,7 +496,7 @@ void metronome_state::on_offers(const call::Event::Offers& event) {
         ++i;
         continue;
       }
-      *available -= match.used;
+      available -= match.used;
       std::string task_id = job_id;
       std::replace(task_id.begin(), task_id.end(), '.', '_');
       task_id += "_" + *run_id + "." + uuid();
@@ -514,24 +513,11 @@ void metronome_state::on_offers(const call::Event::Offers& event) {
       waiting[i] = waiting.back();
       waiting.pop_back();
     }
-    if (launches.empty()) {
-      *unused.add_offer_ids() = offer.id();
-      continue;
-    }
-    call::Call::Accept a;
-    *a.add_offer_ids() = offer.id();
-    auto* op = a.add_operations();
-    op->set_type(v1::Offer::Operation::LAUNCH);
-    for (auto& t : launches)
-      *op->mutable_launch()->add_task_infos() = std::move(t);
-    a.mutable_filters()->set_refuse_seconds(1);
-    self->send(driver, std::move(a));
-  }
-  if (unused.offer_ids_size() > 0) {
-    // Offers come back soon while a run still waits.
-    unused.mutable_filters()->set_refuse_seconds(waiting.empty() ? 120 : 1);
-    self->send(driver, std::move(unused));
-  }
+    return launches;
+  };
+  send_offer_answers(self, driver,
+                     answer_offers(event.offers(), fill,
+                                   [&] { return !waiting.empty(); }));
   if (waiting.empty() && !suppressed) {
     suppressed = true;
     self->send(driver, call::Call::Suppress{});
