@@ -18,7 +18,12 @@ metronome_actor spawn_metronome(caf::actor_system& sys,
     st.load();
     return {
       [self](put_atom, Job& job, bool create) {
-        return self->state.put_job(std::move(job), create);
+        return self->state.put_job(std::move(job), create ? job_put::create
+                                                          : job_put::replace);
+      },
+      [self](put_atom, schedule_atom, Job& job) {
+        return self->state.put_job(std::move(job),
+                                   job_put::replace_with_schedules);
       },
       [self](get_atom, jobs_atom) -> caf::result<std::vector<JobStatus>> {
         // Refused while loading, as every request: when_loaded() waits for

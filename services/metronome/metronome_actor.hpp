@@ -69,6 +69,9 @@ using metronome_api = caf::typed_actor<
   // Creates a job (with its schedules), or replaces one (`create` false;
   // its schedules are kept, as Metronome's PUT keeps them). Answers the job.
   caf::replies_to<put_atom, Job, bool /*create*/>::with<Job>,
+  // Replaces a job with its schedules (Metronome's v0 PUT); a changed
+  // schedule counts its ticks from now. Answers the job.
+  caf::replies_to<put_atom, schedule_atom, Job>::with<Job>,
   // Every job with its active runs and history, sorted by id; one job.
   caf::replies_to<get_atom, jobs_atom>::with<std::vector<JobStatus>>,
   caf::replies_to<get_atom, jobs_atom, std::string>::with<JobStatus>,

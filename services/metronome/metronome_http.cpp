@@ -222,6 +222,24 @@ public:
       failure_for(id), put_atom::value, std::move(job), true);
   }
 
+  // PUT /v0/scheduled-jobs/{id}: the job replaced with its schedules.
+  void put_scheduled_job(const http_request& req,
+                         const http_responder& respond) {
+    auto parts = split_path(std::string_view{req.path}.substr(19));
+    if (parts.size() != 1)
+      return respond(message_response(404, "Unknown route."));
+    const auto& id = parts[0];
+    if (!valid_job_id(id))
+      return respond(message_response(400, "Not a valid id: " + id));
+    Job job;
+    if (auto refused = read_job(req.body, id, wall_now(), &job))
+      return respond(std::move(*refused));
+    call(
+      respond,
+      [](const Job& replaced) { return json_response(200, json_of(replaced)); },
+      failure_for(id), put_atom::value, schedule_atom::value, std::move(job));
+  }
+
   // /v1/jobs/{id}[/...], any method.
   void job_resource(const http_request& req, const http_responder& respond) {
     auto parts = split_path(std::string_view{req.path}.substr(9));
@@ -474,6 +492,15 @@ http_router metronome_routes(caf::actor_system& sys, metronome_actor metronome,
   router.post("/v1/jobs", [r](const http_request& req, http_responder respond) {
     r->create_job(req, std::move(respond));
   });
+  // Metronome's v0: a job and its schedules in one document.
+  router.post("/v0/scheduled-jobs",
+              [r](const http_request& req, http_responder respond) {
+                r->create_job(req, std::move(respond));
+              });
+  router.add_prefix("PUT", "/v0/scheduled-jobs/",
+                    [r](const http_request& req, http_responder respond) {
+                      r->put_scheduled_job(req, std::move(respond));
+                    });
   for (auto method : {"GET", "PUT", "POST", "DELETE"})
     router.add_prefix(method, "/v1/jobs/",
                       [r](const http_request& req, http_responder respond) {

@@ -7,7 +7,9 @@
 // PUT, DELETE with stopCurrentJobRuns), /v1/jobs/{id}/runs (GET; POST: run
 // now), /v1/jobs/{id}/runs/{runId} (GET), .../runs/{runId}/actions/stop
 // (POST), /v1/jobs/{id}/schedules (GET, POST) and
-// /v1/jobs/{id}/schedules/{scheduleId} (GET, PUT, DELETE).
+// /v1/jobs/{id}/schedules/{scheduleId} (GET, PUT, DELETE); v0's
+// /v0/scheduled-jobs (POST) and /v0/scheduled-jobs/{id} (PUT: the job with
+// its schedules replaced).
 //
 // Thread-safety: metronome_routes() is called once, on the main thread; the
 // handlers it returns run on the HTTP threads and only send messages.

@@ -297,32 +297,43 @@ void metronome_state::start() {
 
 // -- requests ---------------------------------------------------------------------------
 
-caf::result<Job> metronome_state::put_job(Job job, bool create) {
+caf::result<Job> metronome_state::put_job(Job job, job_put how) {
   if (!loaded)
     return not_loaded();
+  bool create = how == job_put::create;
   auto existing = jobs.find(job.id());
   if (create && existing != jobs.end())
     return make_error(errc::conflict, "Job with this id already exists");
   if (!create && existing == jobs.end())
     return job_not_found();
-  if (!create) // Metronome's PUT keeps the schedules
+  if (how == job_put::replace) // Metronome's v1 PUT keeps the schedules
     *job.mutable_schedules() = existing->second.job.schedules();
+  // Ticks count from now: a new or changed schedule does not run for the
+  // past.
+  bool fresh_ticks = create;
+  if (how == job_put::replace_with_schedules) {
+    const auto& before = existing->second.job.schedules();
+    fresh_ticks = before.size() != job.schedules().size();
+    for (int i = 0; !fresh_ticks && i < before.size(); ++i)
+      fresh_ticks = before.Get(i).SerializeAsString()
+                    != job.schedules(i).SerializeAsString();
+  }
   auto promise = self->make_response_promise<Job>();
   auto id = job.id();
   auto bytes = job.SerializeAsString();
-  // Ticks count from now: a new schedule does not run for the past.
-  if (create)
-    put(ticks_key(id), std::to_string(now_s()));
+  auto now = now_s();
+  if (fresh_ticks)
+    put(ticks_key(id), std::to_string(now));
   put(job_key(id), bytes,
-      [this, promise, job = std::move(job), create](
+      [this, promise, job = std::move(job), fresh_ticks, now](
         const caf::error& err) mutable {
         if (err) {
           promise.deliver(err);
           return;
         }
         auto& entry = install(job);
-        if (create)
-          entry.last_tick = now_s();
+        if (fresh_ticks)
+          entry.last_tick = now;
         arm(entry);
         promise.deliver(with_next_runs(entry));
       });

@@ -49,6 +49,10 @@ struct job_entry {
 /// `bound` of each list (newest first).
 void apply_history(JobHistory& history, const HistoryEntry& e, size_t bound);
 
+/// How put_job() puts: a new job with its schedules; a replacement that
+/// keeps the old one's schedules (v1); one with its own (v0).
+enum class job_put { create, replace, replace_with_schedules };
+
 struct metronome_state {
   metronome_config cfg;
   metronome_actor::pointer self = nullptr;
@@ -100,7 +104,7 @@ struct metronome_state {
   void start();
 
   // -- requests -----------------------------------------------------------------------
-  caf::result<Job> put_job(Job job, bool create);
+  caf::result<Job> put_job(Job job, job_put how);
   caf::result<Job> remove_job(const std::string& id, bool stop);
   caf::result<Schedule> put_schedule(const std::string& job_id, Schedule s,
                                      bool create);

@@ -4,7 +4,8 @@
 // schedule runs on the minute and, with Metronome killed with -9 right
 // after the tick, exactly once; bad input gets Metronome's 4xx and changes
 // nothing; several Metronomes over a real ZooKeeper elect one leader, the
-// standby forwards to it and takes over after kill -9 of the leader.
+// standby forwards to it and takes over after kill -9 of the leader; v0's
+// scheduled-jobs documents.
 #include <signal.h>
 
 #include <fstream>
@@ -336,6 +337,43 @@ TEST_CASE("schedules: one per job, replaced and removed") {
   CHECK(number(c.history("long"), "failureCount") == 1);
   CHECK(c.send("DELETE", "/v1/jobs/long").status == 200);
   CHECK(c.get("/v1/jobs/long").status == 404);
+}
+
+TEST_CASE("v0: a job and its schedules in one document, created and "
+          "replaced together") {
+  cluster c;
+  auto with_cron = [](const std::string& cron) {
+    auto j = job_json("backup", "true");
+    j.pop_back();
+    return j + R"(,"schedules":[{"id":"nightly","cron":")" + cron + "\"}]}";
+  };
+  auto created = c.send("POST", "/v0/scheduled-jobs", with_cron("30 2 * * *"));
+  REQUIRE_MESSAGE(created.status == 201, created.body);
+  CHECK(created.body.find(R"("cron":"30 2 * * *")") != std::string::npos);
+  CHECK(c.send("POST", "/v0/scheduled-jobs", with_cron("30 2 * * *")).status
+        == 409);
+  // PUT replaces the schedules too (v1's PUT keeps them); the path names
+  // the job.
+  auto replaced = c.send("PUT", "/v0/scheduled-jobs/backup",
+                         with_cron("0 4 * * *"));
+  REQUIRE_MESSAGE(replaced.status == 200, replaced.body);
+  CHECK(c.get("/v1/jobs/backup/schedules/nightly").body.find(
+          R"("cron":"0 4 * * *")")
+        != std::string::npos);
+  // Bad input changes nothing; an unknown job is 404.
+  auto before = c.get("/v1/jobs/backup?embed=schedules");
+  auto bad = c.send("PUT", "/v0/scheduled-jobs/backup", with_cron("0 25 * * *"));
+  CHECK(bad.status == 422);
+  CHECK(bad.body.find(R"("path":"/schedules(0)/cron")") != std::string::npos);
+  CHECK(c.get("/v1/jobs/backup?embed=schedules").body == before.body);
+  auto unknown = c.send("PUT", "/v0/scheduled-jobs/nope", with_cron("0 4 * * *"));
+  CHECK(unknown.status == 404);
+  CHECK(unknown.body == R"({"id":"nope","message":"Job not found"})");
+  // Without schedules, the job has none left.
+  auto bare = c.send("PUT", "/v0/scheduled-jobs/backup",
+                     job_json("backup", "true"));
+  REQUIRE_MESSAGE(bare.status == 200, bare.body);
+  CHECK(c.get("/v1/jobs/backup/schedules/nightly").status == 404);
 }
 
 TEST_CASE("the dcos job commands, as the DC/OS CLI spells them") {
