@@ -192,6 +192,7 @@ struct agent_state {
   bool flush_queued = false;
   bool flushing = false;
   uint64_t journal_live_bytes = 0;
+  uint64_t journal_snapshot_bytes = 0; // its size at the last compaction
 
   // -- agent.cpp --
   void init(agent_self s, agent_config config);

@@ -1,6 +1,7 @@
 // Durability: the journal's framing, group commit, recovery and compaction.
 #include "journal.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -13,8 +14,12 @@ namespace dcos::kernel {
 namespace {
 
 constexpr const char* journal_key = "journal";
-// Compact once the journal holds this much more than a snapshot would.
-constexpr uint64_t compaction_threshold = 8 * 1024 * 1024;
+// Compact once the journal has grown past its last snapshot by twice that
+// snapshot, and by this much at least: what a recovery replays in vain stays
+// proportional to the state (an agent with few tasks keeps a small journal,
+// even after a million short ones), and a big agent does not rewrite its
+// snapshot at every flush.
+constexpr uint64_t min_compaction_growth = 256 * 1024;
 
 uint32_t fnv1a(const char* data, size_t size) {
   uint32_t h = 2166136261u;
@@ -110,7 +115,8 @@ void agent_state::flush() {
           f();
         if (!journal_pending.empty())
           flush();
-        else if (journal_live_bytes > compaction_threshold)
+        else if (journal_live_bytes - journal_snapshot_bytes
+                 > std::max(min_compaction_growth, 2 * journal_snapshot_bytes))
           compact();
       },
       [this](caf::error& err) {
@@ -345,6 +351,7 @@ void agent_state::compact() {
   auto bytes = snapshot();
   auto size = bytes.size();
   journal_live_bytes = size;
+  journal_snapshot_bytes = size;
   self->request(cfg.store, caf::infinite, put_atom::value,
                 std::string{journal_key}, std::move(bytes))
     .then([this, size](ok_atom) { log->debug("journal compacted to {} "

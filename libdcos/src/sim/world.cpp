@@ -147,7 +147,17 @@ world::world(scenario sc, uint64_t seed)
   current_world = this;
 }
 
+void world::prune_spawned() {
+  spawned_.erase(std::remove_if(spawned_.begin(), spawned_.end(),
+                                [](const caf::actor_addr& a) {
+                                  return !caf::actor_cast<caf::actor>(a);
+                                }),
+                 spawned_.end());
+  prune_spawned_at_ = std::max<size_t>(1024, 2 * spawned_.size());
+}
+
 world::~world() {
+  ending_ = true;
   for (auto& a : agents_)
     a.up = false; // an executor that asks for its agent now waits
   // End every actor still alive, so that the actor system can go. Ending

@@ -428,9 +428,15 @@ public:
   /// Keeps a weak reference, to end the actor when the world goes.
   template <class Handle>
   Handle track(Handle h) {
+    if (spawned_.size() >= prune_spawned_at_ && !ending_)
+      prune_spawned();
     spawned_.push_back(caf::actor_cast<caf::actor_addr>(h));
     return h;
   }
+  /// Forgets the actors that ended: a weak reference keeps an ended actor's
+  /// memory (CAF frees it with the last one), and a long run spawns an
+  /// executor per task.
+  void prune_spawned();
 
   /// Runs the whole scenario.
   report run(std::vector<framework_factory> user_frameworks,
@@ -530,6 +536,8 @@ private:
   caf::scheduler::test_coordinator* sched_ = nullptr;
   caf::actor_clock::time_point start_;
   std::vector<caf::actor_addr> spawned_;
+  size_t prune_spawned_at_ = 1024;
+  bool ending_ = false; // the destructor walks spawned_
   fault_source* previous_source_ = nullptr;
 
   std::vector<master_node_state> masters_;
