@@ -1,5 +1,9 @@
 #include <dcos/service_leadership.hpp>
 
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <cstdlib>
 #include <future>
 
@@ -9,6 +13,7 @@
 #include <dcos/candidacy.hpp>
 #include <dcos/election_actor.hpp>
 #include <dcos/logging.hpp>
+#include <dcos/signals.hpp>
 
 namespace dcos {
 
@@ -91,6 +96,10 @@ caf::actor spawn_service_leadership(caf::actor_system& sys,
                          std::move(hooks));
 }
 
+namespace {
+
+// Starts the service alone on `store` and blocks until it has loaded its
+// state; `on_failure` runs if it later ends other than by user_shutdown.
 caf::expected<caf::actor> run_service_alone(caf::actor_system& sys,
                                             const service_start& start,
                                             store_actor store,
@@ -110,6 +119,53 @@ caf::expected<caf::actor> run_service_alone(caf::actor_system& sys,
     return routes.error();
   proxy.lead(std::move(*routes));
   return service;
+}
+
+} // namespace
+
+int run_service_daemon(daemon_runtime& d, caf::actor_system& sys,
+                       leader_proxy& proxy, service_daemon_config cfg) {
+  static std::atomic<bool> failed{false};
+  caf::actor leadership;
+  caf::actor service;
+  if (cfg.zk) {
+    service_leadership_config lcfg;
+    lcfg.service = cfg.service;
+    lcfg.zk = *cfg.zk;
+    lcfg.session_timeout = cfg.session_timeout;
+    lcfg.start = cfg.start;
+    leadership = spawn_service_leadership(sys, std::move(lcfg), proxy);
+  } else {
+    auto alone = run_service_alone(sys, cfg.start,
+                                   spawn_file_store(sys, cfg.work_dir), proxy,
+                                   [] {
+                                     failed = true;
+                                     ::kill(::getpid(), SIGTERM);
+                                   });
+    if (!alone)
+      return d.startup_error(fmt::format("cannot load {}'s state", cfg.title),
+                             alone.error());
+    service = *alone;
+  }
+  auto http = d.serve(proxy.routes(), cfg.port);
+  if (!http)
+    return d.startup_error("cannot serve HTTP", http.error());
+  if (cfg.zk)
+    d.announce((*http)->port(),
+               fmt::format("contending at {}", cfg.zk->to_string()));
+  else
+    d.announce((*http)->port());
+  auto sig = wait_for_termination_signal();
+  if (failed)
+    d.log()->critical("{} stopped; see the messages above", cfg.title);
+  else
+    d.log()->info("stopping on signal {}", sig);
+  (*http)->stop();
+  if (leadership)
+    caf::anon_send_exit(leadership, caf::exit_reason::user_shutdown);
+  if (service)
+    caf::anon_send_exit(service, caf::exit_reason::user_shutdown);
+  return failed ? 1 : 0;
 }
 
 } // namespace dcos

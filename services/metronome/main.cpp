@@ -16,7 +16,6 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <chrono>
 #include <optional>
 #include <random>
@@ -148,47 +147,15 @@ int main(int argc, char** argv) {
                 });
     return caf::actor_cast<caf::actor>(metronome);
   };
-  // A Metronome that ends on its own (the master refused it, its state is
-  // unreadable) ends the daemon, so that a supervisor sees it.
-  static std::atomic<bool> failed{false};
-  caf::actor leadership;
-  caf::actor metronome;
-  if (zk) {
-    service_leadership_config lcfg;
-    lcfg.service = "metronome";
-    lcfg.zk = *zk;
-    lcfg.session_timeout = std::chrono::milliseconds(zk_session_timeout_ms);
-    lcfg.start = start;
-    leadership = spawn_service_leadership(sys, std::move(lcfg), proxy);
-  } else {
-    // Served once the state is loaded, so that the first request finds it.
-    auto alone = run_service_alone(sys, start,
-                                   spawn_file_store(sys, work_dir), proxy, [] {
-                                     failed = true;
-                                     ::kill(::getpid(), SIGTERM);
-                                   });
-    if (!alone)
-      return d.startup_error("cannot load Metronome's state", alone.error());
-    metronome = *alone;
-  }
-  auto http = d.serve(proxy.routes(), port);
-  if (!http)
-    return d.startup_error("cannot serve HTTP", http.error());
-  if (zk)
-    d.announce((*http)->port(),
-               fmt::format("contending at {}", zk->to_string()));
-  else
-    d.announce((*http)->port());
-  auto sig = wait_for_termination_signal();
-  if (failed)
-    d.log()->critical("Metronome stopped; see the messages above");
-  else
-    d.log()->info("stopping on signal {}", sig);
-  (*http)->stop();
-  if (leadership)
-    caf::anon_send_exit(leadership, caf::exit_reason::user_shutdown);
-  if (metronome)
-    caf::anon_send_exit(metronome, caf::exit_reason::user_shutdown);
+  service_daemon_config run;
+  run.title = "Metronome";
+  run.service = "metronome";
+  run.zk = zk;
+  run.session_timeout = std::chrono::milliseconds(zk_session_timeout_ms);
+  run.work_dir = work_dir;
+  run.port = port;
+  run.start = start;
+  auto code = run_service_daemon(d, sys, proxy, std::move(run));
   caf::anon_send_exit(mcfg.detector, caf::exit_reason::user_shutdown);
-  return failed ? 1 : 0;
+  return code;
 }

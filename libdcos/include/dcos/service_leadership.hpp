@@ -22,11 +22,13 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 
 #include <caf/expected.hpp>
 #include <caf/fwd.hpp>
 
+#include <dcos/daemon_runtime.hpp>
 #include <dcos/http_server.hpp>
 #include <dcos/leader_proxy.hpp>
 #include <dcos/store_actor.hpp>
@@ -56,15 +58,26 @@ caf::actor spawn_service_leadership(caf::actor_system& sys,
                                     service_leadership_config cfg,
                                     leader_proxy& proxy);
 
-/// Runs the service alone on `store`: starts it, blocks until it has loaded
-/// its state, then lets `proxy` answer with its routes. `on_failure` is
-/// called (from any thread) if the service later ends other than by a
-/// user_shutdown exit. Answers the service's actor, or why it could not
-/// load. For main() only: it blocks.
-caf::expected<caf::actor> run_service_alone(caf::actor_system& sys,
-                                            const service_start& start,
-                                            store_actor store,
-                                            leader_proxy& proxy,
-                                            std::function<void()> on_failure);
+/// How a service daemon runs its service (its flags).
+struct service_daemon_config {
+  std::string title;            // in messages: "Marathon"
+  std::string service;          // its logger's name: "marathon"
+  std::optional<zk_url> zk;     // several instances; else alone on work_dir
+  caf::timespan session_timeout = default_zk_session_timeout;
+  std::string work_dir;
+  uint16_t port = 0;            // HTTP
+  service_start start;
+};
+
+/// The rest of a service daemon's main(): runs the service alone on a file
+/// store under `work_dir` (served once its state is loaded, so that the
+/// first request finds it), or contends among several with `zk`; serves
+/// `proxy` on `port`, announces it, and waits for SIGTERM/SIGINT. A service
+/// that ends on its own (the master refused it, its state is unreadable)
+/// ends the daemon too, so that a supervisor sees it. Answers the exit code
+/// (0 after a signal; 1 if it could not start or the service ended).
+/// REQUIRES: block_termination_signals() was called first in main().
+int run_service_daemon(daemon_runtime& d, caf::actor_system& sys,
+                       leader_proxy& proxy, service_daemon_config cfg);
 
 } // namespace dcos
