@@ -104,6 +104,28 @@ const google::protobuf::ListValue& list(const google::protobuf::Struct& s,
   return s.fields().at(field).list_value();
 }
 
+// The id of the first active run of `job`, once there is one (within the
+// minute a `* * * * *` schedule takes to tick).
+std::string first_run_of(cluster& c, const std::string& job) {
+  std::string run_id;
+  REQUIRE(eventually(
+    [&] {
+      auto runs = c.get("/v1/jobs/" + job + "/runs");
+      auto doc = parse_json_object("{\"runs\":" + runs.body + "}");
+      if (list(doc, "runs").values_size() == 0)
+        return false;
+      run_id = list(doc, "runs")
+                 .values(0)
+                 .struct_value()
+                 .fields()
+                 .at("id")
+                 .string_value();
+      return true;
+    },
+    70s));
+  return run_id;
+}
+
 std::string job_json(const std::string& id, const std::string& cmd,
                      const std::string& extra = {}) {
   return fmt::format(R"({{"id":"{}","run":{{"cmd":"{}","cpus":0.1,"mem":32,)"
@@ -212,22 +234,7 @@ TEST_CASE("a schedule runs on the minute, once, across kill -9 of Metronome") {
   CHECK(next.find(":00.000+0000") != std::string::npos);
   // The tick comes within a minute; Metronome dies as soon as its run is
   // there, before the run's task can have ended.
-  std::string run_id;
-  REQUIRE(eventually(
-    [&] {
-      auto runs = c.get("/v1/jobs/tick/runs");
-      auto doc = parse_json_object("{\"runs\":" + runs.body + "}");
-      if (list(doc, "runs").values_size() == 0)
-        return false;
-      run_id = list(doc, "runs")
-                 .values(0)
-                 .struct_value()
-                 .fields()
-                 .at("id")
-                 .string_value();
-      return true;
-    },
-    70s));
+  auto run_id = first_run_of(c, "tick");
   c.metronome->kill(SIGKILL);
   exit_status_within(*c.metronome, 10s);
   c.start_metronome();
@@ -487,22 +494,7 @@ TEST_CASE("several Metronomes over ZooKeeper: the standby forwards to the "
 
   // The tick comes within a minute; the leader dies as soon as its run is
   // there.
-  std::string run_id;
-  REQUIRE(eventually(
-    [&] {
-      auto runs = c.get("/v1/jobs/tick/runs");
-      auto doc = parse_json_object("{\"runs\":" + runs.body + "}");
-      if (list(doc, "runs").values_size() == 0)
-        return false;
-      run_id = list(doc, "runs")
-                 .values(0)
-                 .struct_value()
-                 .fields()
-                 .at("id")
-                 .string_value();
-      return true;
-    },
-    70s));
+  auto run_id = first_run_of(c, "tick");
   c.metronome->kill(SIGKILL);
   exit_status_within(*c.metronome, 10s);
   c.metronome.reset();
