@@ -123,21 +123,50 @@ caf::expected<caf::actor> run_service_alone(caf::actor_system& sys,
 
 } // namespace
 
+void service_state_flags::add_to(flags& f, const std::string& title,
+                                 const std::string& contents) {
+  f.add(&work_dir, "work_dir",
+        fmt::format("directory for {}'s state ({}); required unless --zk "
+                    "is given",
+                    title, contents));
+  add_zk_flag(f, "zk",
+              fmt::format("zk://HOST:PORT,.../PATH: keep the state in "
+                          "ZooKeeper and elect the leader among several "
+                          "{}s there",
+                          title),
+              &zk);
+  f.add(&zk_session_timeout_ms, "zk_session_timeout",
+        fmt::format("ZooKeeper session timeout in milliseconds, as {}'s; a "
+                    "leader cut off for this long steps down",
+                    title));
+}
+
+std::optional<std::string> service_state_flags::check() const {
+  if (work_dir.empty() && !zk)
+    return "--work_dir: required unless --zk is given";
+  if (!work_dir.empty() && zk)
+    return "--work_dir: not with --zk (the state is in ZooKeeper)";
+  if (zk_session_timeout_ms == 0)
+    return "--zk_session_timeout: must be positive";
+  return std::nullopt;
+}
+
 int run_service_daemon(daemon_runtime& d, caf::actor_system& sys,
                        leader_proxy& proxy, service_daemon_config cfg) {
   static std::atomic<bool> failed{false};
   caf::actor leadership;
   caf::actor service;
-  if (cfg.zk) {
+  if (cfg.state.zk) {
     service_leadership_config lcfg;
     lcfg.service = cfg.service;
-    lcfg.zk = *cfg.zk;
-    lcfg.session_timeout = cfg.session_timeout;
+    lcfg.zk = *cfg.state.zk;
+    lcfg.session_timeout
+      = std::chrono::milliseconds(cfg.state.zk_session_timeout_ms);
     lcfg.start = cfg.start;
     leadership = spawn_service_leadership(sys, std::move(lcfg), proxy);
   } else {
     auto alone = run_service_alone(sys, cfg.start,
-                                   spawn_file_store(sys, cfg.work_dir), proxy,
+                                   spawn_file_store(sys, cfg.state.work_dir), proxy,
                                    [] {
                                      failed = true;
                                      ::kill(::getpid(), SIGTERM);
@@ -150,9 +179,9 @@ int run_service_daemon(daemon_runtime& d, caf::actor_system& sys,
   auto http = d.serve(proxy.routes(), cfg.port);
   if (!http)
     return d.startup_error("cannot serve HTTP", http.error());
-  if (cfg.zk)
+  if (cfg.state.zk)
     d.announce((*http)->port(),
-               fmt::format("contending at {}", cfg.zk->to_string()));
+               fmt::format("contending at {}", cfg.state.zk->to_string()));
   else
     d.announce((*http)->port());
   auto sig = wait_for_termination_signal();

@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <optional>
 #include <random>
 
 #include <caf/all.hpp>
@@ -30,7 +29,6 @@
 #include <dcos/signals.hpp>
 #include <dcos/store_actor.hpp>
 #include <dcos/version.hpp>
-#include <dcos/zk_url.hpp>
 
 #include "marathon_actor.hpp"
 #include "marathon_http.hpp"
@@ -61,7 +59,6 @@ int main(int argc, char** argv) {
                    "them running.",
                    8080};
   std::string master = "127.0.0.1:5050";
-  std::string work_dir;
   std::string framework_name = "marathon";
   std::string role = "*";
   std::string user = "root";
@@ -73,18 +70,8 @@ int main(int argc, char** argv) {
   f.add(&http_port, "http_port", "Marathon's name for --port");
   f.add(&master, "master",
         "HOST:PORT of the master, or zk://HOSTS/PATH of the masters");
-  f.add(&work_dir, "work_dir",
-        "directory for Marathon's state (apps, tasks, deployments, framework "
-        "id); required unless --zk is given");
-  std::optional<zk_url> zk;
-  add_zk_flag(f, "zk",
-              "zk://HOST:PORT,.../PATH: keep the state in ZooKeeper and "
-              "elect the leader among several Marathons there",
-              &zk);
-  uint64_t zk_session_timeout_ms = 10000;
-  f.add(&zk_session_timeout_ms, "zk_session_timeout",
-        "ZooKeeper session timeout in milliseconds, as Marathon's; a leader "
-        "cut off for this long steps down");
+  service_daemon_config run;
+  run.state.add_to(f, "Marathon", "apps, tasks, deployments, framework id");
   f.add(&framework_name, "framework_name", "the framework's name");
   f.add(&role, "mesos_role", "the role Marathon's tasks run in");
   f.add(&user, "mesos_user", "the user Marathon's tasks run as");
@@ -94,13 +81,8 @@ int main(int argc, char** argv) {
         "connected");
   f.add(&seed, "seed", "seed of the ids Marathon makes");
   d.parse_or_exit(argc, argv);
-  if (work_dir.empty() && !zk)
-    return d.usage_error("--work_dir: required unless --zk is given");
-  if (!work_dir.empty() && zk)
-    return d.usage_error("--work_dir: not with --zk (the state is in "
-                         "ZooKeeper)");
-  if (zk_session_timeout_ms == 0)
-    return d.usage_error("--zk_session_timeout: must be positive");
+  if (auto bad = run.state.check())
+    return d.usage_error(*bad);
   if (failover_timeout < 0)
     return d.usage_error("--failover_timeout: must not be negative");
   auto where = parse_master_location(master);
@@ -133,8 +115,8 @@ int main(int argc, char** argv) {
   info.master = master;
   info.version = dcos::version;
   info.leader = fmt::format("{}:{}", hostname, port);
-  if (zk)
-    info.zk = zk->to_string();
+  if (run.state.zk)
+    info.zk = run.state.zk->to_string();
   info.abdicate = [&sys, &d] {
     d.log()->warn("abdicating: this Marathon stops, another one leads");
     shut_down_after(sys, std::chrono::milliseconds(200));
@@ -153,12 +135,8 @@ int main(int argc, char** argv) {
                 });
     return caf::actor_cast<caf::actor>(marathon);
   };
-  service_daemon_config run;
   run.title = "Marathon";
   run.service = "marathon";
-  run.zk = zk;
-  run.session_timeout = std::chrono::milliseconds(zk_session_timeout_ms);
-  run.work_dir = work_dir;
   run.port = port;
   run.start = start;
   auto code = run_service_daemon(d, sys, proxy, std::move(run));

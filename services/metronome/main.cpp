@@ -17,7 +17,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <optional>
 #include <random>
 
 #include <caf/all.hpp>
@@ -32,7 +31,6 @@
 #include <dcos/signals.hpp>
 #include <dcos/store_actor.hpp>
 #include <dcos/version.hpp>
-#include <dcos/zk_url.hpp>
 
 #include "cron_spec.hpp"
 #include "metronome_actor.hpp"
@@ -48,7 +46,6 @@ int main(int argc, char** argv) {
                    "schedules, once per tick.",
                    9000};
   std::string master = "127.0.0.1:5050";
-  std::string work_dir;
   std::string framework_name = "metronome";
   std::string role = "*";
   std::string user = "root";
@@ -61,18 +58,8 @@ int main(int argc, char** argv) {
   f.add(&http_port, "http_port", "Metronome's name for --port");
   f.add(&master, "master",
         "HOST:PORT of the master, or zk://HOSTS/PATH of the masters");
-  f.add(&work_dir, "work_dir",
-        "directory for Metronome's state (jobs, runs, history, framework "
-        "id); required unless --zk is given");
-  std::optional<zk_url> zk;
-  add_zk_flag(f, "zk",
-              "zk://HOST:PORT,.../PATH: keep the state in ZooKeeper and "
-              "elect the leader among several Metronomes there",
-              &zk);
-  uint64_t zk_session_timeout_ms = 10000;
-  f.add(&zk_session_timeout_ms, "zk_session_timeout",
-        "ZooKeeper session timeout in milliseconds, as Metronome's; a leader "
-        "cut off for this long steps down");
+  service_daemon_config run;
+  run.state.add_to(f, "Metronome", "jobs, runs, history, framework id");
   f.add(&framework_name, "framework_name", "the framework's name");
   f.add(&role, "mesos_role", "the role the jobs' tasks run in");
   f.add(&user, "mesos_user", "the user the jobs' tasks run as by default");
@@ -85,13 +72,8 @@ int main(int argc, char** argv) {
         "METRONOME_HISTORY_COUNT");
   f.add(&seed, "seed", "seed of the ids Metronome makes");
   d.parse_or_exit(argc, argv);
-  if (work_dir.empty() && !zk)
-    return d.usage_error("--work_dir: required unless --zk is given");
-  if (!work_dir.empty() && zk)
-    return d.usage_error("--work_dir: not with --zk (the state is in "
-                         "ZooKeeper)");
-  if (zk_session_timeout_ms == 0)
-    return d.usage_error("--zk_session_timeout: must be positive");
+  if (auto bad = run.state.check())
+    return d.usage_error(*bad);
   if (failover_timeout < 0)
     return d.usage_error("--failover_timeout: must not be negative");
   if (history_count == 0)
@@ -147,12 +129,8 @@ int main(int argc, char** argv) {
                 });
     return caf::actor_cast<caf::actor>(metronome);
   };
-  service_daemon_config run;
   run.title = "Metronome";
   run.service = "metronome";
-  run.zk = zk;
-  run.session_timeout = std::chrono::milliseconds(zk_session_timeout_ms);
-  run.work_dir = work_dir;
   run.port = port;
   run.start = start;
   auto code = run_service_daemon(d, sys, proxy, std::move(run));

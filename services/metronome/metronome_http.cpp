@@ -228,16 +228,7 @@ public:
     auto parts = split_path(std::string_view{req.path}.substr(19));
     if (parts.size() != 1)
       return respond(message_response(404, "Unknown route."));
-    const auto& id = parts[0];
-    if (!valid_job_id(id))
-      return respond(message_response(400, "Not a valid id: " + id));
-    Job job;
-    if (auto refused = read_job(req.body, id, wall_now(), &job))
-      return respond(std::move(*refused));
-    call(
-      respond,
-      [](const Job& replaced) { return json_response(200, json_of(replaced)); },
-      failure_for(id), put_atom::value, schedule_atom::value, std::move(job));
+    put_job(req, parts[0], respond, true);
   }
 
   // /v1/jobs/{id}[/...], any method.
@@ -251,7 +242,7 @@ public:
       if (m == "GET" || m == "HEAD")
         return get_job(req, id, respond);
       if (m == "PUT")
-        return put_job(req, id, respond);
+        return put_job(req, id, respond, false);
       if (m == "DELETE")
         return call(
           respond,
@@ -282,17 +273,22 @@ private:
       failure_for(id), get_atom::value, jobs_atom::value, id);
   }
 
+  // Replaces job `id`: with the schedules in the body (v0), or keeping
+  // its own (v1).
   void put_job(const http_request& req, const std::string& id,
-               const http_responder& respond) {
+               const http_responder& respond, bool with_schedules) {
     if (!valid_job_id(id))
       return respond(message_response(400, "Not a valid id: " + id));
     Job job;
     if (auto refused = read_job(req.body, id, wall_now(), &job))
       return respond(std::move(*refused));
-    call(
-      respond,
-      [](const Job& replaced) { return json_response(200, json_of(replaced)); },
-      failure_for(id), put_atom::value, std::move(job), false);
+    auto replaced = [](const Job& x) { return json_response(200, json_of(x)); };
+    if (with_schedules)
+      call(respond, replaced, failure_for(id), put_atom::value,
+           schedule_atom::value, std::move(job));
+    else
+      call(respond, replaced, failure_for(id), put_atom::value,
+           std::move(job), false);
   }
 
   // /v1/jobs/{id}/runs[/{runId}[/actions/stop]]

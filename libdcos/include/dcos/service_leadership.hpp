@@ -29,6 +29,7 @@
 #include <caf/fwd.hpp>
 
 #include <dcos/daemon_runtime.hpp>
+#include <dcos/flags.hpp>
 #include <dcos/http_server.hpp>
 #include <dcos/leader_proxy.hpp>
 #include <dcos/store_actor.hpp>
@@ -58,13 +59,27 @@ caf::actor spawn_service_leadership(caf::actor_system& sys,
                                     service_leadership_config cfg,
                                     leader_proxy& proxy);
 
-/// How a service daemon runs its service (its flags).
+/// Where a service daemon keeps its state: --work_dir (alone) or --zk
+/// (among several), with --zk_session_timeout.
+struct service_state_flags {
+  std::string work_dir;
+  std::optional<zk_url> zk;
+  uint64_t zk_session_timeout_ms = 10000; // as Marathon's and Metronome's
+
+  /// Declares the three flags on `f`; `title` ("Marathon") and `contents`
+  /// ("apps, tasks, deployments, framework id") go into their help.
+  void add_to(flags& f, const std::string& title, const std::string& contents);
+
+  /// After parsing: the message naming the bad flag (for usage_error()),
+  /// if any: exactly one of --work_dir and --zk, a positive timeout.
+  std::optional<std::string> check() const;
+};
+
+/// How a service daemon runs its service.
 struct service_daemon_config {
   std::string title;            // in messages: "Marathon"
   std::string service;          // its logger's name: "marathon"
-  std::optional<zk_url> zk;     // several instances; else alone on work_dir
-  caf::timespan session_timeout = default_zk_session_timeout;
-  std::string work_dir;
+  service_state_flags state;
   uint16_t port = 0;            // HTTP
   service_start start;
 };
