@@ -126,6 +126,25 @@ std::string first_run_of(cluster& c, const std::string& job) {
   return run_id;
 }
 
+// `history` has one successful run per minute at most, the first of them
+// `first_run`, and no failure.
+void check_ran_once_per_minute(const google::protobuf::Struct& history,
+                               const std::string& first_run) {
+  auto runs = list(history, "successfulFinishedRuns");
+  std::set<std::string> minutes;
+  for (const auto& v : runs.values()) {
+    auto id = v.struct_value().fields().at("id").string_value();
+    CHECK(minutes.insert(id.substr(0, 12)).second); // one per minute
+  }
+  CHECK(runs.values(runs.values_size() - 1)
+          .struct_value()
+          .fields()
+          .at("id")
+          .string_value()
+        == first_run);
+  CHECK(number(history, "failureCount") == 0);
+}
+
 std::string job_json(const std::string& id, const std::string& cmd,
                      const std::string& extra = {}) {
   return fmt::format(R"({{"id":"{}","run":{{"cmd":"{}","cpus":0.1,"mem":32,)"
@@ -243,19 +262,7 @@ TEST_CASE("a schedule runs on the minute, once, across kill -9 of Metronome") {
                                          "successCount") >= 1; },
                      30s));
   auto h = c.history("tick");
-  auto runs = list(h, "successfulFinishedRuns");
-  std::set<std::string> minutes;
-  for (const auto& v : runs.values()) {
-    auto id = v.struct_value().fields().at("id").string_value();
-    CHECK(minutes.insert(id.substr(0, 12)).second); // one per minute
-  }
-  CHECK(runs.values(runs.values_size() - 1)
-          .struct_value()
-          .fields()
-          .at("id")
-          .string_value()
-        == run_id);
-  CHECK(number(h, "failureCount") == 0);
+  check_ran_once_per_minute(h, run_id);
   // Nor is a second run of that tick active. (The job is kept in a
   // variable: a range-for does not keep a temporary inside its range
   // expression alive.)
@@ -510,19 +517,7 @@ TEST_CASE("several Metronomes over ZooKeeper: the standby forwards to the "
   REQUIRE(eventually([&] { return number(history(), "successCount") >= 1; },
                      30s));
   auto h = history();
-  auto runs = list(h, "successfulFinishedRuns");
-  std::set<std::string> minutes;
-  for (const auto& v : runs.values()) {
-    auto id = v.struct_value().fields().at("id").string_value();
-    CHECK(minutes.insert(id.substr(0, 12)).second); // one per minute
-  }
-  CHECK(runs.values(runs.values_size() - 1)
-          .struct_value()
-          .fields()
-          .at("id")
-          .string_value()
-        == run_id);
-  CHECK(number(h, "failureCount") == 0);
+  check_ran_once_per_minute(h, run_id);
   b.kill(SIGTERM);
   CHECK(exit_status_within(b, 10s).value_or(-1) == 0);
 
