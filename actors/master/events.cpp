@@ -20,22 +20,19 @@ master_state::subscribe_events(const master_subscriber_actor& subscriber) {
                       "the master is recovering its registry; retry");
   if (!subscriber)
     return make_error(errc::invalid_argument, "subscribe: no subscriber");
-  if (subscribers.emplace(subscriber.address(),
-                          subscriber_record{subscriber, next_subscriber++})
-        .second)
+  if (find_subscriber(subscriber.address()) == subscribers.end()) {
+    subscribers.emplace(next_subscriber++, subscriber);
     self->monitor(subscriber);
+  }
   // Too many (clients or proxies that never close, say): the oldest goes,
   // as in Mesos.
   while (subscribers.size() > cfg.max_operator_event_stream_subscribers) {
-    auto oldest = std::min_element(
-      subscribers.begin(), subscribers.end(), [](const auto& a, const auto& b) {
-        return a.second.seq < b.second.seq;
-      });
+    auto oldest = subscribers.begin();
     log->warn("too many operator event subscribers (more than {}): closing "
               "the oldest",
               cfg.max_operator_event_stream_subscribers);
-    self->demonitor(oldest->first);
-    self->send_exit(oldest->second.handle, caf::exit_reason::user_shutdown);
+    self->demonitor(oldest->second.address());
+    self->send_exit(oldest->second, caf::exit_reason::user_shutdown);
     subscribers.erase(oldest);
   }
   Event event;
@@ -48,13 +45,19 @@ master_state::subscribe_events(const master_subscriber_actor& subscriber) {
   return event;
 }
 
+std::map<uint64_t, master_subscriber_actor>::iterator
+master_state::find_subscriber(const caf::actor_addr& addr) {
+  return std::find_if(subscribers.begin(), subscribers.end(),
+                      [&](const auto& s) { return s.second.address() == addr; });
+}
+
 void master_state::publish(const Event& event) {
   // One message for all: CAF shares it (copy on write), where a send per
   // follower would copy the event each time (the fan-out benchmark went
   // from 16 s to 0.9 s for 100 followers of 10,000 tasks).
   auto shared = caf::make_message(event);
-  for (const auto& [addr, subscriber] : subscribers)
-    caf::actor_cast<caf::strong_actor_ptr>(subscriber.handle)
+  for (const auto& [seq, subscriber] : subscribers)
+    caf::actor_cast<caf::strong_actor_ptr>(subscriber)
       ->enqueue(self->ctrl(), caf::make_message_id(), shared, self->context());
 }
 

@@ -72,8 +72,10 @@ void master_state::send_error(const std::string& framework_id,
 }
 
 void master_state::on_down(const caf::down_msg& msg) {
-  if (subscribers.erase(msg.source) > 0)
+  if (auto s = find_subscriber(msg.source); s != subscribers.end()) {
+    subscribers.erase(s);
     log->info("operator event subscriber gone ({} left)", subscribers.size());
+  }
   if (auto i = framework_by_addr.find(msg.source);
       i != framework_by_addr.end()) {
     auto id = i->second;

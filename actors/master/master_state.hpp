@@ -24,6 +24,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -97,6 +98,12 @@ struct offer_record {
   resources amount; // allocated form
 };
 
+struct task_record_order {
+  bool operator()(const task_record* a, const task_record* b) const {
+    return std::tie(a->framework_id, a->id) < std::tie(b->framework_id, b->id);
+  }
+};
+
 // What an ACCEPT took out of its offers (offers.cpp).
 struct accepted_offers {
   std::string agent_id; // of the first valid offer; empty if none
@@ -151,7 +158,9 @@ struct agent_record {
   resources total; // with reservations and volumes
   std::unordered_map<std::string, resources> used; // by framework
   std::unordered_set<std::string> offers;
-  std::unordered_set<task_record*> tasks;
+  // Ordered by (framework, task id), not by address: the updates sent for
+  // an agent's tasks go out in the same order in every run of a seed.
+  std::set<task_record*, task_record_order> tasks;
   std::map<executor_key, v1::ExecutorInfo> executors;
   bool connected = true;
   bool active = true; // offered: connected and not deactivated
@@ -269,15 +278,13 @@ struct master_state {
   std::map<std::string, double> weights;
   std::map<std::string, v1::master::QuotaConfig> quotas;
   master_metrics metrics;
-  // Followers of the operator event stream, by address (they are
-  // monitored), with the order they came in (the oldest go first when there
-  // are too many).
-  struct subscriber_record {
-    master_subscriber_actor handle;
-    uint64_t seq = 0;
-  };
-  std::unordered_map<caf::actor_addr, subscriber_record> subscribers;
+  // Followers of the operator event stream (monitored), in the order they
+  // came in: events go out in that order in every run of a seed, and the
+  // oldest go first when there are too many. Few enough to find by a walk.
+  std::map<uint64_t, master_subscriber_actor> subscribers;
   uint64_t next_subscriber = 0;
+  std::map<uint64_t, master_subscriber_actor>::iterator
+  find_subscriber(const caf::actor_addr& addr);
 
   // Registry writes are batched: one in flight, the rest coalesced, and the
   // callbacks of a batch run once it is durable.
