@@ -13,6 +13,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -68,6 +69,7 @@ struct posix_state {
   posix_containerizer_config cfg;
   std::map<std::string, container_record> containers;
   std::map<uint32_t, std::string> by_pid;
+  std::deque<std::string> ended; // oldest first; pruned at each launch
   std::unique_ptr<posix::process_watcher> watcher;
   std::shared_ptr<container_isolation> isolation; // null: POSIX only
   std::shared_ptr<spdlog::logger> log = logging::get("containerizer");
@@ -134,6 +136,8 @@ void finish(posix_self self, const std::string& id,
     }
     self->send(self, cleanup_atom::value, id, 0);
   }
+  if (!c.ended)
+    self->state.ended.push_back(id);
   c.ended = termination;
   for (auto& rp : c.waiters)
     rp.deliver(termination);
@@ -206,8 +210,20 @@ caf::expected<pid_t> spawn_helper(const std::vector<std::string>& argv,
   return pid;
 }
 
+// Forgets the oldest ended containers beyond ended_containers_kept: an
+// agent runs containers for months.
+void forget_ended(posix_state& st) {
+  while (st.ended.size() > ended_containers_kept) {
+    auto i = st.containers.find(st.ended.front());
+    if (i != st.containers.end() && i->second.ended)
+      st.containers.erase(i);
+    st.ended.pop_front();
+  }
+}
+
 caf::expected<uint32_t> launch(posix_self self, container_launch req) {
   auto& st = self->state;
+  forget_ended(st);
   if (st.containers.count(req.container_id) > 0)
     return make_error(errc::conflict, fmt::format("container '{}' exists",
                                                   req.container_id));
@@ -481,6 +497,7 @@ posix_impl::behavior_type posix_behavior(posix_self self,
           alive.push_back(k.container_id);
         } else {
           c.ended = read_termination(c, std::nullopt);
+          st.ended.push_back(k.container_id);
         }
       }
       if (st.isolation)

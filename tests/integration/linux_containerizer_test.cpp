@@ -415,6 +415,42 @@ TEST_CASE("seccomp and rlimits apply without namespaces or an image") {
   CHECK(f.run_to_end(req) == "55\nkeyctl: EPERM (1)\n");
 }
 
+TEST_CASE("the containerizer remembers only the last ended containers") {
+  // An agent runs containers for months: the end of each is kept for its
+  // waiters, not for ever.
+  fixture f{{"posix/rlimits"}};
+  auto sandbox = f.dir.path + "/shared-sandbox";
+  fs::create_directories(sandbox);
+  auto id = [](size_t n) { return "short-" + std::to_string(n); };
+  for (size_t n = 0; n <= ended_containers_kept; ++n) {
+    container_launch req;
+    req.container_id = id(n);
+    req.sandbox = sandbox;
+    req.command.argv = {"/bin/true"};
+    req.env = {"PATH=/usr/bin:/bin"};
+    req.limits = *resources::parse("cpus:0.1;mem:32");
+    auto pid = f.launch(req);
+    REQUIRE_MESSAGE(pid, describe(pid.error()));
+    CHECK(f.wait(req.container_id).status == 0);
+  }
+  // One more launch forgets the oldest beyond the bound.
+  container_launch last;
+  last.container_id = id(ended_containers_kept + 1);
+  last.sandbox = sandbox;
+  last.command.argv = {"/bin/false"};
+  last.env = {"PATH=/usr/bin:/bin"};
+  last.limits = *resources::parse("cpus:0.1;mem:32");
+  REQUIRE(f.launch(last));
+  CHECK(f.wait(last.container_id).status == 1);
+  CHECK(f.wait(id(2)).status == 0); // still remembered
+  caf::scoped_actor self{*f.sys};
+  bool forgotten = false;
+  self->request(f.containerizer, 10s, wait_atom::value, id(0))
+    .receive([](const container_termination&) {},
+             [&](caf::error&) { forgotten = true; });
+  CHECK(forgotten);
+}
+
 TEST_CASE("memory over the limit ends the container with the OOM reason") {
   fixture f;
   auto req = f.request({"/mnt/mesos/sandbox/container_probe", "alloc", "512"});

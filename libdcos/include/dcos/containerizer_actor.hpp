@@ -73,6 +73,11 @@ struct container_termination {
   std::string message;
 };
 
+/// How many ended containers a containerizer remembers (for wait()): enough
+/// for every waiter that asks within a moment of the end, without a record
+/// per container an agent ever ran.
+constexpr size_t ended_containers_kept = 1000;
+
 /// A container the agent had before it restarted (from its checkpoint).
 struct known_container {
   std::string container_id;
@@ -94,7 +99,9 @@ using containerizer_actor = caf::typed_actor<
   // Starts a container; answers with its root pid once it runs, or an error
   // (nothing is left behind on error).
   caf::replies_to<launch_atom, container_launch>::with<uint32_t>,
-  // Answers when the container has ended (at once if it already has).
+  // Answers when the container has ended (at once if it already has). The
+  // end is kept for the last ended_containers_kept containers that ended;
+  // for an older one, or an id never launched, the answer is an error.
   caf::replies_to<wait_atom, std::string>::with<container_termination>,
   // Asks everything in the container to stop (SIGTERM), and kills what is
   // left after `grace`; answers once the container has ended.

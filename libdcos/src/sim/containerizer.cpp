@@ -6,6 +6,7 @@
 // real containerizer. The table outlives restarts of the agent.
 #include "world.hpp"
 
+#include <deque>
 #include <map>
 #include <sstream>
 #include <unordered_map>
@@ -39,6 +40,7 @@ struct table_state {
   // The containers whose executor actor lives, by its id: an actor's end
   // finds its container without a walk over every container there was.
   std::unordered_map<caf::actor_id, std::string> by_executor;
+  std::deque<std::string> ended; // oldest first; pruned at each launch
   uint32_t next_pid = 100;
   uint64_t next_generation = 0;
   table_state() = default;
@@ -104,6 +106,7 @@ void finish(self_ptr self, container& c, container_termination end) {
     return;
   c.running = false;
   c.end = std::move(end);
+  self->state.ended.push_back(c.id);
   self->state.w->invariants().container_ended(self->state.agent, c.id,
                                               c.limits);
   for (auto& rp : c.waiters)
@@ -129,6 +132,17 @@ void finish(self_ptr self, container& c, container_termination end) {
   }
   if (c.executor)
     self->send_exit(c.executor, caf::exit_reason::kill);
+}
+
+// Forgets the oldest ended containers beyond ended_containers_kept. Not in
+// finish(): its callers hold references into the table.
+void forget_ended(table_state& st) {
+  while (st.ended.size() > ended_containers_kept) {
+    auto i = st.containers.find(st.ended.front());
+    if (i != st.containers.end() && !i->second.running)
+      st.containers.erase(i);
+    st.ended.pop_front();
+  }
 }
 
 container_termination signalled(int sig, bool destroyed) {
@@ -166,6 +180,7 @@ sim_containerizer::behavior_type table(self_ptr self, world* w, int agent) {
   return {
     [self](launch_atom, container_launch& req) -> caf::result<uint32_t> {
       auto& st = self->state;
+      forget_ended(st);
       if (st.containers.count(req.container_id) != 0)
         return make_error(errc::conflict,
                           fmt::format("container {} exists",
