@@ -115,7 +115,7 @@ int main(int argc, char** argv) {
   info.version = dcos::version;
   info.history_count = history_count;
   leader_proxy proxy{info.leader, metronome_proxy_dialect()};
-  proxy.serve_locally(answer_ping);
+  proxy.serve_locally(metronome_standby_handler());
   service_start start = [mcfg, info](caf::actor_system& sys,
                                      store_actor store, service_ready ready) {
     auto cfg = mcfg;

@@ -177,6 +177,45 @@ std::string prometheus(const std::vector<JobStatus>& jobs) {
     jobs.size(), active, success, failure, missed);
 }
 
+// GET /v1/metrics: Dropwizard's JSON registry, as Metronome serves it
+// (Marathon's metrics module): gauges {"value"}, counters {"count"}.
+// `jobs` is null on a standby.
+std::string dropwizard(const std::vector<JobStatus>* jobs) {
+  int64_t active = 0, success = 0, failure = 0, missed = 0;
+  if (jobs != nullptr)
+    for (const auto& j : *jobs) {
+      active += j.active_runs_size();
+      success += j.history().success_count();
+      failure += j.history().failure_count();
+      missed += j.history().missed_count();
+    }
+  auto count = jobs != nullptr ? jobs->size() : 0;
+  return fmt::format(
+    "{{\"version\":\"4.0.0\",\"gauges\":{{"
+    "\"metronome.leader.gauge\":{{\"value\":{}}},"
+    "\"metronome.jobs.gauge\":{{\"value\":{}}},"
+    "\"metronome.jobs.active.gauge\":{{\"value\":{}}}}},"
+    "\"counters\":{{"
+    "\"metronome.jobs.started.counter\":{{\"count\":{}}},"
+    "\"metronome.jobs.succeeded.counter\":{{\"count\":{}}},"
+    "\"metronome.jobs.failed.counter\":{{\"count\":{}}},"
+    "\"metronome.ticks.missed.counter\":{{\"count\":{}}}}},"
+    "\"histograms\":{{}},\"meters\":{{}},\"timers\":{{}}}}",
+    jobs != nullptr ? 1 : 0, count, active, active + success + failure,
+    success, failure, missed);
+}
+
+http_response dropwizard_response(const std::vector<JobStatus>* jobs) {
+  return json_response(200, dropwizard(jobs));
+}
+
+void answer_ping(const http_request&, http_responder respond) {
+  http_response pong;
+  pong.content_type = "text/plain";
+  pong.body = "pong";
+  respond(std::move(pong));
+}
+
 class routes {
 public:
   routes(caf::actor_system& sys, metronome_actor metronome)
@@ -417,11 +456,13 @@ private:
 
 } // namespace
 
-void answer_ping(const http_request&, http_responder respond) {
-  http_response pong;
-  pong.content_type = "text/plain";
-  pong.body = "pong";
-  respond(std::move(pong));
+http_handler metronome_standby_handler() {
+  http_router local;
+  local.get("/ping", answer_ping);
+  local.get("/v1/metrics", [](const http_request&, http_responder respond) {
+    respond(dropwizard_response(nullptr));
+  });
+  return std::move(local).handler();
 }
 
 leader_proxy_dialect metronome_proxy_dialect() {
@@ -433,7 +474,7 @@ leader_proxy_dialect metronome_proxy_dialect() {
   d.loop_message = "Prevent proxying already proxied request";
   d.no_leader_message = "No consistent leadership";
   d.json_refusals = false;
-  d.local_paths = {"/ping"};
+  d.local_paths = {"/ping", "/v1/metrics"};
   return d;
 }
 
@@ -479,6 +520,15 @@ http_router metronome_routes(caf::actor_system& sys, metronome_actor metronome,
         out.content_type = "text/plain; version=0.0.4";
         out.body = prometheus(jobs);
         return out;
+      },
+      failure_for(""), get_atom::value, jobs_atom::value);
+  });
+  router.get("/v1/metrics", [&sys, metronome](const http_request&,
+                                              http_responder respond) {
+    ask_for_response(
+      sys, metronome, api_timeout, respond,
+      [](const std::vector<JobStatus>& jobs) {
+        return dropwizard_response(&jobs);
       },
       failure_for(""), get_atom::value, jobs_atom::value);
   });

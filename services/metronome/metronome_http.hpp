@@ -40,13 +40,16 @@ struct metronome_http_info {
 http_router metronome_routes(caf::actor_system& sys, metronome_actor metronome,
                              metronome_http_info info);
 
-/// GET /ping: "pong", from whichever instance is asked.
-void answer_ping(const http_request& req, http_responder respond);
+/// What a standby answers itself (never forwarded, as Metronome's
+/// LeaderProxyFilter keeps them): GET /ping ("pong") and GET /v1/metrics
+/// (its own figures: it leads nothing, so no jobs).
+http_handler metronome_standby_handler();
 
 /// How Metronome's leader proxy speaks: a standby's forwarded answers carry
 /// `X-LEADER: HOST:PORT` and `X-VIA: HOST:PORT` (its own); a loop gets 400
 /// "Prevent proxying already proxied request", no leader 503 "No consistent
-/// leadership", both as text; /ping is answered by every instance.
+/// leadership", both as text; /ping and /v1/metrics are answered by every
+/// instance.
 leader_proxy_dialect metronome_proxy_dialect();
 
 } // namespace dcos::metronome

@@ -196,6 +196,17 @@ TEST_CASE("a job run now succeeds and its history says so") {
   auto metrics = c.get("/metrics");
   CHECK(metrics.body.find("metronome_runs_total{status=\"success\"} 1")
         != std::string::npos);
+  // Metronome's own /v1/metrics: Dropwizard's JSON registry.
+  auto registry = parse_json_object(c.get("/v1/metrics").body);
+  auto counter = [&](const std::string& name) {
+    return number(registry.fields().at("counters").struct_value()
+                    .fields().at(name).struct_value(), "count");
+  };
+  CHECK(counter("metronome.jobs.succeeded.counter") == 1);
+  CHECK(counter("metronome.jobs.started.counter") >= 1);
+  CHECK(number(registry.fields().at("gauges").struct_value()
+                 .fields().at("metronome.leader.gauge").struct_value(),
+               "value") == 1);
 }
 
 TEST_CASE("a failing job is retried with ON_FAILURE until its deadline") {
@@ -470,6 +481,11 @@ TEST_CASE("several Metronomes over ZooKeeper: the standby forwards to the "
   auto ping = on_b({"-i", "/ping"});
   CHECK(ping.status == 200);
   CHECK(ping.body.find("X-VIA") == std::string::npos);
+  auto own_metrics = on_b({"-i", "/v1/metrics"});
+  CHECK(own_metrics.status == 200);
+  CHECK(own_metrics.body.find("X-VIA") == std::string::npos);
+  CHECK(own_metrics.body.find(R"("metronome.leader.gauge":{"value":0})")
+        != std::string::npos);
   auto loop = on_b({"-H", "X-VIA: " + b_address, "/v1/jobs"});
   CHECK(loop.status == 400);
   CHECK(loop.body == "Prevent proxying already proxied request");
