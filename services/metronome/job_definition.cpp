@@ -1,6 +1,7 @@
 #include "job_definition.hpp"
 
 #include <regex>
+#include <set>
 
 #include <fmt/format.h>
 #include <google/protobuf/util/json_util.h>
@@ -326,9 +327,16 @@ std::vector<violation> validate_job(const Job& job, sys_seconds now) {
                                   now);
     out.insert(out.end(), more.begin(), more.end());
   }
-  if (job.dependencies_size() > 0)
-    out.push_back({"/dependencies", "job dependencies are not supported by "
-                                    "this Metronome yet"});
+  std::set<std::string> parents;
+  for (int i = 0; i < job.dependencies_size(); ++i) {
+    const auto& parent = job.dependencies(i).id();
+    if (!valid_job_id(parent))
+      out.push_back({fmt::format("/dependencies({})/id", i),
+                     fmt::format("'{}' does not match pattern '{}'.", parent,
+                                 job_id_pattern)});
+    else if (!parents.insert(parent).second)
+      out.push_back({"/dependencies", "has double entries"});
+  }
   return out;
 }
 

@@ -48,8 +48,8 @@ auto failure_for(std::string id, std::string job = {}) {
         return message_response(409, describe_reason(err));
       case errc::unavailable:
         return message_response(503, describe_reason(err));
-      case errc::invalid_argument:
-        return invalid_object({{"/", describe_reason(err)}});
+      case errc::invalid_argument: // Metronome's ValidationError
+        return message_response(422, describe_reason(err));
       default:
         return message_response(500, describe(err));
     }

@@ -293,6 +293,9 @@ void metronome_state::start() {
                                   info, cfg.detector, cfg.driver_options);
   self->link_to(driver);
   self->delayed_send(self, cfg.kill_retry_interval, tick_atom::value);
+  // Dependencies met before the restart (the job's run not yet recorded).
+  for (auto& [id, entry] : jobs)
+    run_if_dependencies_met(entry);
 }
 
 // -- requests ---------------------------------------------------------------------------
@@ -308,6 +311,8 @@ caf::result<Job> metronome_state::put_job(Job job, job_put how) {
     return job_not_found();
   if (how == job_put::replace) // Metronome's v1 PUT keeps the schedules
     *job.mutable_schedules() = existing->second.job.schedules();
+  if (auto err = check_dependencies(job))
+    return err;
   // Ticks count from now: a new or changed schedule does not run for the
   // past.
   bool fresh_ticks = create;
@@ -347,6 +352,8 @@ caf::result<Job> metronome_state::remove_job(const std::string& id,
   auto at = jobs.find(id);
   if (at == jobs.end())
     return job_not_found();
+  if (auto err = check_no_dependents(id))
+    return err;
   auto& entry = at->second;
   if (!entry.runs.empty() && !stop)
     return make_error(errc::conflict, "There are active job runs. Override "
@@ -363,6 +370,7 @@ caf::result<Job> metronome_state::remove_job(const std::string& id,
       [this, promise, id, job](ok_atom) mutable {
         erase(ticks_key(id));
         erase(history_key(id));
+        link_dependencies(jobs[id].job, false);
         jobs.erase(id);
         promise.deliver(job);
       },

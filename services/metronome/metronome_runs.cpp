@@ -152,6 +152,8 @@ void apply_history(JobHistory& history, const HistoryEntry& e,
 
 job_entry& metronome_state::install(Job job) {
   auto& entry = jobs[job.id()];
+  link_dependencies(entry.job, false); // the replaced definition's
+  link_dependencies(job, true);
   entry.constraints = constraints_of(job);
   entry.cron.reset();
   entry.zone = nullptr;
@@ -333,6 +335,7 @@ void metronome_state::finish_run(job_entry& entry, const std::string& run_id,
   log->info("job {}: run {} {}", entry.job.id(), run_id,
             success ? "succeeded" : "failed");
   entry.runs.erase(at);
+  run_dependents(entry);
 }
 
 caf::result<JobRun> metronome_state::stop_run(const std::string& job_id,

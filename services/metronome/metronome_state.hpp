@@ -43,6 +43,9 @@ struct job_entry {
   std::map<std::string, run_entry> runs; // active, by run id
   JobHistory history;
   size_t logged = 0; // history entries in the store's log since compaction
+  // A run started because its dependencies succeeded, not yet recorded:
+  // another parent's success meanwhile starts no second one.
+  bool dependency_run_starting = false;
 };
 
 /// Adds a finished run or missed ticks to `history`, keeping the last
@@ -135,6 +138,25 @@ struct metronome_state {
   void record(job_entry& entry, const run_entry& run); // to the store
   void want_offers();
   void revive();
+
+  // -- dependencies (metronome_dependencies.cpp) ----------------------------------------
+  // Why `job` (its schedules final) may not depend on what it names: both
+  // schedules and dependencies, unknown jobs, a cycle. Empty if it may.
+  caf::error check_dependencies(const Job& job) const;
+  // A conflict if other jobs depend on job `id`.
+  caf::error check_no_dependents(const std::string& id) const;
+  // Whether `child` has dependencies, no active run, and every job it
+  // depends on last ended in success, after the child last started.
+  bool dependencies_met(const job_entry& child) const;
+  // Starts a run of `entry` if dependencies_met().
+  void run_if_dependencies_met(job_entry& entry);
+  // After a run of `finished` ended: starts each job (it, or one depending
+  // on it) whose dependencies are now met.
+  void run_dependents(job_entry& finished);
+  // Adds (or removes) `job`'s edges in children_of.
+  void link_dependencies(const Job& job, bool add);
+  // The jobs that depend on each job, by its id.
+  std::map<std::string, std::set<std::string>> children_of;
 
   // -- the framework ------------------------------------------------------------------
   void on_subscribed(const call::Event::Subscribed& s);

@@ -209,6 +209,82 @@ TEST_CASE("a job run now succeeds and its history says so") {
                "value") == 1);
 }
 
+TEST_CASE("a job with dependencies runs once each job it depends on has "
+          "succeeded since it last started") {
+  cluster c;
+  auto with_top = [](std::string job, const std::string& field) {
+    job.pop_back();
+    return job + "," + field + "}";
+  };
+  for (const auto& id : {"extract", "load"})
+    REQUIRE(c.send("POST", "/v1/jobs", job_json(id, "true")).status == 201);
+  auto report = with_top(job_json("report", "true"),
+                         R"("dependencies":[{"id":"extract"},{"id":"load"}])");
+  auto created = c.send("POST", "/v1/jobs", report);
+  REQUIRE_MESSAGE(created.status == 201, created.body);
+  CHECK(c.get("/v1/jobs/report").body.find(
+          R"("dependencies":[{"id":"extract"},{"id":"load"}])")
+        != std::string::npos);
+
+  // One parent is not enough.
+  REQUIRE(c.send("POST", "/v1/jobs/extract/runs").status == 201);
+  REQUIRE(eventually(
+    [&] { return number(c.history("extract"), "successCount") == 1; }));
+  std::this_thread::sleep_for(1s);
+  CHECK(number(c.history("report"), "successCount") == 0);
+  CHECK(list(c.job("report", "activeRuns"), "activeRuns").values_size() == 0);
+  // Both: it runs, once.
+  REQUIRE(c.send("POST", "/v1/jobs/load/runs").status == 201);
+  REQUIRE(eventually(
+    [&] { return number(c.history("report"), "successCount") == 1; }));
+  std::this_thread::sleep_for(2s);
+  CHECK(number(c.history("report"), "successCount") == 1);
+  CHECK(list(c.job("report", "activeRuns"), "activeRuns").values_size() == 0);
+  // Another success of one parent alone: the other has not succeeded
+  // since the report last started.
+  REQUIRE(c.send("POST", "/v1/jobs/load/runs").status == 201);
+  REQUIRE(eventually(
+    [&] { return number(c.history("load"), "successCount") == 2; }));
+  std::this_thread::sleep_for(1s);
+  CHECK(number(c.history("report"), "successCount") == 1);
+
+  // Refused, changing nothing, as Metronome refuses them.
+  auto unknown = c.send("POST", "/v1/jobs",
+                        with_top(job_json("orphan", "true"),
+                                 R"("dependencies":[{"id":"nope"}])"));
+  CHECK(unknown.status == 422);
+  CHECK(unknown.body.find("Dependencies contain unknown jobs. unknown=[nope]")
+        != std::string::npos);
+  CHECK(c.get("/v1/jobs/orphan").status == 404);
+  auto both = c.send(
+    "POST", "/v1/jobs",
+    with_top(job_json("both", "true"),
+             R"("dependencies":[{"id":"load"}],)"
+             R"("schedules":[{"id":"s","cron":"* * * * *"}])"));
+  CHECK(both.status == 422);
+  CHECK(both.body.find("Jobs may not have both dependencies and schedules "
+                       "specified")
+        != std::string::npos);
+  auto cycle = c.send("PUT", "/v1/jobs/extract",
+                      with_top(job_json("extract", "true"),
+                               R"("dependencies":[{"id":"report"}])"));
+  CHECK(cycle.status == 422);
+  CHECK(cycle.body.find("Dependencies have a cycle.") != std::string::npos);
+  CHECK(c.get("/v1/jobs/extract").body.find(R"("dependencies":[])")
+        != std::string::npos);
+  auto parent_gone = c.send("DELETE", "/v1/jobs/extract");
+  CHECK(parent_gone.status == 409);
+  CHECK(parent_gone.body.find("There are jobs with a dependency on extract. "
+                              "children=[report]")
+        != std::string::npos);
+  CHECK(c.get("/v1/jobs/extract").status == 200);
+  // Without its dependencies the report is an ordinary job; then its
+  // parents may go.
+  REQUIRE(c.send("PUT", "/v1/jobs/report", job_json("report", "true")).status
+          == 200);
+  CHECK(c.send("DELETE", "/v1/jobs/extract").status == 200);
+}
+
 TEST_CASE("a failing job is retried with ON_FAILURE until its deadline") {
   cluster c;
   REQUIRE(c.send("POST", "/v1/jobs",

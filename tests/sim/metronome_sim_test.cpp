@@ -16,7 +16,7 @@
 //    allows within the deadline;
 //  - the kernel's own invariants hold (the simulation checks them).
 //
-// DCOS_SIM_SEEDS: how many seeds (default 2: a year takes about 90 s of
+// DCOS_SIM_SEEDS: how many seeds (default 2: a year takes about 35 s of
 // wall time); a failing seed is named and reproduces alone with
 // DCOS_SIM_SEED.
 #include <map>

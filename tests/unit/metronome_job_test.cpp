@@ -304,6 +304,14 @@ TEST_CASE("jobs: bad input is refused with the path of each error") {
     "disk":0,"placement":{"constraints":[{"attribute":"rack",
     "operator":"UNIQUE"}]}}})"),
                  R"("path":"/run/placement/constraints(0)/operator")"));
+  auto run = std::string{R"("run":{"cmd":"x","cpus":1,"mem":32,"disk":0})"};
+  CHECK(contains(job_error(R"({"id":"a","dependencies":[{"id":"b"},)"
+                           R"({"id":"b"}],)" + run + "}"),
+                 R"({"path":"/dependencies","errors":["has double )"
+                 R"(entries"]})"));
+  CHECK(contains(job_error(R"({"id":"a","dependencies":[{"id":"B_"}],)" + run
+                           + "}"),
+                 R"("path":"/dependencies(0)/id")"));
 }
 
 TEST_CASE("jobs: bad schedules are refused with the path of each error") {
