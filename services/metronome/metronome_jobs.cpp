@@ -406,6 +406,8 @@ caf::result<Schedule> metronome_state::put_schedule(const std::string& job_id,
       return make_error(errc::not_found, "Schedule not found");
     *same = s;
   }
+  if (auto err = check_dependencies(job))
+    return err;
   auto promise = self->make_response_promise<Schedule>();
   auto now = now_s();
   put(ticks_key(job_id), std::to_string(now));

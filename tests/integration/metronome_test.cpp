@@ -260,11 +260,17 @@ TEST_CASE("a job with dependencies runs once each job it depends on has "
     "POST", "/v1/jobs",
     with_top(job_json("both", "true"),
              R"("dependencies":[{"id":"load"}],)"
-             R"("schedules":[{"id":"s","cron":"* * * * *"}])"));
+             R"("schedules":[{"id":"nightly","cron":"0 2 * * *"}])"));
   CHECK(both.status == 422);
   CHECK(both.body.find("Jobs may not have both dependencies and schedules "
                        "specified")
         != std::string::npos);
+  auto scheduled = c.send("POST", "/v1/jobs/report/schedules",
+                          R"({"id":"nightly","cron":"0 2 * * *"})");
+  CHECK(scheduled.status == 422);
+  CHECK_MESSAGE(scheduled.body.find("both dependencies and schedules")
+                  != std::string::npos,
+                scheduled.body);
   auto cycle = c.send("PUT", "/v1/jobs/extract",
                       with_top(job_json("extract", "true"),
                                R"("dependencies":[{"id":"report"}])"));
