@@ -209,6 +209,29 @@ http_response dropwizard_response(const std::vector<JobStatus>* jobs) {
   return json_response(200, dropwizard(jobs));
 }
 
+// GET /v1/queue: the runs waiting for a task to be launched (no task yet),
+// by job, as Metronome's launch queue lists them.
+http_response launch_queue(const std::vector<JobStatus>& jobs) {
+  std::string body = "[";
+  for (const auto& j : jobs) {
+    std::string runs;
+    for (const auto& run : j.active_runs()) {
+      if (run.tasks_size() > 0)
+        continue;
+      runs += runs.empty() ? "{\"runId\":" : ",{\"runId\":";
+      append_json_string(runs, run.id());
+      runs += "}";
+    }
+    if (runs.empty())
+      continue;
+    body += body.size() > 1 ? ",{\"jobId\":" : "{\"jobId\":";
+    append_json_string(body, j.job().id());
+    body += ",\"runs\":[" + runs + "]}";
+  }
+  body += "]";
+  return json_response(200, std::move(body));
+}
+
 void answer_ping(const http_request&, http_responder respond) {
   http_response pong;
   pong.content_type = "text/plain";
@@ -530,6 +553,13 @@ http_router metronome_routes(caf::actor_system& sys, metronome_actor metronome,
       [](const std::vector<JobStatus>& jobs) {
         return dropwizard_response(&jobs);
       },
+      failure_for(""), get_atom::value, jobs_atom::value);
+  });
+  router.get("/v1/queue", [&sys, metronome](const http_request&,
+                                            http_responder respond) {
+    ask_for_response(
+      sys, metronome, api_timeout, respond,
+      [](const std::vector<JobStatus>& jobs) { return launch_queue(jobs); },
       failure_for(""), get_atom::value, jobs_atom::value);
   });
   router.get("/v1/jobs", [r](const http_request& req, http_responder respond) {

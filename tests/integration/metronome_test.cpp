@@ -196,6 +196,21 @@ TEST_CASE("a job run now succeeds and its history says so") {
   auto metrics = c.get("/metrics");
   CHECK(metrics.body.find("metronome_runs_total{status=\"success\"} 1")
         != std::string::npos);
+  // A run no agent can take waits in the launch queue until stopped.
+  auto huge = job_json("huge", "true");
+  huge.replace(huge.find("\"cpus\":0.1"), 10, "\"cpus\":64");
+  REQUIRE(c.send("POST", "/v1/jobs", huge).status == 201);
+  auto waiting = c.send("POST", "/v1/jobs/huge/runs");
+  REQUIRE(waiting.status == 201);
+  auto waiting_id
+    = parse_json_object(waiting.body).fields().at("id").string_value();
+  auto queued = R"([{"jobId":"huge","runs":[{"runId":")" + waiting_id
+                + R"("}]}])";
+  REQUIRE(eventually([&] { return c.get("/v1/queue").body == queued; }));
+  REQUIRE(c.send("POST", "/v1/jobs/huge/runs/" + waiting_id + "/actions/stop")
+            .status
+          == 200);
+  REQUIRE(eventually([&] { return c.get("/v1/queue").body == "[]"; }));
   // Metronome's own /v1/metrics: Dropwizard's JSON registry.
   auto registry = parse_json_object(c.get("/v1/metrics").body);
   auto counter = [&](const std::string& name) {
