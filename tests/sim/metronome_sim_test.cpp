@@ -2,23 +2,28 @@
 // framework beside the real master and agents, for a year of virtual time
 // (seconds of wall time), with master and agent crashes and Metronome
 // itself killed and started again (from the same store) at random times,
-// for random spells. Four jobs: hourly; daily at 02:30 New York time (the
+// for random spells. Five jobs: hourly; daily at 02:30 New York time (the
 // spring-forward day has no 02:30: it runs once, at 03:00); every 20
-// minutes with concurrencyPolicy FORBID and runs of 25 minutes; and weekly
-// with a task that always fails, restart ON_FAILURE and a deadline.
+// minutes with concurrencyPolicy FORBID and runs of 25 minutes; weekly
+// with a task that always fails, restart ON_FAILURE and a deadline; and
+// one that depends on the hourly job.
 // Checks, for every seed:
 //  - every due tick ran exactly once, or is recorded as missed (Metronome
 //    was down past the schedule's startingDeadlineSeconds, or FORBID found
 //    a run active) - never both, never twice;
 //  - FORBID never overlaps two runs;
+//  - a job depending on the hourly one runs once after each of its
+//    successes, across the crashes;
 //  - ON_FAILURE retries are spaced and stop at the run's deadline: each
 //    failing run tried more than once and at most as often as the backoff
 //    allows within the deadline;
 //  - the kernel's own invariants hold (the simulation checks them).
 //
-// DCOS_SIM_SEEDS: how many seeds (default 2: a year takes about 35 s of
+// DCOS_SIM_SEEDS: how many seeds (default 2: a year takes about 50 s of
 // wall time); a failing seed is named and reproduces alone with
 // DCOS_SIM_SEED.
+#include <algorithm>
+#include <functional>
 #include <map>
 #include <memory>
 #include <random>
@@ -29,6 +34,7 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
+#include "dcos/error.hpp"
 #include "dcos/logging.hpp"
 #include "dcos/sim.hpp"
 #include "dcos/store_actor.hpp"
@@ -75,10 +81,46 @@ std::vector<Job> jobs() {
   auto failing = job("failing", "exit 1", "0 12 * * MON");
   failing.mutable_run()->mutable_restart()->set_policy(ON_FAILURE);
   failing.mutable_run()->mutable_restart()->set_active_deadline_seconds(600);
+  // Runs after each success of the hourly job.
+  auto after = job("after-hourly", "sleep 30", "");
+  after.clear_schedules();
+  after.add_dependencies()->set_id("hourly");
   return {job("hourly", "sleep 60", "0 * * * *"),
           job("nightly", "sleep 600", "30 2 * * *", "America/New_York"),
           job("forbid", "sleep 1500", "*/20 * * * *", "UTC", FORBID),
-          failing};
+          failing, after};
+}
+
+// A job with dependencies started once after each success of the job it
+// depends on: between two successes of `parent` (finished before `until`),
+// exactly one run of `child` was created.
+void check_dependent(const JobStatus& parent, const JobStatus& child,
+                     const std::string& until,
+                     const std::function<void(std::string)>& fail) {
+  std::vector<std::string> successes, created;
+  for (const auto& r : parent.history().successful_finished_runs())
+    successes.push_back(r.finished_at());
+  for (const auto* list : {&child.history().successful_finished_runs(),
+                           &child.history().failed_finished_runs()})
+    for (const auto& r : *list)
+      created.push_back(r.created_at());
+  std::sort(successes.begin(), successes.end());
+  std::sort(created.begin(), created.end());
+  if (successes.size() < 10)
+    fail(fmt::format("{}: only {} successes to follow", parent.job().id(),
+                     successes.size()));
+  for (size_t i = 0; i + 1 < successes.size() && successes[i + 1] < until;
+       ++i) {
+    auto from = std::lower_bound(created.begin(), created.end(),
+                                 successes[i]);
+    auto to = std::lower_bound(created.begin(), created.end(),
+                               successes[i + 1]);
+    if (to - from != 1)
+      fail(fmt::format("{}: {} run(s) between the successes of {} at {} "
+                       "and {}",
+                       child.job().id(), to - from, parent.job().id(),
+                       successes[i], successes[i + 1]));
+  }
 }
 
 // How to make a Metronome (again), with the wall clock the simulation has
@@ -139,9 +181,20 @@ void check(outcome& out, const std::vector<JobStatus>& statuses,
     if (out.violations.size() < 10)
       out.violations.push_back(std::move(why));
   };
+  std::map<std::string, const JobStatus*> by_id;
+  for (const auto& status : statuses)
+    by_id[status.job().id()] = &status;
   for (const auto& status : statuses) {
     const auto& j = status.job();
     const auto& h = status.history();
+    if (j.dependencies_size() > 0) {
+      auto parent = by_id.find(j.dependencies(0).id());
+      if (parent == by_id.end())
+        fail(j.id() + ": the job it depends on is gone");
+      else
+        check_dependent(*parent->second, status, stamp(until), fail);
+      continue;
+    }
     const auto& s = j.schedules(0);
     auto cron = cron_spec::parse(s.cron());
     auto zone = find_time_zone(s.timezone());
@@ -232,13 +285,19 @@ caf::behavior client(caf::stateful_actor<client_state>* self,
       auto& st = self->state;
       if (what == "post") {
         for (auto& j : jobs())
-          self->request(st.metronome, 10s, put_atom::value, j, true)
-            .then([self](const Job&) { ++self->state.posted; },
-                  [self](caf::error&) {
-                    // Not loaded or subscribed yet: again.
-                    self->delayed_send(self, 1s, step_atom::value,
-                                       std::string{"post"});
-                  });
+          self->send(self, step_atom::value, "post " + j.id());
+      } else if (what.rfind("post ", 0) == 0) {
+        for (auto& j : jobs())
+          if (what == "post " + j.id())
+            self->request(st.metronome, 10s, put_atom::value, j, true)
+              .then([self](const Job&) { ++self->state.posted; },
+                    [self, what](caf::error& err) {
+                      // Not loaded or subscribed yet, or (a job with
+                      // dependencies) the job it depends on not yet in:
+                      // again. A conflict: it is in already.
+                      if (code_of(err) != errc::conflict)
+                        self->delayed_send(self, 1s, step_atom::value, what);
+                    });
       } else if (what == "kill") {
         caf::anon_send_exit(st.metronome, caf::exit_reason::kill);
         ++st.out->restarts;
