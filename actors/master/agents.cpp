@@ -1,5 +1,8 @@
 // Agents: registration, re-registration (after an agent restart, a master
 // restart, or a partition), health pings, unreachability and removal.
+#include <algorithm>
+#include <tuple>
+
 #include <fmt/format.h>
 
 #include "dcos/buggify.hpp"
@@ -8,6 +11,16 @@
 #include "master_state.hpp"
 
 namespace dcos::kernel {
+
+std::vector<task_record*> agent_record::tasks_in_order() const {
+  std::vector<task_record*> out(tasks.begin(), tasks.end());
+  std::sort(out.begin(), out.end(),
+            [](const task_record* a, const task_record* b) {
+              return std::tie(a->framework_id, a->id)
+                     < std::tie(b->framework_id, b->id);
+            });
+  return out;
+}
 
 namespace {
 
@@ -349,8 +362,7 @@ master_state::reregister_agent(const agent_actor& handle,
     std::set<std::pair<std::string, std::string>> reported;
     for (const auto& t : msg.tasks())
       reported.emplace(t.framework_id().value(), t.task_id().value());
-    for (auto* task : std::vector<task_record*>(agent.tasks.begin(),
-                                                agent.tasks.end())) {
+    for (auto* task : agent.tasks_in_order()) {
       if (reported.count({task->framework_id, task->id}) > 0
           || is_terminal(task->state))
         continue;
@@ -468,8 +480,7 @@ void master_state::remove_agent(const std::string& agent_id,
                                                     agent.offers.end()))
     rescind(offer, false); // the allocator forgets the agent as a whole
   rescind_inverse_offers(agent_id, true);
-  for (auto* task : std::vector<task_record*>(agent.tasks.begin(),
-                                              agent.tasks.end())) {
+  for (auto* task : agent.tasks_in_order()) {
     auto& fw = frameworks[task->framework_id];
     if (is_terminal(task->state)) {
       complete_task(fw, task->id);

@@ -24,7 +24,6 @@
 #include <random>
 #include <set>
 #include <string>
-#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -98,11 +97,6 @@ struct offer_record {
   resources amount; // allocated form
 };
 
-struct task_record_order {
-  bool operator()(const task_record* a, const task_record* b) const {
-    return std::tie(a->framework_id, a->id) < std::tie(b->framework_id, b->id);
-  }
-};
 
 // What an ACCEPT took out of its offers (offers.cpp).
 struct accepted_offers {
@@ -158,9 +152,9 @@ struct agent_record {
   resources total; // with reservations and volumes
   std::unordered_map<std::string, resources> used; // by framework
   std::unordered_set<std::string> offers;
-  // Ordered by (framework, task id), not by address: the updates sent for
-  // an agent's tasks go out in the same order in every run of a seed.
-  std::set<task_record*, task_record_order> tasks;
+  // Walk it through tasks_in_order(): its own order is by address, which
+  // differs between runs of a seed.
+  std::unordered_set<task_record*> tasks;
   std::map<executor_key, v1::ExecutorInfo> executors;
   bool connected = true;
   bool active = true; // offered: connected and not deactivated
@@ -171,6 +165,10 @@ struct agent_record {
   double registered_time = 0;
   double reregistered_time = 0;
 
+  /// Its tasks ordered by (framework, task id): the updates sent for them
+  /// go out in the same order in every run of a seed. A copy, so that the
+  /// walk may end tasks.
+  std::vector<task_record*> tasks_in_order() const;
   resources offered(const std::unordered_map<std::string, offer_record>&
                       offers) const;
   resources used_total() const;

@@ -158,15 +158,29 @@ sys_seconds wall_now() {
   return date::floor<std::chrono::seconds>(std::chrono::system_clock::now());
 }
 
-std::string prometheus(const std::vector<JobStatus>& jobs) {
+// What the metrics count, over every job.
+struct job_totals {
+  size_t jobs = 0;
   int64_t active = 0, success = 0, failure = 0, missed = 0;
+};
+
+job_totals totals_of(const std::vector<JobStatus>& jobs) {
+  job_totals t;
+  t.jobs = jobs.size();
   for (const auto& j : jobs) {
-    active += j.active_runs_size();
-    success += j.history().success_count();
-    failure += j.history().failure_count();
-    missed += j.history().missed_count();
+    t.active += j.active_runs_size();
+    t.success += j.history().success_count();
+    t.failure += j.history().failure_count();
+    t.missed += j.history().missed_count();
   }
-  return fmt::format(
+  return t;
+}
+
+http_response prometheus_response(const std::vector<JobStatus>& jobs) {
+  auto t = totals_of(jobs);
+  http_response out;
+  out.content_type = "text/plain; version=0.0.4";
+  out.body = fmt::format(
     "# TYPE metronome_jobs gauge\nmetronome_jobs {}\n"
     "# TYPE metronome_runs_active gauge\nmetronome_runs_active {}\n"
     "# TYPE metronome_runs_total counter\n"
@@ -174,39 +188,30 @@ std::string prometheus(const std::vector<JobStatus>& jobs) {
     "metronome_runs_total{{status=\"failure\"}} {}\n"
     "# TYPE metronome_ticks_missed_total counter\n"
     "metronome_ticks_missed_total {}\n",
-    jobs.size(), active, success, failure, missed);
+    t.jobs, t.active, t.success, t.failure, t.missed);
+  return out;
 }
 
 // GET /v1/metrics: Dropwizard's JSON registry, as Metronome serves it
 // (Marathon's metrics module): gauges {"value"}, counters {"count"}.
 // `jobs` is null on a standby.
-std::string dropwizard(const std::vector<JobStatus>* jobs) {
-  int64_t active = 0, success = 0, failure = 0, missed = 0;
-  if (jobs != nullptr)
-    for (const auto& j : *jobs) {
-      active += j.active_runs_size();
-      success += j.history().success_count();
-      failure += j.history().failure_count();
-      missed += j.history().missed_count();
-    }
-  auto count = jobs != nullptr ? jobs->size() : 0;
-  return fmt::format(
-    "{{\"version\":\"4.0.0\",\"gauges\":{{"
-    "\"metronome.leader.gauge\":{{\"value\":{}}},"
-    "\"metronome.jobs.gauge\":{{\"value\":{}}},"
-    "\"metronome.jobs.active.gauge\":{{\"value\":{}}}}},"
-    "\"counters\":{{"
-    "\"metronome.jobs.started.counter\":{{\"count\":{}}},"
-    "\"metronome.jobs.succeeded.counter\":{{\"count\":{}}},"
-    "\"metronome.jobs.failed.counter\":{{\"count\":{}}},"
-    "\"metronome.ticks.missed.counter\":{{\"count\":{}}}}},"
-    "\"histograms\":{{}},\"meters\":{{}},\"timers\":{{}}}}",
-    jobs != nullptr ? 1 : 0, count, active, active + success + failure,
-    success, failure, missed);
-}
-
 http_response dropwizard_response(const std::vector<JobStatus>* jobs) {
-  return json_response(200, dropwizard(jobs));
+  auto t = jobs != nullptr ? totals_of(*jobs) : job_totals{};
+  return json_response(
+    200,
+    fmt::format(
+      "{{\"version\":\"4.0.0\",\"gauges\":{{"
+      "\"metronome.leader.gauge\":{{\"value\":{}}},"
+      "\"metronome.jobs.gauge\":{{\"value\":{}}},"
+      "\"metronome.jobs.active.gauge\":{{\"value\":{}}}}},"
+      "\"counters\":{{"
+      "\"metronome.jobs.started.counter\":{{\"count\":{}}},"
+      "\"metronome.jobs.succeeded.counter\":{{\"count\":{}}},"
+      "\"metronome.jobs.failed.counter\":{{\"count\":{}}},"
+      "\"metronome.ticks.missed.counter\":{{\"count\":{}}}}},"
+      "\"histograms\":{{}},\"meters\":{{}},\"timers\":{{}}}}",
+      jobs != nullptr ? 1 : 0, t.jobs, t.active,
+      t.active + t.success + t.failure, t.success, t.failure, t.missed));
 }
 
 // GET /v1/queue: the runs waiting for a task to be launched (no task yet),
@@ -534,34 +539,22 @@ http_router metronome_routes(caf::actor_system& sys, metronome_actor metronome,
       },
       failure_for(""), get_atom::value, info_atom::value);
   });
-  router.get("/metrics", [&sys, metronome](const http_request&,
-                                           http_responder respond) {
-    ask_for_response(
-      sys, metronome, api_timeout, respond,
-      [](const std::vector<JobStatus>& jobs) {
-        http_response out;
-        out.content_type = "text/plain; version=0.0.4";
-        out.body = prometheus(jobs);
-        return out;
-      },
-      failure_for(""), get_atom::value, jobs_atom::value);
-  });
-  router.get("/v1/metrics", [&sys, metronome](const http_request&,
-                                              http_responder respond) {
-    ask_for_response(
-      sys, metronome, api_timeout, respond,
-      [](const std::vector<JobStatus>& jobs) {
-        return dropwizard_response(&jobs);
-      },
-      failure_for(""), get_atom::value, jobs_atom::value);
-  });
-  router.get("/v1/queue", [&sys, metronome](const http_request&,
-                                            http_responder respond) {
-    ask_for_response(
-      sys, metronome, api_timeout, respond,
-      [](const std::vector<JobStatus>& jobs) { return launch_queue(jobs); },
-      failure_for(""), get_atom::value, jobs_atom::value);
-  });
+  // Answers rendered from every job's status.
+  auto from_jobs = [&sys, metronome](
+                     http_response (*render)(const std::vector<JobStatus>&)) {
+    return [&sys, metronome, render](const http_request&,
+                                     http_responder respond) {
+      ask_for_response(
+        sys, metronome, api_timeout, respond,
+        [render](const std::vector<JobStatus>& jobs) { return render(jobs); },
+        failure_for(""), get_atom::value, jobs_atom::value);
+    };
+  };
+  router.get("/metrics", from_jobs(prometheus_response));
+  router.get("/v1/metrics", from_jobs([](const std::vector<JobStatus>& jobs) {
+               return dropwizard_response(&jobs);
+             }));
+  router.get("/v1/queue", from_jobs(launch_queue));
   router.get("/v1/jobs", [r](const http_request& req, http_responder respond) {
     r->list_jobs(req, std::move(respond));
   });

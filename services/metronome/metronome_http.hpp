@@ -2,7 +2,8 @@
 // answers in Metronome's JSON (camelCase, its status codes and error
 // bodies), and the requests they make of the metronome actor.
 //
-// Served: /ping, /info, /leader, /metrics (Prometheus), /v1/jobs (GET with embed=
+// Served: /ping, /info, /leader, /metrics (Prometheus), /v1/metrics
+// (Dropwizard JSON), /v1/queue (runs waiting to launch), /v1/jobs (GET with embed=
 // activeRuns, schedules, history, historySummary; POST), /v1/jobs/{id} (GET,
 // PUT, DELETE with stopCurrentJobRuns), /v1/jobs/{id}/runs (GET; POST: run
 // now), /v1/jobs/{id}/runs/{runId} (GET), .../runs/{runId}/actions/stop
