@@ -70,6 +70,11 @@ void master_state::record_status(task_record& task, v1::TaskStatus status) {
   // with no event, and the cluster view kept it running.)
   if (!new_status && task.state == task.published_state)
     return;
+  // A task whose end subscribers were told has nothing new to tell: a
+  // retried TASK_RUNNING that arrives after TASK_FINISHED (its
+  // latest_state TASK_FINISHED) is not a second end.
+  if (is_terminal(task.published_state) && task.state == task.published_state)
+    return;
   task.published_state = task.state;
   if (subscribers.empty())
     return;
