@@ -34,6 +34,7 @@
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 
+#include "dcos/actor_system_setup.hpp"
 #include "dcos/detector_actor.hpp"
 #include "dcos/flags.hpp"
 #include "dcos/http_client.hpp"
@@ -261,9 +262,7 @@ int main(int argc, char** argv) {
   f.add(&dir, "dir", "where the agent's work dir (sandboxes) goes");
   parse_or_exit(f, argc, argv);
   caf::actor_system_config cfg;
-  register_types(cfg);
-  cfg.load<caf::io::middleman>();
-  cfg.set("logger.verbosity", caf::atom("quiet"));
+  configure_actor_system(cfg);
   caf::actor_system sys{cfg};
   if (tasks > 0)
     launch_figure(sys, dir, path::task_group, tasks);

@@ -49,6 +49,7 @@
 #include <fmt/format.h>
 
 #include "daemons.hpp"
+#include "dcos/actor_system_setup.hpp"
 #include "dcos/detector_actor.hpp"
 #include "dcos/error.hpp"
 #include "dcos/flags.hpp"
@@ -390,9 +391,7 @@ int main(int argc, char** argv) {
   if (agents == 0)
     die("--agents: must be at least 1");
   caf::actor_system_config cfg;
-  register_types(cfg);
-  cfg.load<caf::io::middleman>();
-  cfg.set("logger.verbosity", caf::atom("quiet"));
+  configure_actor_system(cfg);
   caf::actor_system sys{cfg};
   for (size_t at = 0; at < session_timeouts.size();) {
     auto comma = session_timeouts.find(',', at);

@@ -17,6 +17,7 @@
 #include <caf/io/all.hpp>
 #include <fmt/format.h>
 
+#include "dcos/actor_system_setup.hpp"
 #include "dcos/error.hpp"
 #include "dcos/flags.hpp"
 #include "dcos/signals.hpp"
@@ -140,8 +141,7 @@ void run_all(caf::scoped_actor& self, const sink_actor& target,
 int run_peer() {
   block_termination_signals();
   caf::actor_system_config cfg;
-  register_types(cfg);
-  cfg.load<caf::io::middleman>();
+  configure_actor_system(cfg);
   caf::actor_system sys{cfg};
   auto target = sys.spawn(sink);
   auto port = sys.middleman().publish(target, 0, "127.0.0.1");
@@ -168,8 +168,7 @@ int main(int argc, char** argv) {
     return run_peer();
 
   caf::actor_system_config cfg;
-  register_types(cfg);
-  cfg.load<caf::io::middleman>();
+  configure_actor_system(cfg);
   caf::actor_system sys{cfg};
   caf::scoped_actor self{sys};
 

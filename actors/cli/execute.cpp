@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "cli.hpp"
+#include "dcos/actor_system_setup.hpp"
 #include "dcos/detector_actor.hpp"
 #include "dcos/error.hpp"
 #include "dcos/flags.hpp"
@@ -182,9 +183,7 @@ int execute(int argc, char** argv) {
   info.add_capabilities()->set_type(
     v1::FrameworkInfo::Capability::TASK_KILLING_STATE);
   caf::actor_system_config cfg;
-  register_types(cfg);
-  cfg.load<caf::io::middleman>();
-  cfg.set("logger.verbosity", caf::atom("quiet"));
+  configure_actor_system(cfg);
   caf::actor_system sys{cfg};
   auto detector = spawn_detector(sys, *where);
   int status = 1;

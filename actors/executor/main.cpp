@@ -5,17 +5,18 @@
 // isolates containers, linux_isolation_config's variables. It logs to the
 // sandbox's stderr.
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
-#include <thread>
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
+#include "dcos/actor_system_setup.hpp"
 #include "dcos/error.hpp"
 #include "dcos/executor.hpp"
 #include "dcos/executor_environment.hpp"
@@ -61,6 +62,12 @@ agent_locator::behavior_type network_locator(agent_locator::pointer self,
 
 int main() {
   block_termination_signals();
+  // SIGUSR1 tells the main thread the executor actor ended (see below);
+  // blocked before any thread starts, so only sigwaitinfo takes it.
+  sigset_t ended;
+  sigemptyset(&ended);
+  sigaddset(&ended, SIGUSR1);
+  pthread_sigmask(SIG_BLOCK, &ended, nullptr);
   auto fail = [](const std::string& message) {
     std::fprintf(stderr, "dcos-executor: %s\n", message.c_str());
     return 2;
@@ -89,11 +96,9 @@ int main() {
                      std::chrono::system_clock::now().time_since_epoch())
                      .count();
   caf::actor_system_config sys_cfg;
-  register_types(sys_cfg);
-  sys_cfg.load<caf::io::middleman>();
-  sys_cfg.set("logger.verbosity", caf::atom("quiet"));
-  // One worker is plenty for an executor, and keeps its footprint small.
-  sys_cfg.set("scheduler.max-threads", 2);
+  // One worker is plenty for an executor, and keeps its footprint small: an
+  // agent runs a thousand of them.
+  configure_actor_system(sys_cfg, 1);
   caf::actor_system sys{sys_cfg};
   posix_containerizer_config ccfg;
   ccfg.helper = env->containerizer.empty() ? "dcos-containerizer"
@@ -116,21 +121,25 @@ int main() {
   auto done = std::make_shared<std::atomic<bool>>(false);
   auto failed = std::make_shared<std::atomic<bool>>(false);
   auto executor = spawn_executor(sys, cfg);
+  // The main thread sleeps in sigwaitinfo until a signal comes: no polling
+  // tick, which a thousand executors on one agent would all pay.
   caf::actor_cast<caf::abstract_actor*>(executor)->attach_functor(
     [done, failed](const caf::error& reason) {
       if (reason && reason != caf::exit_reason::normal)
         *failed = true;
       *done = true;
+      ::kill(::getpid(), SIGUSR1);
     });
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGHUP);
-  timespec tick{0, 50'000'000};
+  sigaddset(&set, SIGUSR1);
   bool asked = false;
   while (!*done) {
-    if (sigtimedwait(&set, nullptr, &tick) > 0 && !asked) {
+    int sig = sigwaitinfo(&set, nullptr);
+    if (sig > 0 && sig != SIGUSR1 && !asked) {
       asked = true; // SIGTERM: end the tasks gracefully, then ourselves
       caf::anon_send(executor, shutdown_atom::value,
                      std::string{"the executor got SIGTERM"});

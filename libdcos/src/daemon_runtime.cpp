@@ -11,7 +11,7 @@
 #include "dcos/error.hpp"
 #include "dcos/json_writer.hpp"
 #include "dcos/logging.hpp"
-#include "dcos/type_bridge.hpp"
+#include "dcos/actor_system_setup.hpp"
 #include "dcos/version.hpp"
 
 namespace dcos {
@@ -66,9 +66,7 @@ int daemon_runtime::startup_error(std::string_view what,
 }
 
 void daemon_runtime::configure(caf::actor_system_config& cfg) const {
-  register_types(cfg);
-  cfg.load<caf::io::middleman>();
-  cfg.set("logger.verbosity", caf::atom("quiet"));
+  configure_actor_system(cfg);
 }
 
 caf::expected<std::unique_ptr<http_server>>

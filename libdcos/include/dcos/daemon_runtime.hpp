@@ -92,9 +92,8 @@ public:
   /// The daemon's logger (named after it).
   const std::shared_ptr<spdlog::logger>& log() const noexcept { return log_; }
 
-  /// Configures an actor system as every daemon runs it: libdcos' message
-  /// types registered, CAF's network layer loaded, CAF's own logger quiet
-  /// (we log through spdlog).
+  /// Configures an actor system as every daemon runs it
+  /// (configure_actor_system in actor_system_setup.hpp).
   void configure(caf::actor_system_config& cfg) const;
 
   /// Serves HTTP on --ip:--port with --http_threads threads: `routes`, plus

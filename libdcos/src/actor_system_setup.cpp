@@ -1,0 +1,30 @@
+#include "dcos/actor_system_setup.hpp"
+
+#include <chrono>
+
+#include <caf/actor_system_config.hpp>
+#include <caf/atom.hpp>
+#include <caf/io/middleman.hpp>
+
+#include "dcos/type_bridge.hpp"
+
+namespace dcos {
+
+void configure_actor_system(caf::actor_system_config& cfg, size_t workers) {
+  using std::chrono::milliseconds;
+  register_types(cfg);
+  cfg.load<caf::io::middleman>();
+  cfg.set("logger.verbosity", caf::atom("quiet"));
+  // Skip the sleep-polling phase: straight from a short spin to the
+  // condition variable that external enqueues signal.
+  cfg.set("work-stealing.moderate-poll-attempts", size_t{0});
+  if (workers > 0)
+    cfg.set("scheduler.max-threads", workers);
+  // A waiting worker wakes on its own only to steal work queued behind a
+  // busy sibling; alone, it has no sibling.
+  if (workers == 1)
+    cfg.set("work-stealing.relaxed-sleep-duration",
+            caf::timespan{milliseconds{1000}});
+}
+
+} // namespace dcos
