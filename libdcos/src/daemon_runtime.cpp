@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <filesystem>
 
-#include <caf/io/middleman.hpp>
 #include <fmt/format.h>
 
 #include "dcos/error.hpp"
