@@ -70,6 +70,15 @@ agent_task* agent_state::find_task(const std::string& framework_id,
   auto* fw = find_framework(framework_id);
   if (fw == nullptr)
     return nullptr;
+  // A command executor is named after its task: one lookup instead of a
+  // walk over every executor (a thousand on an agent running Marathon apps).
+  if (auto e = fw->executors.find(task_id); e != fw->executors.end()) {
+    if (auto t = e->second.tasks.find(task_id); t != e->second.tasks.end()) {
+      if (executor != nullptr)
+        *executor = &e->second;
+      return &t->second;
+    }
+  }
   for (auto& [exec_id, e] : fw->executors) {
     auto t = e.tasks.find(task_id);
     if (t != e.tasks.end()) {
