@@ -18,7 +18,7 @@ PACKAGES=(
   # libraries
   libcaf-dev libprotobuf-dev protobuf-compiler libboost-dev libfmt-dev
   libspdlog-dev libyaml-cpp-dev libseccomp-dev doctest-dev
-  libjemalloc-dev libzookeeper-mt-dev libldns-dev
+  libjemalloc-dev libzookeeper-mt-dev libldns-dev libkainjow-mustache-dev
   # time zones for Metronome's schedules
   libhowardhinnant-date-dev tzdata
   # used by tests and tools; ZooKeeper for several masters; dig for

@@ -21,6 +21,7 @@
 #include <dcos/v1/offer.pb.h>
 #include <dcos/v1/resources.pb.h>
 #include <dcos/v1/scheduler.pb.h>
+#include <dcos/v1/service.pb.h>
 #include <dcos/v1/task.pb.h>
 
 namespace dcos {
@@ -93,6 +94,8 @@ using wire_types = caf::detail::type_list<
   v1::master::QuotaConfig, v1::master::Call,
   v1::master::Response, v1::master::Event,
   // agent_api.proto (the agent's operator API)
-  v1::agent::FileInfo, v1::agent::Call, v1::agent::Response>;
+  v1::agent::FileInfo, v1::agent::Call, v1::agent::Response,
+  // service.proto (the stateful service SDK)
+  v1::ServiceSpec, v1::PlanState>;
 
 } // namespace dcos

@@ -4,7 +4,6 @@
 // [min, max].
 #include <algorithm>
 #include <fstream>
-#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -13,99 +12,43 @@
 #include "dcos/buggify.hpp"
 #include "dcos/error.hpp"
 #include "dcos/sim.hpp"
+#include "../yaml/reader.hpp"
 
 namespace dcos::sim {
 
 namespace {
 
-// Parse failures carry the path of the field ("frameworks[0].tasks").
-struct bad_field {
-  std::string path;
-  std::string why;
-};
-
-caf::timespan duration_of(const YAML::Node& n, const std::string& path) {
-  auto text = n.as<std::string>();
-  size_t used = 0;
-  double value = 0;
-  try {
-    value = std::stod(text, &used);
-  } catch (...) {
-    throw bad_field{path, fmt::format("'{}' is not a duration", text)};
-  }
-  auto unit = text.substr(used);
-  double ns = 0;
-  if (unit == "ns")
-    ns = value;
-  else if (unit == "us")
-    ns = value * 1e3;
-  else if (unit == "ms")
-    ns = value * 1e6;
-  else if (unit == "s")
-    ns = value * 1e9;
-  else if (unit == "m")
-    ns = value * 60e9;
-  else if (unit == "h")
-    ns = value * 3600e9;
-  else
-    throw bad_field{path, fmt::format("'{}' needs a unit (ns, us, ms, s, m, "
-                                      "h)",
-                                      text)};
-  if (ns < 0)
-    throw bad_field{path, "must not be negative"};
-  return caf::timespan{static_cast<int64_t>(ns)};
-}
+using yaml::bad_field;
+using yaml::duration_of;
+using yaml::fail;
+using yaml::fields;
+using yaml::scalar_of;
 
 span span_of(const YAML::Node& n, const std::string& path) {
   if (n.IsSequence()) {
     if (n.size() != 2)
-      throw bad_field{path, "a span is [min, max]"};
+      fail(n, path, "a span is [min, max]");
     span s{duration_of(n[0], path + "[0]"), duration_of(n[1], path + "[1]")};
     if (s.max < s.min)
-      throw bad_field{path, "max is below min"};
+      fail(n, path, "max is below min");
     return s;
   }
   auto d = duration_of(n, path);
   return span{d, d};
 }
 
-template <class T>
-T scalar_of(const YAML::Node& n, const std::string& path) {
-  try {
-    return n.as<T>();
-  } catch (const YAML::Exception&) {
-    throw bad_field{path, "has the wrong type"};
-  }
-}
-
 double probability_of(const YAML::Node& n, const std::string& path) {
   auto p = scalar_of<double>(n, path);
   if (p < 0 || p > 1)
-    throw bad_field{path, "a probability is between 0 and 1"};
+    fail(n, path, "a probability is between 0 and 1");
   return p;
 }
 
 resources resources_of(const YAML::Node& n, const std::string& path) {
   auto r = resources::parse(scalar_of<std::string>(n, path));
   if (!r)
-    throw bad_field{path, describe_reason(r.error())};
+    fail(n, path, describe_reason(r.error()));
   return *r;
-}
-
-// Walks a map, rejecting keys it does not know.
-template <class F>
-void fields(const YAML::Node& n, const std::string& path,
-            std::initializer_list<const char*> known, F each) {
-  if (!n.IsMap())
-    throw bad_field{path.empty() ? "scenario" : path, "must be a map"};
-  std::set<std::string> names(known.begin(), known.end());
-  for (const auto& kv : n) {
-    auto key = kv.first.as<std::string>();
-    auto where = path.empty() ? key : path + "." + key;
-    if (names.count(key) == 0)
-      throw bad_field{where, "is not a known field"};
-    each(key, kv.second, where);
-  }
 }
 
 fault_event::kind kind_of(const YAML::Node& n, const std::string& path) {
@@ -126,11 +69,11 @@ fault_event::kind kind_of(const YAML::Node& n, const std::string& path) {
     return fault_event::kind::drain_agent;
   if (text == "maintenance")
     return fault_event::kind::maintenance;
-  throw bad_field{path, fmt::format("'{}' is not a fault (crash_agent, "
-                                    "crash_executors, crash_node, crash_master, "
-                                    "crash_framework, partition, drain_agent, "
-                                    "maintenance)",
-                                    text)};
+  fail(n, path, fmt::format("'{}' is not a fault (crash_agent, "
+                            "crash_executors, crash_node, crash_master, "
+                            "crash_framework, partition, drain_agent, "
+                            "maintenance)",
+                            text));
 }
 
 scenario read(const YAML::Node& root) {
@@ -204,8 +147,8 @@ scenario read(const YAML::Node& root) {
                           f.kill_at = duration_of(x, p);
                       });
                if (f.weight <= 0)
-                 throw bad_field{fmt::format("{}[{}].weight", at, i),
-                                 "must be positive"};
+                 fail(v[i], fmt::format("{}[{}].weight", at, i),
+                      "must be positive");
                sc.frameworks.push_back(std::move(f));
              }
            } else if (key == "executor_link_delay") {
@@ -214,13 +157,13 @@ scenario read(const YAML::Node& root) {
              sc.fairness = probability_of(v, at);
            } else if (key == "quota" || key == "guarantees") {
              if (!v.IsMap())
-               throw bad_field{at, key == "quota"
+               fail(v, at, key == "quota"
                                      ? "must be a map from role to limits"
                                      : "must be a map from role to "
-                                       "guarantees"};
+                                       "guarantees");
              auto& by_role = key == "quota" ? sc.quota : sc.guarantees;
              for (const auto& kv : v) {
-               auto role = kv.first.as<std::string>();
+               auto role = scalar_of<std::string>(kv.first, at);
                by_role[role] = resources_of(kv.second, at + "." + role);
              }
            } else if (key == "links") {
@@ -326,23 +269,23 @@ scenario read(const YAML::Node& root) {
              sc.mutation = scalar_of<std::string>(v, at);
          });
   if (auto err = check_mutation(sc.mutation))
-    throw bad_field{"mutation", describe_reason(err)};
+    throw bad_field{"mutation", 0, describe_reason(err)};
   if (sc.agents.empty())
-    throw bad_field{"agents", "a scenario needs at least one agent"};
+    throw bad_field{"agents", 0, "a scenario needs at least one agent"};
   for (size_t i = 0; i < sc.agents.size(); ++i)
     if (sc.agents[i].total.empty())
-      throw bad_field{fmt::format("agents[{}].resources", i),
+      throw bad_field{fmt::format("agents[{}].resources", i), 0,
                       "an agent needs resources"};
   for (size_t i = 0; i < sc.frameworks.size(); ++i)
     if (sc.frameworks[i].tasks > 0 && sc.frameworks[i].task_resources.empty())
-      throw bad_field{fmt::format("frameworks[{}].task_resources", i),
+      throw bad_field{fmt::format("frameworks[{}].task_resources", i), 0,
                       "tasks need resources"};
   if (sc.masters == 0)
-    throw bad_field{"masters", "a cluster needs at least one master"};
+    throw bad_field{"masters", 0, "a cluster needs at least one master"};
   if (sc.masters > 1 && sc.zk_session_timeout < std::chrono::milliseconds(300))
-    throw bad_field{"zk_session_timeout", "must be at least 300ms"};
+    throw bad_field{"zk_session_timeout", 0, "must be at least 300ms"};
   if (sc.faults_until < sc.faults_from)
-    throw bad_field{"faults_until", "is before faults_from"};
+    throw bad_field{"faults_until", 0, "is before faults_from"};
   return sc;
 }
 
@@ -363,7 +306,7 @@ caf::expected<scenario> parse_scenario(const std::string& yaml) {
     return read(YAML::Load(yaml));
   } catch (const bad_field& e) {
     return make_error(errc::invalid_argument,
-                      fmt::format("scenario: {}: {}", e.path, e.why));
+                      "scenario: " + yaml::describe(e));
   } catch (const YAML::Exception& e) {
     return make_error(errc::invalid_argument,
                       fmt::format("scenario: not valid YAML: {}", e.what()));
