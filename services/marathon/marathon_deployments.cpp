@@ -226,12 +226,16 @@ marathon_state::commit(DeploymentRecord record, std::vector<Group> groups_after,
         *list.mutable_groups() = {groups.begin(), groups.end()};
         persist("groups", list);
         const auto& d = record.plan();
-        keep_group_version(record, groups_before);
+        // Answered once the change's group version is stored as well (the
+        // store writes in order, so "groups" too): a change Marathon
+        // acknowledged keeps its place in /v2/groups/{id}/versions across a
+        // crash.
+        keep_group_version(record, groups_before,
+                           [rp, d]() mutable { rp.deliver(d); });
         log->info("deployment {}: {} step(s) for {}", d.id(),
                   d.total_steps(),
                   fmt::join(d.affected_apps().begin(),
                             d.affected_apps().end(), ", "));
-        rp.deliver(d);
         for (const auto& app : record.target()) {
           ApiPostEvent e;
           e.set_uri("/v2/apps" + app.id());

@@ -63,11 +63,20 @@ void marathon_state::publish_status(const app_entry& entry, const Task& task,
 }
 
 void marathon_state::persist(std::string key,
-                             const google::protobuf::Message& msg) {
+                             const google::protobuf::Message& msg,
+                             std::function<void()> done) {
   self->request(cfg.store, caf::infinite, put_atom::value, key,
                 msg.SerializeAsString())
-    .then([](ok_atom) {},
-          [this, key](caf::error& err) { store_failed(key, err); });
+    .then(
+      [done](ok_atom) {
+        if (done)
+          done();
+      },
+      [this, key, done](caf::error& err) {
+        store_failed(key, err);
+        if (done)
+          done();
+      });
 }
 
 void marathon_state::forget(std::string key) {

@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <random>
@@ -183,7 +184,9 @@ struct marathon_state {
 
   // Writes in the background: a lost write of a task is repaired by
   // reconciliation (an unknown task is killed, a lost one replaced).
-  void persist(std::string key, const google::protobuf::Message& msg);
+  // `done`, if given, runs once the write has ended, stored or failed.
+  void persist(std::string key, const google::protobuf::Message& msg,
+               std::function<void()> done = {});
 
   void forget(std::string key);
 
@@ -375,9 +378,11 @@ struct marathon_state {
   }
 
   // Records the tree after the deployment `record` (installed), which
-  // changed the explicit groups from `before`.
+  // changed the explicit groups from `before`; `done` runs once that
+  // version's write has ended.
   void keep_group_version(const DeploymentRecord& record,
-                          const std::vector<Group>& before);
+                          const std::vector<Group>& before,
+                          std::function<void()> done);
 
   caf::error no_group(const std::string& id) const;
 

@@ -3,7 +3,8 @@
 namespace dcos::marathon {
 
 void marathon_state::keep_group_version(const DeploymentRecord& record,
-                                        const std::vector<Group>& before) {
+                                        const std::vector<Group>& before,
+                                        std::function<void()> done) {
   std::vector<std::string> changed;
   for (const auto& app : record.target())
     changed.push_back(app.id());
@@ -22,7 +23,8 @@ void marathon_state::keep_group_version(const DeploymentRecord& record,
   persist(group_version_key(record.plan().version()),
           history.record(record.plan().version(),
                          touched_groups(changed, before, groups), live,
-                         groups, &dropped));
+                         groups, &dropped),
+          std::move(done));
   for (const auto& version : dropped)
     forget(group_version_key(version));
 }
