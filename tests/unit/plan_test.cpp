@@ -185,12 +185,13 @@ TEST_CASE("interrupt, continue, force-complete, restart, start and stop") {
   CHECK(plan_status(backup) == PlanState::WAITING);
   CHECK(steps_to_work_on(backup).empty());
 
-  std::vector<v1::ServiceSpec::EnvVar> params(1);
-  params[0].set_name("BACKUP_NAME");
-  params[0].set_value("nightly");
+  v1::Environment params;
+  auto* var = params.add_variables();
+  var->set_name("BACKUP_NAME");
+  var->set_value("nightly");
   CHECK(apply_plan_operation(backup, plan_operation::start, "", "", params)
         == caf::expected<bool>{true});
-  CHECK(backup.parameters(0).value() == "nightly");
+  CHECK(backup.parameters().variables(0).value() == "nightly");
   CHECK(steps_to_work_on(backup).size() == 3);
   CHECK(apply_plan_operation(backup, plan_operation::start, "", "", params)
         == caf::expected<bool>{false});

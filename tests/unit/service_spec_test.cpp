@@ -111,9 +111,9 @@ TEST_CASE("a full spec parses with dcos-commons' defaults") {
   CHECK(server.essential());
   CHECK(server.cpus() == 0.5);
   CHECK(server.memory_mb() == 256);
-  REQUIRE(server.env_size() == 2);
-  CHECK(server.env(0).name() == "MODE");
-  CHECK(server.env(1).value().empty());
+  REQUIRE(server.env().variables_size() == 2);
+  CHECK(server.env().variables(0).name() == "MODE");
+  CHECK(server.env().variables(1).value().empty());
   REQUIRE(server.ports_size() == 1);
   CHECK(server.ports(0).env_key() == "PORT_REDIS");
   CHECK(server.ports(0).advertise());

@@ -105,7 +105,7 @@ caf::expected<bool>
 apply_plan_operation(v1::PlanState& plan, plan_operation op,
                      const std::string& phase = {},
                      const std::string& step = {},
-                     std::vector<v1::ServiceSpec::EnvVar> parameters = {});
+                     v1::Environment parameters = {});
 
 /// `fresh` (built from the spec now) with the progress `saved` had: the
 /// statuses and messages of the steps that still exist (by id), the

@@ -301,7 +301,7 @@ caf::expected<bool>
 apply_plan_operation(v1::PlanState& plan, plan_operation op,
                      const std::string& phase_name,
                      const std::string& step_name,
-                     std::vector<v1::ServiceSpec::EnvVar> parameters) {
+                     v1::Environment parameters) {
   if (!step_name.empty() && phase_name.empty())
     return make_error(errc::invalid_argument,
                       "a step is named by its phase and itself: give "
@@ -352,15 +352,9 @@ apply_plan_operation(v1::PlanState& plan, plan_operation op,
         each_step(plan, [&](PlanState::Step& s) {
           changed = reset_step(s, PlanState::PENDING) || changed;
         });
-      google::protobuf::RepeatedPtrField<v1::ServiceSpec::EnvVar> params;
-      for (auto& p : parameters)
-        *params.Add() = std::move(p);
-      bool same_params = params.size() == plan.parameters_size();
-      for (int i = 0; same_params && i < params.size(); ++i)
-        same_params = params.Get(i).SerializeAsString()
-                      == plan.parameters(i).SerializeAsString();
-      if (!same_params) {
-        *plan.mutable_parameters() = std::move(params);
+      if (parameters.SerializeAsString()
+          != plan.parameters().SerializeAsString()) {
+        *plan.mutable_parameters() = std::move(parameters);
         changed = true;
       }
       changed = changed || plan.interrupted();

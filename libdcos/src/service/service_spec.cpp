@@ -315,7 +315,7 @@ ServiceSpec::Task task_of(const YAML::Node& n, const std::string& path,
            } else if (k == "env") {
              entries(x, at, [&](const std::string& var, const YAML::Node& v,
                                 const std::string& where) {
-               auto& e = *t.add_env();
+               auto& e = *t.mutable_env()->add_variables();
                e.set_name(var);
                e.set_value(v.IsNull() ? std::string{}
                                       : scalar_of<std::string>(v, where));
