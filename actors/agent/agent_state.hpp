@@ -260,6 +260,10 @@ struct agent_state {
   // Mounts the task's persistent volumes (disk resources with persistence
   // and volume) through its container's volumes.
   void add_persistent_volumes(v1::TaskInfo& task) const;
+  /// The same for the persistent volumes among `rs` (an executor's).
+  void add_persistent_volumes(
+    v1::TaskInfo& task,
+    const google::protobuf::RepeatedPtrField<v1::Resource>& rs) const;
 
   // -- executors.cpp --
   executor_record& ensure_executor(const v1::FrameworkInfo& framework,

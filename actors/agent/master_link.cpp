@@ -214,7 +214,13 @@ std::string persistent_volume_dir(const std::string& work_dir,
 }
 
 void agent_state::add_persistent_volumes(v1::TaskInfo& task) const {
-  for (const auto& r : task.resources()) {
+  add_persistent_volumes(task, task.resources());
+}
+
+void agent_state::add_persistent_volumes(
+  v1::TaskInfo& task,
+  const google::protobuf::RepeatedPtrField<v1::Resource>& rs) const {
+  for (const auto& r : rs) {
     if (!r.has_disk() || !r.disk().has_persistence()
         || !r.disk().has_volume())
       continue;
@@ -333,14 +339,19 @@ void agent_state::run_task_group(v1::internal::RunTaskGroup msg) {
     ids.push_back(task.task_id().value());
   if (refused_while_draining(msg.framework(), ids))
     return;
-  for (auto& task : *msg.mutable_task_group()->mutable_tasks())
-    add_persistent_volumes(task);
   const auto& fw_info = msg.framework();
   const std::string fw_id = fw_info.id().value(); // outlives msg
   auto exec_info = msg.executor();
   if (exec_info.type() == v1::ExecutorInfo::UNKNOWN)
     exec_info.set_type(v1::ExecutorInfo::DEFAULT);
   auto& e = ensure_executor(fw_info, exec_info, false);
+  // A task sees its own volumes and its executor's, the pod's volumes that
+  // every task of the pod shares (as Mesos' PARENT sandbox volumes), at
+  // their container paths in its sandbox.
+  for (auto& task : *msg.mutable_task_group()->mutable_tasks()) {
+    add_persistent_volumes(task);
+    add_persistent_volumes(task, e.info.resources());
+  }
   if (e.state == executor_record::phase::terminating
       || e.state == executor_record::phase::ended) {
     for (const auto& task : msg.task_group().tasks())

@@ -6,19 +6,16 @@
 // containers; the framework is the scheduler SDK in this process.
 #include <signal.h>
 
-#include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <functional>
-#include <mutex>
 #include <sstream>
 
 #include <doctest/doctest.h>
 
 #include "dcos/resources.hpp"
 #include "dcos/scheduler.hpp"
-#include "dcos/task_state.hpp"
 #include "support/network_node.hpp"
+#include "support/offer_holder.hpp"
 #include "support/processes.hpp"
 
 using namespace dcos;
@@ -58,95 +55,6 @@ v1::Filters no_refusal() {
   v1::Filters f;
   f.set_refuse_seconds(0);
   return f;
-}
-
-// A framework whose offers the test thread uses step by step: it keeps every
-// offer until the test takes it, and records every status update.
-struct volume_framework : scheduler {
-  std::mutex mtx;
-  std::vector<v1::Offer> held;
-  std::vector<v1::TaskStatus> updates;
-  std::vector<std::string> errors;
-
-  void offers(scheduler_driver&, const std::vector<v1::Offer>& offers) override {
-    std::lock_guard guard{mtx};
-    held.insert(held.end(), offers.begin(), offers.end());
-  }
-
-  void rescind(scheduler_driver&, const v1::OfferID& id) override {
-    std::lock_guard guard{mtx};
-    held.erase(std::remove_if(held.begin(), held.end(),
-                              [&](const auto& o) {
-                                return o.id().value() == id.value();
-                              }),
-               held.end());
-  }
-
-  void update(scheduler_driver&, const v1::TaskStatus& s) override {
-    std::lock_guard guard{mtx};
-    updates.push_back(s);
-  }
-
-  void error(scheduler_driver&, const std::string& message) override {
-    std::lock_guard guard{mtx};
-    errors.push_back(message);
-  }
-
-  /// Waits until the held offers (one agent: they may be accepted together)
-  /// have a resource `pred` accepts, then hands all of them over.
-  std::vector<v1::Offer>
-  take_offers(const std::function<bool(const v1::Resource&)>& pred) {
-    std::vector<v1::Offer> taken;
-    eventually(
-      [&] {
-        std::lock_guard guard{mtx};
-        for (const auto& o : held)
-          for (const auto& r : o.resources())
-            if (pred(r)) {
-              taken.swap(held);
-              return true;
-            }
-        return false;
-      },
-      30s);
-    return taken;
-  }
-
-  /// The last update of `task_id` once it is terminal.
-  std::optional<v1::TaskStatus> wait_terminal(const std::string& task_id) {
-    std::optional<v1::TaskStatus> last;
-    eventually(
-      [&] {
-        std::lock_guard guard{mtx};
-        for (auto i = updates.rbegin(); i != updates.rend(); ++i)
-          if (i->task_id().value() == task_id) {
-            last = *i;
-            return is_terminal(i->state());
-          }
-        return false;
-      },
-      60s);
-    return last;
-  }
-};
-
-std::vector<v1::OfferID> ids_of(const std::vector<v1::Offer>& offers) {
-  std::vector<v1::OfferID> out;
-  for (const auto& o : offers)
-    out.push_back(o.id());
-  return out;
-}
-
-// Every resource of `offers` that `pred` accepts.
-std::vector<v1::Resource>
-find(const std::vector<v1::Offer>& offers,
-     const std::function<bool(const v1::Resource&)>& pred) {
-  std::vector<v1::Resource> out;
-  for (const auto& o : offers)
-    for (const auto& r : o.resources())
-      if (pred(r))
-        out.push_back(r);
-  return out;
 }
 
 double total_scalar(const std::vector<v1::Resource>& rs) {
@@ -235,7 +143,7 @@ TEST_CASE("a persistent volume outlives its task, is offered back, and "
   network_node node;
   auto detector = node.keep(
     spawn_remote_detector(*node.sys, "127.0.0.1", master.port));
-  volume_framework sched;
+  offer_holder sched;
   v1::FrameworkInfo info;
   info.set_user("root");
   info.set_name("persistent-volumes");

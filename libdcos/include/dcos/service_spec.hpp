@@ -42,8 +42,11 @@
 #include <map>
 #include <string>
 
+#include <vector>
+
 #include <caf/expected.hpp>
 
+#include <dcos/placement_constraint.hpp>
 #include <dcos/v1/service.pb.h>
 
 namespace dcos {
@@ -72,6 +75,12 @@ const v1::ServiceSpec::Pod* find_pod(const v1::ServiceSpec& spec,
 /// The task named `name` in `pod`, or nullptr.
 const v1::ServiceSpec::Task* find_task(const v1::ServiceSpec::Pod& pod,
                                        const std::string& name);
+
+/// The placement rules of `pod` (its `placement`, kept in Marathon's JSON
+/// form). Fails with errc::invalid_argument only for a pod that did not
+/// come from parse_service_spec().
+caf::expected<std::vector<placement_constraint>>
+pod_placement(const v1::ServiceSpec::Pod& pod);
 
 /// "<pod>-<index>", the name of a pod instance.
 std::string pod_instance_name(const std::string& pod, uint32_t index);

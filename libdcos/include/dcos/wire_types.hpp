@@ -96,6 +96,6 @@ using wire_types = caf::detail::type_list<
   // agent_api.proto (the agent's operator API)
   v1::agent::FileInfo, v1::agent::Call, v1::agent::Response,
   // service.proto (the stateful service SDK)
-  v1::ServiceSpec, v1::PlanState>;
+  v1::ServiceSpec, v1::PlanState, v1::PodInstance>;
 
 } // namespace dcos

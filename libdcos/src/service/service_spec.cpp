@@ -770,6 +770,35 @@ const v1::ServiceSpec::Task* find_task(const v1::ServiceSpec::Pod& pod,
   return nullptr;
 }
 
+caf::expected<std::vector<placement_constraint>>
+pod_placement(const v1::ServiceSpec::Pod& pod) {
+  std::vector<placement_constraint> out;
+  if (pod.placement().empty())
+    return out;
+  auto bad = [&](const std::string& why) {
+    return make_error(errc::invalid_argument,
+                      fmt::format("pods.{}.placement: {}", pod.name(), why));
+  };
+  YAML::Node doc;
+  try {
+    doc.reset(YAML::Load(pod.placement())); // JSON is YAML
+  } catch (const YAML::Exception& e) {
+    return bad(e.what());
+  }
+  if (!doc.IsSequence())
+    return bad("must be a list of constraints");
+  for (const auto& c : doc) {
+    std::vector<std::string> parts;
+    for (const auto& p : c)
+      parts.push_back(p.as<std::string>());
+    auto parsed = parse_placement_constraint(parts);
+    if (!parsed)
+      return bad(describe_reason(parsed.error()));
+    out.push_back(std::move(*parsed));
+  }
+  return out;
+}
+
 std::string pod_instance_name(const std::string& pod, uint32_t index) {
   return fmt::format("{}-{}", pod, index);
 }

@@ -1,0 +1,490 @@
+// Planning a pod instance's launch on one offer: match each task (and a new
+// executor) against what the offer holds of the instance's reservation and
+// its unreserved resources, reserve what came from the unreserved pool,
+// create the volumes that do not exist yet, and build the task group.
+#include "dcos/pod_launch.hpp"
+
+#include <algorithm>
+#include <map>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "dcos/config_template.hpp"
+#include "dcos/error.hpp"
+#include "dcos/offer_match.hpp"
+#include "dcos/service_spec.hpp"
+
+namespace dcos {
+
+namespace {
+
+using v1::ServiceSpec;
+
+// The default executor's own share, as dcos-commons gives it.
+constexpr double executor_cpus = 0.1;
+constexpr double executor_mem = 32;
+
+// What a task's resources are: its own, or a resource set's, which every
+// task naming the set shares (they take turns on the same reservation).
+// `owner` prefixes the instance's port and volume keys.
+struct needs {
+  std::string owner;
+  double cpus = 0;
+  double mem = 0;
+  std::vector<const ServiceSpec::Port*> ports;
+  std::vector<const ServiceSpec::Volume*> volumes;
+};
+
+needs needs_of(const ServiceSpec::Pod& pod, const ServiceSpec::Task& task) {
+  needs n;
+  auto add = [&n](const auto& ports, const auto& volumes) {
+    for (const auto& p : ports)
+      n.ports.push_back(&p);
+    for (const auto& v : volumes)
+      n.volumes.push_back(&v);
+  };
+  if (task.resource_set().empty()) {
+    n.owner = task.name() + "-resource-set"; // dcos-commons' default name
+    n.cpus = task.cpus();
+    n.mem = task.memory_mb();
+    add(task.ports(), task.volumes());
+    return n;
+  }
+  for (const auto& set : pod.resource_sets())
+    if (set.name() == task.resource_set()) {
+      n.owner = set.name();
+      n.cpus = set.cpus();
+      n.mem = set.memory_mb();
+      add(set.ports(), set.volumes());
+    }
+  return n;
+}
+
+std::string key_of(const std::string& owner, const std::string& what) {
+  return owner + ":" + what;
+}
+
+bool is_ours(const resource& r, const std::string& reservation_id) {
+  return !reservation_id.empty() && reservation_id_of(r) == reservation_id;
+}
+
+// Resources converted through their wire form (disk identities are
+// immutable in the compact form).
+resource with_volume(const resource& disk, const std::string& id,
+                     const std::string& principal, const std::string& path) {
+  auto wire = resources::entry_to_proto(disk);
+  auto* d = wire.mutable_disk();
+  d->mutable_persistence()->set_id(id);
+  d->mutable_persistence()->set_principal(principal);
+  d->mutable_volume()->set_container_path(path);
+  d->mutable_volume()->set_mode(v1::Volume::RW);
+  return *resources::entry_from_proto(wire);
+}
+
+bool is_mount_disk(const resource& r) {
+  return r.disk && r.disk->has_source()
+         && r.disk->source().type() == v1::Resource::DiskInfo::Source::MOUNT;
+}
+
+// Takes the disk a new volume is made of out of `left` (unreserved disk
+// only): `size` MB of the root disk, or a whole mount disk of at least
+// that size.
+std::optional<resource> take_new_volume_disk(resources& left,
+                                             const ServiceSpec::Volume& v) {
+  auto milli = static_cast<int64_t>(v.size_mb() * 1000);
+  bool mount = v.type() == ServiceSpec::Volume::MOUNT;
+  for (const auto& r : left) {
+    if (r.name != "disk" || r.is_reserved() || r.is_persistent_volume()
+        || r.milli < milli)
+      continue;
+    if (mount ? !is_mount_disk(r) : r.disk != nullptr)
+      continue;
+    auto part = r;
+    if (!mount)
+      part.milli = milli;
+    left -= part;
+    return part;
+  }
+  return std::nullopt;
+}
+
+std::optional<resource> take_volume(resources& left, const std::string& id) {
+  for (const auto& r : left)
+    if (r.is_persistent_volume() && r.disk->persistence().id() == id) {
+      auto v = r;
+      left -= v;
+      return v;
+    }
+  return std::nullopt;
+}
+
+// Single-quoted for sh.
+std::string quoted(const std::string& s) {
+  std::string out = "'";
+  for (char c : s)
+    out += c == '\'' ? std::string{"'\\''"} : std::string{c};
+  return out + "'";
+}
+
+void add_env(v1::Environment* env, const std::string& name,
+             const std::string& value) {
+  auto* var = env->add_variables();
+  var->set_name(name);
+  var->set_value(value);
+}
+
+// Builds the launch step by step; `fail` records the first reason.
+class planner {
+public:
+  planner(const pod_launch_request& req, const v1::Offer& offer,
+          const resources& available)
+    : req_(req),
+      spec_(*req.spec),
+      pod_(*find_pod(spec_, req.instance.pod())),
+      offer_(offer) {
+    out_.instance = req.instance;
+    const auto& rid = req.instance.reservation_id();
+    left_ = available.filter([&rid](const resource& r) {
+      return (!r.is_reserved() && !r.revocable) || is_ours(r, rid);
+    });
+    level_.type = reservation::kind::dynamic_reservation;
+    level_.role = spec_.scheduler().role();
+    level_.principal = spec_.scheduler().principal();
+  }
+
+  pod_launch run() {
+    auto& inst = out_.instance;
+    auto name = pod_instance_name(pod_.name(), inst.index());
+    if (!inst.reservation_id().empty()) {
+      if (inst.agent_id() != offer_.agent_id().value())
+        return fail(fmt::format("{} is pinned to agent {}, where its "
+                                "reservations and volumes are",
+                                name, inst.agent_id()));
+    } else {
+      auto rules = pod_placement(pod_);
+      if (!rules) {
+        out_.hopeless = true;
+        return fail(describe_reason(rules.error()));
+      }
+      auto site = placement_site::of(offer_);
+      for (const auto& rule : *rules)
+        if (auto why = placement_violation(rule, site, req_.placed);
+            !why.empty())
+          return fail(why);
+      inst.set_reservation_id(req_.new_id());
+      inst.set_agent_id(offer_.agent_id().value());
+      inst.set_hostname(offer_.hostname());
+    }
+    level_.labels = {{resource_id_label, inst.reservation_id()}};
+    v1::ExecutorInfo executor;
+    executor.set_type(v1::ExecutorInfo::DEFAULT);
+    executor.set_name(name);
+    *executor.mutable_framework_id() = offer_.framework_id();
+    if (!req_.executor_running || inst.executor_id().empty()) {
+      inst.set_executor_id(name + "__" + req_.new_id());
+      executor.mutable_executor_id()->set_value(inst.executor_id());
+      task_demand demand;
+      demand.cpus = executor_cpus;
+      demand.mem = executor_mem;
+      resources used;
+      if (!take(demand, "the pod's executor", &used))
+        return out_;
+      for (const auto& v : pod_.volumes())
+        if (!take_volume_of("", v, &used))
+          return out_;
+      used.to_proto(executor.mutable_resources());
+    } else {
+      executor.mutable_executor_id()->set_value(inst.executor_id());
+    }
+    launch_.set_type(v1::Offer::Operation::LAUNCH_GROUP);
+    auto* group = launch_.mutable_launch_group();
+    *group->mutable_executor() = std::move(executor);
+    for (const auto& task_name : req_.tasks) {
+      auto task = task_info(*find_task(pod_, task_name));
+      if (!task)
+        return out_;
+      *group->mutable_task_group()->add_tasks() = std::move(*task);
+    }
+    // RESERVE first, then CREATE, then the launch, as they depend.
+    std::vector<v1::Offer::Operation> ops;
+    if (!reserve_.empty()) {
+      ops.emplace_back().set_type(v1::Offer::Operation::RESERVE);
+      reserve_.to_proto(ops.back().mutable_reserve()->mutable_resources());
+    }
+    if (!create_.empty()) {
+      ops.emplace_back().set_type(v1::Offer::Operation::CREATE);
+      create_.to_proto(ops.back().mutable_create()->mutable_volumes());
+    }
+    ops.push_back(std::move(launch_));
+    out_.operations = std::move(ops);
+    out_.fits = true;
+    return out_;
+  }
+
+  resources used() const {
+    return used_;
+  }
+
+private:
+  pod_launch fail(std::string why) {
+    if (out_.reason.empty())
+      out_.reason = std::move(why);
+    out_.fits = false;
+    return out_;
+  }
+
+  // Reserves what `taken` holds of the unreserved pool; adds the result to
+  // `*used`.
+  void reserve_into(const resources& taken, resources* used) {
+    used_ += taken;
+    auto pool = taken.unreserved();
+    *used += taken.reserved();
+    if (!pool.empty()) {
+      auto reserved = pool.push_reservation(level_);
+      reserve_ += reserved;
+      *used += reserved;
+    }
+  }
+
+  bool take(const task_demand& demand, const std::string& what,
+            resources* used) {
+    auto m = match_offer(demand, {}, offer_, left_, {});
+    if (!m.fits) {
+      fail(fmt::format("{}: {}", what, m.reason));
+      return false;
+    }
+    left_ -= m.used;
+    host_ports_ = std::move(m.host_ports);
+    reserve_into(m.used, used);
+    return true;
+  }
+
+  bool take_volume_of(const std::string& owner, const ServiceSpec::Volume& v,
+                      resources* used) {
+    auto& volumes = *out_.instance.mutable_volumes();
+    auto key = key_of(owner, v.path());
+    if (auto known = volumes.find(key); known != volumes.end()) {
+      auto volume = take_volume(left_, known->second);
+      if (!volume) {
+        fail(fmt::format("volume '{}' ({}) is not in the offer",
+                         v.path(), known->second));
+        return false;
+      }
+      used_ += *volume;
+      *used += *volume;
+      return true;
+    }
+    auto disk = take_new_volume_disk(left_, v);
+    if (!disk) {
+      fail(fmt::format("volume '{}': no {} disk of {} MB in the offer",
+                       v.path(),
+                       v.type() == ServiceSpec::Volume::MOUNT ? "mount"
+                                                              : "root",
+                       v.size_mb()));
+      return false;
+    }
+    used_ += *disk;
+    auto reserved = *disk;
+    reserved.reservations.push_back(level_);
+    reserve_ += reserved;
+    auto id = req_.new_id();
+    auto volume = with_volume(reserved, id, level_.principal, v.path());
+    create_ += volume;
+    *used += volume;
+    volumes[key] = id;
+    return true;
+  }
+
+  std::optional<v1::TaskInfo> task_info(const ServiceSpec::Task& t) {
+    auto& inst = out_.instance;
+    auto n = needs_of(pod_, t);
+    auto name = pod_task_name(pod_.name(), inst.index(), t.name());
+    auto& ports = *inst.mutable_ports();
+    task_demand demand;
+    demand.cpus = n.cpus;
+    demand.mem = n.mem;
+    for (const auto* p : n.ports) {
+      host_port_request request;
+      auto known = ports.find(key_of(n.owner, p->name()));
+      request.fixed = p->port() != 0          ? static_cast<int>(p->port())
+                      : known != ports.end() ? static_cast<int>(known->second)
+                                              : 0;
+      request.fixed_by = fmt::format("pods.{}.tasks.{}.ports.{}", pod_.name(),
+                                     t.name(), p->name());
+      demand.host_ports.push_back(std::move(request));
+    }
+    resources used;
+    if (!take(demand, "task " + name, &used))
+      return std::nullopt;
+    for (size_t i = 0; i < n.ports.size(); ++i)
+      ports[key_of(n.owner, n.ports[i]->name())]
+        = static_cast<uint32_t>(host_ports_[i]);
+    for (const auto* v : n.volumes)
+      if (!take_volume_of(n.owner, *v, &used))
+        return std::nullopt;
+
+    v1::TaskInfo task;
+    task.set_name(name);
+    auto id = name + "__" + req_.new_id();
+    task.mutable_task_id()->set_value(id);
+    (*inst.mutable_task_ids())[t.name()] = id;
+    *task.mutable_agent_id() = offer_.agent_id();
+    used.to_proto(task.mutable_resources());
+
+    // The environment, then the command that writes the configs first.
+    auto* command = task.mutable_command();
+    auto* env = command->mutable_environment();
+    std::map<std::string, std::string> values;
+    auto set = [&](const std::string& k, const std::string& v) {
+      add_env(env, k, v);
+      values[k] = v;
+    };
+    for (const auto& var : t.env().variables())
+      set(var.name(), var.value());
+    auto host = req_.framework_host.empty()
+                  ? spec_.name() + ".autoip.dcos.thisdcos.directory"
+                  : req_.framework_host;
+    set("POD_INSTANCE_INDEX", std::to_string(inst.index()));
+    set("TASK_NAME", name);
+    set(name, "true");
+    set("FRAMEWORK_NAME", spec_.name());
+    set("FRAMEWORK_HOST", host);
+    set("FRAMEWORK_VIP_HOST", spec_.name() + ".l4lb.thisdcos.directory");
+    for (size_t i = 0; i < n.ports.size(); ++i)
+      set(n.ports[i]->env_key(), std::to_string(host_ports_[i]));
+    std::string script;
+    for (const auto& cfg : t.configs()) {
+      auto text = render_template(
+        cfg.template_text(), values,
+        fmt::format("pods.{}.tasks.{}.configs.{}", pod_.name(), t.name(),
+                    cfg.name()));
+      if (!text) {
+        out_.hopeless = true;
+        fail(describe_reason(text.error()));
+        return std::nullopt;
+      }
+      auto dir = std::string{cfg.dest()};
+      auto slash = dir.rfind('/');
+      if (slash != std::string::npos)
+        script += "mkdir -p " + quoted(dir.substr(0, slash)) + " && ";
+      script += fmt::format("printf '%s' {} > {} && ", quoted(*text),
+                            quoted(cfg.dest()));
+    }
+    command->set_shell(true);
+    command->set_value(script + t.cmd());
+    if (!pod_.user().empty())
+      command->set_user(pod_.user());
+    for (const auto& uri : pod_.uris())
+      command->add_uris()->set_value(uri);
+
+    if (t.has_health_check()) {
+      const auto& c = t.health_check();
+      auto* hc = task.mutable_health_check();
+      hc->set_type(v1::HealthCheck::COMMAND);
+      hc->mutable_command()->set_shell(true);
+      hc->mutable_command()->set_value(c.cmd());
+      *hc->mutable_command()->mutable_environment() = *env;
+      hc->set_delay_seconds(c.delay_s());
+      hc->set_interval_seconds(c.interval_s());
+      hc->set_timeout_seconds(c.timeout_s());
+      hc->set_grace_period_seconds(c.grace_period_s());
+      hc->set_consecutive_failures(c.max_consecutive_failures());
+    }
+    if (t.kill_grace_period_s() > 0)
+      task.mutable_kill_policy()->mutable_grace_period()->set_nanoseconds(
+        int64_t{t.kill_grace_period_s()} * 1'000'000'000);
+    if (!pod_.image().empty()) {
+      auto* c = task.mutable_container();
+      c->set_type(v1::ContainerInfo::MESOS);
+      auto* image = c->mutable_mesos()->mutable_image();
+      image->set_type(v1::Image::DOCKER);
+      image->mutable_docker()->set_name(pod_.image());
+    }
+    // Names for Mesos-DNS, VIPs for Minuteman (dcos/vip_table.hpp).
+    auto* d = task.mutable_discovery();
+    d->set_visibility(v1::DiscoveryInfo::CLUSTER);
+    d->set_name(t.discovery_prefix().empty()
+                  ? name
+                  : fmt::format("{}-{}", t.discovery_prefix(),
+                                inst.index()));
+    for (size_t i = 0; i < n.ports.size(); ++i) {
+      const auto& p = *n.ports[i];
+      auto* port = d->mutable_ports()->add_ports();
+      port->set_number(static_cast<uint32_t>(host_ports_[i]));
+      port->set_name(p.name());
+      port->set_protocol("tcp");
+      if (p.has_vip()) {
+        auto* label = port->mutable_labels()->add_labels();
+        label->set_key(fmt::format("VIP_{}", p.name()));
+        label->set_value(fmt::format("/{}:{}", p.vip().prefix(),
+                                     p.vip().port()));
+      }
+    }
+    auto* goal = task.mutable_labels()->add_labels();
+    goal->set_key("goal_state");
+    goal->set_value(ServiceSpec::Task::Goal_Name(t.goal()));
+    return task;
+  }
+
+  const pod_launch_request& req_;
+  const ServiceSpec& spec_;
+  const ServiceSpec::Pod& pod_;
+  const v1::Offer& offer_;
+  pod_launch out_;
+  resources left_;     // what the launch may still use
+  resources used_;     // what it took out of the offer, as offered
+  resources reserve_;  // what it RESERVEs
+  resources create_;   // the volumes it CREATEs
+  reservation level_;  // the reservation it pushes
+  v1::Offer::Operation launch_;
+  std::vector<int> host_ports_; // of the latest take()
+};
+
+} // namespace
+
+std::string reservation_id_of(const resource& r) {
+  if (r.reservations.empty())
+    return {};
+  for (const auto& [key, value] : r.reservations.back().labels)
+    if (key == resource_id_label)
+      return value;
+  return {};
+}
+
+pod_launch plan_pod_launch(const pod_launch_request& request,
+                           const v1::Offer& offer, const resources& available,
+                           resources* used) {
+  planner p{request, offer, available};
+  auto out = p.run();
+  if (out.fits && used != nullptr)
+    *used = p.used();
+  return out;
+}
+
+std::vector<v1::Offer::Operation>
+release_pod_instance(const v1::PodInstance& instance, const v1::Offer& offer) {
+  std::vector<v1::Offer::Operation> ops;
+  auto offered = resources::from_proto(offer.resources());
+  if (!offered || instance.reservation_id().empty())
+    return ops;
+  auto ours = offered->filter([&](const resource& r) {
+    return is_ours(r, instance.reservation_id());
+  });
+  if (ours.empty())
+    return ops;
+  auto volumes = ours.persistent_volumes();
+  if (!volumes.empty()) {
+    ops.emplace_back().set_type(v1::Offer::Operation::DESTROY);
+    volumes.to_proto(ops.back().mutable_destroy()->mutable_volumes());
+  }
+  // What the volumes were made of is plain reserved disk again.
+  auto plain = ours - volumes;
+  for (const auto& v : volumes)
+    plain += v.volume_source();
+  ops.emplace_back().set_type(v1::Offer::Operation::UNRESERVE);
+  plain.to_proto(ops.back().mutable_unreserve()->mutable_resources());
+  return ops;
+}
+
+} // namespace dcos
