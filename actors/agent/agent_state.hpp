@@ -161,6 +161,9 @@ struct agent_state {
   // -- master --
   master_actor master;
   bool registered = false;
+  // Executors that ended while the agent was not registered, with their
+  // exit status: reported once it is.
+  std::map<std::pair<std::string, std::string>, int> unreported_exits;
   bool registering = false;
   // The master has answered our (re-)registration on the current link
   // (see stale_launch).
@@ -260,6 +263,9 @@ struct agent_state {
   // Mounts the task's persistent volumes (disk resources with persistence
   // and volume) through its container's volumes.
   void add_persistent_volumes(v1::TaskInfo& task) const;
+  // Tells the master that an executor ended.
+  void report_exit(const std::string& framework_id,
+                   const std::string& executor_id, int status);
   /// The same for the persistent volumes among `rs` (an executor's).
   void add_persistent_volumes(
     v1::TaskInfo& task,

@@ -368,15 +368,11 @@ void agent_state::executor_terminated(const std::string& framework_id,
                                message),
                   false);
   }
-  if (registered) {
-    v1::internal::ExitedExecutor exited;
-    *exited.mutable_agent_id() = info.id();
-    exited.mutable_framework_id()->set_value(framework_id);
-    exited.mutable_executor_id()->set_value(executor_id);
-    exited.set_status(find_executor(framework_id, executor_id)
-                        ->termination->status);
-    self->send(master, std::move(exited));
-  }
+  auto status = find_executor(framework_id, executor_id)->termination->status;
+  if (registered)
+    report_exit(framework_id, executor_id, status);
+  else
+    unreported_exits[{framework_id, executor_id}] = status;
   maybe_retire_executor(framework_id, executor_id);
 }
 

@@ -146,6 +146,14 @@ void agent_state::registered_with(const v1::internal::AgentRegistered& reply) {
     self->delayed_send(self, cfg.master_ping_timeout / 4, tick_atom::value);
     log->info("registered with the master agent_id={}", info.id().value());
     resend_all();
+    // An executor that ended while the agent was not registered (it may
+    // have been reported running in this very registration): without this
+    // the master held its resources, persistent volumes included, for good
+    // (found by the simulation).
+    auto exits = std::move(unreported_exits);
+    unreported_exits.clear();
+    for (const auto& [key, status] : exits)
+      report_exit(key.first, key.second, status);
   };
   if (info.id().value() == reply.agent_id().value()) {
     done();
@@ -156,6 +164,16 @@ void agent_state::registered_with(const v1::internal::AgentRegistered& reply) {
   v1::internal::JournalRecord rec;
   *rec.mutable_agent() = info;
   record(rec, done);
+}
+
+void agent_state::report_exit(const std::string& framework_id,
+                              const std::string& executor_id, int status) {
+  v1::internal::ExitedExecutor exited;
+  *exited.mutable_agent_id() = info.id();
+  exited.mutable_framework_id()->set_value(framework_id);
+  exited.mutable_executor_id()->set_value(executor_id);
+  exited.set_status(status);
+  self->send(master, std::move(exited));
 }
 
 void agent_state::master_lost(const std::string& why) {

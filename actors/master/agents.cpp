@@ -381,6 +381,21 @@ master_state::reregister_agent(const agent_actor& handle,
       send_update(fw, std::move(status));
       complete_task(fw, task_id);
     }
+    // Executors we know that the agent no longer runs ended while we were
+    // apart (its restart ended them before it could say so): what they
+    // held is free again, persistent volumes included (the simulation
+    // found a pod's volume held for good by a default executor that had
+    // ended).
+    std::set<executor_key> running;
+    for (const auto& e : msg.executors())
+      running.insert(
+        executor_key{e.framework_id().value(), e.executor_id().value()});
+    std::vector<executor_key> ended;
+    for (const auto& [key, e] : agent.executors)
+      if (running.count(key) == 0)
+        ended.push_back(key);
+    for (const auto& key : ended)
+      release_executor(agent, key);
     ++metrics.agents_reregistered;
     log->info("agent re-registered agent_id={}", id);
     if (agent.active)

@@ -395,6 +395,9 @@ struct master_state {
                          const call::Call::Message& call);
   void executor_message(const v1::internal::ExecutorToFramework& msg);
   void executor_exited(const v1::internal::ExitedExecutor& msg);
+  // Forgets an executor of `agent` and frees what it held (nothing if the
+  // master does not know it).
+  void release_executor(agent_record& agent, const executor_key& key);
   v1::TaskStatus master_status(const task_record& task, v1::TaskState state,
                                v1::TaskStatus::Reason reason,
                                const std::string& message) const;

@@ -423,25 +423,31 @@ void master_state::executor_message(
   self->send(fw->second.handle, std::move(event));
 }
 
+void master_state::release_executor(agent_record& agent,
+                                    const executor_key& key) {
+  auto e = agent.executors.find(key);
+  if (e == agent.executors.end())
+    return;
+  if (auto used = resources::from_proto(e->second.resources());
+      used && !used->empty()) {
+    auto& fw_used = agent.used[key.framework_id];
+    fw_used -= *used;
+    if (fw_used.empty())
+      agent.used.erase(key.framework_id);
+    self->send(allocator, alloc::recover{key.framework_id,
+                                         agent.info.id().value(),
+                                         std::move(*used), std::nullopt});
+  }
+  agent.executors.erase(e);
+}
+
 void master_state::executor_exited(const v1::internal::ExitedExecutor& msg) {
   auto agent = agents.find(msg.agent_id().value());
   if (agent == agents.end())
     return;
   auto key = executor_key{msg.framework_id().value(),
                           msg.executor_id().value()};
-  auto e = agent->second.executors.find(key);
-  if (e != agent->second.executors.end()) {
-    if (auto used = resources::from_proto(e->second.resources());
-        used && !used->empty()) {
-      auto& fw_used = agent->second.used[key.framework_id];
-      fw_used -= *used;
-      if (fw_used.empty())
-        agent->second.used.erase(key.framework_id);
-      self->send(allocator, alloc::recover{key.framework_id, msg.agent_id().value(),
-                                           std::move(*used), std::nullopt});
-    }
-    agent->second.executors.erase(e);
-  }
+  release_executor(agent->second, key);
   auto fw = frameworks.find(key.framework_id);
   if (fw != frameworks.end() && fw->second.connected) {
     call::Event::Failure event;

@@ -1,0 +1,119 @@
+// The stateful service scheduler: one actor that runs a service spec
+// (dcos/service_spec.hpp) on the cluster, the SDK's counterpart of a
+// dcos-commons scheduler. It is the framework the driver talks to, works on
+// the spec's plans (dcos/plan.hpp) as offers come, launches each step's
+// tasks on the pod instance's reservation and volumes (dcos/pod_launch.hpp),
+// and answers operators' plan operations.
+//
+// What it guarantees:
+//  - A pod instance's reservation, volume and task ids are in the store
+//    before the ACCEPT that makes them is sent: a scheduler restarted at any
+//    moment finds its reservations in offers and never reserves twice for
+//    one instance.
+//  - A plan's progress (step statuses, interrupts, canary releases,
+//    parameters) is stored after each change, and an operation is answered
+//    once stored: a restarted scheduler resumes every plan where it was,
+//    operators' overrides included; steps that were under way are confirmed
+//    by reconciling their tasks.
+//  - A step is COMPLETE when each of its tasks reached its goal: RUNNING
+//    tasks running, FINISH and ONCE tasks finished. A task that fails
+//    makes its step DELAYED (the message says which task and why), and the
+//    step is tried again, in place on its reservation and volumes, after a
+//    backoff that doubles with each failure from `min_backoff` up to
+//    `max_backoff`. A task the master refuses (TASK_ERROR) makes the step
+//    ERROR: only an operator's restart or force-complete moves it on. So
+//    does a spec whose launch cannot be built (a config template without
+//    a value).
+//  - Recovery: a RUNNING task of a completed step that ends is launched
+//    again in place, on its pod instance's reservation and volumes, after
+//    the same backoff (dcos-commons' recovery plan, in place).
+//  - Tasks it does not know (of an earlier incarnation that lost them) are
+//    killed when their updates arrive.
+//
+// Not yet: the update plan for a changed spec, permanent replacement of an
+// instance whose agent is gone, pod restart/replace, decommission, and
+// readiness checks; the HTTP API is served by a separate slice.
+//
+// Time only through CAF timers; randomness only from `seed` (mixed with an
+// incarnation count kept in the store); disk only through `store`: it runs
+// unchanged in the simulation.
+//
+// Thread-safety: an actor.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <caf/fwd.hpp>
+#include <caf/typed_actor.hpp>
+
+#include <dcos/detector_actor.hpp>
+#include <dcos/scheduler_driver_actor.hpp>
+#include <dcos/store_actor.hpp>
+#include <dcos/type_bridge.hpp>
+#include <dcos/v1/service.pb.h>
+
+namespace dcos {
+
+using plans_atom = caf::atom_constant<caf::atom("plans")>;
+using pods_atom = caf::atom_constant<caf::atom("pods")>;
+using operate_atom = caf::atom_constant<caf::atom("operate")>;
+using retry_atom = caf::atom_constant<caf::atom("retry")>;
+
+/// The calls of the service's API. Failures: errc::unavailable (the state
+/// is loading), errc::not_found (no such plan, phase or step),
+/// errc::invalid_argument (an unknown operation, or one that does not
+/// apply at that level), errc::io_error (the store refused the change).
+using service_api = caf::typed_actor<
+  // Every plan, deploy first, in the spec's order.
+  caf::replies_to<get_atom, plans_atom>::with<std::vector<v1::PlanState>>,
+  // An operator's operation (plan_operation's names: "start", "stop",
+  // "continue", "interrupt", "forceComplete", "restart") on a plan, one of
+  // its phases, or a step of that phase; `parameters` for start. Answers
+  // whether anything changed, once stored.
+  caf::replies_to<operate_atom, std::string /*plan*/, std::string /*op*/,
+                  std::string /*phase*/, std::string /*step*/,
+                  v1::Environment>::with<bool>,
+  // Every pod instance that was launched, by name.
+  caf::replies_to<get_atom, pods_atom>::with<std::vector<v1::PodInstance>>,
+  // The latest state of each task the service knows, by task id.
+  caf::replies_to<get_atom, state_atom>::with<
+    std::vector<std::pair<std::string, int32_t>>>,
+  // Internal: a failed step's (plan, step id) or a failed instance's
+  // ("", instance name) backoff ended.
+  caf::reacts_to<retry_atom, std::string, std::string>>;
+
+/// Both faces: the framework the driver talks to, and the API.
+using service_scheduler_actor = service_api::extend_with<framework_actor>;
+
+struct service_config {
+  /// REQUIRES: a spec that parse_service_spec() accepted.
+  v1::ServiceSpec spec;
+  detector_actor detector;
+  store_actor store;
+  uint64_t seed = 0;
+  scheduler_options driver_options;
+  caf::timespan min_backoff = std::chrono::seconds(1);
+  caf::timespan max_backoff = std::chrono::minutes(1);
+  /// How long the master keeps the service's tasks while no scheduler is
+  /// subscribed (dcos-commons: two weeks).
+  double failover_timeout_s = 1209600;
+  /// FRAMEWORK_HOST in the tasks' environment; see pod_launch_request.
+  std::string framework_host;
+};
+
+/// Loads the state from `cfg.store`, then subscribes (failing over to the
+/// stored framework id, if any). The actor and its driver end together.
+service_scheduler_actor spawn_service_scheduler(caf::actor_system& sys,
+                                                service_config cfg);
+
+/// Calls `done` once, from another actor: with no error once `service`
+/// has loaded its state (until then it refuses requests as unavailable),
+/// or with the reason it could not (it ended).
+void when_loaded(caf::actor_system& sys, service_scheduler_actor service,
+                 std::function<void(const caf::error&)> done);
+
+} // namespace dcos

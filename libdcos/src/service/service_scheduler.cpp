@@ -1,0 +1,750 @@
+// The service scheduler actor (see dcos/service_scheduler_actor.hpp): its
+// state, loading and storing it, and how offers and status updates move
+// the plans on.
+#include "dcos/service_scheduler_actor.hpp"
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+
+#include <caf/all.hpp>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "dcos/ask.hpp"
+#include "dcos/error.hpp"
+#include "dcos/logging.hpp"
+#include "dcos/plan.hpp"
+#include "dcos/pod_launch.hpp"
+#include "dcos/service_spec.hpp"
+#include "dcos/task_state.hpp"
+
+namespace dcos {
+
+namespace {
+
+using Status = v1::PlanState::Status;
+
+// Whether a task is over for the scheduler: terminal, or unknown to the
+// master (a launch that never arrived, asked about by reconciliation).
+bool ended(v1::TaskState state) {
+  return is_terminal(state) || state == v1::TASK_UNKNOWN;
+}
+
+// Where a task belongs.
+struct task_owner {
+  std::string instance; // "<pod>-<index>"
+  std::string task;     // the spec's task name
+};
+
+struct service_state {
+  service_scheduler_actor::pointer self = nullptr;
+  service_config cfg;
+  std::shared_ptr<spdlog::logger> log;
+  scheduler_driver_actor driver;
+  std::mt19937_64 rng;
+  bool loaded = false;
+  bool subscribed = false;
+  std::string framework_id;
+
+  std::vector<v1::PlanState> plans;                // deploy first
+  std::map<std::string, v1::PodInstance> pods;     // by instance name
+  std::map<std::string, v1::TaskState> task_state; // by task id
+  std::map<std::string, task_owner> owner_of;      // by task id
+  // Failures in a row, for the backoff: by "<plan>/<step id>" or instance.
+  std::map<std::string, int> failures;
+  // Instances whose RUNNING tasks wait to be launched again (recovery),
+  // with the tasks; `delayed` while their backoff runs.
+  std::map<std::string, std::set<std::string>> recovering;
+  std::set<std::string> delayed;
+
+  // -- store ------------------------------------------------------------------------
+
+  static std::string plan_key(const std::string& plan) {
+    return "plans/" + plan;
+  }
+
+  static std::string pod_key(const std::string& instance) {
+    return "pods/" + instance;
+  }
+
+  // Writes all `writes`, then calls `done` with the first error, if any.
+  void put_all(std::vector<std::pair<std::string, std::string>> writes,
+               std::function<void(const caf::error&)> done) {
+    if (writes.empty()) {
+      done(caf::error{});
+      return;
+    }
+    struct pending {
+      size_t left;
+      caf::error first;
+      std::function<void(const caf::error&)> done;
+    };
+    auto p = std::make_shared<pending>(pending{writes.size(), {}, done});
+    auto one = [p](caf::error err) {
+      if (err && !p->first)
+        p->first = std::move(err);
+      if (--p->left == 0)
+        p->done(p->first);
+    };
+    for (auto& [key, value] : writes)
+      self->request(cfg.store, caf::infinite, put_atom::value, key, value)
+        .then([one](ok_atom) { one(caf::error{}); },
+              [one](caf::error& err) { one(std::move(err)); });
+  }
+
+  std::pair<std::string, std::string> plan_write(const v1::PlanState& plan) {
+    return {plan_key(plan.name()), plan.SerializeAsString()};
+  }
+
+  std::pair<std::string, std::string> pod_write(const std::string& name) {
+    return {pod_key(name), pods.at(name).SerializeAsString()};
+  }
+
+  void store_or_log(std::vector<std::pair<std::string, std::string>> w) {
+    put_all(std::move(w), [this](const caf::error& err) {
+      if (err)
+        log->error("cannot store the service's progress: {}",
+                   describe(err));
+    });
+  }
+
+  // -- loading ----------------------------------------------------------------------
+
+  void fail_to_load(const std::string& what, const caf::error& err) {
+    log->critical("cannot load {} from the store: {}", what, describe(err));
+    self->quit(err);
+  }
+
+  // Loads `keys` (missing ones as empty), then calls `done` with them.
+  void load_keys(std::vector<std::string> keys,
+                 std::function<void(std::map<std::string, std::string>)>
+                   done) {
+    auto got = std::make_shared<std::map<std::string, std::string>>();
+    auto left = std::make_shared<size_t>(keys.size());
+    if (keys.empty()) {
+      done({});
+      return;
+    }
+    for (const auto& key : keys)
+      load_or_empty(
+        self, cfg.store, key,
+        [got, left, key, done](const std::string& bytes) {
+          (*got)[key] = bytes;
+          if (--*left == 0)
+            done(std::move(*got));
+        },
+        [this, key](const caf::error& err) { fail_to_load(key, err); });
+  }
+
+  void load() {
+    std::vector<std::string> keys{"incarnation", "framework_id"};
+    auto fresh = plans_of(cfg.spec);
+    for (const auto& plan : fresh)
+      keys.push_back(plan_key(plan.name()));
+    for (const auto& pod : cfg.spec.pods())
+      for (uint32_t i = 0; i < pod.count(); ++i)
+        keys.push_back(pod_key(pod_instance_name(pod.name(), i)));
+    load_keys(keys, [this, fresh = std::move(fresh)](auto got) mutable {
+      uint64_t incarnation
+        = std::strtoull(got["incarnation"].c_str(), nullptr, 10) + 1;
+      rng.seed(cfg.seed ^ (incarnation * 0x9e3779b97f4a7c15ull));
+      framework_id = got["framework_id"];
+      for (auto& plan : fresh) {
+        const auto& bytes = got[plan_key(plan.name())];
+        v1::PlanState saved;
+        if (!bytes.empty() && saved.ParseFromString(bytes))
+          plan = resume_plan(std::move(plan), saved);
+        plans.push_back(std::move(plan));
+      }
+      for (const auto& pod : cfg.spec.pods())
+        for (uint32_t i = 0; i < pod.count(); ++i) {
+          auto name = pod_instance_name(pod.name(), i);
+          v1::PodInstance inst;
+          const auto& bytes = got[pod_key(name)];
+          if (bytes.empty() || !inst.ParseFromString(bytes))
+            continue;
+          for (const auto& [task, id] : inst.task_ids())
+            owner_of[id] = {name, task};
+          pods[name] = std::move(inst);
+        }
+      put_all({{"incarnation", std::to_string(incarnation)}},
+              [this](const caf::error& err) {
+                if (err)
+                  return fail_to_load("incarnation", err);
+                start();
+              });
+    });
+  }
+
+  void start() {
+    loaded = true;
+    v1::FrameworkInfo info;
+    info.set_name(cfg.spec.name());
+    info.set_user(cfg.spec.scheduler().user());
+    info.set_principal(cfg.spec.scheduler().principal());
+    info.add_roles(cfg.spec.scheduler().role());
+    info.set_failover_timeout(cfg.failover_timeout_s);
+    info.set_checkpoint(true);
+    // Partition-aware, as dcos-commons: a task on an agent that went away
+    // is UNREACHABLE (and may come back) before it is GONE.
+    for (auto capability :
+         {v1::FrameworkInfo::Capability::MULTI_ROLE,
+          v1::FrameworkInfo::Capability::RESERVATION_REFINEMENT,
+          v1::FrameworkInfo::Capability::PARTITION_AWARE})
+      info.add_capabilities()->set_type(capability);
+    if (!framework_id.empty())
+      info.mutable_id()->set_value(framework_id);
+    driver = spawn_scheduler_driver(
+      self->system(), caf::actor_cast<framework_actor>(self), info,
+      cfg.detector, cfg.driver_options);
+    self->link_to(driver);
+    log->info("service {} loaded: {} plans, {} pod instances known",
+              cfg.spec.name(), plans.size(), pods.size());
+  }
+
+  // -- ids --------------------------------------------------------------------------
+
+  std::string new_id() {
+    return fmt::format("{:016x}{:016x}", rng(), rng());
+  }
+
+  // -- the framework's events -------------------------------------------------------
+
+  void on_subscribed(const call::Event::Subscribed& s) {
+    subscribed = true;
+    if (framework_id != s.framework_id().value()) {
+      framework_id = s.framework_id().value();
+      store_or_log({{"framework_id", framework_id}});
+    }
+    // What became of the tasks we know: the answers come as updates.
+    call::Call::Reconcile known;
+    for (const auto& [name, inst] : pods)
+      for (const auto& [task, id] : inst.task_ids()) {
+        auto* t = known.add_tasks();
+        t->mutable_task_id()->set_value(id);
+        t->mutable_agent_id()->set_value(inst.agent_id());
+      }
+    if (known.tasks_size() > 0)
+      self->send(driver, std::move(known));
+  }
+
+  // Whether the instance has a task that has not ended.
+  bool executor_running(const v1::PodInstance& inst) const {
+    for (const auto& [task, id] : inst.task_ids()) {
+      auto at = task_state.find(id);
+      if (at != task_state.end() && !ended(at->second))
+        return true;
+    }
+    return false;
+  }
+
+  // The instances that a step of some plan works on now.
+  std::set<std::string> busy_instances() const {
+    std::set<std::string> out;
+    for (const auto& plan : plans)
+      for (const auto& phase : plan.phases())
+        for (const auto& step : phase.steps())
+          switch (step.status()) {
+            case v1::PlanState::PREPARED:
+            case v1::PlanState::STARTING:
+            case v1::PlanState::STARTED:
+            case v1::PlanState::DELAYED:
+              out.insert(pod_instance_name(step.pod(), step.index()));
+              break;
+            default:
+              break;
+          }
+    for (const auto& [name, tasks] : recovering)
+      out.insert(name);
+    return out;
+  }
+
+  bool work_waits() const {
+    auto busy = busy_instances();
+    for (const auto& plan : plans)
+      if (!steps_to_work_on(plan, busy).empty())
+        return true;
+    for (const auto& [name, tasks] : recovering)
+      if (delayed.count(name) == 0)
+        return true;
+    return false;
+  }
+
+  std::vector<placement_site> sites_of(const std::string& pod,
+                                       const std::string& except) const {
+    std::vector<placement_site> out;
+    for (const auto& [name, inst] : pods)
+      if (inst.pod() == pod && name != except && !inst.hostname().empty()) {
+        placement_site site;
+        site.hostname = inst.hostname();
+        out.push_back(std::move(site));
+      }
+    return out;
+  }
+
+  // Plans a launch of `tasks` of `instance` on the offer; on success the
+  // instance is updated and its operations appended to `ops`.
+  pod_launch try_launch(const std::string& instance, const std::string& pod,
+                        uint32_t index, std::vector<std::string> tasks,
+                        const v1::Offer& offer, resources& available,
+                        std::vector<v1::Offer::Operation>& ops) {
+    pod_launch_request req;
+    req.spec = &cfg.spec;
+    if (auto at = pods.find(instance); at != pods.end()) {
+      req.instance = at->second;
+      req.executor_running = executor_running(at->second);
+    } else {
+      req.instance.set_pod(pod);
+      req.instance.set_index(index);
+    }
+    req.tasks = std::move(tasks);
+    req.placed = sites_of(pod, instance);
+    req.new_id = [this] { return new_id(); };
+    req.framework_host = cfg.framework_host;
+    resources used;
+    auto launch = plan_pod_launch(req, offer, available, &used);
+    if (!launch.fits)
+      return launch;
+    if (req.instance.reservation_id().empty())
+      log->info("reserving for {} on agent {} ({}): reservation {}",
+                instance, launch.instance.agent_id(),
+                launch.instance.hostname(), launch.instance.reservation_id());
+    available -= used;
+    for (auto& op : launch.operations)
+      ops.push_back(op);
+    // The tasks launched before are the instance's history; the new ones
+    // replace them by name.
+    for (const auto& [task, id] : launch.instance.task_ids())
+      owner_of[id] = {instance, task};
+    pods[instance] = launch.instance;
+    return launch;
+  }
+
+  // DESTROY and UNRESERVE what the offer holds under reservations of this
+  // service's role that no instance claims (dcos-commons' resource
+  // cleaner): a first launch whose task never reached its agent may still
+  // have reserved, and its instance starts afresh without them.
+  std::vector<v1::Offer::Operation> clean_up(const v1::Offer& offer,
+                                             const resources& available) {
+    std::set<std::string> known, unknown;
+    for (const auto& [name, inst] : pods)
+      known.insert(inst.reservation_id());
+    for (const auto& r : available) {
+      auto id = reservation_id_of(r);
+      if (!id.empty() && r.role() == cfg.spec.scheduler().role()
+          && known.count(id) == 0)
+        unknown.insert(id);
+    }
+    std::vector<v1::Offer::Operation> ops;
+    for (const auto& id : unknown) {
+      log->info("releasing reservation {} on agent {}: no pod instance "
+                "claims it",
+                id, offer.agent_id().value());
+      v1::PodInstance orphan;
+      orphan.set_reservation_id(id);
+      for (auto& op : release_pod_instance(orphan, offer))
+        ops.push_back(std::move(op));
+    }
+    return ops;
+  }
+
+  void on_offers(const call::Event::Offers& event) {
+    std::vector<v1::OfferID> unused;
+    for (const auto& offer : event.offers()) {
+      auto available = resources::from_proto(offer.resources());
+      if (!available) {
+        unused.push_back(offer.id());
+        continue;
+      }
+      auto ops = clean_up(offer, *available);
+      std::vector<std::pair<std::string, std::string>> writes;
+      std::set<std::string> touched_plans;
+      auto busy = busy_instances();
+      for (auto& plan : plans) {
+        for (const auto* step : steps_to_work_on(plan, busy)) {
+          auto name = pod_instance_name(step->pod(), step->index());
+          std::vector<std::string> tasks(step->tasks().begin(),
+                                         step->tasks().end());
+          auto launch = try_launch(name, step->pod(), step->index(), tasks,
+                                   offer, *available, ops);
+          if (launch.hopeless) {
+            set_step_status(plan, step->id(), v1::PlanState::ERROR,
+                            launch.reason);
+            touched_plans.insert(plan.name());
+            continue;
+          }
+          if (!launch.fits) {
+            log->debug("step {} of plan {} not on offer {}: {}", step->id(),
+                       plan.name(), offer.id().value(), launch.reason);
+            continue;
+          }
+          busy.insert(name);
+          writes.push_back(pod_write(name));
+          set_step_status(plan, step->id(), v1::PlanState::PREPARED);
+          touched_plans.insert(plan.name());
+        }
+      }
+      for (auto& [name, tasks] : recovering) {
+        if (delayed.count(name) > 0)
+          continue;
+        const auto& inst = pods.at(name);
+        auto launch = try_launch(name, inst.pod(), inst.index(),
+                                 {tasks.begin(), tasks.end()}, offer,
+                                 *available, ops);
+        if (!launch.fits) {
+          log->debug("recovery of {} not on offer {}: {}", name,
+                     offer.id().value(), launch.reason);
+          continue;
+        }
+        log->info("recovering {} in place: {}", name,
+                  fmt::join(tasks, ", "));
+        writes.push_back(pod_write(name));
+        tasks.clear();
+      }
+      std::erase_if(recovering, [](const auto& r) { return r.second.empty(); });
+      for (const auto& plan : plans)
+        if (touched_plans.count(plan.name()) > 0)
+          writes.push_back(plan_write(plan));
+      if (ops.empty()) {
+        if (!writes.empty())
+          store_or_log(std::move(writes));
+        unused.push_back(offer.id());
+        continue;
+      }
+      // Stored first: a scheduler restarted after the ACCEPT knows what it
+      // reserved and launched.
+      call::Call::Accept accept;
+      *accept.add_offer_ids() = offer.id();
+      for (auto& op : ops)
+        *accept.add_operations() = std::move(op);
+      accept.mutable_filters()->set_refuse_seconds(1);
+      put_all(std::move(writes),
+              [this, accept = std::move(accept)](const caf::error& err) {
+                if (err) {
+                  log->error("not launching: cannot store the launch: {}",
+                             describe(err));
+                  return;
+                }
+                self->send(driver, accept);
+              });
+    }
+    if (!unused.empty()) {
+      call::Call::Decline decline;
+      for (auto& id : unused)
+        *decline.add_offer_ids() = std::move(id);
+      decline.mutable_filters()->set_refuse_seconds(work_waits() ? 1 : 120);
+      self->send(driver, std::move(decline));
+    }
+  }
+
+  const v1::ServiceSpec::Task* spec_task(const std::string& instance,
+                                         const std::string& task) const {
+    const auto& inst = pods.at(instance);
+    const auto* pod = find_pod(cfg.spec, inst.pod());
+    return pod ? find_task(*pod, task) : nullptr;
+  }
+
+  // The step of some plan that works on `instance` and launched `task`.
+  std::pair<v1::PlanState*, v1::PlanState::Step*>
+  step_in_progress(const std::string& instance, const std::string& task) {
+    for (auto& plan : plans)
+      for (auto& phase : *plan.mutable_phases())
+        for (auto& step : *phase.mutable_steps()) {
+          auto s = step.status();
+          if (s != v1::PlanState::PREPARED && s != v1::PlanState::STARTING
+              && s != v1::PlanState::STARTED)
+            continue;
+          if (pod_instance_name(step.pod(), step.index()) != instance)
+            continue;
+          if (std::find(step.tasks().begin(), step.tasks().end(), task)
+              != step.tasks().end())
+            return {&plan, &step};
+        }
+    return {nullptr, nullptr};
+  }
+
+  caf::timespan backoff(const std::string& key) {
+    int n = ++failures[key];
+    auto d = cfg.min_backoff;
+    for (int i = 1; i < n && d < cfg.max_backoff; ++i)
+      d *= 2;
+    return std::min(d, cfg.max_backoff);
+  }
+
+  void on_update(const v1::TaskStatus& status) {
+    const auto& id = status.task_id().value();
+    auto owner = owner_of.find(id);
+    if (owner == owner_of.end()) {
+      if (!ended(status.state())) {
+        log->warn("killing task {}: not one of this service's", id);
+        call::Call::Kill kill;
+        *kill.mutable_task_id() = status.task_id();
+        *kill.mutable_agent_id() = status.agent_id();
+        self->send(driver, std::move(kill));
+      }
+      return;
+    }
+    auto [instance, task] = owner->second;
+    auto& inst = pods.at(instance);
+    // An update of an earlier launch of the task matters no more.
+    auto latest = inst.task_ids().find(task);
+    if (latest == inst.task_ids().end() || latest->second != id)
+      return;
+    task_state[id] = status.state();
+    bool from_agent = status.source() != v1::TaskStatus::SOURCE_MASTER;
+    if (from_agent && !inst.confirmed()) {
+      inst.set_confirmed(true);
+      store_or_log({pod_write(instance)});
+    } else if (!from_agent && !inst.confirmed()
+               && ended(status.state())
+               && status.state() != v1::TASK_ERROR) {
+      // The first launch never reached the agent (its offer was gone, or
+      // the agent): nothing was reserved. (A refused launch, TASK_ERROR,
+      // may have left its reservation, and stops the step anyway.)
+      v1::PodInstance fresh;
+      fresh.set_pod(inst.pod());
+      fresh.set_index(inst.index());
+      *fresh.mutable_task_ids() = inst.task_ids();
+      inst = std::move(fresh);
+      store_or_log({pod_write(instance)});
+    }
+    const auto* t = spec_task(instance, task);
+    if (t == nullptr)
+      return;
+    auto [plan, step] = step_in_progress(instance, task);
+    if (plan != nullptr) {
+      update_step(*plan, *step, instance, status);
+      return;
+    }
+    // Recovery: a RUNNING task of a finished step ended.
+    bool failed = ended(status.state());
+    if (failed && t->goal() == v1::ServiceSpec::Task::RUNNING) {
+      log->warn("{} ended ({}: {}); it will be launched again in place",
+                pod_task_name(inst.pod(), inst.index(), task),
+                v1::TaskState_Name(status.state()), status.message());
+      recovering[instance].insert(task);
+      delayed.insert(instance);
+      self->delayed_send(self, backoff(instance), retry_atom::value,
+                         std::string{}, instance);
+    } else if (!failed) {
+      // Back (an agent that was lost returned with it): nothing to recover.
+      if (auto r = recovering.find(instance); r != recovering.end()) {
+        r->second.erase(task);
+        if (r->second.empty())
+          recovering.erase(r);
+      }
+      if (status.state() == v1::TASK_RUNNING)
+        failures.erase(instance);
+    }
+  }
+
+  void update_step(v1::PlanState& plan, v1::PlanState::Step& step,
+                   const std::string& instance,
+                   const v1::TaskStatus& status) {
+    const auto& inst = pods.at(instance);
+    auto key = plan.name() + "/" + step.id();
+    auto name_of = [&](const std::string& task) {
+      return pod_task_name(inst.pod(), inst.index(), task);
+    };
+    // A failure of any task of the step fails the step.
+    auto state = status.state();
+    const auto* t = spec_task(instance, owner_of.at(
+                                          status.task_id().value()).task);
+    bool ended_badly = ended(state)
+                       && (state != v1::TASK_FINISHED
+                           || t->goal() == v1::ServiceSpec::Task::RUNNING);
+    if (ended_badly) {
+      auto why = fmt::format("{}: {}{}{}", name_of(t->name()),
+                             v1::TaskState_Name(state),
+                             status.message().empty() ? "" : ": ",
+                             status.message());
+      if (state == v1::TASK_ERROR) {
+        set_step_status(plan, step.id(), v1::PlanState::ERROR, why);
+      } else {
+        set_step_status(plan, step.id(), v1::PlanState::DELAYED, why);
+        self->delayed_send(self, backoff(key), retry_atom::value,
+                           plan.name(), step.id());
+      }
+      // The step's other tasks are launched again with it.
+      for (const auto& other : step.tasks())
+        if (auto id = inst.task_ids().find(other);
+            id != inst.task_ids().end() && other != t->name()
+            && !ended(task_state[id->second])) {
+          call::Call::Kill kill;
+          kill.mutable_task_id()->set_value(id->second);
+          kill.mutable_agent_id()->set_value(inst.agent_id());
+          self->send(driver, std::move(kill));
+        }
+      store_or_log({plan_write(plan)});
+      return;
+    }
+    // Done when every task reached its goal.
+    bool all = true, any_running = false;
+    for (const auto& task : step.tasks()) {
+      auto id = inst.task_ids().find(task);
+      auto s = id == inst.task_ids().end() ? v1::TASK_STAGING
+                                           : task_state[id->second];
+      const auto* spec = spec_task(instance, task);
+      bool goal = spec->goal() == v1::ServiceSpec::Task::RUNNING
+                    ? s == v1::TASK_RUNNING
+                    : s == v1::TASK_FINISHED;
+      all = all && goal;
+      any_running = any_running || s == v1::TASK_RUNNING;
+    }
+    auto next = all           ? v1::PlanState::COMPLETE
+                : any_running ? v1::PlanState::STARTED
+                              : v1::PlanState::STARTING;
+    if (next == step.status())
+      return;
+    if (next == v1::PlanState::COMPLETE)
+      failures.erase(key);
+    set_step_status(plan, step.id(), next);
+    store_or_log({plan_write(plan)});
+  }
+
+  void on_retry(const std::string& plan_name, const std::string& what) {
+    if (plan_name.empty()) {
+      delayed.erase(what);
+    } else {
+      for (auto& plan : plans)
+        if (plan.name() == plan_name)
+          for (auto& phase : *plan.mutable_phases())
+            for (auto& step : *phase.mutable_steps())
+              if (step.id() == what
+                  && step.status() == v1::PlanState::DELAYED) {
+                set_step_status(plan, step.id(), v1::PlanState::PENDING,
+                                step.message());
+                store_or_log({plan_write(plan)});
+              }
+    }
+    revive();
+  }
+
+  void revive() {
+    if (subscribed)
+      self->send(driver, call::Call::Revive{});
+  }
+
+  caf::result<bool> operate(const std::string& plan_name,
+                            const std::string& op_name,
+                            const std::string& phase, const std::string& step,
+                            v1::Environment params) {
+    if (!loaded)
+      return not_loaded();
+    auto op = parse_plan_operation(op_name);
+    if (!op)
+      return std::move(op.error());
+    auto plan = std::find_if(plans.begin(), plans.end(), [&](const auto& p) {
+      return p.name() == plan_name;
+    });
+    if (plan == plans.end())
+      return make_error(errc::not_found,
+                        fmt::format("Plan {} not found", plan_name));
+    auto changed = apply_plan_operation(*plan, *op, phase, step,
+                                        std::move(params));
+    if (!changed)
+      return std::move(changed.error());
+    if (!*changed)
+      return false;
+    auto rp = self->make_response_promise<bool>();
+    put_all({plan_write(*plan)}, [this, rp](const caf::error& err) mutable {
+      if (err) {
+        rp.deliver(make_error(errc::io_error,
+                              "cannot store the plan: " + describe(err)));
+        return;
+      }
+      revive();
+      rp.deliver(true);
+    });
+    return rp;
+  }
+
+  caf::error not_loaded() const {
+    return make_error(errc::unavailable, "the service is loading its state");
+  }
+};
+
+} // namespace
+
+service_scheduler_actor spawn_service_scheduler(caf::actor_system& sys,
+                                                service_config cfg) {
+  return sys.spawn([cfg = std::move(cfg)](
+                     service_scheduler_actor::stateful_pointer<service_state>
+                       self) -> service_scheduler_actor::behavior_type {
+    auto& st = self->state;
+    st.cfg = cfg;
+    st.self = self;
+    st.log = logging::get("service");
+    st.load();
+    return {
+      [self](get_atom,
+             plans_atom) -> caf::result<std::vector<v1::PlanState>> {
+        if (!self->state.loaded)
+          return self->state.not_loaded();
+        return self->state.plans;
+      },
+      [self](operate_atom, const std::string& plan, const std::string& op,
+             const std::string& phase, const std::string& step,
+             v1::Environment& params) {
+        return self->state.operate(plan, op, phase, step, std::move(params));
+      },
+      [self](get_atom,
+             pods_atom) -> caf::result<std::vector<v1::PodInstance>> {
+        if (!self->state.loaded)
+          return self->state.not_loaded();
+        std::vector<v1::PodInstance> out;
+        for (const auto& [name, inst] : self->state.pods)
+          out.push_back(inst);
+        return out;
+      },
+      [self](get_atom, state_atom)
+        -> caf::result<std::vector<std::pair<std::string, int32_t>>> {
+        if (!self->state.loaded)
+          return self->state.not_loaded();
+        std::vector<std::pair<std::string, int32_t>> out;
+        for (const auto& [id, s] : self->state.task_state)
+          out.emplace_back(id, static_cast<int32_t>(s));
+        return out;
+      },
+      [self](retry_atom, const std::string& plan, const std::string& what) {
+        self->state.on_retry(plan, what);
+      },
+      [self](const call::Event::Subscribed& s) {
+        self->state.on_subscribed(s);
+      },
+      [self](disconnected_atom) {
+        self->state.subscribed = false;
+        self->state.log->warn("disconnected from the master");
+      },
+      [self](const call::Event::Offers& offers) {
+        self->state.on_offers(offers);
+      },
+      [](const call::Event::Rescind&) {},
+      [self](const call::Event::Update& u) {
+        self->state.on_update(u.status());
+      },
+      [](const call::Event::Message&) {},
+      [](const call::Event::Failure&) {},
+      [self](const call::Event::Error& e) {
+        self->state.log->critical("the master refused service {}: {}",
+                                  self->state.cfg.spec.name(), e.message());
+        self->quit(make_error(errc::conflict, e.message()));
+      },
+      [](const call::Event::InverseOffers&) {},
+      [](const call::Event::RescindInverseOffer&) {},
+      [](const call::Event::UpdateOperationStatus&) {},
+    };
+  });
+}
+
+void when_loaded(caf::actor_system& sys, service_scheduler_actor service,
+                 std::function<void(const caf::error&)> done) {
+  when_ready<std::vector<v1::PlanState>>(sys, std::move(service),
+                                         std::move(done), get_atom::value,
+                                         plans_atom::value);
+}
+
+} // namespace dcos
