@@ -161,8 +161,8 @@ struct agent_state {
   // -- master --
   master_actor master;
   bool registered = false;
-  // Executors that ended while the agent was not registered, with their
-  // exit status: reported once it is.
+  // Executors that ended while a re-registration that listed them was on
+  // its way, with their exit status: reported once it is answered.
   std::map<std::pair<std::string, std::string>, int> unreported_exits;
   bool registering = false;
   // The master has answered our (re-)registration on the current link

@@ -124,6 +124,10 @@ void agent_state::try_register() {
         },
         on_error);
   } else {
+    // The executors that ended before now are not in the message: the
+    // master frees what they held. Those that end from now until the
+    // master answers are reported once it has.
+    unreported_exits.clear();
     self->request(master, std::chrono::seconds(30), me, reregistration())
       .then(
         [this, epoch](v1::internal::AgentRegistered& r) {
@@ -146,10 +150,9 @@ void agent_state::registered_with(const v1::internal::AgentRegistered& reply) {
     self->delayed_send(self, cfg.master_ping_timeout / 4, tick_atom::value);
     log->info("registered with the master agent_id={}", info.id().value());
     resend_all();
-    // An executor that ended while the agent was not registered (it may
-    // have been reported running in this very registration): without this
-    // the master held its resources, persistent volumes included, for good
-    // (found by the simulation).
+    // An executor that ended while the registration was on its way (the
+    // message said it ran): without this the master held its resources,
+    // persistent volumes included, for good (found by the simulation).
     auto exits = std::move(unreported_exits);
     unreported_exits.clear();
     for (const auto& [key, status] : exits)

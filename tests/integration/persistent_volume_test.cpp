@@ -128,17 +128,7 @@ TEST_CASE("a persistent volume outlives its task, is offered back, and "
   agent_process agent{master.address(), work_dir,
                       {"--isolation=filesystem/linux,namespaces/pid",
                        "--resources=cpus:2;mem:512;disk(db):100"}};
-  // Declared before the driver: ends after it. SIGUSR1 ends the agent for
-  // good, with its containers; the cleanup run catches any leftover.
-  struct stop_agent {
-    agent_process& a;
-    std::string master, work_dir;
-    ~stop_agent() {
-      a.process.kill(SIGUSR1);
-      a.process.terminate(15s);
-      cleanup_agent_dir(master, work_dir);
-    }
-  } stop{agent, master.address(), work_dir};
+  agent_stopper stop{agent, master.address()};
 
   network_node node;
   auto detector = node.keep(

@@ -137,15 +137,7 @@ TEST_CASE("a pod instance is reserved, keeps its volumes across launches, "
                       {"--isolation=filesystem/linux,namespaces/pid",
                        "--resources=cpus:2;mem:512;disk:1000;"
                        "ports:[31000-31005]"}};
-  struct stop_agent {
-    agent_process& a;
-    std::string master, work_dir;
-    ~stop_agent() {
-      a.process.kill(SIGUSR1);
-      a.process.terminate(15s);
-      cleanup_agent_dir(master, work_dir);
-    }
-  } stop{agent, master.address(), work_dir};
+  agent_stopper stop{agent, master.address()};
 
   network_node node;
   auto detector = node.keep(

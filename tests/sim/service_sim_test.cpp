@@ -3,8 +3,10 @@
 // master, agents and default executors, under agent crashes and lost
 // messages, and killed itself mid-deploy (the next one starts from the same
 // store). A client drives it as an operator would: waits for `deploy`,
-// then starts the `backup` plan. Checks, for every seed:
-//  - deploy and backup reach COMPLETE (or the run names the step and why);
+// starts the `backup` plan, then restarts one deploy step. Checks, for
+// every seed:
+//  - deploy and backup reach COMPLETE (or the run names the step and why),
+//    and the restarted step too, with a new task;
 //  - a pod instance's tasks never run on two agents at once;
 //  - a persistent volume is only ever used by the instance that made it;
 //  - each instance holds one reservation, on its own host (placement
@@ -74,6 +76,8 @@ struct outcome {
   std::string deploy = "never answered", backup = "never answered";
   std::string deploy_plan, backup_plan; // as JSON, for failures
   int restarts = 0;
+  // node-1's server task when an operator restarted its deploy step.
+  std::string restarted_task;
   std::vector<v1::PodInstance> pods;
   // Persistence id -> the instance whose task used it first.
   std::map<std::string, std::string> volume_owner;
@@ -116,6 +120,7 @@ struct client_state {
   std::shared_ptr<service_scheduler_actor> current;
   outcome* out = nullptr;
   bool backup_started = false;
+  bool step_restarted = false;
 };
 
 service_scheduler_actor make_service(client_state& st) {
@@ -220,6 +225,26 @@ caf::behavior client(caf::stateful_actor<client_state>* self,
                             std::string{}, std::string{}, v1::Environment{})
                 .then([self](bool) { self->state.backup_started = true; },
                       [](caf::error&) {});
+            // Then an operator restarts node-1's deploy step: its server
+            // is killed and launched again, in place.
+            if (plan_status(*backup) == v1::PlanState::COMPLETE
+                && !st.step_restarted) {
+              std::string before;
+              for (const auto& p : st.out->pods)
+                if (p.index() == 1 && p.task_ids().count("server") > 0)
+                  before = p.task_ids().at("server");
+              self
+                ->request(st.service, 5s, operate_atom::value,
+                          std::string{"deploy"}, std::string{"restart"},
+                          std::string{"nodes"},
+                          std::string{"node-1:[server]"}, v1::Environment{})
+                .then(
+                  [self, before](bool) {
+                    self->state.step_restarted = true;
+                    self->state.out->restarted_task = before;
+                  },
+                  [](caf::error&) {});
+            }
           },
           [](caf::error&) {});
       self->request(st.service, 5s, get_atom::value, pods_atom::value)
@@ -295,6 +320,12 @@ void check_outcome(const run_result& r) {
   }
   CHECK(hosts.size() == 3);
   CHECK(reservations.size() == 3);
+  // The restarted step ran again: a new server task, on the same agent
+  // and reservation.
+  REQUIRE_MESSAGE(!r.out.restarted_task.empty(), "the step was not restarted");
+  for (const auto& p : r.out.pods)
+    if (p.index() == 1)
+      CHECK(p.task_ids().at("server") != r.out.restarted_task);
 }
 
 } // namespace

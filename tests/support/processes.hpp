@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <optional>
@@ -138,6 +139,20 @@ inline void cleanup_agent_dir(const std::string& master,
       std::this_thread::sleep_for(50ms);
   }
 }
+
+/// Ends `agent` for good, with its containers, when it goes out of scope
+/// (SIGUSR1), and cleans up whatever is left in its work directory.
+/// Declare it before anything that talks to the agent (a scheduler
+/// driver): it then ends after them.
+struct agent_stopper {
+  agent_process& agent;
+  std::string master;
+  ~agent_stopper() {
+    agent.process.kill(SIGUSR1);
+    agent.process.terminate(15s);
+    cleanup_agent_dir(master, agent.work_dir);
+  }
+};
 
 struct http_result {
   int status = 0;

@@ -141,6 +141,10 @@ TEST_CASE("a first launch reserves, creates the volumes and launches the "
           "pod's task group") {
   auto spec = spec_with_template("port {{PORT_REDIS}}\nrole {{ROLE}}\n");
   auto req = request_for(spec, 0, {"server"});
+  // The launching plan's parameters override the spec's environment.
+  auto* param = req.parameters.add_variables();
+  param->set_name("ROLE");
+  param->set_value("primary");
   auto offer = offer_of("agent-1", "host-1", fresh_agent());
   resources used;
   auto launch = plan_pod_launch(req, offer, fresh_agent(), &used);
@@ -213,10 +217,10 @@ TEST_CASE("a first launch reserves, creates the volumes and launches the "
   CHECK(env_of(task, "FRAMEWORK_NAME") == "redis");
   CHECK(env_of(task, "FRAMEWORK_HOST")
         == "redis.autoip.dcos.thisdcos.directory");
-  CHECK(env_of(task, "ROLE") == "replica");
+  CHECK(env_of(task, "ROLE") == "primary");
   // The config is written before the command runs, rendered.
   CHECK(task.command().value()
-        == "mkdir -p 'etc' && printf '%s' 'port 31000\nrole replica\n' > "
+        == "mkdir -p 'etc' && printf '%s' 'port 31000\nrole primary\n' > "
            "'etc/redis.conf' && redis-server redis.conf");
   CHECK(task.health_check().command().value() == "redis-cli ping");
   CHECK(task.health_check().consecutive_failures() == 3);

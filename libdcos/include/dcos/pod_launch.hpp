@@ -25,8 +25,8 @@
 // Tasks are named as in dcos-commons, `<pod>-<index>-<task>`, with ids
 // `<name>__<uuid>`; their environment is the spec's plus
 // POD_INSTANCE_INDEX, TASK_NAME, FRAMEWORK_NAME, FRAMEWORK_HOST,
-// FRAMEWORK_VIP_HOST, `<task name>=true` and a variable per port (its
-// env-key, default PORT_<NAME>). Config templates are rendered with that
+// FRAMEWORK_VIP_HOST, `<task name>=true`, a variable per port (its
+// env-key, default PORT_<NAME>) and the launching plan's parameters. Config templates are rendered with that
 // environment (dcos/config_template.hpp) and written to their `dest`
 // before the task's command runs.
 //
@@ -65,6 +65,10 @@ struct pod_launch_request {
   /// Fresh unique ids (task, executor, reservation and volume ids): a
   /// seeded source in the simulation.
   std::function<std::string()> new_id;
+  /// The parameters of the plan that launches (POST /v1/plans/{plan}/start
+  /// with {"BACKUP_NAME": "monday"}): added to each task's environment,
+  /// after the spec's, so that they override it.
+  v1::Environment parameters;
   /// The service's DNS name for FRAMEWORK_HOST: "<name>.autoip.dcos.thisdcos.
   /// directory" unless set.
   std::string framework_host;

@@ -336,8 +336,15 @@ private:
     auto* command = task.mutable_command();
     auto* env = command->mutable_environment();
     std::map<std::string, std::string> values;
+    // One variable per name: a later value replaces an earlier one.
     auto set = [&](const std::string& k, const std::string& v) {
-      add_env(env, k, v);
+      if (values.count(k) > 0) {
+        for (auto& var : *env->mutable_variables())
+          if (var.name() == k)
+            var.set_value(v);
+      } else {
+        add_env(env, k, v);
+      }
       values[k] = v;
     };
     for (const auto& var : t.env().variables())
@@ -353,6 +360,8 @@ private:
     set("FRAMEWORK_VIP_HOST", spec_.name() + ".l4lb.thisdcos.directory");
     for (size_t i = 0; i < n.ports.size(); ++i)
       set(n.ports[i]->env_key(), std::to_string(host_ports_[i]));
+    for (const auto& var : req_.parameters.variables())
+      set(var.name(), var.value());
     std::string script;
     for (const auto& cfg : t.configs()) {
       auto text = render_template(

@@ -290,8 +290,10 @@ struct service_state {
   pod_launch try_launch(const std::string& instance, const std::string& pod,
                         uint32_t index, std::vector<std::string> tasks,
                         const v1::Offer& offer, resources& available,
-                        std::vector<v1::Offer::Operation>& ops) {
+                        std::vector<v1::Offer::Operation>& ops,
+                        const v1::Environment& parameters = {}) {
     pod_launch_request req;
+    req.parameters = parameters;
     req.spec = &cfg.spec;
     if (auto at = pods.find(instance); at != pods.end()) {
       req.instance = at->second;
@@ -321,6 +323,45 @@ struct service_state {
       owner_of[id] = {instance, task};
     pods[instance] = launch.instance;
     return launch;
+  }
+
+  // Kills the tasks of `instance` among `tasks` that have not ended;
+  // false if none had.
+  bool kill_live_tasks(const std::string& instance,
+                       const std::vector<std::string>& tasks) {
+    auto at = pods.find(instance);
+    if (at == pods.end())
+      return false;
+    bool any = false;
+    for (const auto& task : tasks) {
+      auto id = at->second.task_ids().find(task);
+      if (id == at->second.task_ids().end())
+        continue;
+      auto state = task_state.find(id->second);
+      if (state == task_state.end() || ended(state->second))
+        continue;
+      any = true;
+      call::Call::Kill kill;
+      kill.mutable_task_id()->set_value(id->second);
+      kill.mutable_agent_id()->set_value(at->second.agent_id());
+      self->send(driver, std::move(kill));
+    }
+    return any;
+  }
+
+  // Whether a plan's step will launch `task` of `instance` (it waits to be
+  // worked on): recovery leaves it to the step.
+  bool plan_will_launch(const std::string& instance,
+                        const std::string& task) const {
+    for (const auto& plan : plans)
+      for (const auto& phase : plan.phases())
+        for (const auto& step : phase.steps())
+          if (step.status() == v1::PlanState::PENDING
+              && pod_instance_name(step.pod(), step.index()) == instance
+              && std::find(step.tasks().begin(), step.tasks().end(), task)
+                   != step.tasks().end())
+            return true;
+    return false;
   }
 
   // DESTROY and UNRESERVE what the offer holds under reservations of this
@@ -368,8 +409,14 @@ struct service_state {
           auto name = pod_instance_name(step->pod(), step->index());
           std::vector<std::string> tasks(step->tasks().begin(),
                                          step->tasks().end());
+          // A step done again (restarted by an operator) replaces the
+          // tasks it launched before: they end first.
+          if (kill_live_tasks(name, tasks)) {
+            busy.insert(name);
+            continue;
+          }
           auto launch = try_launch(name, step->pod(), step->index(), tasks,
-                                   offer, *available, ops);
+                                   offer, *available, ops, plan.parameters());
           if (launch.hopeless) {
             set_step_status(plan, step->id(), v1::PlanState::ERROR,
                             launch.reason);
@@ -521,7 +568,8 @@ struct service_state {
     }
     // Recovery: a RUNNING task of a finished step ended.
     bool failed = ended(status.state());
-    if (failed && t->goal() == v1::ServiceSpec::Task::RUNNING) {
+    if (failed && t->goal() == v1::ServiceSpec::Task::RUNNING
+        && !plan_will_launch(instance, task)) {
       log->warn("{} ended ({}: {}); it will be launched again in place",
                 pod_task_name(inst.pod(), inst.index(), task),
                 v1::TaskState_Name(status.state()), status.message());

@@ -1,0 +1,328 @@
+// The scheduler HTTP API (see dcos/service_http.hpp): each route asks the
+// service scheduler actor and turns its answer into dcos-commons' JSON.
+#include "dcos/service_http.hpp"
+
+#include <algorithm>
+#include <map>
+#include <memory>
+
+#include <caf/all.hpp>
+#include <fmt/format.h>
+#include <google/protobuf/struct.pb.h>
+
+#include "dcos/error.hpp"
+#include "dcos/http_ask.hpp"
+#include "dcos/json.hpp"
+#include "dcos/json_request.hpp"
+#include "dcos/json_writer.hpp"
+#include "dcos/plan.hpp"
+#include "dcos/service_spec.hpp"
+
+namespace dcos {
+
+namespace {
+
+unsigned status_for(const caf::error& err) {
+  switch (code_of(err)) {
+    case errc::not_found:
+      return 404;
+    case errc::invalid_argument:
+      return 400;
+    case errc::unavailable:
+      return 503;
+    default:
+      return 500;
+  }
+}
+
+http_response failure(const caf::error& err) {
+  return message_response(status_for(err), describe_reason(err));
+}
+
+// 200 when done, 417 with errors, else 202: dcos-commons' plan codes.
+unsigned code_of_status(v1::PlanState::Status s) {
+  return s == v1::PlanState::COMPLETE ? 200
+         : s == v1::PlanState::ERROR  ? 417
+                                      : 202;
+}
+
+std::vector<std::string> path_parts(std::string_view rest) {
+  std::vector<std::string> out;
+  size_t at = 0;
+  while (at <= rest.size()) {
+    auto slash = rest.find('/', at);
+    auto part = rest.substr(at, slash == std::string_view::npos
+                                  ? std::string_view::npos
+                                  : slash - at);
+    if (!part.empty())
+      out.emplace_back(part);
+    if (slash == std::string_view::npos)
+      break;
+    at = slash + 1;
+  }
+  return out;
+}
+
+// A start's parameters: a JSON object of strings.
+caf::expected<v1::Environment> parameters_of(const std::string& body) {
+  v1::Environment env;
+  if (body.find_first_not_of(" \t\r\n") == std::string::npos)
+    return env;
+  google::protobuf::Struct object;
+  if (auto err = from_json(body, &object, "parameters"))
+    return err;
+  std::map<std::string, std::string> sorted;
+  for (const auto& [key, value] : object.fields()) {
+    if (value.kind_case() != google::protobuf::Value::kStringValue)
+      return make_error(errc::invalid_argument,
+                        fmt::format("parameters: '{}' must be a string",
+                                    key));
+    sorted[key] = value.string_value();
+  }
+  for (const auto& [key, value] : sorted) {
+    auto* var = env.add_variables();
+    var->set_name(key);
+    var->set_value(value);
+  }
+  return env;
+}
+
+class service_api_routes {
+public:
+  service_api_routes(caf::actor_system& sys, service_scheduler_actor service,
+                     v1::ServiceSpec spec, caf::timespan timeout)
+    : sys_(sys),
+      service_(std::move(service)),
+      spec_(std::make_shared<v1::ServiceSpec>(std::move(spec))),
+      timeout_(timeout) {
+  }
+
+  void add_to(http_router& routes) {
+    auto self = std::make_shared<service_api_routes>(*this);
+    routes.get("/v1/plans", [self](const http_request&, http_responder r) {
+      self->plan_names(r);
+    });
+    routes.add_prefix("GET", "/v1/plans/",
+                      [self](const http_request& req, http_responder r) {
+                        self->get_plan(req, r);
+                      });
+    routes.add_prefix("POST", "/v1/plans/",
+                      [self](const http_request& req, http_responder r) {
+                        self->operate(req, r);
+                      });
+    routes.get("/v1/pod", [self](const http_request&, http_responder r) {
+      self->pod_names(r);
+    });
+    routes.get("/v1/pod/status",
+               [self](const http_request&, http_responder r) {
+                 self->pod_status(r, "");
+               });
+    routes.add_prefix("GET", "/v1/pod/",
+                      [self](const http_request& req, http_responder r) {
+                        auto parts = path_parts(
+                          std::string_view{req.path}.substr(8));
+                        if (parts.size() != 2 || parts[1] != "status")
+                          return r(message_response(404, "Unknown route."));
+                        self->pod_status(r, parts[0]);
+                      });
+    routes.get("/v1/health", [self](const http_request&, http_responder r) {
+      self->health(r);
+    });
+  }
+
+private:
+  template <class OnReply, class... Ts>
+  void call(const http_responder& respond, OnReply on_reply,
+            Ts... msg) const {
+    ask_for_response(sys_, service_, timeout_, respond, std::move(on_reply),
+                     failure, std::move(msg)...);
+  }
+
+  void plan_names(const http_responder& respond) {
+    call(
+      respond,
+      [](const std::vector<v1::PlanState>& plans) {
+        json_writer w;
+        w.begin_array();
+        for (const auto& p : plans)
+          w.value(p.name());
+        w.end_array();
+        return json_response(200, w.take());
+      },
+      get_atom::value, plans_atom::value);
+  }
+
+  void get_plan(const http_request& req, const http_responder& respond) {
+    auto parts = path_parts(std::string_view{req.path}.substr(10));
+    if (parts.size() != 1)
+      return respond(message_response(404, "Unknown route."));
+    auto name = parts[0];
+    call(
+      respond,
+      [name](const std::vector<v1::PlanState>& plans) {
+        for (const auto& p : plans)
+          if (p.name() == name)
+            return json_response(code_of_status(plan_status(p)),
+                                 plan_json(p));
+        return message_response(404, fmt::format("Plan {} not found", name));
+      },
+      get_atom::value, plans_atom::value);
+  }
+
+  void operate(const http_request& req, const http_responder& respond) {
+    auto parts = path_parts(std::string_view{req.path}.substr(10));
+    if (parts.size() != 2)
+      return respond(message_response(404, "Unknown route."));
+    auto op = parts[1];
+    if (auto parsed = parse_plan_operation(op); !parsed)
+      return respond(message_response(404, describe_reason(parsed.error())));
+    auto phase = req.query.count("phase") ? req.query.at("phase") : "";
+    auto step = req.query.count("step") ? req.query.at("step") : "";
+    v1::Environment params;
+    if (op == "start") {
+      auto parsed = parameters_of(req.body);
+      if (!parsed)
+        return respond(message_response(400, describe_reason(parsed.error())));
+      params = std::move(*parsed);
+    }
+    call(
+      respond,
+      [op](bool changed) {
+        json_writer w;
+        w.begin_object().field("message", "Received cmd: " + op).end_object();
+        return json_response(changed ? 200 : 208, w.take());
+      },
+      operate_atom::value, parts[0], op, phase, step, std::move(params));
+  }
+
+  std::vector<std::string> instance_names() const {
+    std::vector<std::string> out;
+    for (const auto& pod : spec_->pods())
+      for (uint32_t i = 0; i < pod.count(); ++i)
+        out.push_back(pod_instance_name(pod.name(), i));
+    return out;
+  }
+
+  void pod_names(const http_responder& respond) {
+    json_writer w;
+    w.begin_array();
+    for (const auto& name : instance_names())
+      w.value(name);
+    w.end_array();
+    respond(json_response(200, w.take()));
+  }
+
+  // {"service", "pods": [{"name", "instances": [{"name", "tasks": [...]}]}]}
+  // for all, or {"name", "tasks": [...]} for `only`.
+  void pod_status(const http_responder& respond, std::string only) {
+    if (!only.empty()) {
+      auto names = instance_names();
+      if (std::find(names.begin(), names.end(), only) == names.end())
+        return respond(
+          message_response(404, fmt::format("Pod {} not found", only)));
+    }
+    auto spec = spec_;
+    auto sys = &sys_;
+    auto service = service_;
+    auto timeout = timeout_;
+    call(
+      respond,
+      [=](const std::vector<v1::PodInstance>& pods) {
+        // The task states come from a second question.
+        auto instances = std::make_shared<std::vector<v1::PodInstance>>(pods);
+        ask_for_response(
+          *sys, service, timeout, respond,
+          [spec, instances, only](
+            const std::vector<std::pair<std::string, int32_t>>& states) {
+            std::map<std::string, int32_t> state_of(states.begin(),
+                                                    states.end());
+            std::map<std::string, const v1::PodInstance*> by_name;
+            for (const auto& p : *instances)
+              by_name[pod_instance_name(p.pod(), p.index())] = &p;
+            auto instance_json = [&](json_writer& w, const std::string& name,
+                                     const v1::ServiceSpec::Pod& pod) {
+              w.begin_object().field("name", name).key("tasks").begin_array();
+              auto at = by_name.find(name);
+              for (const auto& t : pod.tasks()) {
+                if (at == by_name.end()
+                    || at->second->task_ids().count(t.name()) == 0)
+                  continue;
+                const auto& id = at->second->task_ids().at(t.name());
+                auto s = state_of.find(id);
+                auto index = at->second->index();
+                w.begin_object()
+                  .field("id", id)
+                  .field("name", pod_task_name(pod.name(), index, t.name()))
+                  .field("status",
+                         s == state_of.end()
+                           ? std::string{"UNKNOWN"}
+                           : v1::TaskState_Name(
+                               static_cast<v1::TaskState>(s->second))
+                               .substr(5))
+                  .end_object();
+              }
+              w.end_array().end_object();
+            };
+            json_writer w;
+            if (!only.empty()) {
+              for (const auto& pod : spec->pods())
+                for (uint32_t i = 0; i < pod.count(); ++i)
+                  if (pod_instance_name(pod.name(), i) == only)
+                    instance_json(w, only, pod);
+              return json_response(200, w.take());
+            }
+            w.begin_object().field("service", spec->name());
+            w.key("pods").begin_array();
+            for (const auto& pod : spec->pods()) {
+              w.begin_object().field("name", pod.name());
+              w.key("instances").begin_array();
+              for (uint32_t i = 0; i < pod.count(); ++i)
+                instance_json(w, pod_instance_name(pod.name(), i), pod);
+              w.end_array().end_object();
+            }
+            w.end_array().end_object();
+            return json_response(200, w.take());
+          },
+          failure, get_atom::value, state_atom::value);
+        return answered_later();
+      },
+      get_atom::value, pods_atom::value);
+  }
+
+  void health(const http_responder& respond) {
+    call(
+      respond,
+      [](const std::vector<v1::PlanState>& plans) {
+        json_writer w;
+        w.begin_object();
+        unsigned code = 200;
+        for (const auto& p : plans) {
+          if (p.name() != "deploy" && p.name() != "recovery")
+            continue;
+          auto s = plan_status(p);
+          w.field(p.name(), status_name(s));
+          auto c = code_of_status(s);
+          if (c == 417 || (c == 202 && code == 200))
+            code = c;
+        }
+        w.end_object();
+        return json_response(code, w.take());
+      },
+      get_atom::value, plans_atom::value);
+  }
+
+  caf::actor_system& sys_;
+  service_scheduler_actor service_;
+  std::shared_ptr<const v1::ServiceSpec> spec_;
+  caf::timespan timeout_;
+};
+
+} // namespace
+
+void add_service_routes(http_router& routes, caf::actor_system& sys,
+                        service_scheduler_actor service,
+                        const v1::ServiceSpec& spec, caf::timespan timeout) {
+  service_api_routes{sys, std::move(service), spec, timeout}.add_to(routes);
+}
+
+} // namespace dcos
