@@ -273,11 +273,13 @@ struct service_state {
     return false;
   }
 
-  std::vector<placement_site> sites_of(const std::string& pod,
-                                       const std::string& except) const {
+  // Where the pod's instances are (those that have been placed). An
+  // instance's own site does not count against it: it is only consulted
+  // for first launches, before the instance has one.
+  std::vector<placement_site> sites_of(const std::string& pod) const {
     std::vector<placement_site> out;
     for (const auto& [name, inst] : pods)
-      if (inst.pod() == pod && name != except && !inst.hostname().empty()) {
+      if (inst.pod() == pod && !inst.hostname().empty()) {
         placement_site site;
         site.hostname = inst.hostname();
         out.push_back(std::move(site));
@@ -291,6 +293,7 @@ struct service_state {
                         uint32_t index, std::vector<std::string> tasks,
                         const v1::Offer& offer, resources& available,
                         std::vector<v1::Offer::Operation>& ops,
+                        std::vector<placement_site>* placed = nullptr,
                         const v1::Environment& parameters = {}) {
     pod_launch_request req;
     req.parameters = parameters;
@@ -303,17 +306,21 @@ struct service_state {
       req.instance.set_index(index);
     }
     req.tasks = std::move(tasks);
-    req.placed = sites_of(pod, instance);
+    if (placed != nullptr)
+      req.placed = *placed;
     req.new_id = [this] { return new_id(); };
     req.framework_host = cfg.framework_host;
     resources used;
     auto launch = plan_pod_launch(req, offer, available, &used);
     if (!launch.fits)
       return launch;
-    if (req.instance.reservation_id().empty())
+    if (req.instance.reservation_id().empty()) {
       log->info("reserving for {} on agent {} ({}): reservation {}",
                 instance, launch.instance.agent_id(),
                 launch.instance.hostname(), launch.instance.reservation_id());
+      if (placed != nullptr)
+        placed->push_back(placement_site::of(offer));
+    }
     available -= used;
     for (auto& op : launch.operations)
       ops.push_back(op);
@@ -368,11 +375,11 @@ struct service_state {
   // service's role that no instance claims (dcos-commons' resource
   // cleaner): a first launch whose task never reached its agent may still
   // have reserved, and its instance starts afresh without them.
-  std::vector<v1::Offer::Operation> clean_up(const v1::Offer& offer,
-                                             const resources& available) {
-    std::set<std::string> known, unknown;
-    for (const auto& [name, inst] : pods)
-      known.insert(inst.reservation_id());
+  // `known`: every instance's reservation id.
+  std::vector<v1::Offer::Operation>
+  clean_up(const v1::Offer& offer, const resources& available,
+           const std::set<std::string>& known) {
+    std::set<std::string> unknown;
     for (const auto& r : available) {
       auto id = reservation_id_of(r);
       if (!id.empty() && r.role() == cfg.spec.scheduler().role()
@@ -394,19 +401,39 @@ struct service_state {
 
   void on_offers(const call::Event::Offers& event) {
     std::vector<v1::OfferID> unused;
+    // Computed once per batch of offers, and again only when a launch
+    // changes them: with a thousand offers and a thousand steps, doing it
+    // per offer was the simulation benchmark's whole wall time.
+    auto busy = busy_instances();
+    std::vector<std::vector<const v1::PlanState::Step*>> work(plans.size());
+    std::vector<bool> stale(plans.size(), true);
+    std::map<std::string, std::vector<placement_site>> sites; // by pod
+    std::set<std::string> known; // reservation ids
+    for (const auto& [name, inst] : pods)
+      known.insert(inst.reservation_id());
     for (const auto& offer : event.offers()) {
       auto available = resources::from_proto(offer.resources());
       if (!available) {
         unused.push_back(offer.id());
         continue;
       }
-      auto ops = clean_up(offer, *available);
+      auto ops = clean_up(offer, *available, known);
       std::vector<std::pair<std::string, std::string>> writes;
       std::set<std::string> touched_plans;
-      auto busy = busy_instances();
-      for (auto& plan : plans) {
-        for (const auto* step : steps_to_work_on(plan, busy)) {
+      // First launches this offer could not take: another fresh instance
+      // of the same pod and tasks would not fit either (with a thousand
+      // pending steps, trying each was cubic).
+      std::set<std::string> no_fresh_fit;
+      for (size_t i = 0; i < plans.size(); ++i) {
+        auto& plan = plans[i];
+        if (stale[i]) {
+          work[i] = steps_to_work_on(plan, busy);
+          stale[i] = false;
+        }
+        for (const auto* step : work[i]) {
           auto name = pod_instance_name(step->pod(), step->index());
+          if (busy.count(name) > 0 || step->status() != v1::PlanState::PENDING)
+            continue;
           std::vector<std::string> tasks(step->tasks().begin(),
                                          step->tasks().end());
           // A step done again (restarted by an operator) replaces the
@@ -415,23 +442,40 @@ struct service_state {
             busy.insert(name);
             continue;
           }
+          auto known_at = pods.find(name);
+          bool fresh = known_at == pods.end()
+                       || known_at->second.reservation_id().empty();
+          auto shape = fmt::format("{}/{}:{}", plan.name(), step->pod(),
+                                   fmt::join(tasks, ","));
+          if (fresh && no_fresh_fit.count(shape) > 0)
+            continue;
+          auto at = sites.find(step->pod());
+          if (at == sites.end())
+            at = sites.emplace(step->pod(), sites_of(step->pod())).first;
+          auto& placed = at->second;
           auto launch = try_launch(name, step->pod(), step->index(), tasks,
-                                   offer, *available, ops, plan.parameters());
+                                   offer, *available, ops, &placed,
+                                   plan.parameters());
           if (launch.hopeless) {
             set_step_status(plan, step->id(), v1::PlanState::ERROR,
                             launch.reason);
             touched_plans.insert(plan.name());
+            std::fill(stale.begin(), stale.end(), true);
             continue;
           }
           if (!launch.fits) {
             log->debug("step {} of plan {} not on offer {}: {}", step->id(),
                        plan.name(), offer.id().value(), launch.reason);
+            if (fresh)
+              no_fresh_fit.insert(shape);
             continue;
           }
           busy.insert(name);
           writes.push_back(pod_write(name));
           set_step_status(plan, step->id(), v1::PlanState::PREPARED);
           touched_plans.insert(plan.name());
+          // What may start next changed (a serial phase waits now).
+          std::fill(stale.begin(), stale.end(), true);
         }
       }
       for (auto& [name, tasks] : recovering) {
@@ -647,10 +691,14 @@ struct service_state {
                               : v1::PlanState::STARTING;
     if (next == step.status())
       return;
-    if (next == v1::PlanState::COMPLETE)
-      failures.erase(key);
     set_step_status(plan, step.id(), next);
     store_or_log({plan_write(plan)});
+    if (next == v1::PlanState::COMPLETE) {
+      failures.erase(key);
+      // The next step of a serial phase may start now: the offers declined
+      // for long while nothing could are wanted again.
+      revive();
+    }
   }
 
   void on_retry(const std::string& plan_name, const std::string& what) {
