@@ -76,4 +76,20 @@ http_response method_not_allowed(const std::vector<std::string>& allowed) {
   return r;
 }
 
+std::vector<std::string> path_segments(std::string_view rest) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= rest.size()) {
+    auto slash = rest.find('/', start);
+    auto part = rest.substr(start, slash == std::string_view::npos
+                                     ? std::string_view::npos
+                                     : slash - start);
+    out.emplace_back(part);
+    start = slash == std::string_view::npos ? rest.size() + 1 : slash + 1;
+  }
+  while (!out.empty() && out.back().empty())
+    out.pop_back();
+  return out;
+}
+
 } // namespace dcos

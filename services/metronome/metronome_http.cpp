@@ -137,22 +137,6 @@ bool flag(const http_request& req, const std::string& name) {
   return at != req.query.end() && (at->second == "true" || at->second == "1");
 }
 
-std::vector<std::string> split_path(std::string_view rest) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= rest.size()) {
-    auto slash = rest.find('/', start);
-    auto part = rest.substr(start, slash == std::string_view::npos
-                                     ? std::string_view::npos
-                                     : slash - start);
-    out.emplace_back(part);
-    start = slash == std::string_view::npos ? rest.size() + 1 : slash + 1;
-  }
-  while (!out.empty() && out.back().empty())
-    out.pop_back();
-  return out;
-}
-
 sys_seconds wall_now() {
   // The HTTP edge is not an actor: the wall clock is its clock.
   return date::floor<std::chrono::seconds>(std::chrono::system_clock::now());
@@ -292,7 +276,7 @@ public:
   // PUT /v0/scheduled-jobs/{id}: the job replaced with its schedules.
   void put_scheduled_job(const http_request& req,
                          const http_responder& respond) {
-    auto parts = split_path(std::string_view{req.path}.substr(19));
+    auto parts = path_segments(std::string_view{req.path}.substr(19));
     if (parts.size() != 1)
       return respond(message_response(404, "Unknown route."));
     put_job(req, parts[0], respond, true);
@@ -300,7 +284,7 @@ public:
 
   // /v1/jobs/{id}[/...], any method.
   void job_resource(const http_request& req, const http_responder& respond) {
-    auto parts = split_path(std::string_view{req.path}.substr(9));
+    auto parts = path_segments(std::string_view{req.path}.substr(9));
     if (parts.empty())
       return respond(message_response(404, "Unknown route."));
     const auto& id = parts[0];

@@ -95,3 +95,12 @@ TEST_CASE("a prefix route takes the paths under it that have no exact "
   CHECK(wrong.status == 405);
   CHECK(header(wrong, "Allow") == "GET, PUT");
 }
+
+TEST_CASE("path_segments splits a prefix route's tail, dropping trailing "
+          "empty segments only") {
+  using v = std::vector<std::string>;
+  CHECK(path_segments("") == v{});
+  CHECK(path_segments("deploy") == v{"deploy"});
+  CHECK(path_segments("deploy/start/") == v{"deploy", "start"});
+  CHECK(path_segments("a//b") == v{"a", "", "b"});
+}

@@ -20,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <dcos/http_server.hpp>
@@ -58,6 +59,11 @@ private:
   std::map<std::string, methods> routes_;   // path -> method -> handler
   std::map<std::string, methods> prefixes_; // prefix -> method -> handler
 };
+
+/// The '/'-separated segments of `rest` (a path's tail after a prefix
+/// route's prefix), trailing empty ones dropped: "a/b/" is {"a", "b"},
+/// "a//b" is {"a", "", "b"}.
+std::vector<std::string> path_segments(std::string_view rest);
 
 /// {"error": ...} with status 405 and an Allow header listing `allowed`.
 http_response method_not_allowed(const std::vector<std::string>& allowed);

@@ -46,23 +46,6 @@ unsigned code_of_status(v1::PlanState::Status s) {
                                       : 202;
 }
 
-std::vector<std::string> path_parts(std::string_view rest) {
-  std::vector<std::string> out;
-  size_t at = 0;
-  while (at <= rest.size()) {
-    auto slash = rest.find('/', at);
-    auto part = rest.substr(at, slash == std::string_view::npos
-                                  ? std::string_view::npos
-                                  : slash - at);
-    if (!part.empty())
-      out.emplace_back(part);
-    if (slash == std::string_view::npos)
-      break;
-    at = slash + 1;
-  }
-  return out;
-}
-
 // A start's parameters: a JSON object of strings.
 caf::expected<v1::Environment> parameters_of(const std::string& body) {
   v1::Environment env;
@@ -119,7 +102,7 @@ public:
                });
     routes.add_prefix("GET", "/v1/pod/",
                       [self](const http_request& req, http_responder r) {
-                        auto parts = path_parts(
+                        auto parts = path_segments(
                           std::string_view{req.path}.substr(8));
                         if (parts.size() != 2 || parts[1] != "status")
                           return r(message_response(404, "Unknown route."));
@@ -153,7 +136,7 @@ private:
   }
 
   void get_plan(const http_request& req, const http_responder& respond) {
-    auto parts = path_parts(std::string_view{req.path}.substr(10));
+    auto parts = path_segments(std::string_view{req.path}.substr(10));
     if (parts.size() != 1)
       return respond(message_response(404, "Unknown route."));
     auto name = parts[0];
@@ -170,7 +153,7 @@ private:
   }
 
   void operate(const http_request& req, const http_responder& respond) {
-    auto parts = path_parts(std::string_view{req.path}.substr(10));
+    auto parts = path_segments(std::string_view{req.path}.substr(10));
     if (parts.size() != 2)
       return respond(message_response(404, "Unknown route."));
     auto op = parts[1];
