@@ -4,7 +4,8 @@
 // curl as an operator would. The service deploys a server on a persistent
 // volume, runs a `backup` plan started over HTTP with a parameter, keeps
 // its plans and its pod (same reservation, same task) across a scheduler
-// restart, and refuses bad requests with dcos-commons' codes.
+// restart, restarts its pod in place and replaces it on a new volume over
+// HTTP, and refuses bad requests with dcos-commons' codes.
 #include <signal.h>
 
 #include <filesystem>
@@ -93,6 +94,15 @@ bool contains(const std::string& text, const std::string& needle) {
   return text.find(needle) != std::string::npos;
 }
 
+// The first task id in a /v1/pod/{name}/status answer.
+std::string task_id_in(const std::string& body) {
+  auto at = body.find(R"("id":")");
+  if (at == std::string::npos)
+    return "";
+  at += 6;
+  return body.substr(at, body.find('"', at) - at);
+}
+
 } // namespace
 
 TEST_CASE("a service deploys on a volume, backs up over HTTP, and keeps "
@@ -131,9 +141,7 @@ TEST_CASE("a service deploys on a volume, backs up over HTTP, and keeps "
   CHECK(status.status == 200);
   CHECK_MESSAGE(contains(status.body, R"("name":"node-0-server","status":"RUNNING")"),
                 status.body);
-  auto id_at = status.body.find(R"("id":")") + 6;
-  auto server_id = status.body.substr(id_at,
-                                      status.body.find('"', id_at) - id_at);
+  auto server_id = task_id_in(status.body);
   CHECK(server_id.rfind("node-0-server__", 0) == 0);
 
   // Backup, started over HTTP with a parameter its task sees.
@@ -198,5 +206,42 @@ TEST_CASE("a service deploys on a volume, backs up over HTTP, and keeps "
     return contains(s.body, server_id)
            && contains(s.body, R"("status":"RUNNING")");
   }, 30s));
+
+  // pod restart: a new server task, on the same volume (the backup is
+  // still there).
+  CHECK(curl({"-X", "POST", service->url("/v1/pod/node-7/restart")}).status
+        == 404);
+  CHECK(curl({"-X", "POST", service->url("/v1/pod/node-0/reboot")}).status
+        == 404);
+  auto restarted = curl({"-X", "POST",
+                         service->url("/v1/pod/node-0/restart")});
+  CHECK(restarted.status == 200);
+  // Every task it launched, the finished backup too, as dcos-commons lists
+  // them.
+  const std::string answer
+    = R"({"pod":"node-0","tasks":["node-0-server","node-0-backup"]})";
+  CHECK(restarted.body == answer);
+  std::string restarted_id;
+  CHECK(eventually([&] {
+    auto s = curl({service->url("/v1/pod/node-0/status")});
+    restarted_id = task_id_in(s.body);
+    return restarted_id != server_id
+           && contains(s.body, R"("status":"RUNNING")");
+  }, 30s));
+  CHECK(fs::exists(backup));
+
+  // pod replace: a new server on a new volume; the old one is destroyed.
+  auto replaced = curl({"-X", "POST",
+                        service->url("/v1/pod/node-0/replace")});
+  CHECK(replaced.status == 200);
+  CHECK(replaced.body == answer);
+  CHECK(eventually([&] {
+    auto s = curl({service->url("/v1/pod/node-0/status")});
+    auto id = task_id_in(s.body);
+    return !id.empty() && id != restarted_id
+           && contains(s.body, R"("status":"RUNNING")");
+  }, 30s));
+  CHECK(eventually([&] { return !fs::exists(backup); }, 30s));
+  CHECK(curl({service->url("/v1/health")}).status == 200);
   service.reset();
 }

@@ -145,10 +145,28 @@ const v1::PlanState* find_plan(const std::vector<v1::PlanState>& plans,
   return nullptr;
 }
 
-// The master's view: an instance's live tasks on one agent, and volumes
-// used by one instance only.
+// The reservations the master knows (by resource_id label), on every agent
+// or on the active ones only.
+std::set<std::string>
+reservations_of(const v1::master::Response::GetState& state,
+                bool active_only) {
+  std::set<std::string> out;
+  for (const auto& a : state.get_agents().agents())
+    if (a.active() || !active_only)
+      for (const auto& r : a.total_resources())
+        for (const auto& level : r.reservations())
+          for (const auto& l : level.labels().labels())
+            if (l.key() == resource_id_label)
+              out.insert(l.value());
+  return out;
+}
+
+// The master's view: an instance's live tasks on one agent, volumes used by
+// one instance only, and no more than `max_reservations`.
 std::string check_master(outcome& out,
-                         const v1::master::Response::GetState& state) {
+                         const v1::master::Response::GetState& state,
+                         size_t max_reservations = 3,
+                         bool active_only = false) {
   std::map<std::string, std::set<std::string>> agents_of;
   for (const auto& t : state.get_tasks().tasks()) {
     auto name = t.name(); // node-<i>-<task>
@@ -167,14 +185,8 @@ std::string check_master(outcome& out,
   }
   // Reservations: at most one per instance (a restarted scheduler finds
   // its own instead of reserving again).
-  std::set<std::string> reservations;
-  for (const auto& a : state.get_agents().agents())
-    for (const auto& r : a.total_resources())
-      for (const auto& level : r.reservations())
-        for (const auto& l : level.labels().labels())
-          if (l.key() == resource_id_label)
-            reservations.insert(l.value());
-  if (reservations.size() > 3)
+  auto reservations = reservations_of(state, active_only);
+  if (reservations.size() > max_reservations)
     return fmt::format("{} reservations for 3 pod instances: {}",
                        reservations.size(), fmt::join(reservations, ", "));
   for (const auto& [instance, agents] : agents_of)
@@ -346,4 +358,278 @@ TEST_CASE("without faults, a service's run is a function of its seed") {
   auto a = run(7, false), b = run(7, false);
   check_outcome(a);
   CHECK(a.report.trace_hash == b.report.trace_hash);
+}
+
+// -- replacement ----------------------------------------------------------------------
+
+namespace {
+
+// The same service under a replacement policy, on five machines of which
+// two (agents 0 and 1) are lost for good once it is deployed: the
+// operator marks agent-0 gone, and the policy gives up on agent-1. Then an
+// operator restarts node-2 and replaces it.
+const char* replacing_spec_yaml = R"(name: kv
+scheduler: {principal: kv-principal, role: kv-role}
+replacement-failure-policy:
+  permanent-failure-timeout-secs: 60
+  min-replace-delay-secs: 10
+pods:
+  node:
+    count: 3
+    placement: '[["hostname", "UNIQUE"]]'
+    volume: {path: data, type: ROOT, size: 1024}
+    tasks:
+      server: {goal: RUNNING, cmd: kv-server, cpus: 0.5, memory: 256,
+               ports: {kv: {port: 0}}}
+plans:
+  deploy:
+    strategy: serial
+    phases:
+      nodes: {pod: node, strategy: serial, steps: [{default: [[server]]}]}
+)";
+
+struct replacing_outcome {
+  std::vector<std::string> violations;
+  std::string deploy = "never answered";
+  // What each instance held once deployed, by name.
+  std::map<std::string, v1::PodInstance> deployed;
+  std::vector<v1::PodInstance> pods;
+  std::map<std::string, int32_t> states; // task id -> state
+  // The stages the operator went through; "done" at the end.
+  std::vector<std::string> stages;
+  v1::PodInstance before_restart, before_replace;
+  std::vector<std::string> restart_answer, replace_answer;
+  std::map<std::string, std::string> volume_owner; // for check_master
+};
+
+struct replacing_client_state {
+  service_scheduler_actor service;
+  replacing_outcome* out = nullptr;
+  int stage = 0;
+  bool asked = false;
+};
+
+bool on_lost_host(const v1::PodInstance& p) {
+  return p.hostname() == "agent-0" || p.hostname() == "agent-1";
+}
+
+const v1::PodInstance* instance_of(const std::vector<v1::PodInstance>& pods,
+                                   uint32_t index) {
+  for (const auto& p : pods)
+    if (p.index() == index)
+      return &p;
+  return nullptr;
+}
+
+// Whether the instance's server runs, as the scheduler knows it.
+bool server_runs(const replacing_outcome& out, const v1::PodInstance* p) {
+  if (p == nullptr || p->task_ids().count("server") == 0)
+    return false;
+  auto s = out.states.find(p->task_ids().at("server"));
+  return s != out.states.end() && s->second == v1::TASK_RUNNING;
+}
+
+caf::behavior replacing_client(
+  caf::stateful_actor<replacing_client_state>* self,
+  service_scheduler_actor service, replacing_outcome* out) {
+  self->state.service = service;
+  self->state.out = out;
+  self->send(self, step_atom::value, std::string{"poll"});
+  auto advance = [self](std::string stage) {
+    self->state.out->stages.push_back(std::move(stage));
+    ++self->state.stage;
+    self->state.asked = false;
+  };
+  return {
+    [self, advance](step_atom, const std::string&) {
+      auto& st = self->state;
+      self->delayed_send(self, 2s, step_atom::value, std::string{"poll"});
+      self->request(st.service, 5s, get_atom::value, state_atom::value)
+        .then(
+          [self](const std::vector<std::pair<std::string, int32_t>>& s) {
+            self->state.out->states = {s.begin(), s.end()};
+          },
+          [](caf::error&) {});
+      self->request(st.service, 5s, get_atom::value, plans_atom::value)
+        .then(
+          [self](const std::vector<v1::PlanState>& plans) {
+            self->state.out->deploy
+              = status_name(plan_status(*find_plan(plans, "deploy")));
+          },
+          [](caf::error&) {});
+      self->request(st.service, 5s, get_atom::value, pods_atom::value)
+        .then(
+          [self, advance](const std::vector<v1::PodInstance>& pods) {
+            auto& st = self->state;
+            auto& out = *st.out;
+            out.pods = pods;
+            bool all_run = pods.size() == 3;
+            for (uint32_t i = 0; i < 3; ++i)
+              all_run = all_run && server_runs(out, instance_of(pods, i));
+            const auto* node2 = instance_of(pods, 2);
+            switch (st.stage) {
+              case 0: // deployed
+                if (out.deploy == "COMPLETE" && all_run) {
+                  for (const auto& p : pods)
+                    out.deployed[pod_instance_name(p.pod(), p.index())] = p;
+                  advance("deployed");
+                }
+                break;
+              case 1: { // agents 0 and 1 are lost at 60 s: replaced
+                bool moved = all_run;
+                for (const auto& p : pods)
+                  moved = moved && !on_lost_host(p);
+                if (moved && out.deploy == "COMPLETE") {
+                  advance("recovered");
+                  out.before_restart = *node2;
+                  self->request(st.service, 5s, restart_atom::value,
+                                std::string{"node-2"})
+                    .then(
+                      [self](const std::vector<std::string>& tasks) {
+                        self->state.out->restart_answer = tasks;
+                      },
+                      [](caf::error&) {});
+                }
+                break;
+              }
+              case 2: // restarted in place: a new task, the same reservation
+                if (all_run
+                    && node2->task_ids().at("server")
+                         != out.before_restart.task_ids().at("server")) {
+                  advance("restarted");
+                  out.before_replace = *node2;
+                  self->request(st.service, 5s, replace_atom::value,
+                                std::string{"node-2"})
+                    .then(
+                      [self](const std::vector<std::string>& tasks) {
+                        self->state.out->replace_answer = tasks;
+                      },
+                      [](caf::error&) {});
+                }
+                break;
+              case 3: // replaced: a new reservation
+                if (all_run && !node2->reservation_id().empty()
+                    && node2->reservation_id()
+                         != out.before_replace.reservation_id())
+                  advance("done");
+                break;
+              default:
+                break;
+            }
+          },
+          [](caf::error&) {});
+    },
+  };
+}
+
+struct replacing_result {
+  sim::report report;
+  replacing_outcome out;
+};
+
+replacing_result run_replacing(uint64_t seed) {
+  replacing_result r;
+  auto spec = parse_service_spec(replacing_spec_yaml);
+  REQUIRE_MESSAGE(spec, describe(spec.error()));
+  auto sc = scenario(false);
+  sc.faults_from = 0s;
+  sc.faults_until = 0s;
+  // agent-0's machine is marked gone by the operator 20 s after it died
+  // (its tasks end as TASK_GONE_BY_OPERATOR); agent-1's never is (its
+  // tasks stay unreachable until the policy gives them up).
+  sc.faults.push_back({sim::fault_event::kind::lose_node, 60s, {"agent-0"},
+                       20s});
+  sc.faults.push_back({sim::fault_event::kind::lose_node, 60s, {"agent-1"},
+                       {}});
+  sim::simulation s{sc, seed};
+  s.add_framework([&r, seed, spec = *spec](caf::actor_system& sys,
+                                           detector_actor detector) {
+    service_config cfg;
+    cfg.spec = spec;
+    cfg.detector = detector;
+    cfg.store = spawn_memory_store(sys);
+    cfg.seed = seed;
+    cfg.min_backoff = 1s;
+    cfg.max_backoff = 10s;
+    auto service = spawn_service_scheduler(sys, std::move(cfg));
+    auto c = sys.spawn(replacing_client, service, &r.out);
+    caf::actor_cast<caf::abstract_actor*>(c)->attach_functor(
+      [service](const caf::error&) {
+        caf::anon_send_exit(service, caf::exit_reason::kill);
+      });
+    return caf::actor_cast<caf::actor>(c);
+  });
+  s.add_state_check([&r](const v1::master::Response::GetState& state,
+                         const v1::MasterInfo&) -> std::string {
+    // Four while an operator's replacement waits for its old reservation to
+    // be offered back; those on the lost machines stay with them.
+    outcome shared;
+    shared.volume_owner = std::move(r.out.volume_owner);
+    auto why = check_master(shared, state, 4, true);
+    r.out.volume_owner = std::move(shared.volume_owner);
+    if (!why.empty()) {
+      r.out.violations.push_back(why);
+      return why;
+    }
+    if (r.out.stages.empty() || r.out.stages.back() != "done")
+      return fmt::format("the operator is at stage {} ({})",
+                         r.out.stages.size(), fmt::join(r.out.stages, ", "));
+    if (auto n = reservations_of(state, true).size(); n != 3)
+      return fmt::format("{} reservations on the live agents", n);
+    return "";
+  });
+  r.report = s.run();
+  return r;
+}
+
+} // namespace
+
+TEST_CASE("a pod on a machine lost for good is replaced on new volumes; "
+          "operators restart and replace pods") {
+  size_t moved = 0;
+  for (auto seed : test::sim_seeds(10)) {
+    INFO("seed ", seed, " (DCOS_SIM_SEED)");
+    auto r = run_replacing(seed);
+    CHECK_MESSAGE(r.report.passed, r.report.violation);
+    for (const auto& v : r.out.violations)
+      FAIL_CHECK(v);
+    REQUIRE_MESSAGE(r.out.stages.size() == 4, fmt::join(r.out.stages, ", "));
+    CHECK(r.out.deploy == "COMPLETE");
+    REQUIRE(r.out.pods.size() == 3);
+    for (const auto& p : r.out.pods) {
+      auto name = pod_instance_name(p.pod(), p.index());
+      const auto& first = r.out.deployed.at(name);
+      CHECK_FALSE(on_lost_host(p));
+      CHECK(p.volumes().size() == 1);
+      // How the scheduler saw the first server end: the operator marked
+      // agent-0 gone; agent-1 never came back.
+      auto old_state = r.out.states.find(first.task_ids().at("server"));
+      REQUIRE(old_state != r.out.states.end());
+      if (first.hostname() == "agent-0")
+        CHECK(old_state->second == v1::TASK_GONE_BY_OPERATOR);
+      if (first.hostname() == "agent-1")
+        CHECK(old_state->second == v1::TASK_UNREACHABLE);
+      if (on_lost_host(first) || p.index() == 2) {
+        // Moved, or replaced by the operator: fresh reservation and volume.
+        CHECK(p.reservation_id() != first.reservation_id());
+        CHECK(p.volumes().begin()->second
+              != first.volumes().begin()->second);
+        moved += on_lost_host(first) ? 1 : 0;
+      } else {
+        CHECK(p.reservation_id() == first.reservation_id());
+      }
+    }
+    // The restart kept node-2's reservation and volume.
+    CHECK(r.out.before_replace.reservation_id()
+          == r.out.before_restart.reservation_id());
+    auto volumes = [](const v1::PodInstance& p) {
+      return std::map<std::string, std::string>(p.volumes().begin(),
+                                                p.volumes().end());
+    };
+    CHECK(volumes(r.out.before_replace) == volumes(r.out.before_restart));
+    CHECK(r.out.restart_answer == std::vector<std::string>{"node-2-server"});
+    CHECK(r.out.replace_answer == std::vector<std::string>{"node-2-server"});
+  }
+  // Two of five machines hold a pod in most runs.
+  CHECK(moved > 0);
 }

@@ -146,6 +146,35 @@ TEST_CASE("placement takes Marathon's JSON or colon form") {
         != std::string::npos);
 }
 
+TEST_CASE("replacement-failure-policy: unset, defaults, and bad values") {
+  auto none = parse_service_spec(redis_spec);
+  REQUIRE(none);
+  CHECK_FALSE(none->has_replacement_failure_policy());
+  auto defaults = parse_service_spec(std::string{redis_spec}
+                                     + "replacement-failure-policy: {}\n");
+  REQUIRE_MESSAGE(defaults, describe(defaults.error()));
+  CHECK(defaults->replacement_failure_policy().permanent_failure_timeout_s()
+        == 1200);
+  CHECK(defaults->replacement_failure_policy().min_replace_delay_s() == 600);
+  auto set = parse_service_spec(
+    std::string{redis_spec}
+    + "replacement-failure-policy:\n  permanent-failure-timeout-secs: 60\n"
+      "  min-replace-delay-secs: 0\n");
+  REQUIRE_MESSAGE(set, describe(set.error()));
+  CHECK(set->replacement_failure_policy().permanent_failure_timeout_s()
+        == 60);
+  CHECK(set->replacement_failure_policy().min_replace_delay_s() == 0);
+  CHECK(error_of(std::string{redis_spec}
+                 + "replacement-failure-policy:\n"
+                   "  permanent-failure-timeout-secs: -5\n")
+          .find("replacement-failure-policy.permanent-failure-timeout-secs")
+        != std::string::npos);
+  CHECK(error_of(std::string{redis_spec}
+                 + "replacement-failure-policy: {min-replace-delay: 5}\n")
+          .find("replacement-failure-policy.min-replace-delay (line")
+        != std::string::npos);
+}
+
 TEST_CASE("bad specs are refused naming the YAML path and line") {
   // A phase naming a pod the spec does not have.
   CHECK(error_of(edited("pod: node", "pod: nodes"))

@@ -13,6 +13,13 @@
 //   GET  /v1/pod                       the pod instances' names
 //   GET  /v1/pod/status                every instance's tasks and states
 //   GET  /v1/pod/{name}/status         one instance's
+//   POST /v1/pod/{name}/restart        kill its tasks; they run again in
+//                                      place (service_scheduler_actor.hpp)
+//   POST /v1/pod/{name}/replace        kill its tasks; it is launched
+//                                      afresh on new reservations and
+//                                      volumes. Both answer 200 {"pod":
+//                                      name, "tasks": [task names]}, 404
+//                                      for an instance never launched
 //   GET  /v1/health                    200 when deploy and recovery are
 //                                      done, 417 with errors, else 202
 //

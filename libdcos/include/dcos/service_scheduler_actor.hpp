@@ -27,12 +27,26 @@
 //  - Recovery: a RUNNING task of a completed step that ends is launched
 //    again in place, on its pod instance's reservation and volumes, after
 //    the same backoff (dcos-commons' recovery plan, in place).
-//  - Tasks it does not know (of an earlier incarnation that lost them) are
-//    killed when their updates arrive.
+//  - Replacement (permanent recovery): an instance is given up on and
+//    launched afresh, on new reservations and volumes wherever its
+//    placement allows, when an operator replaces it, when its agent is
+//    gone (TASK_GONE, TASK_GONE_BY_OPERATOR), or, under the spec's
+//    replacement-failure-policy, when one of its RUNNING tasks has been
+//    down (ended, lost or unreachable) for permanent_failure_timeout_s
+//    without a break, no sooner than min_replace_delay_s after the last
+//    replacement. Its RUNNING tasks are launched; a step of a plan that
+//    was under way on it starts over; the old reservation is DESTROYed
+//    and UNRESERVEd when its agent offers it. Those timers start afresh
+//    with each scheduler, as in dcos-commons.
+//  - An operator's pod restart kills the instance's tasks and launches its
+//    RUNNING tasks again in place, once all have ended, without backoff.
+//  - Tasks it does not know (of an earlier incarnation that lost them), and
+//    earlier launches of its tasks that still run (an instance replaced
+//    while its agent was away), are killed when their updates arrive.
 //
-// Not yet: the update plan for a changed spec, permanent replacement of an
-// instance whose agent is gone, pod restart/replace, decommission, and
-// readiness checks; the HTTP API is served by a separate slice.
+// Not yet: the update plan for a changed spec, decommission, and readiness
+// checks. A replaced instance runs its RUNNING tasks only: FINISH and ONCE
+// tasks (an init step) run again when a plan runs them.
 //
 // Time only through CAF timers; randomness only from `seed` (mixed with an
 // incarnation count kept in the store); disk only through `store`: it runs
@@ -62,6 +76,8 @@ using plans_atom = caf::atom_constant<caf::atom("plans")>;
 using pods_atom = caf::atom_constant<caf::atom("pods")>;
 using operate_atom = caf::atom_constant<caf::atom("operate")>;
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
+using restart_atom = caf::atom_constant<caf::atom("restart")>;
+using replace_atom = caf::atom_constant<caf::atom("replace")>;
 
 /// The calls of the service's API. Failures: errc::unavailable (the state
 /// is loading), errc::not_found (no such plan, phase or step),
@@ -82,9 +98,17 @@ using service_api = caf::typed_actor<
   // The latest state of each task the service knows, by task id.
   caf::replies_to<get_atom, state_atom>::with<
     std::vector<std::pair<std::string, int32_t>>>,
+  // An operator's `pod restart` (restart_atom) or `pod replace`
+  // (replace_atom) of an instance, "<pod>-<index>": see above. Answers the
+  // names of the instance's tasks, once stored. errc::not_found: no such
+  // instance, or none of its tasks was ever launched.
+  caf::replies_to<restart_atom, std::string>::with<std::vector<std::string>>,
+  caf::replies_to<replace_atom, std::string>::with<std::vector<std::string>>,
   // Internal: a failed step's (plan, step id) or a failed instance's
   // ("", instance name) backoff ended.
-  caf::reacts_to<retry_atom, std::string, std::string>>;
+  caf::reacts_to<retry_atom, std::string, std::string>,
+  // Internal: an instance's permanent-failure timer (its number) ran out.
+  caf::reacts_to<replace_atom, std::string, uint64_t>>;
 
 /// Both faces: the framework the driver talks to, and the API.
 using service_scheduler_actor = service_api::extend_with<framework_actor>;

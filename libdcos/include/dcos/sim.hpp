@@ -106,6 +106,13 @@ struct fault_event {
     /// on it, and its disk's writes not yet durable; it boots again after
     /// `duration` (the agent recovers from what the disk kept).
     crash_node,
+    /// The machine dies as for crash_node and never comes back (its
+    /// hardware is gone): the master finds it unreachable, and the
+    /// convergence check leaves it out. After `duration` (never if 0) the
+    /// operator marks it gone (MARK_AGENT_GONE): its tasks end as
+    /// TASK_GONE_BY_OPERATOR. (The operator finds its id by hostname as the
+    /// fault happens, while the master still lists it.)
+    lose_node,
     crash_master,     // restarted (from its registry) after `duration`
     crash_framework,  // its driver dies; a new one fails over after `duration`
     partition,        // targets are cut off from everyone else for `duration`
@@ -130,6 +137,9 @@ struct random_faults {
   size_t agent_crashes = 0;
   size_t executor_crashes = 0;
   size_t node_crashes = 0;
+  /// Machines gone for good (lose_node), each marked gone by the operator
+  /// after a `down_time`.
+  size_t node_losses = 0;
   size_t partitions = 0;          // each cuts off a few agents
   size_t master_crashes = 0;
   size_t framework_crashes = 0;

@@ -108,6 +108,16 @@ public:
                           return r(message_response(404, "Unknown route."));
                         self->pod_status(r, parts[0]);
                       });
+    routes.add_prefix("POST", "/v1/pod/",
+                      [self](const http_request& req, http_responder r) {
+                        auto parts = path_segments(
+                          std::string_view{req.path}.substr(8));
+                        if (parts.size() != 2
+                            || (parts[1] != "restart"
+                                && parts[1] != "replace"))
+                          return r(message_response(404, "Unknown route."));
+                        self->pod_command(r, parts[0], parts[1]);
+                      });
     routes.get("/v1/health", [self](const http_request&, http_responder r) {
       self->health(r);
     });
@@ -270,6 +280,23 @@ private:
         return answered_later();
       },
       get_atom::value, pods_atom::value);
+  }
+
+  // {"pod": name, "tasks": [task names]}, as dcos-commons answers both.
+  void pod_command(const http_responder& respond, const std::string& name,
+                   const std::string& command) {
+    auto on_reply = [name](const std::vector<std::string>& tasks) {
+      json_writer w;
+      w.begin_object().field("pod", name).key("tasks").begin_array();
+      for (const auto& t : tasks)
+        w.value(t);
+      w.end_array().end_object();
+      return json_response(200, w.take());
+    };
+    if (command == "restart")
+      call(respond, on_reply, restart_atom::value, name);
+    else
+      call(respond, on_reply, replace_atom::value, name);
   }
 
   void health(const http_responder& respond) {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <set>
 
@@ -31,6 +32,18 @@ using Status = v1::PlanState::Status;
 // master (a launch that never arrived, asked about by reconciliation).
 bool ended(v1::TaskState state) {
   return is_terminal(state) || state == v1::TASK_UNKNOWN;
+}
+
+// Whether a task is not doing its work, for the replacement policy: ended,
+// or on an agent the master cannot reach.
+bool down(v1::TaskState state) {
+  return ended(state) || state == v1::TASK_UNREACHABLE;
+}
+
+// Whether the task's agent is gone for good, with its reservations and
+// volumes.
+bool agent_gone(v1::TaskState state) {
+  return state == v1::TASK_GONE || state == v1::TASK_GONE_BY_OPERATOR;
 }
 
 // Where a task belongs.
@@ -59,6 +72,13 @@ struct service_state {
   // with the tasks; `delayed` while their backoff runs.
   std::map<std::string, std::set<std::string>> recovering;
   std::set<std::string> delayed;
+  // Task ids an operator's restart killed: their end is no failure.
+  std::set<std::string> restarting;
+  // Instances with a RUNNING task down, under the replacement policy: the
+  // number of the timer that replaces them.
+  std::map<std::string, uint64_t> down_watch;
+  uint64_t watches = 0;
+  std::optional<caf::actor_clock::time_point> last_replacement;
 
   // -- store ------------------------------------------------------------------------
 
@@ -348,12 +368,16 @@ struct service_state {
       if (state == task_state.end() || ended(state->second))
         continue;
       any = true;
-      call::Call::Kill kill;
-      kill.mutable_task_id()->set_value(id->second);
-      kill.mutable_agent_id()->set_value(at->second.agent_id());
-      self->send(driver, std::move(kill));
+      kill_task(id->second, at->second.agent_id());
     }
     return any;
+  }
+
+  void kill_task(const std::string& id, const std::string& agent_id) {
+    call::Call::Kill kill;
+    kill.mutable_task_id()->set_value(id);
+    kill.mutable_agent_id()->set_value(agent_id);
+    self->send(driver, std::move(kill));
   }
 
   // Whether a plan's step will launch `task` of `instance` (it waits to be
@@ -481,16 +505,27 @@ struct service_state {
       for (auto& [name, tasks] : recovering) {
         if (delayed.count(name) > 0)
           continue;
-        const auto& inst = pods.at(name);
-        auto launch = try_launch(name, inst.pod(), inst.index(),
+        auto pod = pods.at(name).pod();
+        auto index = pods.at(name).index();
+        // A replaced instance launches afresh, where placement allows.
+        bool replacement = pods.at(name).reservation_id().empty();
+        std::vector<placement_site>* placed = nullptr;
+        if (replacement) {
+          auto at = sites.find(pod);
+          if (at == sites.end())
+            at = sites.emplace(pod, sites_of(pod)).first;
+          placed = &at->second;
+        }
+        auto launch = try_launch(name, pod, index,
                                  {tasks.begin(), tasks.end()}, offer,
-                                 *available, ops);
+                                 *available, ops, placed);
         if (!launch.fits) {
           log->debug("recovery of {} not on offer {}: {}", name,
                      offer.id().value(), launch.reason);
           continue;
         }
-        log->info("recovering {} in place: {}", name,
+        log->info("recovering {} {}: {}", name,
+                  replacement ? "on a new reservation" : "in place",
                   fmt::join(tasks, ", "));
         writes.push_back(pod_write(name));
         tasks.clear();
@@ -571,19 +606,24 @@ struct service_state {
     if (owner == owner_of.end()) {
       if (!ended(status.state())) {
         log->warn("killing task {}: not one of this service's", id);
-        call::Call::Kill kill;
-        *kill.mutable_task_id() = status.task_id();
-        *kill.mutable_agent_id() = status.agent_id();
-        self->send(driver, std::move(kill));
+        kill_task(id, status.agent_id().value());
       }
       return;
     }
     auto [instance, task] = owner->second;
     auto& inst = pods.at(instance);
-    // An update of an earlier launch of the task matters no more.
+    // An update of an earlier launch of the task matters no more, but the
+    // launch must end if it still runs (its instance was replaced while its
+    // agent was away).
     auto latest = inst.task_ids().find(task);
-    if (latest == inst.task_ids().end() || latest->second != id)
+    if (latest == inst.task_ids().end() || latest->second != id) {
+      if (!down(status.state())) {
+        log->warn("killing {}: an earlier launch of {}", id,
+                  pod_task_name(inst.pod(), inst.index(), task));
+        kill_task(id, status.agent_id().value());
+      }
       return;
+    }
     task_state[id] = status.state();
     bool from_agent = status.source() != v1::TaskStatus::SOURCE_MASTER;
     if (from_agent && !inst.confirmed()) {
@@ -605,15 +645,48 @@ struct service_state {
     const auto* t = spec_task(instance, task);
     if (t == nullptr)
       return;
+    if (agent_gone(status.state()) && !inst.reservation_id().empty()) {
+      store_or_log(replace_instance(
+        instance, fmt::format("its agent is gone: {}",
+                              v1::TaskState_Name(status.state()))));
+      return;
+    }
+    watch_for_replacement(instance);
     auto [plan, step] = step_in_progress(instance, task);
+    bool failed = ended(status.state());
+    // Killed by an operator's restart: launched again once the instance's
+    // other killed tasks have ended too, without backoff.
+    if (failed && restarting.erase(id) > 0) {
+      if (plan == nullptr && t->goal() == v1::ServiceSpec::Task::RUNNING
+          && !plan_will_launch(instance, task)) {
+        recovering[instance].insert(task);
+        failures.erase(instance);
+      }
+      bool more = std::any_of(
+        inst.task_ids().begin(), inst.task_ids().end(),
+        [&](const auto& kv) { return restarting.count(kv.second) > 0; });
+      if (recovering.count(instance) > 0) {
+        if (more) {
+          delayed.insert(instance);
+        } else {
+          delayed.erase(instance);
+          revive();
+        }
+      }
+      if (plan == nullptr)
+        return;
+    }
     if (plan != nullptr) {
       update_step(*plan, *step, instance, status);
       return;
     }
     // Recovery: a RUNNING task of a finished step ended.
-    bool failed = ended(status.state());
     if (failed && t->goal() == v1::ServiceSpec::Task::RUNNING
         && !plan_will_launch(instance, task)) {
+      if (auto r = recovering.find(instance);
+          r != recovering.end() && r->second.count(task) > 0)
+        return; // already on its way
+
       log->warn("{} ended ({}: {}); it will be launched again in place",
                 pod_task_name(inst.pod(), inst.index(), task),
                 v1::TaskState_Name(status.state()), status.message());
@@ -621,7 +694,7 @@ struct service_state {
       delayed.insert(instance);
       self->delayed_send(self, backoff(instance), retry_atom::value,
                          std::string{}, instance);
-    } else if (!failed) {
+    } else if (!down(status.state())) {
       // Back (an agent that was lost returned with it): nothing to recover.
       if (auto r = recovering.find(instance); r != recovering.end()) {
         r->second.erase(task);
@@ -664,12 +737,8 @@ struct service_state {
       for (const auto& other : step.tasks())
         if (auto id = inst.task_ids().find(other);
             id != inst.task_ids().end() && other != t->name()
-            && !ended(task_state[id->second])) {
-          call::Call::Kill kill;
-          kill.mutable_task_id()->set_value(id->second);
-          kill.mutable_agent_id()->set_value(inst.agent_id());
-          self->send(driver, std::move(kill));
-        }
+            && !ended(task_state[id->second]))
+          kill_task(id->second, inst.agent_id());
       store_or_log({plan_write(plan)});
       return;
     }
@@ -717,6 +786,177 @@ struct service_state {
               }
     }
     revive();
+  }
+
+  // -- restart and replacement ------------------------------------------------------
+
+  bool is_running_goal(const std::string& instance,
+                       const std::string& task) const {
+    const auto* t = spec_task(instance, task);
+    return t != nullptr && t->goal() == v1::ServiceSpec::Task::RUNNING;
+  }
+
+  // Under the replacement policy: starts the timer that replaces
+  // `instance` when one of its RUNNING tasks is down, and stops it when
+  // none is.
+  void watch_for_replacement(const std::string& instance) {
+    if (!cfg.spec.has_replacement_failure_policy())
+      return;
+    const auto& inst = pods.at(instance);
+    bool is_down = false;
+    if (!inst.reservation_id().empty())
+      for (const auto& [task, id] : inst.task_ids()) {
+        auto s = task_state.find(id);
+        if (s != task_state.end() && down(s->second)
+            && is_running_goal(instance, task))
+          is_down = true;
+      }
+    if (!is_down) {
+      down_watch.erase(instance);
+      return;
+    }
+    if (down_watch.count(instance) > 0)
+      return;
+    auto n = ++watches;
+    down_watch[instance] = n;
+    self->delayed_send(
+      self,
+      std::chrono::seconds(cfg.spec.replacement_failure_policy()
+                             .permanent_failure_timeout_s()),
+      replace_atom::value, instance, n);
+  }
+
+  void on_replace_timer(const std::string& instance, uint64_t n) {
+    auto w = down_watch.find(instance);
+    if (w == down_watch.end() || w->second != n)
+      return; // it came back meanwhile
+    const auto& policy = cfg.spec.replacement_failure_policy();
+    caf::timespan spacing = std::chrono::seconds(policy.min_replace_delay_s());
+    auto now = self->clock().now();
+    if (last_replacement && now - *last_replacement < spacing) {
+      self->delayed_send(self, *last_replacement + spacing - now,
+                         replace_atom::value, instance, n);
+      return;
+    }
+    down_watch.erase(w);
+    store_or_log(replace_instance(
+      instance, fmt::format("a task was down for {} s",
+                            policy.permanent_failure_timeout_s())));
+  }
+
+  // Gives `instance` up: its live tasks are killed, and it starts afresh
+  // (see the header). Answers the writes that store it.
+  std::vector<std::pair<std::string, std::string>>
+  replace_instance(const std::string& instance, const std::string& why) {
+    auto& inst = pods.at(instance);
+    log->warn("replacing {} ({}): giving up reservation {} on agent {} ({})",
+              instance, why, inst.reservation_id(), inst.agent_id(),
+              inst.hostname());
+    std::set<std::string> relaunch;
+    for (const auto& [task, id] : inst.task_ids()) {
+      auto s = task_state.find(id);
+      if (s == task_state.end() || !ended(s->second))
+        kill_task(id, inst.agent_id());
+      restarting.erase(id);
+      if (is_running_goal(instance, task))
+        relaunch.insert(task);
+    }
+    std::vector<std::pair<std::string, std::string>> writes;
+    // A step under way on it starts over, on the fresh instance.
+    for (auto& plan : plans) {
+      bool touched = false;
+      for (const auto& phase : plan.phases())
+        for (const auto& step : phase.steps()) {
+          auto s = step.status();
+          if (pod_instance_name(step.pod(), step.index()) != instance
+              || (s != v1::PlanState::PREPARED && s != v1::PlanState::STARTING
+                  && s != v1::PlanState::STARTED
+                  && s != v1::PlanState::DELAYED))
+            continue;
+          failures.erase(plan.name() + "/" + step.id());
+          set_step_status(plan, step.id(), v1::PlanState::PENDING);
+          touched = true;
+        }
+      if (touched)
+        writes.push_back(plan_write(plan));
+    }
+    v1::PodInstance fresh;
+    fresh.set_pod(inst.pod());
+    fresh.set_index(inst.index());
+    inst = std::move(fresh);
+    failures.erase(instance);
+    delayed.erase(instance);
+    recovering.erase(instance);
+    down_watch.erase(instance);
+    std::erase_if(relaunch, [&](const std::string& task) {
+      return plan_will_launch(instance, task);
+    });
+    if (!relaunch.empty())
+      recovering[instance] = std::move(relaunch);
+    last_replacement = self->clock().now();
+    writes.push_back(pod_write(instance));
+    revive();
+    return writes;
+  }
+
+  // Kills the instance's live tasks; its RUNNING tasks are launched again
+  // in place once all have ended (or now, if none runs).
+  void restart_instance(const std::string& instance) {
+    const auto& inst = pods.at(instance);
+    log->info("restarting {}", instance);
+    failures.erase(instance);
+    bool any = false;
+    for (const auto& [task, id] : inst.task_ids()) {
+      auto s = task_state.find(id);
+      if (s == task_state.end() || ended(s->second))
+        continue;
+      kill_task(id, inst.agent_id());
+      restarting.insert(id);
+      any = true;
+    }
+    if (any) {
+      if (recovering.count(instance) > 0)
+        delayed.insert(instance);
+      return;
+    }
+    for (const auto& [task, id] : inst.task_ids())
+      if (is_running_goal(instance, task) && !plan_will_launch(instance, task)
+          && step_in_progress(instance, task).first == nullptr)
+        recovering[instance].insert(task);
+    delayed.erase(instance);
+    revive();
+  }
+
+  caf::result<std::vector<std::string>> pod_command(const std::string& name,
+                                                    bool replace) {
+    if (!loaded)
+      return not_loaded();
+    auto at = pods.find(name);
+    if (at == pods.end())
+      return make_error(errc::not_found, fmt::format("Pod {} not found", name));
+    // The launched tasks, in the spec's order.
+    std::vector<std::string> names;
+    const auto& inst = at->second;
+    if (const auto* pod = find_pod(cfg.spec, inst.pod()))
+      for (const auto& t : pod->tasks())
+        if (inst.task_ids().count(t.name()) > 0)
+          names.push_back(pod_task_name(inst.pod(), inst.index(), t.name()));
+    std::vector<std::pair<std::string, std::string>> writes;
+    if (replace)
+      writes = replace_instance(name, "an operator replaced it");
+    else
+      restart_instance(name);
+    auto rp = self->make_response_promise<std::vector<std::string>>();
+    put_all(std::move(writes),
+            [rp, names](const caf::error& err) mutable {
+              if (err)
+                rp.deliver(make_error(errc::io_error,
+                                      "cannot store the replacement: "
+                                        + describe(err)));
+              else
+                rp.deliver(names);
+            });
+    return rp;
   }
 
   void revive() {
@@ -807,6 +1047,15 @@ service_scheduler_actor spawn_service_scheduler(caf::actor_system& sys,
       },
       [self](retry_atom, const std::string& plan, const std::string& what) {
         self->state.on_retry(plan, what);
+      },
+      [self](restart_atom, const std::string& instance) {
+        return self->state.pod_command(instance, false);
+      },
+      [self](replace_atom, const std::string& instance) {
+        return self->state.pod_command(instance, true);
+      },
+      [self](replace_atom, const std::string& instance, uint64_t n) {
+        self->state.on_replace_timer(instance, n);
       },
       [self](const call::Event::Subscribed& s) {
         self->state.on_subscribed(s);

@@ -650,7 +650,9 @@ ServiceSpec read(const YAML::Node& root) {
   ServiceSpec spec;
   if (!root.IsDefined() || root.IsNull())
     throw bad_field{"", 0, "the spec is empty"};
-  fields(root, "", {"name", "web-url", "scheduler", "pods", "plans"},
+  fields(root, "",
+         {"name", "web-url", "scheduler", "pods", "plans",
+          "replacement-failure-policy"},
          [&](const std::string& k, const YAML::Node& x,
              const std::string& at) {
            if (k == "name") {
@@ -670,6 +672,22 @@ ServiceSpec read(const YAML::Node& root) {
                         s.set_role(name_of(y, w));
                       else // the store is the scheduler's flag here
                         scalar_of<std::string>(y, w);
+                    });
+           } else if (k == "replacement-failure-policy") {
+             auto& p = *spec.mutable_replacement_failure_policy();
+             p.set_permanent_failure_timeout_s(1200);
+             p.set_min_replace_delay_s(600);
+             fields(x, at,
+                    {"permanent-failure-timeout-secs",
+                     "min-replace-delay-secs"},
+                    [&](const std::string& f, const YAML::Node& y,
+                        const std::string& w) {
+                      auto secs = static_cast<uint32_t>(
+                        integer_of(y, w, 0, 31536000));
+                      if (f == "permanent-failure-timeout-secs")
+                        p.set_permanent_failure_timeout_s(secs);
+                      else
+                        p.set_min_replace_delay_s(secs);
                     });
            } else if (k == "pods") {
              entries(x, at, [&](const std::string& name, const YAML::Node& y,

@@ -78,8 +78,18 @@ world::divergence(const v1::master::Response::GetState& st,
   std::map<std::string, std::string> host_of; // agent id -> hostname
   std::map<std::string, int> listed;          // hostname -> times listed
   std::vector<std::string> problems;
+  // Machines gone for good (lose_node) are the master's to keep as
+  // unreachable, with their tasks.
+  std::set<std::string> lost, lost_ids;
+  for (const auto& a : agents_)
+    if (a.lost)
+      lost.insert(a.cfg.hostname);
   for (const auto& a : st.get_agents().agents()) {
     const auto& host = a.agent_info().hostname();
+    if (lost.count(host) > 0) {
+      lost_ids.insert(a.agent_info().id().value());
+      continue;
+    }
     host_of[a.agent_info().id().value()] = host;
     if (++listed[host] == 2)
       problems.push_back(fmt::format("the master lists {} twice", host));
@@ -91,7 +101,7 @@ world::divergence(const v1::master::Response::GetState& st,
   }
   std::map<std::string, std::multiset<std::string>> counted; // by host
   auto count = [&](const v1::Task& t) {
-    if (is_terminal(t.state()))
+    if (is_terminal(t.state()) || lost_ids.count(t.agent_id().value()) > 0)
       return;
     auto h = host_of.find(t.agent_id().value());
     auto host = h != host_of.end() ? h->second
@@ -113,6 +123,8 @@ world::divergence(const v1::master::Response::GetState& st,
   // The truth, agent by agent.
   for (size_t i = 0; i < agents_.size(); ++i) {
     auto host = agents_[i].cfg.hostname;
+    if (agents_[i].lost)
+      continue;
     if (!agents_[i].up) {
       problems.push_back(host + " is down");
       continue;

@@ -59,6 +59,8 @@ fault_event::kind kind_of(const YAML::Node& n, const std::string& path) {
     return fault_event::kind::crash_executors;
   if (text == "crash_node")
     return fault_event::kind::crash_node;
+  if (text == "lose_node")
+    return fault_event::kind::lose_node;
   if (text == "crash_master")
     return fault_event::kind::crash_master;
   if (text == "crash_framework")
@@ -70,7 +72,8 @@ fault_event::kind kind_of(const YAML::Node& n, const std::string& path) {
   if (text == "maintenance")
     return fault_event::kind::maintenance;
   fail(n, path, fmt::format("'{}' is not a fault (crash_agent, "
-                            "crash_executors, crash_node, crash_master, "
+                            "crash_executors, crash_node, lose_node, "
+                            "crash_master, "
                             "crash_framework, partition, drain_agent, "
                             "maintenance)",
                             text));
@@ -202,7 +205,7 @@ scenario read(const YAML::Node& root) {
            } else if (key == "random_faults") {
              auto& r = sc.random;
              fields(v, at,
-                    {"agent_crashes", "executor_crashes", "node_crashes",
+                    {"agent_crashes", "executor_crashes", "node_crashes", "node_losses",
                      "partitions",
                      "master_crashes", "framework_crashes", "agent_drains",
                      "maintenance_windows",
@@ -215,6 +218,8 @@ scenario read(const YAML::Node& root) {
                         r.executor_crashes = scalar_of<size_t>(x, p);
                       else if (k == "node_crashes")
                         r.node_crashes = scalar_of<size_t>(x, p);
+                      else if (k == "node_losses")
+                        r.node_losses = scalar_of<size_t>(x, p);
                       else if (k == "partitions")
                         r.partitions = scalar_of<size_t>(x, p);
                       else if (k == "master_crashes")

@@ -42,6 +42,7 @@ const char* kind_name(fault_event::kind k) {
     case fault_event::kind::crash_agent: return "crash_agent";
     case fault_event::kind::crash_executors: return "crash_executors";
     case fault_event::kind::crash_node: return "crash_node";
+    case fault_event::kind::lose_node: return "lose_node";
     case fault_event::kind::crash_master: return "crash_master";
     case fault_event::kind::crash_framework: return "crash_framework";
     case fault_event::kind::partition: return "partition";
@@ -565,6 +566,40 @@ void world::drain_agent(int node, caf::timespan grace) {
   });
 }
 
+void world::mark_gone_later(int node, caf::timespan after) {
+  auto hostname = fmt::format("agent-{}", agent_index(node));
+  auto agent_id = std::make_shared<std::string>();
+  auto due = elapsed() + after;
+  spawn_operator([this, hostname, agent_id, due](
+                   caf::event_based_actor* self,
+                   const std::function<void()>& again) {
+    if (agent_id->empty()) {
+      v1::master::Call call;
+      call.set_type(v1::master::Call::GET_AGENTS);
+      self->request(leader_actor(), std::chrono::seconds(30), call)
+        .then(
+          [=](const v1::master::Response& r) {
+            for (const auto& a : r.get_agents().agents())
+              if (a.agent_info().hostname() == hostname)
+                *agent_id = a.agent_info().id().value();
+            again();
+          },
+          [again](caf::error&) { again(); });
+      return;
+    }
+    if (elapsed() < due) {
+      again();
+      return;
+    }
+    v1::master::Call call;
+    call.set_type(v1::master::Call::MARK_AGENT_GONE);
+    call.mutable_mark_agent_gone()->mutable_agent_id()->set_value(*agent_id);
+    self->request(leader_actor(), std::chrono::seconds(30), call)
+      .then([self](const v1::master::Response&) { self->quit(); },
+            [again](caf::error&) { again(); });
+  });
+}
+
 void world::schedule_maintenance(int node, caf::timespan window) {
   auto hostname = fmt::format("agent-{}", agent_index(node));
   // The schedule with the machine in it (`join`) or out of it. Its window
@@ -752,7 +787,7 @@ void world::node_died(caf::actor_id id) {
 }
 
 void world::restart_agent(size_t i) {
-  if (!agents_[i].up)
+  if (!agents_[i].up && !agents_[i].lost)
     start_agent(i);
 }
 
@@ -852,9 +887,17 @@ void world::apply(size_t index) {
                          crash_atom::value);
       break;
     case fault_event::kind::crash_node:
+    case fault_event::kind::lose_node:
       // One instant: the agent and its disk, and every process on the node.
       for (int n : nodes)
         if (is_agent(n)) {
+          if (f.what == fault_event::kind::lose_node) {
+            // Its updates die with it: the master's word is the last.
+            agents_[agent_index(n)].lost = true;
+            model_.agent_removed(n);
+            if (f.duration.count() > 0)
+              mark_gone_later(n, f.duration);
+          }
           crash_agent(n, down);
           caf::anon_send(agents_[agent_index(n)].containerizer,
                          crash_atom::value);
@@ -938,6 +981,12 @@ void world::schedule_faults() {
   for (size_t i = 0; i < r.node_crashes; ++i)
     schedule_.push_back({fault_event::kind::crash_node, at(), {some_agent()},
                          {}});
+  for (size_t i = 0; i < r.node_losses; ++i) {
+    auto when = at();
+    auto target = some_agent();
+    schedule_.push_back({fault_event::kind::lose_node, when, {target},
+                         pick(r.down_time)});
+  }
   for (size_t i = 0; i < r.partitions; ++i) {
     auto first = draw() % agents_.size();
     auto width = 1 + draw() % std::max<size_t>(1, agents_.size() / 4);

@@ -449,6 +449,7 @@ private:
     sim_containerizer containerizer;
     agent_actor actor;
     bool up = false;
+    bool lost = false; // gone for good (lose_node): never restarted
     uint32_t incarnation = 0;
     bool located = false; // its locator waits for it
   };
@@ -509,6 +510,9 @@ private:
   /// joins the maintenance schedule, and leaves it `window` later; each
   /// change retried until the master answers.
   void schedule_maintenance(int node, caf::timespan window);
+  /// As an operator told the machine is gone: MARK_AGENT_GONE for `node`'s
+  /// agent `after` from now, retried until the master answers.
+  void mark_gone_later(int node, caf::timespan after);
   /// A simulated operator: `step` runs at once, and again a second after
   /// each call of its `again` (or at a retry_atom it sends itself), while
   /// the master is up, until the run is over or the actor quits.
