@@ -633,3 +633,258 @@ TEST_CASE("a pod on a machine lost for good is replaced on new volumes; "
   // Two of five machines hold a pod in most runs.
   CHECK(moved > 0);
 }
+
+// -- configuration updates --------------------------------------------------------------
+
+namespace {
+
+// The replacement test's service (three nodes, each on its own machine),
+// then the same with a fourth node and bigger, changed servers, then one
+// with a changed volume that it must refuse.
+std::string updated_spec(const std::string& from, const std::string& to) {
+  std::string yaml = replacing_spec_yaml;
+  auto at = yaml.find(from);
+  REQUIRE(at != std::string::npos);
+  return yaml.replace(at, from.size(), to);
+}
+
+struct update_outcome {
+  std::vector<std::string> stages;
+  std::map<std::string, v1::PodInstance> before, after, refused;
+  std::string deploy_plan; // while the bad spec ran
+  std::map<std::string, int32_t> states;
+  std::vector<v1::PodInstance> pods;
+  int fewest_running = 3; // of the first three servers, during the update
+  std::map<std::string, std::string> volume_owner;
+};
+
+struct update_client_state {
+  std::vector<v1::ServiceSpec> specs; // in the order they are run
+  caf::actor_system* sys = nullptr;
+  detector_actor detector;
+  store_actor store;
+  uint64_t seed = 0;
+  service_scheduler_actor service;
+  std::shared_ptr<service_scheduler_actor> current;
+  update_outcome* out = nullptr;
+  size_t stage = 0;
+  int polls_in_stage = 0;
+};
+
+void start_spec(caf::stateful_actor<update_client_state>* self,
+                size_t which) {
+  auto& st = self->state;
+  if (st.service)
+    caf::anon_send_exit(st.service, caf::exit_reason::kill);
+  service_config cfg;
+  cfg.spec = st.specs[which];
+  cfg.detector = st.detector;
+  cfg.store = st.store;
+  cfg.seed = st.seed;
+  st.service = spawn_service_scheduler(*st.sys, std::move(cfg));
+  *st.current = st.service;
+}
+
+std::map<std::string, v1::PodInstance>
+by_name(const std::vector<v1::PodInstance>& pods) {
+  std::map<std::string, v1::PodInstance> out;
+  for (const auto& p : pods)
+    out[pod_instance_name(p.pod(), p.index())] = p;
+  return out;
+}
+
+caf::behavior update_client(caf::stateful_actor<update_client_state>* self,
+                            update_client_state init) {
+  self->state = std::move(init);
+  start_spec(self, 0);
+  self->send(self, step_atom::value, std::string{"poll"});
+  return {
+    [self](step_atom, const std::string&) {
+      auto& st = self->state;
+      self->delayed_send(self, 2s, step_atom::value, std::string{"poll"});
+      ++st.polls_in_stage;
+      self->request(st.service, 5s, get_atom::value, state_atom::value)
+        .then(
+          [self](const std::vector<std::pair<std::string, int32_t>>& s) {
+            self->state.out->states = {s.begin(), s.end()};
+          },
+          [](caf::error&) {});
+      self->request(st.service, 5s, get_atom::value, pods_atom::value)
+        .then(
+          [self](const std::vector<v1::PodInstance>& pods) {
+            self->state.out->pods = pods;
+          },
+          [](caf::error&) {});
+      self->request(st.service, 5s, get_atom::value, plans_atom::value)
+        .then(
+          [self](const std::vector<v1::PlanState>& plans) {
+            auto& st = self->state;
+            auto& out = *st.out;
+            auto deploy = plan_status(*find_plan(plans, "deploy"));
+            auto running = [&](size_t count) {
+              size_t n = 0;
+              for (const auto& p : out.pods)
+                if (p.index() < count && p.task_ids().count("server") > 0) {
+                  auto s = out.states.find(p.task_ids().at("server"));
+                  n += s != out.states.end()
+                       && s->second == v1::TASK_RUNNING;
+                }
+              return n;
+            };
+            auto next = [&](const char* stage, int spec) {
+              out.stages.push_back(stage);
+              ++st.stage;
+              st.polls_in_stage = 0;
+              if (spec >= 0)
+                start_spec(self, static_cast<size_t>(spec));
+            };
+            switch (st.stage) {
+              case 0: // the first spec deployed: roll out the second
+                if (deploy == v1::PlanState::COMPLETE && running(3) == 3) {
+                  out.before = by_name(out.pods);
+                  next("deployed", 1);
+                }
+                break;
+              case 1: // rolling: one node at a time
+                if (st.polls_in_stage > 2)
+                  out.fewest_running = std::min(
+                    out.fewest_running, static_cast<int>(running(3)));
+                if (deploy == v1::PlanState::COMPLETE && running(4) == 4
+                    && st.polls_in_stage > 2) {
+                  out.after = by_name(out.pods);
+                  next("updated", 2);
+                }
+                break;
+              case 2: // the bad spec: refused, nothing relaunched
+                if (deploy == v1::PlanState::ERROR
+                    && st.polls_in_stage > 15) {
+                  out.deploy_plan = plan_json(*find_plan(plans, "deploy"));
+                  out.refused = by_name(out.pods);
+                  next("refused", 1);
+                }
+                break;
+              case 3: // the good one again: nothing to do
+                if (deploy == v1::PlanState::COMPLETE && running(4) == 4
+                    && st.polls_in_stage > 5)
+                  next("done", -1);
+                break;
+              default:
+                break;
+            }
+          },
+          [](caf::error&) {});
+    },
+  };
+}
+
+struct update_result {
+  sim::report report;
+  update_outcome out;
+  std::vector<std::string> violations;
+  std::string live_cpus; // of the servers, once done
+};
+
+update_result run_update(uint64_t seed) {
+  update_result r;
+  std::vector<v1::ServiceSpec> specs;
+  for (const auto& yaml :
+       {std::string{replacing_spec_yaml},
+        updated_spec("count: 3", "count: 4"),
+        updated_spec("count: 3", "count: 4")}) {
+    auto spec = parse_service_spec(yaml);
+    REQUIRE_MESSAGE(spec, describe(spec.error()));
+    specs.push_back(*spec);
+  }
+  // The second: bigger servers with a new command; the third also changes
+  // the volume.
+  for (size_t i = 1; i < 3; ++i) {
+    auto* server = specs[i].mutable_pods(0)->mutable_tasks(0);
+    server->set_cpus(0.6);
+    server->set_cmd("kv-server --v2");
+  }
+  specs[2].mutable_pods(0)->mutable_volumes(0)->set_size_mb(2048);
+  auto sc = scenario(false);
+  sim::simulation s{sc, seed};
+  s.add_framework([&r, seed, specs](caf::actor_system& sys,
+                                    detector_actor detector) {
+    update_client_state init;
+    init.specs = specs;
+    init.sys = &sys;
+    init.detector = detector;
+    init.store = spawn_memory_store(sys);
+    init.seed = seed;
+    init.out = &r.out;
+    init.current = std::make_shared<service_scheduler_actor>();
+    auto current = init.current;
+    auto c = sys.spawn(update_client, std::move(init));
+    caf::actor_cast<caf::abstract_actor*>(c)->attach_functor(
+      [current](const caf::error&) {
+        if (*current)
+          caf::anon_send_exit(*current, caf::exit_reason::kill);
+      });
+    return caf::actor_cast<caf::actor>(c);
+  });
+  s.add_state_check([&r](const v1::master::Response::GetState& state,
+                         const v1::MasterInfo&) -> std::string {
+    outcome shared;
+    shared.volume_owner = std::move(r.out.volume_owner);
+    auto why = check_master(shared, state, 4);
+    r.out.volume_owner = std::move(shared.volume_owner);
+    if (!why.empty()) {
+      r.violations.push_back(why);
+      return why;
+    }
+    if (r.out.stages.empty() || r.out.stages.back() != "done")
+      return fmt::format("the operator is at stage {} ({})",
+                         r.out.stages.size(), fmt::join(r.out.stages, ", "));
+    std::set<double> cpus;
+    for (const auto& t : state.get_tasks().tasks())
+      if (t.state() == v1::TASK_RUNNING)
+        for (const auto& res : t.resources())
+          if (res.name() == "cpus")
+            cpus.insert(res.scalar().value());
+    r.live_cpus = fmt::format("{}", fmt::join(cpus, ","));
+    return "";
+  });
+  r.report = s.run();
+  return r;
+}
+
+} // namespace
+
+TEST_CASE("a changed spec rolls out node by node on the same volumes; one "
+          "the service cannot take is refused") {
+  for (auto seed : test::sim_seeds(10)) {
+    INFO("seed ", seed, " (DCOS_SIM_SEED)");
+    auto r = run_update(seed);
+    CHECK_MESSAGE(r.report.passed, r.report.violation);
+    for (const auto& v : r.violations)
+      FAIL_CHECK(v);
+    REQUIRE_MESSAGE(r.out.stages.size() == 4, fmt::join(r.out.stages, ", "));
+    // Serial: never more than one of the first three nodes down.
+    CHECK(r.out.fewest_running >= 2);
+    REQUIRE(r.out.after.size() == 4);
+    for (const auto& [name, before] : r.out.before) {
+      const auto& after = r.out.after.at(name);
+      CHECK(after.reservation_id() == before.reservation_id());
+      CHECK(after.volumes().begin()->second
+            == before.volumes().begin()->second);
+      CHECK(after.task_ids().at("server") != before.task_ids().at("server"));
+      CHECK(after.config_id() != before.config_id());
+    }
+    // The refused spec changed nothing; the good one again relaunched
+    // nothing.
+    for (const auto& [name, after] : r.out.after) {
+      CHECK(r.out.refused.at(name).task_ids().at("server")
+            == after.task_ids().at("server"));
+      CHECK(by_name(r.out.pods).at(name).task_ids().at("server")
+            == after.task_ids().at("server"));
+    }
+    CHECK_MESSAGE(r.out.deploy_plan.find(
+                    "pods.node.volume: a volume cannot change")
+                    != std::string::npos,
+                  r.out.deploy_plan);
+    // Only the new servers run (the executors' share is on the executor).
+    CHECK(r.live_cpus == "0.6");
+  }
+}

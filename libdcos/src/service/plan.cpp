@@ -198,6 +198,8 @@ v1::PlanState::Status phase_status(const v1::PlanState::Phase& phase) {
 }
 
 v1::PlanState::Status plan_status(const v1::PlanState& plan) {
+  if (plan.errors_size() > 0)
+    return PlanState::ERROR;
   return aggregate(plan.phases(), plan.interrupted(), phase_status);
 }
 
@@ -479,6 +481,7 @@ std::string plan_json(const v1::PlanState& plan) {
       .end_object();
   }
   w.end_array().key("errors").begin_array();
+  errors.insert(errors.begin(), plan.errors().begin(), plan.errors().end());
   for (const auto& e : errors)
     w.value(e);
   w.end_array()

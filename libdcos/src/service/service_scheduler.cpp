@@ -20,6 +20,7 @@
 #include "dcos/plan.hpp"
 #include "dcos/pod_launch.hpp"
 #include "dcos/service_spec.hpp"
+#include "dcos/service_update.hpp"
 #include "dcos/task_state.hpp"
 
 namespace dcos {
@@ -159,26 +160,49 @@ struct service_state {
         [this, key](const caf::error& err) { fail_to_load(key, err); });
   }
 
+  // First the spec the service ran, then the state of the spec it runs
+  // now (see dcos/service_update.hpp).
   void load() {
-    std::vector<std::string> keys{"incarnation", "framework_id"};
+    load_keys({"incarnation", "framework_id", "spec"}, [this](auto got) {
+      uint64_t incarnation
+        = std::strtoull(got["incarnation"].c_str(), nullptr, 10) + 1;
+      rng.seed(cfg.seed ^ (incarnation * 0x9e3779b97f4a7c15ull));
+      framework_id = got["framework_id"];
+      std::vector<std::pair<std::string, std::string>> writes{
+        {"incarnation", std::to_string(incarnation)}};
+      v1::ServiceSpec ran;
+      bool changed = false;
+      std::vector<std::string> errors;
+      if (got["spec"].empty() || !ran.ParseFromString(got["spec"])) {
+        writes.emplace_back("spec", cfg.spec.SerializeAsString());
+      } else if (ran.SerializeAsString() != cfg.spec.SerializeAsString()) {
+        errors = config_update_errors(ran, cfg.spec);
+        if (errors.empty()) {
+          log->info("the service's spec changed: plan {} rolls it out",
+                    update_plan_name(cfg.spec));
+          changed = true;
+        } else {
+          log->error("the service's spec changed in ways it cannot take; "
+                     "it goes on with the one it ran: {}",
+                     fmt::join(errors, "; "));
+          cfg.spec = std::move(ran);
+        }
+      }
+      load_state(std::move(writes), changed, std::move(errors));
+    });
+  }
+
+  void load_state(std::vector<std::pair<std::string, std::string>> writes,
+                  bool changed, std::vector<std::string> errors) {
+    std::vector<std::string> keys;
     auto fresh = plans_of(cfg.spec);
     for (const auto& plan : fresh)
       keys.push_back(plan_key(plan.name()));
     for (const auto& pod : cfg.spec.pods())
       for (uint32_t i = 0; i < pod.count(); ++i)
         keys.push_back(pod_key(pod_instance_name(pod.name(), i)));
-    load_keys(keys, [this, fresh = std::move(fresh)](auto got) mutable {
-      uint64_t incarnation
-        = std::strtoull(got["incarnation"].c_str(), nullptr, 10) + 1;
-      rng.seed(cfg.seed ^ (incarnation * 0x9e3779b97f4a7c15ull));
-      framework_id = got["framework_id"];
-      for (auto& plan : fresh) {
-        const auto& bytes = got[plan_key(plan.name())];
-        v1::PlanState saved;
-        if (!bytes.empty() && saved.ParseFromString(bytes))
-          plan = resume_plan(std::move(plan), saved);
-        plans.push_back(std::move(plan));
-      }
+    load_keys(keys, [this, fresh = std::move(fresh), writes, changed,
+                     errors](auto got) mutable {
       for (const auto& pod : cfg.spec.pods())
         for (uint32_t i = 0; i < pod.count(); ++i) {
           auto name = pod_instance_name(pod.name(), i);
@@ -190,12 +214,40 @@ struct service_state {
             owner_of[id] = {name, task};
           pods[name] = std::move(inst);
         }
-      put_all({{"incarnation", std::to_string(incarnation)}},
-              [this](const caf::error& err) {
-                if (err)
-                  return fail_to_load("incarnation", err);
-                start();
-              });
+      auto rollout = update_plan_name(cfg.spec);
+      for (auto& plan : fresh) {
+        if (changed && plan.name() == rollout) {
+          // Stored before the spec: a scheduler that stops in between
+          // builds it again, from the same instances.
+          plan = update_plan(cfg.spec, [this](const std::string& name) {
+            auto at = pods.find(name);
+            return at == pods.end() ? std::string{}
+                                    : at->second.config_id();
+          });
+          writes.push_back(plan_write(plan));
+        } else {
+          const auto& bytes = got[plan_key(plan.name())];
+          v1::PlanState saved;
+          if (!bytes.empty() && saved.ParseFromString(bytes))
+            plan = resume_plan(std::move(plan), saved);
+          else if (plan.name() == "update")
+            // Nothing to roll out until the spec changes: deploy runs it.
+            for (auto& phase : *plan.mutable_phases())
+              for (auto& step : *phase.mutable_steps())
+                step.set_status(v1::PlanState::COMPLETE);
+        }
+        if (plan.name() == "deploy")
+          for (const auto& e : errors)
+            plan.add_errors(e);
+        plans.push_back(std::move(plan));
+      }
+      if (changed)
+        writes.emplace_back("spec", cfg.spec.SerializeAsString());
+      put_all(std::move(writes), [this](const caf::error& err) {
+        if (err)
+          return fail_to_load("the service's state", err);
+        start();
+      });
     });
   }
 
@@ -368,6 +420,8 @@ struct service_state {
       if (state == task_state.end() || ended(state->second))
         continue;
       any = true;
+      log->info("killing {}: its step launches it anew",
+                pod_task_name(at->second.pod(), at->second.index(), task));
       kill_task(id->second, at->second.agent_id());
     }
     return any;
@@ -761,13 +815,34 @@ struct service_state {
     if (next == step.status())
       return;
     set_step_status(plan, step.id(), next);
-    store_or_log({plan_write(plan)});
+    std::vector<std::pair<std::string, std::string>> writes{plan_write(plan)};
+    if (next == v1::PlanState::COMPLETE
+        && (plan.name() == "deploy"
+            || plan.name() == update_plan_name(cfg.spec))
+        && instance_done(plan, instance)) {
+      if (const auto* pod = find_pod(cfg.spec, inst.pod())) {
+        pods.at(instance).set_config_id(pod_config_id(*pod));
+        writes.push_back(pod_write(instance));
+      }
+    }
+    store_or_log(std::move(writes));
     if (next == v1::PlanState::COMPLETE) {
       failures.erase(key);
       // The next step of a serial phase may start now: the offers declined
       // for long while nothing could are wanted again.
       revive();
     }
+  }
+
+  // Whether every step of `plan` for `instance` is COMPLETE.
+  static bool instance_done(const v1::PlanState& plan,
+                            const std::string& instance) {
+    for (const auto& phase : plan.phases())
+      for (const auto& step : phase.steps())
+        if (pod_instance_name(step.pod(), step.index()) == instance
+            && step.status() != v1::PlanState::COMPLETE)
+          return false;
+    return true;
   }
 
   void on_retry(const std::string& plan_name, const std::string& what) {

@@ -1,0 +1,55 @@
+// Changing a running service's spec (dcos-commons' configuration update):
+// which changes a deployed service can take, what a pod instance runs, and
+// the plan that rolls a new spec out.
+//
+// The service scheduler (dcos/service_scheduler_actor.hpp) keeps the spec
+// it runs in its store. When it starts with another one:
+//  - config_update_errors() lists what the service cannot take. If any, the
+//    scheduler goes on with the spec it had, and its deploy plan shows the
+//    errors (ERROR, 417) until a spec it can take comes.
+//  - Otherwise the new spec is the target: update_plan() is its `update`
+//    plan if it has one, else `deploy`, with the steps of every instance
+//    that already runs its pod's config COMPLETE and the rest PENDING. A
+//    PENDING step of an instance whose tasks run kills them first, then
+//    launches them anew on the same reservation and volumes (what the pod
+//    grew by is reserved with it).
+//
+// Thread-safety: plain functions.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <dcos/v1/service.pb.h>
+
+namespace dcos {
+
+/// The id of what a pod's tasks run: a fingerprint of the pod's spec less
+/// what changes no task (its count, placement and allow-decommission). Two
+/// specs' pods with the same id launch the same tasks.
+std::string pod_config_id(const v1::ServiceSpec::Pod& pod);
+
+/// What makes `target` unfit to replace `deployed`, each error naming the
+/// spec field: a changed name, role, principal or user; a pod removed or
+/// with fewer instances (decommission is not supported yet); a changed
+/// volume (pod or task volumes: their paths, types and sizes). Empty: the
+/// update can go ahead.
+/// REQUIRES: both came from parse_service_spec.
+std::vector<std::string> config_update_errors(const v1::ServiceSpec& deployed,
+                                              const v1::ServiceSpec& target);
+
+/// The name of the plan that rolls a new spec out: "update" if `spec` has
+/// one, else "deploy".
+std::string update_plan_name(const v1::ServiceSpec& spec);
+
+/// That plan, fresh, with the steps of instances at their pod's config id
+/// COMPLETE. `config_id_of(instance name)` is the id an instance last
+/// completed its deploy or update with ("" if none).
+/// REQUIRES: `spec` came from parse_service_spec.
+v1::PlanState
+update_plan(const v1::ServiceSpec& spec,
+            const std::function<std::string(const std::string&)>&
+              config_id_of);
+
+} // namespace dcos
