@@ -8,16 +8,21 @@
 //  - recovery: --lose percent of the agents' machines crash at once (every
 //    task on them dies; the machines boot again after --down seconds with
 //    their disks), until every server runs again, each in place on its
-//    reservation and volume.
+//    reservation and volume. With --for_good the machines never come back:
+//    the operator marks them gone after --down seconds, and the scheduler
+//    replaces their pods on new reservations and volumes on the spare
+//    agents (give more --agents than --pods).
 // Prints one JSON line.
 //
 //   build/bench/service_sim_bench [--pods=1000] [--agents=1000]
-//       [--strategy=serial|parallel] [--lose=10] [--down=30] [--seed=1]
+//       [--strategy=serial|parallel] [--lose=10] [--down=30] [--for_good]
+//       [--seed=1]
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include <caf/all.hpp>
@@ -52,6 +57,9 @@ struct client_state {
   figures* out = nullptr;
   int pods = 0;
   caf::timespan crash_at{0};
+  // With --for_good: the lost machines, which no instance may be on once
+  // recovered.
+  std::set<std::string> gone_hosts;
   caf::actor_clock::time_point started;
   wall::time_point wall_started, crash_wall;
   bool deployed = false, crashed = false, lost = false, recovered = false;
@@ -65,8 +73,10 @@ double seconds(caf::timespan d) {
 
 caf::behavior client(caf::stateful_actor<client_state>* self,
                      service_scheduler_actor service, int pods,
-                     caf::timespan crash_at, figures* out) {
+                     caf::timespan crash_at, std::set<std::string> gone_hosts,
+                     figures* out) {
   auto& st = self->state;
+  st.gone_hosts = std::move(gone_hosts);
   st.service = std::move(service);
   st.out = out;
   st.pods = pods;
@@ -113,7 +123,9 @@ caf::behavior client(caf::stateful_actor<client_state>* self,
               auto& st = self->state;
               std::map<std::string, int32_t> state_of(s.begin(), s.end());
               int running = 0;
+              bool moved = true;
               for (const auto& inst : insts) {
+                moved = moved && st.gone_hosts.count(inst.hostname()) == 0;
                 auto id = inst.task_ids().find("server");
                 if (id == inst.task_ids().end())
                   continue;
@@ -124,9 +136,9 @@ caf::behavior client(caf::stateful_actor<client_state>* self,
               st.out->running_after = running;
               // First the loss shows (the master tells of the tasks on
               // the crashed machines), then the servers come back.
-              if (running < st.pods)
+              if (running < st.pods || !moved)
                 st.lost = true;
-              if (st.lost && running == st.pods && !st.recovered) {
+              if (st.lost && running == st.pods && moved && !st.recovered) {
                 st.recovered = true;
                 st.out->recovery_virtual_s = seconds(now - st.crash_at);
                 st.out->recovery_wall_s
@@ -164,17 +176,20 @@ plans:
 
 int main(int argc, char** argv) {
   uint64_t pods = 1000, agents = 1000, lose = 10, down = 30, seed = 1;
+  bool for_good = false;
   std::string strategy = "serial";
   flags f{"service_sim_bench [--pods=N] [--agents=N] "
           "[--strategy=serial|parallel] [--lose=PERCENT] [--down=S] "
-          "[--seed=N]",
+          "[--for_good] [--seed=N]",
           "Deploys a stateful service on simulated agents, crashes some of "
           "their machines, and times both."};
   f.add(&pods, "pods", "pod instances, one per agent");
   f.add(&agents, "agents", "simulated agents");
   f.add(&strategy, "strategy", "the deploy phase's strategy");
   f.add(&lose, "lose", "percent of the agents whose machines crash");
-  f.add(&down, "down", "seconds until a crashed machine boots again");
+  f.add(&down, "down", "seconds until a crashed machine boots again (with "
+        "--for_good: until the operator marks it gone)");
+  f.add(&for_good, "for_good", "the machines never come back");
   f.add(&seed, "seed", "the simulation's seed");
   parse_or_exit(f, argc, argv);
   if (lose < 1 || lose > 100 || pods > agents) {
@@ -192,6 +207,7 @@ int main(int argc, char** argv) {
 
   // A first run finds how long the deploy takes, so that the crash of the
   // second comes after it.
+  std::set<std::string> gone_hosts;
   auto run = [&](caf::timespan crash_at, figures& out) {
     sim::scenario sc;
     sc.name = "service_scale";
@@ -206,12 +222,17 @@ int main(int argc, char** argv) {
     sc.faults_from = 0s;
     sc.faults_until = 0s;
     if (crash_at > caf::timespan{0}) {
+      gone_hosts.clear();
       sim::fault_event crash;
-      crash.what = sim::fault_event::kind::crash_node;
+      crash.what = for_good ? sim::fault_event::kind::lose_node
+                            : sim::fault_event::kind::crash_node;
       crash.at = crash_at;
       crash.duration = std::chrono::seconds(down);
-      for (uint64_t i = 0; i < agents * lose / 100; ++i)
+      for (uint64_t i = 0; i < agents * lose / 100; ++i) {
         crash.targets.push_back(fmt::format("agent-{}", i * 100 / lose));
+        if (for_good)
+          gone_hosts.insert(crash.targets.back());
+      }
       sc.faults.push_back(crash);
       sc.time_limit = crash_at + std::chrono::minutes(15);
     } else {
@@ -227,7 +248,7 @@ int main(int argc, char** argv) {
       auto s = spawn_service_scheduler(sys, cfg);
       sys.spawn(client, s, static_cast<int>(pods),
                 crash_at > caf::timespan{0} ? crash_at : caf::timespan::max(),
-                &out);
+                gone_hosts, &out);
       return caf::actor_cast<caf::actor>(s);
     });
     return sim.run();
@@ -248,13 +269,15 @@ int main(int argc, char** argv) {
   std::printf(
     "{\"bench\":\"service_sim\",\"pods\":%llu,\"agents\":%llu,"
     "\"strategy\":\"%s\",\"deploy_virtual_s\":%.1f,\"deploy_wall_s\":%.2f,"
-    "\"lost_agents\":%llu,\"down_s\":%llu,\"recovery_virtual_s\":%.1f,"
+    "\"lost_agents\":%llu,\"for_good\":%s,\"down_s\":%llu,"
+    "\"recovery_virtual_s\":%.1f,"
     "\"recovery_wall_s\":%.2f,\"running_after\":%d,\"sim_steps\":%llu,"
     "\"sim_passed\":%s}\n",
     static_cast<unsigned long long>(pods),
     static_cast<unsigned long long>(agents), strategy.c_str(),
     first.deploy_virtual_s, first.deploy_wall_s,
     static_cast<unsigned long long>(agents * lose / 100),
+    for_good ? "true" : "false",
     static_cast<unsigned long long>(down), second.recovery_virtual_s,
     second.recovery_wall_s, second.running_after,
     static_cast<unsigned long long>(r.stats.steps),
