@@ -43,6 +43,7 @@ pods:
         cmd: echo served > data/log && sleep 1000
         cpus: 0.1
         memory: 32
+        ports: {kv: {port: 0, advertise: true, vip: {prefix: kv, port: 6379}}}
       backup:
         goal: FINISH
         cmd: cp data/log data/backup-$BACKUP_NAME
@@ -143,6 +144,21 @@ TEST_CASE("a service deploys on a volume, backs up over HTTP, and keeps "
                 status.body);
   auto server_id = task_id_in(status.body);
   CHECK(server_id.rfind("node-0-server__", 0) == 0);
+
+  // Endpoints: the advertised port, by agent address, autoip name and VIP.
+  auto endpoints = curl({service->url("/v1/endpoints")});
+  CHECK(endpoints.status == 200);
+  CHECK(endpoints.body == R"(["kv"])");
+  auto kv = curl({service->url("/v1/endpoints/kv")});
+  CHECK(kv.status == 200);
+  CHECK_MESSAGE(contains(kv.body, R"({"address":[")"), kv.body);
+  CHECK_MESSAGE(contains(kv.body, R"("dns":["node-0-server.kv.autoip.dcos.)"
+                                  R"(thisdcos.directory:310)"),
+                kv.body);
+  CHECK_MESSAGE(contains(kv.body,
+                         R"("vip":"kv.kv.l4lb.thisdcos.directory:6379"})"),
+                kv.body);
+  CHECK(curl({service->url("/v1/endpoints/nope")}).status == 404);
 
   // Backup, started over HTTP with a parameter its task sees.
   auto started = curl({"-X", "POST", "-H", "Content-Type: application/json",

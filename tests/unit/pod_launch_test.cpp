@@ -7,6 +7,7 @@
 #include <map>
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include "dcos/error.hpp"
 #include "dcos/pod_launch.hpp"
@@ -404,4 +405,31 @@ TEST_CASE("a release destroys the instance's volumes and unreserves all it "
   CHECK(release_pod_instance(a.instance,
                              offer_of("agent-2", "host-2", fresh_agent()))
           .empty());
+}
+
+TEST_CASE("endpoints: the advertised ports of launched tasks, with their "
+          "autoip and VIP names") {
+  auto spec = spec_with_template("port {{PORT_REDIS}}");
+  auto req = request_for(spec, 1, {"server"});
+  auto offer = offer_of("agent-b", "host-b", fresh_agent());
+  auto launch = plan_pod_launch(req, offer, fresh_agent());
+  REQUIRE_MESSAGE(launch.fits, launch.reason);
+  // Not advertised: not an endpoint.
+  CHECK(pod_endpoints(spec, launch.instance).empty());
+  spec.mutable_pods(0)->mutable_tasks(0)->mutable_ports(0)->set_advertise(
+    true);
+  auto port = launch.instance.ports().at("server-resource-set:redis");
+  auto endpoints = pod_endpoints(spec, launch.instance);
+  REQUIRE(endpoints.size() == 1);
+  CHECK(endpoints[0].name == "redis");
+  CHECK(endpoints[0].address == fmt::format("host-b:{}", port));
+  CHECK(endpoints[0].dns
+        == fmt::format("node-1-server.redis.autoip.dcos.thisdcos.directory:{}",
+                       port));
+  CHECK(endpoints[0].vip == "redis.redis.l4lb.thisdcos.directory:6379");
+  // A task never launched has none.
+  v1::PodInstance fresh;
+  fresh.set_pod("node");
+  fresh.set_index(2);
+  CHECK(pod_endpoints(spec, fresh).empty());
 }

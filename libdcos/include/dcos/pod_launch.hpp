@@ -101,6 +101,23 @@ pod_launch plan_pod_launch(const pod_launch_request& request,
 std::vector<v1::Offer::Operation>
 release_pod_instance(const v1::PodInstance& instance, const v1::Offer& offer);
 
+/// An advertised port (`advertise: true`) of a launched task: an entry of
+/// dcos-commons' /v1/endpoints/{name}.
+struct pod_endpoint {
+  std::string name;    // the port's name, which names the endpoint
+  std::string address; // "<agent hostname>:<host port>"
+  /// "<task's discovery name>.<service>.autoip.dcos.thisdcos.directory:
+  /// <host port>" (dots in names as dashes)
+  std::string dns;
+  /// "<vip prefix>.<service>.l4lb.thisdcos.directory:<vip port>", or ""
+  std::string vip;
+};
+
+/// The advertised ports of `instance`'s tasks that were launched, in the
+/// spec's order of tasks and ports.
+std::vector<pod_endpoint> pod_endpoints(const v1::ServiceSpec& spec,
+                                        const v1::PodInstance& instance);
+
 /// The key of a resource's `resource_id` reservation label, as
 /// dcos-commons labels what it reserves.
 inline constexpr const char* resource_id_label = "resource_id";

@@ -20,6 +20,13 @@
 //                                      volumes. Both answer 200 {"pod":
 //                                      name, "tasks": [task names]}, 404
 //                                      for an instance never launched
+//   GET  /v1/endpoints                 the advertised ports' names
+//   GET  /v1/endpoints/{name}          {"address": ["host:port", ...],
+//                                      "dns": ["<task>.<service>.autoip.
+//                                      dcos.thisdcos.directory:port", ...],
+//                                      "vip": "<name>.<service>.l4lb.
+//                                      thisdcos.directory:port"} (vip only
+//                                      with a VIP)
 //   GET  /v1/health                    200 when deploy and recovery are
 //                                      done, 417 with errors, else 202
 //

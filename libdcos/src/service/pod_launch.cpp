@@ -65,6 +65,14 @@ std::string key_of(const std::string& owner, const std::string& what) {
   return owner + ":" + what;
 }
 
+// The task's name in DNS: its discovery prefix and index, else its name.
+std::string discovery_name(const ServiceSpec::Pod& pod,
+                           const ServiceSpec::Task& t, uint32_t index) {
+  return t.discovery_prefix().empty()
+           ? pod_task_name(pod.name(), index, t.name())
+           : fmt::format("{}-{}", t.discovery_prefix(), index);
+}
+
 bool is_ours(const resource& r, const std::string& reservation_id) {
   return !reservation_id.empty() && reservation_id_of(r) == reservation_id;
 }
@@ -413,10 +421,7 @@ private:
     // Names for Mesos-DNS, VIPs for Minuteman (dcos/vip_table.hpp).
     auto* d = task.mutable_discovery();
     d->set_visibility(v1::DiscoveryInfo::CLUSTER);
-    d->set_name(t.discovery_prefix().empty()
-                  ? name
-                  : fmt::format("{}-{}", t.discovery_prefix(),
-                                inst.index()));
+    d->set_name(discovery_name(pod_, t, inst.index()));
     for (size_t i = 0; i < n.ports.size(); ++i) {
       const auto& p = *n.ports[i];
       auto* port = d->mutable_ports()->add_ports();
@@ -451,6 +456,44 @@ private:
 };
 
 } // namespace
+
+std::vector<pod_endpoint> pod_endpoints(const v1::ServiceSpec& spec,
+                                        const v1::PodInstance& instance) {
+  std::vector<pod_endpoint> out;
+  const auto* pod = find_pod(spec, instance.pod());
+  if (pod == nullptr)
+    return out;
+  auto without_slashes = [](std::string s) {
+    std::erase(s, '/');
+    return s;
+  };
+  auto service = without_slashes(spec.name());
+  auto autoip = service;
+  std::replace(autoip.begin(), autoip.end(), '.', '-');
+  for (const auto& t : pod->tasks()) {
+    if (instance.task_ids().count(t.name()) == 0)
+      continue;
+    auto n = needs_of(*pod, t);
+    for (const auto* p : n.ports) {
+      auto port = instance.ports().find(key_of(n.owner, p->name()));
+      if (!p->advertise() || port == instance.ports().end())
+        continue;
+      pod_endpoint e;
+      e.name = p->name();
+      e.address = fmt::format("{}:{}", instance.hostname(), port->second);
+      auto host = discovery_name(*pod, t, instance.index());
+      std::replace(host.begin(), host.end(), '.', '-');
+      e.dns = fmt::format("{}.{}.autoip.dcos.thisdcos.directory:{}", host,
+                          autoip, port->second);
+      if (p->has_vip())
+        e.vip = fmt::format("{}.{}.l4lb.thisdcos.directory:{}",
+                            without_slashes(p->vip().prefix()), service,
+                            p->vip().port());
+      out.push_back(std::move(e));
+    }
+  }
+  return out;
+}
 
 std::string reservation_id_of(const resource& r) {
   if (r.reservations.empty())

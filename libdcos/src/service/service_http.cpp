@@ -16,6 +16,7 @@
 #include "dcos/json_request.hpp"
 #include "dcos/json_writer.hpp"
 #include "dcos/plan.hpp"
+#include "dcos/pod_launch.hpp"
 #include "dcos/service_spec.hpp"
 
 namespace dcos {
@@ -117,6 +118,18 @@ public:
                                 && parts[1] != "replace"))
                           return r(message_response(404, "Unknown route."));
                         self->pod_command(r, parts[0], parts[1]);
+                      });
+    routes.get("/v1/endpoints",
+               [self](const http_request&, http_responder r) {
+                 self->endpoints(r, "");
+               });
+    routes.add_prefix("GET", "/v1/endpoints/",
+                      [self](const http_request& req, http_responder r) {
+                        auto parts = path_segments(
+                          std::string_view{req.path}.substr(14));
+                        if (parts.size() != 1)
+                          return r(message_response(404, "Unknown route."));
+                        self->endpoints(r, parts[0]);
                       });
     routes.get("/v1/health", [self](const http_request&, http_responder r) {
       self->health(r);
@@ -297,6 +310,48 @@ private:
       call(respond, on_reply, restart_atom::value, name);
     else
       call(respond, on_reply, replace_atom::value, name);
+  }
+
+  // The names of the advertised ports (`only` empty), or one's
+  // {"address": [...], "dns": [...], "vip": "..."}.
+  void endpoints(const http_responder& respond, std::string only) {
+    auto spec = spec_;
+    call(
+      respond,
+      [spec, only](const std::vector<v1::PodInstance>& pods) {
+        std::map<std::string, std::vector<pod_endpoint>> by_name;
+        for (const auto& inst : pods)
+          for (auto& e : pod_endpoints(*spec, inst))
+            by_name[e.name].push_back(std::move(e));
+        json_writer w;
+        if (only.empty()) {
+          w.begin_array();
+          for (const auto& [name, list] : by_name)
+            w.value(name);
+          w.end_array();
+          return json_response(200, w.take());
+        }
+        auto at = by_name.find(only);
+        if (at == by_name.end())
+          return message_response(
+            404, fmt::format("Endpoint {} not found", only));
+        std::string vip;
+        w.begin_object().key("address").begin_array();
+        for (const auto& e : at->second) {
+          w.value(e.address);
+          if (!e.vip.empty())
+            vip = e.vip;
+        }
+        w.end_array().key("dns").begin_array();
+        for (const auto& e : at->second)
+          w.value(e.dns);
+        w.end_array();
+        if (!vip.empty())
+          w.field("vip", vip);
+        w.end_object();
+        return json_response(200, w.take());
+      },
+      get_atom::value, pods_atom::value);
   }
 
   void health(const http_responder& respond) {
