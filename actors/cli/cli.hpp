@@ -41,5 +41,6 @@ int task_log(int argc, char** argv);
 int marathon(int argc, char** argv);
 int job(int argc, char** argv);
 int vips(int argc, char** argv);
+int service(int argc, char** argv);
 
 } // namespace dcos::cli

@@ -8,6 +8,7 @@
 //   dcos marathon app|deployment|task ...   (see marathon.cpp)
 //   dcos job add|list|show|run|remove|history ...   (see job.cpp)
 //   dcos vips [--minuteman=HOST:62080] [--json]
+//   dcos service plan|pod|endpoints ... --service=HOST:PORT  (service.cpp)
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -27,7 +28,8 @@ int main(int argc, char** argv) {
               "  task log  print a task's output\n"
               "  marathon  Marathon's apps, deployments and tasks\n"
               "  job       Metronome's jobs, their runs and history\n"
-              "  vips      Minuteman's VIPs and their backends\n\n"
+              "  vips      Minuteman's VIPs and their backends\n"
+              "  service   a stateful service's plans, pods and endpoints\n\n"
               "Run `dcos <command> --help` for a command's flags.");
   };
   if (argc < 2 || std::strcmp(argv[1], "--help") == 0
@@ -49,6 +51,8 @@ int main(int argc, char** argv) {
     return marathon(argc - 1, argv + 1);
   if (command == "job")
     return job(argc - 1, argv + 1);
+  if (command == "service")
+    return service(argc - 1, argv + 1);
   if (command == "vips")
     return vips(argc - 1, argv + 1);
   if (command == "task") {

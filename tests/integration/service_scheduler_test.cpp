@@ -246,11 +246,37 @@ TEST_CASE("a service deploys on a volume, backs up over HTTP, and keeps "
   }, 30s));
   CHECK(fs::exists(backup));
 
-  // pod replace: a new server on a new volume; the old one is destroyed.
-  auto replaced = curl({"-X", "POST",
-                        service->url("/v1/pod/node-0/replace")});
-  CHECK(replaced.status == 200);
-  CHECK(replaced.body == answer);
+  // The dcos tool, as an operator types it.
+  auto dcos = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {binary("DCOS_CLI"), "service"});
+    args.push_back("--service=127.0.0.1:"
+                   + std::to_string(service->http->port()));
+    return run_to_end(args);
+  };
+  auto shown = dcos({"plan", "show", "deploy"});
+  CHECK(shown.status == 0);
+  CHECK_MESSAGE(contains(shown.out, "deploy (serial strategy) (COMPLETE)\n"
+                                    "└─ nodes (serial strategy) (COMPLETE)\n"
+                                    "   └─ node-0:[server] (COMPLETE)\n"),
+                shown.out);
+  CHECK(dcos({"plan", "list"}).out == "[\"deploy\",\"backup\"]\n");
+  auto pod_status = dcos({"pod", "status"});
+  CHECK_MESSAGE(contains(pod_status.out, "kv\n└─ node\n   └─ node-0\n"
+                                         "      ├─ node-0-server (RUNNING)"),
+                pod_status.out);
+  CHECK(contains(dcos({"endpoints", "kv"}).out,
+                 "kv.kv.l4lb.thisdcos.directory:6379"));
+  auto no_plan = dcos({"plan", "start", "nope"});
+  CHECK(no_plan.status == 1);
+  CHECK_MESSAGE(contains(no_plan.out, "Plan nope not found"), no_plan.out);
+  CHECK(dcos({"plan", "start", "backup", "NOT-A-PARAMETER"}).status == 2);
+  CHECK(dcos({"plan", "force-complete", "deploy", "nodes"}).status == 2);
+
+  // pod replace (with the tool): a new server on a new volume; the old one
+  // is destroyed.
+  auto replaced = dcos({"pod", "replace", "node-0"});
+  CHECK(replaced.status == 0);
+  CHECK_MESSAGE(contains(replaced.out, R"("pod": "node-0")"), replaced.out);
   CHECK(eventually([&] {
     auto s = curl({service->url("/v1/pod/node-0/status")});
     auto id = task_id_in(s.body);
