@@ -163,7 +163,7 @@ reservations_of(const v1::master::Response::GetState& state,
 
 // The master's view: an instance's live tasks on one agent, volumes used by
 // one instance only, and no more than `max_reservations`.
-std::string check_master(outcome& out,
+std::string check_master(std::map<std::string, std::string>& volume_owner,
                          const v1::master::Response::GetState& state,
                          size_t max_reservations = 3,
                          bool active_only = false) {
@@ -176,7 +176,7 @@ std::string check_master(outcome& out,
       agents_of[instance].insert(t.agent_id().value());
     for (const auto& r : t.resources())
       if (r.has_disk() && r.disk().has_persistence()) {
-        auto [at, fresh] = out.volume_owner.emplace(
+        auto [at, fresh] = volume_owner.emplace(
           r.disk().persistence().id(), instance);
         if (!fresh && at->second != instance)
           return fmt::format("volume {} of {} is used by {}", at->first,
@@ -304,7 +304,7 @@ run_result run(uint64_t seed, bool faults) {
   });
   s.add_state_check([&r](const v1::master::Response::GetState& state,
                          const v1::MasterInfo&) -> std::string {
-    if (auto why = check_master(r.out, state); !why.empty()) {
+    if (auto why = check_master(r.out.volume_owner, state); !why.empty()) {
       r.out.violations.push_back(why);
       return why;
     }
@@ -364,6 +364,48 @@ TEST_CASE("without faults, a service's run is a function of its seed") {
 
 namespace {
 
+// What an operator's client last learned from the scheduler.
+struct service_view {
+  std::map<std::string, int32_t> states; // task id -> state
+  std::vector<v1::PodInstance> pods;
+};
+
+// Asks `service` for its task states, pods and plans, in that order (so
+// `on_plans` runs with `view` up to date).
+template <class Self>
+void poll_service(Self* self, const service_scheduler_actor& service,
+                  service_view* view,
+                  std::function<void(const std::vector<v1::PlanState>&)>
+                    on_plans) {
+  self->request(service, 5s, get_atom::value, state_atom::value)
+    .then(
+      [view](const std::vector<std::pair<std::string, int32_t>>& s) {
+        view->states = {s.begin(), s.end()};
+      },
+      [](caf::error&) {});
+  self->request(service, 5s, get_atom::value, pods_atom::value)
+    .then(
+      [view](const std::vector<v1::PodInstance>& pods) { view->pods = pods; },
+      [](caf::error&) {});
+  self->request(service, 5s, get_atom::value, plans_atom::value)
+    .then(
+      [on_plans](const std::vector<v1::PlanState>& plans) {
+        on_plans(plans);
+      },
+      [](caf::error&) {});
+}
+
+// How many of the instances below `count` have their server running.
+size_t servers_running(const service_view& view, uint32_t count) {
+  size_t n = 0;
+  for (const auto& p : view.pods)
+    if (p.index() < count && p.task_ids().count("server") > 0) {
+      auto s = view.states.find(p.task_ids().at("server"));
+      n += s != view.states.end() && s->second == v1::TASK_RUNNING;
+    }
+  return n;
+}
+
 // The same service under a replacement policy, on five machines of which
 // two (agents 0 and 1) are lost for good once it is deployed: the
 // operator marks agent-0 gone, and the policy gives up on agent-1. Then an
@@ -388,17 +430,15 @@ plans:
       nodes: {pod: node, strategy: serial, steps: [{default: [[server]]}]}
 )";
 
-struct replacing_outcome {
+struct replacing_outcome : service_view {
   std::vector<std::string> violations;
   std::string deploy = "never answered";
   // What each instance held once deployed, by name.
   std::map<std::string, v1::PodInstance> deployed;
-  std::vector<v1::PodInstance> pods;
-  std::map<std::string, int32_t> states; // task id -> state
   // The stages the operator went through; "done" at the end.
   std::vector<std::string> stages;
   v1::PodInstance before_restart, before_replace;
-  std::vector<std::string> restart_answer, replace_answer;
+  std::vector<std::string> restart_answer, replace_answer, replace_again;
   std::map<std::string, std::string> volume_owner; // for check_master
 };
 
@@ -406,7 +446,6 @@ struct replacing_client_state {
   service_scheduler_actor service;
   replacing_outcome* out = nullptr;
   int stage = 0;
-  bool asked = false;
 };
 
 bool on_lost_host(const v1::PodInstance& p) {
@@ -421,14 +460,6 @@ const v1::PodInstance* instance_of(const std::vector<v1::PodInstance>& pods,
   return nullptr;
 }
 
-// Whether the instance's server runs, as the scheduler knows it.
-bool server_runs(const replacing_outcome& out, const v1::PodInstance* p) {
-  if (p == nullptr || p->task_ids().count("server") == 0)
-    return false;
-  auto s = out.states.find(p->task_ids().at("server"));
-  return s != out.states.end() && s->second == v1::TASK_RUNNING;
-}
-
 caf::behavior replacing_client(
   caf::stateful_actor<replacing_client_state>* self,
   service_scheduler_actor service, replacing_outcome* out) {
@@ -438,86 +469,67 @@ caf::behavior replacing_client(
   auto advance = [self](std::string stage) {
     self->state.out->stages.push_back(std::move(stage));
     ++self->state.stage;
-    self->state.asked = false;
+  };
+  // An operator's pod restart or replace of node-2; the answer kept.
+  auto on_node2 = [self](auto command, std::vector<std::string>* answer) {
+    self->request(self->state.service, 5s, command, std::string{"node-2"})
+      .then(
+        [answer](const std::vector<std::string>& tasks) { *answer = tasks; },
+        [](caf::error&) {});
   };
   return {
-    [self, advance](step_atom, const std::string&) {
+    [self, advance, on_node2](step_atom, const std::string&) {
       auto& st = self->state;
       self->delayed_send(self, 2s, step_atom::value, std::string{"poll"});
-      self->request(st.service, 5s, get_atom::value, state_atom::value)
-        .then(
-          [self](const std::vector<std::pair<std::string, int32_t>>& s) {
-            self->state.out->states = {s.begin(), s.end()};
-          },
-          [](caf::error&) {});
-      self->request(st.service, 5s, get_atom::value, plans_atom::value)
-        .then(
-          [self](const std::vector<v1::PlanState>& plans) {
-            self->state.out->deploy
-              = status_name(plan_status(*find_plan(plans, "deploy")));
-          },
-          [](caf::error&) {});
-      self->request(st.service, 5s, get_atom::value, pods_atom::value)
-        .then(
-          [self, advance](const std::vector<v1::PodInstance>& pods) {
-            auto& st = self->state;
-            auto& out = *st.out;
-            out.pods = pods;
-            bool all_run = pods.size() == 3;
-            for (uint32_t i = 0; i < 3; ++i)
-              all_run = all_run && server_runs(out, instance_of(pods, i));
-            const auto* node2 = instance_of(pods, 2);
-            switch (st.stage) {
-              case 0: // deployed
-                if (out.deploy == "COMPLETE" && all_run) {
-                  for (const auto& p : pods)
-                    out.deployed[pod_instance_name(p.pod(), p.index())] = p;
-                  advance("deployed");
-                }
-                break;
-              case 1: { // agents 0 and 1 are lost at 60 s: replaced
-                bool moved = all_run;
+      poll_service(
+        self, st.service, st.out,
+        [self, advance, on_node2](const std::vector<v1::PlanState>& plans) {
+          auto& st = self->state;
+          auto& out = *st.out;
+          out.deploy = status_name(plan_status(*find_plan(plans, "deploy")));
+          const auto& pods = out.pods;
+          bool all_run = pods.size() == 3 && servers_running(out, 3) == 3;
+          const auto* node2 = instance_of(pods, 2);
+          switch (st.stage) {
+            case 0: // deployed
+              if (out.deploy == "COMPLETE" && all_run) {
                 for (const auto& p : pods)
-                  moved = moved && !on_lost_host(p);
-                if (moved && out.deploy == "COMPLETE") {
-                  advance("recovered");
-                  out.before_restart = *node2;
-                  self->request(st.service, 5s, restart_atom::value,
-                                std::string{"node-2"})
-                    .then(
-                      [self](const std::vector<std::string>& tasks) {
-                        self->state.out->restart_answer = tasks;
-                      },
-                      [](caf::error&) {});
-                }
-                break;
+                  out.deployed[pod_instance_name(p.pod(), p.index())] = p;
+                advance("deployed");
               }
-              case 2: // restarted in place: a new task, the same reservation
-                if (all_run
-                    && node2->task_ids().at("server")
-                         != out.before_restart.task_ids().at("server")) {
-                  advance("restarted");
-                  out.before_replace = *node2;
-                  self->request(st.service, 5s, replace_atom::value,
-                                std::string{"node-2"})
-                    .then(
-                      [self](const std::vector<std::string>& tasks) {
-                        self->state.out->replace_answer = tasks;
-                      },
-                      [](caf::error&) {});
-                }
-                break;
-              case 3: // replaced: a new reservation
-                if (all_run && !node2->reservation_id().empty()
-                    && node2->reservation_id()
-                         != out.before_replace.reservation_id())
-                  advance("done");
-                break;
-              default:
-                break;
+              break;
+            case 1: { // agents 0 and 1 are lost at 60 s: replaced
+              bool moved = all_run;
+              for (const auto& p : pods)
+                moved = moved && !on_lost_host(p);
+              if (moved && out.deploy == "COMPLETE") {
+                advance("recovered");
+                out.before_restart = *node2;
+                on_node2(restart_atom::value, &out.restart_answer);
+              }
+              break;
             }
-          },
-          [](caf::error&) {});
+            case 2: // restarted in place: a new task, the same reservation
+              if (all_run
+                  && node2->task_ids().at("server")
+                       != out.before_restart.task_ids().at("server")) {
+                advance("restarted");
+                out.before_replace = *node2;
+                // Twice: the second finds it on its way.
+                on_node2(replace_atom::value, &out.replace_answer);
+                on_node2(replace_atom::value, &out.replace_again);
+              }
+              break;
+            case 3: // replaced: a new reservation
+              if (all_run && !node2->reservation_id().empty()
+                  && node2->reservation_id()
+                       != out.before_replace.reservation_id())
+                advance("done");
+              break;
+            default:
+              break;
+          }
+        });
     },
   };
 }
@@ -563,10 +575,7 @@ replacing_result run_replacing(uint64_t seed) {
                          const v1::MasterInfo&) -> std::string {
     // Four while an operator's replacement waits for its old reservation to
     // be offered back; those on the lost machines stay with them.
-    outcome shared;
-    shared.volume_owner = std::move(r.out.volume_owner);
-    auto why = check_master(shared, state, 4, true);
-    r.out.volume_owner = std::move(shared.volume_owner);
+    auto why = check_master(r.out.volume_owner, state, 4, true);
     if (!why.empty()) {
       r.out.violations.push_back(why);
       return why;
@@ -629,6 +638,7 @@ TEST_CASE("a pod on a machine lost for good is replaced on new volumes; "
     CHECK(volumes(r.out.before_replace) == volumes(r.out.before_restart));
     CHECK(r.out.restart_answer == std::vector<std::string>{"node-2-server"});
     CHECK(r.out.replace_answer == std::vector<std::string>{"node-2-server"});
+    CHECK(r.out.replace_again == r.out.replace_answer);
   }
   // Two of five machines hold a pod in most runs.
   CHECK(moved > 0);
@@ -648,12 +658,10 @@ std::string updated_spec(const std::string& from, const std::string& to) {
   return yaml.replace(at, from.size(), to);
 }
 
-struct update_outcome {
+struct update_outcome : service_view {
   std::vector<std::string> stages;
   std::map<std::string, v1::PodInstance> before, after, refused;
   std::string deploy_plan; // while the bad spec ran
-  std::map<std::string, int32_t> states;
-  std::vector<v1::PodInstance> pods;
   int fewest_running = 3; // of the first three servers, during the update
   std::map<std::string, std::string> volume_owner;
 };
@@ -703,76 +711,56 @@ caf::behavior update_client(caf::stateful_actor<update_client_state>* self,
       auto& st = self->state;
       self->delayed_send(self, 2s, step_atom::value, std::string{"poll"});
       ++st.polls_in_stage;
-      self->request(st.service, 5s, get_atom::value, state_atom::value)
-        .then(
-          [self](const std::vector<std::pair<std::string, int32_t>>& s) {
-            self->state.out->states = {s.begin(), s.end()};
-          },
-          [](caf::error&) {});
-      self->request(st.service, 5s, get_atom::value, pods_atom::value)
-        .then(
-          [self](const std::vector<v1::PodInstance>& pods) {
-            self->state.out->pods = pods;
-          },
-          [](caf::error&) {});
-      self->request(st.service, 5s, get_atom::value, plans_atom::value)
-        .then(
-          [self](const std::vector<v1::PlanState>& plans) {
-            auto& st = self->state;
-            auto& out = *st.out;
-            auto deploy = plan_status(*find_plan(plans, "deploy"));
-            auto running = [&](size_t count) {
-              size_t n = 0;
-              for (const auto& p : out.pods)
-                if (p.index() < count && p.task_ids().count("server") > 0) {
-                  auto s = out.states.find(p.task_ids().at("server"));
-                  n += s != out.states.end()
-                       && s->second == v1::TASK_RUNNING;
-                }
-              return n;
-            };
-            auto next = [&](const char* stage, int spec) {
-              out.stages.push_back(stage);
-              ++st.stage;
-              st.polls_in_stage = 0;
-              if (spec >= 0)
-                start_spec(self, static_cast<size_t>(spec));
-            };
-            switch (st.stage) {
-              case 0: // the first spec deployed: roll out the second
-                if (deploy == v1::PlanState::COMPLETE && running(3) == 3) {
-                  out.before = by_name(out.pods);
-                  next("deployed", 1);
-                }
-                break;
-              case 1: // rolling: one node at a time
-                if (st.polls_in_stage > 2)
-                  out.fewest_running = std::min(
-                    out.fewest_running, static_cast<int>(running(3)));
-                if (deploy == v1::PlanState::COMPLETE && running(4) == 4
-                    && st.polls_in_stage > 2) {
-                  out.after = by_name(out.pods);
-                  next("updated", 2);
-                }
-                break;
-              case 2: // the bad spec: refused, nothing relaunched
-                if (deploy == v1::PlanState::ERROR
-                    && st.polls_in_stage > 15) {
-                  out.deploy_plan = plan_json(*find_plan(plans, "deploy"));
-                  out.refused = by_name(out.pods);
-                  next("refused", 1);
-                }
-                break;
-              case 3: // the good one again: nothing to do
-                if (deploy == v1::PlanState::COMPLETE && running(4) == 4
-                    && st.polls_in_stage > 5)
-                  next("done", -1);
-                break;
-              default:
-                break;
-            }
-          },
-          [](caf::error&) {});
+      poll_service(
+        self, st.service, st.out,
+        [self](const std::vector<v1::PlanState>& plans) {
+          auto& st = self->state;
+          auto& out = *st.out;
+          auto deploy = plan_status(*find_plan(plans, "deploy"));
+          auto running = [&](uint32_t count) {
+            return servers_running(out, count);
+          };
+          auto next = [&](const char* stage, int spec) {
+            out.stages.push_back(stage);
+            ++st.stage;
+            st.polls_in_stage = 0;
+            if (spec >= 0)
+              start_spec(self, static_cast<size_t>(spec));
+          };
+          switch (st.stage) {
+            case 0: // the first spec deployed: roll out the second
+              if (deploy == v1::PlanState::COMPLETE && running(3) == 3) {
+                out.before = by_name(out.pods);
+                next("deployed", 1);
+              }
+              break;
+            case 1: // rolling: one node at a time
+              if (st.polls_in_stage > 2)
+                out.fewest_running = std::min(
+                  out.fewest_running, static_cast<int>(running(3)));
+              if (deploy == v1::PlanState::COMPLETE && running(4) == 4
+                  && st.polls_in_stage > 2) {
+                out.after = by_name(out.pods);
+                next("updated", 2);
+              }
+              break;
+            case 2: // the bad spec: refused, nothing relaunched
+              if (deploy == v1::PlanState::ERROR
+                  && st.polls_in_stage > 15) {
+                out.deploy_plan = plan_json(*find_plan(plans, "deploy"));
+                out.refused = by_name(out.pods);
+                next("refused", 1);
+              }
+              break;
+            case 3: // the good one again: nothing to do
+              if (deploy == v1::PlanState::COMPLETE && running(4) == 4
+                  && st.polls_in_stage > 5)
+                next("done", -1);
+              break;
+            default:
+              break;
+          }
+        });
     },
   };
 }
@@ -826,10 +814,7 @@ update_result run_update(uint64_t seed) {
   });
   s.add_state_check([&r](const v1::master::Response::GetState& state,
                          const v1::MasterInfo&) -> std::string {
-    outcome shared;
-    shared.volume_owner = std::move(r.out.volume_owner);
-    auto why = check_master(shared, state, 4);
-    r.out.volume_owner = std::move(shared.volume_owner);
+    auto why = check_master(r.out.volume_owner, state, 4);
     if (!why.empty()) {
       r.violations.push_back(why);
       return why;

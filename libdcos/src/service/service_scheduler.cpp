@@ -420,7 +420,7 @@ struct service_state {
       if (state == task_state.end() || ended(state->second))
         continue;
       any = true;
-      log->info("killing {}: its step launches it anew",
+      log->debug("killing {}: its step launches it anew",
                 pod_task_name(at->second.pod(), at->second.index(), task));
       kill_task(id->second, at->second.agent_id());
     }
@@ -927,7 +927,11 @@ struct service_state {
     log->warn("replacing {} ({}): giving up reservation {} on agent {} ({})",
               instance, why, inst.reservation_id(), inst.agent_id(),
               inst.hostname());
+    // What was on its way already (replaced twice before its relaunch),
+    // and its RUNNING tasks.
     std::set<std::string> relaunch;
+    if (auto r = recovering.find(instance); r != recovering.end())
+      relaunch = r->second;
     for (const auto& [task, id] : inst.task_ids()) {
       auto s = task_state.find(id);
       if (s == task_state.end() || !ended(s->second))
@@ -1009,12 +1013,16 @@ struct service_state {
     auto at = pods.find(name);
     if (at == pods.end())
       return make_error(errc::not_found, fmt::format("Pod {} not found", name));
-    // The launched tasks, in the spec's order.
+    // The launched tasks, and those a replacement will launch, in the
+    // spec's order.
     std::vector<std::string> names;
     const auto& inst = at->second;
+    auto queued = recovering.find(name);
     if (const auto* pod = find_pod(cfg.spec, inst.pod()))
       for (const auto& t : pod->tasks())
-        if (inst.task_ids().count(t.name()) > 0)
+        if (inst.task_ids().count(t.name()) > 0
+            || (queued != recovering.end()
+                && queued->second.count(t.name()) > 0))
           names.push_back(pod_task_name(inst.pod(), inst.index(), t.name()));
     std::vector<std::pair<std::string, std::string>> writes;
     if (replace)
