@@ -660,7 +660,8 @@ std::string updated_spec(const std::string& from, const std::string& to) {
 
 struct update_outcome : service_view {
   std::vector<std::string> stages;
-  std::map<std::string, v1::PodInstance> before, after, refused;
+  std::map<std::string, v1::PodInstance> before, after, refused, unchanged;
+  std::string decommission_plan; // once done
   std::string deploy_plan; // while the bad spec ran
   int fewest_running = 3; // of the first three servers, during the update
   std::map<std::string, std::string> volume_owner;
@@ -752,11 +753,23 @@ caf::behavior update_client(caf::stateful_actor<update_client_state>* self,
                 next("refused", 1);
               }
               break;
-            case 3: // the good one again: nothing to do
+            case 3: // the good one again: nothing to do; then two nodes
               if (deploy == v1::PlanState::COMPLETE && running(4) == 4
-                  && st.polls_in_stage > 5)
-                next("done", -1);
+                  && st.polls_in_stage > 5) {
+                out.unchanged = by_name(out.pods);
+                next("unchanged", 3);
+              }
               break;
+            case 4: { // node-3, then node-2, decommissioned
+              const auto* d = find_plan(plans, "decommission");
+              if (d != nullptr && plan_status(*d) == v1::PlanState::COMPLETE
+                  && deploy == v1::PlanState::COMPLETE && running(2) == 2
+                  && out.pods.size() == 2) {
+                out.decommission_plan = plan_json(*d);
+                next("done", -1);
+              }
+              break;
+            }
             default:
               break;
           }
@@ -778,14 +791,15 @@ update_result run_update(uint64_t seed) {
   for (const auto& yaml :
        {std::string{replacing_spec_yaml},
         updated_spec("count: 3", "count: 4"),
-        updated_spec("count: 3", "count: 4")}) {
+        updated_spec("count: 3", "count: 4"),
+        updated_spec("count: 3", "count: 2\n    allow-decommission: true")}) {
     auto spec = parse_service_spec(yaml);
     REQUIRE_MESSAGE(spec, describe(spec.error()));
     specs.push_back(*spec);
   }
   // The second: bigger servers with a new command; the third also changes
   // the volume.
-  for (size_t i = 1; i < 3; ++i) {
+  for (size_t i = 1; i < 4; ++i) {
     auto* server = specs[i].mutable_pods(0)->mutable_tasks(0);
     server->set_cpus(0.6);
     server->set_cmd("kv-server --v2");
@@ -829,6 +843,9 @@ update_result run_update(uint64_t seed) {
           if (res.name() == "cpus")
             cpus.insert(res.scalar().value());
     r.live_cpus = fmt::format("{}", fmt::join(cpus, ","));
+    // The decommissioned nodes' reservations went back.
+    if (auto n = reservations_of(state, false).size(); n != 2)
+      return fmt::format("{} reservations for 2 nodes", n);
     return "";
   });
   r.report = s.run();
@@ -838,14 +855,14 @@ update_result run_update(uint64_t seed) {
 } // namespace
 
 TEST_CASE("a changed spec rolls out node by node on the same volumes; one "
-          "the service cannot take is refused") {
+          "the service cannot take is refused; a smaller one decommissions") {
   for (auto seed : test::sim_seeds(10)) {
     INFO("seed ", seed, " (DCOS_SIM_SEED)");
     auto r = run_update(seed);
     CHECK_MESSAGE(r.report.passed, r.report.violation);
     for (const auto& v : r.violations)
       FAIL_CHECK(v);
-    REQUIRE_MESSAGE(r.out.stages.size() == 4, fmt::join(r.out.stages, ", "));
+    REQUIRE_MESSAGE(r.out.stages.size() == 5, fmt::join(r.out.stages, ", "));
     // Serial: never more than one of the first three nodes down.
     CHECK(r.out.fewest_running >= 2);
     REQUIRE(r.out.after.size() == 4);
@@ -862,7 +879,7 @@ TEST_CASE("a changed spec rolls out node by node on the same volumes; one "
     for (const auto& [name, after] : r.out.after) {
       CHECK(r.out.refused.at(name).task_ids().at("server")
             == after.task_ids().at("server"));
-      CHECK(by_name(r.out.pods).at(name).task_ids().at("server")
+      CHECK(r.out.unchanged.at(name).task_ids().at("server")
             == after.task_ids().at("server"));
     }
     CHECK_MESSAGE(r.out.deploy_plan.find(
@@ -871,5 +888,15 @@ TEST_CASE("a changed spec rolls out node by node on the same volumes; one "
                   r.out.deploy_plan);
     // Only the new servers run (the executors' share is on the executor).
     CHECK(r.live_cpus == "0.6");
+    // Scaled down to two: the others decommissioned, highest first; the
+    // two left untouched.
+    auto left = by_name(r.out.pods);
+    CHECK(left.size() == 2);
+    for (const auto& [name, inst] : left)
+      CHECK(inst.task_ids().at("server")
+            == r.out.after.at(name).task_ids().at("server"));
+    CHECK_MESSAGE(r.out.decommission_plan.find("decommission-node-3")
+                    < r.out.decommission_plan.find("decommission-node-2"),
+                  r.out.decommission_plan);
   }
 }

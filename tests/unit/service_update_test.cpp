@@ -72,8 +72,11 @@ TEST_CASE("the changes a deployed service can take") {
   CHECK(errors_of(edited("cpus: 0.5", "cpus: 1")).empty());
   CHECK(errors_of(edited("UNIQUE", "CLUSTER\", \"x")).empty());
   CHECK(errors_of(edited("count: 3", "count: 2"))
-        == "pods.node.count: cannot shrink from 3 to 2 (decommission is not "
-           "supported yet)\n");
+        == "pods.node.count: cannot shrink from 3 to 2 without "
+           "allow-decommission: true\n");
+  CHECK(errors_of(edited("count: 3", "count: 2\n    allow-decommission: "
+                                     "true"))
+          .empty());
   CHECK(errors_of(edited("size: 1024", "size: 2048"))
         == "pods.node.volume: a volume cannot change (from ROOT 1024 MB at "
            "data to ROOT 2048 MB at data)\n");
@@ -92,8 +95,35 @@ TEST_CASE("the changes a deployed service can take") {
         .find("name: cannot change from 'kv' to 'kv2'")
         != std::string::npos);
   CHECK(errors_of(edited("  node:\n", "  other:\n"))
-        == "pods.node: cannot be removed (decommission is not supported "
-           "yet)\n");
+        == "pods.node: cannot be removed without allow-decommission: "
+           "true\n");
+}
+
+TEST_CASE("decommission: the instances a smaller spec leaves, highest "
+          "index first") {
+  auto smaller = edited("count: 3", "count: 1\n    allow-decommission: true");
+  auto leaving = leaving_instances(original(), smaller);
+  REQUIRE(leaving.size() == 2);
+  CHECK(leaving[0] == std::pair<std::string, uint32_t>{"node", 1});
+  CHECK(leaving[1] == std::pair<std::string, uint32_t>{"node", 2});
+  CHECK(is_leaving(smaller, "node", 2));
+  CHECK_FALSE(is_leaving(smaller, "node", 0));
+  CHECK(is_leaving(smaller, "gone", 0));
+  auto plan = decommission_plan(leaving);
+  CHECK(plan.name() == "decommission");
+  REQUIRE(plan.phases_size() == 2);
+  CHECK(plan.phases(0).name() == "node-2");
+  REQUIRE(plan.phases(0).steps_size() == 1);
+  const auto& step = plan.phases(0).steps(0);
+  CHECK(step.name() == "decommission-node-2");
+  CHECK(step.id() == "node-2/decommission-node-2");
+  CHECK(step.decommission());
+  CHECK(step.tasks().empty());
+  CHECK(plan.phases(1).name() == "node-1");
+  // Serial: node-2 first.
+  auto first = steps_to_work_on(plan);
+  REQUIRE(first.size() == 1);
+  CHECK(first[0]->index() == 2);
 }
 
 TEST_CASE("the rollout plan: `update` if the spec has one, else deploy; "

@@ -46,10 +46,11 @@
 //
 //  - A changed spec (the one the service ran is in the store) rolls out as
 //    dcos/service_update.hpp says: by its `update` plan, else `deploy`,
-//    relaunching in place the instances whose pod changed; one it cannot
-//    take is refused, and the deploy plan shows why.
+//    relaunching in place the instances whose pod changed and
+//    decommissioning those it has no more; one it cannot take is refused,
+//    and the deploy plan shows why.
 //
-// Not yet: decommission, and readiness checks. A replaced instance runs its RUNNING tasks only: FINISH and ONCE
+// Not yet: readiness checks. A replaced instance runs its RUNNING tasks only: FINISH and ONCE
 // tasks (an init step) run again when a plan runs them.
 //
 // Time only through CAF timers; randomness only from `seed` (mixed with an

@@ -163,7 +163,9 @@ struct service_state {
   // First the spec the service ran, then the state of the spec it runs
   // now (see dcos/service_update.hpp).
   void load() {
-    load_keys({"incarnation", "framework_id", "spec"}, [this](auto got) {
+    load_keys({"incarnation", "framework_id", "spec",
+               plan_key("decommission")},
+              [this](auto got) {
       uint64_t incarnation
         = std::strtoull(got["incarnation"].c_str(), nullptr, 10) + 1;
       rng.seed(cfg.seed ^ (incarnation * 0x9e3779b97f4a7c15ull));
@@ -188,32 +190,67 @@ struct service_state {
           cfg.spec = std::move(ran);
         }
       }
-      load_state(std::move(writes), changed, std::move(errors));
+      // The instances to decommission: those a stored decommission plan
+      // names, and those the new spec has no more.
+      std::set<std::pair<std::string, uint32_t>> leaving;
+      v1::PlanState stored;
+      bool has_stored
+        = stored.ParseFromString(got[plan_key("decommission")])
+          && stored.phases_size() > 0;
+      if (has_stored)
+        for (const auto& phase : stored.phases())
+          for (const auto& step : phase.steps())
+            leaving.emplace(step.pod(), step.index());
+      if (changed)
+        for (auto& l : leaving_instances(ran, cfg.spec))
+          leaving.insert(std::move(l));
+      // (An instance the spec has again is its own.)
+      std::erase_if(leaving, [this](const auto& l) {
+        return !is_leaving(cfg.spec, l.first, l.second);
+      });
+      std::optional<v1::PlanState> decommission;
+      if (!leaving.empty()) {
+        decommission = decommission_plan({leaving.begin(), leaving.end()});
+        if (has_stored)
+          decommission = resume_plan(std::move(*decommission), stored);
+        if (changed)
+          writes.push_back(plan_write(*decommission));
+      }
+      load_state(std::move(writes), changed, std::move(errors),
+                 std::move(decommission));
     });
   }
 
   void load_state(std::vector<std::pair<std::string, std::string>> writes,
-                  bool changed, std::vector<std::string> errors) {
+                  bool changed, std::vector<std::string> errors,
+                  std::optional<v1::PlanState> decommission) {
     std::vector<std::string> keys;
     auto fresh = plans_of(cfg.spec);
     for (const auto& plan : fresh)
       keys.push_back(plan_key(plan.name()));
+    // Every instance of the spec, and those leaving it.
+    std::vector<std::pair<std::string, uint32_t>> instances;
     for (const auto& pod : cfg.spec.pods())
       for (uint32_t i = 0; i < pod.count(); ++i)
-        keys.push_back(pod_key(pod_instance_name(pod.name(), i)));
-    load_keys(keys, [this, fresh = std::move(fresh), writes, changed,
-                     errors](auto got) mutable {
-      for (const auto& pod : cfg.spec.pods())
-        for (uint32_t i = 0; i < pod.count(); ++i) {
-          auto name = pod_instance_name(pod.name(), i);
-          v1::PodInstance inst;
-          const auto& bytes = got[pod_key(name)];
-          if (bytes.empty() || !inst.ParseFromString(bytes))
-            continue;
-          for (const auto& [task, id] : inst.task_ids())
-            owner_of[id] = {name, task};
-          pods[name] = std::move(inst);
-        }
+        instances.emplace_back(pod.name(), i);
+    if (decommission)
+      for (const auto& phase : decommission->phases())
+        for (const auto& step : phase.steps())
+          instances.emplace_back(step.pod(), step.index());
+    for (const auto& [pod, i] : instances)
+      keys.push_back(pod_key(pod_instance_name(pod, i)));
+    load_keys(keys, [this, fresh = std::move(fresh), writes, changed, errors,
+                     instances, decommission](auto got) mutable {
+      for (const auto& [pod_name, i] : instances) {
+        auto name = pod_instance_name(pod_name, i);
+        v1::PodInstance inst;
+        const auto& bytes = got[pod_key(name)];
+        if (bytes.empty() || !inst.ParseFromString(bytes))
+          continue;
+        for (const auto& [task, id] : inst.task_ids())
+          owner_of[id] = {name, task};
+        pods[name] = std::move(inst);
+      }
       auto rollout = update_plan_name(cfg.spec);
       for (auto& plan : fresh) {
         if (changed && plan.name() == rollout) {
@@ -241,6 +278,8 @@ struct service_state {
             plan.add_errors(e);
         plans.push_back(std::move(plan));
       }
+      if (decommission)
+        plans.push_back(std::move(*decommission));
       if (changed)
         writes.emplace_back("spec", cfg.spec.SerializeAsString());
       put_all(std::move(writes), [this](const caf::error& err) {
@@ -478,6 +517,7 @@ struct service_state {
   }
 
   void on_offers(const call::Event::Offers& event) {
+    work_on_decommission();
     std::vector<v1::OfferID> unused;
     // Computed once per batch of offers, and again only when a launch
     // changes them: with a thousand offers and a thousand steps, doing it
@@ -509,6 +549,8 @@ struct service_state {
           stale[i] = false;
         }
         for (const auto* step : work[i]) {
+          if (step->decommission())
+            continue; // work_on_decommission's
           auto name = pod_instance_name(step->pod(), step->index());
           if (busy.count(name) > 0 || step->status() != v1::PlanState::PENDING)
             continue;
@@ -665,7 +707,13 @@ struct service_state {
       return;
     }
     auto [instance, task] = owner->second;
-    auto& inst = pods.at(instance);
+    auto known = pods.find(instance);
+    if (known == pods.end()) { // decommissioned
+      if (!down(status.state()))
+        kill_task(id, status.agent_id().value());
+      return;
+    }
+    auto& inst = known->second;
     // An update of an earlier launch of the task matters no more, but the
     // launch must end if it still runs (its instance was replaced while its
     // agent was away).
@@ -695,6 +743,12 @@ struct service_state {
       *fresh.mutable_task_ids() = inst.task_ids();
       inst = std::move(fresh);
       store_or_log({pod_write(instance)});
+    }
+    if (leaving(instance)) {
+      // Its decommission step waits for its tasks to end.
+      if (ended(status.state()))
+        work_on_decommission();
+      return;
     }
     const auto* t = spec_task(instance, task);
     if (t == nullptr)
@@ -863,6 +917,81 @@ struct service_state {
     revive();
   }
 
+  // -- decommission -----------------------------------------------------------------
+
+  bool leaving(const std::string& instance) const {
+    const auto& inst = pods.at(instance);
+    return is_leaving(cfg.spec, inst.pod(), inst.index());
+  }
+
+  // The decommission plan's steps that may go on: each kills its
+  // instance's live tasks, then, once none runs, forgets the instance (the
+  // cleaner releases its reservation and volumes from its agent's next
+  // offer).
+  void work_on_decommission() {
+    for (auto& plan : plans) {
+      if (plan.name() != "decommission")
+        continue;
+      std::vector<std::string> ids;
+      for (const auto* step : steps_to_work_on(plan))
+        ids.push_back(step->id());
+      for (const auto& phase : plan.phases())
+        for (const auto& step : phase.steps())
+          if (step.status() == v1::PlanState::STARTED)
+            ids.push_back(step.id());
+      bool changed = false;
+      std::vector<std::pair<std::string, std::string>> writes;
+      for (const auto& id : ids) {
+        const v1::PlanState::Step* step = nullptr;
+        for (const auto& phase : plan.phases())
+          for (const auto& s : phase.steps())
+            if (s.id() == id)
+              step = &s;
+        auto name = pod_instance_name(step->pod(), step->index());
+        if (auto at = pods.find(name); at != pods.end()) {
+          std::vector<std::string> tasks;
+          for (const auto& [task, task_id] : at->second.task_ids())
+            tasks.push_back(task);
+          recovering.erase(name);
+          if (kill_live_tasks(name, tasks)) {
+            if (step->status() != v1::PlanState::STARTED) {
+              log->info("decommissioning {}: killing its tasks", name);
+              set_step_status(plan, id, v1::PlanState::STARTED);
+              changed = true;
+            }
+            continue;
+          }
+          log->info("decommissioned {}: its reservation {} goes back",
+                    name, at->second.reservation_id());
+          forget_instance(name);
+        }
+        set_step_status(plan, id, v1::PlanState::COMPLETE);
+        changed = true;
+      }
+      if (changed)
+        store_or_log({plan_write(plan)});
+    }
+  }
+
+  void forget_instance(const std::string& instance) {
+    for (const auto& [task, id] : pods.at(instance).task_ids()) {
+      owner_of.erase(id);
+      task_state.erase(id);
+      restarting.erase(id);
+    }
+    pods.erase(instance);
+    recovering.erase(instance);
+    delayed.erase(instance);
+    down_watch.erase(instance);
+    failures.erase(instance);
+    self->request(cfg.store, caf::infinite, erase_atom::value,
+                  pod_key(instance))
+      .then([](ok_atom) {},
+            [this, instance](caf::error& err) {
+              log->error("cannot forget {}: {}", instance, describe(err));
+            });
+  }
+
   // -- restart and replacement ------------------------------------------------------
 
   bool is_running_goal(const std::string& instance,
@@ -1011,7 +1140,7 @@ struct service_state {
     if (!loaded)
       return not_loaded();
     auto at = pods.find(name);
-    if (at == pods.end())
+    if (at == pods.end() || leaving(name))
       return make_error(errc::not_found, fmt::format("Pod {} not found", name));
     // The launched tasks, and those a replacement will launch, in the
     // spec's order.

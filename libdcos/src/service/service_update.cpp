@@ -78,14 +78,15 @@ std::vector<std::string> config_update_errors(const Spec& deployed,
     auto at = "pods." + old.name();
     const auto* now = find_pod(target, old.name());
     if (now == nullptr) {
-      errors.push_back(fmt::format("{}: cannot be removed (decommission is "
-                                   "not supported yet)",
-                                   at));
+      if (!old.allow_decommission())
+        errors.push_back(fmt::format("{}: cannot be removed without "
+                                     "allow-decommission: true",
+                                     at));
       continue;
     }
-    if (now->count() < old.count())
+    if (now->count() < old.count() && !now->allow_decommission())
       errors.push_back(fmt::format("{}.count: cannot shrink from {} to {} "
-                                   "(decommission is not supported yet)",
+                                   "without allow-decommission: true",
                                    at, old.count(), now->count()));
     compare(errors, at + ".user", user_of(deployed, old),
             user_of(target, *now));
@@ -107,6 +108,43 @@ std::vector<std::string> config_update_errors(const Spec& deployed,
                                      field));
   }
   return errors;
+}
+
+std::vector<std::pair<std::string, uint32_t>>
+leaving_instances(const Spec& deployed, const Spec& target) {
+  std::vector<std::pair<std::string, uint32_t>> out;
+  for (const auto& old : deployed.pods()) {
+    const auto* now = find_pod(target, old.name());
+    for (uint32_t i = now == nullptr ? 0 : now->count(); i < old.count();
+         ++i)
+      out.emplace_back(old.name(), i);
+  }
+  return out;
+}
+
+v1::PlanState decommission_plan(
+  const std::vector<std::pair<std::string, uint32_t>>& leaving) {
+  v1::PlanState plan;
+  plan.set_name("decommission");
+  plan.set_strategy("serial");
+  for (auto at = leaving.rbegin(); at != leaving.rend(); ++at) {
+    auto name = pod_instance_name(at->first, at->second);
+    auto& phase = *plan.add_phases();
+    phase.set_name(name);
+    phase.set_strategy("serial");
+    auto& step = *phase.add_steps();
+    step.set_name("decommission-" + name);
+    step.set_id(name + "/" + step.name());
+    step.set_pod(at->first);
+    step.set_index(at->second);
+    step.set_decommission(true);
+  }
+  return plan;
+}
+
+bool is_leaving(const Spec& spec, const std::string& pod, uint32_t index) {
+  const auto* p = find_pod(spec, pod);
+  return p == nullptr || index >= p->count();
 }
 
 std::string update_plan_name(const Spec& spec) {
