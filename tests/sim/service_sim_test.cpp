@@ -395,6 +395,14 @@ void poll_service(Self* self, const service_scheduler_actor& service,
       [](caf::error&) {});
 }
 
+// "" once an operator's client went through all its stages.
+std::string unfinished(const std::vector<std::string>& stages) {
+  if (!stages.empty() && stages.back() == "done")
+    return "";
+  return fmt::format("the operator is at stage {} ({})", stages.size(),
+                     fmt::join(stages, ", "));
+}
+
 // How many of the instances below `count` have their server running.
 size_t servers_running(const service_view& view, uint32_t count) {
   size_t n = 0;
@@ -580,9 +588,8 @@ replacing_result run_replacing(uint64_t seed) {
       r.out.violations.push_back(why);
       return why;
     }
-    if (r.out.stages.empty() || r.out.stages.back() != "done")
-      return fmt::format("the operator is at stage {} ({})",
-                         r.out.stages.size(), fmt::join(r.out.stages, ", "));
+    if (auto why = unfinished(r.out.stages); !why.empty())
+      return why;
     if (auto n = reservations_of(state, true).size(); n != 3)
       return fmt::format("{} reservations on the live agents", n);
     return "";
@@ -833,9 +840,8 @@ update_result run_update(uint64_t seed) {
       r.violations.push_back(why);
       return why;
     }
-    if (r.out.stages.empty() || r.out.stages.back() != "done")
-      return fmt::format("the operator is at stage {} ({})",
-                         r.out.stages.size(), fmt::join(r.out.stages, ", "));
+    if (auto why = unfinished(r.out.stages); !why.empty())
+      return why;
     std::set<double> cpus;
     for (const auto& t : state.get_tasks().tasks())
       if (t.state() == v1::TASK_RUNNING)
