@@ -940,7 +940,6 @@ struct service_state {
           if (step.status() == v1::PlanState::STARTED)
             ids.push_back(step.id());
       bool changed = false;
-      std::vector<std::pair<std::string, std::string>> writes;
       for (const auto& id : ids) {
         const v1::PlanState::Step* step = nullptr;
         for (const auto& phase : plan.phases())
