@@ -148,21 +148,33 @@ std::string placement_violation(const placement_constraint& c,
   if (c.op == "IS" || (c.op == "CLUSTER" && !c.value.empty()))
     return value == c.value ? std::string{}
                             : fails(fmt::format("{} is '{}'", c.field, value));
-  auto counts = count_by_value(c.field, placed);
-  auto here = counts.count(value) ? counts[value] : 0;
-  if (c.op == "CLUSTER") // without a value: where the others are
-    return counts.empty() || here > 0
-             ? std::string{}
-             : fails(fmt::format("the others are on another {}", c.field));
-  if (c.op == "UNIQUE")
-    return here == 0 ? std::string{}
-                     : fails(fmt::format("an instance runs where {} is '{}'",
-                                         c.field, value));
-  if (c.op == "MAX_PER")
-    return here < c.limit
+  if (c.op != "GROUP_BY") {
+    // Only this value's count matters: a scan, not a map of every value
+    // (a service's deploy asks once per pending instance and offer).
+    int here = 0;
+    bool others = false;
+    std::string theirs;
+    for (const auto& site : placed)
+      if (site.value_of(c.field, &theirs)) {
+        others = true;
+        here += theirs == value ? 1 : 0;
+      }
+    if (c.op == "CLUSTER") // without a value: where the others are
+      return !others || here > 0
+               ? std::string{}
+               : fails(fmt::format("the others are on another {}", c.field));
+    if (c.op == "UNIQUE")
+      return here == 0 ? std::string{}
+                       : fails(fmt::format("an instance runs where {} is "
+                                           "'{}'",
+                                           c.field, value));
+    return here < c.limit // MAX_PER
              ? std::string{}
              : fails(fmt::format("{} instances run where {} is '{}'", here,
                                  c.field, value));
+  }
+  auto counts = count_by_value(c.field, placed);
+  auto here = counts.count(value) ? counts[value] : 0;
   // GROUP_BY: only the least used values take more; values not seen yet
   // count as 0 while fewer than n were seen.
   int least = here;

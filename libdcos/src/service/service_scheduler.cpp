@@ -9,6 +9,7 @@
 #include <optional>
 #include <random>
 #include <set>
+#include <unordered_map>
 
 #include <caf/all.hpp>
 #include <fmt/format.h>
@@ -529,6 +530,14 @@ struct service_state {
     std::set<std::string> known; // reservation ids
     for (const auto& [name, inst] : pods)
       known.insert(inst.reservation_id());
+    // Each step's instance, tasks and launch shape (what no_fresh_fit
+    // remembers), made once per batch: per offer and step they were most
+    // of a parallel deploy's planning.
+    struct step_keys {
+      std::string name, shape;
+      std::vector<std::string> tasks;
+    };
+    std::unordered_map<const v1::PlanState::Step*, step_keys> keys_of;
     for (const auto& offer : event.offers()) {
       auto available = resources::from_proto(offer.resources());
       if (!available) {
@@ -551,11 +560,18 @@ struct service_state {
         for (const auto* step : work[i]) {
           if (step->decommission())
             continue; // work_on_decommission's
-          auto name = pod_instance_name(step->pod(), step->index());
+          auto keys = keys_of.find(step);
+          if (keys == keys_of.end()) {
+            step_keys k;
+            k.name = pod_instance_name(step->pod(), step->index());
+            k.tasks.assign(step->tasks().begin(), step->tasks().end());
+            k.shape = fmt::format("{}/{}:{}", plan.name(), step->pod(),
+                                  fmt::join(k.tasks, ","));
+            keys = keys_of.emplace(step, std::move(k)).first;
+          }
+          const auto& [name, shape, tasks] = keys->second;
           if (busy.count(name) > 0 || step->status() != v1::PlanState::PENDING)
             continue;
-          std::vector<std::string> tasks(step->tasks().begin(),
-                                         step->tasks().end());
           // A step done again (restarted by an operator) replaces the
           // tasks it launched before: they end first.
           if (kill_live_tasks(name, tasks)) {
@@ -565,8 +581,6 @@ struct service_state {
           auto known_at = pods.find(name);
           bool fresh = known_at == pods.end()
                        || known_at->second.reservation_id().empty();
-          auto shape = fmt::format("{}/{}:{}", plan.name(), step->pod(),
-                                   fmt::join(tasks, ","));
           if (fresh && no_fresh_fit.count(shape) > 0)
             continue;
           auto at = sites.find(step->pod());
