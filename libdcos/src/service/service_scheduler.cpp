@@ -42,6 +42,13 @@ bool down(v1::TaskState state) {
   return ended(state) || state == v1::TASK_UNREACHABLE;
 }
 
+// Whether a step in status `s` holds its pod instance: launched, or
+// waiting out a backoff to launch again.
+bool holds_instance(v1::PlanState::Status s) {
+  return s == v1::PlanState::PREPARED || s == v1::PlanState::STARTING
+         || s == v1::PlanState::STARTED || s == v1::PlanState::DELAYED;
+}
+
 // Whether the task's agent is gone for good, with its reservations and
 // volumes.
 bool agent_gone(v1::TaskState state) {
@@ -359,16 +366,8 @@ struct service_state {
     for (const auto& plan : plans)
       for (const auto& phase : plan.phases())
         for (const auto& step : phase.steps())
-          switch (step.status()) {
-            case v1::PlanState::PREPARED:
-            case v1::PlanState::STARTING:
-            case v1::PlanState::STARTED:
-            case v1::PlanState::DELAYED:
-              out.insert(pod_instance_name(step.pod(), step.index()));
-              break;
-            default:
-              break;
-          }
+          if (holds_instance(step.status()))
+            out.insert(pod_instance_name(step.pod(), step.index()));
     for (const auto& [name, tasks] : recovering)
       out.insert(name);
     return out;
@@ -1088,11 +1087,8 @@ struct service_state {
       bool touched = false;
       for (const auto& phase : plan.phases())
         for (const auto& step : phase.steps()) {
-          auto s = step.status();
-          if (pod_instance_name(step.pod(), step.index()) != instance
-              || (s != v1::PlanState::PREPARED && s != v1::PlanState::STARTING
-                  && s != v1::PlanState::STARTED
-                  && s != v1::PlanState::DELAYED))
+          if (!holds_instance(step.status())
+              || pod_instance_name(step.pod(), step.index()) != instance)
             continue;
           failures.erase(plan.name() + "/" + step.id());
           set_step_status(plan, step.id(), v1::PlanState::PENDING);
