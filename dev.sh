@@ -24,6 +24,8 @@ PACKAGES=(
   # used by tests and tools; ZooKeeper for several masters; dig for
   # Mesos-DNS
   curl procps zookeeper bind9-dnsutils
+  # the stateful service SDK's example (examples/redis) and its test
+  redis-server
   # Linux containers: test images (busybox), networks (ip, iptables,
   # nsenter), and crun for the launch benchmark
   busybox-static iproute2 iptables util-linux crun

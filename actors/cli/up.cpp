@@ -16,7 +16,9 @@
 // VIPs on a dummy interface "minuteman" (removed when it stops). Metronome
 // (dcos-metronome) runs jobs from 9000, its state under the work directory
 // (one Metronome, also beside several masters: it has no leader election
-// yet).
+// yet). The stateful service SDK's example, Redis (examples/redis: a
+// primary and two replicas on persistent volumes), runs under dcos-service
+// with its API on 10000, when redis-server is installed.
 #include <signal.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -57,6 +59,34 @@ caf::expected<std::string> ready_line(subprocess& p, const std::string& what) {
     return make_error(errc::unavailable,
                       fmt::format("{} said: {}", what, *line));
   return line->substr(at, line->find(' ', at) - at);
+}
+
+// The Redis example's spec: beside the programs in a build tree, or under
+// share/ where they are installed; empty if neither.
+std::string redis_example_spec() {
+  fs::path program = sibling_program("dcos-service");
+  for (const auto& spec :
+       {program.parent_path() / "examples/redis/svc.yml",
+        program.parent_path().parent_path()
+          / "share/libdcos/examples/redis/svc.yml"}) {
+    std::error_code ec;
+    if (fs::exists(spec, ec))
+      return spec.string();
+  }
+  return "";
+}
+
+// Whether `program` is found on PATH.
+bool on_path(const std::string& program) {
+  const char* path = std::getenv("PATH");
+  std::istringstream dirs{path != nullptr ? path : ""};
+  std::string dir;
+  while (std::getline(dirs, dir, ':')) {
+    std::error_code ec;
+    if (!dir.empty() && fs::exists(fs::path{dir} / program, ec))
+      return true;
+  }
+  return false;
 }
 
 std::string agent_share(int index, int agents) {
@@ -164,6 +194,9 @@ int up(int argc, char** argv) {
   f.add(&dns_http_port, "mesos_dns_port", "Mesos-DNS' HTTP port");
   uint16_t minuteman_port = 62080;
   f.add(&minuteman_port, "minuteman_port", "Minuteman's HTTP port");
+  uint16_t redis_port = 10000;
+  f.add(&redis_port, "redis_port",
+        "the Redis service's scheduler's HTTP port (the SDK's example)");
   uint16_t dns_port = ::geteuid() == 0 ? 53 : 61053;
   f.add(&dns_port, "dns_port",
         "Mesos-DNS' DNS port (default 53 as root, else 61053)");
@@ -356,6 +389,38 @@ int up(int argc, char** argv) {
     }
     service_urls.push_back(url);
     services.push_back(std::move(*minuteman));
+  }
+  // The stateful service SDK's example: Redis, a primary and two replicas
+  // on persistent volumes, run by dcos-service from its spec (when Debian's
+  // redis-server is here to run).
+  if (auto spec = redis_example_spec(); spec.empty()) {
+    std::fprintf(stderr, "dcos up: no examples/redis/svc.yml beside the "
+                         "programs; the Redis service does not run\n");
+  } else if (!on_path("redis-server")) {
+    std::fprintf(stderr, "dcos up: redis-server is not installed (apt-get "
+                         "install redis-server); the Redis service does not "
+                         "run\n");
+  } else {
+    subprocess_options opts;
+    opts.argv = {sibling_program("dcos-service"), "--spec=" + spec,
+                 "--master=" + master_flag, "--ip=" + ip,
+                 "--hostname=" + ip, fmt::format("--port={}", redis_port),
+                 "--work_dir=" + work_dir + "/redis",
+                 "--log_level=" + log_level};
+    opts.env = {"FRAMEWORK_NAME=redis", "REPLICA_COUNT=2",
+                "BACKUP_DIR=" + work_dir + "/redis-backups",
+                "REDIS_MAXMEMORY=64mb"};
+    opts.capture_stdout = true;
+    opts.stderr_path = work_dir + "/redis.log";
+    std::string url;
+    auto redis = start_daemon("redis", std::move(opts), &url);
+    if (!redis) {
+      std::fprintf(stderr, "dcos up: %s\n",
+                   describe_reason(redis.error()).c_str());
+      return 1;
+    }
+    service_urls.push_back(url);
+    services.push_back(std::move(*redis));
   }
   if (zookeeper)
     std::printf("zookeeper  %s\n", zookeeper->url("/mesos").c_str());

@@ -62,8 +62,12 @@ void master_state::publish(const Event& event) {
 }
 
 void master_state::record_status(task_record& task, v1::TaskStatus status) {
+  // A new state, or a new health result: Minuteman follows the stream and
+  // puts only healthy tasks behind a VIP.
   bool new_status = !task.last_status.has_task_id()
-                    || task.last_status.state() != status.state();
+                    || task.last_status.state() != status.state()
+                    || task.last_status.has_healthy() != status.has_healthy()
+                    || task.last_status.healthy() != status.healthy();
   task.last_status = std::move(status);
   // (The simulation found the second case: a retried TASK_RUNNING whose
   // latest_state was TASK_FINISHED ended the task in the master's books

@@ -590,6 +590,7 @@ linux_isolation::prepare(container_launch& req, const std::string& meta) {
     err = add_image(req, runtime, &spec);
     if (!err)
       err = add_volumes(req, &spec);
+    plan.volumes_mounted = true;
     if (!err)
       err = add_dns(req, networks.empty() ? "" : networks.front().name(),
                     runtime, &spec);

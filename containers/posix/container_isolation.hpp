@@ -24,6 +24,10 @@ namespace dcos {
 struct isolated_launch {
   std::vector<std::string> helper_args; // e.g. --isolation=FILE
   bool sync = false; // isolate() must run between clone and exec
+  /// The container's volumes are mounted in its own mount namespace;
+  /// otherwise the containerizer links them into the sandbox
+  /// (posix/volume_links.hpp).
+  bool volumes_mounted = false;
 };
 
 class container_isolation {

@@ -33,6 +33,7 @@
 #include "containerizer_impl.hpp"
 #include "files.hpp"
 #include "process_watcher.hpp"
+#include "volume_links.hpp"
 
 extern char** environ;
 
@@ -247,6 +248,9 @@ caf::expected<uint32_t> launch(posix_self self, container_launch req) {
       self->send(self, cleanup_atom::value, req.container_id, 0);
     return err;
   };
+  if (!plan.volumes_mounted)
+    if (auto err = link_volumes(req))
+      return undo(err);
   if (req.command.empty() || req.command.entrypoint)
     return undo(make_error(errc::invalid_argument,
                            req.command.entrypoint

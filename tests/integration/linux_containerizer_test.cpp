@@ -415,6 +415,33 @@ TEST_CASE("seccomp and rlimits apply without namespaces or an image") {
   CHECK(f.run_to_end(req) == "55\nkeyctl: EPERM (1)\n");
 }
 
+TEST_CASE("without a mount namespace, volumes are links in the sandbox") {
+  // Mesos' filesystem/posix: a persistent volume at "data" is reachable
+  // there; an absolute container path is refused, naming the field.
+  fixture f{{"posix/rlimits"}};
+  auto volume = f.dir.path + "/volume";
+  fs::create_directories(volume);
+  auto req = f.request({"/bin/sh", "-c", "echo kept > data/file && cat "
+                                         "data/file"},
+                       false);
+  auto* v = req.container.add_volumes();
+  v->set_container_path("data");
+  v->set_mode(v1::Volume::RW);
+  v->mutable_source()->set_type(v1::Volume::Source::HOST_PATH);
+  v->mutable_source()->mutable_host_path()->set_path(volume);
+  CHECK(f.run_to_end(req) == "kept\n");
+  CHECK(read_file(volume + "/file") == "kept\n");
+
+  auto absolute = f.request({"/bin/true"}, false);
+  *absolute.container.add_volumes() = *v;
+  absolute.container.mutable_volumes(0)->set_container_path("/data");
+  auto refused = f.launch(absolute);
+  REQUIRE(!refused);
+  CHECK_MESSAGE(contains(describe(refused.error()),
+                         "container.volumes[0].container_path"),
+                describe(refused.error()));
+}
+
 TEST_CASE("the containerizer remembers only the last ended containers") {
   // An agent runs containers for months: the end of each is kept for its
   // waiters, not for ever.

@@ -146,6 +146,8 @@ TEST_CASE("a first launch reserves, creates the volumes and launches the "
   auto* param = req.parameters.add_variables();
   param->set_name("ROLE");
   param->set_value("primary");
+  req.api_hostname = "10.0.0.9";
+  req.api_port = 10000;
   auto offer = offer_of("agent-1", "host-1", fresh_agent());
   resources used;
   auto launch = plan_pod_launch(req, offer, fresh_agent(), &used);
@@ -219,6 +221,8 @@ TEST_CASE("a first launch reserves, creates the volumes and launches the "
   CHECK(env_of(task, "FRAMEWORK_HOST")
         == "redis.autoip.dcos.thisdcos.directory");
   CHECK(env_of(task, "ROLE") == "primary");
+  CHECK(env_of(task, "SCHEDULER_API_HOSTNAME") == "10.0.0.9");
+  CHECK(env_of(task, "SCHEDULER_API_PORT") == "10000");
   // The config is written before the command runs, rendered.
   CHECK(task.command().value()
         == "mkdir -p 'etc' && printf '%s' 'port 31000\nrole primary\n' > "

@@ -72,6 +72,12 @@ struct pod_launch_request {
   /// The service's DNS name for FRAMEWORK_HOST: "<name>.autoip.dcos.thisdcos.
   /// directory" unless set.
   std::string framework_host;
+  /// Where the scheduler's HTTP API listens, for tasks that ask it (an
+  /// instance finding another's endpoints): SCHEDULER_API_HOSTNAME and
+  /// SCHEDULER_API_PORT in each task's environment, as dcos-commons sets
+  /// them. Unset (port 0): neither variable.
+  std::string api_hostname;
+  uint16_t api_port = 0;
 };
 
 /// The outcome for one offer.

@@ -132,6 +132,9 @@ struct service_config {
   double failover_timeout_s = 1209600;
   /// FRAMEWORK_HOST in the tasks' environment; see pod_launch_request.
   std::string framework_host;
+  /// The scheduler's HTTP API, for its tasks; see pod_launch_request.
+  std::string api_hostname;
+  uint16_t api_port = 0;
 };
 
 /// Loads the state from `cfg.store`, then subscribes (failing over to the

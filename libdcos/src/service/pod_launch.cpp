@@ -366,6 +366,10 @@ private:
     set("FRAMEWORK_NAME", spec_.name());
     set("FRAMEWORK_HOST", host);
     set("FRAMEWORK_VIP_HOST", spec_.name() + ".l4lb.thisdcos.directory");
+    if (req_.api_port != 0) {
+      set("SCHEDULER_API_HOSTNAME", req_.api_hostname);
+      set("SCHEDULER_API_PORT", std::to_string(req_.api_port));
+    }
     for (size_t i = 0; i < n.ports.size(); ++i)
       set(n.ports[i]->env_key(), std::to_string(host_ports_[i]));
     for (const auto& var : req_.parameters.variables())

@@ -421,6 +421,8 @@ struct service_state {
       req.placed = *placed;
     req.new_id = [this] { return new_id(); };
     req.framework_host = cfg.framework_host;
+    req.api_hostname = cfg.api_hostname;
+    req.api_port = cfg.api_port;
     resources used;
     auto launch = plan_pod_launch(req, offer, available, &used);
     if (!launch.fits)

@@ -1,0 +1,156 @@
+// dcos-service: runs a stateful service from its YAML spec (svc.yml;
+// dcos/service_spec.hpp) with the SDK's scheduler, as a dcos-commons
+// scheduler runs one: its plans, pods, volumes and HTTP API.
+//
+//   dcos-service --spec=svc.yml --master=127.0.0.1:5050 --port=10000
+//                (--work_dir=/var/lib/redis | --zk=zk://HOST:2181/redis)
+//
+// The spec is rendered with this process's environment first, as
+// dcos-commons renders svc.yml (`count: {{NODE_COUNT}}`), and its config
+// templates are read relative to its file. A spec that does not render or
+// parse is refused before anything starts: the message names the YAML path
+// and line, and the exit code is 2.
+//
+// The tasks find the API at SCHEDULER_API_HOSTNAME (--hostname) and
+// SCHEDULER_API_PORT (--port; without a --port, they are not told).
+//
+// With --work_dir, the scheduler keeps the spec it runs, the plans'
+// progress and the pods' reservations in a store there, so that a
+// restarted scheduler fails over to its framework and resumes its plans.
+// With --zk, several schedulers share that state in ZooKeeper and elect the
+// one that runs; the others forward requests to it. Runs until
+// SIGTERM/SIGINT; exits 1 if the master refuses it, its state cannot be
+// read, or (with --zk) it loses leadership.
+#include <unistd.h>
+
+#include <map>
+#include <random>
+#include <string>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <fmt/format.h>
+
+#include <dcos/daemon_runtime.hpp>
+#include <dcos/detector_actor.hpp>
+#include <dcos/error.hpp>
+#include <dcos/http_router.hpp>
+#include <dcos/leader_proxy.hpp>
+#include <dcos/service_http.hpp>
+#include <dcos/service_leadership.hpp>
+#include <dcos/service_scheduler_actor.hpp>
+#include <dcos/service_spec.hpp>
+#include <dcos/signals.hpp>
+#include <dcos/store_actor.hpp>
+
+extern char** environ;
+
+using namespace dcos;
+
+namespace {
+
+// The process's environment, to render the spec with.
+std::map<std::string, std::string> environment() {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string var{*e};
+    auto eq = var.find('=');
+    if (eq != std::string::npos)
+      env.emplace(var.substr(0, eq), var.substr(eq + 1));
+  }
+  return env;
+}
+
+// Standbys (--zk) forward to the leader and say so in these headers.
+leader_proxy_dialect service_proxy_dialect(const std::string& name) {
+  leader_proxy_dialect d;
+  d.service = name;
+  d.leader_header = "X-Service-Leader";
+  d.leader_prefix = "http://";
+  d.via_header = "X-Service-Via";
+  d.via_prefix = "1.1 ";
+  d.loop_message = "the request came through this scheduler already";
+  d.no_leader_message = "no scheduler leads yet";
+  return d;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  block_termination_signals();
+  daemon_runtime d{"dcos-service", "dcos-service --spec=svc.yml [flags]",
+                   "Runs a stateful service from its YAML spec: its plans, "
+                   "pods, volumes and HTTP API.",
+                   0};
+  std::string spec_path;
+  std::string master = "127.0.0.1:5050";
+  std::string hostname = local_hostname();
+  double failover_timeout = 1209600; // two weeks, as dcos-commons
+  uint64_t seed = std::random_device{}();
+  auto& f = d.flags();
+  f.add(&spec_path, "spec",
+        "the service's YAML spec (svc.yml), rendered with the environment");
+  f.add(&master, "master",
+        "HOST:PORT of the master, or zk://HOSTS/PATH of the masters");
+  service_daemon_config run;
+  run.state.add_to(f, "scheduler", "spec, plans, pods, framework id");
+  f.add(&hostname, "hostname",
+        "hostname to advertise (SCHEDULER_API_HOSTNAME for the tasks)");
+  f.add(&failover_timeout, "failover_timeout",
+        "seconds the master keeps the service's tasks while no scheduler "
+        "is connected");
+  f.add(&seed, "seed", "seed of the ids the scheduler makes");
+  d.parse_or_exit(argc, argv);
+  if (spec_path.empty())
+    return d.usage_error("--spec: required (the service's svc.yml)");
+  if (auto bad = run.state.check())
+    return d.usage_error(*bad);
+  if (failover_timeout < 0)
+    return d.usage_error("--failover_timeout: must not be negative");
+  auto where = parse_master_location(master);
+  if (!where)
+    return d.usage_error(describe_reason(where.error()));
+  auto spec = load_service_spec(spec_path, environment());
+  if (!spec)
+    return d.usage_error(
+      fmt::format("--spec: {}: {}", spec_path, describe_reason(spec.error())));
+
+  caf::actor_system_config cfg;
+  d.configure(cfg);
+  caf::actor_system sys{cfg};
+
+  auto port = d.common().port;
+  service_config scfg;
+  scfg.spec = *spec;
+  scfg.detector = spawn_detector(sys, *where);
+  scfg.seed = seed;
+  scfg.failover_timeout_s = failover_timeout;
+  if (port != 0) {
+    scfg.api_hostname = hostname;
+    scfg.api_port = port;
+  }
+  leader_proxy proxy{fmt::format("{}:{}", hostname, port),
+                     service_proxy_dialect(spec->name())};
+  service_start start = [scfg](caf::actor_system& sys, store_actor store,
+                               service_ready ready) {
+    auto cfg = scfg;
+    cfg.store = std::move(store);
+    auto service = spawn_service_scheduler(sys, cfg);
+    when_loaded(sys, service,
+                [&sys, service, spec = cfg.spec, ready](const caf::error& err) {
+                  if (err)
+                    return ready(err);
+                  http_router routes;
+                  add_service_routes(routes, sys, service, spec);
+                  ready(std::move(routes).handler());
+                });
+    return caf::actor_cast<caf::actor>(service);
+  };
+  run.title = spec->name();
+  run.service = spec->name();
+  run.port = port;
+  run.start = start;
+  auto code = run_service_daemon(d, sys, proxy, std::move(run));
+  caf::anon_send_exit(scfg.detector, caf::exit_reason::user_shutdown);
+  return code;
+}
