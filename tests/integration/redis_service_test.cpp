@@ -5,7 +5,8 @@
 // machine crashes (its agent and every process of its containers killed
 // with SIGKILL) and recovery starts it again on its volume, from its own
 // dump; `pod replace` gives a replica a new volume and it resynchronises;
-// a fresh deployment restores the backup and every key is there.
+// a config change rolls out by the update plan; a fresh deployment
+// restores the backup and every key is there.
 #include <signal.h>
 
 #include <filesystem>
@@ -96,8 +97,10 @@ struct redis_service {
   subprocess process;
 
   redis_service(const std::string& name, const std::string& master,
-                const std::string& dir, const std::string& backups)
-    : port(free_port()), process(start(name, master, dir, backups, port)) {}
+                const std::string& dir, const std::string& backups,
+                const std::string& maxmemory = "64mb")
+    : port(free_port()),
+      process(start(name, master, dir, backups, maxmemory, port)) {}
 
   std::string url(const std::string& path) const {
     return fmt::format("http://127.0.0.1:{}{}", port, path);
@@ -135,14 +138,14 @@ struct redis_service {
 private:
   static subprocess start(const std::string& name, const std::string& master,
                           const std::string& dir, const std::string& backups,
-                          uint16_t port) {
+                          const std::string& maxmemory, uint16_t port) {
     subprocess_options opts;
     opts.argv = {binary("DCOS_SERVICE_BIN"), "--spec=" + binary("DCOS_REDIS_SPEC"),
                  "--master=" + master, "--ip=127.0.0.1",
                  "--hostname=127.0.0.1", fmt::format("--port={}", port),
                  "--work_dir=" + dir, "--log_level=info"};
     opts.env = {"FRAMEWORK_NAME=" + name, "REPLICA_COUNT=2",
-                "BACKUP_DIR=" + backups, "REDIS_MAXMEMORY=64mb",
+                "BACKUP_DIR=" + backups, "REDIS_MAXMEMORY=" + maxmemory,
                 R"(PRIMARY_PLACEMENT=[["node","IS","a0"]])",
                 R"(REPLICA_PLACEMENT=[["node","UNLIKE","a0"],["node","UNIQUE"]])"};
     opts.capture_stdout = true;
@@ -219,13 +222,23 @@ TEST_CASE("redis: deploy, backup, crash recovery on the volume, replace, "
 
   auto first = std::make_unique<redis_service>("redis", master.address(),
                                                dir / "redis", backups);
-  auto& svc = *first;
-  REQUIRE(eventually([&] { return svc.plan_complete("deploy"); }, 120s));
-  auto primary = svc.addresses("redis");
-  auto replicas = svc.addresses("replica");
+  auto* svc = first.get();
+  REQUIRE(eventually([&] { return svc->plan_complete("deploy"); }, 120s));
+  auto primary = svc->addresses("redis");
+  auto replicas = svc->addresses("replica");
   REQUIRE(primary.size() == 1);
   REQUIRE(replicas.size() == 2);
   CHECK(redis(primary[0], {"ROLE"}).rfind("master", 0) == 0);
+  // The placement rules: the primary on a0, one replica on each of the
+  // others.
+  auto agent_of = [&](const std::string& address) {
+    return cluster.of_port(static_cast<uint16_t>(
+      std::stoi(address.substr(address.rfind(':') + 1))));
+  };
+  CHECK(agent_of(primary[0]) == 0);
+  CHECK(agent_of(replicas[0]) != 0);
+  CHECK(agent_of(replicas[1]) != 0);
+  CHECK(agent_of(replicas[0]) != agent_of(replicas[1]));
 
   // Writes on the primary reach both replicas.
   std::string script;
@@ -246,9 +259,9 @@ TEST_CASE("redis: deploy, backup, crash recovery on the volume, replace, "
   // Backup, named by a plan parameter.
   auto started = curl({"-X", "POST", "-H", "Content-Type: application/json",
                        "-d", R"({"BACKUP_NAME":"first"})",
-                       svc.url("/v1/plans/backup/start")});
+                       svc->url("/v1/plans/backup/start")});
   CHECK(started.status == 200);
-  REQUIRE(eventually([&] { return svc.plan_complete("backup"); }, 60s));
+  REQUIRE(eventually([&] { return svc->plan_complete("backup"); }, 60s));
   CHECK(fs::file_size(backups + "/first/dump.rdb") > 0);
 
   // replica-0 snapshots its data, then its machine crashes. Recovery starts
@@ -261,18 +274,15 @@ TEST_CASE("redis: deploy, backup, crash recovery on the volume, replace, "
   CHECK(redis(replicas[0], {"SAVE"}) == "OK");
   auto full_syncs = info(primary[0], "stats", "sync_full");
   auto partial_syncs = std::stoi(info(primary[0], "stats", "sync_partial_ok"));
-  auto before = svc.task_id("replica-0", "replica-0-server");
-  auto port = static_cast<uint16_t>(
-    std::stoi(replicas[0].substr(replicas[0].rfind(':') + 1)));
-  REQUIRE(cluster.of_port(port) != 0); // not the primary's agent
-  cluster.crash_and_restart(cluster.of_port(port));
+  auto before = svc->task_id("replica-0", "replica-0-server");
+  cluster.crash_and_restart(agent_of(replicas[0]));
   CHECK(eventually([&] {
-    auto now = svc.task_id("replica-0", "replica-0-server");
+    auto now = svc->task_id("replica-0", "replica-0-server");
     return !now.empty() && now != before
            && info(replicas[0], "persistence", "loading") == "0";
   }, 90s));
   CHECK(eventually([&] { return has_every_key(replicas[0]); }, 30s));
-  CHECK(svc.addresses("replica")[0] == replicas[0]); // its port, kept
+  CHECK(svc->addresses("replica")[0] == replicas[0]); // its port, kept
   CHECK(volumes_of(dir.path, "replica-0-server") == crashed);
   CHECK(starts_in(crashed[0]) == 2);
   CHECK(info(replicas[0], "persistence", "rdb_last_load_keys_loaded")
@@ -281,14 +291,14 @@ TEST_CASE("redis: deploy, backup, crash recovery on the volume, replace, "
   CHECK(info(primary[0], "stats", "sync_partial_ok")
         == std::to_string(partial_syncs + 1));
   CHECK(eventually([&] {
-    return curl({svc.url("/v1/health")}).status == 200;
+    return curl({svc->url("/v1/health")}).status == 200;
   }, 30s));
 
   // pod replace: replica-1 starts afresh on a new volume (the old one is
   // destroyed) and resynchronises from the primary.
   auto old_volume = volumes_of(dir.path, "replica-1-server");
   REQUIRE(old_volume.size() == 1);
-  auto replaced = curl({"-X", "POST", svc.url("/v1/pod/replica-1/replace")});
+  auto replaced = curl({"-X", "POST", svc->url("/v1/pod/replica-1/replace")});
   CHECK(replaced.status == 200);
   CHECK(eventually([&] {
     auto now = volumes_of(dir.path, "replica-1-server");
@@ -299,11 +309,31 @@ TEST_CASE("redis: deploy, backup, crash recovery on the volume, replace, "
   CHECK(starts_in(new_volume[0]) == 1);
   std::string moved;
   CHECK(eventually([&] {
-    auto now = svc.addresses("replica");
+    auto now = svc->addresses("replica");
     moved = now.size() == 2 ? now[1] : "";
     return !moved.empty() && has_every_key(moved)
            && info(moved, "replication", "master_link_status") == "up";
   }, 60s));
+
+  // A config change: the scheduler, restarted with a new REDIS_MAXMEMORY,
+  // rolls it out by the update plan, each server restarted in place (it
+  // saves on SIGTERM and loads its dump again): every key stays.
+  first.reset();
+  first = std::make_unique<redis_service>("redis", master.address(),
+                                          dir / "redis", backups, "128mb");
+  svc = first.get();
+  auto everyone = svc->addresses("redis");
+  for (const auto& r : svc->addresses("replica"))
+    everyone.push_back(r);
+  REQUIRE(everyone.size() == 3);
+  CHECK(eventually([&] {
+    for (const auto& a : everyone)
+      if (redis(a, {"CONFIG", "GET", "maxmemory"}) != "maxmemory\n134217728")
+        return false;
+    return svc->plan_complete("update");
+  }, 120s));
+  for (const auto& a : everyone)
+    CHECK(eventually([&] { return has_every_key(a); }, 30s));
 
   // Restore into a fresh deployment: empty, then every key, on the
   // primary and (resynchronised) on both replicas.

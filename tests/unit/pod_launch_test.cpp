@@ -149,6 +149,12 @@ TEST_CASE("a first launch reserves, creates the volumes and launches the "
   req.api_hostname = "10.0.0.9";
   req.api_port = 10000;
   auto offer = offer_of("agent-1", "host-1", fresh_agent());
+  auto* rack = offer.add_attributes();
+  rack->set_name("rack");
+  rack->set_type(v1::Value::TEXT);
+  rack->mutable_text()->set_value("r1");
+  offer.mutable_domain()->mutable_fault_domain()->mutable_zone()->set_name(
+    "z1");
   resources used;
   auto launch = plan_pod_launch(req, offer, fresh_agent(), &used);
   REQUIRE_MESSAGE(launch.fits, launch.reason);
@@ -163,6 +169,10 @@ TEST_CASE("a first launch reserves, creates the volumes and launches the "
   const auto& inst = launch.instance;
   CHECK(inst.agent_id() == "agent-1");
   CHECK(inst.hostname() == "host-1");
+  // Where it is, for the placement of the pod's later instances.
+  REQUIRE(inst.attributes_size() == 1);
+  CHECK(inst.attributes(0).text().value() == "r1");
+  CHECK(inst.zone() == "z1");
   CHECK(inst.reservation_id() == "id-1");
 
   // Everything reserved carries the instance's label, role and principal.

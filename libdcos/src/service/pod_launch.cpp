@@ -183,6 +183,9 @@ public:
       inst.set_reservation_id(req_.new_id());
       inst.set_agent_id(offer_.agent_id().value());
       inst.set_hostname(offer_.hostname());
+      inst.set_region(site.region);
+      inst.set_zone(site.zone);
+      *inst.mutable_attributes() = site.attributes;
     }
     level_.labels = {{resource_id_label, inst.reservation_id()}};
     v1::ExecutorInfo executor;

@@ -348,6 +348,10 @@ struct service_state {
       }
     if (known.tasks_size() > 0)
       self->send(driver, std::move(known));
+    // The filters of an earlier scheduler's declines (120 s while it had
+    // nothing to do) outlive it in the allocator: this one may have work
+    // (a changed spec to roll out) at once.
+    revive();
   }
 
   // Whether the instance has a task that has not ended.
@@ -393,6 +397,9 @@ struct service_state {
       if (inst.pod() == pod && !inst.hostname().empty()) {
         placement_site site;
         site.hostname = inst.hostname();
+        site.region = inst.region();
+        site.zone = inst.zone();
+        site.attributes = inst.attributes();
         out.push_back(std::move(site));
       }
     return out;
