@@ -160,6 +160,33 @@ TEST_CASE("a service deploys on a volume, backs up over HTTP, and keeps "
                 kv.body);
   CHECK(curl({service->url("/v1/endpoints/nope")}).status == 404);
 
+  // The instance's TaskInfos and statuses (protobuf's JSON mapping, as
+  // dcos-commons), the framework id, the properties and the metrics.
+  auto info = curl({service->url("/v1/pod/node-0/info")});
+  CHECK(info.status == 200);
+  CHECK_MESSAGE(contains(info.body, R"([{"info":{"name":"node-0-server",)"
+                                    R"("taskId":{"value":")" + server_id),
+                info.body);
+  CHECK_MESSAGE(contains(info.body, R"("status":{"taskId":{"value":")"
+                                    + server_id + R"("},"state":"TASK_RUNNING")"),
+                info.body);
+  CHECK(curl({service->url("/v1/pod/node-7/info")}).status == 404);
+  auto framework = curl({service->url("/v1/state/frameworkId")});
+  CHECK(framework.status == 200);
+  CHECK_MESSAGE(framework.body.rfind(R"([")", 0) == 0, framework.body);
+  CHECK(curl({service->url("/v1/state/properties")}).body
+        == R"(["framework-id","incarnation"])");
+  CHECK(curl({service->url("/v1/state/properties/incarnation")}).body == "1");
+  CHECK(curl({service->url("/v1/state/properties/nope")}).status == 404);
+  auto metrics = curl({service->url("/metrics")});
+  CHECK(metrics.status == 200);
+  CHECK_MESSAGE(contains(metrics.body, "service_plans_deploy_complete 1\n"),
+                metrics.body);
+  CHECK_MESSAGE(contains(metrics.body, "service_tasks_running 1\n"),
+                metrics.body);
+  CHECK_MESSAGE(contains(metrics.body, "service_operations_launch_group 1\n"),
+                metrics.body);
+
   // Backup, started over HTTP with a parameter its task sees.
   auto started = curl({"-X", "POST", "-H", "Content-Type: application/json",
                        "-d", R"({"BACKUP_NAME":"monday"})",

@@ -13,6 +13,9 @@
 //   GET  /v1/pod                       the pod instances' names
 //   GET  /v1/pod/status                every instance's tasks and states
 //   GET  /v1/pod/{name}/status         one instance's
+//   GET  /v1/pod/{name}/info           [{"info": TaskInfo, "status":
+//                                      TaskStatus}] of its tasks, in
+//                                      protobuf's JSON mapping
 //   POST /v1/pod/{name}/restart        kill its tasks; they run again in
 //                                      place (service_scheduler_actor.hpp)
 //   POST /v1/pod/{name}/replace        kill its tasks; it is launched
@@ -27,6 +30,12 @@
 //                                      "vip": "<name>.<service>.l4lb.
 //                                      thisdcos.directory:port"} (vip only
 //                                      with a VIP)
+//   GET  /v1/state/frameworkId         ["<framework id>"]
+//   GET  /v1/state/properties          the properties' names
+//                                      (service_scheduler_actor.hpp);
+//                                      /{name}: its value, text/plain
+//   GET  /metrics                      Prometheus' text; /metrics/snapshot
+//                                      JSON (dcos/metrics.hpp)
 //   GET  /v1/health                    200 when deploy and recovery are
 //                                      done, 417 with errors, else 202
 //

@@ -63,13 +63,16 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <caf/fwd.hpp>
 #include <caf/typed_actor.hpp>
 
 #include <dcos/detector_actor.hpp>
+#include <dcos/metrics.hpp>
 #include <dcos/scheduler_driver_actor.hpp>
 #include <dcos/store_actor.hpp>
 #include <dcos/type_bridge.hpp>
@@ -83,6 +86,10 @@ using operate_atom = caf::atom_constant<caf::atom("operate")>;
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
 using restart_atom = caf::atom_constant<caf::atom("restart")>;
 using replace_atom = caf::atom_constant<caf::atom("replace")>;
+using properties_atom = caf::atom_constant<caf::atom("properties")>;
+
+/// A pod instance and the latest statuses of its current tasks.
+using pod_info = std::pair<v1::PodInstance, std::vector<v1::TaskStatus>>;
 
 /// The calls of the service's API. Failures: errc::unavailable (the state
 /// is loading), errc::not_found (no such plan, phase or step),
@@ -100,6 +107,23 @@ using service_api = caf::typed_actor<
                   v1::Environment>::with<bool>,
   // Every pod instance that was launched, by name.
   caf::replies_to<get_atom, pods_atom>::with<std::vector<v1::PodInstance>>,
+  // One instance ("<pod>-<index>"), its tasks' TaskInfos in task_infos,
+  // and the latest status of each of its current tasks that reported one
+  // (none for a task not heard from since this scheduler started, until
+  // reconciliation answers). errc::not_found: no such instance, or none of
+  // its tasks was launched.
+  caf::replies_to<get_atom, pods_atom, std::string>::with<pod_info>,
+  // Gauges and counters for /metrics: "service/plans/<plan>/steps_<status>"
+  // and ".../complete", "service/tasks_<state>" of the current tasks,
+  // "service/pod_instances", and since this scheduler started
+  // "service/offers_received", "offers_declined", "operations_<type>",
+  // "task_statuses", "revives", "recoveries", "replacements".
+  caf::replies_to<get_atom, metrics_atom>::with<metrics_snapshot>,
+  // The scheduler's properties (dcos-commons' /v1/state/properties):
+  // "incarnation" (how many times a scheduler started on this state) and
+  // "framework-id" once it has one.
+  caf::replies_to<get_atom, properties_atom>::with<
+    std::map<std::string, std::string>>,
   // The latest state of each task the service knows, by task id.
   caf::replies_to<get_atom, state_atom>::with<
     std::vector<std::pair<std::string, int32_t>>>,

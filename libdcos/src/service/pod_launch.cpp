@@ -215,6 +215,7 @@ public:
       auto task = task_info(*find_task(pod_, task_name));
       if (!task)
         return out_;
+      (*inst.mutable_task_infos())[task_name] = *task;
       *group->mutable_task_group()->add_tasks() = std::move(*task);
     }
     // RESERVE first, then CREATE, then the launch, as they depend.

@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include <caf/all.hpp>
 #include <fmt/format.h>
@@ -15,6 +18,7 @@
 #include "dcos/json.hpp"
 #include "dcos/json_request.hpp"
 #include "dcos/json_writer.hpp"
+#include "dcos/metrics.hpp"
 #include "dcos/plan.hpp"
 #include "dcos/pod_launch.hpp"
 #include "dcos/service_spec.hpp"
@@ -105,8 +109,11 @@ public:
                       [self](const http_request& req, http_responder r) {
                         auto parts = path_segments(
                           std::string_view{req.path}.substr(8));
-                        if (parts.size() != 2 || parts[1] != "status")
+                        if (parts.size() != 2
+                            || (parts[1] != "status" && parts[1] != "info"))
                           return r(message_response(404, "Unknown route."));
+                        if (parts[1] == "info")
+                          return self->pod_info(r, parts[0]);
                         self->pod_status(r, parts[0]);
                       });
     routes.add_prefix("POST", "/v1/pod/",
@@ -133,6 +140,32 @@ public:
                       });
     routes.get("/v1/health", [self](const http_request&, http_responder r) {
       self->health(r);
+    });
+    routes.get("/v1/state/frameworkId",
+               [self](const http_request&, http_responder r) {
+                 self->framework_id(r);
+               });
+    routes.get("/v1/state/properties",
+               [self](const http_request&, http_responder r) {
+                 self->property(r, std::nullopt);
+               });
+    routes.add_prefix("GET", "/v1/state/properties/",
+                      [self](const http_request& req, http_responder r) {
+                        auto parts = path_segments(
+                          std::string_view{req.path}.substr(21));
+                        if (parts.size() != 1)
+                          return r(message_response(404, "Unknown route."));
+                        self->property(r, parts[0]);
+                      });
+    auto sys = &sys_;
+    auto service = service_;
+    auto timeout = timeout_;
+    route_metrics(routes, [sys, service, timeout](auto done) {
+      ask(
+        *sys, service, timeout,
+        [done](metrics_snapshot& m) { done(std::move(m)); },
+        [done](const caf::error& err) { done(err); }, get_atom::value,
+        metrics_atom::value);
     });
   }
 
@@ -293,6 +326,88 @@ private:
         return answered_later();
       },
       get_atom::value, pods_atom::value);
+  }
+
+  // [{"info": TaskInfo, "status": TaskStatus}, ...] for each task the
+  // instance launched, in the spec's order, in protobuf's JSON mapping (as
+  // dcos-commons writes them); "status" only once the task reported one.
+  void pod_info(const http_responder& respond, const std::string& name) {
+    auto spec = spec_;
+    call(
+      respond,
+      [spec](const dcos::pod_info& info) {
+        const auto& [inst, statuses] = info;
+        std::map<std::string, const v1::TaskStatus*> status_of;
+        for (const auto& s : statuses)
+          status_of[s.task_id().value()] = &s;
+        // (An instance of a pod the spec has no more is decommissioned:
+        // its tasks in the order they are stored.)
+        std::vector<std::string> order;
+        if (const auto* pod = find_pod(*spec, inst.pod()); pod != nullptr)
+          for (const auto& t : pod->tasks())
+            order.push_back(t.name());
+        else
+          for (const auto& [task, info] : inst.task_infos())
+            order.push_back(task);
+        json_writer w;
+        w.begin_array();
+        for (const auto& task : order) {
+          auto at = inst.task_infos().find(task);
+          if (at == inst.task_infos().end())
+            continue;
+          w.begin_object().key("info").raw(
+            to_json(at->second, json_style::marathon));
+          if (auto s = status_of.find(at->second.task_id().value());
+              s != status_of.end())
+            w.key("status").raw(to_json(*s->second, json_style::marathon));
+          w.end_object();
+        }
+        w.end_array();
+        return json_response(200, w.take());
+      },
+      get_atom::value, pods_atom::value, name);
+  }
+
+  // ["<framework id>"], or [] before the first subscription.
+  void framework_id(const http_responder& respond) {
+    call(
+      respond,
+      [](const std::map<std::string, std::string>& props) {
+        json_writer w;
+        w.begin_array();
+        if (auto at = props.find("framework-id"); at != props.end())
+          w.value(at->second);
+        w.end_array();
+        return json_response(200, w.take());
+      },
+      get_atom::value, properties_atom::value);
+  }
+
+  // The properties' names, or one's value (text), or 404.
+  void property(const http_responder& respond,
+                std::optional<std::string> name) {
+    call(
+      respond,
+      [name](const std::map<std::string, std::string>& props) {
+        if (name) {
+          auto at = props.find(*name);
+          if (at == props.end())
+            return message_response(
+              404, fmt::format("Property {} not found", *name));
+          http_response r;
+          r.status = 200;
+          r.content_type = "text/plain";
+          r.body = at->second;
+          return r;
+        }
+        json_writer w;
+        w.begin_array();
+        for (const auto& [key, value] : props)
+          w.value(key);
+        w.end_array();
+        return json_response(200, w.take());
+      },
+      get_atom::value, properties_atom::value);
   }
 
   // {"pod": name, "tasks": [task names]}, as dcos-commons answers both.

@@ -74,7 +74,19 @@ struct service_state {
   std::vector<v1::PlanState> plans;                // deploy first
   std::map<std::string, v1::PodInstance> pods;     // by instance name
   std::map<std::string, v1::TaskState> task_state; // by task id
+  std::map<std::string, v1::TaskStatus> last_status; // by task id
   std::map<std::string, task_owner> owner_of;      // by task id
+  uint64_t incarnation = 0;
+  // Counters for /metrics, since this scheduler started.
+  struct counters {
+    uint64_t offers_received = 0;
+    uint64_t offers_declined = 0;
+    std::map<std::string, uint64_t> operations; // by type, lower case
+    uint64_t task_statuses = 0;
+    uint64_t revives = 0;
+    uint64_t recoveries = 0;   // instances relaunched in place
+    uint64_t replacements = 0; // instances given up and launched afresh
+  } counted;
   // Failures in a row, for the backoff: by "<plan>/<step id>" or instance.
   std::map<std::string, int> failures;
   // Instances whose RUNNING tasks wait to be launched again (recovery),
@@ -174,7 +186,7 @@ struct service_state {
     load_keys({"incarnation", "framework_id", "spec",
                plan_key("decommission")},
               [this](auto got) {
-      uint64_t incarnation
+      incarnation
         = std::strtoull(got["incarnation"].c_str(), nullptr, 10) + 1;
       rng.seed(cfg.seed ^ (incarnation * 0x9e3779b97f4a7c15ull));
       framework_id = got["framework_id"];
@@ -526,6 +538,7 @@ struct service_state {
   }
 
   void on_offers(const call::Event::Offers& event) {
+    counted.offers_received += static_cast<uint64_t>(event.offers_size());
     work_on_decommission();
     std::vector<v1::OfferID> unused;
     // Computed once per batch of offers, and again only when a launch
@@ -642,6 +655,7 @@ struct service_state {
                      offer.id().value(), launch.reason);
           continue;
         }
+        ++(replacement ? counted.replacements : counted.recoveries);
         log->info("recovering {} {}: {}", name,
                   replacement ? "on a new reservation" : "in place",
                   fmt::join(tasks, ", "));
@@ -662,8 +676,13 @@ struct service_state {
       // reserved and launched.
       call::Call::Accept accept;
       *accept.add_offer_ids() = offer.id();
-      for (auto& op : ops)
+      for (auto& op : ops) {
+        auto type = v1::Offer::Operation::Type_Name(op.type());
+        std::transform(type.begin(), type.end(), type.begin(),
+                       [](unsigned char c) { return std::tolower(c); });
+        ++counted.operations[type];
         *accept.add_operations() = std::move(op);
+      }
       accept.mutable_filters()->set_refuse_seconds(1);
       put_all(std::move(writes),
               [this, accept = std::move(accept)](const caf::error& err) {
@@ -680,6 +699,7 @@ struct service_state {
       for (auto& id : unused)
         *decline.add_offer_ids() = std::move(id);
       decline.mutable_filters()->set_refuse_seconds(work_waits() ? 1 : 120);
+      counted.offers_declined += unused.size();
       self->send(driver, std::move(decline));
     }
   }
@@ -749,6 +769,8 @@ struct service_state {
       return;
     }
     task_state[id] = status.state();
+    last_status[id] = status;
+    ++counted.task_statuses;
     bool from_agent = status.source() != v1::TaskStatus::SOURCE_MASTER;
     if (from_agent && !inst.confirmed()) {
       inst.set_confirmed(true);
@@ -998,6 +1020,7 @@ struct service_state {
     for (const auto& [task, id] : pods.at(instance).task_ids()) {
       owner_of.erase(id);
       task_state.erase(id);
+      last_status.erase(id);
       restarting.erase(id);
     }
     pods.erase(instance);
@@ -1190,8 +1213,10 @@ struct service_state {
   }
 
   void revive() {
-    if (subscribed)
-      self->send(driver, call::Call::Revive{});
+    if (!subscribed)
+      return;
+    ++counted.revives;
+    self->send(driver, call::Call::Revive{});
   }
 
   caf::result<bool> operate(const std::string& plan_name,
@@ -1226,6 +1251,61 @@ struct service_state {
       rp.deliver(true);
     });
     return rp;
+  }
+
+  // Gauges (plans' steps by status, current tasks by state, instances)
+  // and this scheduler's counters, named "service/...".
+  metrics_snapshot metrics() const {
+    metrics_snapshot m;
+    for (const auto& plan : plans) {
+      std::map<std::string, double> steps;
+      for (const auto& phase : plan.phases())
+        for (const auto& step : phase.steps())
+          ++steps[v1::PlanState::Status_Name(step.status())];
+      for (int s = v1::PlanState::Status_MIN; s <= v1::PlanState::Status_MAX;
+           ++s)
+        if (v1::PlanState::Status_IsValid(s)) {
+          auto name = v1::PlanState::Status_Name(
+            static_cast<v1::PlanState::Status>(s));
+          auto lower = name;
+          std::transform(lower.begin(), lower.end(), lower.begin(),
+                         [](unsigned char c) { return std::tolower(c); });
+          add_metric(m,
+                     fmt::format("service/plans/{}/steps_{}", plan.name(),
+                                 lower),
+                     steps[name]);
+        }
+      add_metric(m, fmt::format("service/plans/{}/complete", plan.name()),
+                 plan_status(plan) == v1::PlanState::COMPLETE ? 1 : 0);
+    }
+    std::map<v1::TaskState, double> states;
+    for (const auto& [name, inst] : pods)
+      for (const auto& [task, id] : inst.task_ids())
+        if (auto at = task_state.find(id); at != task_state.end())
+          ++states[at->second];
+    for (auto state : {v1::TASK_STAGING, v1::TASK_STARTING, v1::TASK_RUNNING,
+                       v1::TASK_KILLING, v1::TASK_FINISHED, v1::TASK_FAILED,
+                       v1::TASK_KILLED, v1::TASK_ERROR, v1::TASK_LOST,
+                       v1::TASK_UNREACHABLE, v1::TASK_GONE})
+      add_metric(m, task_state_metric("service/", state), states[state]);
+    add_metric(m, "service/pod_instances", static_cast<double>(pods.size()));
+    add_metric(m, "service/subscribed", subscribed ? 1 : 0);
+    auto counter = [&m](const std::string& name, uint64_t n) {
+      add_metric(m, name, static_cast<double>(n));
+    };
+    counter("service/offers_received", counted.offers_received);
+    counter("service/offers_declined", counted.offers_declined);
+    for (const char* op : {"reserve", "create", "launch_group", "destroy",
+                           "unreserve"}) {
+      auto at = counted.operations.find(op);
+      counter(fmt::format("service/operations_{}", op),
+              at == counted.operations.end() ? 0 : at->second);
+    }
+    counter("service/task_statuses", counted.task_statuses);
+    counter("service/revives", counted.revives);
+    counter("service/recoveries", counted.recoveries);
+    counter("service/replacements", counted.replacements);
+    return m;
   }
 
   caf::error not_loaded() const {
@@ -1264,6 +1344,37 @@ service_scheduler_actor spawn_service_scheduler(caf::actor_system& sys,
         std::vector<v1::PodInstance> out;
         for (const auto& [name, inst] : self->state.pods)
           out.push_back(inst);
+        return out;
+      },
+      [self](get_atom, pods_atom, const std::string& name)
+        -> caf::result<pod_info> {
+        auto& st = self->state;
+        if (!st.loaded)
+          return st.not_loaded();
+        auto at = st.pods.find(name);
+        if (at == st.pods.end() || at->second.task_infos().empty())
+          return make_error(errc::not_found,
+                            fmt::format("Pod {} not found", name));
+        std::vector<v1::TaskStatus> statuses;
+        for (const auto& [task, id] : at->second.task_ids())
+          if (auto s = st.last_status.find(id); s != st.last_status.end())
+            statuses.push_back(s->second);
+        return pod_info{at->second, std::move(statuses)};
+      },
+      [self](get_atom, metrics_atom) -> caf::result<metrics_snapshot> {
+        if (!self->state.loaded)
+          return self->state.not_loaded();
+        return self->state.metrics();
+      },
+      [self](get_atom, properties_atom)
+        -> caf::result<std::map<std::string, std::string>> {
+        auto& st = self->state;
+        if (!st.loaded)
+          return st.not_loaded();
+        std::map<std::string, std::string> out{
+          {"incarnation", std::to_string(st.incarnation)}};
+        if (!st.framework_id.empty())
+          out["framework-id"] = st.framework_id;
         return out;
       },
       [self](get_atom, state_atom)
