@@ -29,6 +29,7 @@
 #include "linux/network.hpp"
 #include "linux/seccomp_profile.hpp"
 #include "posix/containerizer_impl.hpp"
+#include "posix/volume_links.hpp"
 
 namespace fs = std::filesystem;
 
@@ -381,52 +382,26 @@ caf::error linux_isolation::add_image(container_launch& req,
 caf::error linux_isolation::add_volumes(const container_launch& req,
                                         std::string* spec) {
   bool rooted = !image_name(req.container).empty();
-  int index = 0;
-  for (const auto& v : req.container.volumes()) {
-    auto field = fmt::format("container.volumes[{}]", index++);
-    const auto& path = v.container_path();
-    if (path.empty())
-      return make_error(errc::invalid_argument,
-                        field + ".container_path: missing");
-    for (const auto& part : fs::path{path})
-      if (part == "..")
-        return make_error(errc::invalid_argument,
-                          field + ".container_path: must not contain '..'");
+  for (int i = 0; i < req.container.volumes_size(); ++i) {
+    auto v = check_volume(req, i);
+    if (!v)
+      return std::move(v.error());
+    const auto& path = v->container_path;
     // Relative paths are in the sandbox, as in Mesos.
     std::string target = path[0] == '/' ? path
                          : rooted       ? "/mnt/mesos/sandbox/" + path
                                         : req.sandbox + "/" + path;
-    std::string source;
-    const auto& src = v.source();
-    if (src.type() == v1::Volume::Source::HOST_PATH) {
-      source = src.host_path().path();
-    } else if (src.type() == v1::Volume::Source::SANDBOX_PATH) {
-      const auto& sp = src.sandbox_path().path();
-      if (sp.empty() || sp[0] == '/' || sp.find("..") != std::string::npos)
-        return make_error(errc::invalid_argument,
-                          field + ".source.sandbox_path.path: must be a "
-                                  "relative path inside the sandbox");
-      source = req.sandbox + "/" + sp;
-      std::error_code ec;
-      fs::create_directories(source, ec);
-    } else {
-      return make_error(errc::invalid_argument,
-                        field + ".source.type: only HOST_PATH and "
-                                "SANDBOX_PATH volumes are supported");
-    }
     std::error_code ec;
-    if (source.empty() || source[0] != '/' || !fs::exists(source, ec))
-      return make_error(errc::invalid_argument,
-                        fmt::format("{}.source: '{}' does not exist", field,
-                                    source));
     if (!rooted && path[0] == '/' && !fs::exists(target, ec))
       return make_error(errc::invalid_argument,
                         fmt::format("{}.container_path: '{}' does not exist "
                                     "on the host (a container without an "
                                     "image sees the host's filesystem)",
-                                    field, target));
-    *spec += fmt::format("bind\t{}\t{}\t{}\n", source, target,
-                         v.mode() == v1::Volume::RO ? "ro" : "rw");
+                                    v->field, target));
+    *spec += fmt::format("bind\t{}\t{}\t{}\n", v->source, target,
+                         req.container.volumes(i).mode() == v1::Volume::RO
+                           ? "ro"
+                           : "rw");
   }
   return {};
 }
