@@ -65,6 +65,8 @@ caf::error link_volumes(const container_launch& req) {
     fs::create_directories(link.parent_path(), ec);
     if (fs::is_symlink(fs::symlink_status(link, ec)))
       fs::remove(link, ec);
+    else if (fs::exists(link, ec) && fs::equivalent(link, v->source, ec))
+      continue; // a directory of the sandbox, at its own path
     fs::create_directory_symlink(v->source, link, ec);
     if (ec)
       return make_error(errc::io_error,

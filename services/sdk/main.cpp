@@ -11,8 +11,8 @@
 // parse is refused before anything starts: the message names the YAML path
 // and line, and the exit code is 2.
 //
-// The tasks find the API at SCHEDULER_API_HOSTNAME (--hostname) and
-// SCHEDULER_API_PORT (--port; without a --port, they are not told).
+// The tasks find the API at SCHEDULER_API_HOSTNAME (--hostname, by default
+// --ip) and SCHEDULER_API_PORT (--port, required).
 //
 // With --work_dir, the scheduler keeps the spec it runs, the plans'
 // progress and the pods' reservations in a store there, so that a
@@ -78,13 +78,14 @@ leader_proxy_dialect service_proxy_dialect(const std::string& name) {
 
 int main(int argc, char** argv) {
   block_termination_signals();
-  daemon_runtime d{"dcos-service", "dcos-service --spec=svc.yml [flags]",
+  daemon_runtime d{"dcos-service",
+                   "dcos-service --spec=svc.yml --port=PORT [flags]",
                    "Runs a stateful service from its YAML spec: its plans, "
                    "pods, volumes and HTTP API.",
                    0};
   std::string spec_path;
   std::string master = "127.0.0.1:5050";
-  std::string hostname = local_hostname();
+  std::string hostname; // --ip's, unless that is every address
   double failover_timeout = 1209600; // two weeks, as dcos-commons
   uint64_t seed = std::random_device{}();
   auto& f = d.flags();
@@ -95,7 +96,8 @@ int main(int argc, char** argv) {
   service_daemon_config run;
   run.state.add_to(f, "scheduler", "spec, plans, pods, framework id");
   f.add(&hostname, "hostname",
-        "hostname to advertise (SCHEDULER_API_HOSTNAME for the tasks)");
+        "hostname to advertise (SCHEDULER_API_HOSTNAME for the tasks); "
+        "default: --ip, or this machine's name when --ip is 0.0.0.0");
   f.add(&failover_timeout, "failover_timeout",
         "seconds the master keeps the service's tasks while no scheduler "
         "is connected");
@@ -103,6 +105,13 @@ int main(int argc, char** argv) {
   d.parse_or_exit(argc, argv);
   if (spec_path.empty())
     return d.usage_error("--spec: required (the service's svc.yml)");
+  // The tasks are told where the API is before it listens: a port the
+  // kernel picks would come too late.
+  if (d.common().port == 0)
+    return d.usage_error("--port: required (the tasks reach the scheduler's "
+                         "API there)");
+  if (hostname.empty())
+    hostname = d.common().ip == "0.0.0.0" ? local_hostname() : d.common().ip;
   if (auto bad = run.state.check())
     return d.usage_error(*bad);
   if (failover_timeout < 0)
@@ -125,10 +134,8 @@ int main(int argc, char** argv) {
   scfg.detector = spawn_detector(sys, *where);
   scfg.seed = seed;
   scfg.failover_timeout_s = failover_timeout;
-  if (port != 0) {
-    scfg.api_hostname = hostname;
-    scfg.api_port = port;
-  }
+  scfg.api_hostname = hostname;
+  scfg.api_port = port;
   leader_proxy proxy{fmt::format("{}:{}", hostname, port),
                      service_proxy_dialect(spec->name())};
   service_start start = [scfg](caf::actor_system& sys, store_actor store,

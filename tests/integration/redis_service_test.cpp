@@ -273,7 +273,10 @@ TEST_CASE("redis: deploy, backup, crash recovery on the volume, replace, "
   CHECK(starts_in(crashed[0]) == 1);
   CHECK(redis(replicas[0], {"SAVE"}) == "OK");
   auto full_syncs = info(primary[0], "stats", "sync_full");
-  auto partial_syncs = std::stoi(info(primary[0], "stats", "sync_partial_ok"));
+  auto partial_syncs = info(primary[0], "stats", "sync_partial_ok");
+  REQUIRE(!full_syncs.empty());
+  REQUIRE(!partial_syncs.empty());
+  auto one_more = std::to_string(std::stoi(partial_syncs) + 1);
   auto before = svc->task_id("replica-0", "replica-0-server");
   cluster.crash_and_restart(agent_of(replicas[0]));
   CHECK(eventually([&] {
@@ -281,15 +284,21 @@ TEST_CASE("redis: deploy, backup, crash recovery on the volume, replace, "
     return !now.empty() && now != before
            && info(replicas[0], "persistence", "loading") == "0";
   }, 90s));
-  CHECK(eventually([&] { return has_every_key(replicas[0]); }, 30s));
-  CHECK(svc->addresses("replica")[0] == replicas[0]); // its port, kept
+  CHECK(eventually([&] {
+    return has_every_key(replicas[0])
+           && info(replicas[0], "replication", "master_link_status") == "up";
+  }, 30s));
+  auto after = svc->addresses("replica");
+  REQUIRE(after.size() == 2);
+  CHECK(after[0] == replicas[0]); // its port, kept
   CHECK(volumes_of(dir.path, "replica-0-server") == crashed);
   CHECK(starts_in(crashed[0]) == 2);
   CHECK(info(replicas[0], "persistence", "rdb_last_load_keys_loaded")
         == std::to_string(keys));
+  CHECK(eventually([&] {
+    return info(primary[0], "stats", "sync_partial_ok") == one_more;
+  }, 10s));
   CHECK(info(primary[0], "stats", "sync_full") == full_syncs);
-  CHECK(info(primary[0], "stats", "sync_partial_ok")
-        == std::to_string(partial_syncs + 1));
   CHECK(eventually([&] {
     return curl({svc->url("/v1/health")}).status == 200;
   }, 30s));
@@ -352,7 +361,8 @@ TEST_CASE("redis: deploy, backup, crash recovery on the volume, replace, "
   for (const auto& r : second->addresses("replica"))
     CHECK(eventually([&] { return has_every_key(r); }, 60s));
 
-  // A restore from a backup that does not exist fails its step, saying so.
+  // A restore from a backup that does not exist fails its step (which
+  // waits to be tried again), and its task says why.
   auto missing = curl({"-X", "POST", "-H", "Content-Type: application/json",
                        "-d", R"({"BACKUP_NAME":"nope"})",
                        second->url("/v1/plans/restore/start")});
@@ -361,6 +371,15 @@ TEST_CASE("redis: deploy, backup, crash recovery on the volume, replace, "
     auto plan = curl({second->url("/v1/plans/restore")});
     return plan.status == 202 && contains(plan.body, "DELAYED");
   }, 60s));
+  bool said = false;
+  std::error_code ec;
+  for (const auto& e : fs::recursive_directory_iterator(dir.path, ec))
+    if (e.path().filename() == "stderr"
+        && contains(e.path().string(), "/primary-0-restore__")
+        && contains(read_file(e.path()), "restore: no backup at " + backups
+                                            + "/nope/dump.rdb"))
+      said = true;
+  CHECK(said);
   CHECK(has_every_key(fresh[0]));
 
   second.reset();

@@ -460,6 +460,12 @@ struct service_state {
     // replace them by name.
     for (const auto& [task, id] : launch.instance.task_ids())
       owner_of[id] = {instance, task};
+    // A superseded launch's updates are not the task's any more.
+    if (auto old = pods.find(instance); old != pods.end())
+      for (const auto& [task, id] : old->second.task_ids())
+        if (auto now = launch.instance.task_ids().find(task);
+            now == launch.instance.task_ids().end() || now->second != id)
+          last_status.erase(id);
     pods[instance] = launch.instance;
     return launch;
   }
@@ -785,6 +791,7 @@ struct service_state {
       fresh.set_pod(inst.pod());
       fresh.set_index(inst.index());
       *fresh.mutable_task_ids() = inst.task_ids();
+      *fresh.mutable_task_infos() = inst.task_infos();
       inst = std::move(fresh);
       store_or_log({pod_write(instance)});
     }
@@ -1129,6 +1136,8 @@ struct service_state {
       if (touched)
         writes.push_back(plan_write(plan));
     }
+    for (const auto& [task, id] : inst.task_ids())
+      last_status.erase(id);
     v1::PodInstance fresh;
     fresh.set_pod(inst.pod());
     fresh.set_index(inst.index());
@@ -1352,7 +1361,7 @@ service_scheduler_actor spawn_service_scheduler(caf::actor_system& sys,
         if (!st.loaded)
           return st.not_loaded();
         auto at = st.pods.find(name);
-        if (at == st.pods.end() || at->second.task_infos().empty())
+        if (at == st.pods.end() || at->second.task_ids().empty())
           return make_error(errc::not_found,
                             fmt::format("Pod {} not found", name));
         std::vector<v1::TaskStatus> statuses;
