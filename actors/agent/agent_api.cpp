@@ -34,6 +34,8 @@ v1::Task task_of(const agent_task& t, const std::string& framework_id,
     *out.mutable_container() = t.info.container();
   if (t.info.has_health_check())
     *out.mutable_health_check() = t.info.health_check();
+  if (t.info.has_check())
+    *out.mutable_check() = t.info.check();
   if (t.info.has_kill_policy())
     *out.mutable_kill_policy() = t.info.kill_policy();
   return out;

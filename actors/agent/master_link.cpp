@@ -68,6 +68,8 @@ v1::internal::ReregisterAgent agent_state::reregistration() const {
           *task->mutable_container() = t.info.container();
         if (t.info.has_health_check())
           *task->mutable_health_check() = t.info.health_check();
+        if (t.info.has_check())
+          *task->mutable_check() = t.info.check();
       }
     }
   }

@@ -10,6 +10,7 @@
 #include "dcos/executor.hpp"
 #include "dcos/http_client.hpp"
 #include "dcos/logging.hpp"
+#include "dcos/mesos_defaults.hpp"
 #include "dcos/command_line.hpp"
 #include "dcos/task_state.hpp"
 #include "dcos/tcp_probe.hpp"
@@ -27,13 +28,34 @@ using locate_atom = caf::atom_constant<caf::atom("locate")>;
 using check_atom = caf::atom_constant<caf::atom("check")>;
 using checked_atom = caf::atom_constant<caf::atom("checked")>;
 
+// Which of a task's two probes: its health check or its check (CheckInfo).
+enum class probe_kind : uint8_t { health, check };
+
 using executor_impl = executor_actor::extend<
   caf::reacts_to<locate_atom>,
   caf::reacts_to<idle_atom, uint64_t>,
-  // Time for task's health check number N.
-  caf::reacts_to<check_atom, std::string, uint64_t>,
-  // Its result (also sent, failed, when it times out).
-  caf::reacts_to<checked_atom, std::string, uint64_t, bool, std::string>>;
+  // Time for a task's health check or check (probe_kind) number N.
+  caf::reacts_to<check_atom, std::string, uint8_t, uint64_t>,
+  // Its result: whether it passed, the code it gave (exit status, HTTP
+  // status, 1 for a TCP connection) or -1 when unknown (timed out, could
+  // not run), and why.
+  caf::reacts_to<checked_atom, std::string, uint8_t, uint64_t, bool, int32_t,
+                 std::string>>;
+
+// One of a task's probes in flight: which number, whether it still runs.
+struct probe_slot {
+  uint64_t n = 0;
+  bool running = false;
+};
+
+// A task's check (Mesos' CheckInfo): its timing and latest result.
+struct check_run {
+  caf::timespan delay;
+  caf::timespan interval;
+  caf::timespan timeout;
+  probe_slot slot;
+  v1::CheckStatusInfo status; // what updates carry
+};
 
 struct task_run {
   v1::TaskInfo info;
@@ -46,9 +68,9 @@ struct task_run {
   // Health checking (when the task has a health check).
   std::optional<kernel::health_policy> health;
   caf::actor_clock::time_point started{};
-  uint64_t checks = 0;          // checks started so far
-  bool check_running = false;
+  probe_slot health_slot;
   std::string unhealthy_reason; // why it was killed, if it was
+  std::optional<check_run> check; // when the task has a check
   // Its networks' real addresses, sent with every update once known.
   std::optional<v1::ContainerStatus> container_status;
 };
@@ -127,6 +149,8 @@ void send_update(executor_self self, const std::string& task_id,
       *status->mutable_container_status() = *t->second.container_status;
     if (t->second.health && t->second.health->healthy())
       status->set_healthy(*t->second.health->healthy());
+    if (t->second.check)
+      *status->mutable_check_status() = t->second.check->status;
   }
   st.unacked.push_back(update);
   if (st.registered)
@@ -205,34 +229,63 @@ void task_ended(executor_self self, const std::string& task_id,
   maybe_finish(self);
 }
 
-// -- health checks -------------------------------------------------------------------
+// -- health checks and checks ---------------------------------------------------
+
+caf::timespan seconds(double s) {
+  return std::chrono::duration_cast<caf::timespan>(
+    std::chrono::duration<double>(s));
+}
+
+// What to probe, from a health check or a check (their types share
+// numbers).
+struct probe_spec {
+  v1::HealthCheck::Type type = v1::HealthCheck::UNKNOWN;
+  const v1::CommandInfo* command = nullptr;
+  uint32_t port = 0;
+  std::string path;
+  std::vector<uint32_t> statuses; // passing HTTP statuses; empty: 2xx, 3xx
+};
+
+probe_spec spec_of(const v1::HealthCheck& hc) {
+  probe_spec p;
+  p.type = hc.type();
+  p.command = &hc.command();
+  p.port = hc.type() == v1::HealthCheck::TCP ? hc.tcp().port()
+                                              : hc.http().port();
+  p.path = hc.http().path();
+  p.statuses.assign(hc.http().statuses().begin(), hc.http().statuses().end());
+  return p;
+}
+
+probe_spec spec_of(const v1::CheckInfo& check) {
+  probe_spec p;
+  p.type = static_cast<v1::HealthCheck::Type>(check.type());
+  p.command = &check.command().command();
+  p.port = check.type() == v1::CheckInfo::TCP ? check.tcp().port()
+                                              : check.http().port();
+  p.path = check.http().path();
+  return p;
+}
 
 // Results from other threads come back as messages, through a weak address
 // (the I/O objects belong to this actor's state).
-void report_check(caf::actor_addr me, std::string task_id, uint64_t n,
-                  bool passed, std::string why) {
+void report_check(caf::actor_addr me, std::string task_id, probe_kind kind,
+                  uint64_t n, bool passed, int32_t code, std::string why) {
   if (auto hdl = caf::actor_cast<caf::actor>(me))
-    caf::anon_send(hdl, checked_atom::value, std::move(task_id), n, passed,
+    caf::anon_send(hdl, checked_atom::value, std::move(task_id),
+                   static_cast<uint8_t>(kind), n, passed, code,
                    std::move(why));
 }
 
-void run_check(executor_self self, const std::string& task_id, uint64_t n) {
+// Starts probe number `n` of task `t`; its result comes as `checked_atom`
+// (a failed one after `timeout`, if nothing came before).
+void start_probe(executor_self self, const std::string& task_id,
+                 task_run& t, probe_kind kind, uint64_t n,
+                 const probe_spec& probe, caf::timespan timeout) {
   auto& st = self->state;
-  auto i = st.tasks.find(task_id);
-  if (i == st.tasks.end() || !i->second.health || i->second.killing
-      || is_terminal(i->second.state))
-    return;
-  auto& t = i->second;
-  const auto& hc = t.info.health_check();
-  auto interval = t.health->interval();
-  if (t.check_running) { // the last one is still out: try again later
-    self->delayed_send(self, interval, check_atom::value, task_id, n);
-    return;
-  }
-  t.checks = n;
-  t.check_running = true;
-  auto timeout = t.health->timeout();
-  self->delayed_send(self, timeout, checked_atom::value, task_id, n, false,
+  auto k = static_cast<uint8_t>(kind);
+  self->delayed_send(self, timeout, checked_atom::value, task_id, k, n, false,
+                     int32_t{-1},
                      fmt::format("timed out after {}s",
                                  std::chrono::duration<double>(timeout)
                                    .count()));
@@ -247,41 +300,41 @@ void run_check(executor_self self, const std::string& task_id, uint64_t n) {
       for (const auto& ip : network.ip_addresses())
         if (probed_host == "127.0.0.1" && !ip.ip_address().empty())
           probed_host = ip.ip_address();
-  switch (hc.type()) {
+  switch (probe.type) {
     case v1::HealthCheck::COMMAND: {
       container_launch req;
-      req.container_id = fmt::format("{}.check-{}", t.container_id, n);
+      req.container_id = fmt::format(
+        "{}.{}-{}", t.container_id,
+        kind == probe_kind::health ? "health" : "check", n);
       req.sandbox = t.sandbox;
       // It runs beside the task, not in its image.
-      req.command = to_command_line(hc.command(), false);
+      req.command = to_command_line(*probe.command, false);
       req.env = kernel::task_environment(t.info, t.sandbox,
                                          st.cfg.framework_id,
                                          st.cfg.executor_id, st.agent_info);
       auto check_id = req.container_id;
+      auto failed = [self, task_id, k, n](caf::error& err) {
+        self->send(self, checked_atom::value, task_id, k, n, false,
+                   int32_t{-1}, describe_reason(err));
+      };
       self->request(st.cfg.containerizer, caf::infinite, launch_atom::value,
                     req)
         .then(
-          [self, task_id, n, check_id](uint32_t) {
+          [self, task_id, k, n, check_id, failed](uint32_t) {
             self
               ->request(self->state.cfg.containerizer, caf::infinite,
                         wait_atom::value, check_id)
               .then(
-                [self, task_id, n](const container_termination& end) {
-                  self->send(self, checked_atom::value, task_id, n,
-                             end.status == 0,
+                [self, task_id, k, n](const container_termination& end) {
+                  self->send(self, checked_atom::value, task_id, k, n,
+                             end.status == 0, int32_t{end.status},
                              fmt::format("the check command exited with "
                                          "status {}",
                                          end.status));
                 },
-                [self, task_id, n](caf::error& err) {
-                  self->send(self, checked_atom::value, task_id, n, false,
-                             describe_reason(err));
-                });
+                failed);
           },
-          [self, task_id, n](caf::error& err) {
-            self->send(self, checked_atom::value, task_id, n, false,
-                       describe_reason(err));
-          });
+          failed);
       break;
     }
     case v1::HealthCheck::HTTP: {
@@ -289,21 +342,22 @@ void run_check(executor_self self, const std::string& task_id, uint64_t n) {
         st.http = std::make_unique<http_client>();
       http_call call;
       call.host = probed_host;
-      call.port = static_cast<uint16_t>(hc.http().port());
-      call.target = hc.http().path().empty() ? "/" : hc.http().path();
+      call.port = static_cast<uint16_t>(probe.port);
+      call.target = probe.path.empty() ? "/" : probe.path;
       call.timeout = millis;
-      std::vector<uint32_t> ok(hc.http().statuses().begin(),
-                               hc.http().statuses().end());
-      st.http->fetch(call, [me, task_id, n, ok](caf::expected<http_reply> r) {
+      st.http->fetch(call, [me, task_id, kind, n, ok = probe.statuses](
+                             caf::expected<http_reply> r) {
         if (!r) {
-          report_check(me, task_id, n, false, describe_reason(r.error()));
+          report_check(me, task_id, kind, n, false, -1,
+                       describe_reason(r.error()));
           return;
         }
         bool passed = ok.empty()
                         ? r->status >= 200 && r->status < 400
                         : std::find(ok.begin(), ok.end(), r->status)
                             != ok.end();
-        report_check(me, task_id, n, passed,
+        report_check(me, task_id, kind, n, passed,
+                     static_cast<int32_t>(r->status),
                      fmt::format("HTTP status {}", r->status));
       });
       break;
@@ -311,28 +365,115 @@ void run_check(executor_self self, const std::string& task_id, uint64_t n) {
     case v1::HealthCheck::TCP: {
       if (!st.tcp)
         st.tcp = std::make_unique<tcp_prober>();
-      st.tcp->probe(probed_host, static_cast<uint16_t>(hc.tcp().port()),
-                    millis, [me, task_id, n](bool passed, std::string why) {
-                      report_check(me, task_id, n, passed, std::move(why));
+      st.tcp->probe(probed_host, static_cast<uint16_t>(probe.port), millis,
+                    [me, task_id, kind, n](bool passed, std::string why) {
+                      report_check(me, task_id, kind, n, passed,
+                                   passed ? 1 : 0, std::move(why));
                     });
       break;
     }
     default:
-      t.check_running = false;
+      // Validation refuses these; report "unknown" rather than hang.
+      self->send(self, checked_atom::value, task_id, k, n, false, int32_t{-1},
+                 std::string{"no such check type"});
   }
 }
 
-void check_result(executor_self self, const std::string& task_id, uint64_t n,
-                  bool passed, const std::string& why) {
+// The probe slot of `t` for `kind`, if the task has that probe.
+probe_slot* slot_of(task_run& t, probe_kind kind) {
+  if (kind == probe_kind::health)
+    return t.health ? &t.health_slot : nullptr;
+  return t.check ? &t.check->slot : nullptr;
+}
+
+void run_check(executor_self self, const std::string& task_id,
+               probe_kind kind, uint64_t n) {
   auto& st = self->state;
   auto i = st.tasks.find(task_id);
-  if (i == st.tasks.end() || !i->second.health || n != i->second.checks
-      || !i->second.check_running)
-    return; // late (it timed out already) or for an old check
+  if (i == st.tasks.end() || i->second.killing
+      || is_terminal(i->second.state))
+    return;
   auto& t = i->second;
-  t.check_running = false;
+  auto* slot = slot_of(t, kind);
+  if (slot == nullptr)
+    return;
+  auto health = kind == probe_kind::health;
+  auto interval = health ? t.health->interval() : t.check->interval;
+  if (slot->running) { // the last one is still out: try again later
+    self->delayed_send(self, interval, check_atom::value, task_id,
+                       static_cast<uint8_t>(kind), n);
+    return;
+  }
+  slot->n = n;
+  slot->running = true;
+  if (health)
+    start_probe(self, task_id, t, kind, n, spec_of(t.info.health_check()),
+                t.health->timeout());
+  else
+    start_probe(self, task_id, t, kind, n, spec_of(t.info.check()),
+                t.check->timeout);
+}
+
+// The status a check's result gives: `code` as record_check has it.
+v1::CheckStatusInfo check_status_of(const v1::CheckInfo& check,
+                                    int32_t code) {
+  v1::CheckStatusInfo next;
+  next.set_type(check.type());
+  bool known = code >= 0;
+  switch (check.type()) {
+    case v1::CheckInfo::COMMAND:
+      next.mutable_command();
+      if (known)
+        next.mutable_command()->set_exit_code(code);
+      break;
+    case v1::CheckInfo::HTTP:
+      next.mutable_http();
+      if (known)
+        next.mutable_http()->set_status_code(static_cast<uint32_t>(code));
+      break;
+    case v1::CheckInfo::TCP:
+      next.mutable_tcp();
+      if (known)
+        next.mutable_tcp()->set_succeeded(code == 1);
+      break;
+    default:
+      break;
+  }
+  return next;
+}
+
+// A check's result (`code` as checked_atom has it) becomes its status; an
+// update goes out when the status changed.
+void record_check(executor_self self, const std::string& task_id,
+                  task_run& t, int32_t code) {
+  auto next = check_status_of(t.info.check(), code);
+  if (next.SerializeAsString() == t.check->status.SerializeAsString())
+    return;
+  t.check->status = std::move(next);
+  send_update(self, task_id, v1::TASK_RUNNING,
+              v1::TaskStatus::REASON_TASK_CHECK_STATUS_UPDATED);
+}
+
+void check_result(executor_self self, const std::string& task_id,
+                  probe_kind kind, uint64_t n, bool passed, int32_t code,
+                  const std::string& why) {
+  auto& st = self->state;
+  auto i = st.tasks.find(task_id);
+  if (i == st.tasks.end())
+    return;
+  auto& t = i->second;
+  auto* slot = slot_of(t, kind);
+  if (slot == nullptr || n != slot->n || !slot->running)
+    return; // late (it timed out already) or for an old probe
+  slot->running = false;
   if (t.killing || is_terminal(t.state))
     return;
+  if (kind == probe_kind::check) {
+    record_check(self, task_id, t, code);
+    self->delayed_send(self, t.check->interval, check_atom::value, task_id,
+                       static_cast<uint8_t>(kind), n + 1);
+    return;
+  }
   using action = kernel::health_policy::action;
   switch (t.health->record(passed, self->clock().now() - t.started)) {
     case action::report_healthy:
@@ -352,7 +493,7 @@ void check_result(executor_self self, const std::string& task_id, uint64_t n,
       break;
   }
   self->delayed_send(self, t.health->interval(), check_atom::value, task_id,
-                     n + 1);
+                     static_cast<uint8_t>(kind), n + 1);
 }
 
 // The task's container runs: report it, start health checks, and wait for
@@ -362,15 +503,28 @@ void task_started(executor_self self, const std::string& id) {
   auto i = st.tasks.find(id);
   if (i == st.tasks.end())
     return;
-  i->second.launched = true;
-  if (!i->second.killing)
-    send_update(self, id, v1::TASK_RUNNING);
-  if (i->second.info.has_health_check()) {
-    i->second.health.emplace(i->second.info.health_check());
-    i->second.started = self->clock().now();
-    self->delayed_send(self, i->second.health->delay(), check_atom::value, id,
-                       uint64_t{1});
+  auto& t = i->second;
+  t.launched = true;
+  // Its first TASK_RUNNING carries the check's type, with no result yet.
+  if (t.info.has_check()) {
+    const auto& check = t.info.check();
+    t.check.emplace();
+    t.check->delay = seconds(delay_seconds(check));
+    t.check->interval = seconds(interval_seconds(check));
+    t.check->timeout = seconds(timeout_seconds(check));
+    t.check->status = check_status_of(check, -1);
   }
+  if (!t.killing)
+    send_update(self, id, v1::TASK_RUNNING);
+  t.started = self->clock().now();
+  if (t.info.has_health_check()) {
+    t.health.emplace(t.info.health_check());
+    self->delayed_send(self, t.health->delay(), check_atom::value, id,
+                       static_cast<uint8_t>(probe_kind::health), uint64_t{1});
+  }
+  if (t.check)
+    self->delayed_send(self, t.check->delay, check_atom::value, id,
+                       static_cast<uint8_t>(probe_kind::check), uint64_t{1});
   self->request(st.cfg.containerizer, caf::infinite, wait_atom::value,
                 i->second.container_id)
     .then([self, id](const container_termination& t) { task_ended(self, id, t); },
@@ -613,12 +767,14 @@ executor_impl::behavior_type executor(executor_self self,
       maybe_finish(self);
     },
     [self](locate_atom) { locate(self); },
-    [self](check_atom, const std::string& task_id, uint64_t n) {
-      run_check(self, task_id, n);
+    [self](check_atom, const std::string& task_id, uint8_t kind,
+           uint64_t n) {
+      run_check(self, task_id, static_cast<probe_kind>(kind), n);
     },
-    [self](checked_atom, const std::string& task_id, uint64_t n, bool passed,
-           const std::string& why) {
-      check_result(self, task_id, n, passed, why);
+    [self](checked_atom, const std::string& task_id, uint8_t kind, uint64_t n,
+           bool passed, int32_t code, const std::string& why) {
+      check_result(self, task_id, static_cast<probe_kind>(kind), n, passed,
+                   code, why);
     },
     [self](idle_atom, uint64_t generation) {
       if (generation == self->state.idle_generation) {

@@ -251,7 +251,8 @@ void master_state::adopt_tasks(agent_record& agent,
       record_status(task, task.last_status); // its state may be new
     }
     if (reported.has_labels() || reported.has_discovery()
-        || reported.has_container() || reported.has_health_check()) {
+        || reported.has_container() || reported.has_health_check()
+        || reported.has_check()) {
       // Only the parts the task has: an empty health check would read as
       // one with no result yet (unhealthy) to the task's followers.
       auto details = std::make_shared<v1::TaskInfo>();
@@ -263,6 +264,8 @@ void master_state::adopt_tasks(agent_record& agent,
         *details->mutable_container() = reported.container();
       if (reported.has_health_check())
         *details->mutable_health_check() = reported.health_check();
+      if (reported.has_check())
+        *details->mutable_check() = reported.check();
       task.details = std::move(details);
     }
     agent.tasks.insert(&task);

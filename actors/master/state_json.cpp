@@ -48,6 +48,8 @@ void write_task(json_writer& w, const v1::Task& t, const std::string& role) {
     w.key("container").raw(to_json(t.container()));
   if (t.has_health_check())
     w.key("health_check").raw(to_json(t.health_check()));
+  if (t.has_check())
+    w.key("check").raw(to_json(t.check()));
   w.end_object();
 }
 

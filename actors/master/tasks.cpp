@@ -17,7 +17,8 @@ namespace {
 // live elsewhere or not at all.
 std::shared_ptr<const v1::TaskInfo> details_of(const v1::TaskInfo& task) {
   if (!task.has_labels() && !task.has_discovery() && !task.has_container()
-      && !task.has_health_check() && !task.has_kill_policy())
+      && !task.has_health_check() && !task.has_check()
+      && !task.has_kill_policy())
     return nullptr;
   auto details = std::make_shared<v1::TaskInfo>();
   if (task.has_labels())
@@ -28,6 +29,8 @@ std::shared_ptr<const v1::TaskInfo> details_of(const v1::TaskInfo& task) {
     *details->mutable_container() = task.container();
   if (task.has_health_check())
     *details->mutable_health_check() = task.health_check();
+  if (task.has_check())
+    *details->mutable_check() = task.check();
   if (task.has_kill_policy())
     *details->mutable_kill_policy() = task.kill_policy();
   return details;
@@ -60,6 +63,8 @@ v1::Task task_record::to_proto() const {
       *out.mutable_container() = details->container();
     if (details->has_health_check())
       *out.mutable_health_check() = details->health_check();
+    if (details->has_check())
+      *out.mutable_check() = details->check();
     if (details->has_kill_policy())
       *out.mutable_kill_policy() = details->kill_policy();
   }
@@ -85,6 +90,8 @@ v1::TaskStatus master_state::master_status(const task_record& task,
   const auto& last = task.last_status;
   if (last.has_healthy())
     status.set_healthy(last.healthy());
+  if (last.has_check_status())
+    *status.mutable_check_status() = last.check_status();
   if (last.has_container_status())
     *status.mutable_container_status() = last.container_status();
   if (last.has_labels())

@@ -71,6 +71,37 @@ caf::error validate_health_check(const v1::HealthCheck& hc) {
   }
 }
 
+// Mesos' rules for a CheckInfo (a check reports, it never kills: no grace
+// period or failure count).
+caf::error validate_check(const v1::CheckInfo& check) {
+  for (auto [name, value] :
+       {std::pair{"delay_seconds", delay_seconds(check)},
+        std::pair{"interval_seconds", interval_seconds(check)},
+        std::pair{"timeout_seconds", timeout_seconds(check)}})
+    if (!(value >= 0))
+      return invalid(fmt::format("check.{}: must not be negative", name));
+  switch (check.type()) {
+    case v1::CheckInfo::COMMAND:
+      if (!check.command().has_command())
+        return invalid("check.command.command: missing for a COMMAND check");
+      if (auto err = validate_command(check.command().command()))
+        return invalid(fmt::format("check.command.{}", describe_reason(err)));
+      return {};
+    case v1::CheckInfo::HTTP:
+      if (check.http().port() == 0 || check.http().port() > 65535)
+        return invalid("check.http.port: an HTTP check needs a port");
+      if (check.http().has_path() && check.http().path().rfind('/', 0) != 0)
+        return invalid("check.http.path: must start with '/'");
+      return {};
+    case v1::CheckInfo::TCP:
+      if (check.tcp().port() == 0 || check.tcp().port() > 65535)
+        return invalid("check.tcp.port: a TCP check needs a port");
+      return {};
+    default:
+      return invalid("check.type: must be COMMAND, HTTP or TCP");
+  }
+}
+
 caf::error validate_executor(const v1::ExecutorInfo& executor,
                              const framework_record& fw,
                              const agent_record& agent, bool& is_new) {
@@ -170,6 +201,9 @@ validate_task(v1::TaskInfo& task, const framework_record& fw,
   }
   if (task.has_health_check())
     if (auto err = validate_health_check(task.health_check()))
+      return fail(err);
+  if (task.has_check())
+    if (auto err = validate_check(task.check()))
       return fail(err);
   if (task.has_kill_policy() && task.kill_policy().grace_period().nanoseconds()
                                   < 0)

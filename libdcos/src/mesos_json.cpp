@@ -88,6 +88,8 @@ void write_status_entry(json_writer& w, const v1::TaskStatus& status) {
   w.field("timestamp", status.timestamp());
   if (status.has_healthy())
     w.field("healthy", status.healthy());
+  if (status.has_check_status())
+    w.key("check_status").raw(to_json(status.check_status()));
   if (status.has_container_status())
     w.key("container_status").raw(to_json(status.container_status()));
   w.end_object();

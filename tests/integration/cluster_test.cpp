@@ -282,6 +282,80 @@ TEST_CASE("health checks flip healthy; a failing command check kills") {
   driver.join();
 }
 
+// Mesos' checks (CheckInfo): a result is reported on every change (the
+// first TASK_RUNNING carries the type with no result yet), never acted on.
+TEST_CASE("checks report each change of their result and kill nothing") {
+  auto web_port = free_ports(1)[0];
+  cluster_guard c{1, {},
+                  fmt::format("cpus:4;mem:4096;disk:1024;ports:[{0}-{0}]",
+                              web_port)};
+  network_node node;
+  auto detector = node.keep(
+    spawn_remote_detector(*node.sys, "127.0.0.1", c.master->port));
+  recording_scheduler sched;
+  // Not ready, then ready once the file exists, then not ready again.
+  auto flips = command_task("flips",
+                            "sleep 1; touch ready; sleep 1; rm ready; "
+                            "sleep 600");
+  auto* fc = flips.mutable_check();
+  fc->set_type(v1::CheckInfo::COMMAND);
+  fc->mutable_command()->mutable_command()->set_value("test -e ready");
+  fc->set_delay_seconds(0.1);
+  fc->set_interval_seconds(0.2);
+  auto web = command_task("web",
+                          "exec python3 -m http.server $PORT0 --bind "
+                          "127.0.0.1 2>/dev/null",
+                          fmt::format("cpus:0.1;mem:64;ports:[{0}-{0}]",
+                                      web_port));
+  auto* wc = web.mutable_check();
+  wc->set_type(v1::CheckInfo::HTTP);
+  wc->mutable_http()->set_port(web_port);
+  wc->mutable_http()->set_path("/nonexistent");
+  wc->set_delay_seconds(0.2);
+  wc->set_interval_seconds(0.3);
+  sched.to_launch = {flips, web};
+  v1::FrameworkInfo info;
+  info.set_user("root");
+  info.set_name("checks");
+  scheduler_driver driver{*node.sys, sched, info, detector};
+  // The exit codes "flips" went through, in order, without repeats.
+  auto codes = [&] {
+    std::lock_guard guard{sched.mtx};
+    std::vector<int> out;
+    for (const auto& u : sched.updates)
+      if (u.task_id().value() == "flips" && u.state() == v1::TASK_RUNNING) {
+        CHECK(u.check_status().type() == v1::CheckInfo::COMMAND);
+        CHECK(u.check_status().has_command());
+        out.push_back(u.check_status().command().has_exit_code()
+                        ? u.check_status().command().exit_code()
+                        : -1);
+      }
+    return out;
+  };
+  REQUIRE(eventually([&] { return codes().size() >= 4; }));
+  auto seen = codes();
+  CHECK(seen[0] == -1); // launched: no result yet
+  CHECK(seen[1] == 1);
+  CHECK(seen[2] == 0);
+  CHECK(seen[3] == 1);
+  REQUIRE(eventually([&] {
+    auto s = sched.last_of("web");
+    return s && s->check_status().http().has_status_code();
+  }));
+  auto last = sched.last_of("web");
+  CHECK(last->reason() == v1::TaskStatus::REASON_TASK_CHECK_STATUS_UPDATED);
+  CHECK(last->check_status().http().status_code() == 404);
+  // Failing checks kill nothing; the master's state shows the check and
+  // the latest result.
+  CHECK(sched.last_of("flips")->state() == v1::TASK_RUNNING);
+  CHECK(sched.last_of("web")->state() == v1::TASK_RUNNING);
+  auto state = curl({"http://" + c.master->address() + "/state"}).body;
+  CHECK(state.find("\"check\":") != std::string::npos);
+  CHECK(state.find("\"status_code\":404") != std::string::npos);
+  driver.teardown();
+  driver.join();
+}
+
 // Mesos' CommandInfo with shell=false: `value` is exec'd with `arguments` as
 // its whole argv, argv[0] included. A task, a custom executor and a COMMAND
 // health check all follow that rule (each used to build argv its own way).

@@ -239,6 +239,14 @@ TEST_CASE("redis: deploy, backup, crash recovery on the volume, replace, "
   CHECK(agent_of(replicas[0]) != 0);
   CHECK(agent_of(replicas[1]) != 0);
   CHECK(agent_of(replicas[0]) != agent_of(replicas[1]));
+  // Readiness: deploy completed only once each replica had synchronised,
+  // and its pod's status says why.
+  for (const auto& r : replicas)
+    CHECK(info(r, "replication", "master_link_status") == "up");
+  auto pod_info = curl({svc->url("/v1/pod/replica-1/info")});
+  CHECK(pod_info.status == 200);
+  CHECK(pod_info.body.find("\"checkStatus\"") != std::string::npos);
+  CHECK(pod_info.body.find("\"exitCode\":0") != std::string::npos);
 
   // Writes on the primary reach both replicas.
   std::string script;

@@ -47,8 +47,9 @@ namespace {
 using step_atom = caf::atom_constant<caf::atom("step")>;
 
 // Three nodes, one per host, each with a data volume; a backup task beside
-// each server. In the simulation "sleep N" runs N seconds and other
-// commands run until killed.
+// each server. A server is ready once its readiness check passes (which
+// takes a few checks). In the simulation "sleep N" runs N seconds, "exit N"
+// ends with N, and other commands run until killed.
 const char* spec_yaml = R"(name: kv
 scheduler: {principal: kv-principal, role: kv-role}
 pods:
@@ -58,7 +59,9 @@ pods:
     volume: {path: data, type: ROOT, size: 1024}
     tasks:
       server: {goal: RUNNING, cmd: kv-server, cpus: 0.5, memory: 256,
-               ports: {kv: {port: 0}}}
+               ports: {kv: {port: 0}},
+               readiness-check: {cmd: sleep 2, interval: 3, delay: 1,
+                                 timeout: 10}}
       backup: {goal: FINISH, cmd: sleep 20, cpus: 0.1, memory: 32}
 plans:
   deploy:
@@ -274,9 +277,27 @@ struct run_result {
   outcome out;
 };
 
-run_result run(uint64_t seed, bool faults) {
+// Whether node-0's server runs, failing its readiness check, while the
+// deploy plan waits on it: "" if so.
+std::string waits_for_readiness(const outcome& out,
+                                const v1::master::Response::GetState& state) {
+  for (const auto& t : state.get_tasks().tasks())
+    if (t.name() == "node-0-server" && t.state() == v1::TASK_RUNNING
+        && t.statuses_size() > 0
+        && t.statuses(0).check_status().command().has_exit_code()
+        && t.statuses(0).check_status().command().exit_code() == 1)
+      return out.deploy == "IN_PROGRESS"
+               ? ""
+               : "deploy is " + out.deploy + ": " + out.deploy_plan;
+  return "node-0's server is not running with a failed readiness check";
+}
+
+// `spec_text`: the spec; `ready`: whether its tasks can ever be ready
+// (otherwise the run waits until deploy waits on node-0's readiness).
+run_result run(uint64_t seed, bool faults, const char* spec_text = spec_yaml,
+               bool ready = true) {
   run_result r;
-  auto spec = parse_service_spec(spec_yaml);
+  auto spec = parse_service_spec(spec_text);
   REQUIRE_MESSAGE(spec, describe(spec.error()));
   sim::simulation s{scenario(faults), seed};
   std::vector<caf::timespan> kills;
@@ -302,12 +323,14 @@ run_result run(uint64_t seed, bool faults) {
       });
     return caf::actor_cast<caf::actor>(c);
   });
-  s.add_state_check([&r](const v1::master::Response::GetState& state,
+  s.add_state_check([&r, ready](const v1::master::Response::GetState& state,
                          const v1::MasterInfo&) -> std::string {
     if (auto why = check_master(r.out.volume_owner, state); !why.empty()) {
       r.out.violations.push_back(why);
       return why;
     }
+    if (!ready)
+      return waits_for_readiness(r.out, state);
     if (r.out.deploy != "COMPLETE")
       return "deploy is " + r.out.deploy + ": " + r.out.deploy_plan;
     return "";
@@ -358,6 +381,23 @@ TEST_CASE("without faults, a service's run is a function of its seed") {
   auto a = run(7, false), b = run(7, false);
   check_outcome(a);
   CHECK(a.report.trace_hash == b.report.trace_hash);
+}
+
+TEST_CASE("a step waits for its task's readiness check to pass") {
+  std::string never_ready = spec_yaml;
+  auto at = never_ready.find("cmd: sleep 2, interval");
+  REQUIRE(at != std::string::npos);
+  never_ready.replace(at, std::string{"cmd: sleep 2"}.size(), "cmd: exit 1");
+  auto r = run(3, false, never_ready.c_str(), false);
+  CHECK_MESSAGE(r.report.passed, r.report.violation);
+  // Running, not ready: its step started, and the serial phase went no
+  // further.
+  CHECK(r.out.deploy == "IN_PROGRESS");
+  CHECK(r.out.deploy_plan.find("\"STARTED\"") != std::string::npos);
+  CHECK(r.out.deploy_plan.find("\"COMPLETE\"") == std::string::npos);
+  for (const auto& p : r.out.pods)
+    if (p.index() > 0)
+      CHECK(p.task_ids().empty());
 }
 
 // -- replacement ----------------------------------------------------------------------

@@ -80,7 +80,10 @@ TEST_CASE("invalid launches end in TASK_ERROR with a reason") {
   auto duplicate = make_task("ok", offer, "cpus:0.5;mem:32");
   auto bad_check = make_task("check", offer, "cpus:0.1;mem:32");
   bad_check.mutable_health_check()->set_type(v1::HealthCheck::HTTP);
-  c.launch(f, offer, {too_big, both, no_id, ok, duplicate, bad_check});
+  auto bad_check_info = make_task("check-info", offer, "cpus:0.1;mem:32");
+  bad_check_info.mutable_check()->set_type(v1::CheckInfo::COMMAND);
+  c.launch(f, offer,
+           {too_big, both, no_id, ok, duplicate, bad_check, bad_check_info});
   auto error_of = [&](const std::string& id) {
     CAPTURE(id);
     auto updates = f.log->updates_of(id);
@@ -95,13 +98,15 @@ TEST_CASE("invalid launches end in TASK_ERROR with a reason") {
   CHECK(error_of("both").find("exactly one of") != std::string::npos);
   CHECK(error_of("check").find("health_check.http.port")
         != std::string::npos);
+  CHECK(error_of("check-info").find("check.command.command")
+        != std::string::npos);
   // "ok" launched; its duplicate failed (two updates for "ok": none is the
   // launch, so look at the one with TASK_ERROR).
   auto ok_updates = f.log->updates_of("ok");
   REQUIRE(ok_updates.size() == 1);
   CHECK(ok_updates[0].message().find("already exists") != std::string::npos);
   CHECK(f.log->updates_of("").size() == 1);
-  CHECK(c.metric("master/invalid_launches") == 5);
+  CHECK(c.metric("master/invalid_launches") == 6);
 }
 
 TEST_CASE("an invalid offer drops (partition-aware) or loses the tasks") {

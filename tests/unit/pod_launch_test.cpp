@@ -36,6 +36,7 @@ pods:
         configs:
           conf: {template: redis.conf.mustache, dest: etc/redis.conf}
         health-check: {cmd: redis-cli ping, interval: 5, grace-period: 30, max-consecutive-failures: 3, delay: 0, timeout: 5}
+        readiness-check: {cmd: redis-cli info | grep -q loading:0, interval: 2, timeout: 4}
       backup:
         goal: FINISH
         cmd: cp shared/dump.rdb backup/
@@ -239,6 +240,15 @@ TEST_CASE("a first launch reserves, creates the volumes and launches the "
            "'etc/redis.conf' && redis-server redis.conf");
   CHECK(task.health_check().command().value() == "redis-cli ping");
   CHECK(task.health_check().consecutive_failures() == 3);
+  // The readiness check is a Mesos check with the task's environment.
+  CHECK(task.check().type() == v1::CheckInfo::COMMAND);
+  CHECK(task.check().command().command().value()
+        == "redis-cli info | grep -q loading:0");
+  CHECK(task.check().delay_seconds() == 0);
+  CHECK(task.check().interval_seconds() == 2);
+  CHECK(task.check().timeout_seconds() == 4);
+  CHECK(task.check().command().command().environment().variables_size()
+        == task.command().environment().variables_size());
   auto task_resources = of(task.resources());
   CHECK(task_resources.scalar("cpus").value_or(0) == doctest::Approx(0.5));
   CHECK(task_resources.persistent_volumes().size() == 1);

@@ -34,6 +34,20 @@ inline double grace_period_seconds(const v1::HealthCheck& x) {
   return x.has_grace_period_seconds() ? x.grace_period_seconds() : 10.0;
 }
 
+// -- CheckInfo -----------------------------------------------------------------
+
+inline double delay_seconds(const v1::CheckInfo& x) {
+  return x.has_delay_seconds() ? x.delay_seconds() : 15.0;
+}
+
+inline double interval_seconds(const v1::CheckInfo& x) {
+  return x.has_interval_seconds() ? x.interval_seconds() : 10.0;
+}
+
+inline double timeout_seconds(const v1::CheckInfo& x) {
+  return x.has_timeout_seconds() ? x.timeout_seconds() : 20.0;
+}
+
 // -- CommandInfo ---------------------------------------------------------------
 
 /// True unless the command explicitly asks to be exec'd without a shell.

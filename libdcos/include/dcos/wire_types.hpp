@@ -43,7 +43,8 @@ using wire_types = caf::detail::type_list<
   // framework.proto
   v1::FrameworkInfo, v1::Filters,
   // command.proto, network.proto, health.proto
-  v1::CommandInfo, v1::NetworkInfo, v1::HealthCheck, v1::KillPolicy,
+  v1::CommandInfo, v1::NetworkInfo, v1::HealthCheck, v1::CheckInfo,
+  v1::CheckStatusInfo, v1::KillPolicy,
   // container.proto
   v1::CapabilityInfo, v1::SeccompInfo, v1::LinuxInfo, v1::RLimitInfo,
   v1::ContainerInfo, v1::ContainerStatus, v1::DNSInfo, v1::ContainerDNSInfo,

@@ -416,6 +416,20 @@ private:
       hc->set_grace_period_seconds(c.grace_period_s());
       hc->set_consecutive_failures(c.max_consecutive_failures());
     }
+    // dcos-commons' readiness check is a Mesos check: the step waits for
+    // its command to exit 0 (service_scheduler).
+    if (t.has_readiness_check()) {
+      const auto& c = t.readiness_check();
+      auto* check = task.mutable_check();
+      check->set_type(v1::CheckInfo::COMMAND);
+      auto* cmd = check->mutable_command()->mutable_command();
+      cmd->set_shell(true);
+      cmd->set_value(c.cmd());
+      *cmd->mutable_environment() = *env;
+      check->set_delay_seconds(c.delay_s());
+      check->set_interval_seconds(c.interval_s());
+      check->set_timeout_seconds(c.timeout_s());
+    }
     if (t.kill_grace_period_s() > 0)
       task.mutable_kill_policy()->mutable_grace_period()->set_nanoseconds(
         int64_t{t.kill_grace_period_s()} * 1'000'000'000);

@@ -75,6 +75,9 @@ struct service_state {
   std::map<std::string, v1::PodInstance> pods;     // by instance name
   std::map<std::string, v1::TaskState> task_state; // by task id
   std::map<std::string, v1::TaskStatus> last_status; // by task id
+  // Task ids whose readiness check passed (exit 0) since their launch:
+  // a RUNNING task with a check reaches its goal only then.
+  std::set<std::string> ready;
   std::map<std::string, task_owner> owner_of;      // by task id
   uint64_t incarnation = 0;
   // Counters for /metrics, since this scheduler started.
@@ -464,8 +467,10 @@ struct service_state {
     if (auto old = pods.find(instance); old != pods.end())
       for (const auto& [task, id] : old->second.task_ids())
         if (auto now = launch.instance.task_ids().find(task);
-            now == launch.instance.task_ids().end() || now->second != id)
+            now == launch.instance.task_ids().end() || now->second != id) {
           last_status.erase(id);
+          ready.erase(id);
+        }
     pods[instance] = launch.instance;
     return launch;
   }
@@ -776,6 +781,10 @@ struct service_state {
     }
     task_state[id] = status.state();
     last_status[id] = status;
+    if (status.state() == v1::TASK_RUNNING
+        && status.check_status().command().has_exit_code()
+        && status.check_status().command().exit_code() == 0)
+      ready.insert(id);
     ++counted.task_statuses;
     bool from_agent = status.source() != v1::TaskStatus::SOURCE_MASTER;
     if (from_agent && !inst.confirmed()) {
@@ -908,8 +917,12 @@ struct service_state {
       auto s = id == inst.task_ids().end() ? v1::TASK_STAGING
                                            : task_state[id->second];
       const auto* spec = spec_task(instance, task);
+      auto info = inst.task_infos().find(task);
+      bool checked = info != inst.task_infos().end()
+                     && info->second.has_check();
       bool goal = spec->goal() == v1::ServiceSpec::Task::RUNNING
                     ? s == v1::TASK_RUNNING
+                        && (!checked || ready.count(id->second) > 0)
                     : s == v1::TASK_FINISHED;
       all = all && goal;
       any_running = any_running || s == v1::TASK_RUNNING;
@@ -1028,6 +1041,7 @@ struct service_state {
       owner_of.erase(id);
       task_state.erase(id);
       last_status.erase(id);
+      ready.erase(id);
       restarting.erase(id);
     }
     pods.erase(instance);
@@ -1136,8 +1150,10 @@ struct service_state {
       if (touched)
         writes.push_back(plan_write(plan));
     }
-    for (const auto& [task, id] : inst.task_ids())
+    for (const auto& [task, id] : inst.task_ids()) {
       last_status.erase(id);
+      ready.erase(id);
+    }
     v1::PodInstance fresh;
     fresh.set_pod(inst.pod());
     fresh.set_index(inst.index());

@@ -50,7 +50,7 @@ using self_ptr = sim_containerizer::stateful_pointer<table_state>;
 
 // The task a nested container runs: executors name their tasks'
 // containers "<executor container>.<task id>"; anything nested deeper (a
-// task's health check, "<...>.<task id>.check-1") runs no task of its own.
+// task's health check, "<...>.<task id>.health-1") runs no task of its own.
 std::string task_of(const table_state& st, const std::string& id) {
   auto dot = id.find('.');
   if (dot == std::string::npos)
