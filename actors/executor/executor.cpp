@@ -37,10 +37,16 @@ using executor_impl = executor_actor::extend<
   // Time for a task's health check or check (probe_kind) number N.
   caf::reacts_to<check_atom, std::string, uint8_t, uint64_t>,
   // Its result: whether it passed, the code it gave (exit status, HTTP
-  // status, 1 for a TCP connection) or -1 when unknown (timed out, could
-  // not run), and why.
+  // status, 1 or 0 for a TCP connection made or refused), timed_out or
+  // no_result (it could not run), and why.
   caf::reacts_to<checked_atom, std::string, uint8_t, uint64_t, bool, int32_t,
                  std::string>>;
+
+// Codes of a probe that gave no result: a check's status becomes unknown
+// after a timeout and stays as it was after an error (likely transient), as
+// Mesos' checker has it.
+constexpr int32_t timed_out = -1;
+constexpr int32_t no_result = -2;
 
 // One of a task's probes in flight: which number, whether it still runs.
 struct probe_slot {
@@ -157,6 +163,8 @@ void send_update(executor_self self, const std::string& task_id,
     self->send(st.agent, std::move(update));
 }
 
+void stop_probes(executor_self self, const task_run& t);
+
 bool kill_state_supported(const v1::FrameworkInfo& fw) {
   for (const auto& cap : fw.capabilities())
     if (cap.type() == v1::FrameworkInfo::Capability::TASK_KILLING_STATE)
@@ -173,6 +181,7 @@ void kill_task(executor_self self, const std::string& task_id,
     return;
   auto& t = i->second;
   t.killing = true;
+  stop_probes(self, t);
   if (!t.launched) {
     send_update(self, task_id, v1::TASK_KILLED,
                 v1::TaskStatus::REASON_TASK_KILLED_DURING_LAUNCH,
@@ -197,6 +206,7 @@ void task_ended(executor_self self, const std::string& task_id,
   if (i == st.tasks.end() || is_terminal(i->second.state))
     return;
   auto& run = i->second;
+  stop_probes(self, run);
   if (t.reason) {
     send_update(self, task_id, v1::TASK_FAILED, *t.reason, t.message);
   } else if (run.killing || t.destroyed) {
@@ -277,6 +287,13 @@ void report_check(caf::actor_addr me, std::string task_id, probe_kind kind,
                    std::move(why));
 }
 
+// The container a COMMAND probe runs in.
+std::string probe_container_id(const task_run& t, probe_kind kind,
+                               uint64_t n) {
+  return fmt::format("{}.{}-{}", t.container_id,
+                     kind == probe_kind::health ? "health" : "check", n);
+}
+
 // Starts probe number `n` of task `t`; its result comes as `checked_atom`
 // (a failed one after `timeout`, if nothing came before).
 void start_probe(executor_self self, const std::string& task_id,
@@ -284,11 +301,14 @@ void start_probe(executor_self self, const std::string& task_id,
                  const probe_spec& probe, caf::timespan timeout) {
   auto& st = self->state;
   auto k = static_cast<uint8_t>(kind);
-  self->delayed_send(self, timeout, checked_atom::value, task_id, k, n, false,
-                     int32_t{-1},
-                     fmt::format("timed out after {}s",
-                                 std::chrono::duration<double>(timeout)
-                                   .count()));
+  if (timeout > caf::timespan{0})
+    self->delayed_send(self, timeout, checked_atom::value, task_id, k, n,
+                       false, timed_out,
+                       fmt::format("timed out after {}s",
+                                   std::chrono::duration<double>(timeout)
+                                     .count()));
+  else // Mesos: no timeout at all (the probes' I/O still needs a bound)
+    timeout = std::chrono::hours(24);
   auto me = self->address();
   auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
   // A task in a network of its own listens on its address there (Mesos
@@ -303,9 +323,7 @@ void start_probe(executor_self self, const std::string& task_id,
   switch (probe.type) {
     case v1::HealthCheck::COMMAND: {
       container_launch req;
-      req.container_id = fmt::format(
-        "{}.{}-{}", t.container_id,
-        kind == probe_kind::health ? "health" : "check", n);
+      req.container_id = probe_container_id(t, kind, n);
       req.sandbox = t.sandbox;
       // It runs beside the task, not in its image.
       req.command = to_command_line(*probe.command, false);
@@ -315,7 +333,7 @@ void start_probe(executor_self self, const std::string& task_id,
       auto check_id = req.container_id;
       auto failed = [self, task_id, k, n](caf::error& err) {
         self->send(self, checked_atom::value, task_id, k, n, false,
-                   int32_t{-1}, describe_reason(err));
+                   no_result, describe_reason(err));
       };
       self->request(st.cfg.containerizer, caf::infinite, launch_atom::value,
                     req)
@@ -347,8 +365,8 @@ void start_probe(executor_self self, const std::string& task_id,
       call.timeout = millis;
       st.http->fetch(call, [me, task_id, kind, n, ok = probe.statuses](
                              caf::expected<http_reply> r) {
-        if (!r) {
-          report_check(me, task_id, kind, n, false, -1,
+        if (!r) { // refused, reset, or no answer in time
+          report_check(me, task_id, kind, n, false, no_result,
                        describe_reason(r.error()));
           return;
         }
@@ -367,14 +385,19 @@ void start_probe(executor_self self, const std::string& task_id,
         st.tcp = std::make_unique<tcp_prober>();
       st.tcp->probe(probed_host, static_cast<uint16_t>(probe.port), millis,
                     [me, task_id, kind, n](bool passed, std::string why) {
-                      report_check(me, task_id, kind, n, passed,
-                                   passed ? 1 : 0, std::move(why));
+                      // The prober's own deadline is the probe's: no
+                      // result, rather than "refused".
+                      int32_t code = passed                 ? 1
+                                     : why == "timed out" ? timed_out
+                                                            : 0;
+                      report_check(me, task_id, kind, n, passed, code,
+                                   std::move(why));
                     });
       break;
     }
     default:
-      // Validation refuses these; report "unknown" rather than hang.
-      self->send(self, checked_atom::value, task_id, k, n, false, int32_t{-1},
+      // Validation refuses these; report no result rather than hang.
+      self->send(self, checked_atom::value, task_id, k, n, false, no_result,
                  std::string{"no such check type"});
   }
 }
@@ -384,6 +407,30 @@ probe_slot* slot_of(task_run& t, probe_kind kind) {
   if (kind == probe_kind::health)
     return t.health ? &t.health_slot : nullptr;
   return t.check ? &t.check->slot : nullptr;
+}
+
+// Ends the command of `t`'s latest probe of `kind`, if it has one (a
+// probe's container is not nested in the task's, so it would outlive it).
+void stop_probe(executor_self self, const task_run& t, probe_kind kind) {
+  auto type = kind == probe_kind::health ? t.info.health_check().type()
+                                         : spec_of(t.info.check()).type;
+  const auto* slot = kind == probe_kind::health ? &t.health_slot
+                                                : t.check ? &t.check->slot
+                                                          : nullptr;
+  if (type != v1::HealthCheck::COMMAND || slot == nullptr || slot->n == 0)
+    return;
+  self->request(self->state.cfg.containerizer, caf::infinite,
+                destroy_atom::value, probe_container_id(t, kind, slot->n),
+                caf::timespan{0})
+    .then([](ok_atom) {}, [](caf::error&) {});
+}
+
+// Ends the probes of `t` still under way (its end or kill ends them).
+void stop_probes(executor_self self, const task_run& t) {
+  if (t.health_slot.running)
+    stop_probe(self, t, probe_kind::health);
+  if (t.check && t.check->slot.running)
+    stop_probe(self, t, probe_kind::check);
 }
 
 void run_check(executor_self self, const std::string& task_id,
@@ -414,7 +461,8 @@ void run_check(executor_self self, const std::string& task_id,
                 t.check->timeout);
 }
 
-// The status a check's result gives: `code` as record_check has it.
+// The status a check's result gives (`code` as checked_atom has it, or
+// timed_out for "unknown").
 v1::CheckStatusInfo check_status_of(const v1::CheckInfo& check,
                                     int32_t code) {
   v1::CheckStatusInfo next;
@@ -446,6 +494,8 @@ v1::CheckStatusInfo check_status_of(const v1::CheckInfo& check,
 // update goes out when the status changed.
 void record_check(executor_self self, const std::string& task_id,
                   task_run& t, int32_t code) {
+  if (code == no_result)
+    return;
   auto next = check_status_of(t.info.check(), code);
   if (next.SerializeAsString() == t.check->status.SerializeAsString())
     return;
@@ -466,6 +516,10 @@ void check_result(executor_self self, const std::string& task_id,
   if (slot == nullptr || n != slot->n || !slot->running)
     return; // late (it timed out already) or for an old probe
   slot->running = false;
+  // A command that timed out must not outlive its probe: Mesos kills a
+  // check's process at its timeout.
+  if (code == timed_out)
+    stop_probe(self, t, kind);
   if (t.killing || is_terminal(t.state))
     return;
   if (kind == probe_kind::check) {
