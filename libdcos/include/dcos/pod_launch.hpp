@@ -30,9 +30,12 @@
 // environment (dcos/config_template.hpp) and written to their `dest`
 // before the task's command runs.
 //
-// Not yet: readiness checks (the scheduler will run them), images for
-// the pod's containers beyond the image name, pre-reserved roles
-// (resources are reserved from the unreserved pool only).
+// A task's health check and readiness check are Mesos checks with the
+// task's environment (TaskInfo.health_check, TaskInfo.check).
+//
+// Not yet: images for the pod's containers beyond the image name,
+// pre-reserved roles (resources are reserved from the unreserved pool
+// only).
 //
 // Thread-safety: plain functions.
 #pragma once

@@ -16,7 +16,9 @@
 //    operators' overrides included; steps that were under way are confirmed
 //    by reconciling their tasks.
 //  - A step is COMPLETE when each of its tasks reached its goal: RUNNING
-//    tasks running, FINISH and ONCE tasks finished. A task that fails
+//    tasks running, and ready if they have a readiness check (its command,
+//    a Mesos check the executor runs, exited 0 since the launch; until then
+//    the step is STARTED), FINISH and ONCE tasks finished. A task that fails
 //    makes its step DELAYED (the message says which task and why), and the
 //    step is tried again, in place on its reservation and volumes, after a
 //    backoff that doubles with each failure from `min_backoff` up to
@@ -50,8 +52,10 @@
 //    decommissioning those it has no more; one it cannot take is refused,
 //    and the deploy plan shows why.
 //
-// Not yet: readiness checks. A replaced instance runs its RUNNING tasks only: FINISH and ONCE
-// tasks (an init step) run again when a plan runs them.
+// Not yet: a replaced instance runs its RUNNING tasks only: FINISH and ONCE
+// tasks (an init step) run again when a plan runs them. Resources a pod no
+// longer needs after its spec shrank stay reserved to the instance (its
+// later launches use them).
 //
 // Time only through CAF timers; randomness only from `seed` (mixed with an
 // incarnation count kept in the store); disk only through `store`: it runs
