@@ -334,8 +334,13 @@ TEST_CASE("redis: deploy, backup, crash recovery on the volume, replace, "
 
   // A config change: the scheduler, restarted with a new REDIS_MAXMEMORY,
   // rolls it out by the update plan, each server restarted in place (it
-  // saves on SIGTERM and loads its dump again): every key stays.
+  // saves on SIGTERM and loads its dump again): every key stays. While the
+  // scheduler is away the primary stops (its data saved): recovery starts
+  // it again at once, though `update` reaches it last, as the replicas'
+  // readiness waits on it.
   first.reset();
+  redis(primary[0], {"SHUTDOWN", "SAVE"});
+  REQUIRE(eventually([&] { return redis(primary[0], {"PING"}) != "PONG"; }));
   first = std::make_unique<redis_service>("redis", master.address(),
                                           dir / "redis", backups, "128mb");
   svc = first.get();

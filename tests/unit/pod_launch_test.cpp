@@ -340,6 +340,77 @@ TEST_CASE("a task joins its pod's running executor; what the spec grew is "
   CHECK(lg.task_group().tasks(0).name() == "node-1-backup");
 }
 
+TEST_CASE("a relaunch of a shrunk task unreserves what it shrank by, and "
+          "keeps what the pod's other tasks need") {
+  auto spec = spec_with_template("x\n");
+  auto first = plan_pod_launch(request_for(spec, 1, {"server"}),
+                               offer_of("agent-1", "host-1", fresh_agent()),
+                               fresh_agent());
+  REQUIRE(first.fits);
+  // The backup ran once beside the server (which, with the executor, held
+  // its share outside the offer): its 0.1 cpus and 32 MB were reserved.
+  auto in_use = of(first.operations.back().launch_group().executor()
+                     .resources());
+  for (const auto& t : first.operations.back().launch_group().task_group()
+                         .tasks())
+    in_use += of(t.resources());
+  auto agent = after_accept(fresh_agent(), first.operations) - in_use;
+  auto backup = request_for(spec, 1, {"backup"});
+  backup.instance = first.instance;
+  backup.executor_running = true;
+  auto ran = plan_pod_launch(backup, offer_of("agent-1", "host-1", agent),
+                             agent);
+  REQUIRE_MESSAGE(ran.fits, ran.reason);
+  REQUIRE(ran.operations.front().type() == v1::Offer::Operation::RESERVE);
+  agent = after_accept(agent, ran.operations) + in_use; // all ended
+  auto ours = [&](const resources& rs, const char* name) {
+    return rs
+      .filter([&](const resource& r) {
+        return reservation_id_of(r) == first.instance.reservation_id();
+      })
+      .scalar(name)
+      .value_or(0);
+  };
+  CHECK(ours(agent, "cpus") == doctest::Approx(0.7));
+
+  // Everything ended; the same spec again: nothing to give back.
+  auto same = request_for(spec, 1, {"server"});
+  same.instance = ran.instance;
+  auto again = plan_pod_launch(same, offer_of("agent-1", "host-1", agent),
+                               agent);
+  REQUIRE_MESSAGE(again.fits, again.reason);
+  for (const auto& op : again.operations)
+    CHECK(op.type() != v1::Offer::Operation::UNRESERVE);
+
+  // The server shrank from 0.5 cpus and 256 MB to 0.2 and 128 MB: the
+  // difference is unreserved, first; the backup's share stays.
+  auto smaller = spec;
+  auto* server = smaller.mutable_pods(0)->mutable_tasks(0);
+  REQUIRE(server->name() == "server");
+  server->set_cpus(0.2);
+  server->set_memory_mb(128);
+  auto shrunk = request_for(smaller, 1, {"server"});
+  shrunk.instance = ran.instance;
+  auto launch = plan_pod_launch(shrunk, offer_of("agent-1", "host-1", agent),
+                                agent);
+  REQUIRE_MESSAGE(launch.fits, launch.reason);
+  REQUIRE(launch.operations.size() == 2);
+  REQUIRE(launch.operations[0].type() == v1::Offer::Operation::UNRESERVE);
+  auto freed = of(launch.operations[0].unreserve().resources());
+  CHECK(freed.scalar("cpus").value_or(0) == doctest::Approx(0.3));
+  CHECK(freed.scalar("mem").value_or(0) == doctest::Approx(128));
+  CHECK(freed.scalar("disk").value_or(0) == 0);
+  for (const auto& r : freed)
+    CHECK(reservation_id_of(r) == first.instance.reservation_id());
+  auto after = after_accept(agent, launch.operations);
+  // Executor 0.1 + server 0.2 + backup 0.1.
+  CHECK(ours(after, "cpus") == doctest::Approx(0.4));
+  CHECK(ours(after, "mem") == doctest::Approx(32 + 128 + 32));
+  // The unreserved pool got it back.
+  CHECK(after.unreserved().scalar("cpus").value_or(0)
+        == doctest::Approx(4 - 0.4));
+}
+
 TEST_CASE("placement, missing disk and bad templates are reasons, not "
           "launches") {
   auto spec = spec_with_template("port {{PORT_REDIS}} {{NO_SUCH_VALUE}}\n");

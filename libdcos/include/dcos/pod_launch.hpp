@@ -16,8 +16,10 @@
 //  - Every later launch (a relaunch in place, a FINISH task such as a
 //    backup next to a running server) is pinned to the instance's agent,
 //    and uses what is reserved under its label: the same host ports, the
-//    same volumes. What the spec grew since is reserved in the same ACCEPT;
-//    a volume that is not offered (its agent is gone) means no launch.
+//    same volumes. What the spec grew since is reserved in the same ACCEPT,
+//    and the CPU and memory it shrank by (beyond what the pod's other
+//    tasks need) unreserved; a volume that is not offered (its agent is
+//    gone) means no launch.
 //  - release_pod_instance() DESTROYs the instance's volumes and UNRESERVEs
 //    its resources (`pod replace`, decommission): the next launch is a
 //    first one, elsewhere if placement says so.
@@ -90,8 +92,9 @@ struct pod_launch {
   /// No offer will do: the spec is wrong (a config template without a
   /// value for one of its variables, a bad placement).
   bool hopeless = false;
-  /// RESERVE, CREATE (first launch only) and one LAUNCH_GROUP, to ACCEPT
-  /// in this order.
+  /// UNRESERVE (what the instance's reservation holds beyond its tasks'
+  /// needs), RESERVE, CREATE (first launch only) and one LAUNCH_GROUP, to
+  /// ACCEPT in this order.
   std::vector<v1::Offer::Operation> operations;
   /// The instance as it will be once the operations succeed: its agent,
   /// reservation id, ports, volume ids, executor and task ids.

@@ -53,9 +53,7 @@
 //    and the deploy plan shows why.
 //
 // Not yet: a replaced instance runs its RUNNING tasks only: FINISH and ONCE
-// tasks (an init step) run again when a plan runs them. Resources a pod no
-// longer needs after its spec shrank stay reserved to the instance (its
-// later launches use them).
+// tasks (an init step) run again when a plan runs them.
 //
 // Time only through CAF timers; randomness only from `seed` (mixed with an
 // incarnation count kept in the store); disk only through `store`: it runs

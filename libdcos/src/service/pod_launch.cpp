@@ -5,8 +5,10 @@
 #include "dcos/pod_launch.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <optional>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -218,8 +220,13 @@ public:
       (*inst.mutable_task_infos())[task_name] = *task;
       *group->mutable_task_group()->add_tasks() = std::move(*task);
     }
-    // RESERVE first, then CREATE, then the launch, as they depend.
+    // UNRESERVE what is no longer needed, then RESERVE, then CREATE, then
+    // the launch, as they depend.
     std::vector<v1::Offer::Operation> ops;
+    if (auto excess = excess_reservation(); !excess.empty()) {
+      ops.emplace_back().set_type(v1::Offer::Operation::UNRESERVE);
+      excess.to_proto(ops.back().mutable_unreserve()->mutable_resources());
+    }
     if (!reserve_.empty()) {
       ops.emplace_back().set_type(v1::Offer::Operation::RESERVE);
       reserve_.to_proto(ops.back().mutable_reserve()->mutable_resources());
@@ -244,6 +251,46 @@ private:
       out_.reason = std::move(why);
     out_.fits = false;
     return out_;
+  }
+
+  // The CPU and memory of the instance's reservation that the offer holds
+  // beyond what its other tasks may need, once this launch took its
+  // share: what a shrunk spec (or a removed task) no longer uses, given
+  // back as dcos-commons unreserves a task's shrunk resources. The other
+  // tasks' needs are kept whether or not they run now (running ones hold
+  // theirs outside the offer), so this never takes what a later launch of
+  // the instance needs; ports and volumes are never given back here.
+  resources excess_reservation() const {
+    const auto& rid = out_.instance.reservation_id();
+    std::set<std::string> launching_owners;
+    for (const auto& name : req_.tasks)
+      if (const auto* t = find_task(pod_, name))
+        launching_owners.insert(needs_of(pod_, *t).owner);
+    std::map<std::string, int64_t> keep; // milli, by resource name
+    std::set<std::string> counted;
+    for (const auto& t : pod_.tasks()) {
+      auto n = needs_of(pod_, t);
+      if (launching_owners.count(n.owner) > 0
+          || !counted.insert(n.owner).second)
+        continue;
+      keep["cpus"] += std::llround(n.cpus * 1000);
+      keep["mem"] += std::llround(n.mem * 1000);
+    }
+    resources excess;
+    for (const auto& r : left_) {
+      if (!is_ours(r, rid) || r.type != resource::kind::scalar
+          || (r.name != "cpus" && r.name != "mem") || r.is_persistent_volume())
+        continue;
+      auto& kept = keep[r.name];
+      auto kept_here = std::min(kept, r.milli);
+      kept -= kept_here;
+      if (r.milli > kept_here) {
+        auto give = r;
+        give.milli = r.milli - kept_here;
+        excess += give;
+      }
+    }
+    return excess;
   }
 
   // Reserves what `taken` holds of the unreserved pool; adds the result to

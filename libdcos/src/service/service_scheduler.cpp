@@ -505,18 +505,19 @@ struct service_state {
     self->send(driver, std::move(kill));
   }
 
-  // Whether a plan's step will launch `task` of `instance` (it waits to be
-  // worked on): recovery leaves it to the step.
+  // Whether a plan's step will launch `task` of `instance` now (its
+  // strategy lets it start): recovery leaves it to the step. A step that
+  // must wait its turn does not hold recovery back: it may wait on this
+  // very task (a replica's readiness needs its primary, which `update`
+  // rolls out last), and it relaunches the task anyway when it comes.
   bool plan_will_launch(const std::string& instance,
                         const std::string& task) const {
     for (const auto& plan : plans)
-      for (const auto& phase : plan.phases())
-        for (const auto& step : phase.steps())
-          if (step.status() == v1::PlanState::PENDING
-              && pod_instance_name(step.pod(), step.index()) == instance
-              && std::find(step.tasks().begin(), step.tasks().end(), task)
-                   != step.tasks().end())
-            return true;
+      for (const auto* step : steps_to_work_on(plan))
+        if (pod_instance_name(step->pod(), step->index()) == instance
+            && std::find(step->tasks().begin(), step->tasks().end(), task)
+                 != step->tasks().end())
+          return true;
     return false;
   }
 
