@@ -267,6 +267,12 @@ private:
       if (const auto* t = find_task(pod_, name))
         launching_owners.insert(needs_of(pod_, *t).owner);
     std::map<std::string, int64_t> keep; // milli, by resource name
+    // A reused executor's share is its own even when the offer holds it
+    // (it ended since the scheduler last heard).
+    if (req_.executor_running && !out_.instance.executor_id().empty()) {
+      keep["cpus"] += std::llround(executor_cpus * 1000);
+      keep["mem"] += std::llround(executor_mem * 1000);
+    }
     std::set<std::string> counted;
     for (const auto& t : pod_.tasks()) {
       auto n = needs_of(pod_, t);

@@ -463,6 +463,13 @@ struct service_state {
     // replace them by name.
     for (const auto& [task, id] : launch.instance.task_ids())
       owner_of[id] = {instance, task};
+    // Live from now until an update says otherwise: a step or restart that
+    // comes before its first update kills this launch rather than launching
+    // the task a second time.
+    for (const auto& task : req.tasks)
+      if (auto id = launch.instance.task_ids().find(task);
+          id != launch.instance.task_ids().end())
+        task_state.emplace(id->second, v1::TASK_STAGING);
     // A superseded launch's updates are not the task's any more.
     if (auto old = pods.find(instance); old != pods.end())
       for (const auto& [task, id] : old->second.task_ids())
@@ -509,7 +516,9 @@ struct service_state {
   // strategy lets it start): recovery leaves it to the step. A step that
   // must wait its turn does not hold recovery back: it may wait on this
   // very task (a replica's readiness needs its primary, which `update`
-  // rolls out last), and it relaunches the task anyway when it comes.
+  // rolls out last), and it relaunches the task anyway when it comes (the
+  // recovered task runs the spec in effect, so under an update it restarts
+  // twice).
   bool plan_will_launch(const std::string& instance,
                         const std::string& task) const {
     for (const auto& plan : plans)
