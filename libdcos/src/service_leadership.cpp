@@ -6,12 +6,14 @@
 #include <atomic>
 #include <cstdlib>
 #include <future>
+#include <random>
 
 #include <caf/all.hpp>
 #include <fmt/format.h>
 
 #include <dcos/candidacy.hpp>
 #include <dcos/election_actor.hpp>
+#include <dcos/error.hpp>
 #include <dcos/logging.hpp>
 #include <dcos/signals.hpp>
 
@@ -139,6 +141,31 @@ void service_state_flags::add_to(flags& f, const std::string& title,
         fmt::format("ZooKeeper session timeout in milliseconds, as {}'s; a "
                     "leader cut off for this long steps down",
                     title));
+}
+
+framework_flags::framework_flags(double default_failover_timeout_s)
+  : failover_timeout_s(default_failover_timeout_s),
+    seed(std::random_device{}()) {
+}
+
+void framework_flags::add_to(flags& f, const std::string& title) {
+  f.add(&master, "master",
+        "HOST:PORT of the master, or zk://HOSTS/PATH of the masters");
+  f.add(&failover_timeout_s, "failover_timeout",
+        fmt::format("seconds the master keeps {0}'s tasks while no {0} is "
+                    "connected",
+                    title));
+  f.add(&seed, "seed", fmt::format("seed of the ids {} makes", title));
+}
+
+std::optional<std::string> framework_flags::check() {
+  if (failover_timeout_s < 0)
+    return "--failover_timeout: must not be negative";
+  auto parsed = parse_master_location(master);
+  if (!parsed)
+    return describe_reason(parsed.error());
+  where = std::move(*parsed);
+  return std::nullopt;
 }
 
 std::optional<std::string> service_state_flags::check() const {

@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <random>
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -58,36 +57,26 @@ int main(int argc, char** argv) {
                    "Marathon: runs long-lived apps on the cluster and keeps "
                    "them running.",
                    8080};
-  std::string master = "127.0.0.1:5050";
+  framework_flags fw{604800}; // one week, as Marathon
   std::string framework_name = "marathon";
   std::string role = "*";
   std::string user = "root";
   std::string hostname = local_hostname();
-  double failover_timeout = 604800; // one week, as Marathon
-  uint64_t seed = std::random_device{}();
   uint16_t http_port = 0;
   auto& f = d.flags();
   f.add(&http_port, "http_port", "Marathon's name for --port");
-  f.add(&master, "master",
-        "HOST:PORT of the master, or zk://HOSTS/PATH of the masters");
+  fw.add_to(f, "Marathon");
   service_daemon_config run;
   run.state.add_to(f, "Marathon", "apps, tasks, deployments, framework id");
   f.add(&framework_name, "framework_name", "the framework's name");
   f.add(&role, "mesos_role", "the role Marathon's tasks run in");
   f.add(&user, "mesos_user", "the user Marathon's tasks run as");
   f.add(&hostname, "hostname", "hostname to advertise");
-  f.add(&failover_timeout, "failover_timeout",
-        "seconds the master keeps Marathon's tasks while no Marathon is "
-        "connected");
-  f.add(&seed, "seed", "seed of the ids Marathon makes");
   d.parse_or_exit(argc, argv);
   if (auto bad = run.state.check())
     return d.usage_error(*bad);
-  if (failover_timeout < 0)
-    return d.usage_error("--failover_timeout: must not be negative");
-  auto where = parse_master_location(master);
-  if (!where)
-    return d.usage_error(describe_reason(where.error()));
+  if (auto bad = fw.check())
+    return d.usage_error(*bad);
 
   caf::actor_system_config cfg;
   d.configure(cfg);
@@ -98,12 +87,12 @@ int main(int argc, char** argv) {
   mcfg.framework.set_user(user);
   mcfg.framework.add_roles(role);
   mcfg.framework.set_hostname(hostname);
-  mcfg.framework.set_failover_timeout(failover_timeout);
+  mcfg.framework.set_failover_timeout(fw.failover_timeout_s);
   for (auto capability : {v1::FrameworkInfo::Capability::PARTITION_AWARE,
                           v1::FrameworkInfo::Capability::MULTI_ROLE})
     mcfg.framework.add_capabilities()->set_type(capability);
-  mcfg.detector = spawn_detector(sys, *where);
-  mcfg.seed = seed;
+  mcfg.detector = spawn_detector(sys, fw.where);
+  mcfg.seed = fw.seed;
   mcfg.prober = spawn_http_prober(sys);
   mcfg.start_time = std::chrono::duration<double>(
                       std::chrono::system_clock::now().time_since_epoch())
@@ -112,7 +101,7 @@ int main(int argc, char** argv) {
   auto port = http_port ? http_port : d.common().port;
   marathon_http_info info;
   info.name = framework_name;
-  info.master = master;
+  info.master = fw.master;
   info.version = dcos::version;
   info.leader = fmt::format("{}:{}", hostname, port);
   if (run.state.zk)

@@ -17,7 +17,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <random>
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -45,42 +44,32 @@ int main(int argc, char** argv) {
                    "Metronome: runs jobs on the cluster, now or on cron "
                    "schedules, once per tick.",
                    9000};
-  std::string master = "127.0.0.1:5050";
+  framework_flags fw{604800}; // one week, as Metronome
   std::string framework_name = "metronome";
   std::string role = "*";
   std::string user = "root";
   std::string hostname = local_hostname();
-  double failover_timeout = 604800; // one week, as Metronome
   uint64_t history_count = 1000;
-  uint64_t seed = std::random_device{}();
   uint16_t http_port = 0;
   auto& f = d.flags();
   f.add(&http_port, "http_port", "Metronome's name for --port");
-  f.add(&master, "master",
-        "HOST:PORT of the master, or zk://HOSTS/PATH of the masters");
+  fw.add_to(f, "Metronome");
   service_daemon_config run;
   run.state.add_to(f, "Metronome", "jobs, runs, history, framework id");
   f.add(&framework_name, "framework_name", "the framework's name");
   f.add(&role, "mesos_role", "the role the jobs' tasks run in");
   f.add(&user, "mesos_user", "the user the jobs' tasks run as by default");
   f.add(&hostname, "hostname", "hostname to advertise");
-  f.add(&failover_timeout, "failover_timeout",
-        "seconds the master keeps Metronome's tasks while no Metronome is "
-        "connected");
   f.add(&history_count, "history_count",
         "finished runs kept per job and outcome, as Metronome's "
         "METRONOME_HISTORY_COUNT");
-  f.add(&seed, "seed", "seed of the ids Metronome makes");
   d.parse_or_exit(argc, argv);
   if (auto bad = run.state.check())
     return d.usage_error(*bad);
-  if (failover_timeout < 0)
-    return d.usage_error("--failover_timeout: must not be negative");
+  if (auto bad = fw.check())
+    return d.usage_error(*bad);
   if (history_count == 0)
     return d.usage_error("--history_count: must be positive");
-  auto where = parse_master_location(master);
-  if (!where)
-    return d.usage_error(describe_reason(where.error()));
   // Before any actor: no actor reads the time-zone files later.
   if (auto err = load_time_zones())
     return d.startup_error("cannot load the time zones", err);
@@ -94,14 +83,14 @@ int main(int argc, char** argv) {
   mcfg.framework.set_user(user);
   mcfg.framework.add_roles(role);
   mcfg.framework.set_hostname(hostname);
-  mcfg.framework.set_failover_timeout(failover_timeout);
+  mcfg.framework.set_failover_timeout(fw.failover_timeout_s);
   // Partition-aware, as Marathon (whose launch machinery Metronome shares):
   // a task on an agent cut off is TASK_UNREACHABLE, and waited for.
   for (auto capability : {v1::FrameworkInfo::Capability::PARTITION_AWARE,
                           v1::FrameworkInfo::Capability::MULTI_ROLE})
     mcfg.framework.add_capabilities()->set_type(capability);
-  mcfg.detector = spawn_detector(sys, *where);
-  mcfg.seed = seed;
+  mcfg.detector = spawn_detector(sys, fw.where);
+  mcfg.seed = fw.seed;
   mcfg.history_count = history_count;
   mcfg.start_time = std::chrono::duration<double>(
                       std::chrono::system_clock::now().time_since_epoch())
@@ -110,7 +99,7 @@ int main(int argc, char** argv) {
   auto port = http_port ? http_port : d.common().port;
   metronome_http_info info;
   info.name = framework_name;
-  info.master = master;
+  info.master = fw.master;
   info.leader = fmt::format("{}:{}", hostname, port);
   info.version = dcos::version;
   info.history_count = history_count;

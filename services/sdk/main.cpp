@@ -24,7 +24,6 @@
 #include <unistd.h>
 
 #include <map>
-#include <random>
 #include <string>
 
 #include <caf/all.hpp>
@@ -84,24 +83,17 @@ int main(int argc, char** argv) {
                    "pods, volumes and HTTP API.",
                    0};
   std::string spec_path;
-  std::string master = "127.0.0.1:5050";
+  framework_flags fw{1209600}; // two weeks, as dcos-commons
   std::string hostname; // --ip's, unless that is every address
-  double failover_timeout = 1209600; // two weeks, as dcos-commons
-  uint64_t seed = std::random_device{}();
   auto& f = d.flags();
   f.add(&spec_path, "spec",
         "the service's YAML spec (svc.yml), rendered with the environment");
-  f.add(&master, "master",
-        "HOST:PORT of the master, or zk://HOSTS/PATH of the masters");
+  fw.add_to(f, "dcos-service");
   service_daemon_config run;
   run.state.add_to(f, "scheduler", "spec, plans, pods, framework id");
   f.add(&hostname, "hostname",
         "hostname to advertise (SCHEDULER_API_HOSTNAME for the tasks); "
         "default: --ip, or this machine's name when --ip is 0.0.0.0");
-  f.add(&failover_timeout, "failover_timeout",
-        "seconds the master keeps the service's tasks while no scheduler "
-        "is connected");
-  f.add(&seed, "seed", "seed of the ids the scheduler makes");
   d.parse_or_exit(argc, argv);
   if (spec_path.empty())
     return d.usage_error("--spec: required (the service's svc.yml)");
@@ -114,11 +106,8 @@ int main(int argc, char** argv) {
     hostname = d.common().ip == "0.0.0.0" ? local_hostname() : d.common().ip;
   if (auto bad = run.state.check())
     return d.usage_error(*bad);
-  if (failover_timeout < 0)
-    return d.usage_error("--failover_timeout: must not be negative");
-  auto where = parse_master_location(master);
-  if (!where)
-    return d.usage_error(describe_reason(where.error()));
+  if (auto bad = fw.check())
+    return d.usage_error(*bad);
   auto spec = load_service_spec(spec_path, environment());
   if (!spec)
     return d.usage_error(
@@ -131,9 +120,9 @@ int main(int argc, char** argv) {
   auto port = d.common().port;
   service_config scfg;
   scfg.spec = *spec;
-  scfg.detector = spawn_detector(sys, *where);
-  scfg.seed = seed;
-  scfg.failover_timeout_s = failover_timeout;
+  scfg.detector = spawn_detector(sys, fw.where);
+  scfg.seed = fw.seed;
+  scfg.failover_timeout_s = fw.failover_timeout_s;
   scfg.api_hostname = hostname;
   scfg.api_port = port;
   leader_proxy proxy{fmt::format("{}:{}", hostname, port),

@@ -29,6 +29,7 @@
 #include <caf/fwd.hpp>
 
 #include <dcos/daemon_runtime.hpp>
+#include <dcos/detector_actor.hpp>
 #include <dcos/flags.hpp>
 #include <dcos/http_server.hpp>
 #include <dcos/leader_proxy.hpp>
@@ -73,6 +74,25 @@ struct service_state_flags {
   /// After parsing: the message naming the bad flag (for usage_error()),
   /// if any: exactly one of --work_dir and --zk, a positive timeout.
   std::optional<std::string> check() const;
+};
+
+/// How a service daemon is a framework: --master, --failover_timeout and
+/// --seed, as Marathon, Metronome and dcos-service take them.
+struct framework_flags {
+  std::string master = "127.0.0.1:5050";
+  double failover_timeout_s; // seconds; the daemon's default
+  uint64_t seed = 0;         // random unless --seed is given
+  master_location where;     // --master, once check() parsed it
+
+  explicit framework_flags(double default_failover_timeout_s);
+
+  /// Declares the three flags on `f`; `title` ("Marathon") goes into their
+  /// help.
+  void add_to(flags& f, const std::string& title);
+
+  /// After parsing: parses --master into `where`; the message naming the
+  /// bad flag (for usage_error()), if any.
+  std::optional<std::string> check();
 };
 
 /// How a service daemon runs its service.
