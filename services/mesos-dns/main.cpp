@@ -178,8 +178,17 @@ int main(int argc, char** argv) {
     std::chrono::duration_cast<std::chrono::seconds>(
       std::chrono::system_clock::now().time_since_epoch())
       .count());
+  // Hosts advertised by name are looked up; with ZooKeeper, the masters'
+  // election is followed for masterN (and for the leader, by the detector).
+  zcfg.resolver = spawn_host_resolver(sys);
+  detector_actor detector;
+  if (where->zk) {
+    zcfg.election = spawn_zk_election(sys, *where->zk);
+    detector = spawn_election_detector(sys, zcfg.election);
+  } else {
+    detector = spawn_detector(sys, *where);
+  }
   auto builder = spawn_zone_builder(sys, zcfg);
-  auto detector = spawn_detector(sys, *where);
   auto view = spawn_cluster_view(sys, detector, builder);
 
   http_router routes;
@@ -201,5 +210,8 @@ int main(int argc, char** argv) {
   caf::anon_send_exit(view, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(builder, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(detector, caf::exit_reason::user_shutdown);
+  if (zcfg.election)
+    caf::anon_send_exit(zcfg.election, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(zcfg.resolver, caf::exit_reason::user_shutdown);
   return 0;
 }

@@ -52,14 +52,47 @@ bool is_ipv4(const std::string& ip) {
   return boost::asio::ip::make_address(ip).is_v4();
 }
 
+// "HOST:PORT" -> HOST and PORT ("" if absent).
+std::pair<std::string, std::string> split_host_port(const std::string& text) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos)
+    return {text, ""};
+  return {text.substr(0, colon), text.substr(colon + 1)};
+}
+
 // "name@HOST:PORT" -> HOST and PORT ("" if absent).
 std::pair<std::string, std::string> pid_host_port(const std::string& pid) {
   auto at = pid.find('@');
-  auto address = at == std::string::npos ? pid : pid.substr(at + 1);
-  auto colon = address.rfind(':');
-  if (colon == std::string::npos)
-    return {address, ""};
-  return {address.substr(0, colon), address.substr(colon + 1)};
+  return split_host_port(at == std::string::npos ? pid : pid.substr(at + 1));
+}
+
+// Where an agent is: its pid's host (the address it told the master), else
+// its hostname; an address if either is one, else the name to look up.
+std::pair<std::string, std::string>
+agent_host_port(const v1::master::Response::GetAgents::Agent& agent) {
+  auto [host, port] = pid_host_port(agent.pid());
+  const auto& hostname = agent.agent_info().hostname();
+  if (!is_ip(host) && (is_ip(hostname) || host.empty()))
+    host = hostname;
+  if (port.empty() && agent.agent_info().port() > 0)
+    port = std::to_string(agent.agent_info().port());
+  return {host, port};
+}
+
+// Where the leading master is: its address' IP, else its pid's host, else
+// its hostname.
+std::pair<std::string, std::string>
+leader_host_port(const v1::MasterInfo& leader) {
+  std::string host = leader.address().ip();
+  std::string port = leader.address().port() > 0
+                       ? std::to_string(leader.address().port())
+                       : std::string{};
+  if (host.empty())
+    std::tie(host, port) = pid_host_port(leader.pid());
+  if (host.empty())
+    host = !leader.address().hostname().empty() ? leader.address().hostname()
+                                                 : leader.hostname();
+  return {host, port};
 }
 
 // The task's latest TASK_RUNNING status, if any.
@@ -135,8 +168,9 @@ std::vector<uint16_t> host_ports(const v1::Task& task) {
 // settings and the agents' addresses.
 class record_builder {
 public:
-  record_builder(record_set& out, const dns_settings& settings)
-    : out_(out), s_(settings),
+  record_builder(record_set& out, const dns_settings& settings,
+                 const zone_inputs& inputs)
+    : out_(out), s_(settings), inputs_(inputs),
       spec_(settings.config.enforce_rfc952() ? label_spec::rfc952
                                              : label_spec::rfc1123),
       tail_("." + settings.zone) {
@@ -152,21 +186,33 @@ public:
   }
 
 private:
+  // A host's addresses: itself if it is one, else what was looked up.
+  std::vector<std::string> addresses_of(const std::string& host) const {
+    if (is_ip(host))
+      return {host};
+    auto it = inputs_.host_addresses.find(host);
+    if (it == inputs_.host_addresses.end())
+      return {};
+    std::vector<std::string> out;
+    for (const auto& ip : it->second)
+      if (is_ip(ip))
+        out.push_back(ip);
+    return out;
+  }
+
   void agents(const GetState& state) {
     auto slave = "slave" + tail_;
     for (const auto& agent : state.get_agents().agents()) {
-      auto [host, port] = pid_host_port(agent.pid());
-      if (!is_ip(host))
-        host = agent.agent_info().hostname();
-      if (port.empty() && agent.agent_info().port() > 0)
-        port = std::to_string(agent.agent_info().port());
-      if (!is_ip(host))
+      auto [host, port] = agent_host_port(agent);
+      auto ips = addresses_of(host);
+      if (ips.empty())
         continue;
-      out_.add_address(slave, host);
+      for (const auto& ip : ips)
+        out_.add_address(slave, ip);
       if (!port.empty())
         out_.add_srv("_slave._tcp." + s_.zone,
                      {slave, static_cast<uint16_t>(std::stoul(port))});
-      agent_ips_[agent.agent_info().id().value()] = {host};
+      agent_ips_[agent.agent_info().id().value()] = std::move(ips);
     }
   }
 
@@ -180,13 +226,11 @@ private:
 
   void frameworks(const GetState& state) {
     for (const auto& f : state.get_frameworks().frameworks()) {
-      const auto& host = f.framework_info().hostname();
-      if (!is_ip(host))
-        continue;
       auto name = domain_fragment(f.framework_info().name(), spec_);
       if (name.empty())
         continue;
-      out_.add_address(name + tail_, host);
+      for (const auto& ip : addresses_of(f.framework_info().hostname()))
+        out_.add_address(name + tail_, ip);
     }
   }
 
@@ -196,43 +240,52 @@ private:
   }
 
   void masters(const v1::MasterInfo& leader) {
-    std::string ip = leader.address().ip();
-    std::string port = leader.address().port() > 0
-                         ? std::to_string(leader.address().port())
-                         : std::string{};
-    if (ip.empty()) {
-      std::tie(ip, port) = pid_host_port(leader.pid());
-    }
-    if (!is_ip(ip))
+    auto [host, port] = leader_host_port(leader);
+    auto leader_ips = addresses_of(host);
+    if (leader_ips.empty())
       return;
-    auto leader_address = ip + ":" + port;
+    auto leader_address = host + ":" + port;
     auto leader_name = "leader" + tail_;
     auto all = "master" + tail_;
-    out_.add_address(leader_name, ip);
-    out_.add_address(all, ip);
+    for (const auto& ip : leader_ips) {
+      out_.add_address(leader_name, ip);
+      out_.add_address(all, ip);
+    }
     if (!port.empty()) {
       auto p = static_cast<uint16_t>(std::stoul(port));
       out_.add_srv("_leader._tcp." + s_.zone, {leader_name, p});
       out_.add_srv("_leader._udp." + s_.zone, {leader_name, p});
     }
-    // masterN: every configured master in order, the leader among them once.
+    // masterN: every master in order (the election's members, else the
+    // configured ones), the leader among them once, as Mesos-DNS numbers
+    // them; a leader not among them comes last.
+    std::vector<std::string> configured(s_.config.masters().begin(),
+                                        s_.config.masters().end());
+    const auto& masters = inputs_.masters ? *inputs_.masters : configured;
     bool leader_numbered = false;
     int n = 0;
-    for (const auto& master : s_.config.masters()) {
-      auto colon = master.rfind(':');
-      auto master_ip = master.substr(0, colon);
-      if (!is_ip(master_ip))
+    for (const auto& master : masters) {
+      auto ips = addresses_of(split_host_port(master).first);
+      if (ips.empty())
         continue;
-      if (master != leader_address && !out_.add_address(all, master_ip))
+      bool is_leader = master == leader_address;
+      if (!is_leader) {
+        bool added = false;
+        for (const auto& ip : ips)
+          added = out_.add_address(all, ip) || added;
+        if (!added) // the same master twice
+          continue;
+      } else if (leader_numbered) {
         continue;
-      if (master == leader_address && leader_numbered)
-        continue;
-      out_.add_address(fmt::format("master{}{}", n++, tail_), master_ip);
-      if (master == leader_address)
-        leader_numbered = true;
+      }
+      auto numbered = fmt::format("master{}{}", n++, tail_);
+      for (const auto& ip : ips)
+        out_.add_address(numbered, ip);
+      leader_numbered = leader_numbered || is_leader;
     }
     if (!leader_numbered)
-      out_.add_address(fmt::format("master{}{}", n, tail_), ip);
+      for (const auto& ip : leader_ips)
+        out_.add_address(fmt::format("master{}{}", n, tail_), ip);
   }
 
   void tasks(const GetState& state) {
@@ -346,6 +399,7 @@ private:
 
   record_set& out_;
   const dns_settings& s_;
+  const zone_inputs& inputs_;
   label_spec spec_;
   std::string tail_; // ".mesos."
   std::unordered_map<std::string, std::vector<std::string>> agent_ips_;
@@ -353,9 +407,30 @@ private:
 
 record_set record_set::build(const GetState& state,
                              const v1::MasterInfo& leader,
-                             const dns_settings& settings) {
+                             const dns_settings& settings,
+                             const zone_inputs& inputs) {
   record_set out;
-  record_builder{out, settings}.run(state, leader);
+  record_builder{out, settings, inputs}.run(state, leader);
+  return out;
+}
+
+std::vector<std::string>
+record_set::host_names(const GetState& state, const v1::MasterInfo& leader,
+                       const std::vector<std::string>& masters) {
+  std::vector<std::string> out;
+  auto add = [&out](const std::string& host) {
+    if (!host.empty() && !is_ip(host))
+      out.push_back(host);
+  };
+  for (const auto& agent : state.get_agents().agents())
+    add(agent_host_port(agent).first);
+  for (const auto& f : state.get_frameworks().frameworks())
+    add(f.framework_info().hostname());
+  add(leader_host_port(leader).first);
+  for (const auto& master : masters)
+    add(split_host_port(master).first);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
 }
 

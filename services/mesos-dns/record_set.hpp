@@ -14,15 +14,17 @@
 //  - and, in a second zone, each named VIP's address under
 //    l4lb.thisdcos.directory (dcos/vip_table.hpp), as DC/OS' dcos-dns.
 // Names are lower case and fully qualified ("web.marathon.mesos.").
-// Hosts are taken as IP addresses: an agent or scheduler that advertises a
-// hostname that is not an address gets no address records (Mesos-DNS would
-// look it up; a lookup would block the actor that builds the zone).
+// A host that is a name, not an address (an agent, scheduler or master that
+// advertises "node-3.example"), gets the addresses the caller looked up for
+// it (zone_inputs), as Mesos-DNS looks such names up; building never looks
+// anything up itself, so that the actor building the zone never blocks.
 //
 // Thread-safety: a built record_set is immutable and may be read by any
 // number of threads.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -37,6 +39,16 @@ struct srv_target {
   std::string host; // a name in the zone, fully qualified
   uint16_t port = 0;
   bool operator==(const srv_target&) const = default;
+};
+
+/// What the records need beyond the master's state.
+struct zone_inputs {
+  /// The addresses of hosts that are names ("node-3.example" ->
+  /// {"10.0.0.3"}), as looked up. A name missing here gets no records.
+  std::unordered_map<std::string, std::vector<std::string>> host_addresses;
+  /// Every master as "HOST:PORT", the leader first, as the masters'
+  /// ZooKeeper election lists them; nullopt: the configured Masters.
+  std::optional<std::vector<std::string>> masters;
 };
 
 /// One record as /v1/enumerate lists it.
@@ -66,7 +78,16 @@ public:
   /// The records of `state`, led by `leader`.
   static record_set build(const v1::master::Response::GetState& state,
                           const v1::MasterInfo& leader,
-                          const dns_settings& settings);
+                          const dns_settings& settings,
+                          const zone_inputs& inputs = {});
+
+  /// The hosts that build() needs looked up: those of the agents,
+  /// schedulers and masters (`leader`, `masters`) that are names, not
+  /// addresses. Sorted, without duplicates.
+  static std::vector<std::string>
+  host_names(const v1::master::Response::GetState& state,
+             const v1::MasterInfo& leader,
+             const std::vector<std::string>& masters);
 
   const address_map& a() const noexcept { return a_; }
   const address_map& aaaa() const noexcept { return aaaa_; }

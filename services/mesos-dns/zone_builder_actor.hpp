@@ -5,7 +5,20 @@
 // the next snapshot replaces it), as Mesos-DNS keeps its records while the
 // master is away.
 //
-// No clock, no randomness, no I/O: it can run in the simulation as it is.
+// Beyond the master's state, a zone needs:
+//  - the addresses of hosts advertised by name (agents, schedulers,
+//    masters). The builder asks `resolver` for each name when it first
+//    appears, publishes the zone again when the answer arrives, and asks
+//    again for every name still in use each RefreshSeconds, dropping the
+//    rest (Mesos-DNS looks them up on each of its refreshes). Without a
+//    resolver such hosts get no records.
+//  - with the masters in a ZooKeeper election (`election`), every member,
+//    followed as members join and leave, so that masterN names each of
+//    them, as Mesos-DNS' ZooKeeper detector lists them (the leader first).
+//    Without one, the configured Masters.
+//
+// No clock but CAF's timers, no randomness, no I/O of its own: it runs in
+// the simulation as it is.
 #pragma once
 
 #include <cstdint>
@@ -14,8 +27,10 @@
 #include <caf/fwd.hpp>
 
 #include <dcos/cluster_view_actor.hpp>
+#include <dcos/election_actor.hpp>
 
 #include "dns_config.hpp"
+#include "host_resolver_actor.hpp"
 #include "zone_snapshot.hpp"
 
 namespace dcos::mesos_dns {
@@ -26,6 +41,11 @@ struct zone_builder_config {
   /// The first zone's SOA serial (the daemon passes the time it started,
   /// so that serials grow across restarts, as Mesos-DNS' do).
   uint32_t first_serial = 1;
+  /// Looks up hosts that are names; may be null.
+  host_resolver_actor resolver;
+  /// The masters' election; null unless --master is a ZooKeeper URL. The
+  /// builder does not own it.
+  election_actor election;
 };
 
 cluster_observer_actor spawn_zone_builder(caf::actor_system& sys,

@@ -1,6 +1,7 @@
 // Leader election and leader detection on a real ZooKeeper (Debian's
 // package, started by the test on loopback).
 #include <chrono>
+#include <optional>
 
 #include <caf/all.hpp>
 #include <doctest/doctest.h>
@@ -65,6 +66,17 @@ std::vector<std::string> members_of(caf::scoped_actor& self,
   return out;
 }
 
+// The election's answer to members(previous) within `wait`, or nullopt.
+std::optional<std::vector<std::string>>
+members_after(caf::scoped_actor& self, const election_actor& e,
+              std::vector<std::string> previous, caf::timespan wait = 30s) {
+  std::optional<std::vector<std::string>> out;
+  self->request(e, wait, members_atom::value, std::move(previous))
+    .receive([&](std::vector<std::string>& data) { out = std::move(data); },
+             [&](caf::error&) {});
+  return out;
+}
+
 // A MasterInfo as a master's candidacy carries it.
 std::string master_info_json(const master_process& m) {
   v1::MasterInfo info;
@@ -118,6 +130,13 @@ TEST_CASE("the lowest member leads; when it leaves, the next one does") {
   CHECK(leader_after(self, second, -1).seq == s1);
   // Anyone can list the members, the leader's data first.
   CHECK(members_of(self, follower) == std::vector<std::string>{"one", "two"});
+  // Following the membership: answered at once when it differs, else when
+  // it changes.
+  CHECK(members_after(self, follower, {})
+        == std::vector<std::string>{"one", "two"});
+  CHECK_FALSE(members_after(self, follower, {"one", "two"}, 500ms));
+  auto watch = self->request(follower, 30s, members_atom::value,
+                             std::vector<std::string>{"one", "two"});
 
   // One candidacy per election actor.
   self->request(second, 30s, contend_atom::value, std::string{"again"})
@@ -129,6 +148,11 @@ TEST_CASE("the lowest member leads; when it leaves, the next one does") {
   // The leader leaves (its session closes): the next one leads, and the
   // remaining candidacy is not lost.
   caf::anon_send_exit(first, caf::exit_reason::user_shutdown);
+  watch.receive(
+    [&](std::vector<std::string>& data) {
+      CHECK(data == std::vector<std::string>{"two"});
+    },
+    [&](caf::error& err) { FAIL("members(previous): " << describe(err)); });
   seen = leader_after(self, follower, s1);
   CHECK(seen.seq == s2);
   CHECK(seen.data == "two");

@@ -29,6 +29,7 @@
 #include "support/ports.hpp"
 #include "support/processes.hpp"
 #include "support/skip.hpp"
+#include "support/zookeeper.hpp"
 
 using namespace dcos;
 using namespace dcos::test;
@@ -217,13 +218,15 @@ struct dns_cluster_options {
   std::vector<std::string> dns_flags;
   std::vector<std::string> agent_flags;
   dns_address dns_at;
+  std::vector<std::string> marathon_flags;
 };
 
 struct dns_cluster : marathon_cluster {
   std::optional<dns_process> dns;
 
   explicit dns_cluster(dns_cluster_options opts = {})
-    : marathon_cluster(std::move(opts.agent_flags)) {
+    : marathon_cluster(std::move(opts.agent_flags), 250,
+                       std::move(opts.marathon_flags)) {
     dns.emplace(master.address(), dir / "dns.log", std::move(opts.dns_flags),
                 opts.dns_at);
   }
@@ -287,7 +290,10 @@ resolve_until(uint16_t port, const std::string& name, bool exists) {
 
 TEST_CASE("dig finds Marathon's tasks, the leader and the agents; unknown "
           "names are NXDOMAIN; the HTTP API answers as Mesos-DNS'") {
-  dns_cluster c;
+  // Marathon advertises a name, not an address: dcos-dns looks it up.
+  dns_cluster_options opts;
+  opts.marathon_flags = {"--hostname=localhost"};
+  dns_cluster c{std::move(opts)};
   REQUIRE(c.post_app(app_json("/web", 2)).status == 201);
   REQUIRE(eventually([&] { return c.task_ports("web").size() == 2; }, 60s));
   auto ports = c.task_ports("web");
@@ -314,6 +320,10 @@ TEST_CASE("dig finds Marathon's tasks, the leader and the agents; unknown "
   CHECK(c.dns->dig("master.mesos") == std::vector<std::string>{"127.0.0.1"});
   CHECK(c.dns->dig("master0.mesos") == std::vector<std::string>{"127.0.0.1"});
   CHECK(c.dns->dig("slave.mesos") == std::vector<std::string>{"127.0.0.1"});
+  CHECK(eventually([&] {
+    return c.dns->dig("marathon.mesos")
+           == std::vector<std::string>{"127.0.0.1"};
+  }));
   CHECK(srv_ports(c.dns->dig("_leader._tcp.mesos", "SRV"))
         == std::vector<std::string>{std::to_string(c.master.port)});
   auto soa = c.dns->dig("mesos", "SOA");
@@ -464,6 +474,42 @@ TEST_CASE("names outside the zone go upstream, in order, with failover; "
   upstream.stop();
   CHECK(dns.dig_full("www.example.test", "A").find("status: SERVFAIL")
         != std::string::npos);
+}
+
+TEST_CASE("with ZooKeeper, masterN names every master in the election, the "
+          "leader first, and follows a master that leaves") {
+  test_zookeeper zk;
+  scratch_dir dir;
+  // Each master on a loopback address of its own, as on machines of their
+  // own (Mesos-DNS lists an address once).
+  std::vector<std::string> flags{"--zk=" + zk.url("/mesos"),
+                                 "--zk_session_timeout=2secs"};
+  std::optional<master_process> a{std::in_place, flags, "127.0.0.2"};
+  std::optional<master_process> b{std::in_place, flags, "127.0.0.3"};
+  dns_process dns{zk.url("/mesos"), dir / "dns.log"};
+  std::vector<std::string> leader;
+  REQUIRE(eventually(
+    [&] {
+      leader = dns.dig("leader.mesos");
+      return leader.size() == 1;
+    },
+    30s));
+  auto standby = leader[0] == "127.0.0.2" ? "127.0.0.3" : "127.0.0.2";
+  CHECK(eventually([&] {
+    return dns.dig("master1.mesos") == std::vector<std::string>{standby};
+  }, 30s));
+  CHECK(dns.dig("master0.mesos") == leader);
+  CHECK(dns.dig("master.mesos")
+        == std::vector<std::string>{"127.0.0.2", "127.0.0.3"});
+  CHECK(dns.dig("master2.mesos").empty());
+  // The standby stops: it leaves the election, and its name goes with it.
+  auto& gone = a->ip == standby ? a : b;
+  gone->process.kill(SIGTERM);
+  CHECK(exit_status_within(gone->process, 30s).has_value());
+  gone.reset();
+  CHECK(eventually([&] { return dns.dig("master1.mesos").empty(); }, 30s));
+  CHECK(dns.dig("master.mesos") == leader);
+  CHECK(dns.dig("master0.mesos") == leader);
 }
 
 TEST_CASE("bad flags and a bad config.json exit 2 naming the field") {

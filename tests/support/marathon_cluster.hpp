@@ -25,16 +25,19 @@ struct marathon_cluster {
   std::unique_ptr<agent_process> agent;
   std::optional<marathon_process> marathon;
 
-  /// The agent offers `ports` free ports, with `agent_flags` besides.
+  /// The agent offers `ports` free ports, with `agent_flags` besides;
+  /// Marathon runs with `marathon_flags`.
   explicit marathon_cluster(std::vector<std::string> agent_flags = {},
-                            size_t ports = 250) {
+                            size_t ports = 250,
+                            std::vector<std::string> marathon_flags = {}) {
     auto first = free_port_run(ports);
     agent_flags.push_back(fmt::format(
       "--resources=cpus:8;mem:8192;disk:1000;ports:[{}-{}]", first,
       first + ports - 1));
     agent = std::make_unique<agent_process>(master.address(), dir / "agent",
                                             std::move(agent_flags));
-    marathon.emplace(master.address(), dir / "marathon", free_port());
+    marathon.emplace(master.address(), dir / "marathon", free_port(),
+                     std::move(marathon_flags));
   }
 
   ~marathon_cluster() {

@@ -53,23 +53,28 @@ inline subprocess start_serving(std::vector<std::string> argv,
 /// A running dcos-master on loopback with free ports.
 struct master_process {
   subprocess process;
+  std::string ip;
   uint16_t port = 0;
 
-  explicit master_process(std::vector<std::string> extra = {})
-    : process(start(std::move(extra))) {
+  /// A master on `ip` (any loopback address: several masters may each
+  /// have one, as on several machines).
+  explicit master_process(std::vector<std::string> extra = {},
+                          std::string on_ip = "127.0.0.1")
+    : process(start(std::move(extra), on_ip)), ip(std::move(on_ip)) {
     auto line = process.read_line(30s);
     DCOS_REQUIRE_OK(line);
-    auto at = line->find("127.0.0.1:");
+    auto at = line->find(ip + ":");
     REQUIRE_MESSAGE(at != std::string::npos, *line);
-    port = static_cast<uint16_t>(std::stoi(line->substr(at + 10)));
+    port = static_cast<uint16_t>(std::stoi(line->substr(at + ip.size() + 1)));
   }
 
-  std::string address() const { return "127.0.0.1:" + std::to_string(port); }
+  std::string address() const { return ip + ":" + std::to_string(port); }
 
 private:
-  static subprocess start(std::vector<std::string> extra) {
+  static subprocess start(std::vector<std::string> extra,
+                          const std::string& ip) {
     subprocess_options opts;
-    opts.argv = {binary("DCOS_MASTER_BIN"), "--ip=127.0.0.1", "--port=0",
+    opts.argv = {binary("DCOS_MASTER_BIN"), "--ip=" + ip, "--port=0",
                  "--log_level=warning"};
     opts.argv.insert(opts.argv.end(), extra.begin(), extra.end());
     opts.capture_stdout = true;

@@ -63,7 +63,7 @@ v1::Task& add_task(GetState& s, const std::string& name, const std::string& id,
 GetState cluster_state() {
   GetState s;
   add_agent(s, "20261205-0000-S1", "10.0.0.1");
-  add_agent(s, "20261205-0000-S2", "node2"); // not an address: no records
+  add_agent(s, "20261205-0000-S2", "node2"); // a name, not an address
   auto* f = s.mutable_get_frameworks()->add_frameworks();
   f->mutable_framework_info()->mutable_id()->set_value("fw1");
   f->mutable_framework_info()->set_name("Marathon");
@@ -190,6 +190,71 @@ TEST_CASE("records follow Mesos-DNS' naming rules") {
   REQUIRE(r.frameworks().size() == 1);
   CHECK(r.frameworks()[0].name == "Marathon");
   CHECK(r.frameworks()[0].tasks.size() == 3);
+}
+
+TEST_CASE("hosts advertised by name get the addresses looked up for them; "
+          "masterN names the election's members, the leader first") {
+  auto s = settings({"10.0.0.100:5050", "10.0.0.101:5050"});
+  auto state = cluster_state();
+  auto* f = state.mutable_get_frameworks()->add_frameworks();
+  f->mutable_framework_info()->mutable_id()->set_value("fw2");
+  f->mutable_framework_info()->set_name("metronome");
+  f->mutable_framework_info()->set_hostname("sched.example");
+  std::vector<std::string> members{"10.0.0.100:5050", "mhost:5050",
+                                   "10.0.0.102:5050"};
+  CHECK(record_set::host_names(state, leader(), members)
+        == std::vector<std::string>{"mhost", "node2", "sched.example"});
+
+  // Nothing looked up yet: those hosts get no records.
+  auto before = record_set::build(state, leader(), s);
+  CHECK_FALSE(before.has_name("far.marathon.mesos."));
+  CHECK_FALSE(before.has_name("metronome.mesos."));
+
+  zone_inputs inputs;
+  inputs.host_addresses = {{"node2", {"10.0.0.2", "fd00::2"}},
+                           {"sched.example", {"10.0.0.8"}},
+                           {"mhost", {"10.0.0.103"}}};
+  inputs.masters = members;
+  auto r = record_set::build(state, leader(), s, inputs);
+  // The agent's task (IP source "host"), the agent, the scheduler.
+  CHECK(values(r.a(), "far.marathon.mesos.")
+        == std::set<std::string>{"10.0.0.2"});
+  CHECK(values(r.aaaa(), "far.marathon.mesos.")
+        == std::set<std::string>{"fd00::2"});
+  CHECK(values(r.a(), "far.marathon.slave.mesos.")
+        == std::set<std::string>{"10.0.0.2"});
+  CHECK(values(r.a(), "slave.mesos.")
+        == std::set<std::string>{"10.0.0.1", "10.0.0.2"});
+  CHECK(values(r.a(), "metronome.mesos.")
+        == std::set<std::string>{"10.0.0.8"});
+  // The members replace the configured masters, in their order.
+  CHECK(values(r.a(), "master0.mesos.")
+        == std::set<std::string>{"10.0.0.100"});
+  CHECK(values(r.a(), "master1.mesos.")
+        == std::set<std::string>{"10.0.0.103"});
+  CHECK(values(r.a(), "master2.mesos.")
+        == std::set<std::string>{"10.0.0.102"});
+  CHECK_FALSE(r.has_name("master3.mesos."));
+  CHECK(values(r.a(), "master.mesos.")
+        == std::set<std::string>{"10.0.0.100", "10.0.0.102", "10.0.0.103"});
+  // A leader the members do not list (it joined after the last census)
+  // comes last, as in Mesos-DNS.
+  inputs.masters = std::vector<std::string>{"10.0.0.102:5050"};
+  auto late = record_set::build(state, leader(), s, inputs);
+  CHECK(values(late.a(), "master0.mesos.")
+        == std::set<std::string>{"10.0.0.102"});
+  CHECK(values(late.a(), "master1.mesos.")
+        == std::set<std::string>{"10.0.0.100"});
+  // A leader known by name only.
+  v1::MasterInfo named;
+  named.set_hostname("mhost");
+  named.mutable_address()->set_hostname("mhost");
+  named.mutable_address()->set_port(5050);
+  inputs.masters.reset();
+  CHECK(record_set::host_names(state, named, {}).front() == "mhost");
+  auto by_name = record_set::build(state, named, s, inputs);
+  CHECK(values(by_name.a(), "leader.mesos.")
+        == std::set<std::string>{"10.0.0.103"});
 }
 
 TEST_CASE("answers: A, NXDOMAIN, NODATA, SRV with glue, SOA and NS") {

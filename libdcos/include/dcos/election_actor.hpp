@@ -26,6 +26,10 @@
 //  - members() answers with the data of every member, the leader's first
 //    (in sequence order), once connected: who contends, for tools such as
 //    `dcos masters`. A member leaving while it is read is left out.
+//  - members(previous) answers the same list once it differs from
+//    `previous` (pass an empty list to get it at once when there are
+//    members): followers of the whole membership, such as Mesos-DNS' masterN
+//    records, learn of every member that joins or leaves without polling.
 //
 // A failure the election cannot recover from (no permission on the path,
 // authentication refused) fails every pending and later request with an
@@ -51,7 +55,9 @@ using election_actor = caf::typed_actor<
   caf::replies_to<contend_atom, std::string>::with<int64_t>,
   caf::replies_to<lost_atom>::with<std::string>,
   caf::replies_to<leader_atom, int64_t>::with<int64_t, std::string>,
-  caf::replies_to<members_atom>::with<std::vector<std::string>>>;
+  caf::replies_to<members_atom>::with<std::vector<std::string>>,
+  caf::replies_to<members_atom, std::vector<std::string>>::with<
+    std::vector<std::string>>>;
 
 /// The znode of the member with `sequence` in the ZooKeeper election at
 /// `url` (what a fenced store checks: spawn_zk_store).

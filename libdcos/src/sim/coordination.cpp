@@ -186,6 +186,9 @@ struct election_client_state {
     leader_waiters;
   std::vector<caf::typed_response_promise<std::vector<std::string>>>
     members_waiters;
+  std::vector<std::pair<std::vector<std::string>,
+                        caf::typed_response_promise<std::vector<std::string>>>>
+    member_watchers; // members(previous)
   election_client_state() = default;
 };
 
@@ -219,6 +222,14 @@ void answer_waiters(election_client_self self) {
     for (auto& rp : st.members_waiters)
       rp.deliver(all);
     st.members_waiters.clear();
+    for (auto i = st.member_watchers.begin(); i != st.member_watchers.end();) {
+      if (i->first != all) {
+        i->second.deliver(all);
+        i = st.member_watchers.erase(i);
+      } else {
+        ++i;
+      }
+    }
   }
 }
 
@@ -330,6 +341,13 @@ election_client(election_client_self self, world* w, int node,
     [=](members_atom) -> caf::result<std::vector<std::string>> {
       auto rp = self->make_response_promise<std::vector<std::string>>();
       self->state.members_waiters.push_back(rp);
+      answer_waiters(self);
+      return rp;
+    },
+    [=](members_atom, std::vector<std::string>& previous)
+      -> caf::result<std::vector<std::string>> {
+      auto rp = self->make_response_promise<std::vector<std::string>>();
+      self->state.member_watchers.emplace_back(std::move(previous), rp);
       answer_waiters(self);
       return rp;
     },

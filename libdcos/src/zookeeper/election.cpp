@@ -88,6 +88,13 @@ struct election_state {
   bool census_running = false;
   size_t census_reads = 0; // census_read replies outstanding
   std::map<int64_t, std::string> census;
+  // members(previous): answered by the first census that differs. A
+  // change of the children (the watch) makes the last census stale.
+  std::vector<std::pair<std::vector<std::string>,
+                        caf::typed_response_promise<std::vector<std::string>>>>
+    member_watchers;
+  bool census_stale = true;
+  std::optional<std::vector<std::string>> last_census;
 };
 
 using election_self = election_impl::stateful_pointer<election_state>;
@@ -162,6 +169,9 @@ void fail(election_self self, caf::error err) {
   for (auto& rp : st.census_waiters)
     rp.deliver(err);
   st.census_waiters.clear();
+  for (auto& [previous, rp] : st.member_watchers)
+    rp.deliver(err);
+  st.member_watchers.clear();
   if (st.wanted_data && !st.candidacy_over)
     lose_candidacy(self, describe_reason(err));
 }
@@ -172,6 +182,7 @@ void start_session(election_self self) {
   st.connected = false;
   st.path_ready = false;
   st.census_running = false;
+  st.census_stale = true;
   st.heartbeats.clear();
   auto session = zk::client::start(st.url, st.session_timeout, self->address(),
                                    ++st.generation);
@@ -206,13 +217,16 @@ void ensure(election_self self, size_t from) {
   st.session->create(ensure_path, prefix, "", ZOO_PERSISTENT);
 }
 
-// Starts a census if someone waits for one and none runs.
+// Starts a census if someone waits for one and none runs: a members()
+// caller, or a watcher while the membership may have changed.
 void start_census(election_self self) {
   auto& st = self->state;
-  if (st.census_waiters.empty() || st.census_running || !st.connected
-      || !st.path_ready)
+  bool watched = !st.member_watchers.empty() && st.census_stale;
+  if ((st.census_waiters.empty() && !watched) || st.census_running
+      || !st.connected || !st.path_ready)
     return;
   st.census_running = true;
+  st.census_stale = false;
   st.census.clear();
   st.session->children(census_list, st.url.path, false);
 }
@@ -227,6 +241,16 @@ void end_census(election_self self) {
   for (auto& rp : st.census_waiters)
     rp.deliver(data);
   st.census_waiters.clear();
+  auto watching = std::move(st.member_watchers);
+  st.member_watchers.clear();
+  for (auto& [previous, rp] : watching) {
+    if (previous != data)
+      rp.deliver(data);
+    else
+      st.member_watchers.emplace_back(std::move(previous), std::move(rp));
+  }
+  st.last_census = std::move(data);
+  start_census(self); // the membership changed while this one ran
 }
 
 void on_census(election_self self, uint64_t which, const zk::reply& r) {
@@ -236,6 +260,7 @@ void on_census(election_self self, uint64_t which, const zk::reply& r) {
   if (which == census_list) {
     if (r.rc != ZOK) { // retried once connected again
       st.census_running = false;
+      st.census_stale = true;
       return;
     }
     st.census_reads = 0;
@@ -283,6 +308,7 @@ void on_session_event(election_self self, int32_t state) {
       return;
     st.connected = false;
     st.census_running = false; // its replies fail; run again on reconnection
+    st.census_stale = true;
     ++st.disconnects;
     st.log->warn("{}: disconnected; reconnecting", st.url.to_string());
     // The server may expire the session a session timeout after it last
@@ -309,6 +335,8 @@ void on_session_event(election_self self, int32_t state) {
 
 void on_members(election_self self, const zk::reply& r) {
   auto& st = self->state;
+  st.census_stale = true; // the watch fired, or this is the first listing
+  start_census(self);
   std::vector<std::pair<int64_t, std::string>> members;
   for (const auto& name : r.children)
     if (auto seq = sequence_of(name); seq >= 0)
@@ -488,6 +516,18 @@ election_impl::behavior_type zk_election(election_self self, zk_url url,
         return *st.failure;
       auto rp = self->make_response_promise<std::vector<std::string>>();
       st.census_waiters.push_back(rp);
+      start_census(self);
+      return rp;
+    },
+    [self](members_atom, std::vector<std::string>& previous)
+      -> caf::result<std::vector<std::string>> {
+      auto& st = self->state;
+      if (st.failure)
+        return *st.failure;
+      if (st.last_census && !st.census_stale && *st.last_census != previous)
+        return *st.last_census;
+      auto rp = self->make_response_promise<std::vector<std::string>>();
+      st.member_watchers.emplace_back(std::move(previous), rp);
       start_census(self);
       return rp;
     },
