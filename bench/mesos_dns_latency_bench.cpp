@@ -5,6 +5,12 @@
 // view following the master's event stream, the zone builder and the DNS
 // server answering UDP on loopback.
 //
+// With --processes the master and dcos-dns are the real daemons, each a
+// process of its own: the event stream reaches dcos-dns over loopback, as
+// in a cluster. The agents, the framework and the follower stay in the
+// benchmark's process and reach the master over CAF's network layer, as
+// real agents and schedulers do.
+//
 // "At the master" is when an operator event follower (beside the view)
 // hears the TASK_UPDATED to TASK_RUNNING. From then on a prober asks the
 // server for the task's name (t0001.lat.mesos, ...) over UDP, all pending
@@ -14,6 +20,7 @@
 // printed).
 //
 //   mesos_dns_latency_bench [--tasks=1000] [--agents=10] [--wave=10]
+//                           [--processes]
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -27,8 +34,10 @@
 #include <unordered_map>
 
 #include <caf/all.hpp>
+#include <caf/io/all.hpp>
 #include <fmt/format.h>
 
+#include "daemons.hpp"
 #include "dcos/cluster_view_actor.hpp"
 #include "dcos/flags.hpp"
 #include "dcos/type_bridge.hpp"
@@ -78,65 +87,46 @@ double percentile(std::vector<double> v, double p) {
   return v[std::min(i, v.size() - 1)];
 }
 
-} // namespace
+// A loopback port no socket holds now (dcos-dns wants a number).
+uint16_t free_loopback_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(a);
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0
+      || ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+    die("cannot find a free port");
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
 
-int main(int argc, char** argv) {
-  int tasks = 1000;
-  int agents = 10;
-  int wave = 10;
-  flags f{"mesos_dns_latency_bench [flags]",
-          "Time from TASK_RUNNING at the master to a resolvable name."};
-  f.add(&tasks, "tasks", "tasks to start");
-  f.add(&agents, "agents", "number of agents");
-  f.add(&wave, "wave", "tasks started per agent per offer");
-  parse_or_exit(f, argc, argv);
+// Subscribes `watcher` to `master`'s event stream; true once subscribed.
+bool follow(caf::actor_system& sys, const master_actor& master,
+            const master_subscriber_actor& watcher) {
+  caf::scoped_actor self{sys};
+  bool following = false;
+  self->request(master, 30s, subscribe_atom::value, watcher)
+    .receive([&](const v1::master::Event&) { following = true; },
+             [](const caf::error&) {});
+  return following;
+}
 
-  // dcos-dns' parts, as its main() puts them together; its DNS server on a
-  // free port of loopback.
-  auto config = default_config();
-  config.set_listener("127.0.0.1");
-  auto settings = make_settings(config);
-  if (!settings) {
-    std::fprintf(stderr, "%s\n", describe_reason(settings.error()).c_str());
-    return 1;
-  }
-  settings->config.set_port(0);
-  auto zone = std::make_shared<zone_holder>();
-  auto server = dns_server::start(*settings, zone);
-  if (!server) {
-    std::fprintf(stderr, "%s\n", describe_reason(server.error()).c_str());
-    return 1;
-  }
-  auto port = (*server)->port();
-
-  quiet_cluster cluster{agents, tasks / agents + 1, true};
-  auto& sys = *cluster.sys;
-  auto& master = cluster.master;
-
-  zone_builder_config zcfg;
-  zcfg.settings = *settings;
-  zcfg.zone = zone;
-  auto builder = spawn_zone_builder(sys, zcfg);
-  auto view = spawn_cluster_view(sys, spawn_fixed_detector(sys, master),
-                                 builder);
-  cluster.keep(builder);
-  cluster.keep(view);
-  auto times = std::make_shared<running_times>();
-  auto watcher = sys.spawn(follower, times);
-  cluster.keep(watcher);
-  std::atomic<bool> following{false};
-  sys.spawn([master, watcher, &following](caf::event_based_actor* self) {
-    self->request(master, caf::infinite, subscribe_atom::value, watcher)
-      .then([&following](const v1::master::Event&) { following = true; },
-            [](const caf::error&) {});
-  });
-  // Wait for the follower and for the view's first zone (the agents in it).
+// Whether dcos-dns at `port` answers `name` with a record, within 30 s.
+bool resolves_soon(uint16_t port, const std::string& name) {
   auto deadline = std::chrono::steady_clock::now() + 30s;
-  while ((!following || !zone->current()
-          || !zone->current()->records.has_name("slave.mesos."))
-         && std::chrono::steady_clock::now() < deadline)
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (auto wire = test::udp_exchange(port, test::dns_query(name, "A"), 200ms))
+      if (!test::parse_dns_reply(*wire).answer.empty())
+        return true;
     std::this_thread::sleep_for(10ms);
+  }
+  return false;
+}
 
+// Starts `tasks` tasks, `wave` per agent per offer, as framework "lat".
+void start_tasks(caf::actor_system& sys, const detector_actor& detector,
+                 int tasks, int wave, std::vector<caf::actor>& keep) {
   auto load = std::make_shared<launch_state>();
   load->total = static_cast<uint64_t>(tasks);
   load->per_offer = wave;
@@ -145,12 +135,15 @@ int main(int argc, char** argv) {
   v1::FrameworkInfo info;
   info.set_user("bench");
   info.set_name("lat");
-  load->driver = spawn_scheduler_driver(sys, framework, info,
-                                        spawn_fixed_detector(sys, master));
-  cluster.keep(framework);
-  cluster.keep(load->driver);
+  load->driver = spawn_scheduler_driver(sys, framework, info, detector);
+  keep.push_back(caf::actor_cast<caf::actor>(framework));
+  keep.push_back(caf::actor_cast<caf::actor>(load->driver));
+}
 
-  // The prober: every name whose task runs at the master, asked in rounds.
+// Asks dcos-dns at `port` for every task's name (t0000.lat.mesos, ...) once
+// its TASK_RUNNING is in `times`, round after round, and prints the figures.
+bool measure(uint16_t port, int tasks, running_times& times,
+             const char* mode) {
   int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
   sockaddr_in to{};
   to.sin_family = AF_INET;
@@ -165,16 +158,16 @@ int main(int argc, char** argv) {
   uint64_t rounds = 0;
   int64_t round_ns = 0;
   std::string buffer(4096, '\0');
-  deadline = std::chrono::steady_clock::now() + 120s;
+  auto deadline = std::chrono::steady_clock::now() + 120s;
   while (latency_ms.size() < static_cast<size_t>(tasks)
          && std::chrono::steady_clock::now() < deadline) {
     std::vector<std::pair<int, int64_t>> pending; // task, running at
     {
-      std::lock_guard<std::mutex> guard{times->mutex};
+      std::lock_guard<std::mutex> guard{times.mutex};
       for (int i = 0; i < tasks; ++i)
         if (resolved[static_cast<size_t>(i)] == 0)
-          if (auto it = times->at.find(fmt::format("t{:04}", i));
-              it != times->at.end())
+          if (auto it = times.at.find(fmt::format("t{:04}", i));
+              it != times.at.end())
             pending.emplace_back(i, it->second);
     }
     if (pending.empty()) {
@@ -211,16 +204,130 @@ int main(int argc, char** argv) {
   }
   ::close(fd);
   bool ok = latency_ms.size() == static_cast<size_t>(tasks);
-  fmt::print("{{\"bench\":\"mesos_dns_latency\",\"tasks\":{},\"resolved\":{},"
+  fmt::print("{{\"bench\":\"mesos_dns_latency\",\"mode\":\"{}\","
+             "\"tasks\":{},\"resolved\":{},"
              "\"median_ms\":{:.2f},\"p99_ms\":{:.2f},\"max_ms\":{:.2f},"
              "\"probe_rounds\":{},\"mean_round_ms\":{:.2f},\"ok\":{}}}\n",
-             tasks, latency_ms.size(), percentile(latency_ms, 0.5),
+             mode, tasks, latency_ms.size(), percentile(latency_ms, 0.5),
              percentile(latency_ms, 0.99), percentile(latency_ms, 1.0),
              rounds,
              rounds > 0 ? static_cast<double>(round_ns) / 1e6
                             / static_cast<double>(rounds)
                         : 0.0,
              ok);
+  return ok;
+}
+
+// The master and dcos-dns in this process (dcos-dns' parts as its main()
+// puts them together).
+bool run_in_process(int tasks, int agents, int wave) {
+  auto config = default_config();
+  config.set_listener("127.0.0.1");
+  auto settings = make_settings(config);
+  if (!settings)
+    die(describe_reason(settings.error()));
+  settings->config.set_port(0);
+  auto zone = std::make_shared<zone_holder>();
+  auto server = dns_server::start(*settings, zone);
+  if (!server)
+    die(describe_reason(server.error()));
+  quiet_cluster cluster{agents, tasks / agents + 1, true};
+  auto& sys = *cluster.sys;
+  auto& master = cluster.master;
+  zone_builder_config zcfg;
+  zcfg.settings = *settings;
+  zcfg.zone = zone;
+  auto builder = cluster.keep(spawn_zone_builder(sys, zcfg));
+  cluster.keep(spawn_cluster_view(sys, spawn_fixed_detector(sys, master),
+                                  builder));
+  auto times = std::make_shared<running_times>();
+  auto watcher = cluster.keep(sys.spawn(follower, times));
+  if (!follow(sys, master, watcher))
+    die("cannot follow the master's event stream");
+  if (!resolves_soon((*server)->port(), "slave.mesos."))
+    die("dcos-dns never named the agents");
+  start_tasks(sys, spawn_fixed_detector(sys, master), tasks, wave,
+              cluster.everyone);
+  bool ok = measure((*server)->port(), tasks, *times, "in_process");
   (*server)->stop();
+  return ok;
+}
+
+// The master and dcos-dns as the real daemons.
+bool run_in_processes(int tasks, int agents, int wave) {
+  auto dir = make_scratch_dir("/tmp", "mesos-dns-latency-");
+  auto [master_process, master_port] = start_master(dir + "/master.log");
+  auto dns_port = free_loopback_port();
+  subprocess_options opts;
+  opts.argv = {daemon_path("DCOS_DNS_BIN", "dcos-dns"),
+               fmt::format("--master=127.0.0.1:{}", master_port),
+               "--ip=127.0.0.1", "--port=0", "--dns_ip=127.0.0.1",
+               fmt::format("--dns_port={}", dns_port), "--log_level=warning"};
+  opts.capture_stdout = true;
+  opts.stderr_path = dir + "/dns.log";
+  auto dns = subprocess::spawn(opts);
+  if (!dns)
+    die("cannot start dcos-dns");
+  if (auto line = dns->read_line(30s);
+      !line || line->find("listening") == std::string::npos)
+    die("dcos-dns did not start; see " + dir + "/dns.log");
+
+  caf::actor_system_config cfg;
+  register_types(cfg);
+  cfg.load<caf::io::middleman>();
+  cfg.set("logger.verbosity", caf::atom("quiet"));
+  std::vector<caf::actor> everyone;
+  bool ok = false;
+  {
+    caf::actor_system sys{cfg};
+    auto detector = spawn_remote_detector(sys, "127.0.0.1", master_port);
+    everyone.push_back(caf::actor_cast<caf::actor>(detector));
+    master_actor master;
+    {
+      caf::scoped_actor self{sys};
+      self->request(detector, 30s, detect_atom::value, master_actor{})
+        .receive([&](master_actor& m) { master = std::move(m); },
+                 [&](caf::error& err) {
+                   die("cannot reach the master: " + describe_reason(err));
+                 });
+    }
+    for (auto& a : add_quiet_agents(sys, master, agents, tasks / agents + 1,
+                                    true))
+      everyone.push_back(a);
+    auto times = std::make_shared<running_times>();
+    auto watcher = sys.spawn(follower, times);
+    everyone.push_back(caf::actor_cast<caf::actor>(watcher));
+    if (!follow(sys, master, watcher))
+      die("cannot follow the master's event stream");
+    if (!resolves_soon(dns_port, "slave.mesos."))
+      die("dcos-dns never named the agents; see " + dir + "/dns.log");
+    start_tasks(sys, detector, tasks, wave, everyone);
+    ok = measure(dns_port, tasks, *times, "processes");
+    for (auto& a : everyone)
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  }
+  dns->terminate(5s);
+  master_process.terminate(5s);
+  std::filesystem::remove_all(dir);
+  return ok;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  int tasks = 1000;
+  int agents = 10;
+  int wave = 10;
+  bool processes = false;
+  flags f{"mesos_dns_latency_bench [flags]",
+          "Time from TASK_RUNNING at the master to a resolvable name."};
+  f.add(&tasks, "tasks", "tasks to start");
+  f.add(&agents, "agents", "number of agents");
+  f.add(&wave, "wave", "tasks started per agent per offer");
+  f.add(&processes, "processes",
+        "the master and dcos-dns as daemons of their own");
+  parse_or_exit(f, argc, argv);
+  bool ok = processes ? run_in_processes(tasks, agents, wave)
+                      : run_in_process(tasks, agents, wave);
   return ok ? 0 : 1;
 }
