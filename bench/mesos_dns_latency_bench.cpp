@@ -30,6 +30,7 @@
 #include <chrono>
 #include <cstdio>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 
@@ -256,8 +257,17 @@ bool run_in_process(int tasks, int agents, int wave) {
 // The master and dcos-dns as the real daemons.
 bool run_in_processes(int tasks, int agents, int wave) {
   auto dir = make_scratch_dir("/tmp", "mesos-dns-latency-");
-  auto [master_process, master_port] = start_master(dir + "/master.log");
   auto dns_port = free_loopback_port();
+  auto master = start_master(dir + "/master.log");
+  auto master_port = master.second;
+  std::optional<subprocess> dns;
+  // die() exits at once: the daemons go first.
+  auto fail = [&](const std::string& why) {
+    if (dns)
+      dns->terminate(5s);
+    master.first.terminate(5s);
+    die(why);
+  };
   subprocess_options opts;
   opts.argv = {daemon_path("DCOS_DNS_BIN", "dcos-dns"),
                fmt::format("--master=127.0.0.1:{}", master_port),
@@ -265,12 +275,13 @@ bool run_in_processes(int tasks, int agents, int wave) {
                fmt::format("--dns_port={}", dns_port), "--log_level=warning"};
   opts.capture_stdout = true;
   opts.stderr_path = dir + "/dns.log";
-  auto dns = subprocess::spawn(opts);
-  if (!dns)
-    die("cannot start dcos-dns");
+  auto spawned = subprocess::spawn(opts);
+  if (!spawned)
+    fail("cannot start dcos-dns");
+  dns.emplace(std::move(*spawned));
   if (auto line = dns->read_line(30s);
       !line || line->find("listening") == std::string::npos)
-    die("dcos-dns did not start; see " + dir + "/dns.log");
+    fail("dcos-dns did not start; see " + dir + "/dns.log");
 
   caf::actor_system_config cfg;
   register_types(cfg);
@@ -282,32 +293,32 @@ bool run_in_processes(int tasks, int agents, int wave) {
     caf::actor_system sys{cfg};
     auto detector = spawn_remote_detector(sys, "127.0.0.1", master_port);
     everyone.push_back(caf::actor_cast<caf::actor>(detector));
-    master_actor master;
+    master_actor leader;
     {
       caf::scoped_actor self{sys};
       self->request(detector, 30s, detect_atom::value, master_actor{})
-        .receive([&](master_actor& m) { master = std::move(m); },
+        .receive([&](master_actor& m) { leader = std::move(m); },
                  [&](caf::error& err) {
-                   die("cannot reach the master: " + describe_reason(err));
+                   fail("cannot reach the master: " + describe_reason(err));
                  });
     }
-    for (auto& a : add_quiet_agents(sys, master, agents, tasks / agents + 1,
+    for (auto& a : add_quiet_agents(sys, leader, agents, tasks / agents + 1,
                                     true))
       everyone.push_back(a);
     auto times = std::make_shared<running_times>();
     auto watcher = sys.spawn(follower, times);
     everyone.push_back(caf::actor_cast<caf::actor>(watcher));
-    if (!follow(sys, master, watcher))
-      die("cannot follow the master's event stream");
+    if (!follow(sys, leader, watcher))
+      fail("cannot follow the master's event stream");
     if (!resolves_soon(dns_port, "slave.mesos."))
-      die("dcos-dns never named the agents; see " + dir + "/dns.log");
+      fail("dcos-dns never named the agents; see " + dir + "/dns.log");
     start_tasks(sys, detector, tasks, wave, everyone);
     ok = measure(dns_port, tasks, *times, "processes");
     for (auto& a : everyone)
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   }
   dns->terminate(5s);
-  master_process.terminate(5s);
+  master.first.terminate(5s);
   std::filesystem::remove_all(dir);
   return ok;
 }

@@ -49,4 +49,15 @@ host_resolver_actor spawn_host_resolver(caf::actor_system& sys) {
   return sys.spawn<caf::detached>(resolver);
 }
 
+void stop_host_resolver(const host_resolver_actor& resolver) {
+  // anon_send_exit() queues behind the lookups; a high-priority exit does
+  // not.
+  auto ptr = caf::actor_cast<caf::strong_actor_ptr>(resolver);
+  if (ptr)
+    ptr->enqueue(nullptr, caf::make_message_id(caf::message_priority::high),
+                 caf::make_message(caf::exit_msg{
+                   ptr->address(), caf::exit_reason::user_shutdown}),
+                 nullptr);
+}
+
 } // namespace dcos::mesos_dns

@@ -6,7 +6,8 @@
 // The lookup blocks, so the resolver runs on a thread of its own (a
 // detached actor), one lookup at a time: the zone builder asks it and goes
 // on; nothing that answers DNS queries ever waits for it. A name that does
-// not resolve answers an empty list, never an error.
+// not resolve answers an empty list, never an error. One slow name (the
+// resolver's timeouts) delays the names asked after it, not the zone.
 #pragma once
 
 #include <string>
@@ -24,5 +25,10 @@ using host_resolver_actor = caf::typed_actor<
 
 /// A resolver on its own thread.
 host_resolver_actor spawn_host_resolver(caf::actor_system& sys);
+
+/// Ends `resolver` after the lookup it runs (if any), ahead of the lookups
+/// still queued, which fail: the actor system's shutdown then waits for
+/// one lookup at most.
+void stop_host_resolver(const host_resolver_actor& resolver);
 
 } // namespace dcos::mesos_dns

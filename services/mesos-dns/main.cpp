@@ -212,6 +212,6 @@ int main(int argc, char** argv) {
   caf::anon_send_exit(detector, caf::exit_reason::user_shutdown);
   if (zcfg.election)
     caf::anon_send_exit(zcfg.election, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(zcfg.resolver, caf::exit_reason::user_shutdown);
+  stop_host_resolver(zcfg.resolver);
   return 0;
 }

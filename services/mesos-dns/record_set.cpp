@@ -265,10 +265,17 @@ private:
     bool leader_numbered = false;
     int n = 0;
     for (const auto& master : masters) {
-      auto ips = addresses_of(split_host_port(master).first);
+      auto [master_host, master_port] = split_host_port(master);
+      auto ips = addresses_of(master_host);
       if (ips.empty())
         continue;
-      bool is_leader = master == leader_address;
+      // The leader, named as it names itself or by a name of its address.
+      bool is_leader = master == leader_address
+                       || (master_port == port
+                           && std::find_first_of(ips.begin(), ips.end(),
+                                                 leader_ips.begin(),
+                                                 leader_ips.end())
+                                != ips.end());
       if (!is_leader) {
         bool added = false;
         for (const auto& ip : ips)

@@ -82,8 +82,9 @@ public:
                           const zone_inputs& inputs = {});
 
   /// The hosts that build() needs looked up: those of the agents,
-  /// schedulers and masters (`leader`, `masters`) that are names, not
-  /// addresses. Sorted, without duplicates.
+  /// schedulers and masters (`leader`, and `masters`: the election's
+  /// members, else the configured Masters) that are names, not addresses.
+  /// Sorted, without duplicates.
   static std::vector<std::string>
   host_names(const v1::master::Response::GetState& state,
              const v1::MasterInfo& leader,

@@ -16,9 +16,11 @@ namespace dcos::mesos_dns {
 namespace {
 
 using refresh_hosts_atom = caf::atom_constant<caf::atom("dnsrefresh")>;
+using publish_atom = caf::atom_constant<caf::atom("dnspublish")>;
 
 using builder_actor
-  = cluster_observer_actor::extend<caf::reacts_to<refresh_hosts_atom>>;
+  = cluster_observer_actor::extend<caf::reacts_to<refresh_hosts_atom>,
+                                   caf::reacts_to<publish_atom>>;
 
 struct builder_state {
   static inline const char* name = "dcos.mesos_dns.zone_builder";
@@ -29,6 +31,7 @@ struct builder_state {
   zone_inputs inputs;
   std::unordered_set<std::string> asking; // lookups in flight
   std::vector<std::string> members;       // the election's, as last heard
+  bool publish_due = false; // a publish_atom is on its way to us
   std::shared_ptr<spdlog::logger> log = logging::get("mesos_dns");
 };
 
@@ -45,12 +48,24 @@ void publish(builder_self self) {
   st.cfg.zone->publish(std::move(zone));
 }
 
+// Publishes once the messages already queued (a burst of lookup answers)
+// are handled: one zone for all of them.
+void publish_soon(builder_self self) {
+  if (self->state.publish_due)
+    return;
+  self->state.publish_due = true;
+  self->send(self, publish_atom::value);
+}
+
 std::vector<std::string> names_in_use(const builder_state& st) {
   if (!st.last)
     return {};
-  static const std::vector<std::string> none;
-  return record_set::host_names(*st.last->state, st.last->leader,
-                                st.inputs.masters ? *st.inputs.masters : none);
+  const auto& configured = st.cfg.settings.config.masters();
+  return record_set::host_names(
+    *st.last->state, st.last->leader,
+    st.inputs.masters
+      ? *st.inputs.masters
+      : std::vector<std::string>(configured.begin(), configured.end()));
 }
 
 void look_up(builder_self self, const std::string& name) {
@@ -71,7 +86,7 @@ void look_up(builder_self self, const std::string& name) {
     if (!added && it->second == ips)
       return;
     it->second = std::move(ips);
-    publish(self);
+    publish_soon(self);
   };
   self->request(st.cfg.resolver, caf::infinite, lookup_atom::value, name)
     .then([answered](std::vector<std::string>& ips) { answered(std::move(ips)); },
@@ -131,6 +146,10 @@ builder_actor::behavior_type builder(builder_self self,
     [self](disconnected_atom) {
       self->state.log->warn("lost the master: serving the last records "
                             "until it is back");
+    },
+    [self](publish_atom) {
+      self->state.publish_due = false;
+      publish(self);
     },
     // Every RefreshSeconds: the names in use are looked up again (an answer
     // that differs publishes the zone again), the others forgotten.

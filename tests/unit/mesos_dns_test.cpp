@@ -245,6 +245,16 @@ TEST_CASE("hosts advertised by name get the addresses looked up for them; "
         == std::set<std::string>{"10.0.0.102"});
   CHECK(values(late.a(), "master1.mesos.")
         == std::set<std::string>{"10.0.0.100"});
+  // A member named by a name of the leader's address is the leader: it is
+  // numbered once, where it stands.
+  v1::MasterInfo at_103;
+  at_103.mutable_address()->set_ip("10.0.0.103");
+  at_103.mutable_address()->set_port(5050);
+  inputs.masters = std::vector<std::string>{"10.0.0.100:5050", "mhost:5050"};
+  auto named_member = record_set::build(state, at_103, s, inputs);
+  CHECK(values(named_member.a(), "master1.mesos.")
+        == std::set<std::string>{"10.0.0.103"});
+  CHECK_FALSE(named_member.has_name("master2.mesos."));
   // A leader known by name only.
   v1::MasterInfo named;
   named.set_hostname("mhost");

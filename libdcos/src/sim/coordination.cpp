@@ -241,6 +241,14 @@ void lose(election_client_self self, std::string why) {
   for (auto& rp : st.lost_waiters)
     rp.deliver(st.lost);
   st.lost_waiters.clear();
+  // This session's membership is never known again.
+  auto err = make_error(errc::unavailable, "the session is lost: " + st.lost);
+  for (auto& rp : st.members_waiters)
+    rp.deliver(err);
+  st.members_waiters.clear();
+  for (auto& [previous, rp] : st.member_watchers)
+    rp.deliver(err);
+  st.member_watchers.clear();
   answer_waiters(self);
 }
 
@@ -339,6 +347,9 @@ election_client(election_client_self self, world* w, int node,
       return rp;
     },
     [=](members_atom) -> caf::result<std::vector<std::string>> {
+      if (!self->state.lost.empty())
+        return make_error(errc::unavailable,
+                          "the session is lost: " + self->state.lost);
       auto rp = self->make_response_promise<std::vector<std::string>>();
       self->state.members_waiters.push_back(rp);
       answer_waiters(self);
@@ -346,6 +357,9 @@ election_client(election_client_self self, world* w, int node,
     },
     [=](members_atom, std::vector<std::string>& previous)
       -> caf::result<std::vector<std::string>> {
+      if (!self->state.lost.empty())
+        return make_error(errc::unavailable,
+                          "the session is lost: " + self->state.lost);
       auto rp = self->make_response_promise<std::vector<std::string>>();
       self->state.member_watchers.emplace_back(std::move(previous), rp);
       answer_waiters(self);

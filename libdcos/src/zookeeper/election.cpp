@@ -39,6 +39,12 @@ enum tag : uint64_t {
   heartbeat,       // proof that the server still hears us
 };
 
+// A census' replies carry its serial above the tag, so that a reply to an
+// earlier census (sent again by the client after a reconnection) is told
+// apart and dropped.
+constexpr int census_shift = 16;
+constexpr uint64_t tag_mask = (uint64_t{1} << census_shift) - 1;
+
 using election_impl = election_actor::extend<
   caf::reacts_to<zk_event_atom, uint64_t, int32_t, int32_t, std::string>,
   caf::reacts_to<zk_reply_atom, uint64_t, uint64_t, zk::reply>,
@@ -86,6 +92,7 @@ struct election_state {
   std::vector<caf::typed_response_promise<std::vector<std::string>>>
     census_waiters;
   bool census_running = false;
+  uint64_t census_serial = 0; // of the census running, or the last one
   size_t census_reads = 0; // census_read replies outstanding
   std::map<int64_t, std::string> census;
   // members(previous): answered by the first census that differs. A
@@ -228,7 +235,9 @@ void start_census(election_self self) {
   st.census_running = true;
   st.census_stale = false;
   st.census.clear();
-  st.session->children(census_list, st.url.path, false);
+  ++st.census_serial;
+  st.session->children(census_list | (st.census_serial << census_shift),
+                       st.url.path, false);
 }
 
 void end_census(election_self self) {
@@ -253,23 +262,29 @@ void end_census(election_self self) {
   start_census(self); // the membership changed while this one ran
 }
 
-void on_census(election_self self, uint64_t which, const zk::reply& r) {
+void on_census(election_self self, uint64_t which, uint64_t serial,
+               const zk::reply& r) {
   auto& st = self->state;
-  if (!st.census_running)
+  if (!st.census_running || serial != st.census_serial)
     return;
+  // A member that left while it was read (ZNONODE) is left out; any other
+  // failure abandons the census, which runs again once connected.
+  if (r.rc != ZOK && !(which == census_read && r.rc == ZNONODE)) {
+    st.census_running = false;
+    st.census_stale = true;
+    return;
+  }
   if (which == census_list) {
-    if (r.rc != ZOK) { // retried once connected again
-      st.census_running = false;
-      st.census_stale = true;
-      return;
-    }
     st.census_reads = 0;
     for (const auto& name : r.children)
       if (sequence_of(name) >= 0) {
-        st.session->get(census_read, child_path(st, name));
+        st.session->get(census_read | (serial << census_shift),
+                        child_path(st, name));
         ++st.census_reads;
       }
   } else {
+    if (st.census_reads == 0)
+      return; // not one this census asked for
     --st.census_reads;
     if (r.rc == ZOK)
       st.census[sequence_of(r.path.substr(r.path.rfind('/') + 1))] = r.value;
@@ -368,9 +383,10 @@ void on_members(election_self self, const zk::reply& r) {
   st.session->get(read_leader, child_path(st, lowest.second));
 }
 
-void on_reply(election_self self, uint64_t which, const zk::reply& r) {
+void on_reply(election_self self, uint64_t tagged, const zk::reply& r) {
   auto& st = self->state;
   auto name = r.path.substr(r.path.rfind('/') + 1);
+  auto which = tagged & tag_mask;
   switch (which) {
     case ensure_path:
       if (r.rc == ZOK || r.rc == ZNODEEXISTS) {
@@ -443,7 +459,7 @@ void on_reply(election_self self, uint64_t which, const zk::reply& r) {
       return;
     case census_list:
     case census_read:
-      on_census(self, which, r);
+      on_census(self, which, tagged >> census_shift, r);
       return;
     case heartbeat:
       if (st.heartbeats.empty())
