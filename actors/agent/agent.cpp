@@ -237,6 +237,10 @@ agent_impl::behavior_type agent(agent_self self, agent_config cfg) {
            const std::string& executor_id, const std::string& container_id) {
       self->state.executor_timeout(framework_id, executor_id, container_id);
     },
+    [self](logging_atom, uint64_t generation) {
+      if (self->state.verbosity.expire(generation))
+        self->state.log->info("logging verbosity reverted to 0");
+    },
   };
 }
 

@@ -151,9 +151,23 @@ caf::result<Response> agent_state::api_call(const Call& call) {
       *out.mutable_get_tasks() = api_tasks();
       return out;
     case Call::GET_CONTAINERS:
-      out.set_type(Response::GET_CONTAINERS);
-      *out.mutable_get_containers() = api_containers();
+      return api_containers_with_usage();
+    case Call::GET_LOGGING_LEVEL:
+      out.set_type(Response::GET_LOGGING_LEVEL);
+      out.mutable_get_logging_level()->set_level(verbosity.level());
       return out;
+    case Call::SET_LOGGING_LEVEL: {
+      const auto& set = call.set_logging_level();
+      if (!set.has_duration() || set.duration().nanoseconds() <= 0)
+        return make_error(errc::invalid_argument,
+                          "set_logging_level.duration: must be positive");
+      log->info("logging verbosity set to {} for {}s", set.level(),
+                set.duration().nanoseconds() / 1e9);
+      // A later call replaces this one's revert timer.
+      self->delayed_send(self, caf::timespan{set.duration().nanoseconds()},
+                         logging_atom::value, verbosity.set(set.level()));
+      return Response{};
+    }
     case Call::GET_AGENT: {
       out.set_type(Response::GET_AGENT);
       auto& agent = *out.mutable_get_agent();

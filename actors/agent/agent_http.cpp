@@ -57,16 +57,16 @@ std::string mode_string(uint32_t mode) {
 
 // The entries of the directory `path` (or the file itself), as Mesos'
 // FileInfo.
-caf::expected<std::vector<v1::agent::FileInfo>>
+caf::expected<std::vector<v1::FileInfo>>
 list_files(const std::string& root, const std::string& path) {
   auto dir = confined(root, path);
   if (!dir)
     return dir.error();
-  auto info_of = [](const fs::path& p) -> std::optional<v1::agent::FileInfo> {
+  auto info_of = [](const fs::path& p) -> std::optional<v1::FileInfo> {
     struct stat st{};
     if (::lstat(p.c_str(), &st) != 0)
       return std::nullopt;
-    v1::agent::FileInfo info;
+    v1::FileInfo info;
     info.set_path(p.string());
     info.set_nlink(static_cast<int32_t>(st.st_nlink));
     info.set_size(static_cast<uint64_t>(st.st_size));
@@ -77,7 +77,7 @@ list_files(const std::string& root, const std::string& path) {
     info.set_gid(std::to_string(st.st_gid));
     return info;
   };
-  std::vector<v1::agent::FileInfo> out;
+  std::vector<v1::FileInfo> out;
   std::error_code ec;
   if (!fs::is_directory(*dir, ec)) {
     if (auto info = info_of(*dir))
@@ -196,8 +196,9 @@ http_response encoded(const v1::agent::Response& response, bool protobuf) {
 
 // POST /api/v1: Mesos' v1 agent operator API.
 void agent_api(caf::actor_system& sys, const agent_edge_actor& agent,
-               const std::string& root, const http_request& req,
-               http_responder respond) {
+               const std::string& root,
+               const std::vector<std::pair<std::string, std::string>>& flags,
+               const http_request& req, http_responder respond) {
   using v1::agent::Call;
   using v1::agent::Response;
   Call call;
@@ -213,6 +214,15 @@ void agent_api(caf::actor_system& sys, const agent_edge_actor& agent,
     case Call::GET_HEALTH:
       out.set_type(Response::GET_HEALTH);
       out.mutable_get_health()->set_healthy(true);
+      respond(encoded(out, protobuf));
+      return;
+    case Call::GET_FLAGS:
+      out.set_type(Response::GET_FLAGS);
+      for (const auto& [name, value] : flags) {
+        auto& flag = *out.mutable_get_flags()->add_flags();
+        flag.set_name(name);
+        flag.set_value(value);
+      }
       respond(encoded(out, protobuf));
       return;
     case Call::GET_VERSION: {
@@ -271,6 +281,12 @@ void agent_api(caf::actor_system& sys, const agent_edge_actor& agent,
       ask(
         sys, agent, agent_timeout,
         [respond, protobuf](const Response& r) {
+          if (r.type() == Response::UNKNOWN) { // applied; Mesos' empty 200
+            http_response ok;
+            ok.content_type = "text/plain";
+            respond(std::move(ok));
+            return;
+          }
           respond(encoded(r, protobuf));
         },
         [respond](const caf::error& err) { respond(error_response(err)); },
@@ -281,8 +297,10 @@ void agent_api(caf::actor_system& sys, const agent_edge_actor& agent,
 
 } // namespace
 
-http_router agent_routes(caf::actor_system& sys, agent_edge_actor agent,
-                         const std::string& work_dir) {
+http_router
+agent_routes(caf::actor_system& sys, agent_edge_actor agent,
+             const std::string& work_dir,
+             std::vector<std::pair<std::string, std::string>> flags) {
   http_router routes;
   // The agent's answers that are JSON already (/state, /monitor/...).
   auto json_from_agent = [&sys, agent](auto atom) {
@@ -318,9 +336,10 @@ http_router agent_routes(caf::actor_system& sys, agent_edge_actor agent,
     routes.get(path, files(browse));
   for (const char* path : {"/files/read", "/files/read.json"})
     routes.get(path, files(read));
-  routes.post("/api/v1", [&sys, agent, work_dir](const http_request& req,
-                                                 http_responder respond) {
-    agent_api(sys, agent, work_dir, req, std::move(respond));
+  routes.post("/api/v1", [&sys, agent, work_dir,
+                          flags = std::move(flags)](const http_request& req,
+                                                    http_responder respond) {
+    agent_api(sys, agent, work_dir, flags, req, std::move(respond));
   });
   return routes;
 }

@@ -30,9 +30,12 @@ using agent_edge_actor = caf::typed_actor<
   // containers and itself (the edge answers the others).
   caf::replies_to<v1::agent::Call>::with<v1::agent::Response>>;
 
-/// The agent's routes, for daemon_runtime::serve.
+/// The agent's routes, for daemon_runtime::serve; `flags` (name, value)
+/// answer GET_FLAGS.
 /// REQUIRES: `sys` outlives the routes' handlers.
-http_router agent_routes(caf::actor_system& sys, agent_edge_actor agent,
-                         const std::string& work_dir);
+http_router
+agent_routes(caf::actor_system& sys, agent_edge_actor agent,
+             const std::string& work_dir,
+             std::vector<std::pair<std::string, std::string>> flags);
 
 } // namespace dcos::kernel

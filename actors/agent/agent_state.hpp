@@ -48,7 +48,8 @@ using agent_impl = agent_actor::extend_with<agent_executor_actor,
   caf::reacts_to<retry_atom, std::string, std::string, uint64_t>,
   caf::reacts_to<register_atom>,
   caf::reacts_to<tick_atom>,
-  caf::reacts_to<timeout_atom, std::string, std::string, std::string>>;
+  caf::reacts_to<timeout_atom, std::string, std::string, std::string>,
+  caf::reacts_to<logging_atom, uint64_t>>;
 
 /// Where the persistent volume `id` of `role` lives on this agent.
 std::string persistent_volume_dir(const std::string& work_dir,
@@ -157,6 +158,7 @@ struct agent_state {
   caf::actor_clock::time_point started_at;
   v1::AgentInfo info; // id set once registered
   resources total;    // with reservations and volumes (checkpointed)
+  logging::verbosity_lease verbosity; // SET_LOGGING_LEVEL's
 
   // -- master --
   master_actor master;
@@ -260,6 +262,9 @@ struct agent_state {
   caf::result<std::string> monitor_statistics();
   // metrics_response() with the containers' total usage (monitor.cpp).
   caf::result<v1::master::Response> metrics_with_usage();
+  /// GET_CONTAINERS, each container with its resource_statistics (unless
+  /// it ended while asked).
+  caf::result<v1::agent::Response> api_containers_with_usage();
   // Mounts the task's persistent volumes (disk resources with persistence
   // and volume) through its container's volumes.
   void add_persistent_volumes(v1::TaskInfo& task) const;

@@ -274,7 +274,7 @@ int main(int argc, char** argv) {
   }
   auto http = d.serve(kernel::agent_routes(
                         sys, caf::actor_cast<kernel::agent_edge_actor>(agent),
-                        cfg.work_dir),
+                        cfg.work_dir, d.flags().values()),
                       cfg.port);
   if (!http) {
     cleanup();

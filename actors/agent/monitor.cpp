@@ -1,10 +1,12 @@
 // The usage of every live executor's container, gathered from the
 // containerizer (cgroups when isolated, /proc otherwise): for
-// /monitor/statistics (Mesos' format) and the agent's metrics (totals).
+// /monitor/statistics (Mesos' format), GET_CONTAINERS' resource_statistics
+// and the agent's metrics (totals).
 #include <functional>
 #include <memory>
 
 #include "agent_state.hpp"
+#include "dcos/json.hpp"
 #include "dcos/json_writer.hpp"
 #include "dcos/metrics.hpp"
 
@@ -22,30 +24,35 @@ struct usage_entry {
 
 using usage_handler = std::function<void(std::vector<usage_entry>)>;
 
+// An entry's usage as Mesos reports it. REQUIRES: e.usage.
+v1::ResourceStatistics statistics_of(const usage_entry& e, double now) {
+  const auto& u = *e.usage;
+  v1::ResourceStatistics s;
+  s.set_timestamp(now);
+  s.set_cpus_limit(e.cpus_limit);
+  s.set_cpus_user_time_secs(u.cpus_user_time_secs);
+  s.set_cpus_system_time_secs(u.cpus_system_time_secs);
+  s.set_cpus_nr_periods(static_cast<uint32_t>(u.cpus_nr_periods));
+  s.set_cpus_nr_throttled(static_cast<uint32_t>(u.cpus_nr_throttled));
+  s.set_cpus_throttled_time_secs(u.cpus_throttled_time_secs);
+  s.set_mem_rss_bytes(u.mem_rss_bytes);
+  if (u.mem_limit_bytes > 0)
+    s.set_mem_limit_bytes(u.mem_limit_bytes);
+  s.set_processes(static_cast<uint32_t>(u.processes));
+  return s;
+}
+
 std::string to_json(const std::vector<usage_entry>& entries, double now) {
   json_writer w;
   w.begin_array();
   for (const auto& e : entries) {
     if (!e.usage)
       continue;
-    const auto& u = *e.usage;
     w.begin_object();
     w.key("framework_id").value(e.framework_id);
     w.key("executor_id").value(e.executor_id);
     w.key("executor_name").value(e.executor_name);
-    w.key("statistics").begin_object();
-    w.key("timestamp").value(now);
-    w.key("cpus_limit").value(e.cpus_limit);
-    w.key("cpus_user_time_secs").value(u.cpus_user_time_secs);
-    w.key("cpus_system_time_secs").value(u.cpus_system_time_secs);
-    w.key("cpus_nr_periods").value(u.cpus_nr_periods);
-    w.key("cpus_nr_throttled").value(u.cpus_nr_throttled);
-    w.key("cpus_throttled_time_secs").value(u.cpus_throttled_time_secs);
-    w.key("mem_rss_bytes").value(u.mem_rss_bytes);
-    if (u.mem_limit_bytes > 0)
-      w.key("mem_limit_bytes").value(u.mem_limit_bytes);
-    w.key("processes").value(u.processes);
-    w.end_object();
+    w.key("statistics").raw(dcos::to_json(statistics_of(e, now)));
     w.end_object();
   }
   w.end_array();
@@ -106,6 +113,24 @@ caf::result<std::string> agent_state::monitor_statistics() {
   auto rp = self->make_response_promise<std::string>();
   collect_usage(*this, [this, rp](std::vector<usage_entry> entries) mutable {
     rp.deliver(to_json(entries, now()));
+  });
+  return rp;
+}
+
+caf::result<v1::agent::Response> agent_state::api_containers_with_usage() {
+  auto rp = self->make_response_promise<v1::agent::Response>();
+  collect_usage(*this, [this, rp](std::vector<usage_entry> entries) mutable {
+    v1::agent::Response out;
+    out.set_type(v1::agent::Response::GET_CONTAINERS);
+    auto& containers = *out.mutable_get_containers();
+    containers = api_containers();
+    auto at = now();
+    for (auto& c : *containers.mutable_containers())
+      for (const auto& e : entries)
+        if (e.usage && e.framework_id == c.framework_id().value()
+            && e.executor_id == c.executor_id().value())
+          *c.mutable_resource_statistics() = statistics_of(e, at);
+    rp.deliver(std::move(out));
   });
   return rp;
 }

@@ -1,10 +1,13 @@
 #include "master_http.hpp"
 
+#include <optional>
+
 #include <caf/all.hpp>
 #include <fmt/format.h>
 
 #include "dcos/ask.hpp"
 #include "dcos/error.hpp"
+#include "dcos/http_client.hpp"
 #include "dcos/json.hpp"
 #include "dcos/metrics.hpp"
 #include "dcos/api_encoding.hpp"
@@ -72,7 +75,150 @@ void subscribe(caf::actor_system& sys, const master_actor& master,
   spawn_operator_stream(sys, std::move(cfg));
 }
 
+http_response encoded(const Response& response, bool protobuf) {
+  http_response r;
+  r.content_type = protobuf ? protobuf_media_type : json_media_type;
+  r.body = encode_answer(response, protobuf);
+  return r;
+}
+
+// GET_FLAGS: the master's flags, as GET /flags lists them.
+Response flags_answer(
+  const std::vector<std::pair<std::string, std::string>>& flags) {
+  Response out;
+  out.set_type(Response::GET_FLAGS);
+  for (const auto& [name, value] : flags) {
+    auto& flag = *out.mutable_get_flags()->add_flags();
+    flag.set_name(name);
+    flag.set_value(value);
+  }
+  return out;
+}
+
+// The agent whose sandbox holds `path`: the id after "slaves/" in the
+// agents' (Mesos') layout, WORK_DIR/slaves/AGENT_ID[/frameworks/...].
+std::optional<std::string> sandbox_agent(const std::string& path) {
+  constexpr std::string_view marker = "/slaves/";
+  for (auto at = path.find(marker); at != std::string::npos;
+       at = path.find(marker, at + 1)) {
+    auto start = at + marker.size();
+    auto end = path.find('/', start);
+    auto id = path.substr(start, end == std::string::npos ? std::string::npos
+                                                          : end - start);
+    if (!id.empty()
+        && (end == std::string::npos
+            || path.compare(end, 12, "/frameworks/") == 0
+            || path.compare(end, std::string::npos, "/frameworks") == 0))
+      return id;
+  }
+  return std::nullopt;
+}
+
+// LIST_FILES and READ_FILE: the agent named by the path answers (its own
+// v1 API, in protobuf), as if the master did; its refusals (404 for a
+// missing file, 400 for a path outside its work directory) pass through.
+void agent_files(caf::actor_system& sys, const master_actor& master,
+                 std::shared_ptr<http_client> client, const Call& call,
+                 bool protobuf, http_responder respond) {
+  bool list = call.type() == Call::LIST_FILES;
+  const auto& path = list ? call.list_files().path() : call.read_file().path();
+  const char* field = list ? "list_files.path" : "read_file.path";
+  auto agent_id = sandbox_agent(path);
+  if (!agent_id) {
+    respond(json_error(404, fmt::format("{}: '{}' is not in an agent's "
+                                        "sandbox (WORK_DIR/slaves/AGENT_ID/"
+                                        "...)",
+                                        field, path)));
+    return;
+  }
+  v1::agent::Call forward;
+  if (list) {
+    forward.set_type(v1::agent::Call::LIST_FILES);
+    forward.mutable_list_files()->set_path(path);
+  } else {
+    forward.set_type(v1::agent::Call::READ_FILE);
+    auto& rf = *forward.mutable_read_file();
+    rf.set_path(path);
+    rf.set_offset(call.read_file().offset());
+    if (call.read_file().has_length())
+      rf.set_length(call.read_file().length());
+  }
+  Call get_agents;
+  get_agents.set_type(Call::GET_AGENTS);
+  ask(
+    sys, master, master_timeout,
+    [client, forward, list, protobuf, respond, field,
+     id = *agent_id](const Response& agents) {
+      const Response::GetAgents::Agent* agent = nullptr;
+      for (const auto& a : agents.get_agents().agents())
+        if (a.agent_info().id().value() == id)
+          agent = &a;
+      if (agent == nullptr) {
+        respond(json_error(404, fmt::format("{}: agent {} is not registered",
+                                            field, id)));
+        return;
+      }
+      auto at = agent->pid().find('@');
+      auto where = parse_host_port(
+        at == std::string::npos ? agent->pid() : agent->pid().substr(at + 1),
+        5051);
+      if (!where) {
+        respond(error_response(where.error()));
+        return;
+      }
+      http_call c;
+      c.method = "POST";
+      c.host = where->first;
+      c.port = where->second;
+      c.target = "/api/v1";
+      c.body = forward.SerializeAsString();
+      c.content_type = std::string{protobuf_media_type};
+      c.headers.emplace_back("Accept", std::string{protobuf_media_type});
+      c.timeout = master_timeout;
+      auto address = fmt::format("{}:{}", c.host, c.port);
+      client->fetch(std::move(c), [list, protobuf, respond, id, address](
+                                    caf::expected<http_reply> reply) {
+        if (!reply) {
+          respond(json_error(503, fmt::format("agent {} at {}: {}", id,
+                                              address,
+                                              describe_reason(reply.error()))));
+          return;
+        }
+        if (reply->status != 200) {
+          http_response r;
+          r.status = reply->status;
+          r.content_type = reply->content_type;
+          r.body = std::move(reply->body);
+          respond(std::move(r));
+          return;
+        }
+        v1::agent::Response answer;
+        if (!answer.ParseFromString(reply->body)) {
+          respond(json_error(502, fmt::format("agent {} at {} answered "
+                                              "what is not a Response",
+                                              id, address)));
+          return;
+        }
+        Response out;
+        if (list) {
+          out.set_type(Response::LIST_FILES);
+          *out.mutable_list_files()->mutable_file_infos()
+            = answer.list_files().file_infos();
+        } else {
+          out.set_type(Response::READ_FILE);
+          out.mutable_read_file()->set_size(answer.read_file().size());
+          out.mutable_read_file()->set_data(answer.read_file().data());
+        }
+        respond(encoded(out, protobuf));
+      });
+    },
+    [respond](const caf::error& err) { respond(error_response(err)); },
+    std::move(get_agents));
+}
+
 void operator_api(caf::actor_system& sys, const master_actor& master,
+                  const master_http_config& cfg,
+                  const std::shared_ptr<http_client>& client,
                   const http_request& req, http_responder respond) {
   Call call;
   auto answer_protobuf = read_call(req, &call, respond);
@@ -86,6 +232,15 @@ void operator_api(caf::actor_system& sys, const master_actor& master,
     subscribe(sys, master, *answer_protobuf, std::move(respond));
     return;
   }
+  if (call.type() == Call::GET_FLAGS) {
+    respond(encoded(flags_answer(cfg.flags), *answer_protobuf));
+    return;
+  }
+  if (call.type() == Call::LIST_FILES || call.type() == Call::READ_FILE) {
+    agent_files(sys, master, client, call, *answer_protobuf,
+                std::move(respond));
+    return;
+  }
   auto type = call.type();
   ask(
     sys, master, master_timeout,
@@ -97,10 +252,7 @@ void operator_api(caf::actor_system& sys, const master_actor& master,
         respond(std::move(r));
         return;
       }
-      http_response r;
-      r.content_type = protobuf ? protobuf_media_type : json_media_type;
-      r.body = encode_answer(response, protobuf);
-      respond(std::move(r));
+      respond(encoded(response, protobuf));
     },
     [respond](const caf::error& err) { respond(error_response(err)); },
     std::move(call));
@@ -144,7 +296,8 @@ http_response redirect_to(const std::string& leader, const std::string& target) 
 master_http::master_http(caf::actor_system& sys, master_http_config cfg)
   : sys_(&sys),
     cfg_(std::move(cfg)),
-    scheduler_api_(std::make_shared<scheduler_api>(sys)) {
+    scheduler_api_(std::make_shared<scheduler_api>(sys)),
+    client_(std::make_shared<http_client>()) {
 }
 
 void master_http::attach(master_actor master, uint16_t actor_port,
@@ -180,9 +333,11 @@ http_router master_http::routes() const {
   auto cfg = cfg_;
   http_router routes;
   routes.post("/api/v1",
-              guarded([&sys](const http_request& req, http_responder respond,
-                             const target::view& now) {
-                operator_api(sys, now.master, req, std::move(respond));
+              guarded([&sys, cfg, client = client_](
+                        const http_request& req, http_responder respond,
+                        const target::view& now) {
+                operator_api(sys, now.master, cfg, client, req,
+                             std::move(respond));
               }));
   routes.post("/api/v1/scheduler",
               guarded([api = scheduler_api_](const http_request& req,

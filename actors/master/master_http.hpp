@@ -5,7 +5,10 @@
 // /version and /flags come from the runtime.
 //
 // Each request is answered by a short-lived actor that asks the master and
-// renders the answer, so neither the HTTP threads nor the master block.
+// renders the answer, so neither the HTTP threads nor the master block. Two
+// operator calls are the edge's own: GET_FLAGS (the daemon's flags) and
+// LIST_FILES / READ_FILE, which it forwards, without blocking, to the agent
+// whose sandbox the path names (its v1 API), answering as the master.
 //
 // The edge exists before the master (so that the master can be told the real
 // port, with --port=0): until attach(), every endpoint answers 503, or,
@@ -24,6 +27,7 @@
 
 #include <caf/fwd.hpp>
 
+#include "dcos/http_client.hpp"
 #include "dcos/http_router.hpp"
 #include "dcos/master_actor.hpp"
 #include "scheduler_api.hpp"
@@ -32,7 +36,8 @@ namespace dcos::kernel {
 
 struct master_http_config {
   std::string ip = "127.0.0.1"; // where the actor endpoint is announced
-  std::vector<std::pair<std::string, std::string>> flags; // for /state
+  // For /state and GET_FLAGS.
+  std::vector<std::pair<std::string, std::string>> flags;
 };
 
 class master_http {
@@ -73,6 +78,7 @@ private:
   master_http_config cfg_;
   std::shared_ptr<target> target_ = std::make_shared<target>();
   std::shared_ptr<scheduler_api> scheduler_api_;
+  std::shared_ptr<http_client> client_; // to the agents (LIST_FILES, ...)
 };
 
 } // namespace dcos::kernel

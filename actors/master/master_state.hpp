@@ -43,7 +43,6 @@ namespace dcos::kernel {
 
 // -- the master's full interface: public calls plus internal triggers -----------
 
-using logging_atom = caf::atom_constant<caf::atom("logging")>;
 using inverse_atom = caf::atom_constant<caf::atom("inverse")>;
 
 using master_impl = master_actor::extend<
@@ -262,8 +261,7 @@ struct master_state {
   bool inverse_offer_timer = false; // an inverse_atom is on its way
   // Mesos' verbosity set by SET_LOGGING_LEVEL, and the generation of its
   // revert timer.
-  uint32_t logging_verbosity = 0;
-  uint64_t logging_generation = 0;
+  logging::verbosity_lease verbosity; // SET_LOGGING_LEVEL's
   // Admitted in the registry of an earlier run and not yet re-registered.
   std::unordered_map<std::string, v1::AgentInfo> recovering_agents;
   std::unordered_map<std::string, offer_record> offers;

@@ -476,22 +476,17 @@ caf::result<Response>
 master_state::set_logging_level(const Call::SetLoggingLevel& call) {
   if (!call.has_duration() || call.duration().nanoseconds() <= 0)
     return invalid("set_logging_level.duration: must be positive");
-  logging_verbosity = call.level();
-  logging::set_verbosity(call.level());
   log->info("logging verbosity set to {} for {}s", call.level(),
             call.duration().nanoseconds() / 1e9);
   // A later call replaces this one's revert timer.
   self->delayed_send(self, caf::timespan{call.duration().nanoseconds()},
-                     logging_atom::value, ++logging_generation);
+                     logging_atom::value, verbosity.set(call.level()));
   return Response{};
 }
 
 void master_state::logging_level_expired(uint64_t generation) {
-  if (generation != logging_generation || logging_verbosity == 0)
-    return;
-  logging_verbosity = 0;
-  logging::set_verbosity(0);
-  log->info("logging verbosity reverted to 0");
+  if (verbosity.expire(generation))
+    log->info("logging verbosity reverted to 0");
 }
 
 caf::result<Response> master_state::operator_call(const Call& call) {
@@ -506,11 +501,15 @@ caf::result<Response> master_state::operator_call(const Call& call) {
       out.mutable_get_version()->mutable_version_info()->set_version(
         cfg.version);
       return out;
-    case Call::GET_FLAGS:
-      return invalid("GET_FLAGS is not supported; see GET /flags");
+    case Call::GET_FLAGS: // the daemon's, known to its HTTP edge
+    case Call::LIST_FILES: // the agents', through the HTTP edge
+    case Call::READ_FILE:
+      return invalid(fmt::format("{} is answered by the master's HTTP "
+                                 "endpoint, POST /api/v1",
+                                 Call::Type_Name(call.type())));
     case Call::GET_LOGGING_LEVEL:
       out.set_type(Response::GET_LOGGING_LEVEL);
-      out.mutable_get_logging_level()->set_level(logging_verbosity);
+      out.mutable_get_logging_level()->set_level(verbosity.level());
       return out;
     case Call::SET_LOGGING_LEVEL:
       return set_logging_level(call.set_logging_level());

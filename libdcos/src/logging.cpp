@@ -84,6 +84,20 @@ void set_verbosity(uint32_t verbosity) {
   });
 }
 
+uint64_t verbosity_lease::set(uint32_t level) {
+  level_ = level;
+  set_verbosity(level);
+  return ++generation_;
+}
+
+bool verbosity_lease::expire(uint64_t generation) {
+  if (generation != generation_ || level_ == 0)
+    return false;
+  level_ = 0;
+  set_verbosity(0);
+  return true;
+}
+
 std::shared_ptr<spdlog::logger> get(const std::string& component) {
   auto& st = global();
   std::lock_guard guard{st.mtx};

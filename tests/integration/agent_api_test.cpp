@@ -1,7 +1,8 @@
 // The agent's v1 operator API (POST /api/v1 on dcos-agent) against a real
 // master and agent running a task launched with `dcos execute`: the agent's
-// state, containers, metrics and sandbox files as Mesos' agent answers
-// them, over curl, and Mesos' answers to bad input.
+// state, containers (with their usage), metrics, flags, logging level and
+// sandbox files as Mesos' agent answers them, the same sandbox through the
+// master, over curl, and Mesos' answers to bad input.
 #include <signal.h>
 
 #include <memory>
@@ -118,6 +119,13 @@ TEST_CASE("the agent's v1 API: state, containers, metrics and sandbox files "
                                   .fields().at("executor_pid").number_value());
   CHECK(pid > 0);
   CHECK(::kill(pid, 0) == 0); // the executor the agent reports is alive
+  // Its usage, as /monitor/statistics reports it.
+  const auto& stats = field(container, "resource_statistics");
+  CHECK(stats.fields().at("timestamp").number_value() > 0);
+  CHECK(stats.fields().at("processes").number_value() >= 1);
+  CHECK(stats.fields().at("mem_rss_bytes").number_value() > 0);
+  CHECK(stats.fields().count("cpus_user_time_secs") == 1);
+  CHECK(stats.fields().at("cpus_limit").number_value() > 0);
 
   auto agent_info = field(field(answer(a, R"({"type":"GET_AGENT"})"),
                                 "get_agent"),
@@ -184,6 +192,77 @@ TEST_CASE("the agent's v1 API: state, containers, metrics and sandbox files "
               "http://" + a + "/api/v1"})
           .status
         == 415);
+
+  // The same sandbox through the master, which asks the agent the path
+  // names; the agent's refusals pass through.
+  const auto m = master.address();
+  auto via_master = field(answer(m, R"({"type":"LIST_FILES","list_files":{"path":")"
+                                      + sandbox + R"("}})"),
+                          "list_files");
+  bool master_lists_stdout = false;
+  for (const auto& f : list(via_master, "file_infos").values())
+    master_lists_stdout = master_lists_stdout
+                          || f.struct_value().fields().at("path").string_value()
+                               == sandbox + "/stdout";
+  CHECK(master_lists_stdout);
+  auto read_via_master = field(answer(m, read_body(R"(6,"length":3)")),
+                               "read_file");
+  CHECK(base64_decode(read_via_master.fields().at("data").string_value())
+        == "api");
+  CHECK(read_via_master.fields().at("size").number_value() == 10);
+  v1::master::Response master_binary;
+  auto binary_read = agent_call(m, read_body("0"), "application/x-protobuf");
+  REQUIRE(binary_read.status == 200);
+  REQUIRE(master_binary.ParseFromString(binary_read.body));
+  CHECK(master_binary.read_file().data() == "hello-api\n");
+  auto missing_via_master = agent_call(
+    m, R"({"type":"READ_FILE","read_file":{"path":")" + sandbox
+         + R"(/no-such-file"}})");
+  CHECK(missing_via_master.status == 404);
+  auto not_sandbox = agent_call(
+    m, R"({"type":"LIST_FILES","list_files":{"path":"/etc"}})");
+  CHECK(not_sandbox.status == 404);
+  CHECK(not_sandbox.body.find("list_files.path: '/etc' is not in an agent's "
+                              "sandbox")
+        != std::string::npos);
+  auto unknown_agent = agent_call(
+    m, R"({"type":"LIST_FILES","list_files":{"path":"/tmp/slaves/no-such-agent/frameworks/f"}})");
+  CHECK(unknown_agent.status == 404);
+  CHECK(unknown_agent.body.find("agent no-such-agent is not registered")
+        != std::string::npos);
+
+  // GET_FLAGS, on the agent and on the master: every flag, as /flags.
+  auto flag_value = [&](const std::string& address, const std::string& name) {
+    std::string value = "(absent)";
+    auto flags = field(answer(address, R"({"type":"GET_FLAGS"})"), "get_flags");
+    for (const auto& f : list(flags, "flags").values())
+      if (f.struct_value().fields().at("name").string_value() == name)
+        value = f.struct_value().fields().at("value").string_value();
+    return value;
+  };
+  CHECK(flag_value(a, "work_dir") == dir / "agent");
+  CHECK(flag_value(m, "ip") == "127.0.0.1");
+
+  // The agent's logging level: raised for a while, then back to 0.
+  auto level = [&] {
+    return field(answer(a, R"({"type":"GET_LOGGING_LEVEL"})"),
+                 "get_logging_level")
+      .fields()
+      .at("level")
+      .number_value();
+  };
+  CHECK(level() == 0);
+  auto set = agent_call(a, R"({"type":"SET_LOGGING_LEVEL","set_logging_level":)"
+                           R"({"level":1,"duration":{"nanoseconds":5000000000}}})");
+  CHECK(set.status == 200);
+  CHECK(set.body.empty());
+  CHECK(level() == 1);
+  CHECK(eventually([&] { return level() == 0; }, 20s));
+  auto forever = agent_call(a, R"({"type":"SET_LOGGING_LEVEL","set_logging_level":{"level":2}})");
+  CHECK(forever.status == 400);
+  CHECK(forever.body.find("set_logging_level.duration: must be positive")
+        != std::string::npos);
+  CHECK(level() == 0);
 
   run->terminate(5s);
   agent.reset();

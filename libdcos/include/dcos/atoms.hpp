@@ -22,6 +22,7 @@ using detect_atom = caf::atom_constant<caf::atom("detect")>;
 using contend_atom = caf::atom_constant<caf::atom("contend")>;
 using lost_atom = caf::atom_constant<caf::atom("lost")>;
 using leader_atom = caf::atom_constant<caf::atom("leader")>;
+using logging_atom = caf::atom_constant<caf::atom("logging")>;
 using members_atom = caf::atom_constant<caf::atom("members")>;
 
 // -- containers ------------------------------------------------------------------

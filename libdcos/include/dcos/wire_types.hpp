@@ -32,6 +32,7 @@ using wire_types = caf::detail::type_list<
   v1::OperationID, v1::ResourceProviderID, v1::ContainerID,
   // common.proto
   v1::TimeInfo, v1::DurationInfo, v1::Label, v1::Labels, v1::Parameter,
+  v1::FileInfo, v1::Flag,
   v1::Parameters, v1::Address, v1::URL, v1::Secret, v1::Environment,
   v1::MachineID, v1::Unavailability, v1::UUID,
   // resources.proto
@@ -47,7 +48,7 @@ using wire_types = caf::detail::type_list<
   v1::CheckStatusInfo, v1::KillPolicy,
   // container.proto
   v1::CapabilityInfo, v1::SeccompInfo, v1::LinuxInfo, v1::RLimitInfo,
-  v1::ContainerInfo, v1::ContainerStatus, v1::DNSInfo, v1::ContainerDNSInfo,
+  v1::ContainerInfo, v1::ContainerStatus, v1::ResourceStatistics, v1::DNSInfo, v1::ContainerDNSInfo,
   // discovery.proto
   v1::DiscoveryInfo, v1::Ports, v1::Port,
   // task.proto
@@ -95,7 +96,7 @@ using wire_types = caf::detail::type_list<
   v1::master::QuotaConfig, v1::master::Call,
   v1::master::Response, v1::master::Event,
   // agent_api.proto (the agent's operator API)
-  v1::agent::FileInfo, v1::agent::Call, v1::agent::Response,
+  v1::agent::Call, v1::agent::Response,
   // service.proto (the stateful service SDK)
   v1::ServiceSpec, v1::PlanState, v1::PodInstance>;
 
