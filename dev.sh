@@ -19,11 +19,14 @@ PACKAGES=(
   libcaf-dev libprotobuf-dev protobuf-compiler libboost-dev libfmt-dev
   libspdlog-dev libyaml-cpp-dev libseccomp-dev doctest-dev
   libjemalloc-dev libzookeeper-mt-dev libldns-dev libkainjow-mustache-dev
+  libssl-dev
   # time zones for Metronome's schedules
   libhowardhinnant-date-dev tzdata
   # used by tests and tools; ZooKeeper for several masters; dig for
   # Mesos-DNS
   curl procps zookeeper bind9-dnsutils
+  # certificates for the https tests
+  openssl
   # the stateful service SDK's example (examples/redis) and its test
   redis-server
   # Linux containers: test images (busybox), networks (ip, iptables,

@@ -254,6 +254,7 @@ struct probe_spec {
   uint32_t port = 0;
   std::string path;
   std::vector<uint32_t> statuses; // passing HTTP statuses; empty: 2xx, 3xx
+  bool https = false;              // HTTP over TLS (scheme "https")
 };
 
 probe_spec spec_of(const v1::HealthCheck& hc) {
@@ -264,6 +265,7 @@ probe_spec spec_of(const v1::HealthCheck& hc) {
                                               : hc.http().port();
   p.path = hc.http().path();
   p.statuses.assign(hc.http().statuses().begin(), hc.http().statuses().end());
+  p.https = hc.http().scheme() == "https";
   return p;
 }
 
@@ -363,6 +365,9 @@ void start_probe(executor_self self, const std::string& task_id,
       call.port = static_cast<uint16_t>(probe.port);
       call.target = probe.path.empty() ? "/" : probe.path;
       call.timeout = millis;
+      // As Mesos (curl -k): the task's certificate is not checked.
+      call.tls = probe.https;
+      call.verify_peer = false;
       st.http->fetch(call, [me, task_id, kind, n, ok = probe.statuses](
                              caf::expected<http_reply> r) {
         if (!r) { // refused, reset, or no answer in time

@@ -61,6 +61,13 @@ caf::error validate_health_check(const v1::HealthCheck& hc) {
     case v1::HealthCheck::HTTP:
       if (!hc.has_http() || hc.http().port() == 0 || hc.http().port() > 65535)
         return invalid("health_check.http.port: an HTTP check needs a port");
+      if (hc.http().has_scheme() && hc.http().scheme() != "http"
+          && hc.http().scheme() != "https")
+        return invalid(fmt::format("health_check.http.scheme: unsupported "
+                                   "scheme '{}' (http or https)",
+                                   hc.http().scheme()));
+      if (hc.http().has_path() && hc.http().path().rfind('/', 0) != 0)
+        return invalid("health_check.http.path: must start with '/'");
       return {};
     case v1::HealthCheck::TCP:
       if (!hc.has_tcp() || hc.tcp().port() == 0 || hc.tcp().port() > 65535)

@@ -28,7 +28,8 @@ constexpr int max_redirects = 5;
 
 // Where a URI points.
 struct source {
-  bool http = false;
+  bool http = false;  // http:// or https://
+  bool tls = false;   // https://
   std::string path;   // file: the absolute path
   std::string host;   // http
   uint16_t port = 80; // http
@@ -61,23 +62,26 @@ caf::expected<source> parse_source(std::string_view uri) {
     src.path = rest;
     return src;
   }
-  if (uri.starts_with("https://"))
-    return make_error(errc::invalid_argument, "https is not supported");
-  if (!uri.starts_with("http://"))
+  src.tls = uri.starts_with("https://");
+  if (!src.tls && !uri.starts_with("http://"))
     return make_error(errc::invalid_argument,
-                      "not an absolute path or a file:// or http:// URI");
-  auto rest = uri.substr(7);
+                      "not an absolute path or a file://, http:// or "
+                      "https:// URI");
+  auto scheme = src.tls ? "https://" : "http://";
+  auto rest = uri.substr(src.tls ? 8 : 7);
   rest = rest.substr(0, rest.find('#'));
   auto slash = rest.find_first_of("/?");
   auto authority = rest.substr(0, slash);
   if (authority.find('@') != std::string_view::npos)
     return make_error(errc::invalid_argument,
-                      "user names in http:// URIs are not supported");
-  auto host_port = parse_host_port(authority, 80);
+                      fmt::format("user names in {} URIs are not supported",
+                                  scheme));
+  auto host_port = parse_host_port(authority, src.tls ? 443 : 80);
   if (!host_port)
     return host_port.error();
   if (host_port->first.empty())
-    return make_error(errc::invalid_argument, "the http:// URI has no host");
+    return make_error(errc::invalid_argument,
+                      fmt::format("the {} URI has no host", scheme));
   src.http = true;
   std::tie(src.host, src.port) = *host_port;
   src.target = slash == std::string_view::npos ? std::string{"/"}
@@ -127,10 +131,13 @@ caf::error download(source src, const std::string& to,
     call.port = src.port;
     call.target = src.target;
     call.timeout = timeout;
+    // As Mesos' fetcher (libcurl): the server's certificate is verified.
+    call.tls = src.tls;
     auto reply = http_fetch(call);
     if (!reply)
       return failure(describe_reason(reply.error()));
-    auto where = fmt::format("GET {}:{}{}", src.host, src.port, src.target);
+    auto where = fmt::format("GET {}{}:{}{}", src.tls ? "https://" : "",
+                             src.host, src.port, src.target);
     auto status = reply->status;
     if (status == 301 || status == 302 || status == 303 || status == 307
         || status == 308) {
@@ -151,7 +158,7 @@ caf::error download(source src, const std::string& to,
                                      describe_reason(next.error())));
         if (!next->http)
           return failure(fmt::format("{}: redirected to '{}', which is not "
-                                     "http://", where, location));
+                                     "http:// or https://", where, location));
         src = *next;
       } else { // relative to the current path
         auto path = src.target.substr(0, src.target.find('?'));

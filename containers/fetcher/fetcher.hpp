@@ -2,9 +2,11 @@
 // dcos-fetcher.
 //
 // Sources: `file:///abs/path` or a plain absolute path (copied), and
-// `http://host[:port]/path` (downloaded with dcos::http_fetch, following up
-// to 5 redirects). `https://` is refused with "https is not supported"; any
-// other form is refused naming the URI. A file lands in
+// `http://host[:port]/path` or `https://host[:port]/path` (downloaded with
+// dcos::http_fetch, following up to 5 redirects; an https server's
+// certificate must be trusted, as with Mesos' fetcher: the system's
+// authorities, or OpenSSL's SSL_CERT_FILE / SSL_CERT_DIR in the agent's
+// environment). Any other form is refused naming the URI. A file lands in
 // SANDBOX/<output_file>, or SANDBOX/<basename of the URI path>; it is written
 // under a temporary name and renamed, so a killed fetcher leaves no partial
 // file under the final name.

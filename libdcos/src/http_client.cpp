@@ -13,6 +13,10 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/buffer_body.hpp>
@@ -34,11 +38,38 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+namespace ssl = asio::ssl;
 using boost::system::error_code;
 
 constexpr uint64_t reply_limit = uint64_t{256} << 20;
 
 using callback = std::function<void(caf::expected<http_reply>)>;
+
+// The TLS settings every https call of a client shares: a client context
+// that trusts the system's authorities (or SSL_CERT_FILE / SSL_CERT_DIR).
+// Whether a call verifies is set on its own stream.
+caf::expected<std::shared_ptr<ssl::context>> make_tls_context() {
+  try {
+    auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
+    ctx->set_options(ssl::context::default_workarounds
+                     | ssl::context::no_sslv2 | ssl::context::no_sslv3);
+    error_code ec;
+    ctx->set_default_verify_paths(ec);
+    if (ec)
+      return make_error(errc::io_error,
+                        fmt::format("TLS: cannot load the trusted "
+                                    "authorities: {}", ec.message()));
+    return ctx;
+  } catch (const std::exception& e) {
+    return make_error(errc::io_error, fmt::format("TLS: {}", e.what()));
+  }
+}
+
+bool is_ip_address(const std::string& host) {
+  error_code ec;
+  asio::ip::make_address(host, ec);
+  return !ec;
+}
 
 const std::shared_ptr<spdlog::logger>& log() {
   static const auto logger = logging::get("http");
@@ -114,11 +145,14 @@ std::map<std::string, std::string> headers_of(const Fields& fields) {
 // goes to it piece by piece (stream()); else it is collected (fetch()).
 class fetch_op : public std::enable_shared_from_this<fetch_op> {
 public:
+  // REQUIRES: `tls` is set if call.tls is.
   fetch_op(asio::io_context& ioc, http_call call, callback done,
+           std::shared_ptr<ssl::context> tls,
            std::shared_ptr<http_stream_reader> reader = nullptr)
     : call_(std::move(call)),
       done_(std::move(done)),
       reader_(std::move(reader)),
+      tls_context_(std::move(tls)),
       resolver_(ioc),
       socket_(ioc),
       deadline_(ioc) {}
@@ -185,10 +219,50 @@ private:
       return;
     if (ec)
       return fail(errc::unavailable, reason(ec));
-    http::async_write(socket_, request_,
-                      [self = shared_from_this()](error_code ec, size_t) {
-                        self->on_write(ec);
-                      });
+    if (!call_.tls)
+      return write();
+    tls_.emplace(socket_, *tls_context_);
+    auto* handle = tls_->native_handle();
+    // SNI names a host, never an address (RFC 6066).
+    if (!is_ip_address(call_.host)
+        && SSL_set_tlsext_host_name(handle, call_.host.c_str()) != 1)
+      return fail(errc::invalid_argument, "TLS: cannot name the host");
+    if (call_.verify_peer) {
+      tls_->set_verify_mode(ssl::verify_peer);
+      tls_->set_verify_callback(ssl::host_name_verification(call_.host));
+    } else {
+      tls_->set_verify_mode(ssl::verify_none);
+    }
+    tls_->async_handshake(ssl::stream_base::client,
+                          [self = shared_from_this()](error_code ec) {
+                            self->on_handshake(ec);
+                          });
+  }
+
+  void on_handshake(error_code ec) {
+    if (finished_)
+      return;
+    if (ec)
+      return fail(errc::unavailable, "TLS handshake: " + tls_reason(ec));
+    write();
+  }
+
+  // Runs `f` on the connection's stream: the TLS stream or the socket.
+  template <class F>
+  void on_stream(F&& f) {
+    if (tls_)
+      f(*tls_);
+    else
+      f(socket_);
+  }
+
+  void write() {
+    on_stream([this](auto& stream) {
+      http::async_write(stream, request_,
+                        [self = shared_from_this()](error_code ec, size_t) {
+                          self->on_write(ec);
+                        });
+    });
   }
 
   void on_write(error_code ec) {
@@ -196,16 +270,18 @@ private:
       return;
     if (ec)
       return fail(errc::unavailable, reason(ec));
-    if (reader_)
-      return http::async_read_header(
-        socket_, buffer_, stream_parser_,
-        [self = shared_from_this()](error_code ec, size_t) {
-          self->on_stream_head(ec);
-        });
-    http::async_read(socket_, buffer_, parser_,
-                     [self = shared_from_this()](error_code ec, size_t) {
-                       self->on_read(ec);
-                     });
+    on_stream([this](auto& stream) {
+      if (reader_)
+        return http::async_read_header(
+          stream, buffer_, stream_parser_,
+          [self = shared_from_this()](error_code ec, size_t) {
+            self->on_stream_head(ec);
+          });
+      http::async_read(stream, buffer_, parser_,
+                       [self = shared_from_this()](error_code ec, size_t) {
+                         self->on_read(ec);
+                       });
+    });
   }
 
   void on_stream_head(error_code ec) {
@@ -229,10 +305,12 @@ private:
     auto& body = stream_parser_.get().body();
     body.data = chunk_.data();
     body.size = chunk_.size();
-    http::async_read_some(socket_, buffer_, stream_parser_,
-                          [self = shared_from_this()](error_code ec, size_t) {
-                            self->on_stream_data(ec);
-                          });
+    on_stream([this](auto& stream) {
+      http::async_read_some(stream, buffer_, stream_parser_,
+                            [self = shared_from_this()](error_code ec, size_t) {
+                              self->on_stream_data(ec);
+                            });
+    });
   }
 
   void on_stream_data(error_code ec) {
@@ -264,15 +342,28 @@ private:
       return fail(errc::corrupt_payload, "reply body exceeds 256 MiB");
     if (ec == http::error::end_of_stream)
       return fail(errc::unavailable, "connection closed without a reply");
-    if (ec == http::error::partial_message)
+    // A TLS peer that closes without close_notify truncates the stream.
+    if (ec == http::error::partial_message
+        || ec == ssl::error::stream_truncated)
       return fail(errc::unavailable, "connection closed during the reply");
     if (ec.category() == http::make_error_code(http::error::bad_version).category())
       return fail(errc::corrupt_payload, "malformed reply: " + reason(ec));
     fail(errc::unavailable, reason(ec));
   }
 
+  // OpenSSL's reason ("certificate verify failed"), without the library's
+  // name that error_code::message() appends.
+  static std::string tls_reason(const error_code& ec) {
+    auto text = reason(ec);
+    if (auto paren = text.rfind(" ("); paren != text.npos
+        && text.back() == ')')
+      text.erase(paren);
+    return text;
+  }
+
   void fail(errc code, std::string_view what) {
-    finish(make_error(code, fmt::format("{} {}{}: {}", call_.method,
+    finish(make_error(code, fmt::format("{} {}{}{}: {}", call_.method,
+                                        call_.tls ? "https://" : "",
                                         authority(call_.host, call_.port),
                                         call_.target, what)));
   }
@@ -298,8 +389,10 @@ private:
   http_call call_;
   callback done_;
   std::shared_ptr<http_stream_reader> reader_; // stream() only
+  std::shared_ptr<ssl::context> tls_context_; // https only
   tcp::resolver resolver_;
   tcp::socket socket_;
+  std::optional<ssl::stream<tcp::socket&>> tls_; // over socket_, https only
   asio::steady_timer deadline_;
   beast::flat_buffer buffer_;
   http::request<http::string_body> request_;
@@ -318,11 +411,18 @@ std::string http_reply::header(std::string_view name) const {
 
 caf::expected<http_reply> http_fetch(const http_call& call) {
   try {
+    std::shared_ptr<ssl::context> tls;
+    if (call.tls) {
+      auto ctx = make_tls_context();
+      if (!ctx)
+        return std::move(ctx.error());
+      tls = std::move(*ctx);
+    }
     asio::io_context ioc{1};
     std::optional<caf::expected<http_reply>> result;
     std::make_shared<fetch_op>(ioc, call, [&result](caf::expected<http_reply> r) {
       result = std::move(r);
-    })->start();
+    }, std::move(tls))->start();
     ioc.run();
     return std::move(*result);
   } catch (const std::exception& e) {
@@ -351,8 +451,14 @@ struct http_client::impl {
       return done(broken);
     asio::post(ioc, [this, call = std::move(call), done = std::move(done),
                      reader = std::move(reader)]() mutable {
+      if (call.tls && !tls) { // made once, when the first https call needs it
+        auto ctx = make_tls_context();
+        if (!ctx)
+          return done(std::move(ctx.error()));
+        tls = std::move(*ctx);
+      }
       auto op = std::make_shared<fetch_op>(ioc, std::move(call), std::move(done),
-                                           std::move(reader));
+                                           tls, std::move(reader));
       std::erase_if(ops, [](const auto& weak) { return weak.expired(); });
       ops.push_back(op);
       op->start();
@@ -362,6 +468,7 @@ struct http_client::impl {
   asio::io_context ioc{1};
   asio::executor_work_guard<asio::io_context::executor_type> work{ioc.get_executor()};
   std::vector<std::weak_ptr<fetch_op>> ops; // only touched on the I/O thread
+  std::shared_ptr<ssl::context> tls;        // likewise
   std::thread thread;
   caf::error broken; // set if the thread could not be started
 };

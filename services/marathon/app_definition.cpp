@@ -178,8 +178,9 @@ std::vector<std::string> constraint_parts(const google::protobuf::ListValue& l,
 }
 
 // Marathon's rules for health checks, and this Marathon's limits: one
-// check per app (a Mesos task has one), no HTTPS (the executor's checks
-// speak no TLS), no ignoreHttp1xx (a 1xx answer counts as a failure).
+// check per app (a Mesos task has one), no ignoreHttp1xx (a 1xx answer
+// counts as a failure). Every protocol runs in the executor, the
+// Marathon-side ones (HTTP, HTTPS, TCP) as their MESOS_ twins.
 void validate_health_checks(const App& app, std::vector<violation>& out) {
   if (app.health_checks_size() > 1)
     out.push_back({"/healthChecks",
@@ -188,15 +189,12 @@ void validate_health_checks(const App& app, std::vector<violation>& out) {
     const auto& check = app.health_checks(i);
     auto path = fmt::format("/healthChecks({})", i);
     const auto& protocol = check.protocol();
-    if (protocol == "MESOS_HTTPS" || protocol == "HTTPS") {
+    if (protocol != "MESOS_HTTP" && protocol != "MESOS_HTTPS"
+        && protocol != "MESOS_TCP" && protocol != "COMMAND"
+        && protocol != "HTTP" && protocol != "HTTPS" && protocol != "TCP") {
       out.push_back({path + "/protocol",
-                     protocol + " is not supported by this Marathon yet"});
-    } else if (protocol != "MESOS_HTTP" && protocol != "MESOS_TCP"
-               && protocol != "COMMAND" && protocol != "HTTP"
-               && protocol != "TCP") {
-      out.push_back({path + "/protocol",
-                     "must be one of MESOS_HTTP, MESOS_TCP, COMMAND, HTTP, "
-                     "TCP"});
+                     "must be one of MESOS_HTTP, MESOS_HTTPS, MESOS_TCP, "
+                     "COMMAND, HTTP, HTTPS, TCP"});
     }
     if (protocol == "COMMAND") {
       if (check.command().value().empty())
@@ -228,7 +226,7 @@ void validate_health_checks(const App& app, std::vector<violation>& out) {
 }
 
 // Marathon's rules for `fetch`, and what the agents' fetcher can get:
-// file://, http:// and absolute paths (no https yet).
+// file://, http://, https:// and absolute paths.
 void validate_fetch(const App& app, std::vector<violation>& out) {
   for (int i = 0; i < app.fetch_size(); ++i) {
     const auto& f = app.fetch(i);
@@ -236,14 +234,11 @@ void validate_fetch(const App& app, std::vector<violation>& out) {
     const auto& uri = f.uri();
     if (uri.empty())
       out.push_back({path + "/uri", "is required"});
-    else if (uri.rfind("https://", 0) == 0)
-      out.push_back({path + "/uri",
-                     "https is not supported by the agents' fetcher yet"});
     else if (uri.rfind("file:///", 0) != 0 && uri.rfind("http://", 0) != 0
-             && uri.front() != '/')
+             && uri.rfind("https://", 0) != 0 && uri.front() != '/')
       out.push_back({path + "/uri",
-                     "must be a file:// or http:// URI or an absolute path "
-                     "on the agent"});
+                     "must be a file://, http:// or https:// URI or an "
+                     "absolute path on the agent"});
     if (f.has_output_file() && (f.output_file().empty()
                                 || f.output_file().find("..")
                                      != std::string::npos
@@ -254,7 +249,7 @@ void validate_fetch(const App& app, std::vector<violation>& out) {
 }
 
 // Marathon's rules for readiness checks: one per app, on a named port of
-// the app; this Marathon speaks no HTTPS yet.
+// the app.
 void validate_readiness_checks(const App& app, std::vector<violation>& out) {
   if (app.readiness_checks_size() > 1)
     out.push_back({"/readinessChecks", "an app has at most one readiness "
@@ -269,10 +264,7 @@ void validate_readiness_checks(const App& app, std::vector<violation>& out) {
   for (int i = 0; i < app.readiness_checks_size(); ++i) {
     const auto& check = app.readiness_checks(i);
     auto path = fmt::format("/readinessChecks({})", i);
-    if (check.protocol() == "HTTPS")
-      out.push_back({path + "/protocol",
-                     "HTTPS is not supported by this Marathon yet"});
-    else if (check.protocol() != "HTTP")
+    if (check.protocol() != "HTTP" && check.protocol() != "HTTPS")
       out.push_back({path + "/protocol", "must be HTTP or HTTPS"});
     if (!port_names.count(check.port_name()))
       out.push_back({path + "/portName",
@@ -344,7 +336,9 @@ void apply_defaults(App* app) {
   for (auto& check : *app->mutable_health_checks()) {
     if (!check.has_protocol())
       check.set_protocol("HTTP");
-    bool http = check.protocol() == "HTTP" || check.protocol() == "MESOS_HTTP";
+    const auto& protocol = check.protocol();
+    bool http = protocol == "HTTP" || protocol == "MESOS_HTTP"
+                || protocol == "HTTPS" || protocol == "MESOS_HTTPS";
     if (http && !check.has_path())
       check.set_path("/");
     if (check.protocol() != "COMMAND" && !check.has_port()

@@ -71,7 +71,8 @@ void marathon_state::check_readiness(const std::string& task_id) {
     std::chrono::duration<double>(check.timeout_seconds()));
   self
     ->request(cfg.prober, timeout + std::chrono::seconds(5),
-              probe_atom::value, host, port, check.path(), timeout)
+              probe_atom::value, host, port, check.protocol() == "HTTPS",
+              check.path(), timeout)
     .then(
       [this, task_id](int32_t status, const std::string& type,
                       const std::string& body) {

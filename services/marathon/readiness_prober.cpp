@@ -30,7 +30,7 @@ struct prober_state {
 prober_impl::behavior_type
 prober(prober_impl::stateful_pointer<prober_state> self) {
   return {
-    [self](probe_atom, const std::string& host, uint16_t port,
+    [self](probe_atom, const std::string& host, uint16_t port, bool https,
            const std::string& path, caf::timespan timeout) -> probe_reply {
       auto& st = self->state;
       if (!st.http)
@@ -43,6 +43,8 @@ prober(prober_impl::stateful_pointer<prober_state> self) {
       call.host = host;
       call.port = port;
       call.target = path.empty() ? "/" : path;
+      call.tls = https;
+      call.verify_peer = false;
       call.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
         timeout);
       caf::actor me = caf::actor_cast<caf::actor>(self);

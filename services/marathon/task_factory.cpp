@@ -86,9 +86,12 @@ v1::HealthCheck mesos_health_check(const HealthCheck& check,
     out.mutable_tcp()->set_port(port);
   } else {
     out.set_type(v1::HealthCheck::HTTP);
-    out.mutable_http()->set_scheme("http");
+    bool https = protocol == "MESOS_HTTPS" || protocol == "HTTPS";
+    out.mutable_http()->set_scheme(https ? "https" : "http");
     out.mutable_http()->set_port(port);
-    out.mutable_http()->set_path(check.path());
+    // Marathon makes a relative path absolute; Mesos requires it.
+    const auto& path = check.path();
+    out.mutable_http()->set_path(path.starts_with('/') ? path : "/" + path);
   }
   return out;
 }

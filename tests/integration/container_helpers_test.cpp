@@ -19,6 +19,7 @@
 #include "dcos/http_server.hpp"
 #include "dcos/v1/command.pb.h"
 #include "dcos/json.hpp"
+#include "support/https_server.hpp"
 #include "support/processes.hpp"
 
 using namespace dcos;
@@ -527,26 +528,78 @@ TEST_CASE("a failed fetch is recorded as fetch_failed naming the URI") {
   CHECK(text(c.status(), "message").find("HTTP 404") != std::string::npos);
 }
 
+namespace {
+
+// Runs dcos-fetcher on `uri` into DIR/sandbox, with `env` added: its exit
+// status and stderr.
+std::pair<int, std::string> run_fetcher(const scratch_dir& dir,
+                                        const std::string& uri,
+                                        std::vector<std::string> env = {}) {
+  fs::create_directories(dir / "sandbox");
+  write_file(dir / "request.json", to_json(fetch_of(uri)));
+  subprocess_options opts;
+  opts.argv = {binary("DCOS_FETCHER_BIN"), "--request=" + dir / "request.json",
+               "--sandbox=" + dir / "sandbox", "--cache_dir=" + dir / "cache"};
+  opts.env = std::move(env);
+  opts.stderr_path = dir / "stderr";
+  fs::remove(dir / "stderr");
+  auto p = subprocess::spawn(opts);
+  REQUIRE_MESSAGE(p, why(p));
+  int status = p->wait();
+  return {status, read_file(dir / "stderr")};
+}
+
+} // namespace
+
+TEST_CASE("an https:// URI is downloaded from a server whose certificate "
+          "the fetcher trusts, and refused from any other") {
+  scratch_dir dir;
+  scratch_dir site;
+  write_file(site / "hello.txt", "hello over https");
+  auto tls = make_certificate(dir, "localhost");
+  https_server server{dir, site.path, tls};
+  auto uri = fmt::format("https://127.0.0.1:{}/hello.txt", server.port);
+
+  // A self-signed certificate is no authority the system knows.
+  auto [refused, why_refused] = run_fetcher(dir, uri);
+  CHECK(refused == 1);
+  CHECK_MESSAGE(why_refused.find("certificate verify failed")
+                  != std::string::npos,
+                why_refused);
+  CHECK_FALSE(fs::exists(dir / "sandbox/hello.txt"));
+
+  // Trusted through OpenSSL's SSL_CERT_FILE, by address and by name.
+  auto [status, err] = run_fetcher(dir, uri, {"SSL_CERT_FILE=" + tls.cert});
+  CHECK_MESSAGE(status == 0, err);
+  CHECK(read_file(dir / "sandbox/hello.txt") == "hello over https");
+  fs::remove(dir / "sandbox/hello.txt");
+  auto by_name = fmt::format("https://localhost:{}/hello.txt", server.port);
+  std::tie(status, err) = run_fetcher(dir, by_name,
+                                      {"SSL_CERT_FILE=" + tls.cert});
+  CHECK_MESSAGE(status == 0, err);
+  CHECK(read_file(dir / "sandbox/hello.txt") == "hello over https");
+
+  // A trusted certificate for another name is refused.
+  auto other = make_certificate(dir, "elsewhere.test");
+  https_server impostor{dir, site.path, other};
+  std::tie(status, err) = run_fetcher(
+    dir, fmt::format("https://localhost:{}/hello.txt", impostor.port),
+    {"SSL_CERT_FILE=" + other.cert});
+  CHECK(status == 1);
+  CHECK_MESSAGE(err.find("certificate verify failed") != std::string::npos,
+                err);
+}
+
 TEST_CASE("the fetcher names unsupported URIs on stderr and exits 1") {
   scratch_dir dir;
-  fs::create_directories(dir / "sandbox");
   auto fetch = [&](const std::string& uri) {
-    write_file(dir / "request.json", to_json(fetch_of(uri)));
-    subprocess_options opts;
-    opts.argv = {binary("DCOS_FETCHER_BIN"), "--request=" + dir / "request.json",
-                 "--sandbox=" + dir / "sandbox", "--cache_dir=" + dir / "cache"};
-    opts.stderr_path = dir / "stderr";
-    fs::remove(dir / "stderr");
-    auto p = subprocess::spawn(opts);
-    REQUIRE_MESSAGE(p, why(p));
-    CHECK(p->wait() == 1);
-    return read_file(dir / "stderr");
+    auto [status, err] = run_fetcher(dir, uri);
+    CHECK(status == 1);
+    return err;
   };
-  CHECK(fetch("https://example.com/x.tgz")
-        == "dcos-fetcher: cannot fetch 'https://example.com/x.tgz': https is "
-           "not supported\n");
-  CHECK(fetch("ftp://example.com/x").find("'ftp://example.com/x'")
-        != std::string::npos);
+  CHECK(fetch("ftp://example.com/x")
+        == "dcos-fetcher: cannot fetch 'ftp://example.com/x': not an absolute "
+           "path or a file://, http:// or https:// URI\n");
   CHECK(fetch("relative/path").find("'relative/path'") != std::string::npos);
   CHECK(fetch("http://127.0.0.1:1/").find("names no file") != std::string::npos);
 }

@@ -20,6 +20,7 @@
 
 #include "support/checks.hpp"
 #include "support/files.hpp"
+#include "support/https_server.hpp"
 #include "support/images.hpp"
 #include "support/marathon_process.hpp"
 #include "support/ports.hpp"
@@ -808,6 +809,61 @@ TEST_CASE("a readiness check holds a deployment until the new task answers "
     "readinessChecks": [{"portName": "nope"}]})");
   CHECK(bad.status == 422);
   CHECK(bad.body.find("/readinessChecks(0)/portName") != std::string::npos);
+}
+
+TEST_CASE("HTTPS health and readiness checks: an app serving TLS is ready "
+          "and healthy, one answering plain HTTP on its checked port is "
+          "not") {
+  // The agent advertises the loopback address, where Marathon asks.
+  cluster c{1, {"--hostname=127.0.0.1"}};
+  scratch_dir files;
+  auto tls = make_certificate(files, "localhost");
+  auto script = write_https_script(files);
+  // The task serves its sandbox over TLS; /ready only after two seconds.
+  c.post_app(fmt::format(R"({{"id": "/secure",
+    "cmd": "(sleep 2; echo ok > ready) & exec python3 {} --cert {} --key {} --port $PORT0",
+    "cpus": 0.1, "mem": 64,
+    "portDefinitions": [{{"port": 0, "name": "https-api"}}],
+    "healthChecks": [{{"protocol": "MESOS_HTTPS", "path": "/",
+      "gracePeriodSeconds": 5, "intervalSeconds": 1, "timeoutSeconds": 0.5,
+      "delaySeconds": 0}}],
+    "readinessChecks": [{{"protocol": "HTTPS", "portName": "https-api",
+      "path": "/ready", "intervalSeconds": 1, "timeoutSeconds": 0.5}}]}})",
+                         script, tls.cert, tls.key));
+  REQUIRE(eventually([&] { return c.deployments_done(); }, 40s));
+  auto count = [&](const std::string& id, const char* field) {
+    return static_cast<int>(c.app(id).fields().at(field).number_value());
+  };
+  CHECK(eventually([&] { return count("/secure", "tasksHealthy") == 1; }));
+  auto port = first_port(c.tasks("/secure").at(0));
+  CHECK(curl({"-k", "https://127.0.0.1:" + port + "/ready"}).status == 200);
+
+  // Plain HTTP where the check expects TLS: never healthy, and the check
+  // says why. The grace period lets it listen before a failure counts;
+  // no kills (maxConsecutiveFailures 0).
+  c.post_app(R"({"id": "/plain", "cmd": "exec python3 -m http.server $PORT0 --bind 127.0.0.1",
+    "cpus": 0.1, "mem": 64,
+    "healthChecks": [{"protocol": "MESOS_HTTPS", "gracePeriodSeconds": 3,
+      "intervalSeconds": 1, "timeoutSeconds": 0.5, "delaySeconds": 0,
+      "maxConsecutiveFailures": 0}]})");
+  std::string cause;
+  CHECK(eventually(
+    [&] {
+      auto tasks = c.tasks("/plain");
+      if (tasks.empty())
+        return false;
+      auto results = tasks[0].fields().find("healthCheckResults");
+      if (results == tasks[0].fields().end()
+          || results->second.list_value().values_size() == 0)
+        return false;
+      const auto& r = results->second.list_value().values(0).struct_value();
+      cause = text(r, "lastFailureCause");
+      return !r.fields().at("alive").bool_value()
+             && cause.find("TLS handshake") != std::string::npos;
+    },
+    30s));
+  CHECK_MESSAGE(cause.find("TLS handshake") != std::string::npos, cause);
+  CHECK(count("/plain", "tasksHealthy") == 0);
 }
 
 TEST_CASE("acceptedResourceRoles puts a public app on the resources "

@@ -81,7 +81,7 @@ readiness_prober::behavior_type
 sim_prober(readiness_prober::stateful_pointer<sim_prober_state> self,
            int* probes) {
   return {
-    [self, probes](probe_atom, const std::string& host, uint16_t port,
+    [self, probes](probe_atom, const std::string& host, uint16_t port, bool,
                    const std::string&, caf::timespan) {
       ++*probes;
       bool first = self->state.asked.emplace(host, port).second;

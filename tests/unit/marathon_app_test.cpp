@@ -158,9 +158,6 @@ TEST_CASE("bad definitions are refused with Marathon's status and the path "
                 {"protocol": "GOPHER"}]})",
             "/healthChecks(0)/protocol", "must be one of");
   check_422(R"({"id": "web", "cmd": "x", "healthChecks": [
-                {"protocol": "MESOS_HTTPS"}]})",
-            "/healthChecks(0)/protocol", "not supported by this Marathon yet");
-  check_422(R"({"id": "web", "cmd": "x", "healthChecks": [
                 {"intervalSeconds": 5, "timeoutSeconds": 5}]})",
             "/healthChecks(0)/timeoutSeconds", "smaller than intervalSeconds");
   check_422(R"({"id": "web", "cmd": "x", "healthChecks": [
@@ -190,6 +187,7 @@ TEST_CASE("a health check gets Marathon's defaults and becomes the task's "
   REQUIRE(fit.fits);
   const auto& hc = fit.launch.info.health_check();
   CHECK(hc.type() == v1::HealthCheck::HTTP);
+  CHECK(hc.http().scheme() == "http");
   CHECK(hc.http().port() == 31001);
   CHECK(hc.http().path() == "/ping");
   CHECK(hc.grace_period_seconds() == 300);
@@ -226,6 +224,24 @@ TEST_CASE("a health check gets Marathon's defaults and becomes the task's "
                           {}, "web.t", "now");
   REQUIRE(tcp_fit.fits);
   CHECK(tcp_fit.launch.info.health_check().tcp().port() == 8080);
+
+  // HTTPS, Mesos' or Marathon's, is the executor's check over TLS; a
+  // relative path is made absolute, as Marathon does.
+  for (auto protocol : {"MESOS_HTTPS", "HTTPS"}) {
+    CAPTURE(protocol);
+    auto secure = read(fmt::format(R"({{"id": "web", "cmd": "x",
+      "healthChecks": [{{"protocol": "{}", "path": "health"}}]}})",
+                                   protocol));
+    auto secure_fit = fit_task(secure, {}, o,
+                               *resources::from_proto(o.resources()), {},
+                               "web.t", "now");
+    REQUIRE(secure_fit.fits);
+    const auto& shc = secure_fit.launch.info.health_check();
+    CHECK(shc.type() == v1::HealthCheck::HTTP);
+    CHECK(shc.http().scheme() == "https");
+    CHECK(shc.http().port() == 31000);
+    CHECK(shc.http().path() == "/health");
+  }
 }
 
 TEST_CASE("a partial update replaces only the fields it names") {
@@ -680,8 +696,12 @@ TEST_CASE("fetch (and Marathon's older uris) puts files in the sandbox "
             "/uris", "not both");
   check_422(R"({"id": "f", "cmd": "x", "uris": [1]})", "/uris",
             "array of strings");
-  check_422(R"({"id": "f", "cmd": "x", "fetch": [{"uri": "https://x/y"}]})",
-            "/fetch(0)/uri", "https is not supported");
+  check_422(R"({"id": "f", "cmd": "x", "fetch": [{"uri": "ftp://x/y"}]})",
+            "/fetch(0)/uri", "must be a file://, http:// or https:// URI");
+  CHECK(read(R"({"id": "f", "cmd": "x", "fetch": [{"uri": "https://x/y"}]})")
+          .fetch(0)
+          .uri()
+        == "https://x/y");
   check_422(R"({"id": "f", "cmd": "x", "fetch": [{"uri": "a/b"}]})",
             "/fetch(0)/uri", "absolute path");
   check_422(R"({"id": "f", "cmd": "x", "fetch": [{"uri": "/a",
@@ -732,8 +752,8 @@ TEST_CASE("a readiness check gets Marathon's defaults, needs a named port, "
             "/readinessChecks(0)/portName", "no port of the app is named");
   check_422(R"({"id": "r", "cmd": "x",
                 "portDefinitions": [{"port": 0, "name": "http-api"}],
-                "readinessChecks": [{"protocol": "HTTPS"}]})",
-            "/readinessChecks(0)/protocol", "not supported");
+                "readinessChecks": [{"protocol": "GOPHER"}]})",
+            "/readinessChecks(0)/protocol", "must be HTTP or HTTPS");
   check_422(R"({"id": "r", "cmd": "x",
                 "portDefinitions": [{"port": 0, "name": "http-api"}],
                 "readinessChecks": [{}, {}]})",

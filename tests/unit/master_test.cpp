@@ -82,8 +82,13 @@ TEST_CASE("invalid launches end in TASK_ERROR with a reason") {
   bad_check.mutable_health_check()->set_type(v1::HealthCheck::HTTP);
   auto bad_check_info = make_task("check-info", offer, "cpus:0.1;mem:32");
   bad_check_info.mutable_check()->set_type(v1::CheckInfo::COMMAND);
+  auto bad_scheme = make_task("scheme", offer, "cpus:0.1;mem:32");
+  bad_scheme.mutable_health_check()->set_type(v1::HealthCheck::HTTP);
+  bad_scheme.mutable_health_check()->mutable_http()->set_port(80);
+  bad_scheme.mutable_health_check()->mutable_http()->set_scheme("ftp");
   c.launch(f, offer,
-           {too_big, both, no_id, ok, duplicate, bad_check, bad_check_info});
+           {too_big, both, no_id, ok, duplicate, bad_check, bad_check_info,
+            bad_scheme});
   auto error_of = [&](const std::string& id) {
     CAPTURE(id);
     auto updates = f.log->updates_of(id);
@@ -100,13 +105,16 @@ TEST_CASE("invalid launches end in TASK_ERROR with a reason") {
         != std::string::npos);
   CHECK(error_of("check-info").find("check.command.command")
         != std::string::npos);
+  CHECK(error_of("scheme")
+        == "task 'scheme': health_check.http.scheme: unsupported "
+           "scheme 'ftp' (http or https)");
   // "ok" launched; its duplicate failed (two updates for "ok": none is the
   // launch, so look at the one with TASK_ERROR).
   auto ok_updates = f.log->updates_of("ok");
   REQUIRE(ok_updates.size() == 1);
   CHECK(ok_updates[0].message().find("already exists") != std::string::npos);
   CHECK(f.log->updates_of("").size() == 1);
-  CHECK(c.metric("master/invalid_launches") == 6);
+  CHECK(c.metric("master/invalid_launches") == 7);
 }
 
 TEST_CASE("an invalid offer drops (partition-aware) or loses the tasks") {

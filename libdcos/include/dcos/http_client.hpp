@@ -1,8 +1,10 @@
-// An HTTP/1.1 client: one connection per call, closed after the reply.
+// An HTTP/1.1 client, over TLS when a call asks for it (https): one
+// connection per call, closed after the reply.
 //
 // Errors name the call and what failed, e.g.
 //   unavailable: GET 127.0.0.1:5050/health: connection refused
 //   unavailable: POST master:5050/api/v1: timed out after 10000ms
+//   unavailable: GET https://10.0.0.5:443/: TLS handshake: certificate verify failed
 // A reply with any status, 404 or 500 included, is a success: the status is
 // the caller's to judge.
 //
@@ -46,6 +48,15 @@ struct http_call {
   std::string content_type;         // empty: no Content-Type
   std::vector<std::pair<std::string, std::string>> headers; // extra headers
   std::chrono::milliseconds timeout{10000}; // for the whole call, DNS included
+  // Speak TLS (https). The client names `host` to the server (SNI) unless
+  // it is an IP address.
+  bool tls = false;
+  // With tls: the server's certificate must chain to a trusted authority
+  // (the system's store, or OpenSSL's SSL_CERT_FILE / SSL_CERT_DIR) and
+  // name `host`, else the call fails before anything is sent. Health and
+  // readiness checks turn this off, as Mesos (curl -k) and Marathon do:
+  // they ask whether a task answers, not whom it is.
+  bool verify_peer = true;
 };
 
 /// Performs `call` and waits for the reply. Replies over 256 MiB fail.
