@@ -204,12 +204,12 @@ void master_state::adopt_tasks(agent_record& agent,
     }
     return at->second;
   };
+  // The executors of a framework whose tasks here were LOST are kept: what
+  // they hold is not free until they exit (the simulation found it offered
+  // while they still ran).
   for (const auto& e : msg.executors()) {
     const auto& fw_id = e.framework_id().value();
     if (was_removed(fw_id))
-      continue;
-    if (kill_lost_tasks && frameworks.count(fw_id) > 0
-        && !frameworks[fw_id].partition_aware)
       continue;
     agent.executors[{fw_id, e.executor_id().value()}] = e;
     if (auto used = resources::from_proto(e.resources()); used)
@@ -222,11 +222,20 @@ void master_state::adopt_tasks(agent_record& agent,
     auto existing = frameworks.find(fw_id);
     if (kill_lost_tasks && existing != frameworks.end()
         && !existing->second.partition_aware) {
-      // It was reported LOST, which is final for this framework.
-      v1::internal::KillTask kill;
-      *kill.mutable_framework_id() = reported.framework_id();
-      *kill.mutable_task_id() = reported.task_id();
-      self->send(agent.handle, std::move(kill));
+      // It was reported LOST, which is final for this framework: killed,
+      // and held in lost_tasks until the agent reports its end. One that
+      // ended meanwhile holds nothing, but its end may still be on its way.
+      auto& held = agent.lost_tasks[{fw_id, reported.task_id().value()}];
+      if (!is_terminal(reported.state())) {
+        if (auto used = resources::from_proto(reported.resources()); used) {
+          agent.used[fw_id] += *used;
+          held = std::move(*used);
+        }
+        v1::internal::KillTask kill;
+        *kill.mutable_framework_id() = reported.framework_id();
+        *kill.mutable_task_id() = reported.task_id();
+        self->send(agent.handle, std::move(kill));
+      }
       continue;
     }
     auto& fw = framework_placeholder(fw_id, info_of(fw_id));
@@ -365,6 +374,12 @@ master_state::reregister_agent(const agent_actor& handle,
     std::set<std::pair<std::string, std::string>> reported;
     for (const auto& t : msg.tasks())
       reported.emplace(t.framework_id().value(), t.task_id().value());
+    std::vector<std::pair<std::string, std::string>> lost_and_gone;
+    for (const auto& [key, held] : agent.lost_tasks)
+      if (reported.count(key) == 0)
+        lost_and_gone.push_back(key);
+    for (const auto& [fw_id, task_id] : lost_and_gone)
+      release_lost_task(agent, fw_id, task_id);
     for (auto* task : agent.tasks_in_order()) {
       if (reported.count({task->framework_id, task->id}) > 0
           || is_terminal(task->state))

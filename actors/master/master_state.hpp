@@ -155,6 +155,12 @@ struct agent_record {
   // differs between runs of a seed.
   std::unordered_set<task_record*> tasks;
   std::map<executor_key, v1::ExecutorInfo> executors;
+  // Tasks of frameworks that are not partition-aware, told LOST while the
+  // agent was unreachable (final for them) and killed since it came back:
+  // what they hold stays used (in `used`) until the agent reports their
+  // end, and no update of theirs reaches the framework. By (framework id,
+  // task id).
+  std::map<std::pair<std::string, std::string>, resources> lost_tasks;
   bool connected = true;
   bool active = true; // offered: connected and not deactivated
   double drain_started = 0; // when it was told to drain; 0: it was not
@@ -375,12 +381,22 @@ struct master_state {
   bool ended_here(const framework_record& fw,
                   std::unordered_map<std::string, task_record>::const_iterator t,
                   const v1::TaskStatus& status) const;
+  // Whether the terminal `status` would be a second end: the master's view
+  // holds another terminal update of the task (one it made, such as
+  // TASK_LOST, or the agent's with another uuid). A retry of the same end
+  // is not.
+  bool ended_otherwise(
+    const framework_record& fw,
+    std::unordered_map<std::string, task_record>::const_iterator t,
+    const v1::TaskStatus& status) const;
   // A non-terminal update of a task that ended: the framework may have been
   // told the end (by reconciliation, which answers with the task's latest
-  // state), so it must not hear the task is alive again. Not forwarded, and
-  // acknowledged to the agent in the framework's stead. (The simulation
-  // found TASK_RUNNING retried after reconciliation had said
-  // TASK_FINISHED.)
+  // state), so it must not hear the task is alive again; nor may it hear a
+  // second end. Not forwarded, and acknowledged to the agent in the
+  // framework's stead. (The simulation found TASK_RUNNING retried after
+  // reconciliation had said TASK_FINISHED, and a task's TASK_FINISHED
+  // reaching a framework that was not partition-aware after its
+  // TASK_LOST.)
   void drop_stale_update(const v1::internal::StatusUpdate& update);
   void kill(const std::string& framework_id, const call::Call::Kill& call);
   void acknowledge(const std::string& framework_id,
@@ -400,6 +416,9 @@ struct master_state {
                                v1::TaskStatus::Reason reason,
                                const std::string& message) const;
   void task_terminated(task_record& task); // recover its resources
+  // Gives back what a task of agent.lost_tasks held, and forgets it.
+  void release_lost_task(agent_record& agent, const std::string& framework_id,
+                         const std::string& task_id);
   void complete_task(framework_record& fw, const std::string& task_id);
   void count_terminal(v1::TaskState state);
 

@@ -145,6 +145,24 @@ void master_state::task_terminated(task_record& task) {
   }
 }
 
+void master_state::release_lost_task(agent_record& agent,
+                                     const std::string& framework_id,
+                                     const std::string& task_id) {
+  auto i = agent.lost_tasks.find({framework_id, task_id});
+  if (i == agent.lost_tasks.end())
+    return;
+  auto held = std::move(i->second);
+  agent.lost_tasks.erase(i);
+  if (held.empty())
+    return;
+  auto& used = agent.used[framework_id];
+  used -= held;
+  if (used.empty())
+    agent.used.erase(framework_id);
+  self->send(allocator, alloc::recover{framework_id, agent.info.id().value(),
+                                       std::move(held), std::nullopt});
+}
+
 void master_state::complete_task(framework_record& fw,
                                  const std::string& task_id) {
   auto t = fw.tasks.find(task_id);
@@ -186,13 +204,24 @@ void master_state::status_update(const v1::internal::StatusUpdate& update) {
   }
   auto& fw = fw_it->second;
   ++metrics.valid_status_updates;
+  auto& agent = agents.at(agent_id);
+  const auto& task_id = update.status().task_id().value();
+  if (agent.lost_tasks.count({fw_id, task_id}) > 0) {
+    // The framework was told LOST, which is final (Mesos forwards nothing
+    // more of such a task): acknowledged in its stead.
+    drop_stale_update(update);
+    if (is_terminal(update.status().state()))
+      release_lost_task(agent, fw_id, task_id);
+    return;
+  }
   v1::TaskStatus status = update.status();
   status.clear_data(); // kept only in the update sent on
   auto t = fw.tasks.find(status.task_id().value());
   // A known bug for the simulation's update check: a retried update of a
   // task that ended reaches the framework, which thinks it alive again.
-  if (!is_terminal(status.state()) && ended_here(fw, t, status)
-      && !mutant("master_forwards_stale_updates")) {
+  bool stale = is_terminal(status.state()) ? ended_otherwise(fw, t, status)
+                                           : ended_here(fw, t, status);
+  if (stale && !mutant("master_forwards_stale_updates")) {
     drop_stale_update(update);
     return;
   }
@@ -230,6 +259,26 @@ bool master_state::ended_here(
                      [&](const task_record& c) {
                        return c.id == status.task_id().value()
                               && c.agent_id == status.agent_id().value();
+                     });
+}
+
+bool master_state::ended_otherwise(
+  const framework_record& fw,
+  std::unordered_map<std::string, task_record>::const_iterator t,
+  const v1::TaskStatus& status) const {
+  // Only a recorded end counts: a task may be terminal by the agent's
+  // latest_state while its recorded update is an earlier one.
+  auto other_end = [&](const task_record& task) {
+    return is_terminal(task.last_status.state())
+           && task.last_status.uuid() != status.uuid();
+  };
+  if (t != fw.tasks.end())
+    return other_end(t->second);
+  return std::any_of(fw.completed_tasks.begin(), fw.completed_tasks.end(),
+                     [&](const task_record& c) {
+                       return c.id == status.task_id().value()
+                              && c.agent_id == status.agent_id().value()
+                              && other_end(c);
                      });
 }
 

@@ -85,6 +85,10 @@ struct framework_spec {
   /// A VIP every task declares (DC/OS' "/name:port" or "IP:port"): the
   /// VIP_0 label of the one port of its DiscoveryInfo. Empty: none.
   std::string vip;
+  /// Declares PARTITION_AWARE. Without it the framework hears TASK_LOST
+  /// for the tasks of an unreachable agent, and nothing more of them: the
+  /// master kills them when the agent returns, as Mesos does.
+  bool partition_aware = true;
 };
 
 struct link_faults {

@@ -230,6 +230,18 @@ void model::agent_sent(int node, const v1::internal::StatusUpdate& update) {
     fmt::print(stderr, "{:.6f}s {} sends {}\n",
                std::chrono::duration<double>(w_.elapsed()).count(),
                w_.name(node), v1::TaskState_Name(update.status().state()) + " agent_id=" + update.status().agent_id().value());
+  // Once the agent ended a task itself (its executor gone), the executor's
+  // word on it is stale: passed on, it would give the framework a second
+  // end (the master drops such an end too, which would hide the agent's
+  // mistake from the framework's view).
+  if (update.status().source() == v1::TaskStatus::SOURCE_EXECUTOR
+      && a.ended_by_agent.count(task) > 0) {
+    w_.fail(fmt::format("{} passed on the executor's {} of task {} after it "
+                        "had ended the task itself",
+                        w_.name(node),
+                        v1::TaskState_Name(update.status().state()), task));
+    return;
+  }
   if (is_terminal(update.status().state())
       && update.status().source() == v1::TaskStatus::SOURCE_AGENT)
     a.ended_by_agent.insert(task);
@@ -529,7 +541,9 @@ void model::final_checks() {
   // framework that saw the task end (by reconciliation, say) may finish and
   // leave before a retried update arrives, but it must have seen the end the
   // executor reported. An agent removed from the cluster is exempt: its
-  // tasks end as the master says.
+  // tasks end as the master says; so does a framework that is not
+  // partition-aware once it was told TASK_LOST (final for it, as in
+  // Mesos: the master forwards nothing more of the task).
   std::unordered_map<std::string, const task_rec*> task_of; // task id
   for (const auto& [key, t] : tasks_)
     task_of[key.substr(key.find('/') + 1)] = &t;
@@ -541,7 +555,10 @@ void model::final_checks() {
       continue;
     auto state = static_cast<v1::TaskState>(u.state);
     bool superseded = !is_terminal(state) && t->second->terminal >= 0;
-    if (superseded || t->second->terminal == u.state)
+    bool lost_for_good = t->second->terminal == v1::TASK_LOST
+                         && w_.framework_takes_lost_as_final(
+                           t->second->framework);
+    if (superseded || lost_for_good || t->second->terminal == u.state)
       continue;
     w_.fail(fmt::format("{} took over the {} update of task {} from its "
                         "executor, but its framework saw {}",

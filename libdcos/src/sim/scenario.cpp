@@ -119,7 +119,7 @@ scenario read(const YAML::Node& root) {
                       {"name", "role", "weight", "tasks", "task_resources",
                        "task_duration", "task_failure", "task_oom",
                        "group_size", "start_at", "relaunch", "kill_at",
-                       "vip"},
+                       "vip", "partition_aware"},
                       [&](const std::string& k, const YAML::Node& x,
                           const std::string& p) {
                         if (k == "name")
@@ -146,6 +146,8 @@ scenario read(const YAML::Node& root) {
                           f.relaunch = scalar_of<bool>(x, p);
                         else if (k == "vip")
                           f.vip = scalar_of<std::string>(x, p);
+                        else if (k == "partition_aware")
+                          f.partition_aware = scalar_of<bool>(x, p);
                         else
                           f.kill_at = duration_of(x, p);
                       });

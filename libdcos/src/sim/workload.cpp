@@ -297,8 +297,9 @@ caf::actor spawn_workload_framework(world& w, workload_state& st) {
   info.add_roles(st.spec.role);
   info.set_failover_timeout(7 * 24 * 3600);
   info.add_capabilities()->set_type(v1::FrameworkInfo::Capability::MULTI_ROLE);
-  info.add_capabilities()->set_type(
-    v1::FrameworkInfo::Capability::PARTITION_AWARE);
+  if (st.spec.partition_aware)
+    info.add_capabilities()->set_type(
+      v1::FrameworkInfo::Capability::PARTITION_AWARE);
   if (!st.framework_id.empty())
     info.mutable_id()->set_value(st.framework_id);
   scheduler_options opts;

@@ -271,6 +271,11 @@ bool world::framework_expects_end(int node) const {
   return i < workloads_.size();
 }
 
+bool world::framework_takes_lost_as_final(int node) const {
+  auto i = static_cast<size_t>(node - 1);
+  return i < workloads_.size() && !workloads_[i]->spec.partition_aware;
+}
+
 // -- links ------------------------------------------------------------------------------
 
 bool world::reachable(int from, int to) const {

@@ -345,6 +345,9 @@ public:
   double agent_total(int node, std::string_view name) const;
   /// Built-in frameworks end every task they launch (user ones may not).
   bool framework_expects_end(int node) const;
+  /// Whether framework `node` is a built-in workload that is not
+  /// partition-aware: TASK_LOST is the last it hears of a task.
+  bool framework_takes_lost_as_final(int node) const;
 
   // -- several masters (coordination.cpp models the service) ---------------------------
   sim_coordination coordination() const { return coordination_; }
