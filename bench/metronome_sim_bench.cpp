@@ -89,7 +89,7 @@ caf::behavior client(caf::event_based_actor* self, metronome_actor m,
         }
         return;
       }
-      self->request(m, caf::infinite, get_atom::value, jobs_atom::value)
+      self->request(m, caf::infinite, get_atom::value, jobs_atom::value, true)
         .then([=](const std::vector<JobStatus>& statuses) {
           out->wall_seconds
             = std::chrono::duration<double>(wall::now() - *start).count();

@@ -265,7 +265,7 @@ void marathon_state::install(const DeploymentRecord& record) {
     entry.constraints = constraints_of(app);
     if (entry.app.version_info().last_config_change_at()
         != app.version_info().last_config_change_at()) {
-      entry.delay = 0; // a changed app starts without backoff
+      entry.failures = 0; // a changed app starts without backoff
       entry.not_before = {};
       entry.offers.Clear(); // and with a fresh look at offers
       entry.declined.clear();

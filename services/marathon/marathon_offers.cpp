@@ -201,7 +201,7 @@ caf::result<ok_atom> marathon_state::reset_delay(const std::string& id) {
   auto* entry = live_app(id);
   if (!entry)
     return no_app(id);
-  entry->delay = 0;
+  entry->failures = 0;
   entry->not_before = {};
   return ok_atom::value;
 }

@@ -49,7 +49,7 @@ struct app_entry {
   std::vector<placement_constraint> constraints;
   std::map<std::string, Task> tasks; // not ended, by id
   bool removing = false;             // deleted: its tasks are being killed
-  double delay = 0;                  // backoff before the next launch, s
+  uint32_t failures = 0; // launches that failed in a row (backoff)
   clock_point not_before{};          // no launch before this
   std::string stalled;               // why the last offer did not fit
   bool converged = false;            // what its last plan_rollout said

@@ -1,5 +1,7 @@
 #include "marathon_state.hpp"
 
+#include "dcos/launch_backoff.hpp"
+
 namespace dcos::marathon {
 
 app_entry* marathon_state::app_of(const std::string& task_id) {
@@ -255,16 +257,15 @@ void marathon_state::note_failure(app_entry& entry, const Task& task,
   f.set_version(task.version());
   f.set_slave_id(task.slave_id());
   const auto& app = entry.app;
-  entry.delay = entry.delay == 0
-                  ? app.backoff_seconds()
-                  : std::min(entry.delay * app.backoff_factor(),
-                             app.max_launch_delay_seconds());
+  auto delay = backoff_delay({app.backoff_seconds(), app.backoff_factor(),
+                              app.max_launch_delay_seconds()},
+                             ++entry.failures);
   entry.not_before
     = self->clock().now()
       + std::chrono::duration_cast<caf::timespan>(
-        std::chrono::duration<double>(entry.delay));
+        std::chrono::duration<double>(delay));
   log->info("task {} of {} ended ({}); next launch in {:.1f}s", task.id(),
-            app.id(), f.state(), entry.delay);
+            app.id(), f.state(), delay);
 }
 
 void marathon_state::retry_kills() {
@@ -313,3 +314,4 @@ void marathon_state::on_subscribed(const call::Event::Subscribed& s) {
 }
 
 } // namespace dcos::marathon
+

@@ -25,12 +25,13 @@ metronome_actor spawn_metronome(caf::actor_system& sys,
         return self->state.put_job(std::move(job),
                                    job_put::replace_with_schedules);
       },
-      [self](get_atom, jobs_atom) -> caf::result<std::vector<JobStatus>> {
+      [self](get_atom, jobs_atom,
+             bool finished_runs) -> caf::result<std::vector<JobStatus>> {
         // Refused while loading, as every request: when_loaded() waits for
         // this before Metronome's routes serve.
         if (!self->state.loaded)
           return self->state.not_loaded();
-        return self->state.list_jobs();
+        return self->state.list_jobs(finished_runs);
       },
       [self](get_atom, jobs_atom,
              const std::string& id) -> caf::result<JobStatus> {
@@ -108,7 +109,8 @@ metronome_actor spawn_metronome(caf::actor_system& sys,
 void when_loaded(caf::actor_system& sys, metronome_actor metronome,
                  std::function<void(const caf::error&)> done) {
   when_ready<std::vector<JobStatus>>(sys, std::move(metronome), std::move(done),
-                                     get_atom::value, jobs_atom::value);
+                                     get_atom::value, jobs_atom::value,
+                                     false);
 }
 
 } // namespace dcos::metronome

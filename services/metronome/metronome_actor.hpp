@@ -15,8 +15,9 @@
 //    active under concurrencyPolicy FORBID.
 //  - A run started by a schedule whose task has not started within
 //    startingDeadlineSeconds fails. A failed task is launched again in the
-//    same run with restart policy ON_FAILURE (after 1 s, doubling with each
-//    failure up to maxLaunchDelay), until activeDeadlineSeconds have
+//    same run with restart policy ON_FAILURE (after Marathon's backoff,
+//    dcos/launch_backoff.hpp: 1 s, doubling with each failure up to
+//    maxLaunchDelay), until activeDeadlineSeconds have
 //    passed since the run was created; with NEVER the run fails.
 //  - A finished run (SUCCESS or FAILED) leaves the active runs and goes to
 //    the job's history: counts, last times, and the last `history_count`
@@ -72,8 +73,13 @@ using metronome_api = caf::typed_actor<
   // Replaces a job with its schedules (Metronome's v0 PUT); a changed
   // schedule counts its ticks from now. Answers the job.
   caf::replies_to<put_atom, schedule_atom, Job>::with<Job>,
-  // Every job with its active runs and history, sorted by id; one job.
-  caf::replies_to<get_atom, jobs_atom>::with<std::vector<JobStatus>>,
+  // Every job with its active runs and history, sorted by id; without
+  // `finished_runs` the history has its counts and times but not its lists
+  // of finished runs and missed ticks (what metrics, the queue and a list
+  // without embed=history need, at a fraction of the copying). One job,
+  // whole.
+  caf::replies_to<get_atom, jobs_atom, bool /*finished_runs*/>::with<
+    std::vector<JobStatus>>,
   caf::replies_to<get_atom, jobs_atom, std::string>::with<JobStatus>,
   // Removes a job (its history too); with `stop` its active runs are
   // stopped first, else a job with active runs is refused.

@@ -259,7 +259,8 @@ public:
         body += ']';
         return json_response(200, std::move(body));
       },
-      failure_for(""), get_atom::value, jobs_atom::value);
+      failure_for(""), get_atom::value, jobs_atom::value,
+      embed->count("history") > 0);
   }
 
   void create_job(const http_request& req, const http_responder& respond) {
@@ -531,7 +532,7 @@ http_router metronome_routes(caf::actor_system& sys, metronome_actor metronome,
       ask_for_response(
         sys, metronome, api_timeout, respond,
         [render](const std::vector<JobStatus>& jobs) { return render(jobs); },
-        failure_for(""), get_atom::value, jobs_atom::value);
+        failure_for(""), get_atom::value, jobs_atom::value, false);
     };
   };
   router.get("/metrics", from_jobs(prometheus_response));

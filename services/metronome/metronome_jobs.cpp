@@ -478,21 +478,33 @@ caf::result<JobRun> metronome_state::run_now(const std::string& job_id) {
   return promise;
 }
 
-std::vector<JobStatus> metronome_state::list_jobs() const {
+std::vector<JobStatus> metronome_state::list_jobs(bool finished_runs) const {
   std::vector<JobStatus> out;
   out.reserve(jobs.size());
   for (const auto& [id, entry] : jobs)
-    out.push_back(status_of(entry));
+    out.push_back(status_of(entry, finished_runs));
   return out;
 }
 
-JobStatus metronome_state::status_of(const job_entry& entry) const {
+JobStatus metronome_state::status_of(const job_entry& entry,
+                                     bool finished_runs) const {
   JobStatus out;
   *out.mutable_job() = with_next_runs(entry);
   for (const auto& [id, run] : entry.runs)
     *out.add_active_runs() = run.record.run();
-  *out.mutable_history() = entry.history;
   auto* h = out.mutable_history();
+  if (finished_runs) {
+    *h = entry.history;
+  } else {
+    const auto& all = entry.history;
+    h->set_success_count(all.success_count());
+    h->set_failure_count(all.failure_count());
+    h->set_missed_count(all.missed_count());
+    if (all.has_last_success_at())
+      *h->mutable_last_success_at() = all.last_success_at();
+    if (all.has_last_failure_at())
+      *h->mutable_last_failure_at() = all.last_failure_at();
+  }
   h->set_success_count(h->success_count());
   h->set_failure_count(h->failure_count());
   h->set_missed_count(h->missed_count());

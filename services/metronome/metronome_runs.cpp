@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <dcos/error.hpp>
+#include <dcos/launch_backoff.hpp>
 #include <dcos/offer_answer.hpp>
 #include <dcos/offer_match.hpp>
 #include <dcos/resources.hpp>
@@ -585,9 +586,15 @@ void metronome_state::on_update(const v1::TaskStatus& status) {
     auto failures = run.record.failed_tasks();
     run.record.set_failed_tasks(failures + 1);
     record(entry, run);
-    auto delay = std::min<int64_t>(entry.job.run().max_launch_delay(),
-                                   int64_t{1} << std::min(failures, 20));
-    self->delayed_send(self, std::chrono::seconds(delay), retry_atom::value,
+    // Marathon's backoff: 1 s, doubling with each failure of the run, up
+    // to the job's maxLaunchDelay.
+    auto delay = backoff_delay(
+      {1, 2, static_cast<double>(entry.job.run().max_launch_delay())},
+      static_cast<uint32_t>(failures) + 1);
+    self->delayed_send(self,
+                       std::chrono::duration_cast<caf::timespan>(
+                         std::chrono::duration<double>(delay)),
+                       retry_atom::value,
                        entry.job.id(), run_at->first);
     return;
   }

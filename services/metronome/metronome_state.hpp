@@ -116,8 +116,9 @@ struct metronome_state {
   caf::result<JobRun> run_now(const std::string& job_id);
   caf::result<JobRun> stop_run(const std::string& job_id,
                                const std::string& run_id);
-  std::vector<JobStatus> list_jobs() const;
-  JobStatus status_of(const job_entry& entry) const;
+  // With `finished_runs` false: the history's counts and times only.
+  std::vector<JobStatus> list_jobs(bool finished_runs) const;
+  JobStatus status_of(const job_entry& entry, bool finished_runs = true) const;
   Job with_next_runs(const job_entry& entry) const; // nextRunAt filled in
 
   // -- schedules and runs (metronome_runs.cpp) ----------------------------------------

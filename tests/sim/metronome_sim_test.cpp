@@ -309,7 +309,8 @@ caf::behavior client(caf::stateful_actor<client_state>* self,
         if (st.current)
           *st.current = st.metronome;
       } else if (what == "check") {
-        self->request(st.metronome, 60s, get_atom::value, jobs_atom::value)
+        self->request(st.metronome, 60s, get_atom::value, jobs_atom::value,
+                      true)
           .then(
             [self](const std::vector<JobStatus>& statuses) {
               auto& st = self->state;

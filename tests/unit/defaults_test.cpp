@@ -1,6 +1,9 @@
+#include <cstdint>
+
 #include <doctest/doctest.h>
 
 #include "dcos/error.hpp"
+#include "dcos/launch_backoff.hpp"
 #include "dcos/logging.hpp"
 #include "dcos/mesos_defaults.hpp"
 
@@ -37,4 +40,20 @@ TEST_CASE("log levels parse by name and loggers are shared per component") {
   logging::init(spdlog::level::err);
   CHECK(logging::get("master")->level() == spdlog::level::err);
   CHECK(logging::get("agent")->level() == spdlog::level::err);
+}
+
+TEST_CASE("the launch backoff grows by its factor from its first wait, up to "
+          "its cap, and never overflows") {
+  backoff_policy marathon; // Marathon's defaults: 1 s x 1.15
+  marathon.max_seconds = 300;
+  CHECK(backoff_delay(marathon, 0) == 0);
+  CHECK(backoff_delay(marathon, 1) == doctest::Approx(1));
+  CHECK(backoff_delay(marathon, 2) == doctest::Approx(1.15));
+  CHECK(backoff_delay(marathon, 3) == doctest::Approx(1.3225));
+  CHECK(backoff_delay(marathon, 100) == 300);
+  CHECK(backoff_delay(marathon, UINT32_MAX) == 300);
+  backoff_policy doubling{1, 2, 3600};
+  CHECK(backoff_delay(doubling, 12) == 2048);
+  CHECK(backoff_delay(doubling, 13) == 3600);
+  CHECK(backoff_delay(backoff_policy{0, 2, 60}, UINT32_MAX) == 0);
 }
