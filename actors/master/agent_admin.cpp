@@ -140,7 +140,7 @@ void master_state::check_drained(const std::string& agent_id) {
   auto a = agents.find(agent_id);
   if (d == draining_agents.end() || d->second.state() != v1::DRAINING
       || a == agents.end() || !a->second.tasks.empty()
-      || marking_gone.count(agent_id) > 0)
+      || !a->second.lost_tasks.empty() || marking_gone.count(agent_id) > 0)
     return;
   if (d->second.config().mark_gone()) {
     log->info("agent drained; marking it gone agent_id={}", agent_id);

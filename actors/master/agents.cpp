@@ -221,20 +221,21 @@ void master_state::adopt_tasks(agent_record& agent,
       continue;
     auto existing = frameworks.find(fw_id);
     if (kill_lost_tasks && existing != frameworks.end()
-        && !existing->second.partition_aware) {
-      // It was reported LOST, which is final for this framework: killed,
-      // and held in lost_tasks until the agent reports its end. One that
-      // ended meanwhile holds nothing, but its end may still be on its way.
-      auto& held = agent.lost_tasks[{fw_id, reported.task_id().value()}];
+        && !existing->second.partition_aware
+        && existing->second.tasks.count(reported.task_id().value()) == 0) {
+      // It was reported LOST (and completed), which is final for this
+      // framework: killed, with its executor, as Mesos shuts such a
+      // framework down on the returning agent, and held in lost_tasks
+      // until the agent reports its end. One that ended meanwhile holds
+      // nothing; its end, if still on its way, is dropped as a second end.
       if (!is_terminal(reported.state())) {
-        if (auto used = resources::from_proto(reported.resources()); used) {
+        auto used = resources::from_proto(reported.resources());
+        auto& held = agent.lost_tasks[{fw_id, reported.task_id().value()}];
+        if (used) {
           agent.used[fw_id] += *used;
           held = std::move(*used);
         }
-        v1::internal::KillTask kill;
-        *kill.mutable_framework_id() = reported.framework_id();
-        *kill.mutable_task_id() = reported.task_id();
-        self->send(agent.handle, std::move(kill));
+        kill_lost_task(agent, reported);
       }
       continue;
     }
@@ -300,6 +301,20 @@ void master_state::adopt_tasks(agent_record& agent,
   }
   if (kill_lost_tasks)
     forget_unreported_tasks(agent_id, msg);
+}
+
+void master_state::kill_lost_task(const agent_record& agent,
+                                  const v1::Task& task) {
+  v1::internal::KillTask kill;
+  *kill.mutable_framework_id() = task.framework_id();
+  *kill.mutable_task_id() = task.task_id();
+  self->send(agent.handle, std::move(kill));
+  if (task.has_executor_id() && !task.executor_id().value().empty()) {
+    v1::internal::ShutdownExecutor shutdown;
+    *shutdown.mutable_framework_id() = task.framework_id();
+    *shutdown.mutable_executor_id() = task.executor_id();
+    self->send(agent.handle, std::move(shutdown));
+  }
 }
 
 void master_state::forget_unreported_tasks(
@@ -374,12 +389,20 @@ master_state::reregister_agent(const agent_actor& handle,
     std::set<std::pair<std::string, std::string>> reported;
     for (const auto& t : msg.tasks())
       reported.emplace(t.framework_id().value(), t.task_id().value());
+    // Lost tasks it no longer has have ended; those it still runs are
+    // killed again (the kill may have been lost with the link).
     std::vector<std::pair<std::string, std::string>> lost_and_gone;
     for (const auto& [key, held] : agent.lost_tasks)
       if (reported.count(key) == 0)
         lost_and_gone.push_back(key);
     for (const auto& [fw_id, task_id] : lost_and_gone)
       release_lost_task(agent, fw_id, task_id);
+    for (const auto& t : msg.tasks())
+      if (!is_terminal(t.state())
+          && agent.lost_tasks.count(
+               {t.framework_id().value(), t.task_id().value()})
+               > 0)
+        kill_lost_task(agent, t);
     for (auto* task : agent.tasks_in_order()) {
       if (reported.count({task->framework_id, task->id}) > 0
           || is_terminal(task->state))

@@ -272,8 +272,22 @@ void master_state::remove_framework(const std::string& id,
   }
   for (auto& [agent_id, agent] : agents) {
     agent.used.erase(id);
-    for (auto e = agent.executors.begin(); e != agent.executors.end();)
-      e = e->first.framework_id == id ? agent.executors.erase(e) : std::next(e);
+    for (auto e = agent.executors.begin(); e != agent.executors.end();) {
+      if (e->first.framework_id != id) {
+        ++e;
+        continue;
+      }
+      agents_to_tell.insert(agent_id); // what still runs there is ended
+      e = agent.executors.erase(e);
+    }
+    for (auto l = agent.lost_tasks.begin(); l != agent.lost_tasks.end();) {
+      if (l->first.first != id) {
+        ++l;
+        continue;
+      }
+      agents_to_tell.insert(agent_id);
+      l = agent.lost_tasks.erase(l);
+    }
     if (agents_to_tell.count(agent_id) > 0 && agent.connected) {
       v1::internal::ShutdownFramework shutdown;
       shutdown.mutable_framework_id()->set_value(id);

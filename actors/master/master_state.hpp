@@ -155,11 +155,13 @@ struct agent_record {
   // differs between runs of a seed.
   std::unordered_set<task_record*> tasks;
   std::map<executor_key, v1::ExecutorInfo> executors;
-  // Tasks of frameworks that are not partition-aware, told LOST while the
-  // agent was unreachable (final for them) and killed since it came back:
-  // what they hold stays used (in `used`) until the agent reports their
-  // end, and no update of theirs reaches the framework. By (framework id,
-  // task id).
+  // Running tasks of frameworks that are not partition-aware, told LOST
+  // while the agent was unreachable (final for them) and killed with their
+  // executors since it came back: what they hold stays used (in `used`)
+  // until the agent reports their end, and no update of theirs reaches the
+  // framework. By (framework id, task id). Not persisted: after a master
+  // failover the agent re-registers as recovered, and such a task is
+  // adopted like any other.
   std::map<std::pair<std::string, std::string>, resources> lost_tasks;
   bool connected = true;
   bool active = true; // offered: connected and not deactivated
@@ -381,10 +383,9 @@ struct master_state {
   bool ended_here(const framework_record& fw,
                   std::unordered_map<std::string, task_record>::const_iterator t,
                   const v1::TaskStatus& status) const;
-  // Whether the terminal `status` would be a second end: the master's view
-  // holds another terminal update of the task (one it made, such as
-  // TASK_LOST, or the agent's with another uuid). A retry of the same end
-  // is not.
+  // Whether the terminal `status` would be a second end: the task was
+  // completed with another end (one the master made, such as TASK_LOST, or
+  // the agent's under another uuid). A retry of the same end is not.
   bool ended_otherwise(
     const framework_record& fw,
     std::unordered_map<std::string, task_record>::const_iterator t,
@@ -416,6 +417,8 @@ struct master_state {
                                v1::TaskStatus::Reason reason,
                                const std::string& message) const;
   void task_terminated(task_record& task); // recover its resources
+  // Kills a task of agent.lost_tasks, and shuts its executor down.
+  void kill_lost_task(const agent_record& agent, const v1::Task& task);
   // Gives back what a task of agent.lost_tasks held, and forgets it.
   void release_lost_task(agent_record& agent, const std::string& framework_id,
                          const std::string& task_id);

@@ -153,14 +153,14 @@ void master_state::release_lost_task(agent_record& agent,
     return;
   auto held = std::move(i->second);
   agent.lost_tasks.erase(i);
-  if (held.empty())
-    return;
   auto& used = agent.used[framework_id];
   used -= held;
   if (used.empty())
     agent.used.erase(framework_id);
   self->send(allocator, alloc::recover{framework_id, agent.info.id().value(),
                                        std::move(held), std::nullopt});
+  if (agent.tasks.empty())
+    check_drained(agent.info.id().value());
 }
 
 void master_state::complete_task(framework_record& fw,
@@ -206,7 +206,8 @@ void master_state::status_update(const v1::internal::StatusUpdate& update) {
   ++metrics.valid_status_updates;
   auto& agent = agents.at(agent_id);
   const auto& task_id = update.status().task_id().value();
-  if (agent.lost_tasks.count({fw_id, task_id}) > 0) {
+  if (agent.lost_tasks.count({fw_id, task_id}) > 0
+      && fw.tasks.count(task_id) == 0) {
     // The framework was told LOST, which is final (Mesos forwards nothing
     // more of such a task): acknowledged in its stead.
     drop_stale_update(update);
@@ -266,19 +267,17 @@ bool master_state::ended_otherwise(
   const framework_record& fw,
   std::unordered_map<std::string, task_record>::const_iterator t,
   const v1::TaskStatus& status) const {
-  // Only a recorded end counts: a task may be terminal by the agent's
-  // latest_state while its recorded update is an earlier one.
-  auto other_end = [&](const task_record& task) {
-    return is_terminal(task.last_status.state())
-           && task.last_status.uuid() != status.uuid();
-  };
+  // Only a completed task counts: one still in the books may carry an end
+  // the master made up from the agent's report (a task that ended during a
+  // partition), which the agent's own update, with its uuid, must follow.
   if (t != fw.tasks.end())
-    return other_end(t->second);
+    return false;
   return std::any_of(fw.completed_tasks.begin(), fw.completed_tasks.end(),
                      [&](const task_record& c) {
                        return c.id == status.task_id().value()
                               && c.agent_id == status.agent_id().value()
-                              && other_end(c);
+                              && is_terminal(c.last_status.state())
+                              && c.last_status.uuid() != status.uuid();
                      });
 }
 

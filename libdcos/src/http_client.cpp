@@ -313,15 +313,33 @@ private:
     });
   }
 
+  // A TLS server that closes without close_notify (Python's, many small
+  // ones) ends a reply that the close delimits, as curl takes it: the
+  // truncation is the end of such a body. Anything else stays an error.
+  template <class Parser>
+  bool ended_by_close(Parser& parser, error_code& ec) {
+    if (ec != ssl::error::stream_truncated || !parser.is_header_done()
+        || !parser.need_eof())
+      return false;
+    error_code eof;
+    parser.put_eof(eof);
+    if (eof || !parser.is_done())
+      return false;
+    ec = {};
+    return true;
+  }
+
   void on_stream_data(error_code ec) {
     if (finished_)
       return;
     if (ec == http::error::need_buffer) // the chunk is full: not an error
       ec = {};
+    bool closed = ended_by_close(stream_parser_, ec);
     if (ec)
       return fail_reading(ec);
     auto got = chunk_.size() - stream_parser_.get().body().size;
-    if (got > 0 && !reader_->data(std::string_view{chunk_.data(), got}))
+    if ((got > 0 && !reader_->data(std::string_view{chunk_.data(), got}))
+        || closed)
       return finish(http_reply{});
     read_body();
   }
@@ -329,6 +347,7 @@ private:
   void on_read(error_code ec) {
     if (finished_)
       return;
+    ended_by_close(parser_, ec);
     if (ec)
       return fail_reading(ec);
     auto& res = parser_.get();

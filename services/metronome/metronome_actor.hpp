@@ -15,9 +15,9 @@
 //    active under concurrencyPolicy FORBID.
 //  - A run started by a schedule whose task has not started within
 //    startingDeadlineSeconds fails. A failed task is launched again in the
-//    same run with restart policy ON_FAILURE (after Marathon's backoff,
-//    dcos/launch_backoff.hpp: 1 s, doubling with each failure up to
-//    maxLaunchDelay), until activeDeadlineSeconds have
+//    same run with restart policy ON_FAILURE (after a backoff computed as
+//    Marathon's, dcos/launch_backoff.hpp: 1 s, doubling with each failure
+//    up to maxLaunchDelay), until activeDeadlineSeconds have
 //    passed since the run was created; with NEVER the run fails.
 //  - A finished run (SUCCESS or FAILED) leaves the active runs and goes to
 //    the job's history: counts, last times, and the last `history_count`

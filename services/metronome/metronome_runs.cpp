@@ -586,8 +586,8 @@ void metronome_state::on_update(const v1::TaskStatus& status) {
     auto failures = run.record.failed_tasks();
     run.record.set_failed_tasks(failures + 1);
     record(entry, run);
-    // Marathon's backoff: 1 s, doubling with each failure of the run, up
-    // to the job's maxLaunchDelay.
+    // The backoff Marathon computes, here 1 s doubling with each failure
+    // of the run, up to the job's maxLaunchDelay.
     auto delay = backoff_delay(
       {1, 2, static_cast<double>(entry.job.run().max_launch_delay())},
       static_cast<uint32_t>(failures) + 1);

@@ -830,7 +830,10 @@ TEST_CASE("HTTPS health and readiness checks: an app serving TLS is ready "
     "readinessChecks": [{{"protocol": "HTTPS", "portName": "https-api",
       "path": "/ready", "intervalSeconds": 1, "timeoutSeconds": 0.5}}]}})",
                          script, tls.cert, tls.key));
+  auto posted = std::chrono::steady_clock::now();
   REQUIRE(eventually([&] { return c.deployments_done(); }, 40s));
+  // It waited for /ready, which answers over TLS only after two seconds.
+  CHECK(std::chrono::steady_clock::now() - posted >= 2s);
   auto count = [&](const std::string& id, const char* field) {
     return static_cast<int>(c.app(id).fields().at(field).number_value());
   };

@@ -1,9 +1,9 @@
 // A real HTTPS server for tests: Python's http.server behind TLS, with a
 // self-signed certificate that `openssl req` makes for the test.
 //
-//   scratch_dir dir;
+//   scratch_dir dir, site;
 //   auto tls = make_certificate(dir, "localhost");
-//   https_server server{dir.path, tls};    // serves dir over TLS
+//   https_server server{dir, site.path, tls};  // serves `site` over TLS
 //   ... https://127.0.0.1:<server.port>/file ...
 //
 // The certificate names `name` (DNS) and 127.0.0.1 (IP address) and is its
@@ -12,7 +12,8 @@
 // file, for apps that serve HTTPS themselves:
 //   python3 SCRIPT --cert C --key K --port P [--bind A] [--dir D]
 // prints "serving on PORT" once it listens, then serves D (default: the
-// working directory) until killed.
+// working directory) until killed; /until-close answers a body that the
+// closing of the connection ends.
 #pragma once
 
 #include <string>
@@ -56,8 +57,18 @@ p.add_argument("--port", type=int, default=0)
 p.add_argument("--bind", default="127.0.0.1")
 p.add_argument("--dir", default=".")
 a = p.parse_args()
-handler = lambda *args: http.server.SimpleHTTPRequestHandler(
-    *args, directory=a.dir)
+class Handler(http.server.SimpleHTTPRequestHandler):
+    # /until-close: a body without a length, ended by closing the
+    # connection (and, as Python's ssl does, without close_notify).
+    def do_GET(self):
+        if self.path != "/until-close":
+            return super().do_GET()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.end_headers()
+        self.wfile.write(b"until the close")
+        self.close_connection = True
+handler = lambda *args: Handler(*args, directory=a.dir)
 server = http.server.ThreadingHTTPServer((a.bind, a.port), handler)
 context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 context.load_cert_chain(a.cert, a.key)

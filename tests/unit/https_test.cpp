@@ -69,6 +69,13 @@ TEST_CASE("an unverified https call gets the page, as a health check asks") {
   CHECK(reply->status == 200);
   CHECK(reply->body == "over TLS");
 
+  // A body without a length ends with the connection, even when the
+  // server closes it without TLS' close_notify.
+  c.target = "/until-close";
+  reply = http_fetch(c);
+  REQUIRE_MESSAGE(reply, why(reply));
+  CHECK(reply->body == "until the close");
+
   // A missing page is a reply like any other.
   c.target = "/missing";
   reply = http_fetch(c);

@@ -4,9 +4,8 @@
 //
 // After the first failure the wait is `initial_seconds`; each further
 // failure in a row multiplies it by `factor`, up to `max_seconds`. The
-// caller counts the failures (and resets the count when a launch succeeds
-// or the definition changes), so that the count can be kept with the rest
-// of its state and the wait survives a restart.
+// caller counts the failures and decides what resets the count (Marathon:
+// a changed app, or DELETE /v2/queue/{id}/delay; Metronome: a new run).
 //
 // Thread-safety: plain values and a pure function.
 #pragma once
@@ -20,7 +19,7 @@ namespace dcos {
 struct backoff_policy {
   double initial_seconds = 1;  // Marathon's backoffSeconds
   double factor = 1.15;        // backoffFactor
-  double max_seconds = 3600;   // maxLaunchDelaySeconds
+  double max_seconds = 300;    // maxLaunchDelaySeconds
 };
 
 /// The wait before the next launch after `failures` failed launches in a
