@@ -398,7 +398,7 @@ master_state::reregister_agent(const agent_actor& handle,
     for (const auto& [fw_id, task_id] : lost_and_gone)
       release_lost_task(agent, fw_id, task_id);
     for (const auto& t : msg.tasks())
-      if (!is_terminal(t.state())
+      if (!agent.lost_tasks.empty() && !is_terminal(t.state())
           && agent.lost_tasks.count(
                {t.framework_id().value(), t.task_id().value()})
                > 0)

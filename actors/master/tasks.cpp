@@ -195,7 +195,8 @@ void master_state::status_update(const v1::internal::StatusUpdate& update) {
   // unreachable reached the framework, which then never learned that the
   // agent was cut off again.)
   const auto& agent_id = update.status().agent_id().value();
-  if (agents.count(agent_id) == 0) {
+  auto agent_it = agents.find(agent_id);
+  if (agent_it == agents.end()) {
     ++metrics.invalid_status_updates;
     log->warn("dropping status update from agent {}, which is not registered "
               "task_id={}",
@@ -204,9 +205,11 @@ void master_state::status_update(const v1::internal::StatusUpdate& update) {
   }
   auto& fw = fw_it->second;
   ++metrics.valid_status_updates;
-  auto& agent = agents.at(agent_id);
+  // Lost tasks are rare: the common update pays one empty() for them.
+  auto& agent = agent_it->second;
   const auto& task_id = update.status().task_id().value();
-  if (agent.lost_tasks.count({fw_id, task_id}) > 0
+  if (!agent.lost_tasks.empty()
+      && agent.lost_tasks.count({fw_id, task_id}) > 0
       && fw.tasks.count(task_id) == 0) {
     // The framework was told LOST, which is final (Mesos forwards nothing
     // more of such a task): acknowledged in its stead.
