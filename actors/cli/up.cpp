@@ -304,7 +304,8 @@ int up(int argc, char** argv) {
     opts.argv = {sibling_program("dcos-marathon"), "--master=" + master_flag,
                  "--ip=" + ip, "--hostname=" + ip,
                  fmt::format("--port={}", marathon_port + i),
-                 "--log_level=" + log_level};
+                 // DC/OS' role for Marathon: resident apps reserve to it.
+                 "--mesos_role=slave_public", "--log_level=" + log_level};
     if (zookeeper)
       opts.argv.push_back("--zk=" + zookeeper->url("/marathon"));
     else

@@ -17,18 +17,23 @@ answer_offers(const google::protobuf::RepeatedPtrField<v1::Offer>& offers,
   offer_answers out;
   for (const auto& offer : offers) {
     auto available = resources::from_proto(offer.resources());
-    auto launches = available ? fill(offer, *available)
+    std::vector<v1::Offer::Operation> operations;
+    auto launches = available ? fill(offer, *available, operations)
                               : std::vector<v1::TaskInfo>{};
-    if (launches.empty()) {
+    if (launches.empty() && operations.empty()) {
       *out.decline.add_offer_ids() = offer.id();
       continue;
     }
     call::Call::Accept accept;
     *accept.add_offer_ids() = offer.id();
-    auto* op = accept.add_operations();
-    op->set_type(v1::Offer::Operation::LAUNCH);
-    for (auto& task : launches)
-      *op->mutable_launch()->add_task_infos() = std::move(task);
+    for (auto& op : operations)
+      *accept.add_operations() = std::move(op);
+    if (!launches.empty()) {
+      auto* op = accept.add_operations();
+      op->set_type(v1::Offer::Operation::LAUNCH);
+      for (auto& task : launches)
+        *op->mutable_launch()->add_task_infos() = std::move(task);
+    }
     accept.mutable_filters()->set_refuse_seconds(refuse_remainder_s);
     out.accepts.push_back(std::move(accept));
   }

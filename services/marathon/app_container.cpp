@@ -126,21 +126,73 @@ void validate_port_mappings(const App& app, std::vector<violation>& out) {
   }
 }
 
+// A local persistent volume's rules, as Marathon's.
+void validate_persistent_volume(const ContainerVolume& v,
+                                const std::string& path,
+                                std::vector<violation>& out) {
+  const auto& cp = v.container_path();
+  if (cp.empty() || cp == "." || cp == "..")
+    out.push_back({path + "/containerPath",
+                   "must be a directory name in the sandbox"});
+  else if (cp.find('/') != std::string::npos)
+    out.push_back({path + "/containerPath", "value must not contain \"/\""});
+  if (!v.host_path().empty())
+    out.push_back({path + "/hostPath",
+                   "a persistent volume has no hostPath"});
+  if (v.mode() != "RW")
+    out.push_back({path + "/mode", "a persistent volume's mode must be RW"});
+  const auto& p = v.persistent();
+  auto at = path + "/persistent";
+  if (p.type() != "root" && p.type() != "path" && p.type() != "mount")
+    out.push_back({at + "/type", "must be root, path or mount"});
+  if (p.size() <= 0)
+    out.push_back({at + "/size", "must be greater than 0"});
+  if (p.has_max_size()) {
+    if (p.type() != "mount")
+      out.push_back({at + "/maxSize", "Only mount volumes can have maxSize"});
+    else if (p.max_size() <= p.size())
+      out.push_back({at + "/maxSize", "Max size must be larger than size"});
+  }
+  if (!p.profile_name().empty())
+    out.push_back({at + "/profileName",
+                   "volume profiles are not supported by this Marathon"});
+  if (p.constraints_size() > 0 && p.type() == "root")
+    out.push_back({at + "/constraints",
+                   "Constraints on root volumes are not supported"});
+  for (int i = 0; i < p.constraints_size(); ++i) {
+    auto where = fmt::format("{}/constraints({})", at, i);
+    const auto& c = p.constraints(i).values();
+    if (c.size() != 3 || !c[0].has_string_value() || !c[1].has_string_value()
+        || !c[2].has_string_value() || c[0].string_value() != "path") {
+      out.push_back({where, "must be [\"path\", \"LIKE\"|\"UNLIKE\", "
+                            "regex]"});
+      continue;
+    }
+    if (c[1].string_value() != "LIKE" && c[1].string_value() != "UNLIKE") {
+      out.push_back({where, "Operator must be one of LIKE, UNLIKE"});
+      continue;
+    }
+    try {
+      std::regex{c[2].string_value()};
+    } catch (const std::regex_error&) {
+      out.push_back({where, "Invalid regular expression"});
+    }
+  }
+}
+
 void validate_volumes(const App& app, std::vector<violation>& out) {
   const auto& volumes = app.container().volumes();
   for (int i = 0; i < volumes.size(); ++i) {
     const auto& v = volumes[i];
     auto path = fmt::format("/container/volumes({})", i);
-    if (v.has_persistent() && !is_empty_value(v.persistent())) {
-      out.push_back({path + "/persistent",
-                     "persistent volumes (resident apps) are not supported "
-                     "by this Marathon yet"});
-      continue;
-    }
     if (v.has_external() && !is_empty_value(v.external())) {
       out.push_back({path + "/external",
                      "external volumes are not supported by this Marathon "
                      "yet"});
+      continue;
+    }
+    if (v.has_persistent()) {
+      validate_persistent_volume(v, path, out);
       continue;
     }
     if (v.container_path().empty())
@@ -206,6 +258,14 @@ void apply_container_defaults(App* app) {
       docker->set_force_pull_image(false);
     if (!docker->has_privileged())
       docker->set_privileged(false);
+  }
+  for (auto& v : *container->mutable_volumes()) {
+    if (!v.has_persistent())
+      continue;
+    if (!v.has_mode())
+      v.set_mode("RW");
+    if (!v.persistent().has_type())
+      v.mutable_persistent()->set_type("root");
   }
   bool on_bridge = bridge(*app);
   for (auto& m : *container->mutable_port_mappings()) {
@@ -309,6 +369,8 @@ container_info(const App& app, const std::vector<placed_port>& ports) {
     image->set_cached(!docker.force_pull_image());
   }
   for (const auto& v : app.container().volumes()) {
+    if (v.has_persistent())
+      continue; // the agent mounts it from the task's resources
     auto* volume = info.add_volumes();
     volume->set_container_path(v.container_path());
     volume->set_host_path(v.host_path());

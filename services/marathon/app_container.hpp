@@ -50,7 +50,7 @@ int declared_ports(const App& app);
 
 /// Marathon's rules for `container` and `networks` (REQUIRES: defaults
 /// applied), and this Marathon's limits: no privileged containers, Docker
-/// parameters, pull configs, persistent or external volumes.
+/// parameters, pull configs, external volumes, volume profiles.
 void validate_container(const App& app, std::vector<violation>& out);
 
 /// One port of a task of an app, from a port definition (host network) or

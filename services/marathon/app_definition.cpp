@@ -93,6 +93,25 @@ void upgrade_legacy_uris(google::protobuf::Map<std::string, Value>* fields,
   (*fields)["fetch"] = std::move(converted);
 }
 
+// Reads `"unreachableStrategy": "disabled"` into the object form
+// ({"disabled": true}) the schema has.
+void read_disabled_strategy(google::protobuf::Map<std::string, Value>* fields,
+                            std::string_view prefix,
+                            std::vector<violation>* violations) {
+  auto strategy = fields->find("unreachableStrategy");
+  if (strategy == fields->end() || !strategy->second.has_string_value())
+    return;
+  if (strategy->second.string_value() != "disabled") {
+    violations->push_back({fmt::format("{}/unreachableStrategy", prefix),
+                           "must be \"disabled\" or an object"});
+    return;
+  }
+  Value disabled;
+  (*disabled.mutable_struct_value()->mutable_fields())["disabled"]
+    .set_bool_value(true);
+  strategy->second = std::move(disabled);
+}
+
 // Reads the app fields of `parsed` (a JSON object) into `*out`, checking
 // each top-level field's name and kind first so that an error names its
 // path (after `prefix`). `present` gets the names the object gives.
@@ -106,6 +125,7 @@ void parse_fields(Value parsed, std::string_view prefix, App* out,
   auto before = violations->size();
   auto* fields = parsed.mutable_struct_value()->mutable_fields();
   upgrade_legacy_uris(fields, prefix, violations);
+  read_disabled_strategy(fields, prefix, violations);
   for (auto it = fields->begin(); it != fields->end();) {
     const auto& [name, value] = *it;
     auto path = fmt::format("{}/{}", prefix, name);
@@ -323,16 +343,28 @@ void apply_defaults(App* app) {
     app->set_max_launch_delay_seconds(300);
   if (!app->has_kill_selection())
     app->set_kill_selection("YOUNGEST_FIRST");
+  // A resident app must kill an old task before its replacement can take
+  // over the reservation, and never runs more tasks than instances.
+  bool resident = is_resident(*app);
   auto* strategy = app->mutable_upgrade_strategy();
   if (!strategy->has_minimum_health_capacity())
-    strategy->set_minimum_health_capacity(1);
+    strategy->set_minimum_health_capacity(resident ? 0.5 : 1);
   if (!strategy->has_maximum_over_capacity())
-    strategy->set_maximum_over_capacity(1);
+    strategy->set_maximum_over_capacity(resident ? 0 : 1);
   auto* unreachable = app->mutable_unreachable_strategy();
-  if (!unreachable->has_inactive_after_seconds())
-    unreachable->set_inactive_after_seconds(300);
-  if (!unreachable->has_expunge_after_seconds())
-    unreachable->set_expunge_after_seconds(600);
+  if (resident && !unreachable->has_inactive_after_seconds()
+      && !unreachable->has_expunge_after_seconds())
+    unreachable->set_disabled(true);
+  if (unreachable->disabled()) {
+    unreachable->clear_inactive_after_seconds();
+    unreachable->clear_expunge_after_seconds();
+  } else {
+    unreachable->clear_disabled();
+    if (!unreachable->has_inactive_after_seconds())
+      unreachable->set_inactive_after_seconds(300);
+    if (!unreachable->has_expunge_after_seconds())
+      unreachable->set_expunge_after_seconds(600);
+  }
   for (auto& check : *app->mutable_health_checks()) {
     if (!check.has_protocol())
       check.set_protocol("HTTP");
@@ -424,11 +456,22 @@ std::vector<violation> validate_app(const App& app) {
   check_range(out, "/upgradeStrategy/maximumOverCapacity",
               app.upgrade_strategy().maximum_over_capacity(), 0, 1);
   const auto& unreachable = app.unreachable_strategy();
-  check_range(out, "/unreachableStrategy/inactiveAfterSeconds",
-              unreachable.inactive_after_seconds(), 0);
-  check_range(out, "/unreachableStrategy/expungeAfterSeconds",
-              unreachable.expunge_after_seconds(),
-              unreachable.inactive_after_seconds());
+  if (!unreachable.disabled()) {
+    check_range(out, "/unreachableStrategy/inactiveAfterSeconds",
+                unreachable.inactive_after_seconds(), 0);
+    check_range(out, "/unreachableStrategy/expungeAfterSeconds",
+                unreachable.expunge_after_seconds(),
+                unreachable.inactive_after_seconds());
+  }
+  if (is_resident(app)) {
+    if (!unreachable.disabled())
+      out.push_back({"/unreachableStrategy",
+                     "unreachableStrategy must be disabled for resident "
+                     "tasks"});
+    if (app.upgrade_strategy().maximum_over_capacity() != 0)
+      out.push_back({"/upgradeStrategy/maximumOverCapacity",
+                     "must be 0 for resident tasks"});
+  }
   if (app.kill_selection() != "YOUNGEST_FIRST"
       && app.kill_selection() != "OLDEST_FIRST")
     out.push_back({"/killSelection",
@@ -743,6 +786,67 @@ std::vector<placement_constraint> constraints_of(const App& app) {
     if (auto parsed = parse_placement_constraint(constraint_parts(c, &all_strings)))
       out.push_back(std::move(*parsed));
   }
+  return out;
+}
+
+bool is_resident(const App& app) {
+  for (const auto& v : app.container().volumes())
+    if (v.has_persistent())
+      return true;
+  return false;
+}
+
+std::vector<violation> resident_update_violations(const App& from,
+                                                  const App& to) {
+  std::vector<violation> out;
+  if (!is_resident(from) && !is_resident(to))
+    return out;
+  auto volumes = [](const App& app) {
+    std::map<std::string, std::string> by_path;
+    for (const auto& v : app.container().volumes())
+      if (v.has_persistent())
+        by_path[v.container_path()] = v.SerializeAsString();
+    return by_path;
+  };
+  if (volumes(from) != volumes(to))
+    out.push_back({"/container/volumes",
+                   "Persistent volumes can not be changed!"});
+  static const std::string changed
+    = "Services with persistent volumes configured may not change resource "
+      "requirements. If you need to make this change, please create a new "
+      "service.";
+  if (from.cpus() != to.cpus())
+    out.push_back({"/cpus", changed});
+  if (from.mem() != to.mem())
+    out.push_back({"/mem", changed});
+  if (from.disk() != to.disk())
+    out.push_back({"/disk", changed});
+  if (from.require_ports() != to.require_ports())
+    out.push_back({"/requirePorts", changed});
+  auto host_ports = [](const App& app) {
+    std::multiset<int> ports;
+    for (const auto& p : task_ports(app))
+      if (p.wants_host_port)
+        ports.insert(p.fixed_host_port);
+    return ports;
+  };
+  if (host_ports(from) != host_ports(to))
+    out.push_back({"/", "Services with persistent volumes configured may "
+                        "not change host ports. If you need to make this "
+                        "change, please create a new service."});
+  return out;
+}
+
+std::string to_marathon_json(const google::protobuf::Message& msg) {
+  auto out = to_json(msg, json_style::marathon);
+  // The schema's object form of Marathon's "disabled" (the only thing a
+  // disabled strategy holds), back to the string Marathon prints.
+  static const std::string object
+    = R"("unreachableStrategy":{"disabled":true})";
+  static const std::string string = R"("unreachableStrategy":"disabled")";
+  for (auto at = out.find(object); at != std::string::npos;
+       at = out.find(object, at + string.size()))
+    out.replace(at, object.size(), string);
   return out;
 }
 

@@ -33,10 +33,11 @@ std::vector<violation> validate_app(const App& app);
 
 /// Fills in Marathon's defaults for what `app` leaves out: instances 1,
 /// cpus 1, mem 128, disk 0, one port definition (port 0), backoff 1 s
-/// x1.15 up to 300 s, upgradeStrategy 1/1, killSelection YOUNGEST_FIRST,
-/// unreachableStrategy 300 s inactive, 600 s expunged; for each health
-/// check protocol HTTP, path "/", portIndex 0, grace 300 s, interval 60 s,
-/// timeout 20 s, 3 failures, delay 15 s.
+/// x1.15 up to 300 s, upgradeStrategy 1/1 (0.5/0 when resident),
+/// killSelection YOUNGEST_FIRST, unreachableStrategy 300 s inactive, 600 s
+/// expunged (disabled when resident); a persistent volume RW on root
+/// disk; for each health check protocol HTTP, path "/", portIndex 0, grace
+/// 300 s, interval 60 s, timeout 20 s, 3 failures, delay 15 s.
 void apply_defaults(App* app);
 
 /// Reads the app definition in `body` (JSON). `path_id` is the id named by
@@ -70,6 +71,21 @@ std::string parent_group(std::string_view id);
 /// Whether `a` and `b` define the same tasks: equal apart from their
 /// instances, versions and what Marathon fills in its answers.
 bool same_definition(const App& a, const App& b);
+
+/// Whether `app` is resident: it has a local persistent volume, so its
+/// instances live on reserved resources of one agent each.
+bool is_resident(const App& app);
+
+/// Marathon's rules for changing a resident app (or making an app
+/// resident): its persistent volumes, cpus, mem, disk, requirePorts and
+/// host ports stay as they were, because its reservations hold them.
+/// Violations of `to` replacing `from`; empty if the change is allowed.
+std::vector<violation> resident_update_violations(const App& from,
+                                                  const App& to);
+
+/// `msg` as Marathon's JSON (dcos::to_json's marathon style), with a
+/// disabled unreachableStrategy printed as Marathon does: "disabled".
+std::string to_marathon_json(const google::protobuf::Message& msg);
 
 /// The app's constraints, parsed. REQUIRES: validate_app(app) is empty.
 std::vector<placement_constraint> constraints_of(const App& app);

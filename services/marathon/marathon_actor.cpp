@@ -23,8 +23,9 @@ marathon_actor spawn_marathon(caf::actor_system& sys, marathon_config cfg) {
       [self](restart_atom, const std::string& id, bool force) {
         return self->state.restart(id, force);
       },
-      [self](kill_atom, const std::vector<std::string>& ids, bool scale) {
-        return self->state.kill_tasks(ids, scale);
+      [self](kill_atom, const std::vector<std::string>& ids, bool scale,
+             bool wipe) {
+        return self->state.kill_tasks(ids, scale, wipe);
       },
       [self](get_atom, apps_atom) -> caf::result<std::vector<App>> {
         // Refused while loading, as every request: when_loaded() waits for

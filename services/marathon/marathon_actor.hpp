@@ -105,9 +105,12 @@ using marathon_api = caf::typed_actor<
   caf::replies_to<restart_atom, std::string, bool /*force*/>::with<
     Deployment>,
   // Kills tasks by id; with `scale`, the apps' instances shrink by as many
-  // (their definitions change, without a deployment). Answers the tasks.
-  caf::replies_to<kill_atom, std::vector<std::string>, bool /*scale*/>::with<
-    std::vector<Task>>,
+  // (their definitions change, without a deployment). With `wipe`, a
+  // resident app's instances (running or suspended) also give up their
+  // reservations and volumes: a replacement starts afresh. Answers the
+  // tasks.
+  caf::replies_to<kill_atom, std::vector<std::string>, bool /*scale*/,
+                  bool /*wipe*/>::with<std::vector<Task>>,
   // Every app with its counts and tasks, sorted by id; errc::unavailable
   // while the state is loading (as every request).
   caf::replies_to<get_atom, apps_atom>::with<std::vector<App>>,

@@ -83,12 +83,29 @@ caf::result<Deployment> marathon_state::remove_group(const std::string& id,
 }
 
 caf::result<std::vector<Task>>
-marathon_state::kill_tasks(const std::vector<std::string>& ids, bool scale) {
+marathon_state::kill_tasks(const std::vector<std::string>& ids, bool scale,
+                           bool wipe) {
   if (!loaded)
     return not_loaded();
   std::vector<Task> out;
   std::set<std::string> touched, scaled;
   for (const auto& id : ids) {
+    if (wipe) {
+      // The instance's reservation and volumes go: a suspended one is
+      // answered as it was listed; a running one is killed as well.
+      for (auto& [rid, r] : reservations) {
+        if (r.task_id() != id || r.releasing())
+          continue;
+        auto* owner = live_app(r.app_id());
+        bool suspended = !owner || !owner->tasks.count(id);
+        if (suspended)
+          out.push_back(suspended_task(r));
+        release(r);
+        if (suspended && owner)
+          touched.insert(owner->app.id());
+        break;
+      }
+    }
     auto* entry = app_of(id);
     if (!entry || !entry->tasks.count(id) || entry->tasks[id].killing())
       continue;
@@ -130,6 +147,8 @@ std::vector<App> marathon_state::list_apps() const {
                 || task.state() == "TASK_STARTING";
       *app.add_tasks() = task;
     }
+    for (auto& task : suspended_tasks(entry))
+      *app.add_tasks() = std::move(task);
     app.set_tasks_staged(staged);
     app.set_tasks_running(running);
     app.set_tasks_healthy(healthy);

@@ -138,6 +138,9 @@ marathon_state::plan_change(group_change& change, bool force,
   if (auto cycle = find_cycle(graph); !cycle.empty())
     return make_error(errc::invalid_argument,
                       "Dependency graph has cyclic dependencies: " + cycle);
+  for (const auto& [id, app] : change.puts)
+    if (auto err = check_resident(app))
+      return err;
   std::vector<std::string> touched;
   for (const auto& [id, app] : change.puts)
     touched.push_back(id);

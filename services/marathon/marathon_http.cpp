@@ -81,11 +81,12 @@ Task shown(Task t) {
   t.clear_health_checked();
   t.clear_readiness_checked();
   t.clear_ready();
+  t.clear_reservation_id();
   return t;
 }
 
 std::string task_json(const Task& t) {
-  return to_json(shown(t), json_style::marathon);
+  return to_marathon_json(shown(t));
 }
 
 std::string tasks_json(const std::vector<Task>& tasks) {
@@ -109,7 +110,7 @@ std::string app_json(App app, bool tasks, bool last_failure) {
       t = shown(std::move(t));
   if (!last_failure)
     app.clear_last_task_failure();
-  return to_json(app, json_style::marathon);
+  return to_marathon_json(app);
 }
 
 // The label filter of GET /v2/apps: "key", "key==value" or "key!=value".
@@ -262,7 +263,7 @@ struct app_requests {
       return call(
         *sys, marathon, respond,
         [](const App& app) {
-          return json_response(200, to_json(app, json_style::marathon));
+          return json_response(200, to_marathon_json(app));
         },
         get_atom::value, versions_atom::value, where.id, where.version);
     call(
@@ -298,10 +299,12 @@ struct app_requests {
   }
 
   // DELETE of one task, or of every task of the app (on `host`, if given);
-  // with `scale`, the app's instances shrink by as many.
+  // with `scale`, the app's instances shrink by as many; with `wipe`, a
+  // resident app's reservations and volumes go too.
   void kill_tasks(const http_request& req, const app_path& where,
                   const http_responder& respond) const {
     auto scale = flag(req, "scale");
+    auto wipe = flag(req, "wipe");
     if (!where.task_id.empty())
       return call(
         *sys, marathon, respond,
@@ -312,12 +315,14 @@ struct app_requests {
           return json_response(200,
                                "{\"task\":" + task_json(killed[0]) + "}");
         },
-        kill_atom::value, std::vector<std::string>{where.task_id}, scale);
+        kill_atom::value, std::vector<std::string>{where.task_id}, scale,
+        wipe);
     auto host = req.query.count("host") ? req.query.at("host") : "";
     auto self = *this;
     call(
       *sys, marathon, respond,
-      [self, respond, id = where.id, host, scale](const std::vector<App>& apps) {
+      [self, respond, id = where.id, host, scale,
+       wipe](const std::vector<App>& apps) {
         for (const auto& app : apps) {
           if (app.id() != id)
             continue;
@@ -330,7 +335,7 @@ struct app_requests {
             [](const std::vector<Task>& killed) {
               return json_response(200, tasks_json(killed));
             },
-            kill_atom::value, ids, scale);
+            kill_atom::value, ids, scale, wipe);
           return answered_later();
         }
         return no_such_app(id);
@@ -432,7 +437,7 @@ struct group_requests {
         return call(
           *sys, marathon, respond,
           [](const Group& g) {
-            return json_response(200, to_json(g, json_style::marathon));
+            return json_response(200, to_marathon_json(g));
           },
           get_atom::value, groups_atom::value, versions_atom::value, id,
           version);
@@ -483,7 +488,7 @@ struct group_requests {
         Group shown_group = *group;
         shape(shown_group, tasks, failures);
         return json_response(200,
-                             to_json(shown_group, json_style::marathon));
+                             to_marathon_json(shown_group));
       },
       get_atom::value, groups_atom::value);
   }
@@ -612,7 +617,7 @@ http_router marathon_routes(caf::actor_system& sys, marathon_actor marathon,
         created.set_tasks_running(0);
         created.set_tasks_healthy(0);
         created.set_tasks_unhealthy(0);
-        auto r = json_response(201, to_json(created, json_style::marathon));
+        auto r = json_response(201, to_marathon_json(created));
         r.headers.emplace_back("Location", "/v2/apps" + app.id());
         return r;
       },
@@ -672,7 +677,7 @@ http_router marathon_routes(caf::actor_system& sys, marathon_actor marathon,
       [](const std::vector<Task>& killed) {
         return json_response(200, tasks_json(killed));
       },
-      kill_atom::value, task_ids, flag(req, "scale"));
+      kill_atom::value, task_ids, flag(req, "scale"), flag(req, "wipe"));
   });
 
   routes.get("/v2/deployments", [s, marathon](const http_request&,
@@ -684,7 +689,7 @@ http_router marathon_routes(caf::actor_system& sys, marathon_actor marathon,
         for (size_t i = 0; i < deployments.size(); ++i) {
           if (i > 0)
             body += ',';
-          body += to_json(deployments[i], json_style::marathon);
+          body += to_marathon_json(deployments[i]);
         }
         body += ']';
         return json_response(200, std::move(body));
@@ -720,7 +725,7 @@ http_router marathon_routes(caf::actor_system& sys, marathon_actor marathon,
             body += ',';
           if (!unused_offers)
             items[i].clear_last_unused_offers();
-          body += to_json(items[i], json_style::marathon);
+          body += to_marathon_json(items[i]);
         }
         body += "]}";
         return json_response(200, std::move(body));

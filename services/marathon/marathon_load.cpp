@@ -64,6 +64,19 @@ void marathon_state::load_tasks() {
       app_of_task[task.id()] = task.app_id();
       entry.tasks[task.id()] = std::move(task);
     },
+    [this] { load_reservations(); });
+}
+
+void marathon_state::load_reservations() {
+  load_all(
+    "reservations/",
+    [this](const std::string& bytes) {
+      Reservation r;
+      if (r.ParseFromString(bytes))
+        reservations[r.id()] = std::move(r);
+      else
+        log->error("a reservation in the store does not parse; skipped");
+    },
     [this] {
       load_all(
         "deployments/",
@@ -138,8 +151,13 @@ void marathon_state::start() {
       if (task.readiness_checked() && !task.ready())
         self->send(self, readiness_atom::value, task_id);
     }
-  log->info("loaded {} apps, {} tasks, {} deployments", apps.size(),
-            app_of_task.size(), deployments.size());
+  // A reservation whose app is gone (its removal was cut short) goes too.
+  for (auto& [id, r] : reservations)
+    if (!live_app(r.app_id()))
+      release(r);
+  log->info("loaded {} apps, {} tasks, {} reservations, {} deployments",
+            apps.size(), app_of_task.size(), reservations.size(),
+            deployments.size());
   auto info = cfg.framework;
   if (!framework_id.empty())
     info.mutable_id()->set_value(framework_id);

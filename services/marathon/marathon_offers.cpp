@@ -41,8 +41,10 @@ void marathon_state::on_offers(const call::Event::Offers& event) {
     }
     wanted[id] = step.launches;
   }
-  auto fill = [&](const v1::Offer& offer, resources& available) {
+  auto fill = [&](const v1::Offer& offer, resources& available,
+                  std::vector<v1::Offer::Operation>& ops) {
     sites[offer.agent_id().value()] = placement_site::of(offer);
+    give_back(offer, available, ops);
     std::vector<v1::TaskInfo> launches;
     for (auto& [id, count] : wanted) {
       auto& entry = apps[id];
@@ -54,9 +56,23 @@ void marathon_state::on_offers(const call::Event::Offers& event) {
       std::vector<placement_site> placed;
       if (!entry.constraints.empty())
         placed = placed_sites(entry);
+      if (is_resident(entry.app)) {
+        count -= fill_resident(entry, count, offer, available, placed, ops,
+                               launches, declined_for);
+        note_offer(entry, offer, launches.size() > launched_before,
+                   declined_for);
+        continue;
+      }
+      // Reservations that carry labels are someone's (a resident
+      // instance's, another framework's on the same role): never taken by
+      // a plain launch, as Marathon leaves them.
+      auto unclaimed = available.filter([](const resource& r) {
+        return !r.is_dynamically_reserved()
+               || r.reservations.back().labels.empty();
+      });
       while (count > 0) {
         auto task_id = app_id_key(id) + "." + uuid();
-        auto fit = fit_task(entry.app, entry.constraints, offer, available,
+        auto fit = fit_task(entry.app, entry.constraints, offer, unclaimed,
                             placed, task_id, timestamp());
         if (!fit.fits) {
           entry.stalled = fmt::format("offer from {}: {}", offer.hostname(),
@@ -68,10 +84,8 @@ void marathon_state::on_offers(const call::Event::Offers& event) {
         if (!entry.constraints.empty())
           placed.push_back(sites[offer.agent_id().value()]);
         available -= fit.launch.used;
-        app_of_task[task_id] = id;
-        persist(task_key(task_id), fit.launch.task);
-        entry.tasks[task_id] = std::move(fit.launch.task);
-        launches.push_back(std::move(fit.launch.info));
+        unclaimed -= fit.launch.used;
+        record_launch(entry, fit.launch, launches);
         --count;
       }
       note_offer(entry, offer, launches.size() > launched_before,
@@ -89,7 +103,8 @@ void marathon_state::on_offers(const call::Event::Offers& event) {
   };
   send_offer_answers(self, driver,
                      answer_offers(event.offers(), fill, want_more));
-  if (!want_more() && !suppressed) {
+  // Reservations being released need offers of their agents.
+  if (!want_more() && !suppressed && !releasing_any()) {
     suppressed = true;
     self->send(driver, call::Call::Suppress{});
   }

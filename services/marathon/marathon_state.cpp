@@ -9,7 +9,7 @@ void marathon_state::subscribe(std::shared_ptr<stream_sink> sink,
   attached.set_event_type("event_stream_attached");
   attached.set_timestamp(timestamp());
   sink->write(fmt::format("event: event_stream_attached\ndata: {}\n\n",
-                          to_json(attached, json_style::marathon)));
+                          to_marathon_json(attached)));
 }
 
 void marathon_state::publish_deployment(const std::string& type,

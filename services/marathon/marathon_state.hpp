@@ -87,6 +87,8 @@ struct marathon_state {
   std::map<std::string, std::vector<std::string>> versions;
   // The last changes to the tree, and each group's version.
   group_history history;
+  // The reservations of resident apps' instances, by id.
+  std::map<std::string, Reservation> reservations;
   // What offers told about agents, for constraints on attributes.
   std::map<std::string, placement_site> sites; // by agent id
   struct subscriber {
@@ -181,6 +183,9 @@ struct marathon_state {
   static std::string deployment_key(const std::string& id) {
     return "deployments/" + id;
   }
+  static std::string reservation_key(const std::string& id) {
+    return "reservations/" + id;
+  }
 
   // Writes in the background: a lost write of a task is repaired by
   // reconciliation (an unknown task is killed, a lost one replaced).
@@ -234,6 +239,8 @@ struct marathon_state {
   void load_framework_id();
 
   void load_tasks();
+
+  void load_reservations();
 
   void load_groups();
 
@@ -297,6 +304,73 @@ struct marathon_state {
                   const std::string& reason);
 
   std::vector<QueueItem> queue();
+
+  // -- resident apps (marathon_resident.cpp) -----------------------------------------
+
+  // The role and principal Marathon reserves with.
+  std::string reservation_role() const;
+  std::string reservation_principal() const;
+
+  // The id of the reservation of this Marathon that `r` belongs to, or "".
+  std::string reservation_of(const resource& r) const;
+
+  // How many reservations `app_id` holds (not being released).
+  size_t reservations_held(const std::string& app_id) const;
+
+  // A suspended instance (its reservation, no task running) as
+  // /v2/apps/{id}/tasks lists it: no state, its volumes.
+  Task suspended_task(const Reservation& r) const;
+  std::vector<Task> suspended_tasks(const app_entry& entry) const;
+
+  // Marks `r` to be destroyed and unreserved when an offer holds it
+  // (offers are revived for it).
+  void release(Reservation& r);
+  void release_all(const std::string& app_id);
+  bool releasing_any() const;
+
+  // Adds to `ops` the DESTROY and UNRESERVE of what `available` holds of
+  // reservations being released or that no instance claims (a reservation
+  // whose record a crash lost), and takes it out of `available`.
+  void give_back(const v1::Offer& offer, resources& available,
+                 std::vector<v1::Offer::Operation>& ops);
+
+  // Launches up to `count` tasks of the resident app `entry` on `offer`:
+  // on its suspended reservations there, then on new ones (RESERVE and
+  // CREATE added to `ops`) while it holds fewer than its instances.
+  // Answers how many; `reason_code` says why a new one did not fit.
+  int fill_resident(app_entry& entry, int count, const v1::Offer& offer,
+                    resources& available, std::vector<placement_site>& placed,
+                    std::vector<v1::Offer::Operation>& ops,
+                    std::vector<v1::TaskInfo>& launches,
+                    std::string& reason_code);
+
+  bool relaunch_on(app_entry& entry, Reservation& r, const v1::Offer& offer,
+                   resources& available, std::vector<v1::TaskInfo>& launches);
+
+  bool reserve_and_launch(app_entry& entry, const v1::Offer& offer,
+                          resources& available,
+                          const std::vector<placement_site>& placed,
+                          std::vector<v1::Offer::Operation>& ops,
+                          std::vector<v1::TaskInfo>& launches,
+                          std::string& reason_code);
+
+  // A task ran on reservation `id`: it exists on its agent.
+  void confirm_reservation(const std::string& id);
+
+  // A resident task ended. Refused before it ran (TASK_ERROR, TASK_DROPPED)
+  // on a reservation no task ran on, the RESERVE or CREATE may have failed
+  // too: the reservation is forgotten, so that the instance starts afresh
+  // (what was reserved after all is given back as unclaimed).
+  void note_resident_end(const Task& task, const v1::TaskStatus& status);
+
+  // Keeps a launched task (in memory and the store) and queues its launch.
+  void record_launch(app_entry& entry, task_launch& launch,
+                     std::vector<v1::TaskInfo>& launches);
+
+  // Whether `app` may replace the current definition of its id: Marathon
+  // must have a role to reserve with, and a resident app's reserved
+  // resources and volumes do not change. errc::invalid_argument if not.
+  caf::error check_resident(const App& app) const;
 
   // -- readiness ---------------------------------------------------------------------
 
@@ -526,7 +600,7 @@ struct marathon_state {
   caf::result<Deployment> remove_group(const std::string& id, bool force);
 
   caf::result<std::vector<Task>> kill_tasks(const std::vector<std::string>& ids,
-                                            bool scale);
+                                            bool scale, bool wipe);
 
   std::vector<App> list_apps() const;
 

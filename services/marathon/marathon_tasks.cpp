@@ -50,6 +50,7 @@ void marathon_state::converge(app_entry& entry) {
     self->send(driver, call::Call::Revive{});
   }
   if (entry.removing && entry.tasks.empty()) {
+    release_all(entry.app.id()); // a resident app's volumes go with it
     AppTerminatedEvent e;
     e.set_app_id(entry.app.id());
     apps.erase(e.app_id()); // `entry` is gone from here on
@@ -101,11 +102,15 @@ void marathon_state::on_update(const v1::TaskStatus& status) {
           == v1::TaskStatus::REASON_TASK_HEALTH_CHECK_STATUS_UPDATED)
         publish_unhealthy_kill(*entry, task, status);
     }
+    if (task.has_reservation_id())
+      note_resident_end(task, status);
     entry->tasks.erase(id);
     entry->readiness.erase(id);
     app_of_task.erase(id);
     forget(task_key(id));
   } else if (task.state() != state) {
+    if (status.state() == v1::TASK_RUNNING && task.has_reservation_id())
+      confirm_reservation(task.reservation_id());
     task.set_state(state);
     if (status.state() == v1::TASK_UNREACHABLE) {
       task.set_unreachable_since(now());
@@ -205,6 +210,8 @@ marathon_state::publish_unhealthy_kill(const app_entry& entry, const Task& task,
 
 void marathon_state::watch_unreachable(const App& app) {
   const auto& strategy = app.unreachable_strategy();
+  if (strategy.disabled())
+    return; // unreachable tasks are waited for
   for (double seconds : {strategy.inactive_after_seconds(),
                          strategy.expunge_after_seconds()})
     self->delayed_send(self,
@@ -218,6 +225,8 @@ void marathon_state::check_unreachable() {
   std::vector<std::string> touched;
   for (auto& [id, entry] : apps) {
     const auto& strategy = entry.app.unreachable_strategy();
+    if (strategy.disabled())
+      continue;
     std::vector<std::string> expunged;
     for (auto& [task_id, task] : entry.tasks) {
       if (!task.has_unreachable_since())

@@ -474,7 +474,8 @@ void metronome_state::on_offers(const call::Event::Offers& event) {
     for (auto& [run_id, run] : entry.runs)
       if (run.wants_task)
         waiting.push_back({&entry, &run_id, &run});
-  auto fill = [&](const v1::Offer& offer, resources& available) {
+  auto fill = [&](const v1::Offer& offer, resources& available,
+                  std::vector<v1::Offer::Operation>& /*operations*/) {
     sites[offer.agent_id().value()] = placement_site::of(offer);
     std::vector<v1::TaskInfo> launches;
     for (size_t i = 0; i < waiting.size();) {

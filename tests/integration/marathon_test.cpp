@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <set>
@@ -662,6 +663,164 @@ TEST_CASE("bad requests get Marathon's status and body, and change "
 
   CHECK(c.get("/v2/apps").body == before);
   CHECK(c.deployments_done());
+}
+
+namespace {
+
+// The reserved resources of every agent, by role, as the master shows them.
+std::set<std::string> reserved_roles(cluster& c) {
+  auto r = curl({"http://" + c.master.address() + "/master/state"});
+  REQUIRE(r.status == 200);
+  std::set<std::string> out;
+  auto state = parse_json_object(r.body);
+  for (const auto& a : state.fields().at("slaves").list_value().values())
+    for (const auto& [role, rs] :
+         a.struct_value().fields().at("reserved_resources").struct_value()
+           .fields())
+      out.insert(role);
+  return out;
+}
+
+std::string persistence_id(const google::protobuf::Struct& task) {
+  auto at = task.fields().find("localVolumes");
+  if (at == task.fields().end() || at->second.list_value().values_size() != 1)
+    return {};
+  return text(at->second.list_value().values(0).struct_value(),
+              "persistenceId");
+}
+
+// The lines a resident task wrote to its volume, on its agent's disk.
+std::string volume_log(cluster& c, const std::string& id) {
+  return read_file(c.agent(0).work_dir + "/volumes/roles/slave_public/" + id
+                   + "/log");
+}
+
+const char* resident_app = R"({"id": "/db",
+  "cmd": "echo $MESOS_TASK_ID >> data/log && exec sleep 3600",
+  "cpus": 0.1, "mem": 32, "instances": 1, "backoffSeconds": 0.2,
+  "container": {"type": "MESOS", "volumes": [{"containerPath": "data",
+    "mode": "RW", "persistent": {"type": "root", "size": 10}}]}})";
+
+} // namespace
+
+TEST_CASE("a resident app keeps its volume: relaunched in place after a "
+          "kill and after a scale down and up; removed, it gives its "
+          "reservation and volume back") {
+  cluster c{1, {}, {"--mesos_role=slave_public"}};
+  c.post_app(resident_app);
+  REQUIRE(eventually([&] { return c.running("/db") == 1; }, 30s));
+  REQUIRE(eventually([&] { return c.deployments_done(); }, 30s));
+  auto first = c.tasks("/db").at(0);
+  auto volume = persistence_id(first);
+  REQUIRE_MESSAGE(volume.rfind("db#data#", 0) == 0, volume);
+  CHECK(reserved_roles(c) == std::set<std::string>{"slave_public"});
+  CHECK(c.app("/db").fields().at("unreachableStrategy").string_value()
+        == "disabled");
+  auto id1 = text(first, "id");
+  REQUIRE(eventually([&] { return volume_log(c, volume) == id1 + "\n"; }));
+
+  // Killed (not scaled): its replacement runs on the same volume.
+  REQUIRE(c.send("DELETE", "/v2/apps/db/tasks/" + id1).status == 200);
+  std::string id2;
+  REQUIRE(eventually(
+    [&] {
+      auto tasks = c.tasks("/db");
+      if (tasks.size() != 1 || text(tasks[0], "state") != "TASK_RUNNING"
+          || text(tasks[0], "id") == id1)
+        return false;
+      id2 = text(tasks[0], "id");
+      return persistence_id(tasks[0]) == volume;
+    },
+    30s));
+  REQUIRE(eventually(
+    [&] { return volume_log(c, volume) == id1 + "\n" + id2 + "\n"; }));
+
+  // Scaled to 0: the instance is suspended, listed with its volume and no
+  // state; its reservation stays.
+  auto scaled = c.send("PATCH", "/v2/apps/db", R"({"instances": 0})");
+  REQUIRE_MESSAGE(scaled.status == 200, scaled.body);
+  REQUIRE(eventually([&] { return c.deployments_done(); }, 30s));
+  REQUIRE(eventually([&] { return c.master_tasks().empty(); }, 30s));
+  auto suspended = c.tasks("/db");
+  REQUIRE(suspended.size() == 1);
+  CHECK(text(suspended[0], "id") == id2);
+  CHECK(text(suspended[0], "state").empty());
+  CHECK(persistence_id(suspended[0]) == volume);
+  CHECK(reserved_roles(c) == std::set<std::string>{"slave_public"});
+
+  // Scaled up again: the same volume, with what it held.
+  REQUIRE(c.send("PATCH", "/v2/apps/db", R"({"instances": 1})").status == 200);
+  REQUIRE(eventually([&] { return c.running("/db") == 1; }, 30s));
+  auto third = c.tasks("/db").at(0);
+  CHECK(persistence_id(third) == volume);
+  auto id3 = text(third, "id");
+  REQUIRE(eventually([&] {
+    return volume_log(c, volume) == id1 + "\n" + id2 + "\n" + id3 + "\n";
+  }));
+
+  // Its resources can not change; nothing changes when refused.
+  auto more = c.send("PATCH", "/v2/apps/db", R"({"cpus": 0.2})");
+  CHECK(more.status == 422);
+  CHECK_MESSAGE(more.body.find("may not change resource requirements")
+                  != std::string::npos,
+                more.body);
+  CHECK(c.app("/db").fields().at("cpus").number_value() == 0.1);
+
+  // Removed: the task is killed, the volume destroyed, the resources
+  // unreserved.
+  REQUIRE(c.send("DELETE", "/v2/apps/db").status == 200);
+  REQUIRE(eventually([&] { return c.get("/v2/apps/db").status == 404; },
+                     30s));
+  CHECK(eventually([&] { return reserved_roles(c).empty(); }, 30s));
+  CHECK(eventually([&] {
+    return !std::filesystem::exists(c.agent(0).work_dir
+                                    + "/volumes/roles/slave_public/"
+                                    + volume);
+  }));
+}
+
+TEST_CASE("a wiped resident instance gives its volume back and its "
+          "replacement starts on a new one; a Marathon without a role of "
+          "its own refuses resident apps") {
+  {
+    cluster c{1, {}, {"--mesos_role=slave_public"}};
+    c.post_app(resident_app);
+    REQUIRE(eventually([&] { return c.running("/db") == 1; }, 30s));
+    auto first = c.tasks("/db").at(0);
+    auto volume = persistence_id(first);
+    auto wiped = c.send("DELETE", "/v2/apps/db/tasks/" + text(first, "id")
+                                    + "?wipe=true");
+    REQUIRE_MESSAGE(wiped.status == 200, wiped.body);
+    std::string fresh;
+    REQUIRE(eventually(
+      [&] {
+        auto tasks = c.tasks("/db");
+        if (tasks.size() != 1 || text(tasks[0], "state") != "TASK_RUNNING")
+          return false;
+        fresh = persistence_id(tasks[0]);
+        return !fresh.empty() && fresh != volume;
+      },
+      30s));
+    CHECK(eventually([&] {
+      return !std::filesystem::exists(c.agent(0).work_dir
+                                      + "/volumes/roles/slave_public/"
+                                      + volume);
+    }));
+    CHECK(std::filesystem::exists(c.agent(0).work_dir
+                                  + "/volumes/roles/slave_public/" + fresh));
+    // Marathon restarted: it knows the instance's reservation still.
+    c.start_marathon();
+    REQUIRE(eventually([&] { return c.running("/db") == 1; }, 30s));
+    CHECK(persistence_id(c.tasks("/db").at(0)) == fresh);
+    CHECK(reserved_roles(c) == std::set<std::string>{"slave_public"});
+  }
+  cluster plain{1};
+  auto refused = plain.send("POST", "/v2/apps", resident_app);
+  CHECK(refused.status == 422);
+  CHECK_MESSAGE(refused.body.find("cannot have the role *")
+                  != std::string::npos,
+                refused.body);
+  CHECK(plain.get("/v2/apps/db").status == 404);
 }
 
 TEST_CASE("a change while a deployment holds the app is refused with 409 "

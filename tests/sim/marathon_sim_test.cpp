@@ -60,6 +60,19 @@ App app(const std::string& id, int instances, const std::string& cmd,
   return a;
 }
 
+// A resident app: each instance on a reservation and a volume of its own.
+App resident(const std::string& id, int instances, const std::string& cmd) {
+  auto a = app(id, instances, cmd, 0.5, 0);
+  a.clear_unreachable_strategy();
+  a.mutable_unreachable_strategy()->set_disabled(true);
+  a.mutable_container()->set_type("MESOS");
+  auto* v = a.mutable_container()->add_volumes();
+  v->set_container_path("data");
+  v->mutable_persistent()->set_size(100);
+  apply_defaults(&a);
+  return a;
+}
+
 // What the client saw.
 struct outcome {
   bool converged = false;
@@ -68,6 +81,9 @@ struct outcome {
   int lowest_running = 1 << 20; // during the watched upgrade
   int refused = 0;              // changes Marathon refused for good
   int readiness_probes = 0;     // checks the web app's tasks answered
+  // The volumes of /vol's running tasks when converged, and every volume
+  // its tasks ever ran on.
+  std::set<std::string> volumes_at_end, volumes_seen;
 };
 
 // The simulation's stand-in for HTTP readiness checks (simulated tasks
@@ -103,7 +119,7 @@ struct marathon_maker {
     marathon_config cfg;
     cfg.framework.set_name("marathon");
     cfg.framework.set_user("root");
-    cfg.framework.add_roles("*");
+    cfg.framework.add_roles("slave_public"); // resident apps reserve to it
     cfg.framework.set_failover_timeout(604800);
     for (auto capability : {v1::FrameworkInfo::Capability::PARTITION_AWARE,
                             v1::FrameworkInfo::Capability::MULTI_ROLE})
@@ -156,6 +172,13 @@ void check(caf::stateful_actor<client_state>* self) {
         std::map<std::string, bool> seen;
         for (const auto& a : apps) {
           seen[a.id()] = true;
+          if (a.id() == "/vol") {
+            st.out->volumes_at_end.clear();
+            for (const auto& t : a.tasks())
+              for (const auto& v : t.local_volumes())
+                if (t.state() == "TASK_RUNNING")
+                  st.out->volumes_at_end.insert(v.persistence_id());
+          }
           auto want = st.expected.find(a.id());
           if (want == st.expected.end())
             continue;
@@ -199,6 +222,24 @@ void check(caf::stateful_actor<client_state>* self) {
       });
 }
 
+// Notes the volumes of /vol's tasks every 2 s until it is time to check.
+void note_volumes(caf::stateful_actor<client_state>* self, int samples) {
+  self->request(self->state.marathon, std::chrono::seconds(5), get_atom::value,
+                apps_atom::value)
+    .then(
+      [self](const std::vector<App>& apps) {
+        for (const auto& a : apps)
+          if (a.id() == "/vol")
+            for (const auto& t : a.tasks())
+              for (const auto& v : t.local_volumes())
+                self->state.out->volumes_seen.insert(v.persistence_id());
+      },
+      [](caf::error&) {});
+  if (samples > 0)
+    self->delayed_send(self, 2s, step_atom::value, std::string{"volumes"},
+                       App{}, samples - 1);
+}
+
 // Samples the running tasks of /roll every millisecond while it upgrades
 // (simulated tasks start within milliseconds).
 void watch(caf::stateful_actor<client_state>* self, int samples) {
@@ -231,6 +272,7 @@ caf::behavior client(caf::stateful_actor<client_state>* self,
   };
   if (faults) {
     at(2s, "post");
+    at(3s, "volumes");
     at(30s, "scale");
     at(50s, "upgrade");
     at(70s, "kill-marathon");
@@ -260,8 +302,9 @@ caf::behavior client(caf::stateful_actor<client_state>* self,
         ready->set_interval_seconds(1);
         ready->set_timeout_seconds(0.5);
         apply_defaults(&web);
-        for (auto x : {app("/a", 10, "run"),
-                       app("/b", 4, "run"), app("/shop/db", 2, "db"), web}) {
+        for (auto x : {app("/a", 10, "run"), app("/b", 4, "run"),
+                       app("/shop/db", 2, "db"), web,
+                       resident("/vol", 3, "store")}) {
           st.expected[x.id()] = x.instances();
           change(self, x);
         }
@@ -270,6 +313,7 @@ caf::behavior client(caf::stateful_actor<client_state>* self,
         change(self, app("/a", 14, "run"));
       } else if (what == "upgrade") {
         change(self, app("/b", 4, "run --v2", 0.5, 0));
+        change(self, resident("/vol", 3, "store --v2"));
       } else if (what == "kill-marathon") {
         caf::anon_send_exit(st.marathon, caf::exit_reason::kill);
       } else if (what == "start-marathon") {
@@ -286,6 +330,8 @@ caf::behavior client(caf::stateful_actor<client_state>* self,
       } else if (what == "upgrade-roll") {
         change(self, app("/roll", 6, "run --v2", 0.5, 0));
         watch(self, 5000);
+      } else if (what == "volumes") {
+        note_volumes(self, n == 0 ? 120 : n);
       } else if (what == "watch") {
         watch(self, n);
       } else if (what == "check") {
@@ -352,7 +398,7 @@ run_result run(bool faults, uint64_t seed) {
 
 TEST_CASE("Marathon converges every app after agent, node, network, master "
           "and Marathon faults") {
-  logging::init(spdlog::level::off);
+  logging::init(std::getenv("DCOS_SIM_DEBUG") ? spdlog::level::info : spdlog::level::off);
   for (auto seed : test::sim_seeds(20)) {
     auto r = run(true, seed);
     INFO("seed ", seed, " (DCOS_SIM_SEED) ", r.report.violation);
@@ -362,6 +408,10 @@ TEST_CASE("Marathon converges every app after agent, node, network, master "
     CHECK_MESSAGE(r.out.converged,
                   "not converged at the end:", r.out.last_state);
     CHECK(r.out.refused == 0);
+    // The resident app's instances kept their volumes through the
+    // upgrade and every fault: three, and never another.
+    CHECK(r.out.volumes_at_end.size() == 3);
+    CHECK(r.out.volumes_seen == r.out.volumes_at_end);
   }
 }
 

@@ -614,9 +614,9 @@ TEST_CASE("containers and networks Marathon refuses, or this Marathon "
                 {"image": "i", "parameters": [{"key": "a", "value": "b"}]}}})",
             "/container/docker/parameters", "not supported");
   check_422(R"({"id": "a", "cmd": "x", "container": {"type": "MESOS",
-                "volumes": [{"containerPath": "data", "mode": "RW",
-                             "persistent": {"size": 10}}]}})",
-            "/container/volumes(0)/persistent", "not supported");
+                "volumes": [{"containerPath": "data", "external":
+                             {"name": "v", "provider": "dvdi"}}]}})",
+            "/container/volumes(0)/external", "not supported");
   check_422(R"({"id": "a", "cmd": "x", "container": {"type": "MESOS",
                 "volumes": [{"containerPath": "/d", "mode": "RX",
                              "hostPath": "/srv"}]}})",
@@ -823,4 +823,115 @@ TEST_CASE("acceptedResourceRoles picks the resources of those roles: "
 
   check_422(R"({"id": "r", "cmd": "x", "acceptedResourceRoles": ["a b"]})",
             "/acceptedResourceRoles(0)", "is not a valid role");
+}
+
+TEST_CASE("a resident app: persistent volumes get Marathon's defaults, an "
+          "upgrade strategy of 0.5/0 and a disabled unreachable strategy") {
+  auto app = read(R"({"id": "db", "cmd": "x", "container": {"type": "MESOS",
+    "volumes": [{"containerPath": "data", "persistent": {"size": 10}}]}})");
+  CHECK(is_resident(app));
+  const auto& v = app.container().volumes(0);
+  CHECK(v.mode() == "RW");
+  CHECK(v.persistent().type() == "root");
+  CHECK(v.persistent().size() == 10);
+  CHECK(app.upgrade_strategy().minimum_health_capacity() == 0.5);
+  CHECK(app.upgrade_strategy().maximum_over_capacity() == 0);
+  CHECK(app.unreachable_strategy().disabled());
+  auto json = to_marathon_json(app);
+  CHECK_MESSAGE(json.find(R"("unreachableStrategy":"disabled")")
+                  != std::string::npos,
+                json);
+  // What it answers can be sent back.
+  auto again = read(json);
+  CHECK(again.unreachable_strategy().disabled());
+  CHECK(!is_resident(read(R"({"id": "web", "cmd": "x"})")));
+  // Spelled out, as Marathon's documentation does.
+  auto spelled = read(R"({"id": "db", "cmd": "x",
+    "unreachableStrategy": "disabled",
+    "upgradeStrategy": {"minimumHealthCapacity": 0, "maximumOverCapacity": 0},
+    "container": {"type": "MESOS", "volumes": [{"containerPath": "data",
+      "mode": "RW", "persistent": {"type": "root", "size": 10,
+      "constraints": []}}]}})");
+  CHECK(spelled.upgrade_strategy().minimum_health_capacity() == 0);
+  // An app that is not resident may disable it too.
+  CHECK(read(R"({"id": "w", "cmd": "x", "unreachableStrategy": "disabled"})")
+          .unreachable_strategy()
+          .disabled());
+}
+
+TEST_CASE("resident apps Marathon refuses, with the path") {
+  auto volume = [](const std::string& v) {
+    return fmt::format(R"({{"id": "db", "cmd": "x", "container": {{"type":
+      "MESOS", "volumes": [{}]}}}})", v);
+  };
+  check_422(volume(R"({"containerPath": "a/b", "persistent": {"size": 1}})"),
+            "/container/volumes(0)/containerPath", "must not contain");
+  check_422(volume(R"({"containerPath": "..", "persistent": {"size": 1}})"),
+            "/container/volumes(0)/containerPath", "directory name");
+  check_422(volume(R"({"containerPath": "d", "mode": "RO",
+                       "persistent": {"size": 1}})"),
+            "/container/volumes(0)/mode", "must be RW");
+  check_422(volume(R"({"containerPath": "d", "persistent": {"size": 0}})"),
+            "/container/volumes(0)/persistent/size", "greater than 0");
+  check_422(volume(R"({"containerPath": "d",
+                       "persistent": {"size": 1, "type": "ssd"}})"),
+            "/container/volumes(0)/persistent/type", "root, path or mount");
+  check_422(volume(R"({"containerPath": "d",
+                       "persistent": {"size": 1, "maxSize": 2}})"),
+            "/container/volumes(0)/persistent/maxSize", "Only mount");
+  check_422(volume(R"({"containerPath": "d", "persistent": {"size": 4,
+                       "type": "mount", "maxSize": 2}})"),
+            "/container/volumes(0)/persistent/maxSize", "larger than size");
+  check_422(volume(R"({"containerPath": "d", "persistent": {"size": 1,
+                       "constraints": [["path", "LIKE", "/mnt"]]}})"),
+            "/container/volumes(0)/persistent/constraints",
+            "Constraints on root volumes");
+  check_422(volume(R"({"containerPath": "d", "persistent": {"size": 1,
+                       "type": "mount",
+                       "constraints": [["path", "IS", "/mnt"]]}})"),
+            "/container/volumes(0)/persistent/constraints(0)",
+            "one of LIKE, UNLIKE");
+  check_422(R"({"id": "db", "cmd": "x",
+                "unreachableStrategy": {"inactiveAfterSeconds": 60},
+                "container": {"type": "MESOS", "volumes": [
+                  {"containerPath": "d", "persistent": {"size": 1}}]}})",
+            "/unreachableStrategy", "must be disabled for resident");
+  check_422(R"({"id": "db", "cmd": "x",
+                "upgradeStrategy": {"maximumOverCapacity": 0.5},
+                "container": {"type": "MESOS", "volumes": [
+                  {"containerPath": "d", "persistent": {"size": 1}}]}})",
+            "/upgradeStrategy/maximumOverCapacity", "must be 0");
+  check_422(R"({"id": "w", "cmd": "x", "unreachableStrategy": "never"})",
+            "/unreachableStrategy", "\\\"disabled\\\" or an object");
+}
+
+TEST_CASE("a resident app keeps its resources, volumes and host ports") {
+  auto from = read(R"({"id": "db", "cmd": "x", "cpus": 1,
+    "portDefinitions": [{"port": 0}],
+    "container": {"type": "MESOS", "volumes": [
+      {"containerPath": "d", "persistent": {"size": 1}}]}})");
+  auto same = from;
+  same.set_cmd("y");
+  same.set_instances(3);
+  CHECK(resident_update_violations(from, same).empty());
+  auto more = from;
+  more.set_cpus(2);
+  auto bad = resident_update_violations(from, more);
+  REQUIRE(bad.size() == 1);
+  CHECK(bad[0].path == "/cpus");
+  CHECK(bad[0].message.find("may not change resource requirements")
+        != std::string::npos);
+  auto bigger = from;
+  bigger.mutable_container()->mutable_volumes(0)->mutable_persistent()
+    ->set_size(2);
+  bad = resident_update_violations(from, bigger);
+  REQUIRE(bad.size() == 1);
+  CHECK(bad[0].message == "Persistent volumes can not be changed!");
+  auto plain = read(R"({"id": "db", "cmd": "x", "cpus": 1})");
+  CHECK(!resident_update_violations(from, plain).empty());
+  CHECK(!resident_update_violations(plain, from).empty());
+  auto ports = from;
+  ports.add_port_definitions()->set_port(0);
+  CHECK(!resident_update_violations(from, ports).empty());
+  CHECK(resident_update_violations(plain, plain).empty());
 }

@@ -4,7 +4,8 @@
 // Marathon's offer matcher answers.
 //
 //  - Each offer some tasks were matched to is accepted with one LAUNCH of
-//    them, refusing the offer's remainder for 1 s (it comes back with the
+//    them (after the operations they need), refusing the offer's remainder
+//    for 1 s (it comes back with the
 //    next allocation, for what still waits).
 //  - The offers nothing was matched to are declined in one call: for 1 s
 //    while launches still wait once every offer was visited (an agent that
@@ -34,9 +35,14 @@ struct offer_answers {
 };
 
 /// The tasks to launch on `offer`; their resources are taken out of
-/// `available` (what is left of the offer), which the filler updates.
+/// `available` (what is left of the offer), which the filler updates. The
+/// filler adds to `operations` what must happen first (RESERVE and CREATE
+/// for tasks on persistent volumes; DESTROY and UNRESERVE to give
+/// reservations back), in order: the offer is accepted with those, then
+/// one LAUNCH of the tasks (if any).
 using offer_filler = std::function<std::vector<v1::TaskInfo>(
-  const v1::Offer& offer, resources& available)>;
+  const v1::Offer& offer, resources& available,
+  std::vector<v1::Offer::Operation>& operations)>;
 
 /// Visits every offer in order with `fill`, then asks `still_waiting()`
 /// once, and answers as above.

@@ -15,6 +15,7 @@
 #include "dcos/config_template.hpp"
 #include "dcos/error.hpp"
 #include "dcos/offer_match.hpp"
+#include "dcos/persistent_volume.hpp"
 #include "dcos/service_spec.hpp"
 
 namespace dcos {
@@ -77,56 +78,6 @@ std::string discovery_name(const ServiceSpec::Pod& pod,
 
 bool is_ours(const resource& r, const std::string& reservation_id) {
   return !reservation_id.empty() && reservation_id_of(r) == reservation_id;
-}
-
-// Resources converted through their wire form (disk identities are
-// immutable in the compact form).
-resource with_volume(const resource& disk, const std::string& id,
-                     const std::string& principal, const std::string& path) {
-  auto wire = resources::entry_to_proto(disk);
-  auto* d = wire.mutable_disk();
-  d->mutable_persistence()->set_id(id);
-  d->mutable_persistence()->set_principal(principal);
-  d->mutable_volume()->set_container_path(path);
-  d->mutable_volume()->set_mode(v1::Volume::RW);
-  return *resources::entry_from_proto(wire);
-}
-
-bool is_mount_disk(const resource& r) {
-  return r.disk && r.disk->has_source()
-         && r.disk->source().type() == v1::Resource::DiskInfo::Source::MOUNT;
-}
-
-// Takes the disk a new volume is made of out of `left` (unreserved disk
-// only): `size` MB of the root disk, or a whole mount disk of at least
-// that size.
-std::optional<resource> take_new_volume_disk(resources& left,
-                                             const ServiceSpec::Volume& v) {
-  auto milli = static_cast<int64_t>(v.size_mb() * 1000);
-  bool mount = v.type() == ServiceSpec::Volume::MOUNT;
-  for (const auto& r : left) {
-    if (r.name != "disk" || r.is_reserved() || r.is_persistent_volume()
-        || r.milli < milli)
-      continue;
-    if (mount ? !is_mount_disk(r) : r.disk != nullptr)
-      continue;
-    auto part = r;
-    if (!mount)
-      part.milli = milli;
-    left -= part;
-    return part;
-  }
-  return std::nullopt;
-}
-
-std::optional<resource> take_volume(resources& left, const std::string& id) {
-  for (const auto& r : left)
-    if (r.is_persistent_volume() && r.disk->persistence().id() == id) {
-      auto v = r;
-      left -= v;
-      return v;
-    }
-  return std::nullopt;
 }
 
 // Single-quoted for sh.
@@ -340,7 +291,10 @@ private:
       *used += *volume;
       return true;
     }
-    auto disk = take_new_volume_disk(left_, v);
+    auto disk = take_new_volume_disk(left_, v.size_mb(),
+                                     v.type() == ServiceSpec::Volume::MOUNT
+                                       ? volume_disk::mount
+                                       : volume_disk::root);
     if (!disk) {
       fail(fmt::format("volume '{}': no {} disk of {} MB in the offer",
                        v.path(),
@@ -571,12 +525,7 @@ std::vector<pod_endpoint> pod_endpoints(const v1::ServiceSpec& spec,
 }
 
 std::string reservation_id_of(const resource& r) {
-  if (r.reservations.empty())
-    return {};
-  for (const auto& [key, value] : r.reservations.back().labels)
-    if (key == resource_id_label)
-      return value;
-  return {};
+  return reservation_label(r, resource_id_label);
 }
 
 pod_launch plan_pod_launch(const pod_launch_request& request,
@@ -591,27 +540,12 @@ pod_launch plan_pod_launch(const pod_launch_request& request,
 
 std::vector<v1::Offer::Operation>
 release_pod_instance(const v1::PodInstance& instance, const v1::Offer& offer) {
-  std::vector<v1::Offer::Operation> ops;
   auto offered = resources::from_proto(offer.resources());
   if (!offered || instance.reservation_id().empty())
-    return ops;
-  auto ours = offered->filter([&](const resource& r) {
+    return {};
+  return release_operations(offered->filter([&](const resource& r) {
     return is_ours(r, instance.reservation_id());
-  });
-  if (ours.empty())
-    return ops;
-  auto volumes = ours.persistent_volumes();
-  if (!volumes.empty()) {
-    ops.emplace_back().set_type(v1::Offer::Operation::DESTROY);
-    volumes.to_proto(ops.back().mutable_destroy()->mutable_volumes());
-  }
-  // What the volumes were made of is plain reserved disk again.
-  auto plain = ours - volumes;
-  for (const auto& v : volumes)
-    plain += v.volume_source();
-  ops.emplace_back().set_type(v1::Offer::Operation::UNRESERVE);
-  plain.to_proto(ops.back().mutable_unreserve()->mutable_resources());
-  return ops;
+  }));
 }
 
 } // namespace dcos
