@@ -47,7 +47,7 @@ const std::set<std::string>& read_only_fields() {
 const std::set<std::string>& not_yet_supported() {
   static const std::set<std::string> names{
     "secrets", "storeUrls",
-    "residency", "gpus", "executor", "ipAddress",
+    "gpus", "executor", "ipAddress",
     "role", "executorResources"};
   return names;
 }
@@ -351,6 +351,13 @@ void apply_defaults(App* app) {
     strategy->set_minimum_health_capacity(resident ? 0.5 : 1);
   if (!strategy->has_maximum_over_capacity())
     strategy->set_maximum_over_capacity(resident ? 0 : 1);
+  if (resident || app->has_residency()) {
+    auto* residency = app->mutable_residency();
+    if (!residency->has_relaunch_escalation_timeout_seconds())
+      residency->set_relaunch_escalation_timeout_seconds(3600);
+    if (!residency->has_task_lost_behavior())
+      residency->set_task_lost_behavior("WAIT_FOREVER");
+  }
   auto* unreachable = app->mutable_unreachable_strategy();
   if (resident && !unreachable->has_inactive_after_seconds()
       && !unreachable->has_expunge_after_seconds())
@@ -462,6 +469,15 @@ std::vector<violation> validate_app(const App& app) {
     check_range(out, "/unreachableStrategy/expungeAfterSeconds",
                 unreachable.expunge_after_seconds(),
                 unreachable.inactive_after_seconds());
+  }
+  if (app.has_residency()) {
+    const auto& r = app.residency();
+    check_range(out, "/residency/relaunchEscalationTimeoutSeconds",
+                r.relaunch_escalation_timeout_seconds(), 0);
+    if (r.task_lost_behavior() != "WAIT_FOREVER"
+        && r.task_lost_behavior() != "RELAUNCH_AFTER_TIMEOUT")
+      out.push_back({"/residency/taskLostBehavior",
+                     "must be WAIT_FOREVER or RELAUNCH_AFTER_TIMEOUT"});
   }
   if (is_resident(app)) {
     if (!unreachable.disabled())

@@ -36,7 +36,8 @@ std::vector<violation> validate_app(const App& app);
 /// x1.15 up to 300 s, upgradeStrategy 1/1 (0.5/0 when resident),
 /// killSelection YOUNGEST_FIRST, unreachableStrategy 300 s inactive, 600 s
 /// expunged (disabled when resident); a persistent volume RW on root
-/// disk; for each health check protocol HTTP, path "/", portIndex 0, grace
+/// disk, residency 3600 s and WAIT_FOREVER (deprecated in Marathon: no
+/// effect); for each health check protocol HTTP, path "/", portIndex 0, grace
 /// 300 s, interval 60 s, timeout 20 s, 3 failures, delay 15 s.
 void apply_defaults(App* app);
 

@@ -61,6 +61,7 @@ int main(int argc, char** argv) {
   std::string framework_name = "marathon";
   std::string role = "*";
   std::string user = "root";
+  std::string principal;
   std::string hostname = local_hostname();
   uint16_t http_port = 0;
   auto& f = d.flags();
@@ -71,6 +72,10 @@ int main(int argc, char** argv) {
   f.add(&framework_name, "framework_name", "the framework's name");
   f.add(&role, "mesos_role", "the role Marathon's tasks run in");
   f.add(&user, "mesos_user", "the user Marathon's tasks run as");
+  f.add(&principal, "mesos_authentication_principal",
+        "the framework's principal, also that of its reservations and "
+        "volumes (default: none; they are reserved as the framework's "
+        "name)");
   f.add(&hostname, "hostname", "hostname to advertise");
   d.parse_or_exit(argc, argv);
   if (auto bad = run.state.check())
@@ -85,6 +90,8 @@ int main(int argc, char** argv) {
   marathon_config mcfg;
   mcfg.framework.set_name(framework_name);
   mcfg.framework.set_user(user);
+  if (!principal.empty())
+    mcfg.framework.set_principal(principal);
   mcfg.framework.add_roles(role);
   mcfg.framework.set_hostname(hostname);
   mcfg.framework.set_failover_timeout(fw.failover_timeout_s);

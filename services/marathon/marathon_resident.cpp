@@ -158,7 +158,13 @@ void marathon_state::confirm_reservation(const std::string& id) {
 
 void marathon_state::note_resident_end(const Task& task,
                                        const v1::TaskStatus& status) {
-  if (status.state() != v1::TASK_ERROR && status.state() != v1::TASK_DROPPED)
+  // Ended without having run: refused, dropped, or unknown to the master
+  // (its launch was lost on the way).
+  bool never_ran
+    = status.state() == v1::TASK_ERROR || status.state() == v1::TASK_DROPPED
+      || (status.state() == v1::TASK_GONE
+          && status.reason() == v1::TaskStatus::REASON_RECONCILIATION);
+  if (!never_ran)
     return;
   auto at = reservations.find(task.reservation_id());
   if (at == reservations.end() || at->second.confirmed()

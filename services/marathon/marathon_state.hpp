@@ -357,10 +357,12 @@ struct marathon_state {
   // A task ran on reservation `id`: it exists on its agent.
   void confirm_reservation(const std::string& id);
 
-  // A resident task ended. Refused before it ran (TASK_ERROR, TASK_DROPPED)
-  // on a reservation no task ran on, the RESERVE or CREATE may have failed
-  // too: the reservation is forgotten, so that the instance starts afresh
-  // (what was reserved after all is given back as unclaimed).
+  // A resident task ended. Ended before it ran (TASK_ERROR, TASK_DROPPED,
+  // or TASK_GONE from reconciliation: the master never had it) on a
+  // reservation no task ran on, the RESERVE or CREATE may have failed or
+  // been lost too: the reservation is forgotten, so that the instance
+  // starts afresh (what was reserved after all is given back as
+  // unclaimed). Never once a task ran on it: its volumes hold data.
   void note_resident_end(const Task& task, const v1::TaskStatus& status);
 
   // Keeps a launched task (in memory and the store) and queues its launch.

@@ -837,6 +837,9 @@ TEST_CASE("a resident app: persistent volumes get Marathon's defaults, an "
   CHECK(app.upgrade_strategy().minimum_health_capacity() == 0.5);
   CHECK(app.upgrade_strategy().maximum_over_capacity() == 0);
   CHECK(app.unreachable_strategy().disabled());
+  // Marathon's deprecated residency, as it fills it in.
+  CHECK(app.residency().relaunch_escalation_timeout_seconds() == 3600);
+  CHECK(app.residency().task_lost_behavior() == "WAIT_FOREVER");
   auto json = to_marathon_json(app);
   CHECK_MESSAGE(json.find(R"("unreachableStrategy":"disabled")")
                   != std::string::npos,
@@ -901,6 +904,11 @@ TEST_CASE("resident apps Marathon refuses, with the path") {
                 "container": {"type": "MESOS", "volumes": [
                   {"containerPath": "d", "persistent": {"size": 1}}]}})",
             "/upgradeStrategy/maximumOverCapacity", "must be 0");
+  check_422(R"({"id": "db", "cmd": "x",
+                "residency": {"taskLostBehavior": "GIVE_UP"},
+                "container": {"type": "MESOS", "volumes": [
+                  {"containerPath": "d", "persistent": {"size": 1}}]}})",
+            "/residency/taskLostBehavior", "WAIT_FOREVER");
   check_422(R"({"id": "w", "cmd": "x", "unreachableStrategy": "never"})",
             "/unreachableStrategy", "\\\"disabled\\\" or an object");
 }
