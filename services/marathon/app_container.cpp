@@ -260,6 +260,13 @@ void apply_container_defaults(App* app) {
       docker->set_privileged(false);
   }
   for (auto& v : *container->mutable_volumes()) {
+    // `"persistent": {}` (older definitions had it on host volumes) says
+    // nothing: a host volume.
+    const auto& p = v.persistent();
+    if (v.has_persistent() && !p.has_type() && !p.has_size()
+        && !p.has_max_size() && p.constraints_size() == 0
+        && !p.has_profile_name())
+      v.clear_persistent();
     if (!v.has_persistent())
       continue;
     if (!v.has_mode())

@@ -325,6 +325,7 @@ std::string app_id_key(std::string_view absolute_id) {
 }
 
 void apply_defaults(App* app) {
+  apply_container_defaults(app); // first: is_resident() depends on it
   if (!app->has_instances())
     app->set_instances(1);
   if (!app->has_cpus())
@@ -428,7 +429,6 @@ void apply_defaults(App* app) {
     if (!f.has_cache())
       f.set_cache(false);
   }
-  apply_container_defaults(app);
 }
 
 std::vector<violation> validate_app(const App& app) {

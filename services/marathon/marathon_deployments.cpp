@@ -280,6 +280,9 @@ void marathon_state::install(const DeploymentRecord& record) {
     keep_version(app);
   }
   for (const auto& id : record.removed()) {
+    // A resident app's volumes go with it, now: an app of the same id
+    // posted while its tasks die starts afresh.
+    release_all(id);
     apps[id].removing = true;
     apps[id].converged = false;
     forget(app_key(id));

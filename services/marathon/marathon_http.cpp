@@ -25,6 +25,12 @@ using namespace std::chrono_literals;
 
 constexpr caf::timespan api_timeout = 30s;
 
+// Marathon's answer to DELETE of tasks with both ?scale and ?wipe.
+http_response scale_and_wipe() {
+  return message_response(400,
+                          "You cannot use scale and wipe at the same time.");
+}
+
 // Marathon's answer to a failed call.
 http_response failure(const caf::error& err) {
   switch (code_of(err)) {
@@ -305,6 +311,8 @@ struct app_requests {
                   const http_responder& respond) const {
     auto scale = flag(req, "scale");
     auto wipe = flag(req, "wipe");
+    if (scale && wipe)
+      return respond(scale_and_wipe());
     if (!where.task_id.empty())
       return call(
         *sys, marathon, respond,
@@ -658,6 +666,8 @@ http_router marathon_routes(caf::actor_system& sys, marathon_actor marathon,
 
   routes.post("/v2/tasks/delete", [s, marathon](const http_request& req,
                                                 http_responder respond) {
+    if (flag(req, "scale") && flag(req, "wipe"))
+      return respond(scale_and_wipe());
     google::protobuf::Struct body;
     auto err = from_json(req.body, &body, "request body");
     const auto& fields = body.fields();
@@ -778,7 +788,8 @@ http_router marathon_routes(caf::actor_system& sys, marathon_actor marathon,
         metrics_snapshot m;
         double tasks = 0, running = 0, staged = 0;
         for (const auto& app : apps) {
-          tasks += app.tasks_size();
+          for (const auto& t : app.tasks())
+            tasks += !t.state().empty(); // not a suspended instance
           running += app.tasks_running();
           staged += app.tasks_staged();
         }

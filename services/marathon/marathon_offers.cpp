@@ -7,17 +7,22 @@ namespace dcos::marathon {
 std::vector<placement_site>
 marathon_state::placed_sites(const app_entry& entry) const {
   std::vector<placement_site> out;
-  for (const auto& [id, task] : entry.tasks) {
-    if (task.killing())
-      continue;
-    if (auto site = sites.find(task.slave_id()); site != sites.end()) {
+  auto add = [&](const std::string& agent_id, const std::string& host) {
+    if (auto site = sites.find(agent_id); site != sites.end()) {
       out.push_back(site->second);
     } else {
       placement_site s;
-      s.hostname = task.host();
+      s.hostname = host;
       out.push_back(std::move(s));
     }
-  }
+  };
+  for (const auto& [id, task] : entry.tasks)
+    if (!task.killing())
+      add(task.slave_id(), task.host());
+  for (const auto& [id, r] : reservations)
+    if (r.app_id() == entry.app.id() && !r.releasing()
+        && !entry.tasks.count(r.task_id()))
+      add(r.agent_id(), r.host());
   return out;
 }
 
@@ -41,6 +46,7 @@ void marathon_state::on_offers(const call::Event::Offers& event) {
     }
     wanted[id] = step.launches;
   }
+  std::map<std::string, std::vector<std::string>> created; // by offer id
   auto fill = [&](const v1::Offer& offer, resources& available,
                   std::vector<v1::Offer::Operation>& ops) {
     sites[offer.agent_id().value()] = placement_site::of(offer);
@@ -58,7 +64,8 @@ void marathon_state::on_offers(const call::Event::Offers& event) {
         placed = placed_sites(entry);
       if (is_resident(entry.app)) {
         count -= fill_resident(entry, count, offer, available, placed, ops,
-                               launches, declined_for);
+                               launches, created[offer.id().value()],
+                               declined_for);
         note_offer(entry, offer, launches.size() > launched_before,
                    declined_for);
         continue;
@@ -101,8 +108,7 @@ void marathon_state::on_offers(const call::Event::Offers& event) {
       more = more || count > 0;
     return more;
   };
-  send_offer_answers(self, driver,
-                     answer_offers(event.offers(), fill, want_more));
+  send_answers(answer_offers(event.offers(), fill, want_more), created);
   // Reservations being released need offers of their agents.
   if (!want_more() && !suppressed && !releasing_any()) {
     suppressed = true;

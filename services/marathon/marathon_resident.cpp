@@ -59,6 +59,15 @@ std::string marathon_state::reservation_of(const resource& r) const {
   return reservation_label(r, reservation_label_key);
 }
 
+std::string marathon_state::new_reservation_id(const std::string& app_id) {
+  return app_id_key(app_id) + "." + uuid();
+}
+
+std::string marathon_state::app_key_of_reservation(const std::string& id) {
+  auto dot = id.rfind('.');
+  return dot == std::string::npos ? std::string{} : id.substr(0, dot);
+}
+
 size_t marathon_state::reservations_held(const std::string& app_id) const {
   size_t n = 0;
   for (const auto& [id, r] : reservations)
@@ -93,6 +102,7 @@ void marathon_state::release(Reservation& r) {
   log->info("releasing reservation {} of {} on agent {}", r.id(), r.app_id(),
             r.agent_id());
   r.set_releasing(true);
+  r.set_releasing_since(now());
   persist(reservation_key(r.id()), r);
   if (suppressed && subscribed) {
     suppressed = false;
@@ -107,25 +117,39 @@ void marathon_state::release_all(const std::string& app_id) {
 }
 
 bool marathon_state::releasing_any() const {
+  auto t = now();
   for (const auto& [id, r] : reservations)
-    if (r.releasing())
+    if (r.releasing() && t - r.releasing_since() < release_patience)
       return true;
   return false;
 }
 
 void marathon_state::give_back(const v1::Offer& offer, resources& available,
                                std::vector<v1::Offer::Operation>& ops) {
-  std::set<std::string> ids;
+  std::set<std::string> ids, kept;
   auto unclaimed = available.filter([&](const resource& r) {
     auto id = reservation_of(r);
     if (id.empty())
       return false;
-    auto at = reservations.find(id);
-    if (at != reservations.end() && !at->second.releasing())
-      return false;
+    if (auto at = reservations.find(id); at != reservations.end()) {
+      if (!at->second.releasing())
+        return false;
+    } else {
+      auto key = app_key_of_reservation(id);
+      for (const auto& [app_id, entry] : apps)
+        if (!entry.removing && app_id_key(app_id) == key) {
+          kept.insert(id);
+          return false;
+        }
+    }
     ids.insert(id);
     return true;
   });
+  for (const auto& id : kept)
+    log->warn("keeping reservation {} on agent {}: no record claims it, but "
+              "its app lives (its volumes may hold the app's data); DESTROY "
+              "and UNRESERVE it by hand if it is not needed",
+              id, offer.agent_id().value());
   if (unclaimed.empty())
     return;
   for (auto& op : release_operations(unclaimed))
@@ -148,6 +172,80 @@ void marathon_state::record_launch(app_entry& entry, task_launch& launch,
   launches.push_back(std::move(launch.info));
 }
 
+std::set<std::string> marathon_state::relaunchable(const app_entry& entry,
+                                                   size_t count) const {
+  std::vector<const Reservation*> suspended;
+  for (const auto& [id, r] : reservations)
+    if (r.app_id() == entry.app.id() && !r.releasing()
+        && !entry.tasks.count(r.task_id()))
+      suspended.push_back(&r);
+  std::sort(suspended.begin(), suspended.end(),
+            [](const Reservation* a, const Reservation* b) {
+              return a->suspended_at() != b->suspended_at()
+                       ? a->suspended_at() > b->suspended_at()
+                       : a->id() < b->id();
+            });
+  std::set<std::string> out;
+  for (size_t i = 0; i < suspended.size() && i < count; ++i)
+    out.insert(suspended[i]->id());
+  return out;
+}
+
+void marathon_state::suspend_reservation(const std::string& id,
+                                         const std::string& task_id) {
+  auto at = reservations.find(id);
+  if (at == reservations.end() || at->second.task_id() != task_id)
+    return;
+  at->second.set_suspended_at(now());
+  persist(reservation_key(id), at->second);
+}
+
+void marathon_state::send_answers(
+  offer_answers answers,
+  const std::map<std::string, std::vector<std::string>>& new_reservations) {
+  for (auto& accept : answers.accepts) {
+    auto made = new_reservations.find(accept.offer_ids(0).value());
+    if (made == new_reservations.end() || made->second.empty()) {
+      self->send(driver, std::move(accept));
+      continue;
+    }
+    auto left = std::make_shared<size_t>(made->second.size());
+    auto stored = std::make_shared<bool>(true);
+    auto shared = std::make_shared<call::Call::Accept>(std::move(accept));
+    for (const auto& id : made->second) {
+      auto at = reservations.find(id);
+      if (at == reservations.end()) {
+        *stored = false;
+        if (--*left == 0)
+          log->error("not accepting offer {}: a reservation made for it is "
+                     "gone", shared->offer_ids(0).value());
+        continue;
+      }
+      self->request(cfg.store, caf::infinite, put_atom::value,
+                    reservation_key(id), at->second.SerializeAsString())
+        .then(
+          [this, left, stored, shared](ok_atom) {
+            if (--*left > 0)
+              return;
+            if (*stored)
+              self->send(driver, std::move(*shared));
+          },
+          [this, left, stored, shared, id](caf::error& err) {
+            // Not sent: the launches never reach the master, and
+            // reconciliation ends them (the reservation is released then).
+            *stored = false;
+            store_failed(reservation_key(id), err);
+            if (--*left == 0)
+              log->error("not accepting offer {}: reservation {} could not "
+                         "be stored",
+                         shared->offer_ids(0).value(), id);
+          });
+    }
+  }
+  if (answers.decline.offer_ids_size() > 0)
+    self->send(driver, std::move(answers.decline));
+}
+
 void marathon_state::confirm_reservation(const std::string& id) {
   auto at = reservations.find(id);
   if (at == reservations.end() || at->second.confirmed())
@@ -156,25 +254,26 @@ void marathon_state::confirm_reservation(const std::string& id) {
   persist(reservation_key(id), at->second);
 }
 
-void marathon_state::note_resident_end(const Task& task,
-                                       const v1::TaskStatus& status) {
-  // Ended without having run: refused, dropped, or unknown to the master
-  // (its launch was lost on the way).
-  bool never_ran
+void marathon_state::note_resident_status(const Task& task,
+                                          const v1::TaskStatus& status) {
+  // Refused, dropped, or unknown to the master (its launch was lost on
+  // the way): the launch never happened.
+  bool never_launched
     = status.state() == v1::TASK_ERROR || status.state() == v1::TASK_DROPPED
       || (status.state() == v1::TASK_GONE
           && status.reason() == v1::TaskStatus::REASON_RECONCILIATION);
-  if (!never_ran)
+  if (!never_launched) {
+    confirm_reservation(task.reservation_id());
     return;
+  }
   auto at = reservations.find(task.reservation_id());
   if (at == reservations.end() || at->second.confirmed()
       || at->second.task_id() != task.id())
     return;
-  log->warn("the first launch on reservation {} failed ({}): it is "
-            "forgotten",
+  log->warn("the first launch on reservation {} did not happen ({}): it is "
+            "released",
             at->first, status.message());
-  forget(reservation_key(at->first));
-  reservations.erase(at);
+  release(at->second);
 }
 
 bool marathon_state::relaunch_on(app_entry& entry, Reservation& r,
@@ -213,6 +312,7 @@ bool marathon_state::relaunch_on(app_entry& entry, Reservation& r,
   r.set_task_id(task_id);
   r.set_agent_id(offer.agent_id().value());
   r.set_host(offer.hostname());
+  r.set_confirmed(true); // the offer holds it
   persist(reservation_key(r.id()), r);
   record_launch(entry, fit.launch, launches);
   return true;
@@ -222,7 +322,8 @@ bool marathon_state::reserve_and_launch(
   app_entry& entry, const v1::Offer& offer, resources& available,
   const std::vector<placement_site>& placed,
   std::vector<v1::Offer::Operation>& ops,
-  std::vector<v1::TaskInfo>& launches, std::string& reason_code) {
+  std::vector<v1::TaskInfo>& launches, std::vector<std::string>& created,
+  std::string& reason_code) {
   auto pool = available.filter(
     [](const resource& x) { return !x.is_reserved() && !x.revocable; });
   auto task_id = app_id_key(entry.app.id()) + "." + uuid();
@@ -235,7 +336,7 @@ bool marathon_state::reserve_and_launch(
     return false;
   }
   Reservation r;
-  r.set_id(uuid());
+  r.set_id(new_reservation_id(entry.app.id()));
   r.set_app_id(entry.app.id());
   r.set_agent_id(offer.agent_id().value());
   r.set_host(offer.hostname());
@@ -250,7 +351,7 @@ bool marathon_state::reserve_and_launch(
   auto left = pool - fit.launch.used;
   auto to_reserve = fit.launch.used.push_reservation(level);
   auto task_resources = to_reserve;
-  resources disks, created;
+  resources disks, volumes;
   for (const auto& v : entry.app.container().volumes()) {
     if (!v.has_persistent())
       continue;
@@ -275,14 +376,14 @@ bool marathon_state::reserve_and_launch(
       "{}#{}#{}", app_id_key(entry.app.id()), v.container_path(), uuid()));
     auto volume = with_volume(reserved, local->persistence_id(),
                               level.principal, v.container_path());
-    created += volume;
+    volumes += volume;
     task_resources += volume;
   }
   ops.emplace_back().set_type(v1::Offer::Operation::RESERVE);
   to_reserve.to_proto(ops.back().mutable_reserve()->mutable_resources());
-  if (!created.empty()) {
+  if (!volumes.empty()) {
     ops.emplace_back().set_type(v1::Offer::Operation::CREATE);
-    created.to_proto(ops.back().mutable_create()->mutable_volumes());
+    volumes.to_proto(ops.back().mutable_create()->mutable_volumes());
   }
   available -= fit.launch.used;
   available -= disks;
@@ -293,7 +394,7 @@ bool marathon_state::reserve_and_launch(
   *fit.launch.task.mutable_local_volumes() = r.local_volumes();
   log->info("reserving {} on agent {} for an instance of {}", r.id(),
             r.agent_id(), r.app_id());
-  persist(reservation_key(r.id()), r);
+  created.push_back(r.id()); // stored before the offer is accepted
   reservations[r.id()] = std::move(r);
   record_launch(entry, fit.launch, launches);
   return true;
@@ -305,6 +406,7 @@ int marathon_state::fill_resident(app_entry& entry, int count,
                                   std::vector<placement_site>& placed,
                                   std::vector<v1::Offer::Operation>& ops,
                                   std::vector<v1::TaskInfo>& launches,
+                                  std::vector<std::string>& created,
                                   std::string& reason_code) {
   int launched = 0;
   const auto& agent = offer.agent_id().value();
@@ -315,12 +417,11 @@ int marathon_state::fill_resident(app_entry& entry, int count,
     if (auto id = reservation_of(r); !id.empty())
       offered.insert(id);
   bool elsewhere = false;
-  for (auto& [id, r] : reservations) {
+  auto eligible = relaunchable(entry, static_cast<size_t>(count));
+  for (const auto& id : eligible) {
     if (count == 0)
       break;
-    if (r.app_id() != entry.app.id() || r.releasing()
-        || entry.tasks.count(r.task_id()))
-      continue;
+    auto& r = reservations[id];
     if (!offered.count(id)) {
       elsewhere = true;
       continue;
@@ -337,7 +438,7 @@ int marathon_state::fill_resident(app_entry& entry, int count,
          && reservations_held(entry.app.id())
               < static_cast<size_t>(entry.app.instances())) {
     if (!reserve_and_launch(entry, offer, available, placed, ops, launches,
-                            reason_code))
+                            created, reason_code))
       break;
     if (!entry.constraints.empty())
       placed.push_back(sites[agent]);

@@ -28,6 +28,7 @@
 #include <dcos/error.hpp>
 #include <dcos/json.hpp>
 #include <dcos/logging.hpp>
+#include <dcos/offer_answer.hpp>
 #include <dcos/resources.hpp>
 #include <dcos/task_state.hpp>
 
@@ -152,7 +153,7 @@ struct marathon_state {
     event.set_event_type(type);
     event.set_timestamp(timestamp());
     auto frame = fmt::format("event: {}\ndata: {}\n\n", type,
-                             to_json(event, json_style::marathon));
+                             to_marathon_json(event));
     subscribers.erase(
       std::remove_if(subscribers.begin(), subscribers.end(),
                      [&](const subscriber& s) {
@@ -294,6 +295,8 @@ struct marathon_state {
 
   // -- offers ------------------------------------------------------------------------
 
+  // Where the app's instances are: its tasks, and its suspended
+  // reservations.
   std::vector<placement_site> placed_sites(const app_entry& entry) const;
 
   void on_offers(const call::Event::Offers& event);
@@ -317,6 +320,11 @@ struct marathon_state {
   // How many reservations `app_id` holds (not being released).
   size_t reservations_held(const std::string& app_id) const;
 
+  // Reservation ids are "<app id key>.<uuid>", as Marathon's task ids:
+  // the app an unknown reservation was made for.
+  std::string new_reservation_id(const std::string& app_id);
+  static std::string app_key_of_reservation(const std::string& id);
+
   // A suspended instance (its reservation, no task running) as
   // /v2/apps/{id}/tasks lists it: no state, its volumes.
   Task suspended_task(const Reservation& r) const;
@@ -326,22 +334,47 @@ struct marathon_state {
   // (offers are revived for it).
   void release(Reservation& r);
   void release_all(const std::string& app_id);
+  // Whether a reservation marked in the last `release_patience` waits
+  // for an offer: until then Marathon does not suppress offers. One on an
+  // agent that never comes back must not keep offers coming for ever; it
+  // is given back whenever an offer holds it.
   bool releasing_any() const;
+  static constexpr double release_patience = 600; // seconds
 
   // Adds to `ops` the DESTROY and UNRESERVE of what `available` holds of
-  // reservations being released or that no instance claims (a reservation
-  // whose record a crash lost), and takes it out of `available`.
+  // reservations being released, or of reservations no record claims
+  // whose app is gone, and takes it out of `available`. A reservation no
+  // record claims of an app that lives is kept (its record was lost, but
+  // its volume may hold the app's data).
   void give_back(const v1::Offer& offer, resources& available,
                  std::vector<v1::Offer::Operation>& ops);
 
+  // The suspended reservations of `entry` that may be relaunched now: the
+  // `count` most recently suspended (a task that just ended gets its own
+  // reservation back, not an older one a scale down left behind).
+  std::set<std::string> relaunchable(const app_entry& entry,
+                                     size_t count) const;
+
+  // Notes that the task on reservation `id` ended (it is suspended).
+  void suspend_reservation(const std::string& id, const std::string& task_id);
+
+  // Accepts made in answer to offers; those that create reservations are
+  // sent once the reservations are stored (a reservation Marathon made
+  // but did not record would be given back: its volume lost).
+  void send_answers(offer_answers answers,
+                    const std::map<std::string, std::vector<std::string>>&
+                      new_reservations);
+
   // Launches up to `count` tasks of the resident app `entry` on `offer`:
-  // on its suspended reservations there, then on new ones (RESERVE and
-  // CREATE added to `ops`) while it holds fewer than its instances.
-  // Answers how many; `reason_code` says why a new one did not fit.
+  // on its relaunchable reservations there, then on new ones (RESERVE and
+  // CREATE added to `ops`, their ids to `created`) while it holds fewer
+  // than its instances. Answers how many; `reason_code` says why a new
+  // one did not fit.
   int fill_resident(app_entry& entry, int count, const v1::Offer& offer,
                     resources& available, std::vector<placement_site>& placed,
                     std::vector<v1::Offer::Operation>& ops,
                     std::vector<v1::TaskInfo>& launches,
+                    std::vector<std::string>& created,
                     std::string& reason_code);
 
   bool relaunch_on(app_entry& entry, Reservation& r, const v1::Offer& offer,
@@ -352,18 +385,21 @@ struct marathon_state {
                           const std::vector<placement_site>& placed,
                           std::vector<v1::Offer::Operation>& ops,
                           std::vector<v1::TaskInfo>& launches,
+                          std::vector<std::string>& created,
                           std::string& reason_code);
 
-  // A task ran on reservation `id`: it exists on its agent.
+  // A task on reservation `id` was launched (the master had it): the
+  // reservation exists on its agent.
   void confirm_reservation(const std::string& id);
 
-  // A resident task ended. Ended before it ran (TASK_ERROR, TASK_DROPPED,
-  // or TASK_GONE from reconciliation: the master never had it) on a
-  // reservation no task ran on, the RESERVE or CREATE may have failed or
-  // been lost too: the reservation is forgotten, so that the instance
-  // starts afresh (what was reserved after all is given back as
-  // unclaimed). Never once a task ran on it: its volumes hold data.
-  void note_resident_end(const Task& task, const v1::TaskStatus& status);
+  // A status of a resident task: any but one of a launch that never
+  // happened confirms its reservation. A launch that never happened
+  // (TASK_ERROR, TASK_DROPPED, or TASK_GONE from reconciliation: the
+  // master never had it) on a reservation not confirmed may have lost its
+  // RESERVE and CREATE too: the reservation is released, so that the
+  // instance starts afresh elsewhere if need be. Never once confirmed: its
+  // volumes may hold data.
+  void note_resident_status(const Task& task, const v1::TaskStatus& status);
 
   // Keeps a launched task (in memory and the store) and queues its launch.
   void record_launch(app_entry& entry, task_launch& launch,

@@ -50,7 +50,6 @@ void marathon_state::converge(app_entry& entry) {
     self->send(driver, call::Call::Revive{});
   }
   if (entry.removing && entry.tasks.empty()) {
-    release_all(entry.app.id()); // a resident app's volumes go with it
     AppTerminatedEvent e;
     e.set_app_id(entry.app.id());
     apps.erase(e.app_id()); // `entry` is gone from here on
@@ -102,15 +101,17 @@ void marathon_state::on_update(const v1::TaskStatus& status) {
           == v1::TaskStatus::REASON_TASK_HEALTH_CHECK_STATUS_UPDATED)
         publish_unhealthy_kill(*entry, task, status);
     }
-    if (task.has_reservation_id())
-      note_resident_end(task, status);
+    if (task.has_reservation_id()) {
+      note_resident_status(task, status);
+      suspend_reservation(task.reservation_id(), id);
+    }
     entry->tasks.erase(id);
     entry->readiness.erase(id);
     app_of_task.erase(id);
     forget(task_key(id));
   } else if (task.state() != state) {
-    if (status.state() == v1::TASK_RUNNING && task.has_reservation_id())
-      confirm_reservation(task.reservation_id());
+    if (task.has_reservation_id())
+      note_resident_status(task, status);
     task.set_state(state);
     if (status.state() == v1::TASK_UNREACHABLE) {
       task.set_unreachable_since(now());

@@ -808,11 +808,26 @@ TEST_CASE("a wiped resident instance gives its volume back and its "
     }));
     CHECK(std::filesystem::exists(c.agent(0).work_dir
                                   + "/volumes/roles/slave_public/" + fresh));
-    // Marathon restarted: it knows the instance's reservation still.
+    // Marathon restarted: it knows the instance's reservation still, and
+    // relaunches the instance on it.
     c.start_marathon();
     REQUIRE(eventually([&] { return c.running("/db") == 1; }, 30s));
-    CHECK(persistence_id(c.tasks("/db").at(0)) == fresh);
+    auto task = c.tasks("/db").at(0);
+    CHECK(persistence_id(task) == fresh);
+    REQUIRE(c.send("DELETE", "/v2/apps/db/tasks/" + text(task, "id")).status
+            == 200);
+    CHECK(eventually(
+      [&] {
+        auto tasks = c.tasks("/db");
+        return tasks.size() == 1 && text(tasks[0], "state") == "TASK_RUNNING"
+               && text(tasks[0], "id") != text(task, "id")
+               && persistence_id(tasks[0]) == fresh;
+      },
+      30s));
     CHECK(reserved_roles(c) == std::set<std::string>{"slave_public"});
+    auto both = c.send("DELETE", "/v2/apps/db/tasks?scale=true&wipe=true");
+    CHECK(both.status == 400);
+    CHECK(both.body.find("scale and wipe") != std::string::npos);
   }
   cluster plain{1};
   auto refused = plain.send("POST", "/v2/apps", resident_app);

@@ -848,6 +848,12 @@ TEST_CASE("a resident app: persistent volumes get Marathon's defaults, an "
   auto again = read(json);
   CHECK(again.unreachable_strategy().disabled());
   CHECK(!is_resident(read(R"({"id": "web", "cmd": "x"})")));
+  // An empty `persistent`, as older definitions had: a host volume.
+  auto host = read(R"({"id": "h", "cmd": "x", "container": {"type": "MESOS",
+    "volumes": [{"containerPath": "/d", "hostPath": "/srv", "mode": "RO",
+                 "persistent": {}}]}})");
+  CHECK(!is_resident(host));
+  CHECK(host.upgrade_strategy().maximum_over_capacity() == 1);
   // Spelled out, as Marathon's documentation does.
   auto spelled = read(R"({"id": "db", "cmd": "x",
     "unreachableStrategy": "disabled",
