@@ -44,6 +44,7 @@ inline agent_actor::behavior_type quiet_agent(agent_actor::pointer self,
     [](const v1::internal::StatusUpdateAcknowledgement&) {},
     [](const v1::internal::FrameworkToExecutor&) {},
     [](const v1::internal::CheckpointResources&) {},
+    [](const v1::internal::AcknowledgeOperationStatus&) {},
     [](const v1::internal::DrainAgent&) {},
     [](shutdown_atom, const std::string&) {},
   };

@@ -181,6 +181,12 @@ agent_impl::behavior_type agent(agent_self self, agent_config cfg) {
     [self](const v1::internal::StatusUpdateAcknowledgement& ack) {
       self->state.acknowledge(ack);
     },
+    [self](const v1::internal::AcknowledgeOperationStatus& ack) {
+      self->state.acknowledge_operation(ack);
+    },
+    [self](retry_atom, uint64_t generation) {
+      self->state.retry_operation_updates(generation);
+    },
     [self](const v1::internal::FrameworkToExecutor& msg) {
       auto* e = self->state.find_executor(msg.framework_id().value(),
                                           msg.executor_id().value());

@@ -46,6 +46,7 @@ using agent_impl = agent_actor::extend_with<agent_executor_actor,
   // master ping watchdog, executor registration timeouts.
   caf::reacts_to<flush_atom>,
   caf::reacts_to<retry_atom, std::string, std::string, uint64_t>,
+  caf::reacts_to<retry_atom, uint64_t /*operation updates' generation*/>,
   caf::reacts_to<register_atom>,
   caf::reacts_to<tick_atom>,
   caf::reacts_to<timeout_atom, std::string, std::string, std::string>,
@@ -186,6 +187,12 @@ struct agent_state {
   std::map<std::string, agent_framework> frameworks;
   std::deque<agent_framework> completed_frameworks; // for /state and logs
   std::map<std::pair<std::string, std::string>, update_stream> streams;
+  // Operation statuses the master has not acknowledged (for their
+  // frameworks), by operation uuid; sent again every backoff, doubling.
+  std::map<std::string, v1::internal::UpdateOperationStatus>
+    operation_updates;
+  caf::timespan operation_backoff{};
+  uint64_t operation_generation = 0;
   std::map<caf::actor_addr, std::pair<std::string, std::string>> executor_by_addr;
   agent_metrics metrics;
 
@@ -324,6 +331,18 @@ struct agent_state {
              uint64_t generation);
   void acknowledge(const v1::internal::StatusUpdateAcknowledgement& ack);
   void resend_all();
+
+  // -- operation_updates.cpp ----------------------------------------------------------
+  /// The checkpoint applying `ops` is on disk: each gets OPERATION_FINISHED,
+  /// journaled, then sent to the master until acknowledged.
+  void finish_operations(
+    const google::protobuf::RepeatedPtrField<v1::Operation>& ops);
+  void acknowledge_operation(
+    const v1::internal::AcknowledgeOperationStatus& ack);
+  /// Sends every unacknowledged operation status (at registration, and on
+  /// the retry timer of `generation`).
+  void resend_operation_updates();
+  void retry_operation_updates(uint64_t generation);
 
   // -- agent_state_json.cpp --
   std::string state_json() const;

@@ -210,6 +210,20 @@ void agent_state::replay(const v1::internal::JournalRecord& rec) {
       }
       break;
     }
+    case R::kOperationUpdate: {
+      const auto& op = rec.operation_update().operation();
+      operation_updates[op.uuid().value()] = rec.operation_update();
+      break;
+    }
+    case R::kOperationAck: {
+      const auto& ack = rec.operation_ack();
+      auto at = operation_updates.find(ack.operation_uuid().value());
+      if (at != operation_updates.end()
+          && at->second.operation().latest_status().uuid().value()
+               == ack.status_uuid().value())
+        operation_updates.erase(at);
+      break;
+    }
     case R::kExecutorGone: {
       auto f = frameworks.find(rec.executor_gone().framework_id().value());
       if (f != frameworks.end()) {
@@ -341,6 +355,11 @@ std::string agent_state::snapshot() const {
       *rec.mutable_update() = u;
       encode_record(rec, out);
     }
+  }
+  for (const auto& [uuid, u] : operation_updates) {
+    rec.Clear();
+    *rec.mutable_operation_update() = u;
+    encode_record(rec, out);
   }
   return out;
 }

@@ -283,8 +283,12 @@ void agent_state::checkpoint_resources(
     }
   total = std::move(*parsed);
   v1::internal::JournalRecord rec;
-  *rec.mutable_resources() = msg;
-  record(rec);
+  *rec.mutable_resources()->mutable_resources() = msg.resources();
+  if (msg.operations_size() == 0) {
+    record(rec);
+    return;
+  }
+  record(rec, [this, ops = msg.operations()] { finish_operations(ops); });
 }
 
 bool agent_state::stale_launch(const std::string& task_id) const {

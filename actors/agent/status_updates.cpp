@@ -237,6 +237,7 @@ void agent_state::resend_all() {
     s.backoff = cfg.status_update_retry_min;
     forward_head(s);
   }
+  resend_operation_updates();
 }
 
 } // namespace dcos::kernel

@@ -317,6 +317,7 @@ void master_state::remove_framework(const std::string& id,
   completed_frameworks.push_back(std::move(fw));
   if (completed_frameworks.size() > cfg.max_completed_frameworks)
     completed_frameworks.pop_front();
+  forget_operations_of_framework(id);
   frameworks.erase(i);
   framework_removed(info);
   persist();

@@ -183,6 +183,9 @@ master_impl::behavior_type master(master_self self, master_config cfg) {
     [self](const v1::internal::StatusUpdate& update) {
       self->state.status_update(update);
     },
+    [self](const v1::internal::UpdateOperationStatus& update) {
+      self->state.operation_update(update);
+    },
     [self](const v1::internal::ExecutorToFramework& msg) {
       self->state.executor_message(msg);
     },

@@ -273,6 +273,10 @@ struct master_state {
   // Admitted in the registry of an earlier run and not yet re-registered.
   std::unordered_map<std::string, v1::AgentInfo> recovering_agents;
   std::unordered_map<std::string, offer_record> offers;
+  // Operations asking for feedback, by operation uuid, until their
+  // framework acknowledged a terminal status (operations.cpp). Ordered:
+  // reconciliation answers in the same order in every run of a seed.
+  std::map<std::string, v1::Operation> operations;
   // Who is who among monitored peers (schedulers and agents).
   std::unordered_map<caf::actor_addr, std::string> framework_by_addr;
   std::unordered_map<caf::actor_addr, std::string> agent_by_addr;
@@ -344,10 +348,12 @@ struct master_state {
                      std::optional<caf::timespan> refuse);
   // RESERVE, UNRESERVE, CREATE or DESTROY on the taken resources: dropped
   // (logged) if invalid or not within them.
+  // `op`: the operation, when it asks for feedback (an id).
   void convert_offered(framework_record& fw, agent_record& agent,
                        accepted_offers& taken,
                        caf::expected<struct conversion> conv,
-                       std::string_view what);
+                       std::string_view what,
+                       const v1::Offer::Operation* op = nullptr);
   // LAUNCH: each valid task is booked and sent to the agent, each invalid
   // one refused; LAUNCH_GROUP: all of the group, or none of it.
   void launch_tasks(framework_record& fw, agent_record& agent,
@@ -360,7 +366,10 @@ struct master_state {
   void rescind(const std::string& offer_id, bool recover_resources);
   void rescind_agent_offers(agent_record& agent);
   void rescind_framework_offers(framework_record& fw);
-  void checkpoint_resources(agent_record& agent);
+  /// Sends the agent its total; `feedback`: the operations this applies
+  /// that ask for feedback (track_operation()).
+  void checkpoint_resources(agent_record& agent,
+                            std::vector<v1::Operation> feedback = {});
 
   // -- tasks.cpp ------------------------------------------------------------------------
   // Records `task` (run by `executor`, null for a command task) as staging
@@ -515,10 +524,26 @@ struct master_state {
   /// UPDATE_OPERATION_STATUS to a connected framework.
   void send_operation_status(const framework_record& fw,
                              v1::OperationStatus status);
-  /// An operation that asks for feedback, which no agent gives yet: its
-  /// tasks end in TASK_ERROR, or it is dropped (OPERATION_DROPPED).
-  void refuse_feedback(framework_record& fw, const agent_record& agent,
-                       const v1::Offer::Operation& op);
+  /// A LAUNCH or LAUNCH_GROUP with an id: its tasks end in TASK_ERROR.
+  void refuse_launch_with_id(framework_record& fw, const agent_record& agent,
+                             const v1::Offer::Operation& op);
+  /// OPERATION_ERROR for an invalid operation with an id (nothing of it is
+  /// applied; nothing to acknowledge).
+  void operation_error(framework_record& fw, const agent_record& agent,
+                       const v1::Offer::Operation& op, const std::string& why);
+  /// Keeps `op` (with an id, applied now) as pending: the operation the
+  /// agent's checkpoint names, with a fresh uuid.
+  v1::Operation track_operation(const framework_record& fw,
+                                const agent_record& agent,
+                                const v1::Offer::Operation& op);
+  /// An agent's status of an operation: kept as its latest, and forwarded
+  /// to the framework (every time, until acknowledged).
+  void operation_update(const v1::internal::UpdateOperationStatus& msg);
+  /// The operations on an agent gone for good: OPERATION_GONE_BY_OPERATOR
+  /// for the pending ones, and all forgotten.
+  void forget_operations_of_agent(const std::string& agent_id,
+                                  const std::string& why);
+  void forget_operations_of_framework(const std::string& framework_id);
   void acknowledge_operation_status(
     const std::string& framework_id,
     const call::Call::AcknowledgeOperationStatus& call);

@@ -133,11 +133,14 @@ void master_state::rescind_framework_offers(framework_record& fw) {
     rescind(id, true);
 }
 
-void master_state::checkpoint_resources(agent_record& agent) {
+void master_state::checkpoint_resources(agent_record& agent,
+                                        std::vector<v1::Operation> feedback) {
   if (!agent.connected)
     return;
   v1::internal::CheckpointResources msg;
   agent.total.to_proto(msg.mutable_resources());
+  for (auto& op : feedback)
+    *msg.add_operations() = std::move(op);
   self->send(agent.handle, std::move(msg));
 }
 
@@ -210,31 +213,34 @@ void master_state::accept(const std::string& framework_id,
   if (mutant("master_returns_launched_resources"))
     everything = taken.remaining;
   for (auto& op : *call.mutable_operations()) {
-    if (!op.id().value().empty()) {
-      refuse_feedback(*fw, agent, op); // what it would use stays in the rest
+    const auto* feedback = op.id().value().empty() ? nullptr : &op;
+    if (feedback != nullptr && (op.type() == v1::Offer::Operation::LAUNCH
+                                || op.type()
+                                     == v1::Offer::Operation::LAUNCH_GROUP)) {
+      refuse_launch_with_id(*fw, agent, op); // what it would use stays
       continue;
     }
     switch (op.type()) {
       case v1::Offer::Operation::RESERVE:
         convert_offered(*fw, agent, taken,
                         validate_reserve(op.reserve().resources(), fw, role),
-                        "RESERVE");
+                        "RESERVE", feedback);
         break;
       case v1::Offer::Operation::UNRESERVE:
         convert_offered(*fw, agent, taken,
                         validate_unreserve(op.unreserve().resources(), fw,
                                            role),
-                        "UNRESERVE");
+                        "UNRESERVE", feedback);
         break;
       case v1::Offer::Operation::CREATE:
         convert_offered(*fw, agent, taken,
                         validate_create(op.create().volumes(), agent, role),
-                        "CREATE");
+                        "CREATE", feedback);
         break;
       case v1::Offer::Operation::DESTROY:
         convert_offered(*fw, agent, taken,
                         validate_destroy(op.destroy().volumes(), role),
-                        "DESTROY");
+                        "DESTROY", feedback);
         break;
       case v1::Offer::Operation::LAUNCH:
         launch_tasks(*fw, agent, taken.remaining, role, *op.mutable_launch());
@@ -246,6 +252,8 @@ void master_state::accept(const std::string& framework_id,
       default:
         log->warn("dropping operation of unknown type {} framework_id={}",
                   static_cast<int>(op.type()), framework_id);
+        if (feedback != nullptr)
+          operation_error(*fw, agent, op, "Unsupported operation type");
     }
   }
   if (everything)
@@ -324,17 +332,25 @@ void master_state::refuse_accept(framework_record& fw,
 void master_state::convert_offered(framework_record& fw, agent_record& agent,
                                    accepted_offers& taken,
                                    caf::expected<conversion> conv,
-                                   std::string_view what) {
+                                   std::string_view what,
+                                   const v1::Offer::Operation* op) {
   const auto& framework_id = fw.info.id().value();
   if (!conv) {
     log->warn("dropping {} framework_id={} error=\"{}\"", what, framework_id,
               describe_reason(conv.error()));
+    if (op != nullptr)
+      operation_error(fw, agent, *op, describe_reason(conv.error()));
     return;
   }
   if (!taken.remaining.contains(conv->from)) {
     log->warn("dropping {} framework_id={}: {} not in the offers ({})", what,
               framework_id, conv->from.to_string(),
               taken.remaining.to_string());
+    if (op != nullptr)
+      operation_error(fw, agent, *op,
+                      fmt::format("Invalid {} operation: {} is not in the "
+                                  "offered resources",
+                                  what, conv->from.to_string()));
     return;
   }
   taken.remaining -= conv->from;
@@ -343,7 +359,10 @@ void master_state::convert_offered(framework_record& fw, agent_record& agent,
   agent.total += conv->to.unallocate();
   self->send(allocator, alloc::convert{framework_id, taken.agent_id,
                                        conv->from, conv->to});
-  checkpoint_resources(agent);
+  std::vector<v1::Operation> feedback;
+  if (op != nullptr)
+    feedback.push_back(track_operation(fw, agent, *op));
+  checkpoint_resources(agent, std::move(feedback));
 }
 
 void master_state::launch_tasks(framework_record& fw, agent_record& agent,

@@ -1,15 +1,20 @@
 // Operation feedback (Mesos' v1 API): an Offer.Operation with an `id` asks
 // for UPDATE_OPERATION_STATUS events about it.
 //
-// Our agents do not give operation feedback yet (Mesos' agents announce it
-// with the AGENT_OPERATION_FEEDBACK capability), so the master answers as
-// Mesos does for such an agent: a LAUNCH or LAUNCH_GROUP with an id ends
-// its tasks in TASK_ERROR, any other operation with an id is dropped
-// (OPERATION_DROPPED, its resources go back) and nothing of it is applied.
-// Operations without an id are applied as before. No operation is ever
-// pending, so GET_OPERATIONS lists none, implicit reconciliation answers
-// nothing, explicit reconciliation answers from what the master knows of
-// the agent, and an acknowledgement finds nothing to acknowledge.
+// Our agents give feedback (Mesos' AGENT_OPERATION_FEEDBACK). RESERVE,
+// UNRESERVE, CREATE and DESTROY are applied by the master at once, as
+// Mesos applies these speculative operations; the checkpoint that carries
+// them to the agent names the operations asking feedback, and the agent
+// answers each with OPERATION_FINISHED once the checkpoint is on its disk,
+// again and again until the framework acknowledges it. An invalid
+// operation with an id is answered OPERATION_ERROR at once. The master
+// keeps an operation until its framework acknowledged a terminal status
+// (GET_OPERATIONS lists those), answers reconciliation from them, and
+// tells a framework OPERATION_GONE_BY_OPERATOR for the pending operations
+// of an agent marked gone. A LAUNCH or LAUNCH_GROUP with an id ends its
+// tasks in TASK_ERROR, as in Mesos.
+#include <cstring>
+
 #include <fmt/format.h>
 
 #include "master_state.hpp"
@@ -31,6 +36,19 @@ v1::OperationStatus operation_status(v1::OperationState state,
   return status;
 }
 
+bool is_terminal(v1::OperationState state) {
+  switch (state) {
+    case v1::OPERATION_FINISHED:
+    case v1::OPERATION_FAILED:
+    case v1::OPERATION_ERROR:
+    case v1::OPERATION_DROPPED:
+    case v1::OPERATION_GONE_BY_OPERATOR:
+      return true;
+    default:
+      return false;
+  }
+}
+
 } // namespace
 
 void master_state::send_operation_status(const framework_record& fw,
@@ -42,38 +60,72 @@ void master_state::send_operation_status(const framework_record& fw,
   self->send(fw.handle, std::move(event));
 }
 
-void master_state::refuse_feedback(framework_record& fw,
-                                   const agent_record& agent,
-                                   const v1::Offer::Operation& op) {
+void master_state::refuse_launch_with_id(framework_record& fw,
+                                         const agent_record& agent,
+                                         const v1::Offer::Operation& op) {
   const auto& agent_id = agent.info.id().value();
-  switch (op.type()) {
-    case v1::Offer::Operation::LAUNCH:
-      for (const auto& task : op.launch().task_infos())
-        refuse_launch(fw, task.task_id().value(), agent_id, v1::TASK_ERROR,
-                      v1::TaskStatus::REASON_TASK_INVALID,
-                      "The `id` field cannot be set on LAUNCH operations");
-      return;
-    case v1::Offer::Operation::LAUNCH_GROUP:
-      for (const auto& task : op.launch_group().task_group().tasks())
-        refuse_launch(fw, task.task_id().value(), agent_id, v1::TASK_ERROR,
-                      v1::TaskStatus::REASON_TASK_GROUP_INVALID,
-                      "The `id` field cannot be set on LAUNCH_GROUP "
-                      "operations");
-      return;
-    default: {
-      auto why = fmt::format("Operation on agent default resources requested "
-                             "feedback, but agent {} does not give operation "
-                             "feedback (AGENT_OPERATION_FEEDBACK)",
-                             agent_id);
-      log->warn("dropping {} operation {} of framework {}: {}",
-                v1::Offer::Operation::Type_Name(op.type()), op.id().value(),
-                fw.info.id().value(), why);
-      send_operation_status(fw, operation_status(v1::OPERATION_DROPPED,
-                                                 op.id(), agent.info.id(),
-                                                 std::move(why)));
-      return;
-    }
+  if (op.type() == v1::Offer::Operation::LAUNCH)
+    for (const auto& task : op.launch().task_infos())
+      refuse_launch(fw, task.task_id().value(), agent_id, v1::TASK_ERROR,
+                    v1::TaskStatus::REASON_TASK_INVALID,
+                    "The `id` field cannot be set on LAUNCH operations");
+  else
+    for (const auto& task : op.launch_group().task_group().tasks())
+      refuse_launch(fw, task.task_id().value(), agent_id, v1::TASK_ERROR,
+                    v1::TaskStatus::REASON_TASK_GROUP_INVALID,
+                    "The `id` field cannot be set on LAUNCH_GROUP "
+                    "operations");
+}
+
+void master_state::operation_error(framework_record& fw,
+                                   const agent_record& agent,
+                                   const v1::Offer::Operation& op,
+                                   const std::string& why) {
+  send_operation_status(fw, operation_status(v1::OPERATION_ERROR, op.id(),
+                                             agent.info.id(), why));
+}
+
+v1::Operation master_state::track_operation(const framework_record& fw,
+                                            const agent_record& agent,
+                                            const v1::Offer::Operation& op) {
+  v1::Operation tracked;
+  *tracked.mutable_framework_id() = fw.info.id();
+  *tracked.mutable_agent_id() = agent.info.id();
+  *tracked.mutable_info() = op;
+  std::string uuid(16, '\0');
+  for (size_t i = 0; i < 16; i += 8) {
+    auto x = rng();
+    std::memcpy(uuid.data() + i, &x, 8);
   }
+  tracked.mutable_uuid()->set_value(uuid);
+  *tracked.mutable_latest_status() = operation_status(
+    v1::OPERATION_PENDING, op.id(), agent.info.id(), {});
+  operations[uuid] = tracked;
+  return tracked;
+}
+
+void master_state::operation_update(
+  const v1::internal::UpdateOperationStatus& msg) {
+  const auto& reported = msg.operation();
+  auto* fw = find_framework(reported.framework_id().value(),
+                            "UpdateOperationStatus");
+  const auto& uuid = reported.uuid().value();
+  auto at = operations.find(uuid);
+  if (at == operations.end()) {
+    if (fw == nullptr)
+      return; // of a framework that is gone: nobody acknowledges it
+    // Known to the agent from before a master failover.
+    at = operations.emplace(uuid, reported).first;
+    at->second.clear_statuses();
+  }
+  auto& op = at->second;
+  const auto& status = reported.latest_status();
+  if (op.latest_status().uuid().value() != status.uuid().value()) {
+    *op.mutable_latest_status() = status;
+    *op.add_statuses() = status;
+  }
+  if (fw != nullptr)
+    send_operation_status(*fw, status); // again for a retry: not yet acked
 }
 
 void master_state::acknowledge_operation_status(
@@ -81,10 +133,34 @@ void master_state::acknowledge_operation_status(
   const call::Call::AcknowledgeOperationStatus& call) {
   if (find_framework(framework_id, "ACKNOWLEDGE_OPERATION_STATUS") == nullptr)
     return;
+  for (auto at = operations.begin(); at != operations.end(); ++at) {
+    auto& op = at->second;
+    if (op.framework_id().value() != framework_id
+        || op.info().id().value() != call.operation_id().value()
+        || op.agent_id().value() != call.agent_id().value())
+      continue;
+    const auto& latest = op.latest_status();
+    if (latest.uuid().value() != call.uuid()) {
+      log->warn("ignoring ACKNOWLEDGE_OPERATION_STATUS of operation {} from "
+                "framework {}: not its latest status",
+                call.operation_id().value(), framework_id);
+      return;
+    }
+    if (auto agent = agents.find(op.agent_id().value());
+        agent != agents.end() && agent->second.connected) {
+      v1::internal::AcknowledgeOperationStatus ack;
+      *ack.mutable_operation_uuid() = op.uuid();
+      ack.mutable_status_uuid()->set_value(call.uuid());
+      self->send(agent->second.handle, std::move(ack));
+    }
+    if (is_terminal(latest.state()))
+      operations.erase(at);
+    return;
+  }
   // Mesos, too, ignores an acknowledgement for an operation it does not
-  // know; none is ever pending here (see above).
+  // know.
   log->warn("ignoring ACKNOWLEDGE_OPERATION_STATUS of operation {} from "
-            "framework {}: no such pending operation",
+            "framework {}: no such operation",
             call.operation_id().value(), framework_id);
 }
 
@@ -94,9 +170,31 @@ void master_state::reconcile_operations(
   auto* fw = find_framework(framework_id, "RECONCILE_OPERATIONS");
   if (fw == nullptr)
     return;
-  // Implicit reconciliation answers each pending operation: there is none.
-  for (const auto& op : call.operations()) {
-    const auto& agent_id = op.agent_id().value();
+  // The latest status, without a uuid: nothing to acknowledge.
+  auto latest = [](const v1::Operation& op) {
+    auto status = op.latest_status();
+    status.clear_uuid();
+    return status;
+  };
+  if (call.operations_size() == 0) {
+    // Implicit: every operation the master knows of the framework.
+    for (const auto& [uuid, op] : operations)
+      if (op.framework_id().value() == framework_id)
+        send_operation_status(*fw, latest(op));
+    return;
+  }
+  for (const auto& asked : call.operations()) {
+    const auto& agent_id = asked.agent_id().value();
+    const v1::Operation* known = nullptr;
+    for (const auto& [uuid, op] : operations)
+      if (op.framework_id().value() == framework_id
+          && op.info().id().value() == asked.operation_id().value()
+          && (agent_id.empty() || op.agent_id().value() == agent_id))
+        known = &op;
+    if (known != nullptr) {
+      send_operation_status(*fw, latest(*known));
+      continue;
+    }
     v1::OperationState state = v1::OPERATION_UNKNOWN;
     std::string why = "Reconciliation: Operation is unknown";
     if (agent_id.empty()) {
@@ -111,16 +209,46 @@ void master_state::reconcile_operations(
       state = v1::OPERATION_GONE_BY_OPERATOR;
       why = "Reconciliation: Agent has been marked gone";
     }
-    auto status = operation_status(state, op.operation_id(), op.agent_id(),
-                                   std::move(why));
-    if (op.has_resource_provider_id())
-      *status.mutable_resource_provider_id() = op.resource_provider_id();
+    auto status = operation_status(state, asked.operation_id(),
+                                   asked.agent_id(), std::move(why));
+    if (asked.has_resource_provider_id())
+      *status.mutable_resource_provider_id() = asked.resource_provider_id();
     send_operation_status(*fw, std::move(status));
   }
 }
 
+void master_state::forget_operations_of_agent(const std::string& agent_id,
+                                              const std::string& why) {
+  for (auto at = operations.begin(); at != operations.end();) {
+    const auto& op = at->second;
+    if (op.agent_id().value() != agent_id) {
+      ++at;
+      continue;
+    }
+    if (!is_terminal(op.latest_status().state()))
+      if (auto fw = frameworks.find(op.framework_id().value());
+          fw != frameworks.end())
+        send_operation_status(
+          fw->second, operation_status(v1::OPERATION_GONE_BY_OPERATOR,
+                                       op.info().id(), op.agent_id(), why));
+    at = operations.erase(at);
+  }
+}
+
+void master_state::forget_operations_of_framework(
+  const std::string& framework_id) {
+  for (auto at = operations.begin(); at != operations.end();)
+    if (at->second.framework_id().value() == framework_id)
+      at = operations.erase(at);
+    else
+      ++at;
+}
+
 v1::master::Response::GetOperations master_state::get_operations() const {
-  return {}; // none is ever pending (see above)
+  v1::master::Response::GetOperations out;
+  for (const auto& [uuid, op] : operations)
+    *out.add_operations() = op;
+  return out;
 }
 
 } // namespace dcos::kernel

@@ -36,11 +36,11 @@ def expect(condition, what):
 class Subscription:
     """One SUBSCRIBE connection: the stream id and a RecordIO reader."""
 
-    def __init__(self, master, name, timeout):
+    def __init__(self, master, name, timeout, role="*"):
         host, port = master.split(":")
         self.conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
         self.framework_info = {
-            "user": "root", "name": name, "roles": ["*"],
+            "user": "root", "name": name, "roles": [role],
             "capabilities": [{"type": "MULTI_ROLE"}], "failover_timeout": 0}
         body = {"type": "SUBSCRIBE",
                 "subscribe": {"framework_info": self.framework_info}}
@@ -141,6 +141,74 @@ def check_framework_calls(address, master, sub):
     print("UPDATE_FRAMEWORK renamed the framework (200), refused a new user "
           "and another id (400); REQUEST and RECONCILE_OPERATIONS taken "
           "(202); a bad operation status UUID refused (400)")
+
+
+def check_operation_feedback(address, master, timeout):
+    """A RESERVE with an id: the agent reports it OPERATION_FINISHED, the
+    master lists it (GET_OPERATIONS) until the framework acknowledges that
+    status, then forgets it. An invalid operation with an id is answered
+    OPERATION_ERROR."""
+    sub = Subscription(address, "http-framework-ops", timeout, role="ops")
+    deadline = time.monotonic() + timeout
+    finished, error = None, None
+    while finished is None or error is None:
+        expect(time.monotonic() < deadline, "no operation status in time")
+        event = sub.next_event()
+        expect(event is not None, "the master closed the event stream")
+        if event["type"] == "OFFERS":
+            offers = event["offers"]["offers"]
+            if finished is not None or error is not None:
+                master.call(sub, {"type": "DECLINE", "decline": {
+                    "offer_ids": [o["id"] for o in offers]}})
+                continue
+            offer = offers[0]
+            cpus = next(r for r in offer["resources"] if r["name"] == "cpus")
+            reserved = dict(cpus, scalar={"value": 0.5}, reservations=[
+                {"type": "DYNAMIC", "role": "ops"}])
+            foreign = dict(reserved, reservations=[
+                {"type": "DYNAMIC", "role": "elsewhere"}])
+            master.call(sub, {"type": "ACCEPT", "accept": {
+                "offer_ids": [offer["id"]],
+                "operations": [
+                    {"type": "RESERVE", "id": {"value": "reserve-1"},
+                     "reserve": {"resources": [reserved]}},
+                    {"type": "UNRESERVE", "id": {"value": "unreserve-1"},
+                     "unreserve": {"resources": [foreign]}}]}})
+            if len(offers) > 1:
+                master.call(sub, {"type": "DECLINE", "decline": {
+                    "offer_ids": [o["id"] for o in offers[1:]]}})
+        elif event["type"] == "UPDATE_OPERATION_STATUS":
+            status = event["update_operation_status"]["status"]
+            if status["operation_id"]["value"] == "reserve-1":
+                finished = status
+            elif status["operation_id"]["value"] == "unreserve-1":
+                error = status
+    expect(finished["state"] == "OPERATION_FINISHED" and "uuid" in finished,
+           f"the RESERVE's status: {finished}")
+    expect(error["state"] == "OPERATION_ERROR" and "uuid" not in error,
+           f"the invalid UNRESERVE's status: {error}")
+
+    def listed():
+        status, text = operator(address, {"type": "GET_OPERATIONS"})
+        expect(status == 200, f"GET_OPERATIONS answered {status}: {text}")
+        return json.loads(text)["get_operations"].get("operations", [])
+    ops = listed()
+    expect(len(ops) == 1 and ops[0]["info"]["id"]["value"] == "reserve-1",
+           f"GET_OPERATIONS before the acknowledgement: {ops}")
+    master.call(sub, {
+        "type": "ACKNOWLEDGE_OPERATION_STATUS",
+        "acknowledge_operation_status": {
+            "agent_id": finished["agent_id"], "uuid": finished["uuid"]["value"],
+            "operation_id": finished["operation_id"]}})
+    while listed():
+        expect(time.monotonic() < deadline,
+               "the acknowledged operation is still listed")
+        time.sleep(0.05)
+    master.call(sub, {"type": "TEARDOWN"})
+    while sub.next_event() is not None:
+        pass
+    print("RESERVE with an id: OPERATION_FINISHED from the agent, listed "
+          "until acknowledged; an invalid UNRESERVE: OPERATION_ERROR")
 
 
 def check_refusals(master, a, b):
@@ -289,6 +357,7 @@ def run(args):
     b = Subscription(args.master, "http-framework-b", args.timeout)
     check_refusals(master, a, b)
     check_framework_calls(args.master, master, a)
+    check_operation_feedback(args.master, master, args.timeout)
     master.call(b, {"type": "TEARDOWN"})
     while b.next_event() is not None:
         pass  # events sent before the teardown, then the end of the stream

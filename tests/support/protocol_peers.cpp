@@ -1,5 +1,7 @@
 #include "support/protocol_peers.hpp"
 
+#include <fmt/format.h>
+
 namespace dcos::test {
 
 namespace {
@@ -79,8 +81,23 @@ agent_behavior(agent_self self, master_actor master,
     [&L](const v1::internal::FrameworkToExecutor& x) {
       L.messages.push_back(x);
     },
-    [&L](const v1::internal::CheckpointResources& x) {
+    [self, &L](const v1::internal::CheckpointResources& x) {
       L.checkpoints.push_back(x);
+      // As a real agent: each operation asking feedback is finished.
+      for (const auto& op : x.operations()) {
+        if (!L.answer_operations)
+          break;
+        v1::internal::UpdateOperationStatus update;
+        *update.mutable_operation() = op;
+        auto* status = update.mutable_operation()->mutable_latest_status();
+        status->set_state(v1::OPERATION_FINISHED);
+        status->mutable_uuid()->set_value(
+          fmt::format("finished-{:07}", ++L.operation_statuses));
+        self->send(self->state.master, std::move(update));
+      }
+    },
+    [&L](const v1::internal::AcknowledgeOperationStatus& x) {
+      L.operation_acks.push_back(x);
     },
     [&L](const v1::internal::DrainAgent& x) { L.drains.push_back(x); },
     [&L](shutdown_atom, const std::string& why) { L.shutdowns.push_back(why); },

@@ -29,6 +29,9 @@ struct agent_log {
   std::vector<v1::internal::ShutdownExecutor> executor_shutdowns;
   std::vector<v1::internal::FrameworkToExecutor> messages;
   std::vector<v1::internal::CheckpointResources> checkpoints;
+  std::vector<v1::internal::AcknowledgeOperationStatus> operation_acks;
+  int operation_statuses = 0; // made for the operations checkpointed
+  bool answer_operations = true; // finish each operation checkpointed
   std::vector<v1::internal::DrainAgent> drains;
   std::vector<std::string> shutdowns;
   bool responsive = true; // answers pings

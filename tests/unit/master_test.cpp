@@ -1017,8 +1017,9 @@ TEST_CASE("operator CREATE_VOLUMES, GROW_VOLUME, SHRINK_VOLUME, "
   CHECK(a.log->checkpoints.size() == 5);
 }
 
-TEST_CASE("operations asking for feedback: dropped (no agent gives it yet), "
-          "LAUNCH with an id is an error; reconciliation of operations") {
+TEST_CASE("operations asking for feedback: applied, finished by the agent, "
+          "kept until acknowledged, reconciled; LAUNCH with an id is an "
+          "error, an invalid operation with an id OPERATION_ERROR") {
   cluster c;
   auto a = c.add_agent("cpus:4;mem:4096;disk:1000");
   auto info = framework_info("ops");
@@ -1034,6 +1035,12 @@ TEST_CASE("operations asking for feedback: dropped (no agent gives it yet), "
   resources::parse(R"([{"name":"cpus","type":"SCALAR","scalar":{"value":1},
     "reservations":[{"type":"DYNAMIC","role":"db"}]}])")
     ->to_proto(reserve->mutable_reserve()->mutable_resources());
+  auto* bad = accept.add_operations();
+  bad->set_type(v1::Offer::Operation::UNRESERVE);
+  bad->mutable_id()->set_value("unreserve-1");
+  resources::parse(R"([{"name":"mem","type":"SCALAR","scalar":{"value":64},
+    "reservations":[{"type":"DYNAMIC","role":"db"}]}])")
+    ->to_proto(bad->mutable_unreserve()->mutable_resources());
   auto* launch = accept.add_operations();
   launch->set_type(v1::Offer::Operation::LAUNCH);
   launch->mutable_id()->set_value("launch-1");
@@ -1041,29 +1048,54 @@ TEST_CASE("operations asking for feedback: dropped (no agent gives it yet), "
   accept.mutable_filters()->set_refuse_seconds(0);
   caf::anon_send(f.driver, accept);
   c.ds.run();
-  REQUIRE(f.log->operation_updates.size() == 1);
-  const auto& dropped = f.log->operation_updates[0];
-  CHECK(dropped.state() == v1::OPERATION_DROPPED);
-  CHECK(dropped.operation_id().value() == "reserve-1");
-  CHECK(dropped.agent_id().value() == a.id());
-  CHECK(dropped.uuid().value().empty()); // nothing to acknowledge
-  CHECK(a.log->checkpoints.empty());
+  // The reservation went to the agent with the operation, and the agent's
+  // OPERATION_FINISHED reached the framework, to be acknowledged.
+  REQUIRE(a.log->checkpoints.size() == 1);
+  REQUIRE(a.log->checkpoints[0].operations_size() == 1);
+  CHECK(a.log->checkpoints[0].operations(0).info().id().value()
+        == "reserve-1");
+  auto updates_for = [&](const std::string& id) {
+    std::vector<v1::OperationStatus> out;
+    for (const auto& u : f.log->operation_updates)
+      if (u.operation_id().value() == id)
+        out.push_back(u);
+    return out;
+  };
+  auto errors = updates_for("unreserve-1");
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].state() == v1::OPERATION_ERROR);
+  CHECK(errors[0].uuid().value().empty()); // nothing to acknowledge
+  auto finished = updates_for("reserve-1");
+  REQUIRE(finished.size() == 1);
+  CHECK(finished[0].state() == v1::OPERATION_FINISHED);
+  CHECK(finished[0].agent_id().value() == a.id());
+  CHECK(finished[0].uuid().value() == "finished-0000001");
   auto updates = f.log->updates_of("t1");
   REQUIRE(updates.size() == 1);
   CHECK(updates[0].state() == v1::TASK_ERROR);
   CHECK(updates[0].reason() == v1::TaskStatus::REASON_TASK_INVALID);
-  // Nothing was taken: the whole agent is offered again, unreserved.
+  // The reservation holds: it is offered again, reserved.
   c.ds.advance(2s);
   auto again = f.log->take_offers();
   REQUIRE(again.size() == 1);
   auto offered = *resources::from_proto(again[0].resources());
-  CHECK(offered.scalar("cpus") == 4.0);
-  CHECK(offered.reserved().empty());
+  CHECK(offered.reserved("db").scalar("cpus") == 1.0);
 
+  // Until acknowledged, the master keeps it: listed, and reconciled.
+  v1::master::Call get;
+  get.set_type(v1::master::Call::GET_OPERATIONS);
+  auto ops = c.call(get);
+  REQUIRE(ops);
+  REQUIRE(ops->get_operations().operations_size() == 1);
+  CHECK(ops->get_operations().operations(0).latest_status().state()
+        == v1::OPERATION_FINISHED);
+  f.log->operation_updates.clear();
   call::Call::ReconcileOperations reconcile;
-  caf::anon_send(f.driver, reconcile); // implicit: nothing is pending
+  caf::anon_send(f.driver, reconcile); // implicit: every known one
   c.ds.run();
-  CHECK(f.log->operation_updates.size() == 1);
+  REQUIRE(f.log->operation_updates.size() == 1);
+  CHECK(f.log->operation_updates[0].state() == v1::OPERATION_FINISHED);
+  CHECK(f.log->operation_updates[0].uuid().value().empty());
   auto* known = reconcile.add_operations();
   known->mutable_operation_id()->set_value("reserve-1");
   known->mutable_agent_id()->set_value(a.id());
@@ -1071,13 +1103,72 @@ TEST_CASE("operations asking for feedback: dropped (no agent gives it yet), "
   caf::anon_send(f.driver, reconcile);
   c.ds.run();
   REQUIRE(f.log->operation_updates.size() == 3);
-  CHECK(f.log->operation_updates[1].state() == v1::OPERATION_UNKNOWN);
-  CHECK(f.log->operation_updates[1].agent_id().value() == a.id());
+  CHECK(f.log->operation_updates[1].state() == v1::OPERATION_FINISHED);
   CHECK(f.log->operation_updates[2].state() == v1::OPERATION_UNKNOWN);
+
+  // An acknowledgement of another status changes nothing; the right one
+  // reaches the agent, and the finished operation is forgotten.
+  call::Call::AcknowledgeOperationStatus ack;
+  ack.mutable_agent_id()->set_value(a.id());
+  ack.mutable_operation_id()->set_value("reserve-1");
+  ack.set_uuid("finished-0000099");
+  caf::anon_send(f.driver, ack);
+  c.ds.run();
+  CHECK(a.log->operation_acks.empty());
+  ack.set_uuid("finished-0000001");
+  caf::anon_send(f.driver, ack);
+  c.ds.run();
+  REQUIRE(a.log->operation_acks.size() == 1);
+  CHECK(a.log->operation_acks[0].status_uuid().value() == "finished-0000001");
+  CHECK(a.log->operation_acks[0].operation_uuid().value()
+        == a.log->checkpoints[0].operations(0).uuid().value());
+  ops = c.call(get);
+  REQUIRE(ops);
+  CHECK(ops->get_operations().operations_size() == 0);
+  f.log->operation_updates.clear();
+  call::Call::ReconcileOperations implicit;
+  caf::anon_send(f.driver, implicit);
+  c.ds.run();
+  CHECK(f.log->operation_updates.empty());
+}
+
+TEST_CASE("the pending operations of an agent marked gone are "
+          "OPERATION_GONE_BY_OPERATOR") {
+  cluster c;
+  auto a = c.add_agent("cpus:4;mem:4096;disk:1000");
+  a.log->answer_operations = false; // the agent never finishes them
+  auto info = framework_info("ops");
+  info.add_roles("db");
+  info.add_capabilities()->set_type(v1::FrameworkInfo::Capability::MULTI_ROLE);
+  auto f = c.add_framework(info);
+  auto offer = f.log->take_offers().at(0);
+  call::Call::Accept accept;
+  *accept.add_offer_ids() = offer.id();
+  auto* reserve = accept.add_operations();
+  reserve->set_type(v1::Offer::Operation::RESERVE);
+  reserve->mutable_id()->set_value("reserve-1");
+  resources::parse(R"([{"name":"cpus","type":"SCALAR","scalar":{"value":1},
+    "reservations":[{"type":"DYNAMIC","role":"db"}]}])")
+    ->to_proto(reserve->mutable_reserve()->mutable_resources());
+  caf::anon_send(f.driver, accept);
+  c.ds.run();
+  CHECK(f.log->operation_updates.empty());
   v1::master::Call get;
   get.set_type(v1::master::Call::GET_OPERATIONS);
   auto ops = c.call(get);
   REQUIRE(ops);
-  CHECK(ops->type() == v1::master::Response::GET_OPERATIONS);
+  REQUIRE(ops->get_operations().operations_size() == 1);
+  CHECK(ops->get_operations().operations(0).latest_status().state()
+        == v1::OPERATION_PENDING);
+  v1::master::Call gone;
+  gone.set_type(v1::master::Call::MARK_AGENT_GONE);
+  gone.mutable_mark_agent_gone()->mutable_agent_id()->set_value(a.id());
+  REQUIRE(c.call(gone));
+  c.ds.run();
+  REQUIRE(f.log->operation_updates.size() == 1);
+  CHECK(f.log->operation_updates[0].state()
+        == v1::OPERATION_GONE_BY_OPERATOR);
+  ops = c.call(get);
+  REQUIRE(ops);
   CHECK(ops->get_operations().operations_size() == 0);
 }

@@ -24,6 +24,7 @@ using agent_actor = caf::typed_actor<
   caf::reacts_to<v1::internal::StatusUpdateAcknowledgement>,
   caf::reacts_to<v1::internal::FrameworkToExecutor>,
   caf::reacts_to<v1::internal::CheckpointResources>,
+  caf::reacts_to<v1::internal::AcknowledgeOperationStatus>,
   // Kill every task and take no new ones until they have all ended and
   // their ends are acknowledged (the operator's DRAIN_AGENT).
   caf::reacts_to<v1::internal::DrainAgent>,

@@ -66,6 +66,7 @@ using master_actor = caf::typed_actor<
   caf::replies_to<agent_actor, v1::internal::ReregisterAgent>::with<
     v1::internal::AgentRegistered>,
   caf::reacts_to<v1::internal::StatusUpdate>,
+  caf::reacts_to<v1::internal::UpdateOperationStatus>,
   caf::reacts_to<v1::internal::ExecutorToFramework>,
   caf::reacts_to<v1::internal::ExitedExecutor>,
   // The agent shuts down on purpose: its tasks are gone, not unreachable.

@@ -184,6 +184,9 @@ public:
       [this](const v1::internal::StatusUpdate&) {
         pass(up_, master_, "StatusUpdate");
       },
+      [this](const v1::internal::UpdateOperationStatus&) {
+        pass(up_, master_, "UpdateOperationStatus");
+      },
       [this](const v1::internal::ExecutorToFramework&) {
         pass(up_, master_, "ExecutorToFramework");
       },
@@ -232,6 +235,9 @@ public:
       },
       [this](const v1::internal::CheckpointResources&) {
         pass(down_, agent(), "CheckpointResources");
+      },
+      [this](const v1::internal::AcknowledgeOperationStatus&) {
+        pass(down_, agent(), "AcknowledgeOperationStatus");
       },
       [this](const v1::internal::DrainAgent&) {
         pass(down_, agent(), "DrainAgent");
