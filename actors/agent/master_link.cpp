@@ -284,11 +284,10 @@ void agent_state::checkpoint_resources(
   total = std::move(*parsed);
   v1::internal::JournalRecord rec;
   *rec.mutable_resources()->mutable_resources() = msg.resources();
-  if (msg.operations_size() == 0) {
-    record(rec);
-    return;
-  }
-  record(rec, [this, ops = msg.operations()] { finish_operations(ops); });
+  record(rec);
+  // Journaled right behind the checkpoint, in the same write: a crash
+  // never keeps the one without the other.
+  finish_operations(msg.operations());
 }
 
 bool agent_state::stale_launch(const std::string& task_id) const {

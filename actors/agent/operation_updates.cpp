@@ -13,6 +13,13 @@ namespace dcos::kernel {
 void agent_state::finish_operations(
   const google::protobuf::RepeatedPtrField<v1::Operation>& ops) {
   for (const auto& op : ops) {
+    if (auto known = operation_updates.find(op.uuid().value());
+        known != operation_updates.end()) {
+      // Finished before: the master lost the answer; it goes again.
+      if (registered)
+        self->send(master, known->second);
+      continue;
+    }
     v1::internal::UpdateOperationStatus update;
     auto* operation = update.mutable_operation();
     *operation = op;

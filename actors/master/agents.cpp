@@ -71,6 +71,7 @@ void master_state::admitted(
   if (a->second.active)
     self->send(allocator, alloc::activate_agent{agent_id, true});
   start_draining(a->second); // if it is DRAINING
+  resend_pending_operations(a->second);
 }
 
 std::string master_state::endpoint_of(const v1::AgentInfo& info) {
@@ -447,15 +448,7 @@ master_state::reregister_agent(const agent_actor& handle,
     auto rp = self->make_response_promise<v1::internal::AgentRegistered>();
     rp.deliver(registered_reply(id));
     start_draining(agent);
-    // The checkpoint carrying operations still pending may have been lost
-    // with the link: it goes again (the agent answers each anew).
-    std::vector<v1::Operation> pending;
-    for (const auto& [uuid, op] : operations)
-      if (op.agent_id().value() == id
-          && op.latest_status().state() == v1::OPERATION_PENDING)
-        pending.push_back(op);
-    if (!pending.empty())
-      checkpoint_resources(agent, std::move(pending));
+    resend_pending_operations(agent);
     return rp;
   }
   // Back from unreachable, or admitted by an earlier master, or unknown

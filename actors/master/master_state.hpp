@@ -277,6 +277,12 @@ struct master_state {
   // framework acknowledged a terminal status (operations.cpp). Ordered:
   // reconciliation answers in the same order in every run of a seed.
   std::map<std::string, v1::Operation> operations;
+  // Statuses acknowledged (or whose framework is gone) after the master
+  // forgot their operation, by operation uuid: the agent's copies sent
+  // again before it heard are acknowledged again, not forwarded. The
+  // oldest are dropped past a bound.
+  std::map<std::string, std::string> acknowledged_operations;
+  std::deque<std::string> acknowledged_order;
   // Who is who among monitored peers (schedulers and agents).
   std::unordered_map<caf::actor_addr, std::string> framework_by_addr;
   std::unordered_map<caf::actor_addr, std::string> agent_by_addr;
@@ -544,6 +550,12 @@ struct master_state {
   void forget_operations_of_agent(const std::string& agent_id,
                                   const std::string& why);
   void forget_operations_of_framework(const std::string& framework_id);
+  /// The checkpoint naming operations still pending on `agent` may have
+  /// been lost with its link: it goes again (the agent answers each one
+  /// it has not answered yet, and repeats its answer to the others).
+  void resend_pending_operations(agent_record& agent);
+  /// Tells the agent that sent `update` that its status is acknowledged.
+  void acknowledge_to_agent(const v1::Operation& op);
   void acknowledge_operation_status(
     const std::string& framework_id,
     const call::Call::AcknowledgeOperationStatus& call);

@@ -312,6 +312,19 @@ void master_state::refuse_accept(framework_record& fw,
   if (!taken.agent_id.empty() && !taken.remaining.empty())
     self->send(allocator, alloc::recover{framework_id, taken.agent_id,
                                          std::move(taken.remaining), refuse});
+  // Every operation asking feedback is dropped, as Mesos drops them.
+  for (const auto& op : call.operations())
+    if (!op.id().value().empty()
+        && op.type() != v1::Offer::Operation::LAUNCH
+        && op.type() != v1::Offer::Operation::LAUNCH_GROUP) {
+      v1::OperationStatus status;
+      *status.mutable_operation_id() = op.id();
+      status.set_state(v1::OPERATION_DROPPED);
+      status.set_message(taken.error);
+      if (!taken.agent_id.empty())
+        status.mutable_agent_id()->set_value(taken.agent_id);
+      send_operation_status(fw, std::move(status));
+    }
   // Every task it tried to launch is dropped (or lost).
   auto state = fw.partition_aware ? v1::TASK_DROPPED : v1::TASK_LOST;
   auto drop = [&](const v1::TaskInfo& task) {

@@ -104,28 +104,56 @@ v1::Operation master_state::track_operation(const framework_record& fw,
   return tracked;
 }
 
+void master_state::acknowledge_to_agent(const v1::Operation& op) {
+  auto agent = agents.find(op.agent_id().value());
+  if (agent == agents.end() || !agent->second.connected)
+    return;
+  v1::internal::AcknowledgeOperationStatus ack;
+  *ack.mutable_operation_uuid() = op.uuid();
+  *ack.mutable_status_uuid() = op.latest_status().uuid();
+  self->send(agent->second.handle, std::move(ack));
+}
+
 void master_state::operation_update(
   const v1::internal::UpdateOperationStatus& msg) {
   const auto& reported = msg.operation();
-  auto* fw = find_framework(reported.framework_id().value(),
-                            "UpdateOperationStatus");
   const auto& uuid = reported.uuid().value();
+  const auto& status = reported.latest_status();
   auto at = operations.find(uuid);
   if (at == operations.end()) {
-    if (fw == nullptr)
-      return; // of a framework that is gone: nobody acknowledges it
+    auto acked = acknowledged_operations.find(uuid);
+    bool framework_gone
+      = frameworks.count(reported.framework_id().value()) == 0;
+    if ((acked != acknowledged_operations.end()
+         && acked->second == status.uuid().value())
+        || framework_gone) {
+      // Acknowledged already, or nobody is left to: the agent may stop.
+      acknowledge_to_agent(reported);
+      return;
+    }
     // Known to the agent from before a master failover.
     at = operations.emplace(uuid, reported).first;
     at->second.clear_statuses();
+    *at->second.add_statuses() = status;
   }
   auto& op = at->second;
-  const auto& status = reported.latest_status();
   if (op.latest_status().uuid().value() != status.uuid().value()) {
     *op.mutable_latest_status() = status;
     *op.add_statuses() = status;
   }
-  if (fw != nullptr)
+  if (auto* fw = find_framework(reported.framework_id().value(),
+                                "UpdateOperationStatus"))
     send_operation_status(*fw, status); // again for a retry: not yet acked
+}
+
+void master_state::resend_pending_operations(agent_record& agent) {
+  std::vector<v1::Operation> pending;
+  for (const auto& [uuid, op] : operations)
+    if (op.agent_id().value() == agent.info.id().value()
+        && op.latest_status().state() == v1::OPERATION_PENDING)
+      pending.push_back(op);
+  if (!pending.empty())
+    checkpoint_resources(agent, std::move(pending));
 }
 
 void master_state::acknowledge_operation_status(
@@ -146,15 +174,19 @@ void master_state::acknowledge_operation_status(
                 call.operation_id().value(), framework_id);
       return;
     }
-    if (auto agent = agents.find(op.agent_id().value());
-        agent != agents.end() && agent->second.connected) {
-      v1::internal::AcknowledgeOperationStatus ack;
-      *ack.mutable_operation_uuid() = op.uuid();
-      ack.mutable_status_uuid()->set_value(call.uuid());
-      self->send(agent->second.handle, std::move(ack));
-    }
-    if (is_terminal(latest.state()))
+    acknowledge_to_agent(op);
+    if (is_terminal(latest.state())) {
+      // The agent may not have heard (it is away): its copies sent again
+      // are acknowledged again.
+      constexpr size_t kept = 10000;
+      acknowledged_operations[at->first] = latest.uuid().value();
+      acknowledged_order.push_back(at->first);
+      if (acknowledged_order.size() > kept) {
+        acknowledged_operations.erase(acknowledged_order.front());
+        acknowledged_order.pop_front();
+      }
       operations.erase(at);
+    }
     return;
   }
   // Mesos, too, ignores an acknowledgement for an operation it does not

@@ -150,17 +150,18 @@ def check_operation_feedback(address, master, timeout):
     OPERATION_ERROR."""
     sub = Subscription(address, "http-framework-ops", timeout, role="ops")
     deadline = time.monotonic() + timeout
-    finished, error = None, None
+    finished, error, accepted = None, None, False
     while finished is None or error is None:
         expect(time.monotonic() < deadline, "no operation status in time")
         event = sub.next_event()
         expect(event is not None, "the master closed the event stream")
         if event["type"] == "OFFERS":
             offers = event["offers"]["offers"]
-            if finished is not None or error is not None:
+            if accepted:  # one RESERVE only
                 master.call(sub, {"type": "DECLINE", "decline": {
                     "offer_ids": [o["id"] for o in offers]}})
                 continue
+            accepted = True
             offer = offers[0]
             cpus = next(r for r in offer["resources"] if r["name"] == "cpus")
             reserved = dict(cpus, scalar={"value": 0.5}, reservations=[
@@ -349,15 +350,17 @@ def acknowledge(sub, master, status):
 
 def run(args):
     deadline = time.monotonic() + args.timeout
+    master = Master(args.master, args.timeout)
+    # First, while no other framework holds the agent's offer.
+    if args.operations:
+        check_operation_feedback(args.master, master, args.timeout)
     a = Subscription(args.master, "http-framework", args.timeout)
     print(f"subscribed framework {a.framework_id} stream {a.stream_id} "
           f"heartbeat {a.heartbeat}s")
-    master = Master(args.master, args.timeout)
     # A second framework, to have another framework's stream id at hand.
     b = Subscription(args.master, "http-framework-b", args.timeout)
     check_refusals(master, a, b)
     check_framework_calls(args.master, master, a)
-    check_operation_feedback(args.master, master, args.timeout)
     master.call(b, {"type": "TEARDOWN"})
     while b.next_event() is not None:
         pass  # events sent before the teardown, then the end of the stream
@@ -462,6 +465,9 @@ def main():
     parser.add_argument("--tasks", type=int, default=100)
     parser.add_argument("--command", default="true")
     parser.add_argument("--timeout", type=float, default=240)
+    parser.add_argument("--operations", action="store_true",
+                        help="first reserve with operation feedback (the "
+                             "reservation stays, to role ops)")
     return run_script(run, parser)
 
 

@@ -65,13 +65,16 @@ void curl_protobuf(const std::string& url, const std::string& body_file,
 
 } // namespace
 
-TEST_CASE("a framework in Python runs 100 tasks over the scheduler API") {
+TEST_CASE("a framework in Python reserves with operation feedback and runs "
+          "100 tasks over the scheduler API") {
   scratch_dir dir;
   master_process master;
   agent_process agent(master.address(), dir / "agent");
-  auto run = run_http_framework(master.address(), 100);
+  auto run = run_http_framework(master.address(), 100, true);
   INFO(run.out);
   CHECK(run.status == 0);
+  CHECK(run.out.find("RESERVE with an id: OPERATION_FINISHED from the agent")
+        != std::string::npos);
   // Every refusal case ran and the last line is the framework's verdict.
   CHECK(run.out.find("refused a body that is neither JSON nor protobuf: 415")
         != std::string::npos);

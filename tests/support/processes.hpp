@@ -223,11 +223,14 @@ inline run_result run_framework_script(const char* variable,
 }
 
 /// Runs tests/integration/http_framework.py against `master` for `tasks`
-/// tasks.
-inline run_result run_http_framework(const std::string& master, int tasks) {
-  return run_framework_script("DCOS_HTTP_FRAMEWORK",
-                              {"--master=" + master,
-                               "--tasks=" + std::to_string(tasks)});
+/// tasks; with `operations`, it first reserves with operation feedback.
+inline run_result run_http_framework(const std::string& master, int tasks,
+                                     bool operations = false) {
+  std::vector<std::string> args{"--master=" + master,
+                                "--tasks=" + std::to_string(tasks)};
+  if (operations)
+    args.push_back("--operations");
+  return run_framework_script("DCOS_HTTP_FRAMEWORK", std::move(args));
 }
 
 /// Parses `body` as JSON; fails the test if it is not well-formed.
