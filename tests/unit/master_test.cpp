@@ -1017,24 +1017,36 @@ TEST_CASE("operator CREATE_VOLUMES, GROW_VOLUME, SHRINK_VOLUME, "
   CHECK(a.log->checkpoints.size() == 5);
 }
 
+// A framework in role "db" (MULTI_ROLE), and an ACCEPT of its first offer
+// that reserves 1 cpu to "db" with operation id `id`.
+struct reserving_framework {
+  cluster::framework f;
+  call::Call::Accept accept;
+  v1::Offer offer;
+};
+
+reserving_framework reserve_with_id(cluster& c, const std::string& id) {
+  auto info = framework_info("ops");
+  info.add_roles("db");
+  info.add_capabilities()->set_type(v1::FrameworkInfo::Capability::MULTI_ROLE);
+  reserving_framework out{c.add_framework(info), {}, {}};
+  out.offer = out.f.log->take_offers().at(0);
+  *out.accept.add_offer_ids() = out.offer.id();
+  auto* reserve = out.accept.add_operations();
+  reserve->set_type(v1::Offer::Operation::RESERVE);
+  reserve->mutable_id()->set_value(id);
+  resources::parse(R"([{"name":"cpus","type":"SCALAR","scalar":{"value":1},
+    "reservations":[{"type":"DYNAMIC","role":"db"}]}])")
+    ->to_proto(reserve->mutable_reserve()->mutable_resources());
+  return out;
+}
+
 TEST_CASE("operations asking for feedback: applied, finished by the agent, "
           "kept until acknowledged, reconciled; LAUNCH with an id is an "
           "error, an invalid operation with an id OPERATION_ERROR") {
   cluster c;
   auto a = c.add_agent("cpus:4;mem:4096;disk:1000");
-  auto info = framework_info("ops");
-  info.add_roles("db");
-  info.add_capabilities()->set_type(v1::FrameworkInfo::Capability::MULTI_ROLE);
-  auto f = c.add_framework(info);
-  auto offer = f.log->take_offers().at(0);
-  call::Call::Accept accept;
-  *accept.add_offer_ids() = offer.id();
-  auto* reserve = accept.add_operations();
-  reserve->set_type(v1::Offer::Operation::RESERVE);
-  reserve->mutable_id()->set_value("reserve-1");
-  resources::parse(R"([{"name":"cpus","type":"SCALAR","scalar":{"value":1},
-    "reservations":[{"type":"DYNAMIC","role":"db"}]}])")
-    ->to_proto(reserve->mutable_reserve()->mutable_resources());
+  auto [f, accept, offer] = reserve_with_id(c, "reserve-1");
   auto* bad = accept.add_operations();
   bad->set_type(v1::Offer::Operation::UNRESERVE);
   bad->mutable_id()->set_value("unreserve-1");
@@ -1137,19 +1149,7 @@ TEST_CASE("the pending operations of an agent marked gone are "
   cluster c;
   auto a = c.add_agent("cpus:4;mem:4096;disk:1000");
   a.log->answer_operations = false; // the agent never finishes them
-  auto info = framework_info("ops");
-  info.add_roles("db");
-  info.add_capabilities()->set_type(v1::FrameworkInfo::Capability::MULTI_ROLE);
-  auto f = c.add_framework(info);
-  auto offer = f.log->take_offers().at(0);
-  call::Call::Accept accept;
-  *accept.add_offer_ids() = offer.id();
-  auto* reserve = accept.add_operations();
-  reserve->set_type(v1::Offer::Operation::RESERVE);
-  reserve->mutable_id()->set_value("reserve-1");
-  resources::parse(R"([{"name":"cpus","type":"SCALAR","scalar":{"value":1},
-    "reservations":[{"type":"DYNAMIC","role":"db"}]}])")
-    ->to_proto(reserve->mutable_reserve()->mutable_resources());
+  auto [f, accept, offer] = reserve_with_id(c, "reserve-1");
   caf::anon_send(f.driver, accept);
   c.ds.run();
   CHECK(f.log->operation_updates.empty());
