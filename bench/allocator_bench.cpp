@@ -9,6 +9,7 @@
 //   accept_pass_ms   a pass after every offer was kept: nothing is free
 //
 //   allocator_bench [--agents=1000,5000,10000,20000] [--frameworks=100,...]
+//                   [--perf_window]
 #include <chrono>
 #include <sstream>
 
@@ -32,14 +33,25 @@ std::vector<int> parse_list(const std::string& text) {
   return out;
 }
 
+// With --perf_window: the decline pass's steady_clock (CLOCK_MONOTONIC)
+// window, to profile that pass alone with `perf record -k CLOCK_MONOTONIC`
+// and `perf report --time START,END`.
+bool print_perf_window = false;
+
 // Times one pass; the previous pass's offers are destroyed outside the
 // measurement.
 double time_pass(hierarchical_allocator& a, alloc::time_point now,
-                 std::vector<offer_batch>& offers) {
+                 std::vector<offer_batch>& offers,
+                 const char* window_name = nullptr) {
   offers.clear();
   auto start = steady_clock::now();
   offers = a.allocate(now);
-  return duration<double, std::milli>(steady_clock::now() - start).count();
+  auto end = steady_clock::now();
+  if (print_perf_window && window_name != nullptr)
+    fmt::print(stderr, "{} pass window: {:.6f},{:.6f}\n", window_name,
+               duration<double>(start.time_since_epoch()).count(),
+               duration<double>(end.time_since_epoch()).count());
+  return duration<double, std::milli>(end - start).count();
 }
 
 template <class F>
@@ -70,7 +82,7 @@ void run_shape(int agents, int frameworks) {
       a.recover({batch.framework_id, agent, amount, seconds(5)}, now);
   }
   now += seconds(1);
-  double decline = time_pass(a, now, offers);
+  double decline = time_pass(a, now, offers, "decline");
   size_t offered_after_decline = 0;
   for (auto& batch : offers)
     offered_after_decline += batch.agents.size();
@@ -94,6 +106,8 @@ int main(int argc, char** argv) {
   flags f{"allocator_bench [flags]", "Allocation pass time at Mesos' shapes."};
   f.add(&agents, "agents", "comma-separated agent counts");
   f.add(&frameworks, "frameworks", "comma-separated framework counts");
+  f.add(&print_perf_window, "perf_window",
+        "print each decline pass's CLOCK_MONOTONIC window to stderr");
   parse_or_exit(f, argc, argv);
   for (int n : parse_list(agents))
     for (int m : parse_list(frameworks))

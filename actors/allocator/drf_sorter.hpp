@@ -28,10 +28,16 @@ class drf_sorter {
 public:
   using client_id = uint32_t;
 
+  /// With `dense_ids`, clients are found through a vector indexed by id
+  /// (for ids that are small and mostly used, like role indexes); otherwise
+  /// by a scan while there are few clients and a hash beyond.
+  explicit drf_sorter(bool dense_ids = false) : dense_ids_(dense_ids) {
+  }
+
   /// REQUIRES: `id` is not in the sorter; weight > 0.
   void add(client_id id, double weight = 1.0);
   void remove(client_id id);
-  bool contains(client_id id) const { return clients_.count(id) > 0; }
+  bool contains(client_id id) const { return find(id) != nullptr; }
   void set_weight(client_id id, double weight);
 
   /// Adds (sign 1) or subtracts (sign -1) `delta` from the client's
@@ -57,15 +63,29 @@ public:
 
 private:
   struct client {
+    client_id id = 0;
     double weight = 1.0;
     double share = 0.0;
     kind_vector allocation;
   };
 
-  double compute_share(const client& c) const;
-  void reposition(client_id id, client& c);
+  // Past this many clients, a sparse sorter hashes ids instead of scanning.
+  static constexpr size_t scan_limit = 8;
 
-  std::unordered_map<client_id, client> clients_;
+  const client* find(client_id id) const;
+  client* find(client_id id) {
+    return const_cast<client*>(std::as_const(*this).find(id));
+  }
+  // Records that `id` is at `slot` of clients_ (UINT32_MAX: nowhere).
+  void set_slot(client_id id, uint32_t slot);
+  double compute_share(const client& c) const;
+  void reposition(client& c);
+
+  bool dense_ids_;
+  // The clients in no particular order; the lookups are found by find().
+  std::vector<client> clients_;
+  std::vector<uint32_t> slot_by_id_;                   // dense: id -> slot
+  std::unordered_map<client_id, uint32_t> slot_of_;    // sparse, when hashing
   order_type order_;
   kind_vector totals_;
   bool totals_dirty_ = false;

@@ -564,7 +564,7 @@ bool hierarchical_allocator::eligible(const framework_entry& f, uint32_t fw,
                                       time_point now) {
   if (!f.active || f.suppressed.count(role) > 0)
     return false;
-  if (a.filtered_by.count(fw) == 0)
+  if (!a.filtered_by.contains(fw))
     return true;
   auto key = filter_key(fw, a.index);
   auto& list = filters_[key];
@@ -781,11 +781,15 @@ hierarchical_allocator::allocate(time_point now,
 
   // Stage 2: fair share.
   const kind_vector* caps = surplus.empty() ? nullptr : &surplus;
+  // True while the agent's free resources are as last found allocatable
+  // (the common offer is all of them: no second look).
+  bool available_allocatable = false;
   auto try_role = [&](agent_entry& a, uint32_t role) {
     if (roles_[role].active_frameworks == 0)
       return;
     auto& offerable = offerable_for(a, role, caps, scratch);
-    if (!allocatable(offerable))
+    if (!(available_allocatable && &offerable == &a.available)
+        && !allocatable(offerable))
       return;
     auto fw = first_eligible(role, a, offerable, now);
     if (fw < 0)
@@ -793,11 +797,20 @@ hierarchical_allocator::allocate(time_point now,
     if (caps != nullptr)
       consume(surplus, kinds_of(offerable.unreserved()));
     give(a, static_cast<uint32_t>(fw), role, offerable, out);
+    available_allocatable = false;
   };
-  for (auto agent : order) {
-    auto& a = agents_[agent];
+  for (size_t i = 0; i < order.size(); ++i) {
+    // Agents come in random order, so each one's entry and free resources
+    // are a cache miss: fetch them ahead while this one is handed out.
+    if (i + 2 < order.size())
+      __builtin_prefetch(&agents_[order[i + 2]]);
+    if (i + 1 < order.size())
+      for (const auto& r : agents_[order[i + 1]].available)
+        __builtin_prefetch(&r); // name, kind and amount: the first line
+    auto& a = agents_[order[i]];
     if (!a.active || !allocatable(a.available))
       continue;
+    available_allocatable = true;
     // Unreserved resources (and reservations of roles met on the way) in
     // role order; the loop ends as soon as nothing unreserved is left.
     const auto& roles = role_sorter_.order();

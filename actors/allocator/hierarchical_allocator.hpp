@@ -24,6 +24,7 @@
 // Thread-safety: none; owned by one actor.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <random>
@@ -48,6 +49,31 @@ struct allocator_options {
   // these amounts, so leftovers like 0.001 cpus do not churn as offers.
   resources min_allocatable = *resources::parse("cpus:0.01");
   resources min_allocatable_alt = *resources::parse("mem:32");
+};
+
+/// A set of ids kept as a sorted vector: an agent is filtered by few
+/// frameworks, and a binary search of a short array is cheaper than a hash
+/// set's bucket and node, both cache misses on the allocation path.
+class id_set {
+public:
+  bool contains(uint32_t id) const {
+    return std::binary_search(ids_.begin(), ids_.end(), id);
+  }
+  void insert(uint32_t id) {
+    auto i = std::lower_bound(ids_.begin(), ids_.end(), id);
+    if (i == ids_.end() || *i != id)
+      ids_.insert(i, id);
+  }
+  void erase(uint32_t id) {
+    auto i = std::lower_bound(ids_.begin(), ids_.end(), id);
+    if (i != ids_.end() && *i == id)
+      ids_.erase(i);
+  }
+  auto begin() const { return ids_.begin(); }
+  auto end() const { return ids_.end(); }
+
+private:
+  std::vector<uint32_t> ids_;
 };
 
 class hierarchical_allocator {
@@ -110,7 +136,7 @@ private:
     // Allocations by framework, with allocation roles. A short vector: an
     // agent serves few frameworks at once.
     std::vector<std::pair<uint32_t, resources>> by_framework;
-    std::unordered_set<uint32_t> filtered_by; // frameworks with filters here
+    id_set filtered_by; // frameworks with filters here
     std::vector<uint32_t> reservation_roles;  // roles that may use its
                                               // reservations
     uint32_t index = 0;
@@ -219,7 +245,8 @@ private:
 
   std::vector<role_entry> roles_;
   std::unordered_map<std::string, uint32_t> role_by_name_;
-  drf_sorter role_sorter_; // roles with at least one framework
+  drf_sorter role_sorter_{true}; // roles with at least one framework (by
+                                 // role index: dense)
 
   std::vector<std::string> kind_names_; // few: looked up by linear scan
   kind_vector scratch_kinds_;

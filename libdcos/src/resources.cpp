@@ -285,6 +285,15 @@ caf::error legacy_reservation(const v1::Resource& x, resource& r) {
 }
 #pragma GCC diagnostic pop
 
+// True if every entry has the same allocation role: then entries differ in
+// something else, and giving them all one role merges none of them.
+bool one_allocation_role(const std::vector<resource>& entries) {
+  for (const auto& r : entries)
+    if (r.allocation_role != entries.front().allocation_role)
+      return false;
+  return true;
+}
+
 } // namespace
 
 int64_t to_milli(double value) noexcept {
@@ -655,6 +664,11 @@ resources resources::allocate(std::string_view role) const& {
 }
 
 resources resources::allocate(std::string_view role) && {
+  if (one_allocation_role(entries_)) { // the common case: in place
+    for (auto& r : entries_)
+      r.allocation_role.assign(role);
+    return std::move(*this);
+  }
   // Entries that differed only in their allocation role become one.
   std::vector<resource> entries = std::move(entries_);
   entries_.clear();
@@ -671,6 +685,11 @@ resources resources::unallocate() const& {
 }
 
 resources resources::unallocate() && {
+  if (one_allocation_role(entries_)) {
+    for (auto& r : entries_)
+      r.allocation_role.clear();
+    return std::move(*this);
+  }
   std::vector<resource> entries = std::move(entries_);
   entries_.clear();
   entries_.reserve(entries.size());

@@ -1,6 +1,8 @@
 // The allocator's policy with real numbers: DRF fairness, weights, quota,
 // reservations, filters, suppression.
 #include <map>
+#include <random>
+#include <set>
 
 #include <doctest/doctest.h>
 
@@ -88,6 +90,75 @@ struct cluster {
 };
 
 } // namespace
+
+TEST_CASE("DRF sorter: order, shares and lookups stay right as clients come "
+          "and go, whether ids are scanned, hashed or dense") {
+  for (bool dense : {false, true}) {
+    CAPTURE(dense);
+    drf_sorter sorter{dense};
+    sorter.set_totals({1000, 4000});
+    sorter.refresh();
+    struct model_client {
+      double weight;
+      kind_vector allocation;
+    };
+    std::map<uint32_t, model_client> model;
+    auto share_of = [](const model_client& c) {
+      return std::max(c.allocation[0] / 1000.0, c.allocation[1] / 4000.0)
+             / c.weight;
+    };
+    std::mt19937 rng{7};
+    // Up to 40 clients: across the point where a sparse sorter switches
+    // from scanning to hashing, in both directions, many times.
+    for (int step = 0; step < 4000; ++step) {
+      uint32_t id = rng() % 40;
+      switch (rng() % 4) {
+        case 0:
+          if (model.count(id) == 0) {
+            double weight = 1.0 + rng() % 3;
+            sorter.add(id, weight);
+            model[id] = {weight, {0, 0}};
+          }
+          break;
+        case 1:
+          sorter.remove(id);
+          model.erase(id);
+          break;
+        default: {
+          kind_vector delta{int64_t(rng() % 50), int64_t(rng() % 200)};
+          int64_t sign = 1;
+          if (auto i = model.find(id); i != model.end()) {
+            sign = i->second.allocation[0] >= delta[0]
+                       && i->second.allocation[1] >= delta[1] && rng() % 2
+                     ? -1
+                     : 1;
+            add_into(i->second.allocation, delta, sign);
+          }
+          sorter.allocate(id, delta, sign);
+        }
+      }
+      REQUIRE(sorter.size() == model.size());
+      std::set<std::pair<double, uint32_t>> expected;
+      for (auto& [cid, c] : model) {
+        expected.emplace(share_of(c), cid);
+        REQUIRE(sorter.contains(cid));
+        auto got = sorter.allocation(cid); // empty until first allocated
+        got.resize(2, 0);
+        REQUIRE(got == c.allocation);
+        REQUIRE(sorter.share(cid) == doctest::Approx(share_of(c)));
+      }
+      REQUIRE(sorter.order().size() == expected.size());
+      auto it = expected.begin();
+      for (auto& [share, cid] : sorter.order()) {
+        REQUIRE(cid == it->second);
+        REQUIRE(share == doctest::Approx(it->first));
+        ++it;
+      }
+      for (uint32_t other = 0; other < 40; ++other)
+        REQUIRE(sorter.contains(other) == (model.count(other) > 0));
+    }
+  }
+}
 
 TEST_CASE("DRF: equal weights converge to equal dominant shares") {
   cluster c;

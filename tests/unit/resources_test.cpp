@@ -181,6 +181,22 @@ TEST_CASE("reserve and unreserve") {
   CHECK_FALSE(base.allocate("db").contains(base));
 }
 
+TEST_CASE("allocation roles: entries that differ only in them become one") {
+  auto base = parse("cpus:2;mem:512;ports:[31000-31009]");
+  // One role throughout: nothing merges, in either direction.
+  auto web = base.allocate("web");
+  CHECK(web.size() == base.size());
+  CHECK(web.unallocate() == base);
+  // Two roles: unallocating merges each kind back into one entry.
+  auto mixed = parse("cpus:1;mem:256;ports:[31000-31004]").allocate("web")
+               + parse("cpus:1;mem:256;ports:[31005-31009]").allocate("db");
+  CHECK(mixed.size() == 2 * base.size());
+  CHECK(mixed.unallocate() == base);
+  CHECK(mixed.unallocate().size() == base.size());
+  CHECK(mixed.allocate("ops") == base.allocate("ops"));
+  CHECK(mixed.allocate("ops").size() == base.size());
+}
+
 // -- property-style tests ----------------------------------------------------
 
 namespace {
