@@ -20,6 +20,10 @@ void configure_actor_system(caf::actor_system_config& cfg, size_t workers) {
   cfg.set("work-stealing.moderate-poll-attempts", size_t{0});
   if (workers > 0)
     cfg.set("scheduler.max-threads", workers);
+  // No BASP worker between the network thread and the receiver (CAF's
+  // default has one): cross-process one-way throughput rose from about
+  // 215k to 260-290k int32 messages per second here (issue #22).
+  cfg.set("middleman.workers", size_t{0});
   // A waiting worker wakes on its own only to steal work queued behind a
   // busy sibling; alone, it has no sibling.
   if (workers == 1)
