@@ -683,7 +683,7 @@ bool linux_isolation::cleanup(const std::string& id) {
   bool done = true;
   for (const auto& c : nested(id)) {
     if (networks_)
-      networks_->detach(c);
+      networks_->detach_ended(c); // its namespace takes its veth along
     if (cgroups_) {
       auto removed = cgroups_->remove(c);
       if (!removed)

@@ -54,8 +54,11 @@ port_mappings_of(const v1::NetworkInfo& request) {
 } // namespace
 
 network_manager::network_manager(std::vector<network_config> networks,
-                                 std::string state_dir)
-  : networks_(std::move(networks)), state_dir_(std::move(state_dir)) {
+                                 std::string state_dir,
+                                 std::chrono::seconds ended_patience)
+  : networks_(std::move(networks)),
+    state_dir_(std::move(state_dir)),
+    ended_patience_(ended_patience) {
 }
 
 caf::error network_manager::prepare() {
@@ -93,6 +96,7 @@ network_manager::attach(const std::string& container_id,
     return ports.error();
   if (auto err = check_own_netns(pid))
     return err;
+  release_ended();
   auto held = reserve(state_dir_, container_id, *net, *subnet,
                       std::move(*ports));
   if (!held)
@@ -130,6 +134,58 @@ void network_manager::detach(const std::string& container_id) {
   if (auto err = release(state_dir_, container_id))
     logger()->error("cannot release addresses: {} container_id={}",
                     describe_reason(err), container_id);
+}
+
+void network_manager::detach_ended(const std::string& container_id) {
+  if (check_container_id(container_id))
+    return;
+  auto held = held_by(state_dir_, container_id);
+  if (!held) {
+    logger()->error("cannot detach: {} container_id={}",
+                    describe_reason(held.error()), container_id);
+    return;
+  }
+  for (const auto& a : *held)
+    unmap_ports(container_id, a);
+  bool veth_left = std::any_of(held->begin(), held->end(),
+                               [](const attachment& a) {
+                                 return veth_exists(a);
+                               });
+  auto err = veth_left ? mark_ended(state_dir_, container_id)
+                       : release(state_dir_, container_id);
+  if (err)
+    logger()->error("cannot release addresses: {} container_id={}",
+                    describe_reason(err), container_id);
+}
+
+void network_manager::release_ended() {
+  auto marked = ended(state_dir_);
+  if (!marked) {
+    logger()->error("cannot list ended containers: {}",
+                    describe_reason(marked.error()));
+    return;
+  }
+  for (const auto& [id, age] : *marked) {
+    auto held = held_by(state_dir_, id);
+    if (!held)
+      continue;
+    bool veth_left = std::any_of(held->begin(), held->end(),
+                                 [](const attachment& a) {
+                                   return veth_exists(a);
+                                 });
+    if (veth_left && age < ended_patience_)
+      continue;
+    if (veth_left) {
+      logger()->warn("the veth of an ended container outlived {} s: "
+                     "deleting it container_id={}",
+                     ended_patience_.count(), id);
+      for (const auto& a : *held)
+        remove_veth(id, a);
+    }
+    if (auto err = release(state_dir_, id))
+      logger()->error("cannot release addresses: {} container_id={}",
+                      describe_reason(err), id);
+  }
 }
 
 void network_manager::cleanup_except(const std::vector<std::string>& live) {

@@ -180,8 +180,10 @@ struct network_fixture {
   network_manager manager;
   std::vector<subprocess> containers;
 
-  explicit network_fixture(std::vector<network_config> networks)
-    : manager(std::move(networks), state.path + "/network") {
+  explicit network_fixture(std::vector<network_config> networks,
+                           std::chrono::seconds ended_patience
+                           = std::chrono::seconds{10})
+    : manager(std::move(networks), state.path + "/network", ended_patience) {
     auto err = manager.prepare();
     REQUIRE_MESSAGE(!err, describe(err));
   }
@@ -566,6 +568,53 @@ TEST_CASE("a mapped host port reaches a server in the container") {
   CHECK(response.find("200 OK") != std::string::npos);
   CHECK(response.ends_with("\r\n\r\nhi\n"));
   server->terminate();
+}
+
+TEST_CASE("detach_ended frees the ports at once and the address once the "
+          "namespace has taken the veth along") {
+  network_fixture f{{net_a()}};
+  auto host_port = free_port();
+  auto ending = f.start();
+  auto got = f.manager.attach("ending", mapped(host_port), ending);
+  REQUIRE_MESSAGE(got, why(got));
+  CHECK(got->ip_addresses(0).ip_address() == "10.231.1.2");
+  // Its process still runs (as while a kill is under way): the veth stays.
+  f.manager.detach_ended("ending");
+  auto rules = run({"iptables", "-w", "-t", "nat", "-S", "DCOS-DNAT"}).output;
+  CHECK(rules.find("dcos:ending") == std::string::npos);
+  CHECK(ports_of("dcostest-a").size() == 1);
+  f.manager.detach_ended("ending"); // idempotent
+  // Its host port is free for the next container; its address is not.
+  auto next = f.start();
+  auto second = f.manager.attach("next", mapped(host_port), next);
+  REQUIRE_MESSAGE(second, why(second));
+  CHECK(second->ip_addresses(0).ip_address() == "10.231.1.3");
+  CHECK_FALSE(f.files_of("ending").empty());
+  // Its last process ends: the kernel deletes the namespace and the veth.
+  f.containers.front().terminate();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (ports_of("dcostest-a").size() > 1
+         && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(ports_of("dcostest-a").size() == 1);
+  auto third = f.start();
+  CHECK(f.attach("third", "testa", third) == "10.231.1.2");
+  CHECK(f.files_of("ending").empty());
+  CHECK(reaches(third, "10.231.1.3"));
+}
+
+TEST_CASE("detach_ended deletes a veth that outlives its patience") {
+  network_fixture f{{net_a()}, std::chrono::seconds{0}};
+  auto held = f.start(); // its namespace stays: the process never ends
+  CHECK(f.attach("held", "testa", held) == "10.231.1.2");
+  f.manager.detach_ended("held");
+  CHECK(ports_of("dcostest-a").size() == 1);
+  // The next attach finds the mark past its patience.
+  auto next = f.start();
+  CHECK(f.attach("next", "testa", next) == "10.231.1.2");
+  CHECK(ports_of("dcostest-a").size() == 1);
+  CHECK(addresses(held, "eth0").empty());
+  CHECK(f.files_of("held").empty());
 }
 
 TEST_CASE("cleanup_except releases what containers no longer live hold") {

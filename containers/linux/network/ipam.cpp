@@ -41,6 +41,10 @@ std::string record_dir(const std::string& state_dir, const std::string& id) {
   return containers_dir(state_dir) + "/" + id;
 }
 
+std::string ended_dir(const std::string& state_dir) {
+  return state_dir + "/ended";
+}
+
 std::string networks_dir(const std::string& state_dir) {
   return state_dir + "/networks";
 }
@@ -271,7 +275,47 @@ caf::error release(const std::string& state_dir, const std::string& id) {
   }
   std::error_code ec;
   fs::remove_all(record_dir(state_dir, id), ec);
+  fs::remove(ended_dir(state_dir) + "/" + id, ec);
   return {};
+}
+
+caf::error mark_ended(const std::string& state_dir, const std::string& id) {
+  auto lock = lock_state(state_dir);
+  if (!lock)
+    return lock.error();
+  for (auto held : records_of(state_dir, id)) {
+    if (held.ports.empty())
+      continue;
+    held.ports.clear();
+    if (auto err = write_record(state_dir, id, held))
+      return err;
+  }
+  auto dir = ended_dir(state_dir);
+  if (auto err = make_directories(dir))
+    return err;
+  auto path = dir + "/" + id;
+  if (fs::exists(path)) // marked before: the first mark's time counts
+    return {};
+  return write_file(path, "");
+}
+
+caf::expected<std::vector<std::pair<std::string, std::chrono::seconds>>>
+ended(const std::string& state_dir) {
+  auto lock = lock_state(state_dir);
+  if (!lock)
+    return lock.error();
+  std::vector<std::pair<std::string, std::chrono::seconds>> result;
+  auto now = fs::file_time_type::clock::now();
+  for (const auto& id : entries(ended_dir(state_dir))) {
+    std::error_code ec;
+    auto marked = fs::last_write_time(ended_dir(state_dir) + "/" + id, ec);
+    auto age = ec || marked > now
+                 ? std::chrono::seconds{0}
+                 : std::chrono::duration_cast<std::chrono::seconds>(now
+                                                                    - marked);
+    result.emplace_back(id, age);
+  }
+  return result;
 }
 
 caf::expected<std::set<std::string>> holders(const std::string& state_dir) {

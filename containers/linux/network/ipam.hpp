@@ -4,6 +4,9 @@
 //   containers/<id>/<network>   what attach() set up, for detach(): lines
 //                               "ip <ip>", "veth <host end>" and
 //                               "port <tcp|udp> <host port> <container port>"
+//   ended/<id>                  the container ended and its ports are
+//                               unmapped; its addresses wait for its veth to
+//                               go (the file's mtime: since when)
 // (addresses live under networks/ so that no network name can collide with
 // `containers` or `lock`). reserve() writes both before any plumbing, so
 // that a crash in the middle of attach() leaves enough behind to undo it.
@@ -14,8 +17,10 @@
 // cannot be had (io_error naming it) unless said otherwise.
 #pragma once
 
+#include <chrono>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <caf/error.hpp>
@@ -57,8 +62,18 @@ caf::expected<std::vector<attachment>> held_by(const std::string& state_dir,
 
 /// Removes every address that names `id`, recorded or not (a crash between
 /// taking an address and writing the record leaves one without a record),
-/// and all of its records.
+/// all of its records, and its mark as ended.
 caf::error release(const std::string& state_dir, const std::string& id);
+
+/// Marks `id` ended: its records lose their port mappings (the caller has
+/// removed them, and the ports are free for others) and keep its addresses
+/// and veth names until release().
+caf::error mark_ended(const std::string& state_dir, const std::string& id);
+
+/// The ids marked ended, each with how long ago (by the wall clock, since
+/// marks outlive the process; a mark from the future counts as new).
+caf::expected<std::vector<std::pair<std::string, std::chrono::seconds>>>
+ended(const std::string& state_dir);
 
 /// The ids that hold a record or an address. Removes the empty address
 /// files that crashes left (writers fill them under the lock).

@@ -202,10 +202,22 @@ caf::error plumb(const std::string& id, const attachment& held,
 }
 
 void unplumb(const std::string& id, const attachment& held) {
+  unmap_ports(id, held);
+  remove_veth(id, held);
+}
+
+void unmap_ports(const std::string& id, const attachment& held) {
   for (const auto& p : held.ports)
     if (auto err = remove_port_mapping(id, held.ip, p))
       logger()->warn("cannot remove a port mapping: {} container_id={}",
                      describe_reason(err), id);
+}
+
+bool veth_exists(const attachment& held) {
+  return !held.veth.empty() && ::if_nametoindex(held.veth.c_str()) != 0;
+}
+
+void remove_veth(const std::string& id, const attachment& held) {
   if (held.veth.empty())
     return;
   auto host = rtnetlink::open();

@@ -39,7 +39,17 @@ caf::error plumb(const std::string& id, const attachment& held,
                  pid_t pid);
 
 /// Undoes plumb(), skipping what is already gone; logs what it cannot
-/// undo.
+/// undo. Both halves follow.
 void unplumb(const std::string& id, const attachment& held);
+
+/// Removes `held`'s port mappings; logs what it cannot remove.
+void unmap_ports(const std::string& id, const attachment& held);
+
+/// Deletes `held`'s veth (both ends) if it is still there. Blocks for
+/// 15-25 ms on this machine: the kernel waits out an RCU grace period.
+void remove_veth(const std::string& id, const attachment& held);
+
+/// True while the host end of `held`'s veth exists.
+bool veth_exists(const attachment& held);
 
 } // namespace dcos::isolation::net
