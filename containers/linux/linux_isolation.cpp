@@ -180,6 +180,7 @@ public:
   limitation(const std::string& id, std::string* message) override;
   void kill(const std::string& id) override;
   bool cleanup(const std::string& id) override;
+  bool settle() override;
   std::vector<std::string>
   recover(const std::vector<std::string>& alive) override;
 
@@ -714,6 +715,10 @@ bool linux_isolation::cleanup(const std::string& id) {
   forget(attached_);
   forget(mem_limits_);
   return true;
+}
+
+bool linux_isolation::settle() {
+  return !networks_ || networks_->release_ended() == 0;
 }
 
 std::vector<std::string>

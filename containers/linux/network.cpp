@@ -158,13 +158,14 @@ void network_manager::detach_ended(const std::string& container_id) {
                     describe_reason(err), container_id);
 }
 
-void network_manager::release_ended() {
+size_t network_manager::release_ended() {
   auto marked = ended(state_dir_);
   if (!marked) {
     logger()->error("cannot list ended containers: {}",
                     describe_reason(marked.error()));
-    return;
+    return 0; // nothing to wait for that a retry would find
   }
+  size_t waiting = 0;
   for (const auto& [id, age] : *marked) {
     auto held = held_by(state_dir_, id);
     if (!held)
@@ -173,8 +174,10 @@ void network_manager::release_ended() {
                                  [](const attachment& a) {
                                    return veth_exists(a);
                                  });
-    if (veth_left && age < ended_patience_)
+    if (veth_left && age < ended_patience_) {
+      ++waiting;
       continue;
+    }
     if (veth_left) {
       logger()->warn("the veth of an ended container outlived {} s: "
                      "deleting it container_id={}",
@@ -186,6 +189,7 @@ void network_manager::release_ended() {
       logger()->error("cannot release addresses: {} container_id={}",
                       describe_reason(err), id);
   }
+  return waiting;
 }
 
 void network_manager::cleanup_except(const std::vector<std::string>& live) {

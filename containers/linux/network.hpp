@@ -94,20 +94,21 @@ public:
   /// for 15-25 ms here while the kernel waits out an RCU grace period, and
   /// the kernel deletes it anyway, off this thread, when the container's
   /// namespace dies. The port mappings go now; the addresses stay taken
-  /// until the veth is gone, which a later attach() checks (releasing them)
-  /// and, once the container ended `ended_patience` ago (a constructor
-  /// argument), forces: something still holds the namespace. Idempotent.
+  /// until the veth is gone (see release_ended(), which attach() calls
+  /// too). Idempotent.
   void detach_ended(const std::string& container_id);
+
+  /// Releases the addresses of containers given to detach_ended() whose
+  /// veths are gone, and deletes the veths of those that ended
+  /// `ended_patience` ago (a constructor argument) or more: something still
+  /// holds their namespace. Returns how many still wait.
+  size_t release_ended();
 
   /// Detaches every container that holds something but is not in `live`
   /// (after an agent restart: their state leaked).
   void cleanup_except(const std::vector<std::string>& live);
 
 private:
-  // Releases the addresses of ended containers whose veths are gone, and
-  // deletes those the kernel has not deleted within ended_patience.
-  void release_ended();
-
   std::vector<network_config> networks_;
   std::string state_dir_;
   std::chrono::seconds ended_patience_;

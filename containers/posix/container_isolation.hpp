@@ -66,6 +66,12 @@ public:
   /// false while processes are still dying: call kill() and retry later.
   virtual bool cleanup(const std::string& container_id) = 0;
 
+  /// Finishes what cleanup() left to the kernel: an ended container's
+  /// network addresses wait for its veth, which dies with its namespace.
+  /// Returns false while something still waits: call it again later.
+  /// Never blocks.
+  virtual bool settle() = 0;
+
   /// After an agent restart: releases what belongs to no container in
   /// `alive` (nor to one nested in them), and returns the ids of such
   /// orphans that still have processes, for kill() and cleanup().

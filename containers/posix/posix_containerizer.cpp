@@ -45,11 +45,16 @@ namespace {
 
 using escalate_atom = caf::atom_constant<caf::atom("escalate")>;
 using cleanup_atom = caf::atom_constant<caf::atom("cleanup")>;
+using settle_atom = caf::atom_constant<caf::atom("settle")>;
 
 using posix_impl = containerizer_actor::extend<
   caf::reacts_to<exited_atom, uint32_t, int>, // pid, wait status or -1
   caf::reacts_to<escalate_atom, std::string, int>,
-  caf::reacts_to<cleanup_atom, std::string, int>>; // id, attempt
+  caf::reacts_to<cleanup_atom, std::string, int>, // id, attempt
+  caf::reacts_to<settle_atom>>;
+
+// How often an unsettled isolation is asked again (settle()).
+constexpr auto settle_interval = std::chrono::milliseconds(100);
 
 // How long the helper may take to clone the container's init and report it
 // (the sync protocol); it does nothing slow before that.
@@ -73,6 +78,7 @@ struct posix_state {
   std::deque<std::string> ended; // oldest first; pruned at each launch
   std::unique_ptr<posix::process_watcher> watcher;
   std::shared_ptr<container_isolation> isolation; // null: POSIX only
+  bool settling = false; // a settle_atom is on its way
   std::shared_ptr<spdlog::logger> log = logging::get("containerizer");
 };
 
@@ -428,8 +434,15 @@ posix_impl::behavior_type posix_behavior(posix_self self,
     },
     [self](cleanup_atom, const std::string& id, int attempt) {
       auto& iso = self->state.isolation;
-      if (!iso || iso->cleanup(id))
+      if (!iso)
         return;
+      if (iso->cleanup(id)) {
+        if (!self->state.settling) {
+          self->state.settling = true;
+          self->send(self, settle_atom::value);
+        }
+        return;
+      }
       iso->kill(id);
       if (attempt < 500) // 10 s for the kernel to finish killing
         self->delayed_send(self, std::chrono::milliseconds(20),
@@ -438,6 +451,12 @@ posix_impl::behavior_type posix_behavior(posix_self self,
         self->state.log->warn("container_id={} still has processes after "
                               "10 s of SIGKILL; giving up on its cleanup",
                               id);
+    },
+    [self](settle_atom) {
+      auto& st = self->state;
+      st.settling = st.isolation && !st.isolation->settle();
+      if (st.settling)
+        self->delayed_send(self, settle_interval, settle_atom::value);
     },
     [self](state_atom, const std::string& id) -> v1::ContainerStatus {
       auto& st = self->state;
