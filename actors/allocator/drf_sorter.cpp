@@ -43,6 +43,11 @@ void drf_sorter::set_slot(client_id id, uint32_t slot) {
 }
 
 void drf_sorter::add(client_id id, double weight) {
+  if (auto* known = find(id)) { // outside the contract; kept sound anyway
+    known->weight = weight;
+    reposition(*known);
+    return;
+  }
   auto& c = clients_.emplace_back();
   c.id = id;
   c.weight = weight;

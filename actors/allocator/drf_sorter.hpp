@@ -82,7 +82,7 @@ private:
   void reposition(client& c);
 
   bool dense_ids_;
-  // The clients in no particular order; the lookups are found by find().
+  // The clients in no particular order (find() locates one).
   std::vector<client> clients_;
   std::vector<uint32_t> slot_by_id_;                   // dense: id -> slot
   std::unordered_map<client_id, uint32_t> slot_of_;    // sparse, when hashing

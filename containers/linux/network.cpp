@@ -97,8 +97,13 @@ network_manager::attach(const std::string& container_id,
   if (auto err = check_own_netns(pid))
     return err;
   release_ended();
-  auto held = reserve(state_dir_, container_id, *net, *subnet,
-                      std::move(*ports));
+  auto held = reserve(state_dir_, container_id, *net, *subnet, *ports);
+  if (!held && code_of(held.error()) == errc::unavailable) {
+    // Full, perhaps of ended containers' addresses whose veths the kernel
+    // has not deleted yet: delete them now (blocking) rather than fail.
+    release_ended_after(std::chrono::seconds{0});
+    held = reserve(state_dir_, container_id, *net, *subnet, *ports);
+  }
   if (!held)
     return held.error();
   if (auto err = plumb(container_id, *held, *net, *subnet, pid)) {
@@ -151,14 +156,21 @@ void network_manager::detach_ended(const std::string& container_id) {
                                [](const attachment& a) {
                                  return veth_exists(a);
                                });
-  auto err = veth_left ? mark_ended(state_dir_, container_id)
-                       : release(state_dir_, container_id);
-  if (err)
+  if (veth_left) {
+    if (auto err = mark_ended(state_dir_, container_id))
+      logger()->error("cannot mark a container ended: {} container_id={}",
+                      describe_reason(err), container_id);
+  } else if (auto err = release(state_dir_, container_id)) {
     logger()->error("cannot release addresses: {} container_id={}",
                     describe_reason(err), container_id);
+  }
 }
 
 size_t network_manager::release_ended() {
+  return release_ended_after(ended_patience_);
+}
+
+size_t network_manager::release_ended_after(std::chrono::seconds patience) {
   auto marked = ended(state_dir_);
   if (!marked) {
     logger()->error("cannot list ended containers: {}",
@@ -174,14 +186,14 @@ size_t network_manager::release_ended() {
                                  [](const attachment& a) {
                                    return veth_exists(a);
                                  });
-    if (veth_left && age < ended_patience_) {
+    if (veth_left && age < patience) {
       ++waiting;
       continue;
     }
     if (veth_left) {
-      logger()->warn("the veth of an ended container outlived {} s: "
-                     "deleting it container_id={}",
-                     ended_patience_.count(), id);
+      logger()->info("deleting the veth of a container that ended {} s ago "
+                     "container_id={}",
+                     age.count(), id);
       for (const auto& a : *held)
         remove_veth(id, a);
     }

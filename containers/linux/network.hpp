@@ -18,6 +18,8 @@
 // host-local plugin: the agent and its executors, each in its own process,
 // attach containers without colliding, and the state survives restarts so
 // that the agent can release what dead containers held (cleanup_except).
+// An ended container's addresses are released once the kernel has removed
+// its veth with its namespace (detach_ended, release_ended).
 //
 // A container's veth, addresses and routes are made with rtnetlink requests
 // from this process (its namespace is reached through a short-lived vfork'd
@@ -78,9 +80,12 @@ public:
   /// Attaches the container whose first process is `pid` (already in its
   /// own network namespace) to `request.name()`: allocates an address,
   /// plumbs the veth, adds the port mappings. Returns `request` with
-  /// ip_addresses filled in with the real address. Errors: not_found for an
-  /// unknown network, unavailable when the subnet is full, conflict for a
-  /// host port already mapped; nothing is left behind on error.
+  /// ip_addresses filled in with the real address. Calls release_ended()
+  /// first; when the subnet is full, it deletes the veths of every ended
+  /// container (15-25 ms each) and tries once more. Errors: not_found for
+  /// an unknown network, unavailable when the subnet is full, conflict for a
+  /// host port already mapped or an id whose earlier self is still being
+  /// released; nothing is left behind on error.
   caf::expected<v1::NetworkInfo> attach(const std::string& container_id,
                                         const v1::NetworkInfo& request,
                                         pid_t pid);
@@ -109,6 +114,9 @@ public:
   void cleanup_except(const std::vector<std::string>& live);
 
 private:
+  // release_ended() with `patience` in place of ended_patience.
+  size_t release_ended_after(std::chrono::seconds patience);
+
   std::vector<network_config> networks_;
   std::string state_dir_;
   std::chrono::seconds ended_patience_;

@@ -62,14 +62,16 @@ public:
   /// Kills every process of the container and of its nested containers.
   virtual void kill(const std::string& container_id) = 0;
 
-  /// Releases what the container (and its nested containers) held. Returns
-  /// false while processes are still dying: call kill() and retry later.
+  /// Releases what the container (and its nested containers) held, its
+  /// network addresses once settle() finds its veth gone. Returns false
+  /// while processes are still dying: call kill() and retry later.
   virtual bool cleanup(const std::string& container_id) = 0;
 
   /// Finishes what cleanup() left to the kernel: an ended container's
   /// network addresses wait for its veth, which dies with its namespace.
   /// Returns false while something still waits: call it again later.
-  /// Never blocks.
+  /// Does not wait for the kernel (it takes the IPAM lock, and deletes a
+  /// veth itself only once its patience is over).
   virtual bool settle() = 0;
 
   /// After an agent restart: releases what belongs to no container in

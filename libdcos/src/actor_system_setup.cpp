@@ -1,6 +1,7 @@
 #include "dcos/actor_system_setup.hpp"
 
 #include <chrono>
+#include <thread>
 
 #include <caf/actor_system_config.hpp>
 #include <caf/atom.hpp>
@@ -20,10 +21,14 @@ void configure_actor_system(caf::actor_system_config& cfg, size_t workers) {
   cfg.set("work-stealing.moderate-poll-attempts", size_t{0});
   if (workers > 0)
     cfg.set("scheduler.max-threads", workers);
-  // No BASP worker between the network thread and the receiver (CAF's
-  // default has one): cross-process one-way throughput rose from about
-  // 215k to 260-290k int32 messages per second here (issue #22).
-  cfg.set("middleman.workers", size_t{0});
+  // Below 8 cores CAF runs a single BASP worker between the network thread
+  // and the receivers: one more thread hand-off per message and no
+  // parallelism gained. Without it cross-process one-way throughput rose
+  // from about 215k to 260-290k int32 messages per second on 2 cores
+  // (issue #22). With more cores CAF deserializes on 2-4 workers at once,
+  // which a master talking to many agents keeps.
+  if (std::thread::hardware_concurrency() < 8)
+    cfg.set("middleman.workers", size_t{0});
   // A waiting worker wakes on its own only to steal work queued behind a
   // busy sibling; alone, it has no sibling.
   if (workers == 1)

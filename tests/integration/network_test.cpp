@@ -603,6 +603,31 @@ TEST_CASE("detach_ended frees the ports at once and the address once the "
   CHECK(reaches(third, "10.231.1.3"));
 }
 
+TEST_CASE("a subnet full of ended containers' addresses makes room; an "
+          "ended id is not attached again until released") {
+  network_fixture f{{net_a(), net_c()}};
+  // A /30 holds one container. Its process still runs: the veth stays.
+  auto first = f.start();
+  CHECK(f.attach("first", "testc", first) == "10.231.3.2");
+  f.manager.detach_ended("first");
+  CHECK(ports_of("dcostest-c").size() == 1);
+  auto second = f.start();
+  CHECK(f.attach("second", "testc", second) == "10.231.3.2");
+  CHECK(ports_of("dcostest-c").size() == 1);
+  CHECK(addresses(first, "eth0").empty());
+  CHECK(f.files_of("first").empty());
+
+  auto reused = f.start();
+  CHECK(f.attach("reused", "testa", reused) == "10.231.1.2");
+  f.manager.detach_ended("reused");
+  auto again = f.start();
+  auto refused = f.manager.attach("reused", on("testa"), again);
+  REQUIRE_FALSE(refused);
+  CHECK(code_of(refused.error()) == errc::conflict);
+  CHECK(describe(refused.error()).find("still being released")
+        != std::string::npos);
+}
+
 TEST_CASE("detach_ended deletes a veth that outlives its patience") {
   network_fixture f{{net_a()}, std::chrono::seconds{0}};
   auto held = f.start(); // its namespace stays: the process never ends

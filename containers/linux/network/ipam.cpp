@@ -109,7 +109,9 @@ caf::error write_record(const std::string& state_dir, const std::string& id,
   auto dir = record_dir(state_dir, id);
   if (auto err = make_directories(dir))
     return err;
-  return write_file(dir + "/" + held.network, record_text(held));
+  // Atomic: mark_ended() rewrites a record that describes a live veth, and
+  // a writer killed half-way must not leave a record without its name.
+  return replace_file(dir + "/" + held.network, record_text(held));
 }
 
 uint32_t fnv1a(std::string_view text) {
@@ -199,6 +201,13 @@ caf::expected<attachment> reserve(const std::string& state_dir,
   auto lock = lock_state(state_dir);
   if (!lock)
     return lock.error();
+  // Its earlier self's addresses are still being released: a new
+  // attachment under the same id would be released with them.
+  if (fs::exists(ended_dir(state_dir) + "/" + id))
+    return make_error(errc::conflict,
+                      fmt::format("container '{}' ended and its addresses "
+                                  "are still being released",
+                                  id));
   std::set<std::string> veths;
   size_t own = 0;
   for (const auto& owner : entries(containers_dir(state_dir))) {

@@ -41,7 +41,8 @@ caf::error check_container_id(const std::string& id);
 /// the gateway, a host veth name no other container or link has, and the
 /// next interface name in the container (eth0 on its first network), and
 /// records them with `ports`. Fails with conflict when `id` is on `net`
-/// already or another container maps one of the host ports, unavailable
+/// already, is marked ended (mark_ended) and not yet released, or another
+/// container maps one of the host ports, unavailable
 /// when the subnet is full, io_error when the files cannot be written.
 /// REQUIRES: `subnet` is parse_subnet(net.subnet).
 caf::expected<attachment> reserve(const std::string& state_dir,

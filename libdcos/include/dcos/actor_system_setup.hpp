@@ -14,9 +14,10 @@
 //    thousand executors on an agent that polling took most of both cores.
 //    Here an idle worker spins briefly and then waits on its condition
 //    variable, which a message from another thread signals at once;
-//  - no BASP worker threads: the network thread deserializes a remote
-//    message and enqueues it to its receiver itself, one thread hand-off
-//    fewer per message (order per connection is kept either way).
+//  - below 8 cores, no BASP worker thread: the network thread deserializes
+//    a remote message and enqueues it to its receiver itself, one thread
+//    hand-off fewer per message (CAF would run just one such worker there;
+//    order per connection is kept either way).
 //
 // Thread-safety: call before the actor system is constructed from `cfg`.
 #pragma once
