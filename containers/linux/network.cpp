@@ -5,6 +5,7 @@
 #include "linux/network.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 #include <fmt/format.h>
@@ -49,6 +50,11 @@ port_mappings_of(const v1::NetworkInfo& request) {
     ports.push_back(std::move(p));
   }
   return ports;
+}
+
+bool any_veth_left(const std::vector<attachment>& held) {
+  return std::any_of(held.begin(), held.end(),
+                     [](const attachment& a) { return veth_exists(a); });
 }
 
 } // namespace
@@ -122,16 +128,24 @@ network_manager::attach(const std::string& container_id,
   return result;
 }
 
-void network_manager::detach(const std::string& container_id) {
+std::optional<std::vector<attachment>>
+network_manager::held_for_detach(const std::string& container_id) const {
   // Nothing on disk can belong to an id that could not be attached.
   if (check_container_id(container_id))
-    return;
+    return std::nullopt;
   auto held = held_by(state_dir_, container_id);
   if (!held) {
     logger()->error("cannot detach: {} container_id={}",
                     describe_reason(held.error()), container_id);
-    return;
+    return std::nullopt;
   }
+  return std::move(*held);
+}
+
+void network_manager::detach(const std::string& container_id) {
+  auto held = held_for_detach(container_id);
+  if (!held)
+    return;
   // Addresses are released last: until the veth is gone, the address is
   // still in use.
   for (const auto& a : *held)
@@ -142,21 +156,12 @@ void network_manager::detach(const std::string& container_id) {
 }
 
 void network_manager::detach_ended(const std::string& container_id) {
-  if (check_container_id(container_id))
+  auto held = held_for_detach(container_id);
+  if (!held)
     return;
-  auto held = held_by(state_dir_, container_id);
-  if (!held) {
-    logger()->error("cannot detach: {} container_id={}",
-                    describe_reason(held.error()), container_id);
-    return;
-  }
   for (const auto& a : *held)
     unmap_ports(container_id, a);
-  bool veth_left = std::any_of(held->begin(), held->end(),
-                               [](const attachment& a) {
-                                 return veth_exists(a);
-                               });
-  if (veth_left) {
+  if (any_veth_left(*held)) {
     if (auto err = mark_ended(state_dir_, container_id))
       logger()->error("cannot mark a container ended: {} container_id={}",
                       describe_reason(err), container_id);
@@ -182,10 +187,7 @@ size_t network_manager::release_ended_after(std::chrono::seconds patience) {
     auto held = held_by(state_dir_, id);
     if (!held)
       continue;
-    bool veth_left = std::any_of(held->begin(), held->end(),
-                                 [](const attachment& a) {
-                                   return veth_exists(a);
-                                 });
+    bool veth_left = any_veth_left(*held);
     if (veth_left && age < patience) {
       ++waiting;
       continue;

@@ -35,6 +35,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,6 +44,8 @@
 #include <caf/expected.hpp>
 
 #include <dcos/wire_types.hpp>
+
+#include "linux/network/attachment.hpp"
 
 namespace dcos::isolation {
 
@@ -114,6 +117,9 @@ public:
   void cleanup_except(const std::vector<std::string>& live);
 
 private:
+  // What `container_id` holds; none (logged) if unreadable or impossible.
+  std::optional<std::vector<net::attachment>>
+  held_for_detach(const std::string& container_id) const;
   // release_ended() with `patience` in place of ended_patience.
   size_t release_ended_after(std::chrono::seconds patience);
 
