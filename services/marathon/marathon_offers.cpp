@@ -1,5 +1,7 @@
 #include "marathon_state.hpp"
 
+#include <optional>
+
 #include <dcos/offer_answer.hpp>
 
 namespace dcos::marathon {
@@ -52,6 +54,11 @@ void marathon_state::on_offers(const call::Event::Offers& event) {
     sites[offer.agent_id().value()] = placement_site::of(offer);
     give_back(offer, available, ops);
     std::vector<v1::TaskInfo> launches;
+    // What plain launches may take: `available` without the reservations
+    // that carry labels (a resident instance's, another framework's on the
+    // same role), which Marathon leaves alone. Made once per offer, kept in
+    // step with plain launches, made again after a resident fill.
+    std::optional<resources> unclaimed;
     for (auto& [id, count] : wanted) {
       auto& entry = apps[id];
       if (count == 0)
@@ -66,20 +73,19 @@ void marathon_state::on_offers(const call::Event::Offers& event) {
         count -= fill_resident(entry, count, offer, available, placed, ops,
                                launches, created[offer.id().value()],
                                declined_for);
+        unclaimed.reset();
         note_offer(entry, offer, launches.size() > launched_before,
                    declined_for);
         continue;
       }
-      // Reservations that carry labels are someone's (a resident
-      // instance's, another framework's on the same role): never taken by
-      // a plain launch, as Marathon leaves them.
-      auto unclaimed = available.filter([](const resource& r) {
-        return !r.is_dynamically_reserved()
-               || r.reservations.back().labels.empty();
-      });
+      if (!unclaimed)
+        unclaimed = available.filter([](const resource& r) {
+          return !r.is_dynamically_reserved()
+                 || r.reservations.back().labels.empty();
+        });
       while (count > 0) {
         auto task_id = app_id_key(id) + "." + uuid();
-        auto fit = fit_task(entry.app, entry.constraints, offer, unclaimed,
+        auto fit = fit_task(entry.app, entry.constraints, offer, *unclaimed,
                             placed, task_id, timestamp());
         if (!fit.fits) {
           entry.stalled = fmt::format("offer from {}: {}", offer.hostname(),
@@ -91,7 +97,7 @@ void marathon_state::on_offers(const call::Event::Offers& event) {
         if (!entry.constraints.empty())
           placed.push_back(sites[offer.agent_id().value()]);
         available -= fit.launch.used;
-        unclaimed -= fit.launch.used;
+        *unclaimed -= fit.launch.used;
         record_launch(entry, fit.launch, launches);
         --count;
       }

@@ -1041,6 +1041,18 @@ reserving_framework reserve_with_id(cluster& c, const std::string& id) {
   return out;
 }
 
+// The latest states of the operations GET_OPERATIONS lists.
+std::vector<v1::OperationState> listed_operation_states(cluster& c) {
+  v1::master::Call get;
+  get.set_type(v1::master::Call::GET_OPERATIONS);
+  auto ops = c.call(get);
+  REQUIRE(ops);
+  std::vector<v1::OperationState> states;
+  for (const auto& op : ops->get_operations().operations())
+    states.push_back(op.latest_status().state());
+  return states;
+}
+
 TEST_CASE("operations asking for feedback: applied, finished by the agent, "
           "kept until acknowledged, reconciled; LAUNCH with an id is an "
           "error, an invalid operation with an id OPERATION_ERROR") {
@@ -1094,13 +1106,8 @@ TEST_CASE("operations asking for feedback: applied, finished by the agent, "
   CHECK(offered.reserved("db").scalar("cpus") == 1.0);
 
   // Until acknowledged, the master keeps it: listed, and reconciled.
-  v1::master::Call get;
-  get.set_type(v1::master::Call::GET_OPERATIONS);
-  auto ops = c.call(get);
-  REQUIRE(ops);
-  REQUIRE(ops->get_operations().operations_size() == 1);
-  CHECK(ops->get_operations().operations(0).latest_status().state()
-        == v1::OPERATION_FINISHED);
+  CHECK(listed_operation_states(c)
+        == std::vector<v1::OperationState>{v1::OPERATION_FINISHED});
   f.log->operation_updates.clear();
   call::Call::ReconcileOperations reconcile;
   caf::anon_send(f.driver, reconcile); // implicit: every known one
@@ -1134,9 +1141,7 @@ TEST_CASE("operations asking for feedback: applied, finished by the agent, "
   CHECK(a.log->operation_acks[0].status_uuid().value() == "finished-0000001");
   CHECK(a.log->operation_acks[0].operation_uuid().value()
         == a.log->checkpoints[0].operations(0).uuid().value());
-  ops = c.call(get);
-  REQUIRE(ops);
-  CHECK(ops->get_operations().operations_size() == 0);
+  CHECK(listed_operation_states(c).empty());
   f.log->operation_updates.clear();
   call::Call::ReconcileOperations implicit;
   caf::anon_send(f.driver, implicit);
@@ -1153,13 +1158,8 @@ TEST_CASE("the pending operations of an agent marked gone are "
   caf::anon_send(f.driver, accept);
   c.ds.run();
   CHECK(f.log->operation_updates.empty());
-  v1::master::Call get;
-  get.set_type(v1::master::Call::GET_OPERATIONS);
-  auto ops = c.call(get);
-  REQUIRE(ops);
-  REQUIRE(ops->get_operations().operations_size() == 1);
-  CHECK(ops->get_operations().operations(0).latest_status().state()
-        == v1::OPERATION_PENDING);
+  CHECK(listed_operation_states(c)
+        == std::vector<v1::OperationState>{v1::OPERATION_PENDING});
   v1::master::Call gone;
   gone.set_type(v1::master::Call::MARK_AGENT_GONE);
   gone.mutable_mark_agent_gone()->mutable_agent_id()->set_value(a.id());
@@ -1168,7 +1168,5 @@ TEST_CASE("the pending operations of an agent marked gone are "
   REQUIRE(f.log->operation_updates.size() == 1);
   CHECK(f.log->operation_updates[0].state()
         == v1::OPERATION_GONE_BY_OPERATOR);
-  ops = c.call(get);
-  REQUIRE(ops);
-  CHECK(ops->get_operations().operations_size() == 0);
+  CHECK(listed_operation_states(c).empty());
 }
