@@ -591,8 +591,9 @@ void master_state::mark_unreachable(const std::string& agent_id,
   log->warn("agent unreachable agent_id={} reason=\"{}\"", agent_id, why);
   unreachable[agent_id] = unreachable_agent{a->second.info, now()};
   ++metrics.agents_unreachable;
-  remove_agent(agent_id, v1::TASK_UNREACHABLE,
-               fmt::format("agent {} is unreachable: {}", agent_id, why));
+  auto message = fmt::format("agent {} is unreachable: {}", agent_id, why);
+  forget_operations_of_agent(agent_id, v1::OPERATION_UNREACHABLE, message);
+  remove_agent(agent_id, v1::TASK_UNREACHABLE, message);
   persist();
 }
 

@@ -545,9 +545,16 @@ struct master_state {
   /// An agent's status of an operation: kept as its latest, and forwarded
   /// to the framework (every time, until acknowledged).
   void operation_update(const v1::internal::UpdateOperationStatus& msg);
-  /// The operations on an agent gone for good: OPERATION_GONE_BY_OPERATOR
-  /// for the pending ones, and all forgotten.
+  /// Forgets the operations on an agent the master no longer has, marked
+  /// gone or unreachable, as Mesos does: first each framework hears `state`
+  /// (OPERATION_GONE_BY_OPERATOR or OPERATION_UNREACHABLE) with `why` for
+  /// each of its operations there, pending or not yet acknowledged. These
+  /// statuses carry no uuid (nothing to acknowledge, never retried); a
+  /// framework that missed one learns the state by reconciliation. An
+  /// operation the agent did apply comes back with the agent's retried
+  /// update once it re-registers (operation_update).
   void forget_operations_of_agent(const std::string& agent_id,
+                                  v1::OperationState state,
                                   const std::string& why);
   void forget_operations_of_framework(const std::string& framework_id);
   /// The checkpoint naming operations still pending on `agent` may have

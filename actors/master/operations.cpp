@@ -9,9 +9,11 @@
 // again and again until the framework acknowledges it. An invalid
 // operation with an id is answered OPERATION_ERROR at once. The master
 // keeps an operation until its framework acknowledged a terminal status
-// (GET_OPERATIONS lists those), answers reconciliation from them, and
-// tells a framework OPERATION_GONE_BY_OPERATOR for the pending operations
-// of an agent marked gone. A LAUNCH or LAUNCH_GROUP with an id ends its
+// (GET_OPERATIONS lists those) and answers reconciliation from them. When
+// an agent is marked unreachable or gone, it tells the frameworks
+// OPERATION_UNREACHABLE or OPERATION_GONE_BY_OPERATOR for the operations
+// there and forgets them; reconciliation then answers from the agent's
+// state. A LAUNCH or LAUNCH_GROUP with an id ends its
 // tasks in TASK_ERROR, as in Mesos.
 #include <cstring>
 
@@ -250,6 +252,7 @@ void master_state::reconcile_operations(
 }
 
 void master_state::forget_operations_of_agent(const std::string& agent_id,
+                                              v1::OperationState state,
                                               const std::string& why) {
   for (auto at = operations.begin(); at != operations.end();) {
     const auto& op = at->second;
@@ -257,12 +260,13 @@ void master_state::forget_operations_of_agent(const std::string& agent_id,
       ++at;
       continue;
     }
-    if (!is_terminal(op.latest_status().state()))
-      if (auto fw = frameworks.find(op.framework_id().value());
-          fw != frameworks.end())
-        send_operation_status(
-          fw->second, operation_status(v1::OPERATION_GONE_BY_OPERATOR,
-                                       op.info().id(), op.agent_id(), why));
+    // Terminal ones too, as Mesos: their status was not acknowledged, and
+    // the master will not be able to answer for them any more.
+    if (auto fw = frameworks.find(op.framework_id().value());
+        fw != frameworks.end())
+      send_operation_status(fw->second,
+                            operation_status(state, op.info().id(),
+                                             op.agent_id(), why));
     at = operations.erase(at);
   }
 }

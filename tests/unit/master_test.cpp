@@ -1170,3 +1170,59 @@ TEST_CASE("the pending operations of an agent marked gone are "
         == v1::OPERATION_GONE_BY_OPERATOR);
   CHECK(listed_operation_states(c).empty());
 }
+
+TEST_CASE("the operations of an agent marked unreachable are "
+          "OPERATION_UNREACHABLE and forgotten; back, it is not sent them "
+          "again") {
+  cluster c;
+  auto a = c.add_agent("cpus:4;mem:4096;disk:1000");
+  a.log->answer_operations = false; // the checkpoint is lost on the way
+  auto [f, accept, offer] = reserve_with_id(c, "reserve-1");
+  caf::anon_send(f.driver, accept);
+  c.ds.run();
+  CHECK(listed_operation_states(c)
+        == std::vector<v1::OperationState>{v1::OPERATION_PENDING});
+  a.log->responsive = false;
+  c.ds.advance(4500ms); // three missed pings
+  REQUIRE(c.metric("master/slaves_unreachable") == 1);
+  REQUIRE(f.log->operation_updates.size() == 1);
+  const auto& told = f.log->operation_updates[0];
+  CHECK(told.state() == v1::OPERATION_UNREACHABLE);
+  CHECK(told.operation_id().value() == "reserve-1");
+  CHECK(told.agent_id().value() == a.id());
+  CHECK(told.uuid().value().empty()); // nothing to acknowledge
+  CHECK(listed_operation_states(c).empty());
+
+  // Reconciliation answers from the agent's state, as Mesos.
+  f.log->operation_updates.clear();
+  call::Call::ReconcileOperations implicit;
+  caf::anon_send(f.driver, implicit);
+  c.ds.run();
+  CHECK(f.log->operation_updates.empty());
+  call::Call::ReconcileOperations explicit_;
+  auto* asked = explicit_.add_operations();
+  asked->mutable_operation_id()->set_value("reserve-1");
+  asked->mutable_agent_id()->set_value(a.id());
+  caf::anon_send(f.driver, explicit_);
+  c.ds.run();
+  REQUIRE(f.log->operation_updates.size() == 1);
+  CHECK(f.log->operation_updates[0].state() == v1::OPERATION_UNREACHABLE);
+
+  // The agent comes back without the reservation: the master takes its
+  // resources as they are, and does not send it the forgotten operation
+  // (it would answer OPERATION_FINISHED for a reservation it lacks).
+  v1::internal::ReregisterAgent report;
+  report.mutable_agent_info()->set_hostname("node");
+  report.mutable_agent_info()->mutable_id()->set_value(a.id());
+  resources::parse("cpus:4;mem:4096;disk:1000")
+    ->to_proto(report.mutable_agent_info()->mutable_resources());
+  auto log = c.reregister(report);
+  REQUIRE(log->agent_id == a.id());
+  for (const auto& checkpoint : log->checkpoints)
+    CHECK(checkpoint.operations_size() == 0);
+  f.log->operation_updates.clear();
+  caf::anon_send(f.driver, explicit_);
+  c.ds.run();
+  REQUIRE(f.log->operation_updates.size() == 1);
+  CHECK(f.log->operation_updates[0].state() == v1::OPERATION_UNKNOWN);
+}
