@@ -561,8 +561,13 @@ void metronome_state::on_update(const v1::TaskStatus& status) {
     return;
   task->set_status(name);
   if (started(name)) {
-    run.record.mutable_run()->set_status(ACTIVE);
-    record(entry, run);
+    // Durable once the run is ACTIVE (its starting deadline no longer
+    // applies after a restart); the task's later started states need no
+    // write of their own: reconciliation tells a restarted Metronome.
+    if (run.record.run().status() != ACTIVE) {
+      run.record.mutable_run()->set_status(ACTIVE);
+      record(entry, run);
+    }
     return;
   }
   if (!ended)

@@ -13,6 +13,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <caf/all.hpp>
@@ -70,11 +71,13 @@ struct metronome_state {
   scheduler_driver_actor driver;
   std::map<std::string, job_entry> jobs; // by id
   // Task id -> (job id, run id), for the tasks of active runs.
-  std::map<std::string, std::pair<std::string, std::string>> run_of_task;
+  // Hashed: task ids share long prefixes, and every update looks one up.
+  std::unordered_map<std::string, std::pair<std::string, std::string>>
+    run_of_task;
   // Tasks being killed (of stopped runs, or unknown), by id -> agent id.
-  std::map<std::string, std::string> killing;
+  std::unordered_map<std::string, std::string> killing;
   // What offers told about agents, for constraints on attributes.
-  std::map<std::string, placement_site> sites; // by agent id
+  std::unordered_map<std::string, placement_site> sites; // by agent id
 
   static inline const char* name = "metronome";
 

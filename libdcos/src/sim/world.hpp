@@ -224,7 +224,8 @@ private:
     // The acknowledgements it processed, by task: at most one per update
     // of the task.
     std::unordered_map<std::string, std::unordered_set<std::string>> acked;
-    std::set<std::string> ended_by_agent; // tasks it sent its own end of
+    std::unordered_set<std::string> ended_by_agent; // tasks it sent its own
+                                                    // end of
     std::map<std::string, task_container> task_containers; // by container
     bool steady = false; // joined the current master, not disturbed since
     bool joined = false; // registered with the current master
@@ -261,7 +262,7 @@ private:
     int state; // a v1::TaskState
   };
   std::unordered_map<std::string, executor_update> sent_by_executors_; // uuid
-  std::map<std::string, executor_update> handed_over_;       // by uuid
+  std::unordered_map<std::string, executor_update> handed_over_; // by uuid
   std::unordered_set<std::string> seen_uuids_;     // by the frameworks
   std::unordered_set<int> removed_agents_;
   std::map<std::string, resources> quota_;            // limits by role
