@@ -184,7 +184,6 @@ void master_state::agent_gone(const std::string& agent_id) {
   deactivated_agents.erase(agent_id);
   draining_agents.erase(agent_id);
   const std::string why = fmt::format("agent {} was marked gone", agent_id);
-  forget_operations_of_agent(agent_id, v1::OPERATION_GONE_BY_OPERATOR, why);
   if (auto a = agents.find(agent_id); a != agents.end()) {
     // It must stop, and kill what it still runs.
     if (a->second.handle)

@@ -534,6 +534,14 @@ void master_state::remove_agent(const std::string& agent_id,
   if (a == agents.end())
     return;
   auto& agent = a->second;
+  // Its operations go with it: an agent that comes back reports its own
+  // resources, which may lack what a pending operation did here.
+  std::optional<v1::OperationState> feedback;
+  if (aware_state == v1::TASK_UNREACHABLE)
+    feedback = v1::OPERATION_UNREACHABLE;
+  else if (aware_state == v1::TASK_GONE_BY_OPERATOR)
+    feedback = v1::OPERATION_GONE_BY_OPERATOR;
+  forget_operations_of_agent(agent_id, feedback, why);
   for (const auto& offer : std::vector<std::string>(agent.offers.begin(),
                                                     agent.offers.end()))
     rescind(offer, false); // the allocator forgets the agent as a whole
@@ -591,9 +599,8 @@ void master_state::mark_unreachable(const std::string& agent_id,
   log->warn("agent unreachable agent_id={} reason=\"{}\"", agent_id, why);
   unreachable[agent_id] = unreachable_agent{a->second.info, now()};
   ++metrics.agents_unreachable;
-  auto message = fmt::format("agent {} is unreachable: {}", agent_id, why);
-  forget_operations_of_agent(agent_id, v1::OPERATION_UNREACHABLE, message);
-  remove_agent(agent_id, v1::TASK_UNREACHABLE, message);
+  remove_agent(agent_id, v1::TASK_UNREACHABLE,
+               fmt::format("agent {} is unreachable: {}", agent_id, why));
   persist();
 }
 

@@ -274,7 +274,8 @@ struct master_state {
   std::unordered_map<std::string, v1::AgentInfo> recovering_agents;
   std::unordered_map<std::string, offer_record> offers;
   // Operations asking for feedback, by operation uuid, until their
-  // framework acknowledged a terminal status (operations.cpp). Ordered:
+  // framework acknowledged a terminal status or their agent was removed
+  // (operations.cpp). Ordered:
   // reconciliation answers in the same order in every run of a seed.
   std::map<std::string, v1::Operation> operations;
   // Statuses acknowledged (or whose framework is gone) after the master
@@ -545,17 +546,18 @@ struct master_state {
   /// An agent's status of an operation: kept as its latest, and forwarded
   /// to the framework (every time, until acknowledged).
   void operation_update(const v1::internal::UpdateOperationStatus& msg);
-  /// Forgets the operations on an agent the master no longer has, marked
-  /// gone or unreachable, as Mesos does: first each framework hears `state`
-  /// (OPERATION_GONE_BY_OPERATOR or OPERATION_UNREACHABLE) with `why` for
-  /// each of its operations there, pending or not yet acknowledged. These
-  /// statuses carry no uuid (nothing to acknowledge, never retried); a
-  /// framework that missed one learns the state by reconciliation. An
-  /// operation the agent did apply comes back with the agent's retried
-  /// update once it re-registers (operation_update).
-  void forget_operations_of_agent(const std::string& agent_id,
-                                  v1::OperationState state,
-                                  const std::string& why);
+  /// Forgets the operations on an agent being removed (remove_agent), as
+  /// Mesos does. If `feedback` is set (OPERATION_UNREACHABLE or
+  /// OPERATION_GONE_BY_OPERATOR), each framework first hears it, with
+  /// `why`, for each of its operations there, pending or not yet
+  /// acknowledged; these statuses carry no uuid (nothing to acknowledge,
+  /// never retried), and a framework that missed one learns the state by
+  /// reconciliation. An operation the agent did apply comes back with the
+  /// agent's retried update once it has re-registered (operation_update);
+  /// one it never got is not sent to it again.
+  void forget_operations_of_agent(
+    const std::string& agent_id,
+    std::optional<v1::OperationState> feedback, const std::string& why);
   void forget_operations_of_framework(const std::string& framework_id);
   /// The checkpoint naming operations still pending on `agent` may have
   /// been lost with its link: it goes again (the agent answers each one

@@ -10,11 +10,11 @@
 // operation with an id is answered OPERATION_ERROR at once. The master
 // keeps an operation until its framework acknowledged a terminal status
 // (GET_OPERATIONS lists those) and answers reconciliation from them. When
-// an agent is marked unreachable or gone, it tells the frameworks
-// OPERATION_UNREACHABLE or OPERATION_GONE_BY_OPERATOR for the operations
-// there and forgets them; reconciliation then answers from the agent's
-// state. A LAUNCH or LAUNCH_GROUP with an id ends its
-// tasks in TASK_ERROR, as in Mesos.
+// an agent is removed it forgets the operations there, telling the
+// frameworks OPERATION_UNREACHABLE or OPERATION_GONE_BY_OPERATOR if the
+// agent is unreachable or gone (by the operator, or for maintenance), as
+// Mesos does; reconciliation then answers from the agent's state. A LAUNCH
+// or LAUNCH_GROUP with an id ends its tasks in TASK_ERROR, as in Mesos.
 #include <cstring>
 
 #include <fmt/format.h>
@@ -121,6 +121,14 @@ void master_state::operation_update(
   const auto& reported = msg.operation();
   const auto& uuid = reported.uuid().value();
   const auto& status = reported.latest_status();
+  // As in Mesos, only a registered agent speaks for its operations: one
+  // that is unreachable or removed retries until it has re-registered.
+  if (agents.count(reported.agent_id().value()) == 0) {
+    log->warn("dropping the status of operation {} from agent {}, which is "
+              "not registered",
+              reported.info().id().value(), reported.agent_id().value());
+    return;
+  }
   auto at = operations.find(uuid);
   if (at == operations.end()) {
     auto acked = acknowledged_operations.find(uuid);
@@ -133,7 +141,8 @@ void master_state::operation_update(
       acknowledge_to_agent(reported);
       return;
     }
-    // Known to the agent from before a master failover.
+    // Known to the agent from before a master failover, or from before
+    // it was removed (unreachable, say): the master forgot it then.
     at = operations.emplace(uuid, reported).first;
     at->second.clear_statuses();
     *at->second.add_statuses() = status;
@@ -251,9 +260,9 @@ void master_state::reconcile_operations(
   }
 }
 
-void master_state::forget_operations_of_agent(const std::string& agent_id,
-                                              v1::OperationState state,
-                                              const std::string& why) {
+void master_state::forget_operations_of_agent(
+  const std::string& agent_id, std::optional<v1::OperationState> feedback,
+  const std::string& why) {
   for (auto at = operations.begin(); at != operations.end();) {
     const auto& op = at->second;
     if (op.agent_id().value() != agent_id) {
@@ -263,9 +272,9 @@ void master_state::forget_operations_of_agent(const std::string& agent_id,
     // Terminal ones too, as Mesos: their status was not acknowledged, and
     // the master will not be able to answer for them any more.
     if (auto fw = frameworks.find(op.framework_id().value());
-        fw != frameworks.end())
+        feedback && fw != frameworks.end())
       send_operation_status(fw->second,
-                            operation_status(state, op.info().id(),
+                            operation_status(*feedback, op.info().id(),
                                              op.agent_id(), why));
     at = operations.erase(at);
   }

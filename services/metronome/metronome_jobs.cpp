@@ -213,6 +213,7 @@ void metronome_state::load_runs() {
       for (const auto& [task, agent] : record.agent_of_task())
         run_of_task[task] = {entry.job.id(), record.run().id()};
       run.record = std::move(record);
+      run.active_stored = run.record.run().status() == ACTIVE;
     },
     [this] { load_history(); });
 }

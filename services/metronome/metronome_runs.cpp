@@ -437,7 +437,15 @@ void metronome_state::on_subscribed(const call::Event::Subscribed& s) {
 
 void metronome_state::reconcile() {
   call::Call::Reconcile known;
-  for (const auto& [task, where] : run_of_task) {
+  // In task order, whatever the hash table's: the same call in every build.
+  std::vector<const std::string*> tasks;
+  for (const auto& [task, where] : run_of_task)
+    tasks.push_back(&task);
+  std::sort(tasks.begin(), tasks.end(),
+            [](const auto* a, const auto* b) { return *a < *b; });
+  for (const auto* task_id : tasks) {
+    const auto& task = *task_id;
+    const auto& where = run_of_task.at(task);
     const auto& agents = jobs[where.first].runs[where.second]
                            .record.agent_of_task();
     auto* t = known.add_tasks();
@@ -561,12 +569,23 @@ void metronome_state::on_update(const v1::TaskStatus& status) {
     return;
   task->set_status(name);
   if (started(name)) {
-    // Durable once the run is ACTIVE (its starting deadline no longer
+    // Stored once the run is ACTIVE (its starting deadline no longer
     // applies after a restart); the task's later started states need no
-    // write of their own: reconciliation tells a restarted Metronome.
-    if (run.record.run().status() != ACTIVE) {
-      run.record.mutable_run()->set_status(ACTIVE);
-      record(entry, run);
+    // write of their own, reconciliation tells a restarted Metronome.
+    // Until the store has it, each started state writes it again.
+    run.record.mutable_run()->set_status(ACTIVE);
+    if (!run.active_stored) {
+      auto job_id = entry.job.id();
+      auto run_id = run_at->first;
+      put(run_key(job_id, run_id), run.record.SerializeAsString(),
+          [this, job_id, run_id](const caf::error& err) {
+            if (err)
+              return;
+            if (auto job = jobs.find(job_id); job != jobs.end())
+              if (auto r = job->second.runs.find(run_id);
+                  r != job->second.runs.end())
+                r->second.active_stored = true;
+          });
     }
     return;
   }

@@ -30,6 +30,7 @@ namespace dcos::metronome {
 struct run_entry {
   RunRecord record;
   bool wants_task = false; // waiting for an offer to launch a task
+  bool active_stored = false; // the store has it ACTIVE
 };
 
 // A job and its runs.
@@ -75,7 +76,7 @@ struct metronome_state {
   std::unordered_map<std::string, std::pair<std::string, std::string>>
     run_of_task;
   // Tasks being killed (of stopped runs, or unknown), by id -> agent id.
-  std::unordered_map<std::string, std::string> killing;
+  std::map<std::string, std::string> killing;
   // What offers told about agents, for constraints on attributes.
   std::unordered_map<std::string, placement_site> sites; // by agent id
 

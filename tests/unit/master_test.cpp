@@ -1192,6 +1192,18 @@ TEST_CASE("the operations of an agent marked unreachable are "
   CHECK(told.agent_id().value() == a.id());
   CHECK(told.uuid().value().empty()); // nothing to acknowledge
   CHECK(listed_operation_states(c).empty());
+  // Its retried status is dropped until it has re-registered.
+  REQUIRE(a.log->checkpoints.size() == 1);
+  REQUIRE(a.log->checkpoints[0].operations_size() == 1);
+  v1::internal::UpdateOperationStatus finished;
+  *finished.mutable_operation() = a.log->checkpoints[0].operations(0);
+  auto* status = finished.mutable_operation()->mutable_latest_status();
+  status->set_state(v1::OPERATION_FINISHED);
+  status->mutable_uuid()->set_value("finished-0000001");
+  caf::anon_send(c.master, finished);
+  c.ds.run();
+  CHECK(f.log->operation_updates.size() == 1);
+  CHECK(listed_operation_states(c).empty());
 
   // Reconciliation answers from the agent's state, as Mesos.
   f.log->operation_updates.clear();
@@ -1225,4 +1237,28 @@ TEST_CASE("the operations of an agent marked unreachable are "
   c.ds.run();
   REQUIRE(f.log->operation_updates.size() == 1);
   CHECK(f.log->operation_updates[0].state() == v1::OPERATION_UNKNOWN);
+  // Had it applied the operation, its retried status now counts again.
+  caf::anon_send(c.master, finished);
+  c.ds.run();
+  REQUIRE(f.log->operation_updates.size() == 2);
+  CHECK(f.log->operation_updates[1].state() == v1::OPERATION_FINISHED);
+  CHECK(listed_operation_states(c)
+        == std::vector<v1::OperationState>{v1::OPERATION_FINISHED});
 }
+
+TEST_CASE("an agent that unregisters takes its operations along, "
+          "silently, as in Mesos") {
+  cluster c;
+  auto a = c.add_agent("cpus:4;mem:4096;disk:1000");
+  a.log->answer_operations = false;
+  auto [f, accept, offer] = reserve_with_id(c, "reserve-1");
+  caf::anon_send(f.driver, accept);
+  c.ds.run();
+  REQUIRE(listed_operation_states(c)
+          == std::vector<v1::OperationState>{v1::OPERATION_PENDING});
+  caf::anon_send(c.master, unregister_atom::value, offer.agent_id());
+  c.ds.run();
+  CHECK(f.log->operation_updates.empty());
+  CHECK(listed_operation_states(c).empty());
+}
+

@@ -180,8 +180,10 @@ void model::watch(int node, const char* what, const std::string& task) {
 }
 
 void model::framework_seen(int framework, const v1::TaskStatus& status) {
-  if (!status.uuid().empty())
+  if (!status.uuid().empty()) {
     seen_uuids_.insert(status.uuid());
+    handed_over_.erase(status.uuid()); // its framework has seen it
+  }
   if (status.task_id().value() == watched())
     fmt::print(stderr, "{:.6f}s {} sees {} ({})\n",
                std::chrono::duration<double>(w_.elapsed()).count(),
@@ -291,8 +293,11 @@ void model::executor_acked(
   // An update that comes after the agent has sent the task's end of its
   // own is dropped, not taken over (the agent acknowledges it all the same,
   // so that the executor stops sending it).
+  // Kept only until its framework sees it (the final check asks no more):
+  // a long run would otherwise hold every update ever handed over.
   if (i != sent_by_executors_.end()
-      && agent(i->second.agent).ended_by_agent.count(i->second.task) == 0)
+      && agent(i->second.agent).ended_by_agent.count(i->second.task) == 0
+      && seen_uuids_.count(ack.uuid()) == 0)
     handed_over_.emplace(ack.uuid(), i->second);
 }
 

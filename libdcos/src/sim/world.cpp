@@ -1072,16 +1072,16 @@ bool world::step() {
   if (actor != nullptr) {
     auto id = actor->id();
     mix(hash_, id);
-    // The message type first: it is cheaper than the lookup of the agent.
-    auto* next_msg = actor->mailbox().peek();
-    if (next_msg != nullptr
-        && next_msg->content()
-             .match_elements<v1::internal::StatusUpdateAcknowledgement>())
-      if (auto i = agent_of_actor_.find(id); i != agent_of_actor_.end())
+    if (auto i = agent_of_actor_.find(id); i != agent_of_actor_.end()) {
+      auto* next_msg = actor->mailbox().peek();
+      if (next_msg != nullptr
+          && next_msg->content()
+               .match_elements<v1::internal::StatusUpdateAcknowledgement>())
         model_.agent_processed(
           i->second,
           next_msg->content()
             .get_as<v1::internal::StatusUpdateAcknowledgement>(0));
+    }
   }
   sched_->run_once();
   ++stats_.steps;

@@ -262,7 +262,9 @@ private:
     int state; // a v1::TaskState
   };
   std::unordered_map<std::string, executor_update> sent_by_executors_; // uuid
-  std::unordered_map<std::string, executor_update> handed_over_; // by uuid
+  // By uuid, until the framework has seen the update. Ordered: the final
+  // check names the same violation first in every build.
+  std::map<std::string, executor_update> handed_over_;
   std::unordered_set<std::string> seen_uuids_;     // by the frameworks
   std::unordered_set<int> removed_agents_;
   std::map<std::string, resources> quota_;            // limits by role
