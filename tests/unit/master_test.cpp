@@ -1246,7 +1246,8 @@ TEST_CASE("the operations of an agent marked unreachable are "
         == std::vector<v1::OperationState>{v1::OPERATION_FINISHED});
 }
 
-TEST_CASE("an agent that unregisters takes its operations along, "
+TEST_CASE("an agent taken down for maintenance takes its operations "
+          "along, OPERATION_GONE_BY_OPERATOR; one that unregisters, "
           "silently, as in Mesos") {
   cluster c;
   auto a = c.add_agent("cpus:4;mem:4096;disk:1000");
@@ -1256,9 +1257,29 @@ TEST_CASE("an agent that unregisters takes its operations along, "
   c.ds.run();
   REQUIRE(listed_operation_states(c)
           == std::vector<v1::OperationState>{v1::OPERATION_PENDING});
-  caf::anon_send(c.master, unregister_atom::value, offer.agent_id());
-  c.ds.run();
-  CHECK(f.log->operation_updates.empty());
+  SUBCASE("maintenance") {
+    v1::master::Call schedule;
+    schedule.set_type(v1::master::Call::UPDATE_MAINTENANCE_SCHEDULE);
+    auto* window = schedule.mutable_update_maintenance_schedule()
+                     ->mutable_schedule()->add_windows();
+    window->add_machine_ids()->set_hostname("node");
+    window->mutable_unavailability()->mutable_start()->set_nanoseconds(
+      1'000'000'000'000);
+    REQUIRE(c.call(schedule));
+    v1::master::Call down;
+    down.set_type(v1::master::Call::START_MAINTENANCE);
+    down.mutable_start_maintenance()->add_machines()->set_hostname("node");
+    REQUIRE(c.call(down));
+    c.ds.run();
+    REQUIRE(f.log->operation_updates.size() == 1);
+    CHECK(f.log->operation_updates[0].state()
+          == v1::OPERATION_GONE_BY_OPERATOR);
+  }
+  SUBCASE("unregistered") {
+    caf::anon_send(c.master, unregister_atom::value, offer.agent_id());
+    c.ds.run();
+    CHECK(f.log->operation_updates.empty());
+  }
   CHECK(listed_operation_states(c).empty());
 }
 
