@@ -304,9 +304,10 @@ void metronome_state::start_run(
       });
 }
 
-void metronome_state::record(job_entry& entry, const run_entry& run) {
+void metronome_state::record(job_entry& entry, const run_entry& run,
+                             std::function<void(const caf::error&)> done) {
   put(run_key(entry.job.id(), run.record.run().id()),
-      run.record.SerializeAsString());
+      run.record.SerializeAsString(), std::move(done));
 }
 
 void metronome_state::finish_run(job_entry& entry, const std::string& run_id,
@@ -574,19 +575,17 @@ void metronome_state::on_update(const v1::TaskStatus& status) {
     // write of their own, reconciliation tells a restarted Metronome.
     // Until the store has it, each started state writes it again.
     run.record.mutable_run()->set_status(ACTIVE);
-    if (!run.active_stored) {
-      auto job_id = entry.job.id();
-      auto run_id = run_at->first;
-      put(run_key(job_id, run_id), run.record.SerializeAsString(),
-          [this, job_id, run_id](const caf::error& err) {
-            if (err)
-              return;
-            if (auto job = jobs.find(job_id); job != jobs.end())
-              if (auto r = job->second.runs.find(run_id);
-                  r != job->second.runs.end())
-                r->second.active_stored = true;
-          });
-    }
+    if (!run.active_stored)
+      record(entry, run,
+             [this, job_id = entry.job.id(),
+              run_id = run_at->first](const caf::error& err) {
+               if (err)
+                 return;
+               if (auto job = jobs.find(job_id); job != jobs.end())
+                 if (auto r = job->second.runs.find(run_id);
+                     r != job->second.runs.end())
+                   r->second.active_stored = true;
+             });
     return;
   }
   if (!ended)

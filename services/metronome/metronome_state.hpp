@@ -140,7 +140,9 @@ struct metronome_state {
   void kill_task(const std::string& task_id, const std::string& agent_id);
   void on_deadline(const std::string& job_id, const std::string& run_id);
   void on_retry(const std::string& job_id, const std::string& run_id);
-  void record(job_entry& entry, const run_entry& run); // to the store
+  // To the store; `done` (if any) hears how the write went.
+  void record(job_entry& entry, const run_entry& run,
+              std::function<void(const caf::error&)> done = {});
   void want_offers();
   void revive();
 

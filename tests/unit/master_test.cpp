@@ -1053,6 +1053,16 @@ std::vector<v1::OperationState> listed_operation_states(cluster& c) {
   return states;
 }
 
+// The operation statuses `call` brings `f`, alone.
+std::vector<v1::OperationStatus>
+reconciled(cluster& c, cluster::framework& f,
+           const call::Call::ReconcileOperations& call) {
+  f.log->operation_updates.clear();
+  caf::anon_send(f.driver, call);
+  c.ds.run();
+  return f.log->operation_updates;
+}
+
 TEST_CASE("operations asking for feedback: applied, finished by the agent, "
           "kept until acknowledged, reconciled; LAUNCH with an id is an "
           "error, an invalid operation with an id OPERATION_ERROR") {
@@ -1142,11 +1152,7 @@ TEST_CASE("operations asking for feedback: applied, finished by the agent, "
   CHECK(a.log->operation_acks[0].operation_uuid().value()
         == a.log->checkpoints[0].operations(0).uuid().value());
   CHECK(listed_operation_states(c).empty());
-  f.log->operation_updates.clear();
-  call::Call::ReconcileOperations implicit;
-  caf::anon_send(f.driver, implicit);
-  c.ds.run();
-  CHECK(f.log->operation_updates.empty());
+  CHECK(reconciled(c, f, {}).empty()); // implicit
 }
 
 TEST_CASE("the pending operations of an agent marked gone are "
@@ -1206,19 +1212,14 @@ TEST_CASE("the operations of an agent marked unreachable are "
   CHECK(listed_operation_states(c).empty());
 
   // Reconciliation answers from the agent's state, as Mesos.
-  f.log->operation_updates.clear();
-  call::Call::ReconcileOperations implicit;
-  caf::anon_send(f.driver, implicit);
-  c.ds.run();
-  CHECK(f.log->operation_updates.empty());
+  CHECK(reconciled(c, f, {}).empty()); // implicit
   call::Call::ReconcileOperations explicit_;
   auto* asked = explicit_.add_operations();
   asked->mutable_operation_id()->set_value("reserve-1");
   asked->mutable_agent_id()->set_value(a.id());
-  caf::anon_send(f.driver, explicit_);
-  c.ds.run();
-  REQUIRE(f.log->operation_updates.size() == 1);
-  CHECK(f.log->operation_updates[0].state() == v1::OPERATION_UNREACHABLE);
+  auto answers = reconciled(c, f, explicit_);
+  REQUIRE(answers.size() == 1);
+  CHECK(answers[0].state() == v1::OPERATION_UNREACHABLE);
 
   // The agent comes back without the reservation: the master takes its
   // resources as they are, and does not send it the forgotten operation
@@ -1232,11 +1233,9 @@ TEST_CASE("the operations of an agent marked unreachable are "
   REQUIRE(log->agent_id == a.id());
   for (const auto& checkpoint : log->checkpoints)
     CHECK(checkpoint.operations_size() == 0);
-  f.log->operation_updates.clear();
-  caf::anon_send(f.driver, explicit_);
-  c.ds.run();
-  REQUIRE(f.log->operation_updates.size() == 1);
-  CHECK(f.log->operation_updates[0].state() == v1::OPERATION_UNKNOWN);
+  answers = reconciled(c, f, explicit_);
+  REQUIRE(answers.size() == 1);
+  CHECK(answers[0].state() == v1::OPERATION_UNKNOWN);
   // Had it applied the operation, its retried status now counts again.
   caf::anon_send(c.master, finished);
   c.ds.run();
