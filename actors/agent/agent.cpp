@@ -231,6 +231,9 @@ agent_impl::behavior_type agent(agent_self self, agent_config cfg) {
     [self](metrics_atom) { return self->state.metrics_with_usage(); },
     [self](monitor_atom) { return self->state.monitor_statistics(); },
     [self](const v1::agent::Call& call) { return self->state.api_call(call); },
+    [self](session_atom, const v1::agent::Call& call) {
+      return self->state.api_session(call);
+    },
     // -- internal --------------------------------------------------------------------
     [self](flush_atom) { self->state.flush(); },
     [self](retry_atom, const std::string& framework_id,

@@ -1,9 +1,12 @@
 // What the agent's v1 operator API asks of the agent actor: its frameworks,
 // executors, tasks, containers and itself, as Mesos' agent answers them.
 // The edge (agent_http.cpp) answers the calls that need no agent state.
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "agent_state.hpp"
+#include "dcos/command_line.hpp"
 #include "dcos/error.hpp"
 
 namespace dcos::kernel {
@@ -63,7 +66,181 @@ void each_executor_record(const agent_state& st, F each) {
     each_executor(fw.info.id().value(), fw, true, each);
 }
 
+// Our name of a nested container: its ancestors' values and its own,
+// joined by '.' ("<executor container>.<task id>.<session>").
+std::string flat_id(const v1::ContainerID& id) {
+  return id.has_parent() ? flat_id(id.parent()) + "." + id.value()
+                         : id.value();
+}
+
+// Mesos' rules for a container id's value: not empty, not "." or "..", no
+// '/' and no whitespace or control characters. A new session's own value
+// has no '.' either: flat_id() joins with it, and two ids must not meet.
+caf::error check_id(const std::string& value, const std::string& field,
+                    bool new_session = false) {
+  bool printable = std::all_of(value.begin(), value.end(), [&](char c) {
+    return static_cast<unsigned char>(c) > ' ' && c != 0x7f && c != '/'
+           && (!new_session || c != '.');
+  });
+  if (value.empty() || value == "." || value == ".." || !printable)
+    return make_error(errc::invalid_argument,
+                      fmt::format("{}: '{}' is not a valid container id "
+                                  "(not empty, '.' or '..'; no '/', spaces "
+                                  "or control characters{})",
+                                  field, value,
+                                  new_session ? ", and no '.'" : ""));
+  return {};
+}
+
+// The wait(2) status Mesos reports for a command that ended so.
+int32_t wait_status(const container_termination& t) {
+  if (t.signal)
+    return *t.signal;
+  return (t.status & 0xff) << 8;
+}
+
 } // namespace
+
+caf::result<container_io_ptr>
+agent_state::api_session(const Call& call) {
+  const auto& s = call.launch_nested_container_session();
+  const std::string field = "launch_nested_container_session";
+  if (!call.has_launch_nested_container_session() || !s.has_container_id())
+    return make_error(errc::invalid_argument,
+                      field + ".container_id: required");
+  const auto& id = s.container_id();
+  if (auto err = check_id(id.value(), field + ".container_id.value", true))
+    return err;
+  if (!id.has_parent())
+    return make_error(errc::invalid_argument,
+                      field + ".container_id.parent: required: the running "
+                              "container to join (a task's, as its "
+                              "statuses' container_status names it)");
+  if (!s.has_command() || s.command().value().empty())
+    return make_error(errc::invalid_argument,
+                      field + ".command.value: required: what to run");
+  if (s.container().mesos().has_image())
+    return make_error(errc::invalid_argument,
+                      field + ".container: a session runs in its parent's "
+                              "root filesystem; an image cannot be given");
+  // The parent: an executor's container, or a task's inside it.
+  const auto& parent = id.parent();
+  bool task_parent = parent.has_parent();
+  const auto& executor_container = task_parent ? parent.parent().value()
+                                               : parent.value();
+  std::optional<std::pair<std::string, std::string>> joined; // id, sandbox
+  for (const auto& [fw_id, fw] : frameworks)
+    for (const auto& [exec_id, e] : fw.executors) {
+      if (e.container_id != executor_container
+          || e.state == executor_record::phase::ended
+          || (task_parent && parent.parent().has_parent()))
+        continue;
+      if (!task_parent) {
+        joined.emplace(e.container_id, e.sandbox);
+        continue;
+      }
+      auto t = e.tasks.find(parent.value());
+      if (t != e.tasks.end() && !is_terminal(t->second.state))
+        joined.emplace(e.container_id + "." + t->first,
+                       task_sandbox(e, t->first));
+    }
+  if (!joined)
+    return make_error(errc::not_found,
+                      fmt::format("{}.container_id.parent: no running "
+                                  "container '{}' on this agent",
+                                  field, flat_id(parent)));
+  container_launch req;
+  req.join = joined->first;
+  req.sandbox = joined->second;
+  req.container_id = req.join + "." + id.value();
+  req.command = to_command_line(s.command(), false);
+  for (const auto& v : s.command().environment().variables())
+    req.env.push_back(v.name() + "=" + v.value());
+  if (sessions.count(req.container_id) > 0)
+    return make_error(errc::conflict,
+                      fmt::format("{}.container_id: the session '{}' exists",
+                                  field, req.container_id));
+  sessions[req.container_id] = false;
+  auto rp = self->make_response_promise<container_io_ptr>();
+  auto session_id = req.container_id;
+  log->info("debug session container_id={} command='{}'", session_id,
+            s.command().value());
+  self->request(cfg.containerizer, caf::infinite, session_atom::value,
+                std::move(req))
+    .then(
+      [this, rp, session_id](container_io_ptr& io) mutable {
+        if (auto i = sessions.find(session_id);
+            i != sessions.end() && i->second) { // killed while it started
+          self->request(cfg.containerizer, caf::infinite,
+                        destroy_atom::value, session_id, caf::timespan{0})
+            .then([](ok_atom) {}, [](caf::error&) {});
+          sessions.erase(i);
+          rp.deliver(make_error(errc::conflict,
+                                fmt::format("the session '{}' was killed "
+                                            "while it started",
+                                            session_id)));
+          return;
+        }
+        // Forgotten once it ends.
+        self->request(cfg.containerizer, caf::infinite, wait_atom::value,
+                      session_id)
+          .then([this, session_id](
+                  container_termination&) { sessions.erase(session_id); },
+                [this, session_id](caf::error&) {
+                  sessions.erase(session_id);
+                });
+        rp.deliver(std::move(io));
+      },
+      [this, rp, session_id](caf::error& err) mutable {
+        sessions.erase(session_id);
+        rp.deliver(std::move(err));
+      });
+  return rp;
+}
+
+caf::result<Response> agent_state::api_wait_nested(const Call& call) {
+  const auto& id = call.wait_nested_container().container_id();
+  if (auto err = check_id(id.value(), "wait_nested_container.container_id"))
+    return err;
+  if (!id.has_parent())
+    return make_error(errc::invalid_argument,
+                      "wait_nested_container.container_id.parent: required "
+                      "(a nested container)");
+  auto rp = self->make_response_promise<Response>();
+  self->request(cfg.containerizer, caf::infinite, wait_atom::value,
+                flat_id(id))
+    .then(
+      [rp](container_termination& t) mutable {
+        Response out;
+        out.set_type(Response::WAIT_NESTED_CONTAINER);
+        out.mutable_wait_nested_container()->set_exit_status(wait_status(t));
+        rp.deliver(std::move(out));
+      },
+      [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+  return rp;
+}
+
+caf::result<Response> agent_state::api_kill_nested(const Call& call) {
+  const auto& id = call.kill_nested_container().container_id();
+  if (auto err = check_id(id.value(), "kill_nested_container.container_id"))
+    return err;
+  auto flat = flat_id(id);
+  // A task's container is its executor's to end (KILL through the
+  // scheduler); only debug sessions end here.
+  auto session = sessions.find(flat);
+  if (session == sessions.end())
+    return make_error(errc::not_found,
+                      fmt::format("kill_nested_container.container_id: no "
+                                  "running debug session '{}'",
+                                  flat));
+  session->second = true; // for a session still starting
+  auto rp = self->make_response_promise<Response>();
+  self->request(cfg.containerizer, caf::infinite, destroy_atom::value, flat,
+                caf::timespan{0})
+    .then([rp](ok_atom) mutable { rp.deliver(Response{}); },
+          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+  return rp;
+}
 
 Response::GetFrameworks agent_state::api_frameworks() const {
   Response::GetFrameworks out;
@@ -168,6 +345,10 @@ caf::result<Response> agent_state::api_call(const Call& call) {
                          logging_atom::value, verbosity.set(set.level()));
       return Response{};
     }
+    case Call::WAIT_NESTED_CONTAINER:
+      return api_wait_nested(call);
+    case Call::KILL_NESTED_CONTAINER:
+      return api_kill_nested(call);
     case Call::GET_AGENT: {
       out.set_type(Response::GET_AGENT);
       auto& agent = *out.mutable_get_agent();

@@ -1,5 +1,7 @@
 #include "agent_http.hpp"
 
+#include "session_pump.hpp"
+
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -23,7 +25,11 @@ namespace dcos::kernel {
 namespace {
 
 constexpr auto agent_timeout = std::chrono::seconds(30);
+// WAIT_NESTED_CONTAINER answers when the session ends, however late (Mesos
+// long-polls without a limit): a year is as good as forever here.
+constexpr auto wait_timeout = std::chrono::hours(24 * 365);
 constexpr int64_t max_read = 8 * 1024 * 1024;
+constexpr std::string_view recordio_media_type = "application/recordio";
 
 // Resolves `path` and checks that it lies inside `root`.
 caf::expected<fs::path> confined(const std::string& root,
@@ -194,17 +200,83 @@ http_response encoded(const v1::agent::Response& response, bool protobuf) {
   return r;
 }
 
+// LAUNCH_NESTED_CONTAINER_SESSION: 200 and a RecordIO stream of the
+// session's output once it runs (Content-Type application/recordio, its
+// records JSON or protobuf as Message-Accept asks). The session is ended if
+// the client leaves before it does.
+void launch_session(caf::actor_system& sys, const agent_edge_actor& agent,
+                    const std::shared_ptr<session_pump>& pump,
+                    const http_request& req,
+                    v1::agent::Call call, const http_responder& respond) {
+  using v1::agent::Call;
+  if (!req.accepts(recordio_media_type)) {
+    respond(json_error(406, "Accept: LAUNCH_NESTED_CONTAINER_SESSION "
+                            "answers with application/recordio"));
+    return;
+  }
+  // Message-Accept chooses the records' encoding, as Accept does a call's.
+  http_request records;
+  if (auto accept = req.header("message-accept"); !accept.empty())
+    records.headers["accept"] = accept;
+  auto protobuf = answer_in_protobuf(records);
+  if (!protobuf) {
+    respond(json_error(406, "Message-Accept: admits neither "
+                            "application/json nor application/x-protobuf"));
+    return;
+  }
+  // The client's leaving ends the session.
+  Call kill;
+  kill.set_type(Call::KILL_NESTED_CONTAINER);
+  *kill.mutable_kill_nested_container()->mutable_container_id()
+    = call.launch_nested_container_session().container_id();
+  ask(
+    sys, agent, agent_timeout,
+    [pump, agent, kill, respond, protobuf = *protobuf](container_io_ptr io) {
+      // Without ATTACH_CONTAINER_INPUT (not served yet) the command reads
+      // an empty stdin rather than one that never ends.
+      io->close_in();
+      http_response r;
+      r.content_type = std::string{recordio_media_type};
+      r.headers.emplace_back("Message-Content-Type",
+                             protobuf ? protobuf_media_type
+                                      : json_media_type);
+      r.stream = [pump, agent, kill, io, protobuf](
+                   std::shared_ptr<http_stream> out) {
+        pump->add(io, std::move(out), protobuf,
+                  [agent, kill] { caf::anon_send(agent, kill); });
+      };
+      respond(std::move(r));
+    },
+    [respond, agent, kill](const caf::error& err) {
+      // Had it started after all (an answer too late), it has no client.
+      caf::anon_send(agent, kill);
+      respond(error_response(err));
+    },
+    session_atom::value, std::move(call));
+}
+
 // POST /api/v1: Mesos' v1 agent operator API.
 void agent_api(caf::actor_system& sys, const agent_edge_actor& agent,
+               const std::shared_ptr<session_pump>& pump,
                const std::string& root,
                const std::vector<std::pair<std::string, std::string>>& flags,
                const http_request& req, http_responder respond) {
   using v1::agent::Call;
   using v1::agent::Response;
   Call call;
-  auto answer_protobuf = read_call(req, &call, respond);
-  if (!answer_protobuf)
+  if (auto refusal = parse_call(req, &call)) {
+    respond(std::move(*refusal));
     return;
+  }
+  if (call.type() == Call::LAUNCH_NESTED_CONTAINER_SESSION) {
+    launch_session(sys, agent, pump, req, std::move(call), respond);
+    return;
+  }
+  auto answer_protobuf = answer_in_protobuf(req);
+  if (!answer_protobuf) {
+    respond(not_acceptable());
+    return;
+  }
   bool protobuf = *answer_protobuf;
   Response out;
   switch (call.type()) {
@@ -279,7 +351,10 @@ void agent_api(caf::actor_system& sys, const agent_edge_actor& agent,
     default:
       // About the agent's frameworks, executors, tasks, containers, itself.
       ask(
-        sys, agent, agent_timeout,
+        sys, agent,
+        call.type() == Call::WAIT_NESTED_CONTAINER
+          ? caf::timespan{wait_timeout}
+          : caf::timespan{agent_timeout},
         [respond, protobuf](const Response& r) {
           if (r.type() == Response::UNKNOWN) { // applied; Mesos' empty 200
             http_response ok;
@@ -300,7 +375,8 @@ void agent_api(caf::actor_system& sys, const agent_edge_actor& agent,
 http_router
 agent_routes(caf::actor_system& sys, agent_edge_actor agent,
              const std::string& work_dir,
-             std::vector<std::pair<std::string, std::string>> flags) {
+             std::vector<std::pair<std::string, std::string>> flags,
+             std::shared_ptr<session_pump> pump) {
   http_router routes;
   // The agent's answers that are JSON already (/state, /monitor/...).
   auto json_from_agent = [&sys, agent](auto atom) {
@@ -336,10 +412,10 @@ agent_routes(caf::actor_system& sys, agent_edge_actor agent,
     routes.get(path, files(browse));
   for (const char* path : {"/files/read", "/files/read.json"})
     routes.get(path, files(read));
-  routes.post("/api/v1", [&sys, agent, work_dir,
+  routes.post("/api/v1", [&sys, pump, agent, work_dir,
                           flags = std::move(flags)](const http_request& req,
                                                     http_responder respond) {
-    agent_api(sys, agent, work_dir, flags, req, std::move(respond));
+    agent_api(sys, agent, pump, work_dir, flags, req, std::move(respond));
   });
   return routes;
 }

@@ -195,6 +195,10 @@ struct agent_state {
   uint64_t operation_generation = 0;
   std::map<caf::actor_addr, std::pair<std::string, std::string>> executor_by_addr;
   agent_metrics metrics;
+  // Debug sessions that have not ended, by container id, each with whether
+  // it is to be killed (asked while it was still starting). Not journaled:
+  // they end with the agent.
+  std::map<std::string, bool> sessions;
 
   // -- journal (group commit) --
   bool recovered = false;
@@ -261,6 +265,12 @@ struct agent_state {
   void checkpoint_resources(const v1::internal::CheckpointResources& msg);
   // -- agent_api.cpp: the v1 operator API's view of the agent --
   caf::result<v1::agent::Response> api_call(const v1::agent::Call& call);
+  // LAUNCH_NESTED_CONTAINER_SESSION: a debug session in a task's (or an
+  // executor's) running container.
+  caf::result<container_io_ptr> api_session(const v1::agent::Call& call);
+  // WAIT_NESTED_CONTAINER and KILL_NESTED_CONTAINER.
+  caf::result<v1::agent::Response> api_wait_nested(const v1::agent::Call& call);
+  caf::result<v1::agent::Response> api_kill_nested(const v1::agent::Call& call);
   v1::agent::Response::GetFrameworks api_frameworks() const;
   v1::agent::Response::GetExecutors api_executors() const;
   v1::agent::Response::GetTasks api_tasks() const;

@@ -23,6 +23,7 @@
 
 #include "agent/agent_http.hpp"
 #include "agent/detection.hpp"
+#include "agent/session_pump.hpp"
 #include "dcos/accept_spread.hpp"
 #include "dcos/agent.hpp"
 #include "dcos/daemon_runtime.hpp"
@@ -272,9 +273,17 @@ int main(int argc, char** argv) {
                                        cfg.actor_port),
                            published.error());
   }
+  auto pump = kernel::session_pump::start();
+  if (!pump) {
+    cleanup();
+    return d.startup_error("cannot start the debug sessions' pump",
+                           pump.error());
+  }
   auto http = d.serve(kernel::agent_routes(
                         sys, caf::actor_cast<kernel::agent_edge_actor>(agent),
-                        cfg.work_dir, d.flags().values()),
+                        cfg.work_dir, d.flags().values(),
+                        std::shared_ptr<kernel::session_pump>(
+                          std::move(*pump))),
                       cfg.port);
   if (!http) {
     cleanup();

@@ -2,8 +2,11 @@
 // operator API, finding sibling programs, printing tables.
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <vector>
+
+#include <google/protobuf/message.h>
 
 #include <caf/expected.hpp>
 
@@ -11,6 +14,20 @@
 #include "dcos/wire_types.hpp"
 
 namespace dcos::cli {
+
+/// A POST of `call` (as JSON) to HOST:PORT's /api/v1, Mesos' v1 API of a
+/// master or an agent; `default_port` applies when `address` has none.
+caf::expected<http_call> api_request(const std::string& address,
+                                     uint16_t default_port,
+                                     const google::protobuf::Message& call);
+
+/// Sends api_request() and parses the 200 answer into `*response`
+/// (blocking; a tool, not an actor). Errors say what failed and where.
+caf::error api_call(const std::string& address, uint16_t default_port,
+                    const google::protobuf::Message& call,
+                    google::protobuf::Message* response,
+                    std::chrono::milliseconds timeout
+                    = std::chrono::seconds(10));
 
 /// Posts an operator call to HOST:PORT's /api/v1 (blocking; a tool, not an
 /// actor). Errors say what failed and where.
@@ -26,6 +43,17 @@ caf::expected<http_reply> get_reply(const std::string& address,
 caf::expected<std::string> get(const std::string& address,
                                const std::string& target);
 
+/// A task as the master knows it, and HOST:PORT of its agent.
+struct located_task {
+  v1::Task task;
+  std::string agent;
+};
+
+/// Finds `task_id` among the master's tasks (running, unreachable or
+/// completed) and its agent's address. Errors say which is missing.
+caf::expected<located_task> locate_task(const std::string& master,
+                                        const std::string& task_id);
+
 /// Prints rows as aligned columns; the first row is the header.
 void print_table(const std::vector<std::vector<std::string>>& rows);
 
@@ -38,6 +66,7 @@ int execute(int argc, char** argv);
 int list(const std::string& what, int argc, char** argv);
 int masters(int argc, char** argv);
 int task_log(int argc, char** argv);
+int task_exec(int argc, char** argv);
 int marathon(int argc, char** argv);
 int job(int argc, char** argv);
 int vips(int argc, char** argv);

@@ -5,6 +5,7 @@
 //   dcos agents | frameworks | tasks [--master=HOST:5050] [--json]
 //   dcos masters [--master=HOST:5050|zk://HOSTS/PATH] [--json]
 //   dcos task log TASK_ID [--follow] [--stderr]
+//   dcos task exec TASK_ID CMD [ARGS...]
 //   dcos marathon app|deployment|task ...   (see marathon.cpp)
 //   dcos job add|list|show|run|remove|history ...   (see job.cpp)
 //   dcos vips [--minuteman=HOST:62080] [--json]
@@ -26,6 +27,7 @@ int main(int argc, char** argv) {
               "  frameworks  list frameworks\n"
               "  tasks     list tasks\n"
               "  task log  print a task's output\n"
+              "  task exec run a command inside a task's container\n"
               "  marathon  Marathon's apps, deployments and tasks\n"
               "  job       Metronome's jobs, their runs and history\n"
               "  vips      Minuteman's VIPs and their backends\n"
@@ -58,8 +60,12 @@ int main(int argc, char** argv) {
   if (command == "task") {
     if (argc >= 3 && std::strcmp(argv[2], "log") == 0)
       return task_log(argc - 2, argv + 2);
-    return usage_error("unknown command 'task " + std::string(argc >= 3 ? argv[2] : "")
-                       + "' (try 'dcos task log TASK_ID')");
+    if (argc >= 3 && std::strcmp(argv[2], "exec") == 0)
+      return task_exec(argc - 2, argv + 2);
+    return usage_error("unknown command 'task "
+                       + std::string(argc >= 3 ? argv[2] : "")
+                       + "' (try 'dcos task log TASK_ID' or 'dcos task exec "
+                         "TASK_ID CMD')");
   }
   return usage_error("unknown command '" + command + "' (try 'dcos --help')");
 }

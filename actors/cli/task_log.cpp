@@ -88,35 +88,12 @@ int task_log(int argc, char** argv) {
     std::fprintf(stderr, "dcos task log: %s\n", describe_reason(err).c_str());
     return 1;
   };
-  auto tasks = operator_call(master, v1::master::Call::GET_TASKS);
-  if (!tasks)
-    return fail(tasks.error());
-  const v1::Task* task = nullptr;
-  const auto& all = tasks->get_tasks();
-  for (const auto* list : {&all.tasks(), &all.unreachable_tasks(),
-                           &all.completed_tasks()})
-    for (const auto& t : *list)
-      if (t.task_id().value() == task_id)
-        task = &t;
-  if (task == nullptr)
-    return fail(make_error(errc::not_found,
-                           fmt::format("no task '{}' (see `dcos tasks`)",
-                                       task_id)));
-  auto agents = operator_call(master, v1::master::Call::GET_AGENTS);
-  if (!agents)
-    return fail(agents.error());
-  std::string agent;
-  for (const auto& a : agents->get_agents().agents())
-    if (a.agent_info().id().value() == task->agent_id().value())
-      agent = fmt::format("{}:{}", a.agent_info().hostname(),
-                          a.agent_info().has_port() ? a.agent_info().port()
-                                                    : 5051);
-  if (agent.empty())
-    return fail(make_error(errc::unavailable,
-                           fmt::format("the agent of task '{}' is not "
-                                       "registered",
-                                       task_id)));
-  auto sandbox = sandbox_of(agent, task->framework_id().value(), task_id);
+  auto located = locate_task(master, task_id);
+  if (!located)
+    return fail(located.error());
+  const auto& agent = located->agent;
+  auto sandbox = sandbox_of(agent, located->task.framework_id().value(),
+                            task_id);
   if (!sandbox)
     return fail(sandbox.error());
   auto path = *sandbox + (stderr_file ? "/stderr" : "/stdout");

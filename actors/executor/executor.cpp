@@ -151,8 +151,14 @@ void send_update(executor_self self, const std::string& task_id,
     status->mutable_executor_id()->set_value(st.cfg.executor_id);
   if (auto t = st.tasks.find(task_id); t != st.tasks.end()) {
     t->second.state = state;
+    auto* container = status->mutable_container_status();
     if (t->second.container_status)
-      *status->mutable_container_status() = *t->second.container_status;
+      *container = *t->second.container_status;
+    // The task's container named as Mesos names a nested one: what a debug
+    // session (`dcos task exec`) joins.
+    auto* id = container->mutable_container_id();
+    id->set_value(task_id);
+    id->mutable_parent()->set_value(st.cfg.container_id);
     if (t->second.health && t->second.health->healthy())
       status->set_healthy(*t->second.health->healthy());
     if (t->second.check)

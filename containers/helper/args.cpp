@@ -14,11 +14,15 @@ const char* const usage_text
   = "usage: dcos-containerizer launch --sandbox=DIR --status_file=FILE\n"
     "           [--fetch=FILE --fetcher=PATH --cache_dir=DIR] "
     "[--env_file=FILE]\n"
-    "           [--isolation=FILE [--sync_fd=N]] [--exec=FILE] "
-    "-- PROGRAM [ARGS...]\n"
-    "Runs PROGRAM as the root of a container in DIR and writes its exit\n"
-    "record to FILE as one line of JSON. With --exec, FILE is exec'd with\n"
-    "PROGRAM ARGS... as its argv.\n";
+    "           [--isolation=FILE [--sync_fd=N]] [--pid_file=FILE] "
+    "[--exec=FILE]\n"
+    "           -- PROGRAM [ARGS...]\n"
+    "       dcos-containerizer enter --target=DIR --status_file=FILE\n"
+    "           [--env_file=FILE] [--exec=FILE] -- PROGRAM [ARGS...]\n"
+    "launch runs PROGRAM as the root of a container in DIR; enter runs it\n"
+    "inside the running container whose state directory is DIR. Both write\n"
+    "PROGRAM's exit record to FILE as one line of JSON. With --exec, FILE is\n"
+    "exec'd with PROGRAM ARGS... as its argv.\n";
 
 namespace {
 
@@ -51,13 +55,19 @@ bool parse_launch_args(int argc, char** argv, launch_args* out,
     {"isolation", &launch_args::isolation, false},
     {"sync_fd", &launch_args::sync_fd_text, false},
     {"exec", &launch_args::executable, false},
+    {"pid_file", &launch_args::pid_file, false},
+    {"target", &launch_args::target, false},
   };
-  if (argc < 2 || std::string_view{argv[1]} != "launch") {
-    *error = argc < 2 ? "missing command 'launch'"
+  if (argc < 2
+      || (std::string_view{argv[1]} != "launch"
+          && std::string_view{argv[1]} != "enter")) {
+    *error = argc < 2 ? "missing command 'launch' or 'enter'"
                       : "unknown command '" + std::string{argv[1]}
-                          + "' (only 'launch' exists)";
+                          + "' (commands: launch, enter)";
     return false;
   }
+  out->command = argv[1];
+  bool enter = out->command == "enter";
   int i = 2;
   std::string first_error;
   for (; i < argc; ++i) {
@@ -100,7 +110,14 @@ bool parse_launch_args(int argc, char** argv, launch_args* out,
   }
   for (; i < argc; ++i)
     out->program.emplace_back(argv[i]);
-  if (out->sandbox.empty())
+  if (enter && out->target.empty())
+    *error = "--target is required";
+  else if (enter && (!out->sandbox.empty() || !out->fetch.empty()
+                     || !out->isolation.empty() || !out->pid_file.empty()))
+    *error = "enter takes no --sandbox, --fetch, --isolation or --pid_file";
+  else if (!enter && !out->target.empty())
+    *error = "--target is only valid with enter";
+  else if (!enter && out->sandbox.empty())
     *error = "--sandbox is required";
   else if (out->status_file.empty())
     *error = "--status_file is required";
@@ -132,6 +149,8 @@ bool parse_launch_args(int argc, char** argv, launch_args* out,
   out->cache_dir = absolute(out->cache_dir);
   out->env_file = absolute(out->env_file);
   out->isolation = absolute(out->isolation);
+  out->pid_file = absolute(out->pid_file);
+  out->target = absolute(out->target);
   // A bare name is left for the PATH lookup of execvp.
   if (out->fetcher.find('/') != std::string::npos)
     out->fetcher = absolute(out->fetcher);

@@ -2,7 +2,17 @@
 //
 //   dcos-containerizer launch --sandbox=DIR --status_file=FILE
 //       [--fetch=FILE --fetcher=PATH --cache_dir=DIR] [--env_file=FILE]
-//       [--isolation=FILE [--sync_fd=N]] [--exec=FILE] -- PROGRAM [ARGS...]
+//       [--isolation=FILE [--sync_fd=N]] [--pid_file=FILE] [--exec=FILE]
+//       -- PROGRAM [ARGS...]
+//   dcos-containerizer enter --target=DIR --status_file=FILE
+//       [--env_file=FILE] [--exec=FILE] -- PROGRAM [ARGS...]
+//
+// `launch` starts a container; --pid_file names where it writes the pid
+// whose namespaces and cgroups are the container's (the init when isolated,
+// else the helper itself). `enter` runs PROGRAM inside the running container
+// whose state directory is DIR (the one holding its pid file, "pid", and its
+// isolation spec, "isolation"), with stdin, stdout and stderr as given to the
+// helper: a debug session (Mesos' LAUNCH_NESTED_CONTAINER_SESSION).
 //
 // PROGRAM ARGS... is the program's argv. The file exec'd is PROGRAM, looked
 // up on PATH, or FILE if --exec is given: Mesos' CommandInfo with shell=false
@@ -21,7 +31,10 @@
 namespace dcos::helper {
 
 struct launch_args {
-  std::string sandbox;     // absolute
+  std::string command;     // "launch" or "enter"
+  std::string target;      // enter: the container's state directory
+  std::string pid_file;    // launch: absolute; empty: none written
+  std::string sandbox;     // absolute; launch only
   std::string status_file; // absolute
   std::string fetch;       // absolute request file; empty: nothing to fetch
   std::string fetcher;     // absolute, or a bare name looked up on PATH
@@ -38,7 +51,7 @@ struct launch_args {
 /// The text printed for `--help` and after a usage error.
 extern const char* const usage_text;
 
-/// Parses argv (argv[0] is the helper itself). Relative paths are made
+/// Parses argv (argv[0] is the helper itself): `launch` or `enter`. Relative paths are made
 /// absolute against the current directory, because the helper changes into
 /// the sandbox before it uses them.
 /// On failure returns false and sets `*error` to one line naming the argument;

@@ -1,13 +1,12 @@
 #include "linux_launch.hpp"
 
+#include "confinement.hpp"
+
 #include <fcntl.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -17,8 +16,6 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <memory>
 
 extern char** environ;
@@ -284,51 +281,6 @@ std::string setup_mounts(const isolation_spec& spec) {
   return {};
 }
 
-std::string drop_capabilities(const std::vector<int>& keep) {
-  for (int cap = 0; cap <= 63; ++cap) {
-    if (::prctl(PR_CAPBSET_READ, cap, 0, 0, 0) < 0)
-      break; // past the last capability this kernel knows
-    bool kept = false;
-    for (int k : keep)
-      kept = kept || k == cap;
-    if (!kept && ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0)
-      return errno_text("cannot drop capability " + std::to_string(cap));
-  }
-  // Ambient capabilities would survive exec regardless of the bounding set.
-  ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-  return {};
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in{path, std::ios::binary};
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
-// In PROGRAM's process, right before exec: nothing after this may need a
-// blocked syscall.
-std::string confine(const std::string& bpf) {
-  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-    return errno_text("no_new_privs");
-  if (bpf.empty())
-    return {};
-  sock_fprog prog{};
-  prog.len = static_cast<unsigned short>(bpf.size() / sizeof(sock_filter));
-  prog.filter = reinterpret_cast<sock_filter*>(const_cast<char*>(bpf.data()));
-  if (::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) != 0)
-    return errno_text("cannot load the seccomp filter");
-  return {};
-}
-
-void reset_signals() {
-  struct sigaction dfl = {};
-  dfl.sa_handler = SIG_DFL;
-  for (int sig = 1; sig < NSIG; ++sig)
-    ::sigaction(sig, &dfl, nullptr);
-  sigset_t none;
-  sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
-}
-
 [[noreturn]] void exec_program(const init_context& c, const std::string& bpf) {
   reset_signals();
   auto err = confine(bpf);
@@ -356,26 +308,15 @@ int init_main(void* arg) {
   ::close(c.release_read);
   ::setsid(); // `kill 0` inside must not reach the helper's group
   // The filter lives on the host: read it before the root changes.
-  std::string err, bpf;
-  if (!spec.seccomp_file.empty()) {
-    bpf = read_file(spec.seccomp_file);
-    if (bpf.empty() || bpf.size() % sizeof(sock_filter) != 0)
-      err = "seccomp: '" + spec.seccomp_file + "' is not a BPF program";
-  }
+  std::string bpf;
+  auto err = read_seccomp_filter(spec, &bpf);
   if (err.empty())
     err = setup_mounts(spec);
   if (err.empty() && !spec.hostname.empty()
       && ::sethostname(spec.hostname.c_str(), spec.hostname.size()) != 0)
     err = errno_text("cannot set the hostname");
-  for (const auto& r : spec.rlimits) {
-    rlimit limit{r.soft, r.hard};
-    if (err.empty()
-        && ::setrlimit(static_cast<__rlimit_resource>(r.resource), &limit)
-             != 0)
-      err = errno_text("cannot set rlimit " + std::to_string(r.resource));
-  }
-  if (err.empty() && spec.capabilities)
-    err = drop_capabilities(*spec.capabilities);
+  if (err.empty())
+    err = apply_limits(spec);
   if (!err.empty())
     die(c.report_write, err);
   pid_t program = ::fork();

@@ -2,19 +2,27 @@
 //
 //   dcos-containerizer launch --sandbox=DIR --status_file=FILE
 //       [--fetch=FILE --fetcher=PATH --cache_dir=DIR] [--env_file=FILE]
-//       [--isolation=FILE [--sync_fd=N]] -- PROGRAM [ARGS...]
+//       [--isolation=FILE [--sync_fd=N]] [--pid_file=FILE] -- PROGRAM [ARGS...]
+//   dcos-containerizer enter --target=DIR --status_file=FILE
+//       [--env_file=FILE] -- PROGRAM [ARGS...]
 //
-// In order: leads its own session (or at least its own process group, see
-// below) as a child subreaper; sends its stdout/stderr to DIR/stdout and
-// DIR/stderr and changes into DIR; runs the fetcher if asked; runs PROGRAM;
-// passes termination requests on to every descendant (supervisor.hpp); when
-// PROGRAM ends, kills whatever PROGRAM left behind, writes the exit record
-// (status_file.hpp) and exits with PROGRAM's status: its exit code, or 128 +
-// the signal that killed it. With --isolation, PROGRAM runs inside new
-// namespaces under a small init (linux_launch.hpp); the fetcher still runs
-// here, on the host, once the agent has isolated the container. A failure before PROGRAM runs exits 127 with
-// reason "exec_failed" or "fetch_failed"; only a command line without a usable
+// launch, in order: leads its own session (or at least its own process
+// group, see below) as a child subreaper; sends its stdout/stderr to
+// DIR/stdout and DIR/stderr and changes into DIR; runs the fetcher if asked;
+// runs PROGRAM; passes termination requests on to every descendant
+// (supervisor.hpp); when PROGRAM ends, kills whatever PROGRAM left behind,
+// writes the exit record (status_file.hpp) and exits with PROGRAM's status:
+// its exit code, or 128 + the signal that killed it. With --isolation,
+// PROGRAM runs inside new namespaces under a small init (linux_launch.hpp);
+// the fetcher still runs here, on the host, once the agent has isolated the
+// container. A failure before PROGRAM runs exits 127 with reason
+// "exec_failed" or "fetch_failed"; only a command line without a usable
 // --status_file exits 2 without a record.
+//
+// enter does the same for a PROGRAM that joins a running container
+// (linux_enter.hpp), with the helper's own stdin, stdout and stderr, and
+// ends when the process that started it does (a debug session lives as
+// long as the agent streaming it).
 //
 // It links libc and libstdc++ only (no libdcos, no CAF), because it is exec'd
 // for every task and must start fast.
@@ -32,6 +40,7 @@
 
 #include "args.hpp"
 #include "isolation_spec.hpp"
+#include "linux_enter.hpp"
 #include "linux_launch.hpp"
 #include "status_file.hpp"
 #include "supervisor.hpp"
@@ -206,6 +215,46 @@ bool stopped_before_start(const launch_args& args, int* status) {
   return true;
 }
 
+// Records the process whose namespaces and cgroups are the container's, for
+// `enter`.
+bool write_pid(const launch_args& args, pid_t pid, std::string* error) {
+  if (args.pid_file.empty())
+    return true;
+  if (int err = write_pid_file(args.pid_file, pid); err != 0) {
+    *error = "--pid_file: cannot write '" + args.pid_file
+             + "': " + errno_text(err);
+    return false;
+  }
+  return true;
+}
+
+// PROGRAM inside a running container: a debug session. Its stdin, stdout
+// and stderr are the helper's own (the agent's pipes).
+int run_entered(const launch_args& args, char* const* envp) {
+  std::string error;
+  if (int status = 0; stopped_before_start(args, &status))
+    return status;
+  pid_t child = enter_container(args.target, args.executable, args.program,
+                                envp, &error);
+  if (child < 0)
+    return fail(args, "exec_failed", error);
+  // The streams are PROGRAM's alone now, so the agent sees them end with
+  // it (/dev/null keeps 0-2 from being reused by our own files).
+  if (int null = ::open("/dev/null", O_RDWR | O_CLOEXEC); null >= 0) {
+    for (int fd : {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO})
+      ::dup2(null, fd);
+    ::close(null);
+  }
+  exit_record record = record_of(sup.wait_for(child, -1, {}),
+                                 args.executable);
+  // What PROGRAM left running inside was adopted by the container's init,
+  // out of our sight: its process group (PROGRAM's own) still names it.
+  ::kill(-child, SIGKILL);
+  if (!sup.clean_up(cleanup_limit_ms))
+    record.message += "; some descendants survived SIGKILL for 10s";
+  return finish(args, record);
+}
+
 // PROGRAM in new namespaces: clone the init, let the agent isolate it, fetch,
 // then let the init start PROGRAM.
 int run_isolated(const launch_args& args, char* const* envp) {
@@ -221,6 +270,8 @@ int run_isolated(const launch_args& args, char* const* envp) {
     ::close(args.sync_fd);
   if (!cloned)
     return fail(args, "exec_failed", error);
+  if (!write_pid(args, child.init, &error))
+    return fail(args, "exec_failed", error); // fail() kills the init
   if (!args.fetch.empty() && !run_fetcher(args, envp, &error))
     return fail(args, "fetch_failed", error); // fail() kills the init
   int status = 0;
@@ -231,6 +282,9 @@ int run_isolated(const launch_args& args, char* const* envp) {
   if (!release_init(child, &error))
     return fail(args, "exec_failed", error);
   int init_status = sup.wait_for(child.init, -1, {});
+  // The init's pid is free now and may be reused: nothing may enter it.
+  if (!args.pid_file.empty())
+    ::unlink(args.pid_file.c_str());
   exit_record record = record_of(program_status(child, init_status),
                                  args.executable);
   if (!sup.clean_up(cleanup_limit_ms))
@@ -275,8 +329,13 @@ int main(int argc, char** argv) {
   // socket held by a task would outlive the agent).
   ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
 
-  if (!open_sandbox(args.sandbox, &error))
+  bool enter = args.command == "enter";
+  if (enter) {
+    // The session ends with the agent that streams it.
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+  } else if (!open_sandbox(args.sandbox, &error)) {
     return fail(args, "exec_failed", error);
+  }
 
   std::string env_storage;
   std::vector<char*> env;
@@ -287,6 +346,8 @@ int main(int argc, char** argv) {
     envp = env.data();
   }
 
+  if (enter)
+    return run_entered(args, envp);
   if (!args.isolation.empty())
     return run_isolated(args, envp);
 
@@ -296,6 +357,8 @@ int main(int argc, char** argv) {
   const std::string& program = args.executable;
   if (int status = 0; stopped_before_start(args, &status))
     return status;
+  if (!write_pid(args, ::getpid(), &error))
+    return fail(args, "exec_failed", error);
   int exec_error = 0;
   pid_t child = sup.spawn(program, args.program, envp, -1, &exec_error);
   if (child < 0)

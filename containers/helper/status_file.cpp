@@ -111,6 +111,14 @@ std::string to_json_line(const exit_record& record) {
 }
 
 int write_status_file(const std::string& path, const exit_record& record) {
+  return write_atomically(path, to_json_line(record));
+}
+
+int write_pid_file(const std::string& path, pid_t pid) {
+  return write_atomically(path, std::to_string(pid) + "\n");
+}
+
+int write_atomically(const std::string& path, const std::string& text) {
   std::string tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0)
@@ -118,7 +126,7 @@ int write_status_file(const std::string& path, const exit_record& record) {
   // No fsync: the record must outlive the agent process, not the machine
   // (after a reboot no container is left to ask about), and the page cache
   // survives any process. The rename still makes the update atomic.
-  bool ok = write_all(fd, to_json_line(record));
+  bool ok = write_all(fd, text);
   int err = errno;
   ::close(fd);
   if (!ok) {

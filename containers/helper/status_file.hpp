@@ -8,6 +8,8 @@
 // Thread-safety: stateless.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 
 namespace dcos::helper {
@@ -30,5 +32,12 @@ std::string to_json_line(const exit_record& record);
 /// Writes `path`.tmp and renames it to `path` (atomic for readers; not
 /// synced, see status_file.cpp). Returns 0 or the errno of the failed step.
 int write_status_file(const std::string& path, const exit_record& record);
+
+/// Writes `pid` and a newline to `path`, as write_status_file does.
+int write_pid_file(const std::string& path, pid_t pid);
+
+/// Writes `text` to `path`.tmp and renames it to `path`. Returns 0 or the
+/// errno of the failed step.
+int write_atomically(const std::string& path, const std::string& text);
 
 } // namespace dcos::helper

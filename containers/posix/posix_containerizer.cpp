@@ -3,6 +3,7 @@
 // that is all (the POSIX containerizer); with one (containers/linux) the
 // helper starts the container in new namespaces, and the isolation adds
 // cgroups, images and networks around it (container_isolation.hpp).
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -11,6 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <deque>
@@ -64,6 +67,7 @@ struct container_record {
   uint32_t pid = 0;
   std::string sandbox;
   std::string status_file;
+  bool session = false; // in another container's isolation, not its own
   bool destroying = false;
   std::optional<container_termination> ended;
   std::vector<caf::typed_response_promise<container_termination>> waiters;
@@ -135,7 +139,7 @@ void finish(posix_self self, const std::string& id,
     return;
   auto& c = i->second;
   self->state.by_pid.erase(c.pid);
-  if (auto& iso = self->state.isolation) {
+  if (auto& iso = self->state.isolation; iso && !c.session) {
     std::string message;
     if (auto reason = iso->limitation(id, &message)) {
       termination.reason = reason;
@@ -181,9 +185,11 @@ caf::error sync_isolation(posix_self self, const std::string& id, int fd) {
   return err;
 }
 
-// Starts the helper with `argv`; `sync_fd` (if >= 0) becomes its fd 3.
+// Starts the helper with `argv`; `sync_fd` (if >= 0) becomes its fd 3, and
+// each of `stdio` that is >= 0 its stdin, stdout or stderr.
 caf::expected<pid_t> spawn_helper(const std::vector<std::string>& argv,
-                                  int sync_fd) {
+                                  int sync_fd,
+                                  std::array<int, 3> stdio = {-1, -1, -1}) {
   std::vector<char*> cargv;
   for (auto& a : argv)
     cargv.push_back(const_cast<char*>(a.c_str()));
@@ -202,6 +208,9 @@ caf::expected<pid_t> spawn_helper(const std::vector<std::string>& argv,
   // inherited sockets would keep the agent's ports busy after it died.
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
+  for (int fd = 0; fd < 3; ++fd)
+    if (stdio[fd] >= 0)
+      posix_spawn_file_actions_adddup2(&actions, stdio[fd], fd);
   if (sync_fd >= 0)
     posix_spawn_file_actions_adddup2(&actions, sync_fd, 3);
   posix_spawn_file_actions_addclosefrom_np(&actions, sync_fd >= 0 ? 4 : 3);
@@ -226,6 +235,116 @@ void forget_ended(posix_state& st) {
       st.containers.erase(i);
     st.ended.pop_front();
   }
+}
+
+// PROGRAM ARGS... is the program's argv; --exec names the file to run when
+// it is not argv[0] (Mesos' CommandInfo with shell=false).
+void append_program(std::vector<std::string>& argv,
+                    const command_line& command) {
+  if (command.file() != command.argv.front())
+    argv.push_back("--exec=" + command.file());
+  argv.push_back("--");
+  argv.insert(argv.end(), command.argv.begin(), command.argv.end());
+}
+
+// The NUL-separated KEY=VALUE entries of `base` (an env file), with those
+// of `overlay` replacing entries of the same key.
+std::string overlay_env(const std::string& base,
+                        const std::vector<std::string>& overlay) {
+  std::vector<std::string> entries;
+  std::istringstream in{base};
+  for (std::string entry; std::getline(in, entry, '\0');)
+    if (!entry.empty())
+      entries.push_back(std::move(entry));
+  for (const auto& kv : overlay) {
+    auto key = kv.substr(0, kv.find('=') + 1);
+    auto same = [&](const std::string& e) { return e.rfind(key, 0) == 0; };
+    entries.erase(std::remove_if(entries.begin(), entries.end(), same),
+                  entries.end());
+    entries.push_back(kv);
+  }
+  std::string out;
+  for (const auto& e : entries) {
+    out += e;
+    out += '\0';
+  }
+  return out;
+}
+
+// Three pipes for a session's stdin, stdout and stderr; the child's ends in
+// `child`, ours (close-on-exec) in the answer.
+caf::expected<container_io_ptr> make_session_pipes(std::array<int, 3>& child) {
+  int fds[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
+  for (auto& p : fds)
+    if (::pipe2(p, O_CLOEXEC) != 0) {
+      auto err = make_error(errc::io_error, fmt::format("pipe: {}",
+                                                        std::strerror(errno)));
+      for (auto& q : fds)
+        for (int fd : q)
+          if (fd >= 0)
+            ::close(fd);
+      return err;
+    }
+  child = {fds[0][0], fds[1][1], fds[2][1]};
+  return std::make_shared<container_io>(fds[0][1], fds[1][0], fds[2][0]);
+}
+
+caf::expected<container_io_ptr> launch_session(posix_self self,
+                                               const container_launch& req) {
+  auto& st = self->state;
+  forget_ended(st);
+  if (req.join.empty() || req.command.empty() || req.command.entrypoint)
+    return make_error(errc::invalid_argument,
+                      req.join.empty() ? "session: no container to join"
+                                       : "session: empty command");
+  if (st.containers.count(req.container_id) > 0)
+    return make_error(errc::conflict, fmt::format("container '{}' exists",
+                                                  req.container_id));
+  auto target = meta_dir(req.sandbox, req.join);
+  std::error_code ec;
+  if (!fs::exists(target + "/pid", ec) || fs::exists(target + "/status", ec))
+    return make_error(errc::not_found,
+                      fmt::format("container '{}' is not running",
+                                  req.join));
+  auto meta = meta_dir(req.sandbox, req.container_id);
+  fs::create_directories(meta, ec);
+  if (ec)
+    return make_error(errc::io_error,
+                      fmt::format("cannot create '{}': {}", meta,
+                                  ec.message()));
+  // Whatever fails from here on leaves nothing behind.
+  auto undo = [&](caf::error err) {
+    fs::remove_all(meta, ec);
+    return err;
+  };
+  auto env_file = meta + "/env";
+  auto status_file = meta + "/status";
+  fs::remove(status_file, ec); // an earlier session's, of an id forgotten
+  auto env = overlay_env(read_file_or_empty(target + "/env"), req.env);
+  if (auto err = write_file(env_file, env))
+    return undo(err);
+  std::vector<std::string> argv{st.cfg.helper, "enter", "--target=" + target,
+                                "--status_file=" + status_file,
+                                "--env_file=" + env_file};
+  append_program(argv, req.command);
+  std::array<int, 3> child{-1, -1, -1};
+  auto io = make_session_pipes(child);
+  if (!io)
+    return undo(io.error());
+  auto pid = spawn_helper(argv, -1, child);
+  for (int fd : child)
+    ::close(fd);
+  if (!pid)
+    return undo(pid.error());
+  auto& c = st.containers[req.container_id];
+  c.pid = static_cast<uint32_t>(*pid);
+  c.sandbox = req.sandbox;
+  c.status_file = status_file;
+  c.session = true;
+  st.by_pid[c.pid] = req.container_id;
+  if (auto err = st.watcher->watch(*pid))
+    self->send(self, exited_atom::value, c.pid, -1);
+  return std::move(*io);
 }
 
 caf::expected<uint32_t> launch(posix_self self, container_launch req) {
@@ -270,12 +389,14 @@ caf::expected<uint32_t> launch(posix_self self, container_launch req) {
   auto env_file = meta + "/env";
   auto status_file = meta + "/status";
   fs::remove(status_file, ec);
+  fs::remove(meta + "/pid", ec); // until the helper writes its own
   if (auto err = write_file(env_file, env))
     return undo(err);
   std::vector<std::string> argv{st.cfg.helper, "launch",
                                 "--sandbox=" + req.sandbox,
                                 "--status_file=" + status_file,
-                                "--env_file=" + env_file};
+                                "--env_file=" + env_file,
+                                "--pid_file=" + meta + "/pid"};
   if (req.fetch.uris_size() > 0) {
     auto fetch_file = meta + "/fetch.json";
     if (auto err = write_file(fetch_file, to_json(req.fetch)))
@@ -293,13 +414,7 @@ caf::expected<uint32_t> launch(posix_self self, container_launch req) {
                                          std::strerror(errno))));
     argv.push_back("--sync_fd=3");
   }
-  // PROGRAM ARGS... is the program's argv; --exec names the file to run
-  // when it is not argv[0] (Mesos' CommandInfo with shell=false).
-  const auto& command = req.command;
-  if (command.file() != command.argv.front())
-    argv.push_back("--exec=" + command.file());
-  argv.push_back("--");
-  argv.insert(argv.end(), command.argv.begin(), command.argv.end());
+  append_program(argv, req.command);
   auto pid = spawn_helper(argv, sync[1]);
   if (sync[1] >= 0)
     ::close(sync[1]);
@@ -389,6 +504,15 @@ posix_impl::behavior_type posix_behavior(posix_self self,
                              req.container_id, *pid);
       return *pid;
     },
+    [self](session_atom, const container_launch& req)
+      -> caf::result<container_io_ptr> {
+      auto io = launch_session(self, req);
+      if (!io)
+        return io.error();
+      self->state.log->info("session container_id={} joined {}",
+                            req.container_id, req.join);
+      return std::move(*io);
+    },
     [self](wait_atom, const std::string& id)
       -> caf::result<container_termination> {
       auto i = self->state.containers.find(id);
@@ -411,8 +535,12 @@ posix_impl::behavior_type posix_behavior(posix_self self,
       c.destroyers.push_back(rp);
       if (!c.destroying) {
         c.destroying = true;
-        ::kill(static_cast<pid_t>(c.pid), SIGTERM); // the helper forwards it
-        self->delayed_send(self, grace, escalate_atom::value, id, 1);
+        if (grace <= caf::timespan{0}) { // no grace: SIGKILL at once
+          self->send(self, escalate_atom::value, id, 1);
+        } else {
+          ::kill(static_cast<pid_t>(c.pid), SIGTERM); // the helper forwards it
+          self->delayed_send(self, grace, escalate_atom::value, id, 1);
+        }
       }
       return rp;
     },
@@ -423,7 +551,8 @@ posix_impl::behavior_type posix_behavior(posix_self self,
       auto pid = static_cast<pid_t>(i->second.pid);
       if (stage == 1) {
         ::kill(pid, SIGUSR1); // the helper kills its whole tree
-        if (self->state.isolation) // and the cgroups catch what escaped it
+        if (self->state.isolation && !i->second.session) // and the cgroups
+                                                         // catch the rest
           self->state.isolation->kill(id);
         self->delayed_send(self, std::chrono::seconds(2),
                            escalate_atom::value, id, 2);
@@ -461,10 +590,11 @@ posix_impl::behavior_type posix_behavior(posix_self self,
     [self](state_atom, const std::string& id) -> v1::ContainerStatus {
       auto& st = self->state;
       v1::ContainerStatus status;
-      if (st.isolation)
+      auto i = st.containers.find(id);
+      if (st.isolation && (i == st.containers.end() || !i->second.session))
         status = st.isolation->status(id);
       status.mutable_container_id()->set_value(id);
-      if (auto i = st.containers.find(id); i != st.containers.end())
+      if (i != st.containers.end())
         status.set_executor_pid(i->second.pid);
       return status;
     },
@@ -475,7 +605,7 @@ posix_impl::behavior_type posix_behavior(posix_self self,
       if (i == st.containers.end() || i->second.ended)
         return make_error(errc::not_found,
                           fmt::format("no running container '{}'", id));
-      if (st.isolation)
+      if (st.isolation && !i->second.session)
         if (auto u = st.isolation->usage(id))
           return *u;
       // No cgroups to ask: what /proc shows of its processes.
@@ -535,6 +665,19 @@ posix_impl::behavior_type posix_behavior(posix_self self,
 }
 
 } // namespace
+
+container_io::~container_io() {
+  close_in();
+  for (int fd : {out_, err_})
+    if (fd >= 0)
+      ::close(fd);
+}
+
+void container_io::close_in() noexcept {
+  if (in_ >= 0)
+    ::close(in_);
+  in_ = -1;
+}
 
 containerizer_actor spawn_posix_containerizer(caf::actor_system& sys,
                                               posix_containerizer_config cfg) {

@@ -289,6 +289,57 @@ TEST_CASE("the env file is the program's whole environment") {
   CHECK(text(c.status(), "message").find("not an entry") != std::string::npos);
 }
 
+TEST_CASE("enter runs a program in a running container, with its "
+          "environment, on the caller's streams; not in one that ended") {
+  container c;
+  auto meta = c.dir / "meta";
+  fs::create_directories(meta);
+  c.status_file = meta + "/status";
+  write_file(meta + "/env", bytes("WHO=the-container\0MESOS_SANDBOX=")
+                              + c.sandbox + std::string(1, '\0'));
+  auto helper = c.start({"sh", "-c", "sleep 300"},
+                        {"--pid_file=" + meta + "/pid",
+                         "--env_file=" + meta + "/env"});
+  REQUIRE(eventually([&] { return fs::exists(meta + "/pid"); }, 10s));
+  // POSIX: the helper's own namespaces are the container's.
+  CHECK(read_pid(meta + "/pid") == helper.pid());
+  auto enter = [&](const std::string& target,
+                   const std::vector<std::string>& program) {
+    subprocess_options opts;
+    opts.argv = {binary("DCOS_CONTAINERIZER_BIN"), "enter",
+                 "--target=" + target,
+                 "--status_file=" + (c.dir / "session.json"),
+                 "--env_file=" + meta + "/env", "--"};
+    opts.argv.insert(opts.argv.end(), program.begin(), program.end());
+    opts.capture_stdout = true;
+    opts.stderr_path = "/dev/stdout";
+    auto p = subprocess::spawn(opts);
+    REQUIRE_MESSAGE(p, why(p));
+    auto out = p->read_all(30s);
+    REQUIRE(out);
+    return std::make_pair(p->wait(), *out);
+  };
+  auto [status, out] = enter(meta, {"sh", "-c", "echo $WHO; pwd; exit 6"});
+  CHECK(status == 6);
+  CHECK(out == "the-container\n" + c.sandbox + "\n");
+  CHECK(text(parse_json_object(read_file(c.dir / "session.json")), "reason")
+        == "exited");
+  // A directory without a container's pid is refused, and recorded.
+  auto [lost, why_lost] = enter(c.dir / "nowhere", {"true"});
+  CHECK(lost == 127);
+  CHECK(why_lost.find("does not name the container's process")
+        != std::string::npos);
+  // Once the container has ended, it cannot be entered.
+  ::kill(helper.pid(), SIGTERM);
+  CHECK(helper.wait() == 128 + SIGTERM);
+  auto [ended, why_ended] = enter(meta, {"true"});
+  CHECK(ended == 127);
+  CHECK(why_ended.find("the container has ended") != std::string::npos);
+  // enter takes no sandbox, and launch no target.
+  CHECK(c.run({"true"}, {"--target=" + meta}) == 127);
+  CHECK(text(c.status(), "message") == "--target is only valid with enter");
+}
+
 TEST_CASE("an orphan is killed and reaped when the program exits") {
   container c;
   CHECK(c.run({"sh", "-c", "sleep 300 & echo $! > orphan.pid; exit 0"}) == 0);

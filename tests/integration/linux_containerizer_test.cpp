@@ -187,6 +187,15 @@ struct fixture {
     return out;
   }
 
+  caf::expected<container_io_ptr> session(const container_launch& req) {
+    caf::scoped_actor self{*sys};
+    caf::expected<container_io_ptr> out{caf::error{}};
+    self->request(containerizer, 60s, session_atom::value, req)
+      .receive([&](container_io_ptr& io) { out = std::move(io); },
+               [&](caf::error& err) { out = std::move(err); });
+    return out;
+  }
+
   caf::expected<container_usage> usage(const std::string& id) {
     caf::scoped_actor self{*sys};
     caf::expected<container_usage> out{caf::error{}};
@@ -199,6 +208,20 @@ struct fixture {
 
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
+}
+
+// Everything `fd` yields up to its end.
+std::string read_to_end(int fd) {
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof(buf))) != 0) {
+    if (n < 0 && errno == EINTR)
+      continue;
+    REQUIRE(n > 0);
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
 }
 
 // The directory of container `id` in `controller`'s hierarchy, as the
@@ -268,6 +291,59 @@ TEST_CASE("a container sees its own processes, hostname, root and volumes") {
   CHECK(eventually([&] {
     return !fs::exists(f.isolation.runtime_dir + "/" + req.container_id);
   }, 5s));
+}
+
+TEST_CASE("a session joins a running container: its processes, root, "
+          "hostname, cgroups and limits") {
+  fixture f;
+  auto req = f.request(
+    {"/bin/sh", "-c",
+     "grep CapBnd /proc/self/status > $MESOS_SANDBOX/capbnd; "
+     "until test -e $MESOS_SANDBOX/stop; do sleep 0.05; done"});
+  req.container.set_hostname("box-s");
+  auto pid = f.launch(req);
+  REQUIRE_MESSAGE(pid, describe(pid.error()));
+  REQUIRE(eventually([&] { return fs::exists(req.sandbox + "/capbnd"); },
+                     10s));
+  container_launch s;
+  s.container_id = req.container_id + ".debug";
+  s.sandbox = req.sandbox;
+  s.join = req.container_id;
+  s.command.argv = {"/bin/sh", "-c",
+                    "echo procs=$(ls /proc | grep -c '^[0-9]'); hostname; "
+                    "cat /etc/image-release; pwd; echo $SESSION_VAR; "
+                    "grep CapBnd /proc/self/status; cat /proc/self/cgroup; "
+                    "echo to-stderr >&2; exit 5"};
+  s.env = {"SESSION_VAR=from-the-session"};
+  auto io = f.session(s);
+  REQUIRE_MESSAGE(io, describe(io.error()));
+  auto out = read_to_end((*io)->out());
+  auto err = read_to_end((*io)->err());
+  INFO(out, err);
+  auto end = f.wait(s.container_id);
+  CHECK(end.status == 5);
+  // The container's pid namespace: its init, shell and sleep, and the
+  // session's shell, subshell, ls and grep; not the host's processes.
+  auto procs = std::stoi(out.substr(out.find("procs=") + 6));
+  CHECK(procs <= 8);
+  CHECK(contains(out, "box-s\n"));
+  CHECK(contains(out, "busybox-test\n"));
+  CHECK(contains(out, "\n/mnt/mesos/sandbox\n"));
+  CHECK(contains(out, "from-the-session\n"));
+  CHECK(contains(out, read_file(req.sandbox + "/capbnd")));
+  CHECK(contains(out, "/" + req.container_id + "\n")); // its cgroups
+  CHECK(err == "to-stderr\n");
+  // The container itself runs on, and ends as it would have.
+  write_file(req.sandbox + "/stop", "");
+  container_termination t;
+  f.finish(req, &t);
+  CHECK(t.status == 0);
+  // One that has ended cannot be joined.
+  auto late = s;
+  late.container_id = req.container_id + ".late";
+  auto refused = f.session(late);
+  REQUIRE_FALSE(refused);
+  CHECK(contains(describe(refused.error()), "is not running"));
 }
 
 TEST_CASE("the copy backend builds the same root without overlayfs") {

@@ -32,6 +32,7 @@ using destroy_atom = caf::atom_constant<caf::atom("destroy")>;
 using recover_atom = caf::atom_constant<caf::atom("recover")>;
 using exited_atom = caf::atom_constant<caf::atom("exited")>;
 using volume_atom = caf::atom_constant<caf::atom("volume")>;
+using session_atom = caf::atom_constant<caf::atom("session")>;
 
 // -- persistence ---------------------------------------------------------------
 using get_atom = caf::atom_constant<caf::atom("get")>;

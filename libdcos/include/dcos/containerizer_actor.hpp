@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -48,7 +49,42 @@ struct container_launch {
   // cgroups only (no namespaces, seccomp or capability limits, which would
   // stop it from isolating its tasks).
   bool nests_containers = false;
+  // A debug session (session_atom, Mesos' LAUNCH_NESTED_CONTAINER_SESSION):
+  // `command` runs inside the running container `join`, launched under the
+  // same `sandbox` by this or another containerizer of the agent, in its
+  // namespaces, cgroups and confinement, with its environment overlaid by
+  // `env`. `fetch`, `limits` and `container` do not apply.
+  std::string join;
 };
+
+/// The agent's ends of a session container's standard streams: stdin to
+/// write, stdout and stderr to read (all three blocking pipes). Each is
+/// closed by the destructor unless taken before.
+///
+/// Thread-safety: one owner at a time.
+class container_io {
+public:
+  container_io(int in, int out, int err) noexcept
+    : in_(in), out_(out), err_(err) {
+  }
+  container_io(const container_io&) = delete;
+  container_io& operator=(const container_io&) = delete;
+  ~container_io();
+
+  int in() const noexcept { return in_; }
+  int out() const noexcept { return out_; }
+  int err() const noexcept { return err_; }
+
+  /// Closes stdin (the session's process reads EOF). Idempotent.
+  void close_in() noexcept;
+
+private:
+  int in_;
+  int out_;
+  int err_;
+};
+
+using container_io_ptr = std::shared_ptr<container_io>;
 
 /// Resource usage of a container, as the kernel accounts it (cgroups), or
 /// as /proc shows its processes (POSIX).
@@ -92,6 +128,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dcos::container_termination)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dcos::known_container)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dcos::container_usage)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<dcos::known_container>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dcos::container_io_ptr)
 
 namespace dcos {
 
@@ -99,12 +136,20 @@ using containerizer_actor = caf::typed_actor<
   // Starts a container; answers with its root pid once it runs, or an error
   // (nothing is left behind on error).
   caf::replies_to<launch_atom, container_launch>::with<uint32_t>,
+  // Starts a debug session inside the running container `join` (see
+  // container_launch) with its standard streams as pipes, and answers with
+  // their other ends once it runs; an error if `join` has ended or cannot
+  // be entered, or sessions are not supported (the simulation). The
+  // session is a container like the others to wait, destroy and metrics;
+  // it is not recovered after a restart: it ends with the agent.
+  caf::replies_to<session_atom, container_launch>::with<container_io_ptr>,
   // Answers when the container has ended (at once if it already has). The
   // end is kept for the last ended_containers_kept containers that ended;
   // for an older one, or an id never launched, the answer is an error.
   caf::replies_to<wait_atom, std::string>::with<container_termination>,
   // Asks everything in the container to stop (SIGTERM), and kills what is
-  // left after `grace`; answers once the container has ended.
+  // left after `grace` (at once, without SIGTERM, if `grace` is 0); answers
+  // once the container has ended.
   caf::replies_to<destroy_atom, std::string, caf::timespan>::with<ok_atom>,
   // Adopts containers launched before a restart; answers with the ids of
   // those still running. wait() answers for the others with what their

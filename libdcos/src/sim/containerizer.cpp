@@ -242,6 +242,12 @@ sim_containerizer::behavior_type table(self_ptr self, world* w, int agent) {
       auto end = i->second.end;
       finish(self, i->second, end);
     },
+    [](session_atom, const container_launch&)
+      -> caf::result<container_io_ptr> {
+      // Modelled processes have no streams to attach to.
+      return make_error(errc::unavailable,
+                        "debug sessions are not modelled by the simulation");
+    },
     [self](wait_atom, const std::string& id)
       -> caf::result<container_termination> {
       auto i = self->state.containers.find(id);
