@@ -97,7 +97,7 @@ using wire_types = caf::detail::type_list<
   v1::master::QuotaConfig, v1::master::Call,
   v1::master::Response, v1::master::Event,
   // agent_api.proto (the agent's operator API)
-  v1::agent::Call, v1::agent::Response,
+  v1::agent::Call, v1::agent::Response, v1::agent::ProcessIO,
   // service.proto (the stateful service SDK)
   v1::ServiceSpec, v1::PlanState, v1::PodInstance>;
 
