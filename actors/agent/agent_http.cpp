@@ -1,5 +1,6 @@
 #include "agent_http.hpp"
 
+#include "attach_input.hpp"
 #include "session_pump.hpp"
 
 #include <sys/stat.h>
@@ -200,30 +201,51 @@ http_response encoded(const v1::agent::Response& response, bool protobuf) {
   return r;
 }
 
-// LAUNCH_NESTED_CONTAINER_SESSION: 200 and a RecordIO stream of the
-// session's output once it runs (Content-Type application/recordio, its
-// records JSON or protobuf as Message-Accept asks). The session is ended if
-// the client leaves before it does.
-void launch_session(caf::actor_system& sys, const agent_edge_actor& agent,
-                    const std::shared_ptr<session_pump>& pump,
-                    const http_request& req,
-                    v1::agent::Call call, const http_responder& respond) {
-  using v1::agent::Call;
+// Whether a call that answers with a RecordIO stream of ProcessIO records
+// (Accept: application/recordio) wants them in protobuf (Message-Accept);
+// nothing once `respond` has been given the refusal.
+std::optional<bool> output_encoding(const http_request& req,
+                                    std::string_view call,
+                                    const http_responder& respond) {
   if (!req.accepts(recordio_media_type)) {
-    respond(json_error(406, "Accept: LAUNCH_NESTED_CONTAINER_SESSION "
-                            "answers with application/recordio"));
-    return;
+    respond(json_error(406, fmt::format("Accept: {} answers with "
+                                        "application/recordio",
+                                        call)));
+    return std::nullopt;
   }
   // Message-Accept chooses the records' encoding, as Accept does a call's.
   http_request records;
   if (auto accept = req.header("message-accept"); !accept.empty())
     records.headers["accept"] = accept;
   auto protobuf = answer_in_protobuf(records);
-  if (!protobuf) {
+  if (!protobuf)
     respond(json_error(406, "Message-Accept: admits neither "
                             "application/json nor application/x-protobuf"));
+  return protobuf;
+}
+
+http_response recordio_stream(bool protobuf) {
+  http_response r;
+  r.content_type = std::string{recordio_media_type};
+  r.headers.emplace_back("Message-Content-Type",
+                         protobuf ? protobuf_media_type : json_media_type);
+  return r;
+}
+
+// LAUNCH_NESTED_CONTAINER_SESSION: 200 and a RecordIO stream of the
+// session's output once it runs (Content-Type application/recordio, its
+// records JSON or protobuf as Message-Accept asks). The session is ended if
+// the client leaves before it does. Its stdin stays open for
+// ATTACH_CONTAINER_INPUT.
+void launch_session(caf::actor_system& sys, const agent_edge_actor& agent,
+                    const std::shared_ptr<session_pump>& pump,
+                    const http_request& req,
+                    v1::agent::Call call, const http_responder& respond) {
+  using v1::agent::Call;
+  auto protobuf = output_encoding(req, "LAUNCH_NESTED_CONTAINER_SESSION",
+                                  respond);
+  if (!protobuf)
     return;
-  }
   // The client's leaving ends the session.
   Call kill;
   kill.set_type(Call::KILL_NESTED_CONTAINER);
@@ -232,18 +254,15 @@ void launch_session(caf::actor_system& sys, const agent_edge_actor& agent,
   ask(
     sys, agent, agent_timeout,
     [pump, agent, kill, respond, protobuf = *protobuf](container_io_ptr io) {
-      // Without ATTACH_CONTAINER_INPUT (not served yet) the command reads
-      // an empty stdin rather than one that never ends.
-      io->close_in();
-      http_response r;
-      r.content_type = std::string{recordio_media_type};
-      r.headers.emplace_back("Message-Content-Type",
-                             protobuf ? protobuf_media_type
-                                      : json_media_type);
-      r.stream = [pump, agent, kill, io, protobuf](
+      // Known to ATTACH_CONTAINER_INPUT before the client learns that the
+      // session runs.
+      auto key = pump->add(
+        kill.kill_nested_container().container_id().value(), std::move(io));
+      auto r = recordio_stream(protobuf);
+      r.stream = [pump, agent, kill, key, protobuf](
                    std::shared_ptr<http_stream> out) {
-        pump->add(io, std::move(out), protobuf,
-                  [agent, kill] { caf::anon_send(agent, kill); });
+        pump->serve(key, std::move(out), protobuf,
+                    [agent, kill] { caf::anon_send(agent, kill); });
       };
       respond(std::move(r));
     },
@@ -255,6 +274,35 @@ void launch_session(caf::actor_system& sys, const agent_edge_actor& agent,
     session_atom::value, std::move(call));
 }
 
+// ATTACH_CONTAINER_OUTPUT: 200 and a RecordIO stream of a debug session's
+// output from now on, as its launching client gets it.
+void attach_output(const std::shared_ptr<session_pump>& pump,
+                   const http_request& req, const v1::agent::Call& call,
+                   const http_responder& respond) {
+  auto protobuf = output_encoding(req, "ATTACH_CONTAINER_OUTPUT", respond);
+  if (!protobuf)
+    return;
+  const auto& id = call.attach_container_output().container_id().value();
+  if (id.empty()) {
+    respond(json_error(400, "attach_container_output.container_id: "
+                            "missing"));
+    return;
+  }
+  if (!pump->has(id)) {
+    respond(json_error(404, fmt::format("container '{}' is not a debug "
+                                        "session "
+                                        "(LAUNCH_NESTED_CONTAINER_SESSION) "
+                                        "running on this agent",
+                                        id)));
+    return;
+  }
+  auto r = recordio_stream(*protobuf);
+  r.stream = [pump, id, protobuf = *protobuf](std::shared_ptr<http_stream> out) {
+    pump->attach_output(id, std::move(out), protobuf);
+  };
+  respond(std::move(r));
+}
+
 // POST /api/v1: Mesos' v1 agent operator API.
 void agent_api(caf::actor_system& sys, const agent_edge_actor& agent,
                const std::shared_ptr<session_pump>& pump,
@@ -263,6 +311,10 @@ void agent_api(caf::actor_system& sys, const agent_edge_actor& agent,
                const http_request& req, http_responder respond) {
   using v1::agent::Call;
   using v1::agent::Response;
+  if (req.body_stream) { // Content-Type application/recordio
+    attach_container_input(pump, req, std::move(respond));
+    return;
+  }
   Call call;
   if (auto refusal = parse_call(req, &call)) {
     respond(std::move(*refusal));
@@ -270,6 +322,15 @@ void agent_api(caf::actor_system& sys, const agent_edge_actor& agent,
   }
   if (call.type() == Call::LAUNCH_NESTED_CONTAINER_SESSION) {
     launch_session(sys, agent, pump, req, std::move(call), respond);
+    return;
+  }
+  if (call.type() == Call::ATTACH_CONTAINER_OUTPUT) {
+    attach_output(pump, req, call, respond);
+    return;
+  }
+  if (call.type() == Call::ATTACH_CONTAINER_INPUT) {
+    respond(json_error(415, "Content-Type: ATTACH_CONTAINER_INPUT streams "
+                            "its records as application/recordio"));
     return;
   }
   auto answer_protobuf = answer_in_protobuf(req);

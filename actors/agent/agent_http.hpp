@@ -5,7 +5,8 @@
 // GET_VERSION, GET_METRICS, GET_STATE, GET_FRAMEWORKS, GET_EXECUTORS,
 // GET_TASKS, GET_AGENT, GET_CONTAINERS, LIST_FILES, READ_FILE, and the
 // debug sessions of `dcos task exec`: LAUNCH_NESTED_CONTAINER_SESSION,
-// WAIT_NESTED_CONTAINER, KILL_NESTED_CONTAINER; JSON or protobuf). File
+// ATTACH_CONTAINER_INPUT, ATTACH_CONTAINER_OUTPUT, WAIT_NESTED_CONTAINER,
+// KILL_NESTED_CONTAINER; JSON or protobuf). File
 // access is confined to the agent's work directory.
 // /health, /version and /flags come from the runtime.
 #pragma once

@@ -279,11 +279,10 @@ int main(int argc, char** argv) {
     return d.startup_error("cannot start the debug sessions' pump",
                            pump.error());
   }
+  std::shared_ptr<kernel::session_pump> sessions{std::move(*pump)};
   auto http = d.serve(kernel::agent_routes(
                         sys, caf::actor_cast<kernel::agent_edge_actor>(agent),
-                        cfg.work_dir, d.flags().values(),
-                        std::shared_ptr<kernel::session_pump>(
-                          std::move(*pump))),
+                        cfg.work_dir, d.flags().values(), sessions),
                       cfg.port);
   if (!http) {
     cleanup();
@@ -320,6 +319,7 @@ int main(int argc, char** argv) {
     }
   }
   (*http)->stop();
+  sessions->stop(); // while the server's handlers still hold it
   cleanup();
   return 0;
 }

@@ -7,7 +7,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <deque>
 #include <mutex>
+#include <set>
 #include <vector>
 
 #include <fmt/format.h>
@@ -22,32 +24,65 @@ namespace dcos::kernel {
 namespace {
 
 constexpr size_t read_size = 64 * 1024;
+constexpr int stdout_pipe = 0;
+constexpr int stderr_pipe = 1;
+constexpr int stdin_pipe = 2;
 
-// epoll's data: the session's key and which pipe (0 stdout, 1 stderr); 0
-// is the wake-up eventfd.
+// epoll's data: the session's key and which pipe; 0 is the wake-up eventfd
+// (keys start at 1).
 uint64_t tag(uint64_t key, int which) {
-  return key << 1 | static_cast<uint64_t>(which);
+  return key << 2 | static_cast<uint64_t>(which);
 }
+
+struct input_op {
+  uint64_t key = 0;
+  std::string bytes;
+  bool eof = false;
+  session_input::done_handler done;
+};
+
+struct output_op {
+  uint64_t key = 0;
+  std::shared_ptr<http_stream> out;
+  bool protobuf = false;
+  std::function<void()> client_left; // set: the launching client
+};
 
 } // namespace
 
 struct session_pump::session {
   uint64_t key = 0;
+  std::string id;
   container_io_ptr io;
+  // The launching client (null until served), and those attached later.
   std::shared_ptr<http_stream> out;
   bool protobuf = false;
   std::function<void()> client_left;
+  std::vector<output_op> listeners;
   bool open[2] = {true, true}; // stdout, stderr not at EOF yet
-  bool throttled = false;
+  bool throttled = true;       // until served
+  // Bytes for stdin, the front one partly written up to `input_offset`.
+  std::deque<input_op> input;
+  size_t input_offset = 0;
+  bool input_open = true;
+  bool input_watched = false;
 
-  int fd(int which) const { return which == 0 ? io->out() : io->err(); }
+  int fd(int which) const {
+    return which == stdout_pipe ? io->out()
+                                : which == stderr_pipe ? io->err() : io->in();
+  }
 };
 
 struct session_pump::inbox {
-  std::mutex mtx;
+  mutable std::mutex mtx;
   bool stopping = false;
   std::vector<std::shared_ptr<session>> added;
-  std::vector<uint64_t> closed;
+  std::vector<output_op> outputs;
+  std::vector<input_op> inputs;
+  std::vector<uint64_t> closed; // launching clients that left
+  std::map<std::string, uint64_t> ids; // sessions by container id
+  // The sessions whose stdin a client holds, and what tells it their end.
+  std::map<uint64_t, std::function<void()>> inputs_held;
   uint64_t next_key = 1;
   int wake_fd = -1;
 
@@ -87,48 +122,60 @@ session_pump::session_pump(int epoll_fd, std::shared_ptr<inbox> in)
 }
 
 session_pump::~session_pump() {
+  stop();
+}
+
+void session_pump::stop() {
+  if (!thread_.joinable())
+    return;
   {
     std::lock_guard<std::mutex> guard{inbox_->mtx};
     inbox_->stopping = true;
   }
   inbox_->wake();
   thread_.join();
-  std::vector<std::shared_ptr<session>> added;
-  {
-    std::lock_guard<std::mutex> guard{inbox_->mtx};
-    added.swap(inbox_->added);
+  take_inbox(); // closes what came too late, fails queued input
+  for (auto& [key, s] : sessions_) {
+    for (auto& op : s->input)
+      op.done(false);
+    for (auto& l : s->listeners)
+      l.out->close();
+    if (s->out) {
+      s->out->on_close({});
+      s->out->close();
+    }
   }
-  for (auto& [key, s] : sessions_)
-    added.push_back(s);
-  for (auto& s : added) {
-    s->out->on_close({});
-    s->out->close();
-  }
+  sessions_.clear();
   ::close(epoll_fd_);
 }
 
-void session_pump::add(container_io_ptr io, std::shared_ptr<http_stream> out,
-                       bool protobuf, std::function<void()> client_left) {
+uint64_t session_pump::add(std::string id, container_io_ptr io) {
   auto s = std::make_shared<session>();
+  s->id = std::move(id);
   s->io = std::move(io);
-  s->out = out;
-  s->protobuf = protobuf;
-  s->client_left = std::move(client_left);
-  bool stopping;
+  std::lock_guard<std::mutex> guard{inbox_->mtx};
+  s->key = inbox_->next_key++;
+  inbox_->ids[s->id] = s->key;
+  inbox_->added.push_back(s);
+  // No wake-up: nothing is read before serve().
+  return s->key;
+}
+
+void session_pump::serve(uint64_t key, std::shared_ptr<http_stream> out,
+                         bool protobuf, std::function<void()> client_left) {
+  bool stopped;
   {
     std::lock_guard<std::mutex> guard{inbox_->mtx};
-    stopping = inbox_->stopping;
-    if (!stopping) {
-      s->key = inbox_->next_key++;
-      inbox_->added.push_back(s);
-    }
+    stopped = inbox_->stopping;
+    if (!stopped)
+      inbox_->outputs.push_back({key, out, protobuf, std::move(client_left)});
   }
-  if (stopping) { // the agent is going, and the session with it
+  if (stopped) { // the agent is going, and the session with it
     out->close();
     return;
   }
   // Called at once if the client has left already.
-  out->on_close([in = inbox_, key = s->key] {
+  out->on_close([in = inbox_, key] {
     {
       std::lock_guard<std::mutex> guard{in->mtx};
       in->closed.push_back(key);
@@ -138,12 +185,81 @@ void session_pump::add(container_io_ptr io, std::shared_ptr<http_stream> out,
   inbox_->wake();
 }
 
+bool session_pump::has(const std::string& id) const {
+  std::lock_guard<std::mutex> guard{inbox_->mtx};
+  return inbox_->ids.count(id) > 0;
+}
+
+void session_pump::attach_output(const std::string& id,
+                                 std::shared_ptr<http_stream> out,
+                                 bool protobuf) {
+  {
+    std::lock_guard<std::mutex> guard{inbox_->mtx};
+    auto i = inbox_->ids.find(id);
+    if (i != inbox_->ids.end() && !inbox_->stopping) {
+      inbox_->outputs.push_back({i->second, std::move(out), protobuf, {}});
+      out = nullptr;
+    }
+  }
+  if (out) {
+    out->close(); // the session has ended
+    return;
+  }
+  inbox_->wake();
+}
+
+caf::expected<std::unique_ptr<session_input>>
+session_pump::attach_input(const std::string& id, std::function<void()> ended) {
+  std::lock_guard<std::mutex> guard{inbox_->mtx};
+  auto i = inbox_->ids.find(id);
+  if (i == inbox_->ids.end())
+    return make_error(errc::not_found,
+                      fmt::format("container '{}' is not a debug session "
+                                  "(LAUNCH_NESTED_CONTAINER_SESSION) running "
+                                  "on this agent",
+                                  id));
+  if (!inbox_->inputs_held.emplace(i->second, std::move(ended)).second)
+    return make_error(errc::conflict,
+                      fmt::format("container '{}' has an input attached "
+                                  "already: one at a time",
+                                  id));
+  return std::unique_ptr<session_input>(new session_input(inbox_, i->second));
+}
+
+session_input::~session_input() {
+  std::lock_guard<std::mutex> guard{inbox_->mtx};
+  inbox_->inputs_held.erase(key_);
+}
+
+void session_input::write(std::string bytes, done_handler done) {
+  queue(std::move(bytes), false, std::move(done));
+}
+
+void session_input::close(done_handler done) {
+  queue({}, true, std::move(done));
+}
+
+void session_input::queue(std::string bytes, bool eof, done_handler done) {
+  {
+    std::lock_guard<std::mutex> guard{inbox_->mtx};
+    if (!inbox_->stopping) {
+      inbox_->inputs.push_back({key_, std::move(bytes), eof, std::move(done)});
+      done = nullptr;
+    }
+  }
+  if (done) {
+    done(false);
+    return;
+  }
+  inbox_->wake();
+}
+
 void session_pump::run() {
   std::vector<epoll_event> events(64);
   while (true) {
     bool throttled = false;
     for (auto& [key, s] : sessions_)
-      throttled = throttled || s->throttled;
+      throttled = throttled || (s->out && s->throttled);
     // A throttled session is looked at again soon: its client drains.
     int n = ::epoll_wait(epoll_fd_, events.data(),
                          static_cast<int>(events.size()),
@@ -161,46 +277,73 @@ void session_pump::run() {
                                          sizeof(count));
         continue;
       }
-      pump(data >> 1, static_cast<int>(data & 1));
+      pump(data >> 2, static_cast<int>(data & 3));
     }
-    adopt_new();
-    drop_closed();
+    take_inbox();
     for (auto& [key, s] : sessions_)
-      if (s->throttled && s->out->queued_bytes() <= max_queued_bytes / 2)
+      if (s->out && s->throttled
+          && s->out->queued_bytes() <= max_queued_bytes / 2)
         throttle(*s, false);
   }
 }
 
-void session_pump::adopt_new() {
+void session_pump::take_inbox() {
   std::vector<std::shared_ptr<session>> added;
-  {
-    std::lock_guard<std::mutex> guard{inbox_->mtx};
-    added.swap(inbox_->added);
-  }
-  for (auto& s : added) {
-    sessions_.emplace(s->key, s);
-    for (int which : {0, 1})
-      ::fcntl(s->fd(which), F_SETFL,
-              ::fcntl(s->fd(which), F_GETFL) | O_NONBLOCK);
-    throttle(*s, false);
-  }
-}
-
-void session_pump::drop_closed() {
+  std::vector<output_op> outputs;
+  std::vector<input_op> inputs;
   std::vector<uint64_t> closed;
   {
     std::lock_guard<std::mutex> guard{inbox_->mtx};
+    added.swap(inbox_->added);
+    outputs.swap(inbox_->outputs);
+    inputs.swap(inbox_->inputs);
     closed.swap(inbox_->closed);
   }
+  for (auto& s : added) {
+    sessions_.emplace(s->key, s);
+    for (int which : {stdout_pipe, stderr_pipe, stdin_pipe})
+      ::fcntl(s->fd(which), F_SETFL,
+              ::fcntl(s->fd(which), F_GETFL) | O_NONBLOCK);
+  }
+  for (auto& op : outputs) {
+    auto i = sessions_.find(op.key);
+    if (i == sessions_.end()) { // it ended (or the pump stops)
+      op.out->on_close({});
+      op.out->close();
+      continue;
+    }
+    auto& s = *i->second;
+    if (!op.client_left) {
+      s.listeners.push_back(std::move(op));
+      continue;
+    }
+    s.out = std::move(op.out);
+    s.protobuf = op.protobuf;
+    s.client_left = std::move(op.client_left);
+    throttle(s, false);
+  }
+  for (auto& op : inputs) {
+    auto i = sessions_.find(op.key);
+    if (i == sessions_.end() || !i->second->input_open) {
+      op.done(false);
+      continue;
+    }
+    i->second->input.push_back(std::move(op));
+  }
+  for (auto& [key, s] : sessions_)
+    if (!s->input.empty() && !s->input_watched)
+      flush_input(*s);
   for (auto key : closed)
     end(key, true); // nothing if the session ended first
 }
 
-// Watches (on = false) or leaves unread (on = true) the session's pipes
-// that have not ended.
+// Watches (on = false) or leaves unread (on = true) the session's output
+// pipes that have not ended.
 void session_pump::throttle(session& s, bool on) {
+  if (s.throttled == on)
+    return;
   s.throttled = on;
-  for (int which : {0, 1}) {
+  for (int which : {stdout_pipe, stderr_pipe}) {
     if (!s.open[which])
       continue;
     if (on) {
@@ -214,11 +357,73 @@ void session_pump::throttle(session& s, bool on) {
   }
 }
 
+void session_pump::watch_input(session& s, bool on) {
+  if (s.input_watched == on)
+    return;
+  s.input_watched = on;
+  if (!on) {
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, s.fd(stdin_pipe), nullptr);
+    return;
+  }
+  epoll_event ev{};
+  ev.events = EPOLLOUT;
+  ev.data.u64 = tag(s.key, stdin_pipe);
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, s.fd(stdin_pipe), &ev);
+}
+
+// Writes what stdin takes without blocking; the rest waits for EPOLLOUT.
+void session_pump::flush_input(session& s) {
+  while (!s.input.empty() && s.input_open) {
+    auto& op = s.input.front();
+    if (op.eof) {
+      watch_input(s, false); // before its descriptor goes
+      s.io->close_in();
+      s.input_open = false;
+    } else {
+      auto n = ::write(s.fd(stdin_pipe), op.bytes.data() + s.input_offset,
+                       op.bytes.size() - s.input_offset);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0 && errno == EAGAIN) {
+        watch_input(s, true);
+        return;
+      }
+      if (n < 0) { // EPIPE: nobody reads the session's stdin any more
+        watch_input(s, false);
+        s.io->close_in();
+        s.input_open = false;
+        break;
+      }
+      s.input_offset += static_cast<size_t>(n);
+      if (s.input_offset < op.bytes.size())
+        continue;
+    }
+    s.input_offset = 0;
+    auto done = std::move(op.done);
+    s.input.pop_front();
+    done(true);
+  }
+  if (s.input.empty() || !s.input_open)
+    watch_input(s, false);
+  while (!s.input.empty()) { // stdin closed under them
+    auto done = std::move(s.input.front().done);
+    s.input.pop_front();
+    s.input_offset = 0;
+    done(false);
+  }
+}
+
 void session_pump::pump(uint64_t key, int which) {
   auto i = sessions_.find(key);
-  if (i == sessions_.end() || i->second->throttled)
+  if (i == sessions_.end())
     return;
   auto& s = *i->second;
+  if (which == stdin_pipe) {
+    flush_input(s);
+    return;
+  }
+  if (s.throttled)
+    return;
   if (s.out->queued_bytes() > max_queued_bytes) {
     throttle(s, true);
     return;
@@ -226,14 +431,7 @@ void session_pump::pump(uint64_t key, int which) {
   char buf[read_size];
   auto n = ::read(s.fd(which), buf, sizeof(buf));
   if (n > 0) {
-    v1::agent::ProcessIO io;
-    io.set_type(v1::agent::ProcessIO::DATA);
-    auto& data = *io.mutable_data();
-    data.set_type(which == 0 ? v1::agent::ProcessIO::Data::STDOUT
-                             : v1::agent::ProcessIO::Data::STDERR);
-    data.set_data(buf, static_cast<size_t>(n));
-    if (!s.out->write(recordio::encode(encode_answer(io, s.protobuf))))
-      end(key, true);
+    send(s, key, which, std::string_view{buf, static_cast<size_t>(n)});
     return;
   }
   if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -241,8 +439,33 @@ void session_pump::pump(uint64_t key, int which) {
   // The end of this pipe: the session closed it, or ended.
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, s.fd(which), nullptr);
   s.open[which] = false;
-  if (!s.open[0] && !s.open[1])
+  if (!s.open[stdout_pipe] && !s.open[stderr_pipe])
     end(key, false);
+}
+
+// One DATA record to every client of the session's output.
+void session_pump::send(session& s, uint64_t key, int which,
+                        std::string_view bytes) {
+  v1::agent::ProcessIO io;
+  io.set_type(v1::agent::ProcessIO::DATA);
+  auto& data = *io.mutable_data();
+  data.set_type(which == stdout_pipe ? v1::agent::ProcessIO::Data::STDOUT
+                                     : v1::agent::ProcessIO::Data::STDERR);
+  data.set_data(bytes.data(), bytes.size());
+  std::string record[2]; // JSON, protobuf: encoded once each
+  auto encoded = [&](bool protobuf) -> std::string {
+    auto& r = record[protobuf ? 1 : 0];
+    if (r.empty())
+      r = recordio::encode(encode_answer(io, protobuf));
+    return r;
+  };
+  for (auto l = s.listeners.begin(); l != s.listeners.end();)
+    if (l->out->write(encoded(l->protobuf)))
+      ++l;
+    else
+      l = s.listeners.erase(l); // it left, or fell too far behind
+  if (!s.out->write(encoded(s.protobuf)))
+    end(key, true);
 }
 
 void session_pump::end(uint64_t key, bool client_left) {
@@ -251,12 +474,31 @@ void session_pump::end(uint64_t key, bool client_left) {
     return;
   auto s = i->second;
   sessions_.erase(i);
-  for (int which : {0, 1})
+  std::function<void()> tell_holder;
+  {
+    std::lock_guard<std::mutex> guard{inbox_->mtx};
+    inbox_->ids.erase(s->id);
+    if (auto held = inbox_->inputs_held.find(key);
+        held != inbox_->inputs_held.end()) {
+      tell_holder = std::move(held->second);
+      inbox_->inputs_held.erase(held);
+    }
+  }
+  if (tell_holder)
+    tell_holder();
+  for (int which : {stdout_pipe, stderr_pipe})
     if (s->open[which] && !s->throttled)
       ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, s->fd(which), nullptr);
+  watch_input(*s, false);
+  s->input_open = false;
+  for (auto& op : s->input)
+    op.done(false);
+  s->input.clear();
+  for (auto& l : s->listeners)
+    l.out->close(); // after what is queued
   if (client_left) {
     s->client_left();
-  } else {
+  } else if (s->out) {
     s->out->on_close({});
     s->out->close(); // after what is queued
   }

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <deque>
 #include <exception>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -22,6 +23,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/chunk_encode.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -49,6 +51,10 @@ using tcp = asio::ip::tcp;
 using boost::system::error_code;
 
 constexpr size_t body_limit = 16 * 1024 * 1024;
+// Beast 1.74 takes boost::none for "no limit" but then refuses every body
+// with a Content-Length (it compares the length with the empty optional):
+// the largest limit is none that works.
+constexpr uint64_t no_body_limit = std::numeric_limits<uint64_t>::max();
 constexpr auto idle_timeout = std::chrono::seconds(60);
 // After answering a request that ends the connection, the rest of what the
 // client sends is read and dropped for this long: closing a socket with
@@ -57,6 +63,8 @@ constexpr auto idle_timeout = std::chrono::seconds(60);
 constexpr auto linger_timeout = std::chrono::seconds(5);
 constexpr auto accept_retry_delay = std::chrono::milliseconds(100);
 constexpr std::string_view continue_response = "HTTP/1.1 100 Continue\r\n\r\n";
+// What one read of a streamed request's body hands over at most.
+constexpr size_t body_piece_size = 64 * 1024;
 
 const std::shared_ptr<spdlog::logger>& log() {
   static const auto logger = logging::get("http");
@@ -112,6 +120,7 @@ public:
   void abort() noexcept {
     stream_.close();
     end_stream_state();
+    after_body_read_ = nullptr; // it holds the connection
   }
 
   // -- a streamed response (strand only) ---------------------------------------
@@ -119,7 +128,19 @@ public:
   void stream_end();
   void stream_abort() { close(); }
 
+  // -- a streamed request (strand only) ----------------------------------------
+  void read_body_piece(http_body_stream::reader f);
+
 private:
+  void dispatch_streamed();
+  void run_handler(http_request request);
+  void read_body_piece_now(http_body_stream::reader f);
+  // Runs `next` (a read of the socket: linger, watch_client) now, or, if a
+  // read of the streamed request's body is pending, cancels that read and
+  // runs `next` once it is over: the answered request's body is not read
+  // any further, and the two reads never overlap.
+  template <class F>
+  void after_body_read(F next);
   void start_stream(http_response response);
   void write_next_chunk();
   void watch_client();
@@ -151,6 +172,45 @@ private:
   bool ending_ = false;
   std::shared_ptr<stream_state> stream_state_;
   std::array<char, 512> discard_{};
+  // A streamed request: its body's parser (once the header is in), whether
+  // a body read is on its way, whether the request has been answered
+  // (which ends its body), and what is to read the socket after that read.
+  std::optional<http::request_parser<http::buffer_body>> body_parser_;
+  std::vector<char> body_piece_;
+  bool body_read_pending_ = false;
+  bool answered_ = false;
+  std::function<void()> after_body_read_;
+};
+
+// The handle through which a handler reads a streamed request's body.
+class body_stream_state final : public http_body_stream {
+public:
+  body_stream_state(std::weak_ptr<connection> conn,
+                    std::shared_ptr<server_state> server)
+    : conn_(std::move(conn)), server_(std::move(server)) {}
+
+  void read(reader f) override {
+    auto fail = [](reader& g) {
+      g(make_error(errc::unavailable, "the request's connection is closed"));
+    };
+    try {
+      std::unique_lock guard{server_->mutex};
+      auto conn = conn_.lock();
+      if (!server_->open || !conn) {
+        guard.unlock();
+        return fail(f);
+      }
+      conn->post_to_strand([f = std::move(f)](connection& c) mutable {
+        c.read_body_piece(std::move(f));
+      });
+    } catch (...) {
+      // Only allocation fails here; `f` may be gone with the closure.
+    }
+  }
+
+private:
+  std::weak_ptr<connection> conn_;
+  std::shared_ptr<server_state> server_;
 };
 
 // What the handle of a streamed response shares with its connection.
@@ -367,6 +427,34 @@ std::optional<std::string> percent_decode(std::string_view text,
 using http_text::lower;
 using http_text::view;
 
+// `text` without leading and trailing spaces and tabs.
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t'))
+    text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t'))
+    text.remove_suffix(1);
+  return text;
+}
+
+// The media type of one Content-Type or Accept entry, lower-case, without
+// its parameters; `q` gets the entry's q-value (1 if it has none).
+std::string media_type_of(std::string_view entry, double* q = nullptr) {
+  auto semi = entry.find(';');
+  auto type = lower(trim(entry.substr(0, semi)));
+  if (q != nullptr) {
+    *q = 1;
+    while (semi != std::string_view::npos) {
+      entry.remove_prefix(semi + 1);
+      semi = entry.find(';');
+      auto param = trim(entry.substr(0, semi));
+      if (param.size() > 2 && (param[0] == 'q' || param[0] == 'Q')
+          && param[1] == '=')
+        *q = std::atof(std::string{param.substr(2)}.c_str());
+    }
+  }
+  return type;
+}
+
 caf::error bad_encoding(std::string_view target) {
   return make_error(errc::parse_error,
                     fmt::format("malformed percent-encoding in '{}'", target));
@@ -448,17 +536,26 @@ http::response<http::string_body> to_beast(http_response r, unsigned version,
 
 void connection::read_header() {
   parser_.emplace();
-  parser_->body_limit(body_limit);
+  // A streamed request's body has no limit; the others' is checked once
+  // the header is in (read_body).
+  parser_->body_limit(no_body_limit);
   stream_.expires_after(idle_timeout);
   http::async_read_header(stream_, buffer_, *parser_,
                           [self = shared_from_this()](error_code ec, size_t) {
                             if (ec)
                               return self->on_read_error(ec);
+                            const auto& head = self->parser_->get();
+                            if (media_type_of(view(head[http::field::content_type]))
+                                == "application/recordio")
+                              return self->dispatch_streamed();
                             self->read_body();
                           });
 }
 
 void connection::read_body() {
+  if (auto length = parser_->content_length(); length && *length > body_limit)
+    return reject(413, "request body exceeds 16 MiB");
+  parser_->body_limit(body_limit); // a chunked body's, as it comes
   auto on_body = [self = shared_from_this()](error_code ec, size_t) {
     if (ec)
       return self->on_read_error(ec);
@@ -501,10 +598,54 @@ void connection::dispatch() {
   auto request = to_request(std::move(req));
   if (!request)
     return reject(400, describe_reason(request.error()));
+  run_handler(std::move(*request));
+}
+
+void connection::dispatch_streamed() {
+  version_ = parser_->get().version();
+  keep_alive_ = false; // what follows the body is not looked for
+  head_ = false;
+  auto request = to_request(
+    http::request<http::string_body>{parser_->get().base()});
+  if (!request)
+    return reject(400, describe_reason(request.error()));
+  try {
+    body_parser_.emplace(std::move(*parser_));
+  } catch (const std::exception& e) {
+    return reject(400, fmt::format("malformed request: {}", e.what()));
+  }
+  parser_.reset();
+  body_parser_->body_limit(no_body_limit);
+  body_piece_.resize(body_piece_size);
+  // The client streams at its own pace (Mesos' clients send a heartbeat
+  // every 30 s, but need not): its handler judges how long is too long.
+  stream_.expires_never();
+  request->body_stream
+    = std::make_shared<body_stream_state>(weak_from_this(), state_);
+  // Clients that ask (curl does for uploads of unknown size) wait for this
+  // before they send the body; it goes out before the handler can answer,
+  // so that two writes never overlap.
+  const auto& head = body_parser_->get();
+  if (head.version() == 11
+      && beast::iequals(head[http::field::expect], "100-continue")) {
+    asio::async_write(stream_, asio::buffer(continue_response),
+                      [self = shared_from_this(),
+                       req = std::move(*request)](error_code ec,
+                                                  size_t) mutable {
+                        if (ec)
+                          return self->close();
+                        self->run_handler(std::move(req));
+                      });
+    return;
+  }
+  run_handler(std::move(*request));
+}
+
+void connection::run_handler(http_request request) {
   auto slot = std::make_shared<reply_slot>(weak_from_this(), state_);
   http_responder respond = [slot](http_response r) { slot->deliver(std::move(r)); };
   try {
-    state_->handler(std::move(*request), respond);
+    state_->handler(std::move(request), respond);
   } catch (const std::exception& e) {
     log()->warn("handler failed: {}", e.what());
     respond(json_error(500, fmt::format("internal error: {}", e.what())));
@@ -514,6 +655,74 @@ void connection::dispatch() {
   }
 }
 
+void connection::read_body_piece(http_body_stream::reader f) {
+  auto fail = [&f](std::string_view why) {
+    f(make_error(errc::unavailable, std::string{why}));
+  };
+  if (!body_parser_ || answered_)
+    return fail("the request has been answered: its body is not read");
+  if (body_read_pending_)
+    return fail("a read of the request's body is pending already");
+  if (body_parser_->is_done())
+    return f(std::string{});
+  read_body_piece_now(std::move(f));
+}
+
+void connection::read_body_piece_now(http_body_stream::reader f) {
+  auto& body = body_parser_->get().body();
+  body.data = body_piece_.data();
+  body.size = body_piece_.size();
+  body_read_pending_ = true;
+  // read_some: an interactive client's few bytes come through at once,
+  // instead of waiting for a full piece.
+  http::async_read_some(
+    stream_, buffer_, *body_parser_,
+    [self = shared_from_this(), f = std::move(f)](error_code ec,
+                                                  size_t) mutable {
+      auto& c = *self;
+      c.body_read_pending_ = false;
+      if (ec == http::error::need_buffer)
+        ec = {};
+      auto got = c.body_piece_.size() - c.body_parser_->get().body().size;
+      if (c.after_body_read_) { // answered meanwhile
+        auto next = std::move(c.after_body_read_);
+        c.after_body_read_ = nullptr;
+        f(make_error(errc::unavailable,
+                     "the request has been answered: its body is not read"));
+        return next();
+      }
+      if (ec) {
+        bool gone = ec == http::error::end_of_stream
+                    || ec == http::error::partial_message
+                    || ec.category() != http::make_error_code(
+                                          http::error::bad_target)
+                                          .category();
+        f(make_error(gone ? errc::unavailable : errc::parse_error,
+                     gone ? std::string{"the client has gone"}
+                          : fmt::format("malformed request body: {}",
+                                        ec.message())));
+        return;
+      }
+      if (got > 0)
+        return f(std::string{c.body_piece_.data(), got});
+      if (c.body_parser_->is_done())
+        return f(std::string{});
+      c.read_body_piece_now(std::move(f)); // a chunk's header, say
+    });
+}
+
+template <class F>
+void connection::after_body_read(F next) {
+  answered_ = answered_ || body_parser_.has_value();
+  if (!body_read_pending_)
+    return next();
+  after_body_read_ = std::move(next);
+  // No write is pending here (both callers come from one's completion):
+  // this ends the body read, which may wait forever for a silent client.
+  error_code ignored;
+  stream_.socket().cancel(ignored);
+}
+
 void connection::reject(unsigned status, std::string_view message) {
   keep_alive_ = false;
   head_ = false;
@@ -521,6 +730,7 @@ void connection::reject(unsigned status, std::string_view message) {
 }
 
 void connection::write(http_response response) {
+  answered_ = answered_ || body_parser_.has_value();
   if (response.stream && check(response).empty())
     return start_stream(std::move(response));
   try {
@@ -534,7 +744,7 @@ void connection::write(http_response response) {
                       if (ec)
                         return self->close();
                       if (!self->keep_alive_)
-                        return self->linger();
+                        return self->after_body_read([self] { self->linger(); });
                       self->read_header();
                     });
 }
@@ -585,7 +795,7 @@ void connection::start_stream(http_response r) {
       self->writing_ = false;
       if (ec)
         return self->close();
-      self->watch_client();
+      self->after_body_read([self] { self->watch_client(); });
       self->write_next_chunk();
       try {
         owner(self->stream_state_);
@@ -620,7 +830,7 @@ void connection::write_next_chunk() {
     asio::async_write(stream_, http::make_chunk_last(),
                       [self = shared_from_this()](error_code, size_t) {
                         self->writing_ = false;
-                        self->linger();
+                        self->after_body_read([self] { self->linger(); });
                       });
     return;
   }
@@ -655,6 +865,7 @@ void connection::end_stream_state() noexcept {
 void connection::close() {
   stream_.close();
   end_stream_state();
+  after_body_read_ = nullptr; // it holds the connection
   std::lock_guard guard{state_->mutex};
   state_->connections.erase(this);
 }
@@ -666,37 +877,6 @@ std::string http_request::header(std::string_view name) const {
   return it == headers.end() ? std::string{} : it->second;
 }
 
-namespace {
-
-// `text` without leading and trailing spaces and tabs.
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t'))
-    text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t'))
-    text.remove_suffix(1);
-  return text;
-}
-
-// The media type of one Content-Type or Accept entry, lower-case, without
-// its parameters; `q` gets the entry's q-value (1 if it has none).
-std::string media_type_of(std::string_view entry, double* q = nullptr) {
-  auto semi = entry.find(';');
-  auto type = lower(trim(entry.substr(0, semi)));
-  if (q != nullptr) {
-    *q = 1;
-    while (semi != std::string_view::npos) {
-      entry.remove_prefix(semi + 1);
-      semi = entry.find(';');
-      auto param = trim(entry.substr(0, semi));
-      if (param.size() > 2 && (param[0] == 'q' || param[0] == 'Q')
-          && param[1] == '=')
-        *q = std::atof(std::string{param.substr(2)}.c_str());
-    }
-  }
-  return type;
-}
-
-} // namespace
 
 bool http_request::content_type_is(std::string_view type) const {
   return media_type_of(header("content-type")) == lower(type);

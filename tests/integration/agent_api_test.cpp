@@ -14,6 +14,7 @@
 #include "dcos/wire_types.hpp"
 #include "support/checks.hpp"
 #include "support/files.hpp"
+#include "support/executed_task.hpp"
 #include "support/processes.hpp"
 
 using namespace dcos;
@@ -68,24 +69,9 @@ TEST_CASE("the agent's v1 API: state, containers, metrics and sandbox files "
   auto agent = std::make_unique<agent_process>(master.address(),
                                                dir / "agent");
   const auto a = agent->address();
-  subprocess_options exec;
-  exec.argv = {binary("DCOS_CLI"), "execute", "--master=" + master.address(),
-               "--name=api-task", "--command=echo hello-api; sleep 600"};
-  exec.stdout_path = "/dev/null";
-  exec.stderr_path = dir / "execute.err";
-  auto run = subprocess::spawn(exec);
-  DCOS_REQUIRE_OK(run);
-  google::protobuf::Struct tasks;
-  REQUIRE(eventually([&] {
-    tasks = field(answer(a, R"({"type":"GET_TASKS"})"), "get_tasks");
-    const auto& launched = list(tasks, "launched_tasks");
-    return launched.values_size() == 1
-           && launched.values(0).struct_value().fields().at("state")
-                  .string_value()
-                == "TASK_RUNNING";
-  }, 60s));
-  const auto& task = list(tasks, "launched_tasks").values(0).struct_value();
-  CHECK(task.fields().at("name").string_value() == "api-task");
+  executed_task run{master.address(), a, dir.path, "api-task",
+                    "echo hello-api; sleep 600"};
+  CHECK(run.task.name() == "api-task");
 
   auto health = answer(a, R"({"type":"GET_HEALTH"})");
   CHECK(health.fields().at("type").string_value() == "GET_HEALTH");
@@ -264,7 +250,7 @@ TEST_CASE("the agent's v1 API: state, containers, metrics and sandbox files "
         != std::string::npos);
   CHECK(level() == 0);
 
-  run->terminate(5s);
+  run.run.terminate(5s);
   agent.reset();
   cleanup_agent_dir(master.address(), dir / "agent");
 }

@@ -1,20 +1,27 @@
 // Debug sessions in a running task's container, against a real master and
 // agent: Mesos' LAUNCH_NESTED_CONTAINER_SESSION (the output streamed back
-// as RecordIO ProcessIO records), WAIT_NESTED_CONTAINER and
-// KILL_NESTED_CONTAINER over curl, `dcos task exec` on top of them, a
-// session ended when its client leaves, and the refusals of bad calls.
+// as RecordIO ProcessIO records), ATTACH_CONTAINER_INPUT (a streamed
+// request), ATTACH_CONTAINER_OUTPUT, WAIT_NESTED_CONTAINER and
+// KILL_NESTED_CONTAINER over curl, `dcos task exec` (with --interactive) on
+// top of them, a session ended when its client leaves, and the refusals of
+// bad calls.
 #include <sys/wait.h>
 
+#include <future>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include <doctest/doctest.h>
 #include <google/protobuf/util/json_util.h>
 
+#include "dcos/http_client.hpp"
+#include "dcos/http_upload.hpp"
 #include "dcos/recordio.hpp"
 #include "dcos/wire_types.hpp"
 #include "support/checks.hpp"
 #include "support/files.hpp"
+#include "support/executed_task.hpp"
 #include "support/processes.hpp"
 
 using namespace dcos;
@@ -83,6 +90,63 @@ bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
+// ATTACH_CONTAINER_INPUT's records: the container, then stdin's bytes
+// (base64), an empty piece being EOF.
+std::string attach_record(const std::string& container) {
+  return recordio::encode(R"({"type":"ATTACH_CONTAINER_INPUT",)"
+                          R"("attach_container_input":{"type":"CONTAINER_ID",)"
+                          R"("container_id":)" + container + "}}");
+}
+
+std::string stdin_record(const std::string& base64) {
+  return recordio::encode(
+    R"({"type":"ATTACH_CONTAINER_INPUT","attach_container_input":{)"
+    R"("type":"PROCESS_IO","process_io":{"type":"DATA","data":{)"
+    R"("type":"STDIN","data":")" + base64 + R"("}}}})");
+}
+
+// POST `body` to the agent's /api/v1.
+http_call api_post(const std::string& agent, std::string content_type,
+                   std::string body) {
+  auto where = parse_host_port(agent, 5051);
+  REQUIRE(where);
+  http_call c;
+  c.method = "POST";
+  c.host = where->first;
+  c.port = where->second;
+  c.target = "/api/v1";
+  c.content_type = std::move(content_type);
+  c.body = std::move(body);
+  return c;
+}
+
+// An ATTACH_CONTAINER_INPUT stream, opened with `first` as its first bytes.
+std::unique_ptr<http_upload> open_input(const std::string& agent,
+                                        const std::string& first,
+                                        const std::string& records_type
+                                        = "application/json") {
+  auto c = api_post(agent, "application/recordio", first);
+  c.headers = {{"Message-Content-Type", records_type}};
+  auto up = http_upload::open(c);
+  DCOS_REQUIRE_OK(up);
+  return std::move(*up);
+}
+
+// A curl that streams a session's output (LAUNCH_NESTED_CONTAINER_SESSION
+// or ATTACH_CONTAINER_OUTPUT) until it ends, its stdout captured.
+std::unique_ptr<subprocess> stream_reader(const std::string& agent,
+                                          const std::string& body) {
+  subprocess_options o;
+  o.argv = {"curl", "-s", "-N", "-X", "POST", "-H",
+            "Content-Type: application/json", "-H",
+            "Accept: application/recordio", "--data-binary", body,
+            "http://" + agent + "/api/v1"};
+  o.capture_stdout = true;
+  auto p = subprocess::spawn(o);
+  DCOS_REQUIRE_OK(p);
+  return std::make_unique<subprocess>(std::move(*p));
+}
+
 } // namespace
 
 TEST_CASE("debug sessions in a running task: output, exit status, "
@@ -92,25 +156,8 @@ TEST_CASE("debug sessions in a running task: output, exit status, "
   auto agent = std::make_unique<agent_process>(master.address(),
                                                dir / "agent");
   const auto a = agent->address();
-  subprocess_options exec;
-  exec.argv = {binary("DCOS_CLI"), "execute", "--master=" + master.address(),
-               "--name=exec-task", "--command=sleep 600"};
-  exec.stdout_path = "/dev/null";
-  exec.stderr_path = dir / "execute.err";
-  auto run = subprocess::spawn(exec);
-  DCOS_REQUIRE_OK(run);
-  // The task's container, as its statuses name it.
-  v1::agent::Response tasks;
-  REQUIRE(eventually([&] {
-    auto r = call(a, R"({"type":"GET_TASKS"})");
-    tasks.Clear();
-    if (r.status != 200
-        || !google::protobuf::util::JsonStringToMessage(r.body, &tasks).ok())
-      return false;
-    const auto& launched = tasks.get_tasks().launched_tasks();
-    return launched.size() == 1 && launched[0].state() == v1::TASK_RUNNING;
-  }, 60s));
-  const auto& task = tasks.get_tasks().launched_tasks(0);
+  executed_task run{master.address(), a, dir.path, "exec-task", "sleep 600"};
+  const auto& task = run.task;
   const auto& container = task.statuses(0).container_status().container_id();
   REQUIRE(container.has_parent());
   CHECK(container.value() == task.task_id().value());
@@ -160,6 +207,130 @@ TEST_CASE("debug sessions in a running task: output, exit status, "
                              "true"});
   CHECK(no_task.status == 1);
   CHECK(contains(no_task.out, "no task 'no-such-task'"));
+  // Without --interactive the command reads an empty stdin and ends.
+  auto no_input = run_to_end({binary("DCOS_CLI"), "task", "exec",
+                              "--master=" + master.address(),
+                              task.task_id().value(), "sh", "-c",
+                              "cat; echo read-to-eof"});
+  CHECK(no_input.status == 0);
+  CHECK(no_input.out == "read-to-eof\n");
+  // With it, our stdin reaches the command as we write it, a line now and
+  // one a second later, and its end ends the command's loop.
+  auto typed = run_to_end(
+    {"sh", "-c",
+     "(echo one; sleep 1; echo two) | \"$0\" task exec -i --master=$1 $2 "
+     "sh -c 'while read line; do echo got-$line; done; exit 6'",
+     binary("DCOS_CLI"), master.address(), task.task_id().value()});
+  CHECK(typed.status == 6);
+  CHECK(typed.out == "got-one\ngot-two\n");
+
+  // ATTACH_CONTAINER_OUTPUT and ATTACH_CONTAINER_INPUT over curl: a session
+  // waits for a line; a second client follows its output; the line comes
+  // from a third, as a RecordIO body.
+  auto s4 = R"({"value":"s4","parent":)" + parent + "}";
+  auto launcher = stream_reader(a, session_body("s4", parent,
+                                                "echo ready; read x; "
+                                                "echo got-$x"));
+  DCOS_REQUIRE_OK(launcher->read_line(30s)); // its first record: it runs
+  // The follower (a client that tells when the answer's head is in: curl
+  // holds it back until the body comes).
+  auto follow_call = api_post(a, "application/json",
+                              R"({"type":"ATTACH_CONTAINER_OUTPUT",)"
+                              R"("attach_container_output":{"container_id":)"
+                                + s4 + "}}");
+  follow_call.headers = {{"Accept", "application/recordio"}};
+  struct following {
+    std::promise<unsigned> head;
+    std::promise<caf::error> end;
+    std::mutex mtx;
+    std::string body;
+  };
+  auto follow = std::make_shared<following>();
+  http_client follower;
+  http_stream_reader follow_reader;
+  follow_reader.head = [follow](const http_reply& r) {
+    follow->head.set_value(r.status);
+  };
+  follow_reader.data = [follow](std::string_view data) {
+    std::lock_guard<std::mutex> guard{follow->mtx};
+    follow->body.append(data);
+    return true;
+  };
+  follow_reader.end = [follow](const caf::error& err) {
+    follow->end.set_value(err);
+  };
+  auto follow_head = follow->head.get_future();
+  auto follow_end = follow->end.get_future();
+  follower.stream(follow_call, std::move(follow_reader));
+  REQUIRE(follow_head.wait_for(30s) == std::future_status::ready);
+  CHECK(follow_head.get() == 200);
+  // One input at a time: while ours is attached, another is refused.
+  auto held = open_input(a, attach_record(s4));
+  // Once the agent has taken `held`'s first record, the next client is
+  // refused (one that comes before it attaches, and leaves stdin open).
+  std::string refusal;
+  CHECK(eventually([&] {
+    auto second = open_input(a, attach_record(s4))->finish(10s);
+    if (!second || second->status != 409)
+      return false;
+    refusal = second->body;
+    return true;
+  }, 20s));
+  CHECK(contains(refusal, "input attached already"));
+  auto released = held->finish(10s); // the stream ends, stdin stays open
+  DCOS_REQUIRE_OK(released);
+  CHECK(released->status == 200);
+  write_file(dir / "input", attach_record(s4) + stdin_record("aGkK")
+                              + stdin_record(""));
+  auto fed = curl({"-X", "POST", "-H", "Content-Type: application/recordio",
+                   "-H", "Message-Content-Type: application/json",
+                   "--data-binary", "@" + (dir / "input"),
+                   "http://" + a + "/api/v1"});
+  INFO(fed.body);
+  CHECK(fed.status == 200);
+  auto launched_rest = launcher->read_all(30s);
+  DCOS_REQUIRE_OK(launched_rest);
+  CHECK(contains(*launched_rest, "Z290LWhpCg==")); // "got-hi\n"
+  CHECK(launcher->wait() == 0);
+  // The follower's stream has it too, and ended with the session.
+  REQUIRE(follow_end.wait_for(30s) == std::future_status::ready);
+  CHECK(!follow_end.get());
+  {
+    std::lock_guard<std::mutex> guard{follow->mtx};
+    CHECK(contains(follow->body, "Z290LWhpCg=="));
+  }
+  status = wait_status(a, s4);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  // Refusals of the streamed calls.
+  auto ended = open_input(a, attach_record(s4))->finish(10s);
+  DCOS_REQUIRE_OK(ended);
+  CHECK(ended->status == 404);
+  CHECK(contains(ended->body, "is not a debug session"));
+  auto no_id = open_input(a, stdin_record("aGkK"))->finish(10s);
+  DCOS_REQUIRE_OK(no_id);
+  CHECK(no_id->status == 400);
+  CHECK(contains(no_id->body, "attach_container_input.container_id"));
+  auto garbage = open_input(a, "5\nnot j")->finish(10s);
+  DCOS_REQUIRE_OK(garbage);
+  CHECK(garbage->status == 400);
+  auto bad_type = open_input(a, attach_record(s4), "text/plain")->finish(10s);
+  DCOS_REQUIRE_OK(bad_type);
+  CHECK(bad_type->status == 415);
+  CHECK(contains(bad_type->body, "Message-Content-Type"));
+  auto unstreamed = call(a, R"({"type":"ATTACH_CONTAINER_INPUT",)"
+                            R"("attach_container_input":{)"
+                            R"("type":"CONTAINER_ID","container_id":)"
+                              + s4 + "}}");
+  CHECK(unstreamed.status == 415);
+  auto output_of = [&](const std::string& id) {
+    return R"({"type":"ATTACH_CONTAINER_OUTPUT","attach_container_output":{)"
+           R"("container_id":)" + id + "}}";
+  };
+  auto follow_ended = call(a, output_of(s4), streaming);
+  CHECK(follow_ended.status == 404);
+  auto follow_json = call(a, output_of(s4));
+  CHECK(follow_json.status == 406);
 
   // A client that leaves ends its session: curl gives up after a second.
   auto left = call(a, session_body("s2", parent, "sleep 600"),
@@ -232,7 +403,7 @@ TEST_CASE("debug sessions in a running task: output, exit status, "
                                 + parent + "}}}");
   CHECK(wait_unknown.status == 404);
 
-  run->terminate(5s);
+  run.run.terminate(5s);
   agent.reset();
   cleanup_agent_dir(master.address(), dir / "agent");
 }

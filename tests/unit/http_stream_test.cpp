@@ -1,6 +1,8 @@
 // Streamed responses (event streams): chunked, in order, never blocking the
 // writer, closed by either end, and cut off when the client falls too far
-// behind; and the client that reads them as they come.
+// behind; and the client that reads them as they come. Streamed requests
+// (application/recordio): a body read piece by piece as it arrives, and the
+// client (http_upload) that sends one.
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -21,6 +23,7 @@
 
 #include "dcos/http_client.hpp"
 #include "dcos/http_server.hpp"
+#include "dcos/http_upload.hpp"
 
 namespace {
 
@@ -256,4 +259,158 @@ TEST_CASE("a stream that cannot connect ends with the reason, without a "
   auto err = ended.get();
   CHECK(err);
   CHECK(read.status == 0);
+}
+
+namespace {
+
+// A server whose handler reads streamed bodies piece by piece: /input
+// answers the whole body once it has ended; /refuse answers 400 after the
+// first piece, while the client still sends; /early answers at once, while
+// its read of the body waits.
+struct input_fixture {
+  std::mutex mutex;
+  std::string seen; // what /input has read so far
+  std::promise<bool> early_read_failed;
+  std::unique_ptr<dcos::http_server> server;
+
+  struct reading {
+    std::shared_ptr<dcos::http_body_stream> body;
+    dcos::http_responder respond;
+    std::string got;
+  };
+
+  input_fixture() {
+    auto started = dcos::http_server::start(
+      "127.0.0.1", 0,
+      [this](dcos::http_request req, dcos::http_responder respond) {
+        if (!req.body_stream)
+          return respond(dcos::http_response{.body = "whole:" + req.body});
+        CHECK(req.body.empty());
+        if (req.path == "/early") {
+          req.body_stream->read([this](caf::expected<std::string> piece) {
+            early_read_failed.set_value(!piece);
+          });
+          return respond(dcos::http_response{.body = "early"});
+        }
+        auto r = std::make_shared<reading>();
+        r->body = req.body_stream;
+        r->respond = std::move(respond);
+        read_on(r, req.path == "/refuse");
+      });
+    DCOS_REQUIRE_OK(started);
+    server = std::move(*started);
+  }
+
+  void read_on(std::shared_ptr<reading> r, bool refuse) {
+    r->body->read([this, r, refuse](caf::expected<std::string> piece) {
+      if (!piece)
+        return r->respond(dcos::json_error(400, "broken body"));
+      if (refuse)
+        return r->respond(dcos::json_error(400, "refused: " + *piece));
+      if (piece->empty())
+        return r->respond(dcos::http_response{.body = r->got});
+      {
+        std::lock_guard guard{mutex};
+        seen += *piece;
+      }
+      r->got += *piece;
+      read_on(r, refuse);
+    });
+  }
+
+  bool has_seen(const std::string& what) {
+    for (int i = 0; i < 500; ++i) {
+      {
+        std::lock_guard guard{mutex};
+        if (seen == what)
+          return true;
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+    return false;
+  }
+
+  dcos::http_call call(const std::string& path, std::string body) {
+    dcos::http_call c;
+    c.method = "POST";
+    c.host = "127.0.0.1";
+    c.port = server->port();
+    c.target = path;
+    c.content_type = "application/recordio";
+    c.body = std::move(body);
+    return c;
+  }
+};
+
+} // namespace
+
+TEST_CASE_FIXTURE(input_fixture, "a streamed request's body reaches its "
+                                 "handler piece by piece as it is sent") {
+  auto up = dcos::http_upload::open(call("/input", "one"));
+  DCOS_REQUIRE_OK(up);
+  CHECK(has_seen("one")); // before the body has ended
+  CHECK(!(*up)->write("two"));
+  CHECK(has_seen("onetwo"));
+  auto reply = (*up)->finish(10s);
+  DCOS_REQUIRE_OK(reply);
+  CHECK(reply->status == 200);
+  CHECK(reply->body == "onetwo");
+  // A recordio body with a Content-Length streams too; any other is whole.
+  auto sized = dcos::http_fetch(call("/input", "abc"));
+  DCOS_REQUIRE_OK(sized);
+  CHECK(sized->body == "abc");
+  auto json = call("/input", "{}");
+  json.content_type = "application/json";
+  auto whole = dcos::http_fetch(json);
+  DCOS_REQUIRE_OK(whole);
+  CHECK(whole->body == "whole:{}");
+}
+
+TEST_CASE_FIXTURE(input_fixture, "a handler may answer a streamed request "
+                                 "before its body ends") {
+  auto up = dcos::http_upload::open(call("/refuse", "first"));
+  DCOS_REQUIRE_OK(up);
+  // The client goes on sending; the answer waits for it all the same.
+  for (int i = 0; i < 5; ++i)
+    (void) (*up)->write("more");
+  auto reply = (*up)->finish(10s);
+  DCOS_REQUIRE_OK(reply);
+  CHECK(reply->status == 400);
+  CHECK(reply->body.find("refused: first") != std::string::npos);
+  // The server serves on.
+  auto next = dcos::http_fetch(call("/input", "x"));
+  DCOS_REQUIRE_OK(next);
+  CHECK(next->body == "x");
+}
+
+TEST_CASE_FIXTURE(input_fixture, "an answer cuts short the body read that "
+                                 "waits for a silent client") {
+  asio::io_context ioc;
+  tcp::socket socket{ioc};
+  socket.connect({asio::ip::make_address("127.0.0.1"), server->port()});
+  std::string head = "POST /early HTTP/1.1\r\nHost: x\r\n"
+                     "Content-Type: application/recordio\r\n"
+                     "Transfer-Encoding: chunked\r\n\r\n";
+  asio::write(socket, asio::buffer(head));
+  // The answer comes, and the server ends the connection, though the
+  // client never ends its body.
+  std::string answer;
+  boost::system::error_code ec;
+  asio::read(socket, asio::dynamic_buffer(answer), ec);
+  CHECK(ec == asio::error::eof);
+  CHECK(answer.find("200 OK") != std::string::npos);
+  CHECK(answer.find("early") != std::string::npos);
+  auto failed = early_read_failed.get_future();
+  REQUIRE(failed.wait_for(10s) == std::future_status::ready);
+  CHECK(failed.get()); // the reader learnt that the body is not read
+}
+
+TEST_CASE("an upload to nowhere fails with the reason") {
+  dcos::http_call c;
+  c.method = "POST";
+  c.host = "127.0.0.1";
+  c.port = 1; // nothing listens
+  auto up = dcos::http_upload::open(c);
+  REQUIRE_FALSE(up);
+  CHECK(dcos::describe(up.error()).find("POST 127.0.0.1:1/") != std::string::npos);
 }

@@ -17,7 +17,12 @@
 //  - every response carries Content-Length (except 204 and 304, which have
 //    no body, and streamed ones, which are chunked) and "Server: libdcos";
 //  - a streamed response (http_response::stream) is not subject to the idle
-//    timeout; it ends when its owner closes it or its client goes away.
+//    timeout; it ends when its owner closes it or its client goes away;
+//  - a request whose Content-Type is application/recordio (a stream of
+//    records, such as Mesos' ATTACH_CONTAINER_INPUT) is a streamed request:
+//    its handler runs once the header is in, and reads the body as it
+//    arrives through http_request::body_stream, without a size limit and
+//    without the idle timeout. Its connection serves no further request.
 //
 // Thread-safety: start(), port() and stop() may be called from any thread
 // but the I/O threads (stop() joins them).
@@ -37,6 +42,8 @@
 
 namespace dcos {
 
+class http_body_stream;
+
 struct http_request {
   std::string method; // "GET", "POST", ...
   std::string target; // path plus query, as sent
@@ -47,6 +54,8 @@ struct http_request {
   // Lower-case names; a repeated header's values are joined by ", ".
   std::map<std::string, std::string> headers;
   std::string body;
+  /// Set, and `body` empty, for a streamed request (see above).
+  std::shared_ptr<http_body_stream> body_stream;
 
   /// The value of header `name` (any case), or "" if absent.
   std::string header(std::string_view name) const;
@@ -111,6 +120,28 @@ public:
   virtual void on_close(std::function<void()> f) = 0;
 
   static constexpr size_t max_queued_bytes = 8 * 1024 * 1024;
+};
+
+/// The body of a streamed request, read piece by piece as the client sends
+/// it. Reading is the handler's pace: nothing is read from the socket until
+/// it asks, so a handler that cannot take more slows its client down.
+///
+/// Thread-safety: read() may be called from any thread, one read at a time.
+class http_body_stream {
+public:
+  virtual ~http_body_stream() = default;
+
+  /// What read() hands over: the next bytes of the body (never empty), or
+  /// an empty string once the body has ended, or an error if it cannot be
+  /// read further (the client left or sent a malformed body, or the request
+  /// has been answered).
+  using reader = std::function<void(caf::expected<std::string>)>;
+
+  /// Calls `f` once, on an I/O thread (or at once on the calling thread if
+  /// the answer is known), with what comes next. Should the server stop
+  /// first, `f` is dropped without being called.
+  /// REQUIRES: no earlier read() is still waiting for its answer.
+  virtual void read(reader f) = 0;
 };
 
 /// Answers one request. The first call wins; later calls are ignored. Safe to
