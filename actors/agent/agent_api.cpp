@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "agent_state.hpp"
+#include "container_names.hpp"
 #include "dcos/command_line.hpp"
 #include "dcos/error.hpp"
 
@@ -64,13 +65,6 @@ void each_executor_record(const agent_state& st, F each) {
     each_executor(id, fw, false, each);
   for (const auto& fw : st.completed_frameworks)
     each_executor(fw.info.id().value(), fw, true, each);
-}
-
-// Our name of a nested container: its ancestors' values and its own,
-// joined by '.' ("<executor container>.<task id>.<session>").
-std::string flat_id(const v1::ContainerID& id) {
-  return id.has_parent() ? flat_id(id.parent()) + "." + id.value()
-                         : id.value();
 }
 
 // Mesos' rules for a container id's value: not empty, not "." or "..", no

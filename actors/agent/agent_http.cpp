@@ -1,6 +1,7 @@
 #include "agent_http.hpp"
 
 #include "attach_input.hpp"
+#include "container_names.hpp"
 #include "session_pump.hpp"
 
 #include <sys/stat.h>
@@ -256,8 +257,8 @@ void launch_session(caf::actor_system& sys, const agent_edge_actor& agent,
     [pump, agent, kill, respond, protobuf = *protobuf](container_io_ptr io) {
       // Known to ATTACH_CONTAINER_INPUT before the client learns that the
       // session runs.
-      auto key = pump->add(
-        kill.kill_nested_container().container_id().value(), std::move(io));
+      auto key = pump->add(flat_id(kill.kill_nested_container().container_id()),
+                           std::move(io));
       auto r = recordio_stream(protobuf);
       r.stream = [pump, agent, kill, key, protobuf](
                    std::shared_ptr<http_stream> out) {
@@ -282,8 +283,9 @@ void attach_output(const std::shared_ptr<session_pump>& pump,
   auto protobuf = output_encoding(req, "ATTACH_CONTAINER_OUTPUT", respond);
   if (!protobuf)
     return;
-  const auto& id = call.attach_container_output().container_id().value();
-  if (id.empty()) {
+  const auto& container = call.attach_container_output().container_id();
+  auto id = flat_id(container);
+  if (container.value().empty()) {
     respond(json_error(400, "attach_container_output.container_id: "
                             "missing"));
     return;

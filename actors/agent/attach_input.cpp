@@ -1,5 +1,6 @@
 #include "attach_input.hpp"
 
+#include "container_names.hpp"
 #include "session_pump.hpp"
 
 #include <atomic>
@@ -102,7 +103,7 @@ private:
         return answer(json_error(503, "the agent is stopping"));
       // The session's end answers a client that sends nothing more.
       std::weak_ptr<input_call> weak = shared_from_this();
-      auto held = pump->attach_input(attach.container_id().value(), [weak] {
+      auto held = pump->attach_input(flat_id(attach.container_id()), [weak] {
         if (auto self = weak.lock())
           self->answer_ok();
       });

@@ -155,6 +155,9 @@ uint64_t session_pump::add(std::string id, container_io_ptr io) {
   s->io = std::move(io);
   std::lock_guard<std::mutex> guard{inbox_->mtx};
   s->key = inbox_->next_key++;
+  // A session of the same id may linger (a child of it keeps its output
+  // open after it ended, and the agent let the id be used again): the new
+  // one is the one to attach to.
   inbox_->ids[s->id] = s->key;
   inbox_->added.push_back(s);
   // No wake-up: nothing is read before serve().
@@ -477,7 +480,9 @@ void session_pump::end(uint64_t key, bool client_left) {
   std::function<void()> tell_holder;
   {
     std::lock_guard<std::mutex> guard{inbox_->mtx};
-    inbox_->ids.erase(s->id);
+    if (auto named = inbox_->ids.find(s->id);
+        named != inbox_->ids.end() && named->second == key)
+      inbox_->ids.erase(named);
     if (auto held = inbox_->inputs_held.find(key);
         held != inbox_->inputs_held.end()) {
       tell_holder = std::move(held->second);

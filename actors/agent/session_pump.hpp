@@ -56,10 +56,11 @@ public:
   /// REQUIRES: not called from a callback of the pump.
   void stop();
 
-  /// Takes the streams of the session whose container id is `id`, so that
-  /// attach_input() and attach_output() find it from now on. Its output is
-  /// not read until serve(). Answers the session's key for serve().
-  /// REQUIRES: no session served has `id`.
+  /// Takes the streams of the session whose container id is `id` (the
+  /// whole chain, flat_id()), so that attach_input() and attach_output()
+  /// find it from now on (the newest, should an older session of that id
+  /// still be served). Its output is not read until serve(). Answers the
+  /// session's key for serve().
   uint64_t add(std::string id, container_io_ptr io);
 
   /// Sends what session `key`'s stdout and stderr yield to `out` (its

@@ -604,7 +604,7 @@ void connection::dispatch() {
 void connection::dispatch_streamed() {
   version_ = parser_->get().version();
   keep_alive_ = false; // what follows the body is not looked for
-  head_ = false;
+  head_ = parser_->get().method() == http::verb::head;
   auto request = to_request(
     http::request<http::string_body>{parser_->get().base()});
   if (!request)

@@ -265,18 +265,29 @@ TEST_CASE("debug sessions in a running task: output, exit status, "
   REQUIRE(follow_head.wait_for(30s) == std::future_status::ready);
   CHECK(follow_head.get() == 200);
   // One input at a time: while ours is attached, another is refused.
-  auto held = open_input(a, attach_record(s4));
-  // Once the agent has taken `held`'s first record, the next client is
-  // refused (one that comes before it attaches, and leaves stdin open).
+  // (Two clients attaching at once race for it: start over until the
+  // first one has won. The loser of a round leaves stdin open.)
+  std::unique_ptr<http_upload> held;
   std::string refusal;
   CHECK(eventually([&] {
+    held = open_input(a, attach_record(s4));
     auto second = open_input(a, attach_record(s4))->finish(10s);
-    if (!second || second->status != 409)
-      return false;
-    refusal = second->body;
-    return true;
+    if (second && second->status == 409) {
+      refusal = second->body;
+      return true;
+    }
+    (void) held->finish(10s);
+    held.reset();
+    return false;
   }, 20s));
+  REQUIRE(held);
   CHECK(contains(refusal, "input attached already"));
+  // The parent is part of the session's name.
+  auto wrong_parent = open_input(a, attach_record(R"({"value":"s4",)"
+                                                  R"("parent":{"value":"x"}})"))
+                        ->finish(10s);
+  DCOS_REQUIRE_OK(wrong_parent);
+  CHECK(wrong_parent->status == 404);
   auto released = held->finish(10s); // the stream ends, stdin stays open
   DCOS_REQUIRE_OK(released);
   CHECK(released->status == 200);
