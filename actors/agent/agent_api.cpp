@@ -113,6 +113,11 @@ agent_state::api_session(const Call& call) {
   if (!s.has_command() || s.command().value().empty())
     return make_error(errc::invalid_argument,
                       field + ".command.value: required: what to run");
+  if (const auto& size = s.container().tty_info().window_size();
+      size.rows() > 0xffff || size.columns() > 0xffff)
+    return make_error(errc::invalid_argument,
+                      field + ".container.tty_info.window_size: rows and "
+                              "columns must be below 65536");
   if (s.container().mesos().has_image())
     return make_error(errc::invalid_argument,
                       field + ".container: a session runs in its parent's "
@@ -148,6 +153,12 @@ agent_state::api_session(const Call& call) {
   req.sandbox = joined->second;
   req.container_id = req.join + "." + id.value();
   req.command = to_command_line(s.command(), false);
+  if (s.container().has_tty_info()) {
+    // What a terminal's programs need to know of it (docker exec -t sets
+    // it too); the command's own environment may say otherwise.
+    *req.container.mutable_tty_info() = s.container().tty_info();
+    req.env.push_back("TERM=xterm");
+  }
   for (const auto& v : s.command().environment().variables())
     req.env.push_back(v.name() + "=" + v.value());
   if (sessions.count(req.container_id) > 0)

@@ -290,12 +290,8 @@ void attach_output(const std::shared_ptr<session_pump>& pump,
                             "missing"));
     return;
   }
-  if (!pump->has(id)) {
-    respond(json_error(404, fmt::format("container '{}' is not a debug "
-                                        "session "
-                                        "(LAUNCH_NESTED_CONTAINER_SESSION) "
-                                        "running on this agent",
-                                        id)));
+  if (auto err = pump->find(id)) {
+    respond(error_response(err));
     return;
   }
   auto r = recordio_stream(*protobuf);

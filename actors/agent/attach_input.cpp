@@ -116,15 +116,37 @@ private:
       return refuse("attach_container_input.type: every record after the "
                     "first must be PROCESS_IO");
     const auto& io = attach.process_io();
-    if (io.type() == ProcessIO::CONTROL)
-      return next(); // HEARTBEAT; TTY_INFO (no terminal to resize)
+    auto self = shared_from_this();
+    if (io.type() == ProcessIO::CONTROL) {
+      const auto& control = io.control();
+      if (control.type() != ProcessIO::Control::TTY_INFO
+          || !control.tty_info().has_window_size())
+        return next(); // HEARTBEAT
+      const auto& size = control.tty_info().window_size();
+      if (size.rows() > 0xffff || size.columns() > 0xffff)
+        return refuse("attach_container_input.process_io.control.tty_info."
+                      "window_size: rows and columns must be below 65536");
+      // In order with the input around it; nothing without a terminal.
+      return input_->resize(static_cast<uint16_t>(size.rows()),
+                            static_cast<uint16_t>(size.columns()),
+                            [self](bool taken) {
+                              if (!taken)
+                                return self->answer_ok();
+                              self->next();
+                            });
+    }
     if (io.type() != ProcessIO::DATA
         || io.data().type() != ProcessIO::Data::STDIN)
       return refuse("attach_container_input.process_io.data.type: input "
                     "is DATA of type STDIN");
-    auto self = shared_from_this();
-    if (io.data().data().empty()) // EOF
+    if (io.data().data().empty() && !input_->terminal()) // EOF
       return input_->close([self](bool) { self->answer_ok(); });
+    if (io.data().data().empty()) // ^D: the terminal stays, and the stream
+      return input_->close([self](bool taken) {
+        if (!taken)
+          return self->answer_ok();
+        self->next();
+      });
     input_->write(io.data().data(), [self](bool taken) {
       if (!taken) // the session ended, or its stdin was closed
         return self->answer_ok();

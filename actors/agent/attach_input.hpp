@@ -3,10 +3,12 @@
 // record JSON or protobuf as Message-Content-Type says). The first names the
 // session (CONTAINER_ID); the rest are PROCESS_IO: DATA records of type
 // STDIN go to the session's stdin, an empty one closes it (the command reads
-// EOF), CONTROL records (HEARTBEAT, TTY_INFO) keep the stream alive.
+// EOF; at a terminal, it types the terminal's EOF character, and the stream
+// goes on), CONTROL records keep the stream alive (HEARTBEAT) or resize the
+// session's terminal (TTY_INFO).
 //
-// The answer is 200 once the client has closed stdin, or its stream ended,
-// or the session ended; 4xx with a body naming the field for a bad stream,
+// The answer is 200 once the client has closed stdin (not at a terminal),
+// or its stream ended, or the session ended; 4xx with a body naming the field for a bad stream,
 // 404 for a container that is no session here, 409 if another client's
 // input is attached. The body is read at the pace stdin takes it: so a
 // client that leaves while the session's stdin pipe is full (the session

@@ -3,12 +3,14 @@
 #include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <vector>
 
@@ -34,10 +36,12 @@ uint64_t tag(uint64_t key, int which) {
   return key << 2 | static_cast<uint64_t>(which);
 }
 
+// A piece of stdin, its end (`eof`), or a new size for its terminal.
 struct input_op {
   uint64_t key = 0;
   std::string bytes;
   bool eof = false;
+  std::optional<std::pair<uint16_t, uint16_t>> window; // rows, columns
   session_input::done_handler done;
 };
 
@@ -47,6 +51,22 @@ struct output_op {
   bool protobuf = false;
   std::function<void()> client_left; // set: the launching client
 };
+
+caf::error not_a_session(const std::string& id) {
+  return make_error(errc::not_found,
+                    fmt::format("container '{}' is not a debug session "
+                                "(LAUNCH_NESTED_CONTAINER_SESSION) running on "
+                                "this agent",
+                                id));
+}
+
+// The character that a terminal's reader takes as the end of its input.
+cc_t eof_character(int master) {
+  termios t{};
+  if (::tcgetattr(master, &t) != 0 || t.c_cc[VEOF] == _POSIX_VDISABLE)
+    return 4; // ^D
+  return t.c_cc[VEOF];
+}
 
 } // namespace
 
@@ -66,6 +86,7 @@ struct session_pump::session {
   size_t input_offset = 0;
   bool input_open = true;
   bool input_watched = false;
+  bool line_open = false; // a terminal's input ends amid a line
 
   int fd(int which) const {
     return which == stdout_pipe ? io->out()
@@ -81,6 +102,7 @@ struct session_pump::inbox {
   std::vector<input_op> inputs;
   std::vector<uint64_t> closed; // launching clients that left
   std::map<std::string, uint64_t> ids; // sessions by container id
+  std::set<uint64_t> terminals;        // the sessions at a terminal
   // The sessions whose stdin a client holds, and what tells it their end.
   std::map<uint64_t, std::function<void()>> inputs_held;
   uint64_t next_key = 1;
@@ -153,12 +175,15 @@ uint64_t session_pump::add(std::string id, container_io_ptr io) {
   auto s = std::make_shared<session>();
   s->id = std::move(id);
   s->io = std::move(io);
+  s->open[stderr_pipe] = s->io->err() >= 0; // a terminal has no stderr
   std::lock_guard<std::mutex> guard{inbox_->mtx};
   s->key = inbox_->next_key++;
   // A session of the same id may linger (a child of it keeps its output
   // open after it ended, and the agent let the id be used again): the new
   // one is the one to attach to.
   inbox_->ids[s->id] = s->key;
+  if (s->io->tty())
+    inbox_->terminals.insert(s->key);
   inbox_->added.push_back(s);
   // No wake-up: nothing is read before serve().
   return s->key;
@@ -188,9 +213,11 @@ void session_pump::serve(uint64_t key, std::shared_ptr<http_stream> out,
   inbox_->wake();
 }
 
-bool session_pump::has(const std::string& id) const {
+caf::error session_pump::find(const std::string& id) const {
   std::lock_guard<std::mutex> guard{inbox_->mtx};
-  return inbox_->ids.count(id) > 0;
+  if (inbox_->ids.count(id) > 0)
+    return {};
+  return not_a_session(id);
 }
 
 void session_pump::attach_output(const std::string& id,
@@ -216,17 +243,15 @@ session_pump::attach_input(const std::string& id, std::function<void()> ended) {
   std::lock_guard<std::mutex> guard{inbox_->mtx};
   auto i = inbox_->ids.find(id);
   if (i == inbox_->ids.end())
-    return make_error(errc::not_found,
-                      fmt::format("container '{}' is not a debug session "
-                                  "(LAUNCH_NESTED_CONTAINER_SESSION) running "
-                                  "on this agent",
-                                  id));
+    return not_a_session(id);
   if (!inbox_->inputs_held.emplace(i->second, std::move(ended)).second)
     return make_error(errc::conflict,
                       fmt::format("container '{}' has an input attached "
                                   "already: one at a time",
                                   id));
-  return std::unique_ptr<session_input>(new session_input(inbox_, i->second));
+  bool terminal = inbox_->terminals.count(i->second) > 0;
+  return std::unique_ptr<session_input>(
+    new session_input(inbox_, i->second, terminal));
 }
 
 session_input::~session_input() {
@@ -242,11 +267,19 @@ void session_input::close(done_handler done) {
   queue({}, true, std::move(done));
 }
 
-void session_input::queue(std::string bytes, bool eof, done_handler done) {
+void session_input::resize(uint16_t rows, uint16_t columns,
+                           done_handler done) {
+  queue({}, false, std::move(done), std::pair{rows, columns});
+}
+
+void session_input::queue(
+  std::string bytes, bool eof, done_handler done,
+  std::optional<std::pair<uint16_t, uint16_t>> window) {
   {
     std::lock_guard<std::mutex> guard{inbox_->mtx};
     if (!inbox_->stopping) {
-      inbox_->inputs.push_back({key_, std::move(bytes), eof, std::move(done)});
+      inbox_->inputs.push_back(
+        {key_, std::move(bytes), eof, window, std::move(done)});
       done = nullptr;
     }
   }
@@ -305,8 +338,9 @@ void session_pump::take_inbox() {
   for (auto& s : added) {
     sessions_.emplace(s->key, s);
     for (int which : {stdout_pipe, stderr_pipe, stdin_pipe})
-      ::fcntl(s->fd(which), F_SETFL,
-              ::fcntl(s->fd(which), F_GETFL) | O_NONBLOCK);
+      if (s->fd(which) >= 0)
+        ::fcntl(s->fd(which), F_SETFL,
+                ::fcntl(s->fd(which), F_GETFL) | O_NONBLOCK);
   }
   for (auto& op : outputs) {
     auto i = sessions_.find(op.key);
@@ -346,39 +380,48 @@ void session_pump::throttle(session& s, bool on) {
   if (s.throttled == on)
     return;
   s.throttled = on;
-  for (int which : {stdout_pipe, stderr_pipe}) {
-    if (!s.open[which])
-      continue;
-    if (on) {
-      ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, s.fd(which), nullptr);
-      continue;
-    }
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.u64 = tag(s.key, which);
-    ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, s.fd(which), &ev);
-  }
+  for (int which : {stdout_pipe, stderr_pipe})
+    if (s.open[which])
+      watch(s, which, !on);
 }
 
 void session_pump::watch_input(session& s, bool on) {
   if (s.input_watched == on)
     return;
   s.input_watched = on;
+  watch(s, stdin_pipe, on);
+}
+
+// Starts (on) or stops epoll's watch of one of the session's descriptors:
+// readable for the output, writable for stdin.
+void session_pump::watch(const session& s, int which, bool on) {
   if (!on) {
-    ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, s.fd(stdin_pipe), nullptr);
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, s.fd(which), nullptr);
     return;
   }
   epoll_event ev{};
-  ev.events = EPOLLOUT;
-  ev.data.u64 = tag(s.key, stdin_pipe);
-  ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, s.fd(stdin_pipe), &ev);
+  ev.events = which == stdin_pipe ? EPOLLOUT : EPOLLIN;
+  ev.data.u64 = tag(s.key, which);
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, s.fd(which), &ev);
 }
 
 // Writes what stdin takes without blocking; the rest waits for EPOLLOUT.
 void session_pump::flush_input(session& s) {
   while (!s.input.empty() && s.input_open) {
     auto& op = s.input.front();
-    if (op.eof) {
+    if (op.window) {
+      // Best effort, as at a terminal: a size the kernel refuses changes
+      // nothing.
+      s.io->resize(op.window->first, op.window->second);
+    } else if (op.eof && s.io->tty()) {
+      // A terminal stays open for the output: its EOF character is the end
+      // of the input for a reader (and a shell's exit). Amid a line, the
+      // first one only hands the line over.
+      op.eof = false;
+      op.bytes.assign(s.line_open ? 2 : 1,
+                      static_cast<char>(eof_character(s.io->in())));
+      continue;
+    } else if (op.eof) {
       watch_input(s, false); // before its descriptor goes
       s.io->close_in();
       s.input_open = false;
@@ -398,6 +441,11 @@ void session_pump::flush_input(session& s) {
         break;
       }
       s.input_offset += static_cast<size_t>(n);
+      if (s.io->tty()) {
+        char last = op.bytes[s.input_offset - 1];
+        s.line_open = last != '\n' && last != '\r'
+                      && last != static_cast<char>(eof_character(s.io->in()));
+      }
       if (s.input_offset < op.bytes.size())
         continue;
     }
@@ -439,8 +487,9 @@ void session_pump::pump(uint64_t key, int which) {
   }
   if (n < 0 && (errno == EAGAIN || errno == EINTR))
     return;
-  // The end of this pipe: the session closed it, or ended.
-  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, s.fd(which), nullptr);
+  // The end of this pipe: the session closed it, or ended (a terminal's
+  // master reads EIO once no process has it open any more).
+  watch(s, which, false);
   s.open[which] = false;
   if (!s.open[stdout_pipe] && !s.open[stderr_pipe])
     end(key, false);
@@ -483,6 +532,7 @@ void session_pump::end(uint64_t key, bool client_left) {
     if (auto named = inbox_->ids.find(s->id);
         named != inbox_->ids.end() && named->second == key)
       inbox_->ids.erase(named);
+    inbox_->terminals.erase(key);
     if (auto held = inbox_->inputs_held.find(key);
         held != inbox_->inputs_held.end()) {
       tell_holder = std::move(held->second);
@@ -493,7 +543,7 @@ void session_pump::end(uint64_t key, bool client_left) {
     tell_holder();
   for (int which : {stdout_pipe, stderr_pipe})
     if (s->open[which] && !s->throttled)
-      ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, s->fd(which), nullptr);
+      watch(*s, which, false);
   watch_input(*s, false);
   s->input_open = false;
   for (auto& op : s->input)

@@ -3,7 +3,8 @@
 //  - the output goes to the launching client, and to every client that
 //    attaches later (ATTACH_CONTAINER_OUTPUT), as a RecordIO stream of
 //    ProcessIO records, each a DATA message with a piece of the session's
-//    stdout or stderr (JSON, with the bytes in base64, or protobuf);
+//    stdout or stderr (JSON, with the bytes in base64, or protobuf); a
+//    session with a terminal has only the terminal's output, as stdout;
 //  - the input comes from one client at a time (ATTACH_CONTAINER_INPUT);
 //    stdin stays open until a client closes it or the session ends, so
 //    that a client may attach once the session runs.
@@ -25,8 +26,10 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include <caf/expected.hpp>
 
@@ -74,8 +77,9 @@ public:
   void serve(uint64_t key, std::shared_ptr<http_stream> out, bool protobuf,
              std::function<void()> client_left);
 
-  /// True if `id` is a session the pump serves.
-  bool has(const std::string& id) const;
+  /// Nothing if `id` is a session the pump serves; else errc::not_found,
+  /// saying so.
+  caf::error find(const std::string& id) const;
 
   /// Also sends session `id`'s output from now on to `out` (ATTACH_
   /// CONTAINER_OUTPUT), and closes `out` when the output ends. Closes `out`
@@ -108,6 +112,7 @@ private:
   void flush_input(session& s);
   void watch_input(session& s, bool on);
   void throttle(session& s, bool on);
+  void watch(const session& s, int which, bool on);
   void end(uint64_t key, bool client_left);
 
   const int epoll_fd_;
@@ -134,17 +139,28 @@ public:
   void write(std::string bytes, done_handler done);
 
   /// Closes the session's stdin once what was queued is in: the session
-  /// reads EOF.
+  /// reads EOF. A terminal stays open: it gets its EOF character instead
+  /// (which a reader takes as EOF; so does a shell at its prompt).
   void close(done_handler done);
+
+  /// Sets the size of the session's terminal once what was queued is in;
+  /// nothing for a session without one. `done` as for write().
+  void resize(uint16_t rows, uint16_t columns, done_handler done);
+
+  /// True if the session's stdin is a terminal.
+  bool terminal() const noexcept { return terminal_; }
 
 private:
   friend class session_pump;
-  session_input(std::shared_ptr<session_pump::inbox> in, uint64_t key)
-    : inbox_(std::move(in)), key_(key) {}
-  void queue(std::string bytes, bool eof, done_handler done);
+  session_input(std::shared_ptr<session_pump::inbox> in, uint64_t key,
+                bool terminal)
+    : inbox_(std::move(in)), key_(key), terminal_(terminal) {}
+  void queue(std::string bytes, bool eof, done_handler done,
+             std::optional<std::pair<uint16_t, uint16_t>> window = {});
 
   std::shared_ptr<session_pump::inbox> inbox_;
   uint64_t key_;
+  bool terminal_;
 };
 
 } // namespace dcos::kernel

@@ -109,9 +109,19 @@ caf::error validate_check(const v1::CheckInfo& check) {
   }
 }
 
+// Only debug sessions (the agent's LAUNCH_NESTED_CONTAINER_SESSION) get a
+// terminal here: a task or executor that asks for one is not run without.
+caf::error no_terminal(std::string_view field) {
+  return invalid(fmt::format("{}: a terminal is given to debug sessions "
+                             "only, not to tasks or executors",
+                             field));
+}
+
 caf::error validate_executor(const v1::ExecutorInfo& executor,
                              const framework_record& fw,
                              const agent_record& agent, bool& is_new) {
+  if (executor.container().has_tty_info())
+    return no_terminal("executor.container.tty_info");
   if (auto err = validate_id("executor.executor_id",
                              executor.executor_id().value()))
     return err;
@@ -206,6 +216,8 @@ validate_task(v1::TaskInfo& task, const framework_record& fw,
         task.mutable_executor()->mutable_resources());
     }
   }
+  if (task.container().has_tty_info())
+    return fail(no_terminal("container.tty_info"));
   if (task.has_health_check())
     if (auto err = validate_health_check(task.health_check()))
       return fail(err);

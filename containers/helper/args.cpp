@@ -18,11 +18,12 @@ const char* const usage_text
     "[--exec=FILE]\n"
     "           -- PROGRAM [ARGS...]\n"
     "       dcos-containerizer enter --target=DIR --status_file=FILE\n"
-    "           [--env_file=FILE] [--exec=FILE] -- PROGRAM [ARGS...]\n"
+    "           [--env_file=FILE] [--exec=FILE] [--tty] -- PROGRAM [ARGS...]\n"
     "launch runs PROGRAM as the root of a container in DIR; enter runs it\n"
     "inside the running container whose state directory is DIR. Both write\n"
     "PROGRAM's exit record to FILE as one line of JSON. With --exec, FILE is\n"
-    "exec'd with PROGRAM ARGS... as its argv.\n";
+    "exec'd with PROGRAM ARGS... as its argv. With --tty, stdin is a terminal\n"
+    "that becomes PROGRAM's controlling terminal.\n";
 
 namespace {
 
@@ -76,6 +77,12 @@ bool parse_launch_args(int argc, char** argv, launch_args* out,
       ++i;
       break;
     }
+    if (arg == "--tty") {
+      if (out->tty && first_error.empty())
+        first_error = "--tty: given twice";
+      out->tty = true;
+      continue;
+    }
     auto eq = arg.find('=');
     if (arg.substr(0, 2) != "--" || eq == std::string_view::npos) {
       if (first_error.empty())
@@ -117,6 +124,8 @@ bool parse_launch_args(int argc, char** argv, launch_args* out,
     *error = "enter takes no --sandbox, --fetch, --isolation or --pid_file";
   else if (!enter && !out->target.empty())
     *error = "--target is only valid with enter";
+  else if (!enter && out->tty)
+    *error = "--tty is only valid with enter";
   else if (!enter && out->sandbox.empty())
     *error = "--sandbox is required";
   else if (out->status_file.empty())

@@ -5,14 +5,16 @@
 //       [--isolation=FILE [--sync_fd=N]] [--pid_file=FILE] [--exec=FILE]
 //       -- PROGRAM [ARGS...]
 //   dcos-containerizer enter --target=DIR --status_file=FILE
-//       [--env_file=FILE] [--exec=FILE] -- PROGRAM [ARGS...]
+//       [--env_file=FILE] [--exec=FILE] [--tty] -- PROGRAM [ARGS...]
 //
 // `launch` starts a container; --pid_file names where it writes the pid
 // whose namespaces and cgroups are the container's (the init when isolated,
 // else the helper itself). `enter` runs PROGRAM inside the running container
 // whose state directory is DIR (the one holding its pid file, "pid", and its
 // isolation spec, "isolation"), with stdin, stdout and stderr as given to the
-// helper: a debug session (Mesos' LAUNCH_NESTED_CONTAINER_SESSION).
+// helper: a debug session (Mesos' LAUNCH_NESTED_CONTAINER_SESSION). With
+// --tty, stdin is a terminal, which PROGRAM leads a session of its own on
+// and takes as its controlling terminal (docker exec -t).
 //
 // PROGRAM ARGS... is the program's argv. The file exec'd is PROGRAM, looked
 // up on PATH, or FILE if --exec is given: Mesos' CommandInfo with shell=false
@@ -46,6 +48,7 @@ struct launch_args {
   std::string sync_fd_text; // --sync_fd as given
   std::vector<std::string> program; // PROGRAM ARGS...; never empty on success
   std::string executable; // --exec, or PROGRAM; the file exec'd
+  bool tty = false;       // enter: stdin is PROGRAM's controlling terminal
 };
 
 /// The text printed for `--help` and after a usage error.

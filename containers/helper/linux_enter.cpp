@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -126,6 +127,7 @@ struct plan {
   int root_fd = -1; // the container's root, when its mounts are its own
   std::vector<int> namespaces; // ipc, uts, net, mnt: in setns order
   std::string workdir;
+  bool tty = false; // stdin is a terminal for PROGRAM to control
 };
 
 // PROGRAM's last word when it could not start; the helper reads it.
@@ -141,7 +143,15 @@ struct plan {
                               char* const* envp) {
   // A group of its own: what it leaves running is adopted by the
   // container's init, where only the group still finds it (linux_enter.hpp).
-  ::setpgid(0, 0);
+  // With a terminal, a session of its own (whose id is its group's), so
+  // that the terminal can be its controlling one: a shell's job control
+  // and ^C then work as at a login.
+  if (p.tty) {
+    if (::setsid() < 0 || ::ioctl(STDIN_FILENO, TIOCSCTTY, 0) != 0)
+      die(report_fd, errno_text("cannot take the terminal"));
+  } else {
+    ::setpgid(0, 0);
+  }
   if (auto err = join_cgroups(p.target); !err.empty())
     die(report_fd, err);
   for (int fd : p.namespaces)
@@ -214,8 +224,9 @@ void close_all(const plan& p) {
 
 pid_t enter_container(const std::string& target_dir, const std::string& file,
                       const std::vector<std::string>& argv, char* const* envp,
-                      std::string* error) {
+                      bool tty, std::string* error) {
   plan p;
+  p.tty = tty;
   *error = make_plan(target_dir, envp, &p);
   if (!error->empty()) {
     close_all(p);

@@ -17,11 +17,12 @@
 // the spec's rlimits,
 // capability bounding set, no_new_privs and seccomp filter, and execs. The
 // same limits hold for it as for the container's own PROGRAM
-// (confinement.hpp). PROGRAM leads a process group of its own: a process it
+// (confinement.hpp). PROGRAM leads a process group of its own (with a
+// terminal, a session of its own, which the terminal controls): a process it
 // leaves behind is re-parented to the container's init, not to the helper
 // (orphans stay in their pid namespace), so the helper's process tree no
-// longer holds it; the group does, and the helper kills the group when
-// PROGRAM ends.
+// longer holds it; the group does (or the session, whose jobs a shell puts
+// in groups of their own), and the helper kills it when PROGRAM ends.
 //
 // Thread-safety: none needed; the helper is single-threaded.
 #pragma once
@@ -40,9 +41,10 @@ namespace dcos::helper {
 /// `target_dir`, as a child of this process. Returns its pid once the exec
 /// has succeeded; otherwise reaps the child and returns -1 with `*error`
 /// saying which step failed (the container has ended, a namespace, a
-/// cgroup, the exec).
+/// cgroup, the exec). With `tty`, our stdin is a terminal that PROGRAM
+/// takes as its controlling terminal.
 pid_t enter_container(const std::string& target_dir, const std::string& file,
                       const std::vector<std::string>& argv, char* const* envp,
-                      std::string* error);
+                      bool tty, std::string* error);
 
 } // namespace dcos::helper

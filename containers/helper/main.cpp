@@ -42,6 +42,7 @@
 #include "isolation_spec.hpp"
 #include "linux_enter.hpp"
 #include "linux_launch.hpp"
+#include "process_tree.hpp"
 #include "status_file.hpp"
 #include "supervisor.hpp"
 
@@ -235,7 +236,7 @@ int run_entered(const launch_args& args, char* const* envp) {
   if (int status = 0; stopped_before_start(args, &status))
     return status;
   pid_t child = enter_container(args.target, args.executable, args.program,
-                                envp, &error);
+                                envp, args.tty, &error);
   if (child < 0)
     return fail(args, "exec_failed", error);
   // The streams are PROGRAM's alone now, so the agent sees them end with
@@ -248,8 +249,13 @@ int run_entered(const launch_args& args, char* const* envp) {
   exit_record record = record_of(sup.wait_for(child, -1, {}),
                                  args.executable);
   // What PROGRAM left running inside was adopted by the container's init,
-  // out of our sight: its process group (PROGRAM's own) still names it.
+  // out of our sight: its process group (PROGRAM's own) still names it;
+  // at a terminal, where a shell gives its jobs groups of their own, its
+  // session does (they would keep the terminal, and so the session's
+  // output, open).
   ::kill(-child, SIGKILL);
+  if (args.tty)
+    kill_session(child);
   if (!sup.clean_up(cleanup_limit_ms))
     record.message += "; some descendants survived SIGKILL for 10s";
   return finish(args, record);

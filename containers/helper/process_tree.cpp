@@ -147,4 +147,18 @@ size_t kill_descendants() {
   return stopped.size();
 }
 
+void kill_session(pid_t sid) {
+  // A member may fork while a round runs: the next round finds its child.
+  for (int round = 0; round < 8; ++round) {
+    bool found = false;
+    for (pid_t pid : numeric_entries("/proc"))
+      if (pid != sid && ::getsid(pid) == sid) {
+        ::kill(pid, SIGKILL);
+        found = true;
+      }
+    if (!found)
+      break;
+  }
+}
+
 } // namespace dcos::helper

@@ -33,4 +33,10 @@ void terminate_descendants(pid_t pgid);
 /// them all. Returns how many were signaled.
 size_t kill_descendants();
 
+/// SIGKILLs every process of session `sid`, wherever it was re-parented
+/// (a debug session at a terminal: a shell's jobs have groups of their own,
+/// and are adopted by the container's init), in rounds until none is left
+/// or a round limit is reached.
+void kill_session(pid_t sid);
+
 } // namespace dcos::helper

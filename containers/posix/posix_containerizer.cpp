@@ -7,6 +7,8 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -289,6 +291,51 @@ caf::expected<container_io_ptr> make_session_pipes(std::array<int, 3>& child) {
   return std::make_shared<container_io>(fds[0][1], fds[1][0], fds[2][0]);
 }
 
+// A terminal for a session's three streams, of the size `info` asks: the
+// child gets the slave side three times in `child`, we get the master
+// twice (stdin and stdout; close-on-exec).
+caf::expected<container_io_ptr>
+make_session_terminal(const v1::ContainerInfo::TTYInfo& info,
+                      std::array<int, 3>& child) {
+  int fds[2] = {-1, -1}; // the master, twice
+  auto fail = [&](const char* what) {
+    auto err = make_error(errc::io_error, fmt::format("{}: {}", what,
+                                                      std::strerror(errno)));
+    for (int fd : fds)
+      if (fd >= 0)
+        ::close(fd);
+    for (int& fd : child) {
+      if (fd >= 0)
+        ::close(fd);
+      fd = -1;
+    }
+    return err;
+  };
+  fds[0] = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (fds[0] < 0)
+    return fail("posix_openpt");
+  char name[128];
+  if (::grantpt(fds[0]) != 0 || ::unlockpt(fds[0]) != 0
+      || ::ptsname_r(fds[0], name, sizeof(name)) != 0)
+    return fail("the terminal's slave side");
+  if (info.has_window_size()) {
+    winsize size{};
+    size.ws_row = static_cast<unsigned short>(info.window_size().rows());
+    size.ws_col = static_cast<unsigned short>(info.window_size().columns());
+    if (::ioctl(fds[0], TIOCSWINSZ, &size) != 0)
+      return fail("TIOCSWINSZ");
+  }
+  fds[1] = ::fcntl(fds[0], F_DUPFD_CLOEXEC, 0);
+  if (fds[1] < 0)
+    return fail("dup");
+  for (int& fd : child) {
+    fd = ::open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0)
+      return fail(name);
+  }
+  return std::make_shared<container_io>(fds[1], fds[0], -1, true);
+}
+
 caf::expected<container_io_ptr> launch_session(posix_self self,
                                                const container_launch& req) {
   auto& st = self->state;
@@ -326,9 +373,13 @@ caf::expected<container_io_ptr> launch_session(posix_self self,
   std::vector<std::string> argv{st.cfg.helper, "enter", "--target=" + target,
                                 "--status_file=" + status_file,
                                 "--env_file=" + env_file};
+  bool tty = req.container.has_tty_info();
+  if (tty)
+    argv.push_back("--tty");
   append_program(argv, req.command);
   std::array<int, 3> child{-1, -1, -1};
-  auto io = make_session_pipes(child);
+  auto io = tty ? make_session_terminal(req.container.tty_info(), child)
+                : make_session_pipes(child);
   if (!io)
     return undo(io.error());
   auto pid = spawn_helper(argv, -1, child);
@@ -677,6 +728,17 @@ void container_io::close_in() noexcept {
   if (in_ >= 0)
     ::close(in_);
   in_ = -1;
+}
+
+bool container_io::resize(uint16_t rows, uint16_t columns) noexcept {
+  if (!tty_ || out_ < 0) {
+    errno = ENOTTY;
+    return false;
+  }
+  winsize size{};
+  size.ws_row = rows;
+  size.ws_col = columns;
+  return ::ioctl(out_, TIOCSWINSZ, &size) == 0;
 }
 
 containerizer_actor spawn_posix_containerizer(caf::actor_system& sys,

@@ -85,14 +85,9 @@ std::string reason(const error_code& ec) {
   return text;
 }
 
+using http_text::authority;
 using http_text::lower;
 using http_text::view;
-
-std::string authority(const std::string& host, uint16_t port) {
-  if (host.find(':') != host.npos)
-    return fmt::format("[{}]:{}", host, port);
-  return fmt::format("{}:{}", host, port);
-}
 
 // Method, target and header text go to the wire verbatim: control
 // characters would let a caller smuggle a second request.

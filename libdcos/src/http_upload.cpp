@@ -87,10 +87,7 @@ http_upload::open(const http_call& call) {
     st->stream.expires_never();
     http::request<http::empty_body> head{http::string_to_verb(call.method),
                                          call.target, 11};
-    head.set(http::field::host,
-             call.host.find(':') == std::string::npos
-               ? fmt::format("{}:{}", call.host, call.port)
-               : fmt::format("[{}]:{}", call.host, call.port)); // IPv6
+    head.set(http::field::host, http_text::authority(call.host, call.port));
     if (!call.content_type.empty())
       head.set(http::field::content_type, call.content_type);
     for (const auto& [name, value] : call.headers)

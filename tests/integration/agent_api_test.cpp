@@ -64,13 +64,11 @@ std::string base64_decode(const std::string& in) {
 
 TEST_CASE("the agent's v1 API: state, containers, metrics and sandbox files "
           "of a running task; bad calls refused") {
-  scratch_dir dir;
-  master_process master;
-  auto agent = std::make_unique<agent_process>(master.address(),
-                                               dir / "agent");
-  const auto a = agent->address();
-  executed_task run{master.address(), a, dir.path, "api-task",
-                    "echo hello-api; sleep 600"};
+  task_on_agent cluster{"api-task", "echo hello-api; sleep 600"};
+  const auto& dir = cluster.dir;
+  const auto& master = cluster.master;
+  const auto& a = cluster.address;
+  const auto& run = cluster.run;
   CHECK(run.task.name() == "api-task");
 
   auto health = answer(a, R"({"type":"GET_HEALTH"})");
@@ -249,8 +247,4 @@ TEST_CASE("the agent's v1 API: state, containers, metrics and sandbox files "
   CHECK(forever.body.find("set_logging_level.duration: must be positive")
         != std::string::npos);
   CHECK(level() == 0);
-
-  run.run.terminate(5s);
-  agent.reset();
-  cleanup_agent_dir(master.address(), dir / "agent");
 }

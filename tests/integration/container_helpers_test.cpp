@@ -304,12 +304,13 @@ TEST_CASE("enter runs a program in a running container, with its "
   // POSIX: the helper's own namespaces are the container's.
   CHECK(read_pid(meta + "/pid") == helper.pid());
   auto enter = [&](const std::string& target,
-                   const std::vector<std::string>& program) {
+                   const std::vector<std::string>& program,
+                   const std::string& flag = {}) {
     subprocess_options opts;
     opts.argv = {binary("DCOS_CONTAINERIZER_BIN"), "enter",
                  "--target=" + target,
                  "--status_file=" + (c.dir / "session.json"),
-                 "--env_file=" + meta + "/env", "--"};
+                 flag.empty() ? "--env_file=" + meta + "/env" : flag, "--"};
     opts.argv.insert(opts.argv.end(), program.begin(), program.end());
     opts.capture_stdout = true;
     opts.stderr_path = "/dev/stdout";
@@ -329,6 +330,10 @@ TEST_CASE("enter runs a program in a running container, with its "
   CHECK(lost == 127);
   CHECK(why_lost.find("does not name the container's process")
         != std::string::npos);
+  // --tty needs a terminal on stdin (the agent gives one; here it is not).
+  auto [no_tty, why_no_tty] = enter(meta, {"true"}, "--tty");
+  CHECK(no_tty == 127);
+  CHECK(why_no_tty.find("cannot take the terminal") != std::string::npos);
   // Once the container has ended, it cannot be entered.
   ::kill(helper.pid(), SIGTERM);
   CHECK(helper.wait() == 128 + SIGTERM);
@@ -338,6 +343,8 @@ TEST_CASE("enter runs a program in a running container, with its "
   // enter takes no sandbox, and launch no target.
   CHECK(c.run({"true"}, {"--target=" + meta}) == 127);
   CHECK(text(c.status(), "message") == "--target is only valid with enter");
+  CHECK(c.run({"true"}, {"--tty"}) == 127);
+  CHECK(text(c.status(), "message") == "--tty is only valid with enter");
 }
 
 TEST_CASE("an orphan is killed and reaped when the program exits") {

@@ -3,8 +3,8 @@
 // as RecordIO ProcessIO records), ATTACH_CONTAINER_INPUT (a streamed
 // request), ATTACH_CONTAINER_OUTPUT, WAIT_NESTED_CONTAINER and
 // KILL_NESTED_CONTAINER over curl, `dcos task exec` (with --interactive) on
-// top of them, a session ended when its client leaves, and the refusals of
-// bad calls.
+// top of them, a session ended when its client leaves, the refusals of bad
+// calls, and sessions at a terminal (--tty).
 #include <sys/wait.h>
 
 #include <future>
@@ -13,6 +13,7 @@
 #include <string>
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 #include <google/protobuf/util/json_util.h>
 
 #include "dcos/http_client.hpp"
@@ -151,13 +152,11 @@ std::unique_ptr<subprocess> stream_reader(const std::string& agent,
 
 TEST_CASE("debug sessions in a running task: output, exit status, "
           "`dcos task exec`, a client that leaves, bad calls") {
-  scratch_dir dir;
-  master_process master;
-  auto agent = std::make_unique<agent_process>(master.address(),
-                                               dir / "agent");
-  const auto a = agent->address();
-  executed_task run{master.address(), a, dir.path, "exec-task", "sleep 600"};
-  const auto& task = run.task;
+  task_on_agent cluster{"exec-task", "sleep 600"};
+  const auto& dir = cluster.dir;
+  const auto& master = cluster.master;
+  const auto& a = cluster.address;
+  const auto& task = cluster.run.task;
   const auto& container = task.statuses(0).container_status().container_id();
   REQUIRE(container.has_parent());
   CHECK(container.value() == task.task_id().value());
@@ -413,8 +412,113 @@ TEST_CASE("debug sessions in a running task: output, exit status, "
                               R"({"value":"nope","parent":)"
                                 + parent + "}}}");
   CHECK(wait_unknown.status == 404);
+}
 
-  run.run.terminate(5s);
-  agent.reset();
-  cleanup_agent_dir(master.address(), dir / "agent");
+namespace {
+
+std::string tty_session_body(const std::string& id, const std::string& parent,
+                             const std::string& command, unsigned rows,
+                             unsigned columns) {
+  return R"({"type":"LAUNCH_NESTED_CONTAINER_SESSION",)"
+         R"("launch_nested_container_session":{"container_id":{"value":")"
+         + id + R"(","parent":)" + parent
+         + R"(},"command":{"shell":true,"value":")" + command
+         + R"("},"container":{"type":"MESOS","tty_info":{"window_size":{)"
+         + fmt::format(R"("rows":{},"columns":{})", rows, columns) + "}}}}}";
+}
+
+std::string tty_record(unsigned rows, unsigned columns) {
+  return recordio::encode(
+    R"({"type":"ATTACH_CONTAINER_INPUT","attach_container_input":{)"
+    R"("type":"PROCESS_IO","process_io":{"type":"CONTROL","control":{)"
+    R"("type":"TTY_INFO","tty_info":{"window_size":{)"
+    + fmt::format(R"("rows":{},"columns":{})", rows, columns) + "}}}}}}");
+}
+
+} // namespace
+
+TEST_CASE("debug sessions at a terminal: its size, resizes, EOF, "
+          "`dcos task exec -it`") {
+  task_on_agent cluster{"tty-task", "sleep 600"};
+  const auto& master = cluster.master;
+  const auto& a = cluster.address;
+  const auto& task = cluster.run.task;
+  std::string parent;
+  REQUIRE(google::protobuf::util::MessageToJsonString(
+            task.statuses(0).container_status().container_id(), &parent)
+            .ok());
+
+  // All three streams are the terminal, of the size asked, which the
+  // session controls; its output comes as stdout, with the terminal's line
+  // ends; TERM says what it is.
+  auto r = call(a,
+                tty_session_body("t1", parent,
+                                 "test -t 0 && test -t 1 && test -t 2 && "
+                                 "echo on-a-tty; stty size; echo $TERM; "
+                                 "echo oops >&2; "
+                                 "ps -o pid=,tpgid= -p $$ | awk '$1 == $2 "
+                                 "{print \\\"in-front\\\"}'",
+                                 33, 101),
+                streaming);
+  INFO(r.body);
+  REQUIRE(r.status == 200);
+  auto o = decode(r.body);
+  CHECK(o.out == "on-a-tty\r\n33 101\r\nxterm\r\noops\r\nin-front\r\n");
+  CHECK(o.err.empty());
+
+  // Input for a session once it runs (404 until then).
+  auto feed = [&](const std::string& id, const std::string& records) {
+    CHECK(eventually([&] {
+      auto fed = open_input(a, attach_record(id) + records)->finish(10s);
+      return fed && fed->status == 200;
+    }, 30s));
+  };
+  // TTY_INFO resizes it, in order with the input around it.
+  auto resized = stream_reader(a, tty_session_body("t2", parent,
+                                                   "read x; stty size",
+                                                   24, 80));
+  feed(R"({"value":"t2","parent":)" + parent + "}",
+       tty_record(40, 120) + stdin_record("Z28K")); // "go\n"
+  auto resized_out = resized->read_all(30s);
+  DCOS_REQUIRE_OK(resized_out);
+  CHECK(resized->wait() == 0);
+  // The terminal echoes what it is typed.
+  CHECK(decode(*resized_out).out == "go\r\n40 120\r\n");
+
+  // EOF at a terminal is its EOF character: a reader ends, the terminal
+  // stays for the output after it.
+  auto eof = stream_reader(a, tty_session_body("t3", parent,
+                                               "cat; echo after-eof", 24, 80));
+  auto t3 = R"({"value":"t3","parent":)" + parent + "}";
+  feed(t3, stdin_record("aGkK") + stdin_record("")); // "hi\n", EOF
+  auto eof_out = eof->read_all(30s);
+  DCOS_REQUIRE_OK(eof_out);
+  CHECK(decode(*eof_out).out == "hi\r\nhi\r\nafter-eof\r\n");
+  CHECK(wait_status(a, t3) == 0);
+
+  // `dcos task exec -it`: a shell at a terminal, fed by our stdin (not a
+  // terminal here: ours stays as it is), its status ours.
+  auto shell = run_to_end(
+    {"sh", "-c",
+     "printf 'echo in-$((1+2))\\nexit 3\\n' | \"$0\" task exec -it "
+     "--master=$1 $2 sh",
+     binary("DCOS_CLI"), master.address(), task.task_id().value()});
+  INFO(shell.out);
+  CHECK(shell.status == 3);
+  CHECK(contains(shell.out, "in-3\r\n"));
+  // -t alone: a terminal for the output, an empty input.
+  auto out_only = run_to_end({binary("DCOS_CLI"), "task", "exec", "-t",
+                              "--master=" + master.address(),
+                              task.task_id().value(), "sh", "-c",
+                              "test -t 1 && echo tty-out; exit 5"});
+  CHECK(out_only.status == 5);
+  CHECK(out_only.out == "tty-out\r\n");
+
+  // A size the kernel cannot take is refused, naming the field.
+  auto huge = call(a, tty_session_body("t4", parent, "true", 70000, 80),
+                   streaming);
+  CHECK(huge.status == 400);
+  CHECK(contains(huge.body,
+                 "launch_nested_container_session.container.tty_info."
+                 "window_size"));
 }

@@ -2,11 +2,13 @@
 // running, for the integration tests that need one to look at or to enter.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include <google/protobuf/util/json_util.h>
 
 #include "dcos/wire_types.hpp"
+#include "support/files.hpp"
 #include "support/processes.hpp"
 
 namespace dcos::test {
@@ -49,6 +51,29 @@ private:
     auto p = subprocess::spawn(exec);
     DCOS_REQUIRE_OK(p);
     return std::move(*p);
+  }
+};
+
+/// A master, an agent and one task running on it, in a scratch directory:
+/// what the agent API's tests look at and enter. Torn down in order, also
+/// when a check fails: the task ends, the agent stops, and the containers
+/// it left are cleaned up.
+struct task_on_agent {
+  scratch_dir dir;
+  master_process master;
+  std::unique_ptr<agent_process> agent;
+  std::string address; // the agent's HOST:PORT
+  executed_task run;
+
+  task_on_agent(const std::string& name, const std::string& command)
+    : agent(std::make_unique<agent_process>(master.address(), dir / "agent")),
+      address(agent->address()),
+      run(master.address(), address, dir.path, name, command) {}
+
+  ~task_on_agent() {
+    run.run.terminate(5s);
+    agent.reset();
+    cleanup_agent_dir(master.address(), dir / "agent");
   }
 };
 

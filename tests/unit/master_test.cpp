@@ -86,9 +86,11 @@ TEST_CASE("invalid launches end in TASK_ERROR with a reason") {
   bad_scheme.mutable_health_check()->set_type(v1::HealthCheck::HTTP);
   bad_scheme.mutable_health_check()->mutable_http()->set_port(80);
   bad_scheme.mutable_health_check()->mutable_http()->set_scheme("ftp");
+  auto tty = make_task("tty", offer, "cpus:0.1;mem:32");
+  tty.mutable_container()->mutable_tty_info();
   c.launch(f, offer,
            {too_big, both, no_id, ok, duplicate, bad_check, bad_check_info,
-            bad_scheme});
+            bad_scheme, tty});
   auto error_of = [&](const std::string& id) {
     CAPTURE(id);
     auto updates = f.log->updates_of(id);
@@ -108,13 +110,16 @@ TEST_CASE("invalid launches end in TASK_ERROR with a reason") {
   CHECK(error_of("scheme")
         == "task 'scheme': health_check.http.scheme: unsupported "
            "scheme 'ftp' (http or https)");
+  CHECK(error_of("tty") == "task 'tty': container.tty_info: a terminal is "
+                           "given to debug sessions only, not to tasks or "
+                           "executors");
   // "ok" launched; its duplicate failed (two updates for "ok": none is the
   // launch, so look at the one with TASK_ERROR).
   auto ok_updates = f.log->updates_of("ok");
   REQUIRE(ok_updates.size() == 1);
   CHECK(ok_updates[0].message().find("already exists") != std::string::npos);
   CHECK(f.log->updates_of("").size() == 1);
-  CHECK(c.metric("master/invalid_launches") == 7);
+  CHECK(c.metric("master/invalid_launches") == 8);
 }
 
 TEST_CASE("an invalid offer drops (partition-aware) or loses the tasks") {

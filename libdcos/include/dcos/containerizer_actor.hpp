@@ -53,19 +53,23 @@ struct container_launch {
   // `command` runs inside the running container `join`, launched under the
   // same `sandbox` by this or another containerizer of the agent, in its
   // namespaces, cgroups and confinement, with its environment overlaid by
-  // `env`. `fetch`, `limits` and `container` do not apply.
+  // `env`. Of `container` only `tty_info` applies (the session's streams
+  // are then a terminal it controls); `fetch` and `limits` do not apply.
   std::string join;
 };
 
 /// The agent's ends of a session container's standard streams: stdin to
-/// write, stdout and stderr to read (all three blocking pipes). Each is
-/// closed by the destructor unless taken before.
+/// write, stdout and stderr to read (all three blocking pipes). A session
+/// with a terminal has no stderr (err() is -1: the terminal carries both
+/// outputs), and in() and out() are the terminal's master side (two
+/// descriptors of one open file). Each is closed by the destructor unless
+/// taken before.
 ///
 /// Thread-safety: one owner at a time.
 class container_io {
 public:
-  container_io(int in, int out, int err) noexcept
-    : in_(in), out_(out), err_(err) {
+  container_io(int in, int out, int err, bool tty = false) noexcept
+    : in_(in), out_(out), err_(err), tty_(tty) {
   }
   container_io(const container_io&) = delete;
   container_io& operator=(const container_io&) = delete;
@@ -74,14 +78,22 @@ public:
   int in() const noexcept { return in_; }
   int out() const noexcept { return out_; }
   int err() const noexcept { return err_; }
+  bool tty() const noexcept { return tty_; }
 
-  /// Closes stdin (the session's process reads EOF). Idempotent.
+  /// Closes stdin (the session's process reads EOF). Idempotent. A
+  /// terminal's master stays open for the output: its reader gets EOF
+  /// from the terminal's EOF character instead (VEOF, usually ^D).
   void close_in() noexcept;
+
+  /// Sets the terminal's size (the session gets SIGWINCH). Answers false
+  /// without a terminal, or if the kernel refuses (errno tells).
+  bool resize(uint16_t rows, uint16_t columns) noexcept;
 
 private:
   int in_;
   int out_;
   int err_;
+  bool tty_;
 };
 
 using container_io_ptr = std::shared_ptr<container_io>;
@@ -137,11 +149,12 @@ using containerizer_actor = caf::typed_actor<
   // (nothing is left behind on error).
   caf::replies_to<launch_atom, container_launch>::with<uint32_t>,
   // Starts a debug session inside the running container `join` (see
-  // container_launch) with its standard streams as pipes, and answers with
-  // their other ends once it runs; an error if `join` has ended or cannot
-  // be entered, or sessions are not supported (the simulation). The
-  // session is a container like the others to wait, destroy and metrics;
-  // it is not recovered after a restart: it ends with the agent.
+  // container_launch) with its standard streams as pipes (or a terminal),
+  // and answers with their other ends once it runs; an error if `join` has
+  // ended or cannot be entered, or sessions are not supported (the
+  // simulation). The session is a container like the others to wait,
+  // destroy and metrics; it is not recovered after a restart: it ends with
+  // the agent.
   caf::replies_to<session_atom, container_launch>::with<container_io_ptr>,
   // Answers when the container has ended (at once if it already has). The
   // end is kept for the last ended_containers_kept containers that ended;
