@@ -8,8 +8,8 @@
 // session's terminal (TTY_INFO).
 //
 // The answer is 200 once the client has closed stdin (not at a terminal),
-// or its stream ended, or the session ended; 4xx with a body naming the field for a bad stream,
-// 404 for a container that is no session here, 409 if another client's
+// or its stream ended, or the session ended; 4xx with a body naming the
+// field for a bad stream, 404 for a container that is no session here, 409 if another client's
 // input is attached. The body is read at the pace stdin takes it: so a
 // client that leaves while the session's stdin pipe is full (the session
 // does not read it) is noticed only once the session reads or ends, and

@@ -68,6 +68,26 @@ cc_t eof_character(int master) {
   return t.c_cc[VEOF];
 }
 
+// True if a terminal whose input ended with `last` holds an unfinished line
+// (its reader is in canonical mode, and `last` neither ended the line nor
+// discarded it), which one EOF character would only hand over.
+bool leaves_line(int master, char last) {
+  termios t{};
+  if (::tcgetattr(master, &t) != 0 || (t.c_lflag & ICANON) == 0)
+    return false;
+  auto c = static_cast<cc_t>(last);
+  if (last == '\n' || (last == '\r' && (t.c_iflag & ICRNL) != 0))
+    return false;
+  for (int ends : {VEOF, VEOL, VEOL2, VKILL})
+    if (c == t.c_cc[ends])
+      return false;
+  if ((t.c_lflag & ISIG) != 0)
+    for (int signals : {VINTR, VQUIT, VSUSP})
+      if (c == t.c_cc[signals])
+        return false;
+  return true;
+}
+
 } // namespace
 
 struct session_pump::session {
@@ -416,7 +436,7 @@ void session_pump::flush_input(session& s) {
     } else if (op.eof && s.io->tty()) {
       // A terminal stays open for the output: its EOF character is the end
       // of the input for a reader (and a shell's exit). Amid a line, the
-      // first one only hands the line over.
+      // first one only hands the line over, so it is typed twice.
       op.eof = false;
       op.bytes.assign(s.line_open ? 2 : 1,
                       static_cast<char>(eof_character(s.io->in())));
@@ -441,11 +461,8 @@ void session_pump::flush_input(session& s) {
         break;
       }
       s.input_offset += static_cast<size_t>(n);
-      if (s.io->tty()) {
-        char last = op.bytes[s.input_offset - 1];
-        s.line_open = last != '\n' && last != '\r'
-                      && last != static_cast<char>(eof_character(s.io->in()));
-      }
+      if (s.io->tty())
+        s.line_open = leaves_line(s.io->in(), op.bytes[s.input_offset - 1]);
       if (s.input_offset < op.bytes.size())
         continue;
     }

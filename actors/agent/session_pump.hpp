@@ -6,11 +6,13 @@
 //    stdout or stderr (JSON, with the bytes in base64, or protobuf); a
 //    session with a terminal has only the terminal's output, as stdout;
 //  - the input comes from one client at a time (ATTACH_CONTAINER_INPUT);
-//    stdin stays open until a client closes it or the session ends, so
-//    that a client may attach once the session runs.
+//    stdin stays open until a client closes it (a terminal's, until the
+//    session ends) or the session ends, so that a client may attach once
+//    the session runs.
 //
-// One thread serves every session through epoll, so a session costs three
-// descriptors and buffers, not a thread, and no actor ever reads or writes
+// One thread serves every session through epoll, so a session costs its
+// descriptors (three pipes, or a terminal's master twice) and buffers, not
+// a thread, and no actor ever reads or writes
 // a pipe. The launching client is not cut off when it reads more slowly
 // than the session writes: the pump stops reading that session's pipes
 // while more than `max_queued_bytes` wait for it, so the session's writes
@@ -140,7 +142,8 @@ public:
 
   /// Closes the session's stdin once what was queued is in: the session
   /// reads EOF. A terminal stays open: it gets its EOF character instead
-  /// (which a reader takes as EOF; so does a shell at its prompt).
+  /// (which a reader takes as EOF; so does a shell at its prompt), twice
+  /// if a line is unfinished (the first only hands it over).
   void close(done_handler done);
 
   /// Sets the size of the session's terminal once what was queued is in;

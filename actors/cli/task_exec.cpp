@@ -23,6 +23,7 @@
 #include <cstdio>
 #include <cstring>
 #include <future>
+#include <iterator>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -63,27 +64,50 @@ std::optional<v1::ContainerInfo::TTYInfo> terminal_size() {
   return info;
 }
 
+// Our terminal's settings before raw mode, for a signal that ends us
+// meanwhile.
+termios cooked{};
+std::atomic<bool> raw_now{false};
+constexpr int ending_signals[] = {SIGTERM, SIGHUP, SIGQUIT};
+
+extern "C" void restore_and_die(int sig) {
+  if (raw_now.load())
+    ::tcsetattr(STDIN_FILENO, TCSANOW, &cooked);
+  ::signal(sig, SIG_DFL);
+  ::raise(sig);
+}
+
 // Our terminal in raw mode for as long as it lives (every key goes to the
-// session's terminal, which echoes and edits lines itself).
+// session's terminal, which echoes and edits lines itself), restored also
+// if a signal ends us. One at a time.
 class raw_terminal {
 public:
   raw_terminal() {
-    if (::tcgetattr(STDIN_FILENO, &saved_) != 0)
+    if (::tcgetattr(STDIN_FILENO, &cooked) != 0)
       return;
-    termios raw = saved_;
+    struct sigaction sa{};
+    sa.sa_handler = restore_and_die;
+    for (size_t i = 0; i < std::size(ending_signals); ++i)
+      ::sigaction(ending_signals[i], &sa, &before_[i]);
+    installed_ = true;
+    termios raw = cooked;
     ::cfmakeraw(&raw);
-    raw_ = ::tcsetattr(STDIN_FILENO, TCSADRAIN, &raw) == 0;
+    // TCSANOW: this runs on the HTTP client's thread, which must not wait
+    // for our output to drain.
+    raw_now = ::tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0;
   }
   ~raw_terminal() {
-    if (raw_)
-      ::tcsetattr(STDIN_FILENO, TCSADRAIN, &saved_);
+    if (raw_now.exchange(false))
+      ::tcsetattr(STDIN_FILENO, TCSANOW, &cooked);
+    for (size_t i = 0; installed_ && i < std::size(ending_signals); ++i)
+      ::sigaction(ending_signals[i], &before_[i], nullptr);
   }
   raw_terminal(const raw_terminal&) = delete;
   raw_terminal& operator=(const raw_terminal&) = delete;
 
 private:
-  termios saved_{};
-  bool raw_ = false;
+  struct sigaction before_[std::size(ending_signals)] {};
+  bool installed_ = false;
 };
 
 // SIGWINCH's self-pipe: our terminal has a new size. Made once and never

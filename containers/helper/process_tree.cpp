@@ -149,13 +149,21 @@ size_t kill_descendants() {
 
 void kill_session(pid_t sid) {
   // A member may fork while a round runs: the next round finds its child.
+  // One killed already may linger as a zombie until its new parent reaps
+  // it: it counts no more.
   for (int round = 0; round < 8; ++round) {
     bool found = false;
-    for (pid_t pid : numeric_entries("/proc"))
-      if (pid != sid && ::getsid(pid) == sid) {
-        ::kill(pid, SIGKILL);
-        found = true;
-      }
+    for (pid_t pid : numeric_entries("/proc")) {
+      if (pid == sid || ::getsid(pid) != sid)
+        continue;
+      auto stat = read_small_file("/proc/" + std::to_string(pid) + "/stat");
+      auto close = stat.rfind(')');
+      if (close != std::string::npos && close + 2 < stat.size()
+          && stat[close + 2] == 'Z')
+        continue;
+      ::kill(pid, SIGKILL);
+      found = true;
+    }
     if (!found)
       break;
   }

@@ -63,6 +63,16 @@ struct task_on_agent {
   master_process master;
   std::unique_ptr<agent_process> agent;
   std::string address; // the agent's HOST:PORT
+  // Stops the agent and cleans up after it, also when the task never ran
+  // (executed_task's constructor failed, so ours did: no destructor runs
+  // then, but the members made so far are destroyed).
+  struct agent_cleanup {
+    task_on_agent& owner;
+    ~agent_cleanup() {
+      owner.agent.reset();
+      cleanup_agent_dir(owner.master.address(), owner.dir / "agent");
+    }
+  } cleanup{*this};
   executed_task run;
 
   task_on_agent(const std::string& name, const std::string& command)
@@ -70,11 +80,7 @@ struct task_on_agent {
       address(agent->address()),
       run(master.address(), address, dir.path, name, command) {}
 
-  ~task_on_agent() {
-    run.run.terminate(5s);
-    agent.reset();
-    cleanup_agent_dir(master.address(), dir / "agent");
-  }
+  ~task_on_agent() { run.run.terminate(5s); } // then the agent goes
 };
 
 } // namespace dcos::test

@@ -80,9 +80,9 @@ public:
   int err() const noexcept { return err_; }
   bool tty() const noexcept { return tty_; }
 
-  /// Closes stdin (the session's process reads EOF). Idempotent. A
-  /// terminal's master stays open for the output: its reader gets EOF
-  /// from the terminal's EOF character instead (VEOF, usually ^D).
+  /// Closes stdin (the session's process reads EOF). Idempotent. With a
+  /// terminal only in() closes; out() keeps it open, so no EOF: its owner
+  /// types the terminal's EOF character (VEOF, usually ^D) instead.
   void close_in() noexcept;
 
   /// Sets the terminal's size (the session gets SIGWINCH). Answers false
