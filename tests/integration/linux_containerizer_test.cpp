@@ -2,6 +2,7 @@
 // real namespaces, cgroups, overlayfs, seccomp, capabilities, rlimits and
 // networks around busybox containers built at test time from Debian's
 // busybox-static. Each case checks what a process inside actually sees.
+#include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -224,6 +225,28 @@ std::string read_to_end(int fd) {
   return out;
 }
 
+// A terminal's output to its end (EIO, once nothing holds its other side);
+// fails if that takes 20 s.
+std::string read_terminal(int fd) {
+  std::string out;
+  char buf[4096];
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (true) {
+    REQUIRE_MESSAGE(std::chrono::steady_clock::now() < deadline, out);
+    pollfd ready{fd, POLLIN, 0};
+    if (::poll(&ready, 1, 200) <= 0)
+      continue;
+    auto n = ::read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      CHECK((n == 0 || errno == EIO));
+      return out;
+    }
+    out.append(buf, static_cast<size_t>(n));
+  }
+}
+
 // The directory of container `id` in `controller`'s hierarchy, as the
 // containerizer's own cgroups code places it on this host (v1 or v2).
 std::string cgroup_of(const std::string& controller, const std::string& id) {
@@ -344,6 +367,38 @@ TEST_CASE("a session joins a running container: its processes, root, "
   auto refused = f.session(late);
   REQUIRE_FALSE(refused);
   CHECK(contains(describe(refused.error()), "is not running"));
+}
+
+TEST_CASE("a session at a terminal: all its streams are the terminal; the "
+          "jobs it leaves in its container end with it") {
+  fixture f;
+  auto req = f.request(
+    {"/bin/sh", "-c", "until test -e $MESOS_SANDBOX/stop; do sleep 0.05; done"});
+  auto pid = f.launch(req);
+  REQUIRE_MESSAGE(pid, describe(pid.error()));
+  container_launch s;
+  s.container_id = req.container_id + ".tty";
+  s.sandbox = req.sandbox;
+  s.join = req.container_id;
+  s.container.mutable_tty_info()->mutable_window_size()->set_rows(24);
+  s.container.mutable_tty_info()->mutable_window_size()->set_columns(80);
+  // A job of its own group (job control), which the container's init
+  // adopts once the shell is gone: it would hold the terminal open.
+  s.command.argv = {"/bin/sh", "-c",
+                    "set -m; sleep 600 & test -t 0 && test -t 1 && "
+                    "test -t 2 && echo at-a-terminal >&2; exit 3"};
+  auto io = f.session(s);
+  REQUIRE_MESSAGE(io, describe(io.error()));
+  CHECK((*io)->tty());
+  CHECK((*io)->err() == -1);
+  CHECK((*io)->resize(30, 100));
+  auto out = read_terminal((*io)->out());
+  CHECK(out == "at-a-terminal\r\n");
+  CHECK(f.wait(s.container_id).status == 3);
+  write_file(req.sandbox + "/stop", "");
+  container_termination t;
+  f.finish(req, &t);
+  CHECK(t.status == 0);
 }
 
 TEST_CASE("the copy backend builds the same root without overlayfs") {
