@@ -117,6 +117,13 @@ private:
                     "first must be PROCESS_IO");
     const auto& io = attach.process_io();
     auto self = shared_from_this();
+    // After a piece of input is in: the next record, unless the session
+    // ended or its stdin was closed meanwhile.
+    auto go_on = [self](bool taken) {
+      if (!taken)
+        return self->answer_ok();
+      self->next();
+    };
     if (io.type() == ProcessIO::CONTROL) {
       const auto& control = io.control();
       if (control.type() != ProcessIO::Control::TTY_INFO
@@ -128,12 +135,7 @@ private:
                       "window_size: rows and columns must be below 65536");
       // In order with the input around it; nothing without a terminal.
       return input_->resize(static_cast<uint16_t>(size.rows()),
-                            static_cast<uint16_t>(size.columns()),
-                            [self](bool taken) {
-                              if (!taken)
-                                return self->answer_ok();
-                              self->next();
-                            });
+                            static_cast<uint16_t>(size.columns()), go_on);
     }
     if (io.type() != ProcessIO::DATA
         || io.data().type() != ProcessIO::Data::STDIN)
@@ -142,16 +144,8 @@ private:
     if (io.data().data().empty() && !input_->terminal()) // EOF
       return input_->close([self](bool) { self->answer_ok(); });
     if (io.data().data().empty()) // ^D: the terminal stays, and the stream
-      return input_->close([self](bool taken) {
-        if (!taken)
-          return self->answer_ok();
-        self->next();
-      });
-    input_->write(io.data().data(), [self](bool taken) {
-      if (!taken) // the session ended, or its stdin was closed
-        return self->answer_ok();
-      self->next();
-    });
+      return input_->close(go_on);
+    input_->write(io.data().data(), go_on);
   }
 
   void refuse(std::string_view why) { answer(json_error(400, why)); }
