@@ -10,6 +10,8 @@
 #include <fmt/format.h>
 
 #include "dcos/json.hpp"
+#include "support/files.hpp"
+#include "support/https_server.hpp"
 #include "support/network_node.hpp"
 #include "support/ports.hpp"
 #include "support/processes.hpp"
@@ -215,14 +217,16 @@ TEST_CASE("a task group where one task fails: the whole group is killed") {
 }
 
 TEST_CASE("health checks flip healthy; a failing command check kills") {
-  // The two servers listen on ports free on this host, which the agent
+  // The three servers listen on ports free on this host, which the agent
   // offers.
-  auto ports = free_ports(2);
+  auto ports = free_ports(3);
   auto web_port = ports[0];
   auto tcp_port = ports[1];
+  auto tls_port = ports[2];
   cluster_guard c{1, {},
-                  fmt::format("cpus:4;mem:4096;disk:1024;ports:[{0}-{0},{1}-{1}]",
-                              web_port, tcp_port)};
+                  fmt::format("cpus:4;mem:4096;disk:1024;ports:[{0}-{0},{1}-{1},"
+                              "{2}-{2}]",
+                              web_port, tcp_port, tls_port)};
   network_node node;
   auto detector = node.keep(
     spawn_remote_detector(*node.sys, "127.0.0.1", c.master->port));
@@ -249,6 +253,22 @@ TEST_CASE("health checks flip healthy; a failing command check kills") {
   tc->mutable_tcp()->set_port(tcp_port);
   tc->set_delay_seconds(0.2);
   tc->set_interval_seconds(0.3);
+  // HTTPS, with a self-signed certificate that the executor does not check
+  // (as Mesos' curl -k); its TLS is the OpenSSL linked into the executor.
+  scratch_dir certs;
+  auto cert = make_certificate(certs, "localhost");
+  auto secure = command_task(
+    "secure",
+    fmt::format("exec python3 {} --cert {} --key {} --port {}",
+                write_https_script(certs), cert.cert, cert.key, tls_port),
+    fmt::format("cpus:0.1;mem:64;ports:[{0}-{0}]", tls_port));
+  auto* hs = secure.mutable_health_check();
+  hs->set_type(v1::HealthCheck::HTTP);
+  hs->mutable_http()->set_port(tls_port);
+  hs->mutable_http()->set_scheme("https");
+  hs->set_delay_seconds(0.2);
+  hs->set_interval_seconds(0.3);
+  hs->set_grace_period_seconds(10);
   auto sick = command_task("sick", "sleep 600");
   auto* sc = sick.mutable_health_check();
   sc->set_type(v1::HealthCheck::COMMAND);
@@ -257,7 +277,7 @@ TEST_CASE("health checks flip healthy; a failing command check kills") {
   sc->set_interval_seconds(0.2);
   sc->set_grace_period_seconds(0);
   sc->set_consecutive_failures(2);
-  sched.to_launch = {web, tcp, sick};
+  sched.to_launch = {web, tcp, secure, sick};
   v1::FrameworkInfo info;
   info.set_user("root");
   info.set_name("health");
@@ -268,6 +288,10 @@ TEST_CASE("health checks flip healthy; a failing command check kills") {
   }));
   REQUIRE(eventually([&] {
     auto s = sched.last_of("tcp");
+    return s && s->has_healthy() && s->healthy();
+  }));
+  REQUIRE(eventually([&] {
+    auto s = sched.last_of("secure");
     return s && s->has_healthy() && s->healthy();
   }));
   REQUIRE(eventually([&] { return sched.reached("sick", v1::TASK_KILLED); }));
