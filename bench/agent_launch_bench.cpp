@@ -139,11 +139,19 @@ double seconds(clock_type::duration d) {
   return std::chrono::duration<double>(d).count();
 }
 
-// The work dirs of finished phases, removed when every phase has run. On an
-// ext4 without a journal (this machine's disk), each new inode is checked
+// The work dirs of finished phases, removed when every phase has run (or at
+// std::exit, when one fails: the failing phase's dir stays for its logs). On
+// an ext4 without a journal (this machine's disk), each new inode is checked
 // against the inode-table entries recently deleted beside it: thousands of
 // deletions just before a phase slowed its launches 2-3 times.
-std::vector<std::string> finished_dirs;
+struct removed_at_exit {
+  std::vector<std::string> dirs;
+  ~removed_at_exit() {
+    std::error_code ec;
+    for (const auto& d : dirs)
+      fs::remove_all(d, ec);
+  }
+} finished_dirs;
 
 struct cluster {
   std::string dir;
@@ -181,7 +189,7 @@ struct cluster {
     }
     if (master)
       master->terminate(10s);
-    finished_dirs.push_back(dir);
+    finished_dirs.dirs.push_back(dir);
   }
 };
 
@@ -278,8 +286,5 @@ int main(int argc, char** argv) {
     launch_figure(sys, dir, path::command, command_tasks);
   if (live_tasks > 0)
     live_figure(sys, dir, live_tasks);
-  std::error_code ec;
-  for (const auto& d : finished_dirs)
-    fs::remove_all(d, ec);
   return 0;
 }
