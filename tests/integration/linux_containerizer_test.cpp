@@ -373,9 +373,14 @@ TEST_CASE("a session at a terminal: all its streams are the terminal; the "
           "jobs it leaves in its container end with it") {
   fixture f;
   auto req = f.request(
-    {"/bin/sh", "-c", "until test -e $MESOS_SANDBOX/stop; do sleep 0.05; done"});
+    {"/bin/sh", "-c",
+     "touch $MESOS_SANDBOX/up; "
+     "until test -e $MESOS_SANDBOX/stop; do sleep 0.05; done"});
   auto pid = f.launch(req);
   REQUIRE_MESSAGE(pid, describe(pid.error()));
+  // Joinable once its program runs: a launch returns once the container is
+  // isolated, a moment before the helper records its pid and starts it.
+  REQUIRE(eventually([&] { return fs::exists(req.sandbox + "/up"); }, 10s));
   container_launch s;
   s.container_id = req.container_id + ".tty";
   s.sandbox = req.sandbox;
