@@ -110,8 +110,10 @@ void agent_state::launch_executor(executor_record& e) {
   v1::internal::JournalRecord rec;
   *rec.mutable_executor() = checkpoint_of(e);
   auto container_id = e.container_id;
-  record(rec, [this, fw_id, exec_id, container_id, req] {
-    self->request(cfg.containerizer, caf::infinite, launch_atom::value, req)
+  record(rec, [this, fw_id, exec_id, container_id,
+               req = std::move(req)]() mutable {
+    self->request(cfg.containerizer, caf::infinite, launch_atom::value,
+                  std::move(req))
       .then(
         [this, fw_id, exec_id, container_id](uint32_t pid) {
           auto* e = find_executor(fw_id, exec_id);

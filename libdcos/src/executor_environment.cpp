@@ -2,7 +2,7 @@
 
 #include <unistd.h>
 
-#include <map>
+#include <string_view>
 
 #include <spdlog/spdlog.h>
 
@@ -48,13 +48,17 @@ std::vector<std::string> executor_environment::to_env() const {
 
 caf::expected<executor_environment>
 executor_environment::from_env(const std::vector<std::string>& env) {
-  std::map<std::string, std::string, std::less<>> vars;
-  for (const auto& kv : env)
-    if (auto eq = kv.find('='); eq != std::string::npos)
-      vars[kv.substr(0, eq)] = kv.substr(eq + 1);
+  // The value of the last NAME=value, empty if none: a scan of the few
+  // dozen variables, without the copies a map of them made (the
+  // simulation's containerizer reads this at every container launch).
   auto get = [&](std::string_view name) {
-    auto i = vars.find(name);
-    return i == vars.end() ? std::string{} : i->second;
+    for (auto i = env.rbegin(); i != env.rend(); ++i) {
+      std::string_view kv{*i};
+      if (kv.size() > name.size() && kv[name.size()] == '='
+          && kv.substr(0, name.size()) == name)
+        return kv.substr(name.size() + 1);
+    }
+    return std::string_view{};
   };
   executor_environment out;
   out.agent_endpoint = get("DCOS_AGENT_ENDPOINT");
@@ -77,7 +81,7 @@ executor_environment::from_env(const std::vector<std::string>& env) {
     out.program = executor_program::default_executor;
   else if (!mode.empty())
     return make_error(errc::invalid_argument,
-                      "DCOS_EXECUTOR_MODE: '" + mode
+                      "DCOS_EXECUTOR_MODE: '" + std::string{mode}
                         + "' is neither command nor default");
   if (auto level = get("DCOS_EXECUTOR_LOG_LEVEL"); !level.empty()) {
     spdlog::level::level_enum parsed{};

@@ -275,12 +275,17 @@ void metronome_state::start_run(
       tick * 1000 + entry.job.schedules(0).starting_deadline_seconds() * 1000);
   auto job_id = entry.job.id();
   auto run_id = run->id();
-  auto initial = *run;
+  // The run as a POST answers it; a scheduled tick has no one to answer.
+  JobRun initial;
+  if (answer)
+    initial = *run;
   // Recorded before anything is launched: a Metronome that restarts finds
   // the run (and its tick) instead of starting another.
-  put(run_key(job_id, run_id), record.SerializeAsString(),
-      [this, job_id, run_id, record, initial,
-       answer](const caf::error& err) mutable {
+  auto bytes = record.SerializeAsString();
+  put(run_key(job_id, run_id), std::move(bytes),
+      [this, job_id, run_id, record = std::move(record),
+       initial = std::move(initial),
+       answer = std::move(answer)](const caf::error& err) mutable {
         auto at = jobs.find(job_id);
         if (err || at == jobs.end()) {
           if (answer)

@@ -1,5 +1,5 @@
 // Metronome's pure parts: cron schedules in time zones (with daylight-saving
-// changes), and job definitions read as Metronome reads them.
+// changes), job definitions read as Metronome reads them, and its timestamps.
 #include <doctest/doctest.h>
 
 #include <set>
@@ -9,6 +9,7 @@
 
 #include "cron_spec.hpp"
 #include "job_definition.hpp"
+#include "metronome_state.hpp"
 
 using namespace dcos;
 using namespace dcos::metronome;
@@ -360,4 +361,15 @@ TEST_CASE("schedules: read alone, with the id from the URL") {
   refused = read_schedule(R"({"cron":"0 3 * * *"})", "daily", now, &s);
   REQUIRE(!refused);
   CHECK(s.id() == "daily");
+}
+
+TEST_CASE("timestamps: Metronome's format, to the millisecond, in UTC") {
+  CHECK(metronome_state::format_time(1'800'000'000'123)
+        == "2027-01-15T08:00:00.123+0000");
+  CHECK(metronome_state::format_time(0) == "1970-01-01T00:00:00.000+0000");
+  CHECK(metronome_state::format_time(951'782'400'007)
+        == "2000-02-29T00:00:00.007+0000");
+  CHECK(metronome_state::format_time(-1) == "1969-12-31T23:59:59.999+0000");
+  CHECK(metronome_state::format_time(253'402'300'800'000)
+        == "10000-01-01T00:00:00.000+0000");
 }

@@ -77,6 +77,15 @@ public:
     return End::handlers();
   }
 
+  // An agent outlives thousands of its executors' taps: each takes its
+  // monitor off the agent as it ends, or the agent would keep an entry (and
+  // the dead tap's memory with it) per executor it ever ran.
+  void on_exit() override {
+    if (target_)
+      this->demonitor(target_.address());
+    super::on_exit();
+  }
+
 private:
   world* w_;
   int agent_;

@@ -744,6 +744,8 @@ void world::start_agent(size_t i) {
   a.actor = track(spawn_agent(*sys_, std::move(cfg)));
   a.up = true;
   ++a.incarnation;
+  if (auto id = a.actor->id(); id >= agent_of_actor_.size())
+    agent_of_actor_.resize(id + 1, -1);
   agent_of_actor_[a.actor->id()] = node;
   monitor_node(caf::actor_cast<caf::actor>(a.actor), node);
   if (a.located) {
@@ -1068,17 +1070,21 @@ bool world::step() {
   }
   if (jobs.size() > 1)
     std::swap(jobs.front(), jobs[draw() % jobs.size()]);
-  auto* actor = dynamic_cast<caf::scheduled_actor*>(jobs.front());
-  if (actor != nullptr) {
+  // Every job of ours is an actor (a broker too is one): the subtype says
+  // so without a dynamic_cast at each of the millions of steps.
+  auto* job = jobs.front();
+  if (auto kind = job->subtype(); kind == caf::resumable::scheduled_actor
+                                  || kind == caf::resumable::io_actor) {
+    auto* actor = static_cast<caf::scheduled_actor*>(job);
     auto id = actor->id();
     mix(hash_, id);
-    if (auto i = agent_of_actor_.find(id); i != agent_of_actor_.end()) {
+    if (id < agent_of_actor_.size() && agent_of_actor_[id] >= 0) {
       auto* next_msg = actor->mailbox().peek();
       if (next_msg != nullptr
           && next_msg->content()
                .match_elements<v1::internal::StatusUpdateAcknowledgement>())
         model_.agent_processed(
-          i->second,
+          agent_of_actor_[id],
           next_msg->content()
             .get_as<v1::internal::StatusUpdateAcknowledgement>(0));
     }
