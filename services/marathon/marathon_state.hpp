@@ -31,6 +31,7 @@
 #include <dcos/offer_answer.hpp>
 #include <dcos/resources.hpp>
 #include <dcos/task_state.hpp>
+#include <dcos/uuid_text.hpp>
 
 #include "app_definition.hpp"
 #include "deployment_plan.hpp"
@@ -121,10 +122,8 @@ struct marathon_state {
   }
 
   std::string uuid() {
-    auto a = rng(), b = rng();
-    return fmt::format("{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}", a >> 32,
-                       (a >> 16) & 0xffff, a & 0xfff,
-                       0x8000 | ((b >> 48) & 0x3fff), b & 0xffffffffffffull);
+    auto a = rng(), b = rng(); // in this order: the same ids for a seed
+    return uuid_v4_text(a, b);
   }
 
   caf::error not_loaded() const {

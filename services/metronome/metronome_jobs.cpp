@@ -8,6 +8,7 @@
 #include <dcos/error.hpp>
 #include <dcos/recordio.hpp>
 #include <dcos/task_state.hpp>
+#include <dcos/uuid_text.hpp>
 
 #include "job_definition.hpp"
 
@@ -93,24 +94,8 @@ std::string metronome_state::new_run_id() {
 }
 
 std::string metronome_state::uuid() {
-  auto a = rng(), b = rng();
-  // A version 4 UUID: 8-4-4-4-12 hex digits, by hand as format_time.
-  char text[36];
-  auto hex = [](char* out, uint64_t value, int width) {
-    for (int i = width - 1; i >= 0; --i, value >>= 4)
-      out[i] = "0123456789abcdef"[value & 0xf];
-  };
-  hex(text, a >> 32, 8);
-  text[8] = '-';
-  hex(text + 9, (a >> 16) & 0xffff, 4);
-  text[13] = '-';
-  text[14] = '4';
-  hex(text + 15, a & 0xfff, 3);
-  text[18] = '-';
-  hex(text + 19, 0x8000 | ((b >> 48) & 0x3fff), 4);
-  text[23] = '-';
-  hex(text + 24, b & 0xffffffffffffull, 12);
-  return std::string(text, sizeof text);
+  auto a = rng(), b = rng(); // in this order: the same ids for a seed
+  return uuid_v4_text(a, b);
 }
 
 caf::error metronome_state::not_loaded() const {
